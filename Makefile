@@ -1,0 +1,130 @@
+# revenge - watch-party toolkit. See README.md.
+#   make            build library and commands into bin/ and build/
+#   make run        install missing dependencies, build, start revenge-server
+#   make test       every test: unit (cmocka), CLI (bats), ASan+UBSan, valgrind
+#   make install    PREFIX=/usr/local DESTDIR=
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+MANDIR    ?= $(PREFIX)/share/man
+DATADIR   ?= $(PREFIX)/share
+
+CC        ?= cc
+PKGS      := libwebsockets jansson libuv
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT       ?= -O2 -g
+CFLAGS    ?=
+ALL_CFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
+	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS    := $(PKG_LIBS) -lm
+
+# BUILD selects an output tree; the ASan build lives in build/asan.
+BUILD     ?= build
+SAN       :=
+ifeq ($(BUILD),build/asan)
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT       := -O1 -g
+endif
+
+LIB_SRCS  := $(wildcard lib/*.c)
+LIB_OBJS  := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
+LIB_A     := $(BUILD)/librevenge.a
+LIB_SO    := $(BUILD)/librevenge.so.0
+
+CMDS      := revenge-server
+CMD_BINS  := $(CMDS:%=$(BUILD)/bin/%)
+HELPERS   := rvcat
+HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test unit cli check-asan valgrind clean install uninstall
+all: $(CMD_BINS) $(LIB_SO) $(HELPER_BINS)
+ifeq ($(BUILD),build)
+	@mkdir -p bin && for c in $(CMDS); do ln -sf ../build/bin/$$c bin/$$c; done
+endif
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,librevenge.so.0 $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/%: cmd/%/*.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/helpers/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(LIB_A) $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(LIB_A) $(LDLIBS) $(CMOCKA_LIBS)
+
+run: deps all
+	@mkdir -p var
+	./bin/revenge-server --listen 127.0.0.1:8080 --db var/revenge.db
+
+# make test: everything, in one command; the final line sums it up.
+test: deps
+	@scripts/run-tests.sh
+
+unit: $(UNIT_BINS)
+	@scripts/run-tests.sh --only unit --build $(BUILD)
+
+cli: all
+	@scripts/run-tests.sh --only cli --build $(BUILD)
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan all $(patsubst build/%,build/asan/%,$(UNIT_BINS))
+	@scripts/run-tests.sh --only unit,cli --build build/asan
+
+valgrind: $(UNIT_BINS)
+	@scripts/run-tests.sh --only valgrind --build $(BUILD)
+
+tests-build: all $(UNIT_BINS)
+
+clean:
+	rm -rf build bin
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/revenge \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/vendor-completions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 755 $(CMD_BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf librevenge.so.0 $(DESTDIR)$(LIBDIR)/librevenge.so
+	install -m 644 lib/include/revenge/*.h $(DESTDIR)$(INCDIR)/revenge/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+		revenge.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/revenge.pc
+	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	for c in $(CMDS); do \
+		install -m 644 completions/$$c.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/$$c; \
+		install -m 644 completions/_$$c $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_$$c; \
+		install -m 644 completions/$$c.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$c.fish; \
+	done
+
+uninstall:
+	for c in $(CMDS); do rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man1/$$c.1 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/$$c \
+		$(DESTDIR)$(DATADIR)/zsh/vendor-completions/_$$c \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$c.fish; done
+	rm -rf $(DESTDIR)$(INCDIR)/revenge
+	rm -f $(DESTDIR)$(LIBDIR)/librevenge.* $(DESTDIR)$(LIBDIR)/pkgconfig/revenge.pc

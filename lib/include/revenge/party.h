@@ -1,0 +1,100 @@
+/* revenge/party.h - the watch-party state machine (pure).
+ *
+ * A party owns its members (in join order, so the head is the longest
+ * present), the host, the authoritative playback state and the chat history.
+ * Each event (join, leave, a decoded message) is applied with the current
+ * server time passed in, and what must be sent is returned as actions in an
+ * outbox: "frame F to member X", "to everyone", "to everyone but X". The
+ * caller (the server adapter) delivers them and then clears the outbox.
+ */
+#ifndef REVENGE_PARTY_H
+#define REVENGE_PARTY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clock.h"
+#include "frame.h"
+#include "proto.h"
+
+#define RV_PARTY_HISTORY_DEFAULT 50
+#define RV_MEMBER_ID_MAX 32
+
+struct rv_party;
+
+struct rv_member {
+	char id[RV_MEMBER_ID_MAX + 1];
+	char name[RV_NAME_MAX_BYTES + 1];
+	double joined_at;             /* server time of the join */
+	void *user;                   /* the adapter's connection, opaque here */
+	struct rv_member *prev, *next; /* join order; owned by the party */
+};
+
+struct rv_party_config {
+	unsigned history_max;         /* chat messages kept; 0 keeps none */
+	unsigned max_members;         /* 0 = unlimited */
+};
+
+enum rv_target {
+	RV_TO_ONE,        /* member only */
+	RV_TO_ALL,        /* every member */
+	RV_TO_ALL_BUT,    /* every member except member */
+};
+
+struct rv_action {
+	enum rv_target target;
+	struct rv_member *member;
+	struct rv_frame *frame;       /* owned by the outbox until cleared */
+};
+
+#define RV_OUTBOX_MAX 8
+
+struct rv_outbox {
+	struct rv_action items[RV_OUTBOX_MAX];
+	unsigned n;
+	int close_code;               /* nonzero: close the sender with this */
+};
+
+/* Start empty. */
+void rv_outbox_init(struct rv_outbox *ob);
+/* Drop every frame reference held and empty the outbox. */
+void rv_outbox_clear(struct rv_outbox *ob);
+
+/* New empty party (copies party_id, which must pass rv_proto_valid_id).
+ * cfg may be NULL for defaults. Returns NULL on out-of-memory or a bad id.
+ * Free with rv_party_free, which also frees its members. */
+struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config *cfg);
+void rv_party_free(struct rv_party *p);
+
+const char *rv_party_id(const struct rv_party *p);
+size_t rv_party_size(const struct rv_party *p);
+struct rv_member *rv_party_first(const struct rv_party *p);   /* longest present */
+struct rv_member *rv_party_host(const struct rv_party *p);    /* NULL when empty */
+const struct rv_playback *rv_party_state(const struct rv_party *p);
+size_t rv_party_history_len(const struct rv_party *p);
+
+/* Add a member. member_id (unique, 1-32 bytes) is chosen by the caller; name
+ * NULL or empty means "guest-<n>". The first member of an empty party is host.
+ * Emits welcome to the joiner and member_joined to everyone else.
+ * Returns 0 with *out set (owned by the party until rv_party_leave), or
+ * RV_EFULL when max_members is reached, RV_EINVAL for a bad id or name,
+ * RV_ENOMEM. */
+int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
+		  void *user, double now_ms, struct rv_member **out,
+		  struct rv_outbox *ob);
+
+/* Remove and free m. Emits member_left to the others and, when m was host
+ * and others remain, host_changed naming the longest-present member. */
+void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
+		    struct rv_outbox *ob);
+
+/* Apply a decoded message from m: sync, chat, reaction, transfer_host.
+ * Any other type answers `error unknown_type`. Errors go to m only, with the
+ * request id echoed. Returns 0 when applied, 1 when answered with an error. */
+int rv_party_handle(struct rv_party *p, struct rv_member *m,
+		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob);
+
+/* Find a present member by id, NULL when absent. */
+struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id);
+
+#endif

@@ -1,0 +1,163 @@
+/* revenge/proto.h - the revenge.v1 message codec (pure, over jansson).
+ *
+ * Decoding turns one client->server text frame into a validated, typed
+ * message or a protocol error (code, human message, the offending type and
+ * the request id when one could be read). Encoding turns server->client
+ * messages into shared frames (frame.h). Nothing here touches a socket or a
+ * clock: times are arguments. The wire contract is docs/protocol.md.
+ */
+#ifndef REVENGE_PROTO_H
+#define REVENGE_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clock.h"
+#include "frame.h"
+
+#define RV_ID_MAX 64            /* party, session, media ids: [A-Za-z0-9_-]{1,64} */
+#define RV_REQ_ID_MAX 128       /* a client's request "id": 1-128 bytes of UTF-8 */
+#define RV_NAME_MAX_CHARS 32    /* display name: 1-32 UTF-8 characters */
+#define RV_NAME_MAX_BYTES (RV_NAME_MAX_CHARS * 4)
+#define RV_CHAT_MAX 2000        /* chat text: 1-2000 bytes */
+#define RV_EMOJI_MAX 16         /* reaction: 1-16 bytes */
+#define RV_PROFILE_MAX 32       /* quality profile name */
+#define RV_SPEED_MIN 0.25
+#define RV_SPEED_MAX 4.0
+#define RV_AT_WINDOW_MS 5000.0  /* a sync's "at" is used within this of now */
+
+enum rv_msg_type {
+	RV_MSG_INVALID = 0,
+	/* client -> server */
+	RV_MSG_SYNC,
+	RV_MSG_CHAT,
+	RV_MSG_REACTION,
+	RV_MSG_TIME,
+	RV_MSG_TRANSFER_HOST,
+	RV_MSG_PROGRESS,
+	RV_MSG_QUALITY_REQUEST,
+	RV_MSG_BANDWIDTH_REPORT,
+	/* server -> client only */
+	RV_MSG_WELCOME,
+	RV_MSG_MEMBER_JOINED,
+	RV_MSG_MEMBER_LEFT,
+	RV_MSG_HOST_CHANGED,
+	RV_MSG_ERROR,
+	RV_MSG_ACK,
+	RV_MSG_QUALITY_STATE,
+	RV_MSG_QUALITY_CHANGED,
+	RV_MSG_QUALITY_SUGGESTION,
+	RV_MSG__COUNT
+};
+
+/* Wire name of a type ("sync", ...); "invalid" for RV_MSG_INVALID. */
+const char *rv_msg_type_name(enum rv_msg_type t);
+
+/* Type for a wire name, RV_MSG_INVALID when unknown. */
+enum rv_msg_type rv_msg_type_from_name(const char *name, size_t len);
+
+enum rv_err_code {
+	RV_ERR_NONE = 0,
+	RV_ERR_BAD_JSON,
+	RV_ERR_UNKNOWN_TYPE,
+	RV_ERR_BAD_PAYLOAD,
+	RV_ERR_FORBIDDEN,
+	RV_ERR_RATE_LIMITED,
+	RV_ERR_TOO_LARGE,
+	RV_ERR_NOT_FOUND,
+	RV_ERR_UNAUTHORIZED,
+	RV_ERR_UNKNOWN_PROFILE,
+	RV_ERR__COUNT
+};
+
+/* Wire name of an error code ("bad_json", ...). */
+const char *rv_err_code_name(enum rv_err_code c);
+
+/* A decoded client->server message. String pointers are borrowed from the
+ * message's own parse tree and live until rv_msg_clear(). Strings are
+ * NUL-terminated, valid UTF-8, and their byte length is given where the
+ * contract limits it. */
+struct rv_msg {
+	enum rv_msg_type type;
+	const char *id;             /* request id, NULL when absent */
+	union {
+		struct { double position; bool playing; double speed;
+			 bool has_at; double at; } sync;
+		struct { const char *text; size_t len; } chat;
+		struct { const char *emoji; size_t len; } reaction;
+		struct { double client_time; } time;
+		struct { const char *to; } transfer_host;
+		struct { const char *media_id; double position;
+			 bool has_duration; double duration;
+			 bool playing; } progress;
+		struct { const char *profile; } quality_request;
+		struct { double kbps; } bandwidth_report;
+	} u;
+	void *tree;                 /* owned parse tree (json_t *) */
+};
+
+/* Why a message could not be applied: becomes an `error` reply. */
+struct rv_proto_error {
+	enum rv_err_code code;
+	char message[160];          /* human text, NUL-terminated */
+	char ref[33];               /* the message's type as sent, "" if unreadable */
+	char id[RV_REQ_ID_MAX + 1]; /* the request id as sent, when has_id */
+	bool has_id;
+};
+
+/* Decode one text frame of len bytes (need not be NUL-terminated).
+ * Returns 0 and fills *msg (release with rv_msg_clear), or -1 and fills
+ * *err (msg is then empty and needs no clear). Rejects: invalid JSON or
+ * UTF-8, duplicate keys, a non-object root or payload, nesting deeper than
+ * 32, a missing or unknown type, and payloads that break the contract. */
+int rv_proto_decode(const char *text, size_t len, struct rv_msg *msg,
+		    struct rv_proto_error *err);
+
+/* Release what rv_proto_decode put in msg; NULL-safe, idempotent. */
+void rv_msg_clear(struct rv_msg *msg);
+
+/* Fill *err; message is printf-style. ref and id may be NULL. */
+void rv_proto_error_set(struct rv_proto_error *err, enum rv_err_code code,
+			const char *ref, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* ---- Encoders: each returns a new frame (refs = 1, caller owns) or NULL
+ * on out-of-memory. ts is server time in ms. id may be NULL (no "id" key).
+ * String arguments must be valid UTF-8; they are JSON-escaped. */
+
+struct rv_frame *rv_proto_error_frame(const struct rv_proto_error *err, double ts);
+struct rv_frame *rv_proto_ack_frame(const char *id, double ts);
+
+/* "sync" {position, playing, speed, server_time} with from/ts. A relayed
+ * sync (id == NULL) is an RV_FRAME_STATE frame: latest-wins in queues. */
+struct rv_frame *rv_proto_sync_frame(const struct rv_playback *st,
+				     const char *from, double ts, const char *id);
+struct rv_frame *rv_proto_chat_frame(const char *text, size_t len,
+				     const char *name, const char *from,
+				     double ts, const char *id);
+struct rv_frame *rv_proto_reaction_frame(const char *emoji, size_t len,
+					 const char *name, const char *from,
+					 double ts, const char *id);
+struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
+				     double send_time, const char *id);
+/* member_joined / member_left {id, name} with ts. */
+struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
+				       const char *name, double ts);
+struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts);
+
+/* ---- Validation helpers shared by the codec and the handshake. */
+
+/* True when s[0..len) is 1-RV_ID_MAX bytes of [A-Za-z0-9_-]. */
+bool rv_proto_valid_id(const char *s, size_t len);
+
+/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+bool rv_utf8_valid(const char *s, size_t len);
+
+/* Number of UTF-8 characters in a valid string of len bytes. */
+size_t rv_utf8_chars(const char *s, size_t len);
+
+/* True when s is a valid display name: valid UTF-8, 1-32 characters, no
+ * control characters, not only white space. */
+bool rv_proto_valid_name(const char *s, size_t len);
+
+#endif

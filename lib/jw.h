@@ -1,0 +1,46 @@
+/* lib/jw.h - internal: a small JSON writer that builds an rv_frame in place.
+ *
+ * Encoders write the JSON text straight into the frame that will be sent, so
+ * there is no intermediate tree and no copy. Calls after a failure are no-ops
+ * and rv__jw_finish then returns NULL: callers check once, at the end.
+ */
+#ifndef REVENGE_JW_H
+#define REVENGE_JW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "revenge/frame.h"
+
+struct rv__jw {
+	struct rv_frame *f;
+	bool failed;
+};
+
+/* Start a frame with room for about size_hint bytes (grows as needed). */
+void rv__jw_init(struct rv__jw *w, size_t size_hint);
+/* Append len raw bytes (already valid JSON). */
+void rv__jw_raw(struct rv__jw *w, const char *s, size_t len);
+/* Append a NUL-terminated literal piece of JSON. */
+void rv__jw_lit(struct rv__jw *w, const char *s);
+/* Append s[0..len) as a quoted, escaped JSON string. */
+void rv__jw_str(struct rv__jw *w, const char *s, size_t len);
+/* Append a NUL-terminated string as a quoted JSON string. */
+void rv__jw_cstr(struct rv__jw *w, const char *s);
+/* Append a finite number in its shortest round-trip form; non-finite -> 0. */
+void rv__jw_num(struct rv__jw *w, double v);
+/* Append a server time (ms) with microsecond precision. */
+void rv__jw_time(struct rv__jw *w, double ms);
+void rv__jw_bool(struct rv__jw *w, bool v);
+/* Append "key": (key is a trusted literal needing no escapes). */
+void rv__jw_key(struct rv__jw *w, const char *key);
+/* Append ,"id":"<id>" when id is non-NULL. */
+void rv__jw_id(struct rv__jw *w, const char *id);
+/* Finish: returns the frame (caller owns, refs = 1) or NULL after any
+ * failure (everything freed). */
+struct rv_frame *rv__jw_finish(struct rv__jw *w, enum rv_frame_kind kind,
+			       int msg_type);
+/* Abandon a writer without producing a frame. */
+void rv__jw_abort(struct rv__jw *w);
+
+#endif

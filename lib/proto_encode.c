@@ -1,0 +1,160 @@
+/* lib/proto_encode.c - server->client message encoders (see proto.h).
+ *
+ * Each encoder writes the final JSON text straight into a shared frame with
+ * the transport's head-room, once per message however many recipients.
+ */
+#include "revenge/proto.h"
+
+#include "jw.h"
+
+static void head(struct rv__jw *w, const char *type)
+{
+	rv__jw_lit(w, "{\"type\":\"");
+	rv__jw_lit(w, type);
+	rv__jw_lit(w, "\",\"payload\":{");
+}
+
+static void tail_ts(struct rv__jw *w, const char *from, double ts, const char *id)
+{
+	rv__jw_lit(w, "}");
+	if (from) {
+		rv__jw_lit(w, ",\"from\":");
+		rv__jw_cstr(w, from);
+	}
+	rv__jw_lit(w, ",\"ts\":");
+	rv__jw_time(w, ts);
+	rv__jw_id(w, id);
+	rv__jw_lit(w, "}");
+}
+
+struct rv_frame *rv_proto_error_frame(const struct rv_proto_error *err, double ts)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 160);
+	head(&w, "error");
+	rv__jw_key(&w, "code");
+	rv__jw_cstr(&w, rv_err_code_name(err->code));
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "message");
+	rv__jw_cstr(&w, err->message);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "ref");
+	rv__jw_cstr(&w, err->ref);
+	tail_ts(&w, NULL, ts, err->has_id ? err->id : NULL);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_ERROR);
+}
+
+struct rv_frame *rv_proto_ack_frame(const char *id, double ts)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 64);
+	rv__jw_lit(&w, "{\"type\":\"ack\",\"ts\":");
+	rv__jw_time(&w, ts);
+	rv__jw_id(&w, id);
+	rv__jw_lit(&w, "}");
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_ACK);
+}
+
+struct rv_frame *rv_proto_sync_frame(const struct rv_playback *st,
+				     const char *from, double ts, const char *id)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 160);
+	head(&w, "sync");
+	rv__jw_key(&w, "position");
+	rv__jw_num(&w, st->position);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "playing");
+	rv__jw_bool(&w, st->playing);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "speed");
+	rv__jw_num(&w, st->speed);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "server_time");
+	rv__jw_time(&w, st->server_time);
+	tail_ts(&w, from, ts, id);
+	return rv__jw_finish(&w, id ? RV_FRAME_EVENT : RV_FRAME_STATE, RV_MSG_SYNC);
+}
+
+static struct rv_frame *text_frame(enum rv_msg_type t, const char *key,
+				   const char *text, size_t len, const char *name,
+				   const char *from, double ts, const char *id)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, len + 128);
+	head(&w, rv_msg_type_name(t));
+	rv__jw_key(&w, key);
+	rv__jw_str(&w, text, len);
+	if (name) {
+		rv__jw_lit(&w, ",");
+		rv__jw_key(&w, "name");
+		rv__jw_cstr(&w, name);
+	}
+	tail_ts(&w, from, ts, id);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, t);
+}
+
+struct rv_frame *rv_proto_chat_frame(const char *text, size_t len,
+				     const char *name, const char *from,
+				     double ts, const char *id)
+{
+	return text_frame(RV_MSG_CHAT, "text", text, len, name, from, ts, id);
+}
+
+struct rv_frame *rv_proto_reaction_frame(const char *emoji, size_t len,
+					 const char *name, const char *from,
+					 double ts, const char *id)
+{
+	return text_frame(RV_MSG_REACTION, "emoji", emoji, len, name, from, ts, id);
+}
+
+struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
+				     double send_time, const char *id)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 160);
+	head(&w, "time");
+	rv__jw_key(&w, "client_time");
+	rv__jw_num(&w, client_time);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "server_receive_time");
+	rv__jw_time(&w, receive_time);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "server_time");
+	rv__jw_time(&w, send_time);
+	tail_ts(&w, NULL, send_time, id);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_TIME);
+}
+
+struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
+				       const char *name, double ts)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 128);
+	head(&w, rv_msg_type_name(t));
+	rv__jw_key(&w, "id");
+	rv__jw_cstr(&w, member_id);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "name");
+	rv__jw_cstr(&w, name);
+	tail_ts(&w, NULL, ts, NULL);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, t);
+}
+
+struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 96);
+	head(&w, "host_changed");
+	rv__jw_key(&w, "host_id");
+	rv__jw_cstr(&w, host_id);
+	tail_ts(&w, NULL, ts, NULL);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_HOST_CHANGED);
+}
