@@ -21,7 +21,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT       ?= -O2 -g
 CFLAGS    ?=
-ALL_CFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
 	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS    := $(PKG_LIBS) -lm
 

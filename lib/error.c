@@ -1,5 +1,6 @@
 /* lib/error.c - text for the library's RV_E* error codes. */
 #include "revenge/error.h"
+#include "revenge/revenge.h"
 
 const char *rv_strerror(int err)
 {
@@ -17,4 +18,9 @@ const char *rv_strerror(int err)
 	case RV_EADDR: return "cannot bind or resolve address";
 	}
 	return "unknown error";
+}
+
+const char *rv_version(void)
+{
+	return RV_VERSION;
 }

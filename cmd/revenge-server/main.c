@@ -1,0 +1,234 @@
+/* cmd/revenge-server/main.c - flags and configuration for revenge-server.
+ *
+ * Parses the command line into an rv_server_config, prints the listening
+ * line on stdout once the server accepts connections, and hands over to
+ * rv_server_run. Every bad flag is one line on stderr naming it, exit 2.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <revenge/revenge.h>
+
+#define PROG "revenge-server"
+
+static const char usage_text[] =
+"Usage: " PROG " [OPTIONS]\n"
+"\n"
+"Serve watch parties over WebSocket (protocol revenge.v1): /ws/party/{id},\n"
+"with /healthz and /metrics over plain HTTP.\n"
+"\n"
+"Options:\n"
+"  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080;\n"
+"                         port 0 picks a free port; [::1]:PORT for IPv6)\n"
+"  --db PATH              progress store, SQLite (default ./var/revenge.db)\n"
+"  --origin PATTERN       allow browser Origins matching PATTERN, e.g.\n"
+"                         'example.com', '*.example.com:*', 'https://app.test';\n"
+"                         repeatable (default localhost:* and 127.0.0.1:*)\n"
+"  --max-message BYTES    largest message accepted, after decompression\n"
+"                         (default 65536; 256 to 16777216)\n"
+"  --history N            chat messages kept per party and replayed to\n"
+"                         joiners (default 50; 0 to 10000)\n"
+"  --ping-interval SECS   ping idle peers every SECS seconds and close those\n"
+"                         silent for two intervals (default 30; 0 disables)\n"
+"  --rate-limit N         messages per second per connection, bursts of 2N\n"
+"                         (default 50; 0 disables)\n"
+"  --queue-max N          frames queued for a slow client before it is\n"
+"                         closed with 1013 (default 1024; 8 to 1048576)\n"
+"  --tls-cert FILE        PEM certificate: serve wss:// (needs --tls-key)\n"
+"  --tls-key FILE         PEM private key for --tls-cert\n"
+"  --log-level LEVEL      error, warn, info or debug (default info)\n"
+"  --log-format FORMAT    text or json (default text)\n"
+"  -h, --help             show this help and exit\n"
+"  -V, --version          show the version and exit\n"
+"\n"
+"Once it accepts connections it prints 'revenge-server: listening on URL' on\n"
+"stdout. SIGTERM or SIGINT drains: new connections are refused, /healthz\n"
+"answers 503, every client is closed with 1001, and it exits 0 within 5 s.\n"
+"\n"
+"Exit status: 0 after a drain, 1 when it cannot start, 2 on a usage error.\n";
+
+enum {
+	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
+	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
+};
+
+static const struct option long_opts[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "origin", required_argument, NULL, OPT_ORIGIN },
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "ping-interval", required_argument, NULL, OPT_PING },
+	{ "rate-limit", required_argument, NULL, OPT_RATE },
+	{ "queue-max", required_argument, NULL, OPT_QUEUE },
+	{ "tls-cert", required_argument, NULL, OPT_CERT },
+	{ "tls-key", required_argument, NULL, OPT_KEY },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see --help)\n");
+	exit(2);
+}
+
+static unsigned long parse_uint(const char *flag, const char *s, unsigned long lo,
+				unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+')
+		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
+	return v;
+}
+
+/* HOST:PORT, [V6]:PORT; the host part may not be empty. */
+static void parse_listen(const char *arg, struct rv_server_config *cfg, char *host, size_t hostlen)
+{
+	const char *colon, *h = arg;
+	size_t hl;
+
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+
+		if (!close || close[1] != ':')
+			usage_error("--listen: expected [IPV6]:PORT, got '%s'", arg);
+		h = arg + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(arg, ':');
+		if (!colon || strchr(arg, ':') != colon)
+			usage_error("--listen: expected HOST:PORT, got '%s'", arg);
+		hl = (size_t)(colon - arg);
+	}
+	if (hl == 0 || hl >= hostlen)
+		usage_error("--listen: missing or overlong host in '%s'", arg);
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	cfg->host = host;
+	cfg->port = (int)parse_uint("--listen", colon + 1, 0, 65535);
+}
+
+static void print_listening(const char *url, void *user)
+{
+	(void)user;
+	printf(PROG ": listening on %s\n", url);
+	fflush(stdout);
+}
+
+static void check_readable(const char *flag, const char *path)
+{
+	if (access(path, R_OK))
+		usage_error("%s: cannot read '%s': %s", flag, path, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	static char host[256];
+	struct rv_server_config cfg;
+	struct rv_log log = { .level = RV_LOG_INFO, .prog = PROG };
+	int opt, err;
+
+	rv_server_config_defaults(&cfg);
+	cfg.db_path = "var/revenge.db";
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_LISTEN:
+			parse_listen(optarg, &cfg, host, sizeof(host));
+			break;
+		case OPT_DB:
+			if (!*optarg)
+				usage_error("--db: empty path");
+			cfg.db_path = optarg;
+			break;
+		case OPT_ORIGIN:
+			if (!*optarg || strlen(optarg) > 255)
+				usage_error("--origin: expected a pattern of 1-255 characters");
+			if (cfg.n_origins == RV_SERVER_MAX_ORIGINS)
+				usage_error("--origin: at most %d patterns", RV_SERVER_MAX_ORIGINS);
+			cfg.origins[cfg.n_origins++] = optarg;
+			break;
+		case OPT_MAX_MESSAGE:
+			cfg.max_message = parse_uint("--max-message", optarg, 256, 16777216);
+			break;
+		case OPT_HISTORY:
+			cfg.history = (unsigned)parse_uint("--history", optarg, 0, 10000);
+			break;
+		case OPT_PING:
+			cfg.ping_interval = (unsigned)parse_uint("--ping-interval", optarg, 0, 3600);
+			break;
+		case OPT_RATE:
+			cfg.rate_limit = (unsigned)parse_uint("--rate-limit", optarg, 0, 1000000);
+			break;
+		case OPT_QUEUE:
+			cfg.queue_max = parse_uint("--queue-max", optarg, 8, 1048576);
+			break;
+		case OPT_CERT:
+			check_readable("--tls-cert", optarg);
+			cfg.tls_cert = optarg;
+			break;
+		case OPT_KEY:
+			check_readable("--tls-key", optarg);
+			cfg.tls_key = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (rv_log_level_parse(optarg, &log.level))
+				usage_error("--log-level: expected error, warn, info or debug, got '%s'", optarg);
+			break;
+		case OPT_LOG_FORMAT:
+			if (!strcmp(optarg, "json"))
+				log.json = true;
+			else if (strcmp(optarg, "text"))
+				usage_error("--log-format: expected text or json, got '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf(PROG " %s\n", rv_version());
+			return 0;
+		case ':':
+			usage_error("%s: missing value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!cfg.tls_cert != !cfg.tls_key)
+		usage_error("%s: TLS needs both --tls-cert and --tls-key",
+			    cfg.tls_cert ? "--tls-cert" : "--tls-key");
+
+	cfg.log = &log;
+	cfg.on_listening = print_listening;
+	err = rv_server_run(&cfg);
+	if (err) {
+		fprintf(stderr, PROG ": cannot start: %s\n", rv_strerror(err));
+		return 1;
+	}
+	return 0;
+}

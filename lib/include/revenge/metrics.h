@@ -1,0 +1,46 @@
+/* revenge/metrics.h - the server's counters and their Prometheus rendering.
+ *
+ * Plain counters updated on the event-loop thread (no atomics needed: one
+ * service thread per process). Rendering reads /proc/self for the standard
+ * process_* metrics.
+ */
+#ifndef REVENGE_METRICS_H
+#define REVENGE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+enum rv_endpoint { RV_EP_PARTY = 0, RV_EP_PROGRESS, RV_EP_STREAM, RV_EP__COUNT };
+
+/* Close codes worth counting, in the order rendered. */
+#define RV_METRIC_CLOSE_CODES 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013
+#define RV_METRIC_N_CLOSE_CODES 9
+
+struct rv_metrics {
+	uint64_t connections_total[RV_EP__COUNT];
+	int64_t connections_open[RV_EP__COUNT];
+	int64_t parties;
+	uint64_t messages_in[RV_MSG__COUNT];
+	uint64_t messages_out[RV_MSG__COUNT];
+	uint64_t errors[RV_ERR__COUNT];
+	uint64_t handshakes_refused[4];      /* 400, 403, 404, 503 */
+	uint64_t closes[RV_METRIC_N_CLOSE_CODES];
+	uint64_t slow_dropped;               /* closed 1013: queue overflow */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t http_requests;
+	double start_wall_ms;
+};
+
+/* Count a close we initiated with code (unknown codes are ignored). */
+void rv_metrics_close(struct rv_metrics *m, int code);
+/* Count a handshake refused with HTTP status (400/403/404/503). */
+void rv_metrics_refused(struct rv_metrics *m, int status);
+
+/* Render the Prometheus text exposition into a new NUL-terminated buffer
+ * (*out, caller frees with free()). Returns 0 or RV_ENOMEM. */
+int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len);
+
+#endif

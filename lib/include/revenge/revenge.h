@@ -1,0 +1,23 @@
+/* revenge/revenge.h - the umbrella header of librevenge.
+ *
+ * librevenge keeps a group of people watching the same video in step over
+ * WebSocket. Pure core: proto (codec), party (state machine), clock. Adapters:
+ * server (libwebsockets on libuv), client, metrics, log.
+ */
+#ifndef REVENGE_REVENGE_H
+#define REVENGE_REVENGE_H
+
+#include "clock.h"
+#include "error.h"
+#include "frame.h"
+#include "log.h"
+#include "metrics.h"
+#include "party.h"
+#include "proto.h"
+#include "server.h"
+#include "systime.h"
+
+/* The library's version string, e.g. "0.1.0". */
+const char *rv_version(void);
+
+#endif

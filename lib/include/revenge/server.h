@@ -1,0 +1,48 @@
+/* revenge/server.h - revenge-server as a library call.
+ *
+ * rv_server_run owns everything for the life of the server: a libuv event
+ * loop (lws runs on it as a foreign loop), the signal watchers (SIGTERM and
+ * SIGINT start a drain), the parties and every connection. It returns when
+ * the drain has finished.
+ */
+#ifndef REVENGE_SERVER_H
+#define REVENGE_SERVER_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define RV_SERVER_MAX_ORIGINS 32
+
+struct rv_server_config {
+	const char *host;             /* address to bind, e.g. "127.0.0.1", "::1" */
+	int port;                     /* 0 picks a free port */
+	const char *origins[RV_SERVER_MAX_ORIGINS]; /* allowlist patterns */
+	unsigned n_origins;           /* 0 = the defaults localhost:*, 127.0.0.1:* */
+	size_t max_message;           /* bytes, after decompression */
+	unsigned history;             /* chat messages kept per party */
+	unsigned ping_interval;       /* seconds between pings; 0 = none */
+	unsigned rate_limit;          /* messages/s per connection; 0 = none */
+	size_t queue_max;             /* queued frames per connection */
+	unsigned drain_timeout_ms;    /* longest a drain may take */
+	const char *tls_cert;         /* PEM paths: both set -> wss:// */
+	const char *tls_key;
+	const char *db_path;          /* progress store (SQLite) */
+	const struct rv_log *log;     /* borrowed; NULL = silent */
+	/* Called once the server accepts connections, with its URL
+	 * ("ws://127.0.0.1:8080"); the port is the real one. */
+	void (*on_listening)(const char *url, void *user);
+	void *user;
+};
+
+/* Fill cfg with the defaults: 127.0.0.1:8080, 64 KiB messages, history 50,
+ * pings every 30 s, 50 messages/s, 1024 queued frames, 5 s drain. */
+void rv_server_config_defaults(struct rv_server_config *cfg);
+
+/* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
+ * /healthz with 503, close every client with 1001 after flushing its queue,
+ * and return 0 within drain_timeout_ms. Returns a negative RV_E* code when
+ * the server cannot start (bad address, port in use, TLS files). */
+int rv_server_run(const struct rv_server_config *cfg);
+
+#endif

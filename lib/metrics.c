@@ -1,0 +1,172 @@
+/* lib/metrics.c - Prometheus text exposition of the server's counters plus
+ * the standard process_* metrics read from /proc/self. */
+#include "revenge/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "revenge/error.h"
+
+static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES };
+static const int refused_status[4] = { 400, 403, 404, 503 };
+static const char *const endpoint_names[RV_EP__COUNT] = { "party", "progress", "stream" };
+
+void rv_metrics_close(struct rv_metrics *m, int code)
+{
+	for (int i = 0; i < RV_METRIC_N_CLOSE_CODES; i++)
+		if (close_codes[i] == code)
+			m->closes[i]++;
+}
+
+void rv_metrics_refused(struct rv_metrics *m, int status)
+{
+	for (int i = 0; i < 4; i++)
+		if (refused_status[i] == status)
+			m->handshakes_refused[i]++;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char *q = realloc(b->p, b->cap * 2 + (size_t)n);
+		if (!q) {
+			b->failed = 1;
+			return;
+		}
+		b->p = q;
+		b->cap = b->cap * 2 + (size_t)n;
+	}
+}
+
+static void header(struct sbuf *b, const char *name, const char *type, const char *help)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* utime+stime and rss from /proc/self/stat; zeros when unreadable. */
+static void process_stats(double *cpu_seconds, double *rss_bytes, double *start_s)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	unsigned long utime = 0, stime = 0;
+	long rss = 0;
+	size_t n;
+	char *p;
+
+	*cpu_seconds = *rss_bytes = *start_s = 0;
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* Fields after the parenthesised command name, which may hold spaces. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return;
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+		   "%*d %*d %*d %*d %*d %*d %*u %*u %ld", &utime, &stime, &rss) != 3)
+		return;
+	long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	*cpu_seconds = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+	*rss_bytes = (double)rss * (double)(page > 0 ? page : 4096);
+}
+
+int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
+{
+	struct sbuf b = { malloc(8192), 0, 8192, 0 };
+	double cpu, rss, start;
+	int i;
+
+	if (!b.p)
+		return RV_ENOMEM;
+
+	header(&b, "revenge_connections", "gauge", "Open WebSocket connections by endpoint.");
+	for (i = 0; i < RV_EP__COUNT; i++)
+		sb_printf(&b, "revenge_connections{endpoint=\"%s\"} %lld\n",
+			  endpoint_names[i], (long long)m->connections_open[i]);
+	header(&b, "revenge_connections_total", "counter", "WebSocket connections accepted by endpoint.");
+	for (i = 0; i < RV_EP__COUNT; i++)
+		sb_printf(&b, "revenge_connections_total{endpoint=\"%s\"} %llu\n",
+			  endpoint_names[i], (unsigned long long)m->connections_total[i]);
+	header(&b, "revenge_parties", "gauge", "Parties with at least one member.");
+	sb_printf(&b, "revenge_parties %lld\n", (long long)m->parties);
+
+	header(&b, "revenge_messages_in_total", "counter", "Messages received, by type.");
+	for (i = 1; i < RV_MSG__COUNT; i++)
+		if (i < RV_MSG_WELCOME)
+			sb_printf(&b, "revenge_messages_in_total{type=\"%s\"} %llu\n",
+				  rv_msg_type_name((enum rv_msg_type)i),
+				  (unsigned long long)m->messages_in[i]);
+	sb_printf(&b, "revenge_messages_in_total{type=\"invalid\"} %llu\n",
+		  (unsigned long long)m->messages_in[0]);
+	header(&b, "revenge_messages_out_total", "counter", "Messages delivered to connections, by type.");
+	for (i = 1; i < RV_MSG__COUNT; i++)
+		sb_printf(&b, "revenge_messages_out_total{type=\"%s\"} %llu\n",
+			  rv_msg_type_name((enum rv_msg_type)i),
+			  (unsigned long long)m->messages_out[i]);
+	header(&b, "revenge_errors_total", "counter", "Error replies sent, by code.");
+	for (i = 1; i < RV_ERR__COUNT; i++)
+		sb_printf(&b, "revenge_errors_total{code=\"%s\"} %llu\n",
+			  rv_err_code_name((enum rv_err_code)i),
+			  (unsigned long long)m->errors[i]);
+	header(&b, "revenge_handshakes_refused_total", "counter", "WebSocket handshakes refused, by HTTP status.");
+	for (i = 0; i < 4; i++)
+		sb_printf(&b, "revenge_handshakes_refused_total{status=\"%d\"} %llu\n",
+			  refused_status[i], (unsigned long long)m->handshakes_refused[i]);
+	header(&b, "revenge_closes_total", "counter", "Connections the server closed, by close code.");
+	for (i = 0; i < RV_METRIC_N_CLOSE_CODES; i++)
+		sb_printf(&b, "revenge_closes_total{code=\"%d\"} %llu\n", close_codes[i],
+			  (unsigned long long)m->closes[i]);
+	header(&b, "revenge_slow_clients_dropped_total", "counter",
+	       "Clients closed with 1013 because their send queue overflowed.");
+	sb_printf(&b, "revenge_slow_clients_dropped_total %llu\n", (unsigned long long)m->slow_dropped);
+	header(&b, "revenge_bytes_in_total", "counter", "WebSocket payload bytes received.");
+	sb_printf(&b, "revenge_bytes_in_total %llu\n", (unsigned long long)m->bytes_in);
+	header(&b, "revenge_bytes_out_total", "counter", "WebSocket payload bytes sent.");
+	sb_printf(&b, "revenge_bytes_out_total %llu\n", (unsigned long long)m->bytes_out);
+	header(&b, "revenge_http_requests_total", "counter", "Plain HTTP requests served.");
+	sb_printf(&b, "revenge_http_requests_total %llu\n", (unsigned long long)m->http_requests);
+
+	process_stats(&cpu, &rss, &start);
+	header(&b, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+	sb_printf(&b, "process_cpu_seconds_total %.2f\n", cpu);
+	header(&b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	sb_printf(&b, "process_resident_memory_bytes %.0f\n", rss);
+	header(&b, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+	sb_printf(&b, "process_start_time_seconds %.3f\n", m->start_wall_ms / 1000.0);
+
+	if (b.failed) {
+		free(b.p);
+		return RV_ENOMEM;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}

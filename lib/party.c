@@ -1,0 +1,530 @@
+/* lib/party.c - the watch-party state machine (see party.h).
+ *
+ * Owns one party's members (a doubly linked list in join order, so the head
+ * is always the longest present and host election is "take the head"), who
+ * is host, the authoritative playback state and the recent chat history.
+ * Events come in with the current server time as an argument; what must be
+ * sent goes out as actions in the caller's outbox. No sockets, no clock
+ * reads, no globals: the server adapter and the unit tests drive it alike.
+ *
+ * Every outgoing message is encoded once into a shared frame (proto.h). The
+ * history keeps references to the very chat frames that were relayed, so a
+ * welcome splices their bytes in rather than encoding them again.
+ */
+#include "revenge/party.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jw.h"
+#include "revenge/error.h"
+
+struct rv_party {
+	char id[RV_ID_MAX + 1];
+	struct rv_party_config cfg;
+	struct rv_member *head, *tail;  /* join order */
+	struct rv_member *host;         /* NULL exactly when empty */
+	size_t size;
+	unsigned long joins;            /* successful joins, names guests */
+	bool started;                   /* state anchored by a first join */
+	struct rv_playback state;
+	/* Ring of the last cfg.history_max relayed chat frames (one reference
+	 * each): the oldest is at hist_start. */
+	struct rv_frame **hist;
+	size_t hist_start, hist_len;
+};
+
+void rv_outbox_init(struct rv_outbox *ob)
+{
+	memset(ob, 0, sizeof(*ob));
+}
+
+void rv_outbox_clear(struct rv_outbox *ob)
+{
+	for (unsigned i = 0; i < ob->n && i < RV_OUTBOX_MAX; i++)
+		rv_frame_unref(ob->items[i].frame);
+	memset(ob, 0, sizeof(*ob));
+}
+
+/* Queue f (taking over the caller's reference) for target. A NULL frame is
+ * an encode that ran out of memory: skipped, so the other actions of the
+ * event still go out. Each event emits at most 3 actions, so a full outbox
+ * means the caller did not clear it between events; the frame is dropped
+ * rather than written past the array. */
+static void emit(struct rv_outbox *ob, enum rv_target target,
+		 struct rv_member *m, struct rv_frame *f)
+{
+	if (!f)
+		return;
+	if (ob->n >= RV_OUTBOX_MAX) {
+		rv_frame_unref(f);
+		return;
+	}
+	ob->items[ob->n].target = target;
+	ob->items[ob->n].member = m;
+	ob->items[ob->n].frame = f;
+	ob->n++;
+}
+
+struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config *cfg)
+{
+	struct rv_party *p;
+
+	if (!party_id || !rv_proto_valid_id(party_id, strlen(party_id)))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->id, party_id, strlen(party_id) + 1);
+	if (cfg) {
+		p->cfg = *cfg;
+	} else {
+		p->cfg.history_max = RV_PARTY_HISTORY_DEFAULT;
+		p->cfg.max_members = 0;
+	}
+	if (p->cfg.history_max) {
+		p->hist = calloc(p->cfg.history_max, sizeof(*p->hist));
+		if (!p->hist) {
+			free(p);
+			return NULL;
+		}
+	}
+	p->state.position = 0;
+	p->state.playing = false;
+	p->state.speed = 1;
+	p->state.server_time = 0;
+	return p;
+}
+
+void rv_party_free(struct rv_party *p)
+{
+	struct rv_member *m, *next;
+
+	if (!p)
+		return;
+	for (m = p->head; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	for (size_t i = 0; i < p->hist_len; i++)
+		rv_frame_unref(p->hist[(p->hist_start + i) % p->cfg.history_max]);
+	free(p->hist);
+	free(p);
+}
+
+const char *rv_party_id(const struct rv_party *p)
+{
+	return p->id;
+}
+
+size_t rv_party_size(const struct rv_party *p)
+{
+	return p->size;
+}
+
+struct rv_member *rv_party_first(const struct rv_party *p)
+{
+	return p->head;
+}
+
+struct rv_member *rv_party_host(const struct rv_party *p)
+{
+	return p->host;
+}
+
+const struct rv_playback *rv_party_state(const struct rv_party *p)
+{
+	return &p->state;
+}
+
+size_t rv_party_history_len(const struct rv_party *p)
+{
+	return p->hist_len;
+}
+
+struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id)
+{
+	if (!member_id)
+		return NULL;
+	for (struct rv_member *m = p->head; m; m = m->next)
+		if (strcmp(m->id, member_id) == 0)
+			return m;
+	return NULL;
+}
+
+static void history_push(struct rv_party *p, struct rv_frame *f)
+{
+	size_t max = p->cfg.history_max;
+
+	if (!max || !f)
+		return;
+	if (p->hist_len == max) {
+		rv_frame_unref(p->hist[p->hist_start]);
+		p->hist[p->hist_start] = rv_frame_ref(f);
+		p->hist_start = (p->hist_start + 1) % max;
+	} else {
+		p->hist[(p->hist_start + p->hist_len) % max] = rv_frame_ref(f);
+		p->hist_len++;
+	}
+}
+
+static void link_tail(struct rv_party *p, struct rv_member *m)
+{
+	m->prev = p->tail;
+	m->next = NULL;
+	if (p->tail)
+		p->tail->next = m;
+	else
+		p->head = m;
+	p->tail = m;
+	p->size++;
+}
+
+static void unlink_member(struct rv_party *p, struct rv_member *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		p->head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		p->tail = m->prev;
+	m->prev = m->next = NULL;
+	p->size--;
+}
+
+static const char *role_of(const struct rv_party *p, const struct rv_member *m)
+{
+	return m == p->host ? "host" : "member";
+}
+
+/* The joiner's first message: everything it needs to catch up, built once
+ * with the history frames' bytes spliced in as they were relayed. */
+static struct rv_frame *welcome_frame(const struct rv_party *p,
+				      const struct rv_member *joiner, double now_ms)
+{
+	struct rv__jw w;
+	size_t hint = 256;
+	size_t max = p->cfg.history_max;
+
+	for (const struct rv_member *m = p->head; m; m = m->next)
+		hint += strlen(m->id) + strlen(m->name) + 40;
+	for (size_t i = 0; i < p->hist_len; i++)
+		hint += p->hist[(p->hist_start + i) % max]->len + 1;
+
+	rv__jw_init(&w, hint);
+	rv__jw_lit(&w, "{\"type\":\"welcome\",\"payload\":{");
+	rv__jw_key(&w, "participant_id");
+	rv__jw_cstr(&w, joiner->id);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "party_id");
+	rv__jw_cstr(&w, p->id);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "role");
+	rv__jw_cstr(&w, role_of(p, joiner));
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "host_id");
+	rv__jw_cstr(&w, p->host->id);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "members");
+	rv__jw_lit(&w, "[");
+	for (const struct rv_member *m = p->head; m; m = m->next) {
+		if (m != p->head)
+			rv__jw_lit(&w, ",");
+		rv__jw_lit(&w, "{");
+		rv__jw_key(&w, "id");
+		rv__jw_cstr(&w, m->id);
+		rv__jw_lit(&w, ",");
+		rv__jw_key(&w, "name");
+		rv__jw_cstr(&w, m->name);
+		rv__jw_lit(&w, ",");
+		rv__jw_key(&w, "role");
+		rv__jw_cstr(&w, role_of(p, m));
+		rv__jw_lit(&w, "}");
+	}
+	rv__jw_lit(&w, "],");
+	rv__jw_key(&w, "state");
+	rv__jw_lit(&w, "{");
+	rv__jw_key(&w, "position");
+	rv__jw_num(&w, p->state.position);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "playing");
+	rv__jw_bool(&w, p->state.playing);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "speed");
+	rv__jw_num(&w, p->state.speed);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "server_time");
+	rv__jw_time(&w, p->state.server_time);
+	rv__jw_lit(&w, "},");
+	rv__jw_key(&w, "history");
+	rv__jw_lit(&w, "[");
+	for (size_t i = 0; i < p->hist_len; i++) {
+		struct rv_frame *f = p->hist[(p->hist_start + i) % max];
+
+		if (i)
+			rv__jw_lit(&w, ",");
+		rv__jw_raw(&w, (const char *)rv_frame_data(f), f->len);
+	}
+	rv__jw_lit(&w, "]},");
+	rv__jw_key(&w, "ts");
+	rv__jw_time(&w, now_ms);
+	rv__jw_lit(&w, "}");
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_WELCOME);
+}
+
+/* Member ids are the caller's, but they reach the wire as JSON strings and
+ * come back as transfer_host targets, so they must be valid UTF-8. */
+static bool valid_member_id(const char *id)
+{
+	size_t len;
+
+	if (!id)
+		return false;
+	len = strnlen(id, RV_MEMBER_ID_MAX + 1);
+	return len >= 1 && len <= RV_MEMBER_ID_MAX && rv_utf8_valid(id, len);
+}
+
+int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
+		  void *user, double now_ms, struct rv_member **out,
+		  struct rv_outbox *ob)
+{
+	struct rv_member *m;
+	struct rv_frame *welcome, *joined = NULL;
+	bool first = p->size == 0;
+	bool started = p->started;
+	struct rv_playback saved = p->state;
+
+	if (out)
+		*out = NULL;
+	if (!valid_member_id(member_id) || rv_party_find(p, member_id))
+		return RV_EINVAL;
+	if (name && *name && !rv_proto_valid_name(name, strlen(name)))
+		return RV_EINVAL;
+	if (p->cfg.max_members && p->size >= p->cfg.max_members)
+		return RV_EFULL;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return RV_ENOMEM;
+	memcpy(m->id, member_id, strlen(member_id) + 1);
+	if (name && *name)
+		memcpy(m->name, name, strlen(name) + 1);
+	else
+		snprintf(m->name, sizeof(m->name), "guest-%lu", p->joins + 1);
+	m->joined_at = now_ms;
+	m->user = user;
+
+	/* Linked in before the welcome is built so that members[] includes
+	 * the joiner; undone below if any frame cannot be made, so a failed
+	 * join leaves the party exactly as it was and the caller can refuse
+	 * the connection. */
+	link_tail(p, m);
+	if (first)
+		p->host = m;
+	if (!p->started) {
+		p->state.server_time = now_ms;
+		p->started = true;
+	}
+	welcome = welcome_frame(p, m, now_ms);
+	if (welcome && !first)
+		joined = rv_proto_member_frame(RV_MSG_MEMBER_JOINED, m->id, m->name,
+					       now_ms);
+	if (!welcome || (!first && !joined)) {
+		rv_frame_unref(welcome);
+		unlink_member(p, m);
+		if (first)
+			p->host = NULL;
+		p->started = started;
+		p->state = saved;
+		free(m);
+		return RV_ENOMEM;
+	}
+	p->joins++;
+	emit(ob, RV_TO_ONE, m, welcome);
+	if (joined)
+		emit(ob, RV_TO_ALL_BUT, m, joined);
+	if (out)
+		*out = m;
+	return 0;
+}
+
+void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
+		    struct rv_outbox *ob)
+{
+	bool was_host;
+
+	if (!p || !m)
+		return;
+	was_host = m == p->host;
+	unlink_member(p, m);
+	/* The head has been present longest: the contract's choice of heir. */
+	if (was_host)
+		p->host = p->head;
+	/* m is out of the list, so "everyone" no longer includes it and no
+	 * action needs to point at the struct about to be freed. */
+	if (p->size) {
+		emit(ob, RV_TO_ALL, NULL,
+		     rv_proto_member_frame(RV_MSG_MEMBER_LEFT, m->id, m->name, now_ms));
+		if (was_host)
+			emit(ob, RV_TO_ALL, NULL,
+			     rv_proto_host_changed_frame(p->host->id, now_ms));
+	}
+	free(m);
+}
+
+/* Answer msg with an error to m alone, echoing its id. Returns 1, the
+ * handler's "answered with an error". */
+static int reply_error(struct rv_member *m, const struct rv_msg *msg,
+		       enum rv_err_code code, double now_ms, struct rv_outbox *ob,
+		       const char *text)
+{
+	struct rv_proto_error err;
+
+	rv_proto_error_set(&err, code, rv_msg_type_name(msg->type), msg->id,
+			   "%s", text);
+	emit(ob, RV_TO_ONE, m, rv_proto_error_frame(&err, now_ms));
+	return 1;
+}
+
+static int handle_sync(struct rv_party *p, struct rv_member *m,
+		       const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
+{
+	double at = msg->u.sync.at;
+
+	if (m != p->host)
+		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
+				   "only the host can sync");
+	/* The decoder enforces these; checked again because this state is
+	 * what every client extrapolates from, and messages can also reach
+	 * here from other adapters (a bus from another node, tests). */
+	if (!isfinite(msg->u.sync.position) || msg->u.sync.position < 0 ||
+	    !(msg->u.sync.speed >= RV_SPEED_MIN && msg->u.sync.speed <= RV_SPEED_MAX))
+		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
+				   "position must be >= 0 and speed in [0.25, 4]");
+
+	p->state.position = msg->u.sync.position;
+	p->state.playing = msg->u.sync.playing;
+	p->state.speed = msg->u.sync.speed;
+	/* A host's own estimate of when the position held spares everyone
+	 * its upload delay, but only a plausible one: a skewed or hostile
+	 * clock must not schedule playback hours away. */
+	p->state.server_time =
+		msg->u.sync.has_at && fabs(at - now_ms) <= RV_AT_WINDOW_MS ? at : now_ms;
+
+	emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
+	if (msg->id)
+		emit(ob, RV_TO_ONE, m,
+		     rv_proto_sync_frame(&p->state, m->id, now_ms, msg->id));
+	return 0;
+}
+
+/* chat and reaction: everyone gets the message; with an id the sender's copy
+ * is its direct reply and is the only one carrying the id. Returns the
+ * frame the others got (a new reference, NULL on out-of-memory). */
+static struct rv_frame *relay_text(struct rv_member *m, const struct rv_msg *msg,
+				   double now_ms, struct rv_outbox *ob)
+{
+	struct rv_frame *(*enc)(const char *, size_t, const char *, const char *,
+				double, const char *);
+	const char *text;
+	size_t len;
+	struct rv_frame *shared;
+
+	if (msg->type == RV_MSG_CHAT) {
+		enc = rv_proto_chat_frame;
+		text = msg->u.chat.text;
+		len = msg->u.chat.len;
+	} else {
+		enc = rv_proto_reaction_frame;
+		text = msg->u.reaction.emoji;
+		len = msg->u.reaction.len;
+	}
+	shared = enc(text, len, m->name, m->id, now_ms, NULL);
+	if (msg->id) {
+		emit(ob, RV_TO_ONE, m, enc(text, len, m->name, m->id, now_ms, msg->id));
+		emit(ob, RV_TO_ALL_BUT, m, rv_frame_ref(shared));
+	} else {
+		emit(ob, RV_TO_ALL, NULL, rv_frame_ref(shared));
+	}
+	return shared;
+}
+
+static int handle_text(struct rv_party *p, struct rv_member *m,
+		       const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
+{
+	bool chat = msg->type == RV_MSG_CHAT;
+	const char *text = chat ? msg->u.chat.text : msg->u.reaction.emoji;
+	size_t len = chat ? msg->u.chat.len : msg->u.reaction.len;
+	struct rv_frame *shared;
+
+	/* Re-checked for the same reason as a sync's numbers: a NULL text
+	 * would crash the encoder. */
+	if (!text || len == 0)
+		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
+				   chat ? "text must not be empty"
+					: "emoji must not be empty");
+	if (len > (chat ? RV_CHAT_MAX : RV_EMOJI_MAX))
+		return reply_error(m, msg, RV_ERR_TOO_LARGE, now_ms, ob,
+				   chat ? "text is over 2000 bytes"
+					: "emoji is over 16 bytes");
+	shared = relay_text(m, msg, now_ms, ob);
+	if (chat)
+		history_push(p, shared);
+	rv_frame_unref(shared);
+	return 0;
+}
+
+static int handle_transfer(struct rv_party *p, struct rv_member *m,
+			   const struct rv_msg *msg, double now_ms,
+			   struct rv_outbox *ob)
+{
+	struct rv_member *to;
+
+	if (m != p->host)
+		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
+				   "only the host can hand over");
+	if (!msg->u.transfer_host.to)
+		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
+				   "to is required");
+	to = rv_party_find(p, msg->u.transfer_host.to);
+	if (!to)
+		return reply_error(m, msg, RV_ERR_NOT_FOUND, now_ms, ob,
+				   "no such member in this party");
+	if (to != m) {
+		p->host = to;
+		emit(ob, RV_TO_ALL, NULL, rv_proto_host_changed_frame(to->id, now_ms));
+	}
+	/* host_changed is a broadcast, not a direct reply, so an id still
+	 * needs its ack (and a hand-over to oneself has nothing else). */
+	if (msg->id)
+		emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
+	return 0;
+}
+
+int rv_party_handle(struct rv_party *p, struct rv_member *m,
+		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
+{
+	switch (msg->type) {
+	case RV_MSG_SYNC:
+		return handle_sync(p, m, msg, now_ms, ob);
+	case RV_MSG_CHAT:
+	case RV_MSG_REACTION:
+		return handle_text(p, m, msg, now_ms, ob);
+	case RV_MSG_TIME:
+		/* Receipt and reply are the same instant here; the server
+		 * adapter may answer time itself with real read/write times. */
+		emit(ob, RV_TO_ONE, m,
+		     rv_proto_time_frame(msg->u.time.client_time, now_ms, now_ms,
+					 msg->id));
+		return 0;
+	case RV_MSG_TRANSFER_HOST:
+		return handle_transfer(p, m, msg, now_ms, ob);
+	default:
+		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
+				   "not a watch-party message");
+	}
+}

@@ -1,0 +1,1010 @@
+/* lib/server.c - the libwebsockets adapter behind revenge-server.
+ *
+ * Owns the event loop (libuv, with lws as a guest on it), the routes
+ * (/ws/party/{id}, /healthz, /metrics), the handshake checks (path, id, query,
+ * origin, subprotocol), per-connection receive assembly and bounded send
+ * queues, the party table, and the SIGTERM/SIGINT drain. Everything about a
+ * party's rules lives in party.c; this file only turns lws callbacks into
+ * calls on the core and delivers the actions the core returns.
+ */
+#include "revenge/server.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "revenge/clock.h"
+#include "revenge/error.h"
+#include "revenge/frame.h"
+#include "revenge/metrics.h"
+#include "revenge/party.h"
+#include "revenge/proto.h"
+#include "revenge/systime.h"
+
+_Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
+
+#define SUBPROTOCOL "revenge.v1"
+#define URI_MAX 512
+#define QUEUE_INITIAL 8
+#define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
+
+struct server;
+
+/* One per lws connection (HTTP or WebSocket), zeroed by lws. */
+struct conn {
+	struct server *srv;
+	struct lws *wsi;
+	struct conn *prev, *next;      /* server's list of open ws conns */
+	bool is_ws;
+	enum rv_endpoint ep;
+	/* party endpoint */
+	struct rv_party *party;
+	struct rv_member *member;
+	/* outbound queue: ring of frame refs, capacity a power of two */
+	struct rv_frame **q;
+	uint32_t qcap, qhead, qlen;
+	int64_t state_seq;             /* absolute index of the queued STATE frame, -1 none */
+	int close_code;                /* nonzero: close after (1001) or instead of the queue */
+	const char *close_reason;
+	bool deflate;                  /* negotiated permessage-deflate */
+	/* inbound message assembly */
+	char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_skip;                  /* rest of an oversize/binary message is dropped */
+	/* rate limit: token bucket */
+	double tokens, tokens_at;
+	unsigned strikes;
+	/* HTTP reply body, with LWS_PRE head-room */
+	unsigned char *http_body;
+	size_t http_len;
+};
+
+struct party_slot {
+	struct rv_party *party;
+	struct party_slot *next;
+};
+
+struct server {
+	const struct rv_server_config *cfg;
+	const struct rv_log *log;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t drain_timer;
+	struct rv_clock clock;
+	struct rv_metrics metrics;
+	struct conn *conns;            /* open ws connections */
+	size_t n_conns;
+	struct party_slot **parties;   /* hash table by party id */
+	size_t n_buckets, n_parties;
+	uint64_t next_member;
+	bool draining;
+	uint64_t drain_deadline_ns;
+	bool url_printed;
+	int exit_code;
+};
+
+static double now_ms(const struct server *s)
+{
+	return rv_clock_server_time(&s->clock, rv_time_mono_ns());
+}
+
+/* ---- party table ---------------------------------------------------- */
+
+static uint64_t hash_str(const char *p)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h;
+}
+
+static struct party_slot **party_lookup(struct server *s, const char *id)
+{
+	struct party_slot **pp = &s->parties[hash_str(id) & (s->n_buckets - 1)];
+
+	while (*pp && strcmp(rv_party_id((*pp)->party), id))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int party_table_grow(struct server *s)
+{
+	size_t n = s->n_buckets ? s->n_buckets * 2 : 64;
+	struct party_slot **t = calloc(n, sizeof(*t));
+
+	if (!t)
+		return RV_ENOMEM;
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		struct party_slot *e = s->parties[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			size_t b = hash_str(rv_party_id(e->party)) & (n - 1);
+			e->next = t[b];
+			t[b] = e;
+		}
+	}
+	free(s->parties);
+	s->parties = t;
+	s->n_buckets = n;
+	return 0;
+}
+
+static struct rv_party *party_get_or_create(struct server *s, const char *id)
+{
+	struct party_slot **pp, *e;
+	struct rv_party_config pc = { .history_max = s->cfg->history };
+
+	if (s->n_parties >= s->n_buckets && party_table_grow(s))
+		return NULL;
+	pp = party_lookup(s, id);
+	if (*pp)
+		return (*pp)->party;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return NULL;
+	e->party = rv_party_new(id, &pc);
+	if (!e->party) {
+		free(e);
+		return NULL;
+	}
+	e->next = NULL;
+	*pp = e;
+	s->n_parties++;
+	s->metrics.parties++;
+	return e->party;
+}
+
+static void party_remove_if_empty(struct server *s, struct rv_party *p)
+{
+	struct party_slot **pp, *e;
+
+	if (rv_party_size(p))
+		return;
+	pp = party_lookup(s, rv_party_id(p));
+	e = *pp;
+	if (!e)
+		return;
+	*pp = e->next;
+	rv_party_free(e->party);
+	free(e);
+	s->n_parties--;
+	s->metrics.parties--;
+}
+
+/* ---- send queue ------------------------------------------------------- */
+
+static void conn_request_close(struct conn *c, int code, const char *reason)
+{
+	if (c->close_code && c->close_code != 1001)
+		return;
+	c->close_code = code;
+	c->close_reason = reason;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void queue_drop_all(struct conn *c)
+{
+	while (c->qlen) {
+		rv_frame_unref(c->q[c->qhead & (c->qcap - 1)]);
+		c->qhead++;
+		c->qlen--;
+	}
+	c->state_seq = -1;
+}
+
+static bool queue_grow(struct conn *c, size_t max)
+{
+	uint32_t ncap = c->qcap ? c->qcap * 2 : QUEUE_INITIAL;
+	struct rv_frame **nq;
+
+	if (c->qcap >= max)
+		return false;
+	nq = malloc(ncap * sizeof(*nq));
+	if (!nq)
+		return false;
+	/* Indices are absolute sequence numbers masked by capacity, so each
+	 * element keeps its sequence number and only its slot moves. */
+	for (uint32_t i = 0; i < c->qlen; i++) {
+		uint32_t seq = c->qhead + i;
+
+		nq[seq & (ncap - 1)] = c->q[seq & (c->qcap - 1)];
+	}
+	free(c->q);
+	c->q = nq;
+	c->qcap = ncap;
+	return true;
+}
+
+/* Queue f for c. A STATE frame replaces a queued, unsent STATE frame
+ * (latest-wins); an EVENT frame that does not fit closes c with 1013. */
+static void conn_send(struct conn *c, struct rv_frame *f)
+{
+	struct server *s = c->srv;
+
+	if (!c->wsi || (c->close_code && c->close_code != 1001))
+		return;
+	if (f->kind == RV_FRAME_STATE && c->state_seq >= 0) {
+		struct rv_frame **slot = &c->q[(uint32_t)c->state_seq & (c->qcap - 1)];
+
+		rv_frame_unref(*slot);
+		*slot = rv_frame_ref(f);
+		return;
+	}
+	if (c->qlen == c->qcap && !queue_grow(c, s->cfg->queue_max)) {
+		s->metrics.slow_dropped++;
+		rv_log(s->log, RV_LOG_WARN, "client_dropped",
+		       "send queue full (%u frames); closing with 1013", c->qlen);
+		queue_drop_all(c);
+		conn_request_close(c, 1013, "too far behind");
+		return;
+	}
+	uint32_t seq = c->qhead + c->qlen;
+
+	c->q[seq & (c->qcap - 1)] = rv_frame_ref(f);
+	if (f->kind == RV_FRAME_STATE)
+		c->state_seq = seq;
+	if (c->qlen++ == 0)
+		lws_callback_on_writable(c->wsi);
+}
+
+/* Write queued frames while the socket takes them. A compressed connection
+ * writes one frame per writable callback: lws may still be draining the
+ * deflate output of the previous one. */
+static int conn_flush(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	while (c->qlen && !lws_send_pipe_choked(c->wsi)) {
+		uint32_t seq = c->qhead;
+		struct rv_frame *f = c->q[seq & (c->qcap - 1)];
+		int n;
+
+		c->qhead++;
+		c->qlen--;
+		if (c->state_seq == (int64_t)seq)
+			c->state_seq = -1;
+		n = lws_write(c->wsi, rv_frame_data(f), f->len, LWS_WRITE_TEXT);
+		s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
+		s->metrics.bytes_out += f->len;
+		rv_frame_unref(f);
+		if (n < 0)
+			return -1;
+		if (c->deflate)
+			break;
+	}
+	if (c->qlen) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->close_code == 1001) {
+		rv_metrics_close(&s->metrics, 1001);
+		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+				 (unsigned char *)"server shutting down", 20);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- delivering the core's actions ------------------------------------ */
+
+static void deliver(struct conn *from, struct rv_outbox *ob)
+{
+	struct rv_party *p = from->party;
+
+	for (unsigned i = 0; i < ob->n; i++) {
+		struct rv_action *a = &ob->items[i];
+
+		switch (a->target) {
+		case RV_TO_ONE:
+			conn_send(a->member->user, a->frame);
+			break;
+		case RV_TO_ALL:
+		case RV_TO_ALL_BUT:
+			for (struct rv_member *m = rv_party_first(p); m; m = m->next)
+				if (a->target == RV_TO_ALL || m != a->member)
+					conn_send(m->user, a->frame);
+			break;
+		}
+	}
+	rv_outbox_clear(ob);
+}
+
+static void send_error(struct conn *c, const struct rv_proto_error *err)
+{
+	struct rv_frame *f = rv_proto_error_frame(err, now_ms(c->srv));
+
+	c->srv->metrics.errors[err->code]++;
+	if (f) {
+		conn_send(c, f);
+		rv_frame_unref(f);
+	}
+}
+
+/* ---- handshake -------------------------------------------------------- */
+
+struct request {
+	enum rv_endpoint ep;
+	char id[RV_ID_MAX + 1];
+	char name[RV_NAME_MAX_BYTES + 1];
+	bool has_name;
+};
+
+/* "localhost:*" matches the origin's host[:port]; a pattern with "://"
+ * matches the whole origin. A ":*" pattern also matches no port at all. */
+static bool origin_allowed(const struct rv_server_config *cfg, const char *origin)
+{
+	static const char *const defaults[] = { "localhost:*", "127.0.0.1:*", "[::1]:*" };
+	const char *const *pats = cfg->n_origins ? cfg->origins : defaults;
+	unsigned n = cfg->n_origins ? cfg->n_origins : 3;
+	const char *hostport = strstr(origin, "://");
+	char bare[URI_MAX];
+
+	hostport = hostport ? hostport + 3 : origin;
+	for (unsigned i = 0; i < n; i++) {
+		const char *pat = pats[i];
+		size_t pl = strlen(pat);
+
+		if (strstr(pat, "://")) {
+			if (!fnmatch(pat, origin, 0))
+				return true;
+			continue;
+		}
+		if (!fnmatch(pat, hostport, 0))
+			return true;
+		if (pl > 2 && !strcmp(pat + pl - 2, ":*") && pl - 2 < sizeof(bare)) {
+			memcpy(bare, pat, pl - 2);
+			bare[pl - 2] = 0;
+			if (!fnmatch(bare, hostport, 0))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Check the upgrade request. Returns 0, or the HTTP status to refuse with
+ * and a reason in why. */
+static int parse_request(struct server *s, struct lws *wsi, struct request *r,
+			 char *why, size_t why_len)
+{
+	static const struct { const char *prefix; enum rv_endpoint ep; } routes[] = {
+		{ "/ws/party/", RV_EP_PARTY },
+	};
+	char uri[URI_MAX], arg[URI_MAX];
+	const char *id = NULL;
+	size_t idlen;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= URI_MAX) {
+		snprintf(why, why_len, "request path too long");
+		return 400;
+	}
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0) {
+		snprintf(why, why_len, "not a GET request");
+		return 400;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		size_t pl = strlen(routes[i].prefix);
+
+		if (!strncmp(uri, routes[i].prefix, pl)) {
+			r->ep = routes[i].ep;
+			id = uri + pl;
+			break;
+		}
+	}
+	if (!id) {
+		snprintf(why, why_len, "no such endpoint");
+		return 404;
+	}
+	idlen = strlen(id);
+	if (!rv_proto_valid_id(id, idlen)) {
+		snprintf(why, why_len, "id must be 1-64 characters of A-Z a-z 0-9 _ -");
+		return 400;
+	}
+	memcpy(r->id, id, idlen + 1);
+
+	for (int i = 0; (n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg),
+						   WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0; i++) {
+		if (!strncmp(arg, "name=", 5) && r->ep == RV_EP_PARTY) {
+			size_t len = (size_t)n - 5;
+
+			if (r->has_name) {
+				snprintf(why, why_len, "name given twice");
+				return 400;
+			}
+			if (!rv_proto_valid_name(arg + 5, len)) {
+				snprintf(why, why_len, "name must be 1-32 printable UTF-8 characters");
+				return 400;
+			}
+			memcpy(r->name, arg + 5, len + 1);
+			r->has_name = true;
+		}
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= URI_MAX) {
+		snprintf(why, why_len, "query too long");
+		return 400;
+	}
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+	if (n > 0) {
+		if (n >= URI_MAX || lws_hdr_copy(wsi, arg, sizeof(arg), WSI_TOKEN_ORIGIN) < 0 ||
+		    !origin_allowed(s->cfg, arg)) {
+			snprintf(why, why_len, "origin not allowed");
+			return 403;
+		}
+	}
+	return 0;
+}
+
+static int refuse(struct server *s, struct lws *wsi, int status, const char *why)
+{
+	rv_metrics_refused(&s->metrics, status);
+	rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
+	/* Written by hand: lws_return_http_status answers an upgrade request
+	 * with an HTTP/1.0 status line, which strict clients reject. */
+	static const char *const texts[] = { "Bad Request", "Forbidden", "Not Found",
+					     "Service Unavailable" };
+	const char *text = texts[status == 400 ? 0 : status == 403 ? 1 : status == 404 ? 2 : 3];
+	unsigned char buf[LWS_PRE + 512];
+	int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+			 "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+			 "content-length: %zu\r\nconnection: close\r\n\r\n%s\n",
+			 status, text, strlen(why) + 1, why);
+
+	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
+		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
+	return 1;
+}
+
+/* True when the Sec-WebSocket-Protocol list names revenge.v1. */
+static bool offers_subprotocol(struct lws *wsi)
+{
+	char list[URI_MAX];
+	char *tok, *save;
+
+	if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) < 0)
+		return false;
+	for (tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		if (!strcmp(tok, SUBPROTOCOL))
+			return true;
+	return false;
+}
+
+static int confirm_upgrade(struct server *s, struct lws *wsi)
+{
+	struct request r;
+	char why[128];
+	int status;
+
+	if (s->draining)
+		return refuse(s, wsi, 503, "server shutting down");
+	/* A client that offers subprotocols must offer ours: lws would
+	 * otherwise fall back to its default protocol. */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 && !offers_subprotocol(wsi))
+		return refuse(s, wsi, 400, "unsupported subprotocol");
+	status = parse_request(s, wsi, &r, why, sizeof(why));
+	if (status)
+		return refuse(s, wsi, status, why);
+	return 0;
+}
+
+/* ---- WebSocket life --------------------------------------------------- */
+
+static int ws_established(struct server *s, struct conn *c, struct lws *wsi)
+{
+	struct request r;
+	struct rv_outbox ob;
+	char why[128], mid[RV_MEMBER_ID_MAX + 1];
+	int err;
+
+	c->srv = s;
+	c->wsi = wsi;
+	c->is_ws = true;
+	c->state_seq = -1;
+	c->tokens = s->cfg->rate_limit * 2.0;
+	c->tokens_at = now_ms(s);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
+
+	if (parse_request(s, wsi, &r, why, sizeof(why))) {
+		/* confirm_upgrade already checked; headers vanished? */
+		return -1;
+	}
+	c->ep = r.ep;
+	s->metrics.connections_total[c->ep]++;
+	s->metrics.connections_open[c->ep]++;
+
+	c->party = party_get_or_create(s, r.id);
+	if (!c->party)
+		return -1;
+	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++s->next_member);
+	rv_outbox_init(&ob);
+	err = rv_party_join(c->party, mid, r.has_name ? r.name : NULL, c, now_ms(s),
+			    &c->member, &ob);
+	if (err) {
+		rv_outbox_clear(&ob);
+		party_remove_if_empty(s, c->party);
+		c->party = NULL;
+		lws_close_reason(wsi, (enum lws_close_status)1013,
+				 (unsigned char *)"party full", 10);
+		return -1;
+	}
+	rv_log(s->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
+	       r.id, c->member->id, c->member->name);
+	deliver(c, &ob);
+	return 0;
+}
+
+static void ws_closed(struct server *s, struct conn *c)
+{
+	if (!c->is_ws)
+		return;
+	if (c->party && c->member) {
+		struct rv_outbox ob;
+
+		rv_outbox_init(&ob);
+		rv_party_leave(c->party, c->member, now_ms(s), &ob);
+		c->member = NULL;
+		deliver(c, &ob);
+		party_remove_if_empty(s, c->party);
+		c->party = NULL;
+	}
+	queue_drop_all(c);
+	free(c->q);
+	c->q = NULL;
+	free(c->rx);
+	c->rx = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	s->metrics.connections_open[c->ep]--;
+	c->is_ws = false;
+	c->wsi = NULL;
+}
+
+static bool rate_ok(struct server *s, struct conn *c, double now)
+{
+	double rate = s->cfg->rate_limit, burst = rate * 2;
+
+	if (!rate)
+		return true;
+	c->tokens += (now - c->tokens_at) / 1000.0 * rate;
+	c->tokens_at = now;
+	if (c->tokens > burst)
+		c->tokens = burst;
+	if (c->tokens < 1)
+		return false;
+	c->tokens -= 1;
+	return true;
+}
+
+static void handle_message(struct server *s, struct conn *c, const char *text, size_t len)
+{
+	double now = now_ms(s);
+	struct rv_proto_error err;
+	struct rv_msg msg;
+	struct rv_outbox ob;
+
+	s->metrics.bytes_in += len;
+	if (rv_proto_decode(text, len, &msg, &err)) {
+		s->metrics.messages_in[0]++;
+		send_error(c, &err);
+		return;
+	}
+	s->metrics.messages_in[msg.type]++;
+	if (!rate_ok(s, c, now)) {
+		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED, rv_msg_type_name(msg.type),
+				   msg.id, "more than %u messages per second",
+				   s->cfg->rate_limit);
+		send_error(c, &err);
+		rv_msg_clear(&msg);
+		if (++c->strikes >= RATE_STRIKES_MAX) {
+			conn_request_close(c, 1008, "rate limit abused");
+		}
+		return;
+	}
+	if (msg.type == RV_MSG_TIME) {
+		/* Stamped here rather than in the core: the reply carries the
+		 * moment the request was read and the moment it was answered. */
+		struct rv_frame *f = rv_proto_time_frame(msg.u.time.client_time, now,
+							 now_ms(s), msg.id);
+
+		if (f) {
+			conn_send(c, f);
+			rv_frame_unref(f);
+		}
+		rv_msg_clear(&msg);
+		return;
+	}
+	rv_outbox_init(&ob);
+	rv_party_handle(c->party, c->member, &msg, now, &ob);
+	for (unsigned i = 0; i < ob.n; i++)
+		if (ob.items[i].frame->msg_type == RV_MSG_ERROR) {
+			/* The core reports errors as frames; recover the code
+			 * for the metrics from the frame text. */
+			const char *t = (const char *)rv_frame_data(ob.items[i].frame);
+			const char *k = memmem(t, ob.items[i].frame->len, "\"code\":\"", 8);
+
+			for (int e = 1; k && e < RV_ERR__COUNT; e++) {
+				const char *name = rv_err_code_name((enum rv_err_code)e);
+				size_t nl = strlen(name);
+
+				if (!strncmp(k + 8, name, nl) && k[8 + nl] == '"') {
+					s->metrics.errors[e]++;
+					break;
+				}
+			}
+		}
+	deliver(c, &ob);
+	rv_msg_clear(&msg);
+}
+
+static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
+		      const char *in, size_t len)
+{
+	bool first = lws_is_first_fragment(wsi);
+	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+
+	if (!c->is_ws || c->close_code)
+		return 0;
+	if (first)
+		c->rx_len = 0;
+	if (lws_frame_is_binary(wsi)) {
+		rv_metrics_close(&s->metrics, 1003);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+				 (unsigned char *)"binary frames are not accepted", 30);
+		return -1;
+	}
+	if (c->rx_len + len > s->cfg->max_message) {
+		rv_metrics_close(&s->metrics, 1009);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				 (unsigned char *)"message too large", 17);
+		return -1;
+	}
+	if (final && c->rx_len == 0) {
+		/* The common case: the whole message arrived in one piece. */
+		handle_message(s, c, in, len);
+		return 0;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 1024;
+		char *p;
+
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		p = realloc(c->rx, cap);
+		if (!p) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					 (unsigned char *)"out of memory", 13);
+			return -1;
+		}
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (final) {
+		handle_message(s, c, c->rx, c->rx_len);
+		c->rx_len = 0;
+		if (c->rx_cap > 4096) {
+			/* Do not keep a large buffer on an idle connection. */
+			free(c->rx);
+			c->rx = NULL;
+			c->rx_cap = 0;
+		}
+	}
+	return 0;
+}
+
+static int ws_writeable(struct server *s, struct conn *c)
+{
+	if (!c->is_ws)
+		return 0;
+	if (c->close_code && c->close_code != 1001) {
+		rv_metrics_close(&s->metrics, c->close_code);
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason,
+				 c->close_reason ? strlen(c->close_reason) : 0);
+		return -1;
+	}
+	return conn_flush(c);
+}
+
+/* ---- plain HTTP: /healthz and /metrics -------------------------------- */
+
+static int http_reply(struct conn *c, struct lws *wsi, unsigned status,
+		      const char *ctype, const char *body, size_t len)
+{
+	unsigned char hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
+		      *end = hbuf + sizeof(hbuf) - 1;
+
+	c->http_body = malloc(LWS_PRE + len);
+	if (!c->http_body)
+		return -1;
+	memcpy(c->http_body + LWS_PRE, body, len);
+	c->http_len = len;
+	if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int http_request(struct server *s, struct conn *c, struct lws *wsi, const char *uri)
+{
+	char body[256];
+	int n;
+
+	s->metrics.http_requests++;
+	if (!strcmp(uri, "/healthz")) {
+		n = snprintf(body, sizeof(body),
+			     "{\"status\":\"%s\",\"version\":\"%s\",\"connections\":%zu,"
+			     "\"parties\":%zu}\n", s->draining ? "draining" : "ok",
+			     RV_VERSION, s->n_conns, s->n_parties);
+		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
+				  body, (size_t)n);
+	}
+	if (!strcmp(uri, "/metrics")) {
+		char *text;
+		size_t len;
+		int r;
+
+		if (rv_metrics_render(&s->metrics, &text, &len))
+			return -1;
+		r = http_reply(c, wsi, 200, "text/plain; version=0.0.4; charset=utf-8",
+			       text, len);
+		free(text);
+		return r;
+	}
+	n = snprintf(body, sizeof(body), "{\"error\":\"not found\"}\n");
+	return http_reply(c, wsi, 404, "application/json", body, (size_t)n);
+}
+
+static int http_writeable(struct conn *c, struct lws *wsi)
+{
+	int n;
+
+	if (!c->http_body)
+		return 0;
+	n = lws_write(wsi, c->http_body + LWS_PRE, c->http_len, LWS_WRITE_HTTP_FINAL);
+	free(c->http_body);
+	c->http_body = NULL;
+	if (n < 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- the lws callback ------------------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		    void *in, size_t len)
+{
+	struct server *s = lws_context_user(lws_get_context(wsi));
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(s, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_established(s, c, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return ws_receive(s, c, wsi, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return ws_writeable(s, c);
+	case LWS_CALLBACK_CLOSED:
+		ws_closed(s, c);
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		return http_request(s, c, wsi, in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(c, wsi);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c) {
+			free(c->http_body);
+			c->http_body = NULL;
+		}
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- loop, signals, drain --------------------------------------------- */
+
+static void drain_tick(uv_timer_t *t)
+{
+	struct server *s = t->data;
+
+	if (s->n_conns && rv_time_mono_ns() < s->drain_deadline_ns)
+		return;
+	rv_log(s->log, RV_LOG_INFO, "drained", "%zu connection(s) left", s->n_conns);
+	uv_timer_stop(&s->drain_timer);
+	uv_close((uv_handle_t *)&s->drain_timer, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	/* With a foreign loop, lws closes its handles and the loop then runs
+	 * out of work, so uv_run returns. */
+	lws_context_destroy(s->ctx);
+	s->ctx = NULL;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct server *s = h->data;
+
+	if (s->draining)
+		return;
+	s->draining = true;
+	s->drain_deadline_ns = rv_time_mono_ns() +
+			       (uint64_t)(s->cfg->drain_timeout_ms > 500 ?
+					  s->cfg->drain_timeout_ms - 500 : 100) * 1000000u;
+	rv_log(s->log, RV_LOG_INFO, "draining", "signal %d: closing %zu connection(s)",
+	       signum, s->n_conns);
+	for (struct conn *c = s->conns; c; c = c->next)
+		conn_request_close(c, 1001, "server shutting down");
+	uv_timer_start(&s->drain_timer, drain_tick, 0, 20);
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+	/* lws logs through a process-wide hook with no user pointer; its
+	 * errors are rare and go to stderr as they are. */
+	if (level & LLL_ERR)
+		fprintf(stderr, "lws: %s", line);
+}
+
+void rv_server_config_defaults(struct rv_server_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->host = "127.0.0.1";
+	cfg->port = 8080;
+	cfg->max_message = 64 * 1024;
+	cfg->history = RV_PARTY_HISTORY_DEFAULT;
+	cfg->ping_interval = 30;
+	cfg->rate_limit = 50;
+	cfg->queue_max = 1024;
+	cfg->drain_timeout_ms = 5000;
+}
+
+static const struct lws_extension extensions[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+	{ NULL, NULL, NULL }
+};
+
+int rv_server_run(const struct rv_server_config *cfg)
+{
+	struct lws_protocols protocols[3];
+	struct lws_context_creation_info info;
+	lws_retry_bo_t retry = { 0 };
+	struct server *s;
+	void *foreign[1];
+	char url[300];
+	int err = 0;
+	bool tls = cfg->tls_cert && cfg->tls_key;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return RV_ENOMEM;
+	s->cfg = cfg;
+	s->log = cfg->log;
+	rv_clock_anchor(&s->clock, rv_time_wall_ms(), rv_time_mono_ns());
+	s->metrics.start_wall_ms = rv_time_wall_ms();
+	if (party_table_grow(s)) {
+		free(s);
+		return RV_ENOMEM;
+	}
+	if (uv_loop_init(&s->loop)) {
+		free(s->parties);
+		free(s);
+		return RV_EIO;
+	}
+
+	memset(protocols, 0, sizeof(protocols));
+	/* [0] serves plain HTTP and WebSocket clients that offer no
+	 * subprotocol; [1] is selected when revenge.v1 is offered. */
+	protocols[0].name = "revenge-default";
+	protocols[0].callback = callback;
+	protocols[0].per_session_data_size = sizeof(struct conn);
+	protocols[0].rx_buffer_size = 4096;
+	protocols[1] = protocols[0];
+	protocols[1].name = SUBPROTOCOL;
+
+	retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
+	retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval * 2);
+
+	memset(&info, 0, sizeof(info));
+	info.port = cfg->port;
+	info.iface = cfg->host;
+	info.protocols = protocols;
+	info.extensions = extensions;
+	info.user = s;
+	foreign[0] = &s->loop;
+	info.foreign_loops = foreign;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	if (strchr(cfg->host, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cfg->ping_interval)
+		info.retry_and_idle_policy = &retry;
+	info.timeout_secs = 10;
+	if (tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg->tls_cert;
+		info.ssl_private_key_filepath = cfg->tls_key;
+	}
+	lws_set_log_level(LLL_ERR, lws_log_emit);
+
+	s->ctx = lws_create_context(&info);
+	if (!s->ctx) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed",
+		       "cannot listen on %s:%d%s", cfg->host, cfg->port,
+		       tls ? " (or the TLS certificate/key cannot be loaded)" : "");
+		err = tls ? RV_ETLS : RV_EADDR;
+		goto out;
+	}
+	s->vhost = lws_get_vhost_by_name(s->ctx, "default");
+	if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot listen on %s:%d",
+		       cfg->host, cfg->port);
+		err = RV_EADDR;
+		lws_context_destroy(s->ctx);
+		s->ctx = NULL;
+		goto out;
+	}
+
+	uv_signal_init(&s->loop, &s->sigterm);
+	uv_signal_init(&s->loop, &s->sigint);
+	uv_timer_init(&s->loop, &s->drain_timer);
+	s->sigterm.data = s->sigint.data = s->drain_timer.data = s;
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+
+	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",
+		 strchr(cfg->host, ':') ? "[" : "", cfg->host,
+		 strchr(cfg->host, ':') ? "]" : "", lws_get_vhost_listen_port(s->vhost));
+	rv_log(s->log, RV_LOG_INFO, "listening", "%s", url);
+	if (cfg->on_listening)
+		cfg->on_listening(url, cfg->user);
+
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+out:
+	if (s->ctx)
+		lws_context_destroy(s->ctx);
+	/* Let every handle finish closing before the loop goes away. */
+	while (uv_loop_close(&s->loop) == UV_EBUSY)
+		uv_run(&s->loop, UV_RUN_NOWAIT);
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		struct party_slot *e = s->parties[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			rv_party_free(e->party);
+			free(e);
+		}
+	}
+	free(s->parties);
+	free(s);
+	return err;
+}

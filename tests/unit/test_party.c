@@ -1,0 +1,1214 @@
+/* tests/unit/test_party.c - the watch-party state machine of lib/party.c.
+ *
+ * Messages go in through the real decoder (rv_proto_decode) where they can,
+ * or hand-filled when a test needs what the decoder would refuse; every
+ * frame that comes out is parsed back with jansson and checked field by
+ * field. "Who receives what" is worked out from the outbox the way the
+ * server adapter delivers it (inbox() below).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE     /* memmem */
+#endif
+#include "unit.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "revenge/error.h"
+#include "revenge/party.h"
+
+#define T0 1700000000000.0      /* server time of the first join */
+#define MAX_KEEP 256
+
+struct fx {
+	struct rv_party *p;
+	struct rv_outbox ob;
+	json_t *keep[MAX_KEEP];     /* parsed frames, released at teardown */
+	unsigned nkeep;
+};
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -1;
+	x->p = rv_party_new("movie-night", NULL);
+	if (!x->p) {
+		free(x);
+		return -1;
+	}
+	rv_outbox_init(&x->ob);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	rv_outbox_clear(&x->ob);
+	rv_party_free(x->p);
+	for (unsigned i = 0; i < x->nkeep; i++)
+		json_decref(x->keep[i]);
+	free(x);
+	return 0;
+}
+
+/* Replace the fixture's party with one made with cfg. */
+static void reparty(struct fx *x, unsigned history_max, unsigned max_members)
+{
+	struct rv_party_config cfg = { .history_max = history_max,
+				       .max_members = max_members };
+
+	rv_outbox_clear(&x->ob);
+	rv_party_free(x->p);
+	x->p = rv_party_new("movie-night", &cfg);
+	assert_non_null(x->p);
+}
+
+static json_t *keep(struct fx *x, json_t *j)
+{
+	assert_true(x->nkeep < MAX_KEEP);
+	x->keep[x->nkeep++] = j;
+	return j;
+}
+
+static json_t *parse(struct fx *x, struct rv_frame *f)
+{
+	json_error_t e;
+	json_t *j;
+
+	assert_non_null(f);
+	j = json_loadb((const char *)rv_frame_data(f), f->len,
+		       JSON_REJECT_DUPLICATES, &e);
+	if (!j)
+		fail_msg("frame is not JSON (%s): %.*s", e.text, (int)f->len,
+			 (const char *)rv_frame_data(f));
+	assert_true(json_is_object(j));
+	return keep(x, j);
+}
+
+/* The i-th action's frame, parsed. */
+static json_t *item(struct fx *x, unsigned i)
+{
+	assert_true(i < x->ob.n);
+	return parse(x, x->ob.items[i].frame);
+}
+
+static bool delivered_to(const struct rv_action *a, const struct rv_member *m)
+{
+	switch (a->target) {
+	case RV_TO_ONE:
+		return a->member == m;
+	case RV_TO_ALL:
+		return true;
+	case RV_TO_ALL_BUT:
+		return a->member != m;
+	}
+	return false;
+}
+
+/* What present member m receives from the outbox, in order; returns the
+ * count and the parsed frames in out[]. */
+static unsigned inbox(struct fx *x, const struct rv_member *m, json_t **out,
+		      unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < x->ob.n; i++) {
+		if (!delivered_to(&x->ob.items[i], m))
+			continue;
+		assert_true(n < max);
+		out[n++] = item(x, i);
+	}
+	return n;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		fail_msg("\"%s\" is not a string", key);
+	return json_string_value(v);
+}
+
+static double num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_number(v))
+		fail_msg("\"%s\" is not a number", key);
+	return json_number_value(v);
+}
+
+static bool boolean(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_boolean(v))
+		fail_msg("\"%s\" is not a boolean", key);
+	return json_is_true(v);
+}
+
+static json_t *pl(const json_t *j)
+{
+	json_t *p = json_object_get(j, "payload");
+
+	assert_true(json_is_object(p));
+	return p;
+}
+
+static bool has(const json_t *o, const char *key)
+{
+	return json_object_get(o, key) != NULL;
+}
+
+static struct rv_member *join(struct fx *x, const char *id, const char *name,
+			      double now)
+{
+	struct rv_member *m = NULL;
+
+	assert_int_equal(rv_party_join(x->p, id, name, NULL, now, &m, &x->ob), 0);
+	assert_non_null(m);
+	assert_string_equal(m->id, id);
+	return m;
+}
+
+/* Three members, alice (host), bob, carol, and an empty outbox. */
+static void trio(struct fx *x, struct rv_member **a, struct rv_member **b,
+		 struct rv_member **c)
+{
+	*a = join(x, "alice", "Alice", T0);
+	*b = join(x, "bob", "Bob", T0 + 100);
+	if (c)
+		*c = join(x, "carol", "Carol", T0 + 200);
+	rv_outbox_clear(&x->ob);
+}
+
+/* Decode json with the real decoder and hand it to the party. */
+static int send_msg(struct fx *x, struct rv_member *m, const char *json, double now)
+{
+	struct rv_msg msg;
+	struct rv_proto_error err;
+	int rc;
+
+	if (rv_proto_decode(json, strlen(json), &msg, &err) != 0)
+		fail_msg("decode %s: %s", json, err.message);
+	rc = rv_party_handle(x->p, m, &msg, now, &x->ob);
+	rv_msg_clear(&msg);
+	return rc;
+}
+
+/* One action, an error of code to m only, echoing id (NULL: no "id"). */
+static void assert_error(struct fx *x, struct rv_member *m, const char *code,
+			 const char *ref, const char *id)
+{
+	json_t *j, *p;
+
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ONE);
+	assert_ptr_equal(x->ob.items[0].member, m);
+	j = item(x, 0);
+	assert_string_equal(str(j, "type"), "error");
+	p = pl(j);
+	assert_string_equal(str(p, "code"), code);
+	assert_string_equal(str(p, "ref"), ref);
+	assert_true(strlen(str(p, "message")) > 0);
+	if (id)
+		assert_string_equal(str(j, "id"), id);
+	else
+		assert_false(has(j, "id"));
+}
+
+/* ---- construction */
+
+static void test_new_and_defaults(void **state)
+{
+	struct fx *x = *state;
+	const struct rv_playback *st = rv_party_state(x->p);
+
+	assert_string_equal(rv_party_id(x->p), "movie-night");
+	assert_int_equal(rv_party_size(x->p), 0);
+	assert_null(rv_party_first(x->p));
+	assert_null(rv_party_host(x->p));
+	assert_int_equal(rv_party_history_len(x->p), 0);
+	assert_true(st->position == 0 && !st->playing && st->speed == 1);
+
+	assert_null(rv_party_new("bad id", NULL));
+	assert_null(rv_party_new("", NULL));
+	assert_null(rv_party_new(NULL, NULL));
+	rv_party_free(NULL);
+}
+
+/* ---- joining */
+
+static void test_join_order_and_roles(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(rv_party_size(x->p), 3);
+	assert_ptr_equal(rv_party_first(x->p), a);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	assert_ptr_equal(a->next, b);
+	assert_ptr_equal(b->next, c);
+	assert_null(c->next);
+	assert_null(a->prev);
+	assert_ptr_equal(b->prev, a);
+	assert_ptr_equal(c->prev, b);
+	assert_ptr_equal(rv_party_find(x->p, "bob"), b);
+	assert_null(rv_party_find(x->p, "dave"));
+	assert_null(rv_party_find(x->p, NULL));
+	assert_string_equal(b->name, "Bob");
+	assert_true(b->joined_at == T0 + 100);
+}
+
+static void test_join_user_pointer(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *m = NULL;
+	int conn;
+
+	assert_int_equal(rv_party_join(x->p, "alice", "Alice", &conn, T0, &m, &x->ob), 0);
+	assert_ptr_equal(m->user, &conn);
+}
+
+static void test_welcome_first_member(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a = join(x, "alice", "Alice", T0 + 0.125);
+	json_t *j, *p, *members, *st;
+
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ONE);
+	assert_ptr_equal(x->ob.items[0].member, a);
+	assert_int_equal(x->ob.items[0].frame->msg_type, RV_MSG_WELCOME);
+	assert_int_equal(x->ob.items[0].frame->kind, RV_FRAME_EVENT);
+	j = item(x, 0);
+	assert_string_equal(str(j, "type"), "welcome");
+	assert_true(num(j, "ts") == T0 + 0.125);
+	assert_false(has(j, "id"));
+	p = pl(j);
+	assert_string_equal(str(p, "participant_id"), "alice");
+	assert_string_equal(str(p, "party_id"), "movie-night");
+	assert_string_equal(str(p, "role"), "host");
+	assert_string_equal(str(p, "host_id"), "alice");
+	members = json_object_get(p, "members");
+	assert_int_equal(json_array_size(members), 1);
+	assert_string_equal(str(json_array_get(members, 0), "id"), "alice");
+	assert_string_equal(str(json_array_get(members, 0), "name"), "Alice");
+	assert_string_equal(str(json_array_get(members, 0), "role"), "host");
+	/* The party starts paused at 0, anchored at its creation. */
+	st = json_object_get(p, "state");
+	assert_true(num(st, "position") == 0);
+	assert_false(boolean(st, "playing"));
+	assert_true(num(st, "speed") == 1);
+	assert_true(num(st, "server_time") == T0 + 0.125);
+	assert_true(json_is_array(json_object_get(p, "history")));
+	assert_int_equal(json_array_size(json_object_get(p, "history")), 0);
+	assert_true(rv_party_state(x->p)->server_time == T0 + 0.125);
+}
+
+static void test_welcome_later_member(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c, *d;
+	json_t *j, *p, *members, *st, *hist;
+	const char *ids[] = { "alice", "bob", "carol", "dave" };
+	const char *roles[] = { "member", "member", "host", "member" };
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":"
+				  "61.5,\"playing\":true,\"speed\":1.25}}", T0 + 1000), 0);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"hi\"}}",
+				  T0 + 1100), 0);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":{\"text\":\"yo\"}}",
+				  T0 + 1200), 0);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"carol\"}}", T0 + 1300), 0);
+	rv_outbox_clear(&x->ob);
+
+	d = join(x, "dave", NULL, T0 + 5000);
+	assert_int_equal(x->ob.n, 2);
+	j = item(x, 0);
+	assert_ptr_equal(x->ob.items[0].member, d);
+	assert_string_equal(str(j, "type"), "welcome");
+	assert_true(num(j, "ts") == T0 + 5000);
+	p = pl(j);
+	assert_string_equal(str(p, "participant_id"), "dave");
+	assert_string_equal(str(p, "role"), "member");
+	assert_string_equal(str(p, "host_id"), "carol");
+	members = json_object_get(p, "members");
+	assert_int_equal(json_array_size(members), 4);
+	for (size_t i = 0; i < 4; i++) {
+		json_t *e = json_array_get(members, i);
+
+		assert_string_equal(str(e, "id"), ids[i]);
+		assert_string_equal(str(e, "role"), roles[i]);
+	}
+	assert_string_equal(str(json_array_get(members, 3), "name"), "guest-4");
+	/* The stored state as stamped, not extrapolated: clients do that. */
+	st = json_object_get(p, "state");
+	assert_true(num(st, "position") == 61.5);
+	assert_true(boolean(st, "playing"));
+	assert_true(num(st, "speed") == 1.25);
+	assert_true(num(st, "server_time") == T0 + 1000);
+	hist = json_object_get(p, "history");
+	assert_int_equal(json_array_size(hist), 2);
+	assert_string_equal(str(pl(json_array_get(hist, 0)), "text"), "hi");
+	assert_string_equal(str(pl(json_array_get(hist, 0)), "name"), "Alice");
+	assert_string_equal(str(json_array_get(hist, 0), "from"), "alice");
+	assert_true(num(json_array_get(hist, 0), "ts") == T0 + 1100);
+	assert_string_equal(str(pl(json_array_get(hist, 1)), "text"), "yo");
+	assert_string_equal(str(json_array_get(hist, 1), "from"), "bob");
+	(void)b;
+}
+
+static void test_member_joined_to_others_only(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a = join(x, "alice", "Alice", T0), *b;
+	json_t *got[4], *p;
+
+	rv_outbox_clear(&x->ob);
+	b = join(x, "bob", "Bob", T0 + 50);
+	assert_int_equal(x->ob.n, 2);
+	assert_int_equal(x->ob.items[1].target, RV_TO_ALL_BUT);
+	assert_ptr_equal(x->ob.items[1].member, b);
+
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	assert_string_equal(str(got[0], "type"), "member_joined");
+	assert_true(num(got[0], "ts") == T0 + 50);
+	p = pl(got[0]);
+	assert_string_equal(str(p, "id"), "bob");
+	assert_string_equal(str(p, "name"), "Bob");
+
+	assert_int_equal(inbox(x, b, got, 4), 1);
+	assert_string_equal(str(got[0], "type"), "welcome");
+	assert_string_equal(str(pl(got[0]), "role"), "member");
+}
+
+static void test_guest_naming(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *m = NULL, *g2;
+
+	join(x, "alice", "Alice", T0);
+	g2 = join(x, "m2", NULL, T0);
+	assert_string_equal(g2->name, "guest-2");
+	assert_string_equal(join(x, "m3", "", T0)->name, "guest-3");
+	/* A refused join is not counted. */
+	assert_int_equal(rv_party_join(x->p, "m4", "\x01", NULL, T0, &m, &x->ob),
+			 RV_EINVAL);
+	assert_string_equal(join(x, "m4", NULL, T0)->name, "guest-4");
+	/* Leaving frees no number: names stay unique while present. */
+	rv_party_leave(x->p, g2, T0, &x->ob);
+	assert_string_equal(join(x, "m5", NULL, T0)->name, "guest-5");
+}
+
+static void test_bad_names(void **state)
+{
+	struct fx *x = *state;
+	const char *bad[] = {
+		"a\tb", "\x7f", "   ", "\xff\xfe", "\xc2\x85nel", "caf\xc3",
+		"123456789012345678901234567890123",    /* 33 characters */
+	};
+	char e32[32 * 2 + 1] = "";
+	struct rv_member *m;
+
+	join(x, "alice", "Alice", T0);
+	rv_outbox_clear(&x->ob);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m = (struct rv_member *)&m;
+		assert_int_equal(rv_party_join(x->p, "bob", bad[i], NULL, T0, &m, &x->ob),
+				 RV_EINVAL);
+		assert_null(m);
+		assert_int_equal(x->ob.n, 0);
+		assert_int_equal(rv_party_size(x->p), 1);
+	}
+	/* 32 characters are fine even at 2 bytes each. */
+	for (int i = 0; i < 32; i++)
+		strcat(e32, "\xc3\xa9");
+	assert_string_equal(join(x, "bob", e32, T0)->name, e32);
+	assert_string_equal(join(x, "carol", "Zoë the 🎬 fan", T0)->name,
+			    "Zoë the 🎬 fan");
+}
+
+static void test_bad_member_ids(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *m;
+	const char *bad[] = { "", "123456789012345678901234567890123", "\xff", "alice" };
+
+	join(x, "alice", "Alice", T0);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(rv_party_join(x->p, NULL, "X", NULL, T0, &m, &x->ob), RV_EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rv_party_join(x->p, bad[i], "X", NULL, T0, &m, &x->ob),
+				 RV_EINVAL);
+		assert_null(m);
+	}
+	assert_int_equal(x->ob.n, 0);
+	assert_int_equal(rv_party_size(x->p), 1);
+	join(x, "12345678901234567890123456789012", "X", T0);
+}
+
+static void test_max_members(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *m;
+
+	reparty(x, 10, 2);
+	a = join(x, "alice", "Alice", T0);
+	b = join(x, "bob", "Bob", T0);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(rv_party_join(x->p, "carol", "Carol", NULL, T0, &m, &x->ob),
+			 RV_EFULL);
+	assert_null(m);
+	assert_int_equal(x->ob.n, 0);
+	assert_int_equal(rv_party_size(x->p), 2);
+	rv_party_leave(x->p, b, T0, &x->ob);
+	join(x, "carol", "Carol", T0);
+	assert_int_equal(rv_party_size(x->p), 2);
+	(void)a;
+}
+
+/* ---- leaving and host election */
+
+static void test_host_leaves_longest_present_elected(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *got[4];
+
+	trio(x, &a, &b, &c);
+	rv_party_leave(x->p, a, T0 + 500, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), b);
+	assert_ptr_equal(rv_party_first(x->p), b);
+	assert_int_equal(rv_party_size(x->p), 2);
+	assert_null(b->prev);
+
+	/* member_left first, then host_changed, both to everyone left. */
+	assert_int_equal(x->ob.n, 2);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(x->ob.items[i].target, RV_TO_ALL);
+	for (struct rv_member *m = b; m; m = m->next) {
+		assert_int_equal(inbox(x, m, got, 4), 2);
+		assert_string_equal(str(got[0], "type"), "member_left");
+		assert_string_equal(str(pl(got[0]), "id"), "alice");
+		assert_string_equal(str(pl(got[0]), "name"), "Alice");
+		assert_true(num(got[0], "ts") == T0 + 500);
+		assert_string_equal(str(got[1], "type"), "host_changed");
+		assert_string_equal(str(pl(got[1]), "host_id"), "bob");
+	}
+}
+
+static void test_heir_is_longest_present_not_latest_host(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"carol\"}}", T0 + 300), 0);
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, c, T0 + 400, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	assert_int_equal(x->ob.n, 2);
+	assert_string_equal(str(pl(item(x, 1)), "host_id"), "alice");
+	(void)b;
+}
+
+static void test_member_leaves(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *j;
+
+	trio(x, &a, &b, &c);
+	rv_party_leave(x->p, b, T0 + 500, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	assert_ptr_equal(a->next, c);
+	assert_ptr_equal(c->prev, a);
+	assert_null(rv_party_find(x->p, "bob"));
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL);
+	j = item(x, 0);
+	assert_string_equal(str(j, "type"), "member_left");
+	assert_string_equal(str(pl(j), "id"), "bob");
+	assert_string_equal(str(pl(j), "name"), "Bob");
+	rv_party_leave(x->p, c, T0 + 600, &x->ob);
+	assert_null(a->next);
+	rv_party_leave(x->p, NULL, T0, &x->ob);
+}
+
+static void test_host_leaves_last(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a = join(x, "alice", "Alice", T0), *b;
+
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, a, T0 + 10, &x->ob);
+	assert_int_equal(x->ob.n, 0);
+	assert_int_equal(rv_party_size(x->p), 0);
+	assert_null(rv_party_host(x->p));
+	assert_null(rv_party_first(x->p));
+
+	/* The next to join an empty party is host again. */
+	b = join(x, "bob", "Bob", T0 + 20);
+	assert_ptr_equal(rv_party_host(x->p), b);
+	assert_string_equal(str(pl(item(x, 0)), "role"), "host");
+}
+
+/* ---- sync */
+
+static void test_sync_forbidden_from_member(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"sync\",\"payload\":{\"position\":5,"
+				  "\"playing\":true,\"speed\":1},\"id\":\"s1\"}", T0 + 1000), 1);
+	assert_error(x, b, "forbidden", "sync", "s1");
+	assert_true(rv_party_state(x->p)->position == 0);
+	assert_false(rv_party_state(x->p)->playing);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"sync\",\"payload\":{\"position\":5,"
+				  "\"playing\":true,\"speed\":1}}", T0 + 1000), 1);
+	assert_error(x, b, "forbidden", "sync", NULL);
+}
+
+static void test_sync_relayed_exact(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *got[4], *p;
+	const struct rv_playback *st;
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":"
+				  "12.345678901234567,\"playing\":true,\"speed\":1.5}}",
+				  T0 + 2000.25), 0);
+	st = rv_party_state(x->p);
+	assert_true(st->position == 12.345678901234567);
+	assert_true(st->playing);
+	assert_true(st->speed == 1.5);
+	assert_true(st->server_time == T0 + 2000.25);
+
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL_BUT);
+	assert_ptr_equal(x->ob.items[0].member, a);
+	assert_int_equal(x->ob.items[0].frame->kind, RV_FRAME_STATE);
+	assert_int_equal(inbox(x, a, got, 4), 0);
+	assert_int_equal(inbox(x, c, got, 4), 1);
+	assert_int_equal(inbox(x, b, got, 4), 1);
+	assert_string_equal(str(got[0], "type"), "sync");
+	assert_string_equal(str(got[0], "from"), "alice");
+	assert_true(num(got[0], "ts") == T0 + 2000.25);
+	assert_false(has(got[0], "id"));
+	p = pl(got[0]);
+	assert_true(num(p, "position") == 12.345678901234567);
+	assert_true(boolean(p, "playing"));
+	assert_true(num(p, "speed") == 1.5);
+	assert_true(num(p, "server_time") == T0 + 2000.25);
+
+	/* Pause: the state says so and the position holds. */
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":"
+				  "20,\"playing\":false,\"speed\":1}}", T0 + 3000), 0);
+	assert_false(boolean(pl(item(x, 0)), "playing"));
+	assert_true(rv_playback_position_at(rv_party_state(x->p), T0 + 9000) == 20);
+}
+
+static double synced_at(struct fx *x, struct rv_member *host, double at, double now)
+{
+	char buf[256];
+	double relayed;
+
+	rv_outbox_clear(&x->ob);
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":1,"
+		 "\"playing\":true,\"speed\":1,\"at\":%.3f}}", at);
+	assert_int_equal(send_msg(x, host, buf, now), 0);
+	relayed = num(pl(item(x, 0)), "server_time");
+	assert_true(relayed == rv_party_state(x->p)->server_time);
+	return relayed;
+}
+
+static void test_sync_at_window(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	double now = T0 + 60000;
+
+	trio(x, &a, &b, NULL);
+	assert_true(synced_at(x, a, now - 250.5, now) == now - 250.5);
+	assert_true(synced_at(x, a, now - 4999, now) == now - 4999);
+	assert_true(synced_at(x, a, now + 4999, now) == now + 4999);
+	assert_true(synced_at(x, a, now - RV_AT_WINDOW_MS, now) == now - RV_AT_WINDOW_MS);
+	assert_true(synced_at(x, a, now - 5001, now) == now);
+	assert_true(synced_at(x, a, now + 5001, now) == now);
+	assert_true(synced_at(x, a, 0, now) == now);
+	/* The relay's ts is the receipt time whatever the at. */
+	synced_at(x, a, now - 1000, now);
+	assert_true(num(item(x, 0), "ts") == now);
+}
+
+static void test_sync_reply_only_with_id(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *got[4], *mine, *theirs;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":7,"
+				  "\"playing\":true,\"speed\":2,\"at\":1700000009999.5},"
+				  "\"id\":\"r-1\"}", T0 + 10000), 0);
+	assert_int_equal(x->ob.n, 2);
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	mine = got[0];
+	assert_int_equal(inbox(x, b, got, 4), 1);
+	theirs = got[0];
+	assert_string_equal(str(mine, "id"), "r-1");
+	assert_false(has(theirs, "id"));
+	/* Same stamped state both ways. */
+	assert_true(json_equal(pl(mine), pl(theirs)));
+	assert_true(num(pl(mine), "server_time") == 1700000009999.5);
+	assert_true(num(pl(mine), "speed") == 2);
+	assert_string_equal(str(mine, "from"), "alice");
+	for (unsigned i = 0; i < x->ob.n; i++)
+		if (x->ob.items[i].target == RV_TO_ONE)
+			assert_int_equal(x->ob.items[i].frame->kind, RV_FRAME_EVENT);
+}
+
+static void test_sync_bad_values_by_hand(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_msg msg = { .type = RV_MSG_SYNC };
+
+	trio(x, &a, &b, NULL);
+	msg.u.sync.position = NAN;
+	msg.u.sync.speed = 1;
+	assert_int_equal(rv_party_handle(x->p, a, &msg, T0, &x->ob), 1);
+	assert_error(x, a, "bad_payload", "sync", NULL);
+	rv_outbox_clear(&x->ob);
+	msg.u.sync.position = 1;
+	msg.u.sync.speed = 8;
+	assert_int_equal(rv_party_handle(x->p, a, &msg, T0, &x->ob), 1);
+	assert_error(x, a, "bad_payload", "sync", NULL);
+	assert_true(rv_party_state(x->p)->position == 0);
+	assert_true(rv_party_state(x->p)->speed == 1);
+	/* A non-finite at is never in the window. */
+	rv_outbox_clear(&x->ob);
+	msg.u.sync.speed = 1;
+	msg.u.sync.has_at = true;
+	msg.u.sync.at = NAN;
+	assert_int_equal(rv_party_handle(x->p, a, &msg, T0 + 5, &x->ob), 0);
+	assert_true(rv_party_state(x->p)->server_time == T0 + 5);
+}
+
+/* ---- chat, history, reactions */
+
+static void test_chat_without_id(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *got[4], *p;
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":"
+				  "{\"text\":\"popcorn \\\"time\\\" \\u00e9\"}}", T0 + 700), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL);
+	assert_int_equal(x->ob.items[0].frame->msg_type, RV_MSG_CHAT);
+	for (struct rv_member *m = a; m; m = m->next) {
+		assert_int_equal(inbox(x, m, got, 4), 1);
+		assert_string_equal(str(got[0], "type"), "chat");
+		assert_string_equal(str(got[0], "from"), "bob");
+		assert_true(num(got[0], "ts") == T0 + 700);
+		assert_false(has(got[0], "id"));
+		p = pl(got[0]);
+		assert_string_equal(str(p, "text"), "popcorn \"time\" \xc3\xa9");
+		assert_string_equal(str(p, "name"), "Bob");
+	}
+	assert_int_equal(rv_party_history_len(x->p), 1);
+}
+
+static void test_chat_with_id(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *got[4], *mine;
+	struct rv_frame *shared = NULL;
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":{\"text\":\"hi\"},"
+				  "\"id\":\"c-9\"}", T0 + 700), 0);
+	assert_int_equal(x->ob.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_ptr_equal(x->ob.items[i].member, b);
+		if (x->ob.items[i].target == RV_TO_ALL_BUT)
+			shared = x->ob.items[i].frame;
+		else
+			assert_int_equal(x->ob.items[i].target, RV_TO_ONE);
+	}
+	assert_non_null(shared);
+
+	assert_int_equal(inbox(x, b, got, 4), 1);
+	mine = got[0];
+	assert_string_equal(str(mine, "id"), "c-9");
+	assert_string_equal(str(pl(mine), "text"), "hi");
+	assert_string_equal(str(pl(mine), "name"), "Bob");
+	assert_string_equal(str(mine, "from"), "bob");
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	assert_false(has(got[0], "id"));
+	assert_int_equal(inbox(x, c, got, 4), 1);
+	assert_false(has(got[0], "id"));
+	/* Apart from the id, the sender's copy is the others' message. */
+	json_object_del(mine, "id");
+	assert_true(json_equal(mine, got[0]));
+
+	/* History holds the very frame the others got (outbox + history). */
+	assert_int_equal(rv_party_history_len(x->p), 1);
+	assert_int_equal(shared->refs, 2);
+}
+
+static void test_history_splices_relayed_bytes(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_frame *relayed, *welcome;
+	char copy[512];
+	size_t len;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":"
+				  "\"<b>\\u2603\\n</b>\"}}", T0 + 1), 0);
+	relayed = x->ob.items[0].frame;
+	len = relayed->len;
+	assert_true(len < sizeof(copy));
+	memcpy(copy, rv_frame_data(relayed), len);
+	rv_outbox_clear(&x->ob);
+
+	join(x, "carol", "Carol", T0 + 2);
+	welcome = x->ob.items[0].frame;
+	assert_int_equal(welcome->msg_type, RV_MSG_WELCOME);
+	assert_non_null(memmem(rv_frame_data(welcome), welcome->len, copy, len));
+}
+
+static void history_texts(struct fx *x, const char *id, const char **want, size_t n)
+{
+	json_t *hist;
+
+	rv_outbox_clear(&x->ob);
+	join(x, id, NULL, T0 + 99999);
+	hist = json_object_get(pl(item(x, 0)), "history");
+	assert_true(json_is_array(hist));
+	assert_int_equal(json_array_size(hist), n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(hist, i);
+
+		assert_string_equal(str(e, "type"), "chat");
+		assert_string_equal(str(pl(e), "text"), want[i]);
+		assert_false(has(e, "id"));
+		assert_true(has(e, "from") && has(e, "ts"));
+	}
+}
+
+static void test_history_bounds(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	const char *last3[] = { "m3", "m4", "m5" };
+	const char *last3b[] = { "m5", "m6", "m7" };
+
+	reparty(x, 3, 0);
+	trio(x, &a, &b, NULL);
+	for (int i = 1; i <= 5; i++) {
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"payload\":{\"text\":\"m%d\"}%s}",
+			 i, i % 2 ? ",\"id\":\"x\"" : "");
+		assert_int_equal(send_msg(x, i % 2 ? a : b, buf, T0 + i), 0);
+		assert_int_equal(rv_party_history_len(x->p), i < 3 ? i : 3);
+		rv_outbox_clear(&x->ob);
+	}
+	history_texts(x, "carol", last3, 3);
+	/* Keeps wrapping the ring correctly. */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"m6\"}}",
+				  T0 + 6), 0);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"m7\"}}",
+				  T0 + 7), 0);
+	history_texts(x, "dave", last3b, 3);
+	assert_int_equal(rv_party_history_len(x->p), 3);
+}
+
+static void test_history_default_is_50(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	trio(x, &a, &b, NULL);
+	for (int i = 0; i < 60; i++) {
+		assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":"
+					  "{\"text\":\"x\"}}", T0 + i), 0);
+		rv_outbox_clear(&x->ob);
+	}
+	assert_int_equal(rv_party_history_len(x->p), RV_PARTY_HISTORY_DEFAULT);
+}
+
+static void test_history_zero(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	reparty(x, 0, 0);
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"hi\"}}",
+				  T0 + 1), 0);
+	/* Still relayed, just not kept. */
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].frame->refs, 1);
+	assert_int_equal(rv_party_history_len(x->p), 0);
+	history_texts(x, "carol", NULL, 0);
+}
+
+static void test_reaction_relay(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *got[4];
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, c, "{\"type\":\"reaction\",\"payload\":"
+				  "{\"emoji\":\"\xf0\x9f\x8e\x89\"}}", T0 + 5), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL);
+	for (struct rv_member *m = a; m; m = m->next) {
+		assert_int_equal(inbox(x, m, got, 4), 1);
+		assert_string_equal(str(got[0], "type"), "reaction");
+		assert_string_equal(str(pl(got[0]), "emoji"), "\xf0\x9f\x8e\x89");
+		assert_string_equal(str(pl(got[0]), "name"), "Carol");
+		assert_string_equal(str(got[0], "from"), "carol");
+		assert_true(num(got[0], "ts") == T0 + 5);
+	}
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, c, "{\"type\":\"reaction\",\"payload\":"
+				  "{\"emoji\":\"+1\"},\"id\":\"e1\"}", T0 + 6), 0);
+	assert_int_equal(x->ob.n, 2);
+	assert_int_equal(inbox(x, c, got, 4), 1);
+	assert_string_equal(str(got[0], "id"), "e1");
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	assert_false(has(got[0], "id"));
+	assert_string_equal(str(pl(got[0]), "emoji"), "+1");
+	/* Reactions are not chat history. */
+	assert_int_equal(rv_party_history_len(x->p), 0);
+}
+
+static void test_text_bad_values_by_hand(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_msg msg = { .type = RV_MSG_CHAT, .id = "q" };
+	static char big[RV_CHAT_MAX + 2];
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(rv_party_handle(x->p, b, &msg, T0, &x->ob), 1);
+	assert_error(x, b, "bad_payload", "chat", "q");
+	rv_outbox_clear(&x->ob);
+	memset(big, 'a', RV_CHAT_MAX + 1);
+	msg.u.chat.text = big;
+	msg.u.chat.len = RV_CHAT_MAX + 1;
+	assert_int_equal(rv_party_handle(x->p, b, &msg, T0, &x->ob), 1);
+	assert_error(x, b, "too_large", "chat", "q");
+	rv_outbox_clear(&x->ob);
+	msg.type = RV_MSG_REACTION;
+	msg.u.reaction.emoji = big;
+	msg.u.reaction.len = RV_EMOJI_MAX + 1;
+	assert_int_equal(rv_party_handle(x->p, b, &msg, T0, &x->ob), 1);
+	assert_error(x, b, "too_large", "reaction", "q");
+	assert_int_equal(rv_party_history_len(x->p), 0);
+}
+
+/* ---- time */
+
+static void test_time_reply(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *j, *p;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"time\",\"payload\":"
+				  "{\"client_time\":123.5},\"id\":\"t7\"}", T0 + 9999.25), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ONE);
+	assert_ptr_equal(x->ob.items[0].member, b);
+	j = item(x, 0);
+	assert_string_equal(str(j, "type"), "time");
+	assert_string_equal(str(j, "id"), "t7");
+	p = pl(j);
+	assert_true(num(p, "client_time") == 123.5);
+	assert_true(num(p, "server_receive_time") == T0 + 9999.25);
+	assert_true(num(p, "server_time") == T0 + 9999.25);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"time\",\"payload\":"
+				  "{\"client_time\":-1}}", T0), 0);
+	assert_false(has(item(x, 0), "id"));
+}
+
+/* ---- transfer_host */
+
+static void test_transfer_forbidden(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"bob\"},\"id\":\"h1\"}", T0), 1);
+	assert_error(x, b, "forbidden", "transfer_host", "h1");
+	assert_ptr_equal(rv_party_host(x->p), a);
+}
+
+static void test_transfer_not_found(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"zed\"},\"id\":\"h2\"}", T0), 1);
+	assert_error(x, a, "not_found", "transfer_host", "h2");
+	assert_ptr_equal(rv_party_host(x->p), a);
+	rv_outbox_clear(&x->ob);
+	/* A member who left is no longer a target. */
+	rv_party_leave(x->p, b, T0, &x->ob);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"bob\"}}", T0), 1);
+	assert_error(x, a, "not_found", "transfer_host", NULL);
+}
+
+static void test_transfer_to_self(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *j;
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"alice\"},\"id\":\"h3\"}", T0 + 3), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ONE);
+	assert_ptr_equal(x->ob.items[0].member, a);
+	j = item(x, 0);
+	assert_string_equal(str(j, "type"), "ack");
+	assert_string_equal(str(j, "id"), "h3");
+	assert_ptr_equal(rv_party_host(x->p), a);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"alice\"}}", T0 + 3), 0);
+	assert_int_equal(x->ob.n, 0);
+}
+
+static void test_transfer_success(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+	json_t *got[4];
+
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"carol\"},\"id\":\"h4\"}", T0 + 4), 0);
+	assert_ptr_equal(rv_party_host(x->p), c);
+	assert_int_equal(x->ob.n, 2);
+	/* Everyone, the old host included, learns of the change. */
+	for (struct rv_member *m = a; m; m = m->next) {
+		unsigned n = inbox(x, m, got, 4);
+
+		assert_int_equal(n, m == a ? 2 : 1);
+		assert_string_equal(str(got[0], "type"), "host_changed");
+		assert_string_equal(str(pl(got[0]), "host_id"), "carol");
+		assert_true(num(got[0], "ts") == T0 + 4);
+		assert_false(has(got[0], "id"));
+	}
+	inbox(x, a, got, 4);
+	assert_string_equal(str(got[1], "type"), "ack");
+	assert_string_equal(str(got[1], "id"), "h4");
+
+	/* Without an id there is no ack. */
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, c, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"bob\"}}", T0 + 5), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL);
+	assert_ptr_equal(rv_party_host(x->p), b);
+
+	/* Powers move with the role. */
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":1,"
+				  "\"playing\":true,\"speed\":1}}", T0 + 6), 1);
+	assert_error(x, a, "forbidden", "sync", NULL);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"sync\",\"payload\":{\"position\":1,"
+				  "\"playing\":true,\"speed\":1}}", T0 + 6), 0);
+	assert_string_equal(str(item(x, 0), "from"), "bob");
+}
+
+/* ---- other types */
+
+static void test_unknown_types(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_msg msg = { .type = RV_MSG_WELCOME };
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"progress\",\"payload\":{\"media_id\":"
+				  "\"m1\",\"position\":1,\"duration\":10,\"playing\":true},"
+				  "\"id\":\"p1\"}", T0), 1);
+	assert_error(x, b, "unknown_type", "progress", "p1");
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"quality_request\",\"payload\":"
+				  "{\"profile\":\"720p\"}}", T0), 1);
+	assert_error(x, a, "unknown_type", "quality_request", NULL);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"bandwidth_report\",\"payload\":"
+				  "{\"kbps\":5000}}", T0), 1);
+	assert_error(x, a, "unknown_type", "bandwidth_report", NULL);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(rv_party_handle(x->p, a, &msg, T0, &x->ob), 1);
+	assert_error(x, a, "unknown_type", "welcome", NULL);
+}
+
+/* ---- ownership */
+
+static void test_frame_refcounts(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_frame *first, *reply, *shared;
+
+	reparty(x, 1, 0);
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"1\"}}",
+				  T0), 0);
+	first = rv_frame_ref(x->ob.items[0].frame);
+	assert_int_equal(first->refs, 3);          /* outbox, history, us */
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(x->ob.n, 0);
+	assert_int_equal(first->refs, 2);
+
+	/* Pushed out of a 1-entry history: only our reference is left. */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"2\"},"
+				  "\"id\":\"i\"}", T0), 0);
+	assert_int_equal(first->refs, 1);
+	reply = shared = NULL;
+	for (unsigned i = 0; i < x->ob.n; i++) {
+		if (x->ob.items[i].target == RV_TO_ONE)
+			reply = rv_frame_ref(x->ob.items[i].frame);
+		else
+			shared = rv_frame_ref(x->ob.items[i].frame);
+	}
+	assert_int_equal(reply->refs, 2);
+	assert_int_equal(shared->refs, 3);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(reply->refs, 1);
+	assert_int_equal(shared->refs, 2);
+	rv_party_free(x->p);
+	x->p = NULL;
+	assert_int_equal(shared->refs, 1);
+	/* The last references are ours; valgrind and ASan check the rest. */
+	rv_frame_unref(first);
+	rv_frame_unref(reply);
+	rv_frame_unref(shared);
+	x->p = rv_party_new("movie-night", NULL);
+	assert_non_null(x->p);
+}
+
+static void test_free_with_members_and_history(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+
+	trio(x, &a, &b, &c);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":"
+					  "{\"text\":\"z\"},\"id\":\"k\"}", T0 + i), 0);
+	/* Outbox left full on purpose: the party must not write past it. */
+	assert_int_equal(x->ob.n, RV_OUTBOX_MAX);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(x->ob.n, 0);
+	assert_int_equal(x->ob.close_code, 0);
+	/* teardown frees the party with three members and ten chats. */
+}
+
+static void test_outbox_clear_resets(void **state)
+{
+	struct rv_outbox ob;
+
+	rv_outbox_init(&ob);
+	assert_int_equal(ob.n, 0);
+	assert_int_equal(ob.close_code, 0);
+	ob.items[0].frame = rv_frame_from("{}", 2, RV_FRAME_EVENT);
+	ob.n = 1;
+	ob.close_code = 1008;
+	rv_outbox_clear(&ob);
+	assert_int_equal(ob.n, 0);
+	assert_int_equal(ob.close_code, 0);
+	rv_outbox_clear(&ob);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_new_and_defaults),
+		T(test_join_order_and_roles),
+		T(test_join_user_pointer),
+		T(test_welcome_first_member),
+		T(test_welcome_later_member),
+		T(test_member_joined_to_others_only),
+		T(test_guest_naming),
+		T(test_bad_names),
+		T(test_bad_member_ids),
+		T(test_max_members),
+		T(test_host_leaves_longest_present_elected),
+		T(test_heir_is_longest_present_not_latest_host),
+		T(test_member_leaves),
+		T(test_host_leaves_last),
+		T(test_sync_forbidden_from_member),
+		T(test_sync_relayed_exact),
+		T(test_sync_at_window),
+		T(test_sync_reply_only_with_id),
+		T(test_sync_bad_values_by_hand),
+		T(test_chat_without_id),
+		T(test_chat_with_id),
+		T(test_history_splices_relayed_bytes),
+		T(test_history_bounds),
+		T(test_history_default_is_50),
+		T(test_history_zero),
+		T(test_reaction_relay),
+		T(test_text_bad_values_by_hand),
+		T(test_time_reply),
+		T(test_transfer_forbidden),
+		T(test_transfer_not_found),
+		T(test_transfer_to_self),
+		T(test_transfer_success),
+		T(test_unknown_types),
+		T(test_frame_refcounts),
+		T(test_free_with_members_and_history),
+		cmocka_unit_test(test_outbox_clear_resets),
+	};
+
+	return cmocka_run_group_tests_name("party", tests, NULL, NULL);
+}
