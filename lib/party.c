@@ -14,6 +14,7 @@
 #include "revenge/party.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,12 +379,19 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 
 /* Answer msg with an error to m alone, echoing its id. Returns 1, the
  * handler's "answered with an error". */
+__attribute__((format(printf, 6, 7)))
 static int reply_error(struct rv_member *m, const struct rv_msg *msg,
 		       enum rv_err_code code, double now_ms, struct rv_outbox *ob,
-		       const char *text)
+		       const char *fmt, ...)
 {
 	struct rv_proto_error err;
+	char text[sizeof(err.message) + 4];
+	va_list ap;
 
+	va_start(ap, fmt);
+	if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
+		text[0] = '\0';
+	va_end(ap);
 	rv_proto_error_set(&err, code, rv_msg_type_name(msg->type), msg->id,
 			   "%s", text);
 	emit(ob, RV_TO_ONE, m, rv_proto_error_frame(&err, now_ms));
@@ -493,7 +501,8 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 	to = rv_party_find(p, msg->u.transfer_host.to);
 	if (!to)
 		return reply_error(m, msg, RV_ERR_NOT_FOUND, now_ms, ob,
-				   "no such member in this party");
+				   "no member \"%s\" in this party",
+				   msg->u.transfer_host.to);
 	if (to != m) {
 		p->host = to;
 		emit(ob, RV_TO_ALL, NULL, rv_proto_host_changed_frame(to->id, now_ms));
@@ -525,6 +534,7 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		return handle_transfer(p, m, msg, now_ms, ob);
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
-				   "not a watch-party message");
+				   "%s is not a watch-party message",
+				   rv_msg_type_name(msg->type));
 	}
 }

@@ -987,6 +987,7 @@ static void test_transfer_not_found(void **state)
 	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
 				  "{\"to\":\"zed\"},\"id\":\"h2\"}", T0), 1);
 	assert_error(x, a, "not_found", "transfer_host", "h2");
+	assert_non_null(strstr(str(pl(item(x, 0)), "message"), "zed"));
 	assert_ptr_equal(rv_party_host(x->p), a);
 	rv_outbox_clear(&x->ob);
 	/* A member who left is no longer a target. */

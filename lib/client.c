@@ -1,0 +1,378 @@
+/* lib/client.c - the libwebsockets client adapter (see client.h).
+ *
+ * Owns the lws client context (a guest on the caller's libuv loop), URL
+ * parsing, per-connection send queues and receive assembly, and turning
+ * lws's close and error callbacks into one on_close per connection.
+ */
+#include "revenge/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "revenge/error.h"
+#include "revenge/frame.h"
+
+#define SUBPROTOCOL "revenge.v1"
+#define URL_MAX 2048
+
+struct rv_client {
+	struct lws_context *ctx;
+	struct rv_client_config cfg;
+	void *foreign[1];
+};
+
+struct rv_conn {
+	struct rv_client *cl;
+	struct lws *wsi;
+	struct rv_conn_callbacks cb;
+	void *user;
+	bool open;
+	bool closing;
+	bool connecting;              /* inside lws_client_connect_via_info */
+	bool finished;                /* failed while connecting */
+	int close_code;               /* ours when closing, else the peer's */
+	char close_reason[124];
+	char subprotocol[32];
+	/* send queue: singly linked list of frames */
+	struct out { struct rv_frame *f; struct out *next; } *head, **tail;
+	/* receive assembly */
+	char *rx;
+	size_t rx_len, rx_cap;
+};
+
+static void conn_free(struct rv_conn *c)
+{
+	struct out *o, *next;
+
+	for (o = c->head; o; o = next) {
+		next = o->next;
+		rv_frame_unref(o->f);
+		free(o);
+	}
+	free(c->rx);
+	free(c);
+}
+
+/* Tell the user once, detach from the wsi and free. */
+static void conn_finish(struct rv_conn *c, int code, int http_status, const char *reason)
+{
+	if (c->wsi)
+		lws_set_opaque_user_data(c->wsi, NULL);
+	c->open = false;
+	if (c->connecting) {
+		/* rv_client_connect reports this failure by returning NULL. */
+		c->finished = true;
+		return;
+	}
+	if (c->cb.on_close)
+		c->cb.on_close(c, code, http_status, reason ? reason : "", c->user);
+	conn_free(c);
+}
+
+static int on_receive(struct rv_conn *c, struct lws *wsi, const char *in, size_t len)
+{
+	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	size_t max = c->cl->cfg.max_message;
+
+	if (lws_is_first_fragment(wsi))
+		c->rx_len = 0;
+	if (lws_frame_is_binary(wsi)) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+				 (unsigned char *)"binary", 6);
+		return -1;
+	}
+	if (c->rx_len + len > max) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				 (unsigned char *)"too large", 9);
+		return -1;
+	}
+	if (final && !c->rx_len) {
+		if (c->cb.on_message)
+			c->cb.on_message(c, in, len, c->user);
+		return 0;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+		char *p;
+
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		p = realloc(c->rx, cap);
+		if (!p)
+			return -1;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (final) {
+		size_t n = c->rx_len;
+
+		c->rx_len = 0;
+		if (c->cb.on_message)
+			c->cb.on_message(c, c->rx, n, c->user);
+	}
+	return 0;
+}
+
+static int on_writeable(struct rv_conn *c, struct lws *wsi)
+{
+	struct out *o = c->head;
+
+	if (c->closing) {
+		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	if (!o)
+		return 0;
+	c->head = o->next;
+	if (!c->head)
+		c->tail = &c->head;
+	/* One write per callback: the client masks the payload in place and
+	 * the deflate extension may still be draining. */
+	int n = lws_write(wsi, rv_frame_data(o->f), o->f->len, LWS_WRITE_TEXT);
+
+	rv_frame_unref(o->f);
+	free(o);
+	if (n < 0)
+		return -1;
+	if (c->head)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		    void *in, size_t len)
+{
+	struct rv_conn *c = lws_get_opaque_user_data(wsi);
+	char buf[160];
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+		/* The response headers are gone by ESTABLISHED. */
+		if (c && lws_hdr_copy(wsi, c->subprotocol, sizeof(c->subprotocol),
+				      WSI_TOKEN_PROTOCOL) < 0)
+			c->subprotocol[0] = 0;
+		return 0;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!c)
+			return -1;
+		c->open = true;
+		if (c->cb.on_open)
+			c->cb.on_open(c, c->user);
+		if (c->head)
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return c ? on_receive(c, wsi, in, len) : -1;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return c ? on_writeable(c, wsi) : -1;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c && len >= 2) {
+			const unsigned char *p = in;
+			size_t rl = len - 2 < sizeof(c->close_reason) - 1 ?
+				    len - 2 : sizeof(c->close_reason) - 1;
+
+			c->close_code = (p[0] << 8) | p[1];
+			memcpy(c->close_reason, p + 2, rl);
+			c->close_reason[rl] = 0;
+		} else if (c) {
+			c->close_code = 1005;
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (c) {
+			int status = (int)lws_http_client_http_response(wsi);
+
+			snprintf(buf, sizeof(buf), "%s", in ? (const char *)in : "connection failed");
+			conn_finish(c, 0, status >= 300 ? status : 0, buf);
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (c) {
+			int code = c->close_code ? c->close_code : 1006;
+
+			conn_finish(c, c->open || c->closing ? code : 0, 0,
+				    c->close_reason[0] ? c->close_reason :
+				    code == 1006 ? "connection lost" : "");
+		}
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* Some failures (a refused TCP connect) end here without a
+		 * connection error or close callback. */
+		if (c)
+			conn_finish(c, 0, 0, "connection failed");
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "revenge-client", callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static const struct lws_extension extensions[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+	{ NULL, NULL, NULL },
+};
+
+struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
+{
+	struct lws_context_creation_info info;
+	struct rv_client *cl;
+
+	if (!cfg || !cfg->uv_loop) {
+		*err = RV_EINVAL;
+		return NULL;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		*err = RV_ENOMEM;
+		return NULL;
+	}
+	cl->cfg = *cfg;
+	if (!cl->cfg.max_message)
+		cl->cfg.max_message = 16u << 20;
+	cl->foreign[0] = cfg->uv_loop;
+
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	if (cfg->deflate)
+		info.extensions = extensions;
+	info.foreign_loops = cl->foreign;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.client_ssl_ca_filepath = cfg->ca_file;
+	info.user = cl;
+	info.fd_limit_per_thread = 0;
+	lws_set_log_level(LLL_ERR, NULL);
+	cl->ctx = lws_create_context(&info);
+	if (!cl->ctx) {
+		free(cl);
+		*err = RV_EIO;
+		return NULL;
+	}
+	return cl;
+}
+
+void rv_client_free(struct rv_client *cl)
+{
+	if (!cl)
+		return;
+	lws_context_destroy(cl->ctx);
+	free(cl);
+}
+
+struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
+				  const struct rv_conn_options *opts,
+				  const struct rv_conn_callbacks *cb, void *user, int *err)
+{
+	struct lws_client_connect_info i;
+	char buf[URL_MAX], path[URL_MAX + 1], host[300];
+	const char *scheme, *address, *p;
+	struct rv_conn *c;
+	int port;
+
+	if (strlen(url) >= sizeof(buf)) {
+		*err = RV_EINVAL;
+		return NULL;
+	}
+	strcpy(buf, url);
+	if (lws_parse_uri(buf, &scheme, &address, &port, &p) ||
+	    (strcmp(scheme, "ws") && strcmp(scheme, "wss")) || !*address) {
+		*err = RV_EINVAL;
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/%s", p);
+	snprintf(host, sizeof(host), "%s:%d", address, port);
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		*err = RV_ENOMEM;
+		return NULL;
+	}
+	c->cl = cl;
+	c->cb = *cb;
+	c->user = user;
+	c->tail = &c->head;
+
+	memset(&i, 0, sizeof(i));
+	i.context = cl->ctx;
+	i.address = address;
+	i.port = port;
+	i.path = path;
+	i.host = host;
+	i.origin = opts && opts->origin ? opts->origin : NULL;
+	i.protocol = opts && opts->no_subprotocol ? NULL :
+		     opts && opts->subprotocol ? opts->subprotocol : SUBPROTOCOL;
+	if (!strcmp(scheme, "wss")) {
+		i.ssl_connection = LCCSCF_USE_SSL;
+		if (cl->cfg.insecure)
+			i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED |
+					    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+					    LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+	}
+	i.opaque_user_data = c;
+	i.pwsi = &c->wsi;
+	c->connecting = true;
+	if (!lws_client_connect_via_info(&i) || c->finished) {
+		if (c->wsi && !c->finished)
+			lws_set_opaque_user_data(c->wsi, NULL);
+		conn_free(c);
+		*err = RV_EIO;
+		return NULL;
+	}
+	c->connecting = false;
+	return c;
+}
+
+int rv_conn_send(struct rv_conn *c, const char *text, size_t len)
+{
+	struct out *o;
+
+	if (!c->open || c->closing)
+		return RV_ESTATE;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return RV_ENOMEM;
+	o->f = rv_frame_from(text, len, RV_FRAME_EVENT);
+	if (!o->f) {
+		free(o);
+		return RV_ENOMEM;
+	}
+	o->next = NULL;
+	*c->tail = o;
+	c->tail = &o->next;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+void rv_conn_close(struct rv_conn *c, int code, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+bool rv_conn_is_open(const struct rv_conn *c)
+{
+	return c->open && !c->closing;
+}
+
+const char *rv_conn_subprotocol(const struct rv_conn *c)
+{
+	return c->subprotocol;
+}

@@ -1,0 +1,73 @@
+/* revenge/client.h - the WebSocket client adapter shared by revenge-party,
+ * revenge-probe, revenge-bench and the test helpers.
+ *
+ * A client context is one libwebsockets client context running as a guest on
+ * the caller's libuv loop, able to hold many connections (the bench opens
+ * tens of thousands). Each connection speaks revenge.v1 over ws:// or wss://,
+ * offers permessage-deflate when asked, and reports every whole text message
+ * through a callback. The caller runs the loop.
+ */
+#ifndef REVENGE_CLIENT_H
+#define REVENGE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rv_client;   /* the context */
+struct rv_conn;     /* one connection */
+
+struct rv_client_config {
+	void *uv_loop;            /* uv_loop_t * the caller runs; required */
+	const char *ca_file;      /* PEM CA bundle for wss://, NULL = system */
+	bool insecure;            /* wss:// without certificate checks */
+	bool deflate;             /* offer permessage-deflate */
+	size_t max_message;       /* largest message accepted (default 16 MiB) */
+};
+
+struct rv_conn_callbacks {
+	/* The handshake succeeded. */
+	void (*on_open)(struct rv_conn *c, void *user);
+	/* One whole text message, len bytes, not NUL-terminated. */
+	void (*on_message)(struct rv_conn *c, const char *text, size_t len, void *user);
+	/* The connection ended, or never opened: close_code is the peer's
+	 * close code (1006 when the socket died without one, 0 when no
+	 * WebSocket was ever open); http_status is the refused handshake's
+	 * status (0 when not refused over HTTP); reason is human text. After
+	 * this call the rv_conn is freed: drop every pointer to it. */
+	void (*on_close)(struct rv_conn *c, int close_code, int http_status,
+			 const char *reason, void *user);
+};
+
+struct rv_conn_options {
+	const char *origin;       /* Origin header, NULL for none */
+	bool no_subprotocol;      /* do not offer revenge.v1 (like wscat) */
+	const char *subprotocol;  /* offer this instead of revenge.v1 */
+};
+
+/* New context on cfg->uv_loop. Returns NULL and sets *err (RV_E*) on
+ * failure. Free with rv_client_free after every connection has closed; the
+ * caller then runs the loop until lws's handles have closed. */
+struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err);
+void rv_client_free(struct rv_client *cl);
+
+/* Connect to url ("ws://host:port/path?query" or "wss://..."). Returns the
+ * connection (owned by the context until on_close) or NULL with *err set;
+ * on NULL no callback is ever called. opts may be NULL. */
+struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
+				  const struct rv_conn_options *opts,
+				  const struct rv_conn_callbacks *cb, void *user, int *err);
+
+/* Queue len bytes of text (copied) for sending. Returns 0, RV_ESTATE when
+ * the connection is not open, RV_ENOMEM. */
+int rv_conn_send(struct rv_conn *c, const char *text, size_t len);
+
+/* Start a close with code and reason (on_close follows). */
+void rv_conn_close(struct rv_conn *c, int code, const char *reason);
+
+/* True once the handshake has completed and until closing starts. */
+bool rv_conn_is_open(const struct rv_conn *c);
+
+/* The subprotocol the server selected, "" for none. */
+const char *rv_conn_subprotocol(const struct rv_conn *c);
+
+#endif
