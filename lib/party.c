@@ -395,6 +395,7 @@ static int reply_error(struct rv_member *m, const struct rv_msg *msg,
 	rv_proto_error_set(&err, code, rv_msg_type_name(msg->type), msg->id,
 			   "%s", text);
 	emit(ob, RV_TO_ONE, m, rv_proto_error_frame(&err, now_ms));
+	ob->error = code;
 	return 1;
 }
 

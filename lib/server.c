@@ -636,23 +636,8 @@ static void handle_message(struct server *s, struct conn *c, const char *text, s
 	}
 	rv_outbox_init(&ob);
 	rv_party_handle(c->party, c->member, &msg, now, &ob);
-	for (unsigned i = 0; i < ob.n; i++)
-		if (ob.items[i].frame->msg_type == RV_MSG_ERROR) {
-			/* The core reports errors as frames; recover the code
-			 * for the metrics from the frame text. */
-			const char *t = (const char *)rv_frame_data(ob.items[i].frame);
-			const char *k = memmem(t, ob.items[i].frame->len, "\"code\":\"", 8);
-
-			for (int e = 1; k && e < RV_ERR__COUNT; e++) {
-				const char *name = rv_err_code_name((enum rv_err_code)e);
-				size_t nl = strlen(name);
-
-				if (!strncmp(k + 8, name, nl) && k[8 + nl] == '"') {
-					s->metrics.errors[e]++;
-					break;
-				}
-			}
-		}
+	if (ob.error)
+		s->metrics.errors[ob.error]++;
 	deliver(c, &ob);
 	rv_msg_clear(&msg);
 }
@@ -665,6 +650,7 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 
 	if (!c->is_ws || c->close_code)
 		return 0;
+	rv_log(s->log, RV_LOG_DEBUG, "rx", "len=%zu first=%d final=%d fin=%d rem=%zu", len, first, final, lws_is_final_fragment(wsi), lws_remaining_packet_payload(wsi));
 	if (first)
 		c->rx_len = 0;
 	if (lws_frame_is_binary(wsi)) {

@@ -53,9 +53,11 @@ struct rv_outbox {
 	struct rv_action items[RV_OUTBOX_MAX];
 	unsigned n;
 	int close_code;               /* nonzero: close the sender with this */
+	enum rv_err_code error;       /* the error answered, RV_ERR_NONE if none */
 };
 
-/* Start empty. */
+/* Start empty. An outbox holds the actions of one event: deliver them and
+ * clear it before applying the next event. */
 void rv_outbox_init(struct rv_outbox *ob);
 /* Drop every frame reference held and empty the outbox. */
 void rv_outbox_clear(struct rv_outbox *ob);
@@ -83,12 +85,13 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 		  void *user, double now_ms, struct rv_member **out,
 		  struct rv_outbox *ob);
 
-/* Remove and free m. Emits member_left to the others and, when m was host
+/* Remove and free m (a member of p). Emits member_left to the others and, when m was host
  * and others remain, host_changed naming the longest-present member. */
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob);
 
-/* Apply a decoded message from m: sync, chat, reaction, transfer_host.
+/* Apply a decoded message from m (a member of p): sync, chat, reaction,
+ * time, transfer_host.
  * Any other type answers `error unknown_type`. Errors go to m only, with the
  * request id echoed. Returns 0 when applied, 1 when answered with an error. */
 int rv_party_handle(struct rv_party *p, struct rv_member *m,

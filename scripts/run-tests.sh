@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# scripts/run-tests.sh - run revenge's test suites and sum them up.
+#
+#   scripts/run-tests.sh                     everything (what `make test` runs)
+#   scripts/run-tests.sh --only unit,cli     some suites
+#   scripts/run-tests.sh --build build/asan  against another build tree
+#
+# Suites: unit (cmocka programs), cli (bats against real servers), asan (unit
+# and cli again, built with ASan+UBSan), valgrind (unit programs under
+# valgrind, zero leaks). The last line reads "tests: N passed, M failed".
+set -u
+cd "$(dirname "$0")/.."
+
+only="unit,cli,asan,valgrind"
+build="build"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--only) only="$2"; shift 2 ;;
+	--build) build="$2"; shift 2 ;;
+	*) echo "run-tests: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
+
+passed=0
+failed=0
+failures=()
+jobs=$(nproc 2>/dev/null || echo 2)
+
+count_cmocka() { # $1 label, $2 log
+	local p f
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ -n "${f:-}" ] && [ "$f" -gt 0 ]; then failures+=("$1"); fi
+}
+
+build_tree() { # $1 build dir
+	if ! make --no-print-directory -s -j"$jobs" BUILD="$1" tests-build >/dev/null; then
+		# show the compiler's words, then give up: nothing can run
+		make --no-print-directory -j1 BUILD="$1" tests-build
+		echo "tests: 0 passed, 1 failed (build failed in $1)"
+		exit 1
+	fi
+}
+
+run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
+	local dir="$1" label="$2" t log rc
+	shift 2
+	for t in "$dir"/tests/test_*; do
+		[ -x "$t" ] || continue
+		log=$(mktemp)
+		"$@" "$t" >"$log" 2>&1
+		rc=$?
+		count_cmocka "$label $(basename "$t")" "$log"
+		if [ $rc -ne 0 ]; then
+			grep -q '^\[  FAILED  \]' "$log" || { failed=$((failed + 1)); failures+=("$label $(basename "$t") (exit $rc)"); }
+			cat "$log"
+		fi
+		rm -f "$log"
+	done
+	echo "$label: done"
+}
+
+run_cli() { # $1 build dir, $2 label
+	local log rc ok notok
+	log=$(mktemp)
+	REVENGE_BUILD="$PWD/$1" bats --tap tests/cli >"$log" 2>&1
+	rc=$?
+	ok=$(grep -c '^ok ' "$log")
+	notok=$(grep -c '^not ok ' "$log")
+	passed=$((passed + ok))
+	failed=$((failed + notok))
+	if [ "$notok" -gt 0 ] || [ $rc -ne 0 ]; then
+		cat "$log"
+		failures+=("$2 bats ($notok failed, exit $rc)")
+		[ "$notok" -eq 0 ] && failed=$((failed + 1))
+	fi
+	echo "$2: $ok passed, $notok failed"
+	rm -f "$log"
+}
+
+if want unit || want cli || want valgrind; then build_tree "$build"; fi
+if want unit; then run_unit "$build" unit; fi
+if want cli; then run_cli "$build" cli; fi
+if want asan; then
+	build_tree build/asan
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	run_unit build/asan unit-asan
+	run_cli build/asan cli-asan
+fi
+if want valgrind; then
+	run_unit "$build" unit-valgrind valgrind -q --leak-check=full --show-leak-kinds=all \
+		--errors-for-leak-kinds=all --error-exitcode=99
+fi
+
+for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,78 @@
+# tests/cli/helpers.bash - shared set-up for the bats tests: start a real
+# revenge-server on a free loopback port, drive it with real clients.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+: "${REVENGE_BUILD:=$BATS_TEST_DIRNAME/../../build}"
+SERVER="$REVENGE_BUILD/bin/revenge-server"
+RVCAT="$REVENGE_BUILD/tests/rvcat"
+# Debian's python3 carries python3-websockets; a pyenv one on PATH may not.
+PY=/usr/bin/python3
+PYHELP="$BATS_TEST_DIRNAME/../helpers"
+
+# start_server [FLAGS...]: runs revenge-server on 127.0.0.1:0 with a store
+# in the test's temp dir; sets SERVER_PID, PORT, URL, HTTP, SERVER_LOG.
+start_server() {
+	local out="$BATS_TEST_TMPDIR/server.out" i
+	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
+	"$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/revenge.db" "$@" \
+		>"$out" 2>"$SERVER_LOG" 3>&- &
+	SERVER_PID=$!
+	for i in $(seq 1 100); do
+		if grep -q 'listening on' "$out" 2>/dev/null; then break; fi
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			cat "$SERVER_LOG" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	URL=$(sed -n 's/^revenge-server: listening on //p' "$out")
+	[ -n "$URL" ] || { echo "server did not start" >&2; cat "$SERVER_LOG" >&2; return 1; }
+	PORT=${URL##*:}
+	HTTP="http://127.0.0.1:$PORT"
+	export URL PORT HTTP SERVER_PID
+}
+
+# stop_server: SIGTERM and wait; fails when the exit status is not 0.
+stop_server() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	local rc=0
+	wait "$SERVER_PID" || rc=$?
+	SERVER_PID=
+	return $rc
+}
+
+# rvcat ARGS...: the project's own client (lib/client.c).
+rvcat() {
+	"$RVCAT" "$@"
+}
+
+# py SCRIPT ARGS...: run an independent-client script from tests/helpers.
+py() {
+	PYTHONPATH="$PYHELP" "$PY" "$@"
+}
+
+# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches PATTERN.
+wait_for() {
+	local i n=$(( ${3:-5} * 20 ))
+	for i in $(seq 1 "$n"); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$2' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# http_get PATH: prints "STATUS\nBODY" using python's http.client.
+http_get() {
+	"$PY" - "$PORT" "$1" <<'PYEOF'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+c.request("GET", sys.argv[2])
+r = c.getresponse()
+print(r.status)
+print(r.read().decode())
+PYEOF
+}
