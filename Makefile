@@ -13,7 +13,7 @@ MANDIR    ?= $(PREFIX)/share/man
 DATADIR   ?= $(PREFIX)/share
 
 CC        ?= cc
-PKGS      := libwebsockets jansson libuv
+PKGS      := libwebsockets jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -23,7 +23,7 @@ OPT       ?= -O2 -g
 CFLAGS    ?=
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
 	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS    := $(PKG_LIBS) -lm
+LDLIBS    := $(PKG_LIBS) -lev -lm
 
 # BUILD selects an output tree; the ASan build lives in build/asan.
 BUILD     ?= build

@@ -1,6 +1,6 @@
 /* lib/client.c - the libwebsockets client adapter (see client.h).
  *
- * Owns the lws client context (a guest on the caller's libuv loop), URL
+ * Owns the lws client context (a guest on the caller's libev loop), URL
  * parsing, per-connection send queues and receive assembly, and turning
  * lws's close and error callbacks into one on_close per connection.
  */
@@ -229,7 +229,7 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	struct lws_context_creation_info info;
 	struct rv_client *cl;
 
-	if (!cfg || !cfg->uv_loop) {
+	if (!cfg || !cfg->ev_loop) {
 		*err = RV_EINVAL;
 		return NULL;
 	}
@@ -241,7 +241,7 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	cl->cfg = *cfg;
 	if (!cl->cfg.max_message)
 		cl->cfg.max_message = 16u << 20;
-	cl->foreign[0] = cfg->uv_loop;
+	cl->foreign[0] = cfg->ev_loop;
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
@@ -249,7 +249,7 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	if (cfg->deflate)
 		info.extensions = extensions;
 	info.foreign_loops = cl->foreign;
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.client_ssl_ca_filepath = cfg->ca_file;
 	info.user = cl;

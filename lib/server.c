@@ -1,6 +1,6 @@
 /* lib/server.c - the libwebsockets adapter behind revenge-server.
  *
- * Owns the event loop (libuv, with lws as a guest on it), the routes
+ * Owns the event loop (libev, with lws as a guest on it), the routes
  * (/ws/party/{id}, /healthz, /metrics), the handshake checks (path, id, query,
  * origin, subprotocol), per-connection receive assembly and bounded send
  * queues, the party table, and the SIGTERM/SIGINT drain. Everything about a
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include <libwebsockets.h>
-#include <uv.h>
+#include <ev.h>
 
 #include "revenge/clock.h"
 #include "revenge/error.h"
@@ -76,9 +76,9 @@ struct server {
 	const struct rv_log *log;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
-	uv_loop_t loop;
-	uv_signal_t sigterm, sigint;
-	uv_timer_t drain_timer;
+	struct ev_loop *loop;
+	ev_signal sigterm, sigint;
+	ev_timer drain_timer;
 	struct rv_clock clock;
 	struct rv_metrics metrics;
 	struct conn *conns;            /* open ws connections */
@@ -650,7 +650,6 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 
 	if (!c->is_ws || c->close_code)
 		return 0;
-	rv_log(s->log, RV_LOG_DEBUG, "rx", "len=%zu first=%d final=%d fin=%d rem=%zu", len, first, final, lws_is_final_fragment(wsi), lws_remaining_packet_payload(wsi));
 	if (first)
 		c->rx_len = 0;
 	if (lws_frame_is_binary(wsi)) {
@@ -660,10 +659,11 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 		return -1;
 	}
 	if (c->rx_len + len > s->cfg->max_message) {
-		rv_metrics_close(&s->metrics, 1009);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				 (unsigned char *)"message too large", 17);
-		return -1;
+		/* Closed from the writable callback: a -1 returned here while
+		 * lws drains its inflater leaves the connection hanging. */
+		c->rx_len = 0;
+		conn_request_close(c, 1009, "message too large");
+		return 0;
 	}
 	if (final && c->rx_len == 0) {
 		/* The common case: the whole message arrived in one piece. */
@@ -818,26 +818,26 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- loop, signals, drain --------------------------------------------- */
 
-static void drain_tick(uv_timer_t *t)
+static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct server *s = t->data;
 
 	if (s->n_conns && rv_time_mono_ns() < s->drain_deadline_ns)
 		return;
 	rv_log(s->log, RV_LOG_INFO, "drained", "%zu connection(s) left", s->n_conns);
-	uv_timer_stop(&s->drain_timer);
-	uv_close((uv_handle_t *)&s->drain_timer, NULL);
-	uv_close((uv_handle_t *)&s->sigterm, NULL);
-	uv_close((uv_handle_t *)&s->sigint, NULL);
-	/* With a foreign loop, lws closes its handles and the loop then runs
-	 * out of work, so uv_run returns. */
+	ev_timer_stop(loop, &s->drain_timer);
+	ev_signal_stop(loop, &s->sigterm);
+	ev_signal_stop(loop, &s->sigint);
+	/* With a foreign loop, lws stops its watchers and the loop then runs
+	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
 	s->ctx = NULL;
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
 {
 	struct server *s = h->data;
+	int signum = h->signum;
 
 	if (s->draining)
 		return;
@@ -849,7 +849,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	       signum, s->n_conns);
 	for (struct conn *c = s->conns; c; c = c->next)
 		conn_request_close(c, 1001, "server shutting down");
-	uv_timer_start(&s->drain_timer, drain_tick, 0, 20);
+	ev_timer_start(loop, &s->drain_timer);
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -901,7 +901,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 		free(s);
 		return RV_ENOMEM;
 	}
-	if (uv_loop_init(&s->loop)) {
+	/* Signal watchers need libev's default loop. */
+	s->loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!s->loop) {
 		free(s->parties);
 		free(s);
 		return RV_EIO;
@@ -926,9 +928,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.protocols = protocols;
 	info.extensions = extensions;
 	info.user = s;
-	foreign[0] = &s->loop;
+	foreign[0] = s->loop;
 	info.foreign_loops = foreign;
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 	if (strchr(cfg->host, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -940,7 +942,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;
 	}
-	lws_set_log_level(LLL_ERR, lws_log_emit);
+	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : LLL_ERR, getenv("RV_LWS_DEBUG") ? NULL : lws_log_emit);
 
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
@@ -960,12 +962,12 @@ int rv_server_run(const struct rv_server_config *cfg)
 		goto out;
 	}
 
-	uv_signal_init(&s->loop, &s->sigterm);
-	uv_signal_init(&s->loop, &s->sigint);
-	uv_timer_init(&s->loop, &s->drain_timer);
+	ev_signal_init(&s->sigterm, on_signal, SIGTERM);
+	ev_signal_init(&s->sigint, on_signal, SIGINT);
+	ev_timer_init(&s->drain_timer, drain_tick, 0, 0.02);
 	s->sigterm.data = s->sigint.data = s->drain_timer.data = s;
-	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	ev_signal_start(s->loop, &s->sigterm);
+	ev_signal_start(s->loop, &s->sigint);
 
 	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",
 		 strchr(cfg->host, ':') ? "[" : "", cfg->host,
@@ -974,13 +976,11 @@ int rv_server_run(const struct rv_server_config *cfg)
 	if (cfg->on_listening)
 		cfg->on_listening(url, cfg->user);
 
-	uv_run(&s->loop, UV_RUN_DEFAULT);
+	ev_run(s->loop, 0);
 out:
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
-	/* Let every handle finish closing before the loop goes away. */
-	while (uv_loop_close(&s->loop) == UV_EBUSY)
-		uv_run(&s->loop, UV_RUN_NOWAIT);
+	ev_loop_destroy(s->loop);
 	for (size_t i = 0; i < s->n_buckets; i++) {
 		struct party_slot *e = s->parties[i], *next;
 

@@ -26,6 +26,6 @@ teardown() {
 
 @test "--max-message sets the 1009 threshold" {
 	start_server --max-message 1024
-	run rvcat "$URL/ws/party/mm" <<<"{\"type\":\"chat\",\"payload\":{\"text\":\"$(printf 'x%.0s' $(seq 1 1100))\"}}"
+	run rvcat --linger 2000 "$URL/ws/party/mm" <<<"{\"type\":\"chat\",\"payload\":{\"text\":\"$(printf 'x%.0s' $(seq 1 1100))\"}}"
 	assert_output --partial '#closed 1009'
 }

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <uv.h>
+#include <ev.h>
 
 #include <revenge/revenge.h>
 
@@ -35,8 +35,8 @@ struct cmd {
 };
 
 struct state {
-	uv_loop_t loop;
-	uv_timer_t step_timer, deadline;
+	struct ev_loop *loop;
+	ev_timer step_timer, deadline;
 	struct rv_client *cl;
 	struct rv_conn *conn;
 	struct cmd *cmds;
@@ -85,10 +85,8 @@ static void finish(struct state *st, int code)
 		return;
 	st->done = true;
 	st->exit_code = code;
-	uv_timer_stop(&st->step_timer);
-	uv_timer_stop(&st->deadline);
-	uv_close((uv_handle_t *)&st->step_timer, NULL);
-	uv_close((uv_handle_t *)&st->deadline, NULL);
+	ev_timer_stop(st->loop, &st->step_timer);
+	ev_timer_stop(st->loop, &st->deadline);
 	if (st->conn)
 		rv_conn_close(st->conn, 1000, "bye");
 	else {
@@ -99,7 +97,7 @@ static void finish(struct state *st, int code)
 
 static void step(struct state *st);
 
-static void step_timer_cb(uv_timer_t *t)
+static void step_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	step(t->data);
 }
@@ -121,7 +119,8 @@ static void step(struct state *st)
 			break;
 		case C_SLEEP:
 			st->pc++;
-			uv_timer_start(&st->step_timer, step_timer_cb, (uint64_t)c->n, 0);
+			ev_timer_set(&st->step_timer, (double)c->n / 1000.0, 0);
+			ev_timer_start(st->loop, &st->step_timer);
 			return;
 		case C_WAIT:
 			if (seen_count(st, c->text) < c->n)
@@ -145,7 +144,8 @@ static void step(struct state *st)
 		long ms = st->linger_ms;
 
 		st->linger_ms = 0;
-		uv_timer_start(&st->step_timer, step_timer_cb, (uint64_t)ms, 0);
+		ev_timer_set(&st->step_timer, (double)ms / 1000.0, 0);
+		ev_timer_start(st->loop, &st->step_timer);
 		return;
 	}
 	finish(st, 0);
@@ -192,7 +192,7 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 	st->cl = NULL;
 }
 
-static void on_deadline(uv_timer_t *t)
+static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct state *st = t->data;
 
@@ -286,12 +286,12 @@ int main(int argc, char **argv)
 	if (!isatty(0) && parse_script(&st, stdin))
 		return 2;
 
-	uv_loop_init(&st.loop);
-	uv_timer_init(&st.loop, &st.step_timer);
-	uv_timer_init(&st.loop, &st.deadline);
+	st.loop = ev_default_loop(EVFLAG_AUTO);
+	ev_timer_init(&st.step_timer, step_timer_cb, 0, 0);
+	ev_timer_init(&st.deadline, on_deadline, (double)timeout_ms / 1000.0, 0);
 	st.step_timer.data = st.deadline.data = &st;
-	uv_timer_start(&st.deadline, on_deadline, (uint64_t)timeout_ms, 0);
-	cc.uv_loop = &st.loop;
+	ev_timer_start(st.loop, &st.deadline);
+	cc.ev_loop = st.loop;
 	st.cl = rv_client_new(&cc, &err);
 	if (!st.cl) {
 		fprintf(stderr, "rvcat: %s\n", rv_strerror(err));
@@ -302,11 +302,10 @@ int main(int argc, char **argv)
 		printf("#failed %s\n", rv_strerror(err));
 		finish(&st, 3);
 	}
-	uv_run(&st.loop, UV_RUN_DEFAULT);
+	ev_run(st.loop, 0);
 	if (st.cl)
 		rv_client_free(st.cl);
-	while (uv_loop_close(&st.loop) == UV_EBUSY)
-		uv_run(&st.loop, UV_RUN_NOWAIT);
+	ev_loop_destroy(st.loop);
 	for (size_t i = 0; i < st.n_cmds; i++)
 		free(st.cmds[i].text);
 	free(st.cmds);

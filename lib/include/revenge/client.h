@@ -2,7 +2,7 @@
  * revenge-probe, revenge-bench and the test helpers.
  *
  * A client context is one libwebsockets client context running as a guest on
- * the caller's libuv loop, able to hold many connections (the bench opens
+ * the caller's libev loop, able to hold many connections (the bench opens
  * tens of thousands). Each connection speaks revenge.v1 over ws:// or wss://,
  * offers permessage-deflate when asked, and reports every whole text message
  * through a callback. The caller runs the loop.
@@ -17,7 +17,7 @@ struct rv_client;   /* the context */
 struct rv_conn;     /* one connection */
 
 struct rv_client_config {
-	void *uv_loop;            /* uv_loop_t * the caller runs; required */
+	void *ev_loop;            /* struct ev_loop * the caller runs; required */
 	const char *ca_file;      /* PEM CA bundle for wss://, NULL = system */
 	bool insecure;            /* wss:// without certificate checks */
 	bool deflate;             /* offer permessage-deflate */
@@ -44,7 +44,7 @@ struct rv_conn_options {
 	const char *subprotocol;  /* offer this instead of revenge.v1 */
 };
 
-/* New context on cfg->uv_loop. Returns NULL and sets *err (RV_E*) on
+/* New context on cfg->ev_loop. Returns NULL and sets *err (RV_E*) on
  * failure. Free with rv_client_free after every connection has closed; the
  * caller then runs the loop until lws's handles have closed. */
 struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err);

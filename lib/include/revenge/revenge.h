@@ -2,7 +2,7 @@
  *
  * librevenge keeps a group of people watching the same video in step over
  * WebSocket. Pure core: proto (codec), party (state machine), clock. Adapters:
- * server (libwebsockets on libuv), client, metrics, log.
+ * server (libwebsockets on libev), client, metrics, log.
  */
 #ifndef REVENGE_REVENGE_H
 #define REVENGE_REVENGE_H

@@ -1,6 +1,6 @@
 /* revenge/server.h - revenge-server as a library call.
  *
- * rv_server_run owns everything for the life of the server: a libuv event
+ * rv_server_run owns everything for the life of the server: a libev event
  * loop (lws runs on it as a foreign loop), the signal watchers (SIGTERM and
  * SIGINT start a drain), the parties and every connection. It returns when
  * the drain has finished.
