@@ -254,7 +254,7 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	info.client_ssl_ca_filepath = cfg->ca_file;
 	info.user = cl;
 	info.fd_limit_per_thread = 0;
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : LLL_ERR, NULL);
 	cl->ctx = lws_create_context(&info);
 	if (!cl->ctx) {
 		free(cl);

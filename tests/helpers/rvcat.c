@@ -43,6 +43,7 @@ struct state {
 	size_t n_cmds, pc;
 	long received, count;
 	long linger_ms;
+	bool lingering;               /* script done, waiting out --linger */
 	struct { char type[64]; long n; } *seen;
 	size_t n_seen;
 	int exit_code;
@@ -97,6 +98,11 @@ static void finish(struct state *st, int code)
 
 static void step(struct state *st);
 
+static void linger_done(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	finish(t->data, 0);
+}
+
 static void step_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	step(t->data);
@@ -140,11 +146,13 @@ static void step(struct state *st)
 			finish(st, 0);
 		return;
 	}
+	if (st->lingering)
+		return;
 	if (st->linger_ms > 0) {
-		long ms = st->linger_ms;
-
-		st->linger_ms = 0;
-		ev_timer_set(&st->step_timer, (double)ms / 1000.0, 0);
+		st->lingering = true;
+		ev_timer_stop(st->loop, &st->step_timer);
+		ev_init(&st->step_timer, linger_done);
+		ev_timer_set(&st->step_timer, (double)st->linger_ms / 1000.0, 0);
 		ev_timer_start(st->loop, &st->step_timer);
 		return;
 	}

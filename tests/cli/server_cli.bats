@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# revenge-server's command line: help, version, and every bad flag is one
+# clear line naming the flag, exit 2.
+load helpers
+
+teardown() {
+	stop_server
+}
+
+@test "--help lists every flag and exits 0" {
+	run "$SERVER" --help
+	assert_success
+	for f in --listen --db --origin --max-message --history --ping-interval \
+		--rate-limit --queue-max --tls-cert --tls-key --log-level --log-format \
+		--help --version; do
+		assert_output --partial -- "$f"
+	done
+}
+
+@test "--version prints the version" {
+	run "$SERVER" --version
+	assert_success
+	assert_output --regexp '^revenge-server [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+bad_flag() { # expected-substring args...
+	local want="$1"
+	shift
+	run -2 "$SERVER" "$@"
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial "$want"
+	assert_output --regexp '^revenge-server: '
+}
+
+@test "unknown option" { bad_flag "unknown option '--bogus'" --bogus; }
+@test "missing value" { bad_flag "--history: missing value" --history; }
+@test "non-numeric --history" { bad_flag "--history: expected a whole number" --history abc; }
+@test "negative --history" { bad_flag "--history" --history -1; }
+@test "--history out of range" { bad_flag "--history" --history 10001; }
+@test "--max-message too small" { bad_flag "--max-message" --max-message 10; }
+@test "--max-message trailing garbage" { bad_flag "--max-message" --max-message 100kb; }
+@test "--ping-interval huge" { bad_flag "--ping-interval" --ping-interval 99999999999999999999; }
+@test "--rate-limit not a number" { bad_flag "--rate-limit" --rate-limit fast; }
+@test "--queue-max too small" { bad_flag "--queue-max" --queue-max 1; }
+@test "--listen without port" { bad_flag "--listen: expected HOST:PORT" --listen 127.0.0.1; }
+@test "--listen with a bad port" { bad_flag "--listen" --listen 127.0.0.1:99999; }
+@test "--listen with an empty host" { bad_flag "--listen" --listen :8080; }
+@test "--listen with broken IPv6" { bad_flag "--listen" --listen '[::1:8080'; }
+@test "--log-level unknown" { bad_flag "--log-level: expected error, warn, info or debug" --log-level loud; }
+@test "--log-format unknown" { bad_flag "--log-format: expected text or json" --log-format xml; }
+@test "--tls-cert without --tls-key" { bad_flag "TLS needs both" --tls-cert /dev/null; }
+@test "--tls-key unreadable" { bad_flag "--tls-key: cannot read '/nonexistent/key.pem'" --tls-key /nonexistent/key.pem; }
+@test "--origin empty" { bad_flag "--origin" --origin ''; }
+@test "--db empty" { bad_flag "--db: empty path" --db ''; }
+@test "stray argument" { bad_flag "unexpected argument 'extra'" extra; }
+
+@test "a port already in use: clear error and exit 1" {
+	start_server
+	run -1 "$SERVER" --listen "127.0.0.1:$PORT"
+	assert_output --partial "cannot listen on 127.0.0.1:$PORT"
+	assert_output --partial "revenge-server: cannot start"
+}
+
+@test "port 0 picks a free port and prints it" {
+	start_server
+	[ "$PORT" -gt 0 ]
+	run http_get /healthz
+	assert_line --index 0 200
+}
+
+@test "an IPv6 listen address works" {
+	if ! "$PY" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null; then
+		skip "no IPv6 loopback here"
+	fi
+	SERVER_LOG="$BATS_TEST_TMPDIR/log"
+	"$SERVER" --listen '[::1]:0' >"$BATS_TEST_TMPDIR/out" 2>"$SERVER_LOG" 3>&- &
+	SERVER_PID=$!
+	wait_for "$BATS_TEST_TMPDIR/out" 'listening on ws://\[::1\]:'
+	url=$(sed -n 's/^revenge-server: listening on //p' "$BATS_TEST_TMPDIR/out")
+	run rvcat "$url/ws/party/v6" </dev/null
+	assert_line --index 0 '#open revenge.v1'
+}
+
+@test "--log-format json writes JSON Lines" {
+	start_server --log-format json
+	stop_server
+	run "$PY" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]; print("ok")' "$SERVER_LOG"
+	assert_output ok
+	run grep -c '"event":"listening"' "$SERVER_LOG"
+	assert_output 1
+}
+
+@test "--log-level warn silences info lines" {
+	start_server --log-level warn
+	stop_server
+	run grep -c ' info: ' "$SERVER_LOG"
+	assert_output 0
+}
