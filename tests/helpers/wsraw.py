@@ -15,8 +15,12 @@ class Closed(Exception):
 
 class RawWS:
     def __init__(self, port, path="/ws/party/raw", host="127.0.0.1", headers=None,
-                 timeout=5.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+                 timeout=5.0, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}",
                  "Upgrade: websocket", "Connection: Upgrade",
