@@ -1,5 +1,6 @@
 # tests/cli/helpers.bash - shared set-up for the bats tests: start a real
 # revenge-server on a free loopback port, drive it with real clients.
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 

@@ -56,7 +56,8 @@ bad_flag() { # expected-substring args...
 
 @test "a port already in use: clear error and exit 1" {
 	start_server
-	run -1 "$SERVER" --listen "127.0.0.1:$PORT"
+	LSAN_OPTIONS="suppressions=$BATS_TEST_DIRNAME/lsan-lws-failed-start.supp" \
+		run -1 "$SERVER" --listen "127.0.0.1:$PORT"
 	assert_output --partial "cannot listen on 127.0.0.1:$PORT"
 	assert_output --partial "revenge-server: cannot start"
 }
