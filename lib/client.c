@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "revenge/error.h"
@@ -22,6 +23,7 @@ struct rv_client {
 	struct lws_context *ctx;
 	struct rv_client_config cfg;
 	void *foreign[1];
+	ev_timer tick;
 };
 
 struct rv_conn {
@@ -224,6 +226,15 @@ static const struct lws_extension extensions[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* lws 4.1's libev glue only runs its timers (connect timeouts, pings)
+ * after socket activity; waking it twice a second keeps them running. */
+static void lws_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rv_client *cl = t->data;
+
+	lws_cancel_service(cl->ctx);
+}
+
 struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 {
 	struct lws_context_creation_info info;
@@ -261,6 +272,9 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 		*err = RV_EIO;
 		return NULL;
 	}
+	ev_timer_init(&cl->tick, lws_tick, 0.5, 0.5);
+	cl->tick.data = cl;
+	ev_timer_start(cfg->ev_loop, &cl->tick);
 	return cl;
 }
 
@@ -268,6 +282,7 @@ void rv_client_free(struct rv_client *cl)
 {
 	if (!cl)
 		return;
+	ev_timer_stop(cl->cfg.ev_loop, &cl->tick);
 	lws_context_destroy(cl->ctx);
 	free(cl);
 }

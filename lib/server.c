@@ -79,6 +79,7 @@ struct server {
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint;
 	ev_timer drain_timer;
+	ev_timer lws_tick;
 	struct rv_clock clock;
 	struct rv_metrics metrics;
 	struct conn *conns;            /* open ws connections */
@@ -653,10 +654,11 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 	if (first)
 		c->rx_len = 0;
 	if (lws_frame_is_binary(wsi)) {
-		rv_metrics_close(&s->metrics, 1003);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-				 (unsigned char *)"binary frames are not accepted", 30);
-		return -1;
+		/* Closed from the writable callback, like 1009: lws then ends
+		 * the TCP connection at once instead of lingering 5 s. */
+		c->rx_len = 0;
+		conn_request_close(c, 1003, "binary frames are not accepted");
+		return 0;
 	}
 	if (c->rx_len + len > s->cfg->max_message) {
 		/* Closed from the writable callback: a -1 returned here while
@@ -712,6 +714,40 @@ static int ws_writeable(struct server *s, struct conn *c)
 		return -1;
 	}
 	return conn_flush(c);
+}
+
+/* RFC 6455 7.4: codes a peer may send in a close frame. */
+static bool close_code_valid(unsigned code)
+{
+	if (code >= 3000 && code <= 4999)
+		return true;
+	return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
+	       code != 1006;
+}
+
+/* The peer sent a close frame. lws 4.1 echoes any payload, even one it
+ * should fail; we check what it does not: the length, the code and the
+ * reason's UTF-8. Returning nonzero closes without the echo. */
+static int peer_close(struct server *s, struct lws *wsi, const unsigned char *in, size_t len)
+{
+	int code = 0;
+	const char *why = NULL;
+
+	if (len == 1) {
+		code = 1002;
+		why = "close payload of 1 byte";
+	} else if (len >= 2 && !close_code_valid((unsigned)(in[0] << 8 | in[1]))) {
+		code = 1002;
+		why = "invalid close code";
+	} else if (len > 2 && !rv_utf8_valid((const char *)in + 2, len - 2)) {
+		code = 1007;
+		why = "close reason is not UTF-8";
+	}
+	if (!code)
+		return 0;
+	rv_metrics_close(&s->metrics, code);
+	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+	return 1;
 }
 
 /* ---- plain HTTP: /healthz and /metrics -------------------------------- */
@@ -797,6 +833,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return ws_receive(s, c, wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(s, c);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return peer_close(s, wsi, in, len);
 	case LWS_CALLBACK_CLOSED:
 		ws_closed(s, c);
 		return 0;
@@ -826,12 +864,25 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	rv_log(s->log, RV_LOG_INFO, "drained", "%zu connection(s) left", s->n_conns);
 	ev_timer_stop(loop, &s->drain_timer);
+	ev_timer_stop(loop, &s->lws_tick);
 	ev_signal_stop(loop, &s->sigterm);
 	ev_signal_stop(loop, &s->sigint);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
 	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
 	s->ctx = NULL;
+}
+
+/* lws 4.1's libev glue only looks at its timers (handshake and close
+ * timeouts, keep-alive pings) after socket activity, so on a quiet server
+ * they never fire. Waking lws through its event pipe twice a second runs
+ * them; the cost is per process, not per connection. */
+static void lws_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server *s = t->data;
+
+	if (s->ctx)
+		lws_cancel_service(s->ctx);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
@@ -936,7 +987,8 @@ int rv_server_run(const struct rv_server_config *cfg)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	if (cfg->ping_interval)
 		info.retry_and_idle_policy = &retry;
-	info.timeout_secs = 10;
+	info.timeout_secs = 5;         /* handshake and close-ack limit */
+	info.timeout_secs_ah_idle = 5; /* a request whose headers never end */
 	if (tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
@@ -965,9 +1017,11 @@ int rv_server_run(const struct rv_server_config *cfg)
 	ev_signal_init(&s->sigterm, on_signal, SIGTERM);
 	ev_signal_init(&s->sigint, on_signal, SIGINT);
 	ev_timer_init(&s->drain_timer, drain_tick, 0, 0.02);
-	s->sigterm.data = s->sigint.data = s->drain_timer.data = s;
+	ev_timer_init(&s->lws_tick, lws_tick, 0.5, 0.5);
+	s->sigterm.data = s->sigint.data = s->drain_timer.data = s->lws_tick.data = s;
 	ev_signal_start(s->loop, &s->sigterm);
 	ev_signal_start(s->loop, &s->sigint);
+	ev_timer_start(s->loop, &s->lws_tick);
 
 	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",
 		 strchr(cfg->host, ':') ? "[" : "", cfg->host,

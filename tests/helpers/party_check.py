@@ -9,6 +9,8 @@ expected and what was seen and exits 1.
 """
 import asyncio
 import json
+import os
+import ssl
 import sys
 import time
 
@@ -28,8 +30,17 @@ def check(cond, msg):
         fail(msg)
 
 
+def tls_context():
+    """For wss:// URLs: trust the CA file in $REVENGE_CA."""
+    if not URL.startswith("wss://"):
+        return None
+    return ssl.create_default_context(cafile=os.environ.get("REVENGE_CA"))
+
+
 async def join(party, name=None, subprotocol=True, **kw):
     url = f"{URL}/ws/party/{party}" + (f"?name={name}" if name else "")
+    if tls_context():
+        kw.setdefault("ssl", tls_context())
     ws = await websockets.connect(url, subprotocols=["revenge.v1"] if subprotocol else None,
                                   **kw)
     welcome = await recv(ws)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# RFC 6455 at the frame level, with a raw-socket client (tests/helpers/
+# wsraw.py) that sends what correct clients never do. What lws 4.1.6 cannot
+# be made to do is listed in docs/architecture.md, "RFC 6455 conformance".
+load helpers
+
+setup_file() {
+	start_server --ping-interval 1
+	echo "$SERVER_PID" >"$BATS_FILE_TMPDIR/pid"
+	echo "$PORT" >"$BATS_FILE_TMPDIR/port"
+}
+
+teardown_file() {
+	SERVER_PID=$(cat "$BATS_FILE_TMPDIR/pid")
+	stop_server
+}
+
+conf() {
+	run env PYTHONPATH="$PYHELP" "$PY" "$PYHELP/conformance.py" "$(cat "$BATS_FILE_TMPDIR/port")" "$1"
+	assert_success
+}
+
+@test "invalid UTF-8 in a text frame closes with 1007" { conf invalid_utf8_text; }
+@test "invalid UTF-8 split across fragments closes with 1007" { conf invalid_utf8_fragmented; }
+@test "fragments are reassembled and a ping between them is answered" { conf fragmented_text; }
+@test "ping is answered with a pong carrying its payload" { conf ping_pong; }
+@test "a normal close is echoed" { conf close_echo; }
+@test "a 1-byte close payload fails with 1002" { conf close_one_byte; }
+@test "close codes the RFC forbids fail with 1002" { conf close_bad_code; }
+@test "a close reason that is not UTF-8 fails the connection" { conf close_bad_reason; }
+@test "reserved bits fail with 1002" { conf reserved_bits; }
+@test "reserved opcodes fail with 1002" { conf reserved_opcodes; }
+@test "fragmented or oversized control frames fail with 1002" { conf bad_control_frames; }
+@test "continuation errors fail with 1002" { conf bad_continuation; }
+@test "a binary frame closes with 1003" { conf binary; }
+@test "a message over the limit closes with 1009" { conf oversize_announced; }
+@test "a peer that announces a huge frame and goes silent is reaped" { conf silent_peer_reaped; }
+
+@test "a stalled handshake is dropped within the handshake timeout" {
+	run "$PY" - "$(cat "$BATS_FILE_TMPDIR/port")" <<'PYEOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /ws/party/x HTTP/1.1\r\n")
+s.settimeout(12)
+t0 = time.monotonic()
+try:
+    s.recv(100)
+except OSError:
+    pass
+print(round(time.monotonic() - t0))
+PYEOF
+	[ "$output" -le 7 ] || fail "handshake held for ${output}s"
+}

@@ -1,0 +1,192 @@
+"""tests/helpers/conformance.py PORT CASE - RFC 6455 frame-level checks of
+revenge-server over a raw socket (see wsraw.py). Prints what the server did
+and exits 1 when it is not what the RFC asks for."""
+import socket
+import struct
+import sys
+import time
+
+from wsraw import Closed, RawWS
+
+PORT = int(sys.argv[1])
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def joined(**kw):
+    w = RawWS(PORT, "/ws/party/conf", **kw)
+    if w.status != 101:
+        fail(f"handshake {w.status_line}")
+    op, payload, _ = w.recv_frame()
+    if op != 1 or b'"welcome"' not in payload:
+        fail(f"expected welcome, got {op} {payload[:60]!r}")
+    return w
+
+
+def expect_close(w, want, what):
+    try:
+        code, reason, _ = w.recv_until_close()
+    except (Closed, OSError) as e:
+        fail(f"{what}: connection dropped without a close frame ({e})")
+    if code != want:
+        fail(f"{what}: close code {code} ({reason!r}), expected {want}")
+    print(f"{what}: closed {code} {reason}")
+
+
+def expect_close_or_drop(w, want, what):
+    """RFC 6455 7.1.7: failing the connection may skip the close frame."""
+    try:
+        code, reason, _ = w.recv_until_close()
+    except (Closed, ConnectionResetError):
+        print(f"{what}: dropped")
+        return
+    if code != want:
+        fail(f"{what}: close code {code} ({reason!r}), expected {want}")
+    print(f"{what}: closed {code} {reason}")
+
+
+def chat(text):
+    return ('{"type":"chat","payload":{"text":"%s"}}' % text).encode()
+
+
+def case_invalid_utf8_text():
+    w = joined()
+    w.send_frame(1, b'{"type":"chat","payload":{"text":"\xc3\x28"}}')
+    expect_close(w, 1007, "invalid UTF-8 in a text frame")
+
+
+def case_invalid_utf8_fragmented():
+    w = joined()
+    w.send_frame(1, b'{"type":"chat","payload":{"text":"\xf0\x9f', fin=False)
+    w.send_frame(0, b'\x28\x28"}}', fin=True)
+    expect_close(w, 1007, "invalid UTF-8 split over fragments")
+
+
+def case_fragmented_text():
+    w = joined()
+    msg = chat("fragmented \xc3\xa9 text".encode("latin-1").decode("latin-1"))
+    msg = '{"type":"chat","payload":{"text":"fragmented é"}}'.encode()
+    w.send_frame(1, msg[:5], fin=False)
+    w.send_frame(0, msg[5:20], fin=False)
+    w.send_frame(9, b"mid-ping")         # control frames may interleave
+    w.send_frame(0, msg[20:], fin=True)
+    got = []
+    while len(got) < 2:
+        op, payload, _ = w.recv_frame()
+        got.append((op, payload))
+    ops = sorted(op for op, _ in got)
+    if ops != [1, 10]:
+        fail(f"expected a pong and a chat, got {got}")
+    text = [p for op, p in got if op == 1][0]
+    if "fragmented é".encode() not in text:
+        fail(f"reassembled chat wrong: {text!r}")
+    print("fragmented text reassembled; ping answered mid-message")
+
+
+def case_ping_pong():
+    w = joined()
+    w.send_frame(9, b"hello-ping")
+    op, payload, _ = w.recv_frame()
+    if op != 10 or payload != b"hello-ping":
+        fail(f"ping answered with {op} {payload!r}")
+    print("pong echoes the ping payload")
+
+
+def case_close_echo():
+    w = joined()
+    w.send_frame(8, struct.pack("!H", 1000) + b"bye")
+    op, payload, _ = w.recv_frame()
+    if op != 8 or struct.unpack("!H", payload[:2])[0] != 1000:
+        fail(f"close answered with {op} {payload!r}")
+    print("normal close echoed with 1000")
+
+
+def case_close_one_byte():
+    w = joined()
+    w.send_frame(8, b"\x03")
+    expect_close_or_drop(w, 1002, "close with a 1-byte payload")
+
+
+def case_close_bad_code():
+    for bad in (0, 999, 1004, 1005, 1006, 1016, 2000, 2999, 5000):
+        w = joined()
+        w.send_frame(8, struct.pack("!H", bad))
+        expect_close_or_drop(w, 1002, f"close code {bad}")
+
+
+def case_close_bad_reason():
+    w = joined()
+    w.send_frame(8, struct.pack("!H", 1000) + b"\xff\xfe")
+    expect_close_or_drop(w, 1007, "close reason with invalid UTF-8")
+
+
+def case_reserved_bits():
+    for rsv in (1, 2, 4):
+        w = joined(headers={"Sec-WebSocket-Extensions": ""} if False else None)
+        w.send_frame(1, chat("x"), rsv=rsv)
+        expect_close_or_drop(w, 1002, f"reserved bits {rsv}")
+
+
+def case_reserved_opcodes():
+    for op in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
+        w = joined()
+        w.send_frame(op, b"x")
+        expect_close_or_drop(w, 1002, f"opcode {op}")
+
+
+def case_bad_control_frames():
+    w = joined()
+    w.send_frame(9, b"x", fin=False)
+    expect_close_or_drop(w, 1002, "fragmented ping")
+    w = joined()
+    w.send_frame(9, b"x" * 126)
+    expect_close_or_drop(w, 1002, "ping payload of 126 bytes")
+
+
+def case_bad_continuation():
+    w = joined()
+    w.send_frame(0, b"orphan", fin=True)
+    expect_close_or_drop(w, 1002, "continuation with no message")
+    w = joined()
+    w.send_frame(1, b'{"type":', fin=False)
+    w.send_frame(1, b'"chat"}', fin=True)
+    expect_close_or_drop(w, 1002, "new text frame inside a fragmented message")
+
+
+def case_binary():
+    w = joined()
+    w.send_frame(2, b"\x00\x01\x02")
+    expect_close(w, 1003, "binary frame")
+
+
+def case_oversize_announced():
+    # a header announcing more than --max-message is refused on sight
+    w = joined()
+    w.send_frame(1, b'{"type":"chat","payload":{"text":"' + b"a" * 80000 + b'"}}')
+    expect_close(w, 1009, "oversized message")
+
+
+def case_silent_peer_reaped():
+    # a frame header announcing 100 MB and then nothing: the peer answers no
+    # pings, so it is closed after two ping intervals (server runs with 1 s)
+    w = joined()
+    w.sock.sendall(struct.pack("!BBQ", 0x81, 0x80 | 127, 100 * 1024 * 1024) + b"abcd")
+    t0 = time.monotonic()
+    w.sock.settimeout(10)
+    try:
+        while w.sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    took = time.monotonic() - t0
+    if took > 6:
+        fail(f"silent peer held the connection {took:.1f}s")
+    print(f"silent peer closed after {took:.1f}s")
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+if __name__ == "__main__":
+    CASES[sys.argv[2]]()
