@@ -31,6 +31,7 @@
 _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
 
 #define SUBPROTOCOL "revenge.v1"
+#define RV_DEFLATE_THRESHOLD 256
 #define URI_MAX 512
 #define QUEUE_INITIAL 8
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
@@ -924,8 +925,33 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->drain_timeout_ms = 5000;
 }
 
+/* The layout lws 4.1 hands a deflate extension for LWS_EXT_CB_PAYLOAD_TX
+ * (private to lws, two public lws_tokens) and its "did nothing" answer. */
+struct pmd_ebufs {
+	struct lws_tokens eb_in, eb_out;
+};
+#define PMD_DID_NOTHING 1
+
+/* permessage-deflate that sends messages under RV_DEFLATE_THRESHOLD bytes
+ * uncompressed (RFC 7692 lets each message choose): below that, deflate
+ * costs more CPU than the bytes it saves. */
+static int pmd_with_threshold(struct lws_context *ctx, const struct lws_extension *ext,
+			      struct lws *wsi, enum lws_extension_callback_reasons reason,
+			      void *user, void *in, size_t len)
+{
+	if (reason == LWS_EXT_CB_PAYLOAD_TX) {
+		const struct pmd_ebufs *eb = in;
+		/* for PAYLOAD_TX, len carries the lws_write flags */
+		bool whole_text = (len & 0xf) == LWS_WRITE_TEXT && !(len & LWS_WRITE_NO_FIN);
+
+		if (whole_text && eb->eb_in.len >= 0 && eb->eb_in.len < RV_DEFLATE_THRESHOLD)
+			return PMD_DID_NOTHING;
+	}
+	return lws_extension_callback_pm_deflate(ctx, ext, wsi, reason, user, in, len);
+}
+
 static const struct lws_extension extensions[] = {
-	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	{ "permessage-deflate", pmd_with_threshold,
 	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
 	{ NULL, NULL, NULL }
 };

@@ -187,6 +187,31 @@ def case_silent_peer_reaped():
     print(f"silent peer closed after {took:.1f}s")
 
 
+def case_deflate_threshold():
+    import zlib
+    w = RawWS(PORT, "/ws/party/defl", headers={
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"})
+    if "permessage-deflate" not in w.headers:
+        fail("permessage-deflate not negotiated")
+    inflater = zlib.decompressobj(-15)   # the server may keep its context
+
+    def text(payload, rsv1):
+        return inflater.decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
+
+    op, p, rsv1 = w.recv_frame()
+    if b'"welcome"' not in text(p, rsv1):
+        fail("no welcome")
+    for n, want_compressed in ((10, False), (150, False), (300, True), (1900, True)):
+        w.send_text('{"type":"chat","payload":{"text":"%s"}}' % ("y" * n))
+        op, p, rsv1 = w.recv_frame()
+        body = text(p, rsv1)
+        if rsv1 != want_compressed:
+            fail(f"{len(body)}-byte message compressed={rsv1}, threshold is 256")
+        if ("y" * n).encode() not in body:
+            fail(f"garbled message: {body[:60]!r}")
+        print(f"{len(body)} bytes -> {len(p)} on the wire, compressed={rsv1}")
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 if __name__ == "__main__":
     CASES[sys.argv[2]]()

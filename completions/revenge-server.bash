@@ -1,0 +1,81 @@
+# completions/revenge-server.bash - bash completion for revenge-server.
+#
+# Completes flag names and the values of flags that have a fixed set (log
+# level and format), typical ones (listen addresses) or files (--db, TLS).
+# Stands alone: it needs no bash-completion helpers. The flags mirror
+# usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
+# when they drift apart.
+
+_revenge_server_flags='--listen --db --origin --max-message --history
+--ping-interval --rate-limit --queue-max --tls-cert --tls-key --log-level
+--log-format --help --version -h -V'
+
+# True when $1 is made only of the word-break characters bash splits
+# "--flag=value" and "host:port" at.
+_revenge_server_break()
+{
+	[[ -n $1 && -z ${1//[:=]/} ]]
+}
+
+_revenge_server()
+{
+	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
+	local -a matches=()
+
+	COMPREPLY=()
+	# Bash splits the word at ":" and "=" (COMP_WORDBREAKS); rejoin it as
+	# typed so "[::1]:80" and "--log-level=de" read as one word.
+	i=$cword
+	typed=${COMP_WORDS[i]}
+	while ((i > 1)) && { _revenge_server_break "${COMP_WORDS[i]}" ||
+			     _revenge_server_break "${COMP_WORDS[i - 1]}"; }; do
+		((i--))
+		typed=${COMP_WORDS[i]}$typed
+	done
+	# What bash will replace is only the part after the last break.
+	bword=${COMP_WORDS[cword]}
+	_revenge_server_break "$bword" && bword=''
+	prefix=${typed%"$bword"}
+
+	if [[ $typed == --*=* ]]; then
+		flag=${typed%%=*}
+		eq="$flag="
+		val=${typed#*=}
+	elif ((i > 1)); then
+		case ${COMP_WORDS[i - 1]} in
+		--listen | --db | --origin | --max-message | --history | \
+		--ping-interval | --rate-limit | --queue-max | --tls-cert | \
+		--tls-key | --log-level | --log-format)
+			flag=${COMP_WORDS[i - 1]}
+			val=$typed ;;
+		esac
+	fi
+
+	if [[ -n $flag ]]; then
+		case $flag in
+		--log-level)
+			mapfile -t matches < <(compgen -W 'error warn info debug' -- "$val") ;;
+		--log-format)
+			mapfile -t matches < <(compgen -W 'text json' -- "$val") ;;
+		--listen)
+			mapfile -t matches < <(compgen -W '127.0.0.1:8080 0.0.0.0:8080 [::1]:8080 127.0.0.1:0' -- "$val") ;;
+		--db | --tls-cert | --tls-key)
+			compopt -o filenames 2>/dev/null
+			mapfile -t matches < <(compgen -f -- "$val") ;;
+		*)
+			return 0 ;;  # a number or a pattern: nothing to offer
+		esac
+	elif [[ $typed == -* ]]; then
+		mapfile -t matches < <(compgen -W "$_revenge_server_flags" -- "$typed")
+	else
+		return 0  # revenge-server takes no operands
+	fi
+
+	for m in "${matches[@]}"; do
+		m=$eq$m
+		[[ $m == "$prefix"* ]] && COMPREPLY+=("${m#"$prefix"}")
+	done
+	return 0
+}
+
+complete -F _revenge_server revenge-server
