@@ -45,7 +45,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit cli check-asan valgrind clean install uninstall
+.PHONY: all deps run test unit cli check-asan valgrind fuzz tests-build clean install uninstall
 all: $(CMD_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -94,6 +94,17 @@ cli: all
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan all $(patsubst build/%,build/asan/%,$(UNIT_BINS))
 	@scripts/run-tests.sh --only unit,cli --build build/asan
+
+# make fuzz: libFuzzer (clang) on every decoder for FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/%: tests/fuzz/%.c $(filter-out lib/server.c lib/client.c lib/metrics.c lib/log.c,$(LIB_SRCS))
+	@mkdir -p $(@D)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(WARN) -DRV_VERSION=\"$(VERSION)\" -Ilib/include -Ilib -o $@ $(filter %.c,$^) -ljansson -lm
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus-$$(basename $$t); \
+		$$t -max_len=4096 -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$(basename $$t) || exit 1; done
 
 valgrind: $(UNIT_BINS)
 	@scripts/run-tests.sh --only valgrind --build $(BUILD)
