@@ -78,7 +78,7 @@ bad_flag() { # expected-substring args...
 	SERVER_PID=$!
 	wait_for "$BATS_TEST_TMPDIR/out" 'listening on ws://\[::1\]:'
 	url=$(sed -n 's/^revenge-server: listening on //p' "$BATS_TEST_TMPDIR/out")
-	run rvcat "$url/ws/party/v6" </dev/null
+	run rvcat "$url/ws/party/v6" <<<"#wait welcome"
 	assert_line --index 0 '#open revenge.v1'
 }
 

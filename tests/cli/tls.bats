@@ -24,13 +24,13 @@ teardown() {
 }
 
 @test "our client joins over wss with --ca" {
-	run rvcat --ca "$CERT" "wss://localhost:$PORT/ws/party/tls?name=ann" </dev/null
+	run rvcat --ca "$CERT" "wss://localhost:$PORT/ws/party/tls?name=ann" <<<"#wait welcome"
 	assert_line --index 0 '#open revenge.v1'
 	assert_line --index 1 --partial '"type":"welcome"'
 }
 
 @test "our client joins over wss with --insecure" {
-	run rvcat --insecure "$URL/ws/party/tls" </dev/null
+	run rvcat --insecure "$URL/ws/party/tls" <<<"#wait welcome"
 	assert_line --index 1 --partial '"type":"welcome"'
 }
 
