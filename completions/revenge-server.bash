@@ -6,12 +6,8 @@
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
 # when they drift apart.
 
-_revenge_server_flags='--listen --db --origin --max-message --history
---ping-interval --rate-limit --queue-max --tls-cert --tls-key --log-level
---log-format --help --version -h -V'
-
 # True when $1 is made only of the word-break characters bash splits
-# "--flag=value" and "host:port" at.
+# "--db=FILE" and "HOST:PORT" at.
 _revenge_server_break()
 {
 	[[ -n $1 && -z ${1//[:=]/} ]]
@@ -19,6 +15,9 @@ _revenge_server_break()
 
 _revenge_server()
 {
+	local flags='--listen --db --origin --max-message --history --ping-interval
+		--rate-limit --queue-max --tls-cert --tls-key --log-level --log-format
+		--help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	local -a matches=()
 
@@ -66,7 +65,7 @@ _revenge_server()
 			return 0 ;;  # a number or a pattern: nothing to offer
 		esac
 	elif [[ $typed == -* ]]; then
-		mapfile -t matches < <(compgen -W "$_revenge_server_flags" -- "$typed")
+		mapfile -t matches < <(compgen -W "$flags" -- "$typed")
 	else
 		return 0  # revenge-server takes no operands
 	fi

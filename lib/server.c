@@ -52,7 +52,7 @@ struct conn {
 	struct rv_frame **q;
 	uint32_t qcap, qhead, qlen;
 	int64_t state_seq;             /* absolute index of the queued STATE frame, -1 none */
-	int close_code;                /* nonzero: close after (1001) or instead of the queue */
+	int close_code;                /* nonzero: close once the queue is written */
 	const char *close_reason;
 	bool deflate;                  /* negotiated permessage-deflate */
 	/* inbound message assembly */
@@ -186,6 +186,9 @@ static void party_remove_if_empty(struct server *s, struct rv_party *p)
 
 /* ---- send queue ------------------------------------------------------- */
 
+/* Close c with code once what is already queued has been written (a 1013
+ * empties the queue first). Nothing more is queued after this; the first
+ * code asked for wins, except that a drain's 1001 yields to any other. */
 static void conn_request_close(struct conn *c, int code, const char *reason)
 {
 	if (c->close_code && c->close_code != 1001)
@@ -234,7 +237,7 @@ static void conn_send(struct conn *c, struct rv_frame *f)
 {
 	struct server *s = c->srv;
 
-	if (!c->wsi || (c->close_code && c->close_code != 1001))
+	if (!c->wsi || c->close_code)
 		return;
 	if (f->kind == RV_FRAME_STATE && c->state_seq >= 0) {
 		struct rv_frame **slot = &c->q[(uint32_t)c->state_seq & (c->qcap - 1)];
@@ -289,10 +292,11 @@ static int conn_flush(struct conn *c)
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->close_code == 1001) {
-		rv_metrics_close(&s->metrics, 1001);
-		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
-				 (unsigned char *)"server shutting down", 20);
+	if (c->close_code) {
+		rv_metrics_close(&s->metrics, c->close_code);
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason,
+				 c->close_reason ? strlen(c->close_reason) : 0);
 		return -1;
 	}
 	return 0;
@@ -707,13 +711,6 @@ static int ws_writeable(struct server *s, struct conn *c)
 {
 	if (!c->is_ws)
 		return 0;
-	if (c->close_code && c->close_code != 1001) {
-		rv_metrics_close(&s->metrics, c->close_code);
-		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-				 (unsigned char *)c->close_reason,
-				 c->close_reason ? strlen(c->close_reason) : 0);
-		return -1;
-	}
 	return conn_flush(c);
 }
 

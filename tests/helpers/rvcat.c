@@ -43,6 +43,7 @@ struct state {
 	size_t n_cmds, pc;
 	long received, count;
 	long linger_ms;
+	bool sleeping;                /* a #sleep is in progress */
 	bool lingering;               /* script done, waiting out --linger */
 	struct { char type[64]; long n; } *seen;
 	size_t n_seen;
@@ -105,12 +106,17 @@ static void linger_done(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void step_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	step(t->data);
+	struct state *st = t->data;
+
+	st->sleeping = false;
+	step(st);
 }
 
 /* Run script commands until one has to wait. */
 static void step(struct state *st)
 {
+	if (st->sleeping)
+		return;   /* step_timer_cb resumes */
 	while (!st->done && st->pc < st->n_cmds) {
 		struct cmd *c = &st->cmds[st->pc];
 
@@ -125,6 +131,7 @@ static void step(struct state *st)
 			break;
 		case C_SLEEP:
 			st->pc++;
+			st->sleeping = true;
 			ev_timer_set(&st->step_timer, (double)c->n / 1000.0, 0);
 			ev_timer_start(st->loop, &st->step_timer);
 			return;

@@ -1,0 +1,25 @@
+# completions/revenge-server.fish - fish completion for revenge-server.
+#
+# The flags and their descriptions mirror usage_text in
+# cmd/revenge-server/main.c; tests/cli/completion.bats fails when they drift.
+
+# revenge-server takes no operands: offer files only where a flag wants one.
+complete -c revenge-server -f
+
+complete -c revenge-server -l listen -x -d 'Address to listen on (default 127.0.0.1:8080; port 0 picks a free port)' \
+    -a "127.0.0.1:8080\t'loopback, default' 0.0.0.0:8080\t'every IPv4 interface' [::1]:8080\t'IPv6 loopback' 127.0.0.1:0\t'a free port'"
+complete -c revenge-server -l db -r -F -d 'Progress store, SQLite (default ./var/revenge.db)'
+complete -c revenge-server -l origin -x -d 'Allow browser Origins matching PATTERN (repeatable)'
+complete -c revenge-server -l max-message -x -d 'Largest message accepted, after decompression (default 65536; 256 to 16777216)'
+complete -c revenge-server -l history -x -d 'Chat messages kept per party, replayed to joiners (default 50; 0 to 10000)'
+complete -c revenge-server -l ping-interval -x -d 'Ping idle peers every SECS seconds (default 30; 0 disables)'
+complete -c revenge-server -l rate-limit -x -d 'Messages per second per connection, bursts of 2N (default 50; 0 disables)'
+complete -c revenge-server -l queue-max -x -d 'Frames queued for a slow client before closing it with 1013 (default 1024)'
+complete -c revenge-server -l tls-cert -r -F -d 'PEM certificate: serve wss:// (needs --tls-key)'
+complete -c revenge-server -l tls-key -r -F -d 'PEM private key for --tls-cert'
+complete -c revenge-server -l log-level -x -d 'Log level (default info)' \
+    -a "error\t'errors only' warn\t'warnings and errors' info\t'default' debug\t'everything'"
+complete -c revenge-server -l log-format -x -d 'Log format (default text)' \
+    -a "text\t'one line per event, default' json\t'JSON Lines'"
+complete -c revenge-server -s h -l help -d 'Show this help and exit'
+complete -c revenge-server -s V -l version -d 'Show the version and exit'
