@@ -1,0 +1,48 @@
+#!/usr/bin/env bats
+# make install honours PREFIX and DESTDIR, and what it installs is usable.
+load helpers
+
+ROOT="$BATS_TEST_DIRNAME/../.."
+
+@test "make install PREFIX=/opt/rv DESTDIR=... installs everything, and a program builds against it" {
+	local dest="$BATS_TEST_TMPDIR/dest" p="$BATS_TEST_TMPDIR/dest/opt/rv"
+	run make -s -C "$ROOT" install PREFIX=/opt/rv DESTDIR="$dest"
+	assert_success
+	for f in bin/revenge-server lib/librevenge.a lib/librevenge.so.0 lib/librevenge.so \
+		include/revenge/revenge.h include/revenge/proto.h include/revenge/party.h \
+		lib/pkgconfig/revenge.pc share/man/man1/revenge-server.1 \
+		share/bash-completion/completions/revenge-server \
+		share/zsh/vendor-completions/_revenge-server \
+		share/fish/vendor_completions.d/revenge-server.fish; do
+		[ -e "$p/$f" ] || fail "missing $f"
+	done
+	run grep '^prefix=/opt/rv$' "$p/lib/pkgconfig/revenge.pc"
+	assert_success
+	"$p/bin/revenge-server" --version
+	cat >"$BATS_TEST_TMPDIR/t.c" <<'EOF2'
+#include <stdio.h>
+#include <string.h>
+#include <revenge/revenge.h>
+int main(void)
+{
+	struct rv_msg m;
+	struct rv_proto_error e;
+	const char *t = "{\"type\":\"chat\",\"payload\":{\"text\":\"hi\"}}";
+	if (rv_proto_decode(t, strlen(t), &m, &e))
+		return 1;
+	printf("%s %s %s\n", rv_version(), rv_msg_type_name(m.type), m.u.chat.text);
+	rv_msg_clear(&m);
+	return 0;
+}
+EOF2
+	export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$p/lib/pkgconfig"
+	run cc -o "$BATS_TEST_TMPDIR/t" "$BATS_TEST_TMPDIR/t.c" $(pkg-config --cflags --libs revenge) \
+		$(pkg-config --libs libwebsockets jansson) -lev
+	assert_success
+	LD_LIBRARY_PATH="$p/lib" run "$BATS_TEST_TMPDIR/t"
+	assert_output --regexp '^[0-9.]+ chat hi$'
+	run make -s -C "$ROOT" uninstall PREFIX=/opt/rv DESTDIR="$dest"
+	assert_success
+	run find "$p" -type f
+	assert_output ''
+}
