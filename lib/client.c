@@ -16,6 +16,8 @@
 #include "revenge/error.h"
 #include "revenge/frame.h"
 
+#include "msgbuf.h"
+
 #define SUBPROTOCOL "revenge.v1"
 #define URL_MAX 2048
 
@@ -40,9 +42,7 @@ struct rv_conn {
 	char subprotocol[32];
 	/* send queue: singly linked list of frames */
 	struct out { struct rv_frame *f; struct out *next; } *head, **tail;
-	/* receive assembly */
-	char *rx;
-	size_t rx_len, rx_cap;
+	struct rv__msgbuf rx;         /* receive assembly */
 };
 
 static void conn_free(struct rv_conn *c)
@@ -54,7 +54,7 @@ static void conn_free(struct rv_conn *c)
 		rv_frame_unref(o->f);
 		free(o);
 	}
-	free(c->rx);
+	rv__msgbuf_free(&c->rx);
 	free(c);
 }
 
@@ -76,46 +76,29 @@ static void conn_finish(struct rv_conn *c, int code, int http_status, const char
 
 static int on_receive(struct rv_conn *c, struct lws *wsi, const char *in, size_t len)
 {
+	bool first = lws_is_first_fragment(wsi);
 	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-	size_t max = c->cl->cfg.max_message;
+	const char *msg;
+	size_t msg_len;
+	int err;
 
-	if (lws_is_first_fragment(wsi))
-		c->rx_len = 0;
 	if (lws_frame_is_binary(wsi)) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
 				 (unsigned char *)"binary", 6);
 		return -1;
 	}
-	if (c->rx_len + len > max) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+	err = rv__msgbuf_add(&c->rx, in, len, first, final, c->cl->cfg.max_message,
+			     &msg, &msg_len);
+	if (err) {
+		lws_close_reason(wsi, err == RV_ERANGE ? LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE :
+				 LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
 				 (unsigned char *)"too large", 9);
 		return -1;
 	}
-	if (final && !c->rx_len) {
+	if (msg) {
 		if (c->cb.on_message)
-			c->cb.on_message(c, in, len, c->user);
-		return 0;
-	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 4096;
-		char *p;
-
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		p = realloc(c->rx, cap);
-		if (!p)
-			return -1;
-		c->rx = p;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (final) {
-		size_t n = c->rx_len;
-
-		c->rx_len = 0;
-		if (c->cb.on_message)
-			c->cb.on_message(c, c->rx, n, c->user);
+			c->cb.on_message(c, msg, msg_len, c->user);
+		rv__msgbuf_done(&c->rx);
 	}
 	return 0;
 }

@@ -28,6 +28,8 @@
 #include "revenge/proto.h"
 #include "revenge/systime.h"
 
+#include "msgbuf.h"
+
 _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
 
 #define SUBPROTOCOL "revenge.v1"
@@ -55,10 +57,7 @@ struct conn {
 	int close_code;                /* nonzero: close once the queue is written */
 	const char *close_reason;
 	bool deflate;                  /* negotiated permessage-deflate */
-	/* inbound message assembly */
-	char *rx;
-	size_t rx_len, rx_cap;
-	bool rx_skip;                  /* rest of an oversize/binary message is dropped */
+	struct rv__msgbuf rx;          /* inbound message assembly */
 	/* rate limit: token bucket */
 	double tokens, tokens_at;
 	unsigned strikes;
@@ -572,8 +571,7 @@ static void ws_closed(struct server *s, struct conn *c)
 	queue_drop_all(c);
 	free(c->q);
 	c->q = NULL;
-	free(c->rx);
-	c->rx = NULL;
+	rv__msgbuf_free(&c->rx);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -653,56 +651,32 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 {
 	bool first = lws_is_first_fragment(wsi);
 	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	const char *msg;
+	size_t msg_len;
+	int err;
 
 	if (!c->is_ws || c->close_code)
 		return 0;
-	if (first)
-		c->rx_len = 0;
 	if (lws_frame_is_binary(wsi)) {
 		/* Closed from the writable callback, like 1009: lws then ends
 		 * the TCP connection at once instead of lingering 5 s. */
-		c->rx_len = 0;
 		conn_request_close(c, 1003, "binary frames are not accepted");
 		return 0;
 	}
-	if (c->rx_len + len > s->cfg->max_message) {
+	err = rv__msgbuf_add(&c->rx, in, len, first, final, s->cfg->max_message, &msg, &msg_len);
+	if (err == RV_ERANGE) {
 		/* Closed from the writable callback: a -1 returned here while
 		 * lws drains its inflater leaves the connection hanging. */
-		c->rx_len = 0;
 		conn_request_close(c, 1009, "message too large");
 		return 0;
 	}
-	if (final && c->rx_len == 0) {
-		/* The common case: the whole message arrived in one piece. */
-		handle_message(s, c, in, len);
+	if (err) {
+		conn_request_close(c, 1011, "out of memory");
 		return 0;
 	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 1024;
-		char *p;
-
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		p = realloc(c->rx, cap);
-		if (!p) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-					 (unsigned char *)"out of memory", 13);
-			return -1;
-		}
-		c->rx = p;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (final) {
-		handle_message(s, c, c->rx, c->rx_len);
-		c->rx_len = 0;
-		if (c->rx_cap > 4096) {
-			/* Do not keep a large buffer on an idle connection. */
-			free(c->rx);
-			c->rx = NULL;
-			c->rx_cap = 0;
-		}
+	if (msg) {
+		handle_message(s, c, msg, msg_len);
+		rv__msgbuf_done(&c->rx);
 	}
 	return 0;
 }
