@@ -29,13 +29,13 @@
 #include "revenge/systime.h"
 
 #include "msgbuf.h"
+#include "outq.h"
 
 _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
 
 #define SUBPROTOCOL "revenge.v1"
 #define RV_DEFLATE_THRESHOLD 256
 #define URI_MAX 512
-#define QUEUE_INITIAL 8
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
 
 struct server;
@@ -50,11 +50,9 @@ struct conn {
 	/* party endpoint */
 	struct rv_party *party;
 	struct rv_member *member;
-	/* outbound queue: ring of frame refs, capacity a power of two */
-	struct rv_frame **q;
-	uint32_t qcap, qhead, qlen;
-	int64_t state_seq;             /* absolute index of the queued STATE frame, -1 none */
+	struct rv__outq q;             /* outbound frames, bounded, latest-wins */
 	int close_code;                /* nonzero: close once the queue is written */
+	bool close_sent;               /* the close reason has been handed to lws */
 	const char *close_reason;
 	bool deflate;                  /* negotiated permessage-deflate */
 	struct rv__msgbuf rx;          /* inbound message assembly */
@@ -197,68 +195,25 @@ static void conn_request_close(struct conn *c, int code, const char *reason)
 	lws_callback_on_writable(c->wsi);
 }
 
-static void queue_drop_all(struct conn *c)
-{
-	while (c->qlen) {
-		rv_frame_unref(c->q[c->qhead & (c->qcap - 1)]);
-		c->qhead++;
-		c->qlen--;
-	}
-	c->state_seq = -1;
-}
-
-static bool queue_grow(struct conn *c, size_t max)
-{
-	uint32_t ncap = c->qcap ? c->qcap * 2 : QUEUE_INITIAL;
-	struct rv_frame **nq;
-
-	if (c->qcap >= max)
-		return false;
-	nq = malloc(ncap * sizeof(*nq));
-	if (!nq)
-		return false;
-	/* Indices are absolute sequence numbers masked by capacity, so each
-	 * element keeps its sequence number and only its slot moves. */
-	for (uint32_t i = 0; i < c->qlen; i++) {
-		uint32_t seq = c->qhead + i;
-
-		nq[seq & (ncap - 1)] = c->q[seq & (c->qcap - 1)];
-	}
-	free(c->q);
-	c->q = nq;
-	c->qcap = ncap;
-	return true;
-}
-
 /* Queue f for c. A STATE frame replaces a queued, unsent STATE frame
  * (latest-wins); an EVENT frame that does not fit closes c with 1013. */
 static void conn_send(struct conn *c, struct rv_frame *f)
 {
 	struct server *s = c->srv;
+	int r;
 
 	if (!c->wsi || c->close_code)
 		return;
-	if (f->kind == RV_FRAME_STATE && c->state_seq >= 0) {
-		struct rv_frame **slot = &c->q[(uint32_t)c->state_seq & (c->qcap - 1)];
-
-		rv_frame_unref(*slot);
-		*slot = rv_frame_ref(f);
-		return;
-	}
-	if (c->qlen == c->qcap && !queue_grow(c, s->cfg->queue_max)) {
+	r = rv__outq_push(&c->q, f, s->cfg->queue_max);
+	if (r < 0) {
 		s->metrics.slow_dropped++;
 		rv_log(s->log, RV_LOG_WARN, "client_dropped",
-		       "send queue full (%u frames); closing with 1013", c->qlen);
-		queue_drop_all(c);
+		       "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
+		rv__outq_clear(&c->q);
 		conn_request_close(c, 1013, "too far behind");
 		return;
 	}
-	uint32_t seq = c->qhead + c->qlen;
-
-	c->q[seq & (c->qcap - 1)] = rv_frame_ref(f);
-	if (f->kind == RV_FRAME_STATE)
-		c->state_seq = seq;
-	if (c->qlen++ == 0)
+	if (r == 0 && rv__outq_len(&c->q) == 1)
 		lws_callback_on_writable(c->wsi);
 }
 
@@ -269,16 +224,9 @@ static int conn_flush(struct conn *c)
 {
 	struct server *s = c->srv;
 
-	while (c->qlen && !lws_send_pipe_choked(c->wsi)) {
-		uint32_t seq = c->qhead;
-		struct rv_frame *f = c->q[seq & (c->qcap - 1)];
-		int n;
-
-		c->qhead++;
-		c->qlen--;
-		if (c->state_seq == (int64_t)seq)
-			c->state_seq = -1;
-		n = lws_write(c->wsi, rv_frame_data(f), f->len, LWS_WRITE_TEXT);
+	while (rv__outq_len(&c->q) && !lws_send_pipe_choked(c->wsi)) {
+		struct rv_frame *f = rv__outq_pop(&c->q);
+		int n = lws_write(c->wsi, rv_frame_data(f), f->len, LWS_WRITE_TEXT);
 		s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
 		s->metrics.bytes_out += f->len;
 		rv_frame_unref(f);
@@ -287,15 +235,20 @@ static int conn_flush(struct conn *c)
 		if (c->deflate)
 			break;
 	}
-	if (c->qlen) {
+	if (rv__outq_len(&c->q)) {
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
 	if (c->close_code) {
-		rv_metrics_close(&s->metrics, c->close_code);
-		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-				 (unsigned char *)c->close_reason,
-				 c->close_reason ? strlen(c->close_reason) : 0);
+		/* lws may call back again while the close frame waits for
+		 * room in the socket: count and set the reason once. */
+		if (!c->close_sent) {
+			c->close_sent = true;
+			rv_metrics_close(&s->metrics, c->close_code);
+			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+					 (unsigned char *)c->close_reason,
+					 c->close_reason ? strlen(c->close_reason) : 0);
+		}
 		return -1;
 	}
 	return 0;
@@ -515,7 +468,7 @@ static int ws_established(struct server *s, struct conn *c, struct lws *wsi)
 	c->srv = s;
 	c->wsi = wsi;
 	c->is_ws = true;
-	c->state_seq = -1;
+	rv__outq_init(&c->q);
 	c->tokens = s->cfg->rate_limit * 2.0;
 	c->tokens_at = now_ms(s);
 	c->next = s->conns;
@@ -568,9 +521,7 @@ static void ws_closed(struct server *s, struct conn *c)
 		party_remove_if_empty(s, c->party);
 		c->party = NULL;
 	}
-	queue_drop_all(c);
-	free(c->q);
-	c->q = NULL;
+	rv__outq_free(&c->q);
 	rv__msgbuf_free(&c->rx);
 	if (c->prev)
 		c->prev->next = c->next;

@@ -29,3 +29,19 @@ teardown() {
 	run rvcat --linger 2000 "$URL/ws/party/mm" <<<"{\"type\":\"chat\",\"payload\":{\"text\":\"$(printf 'x%.0s' $(seq 1 1100))\"}}"
 	assert_output --partial '#closed 1009'
 }
+
+@test "a member that stops reading is closed with 1013 and counted; the others are unaffected" {
+	start_server --queue-max 64 --rate-limit 0
+	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/stall_client.py" "$PORT" 20 >"$BATS_TEST_TMPDIR/stall" 3>&- &
+	wait_for "$BATS_TEST_TMPDIR/stall" joined
+	run py "$PYHELP/flood.py" "$URL" stall 4000 2000
+	assert_output flooded
+	http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
+	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
+		'revenge_slow_clients_dropped_total=1' 'revenge_closes_total{code="1013"}=1' \
+		'revenge_messages_in_total{type="chat"}=4000'
+	assert_success
+	run grep -c 'client_dropped' "$SERVER_LOG"
+	assert_output 1
+	kill %1 2>/dev/null || true
+}

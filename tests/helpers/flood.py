@@ -1,6 +1,7 @@
 """tests/helpers/flood.py URL PARTY N BYTES - join PARTY and send N chats of
 BYTES bytes each as fast as the socket takes them, then wait for the last
-one to come back (so the server has fanned every one out)."""
+one to come back (so the server has fanned every one out). Its own echoes
+are read as they come (max_queue=None), so it never falls behind."""
 import asyncio
 import json
 import sys
@@ -10,7 +11,7 @@ import websockets
 
 async def main(url, party, n, size):
     async with websockets.connect(f"{url}/ws/party/{party}?name=flood", compression=None,
-                                  max_size=None) as ws:
+                                  max_size=None, max_queue=None) as ws:
         await ws.recv()
         for i in range(n):
             await ws.send(json.dumps({"type": "chat", "payload": {"text": "x" * size}}))

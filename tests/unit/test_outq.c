@@ -1,0 +1,135 @@
+/* tests/unit/test_outq.c - the bounded, latest-wins send queue (lib/outq.c). */
+#include "unit.h"
+
+#include <stdio.h>
+
+#include "outq.h"
+#include "revenge/error.h"
+
+static struct rv_frame *frame(const char *text, enum rv_frame_kind kind)
+{
+	struct rv_frame *f = rv_frame_from(text, strlen(text), kind);
+
+	assert_non_null(f);
+	return f;
+}
+
+static void expect_pop(struct rv__outq *q, const char *text)
+{
+	struct rv_frame *f = rv__outq_pop(q);
+
+	assert_non_null(f);
+	assert_int_equal(f->len, strlen(text));
+	assert_memory_equal(rv_frame_data(f), text, f->len);
+	rv_frame_unref(f);
+}
+
+static void fifo_order_across_growth_and_wrap(void **state)
+{
+	struct rv__outq q;
+	char buf[16];
+
+	rv__outq_init(&q);
+	/* advance head so the ring wraps before it grows */
+	for (int i = 0; i < 5; i++) {
+		struct rv_frame *f = frame("x", RV_FRAME_EVENT);
+
+		assert_int_equal(rv__outq_push(&q, f, 64), 0);
+		rv_frame_unref(f);
+		expect_pop(&q, "x");
+	}
+	for (int i = 0; i < 40; i++) {
+		snprintf(buf, sizeof(buf), "e%d", i);
+		struct rv_frame *f = frame(buf, RV_FRAME_EVENT);
+
+		assert_int_equal(rv__outq_push(&q, f, 64), 0);
+		rv_frame_unref(f);
+	}
+	assert_int_equal(rv__outq_len(&q), 40);
+	assert_int_equal(q.cap, 64);
+	for (int i = 0; i < 40; i++) {
+		snprintf(buf, sizeof(buf), "e%d", i);
+		expect_pop(&q, buf);
+	}
+	assert_null(rv__outq_pop(&q));
+	rv__outq_free(&q);
+}
+
+static void state_frames_are_latest_wins(void **state)
+{
+	struct rv__outq q;
+	struct rv_frame *s1 = frame("s1", RV_FRAME_STATE), *s2 = frame("s2", RV_FRAME_STATE),
+			*s3 = frame("s3", RV_FRAME_STATE), *c1 = frame("c1", RV_FRAME_EVENT);
+
+	rv__outq_init(&q);
+	assert_int_equal(rv__outq_push(&q, s1, 64), 0);
+	assert_int_equal(rv__outq_push(&q, c1, 64), 0);
+	assert_int_equal(s1->refs, 2);
+	assert_int_equal(rv__outq_push(&q, s2, 64), 1);   /* replaces s1 in place */
+	assert_int_equal(s1->refs, 1);
+	assert_int_equal(rv__outq_len(&q), 2);
+	expect_pop(&q, "s2");
+	/* s2 left the queue: the next state frame is appended again */
+	assert_int_equal(rv__outq_push(&q, s3, 64), 0);
+	expect_pop(&q, "c1");
+	expect_pop(&q, "s3");
+	assert_null(rv__outq_pop(&q));
+	rv_frame_unref(s1);
+	rv_frame_unref(s2);
+	rv_frame_unref(s3);
+	rv_frame_unref(c1);
+	rv__outq_free(&q);
+}
+
+static void events_overflow_at_the_ceiling(void **state)
+{
+	struct rv__outq q;
+	struct rv_frame *e = frame("e", RV_FRAME_EVENT), *s = frame("s", RV_FRAME_STATE);
+
+	rv__outq_init(&q);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(rv__outq_push(&q, e, 16), 0);
+	assert_int_equal(rv__outq_push(&q, e, 16), RV_EFULL);
+	assert_int_equal(rv__outq_len(&q), 16);
+	assert_int_equal(e->refs, 17);
+	/* a full queue holding no state frame cannot take one either */
+	assert_int_equal(rv__outq_push(&q, s, 16), RV_EFULL);
+	rv__outq_clear(&q);
+	assert_int_equal(e->refs, 1);
+	assert_int_equal(rv__outq_len(&q), 0);
+	assert_int_equal(rv__outq_push(&q, e, 16), 0);
+	rv__outq_free(&q);
+	assert_int_equal(e->refs, 1);
+	rv_frame_unref(e);
+	rv_frame_unref(s);
+}
+
+static void state_replacement_works_in_a_full_queue(void **state)
+{
+	struct rv__outq q;
+	struct rv_frame *e = frame("e", RV_FRAME_EVENT), *s1 = frame("s1", RV_FRAME_STATE),
+			*s2 = frame("s2", RV_FRAME_STATE);
+
+	rv__outq_init(&q);
+	assert_int_equal(rv__outq_push(&q, s1, 8), 0);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(rv__outq_push(&q, e, 8), 0);
+	assert_int_equal(rv__outq_push(&q, s2, 8), 1);
+	expect_pop(&q, "s2");
+	rv__outq_free(&q);
+	rv_frame_unref(e);
+	rv_frame_unref(s1);
+	rv_frame_unref(s2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fifo_order_across_growth_and_wrap),
+		cmocka_unit_test(state_frames_are_latest_wins),
+		cmocka_unit_test(events_overflow_at_the_ceiling),
+		cmocka_unit_test(state_replacement_works_in_a_full_queue),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
