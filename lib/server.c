@@ -36,6 +36,7 @@ _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE")
 #define SUBPROTOCOL "revenge.v1"
 #define RV_DEFLATE_THRESHOLD 256
 #define URI_MAX 512
+#define CLOSE_GRACE_S 3           /* to write what is queued and the close frame */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
 
 struct server;
@@ -193,6 +194,9 @@ static void conn_request_close(struct conn *c, int code, const char *reason)
 	c->close_code = code;
 	c->close_reason = reason;
 	lws_callback_on_writable(c->wsi);
+	/* A peer that stopped reading never makes its socket writable, so
+	 * the close frame may never go out: then drop the connection. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
 /* Queue f for c. A STATE frame replaces a queued, unsent STATE frame
@@ -241,10 +245,9 @@ static int conn_flush(struct conn *c)
 	}
 	if (c->close_code) {
 		/* lws may call back again while the close frame waits for
-		 * room in the socket: count and set the reason once. */
+		 * room in the socket: set the reason once. */
 		if (!c->close_sent) {
 			c->close_sent = true;
-			rv_metrics_close(&s->metrics, c->close_code);
 			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 					 (unsigned char *)c->close_reason,
 					 c->close_reason ? strlen(c->close_reason) : 0);
@@ -521,6 +524,8 @@ static void ws_closed(struct server *s, struct conn *c)
 		party_remove_if_empty(s, c->party);
 		c->party = NULL;
 	}
+	if (c->close_code)
+		rv_metrics_close(&s->metrics, c->close_code);
 	rv__outq_free(&c->q);
 	rv__msgbuf_free(&c->rx);
 	if (c->prev)
