@@ -15,7 +15,9 @@
 #include "metrics.h"
 #include "party.h"
 #include "proto.h"
+#include "quality.h"
 #include "server.h"
+#include "store.h"
 #include "systime.h"
 
 /* The library's version string, e.g. "0.1.0". */

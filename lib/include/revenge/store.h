@@ -1,0 +1,69 @@
+/* revenge/store.h - the durable store: progress reports and per-session
+ * quality profiles in one SQLite file (the embedded default).
+ *
+ * WAL mode, a schema version with migrations (PRAGMA user_version), prepared
+ * statements. Writes are meant to be batched: rv_store_begin, any number of
+ * puts, rv_store_commit: a report acknowledged after the commit survives a
+ * crash of the process (kill -9); with fsync set (synchronous=FULL) it also
+ * survives power loss. Single-threaded: one store per thread.
+ */
+#ifndef REVENGE_STORE_H
+#define REVENGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proto.h"
+
+#define RV_STORE_SCHEMA_VERSION 1
+
+struct rv_store;
+
+struct rv_store_options {
+	bool fsync;               /* synchronous=FULL: survive power loss */
+	bool create;              /* create the file (and nothing else) if missing */
+};
+
+struct rv_progress_rec {
+	char session_id[RV_ID_MAX + 1];
+	char media_id[RV_ID_MAX + 1];
+	double position;          /* seconds */
+	bool has_duration;
+	double duration;          /* seconds, when has_duration */
+	bool playing;
+	double server_time;       /* ms: when position held */
+};
+
+/* Open (and migrate) the store at path. Returns 0 and sets *out, or a
+ * negative RV_E* with a one-line reason in err: a missing directory, an
+ * unwritable file, a file that is not a revenge database or is corrupt, a
+ * schema newer than this build. Close with rv_store_close. */
+int rv_store_open(const char *path, const struct rv_store_options *opts,
+		  struct rv_store **out, char *err, size_t errlen);
+void rv_store_close(struct rv_store *st);
+
+/* Schema version of the open store. */
+int rv_store_schema_version(struct rv_store *st);
+
+/* Transactions: begin, puts, commit (or rollback). Returns 0 or RV_EIO;
+ * rv_store_last_error says why. */
+int rv_store_begin(struct rv_store *st);
+int rv_store_commit(struct rv_store *st);
+void rv_store_rollback(struct rv_store *st);
+
+/* Insert or replace a session's latest progress. */
+int rv_store_put_progress(struct rv_store *st, const struct rv_progress_rec *r);
+/* Read a session's latest progress: 0, RV_ENOENT when none, RV_EIO. */
+int rv_store_get_progress(struct rv_store *st, const char *session_id,
+			  struct rv_progress_rec *out);
+
+/* Insert or replace a session's quality profile. */
+int rv_store_put_quality(struct rv_store *st, const char *session_id, const char *profile);
+/* Read it into profile (size len): 0, RV_ENOENT, RV_EIO. */
+int rv_store_get_quality(struct rv_store *st, const char *session_id, char *profile,
+			 size_t len);
+
+/* The last SQLite error text, for logs. Never NULL. */
+const char *rv_store_last_error(struct rv_store *st);
+
+#endif
