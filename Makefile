@@ -18,13 +18,6 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-OPT       ?= -O2 -g
-CFLAGS    ?=
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
-	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS    := $(PKG_LIBS) -lev -lm
-
 # BUILD selects an output tree; the ASan build lives in build/asan.
 BUILD     ?= build
 SAN       :=
@@ -32,6 +25,14 @@ ifeq ($(BUILD),build/asan)
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT       := -O1 -g
 endif
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT       ?= -O2 -g
+CFLAGS    ?=
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
+	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS    := $(PKG_LIBS) -lev -lm
+
 
 LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)

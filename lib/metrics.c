@@ -13,6 +13,18 @@
 static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES };
 static const int refused_status[4] = { 400, 403, 404, 503 };
 static const char *const endpoint_names[RV_EP__COUNT] = { "party", "progress", "stream" };
+static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
+
+void rv_metrics_commit(struct rv_metrics *m, double seconds)
+{
+	int i = 0;
+
+	while (i < RV_METRIC_N_COMMIT_BUCKETS && seconds > commit_bounds[i])
+		i++;
+	m->commit_le[i]++;
+	m->commit_count++;
+	m->commit_seconds += seconds;
+}
 
 void rv_metrics_close(struct rv_metrics *m, int code)
 {
@@ -153,6 +165,35 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	sb_printf(&b, "revenge_bytes_out_total %llu\n", (unsigned long long)m->bytes_out);
 	header(&b, "revenge_http_requests_total", "counter", "Plain HTTP requests served.");
 	sb_printf(&b, "revenge_http_requests_total %llu\n", (unsigned long long)m->http_requests);
+
+	header(&b, "revenge_progress_stored_total", "counter",
+	       "Progress reports committed to the store.");
+	sb_printf(&b, "revenge_progress_stored_total %llu\n", (unsigned long long)m->progress_stored);
+	header(&b, "revenge_store_errors_total", "counter", "Store commits that failed.");
+	sb_printf(&b, "revenge_store_errors_total %llu\n", (unsigned long long)m->store_errors);
+	header(&b, "revenge_store_commit_seconds", "histogram",
+	       "Time to commit one batch of writes to the store.");
+	{
+		uint64_t cum = 0;
+
+		for (i = 0; i < RV_METRIC_N_COMMIT_BUCKETS; i++) {
+			cum += m->commit_le[i];
+			sb_printf(&b, "revenge_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+				  commit_bounds[i], (unsigned long long)cum);
+		}
+		cum += m->commit_le[RV_METRIC_N_COMMIT_BUCKETS];
+		sb_printf(&b, "revenge_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+			  (unsigned long long)cum);
+		sb_printf(&b, "revenge_store_commit_seconds_sum %.6f\n", m->commit_seconds);
+		sb_printf(&b, "revenge_store_commit_seconds_count %llu\n",
+			  (unsigned long long)m->commit_count);
+	}
+	header(&b, "revenge_quality_suggestions_total", "counter",
+	       "Quality suggestions sent, by direction.");
+	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",
+		  (unsigned long long)m->quality_suggestions[0]);
+	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"down\"} %llu\n",
+		  (unsigned long long)m->quality_suggestions[1]);
 
 	process_stats(&cpu, &rss, &start);
 	header(&b, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");

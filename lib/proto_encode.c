@@ -158,3 +158,75 @@ struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts)
 	tail_ts(&w, NULL, ts, NULL);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_HOST_CHANGED);
 }
+
+struct rv_frame *rv_proto_progress_frame(const char *session_id, const char *media_id,
+					 double position, bool has_duration,
+					 double duration, bool playing, double ts)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 256);
+	head(&w, "progress");
+	rv__jw_key(&w, "session_id");
+	rv__jw_cstr(&w, session_id);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "media_id");
+	rv__jw_cstr(&w, media_id);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "position");
+	rv__jw_num(&w, position);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "duration");
+	if (has_duration)
+		rv__jw_num(&w, duration);
+	else
+		rv__jw_lit(&w, "null");
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "playing");
+	rv__jw_bool(&w, playing);
+	tail_ts(&w, NULL, ts, NULL);
+	return rv__jw_finish(&w, RV_FRAME_STATE, RV_MSG_PROGRESS);
+}
+
+static void profile_fields(struct rv__jw *w, const struct rv_profile *p)
+{
+	rv__jw_key(w, "profile");
+	rv__jw_cstr(w, p->name);
+	rv__jw_lit(w, ",");
+	rv__jw_key(w, "bitrate");
+	rv__jw_num(w, p->kbps);
+}
+
+struct rv_frame *rv_proto_quality_state_frame(const struct rv_ladder *l, int current,
+					      double ts)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 128 + 48 * l->n);
+	head(&w, "quality_state");
+	profile_fields(&w, &l->p[current]);
+	rv__jw_lit(&w, ",\"ladder\":[");
+	for (unsigned i = 0; i < l->n; i++) {
+		rv__jw_lit(&w, i ? ",{" : "{");
+		profile_fields(&w, &l->p[i]);
+		rv__jw_lit(&w, "}");
+	}
+	rv__jw_lit(&w, "]");
+	tail_ts(&w, NULL, ts, NULL);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_QUALITY_STATE);
+}
+
+struct rv_frame *rv_proto_quality_frame(enum rv_msg_type t, const struct rv_profile *p,
+					double ts, const char *id)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, 160);
+	head(&w, rv_msg_type_name(t));
+	profile_fields(&w, p);
+	rv__jw_lit(&w, ",");
+	rv__jw_key(&w, "from_server");
+	rv__jw_bool(&w, t == RV_MSG_QUALITY_SUGGESTION);
+	tail_ts(&w, NULL, ts, id);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, t);
+}

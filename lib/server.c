@@ -1,11 +1,11 @@
 /* lib/server.c - the libwebsockets adapter behind revenge-server.
  *
- * Owns the event loop (libev, with lws as a guest on it), the routes
- * (/ws/party/{id}, /healthz, /metrics), the handshake checks (path, id, query,
- * origin, subprotocol), per-connection receive assembly and bounded send
- * queues, the party table, and the SIGTERM/SIGINT drain. Everything about a
- * party's rules lives in party.c; this file only turns lws callbacks into
- * calls on the core and delivers the actions the core returns.
+ * Owns the event loop (libev, with lws as a guest on it), the store's
+ * lifetime, the handshake checks (path, id, query, origin, subprotocol),
+ * plain HTTP (/healthz, /metrics), per-connection receive assembly, rate
+ * limits and bounded send queues, and the SIGTERM/SIGINT drain. What happens
+ * on each WebSocket path lives in its endpoint (ep_party.c, ep_progress.c,
+ * ep_stream.c); the rules themselves live in the pure core.
  */
 #include "revenge/server.h"
 
@@ -28,8 +28,7 @@
 #include "revenge/proto.h"
 #include "revenge/systime.h"
 
-#include "msgbuf.h"
-#include "outq.h"
+#include "server_int.h"
 
 _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
 
@@ -39,147 +38,9 @@ _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE")
 #define CLOSE_GRACE_S 3           /* to write what is queued and the close frame */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
 
-struct server;
-
-/* One per lws connection (HTTP or WebSocket), zeroed by lws. */
-struct conn {
-	struct server *srv;
-	struct lws *wsi;
-	struct conn *prev, *next;      /* server's list of open ws conns */
-	bool is_ws;
-	enum rv_endpoint ep;
-	/* party endpoint */
-	struct rv_party *party;
-	struct rv_member *member;
-	struct rv__outq q;             /* outbound frames, bounded, latest-wins */
-	int close_code;                /* nonzero: close once the queue is written */
-	bool close_sent;               /* the close reason has been handed to lws */
-	const char *close_reason;
-	bool deflate;                  /* negotiated permessage-deflate */
-	struct rv__msgbuf rx;          /* inbound message assembly */
-	/* rate limit: token bucket */
-	double tokens, tokens_at;
-	unsigned strikes;
-	/* HTTP reply body, with LWS_PRE head-room */
-	unsigned char *http_body;
-	size_t http_len;
-};
-
-struct party_slot {
-	struct rv_party *party;
-	struct party_slot *next;
-};
-
-struct server {
-	const struct rv_server_config *cfg;
-	const struct rv_log *log;
-	struct lws_context *ctx;
-	struct lws_vhost *vhost;
-	struct ev_loop *loop;
-	ev_signal sigterm, sigint;
-	ev_timer drain_timer;
-	ev_timer lws_tick;
-	struct rv_clock clock;
-	struct rv_metrics metrics;
-	struct conn *conns;            /* open ws connections */
-	size_t n_conns;
-	struct party_slot **parties;   /* hash table by party id */
-	size_t n_buckets, n_parties;
-	uint64_t next_member;
-	bool draining;
-	uint64_t drain_deadline_ns;
-	bool url_printed;
-	int exit_code;
-};
-
-static double now_ms(const struct server *s)
+double rv__server_now(const struct rv__server *s)
 {
 	return rv_clock_server_time(&s->clock, rv_time_mono_ns());
-}
-
-/* ---- party table ---------------------------------------------------- */
-
-static uint64_t hash_str(const char *p)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
-	return h;
-}
-
-static struct party_slot **party_lookup(struct server *s, const char *id)
-{
-	struct party_slot **pp = &s->parties[hash_str(id) & (s->n_buckets - 1)];
-
-	while (*pp && strcmp(rv_party_id((*pp)->party), id))
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static int party_table_grow(struct server *s)
-{
-	size_t n = s->n_buckets ? s->n_buckets * 2 : 64;
-	struct party_slot **t = calloc(n, sizeof(*t));
-
-	if (!t)
-		return RV_ENOMEM;
-	for (size_t i = 0; i < s->n_buckets; i++) {
-		struct party_slot *e = s->parties[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			size_t b = hash_str(rv_party_id(e->party)) & (n - 1);
-			e->next = t[b];
-			t[b] = e;
-		}
-	}
-	free(s->parties);
-	s->parties = t;
-	s->n_buckets = n;
-	return 0;
-}
-
-static struct rv_party *party_get_or_create(struct server *s, const char *id)
-{
-	struct party_slot **pp, *e;
-	struct rv_party_config pc = { .history_max = s->cfg->history };
-
-	if (s->n_parties >= s->n_buckets && party_table_grow(s))
-		return NULL;
-	pp = party_lookup(s, id);
-	if (*pp)
-		return (*pp)->party;
-	e = malloc(sizeof(*e));
-	if (!e)
-		return NULL;
-	e->party = rv_party_new(id, &pc);
-	if (!e->party) {
-		free(e);
-		return NULL;
-	}
-	e->next = NULL;
-	*pp = e;
-	s->n_parties++;
-	s->metrics.parties++;
-	return e->party;
-}
-
-static void party_remove_if_empty(struct server *s, struct rv_party *p)
-{
-	struct party_slot **pp, *e;
-
-	if (rv_party_size(p))
-		return;
-	pp = party_lookup(s, rv_party_id(p));
-	e = *pp;
-	if (!e)
-		return;
-	*pp = e->next;
-	rv_party_free(e->party);
-	free(e);
-	s->n_parties--;
-	s->metrics.parties--;
 }
 
 /* ---- send queue ------------------------------------------------------- */
@@ -187,7 +48,7 @@ static void party_remove_if_empty(struct server *s, struct rv_party *p)
 /* Close c with code once what is already queued has been written (a 1013
  * empties the queue first). Nothing more is queued after this; the first
  * code asked for wins, except that a drain's 1001 yields to any other. */
-static void conn_request_close(struct conn *c, int code, const char *reason)
+void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 {
 	if (c->close_code && c->close_code != 1001)
 		return;
@@ -201,9 +62,9 @@ static void conn_request_close(struct conn *c, int code, const char *reason)
 
 /* Queue f for c. A STATE frame replaces a queued, unsent STATE frame
  * (latest-wins); an EVENT frame that does not fit closes c with 1013. */
-static void conn_send(struct conn *c, struct rv_frame *f)
+void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 {
-	struct server *s = c->srv;
+	struct rv__server *s = c->srv;
 	int r;
 
 	if (!c->wsi || c->close_code)
@@ -214,7 +75,7 @@ static void conn_send(struct conn *c, struct rv_frame *f)
 		rv_log(s->log, RV_LOG_WARN, "client_dropped",
 		       "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
 		rv__outq_clear(&c->q);
-		conn_request_close(c, 1013, "too far behind");
+		rv__conn_request_close(c, 1013, "too far behind");
 		return;
 	}
 	if (r == 0 && rv__outq_len(&c->q) == 1)
@@ -224,9 +85,9 @@ static void conn_send(struct conn *c, struct rv_frame *f)
 /* Write queued frames while the socket takes them. A compressed connection
  * writes one frame per writable callback: lws may still be draining the
  * deflate output of the previous one. */
-static int conn_flush(struct conn *c)
+static int conn_flush(struct rv__conn *c)
 {
-	struct server *s = c->srv;
+	struct rv__server *s = c->srv;
 
 	while (rv__outq_len(&c->q) && !lws_send_pipe_choked(c->wsi)) {
 		struct rv_frame *f = rv__outq_pop(&c->q);
@@ -257,49 +118,28 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
-/* ---- delivering the core's actions ------------------------------------ */
+/* ---- replies shared by every endpoint --------------------------------- */
 
-static void deliver(struct conn *from, struct rv_outbox *ob)
+void rv__conn_send_own(struct rv__conn *c, struct rv_frame *f)
 {
-	struct rv_party *p = from->party;
-
-	for (unsigned i = 0; i < ob->n; i++) {
-		struct rv_action *a = &ob->items[i];
-
-		switch (a->target) {
-		case RV_TO_ONE:
-			conn_send(a->member->user, a->frame);
-			break;
-		case RV_TO_ALL:
-		case RV_TO_ALL_BUT:
-			for (struct rv_member *m = rv_party_first(p); m; m = m->next)
-				if (a->target == RV_TO_ALL || m != a->member)
-					conn_send(m->user, a->frame);
-			break;
-		}
-	}
-	rv_outbox_clear(ob);
+	if (!f)
+		return;
+	rv__conn_send(c, f);
+	rv_frame_unref(f);
 }
 
-static void send_error(struct conn *c, const struct rv_proto_error *err)
+void rv__conn_send_error(struct rv__conn *c, const struct rv_proto_error *err)
 {
-	struct rv_frame *f = rv_proto_error_frame(err, now_ms(c->srv));
-
 	c->srv->metrics.errors[err->code]++;
-	if (f) {
-		conn_send(c, f);
-		rv_frame_unref(f);
-	}
+	rv__conn_send_own(c, rv_proto_error_frame(err, rv__server_now(c->srv)));
+}
+
+void rv__conn_ack(struct rv__conn *c, const char *id)
+{
+	rv__conn_send_own(c, rv_proto_ack_frame(id, rv__server_now(c->srv)));
 }
 
 /* ---- handshake -------------------------------------------------------- */
-
-struct request {
-	enum rv_endpoint ep;
-	char id[RV_ID_MAX + 1];
-	char name[RV_NAME_MAX_BYTES + 1];
-	bool has_name;
-};
 
 /* "localhost:*" matches the origin's host[:port]; a pattern with "://"
  * matches the whole origin. A ":*" pattern also matches no port at all. */
@@ -333,14 +173,21 @@ static bool origin_allowed(const struct rv_server_config *cfg, const char *origi
 	return false;
 }
 
+static const struct rv__endpoint *const endpoints[] = {
+	&rv__ep_party, &rv__ep_progress, &rv__ep_stream,
+};
+
+static const struct rv__endpoint *endpoint_of(enum rv_endpoint ep)
+{
+	return endpoints[ep];
+}
+
 /* Check the upgrade request. Returns 0, or the HTTP status to refuse with
  * and a reason in why. */
-static int parse_request(struct server *s, struct lws *wsi, struct request *r,
+static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__request *r,
 			 char *why, size_t why_len)
 {
-	static const struct { const char *prefix; enum rv_endpoint ep; } routes[] = {
-		{ "/ws/party/", RV_EP_PARTY },
-	};
+	const struct rv__endpoint *e = NULL;
 	char uri[URI_MAX], arg[URI_MAX];
 	const char *id = NULL;
 	size_t idlen;
@@ -355,19 +202,20 @@ static int parse_request(struct server *s, struct lws *wsi, struct request *r,
 		snprintf(why, why_len, "not a GET request");
 		return 400;
 	}
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		size_t pl = strlen(routes[i].prefix);
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		size_t pl = strlen(endpoints[i]->prefix);
 
-		if (!strncmp(uri, routes[i].prefix, pl)) {
-			r->ep = routes[i].ep;
+		if (!strncmp(uri, endpoints[i]->prefix, pl)) {
+			e = endpoints[i];
 			id = uri + pl;
 			break;
 		}
 	}
-	if (!id) {
+	if (!e) {
 		snprintf(why, why_len, "no such endpoint");
 		return 404;
 	}
+	r->ep = e->ep;
 	idlen = strlen(id);
 	if (!rv_proto_valid_id(id, idlen)) {
 		snprintf(why, why_len, "id must be 1-64 characters of A-Z a-z 0-9 _ -");
@@ -375,26 +223,16 @@ static int parse_request(struct server *s, struct lws *wsi, struct request *r,
 	}
 	memcpy(r->id, id, idlen + 1);
 
-	for (int i = 0; (n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg),
-						   WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0; i++) {
-		if (!strncmp(arg, "name=", 5) && r->ep == RV_EP_PARTY) {
-			size_t len = (size_t)n - 5;
-
-			if (r->has_name) {
-				snprintf(why, why_len, "name given twice");
-				return 400;
-			}
-			if (!rv_proto_valid_name(arg + 5, len)) {
-				snprintf(why, why_len, "name must be 1-32 printable UTF-8 characters");
-				return 400;
-			}
-			memcpy(r->name, arg + 5, len + 1);
-			r->has_name = true;
-		}
-	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= URI_MAX) {
 		snprintf(why, why_len, "query too long");
 		return 400;
+	}
+	for (int i = 0; e->query && (n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg),
+						  WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0; i++) {
+		int status = e->query(arg, (size_t)n, r, why, why_len);
+
+		if (status)
+			return status;
 	}
 	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
 	if (n > 0) {
@@ -407,7 +245,7 @@ static int parse_request(struct server *s, struct lws *wsi, struct request *r,
 	return 0;
 }
 
-static int refuse(struct server *s, struct lws *wsi, int status, const char *why)
+static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
 {
 	rv_metrics_refused(&s->metrics, status);
 	rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
@@ -441,9 +279,9 @@ static bool offers_subprotocol(struct lws *wsi)
 	return false;
 }
 
-static int confirm_upgrade(struct server *s, struct lws *wsi)
+static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 {
-	struct request r;
+	struct rv__request r;
 	char why[128];
 	int status;
 
@@ -461,19 +299,17 @@ static int confirm_upgrade(struct server *s, struct lws *wsi)
 
 /* ---- WebSocket life --------------------------------------------------- */
 
-static int ws_established(struct server *s, struct conn *c, struct lws *wsi)
+static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *wsi)
 {
-	struct request r;
-	struct rv_outbox ob;
-	char why[128], mid[RV_MEMBER_ID_MAX + 1];
-	int err;
+	struct rv__request r;
+	char why[128];
 
 	c->srv = s;
 	c->wsi = wsi;
 	c->is_ws = true;
 	rv__outq_init(&c->q);
 	c->tokens = s->cfg->rate_limit * 2.0;
-	c->tokens_at = now_ms(s);
+	c->tokens_at = rv__server_now(s);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -481,49 +317,25 @@ static int ws_established(struct server *s, struct conn *c, struct lws *wsi)
 	s->n_conns++;
 	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
 
-	if (parse_request(s, wsi, &r, why, sizeof(why))) {
-		/* confirm_upgrade already checked; headers vanished? */
+	/* confirm_upgrade has checked the same request */
+	if (parse_request(s, wsi, &r, why, sizeof(why)))
 		return -1;
-	}
 	c->ep = r.ep;
 	s->metrics.connections_total[c->ep]++;
 	s->metrics.connections_open[c->ep]++;
-
-	c->party = party_get_or_create(s, r.id);
-	if (!c->party)
-		return -1;
-	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++s->next_member);
-	rv_outbox_init(&ob);
-	err = rv_party_join(c->party, mid, r.has_name ? r.name : NULL, c, now_ms(s),
-			    &c->member, &ob);
-	if (err) {
-		rv_outbox_clear(&ob);
-		party_remove_if_empty(s, c->party);
-		c->party = NULL;
-		lws_close_reason(wsi, (enum lws_close_status)1013,
-				 (unsigned char *)"party full", 10);
+	if (endpoint_of(c->ep)->open(s, c, &r)) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+				 (unsigned char *)"cannot join", 11);
 		return -1;
 	}
-	rv_log(s->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
-	       r.id, c->member->id, c->member->name);
-	deliver(c, &ob);
 	return 0;
 }
 
-static void ws_closed(struct server *s, struct conn *c)
+static void ws_closed(struct rv__server *s, struct rv__conn *c)
 {
 	if (!c->is_ws)
 		return;
-	if (c->party && c->member) {
-		struct rv_outbox ob;
-
-		rv_outbox_init(&ob);
-		rv_party_leave(c->party, c->member, now_ms(s), &ob);
-		c->member = NULL;
-		deliver(c, &ob);
-		party_remove_if_empty(s, c->party);
-		c->party = NULL;
-	}
+	endpoint_of(c->ep)->close(s, c);
 	if (c->close_code)
 		rv_metrics_close(&s->metrics, c->close_code);
 	rv__outq_free(&c->q);
@@ -540,7 +352,7 @@ static void ws_closed(struct server *s, struct conn *c)
 	c->wsi = NULL;
 }
 
-static bool rate_ok(struct server *s, struct conn *c, double now)
+static bool rate_ok(struct rv__server *s, struct rv__conn *c, double now)
 {
 	double rate = s->cfg->rate_limit, burst = rate * 2;
 
@@ -556,17 +368,16 @@ static bool rate_ok(struct server *s, struct conn *c, double now)
 	return true;
 }
 
-static void handle_message(struct server *s, struct conn *c, const char *text, size_t len)
+static void handle_message(struct rv__server *s, struct rv__conn *c, const char *text, size_t len)
 {
-	double now = now_ms(s);
+	double now = rv__server_now(s);
 	struct rv_proto_error err;
 	struct rv_msg msg;
-	struct rv_outbox ob;
 
 	s->metrics.bytes_in += len;
 	if (rv_proto_decode(text, len, &msg, &err)) {
 		s->metrics.messages_in[0]++;
-		send_error(c, &err);
+		rv__conn_send_error(c, &err);
 		return;
 	}
 	s->metrics.messages_in[msg.type]++;
@@ -574,35 +385,24 @@ static void handle_message(struct server *s, struct conn *c, const char *text, s
 		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED, rv_msg_type_name(msg.type),
 				   msg.id, "more than %u messages per second",
 				   s->cfg->rate_limit);
-		send_error(c, &err);
+		rv__conn_send_error(c, &err);
 		rv_msg_clear(&msg);
-		if (++c->strikes >= RATE_STRIKES_MAX) {
-			conn_request_close(c, 1008, "rate limit abused");
-		}
+		if (++c->strikes >= RATE_STRIKES_MAX)
+			rv__conn_request_close(c, 1008, "rate limit abused");
 		return;
 	}
 	if (msg.type == RV_MSG_TIME) {
-		/* Stamped here rather than in the core: the reply carries the
-		 * moment the request was read and the moment it was answered. */
-		struct rv_frame *f = rv_proto_time_frame(msg.u.time.client_time, now,
-							 now_ms(s), msg.id);
-
-		if (f) {
-			conn_send(c, f);
-			rv_frame_unref(f);
-		}
-		rv_msg_clear(&msg);
-		return;
+		/* Answered here for every endpoint: the reply carries the moment
+		 * the request was read and the moment it was answered. */
+		rv__conn_send_own(c, rv_proto_time_frame(msg.u.time.client_time, now,
+							 rv__server_now(s), msg.id));
+	} else {
+		endpoint_of(c->ep)->message(s, c, &msg, now);
 	}
-	rv_outbox_init(&ob);
-	rv_party_handle(c->party, c->member, &msg, now, &ob);
-	if (ob.error)
-		s->metrics.errors[ob.error]++;
-	deliver(c, &ob);
 	rv_msg_clear(&msg);
 }
 
-static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
+static int ws_receive(struct rv__server *s, struct rv__conn *c, struct lws *wsi,
 		      const char *in, size_t len)
 {
 	bool first = lws_is_first_fragment(wsi);
@@ -616,18 +416,18 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 	if (lws_frame_is_binary(wsi)) {
 		/* Closed from the writable callback, like 1009: lws then ends
 		 * the TCP connection at once instead of lingering 5 s. */
-		conn_request_close(c, 1003, "binary frames are not accepted");
+		rv__conn_request_close(c, 1003, "binary frames are not accepted");
 		return 0;
 	}
 	err = rv__msgbuf_add(&c->rx, in, len, first, final, s->cfg->max_message, &msg, &msg_len);
 	if (err == RV_ERANGE) {
 		/* Closed from the writable callback: a -1 returned here while
 		 * lws drains its inflater leaves the connection hanging. */
-		conn_request_close(c, 1009, "message too large");
+		rv__conn_request_close(c, 1009, "message too large");
 		return 0;
 	}
 	if (err) {
-		conn_request_close(c, 1011, "out of memory");
+		rv__conn_request_close(c, 1011, "out of memory");
 		return 0;
 	}
 	if (msg) {
@@ -637,7 +437,7 @@ static int ws_receive(struct server *s, struct conn *c, struct lws *wsi,
 	return 0;
 }
 
-static int ws_writeable(struct server *s, struct conn *c)
+static int ws_writeable(struct rv__server *s, struct rv__conn *c)
 {
 	if (!c->is_ws)
 		return 0;
@@ -656,7 +456,7 @@ static bool close_code_valid(unsigned code)
 /* The peer sent a close frame. lws 4.1 echoes any payload, even one it
  * should fail; we check what it does not: the length, the code and the
  * reason's UTF-8. Returning nonzero closes without the echo. */
-static int peer_close(struct server *s, struct lws *wsi, const unsigned char *in, size_t len)
+static int peer_close(struct rv__server *s, struct lws *wsi, const unsigned char *in, size_t len)
 {
 	int code = 0;
 	const char *why = NULL;
@@ -680,7 +480,7 @@ static int peer_close(struct server *s, struct lws *wsi, const unsigned char *in
 
 /* ---- plain HTTP: /healthz and /metrics -------------------------------- */
 
-static int http_reply(struct conn *c, struct lws *wsi, unsigned status,
+static int http_reply(struct rv__conn *c, struct lws *wsi, unsigned status,
 		      const char *ctype, const char *body, size_t len)
 {
 	unsigned char hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
@@ -700,7 +500,7 @@ static int http_reply(struct conn *c, struct lws *wsi, unsigned status,
 	return 0;
 }
 
-static int http_request(struct server *s, struct conn *c, struct lws *wsi, const char *uri)
+static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
 {
 	char body[256];
 	int n;
@@ -710,7 +510,7 @@ static int http_request(struct server *s, struct conn *c, struct lws *wsi, const
 		n = snprintf(body, sizeof(body),
 			     "{\"status\":\"%s\",\"version\":\"%s\",\"connections\":%zu,"
 			     "\"parties\":%zu}\n", s->draining ? "draining" : "ok",
-			     RV_VERSION, s->n_conns, s->n_parties);
+			     RV_VERSION, s->n_conns, (size_t)s->metrics.parties);
 		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
 				  body, (size_t)n);
 	}
@@ -730,7 +530,7 @@ static int http_request(struct server *s, struct conn *c, struct lws *wsi, const
 	return http_reply(c, wsi, 404, "application/json", body, (size_t)n);
 }
 
-static int http_writeable(struct conn *c, struct lws *wsi)
+static int http_writeable(struct rv__conn *c, struct lws *wsi)
 {
 	int n;
 
@@ -749,8 +549,8 @@ static int http_writeable(struct conn *c, struct lws *wsi)
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len)
 {
-	struct server *s = lws_context_user(lws_get_context(wsi));
-	struct conn *c = user;
+	struct rv__server *s = lws_context_user(lws_get_context(wsi));
+	struct rv__conn *c = user;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -786,7 +586,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct server *s = t->data;
+	struct rv__server *s = t->data;
 
 	if (s->n_conns && rv_time_mono_ns() < s->drain_deadline_ns)
 		return;
@@ -807,7 +607,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
  * them; the cost is per process, not per connection. */
 static void lws_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct server *s = t->data;
+	struct rv__server *s = t->data;
 
 	if (s->ctx)
 		lws_cancel_service(s->ctx);
@@ -815,7 +615,7 @@ static void lws_tick(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
 {
-	struct server *s = h->data;
+	struct rv__server *s = h->data;
 	int signum = h->signum;
 
 	if (s->draining)
@@ -826,8 +626,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
 					  s->cfg->drain_timeout_ms - 500 : 100) * 1000000u;
 	rv_log(s->log, RV_LOG_INFO, "draining", "signal %d: closing %zu connection(s)",
 	       signum, s->n_conns);
-	for (struct conn *c = s->conns; c; c = c->next)
-		conn_request_close(c, 1001, "server shutting down");
+	for (struct rv__conn *c = s->conns; c; c = c->next)
+		rv__conn_request_close(c, 1001, "server shutting down");
 	ev_timer_start(loop, &s->drain_timer);
 }
 
@@ -850,6 +650,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->rate_limit = 50;
 	cfg->queue_max = 1024;
 	cfg->drain_timeout_ms = 5000;
+	rv_ladder_default(&cfg->ladder);
 }
 
 /* The layout lws 4.1 hands a deflate extension for LWS_EXT_CB_PAYLOAD_TX
@@ -888,7 +689,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	struct lws_protocols protocols[3];
 	struct lws_context_creation_info info;
 	lws_retry_bo_t retry = { 0 };
-	struct server *s;
+	struct rv__server *s;
 	void *foreign[1];
 	char url[300];
 	int err = 0;
@@ -901,24 +702,32 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s->log = cfg->log;
 	rv_clock_anchor(&s->clock, rv_time_wall_ms(), rv_time_mono_ns());
 	s->metrics.start_wall_ms = rv_time_wall_ms();
-	if (party_table_grow(s)) {
-		free(s);
-		return RV_ENOMEM;
-	}
 	/* Signal watchers need libev's default loop. */
 	s->loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!s->loop) {
-		free(s->parties);
 		free(s);
 		return RV_EIO;
 	}
+	if (cfg->db_path) {
+		struct rv_store_options so = { .fsync = cfg->fsync, .create = true };
+		char why[300];
+
+		err = rv_store_open(cfg->db_path, &so, &s->store, why, sizeof(why));
+		if (err) {
+			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
+			goto out;
+		}
+	}
+	if ((err = rv__parties_new(s)) || (err = rv__progress_new(s)) ||
+	    (err = rv__streams_new(s)))
+		goto out;
 
 	memset(protocols, 0, sizeof(protocols));
 	/* [0] serves plain HTTP and WebSocket clients that offer no
 	 * subprotocol; [1] is selected when revenge.v1 is offered. */
 	protocols[0].name = "revenge-default";
 	protocols[0].callback = callback;
-	protocols[0].per_session_data_size = sizeof(struct conn);
+	protocols[0].per_session_data_size = sizeof(struct rv__conn);
 	protocols[0].rx_buffer_size = 4096;
 	protocols[1] = protocols[0];
 	protocols[1].name = SUBPROTOCOL;
@@ -987,17 +796,14 @@ int rv_server_run(const struct rv_server_config *cfg)
 out:
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
-	ev_loop_destroy(s->loop);
-	for (size_t i = 0; i < s->n_buckets; i++) {
-		struct party_slot *e = s->parties[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			rv_party_free(e->party);
-			free(e);
-		}
-	}
-	free(s->parties);
+	/* lws is gone: no callback can reach the endpoints any more. Progress
+	 * commits what it still holds before the store closes. */
+	rv__streams_free(s);
+	rv__progress_free(s);
+	rv__parties_free(s);
+	rv_store_close(s->store);
+	if (s->loop)
+		ev_loop_destroy(s->loop);
 	free(s);
 	return err;
 }

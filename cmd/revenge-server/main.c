@@ -17,17 +17,25 @@
 #include <revenge/revenge.h>
 
 #define PROG "revenge-server"
+#define DEFAULT_DB "var/revenge.db"
 
 static const char usage_text[] =
 "Usage: " PROG " [OPTIONS]\n"
 "\n"
-"Serve watch parties over WebSocket (protocol revenge.v1): /ws/party/{id},\n"
+"Serve watch parties, playback progress and quality switching over WebSocket\n"
+"(protocol revenge.v1): /ws/party/{id}, /ws/progress/{id}, /ws/stream/{id},\n"
 "with /healthz and /metrics over plain HTTP.\n"
 "\n"
 "Options:\n"
 "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080;\n"
 "                         port 0 picks a free port; [::1]:PORT for IPv6)\n"
-"  --db PATH              progress store, SQLite (default ./var/revenge.db)\n"
+"  --db PATH              the store (SQLite, WAL): progress reports and each\n"
+"                         session's quality profile (default ./var/revenge.db;\n"
+"                         ./var is created when the default is used)\n"
+"  --fsync                sync every commit to disk (synchronous=FULL): acked\n"
+"                         reports survive power loss, not only a crash\n"
+"  --ladder SPEC          quality profiles as NAME:KBPS,... (default\n"
+"                         2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800)\n"
 "  --origin PATTERN       allow browser Origins matching PATTERN, e.g.\n"
 "                         'example.com', '*.example.com:*', 'https://app.test';\n"
 "                         repeatable (default localhost:*, 127.0.0.1:* and\n"
@@ -55,16 +63,20 @@ static const char usage_text[] =
 "stdout. SIGTERM or SIGINT drains: new connections are refused, /healthz\n"
 "answers 503, every client is closed with 1001, and it exits 0 within 5 s.\n"
 "\n"
-"Exit status: 0 after a drain, 1 when it cannot start, 2 on a usage error.\n";
+"Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
+"files, a missing, unwritable or corrupt store), 2 on a usage error.\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
+	OPT_FSYNC, OPT_LADDER,
 };
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "db", required_argument, NULL, OPT_DB },
+	{ "fsync", no_argument, NULL, OPT_FSYNC },
+	{ "ladder", required_argument, NULL, OPT_LADDER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "history", required_argument, NULL, OPT_HISTORY },
@@ -153,10 +165,11 @@ int main(int argc, char **argv)
 	static char host[256];
 	struct rv_server_config cfg;
 	struct rv_log log = { .level = RV_LOG_INFO, .prog = PROG };
+	bool db_given = false;
 	int opt, err;
 
 	rv_server_config_defaults(&cfg);
-	cfg.db_path = "var/revenge.db";
+	cfg.db_path = DEFAULT_DB;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -167,7 +180,18 @@ int main(int argc, char **argv)
 			if (!*optarg)
 				usage_error("--db: empty path");
 			cfg.db_path = optarg;
+			db_given = true;
 			break;
+		case OPT_FSYNC:
+			cfg.fsync = true;
+			break;
+		case OPT_LADDER: {
+			char why[200];
+
+			if (rv_ladder_parse(optarg, &cfg.ladder, why, sizeof(why)))
+				usage_error("--ladder: %s", why);
+			break;
+		}
 		case OPT_ORIGIN:
 			if (!*optarg || strlen(optarg) > 255)
 				usage_error("--origin: expected a pattern of 1-255 characters");
@@ -226,6 +250,12 @@ int main(int argc, char **argv)
 		usage_error("%s: TLS needs both --tls-cert and --tls-key",
 			    cfg.tls_cert ? "--tls-cert" : "--tls-key");
 
+	/* The default store lives in ./var, made on first use; a --db path
+	 * is taken as given, so a typo in its directory is an error. */
+	if (!db_given && mkdir("var", 0755) && errno != EEXIST) {
+		fprintf(stderr, PROG ": cannot create ./var for the store: %s\n", strerror(errno));
+		return 1;
+	}
 	cfg.log = &log;
 	cfg.on_listening = print_listening;
 	err = rv_server_run(&cfg);

@@ -18,6 +18,10 @@ enum rv_endpoint { RV_EP_PARTY = 0, RV_EP_PROGRESS, RV_EP_STREAM, RV_EP__COUNT }
 #define RV_METRIC_CLOSE_CODES 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013
 #define RV_METRIC_N_CLOSE_CODES 9
 
+/* Upper bounds (seconds) of the store commit latency histogram. */
+#define RV_METRIC_COMMIT_BUCKETS 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
+#define RV_METRIC_N_COMMIT_BUCKETS 11
+
 struct rv_metrics {
 	uint64_t connections_total[RV_EP__COUNT];
 	int64_t connections_open[RV_EP__COUNT];
@@ -31,8 +35,17 @@ struct rv_metrics {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t http_requests;
+	uint64_t progress_stored;            /* reports committed to the store */
+	uint64_t store_errors;               /* failed commits */
+	uint64_t quality_suggestions[2];     /* [0] up, [1] down */
+	uint64_t commit_le[RV_METRIC_N_COMMIT_BUCKETS + 1]; /* per bucket, last: +Inf */
+	uint64_t commit_count;
+	double commit_seconds;
 	double start_wall_ms;
 };
+
+/* Record one store commit that took seconds. */
+void rv_metrics_commit(struct rv_metrics *m, double seconds);
 
 /* Count a close we initiated with code (unknown codes are ignored). */
 void rv_metrics_close(struct rv_metrics *m, int code);

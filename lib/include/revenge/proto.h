@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "frame.h"
+#include "quality.h"
 
 #define RV_ID_MAX 64            /* party, session, media ids: [A-Za-z0-9_-]{1,64} */
 #define RV_REQ_ID_MAX 128       /* a client's request "id": 1-128 bytes of UTF-8 */
@@ -144,6 +145,21 @@ struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
 struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
 				       const char *name, double ts);
 struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts);
+
+/* "progress" {session_id, media_id, position, duration, playing} with ts;
+ * duration is null when unknown. An RV_FRAME_STATE frame (latest-wins). */
+struct rv_frame *rv_proto_progress_frame(const char *session_id, const char *media_id,
+					 double position, bool has_duration,
+					 double duration, bool playing, double ts);
+/* "quality_state" {profile, bitrate, ladder: [{profile, bitrate}...]} for
+ * profile index current of l. */
+struct rv_frame *rv_proto_quality_state_frame(const struct rv_ladder *l, int current,
+					      double ts);
+/* "quality_changed" (type RV_MSG_QUALITY_CHANGED, from_server false) or
+ * "quality_suggestion" (RV_MSG_QUALITY_SUGGESTION, from_server true)
+ * {profile, bitrate, from_server}. */
+struct rv_frame *rv_proto_quality_frame(enum rv_msg_type t, const struct rv_profile *p,
+					double ts, const char *id);
 
 /* ---- Validation helpers shared by the codec and the handshake. */
 

@@ -8,9 +8,11 @@
 #ifndef REVENGE_SERVER_H
 #define REVENGE_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "log.h"
+#include "quality.h"
 
 #define RV_SERVER_MAX_ORIGINS 32
 
@@ -27,7 +29,9 @@ struct rv_server_config {
 	unsigned drain_timeout_ms;    /* longest a drain may take */
 	const char *tls_cert;         /* PEM paths: both set -> wss:// */
 	const char *tls_key;
-	const char *db_path;          /* progress store (SQLite) */
+	const char *db_path;          /* the store (SQLite); NULL: nothing kept */
+	bool fsync;                   /* store with synchronous=FULL */
+	struct rv_ladder ladder;      /* quality profiles, highest first */
 	const struct rv_log *log;     /* borrowed; NULL = silent */
 	/* Called once the server accepts connections, with its URL
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
@@ -35,8 +39,9 @@ struct rv_server_config {
 	void *user;
 };
 
-/* Fill cfg with the defaults: 127.0.0.1:8080, 64 KiB messages, history 50,
- * pings every 30 s, 50 messages/s, 1024 queued frames, 5 s drain. */
+/* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
+ * history 50, pings every 30 s, 50 messages/s, 1024 queued frames, 5 s
+ * drain, the default quality ladder. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer

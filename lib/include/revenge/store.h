@@ -34,9 +34,11 @@ struct rv_progress_rec {
 	double server_time;       /* ms: when position held */
 };
 
-/* Open (and migrate) the store at path. Returns 0 and sets *out, or a
- * negative RV_E* with a one-line reason in err: a missing directory, an
- * unwritable file, a file that is not a revenge database or is corrupt, a
+/* Open (and migrate) the store at path; opts may be NULL (defaults).
+ * Returns 0 and sets *out, or a negative RV_E* with a one-line reason in
+ * err: RV_EINVAL for a NULL or empty path, RV_EIO for a missing directory,
+ * an unwritable file or directory, a file that is not a revenge database or
+ * is corrupt (checked with quick_check, which reads the whole file), a
  * schema newer than this build. Close with rv_store_close. */
 int rv_store_open(const char *path, const struct rv_store_options *opts,
 		  struct rv_store **out, char *err, size_t errlen);
@@ -59,11 +61,14 @@ int rv_store_get_progress(struct rv_store *st, const char *session_id,
 
 /* Insert or replace a session's quality profile. */
 int rv_store_put_quality(struct rv_store *st, const char *session_id, const char *profile);
-/* Read it into profile (size len): 0, RV_ENOENT, RV_EIO. */
+/* Read it into profile (size len): 0, RV_ENOENT, RV_EIO, RV_ERANGE when
+ * len is too small (profile is then empty). Puts and gets return RV_EINVAL
+ * for ids that are empty or over 64 bytes and for non-finite numbers. */
 int rv_store_get_quality(struct rv_store *st, const char *session_id, char *profile,
 			 size_t len);
 
-/* The last SQLite error text, for logs. Never NULL. */
+/* The text of the last failure, for logs; it stays until the next failure
+ * and survives a rollback. Never NULL. */
 const char *rv_store_last_error(struct rv_store *st);
 
 #endif

@@ -1,0 +1,340 @@
+/* lib/ep_progress.c - the /ws/progress/{session_id} endpoint: playback
+ * progress reported by players, stored durably, pushed back periodically.
+ *
+ * A session's latest report lives in memory while anyone is connected to it
+ * and in the store always. Reports that arrive in one loop turn are written
+ * in one transaction from an ev_prepare watcher (which runs once the turn's
+ * callbacks are done) and acknowledged together after the commit: group
+ * commit, so the store costs one transaction per turn, not per report.
+ * Each connection gets its own tick at its ?interval_ms=, extrapolating the
+ * position while playing.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "revenge/error.h"
+#include "revenge/log.h"
+#include "revenge/systime.h"
+
+#include "idmap.h"
+#include "server_int.h"
+
+#define INTERVAL_DEFAULT_MS 5000
+#define INTERVAL_MIN_MS 100
+#define INTERVAL_MAX_MS 60000
+
+struct rv__psession {
+	char id[RV_ID_MAX + 1];
+	bool has_report;
+	struct rv_progress_rec rec;   /* latest report; rec.server_time: when it held */
+	struct rv__conn *conns;       /* subscribers */
+};
+
+/* A report received this turn, waiting for the commit. */
+struct pending {
+	struct rv__conn *c;           /* NULL once the connection is gone */
+	bool has_id;
+	char id[RV_REQ_ID_MAX + 1];
+	struct rv_progress_rec rec;
+};
+
+struct rv__progress {
+	struct rv__server *s;
+	struct rv__idmap sessions;
+	struct pending *pending;
+	size_t n_pending, cap_pending;
+	ev_prepare commit;
+};
+
+static void commit_pending(struct rv__progress *pg);
+
+static void commit_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	commit_pending(w->data);
+}
+
+int rv__progress_new(struct rv__server *s)
+{
+	struct rv__progress *pg = calloc(1, sizeof(*pg));
+
+	if (!pg || rv__idmap_init(&pg->sessions)) {
+		free(pg);
+		return RV_ENOMEM;
+	}
+	pg->s = s;
+	ev_prepare_init(&pg->commit, commit_cb);
+	pg->commit.data = pg;
+	s->progress = pg;
+	return 0;
+}
+
+void rv__progress_free(struct rv__server *s)
+{
+	struct rv__progress *pg = s->progress;
+
+	if (!pg)
+		return;
+	/* Reports already received are stored even if nobody is left to
+	 * hear the ack. */
+	commit_pending(pg);
+	ev_prepare_stop(s->loop, &pg->commit);
+	rv__idmap_free(&pg->sessions, free);
+	free(pg->pending);
+	free(pg);
+	s->progress = NULL;
+}
+
+/* The position to report now: extrapolated while playing, never past a
+ * known duration. */
+static double position_now(const struct rv_progress_rec *r, double now)
+{
+	struct rv_playback pb = { r->position, r->playing, 1.0, r->server_time };
+	double pos = rv_playback_position_at(&pb, now);
+
+	if (r->has_duration && r->duration > 0 && pos > r->duration)
+		pos = r->duration;
+	return pos;
+}
+
+static void send_progress(struct rv__conn *c, const struct rv__psession *ps)
+{
+	double now = rv__server_now(c->srv);
+
+	rv__conn_send_own(c, rv_proto_progress_frame(ps->id, ps->rec.media_id,
+						     position_now(&ps->rec, now),
+						     ps->rec.has_duration, ps->rec.duration,
+						     ps->rec.playing, now));
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rv__conn *c = t->data;
+
+	send_progress(c, c->u.progress.ps);
+}
+
+static void start_ticks(struct rv__server *s, struct rv__conn *c)
+{
+	double every = c->u.progress.interval_ms / 1000.0;
+
+	ev_timer_init(&c->u.progress.tick, tick_cb, every, every);
+	c->u.progress.tick.data = c;
+	ev_timer_start(s->loop, &c->u.progress.tick);
+}
+
+static int progress_query(const char *arg, size_t len, struct rv__request *r,
+			  char *why, size_t why_len)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len < 12 || strncmp(arg, "interval_ms=", 12))
+		return 0;
+	if (r->has_interval) {
+		snprintf(why, why_len, "interval_ms given twice");
+		return 400;
+	}
+	/* Digits only, range-checked, never clamped: the contract says an
+	 * out-of-range value is refused. */
+	for (i = 12; i < len && i < 20; i++) {
+		if (arg[i] < '0' || arg[i] > '9')
+			break;
+		v = v * 10 + (unsigned long)(arg[i] - '0');
+	}
+	if (i == 12 || i != len || v < INTERVAL_MIN_MS || v > INTERVAL_MAX_MS) {
+		snprintf(why, why_len, "interval_ms must be a whole number from %d to %d",
+			 INTERVAL_MIN_MS, INTERVAL_MAX_MS);
+		return 400;
+	}
+	r->interval_ms = (unsigned)v;
+	r->has_interval = true;
+	return 0;
+}
+
+static struct rv__psession *session_get(struct rv__server *s, const char *id)
+{
+	struct rv__progress *pg = s->progress;
+	struct rv__psession *ps = rv__idmap_get(&pg->sessions, id);
+	int err;
+
+	if (ps)
+		return ps;
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return NULL;
+	snprintf(ps->id, sizeof(ps->id), "%s", id);
+	if (s->store) {
+		err = rv_store_get_progress(s->store, id, &ps->rec);
+		if (err == 0)
+			ps->has_report = true;
+		else if (err != RV_ENOENT)
+			rv_log(s->log, RV_LOG_ERROR, "store_read_failed", "session %s: %s", id,
+			       rv_store_last_error(s->store));
+	}
+	if (rv__idmap_put(&pg->sessions, id, ps)) {
+		free(ps);
+		return NULL;
+	}
+	return ps;
+}
+
+static int progress_open(struct rv__server *s, struct rv__conn *c, const struct rv__request *r)
+{
+	struct rv__psession *ps = session_get(s, r->id);
+
+	if (!ps)
+		return -1;
+	c->u.progress.ps = ps;
+	c->u.progress.interval_ms = r->has_interval ? r->interval_ms : INTERVAL_DEFAULT_MS;
+	c->u.progress.next = ps->conns;
+	if (ps->conns)
+		ps->conns->u.progress.prev = c;
+	ps->conns = c;
+	if (ps->has_report) {
+		send_progress(c, ps);
+		start_ticks(s, c);
+	}
+	return 0;
+}
+
+static void progress_close(struct rv__server *s, struct rv__conn *c)
+{
+	struct rv__progress *pg = s->progress;
+	struct rv__psession *ps = c->u.progress.ps;
+
+	if (!ps)
+		return;
+	ev_timer_stop(s->loop, &c->u.progress.tick);
+	for (size_t i = 0; i < pg->n_pending; i++)
+		if (pg->pending[i].c == c)
+			pg->pending[i].c = NULL;
+	if (c->u.progress.prev)
+		c->u.progress.prev->u.progress.next = c->u.progress.next;
+	else
+		ps->conns = c->u.progress.next;
+	if (c->u.progress.next)
+		c->u.progress.next->u.progress.prev = c->u.progress.prev;
+	c->u.progress.ps = NULL;
+	/* Pending writes carry their own copy of the report, so the session
+	 * can go as soon as nobody listens; the store keeps the rest. */
+	if (!ps->conns) {
+		rv__idmap_del(&pg->sessions, ps->id);
+		free(ps);
+	}
+}
+
+static int queue_pending(struct rv__progress *pg, struct rv__conn *c, const char *id,
+			 const struct rv_progress_rec *rec)
+{
+	struct pending *p;
+
+	if (pg->n_pending == pg->cap_pending) {
+		size_t cap = pg->cap_pending ? pg->cap_pending * 2 : 64;
+		struct pending *np = realloc(pg->pending, cap * sizeof(*np));
+
+		if (!np)
+			return RV_ENOMEM;
+		pg->pending = np;
+		pg->cap_pending = cap;
+	}
+	p = &pg->pending[pg->n_pending++];
+	p->c = c;
+	p->has_id = id != NULL;
+	if (id)
+		snprintf(p->id, sizeof(p->id), "%s", id);
+	p->rec = *rec;
+	if (!ev_is_active(&pg->commit))
+		ev_prepare_start(pg->s->loop, &pg->commit);
+	return 0;
+}
+
+/* Write every report of this turn in one transaction, then ack them. */
+static void commit_pending(struct rv__progress *pg)
+{
+	struct rv__server *s = pg->s;
+	uint64_t t0;
+	size_t n = pg->n_pending;
+	int err = 0;
+
+	if (ev_is_active(&pg->commit))
+		ev_prepare_stop(s->loop, &pg->commit);
+	if (!n)
+		return;
+	t0 = rv_time_mono_ns();
+	if (s->store) {
+		err = rv_store_begin(s->store);
+		for (size_t i = 0; !err && i < n; i++)
+			err = rv_store_put_progress(s->store, &pg->pending[i].rec);
+		if (!err)
+			err = rv_store_commit(s->store);
+		if (err)
+			rv_store_rollback(s->store);
+		rv_metrics_commit(&s->metrics, (double)(rv_time_mono_ns() - t0) / 1e9);
+	}
+	if (err) {
+		s->metrics.store_errors++;
+		rv_log(s->log, RV_LOG_ERROR, "store_write_failed", "%zu report(s): %s", n,
+		       rv_store_last_error(s->store));
+	} else {
+		s->metrics.progress_stored += s->store ? n : 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pending *p = &pg->pending[i];
+
+		if (!p->c)
+			continue;
+		if (err)
+			/* Never ack what is not stored: the client must retry. */
+			rv__conn_request_close(p->c, 1011, "progress store failure");
+		else if (p->has_id)
+			rv__conn_ack(p->c, p->id);
+	}
+	pg->n_pending = 0;
+}
+
+static void progress_message(struct rv__server *s, struct rv__conn *c, const struct rv_msg *m,
+			     double now)
+{
+	struct rv__psession *ps = c->u.progress.ps;
+	struct rv_proto_error err;
+	struct rv_progress_rec rec;
+	bool first;
+
+	if (m->type != RV_MSG_PROGRESS) {
+		rv_proto_error_set(&err, RV_ERR_UNKNOWN_TYPE, rv_msg_type_name(m->type), m->id,
+				   "%s is not used on /ws/progress", rv_msg_type_name(m->type));
+		rv__conn_send_error(c, &err);
+		return;
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.session_id, sizeof(rec.session_id), "%s", ps->id);
+	snprintf(rec.media_id, sizeof(rec.media_id), "%s", m->u.progress.media_id);
+	rec.position = m->u.progress.position;
+	rec.has_duration = m->u.progress.has_duration;
+	rec.duration = m->u.progress.duration;
+	rec.playing = m->u.progress.playing;
+	rec.server_time = now;
+	if (queue_pending(s->progress, c, m->id, &rec)) {
+		rv__conn_request_close(c, 1011, "out of memory");
+		return;
+	}
+	/* Every later tick reflects this report, acked or about to be. */
+	first = !ps->has_report;
+	ps->rec = rec;
+	ps->has_report = true;
+	if (first)
+		for (struct rv__conn *o = ps->conns; o; o = o->u.progress.next)
+			start_ticks(s, o);
+}
+
+const struct rv__endpoint rv__ep_progress = {
+	.prefix = "/ws/progress/",
+	.ep = RV_EP_PROGRESS,
+	.query = progress_query,
+	.open = progress_open,
+	.message = progress_message,
+	.close = progress_close,
+};

@@ -1,0 +1,861 @@
+/* lib/store_sqlite.c - the durable store (revenge/store.h) on SQLite.
+ *
+ * Owns one SQLite connection per struct rv_store and everything that hangs
+ * off it: the schema migrations, the prepared statements, and the checks that
+ * decide whether a file may be trusted at all. The file holds each session's
+ * latest progress report and quality profile; the server writes them in
+ * batches (begin, puts, commit) so one commit covers many reports.
+ *
+ * Why these settings: WAL makes a commit one append to the log and lets a
+ * reader (a backup, sqlite3 by hand) look while we write. In WAL mode
+ * synchronous=NORMAL keeps every commit across a crash of the process and
+ * risks only the last commits on power loss; opts->fsync (synchronous=FULL)
+ * syncs the log at each commit to close that gap too. The file is checked at
+ * open (SQLite header, quick_check, schema version, table shapes) because a
+ * store that is silently wrong is worse than a server that refuses to start
+ * and says why.
+ *
+ * No global state: everything lives in struct rv_store, one per thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "revenge/error.h"
+#include "revenge/store.h"
+
+#define BUSY_TIMEOUT_MS 2000
+
+/* migrations[v] takes a database from user_version v to v + 1. Append only:
+ * a step that has shipped never changes, because files in the field ran it.
+ * IF NOT EXISTS lets a foreign database that already holds a table of exactly
+ * our shape (checked before migrating) adopt it instead of failing. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE IF NOT EXISTS progress("
+	" session_id TEXT PRIMARY KEY,"
+	" media_id TEXT NOT NULL,"
+	" position REAL NOT NULL,"
+	" duration REAL,"
+	" playing INTEGER NOT NULL,"
+	" server_time REAL NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS quality("
+	" session_id TEXT PRIMARY KEY,"
+	" profile TEXT NOT NULL,"
+	" updated_at REAL"
+	") WITHOUT ROWID;",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RV_STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+/* The shape of our tables at RV_STORE_SCHEMA_VERSION, as PRAGMA table_info
+ * reports it (a WITHOUT ROWID primary key is implicitly NOT NULL). */
+struct col_shape {
+	const char *name, *type;
+	int notnull, pk;
+};
+
+struct table_shape {
+	const char *name;
+	const struct col_shape *cols;
+	int ncols;
+};
+
+static const struct col_shape progress_cols[] = {
+	{ "session_id", "TEXT", 1, 1 },
+	{ "media_id", "TEXT", 1, 0 },
+	{ "position", "REAL", 1, 0 },
+	{ "duration", "REAL", 0, 0 },
+	{ "playing", "INTEGER", 1, 0 },
+	{ "server_time", "REAL", 1, 0 },
+};
+
+static const struct col_shape quality_cols[] = {
+	{ "session_id", "TEXT", 1, 1 },
+	{ "profile", "TEXT", 1, 0 },
+	{ "updated_at", "REAL", 0, 0 },
+};
+
+static const struct table_shape tables[] = {
+	{ "progress", progress_cols, (int)(sizeof(progress_cols) / sizeof(progress_cols[0])) },
+	{ "quality", quality_cols, (int)(sizeof(quality_cols) / sizeof(quality_cols[0])) },
+};
+
+enum stmt_id {
+	S_PUT_PROGRESS,
+	S_GET_PROGRESS,
+	S_PUT_QUALITY,
+	S_GET_QUALITY,
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S__COUNT
+};
+
+static const char *const stmt_sql[S__COUNT] = {
+	[S_PUT_PROGRESS] =
+		"INSERT INTO progress(session_id, media_id, position, duration, playing, server_time)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT(session_id) DO UPDATE SET media_id = excluded.media_id,"
+		" position = excluded.position, duration = excluded.duration,"
+		" playing = excluded.playing, server_time = excluded.server_time",
+	[S_GET_PROGRESS] =
+		"SELECT media_id, position, duration, playing, server_time"
+		" FROM progress WHERE session_id = ?1",
+	/* updated_at is informational (unix ms, wall clock at the write), so
+	 * SQLite stamps it rather than the API growing a clock argument. */
+	[S_PUT_QUALITY] =
+		"INSERT INTO quality(session_id, profile, updated_at)"
+		" VALUES (?1, ?2, (julianday('now') - 2440587.5) * 86400000.0)"
+		" ON CONFLICT(session_id) DO UPDATE SET profile = excluded.profile,"
+		" updated_at = excluded.updated_at",
+	[S_GET_QUALITY] = "SELECT profile FROM quality WHERE session_id = ?1",
+	/* IMMEDIATE takes the write lock up front: a deferred transaction that
+	 * upgrades from reader to writer can get SQLITE_BUSY in WAL mode without
+	 * the busy handler being allowed to wait it out. */
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+};
+
+struct rv_store {
+	sqlite3 *db;
+	int version;
+	sqlite3_stmt *stmt[S__COUNT];
+	char err[256];                  /* last failure, for rv_store_last_error */
+};
+
+/* Make s one line: SQLite messages (quick_check's especially) may hold
+ * newlines, and the text ends up in one log line. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			*s = ' ';
+}
+
+/* Write "cannot open store 'path': <reason>" into err (when there is room). */
+__attribute__((format(printf, 4, 5)))
+static void open_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!err || errlen == 0)
+		return;
+	n = snprintf(err, errlen, "cannot open store '%s': ", path);
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	one_line(err);
+}
+
+/* Record why the last call failed: "<what>: <sqlite's message>". */
+static void note_sqlite(struct rv_store *st, const char *what)
+{
+	snprintf(st->err, sizeof(st->err), "%s: %s", what, sqlite3_errmsg(st->db));
+	one_line(st->err);
+}
+
+static int note_invalid(struct rv_store *st, const char *why)
+{
+	snprintf(st->err, sizeof(st->err), "%s", why);
+	return RV_EINVAL;
+}
+
+static int rv_code(int sqlite_rc)
+{
+	return (sqlite_rc & 0xff) == SQLITE_NOMEM ? RV_ENOMEM : RV_EIO;
+}
+
+/* The directory part of path ("." for a bare name), in a new string. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len;
+	char *d;
+
+	if (!slash)
+		return strdup(".");
+	/* "a//b" -> "a", "/b" -> "/" */
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	len = slash == path ? 1 : (size_t)(slash - path);
+	d = malloc(len + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, path, len);
+	d[len] = '\0';
+	return d;
+}
+
+/* Look at the file and its directory before SQLite does, so the message names
+ * the real problem: SQLite only ever says "unable to open database file".
+ * This is for the message alone; SQLite's own result is checked afterwards,
+ * so a race between the two cannot let a bad file through. */
+static int check_path(const char *path, bool create, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *dir;
+	bool exists = stat(path, &sb) == 0;
+	int ret = 0;
+
+	if (exists) {
+		if (S_ISDIR(sb.st_mode)) {
+			open_fail(err, errlen, path, "is a directory");
+			return RV_EIO;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			open_fail(err, errlen, path, "not a regular file");
+			return RV_EIO;
+		}
+		/* AT_EACCESS: the effective ids decide, as for SQLite's open(2) */
+		if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) != 0) {
+			if (errno == EROFS)
+				open_fail(err, errlen, path, "read-only file system");
+			else if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0)
+				open_fail(err, errlen, path, "permission denied (read-only file)");
+			else
+				open_fail(err, errlen, path, "permission denied");
+			return RV_EIO;
+		}
+	} else if (errno != ENOENT) {
+		if (errno == ENOTDIR)
+			open_fail(err, errlen, path, "a component of the path is not a directory");
+		else if (errno == EACCES)
+			open_fail(err, errlen, path, "permission denied (cannot reach the file)");
+		else
+			open_fail(err, errlen, path, "%s", strerror(errno));
+		return RV_EIO;
+	}
+	/* The file exists, or is missing and may be created: either way WAL
+	 * (and creation) need to make files beside it. */
+	dir = dir_of(path);
+	if (!dir) {
+		open_fail(err, errlen, path, "out of memory");
+		return RV_ENOMEM;
+	}
+	if (stat(dir, &sb) != 0) {
+		if (errno == ENOENT)
+			open_fail(err, errlen, path, "directory does not exist");
+		else
+			open_fail(err, errlen, path, "directory '%s': %s", dir, strerror(errno));
+		ret = RV_EIO;
+	} else if (!S_ISDIR(sb.st_mode)) {
+		open_fail(err, errlen, path, "'%s' is not a directory", dir);
+		ret = RV_EIO;
+	} else if (!exists && !create) {
+		open_fail(err, errlen, path, "no such file (and create is off)");
+		ret = RV_EIO;
+	} else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		open_fail(err, errlen, path, "permission denied (directory '%s' is not writable,"
+			  " and the store needs to create files there)", dir);
+		ret = RV_EIO;
+	}
+	free(dir);
+	return ret;
+}
+
+/* Run sql and copy column 0 of its first row into val ("" when there is no
+ * row). Returns the SQLite result; on failure val holds SQLite's message. */
+static int query1(sqlite3 *db, const char *sql, char *val, size_t vlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+
+	val[0] = '\0';
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *t = sqlite3_column_text(s, 0);
+
+			snprintf(val, vlen, "%s", t ? (const char *)t : "");
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_OK;
+		}
+	}
+	if (rc != SQLITE_OK)
+		snprintf(val, vlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The first problem quick_check lists, without its "*** in database main
+ * ***" heading: one line is enough to say the file is damaged. */
+static const char *first_problem(char *report)
+{
+	char *p = report, *nl;
+
+	if (strncmp(p, "*** ", 4) == 0 && (nl = strchr(p, '\n')))
+		p = nl + 1;
+	if ((nl = strchr(p, '\n')))
+		*nl = '\0';
+	return p;
+}
+
+/* sqlite3_exec with the message copied into why on failure. */
+static int exec(sqlite3 *db, const char *sql, char *why, size_t whylen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		snprintf(why, whylen, "%s", msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc;
+}
+
+/* 0 when table t has exactly our columns (or is absent and absent_ok);
+ * otherwise -1 with why. Names compare case-insensitively, as SQL does. */
+static int check_table(sqlite3 *db, const struct table_shape *t, bool absent_ok, char *why,
+		       size_t whylen)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v;
+	int rc, i = 0, ret = -1;
+
+	rc = sqlite3_prepare_v2(db, "SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE",
+				-1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		if (!absent_ok)
+			snprintf(why, whylen, "table '%s' is missing", t->name);
+		ret = absent_ok ? 0 : -1;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto sqlerr;
+	v = (const char *)sqlite3_column_text(s, 0);
+	if (!v || strcmp(v, "table") != 0) {
+		snprintf(why, whylen, "'%s' is a %s, not a revenge table", t->name, v ? v : "?");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+
+	rc = sqlite3_prepare_v2(db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)"
+				" ORDER BY cid", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		const struct col_shape *c;
+		const char *name, *type;
+
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		name = (const char *)sqlite3_column_text(s, 0);
+		type = (const char *)sqlite3_column_text(s, 1);
+		name = name ? name : "";
+		type = type ? type : "";
+		if (i == t->ncols) {
+			snprintf(why, whylen, "table '%s' has an unexpected column '%s'"
+				 " (not a revenge store?)", t->name, name);
+			goto out;
+		}
+		c = &t->cols[i];
+		if (strcasecmp(name, c->name) != 0 || strcasecmp(type, c->type) != 0 ||
+		    sqlite3_column_int(s, 2) != c->notnull || sqlite3_column_int(s, 3) != c->pk) {
+			snprintf(why, whylen, "table '%s' has a different shape: column %d is"
+				 " '%s %s%s%s', expected '%s %s%s%s' (not a revenge store?)",
+				 t->name, i + 1, name, type,
+				 sqlite3_column_int(s, 3) ? " PRIMARY KEY" : "",
+				 sqlite3_column_int(s, 2) ? " NOT NULL" : "",
+				 c->name, c->type, c->pk ? " PRIMARY KEY" : "",
+				 c->notnull ? " NOT NULL" : "");
+			goto out;
+		}
+		i++;
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlerr;
+	if (i < t->ncols) {
+		snprintf(why, whylen, "table '%s' has a different shape: column '%s' is missing"
+			 " (not a revenge store?)", t->name, t->cols[i].name);
+		goto out;
+	}
+	ret = 0;
+	goto out;
+sqlerr:
+	snprintf(why, whylen, "reading the schema: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int check_tables(sqlite3 *db, bool absent_ok, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (check_table(db, &tables[i], absent_ok, why, whylen))
+			return -1;
+	return 0;
+}
+
+/* Bring the database from *version to RV_STORE_SCHEMA_VERSION, one step per
+ * transaction so a crash leaves it at some whole version, never between.
+ * Returns 0, or -1 with why (and the failed step rolled back). */
+static int migrate(sqlite3 *db, int *version, char *why, size_t whylen)
+{
+	while (*version < RV_STORE_SCHEMA_VERSION) {
+		char val[32], sql[64];
+		int v;
+
+		/* IMMEDIATE, then read the version again: two processes opening
+		 * a fresh file at once serialize here, and the second one finds
+		 * the step done instead of running it twice. */
+		if (exec(db, "BEGIN IMMEDIATE", why, whylen))
+			return -1;
+		if (query1(db, "PRAGMA user_version", val, sizeof(val))) {
+			snprintf(why, whylen, "%s", val);
+			goto fail;
+		}
+		v = atoi(val);
+		if (v != *version) {
+			*version = v;
+			if (exec(db, "COMMIT", why, whylen))
+				goto fail;
+			if (v < 0 || v > RV_STORE_SCHEMA_VERSION)
+				return 0;       /* the caller refuses it */
+			continue;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (exec(db, migrations[v], why, whylen) || exec(db, sql, why, whylen) ||
+		    exec(db, "COMMIT", why, whylen))
+			goto fail;
+		*version = v + 1;
+	}
+	return 0;
+fail:
+	/* A failed COMMIT may leave the transaction open; end it either way. */
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* The contract of store.h, plus: opts may be NULL (no fsync, no create);
+ * a NULL or empty path or a NULL out is RV_EINVAL; out of memory RV_ENOMEM;
+ * every other failure RV_EIO. The file is checked (header, quick_check,
+ * schema version, our tables' shape) before anything is written to it, so a
+ * foreign or newer file is left as it was. */
+int rv_store_open(const char *path, const struct rv_store_options *opts,
+		  struct rv_store **out, char *err, size_t errlen)
+{
+	static const struct rv_store_options defaults;
+	struct rv_store *st = NULL;
+	char val[256], why[256], *fixed = NULL;
+	const char *name = path;
+	int rc, flags, version, ret = RV_EIO;
+
+	if (out)
+		*out = NULL;
+	if (!path || !*path) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot open store: no path given");
+		return RV_EINVAL;
+	}
+	if (!out) {
+		open_fail(err, errlen, path, "no place for the result (out is NULL)");
+		return RV_EINVAL;
+	}
+	if (!opts)
+		opts = &defaults;
+	ret = check_path(path, opts->create, err, errlen);
+	if (ret)
+		return ret;
+	ret = RV_EIO;
+	/* This SQLite takes "file:..." names as URIs even without
+	 * SQLITE_OPEN_URI (SQLITE_USE_URI); a relative path that merely looks
+	 * like one must name the file we checked above. */
+	if (strncmp(path, "file:", 5) == 0) {
+		if (asprintf(&fixed, "./%s", path) < 0) {
+			fixed = NULL;
+			open_fail(err, errlen, path, "out of memory");
+			return RV_ENOMEM;
+		}
+		name = fixed;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		open_fail(err, errlen, path, "out of memory");
+		ret = RV_ENOMEM;
+		goto out;
+	}
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (opts->create ? SQLITE_OPEN_CREATE : 0);
+	rc = sqlite3_open_v2(name, &st->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		open_fail(err, errlen, path, "%s", st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		ret = rv_code(rc);
+		goto out;
+	}
+	/* SQLite falls back to read-only when it cannot write the file; the
+	 * store would then fail at the first commit, far from the cause. */
+	if (sqlite3_db_readonly(st->db, "main") == 1) {
+		open_fail(err, errlen, path, "permission denied (read-only file)");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	/* The file may come from anywhere: its schema (triggers, views) must
+	 * not call functions with side effects on our behalf. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+
+	/* The first read: a file that is not SQLite fails here, with "file is
+	 * not a database". */
+	rc = query1(st->db, "PRAGMA user_version", val, sizeof(val));
+	if (rc != SQLITE_OK) {
+		open_fail(err, errlen, path, "%s", val);
+		ret = rv_code(rc);
+		goto out;
+	}
+	version = atoi(val);
+	if (version > RV_STORE_SCHEMA_VERSION) {
+		open_fail(err, errlen, path, "schema version %d is newer than this build supports"
+			  " (%d); upgrade revenge", version, RV_STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (version < 0) {
+		open_fail(err, errlen, path, "schema version %d was not written by revenge", version);
+		goto out;
+	}
+	/* quick_check reads every page (not the index/table cross-checks of
+	 * integrity_check), so it costs a scan of the file: at open only. Its
+	 * first row is "ok" when, and only when, nothing is wrong. */
+	rc = query1(st->db, "PRAGMA quick_check", val, sizeof(val));
+	if (rc != SQLITE_OK) {
+		open_fail(err, errlen, path, "%s", val);
+		ret = rv_code(rc);
+		goto out;
+	}
+	if (strcmp(val, "ok") != 0) {
+		open_fail(err, errlen, path, "database disk image is malformed (quick_check: %s)",
+			  first_problem(val));
+		goto out;
+	}
+	/* A database we never touched may hold tables of its own; ours are
+	 * created beside them, but a same-named table of another shape means
+	 * this is not our file: refuse before changing anything. */
+	if (version == 0 && check_tables(st->db, true, why, sizeof(why))) {
+		open_fail(err, errlen, path, "%s", why);
+		goto out;
+	}
+	rc = query1(st->db, "PRAGMA journal_mode = WAL", val, sizeof(val));
+	if (rc != SQLITE_OK) {
+		open_fail(err, errlen, path, "cannot set WAL journal mode: %s", val);
+		ret = rv_code(rc);
+		goto out;
+	}
+	if (strcasecmp(val, "wal") != 0) {
+		open_fail(err, errlen, path, "cannot set WAL journal mode (the file stays in '%s' mode)",
+			  val);
+		goto out;
+	}
+	/* Always set explicitly: SQLite's compiled-in default varies by
+	 * distribution (Debian's is FULL in WAL mode). */
+	if (exec(st->db, opts->fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+		 why, sizeof(why))) {
+		open_fail(err, errlen, path, "cannot set synchronous mode: %s", why);
+		goto out;
+	}
+	if (migrate(st->db, &version, why, sizeof(why))) {
+		open_fail(err, errlen, path, "migrating to schema version %d: %s",
+			  RV_STORE_SCHEMA_VERSION, why);
+		goto out;
+	}
+	if (version != RV_STORE_SCHEMA_VERSION) {
+		/* another process changed it while we waited for the lock */
+		if (version > RV_STORE_SCHEMA_VERSION)
+			open_fail(err, errlen, path, "schema version %d is newer than this build"
+				  " supports (%d); upgrade revenge", version, RV_STORE_SCHEMA_VERSION);
+		else
+			open_fail(err, errlen, path, "schema version %d was not written by revenge",
+				  version);
+		goto out;
+	}
+	if (check_tables(st->db, false, why, sizeof(why))) {
+		open_fail(err, errlen, path, "%s", why);
+		goto out;
+	}
+	st->version = version;
+	for (int i = 0; i < S__COUNT; i++) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			open_fail(err, errlen, path, "preparing statements: %s",
+				  sqlite3_errmsg(st->db));
+			ret = rv_code(rc);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(fixed);
+	if (ret) {
+		rv_store_close(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+/* NULL-safe. An open transaction is rolled back (SQLite does it at close).
+ * As the last connection to the file, the close checkpoints the WAL into the
+ * database and removes the -wal file. */
+void rv_store_close(struct rv_store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* Every statement is finalized, so sqlite3_close cannot be BUSY. */
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int rv_store_schema_version(struct rv_store *st)
+{
+	return st ? st->version : RV_EINVAL;
+}
+
+/* Step s to its end, then reset it and clear its bindings so no read lock,
+ * no pending error and no pointer into the caller's memory outlive the call.
+ * The failure text is taken before the reset. */
+static int run(struct rv_store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s), ret = 0;
+
+	if (rc != SQLITE_DONE) {
+		note_sqlite(st, what);
+		ret = rv_code(rc);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+/* 0 or RV_EIO (a transaction already open, the lock held by another
+ * connection past the busy timeout, ...). */
+int rv_store_begin(struct rv_store *st)
+{
+	if (!st)
+		return RV_EINVAL;
+	return run(st, st->stmt[S_BEGIN], "begin");
+}
+
+/* 0 or RV_EIO. After a failed commit call rv_store_rollback: depending on
+ * the error SQLite may or may not have rolled back already. */
+int rv_store_commit(struct rv_store *st)
+{
+	if (!st)
+		return RV_EINVAL;
+	return run(st, st->stmt[S_COMMIT], "commit");
+}
+
+/* Discard the open transaction; a no-op when none is open. It keeps the
+ * error that led to it in rv_store_last_error, since that is what the caller
+ * logs next; a failing rollback adds its own text after it. */
+void rv_store_rollback(struct rv_store *st)
+{
+	char prev[sizeof(st->err)], mine[sizeof(st->err)];
+
+	if (!st || sqlite3_get_autocommit(st->db))
+		return;
+	memcpy(prev, st->err, sizeof(prev));
+	if (run(st, st->stmt[S_ROLLBACK], "rollback") == 0) {
+		memcpy(st->err, prev, sizeof(prev));
+	} else if (prev[0]) {
+		memcpy(mine, st->err, sizeof(mine));
+		snprintf(st->err, sizeof(st->err), "%.120s; %.120s", prev, mine);
+	}
+}
+
+/* 1..RV_ID_MAX bytes, terminated within the array: what the protocol allows. */
+static bool id_ok(const char *id, size_t size)
+{
+	size_t n = strnlen(id, size);
+
+	return n > 0 && n < size && n <= RV_ID_MAX;
+}
+
+/* The contract of store.h; RV_EINVAL (with rv_store_last_error saying why)
+ * for an empty or unterminated id or a non-finite number, which SQLite would
+ * otherwise store as NULL or reject with a less helpful message. Outside a
+ * transaction the put commits on its own. */
+int rv_store_put_progress(struct rv_store *st, const struct rv_progress_rec *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!r)
+		return note_invalid(st, "put progress: no record");
+	if (!id_ok(r->session_id, sizeof(r->session_id)) || !id_ok(r->media_id, sizeof(r->media_id)))
+		return note_invalid(st, "put progress: session and media ids must be 1-64 bytes");
+	if (!isfinite(r->position) || !isfinite(r->server_time) ||
+	    (r->has_duration && !isfinite(r->duration)))
+		return note_invalid(st, "put progress: position, duration and server_time must be finite");
+	s = st->stmt[S_PUT_PROGRESS];
+	rc = sqlite3_bind_text(s, 1, r->session_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 2, r->media_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(s, 3, r->position);
+	if (rc == SQLITE_OK)
+		rc = r->has_duration ? sqlite3_bind_double(s, 4, r->duration) : sqlite3_bind_null(s, 4);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(s, 5, r->playing ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(s, 6, r->server_time);
+	if (rc != SQLITE_OK) {
+		note_sqlite(st, "put progress");
+		sqlite3_clear_bindings(s);
+		return rv_code(rc);
+	}
+	return run(st, s, "put progress");
+}
+
+/* The contract of store.h. out->session_id is set to session_id. RV_EINVAL
+ * for a NULL, empty or over-long id (none can have been stored); RV_EIO also
+ * when the row does not fit the record (a media_id longer than RV_ID_MAX,
+ * written by something other than revenge). */
+int rv_store_get_progress(struct rv_store *st, const char *session_id,
+			  struct rv_progress_rec *out)
+{
+	sqlite3_stmt *s;
+	const unsigned char *media;
+	int rc, ret = RV_EIO;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!out)
+		return note_invalid(st, "get progress: no record to fill");
+	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
+		return note_invalid(st, "get progress: session id must be 1-64 bytes");
+	s = st->stmt[S_GET_PROGRESS];
+	rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = RV_ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		note_sqlite(st, "get progress");
+		ret = rv_code(rc);
+	} else {
+		media = sqlite3_column_text(s, 0);
+		if (!media || (size_t)sqlite3_column_bytes(s, 0) > RV_ID_MAX) {
+			snprintf(st->err, sizeof(st->err), "get progress: session '%s' has %s",
+				 session_id, media ? "a media id over 64 bytes" : "no media id");
+			goto out;
+		}
+		memset(out, 0, sizeof(*out));
+		snprintf(out->session_id, sizeof(out->session_id), "%s", session_id);
+		snprintf(out->media_id, sizeof(out->media_id), "%s", (const char *)media);
+		out->position = sqlite3_column_double(s, 1);
+		out->has_duration = sqlite3_column_type(s, 2) != SQLITE_NULL;
+		out->duration = out->has_duration ? sqlite3_column_double(s, 2) : 0.0;
+		out->playing = sqlite3_column_int(s, 3) != 0;
+		out->server_time = sqlite3_column_double(s, 4);
+		ret = 0;
+	}
+out:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+/* The contract of store.h; RV_EINVAL for a bad session id or a NULL
+ * profile. Outside a transaction the put commits on its own. */
+int rv_store_put_quality(struct rv_store *st, const char *session_id, const char *profile)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
+		return note_invalid(st, "put quality: session id must be 1-64 bytes");
+	if (!profile)
+		return note_invalid(st, "put quality: no profile");
+	s = st->stmt[S_PUT_QUALITY];
+	rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 2, profile, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		note_sqlite(st, "put quality");
+		sqlite3_clear_bindings(s);
+		return rv_code(rc);
+	}
+	return run(st, s, "put quality");
+}
+
+/* The contract of store.h, plus: RV_EINVAL for a bad session id, a NULL
+ * profile or len 0; RV_ERANGE when the profile does not fit in len bytes
+ * (profile is then set to ""), since a cut profile would read as another. */
+int rv_store_get_quality(struct rv_store *st, const char *session_id, char *profile,
+			 size_t len)
+{
+	sqlite3_stmt *s;
+	const unsigned char *t;
+	size_t n;
+	int rc, ret = RV_EIO;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!profile || len == 0)
+		return note_invalid(st, "get quality: no room for the profile");
+	profile[0] = '\0';
+	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
+		return note_invalid(st, "get quality: session id must be 1-64 bytes");
+	s = st->stmt[S_GET_QUALITY];
+	rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = RV_ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		note_sqlite(st, "get quality");
+		ret = rv_code(rc);
+	} else {
+		t = sqlite3_column_text(s, 0);
+		n = (size_t)sqlite3_column_bytes(s, 0);
+		if (!t) {
+			snprintf(st->err, sizeof(st->err), "get quality: session '%s' has no profile",
+				 session_id);
+		} else if (n >= len) {
+			snprintf(st->err, sizeof(st->err), "get quality: profile of %zu bytes does not"
+				 " fit in %zu", n, len);
+			ret = RV_ERANGE;
+		} else {
+			memcpy(profile, t, n + 1);
+			ret = 0;
+		}
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+/* Never NULL: the last failure of a call on st ("no error" before any), or
+ * a fixed text for a NULL st. Valid until the next call on st. */
+const char *rv_store_last_error(struct rv_store *st)
+{
+	if (!st)
+		return "no store";
+	return st->err[0] ? st->err : "no error";
+}
