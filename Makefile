@@ -41,15 +41,18 @@ LIB_SO    := $(BUILD)/librevenge.so.0
 
 CMDS      := revenge-server
 CMD_BINS  := $(CMDS:%=$(BUILD)/bin/%)
+# Built and tested, not installed yet (its docs come with the benchmark work).
+TOOLS     := revenge-bench
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 HELPERS   := rvcat
 HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run test unit cli check-asan valgrind fuzz tests-build clean install uninstall
-all: $(CMD_BINS) $(LIB_SO) $(HELPER_BINS)
+all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
-	@mkdir -p bin && for c in $(CMDS); do ln -sf ../build/bin/$$c bin/$$c; done
+	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
 endif
 
 deps:
@@ -66,7 +69,8 @@ $(LIB_A): $(LIB_OBJS)
 $(LIB_SO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,librevenge.so.0 $(SAN) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/%: cmd/%/*.c $(LIB_A)
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
 

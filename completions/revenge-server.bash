@@ -1,7 +1,8 @@
 # completions/revenge-server.bash - bash completion for revenge-server.
 #
 # Completes flag names and the values of flags that have a fixed set (log
-# level and format), typical ones (listen addresses) or files (--db, TLS).
+# level and format), typical ones (listen addresses, the default --ladder)
+# or files (--db, TLS).
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
 # when they drift apart.
@@ -15,9 +16,9 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --db --origin --max-message --history --ping-interval
-		--rate-limit --queue-max --tls-cert --tls-key --log-level --log-format
-		--help --version -h -V'
+	local flags='--listen --db --fsync --ladder --origin --max-message --history
+		--ping-interval --rate-limit --queue-max --tls-cert --tls-key --log-level
+		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	local -a matches=()
 
@@ -42,7 +43,7 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --db | --origin | --max-message | --history | \
+		--listen | --db | --ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --queue-max | --tls-cert | \
 		--tls-key | --log-level | --log-format)
 			flag=${COMP_WORDS[i - 1]}
@@ -58,6 +59,8 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'text json' -- "$val") ;;
 		--listen)
 			mapfile -t matches < <(compgen -W '127.0.0.1:8080 0.0.0.0:8080 [::1]:8080 127.0.0.1:0' -- "$val") ;;
+		--ladder)
+			mapfile -t matches < <(compgen -W '2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800' -- "$val") ;;
 		--db | --tls-cert | --tls-key)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;

@@ -62,6 +62,16 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 
 /* Queue f for c. A STATE frame replaces a queued, unsent STATE frame
  * (latest-wins); an EVENT frame that does not fit closes c with 1013. */
+/* Hand one frame to lws; counts it. Returns lws_write's result. */
+static int write_frame(struct rv__conn *c, struct rv_frame *f)
+{
+	struct rv__server *s = c->srv;
+
+	s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
+	s->metrics.bytes_out += f->len;
+	return lws_write(c->wsi, rv_frame_data(f), f->len, LWS_WRITE_TEXT);
+}
+
 void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 {
 	struct rv__server *s = c->srv;
@@ -69,6 +79,17 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 
 	if (!c->wsi || c->close_code)
 		return;
+	/* Nothing queued and nothing left over in lws: write now. This skips
+	 * the writable round trip (two epoll_ctl calls and a loop turn per
+	 * message). If the kernel takes only part, lws keeps the rest and asks
+	 * for the writable callback itself, and later frames queue behind it
+	 * (lws_partial_buffered). Compressed connections always queue: lws may
+	 * still be draining the compressor. */
+	if (!rv__outq_len(&c->q) && !c->deflate && !lws_partial_buffered(c->wsi)) {
+		if (write_frame(c, f) < 0)
+			rv__conn_request_close(c, 1011, "write failed");
+		return;
+	}
 	r = rv__outq_push(&c->q, f, s->cfg->queue_max);
 	if (r < 0) {
 		s->metrics.slow_dropped++;
@@ -87,13 +108,15 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
  * deflate output of the previous one. */
 static int conn_flush(struct rv__conn *c)
 {
-	struct rv__server *s = c->srv;
 
-	while (rv__outq_len(&c->q) && !lws_send_pipe_choked(c->wsi)) {
+	/* Coalesced: as many frames as the socket takes in one callback. A
+	 * write the kernel only partly took is kept by lws
+	 * (lws_partial_buffered), which ends the burst without a poll() per
+	 * frame as lws_send_pipe_choked would cost. */
+	while (rv__outq_len(&c->q) && !lws_partial_buffered(c->wsi)) {
 		struct rv_frame *f = rv__outq_pop(&c->q);
-		int n = lws_write(c->wsi, rv_frame_data(f), f->len, LWS_WRITE_TEXT);
-		s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
-		s->metrics.bytes_out += f->len;
+		int n = write_frame(c, f);
+
 		rv_frame_unref(f);
 		if (n < 0)
 			return -1;

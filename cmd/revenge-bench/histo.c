@@ -1,0 +1,64 @@
+/* cmd/revenge-bench/histo.c - log-bucketed latency histogram (histo.h). */
+#include "histo.h"
+
+#include <math.h>
+
+static int bucket_of(double us)
+{
+	int e;
+	double m;
+
+	if (!(us >= 1))
+		return 0;
+	m = frexp(us, &e);           /* us = m * 2^e, 0.5 <= m < 1 */
+	int i = (e - 1) * HISTO_SUB + (int)((m - 0.5) * 2 * HISTO_SUB);
+
+	return i < HISTO_BUCKETS ? i : HISTO_BUCKETS - 1;
+}
+
+/* The upper edge of bucket i, so quantiles never under-report. */
+static double bucket_top(int i)
+{
+	int e = i / HISTO_SUB + 1, s = i % HISTO_SUB;
+
+	return ldexp(0.5 + (s + 1) / (2.0 * HISTO_SUB), e);
+}
+
+void histo_add(struct histo *h, double us)
+{
+	h->b[bucket_of(us)]++;
+	h->count++;
+	h->sum += us;
+	if (us > h->max)
+		h->max = us;
+}
+
+double histo_quantile(const struct histo *h, double q)
+{
+	uint64_t want, seen = 0;
+
+	if (!h->count)
+		return 0;
+	want = (uint64_t)ceil(q * (double)h->count);
+	if (want < 1)
+		want = 1;
+	for (int i = 0; i < HISTO_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= want) {
+			double top = bucket_top(i);
+
+			return top < h->max ? top : h->max;
+		}
+	}
+	return h->max;
+}
+
+void histo_merge(struct histo *a, const struct histo *b)
+{
+	for (int i = 0; i < HISTO_BUCKETS; i++)
+		a->b[i] += b->b[i];
+	a->count += b->count;
+	a->sum += b->sum;
+	if (b->max > a->max)
+		a->max = b->max;
+}

@@ -1,0 +1,517 @@
+/* cmd/revenge-bench/main.c - load generator and benchmark for revenge-server.
+ *
+ * One process, one libev loop, librevenge's client adapter for every
+ * connection. A run opens its connections at a bounded rate, measures for
+ * --duration once they are all open, prints a table (or --json) and exits by
+ * itself. On a terminal a live line shows connections, throughput and p99.
+ *
+ * Scenarios: progress (durable progress reports with ids, acked per
+ * second and ack latency).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include <revenge/revenge.h>
+
+#include "histo.h"
+
+#define PROG "revenge-bench"
+#define INFLIGHT_MAX 64
+
+static const char usage_text[] =
+"Usage: " PROG " [OPTIONS] SCENARIO [SCENARIO OPTIONS]\n"
+"\n"
+"Load a revenge-server and measure it. Every run is bounded by --duration\n"
+"and stops by itself.\n"
+"\n"
+"Options:\n"
+"  --url URL            server (default $REVENGE_URL or ws://127.0.0.1:8080)\n"
+"  --duration TIME      how long to measure once connected: 500ms, 10s, 1m\n"
+"                       (default 10s; at most 1h)\n"
+"  --connect-rate N     new connections per second (default 2000)\n"
+"  --deflate            offer permessage-deflate\n"
+"  --json               print one JSON object instead of the table\n"
+"  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
+"\n"
+"Scenarios:\n"
+"  progress             S sessions report progress with ids on\n"
+"                       /ws/progress/{id}; each sends its next report when\n"
+"                       the previous ones are acked\n"
+"      --sessions S     concurrent sessions (default 1000; 1 to 100000)\n"
+"      --inflight K     unacked reports per session (default 1; 1 to 64)\n"
+"      --rate R         open loop: R reports per second in all, spread over\n"
+"                       the sessions, sent on schedule whether or not acks\n"
+"                       came back (at most --inflight unacked per session;\n"
+"                       a report that would exceed it counts as late)\n"
+"                       (default 0: closed loop, send on ack)\n"
+"\n"
+"Output: acked reports per second and ack latency percentiles (p50, p90,\n"
+"p99, p99.9, max) from a log-bucketed histogram.\n"
+"\n"
+"Exit status: 0 the run completed, 1 it failed (no connection, or the\n"
+"server closed connections), 2 usage error.\n";
+
+struct bench;
+
+struct session {
+	struct bench *b;
+	struct rv_conn *conn;
+	unsigned idx;
+	bool open;
+	uint64_t seq;                 /* reports sent */
+	uint64_t acked;               /* acks received */
+	double sent_at[INFLIGHT_MAX]; /* by seq % inflight */
+};
+
+struct bench {
+	struct ev_loop *loop;
+	struct rv_client *cl;
+	const char *url;
+	double duration_s;
+	unsigned connect_rate;
+	bool json, tty, deflate;
+	/* progress */
+	unsigned sessions, inflight;
+	double rate;                  /* open loop: reports/s in all; 0 closed loop */
+	double sent_quota;            /* open loop: reports due so far */
+	uint64_t sent_open;           /* open loop: reports sent */
+	uint64_t late;                /* open loop: not sent, session had K unacked */
+	unsigned rr;                  /* open loop: next session to send */
+	double t_open_start;
+	ev_timer pace;
+	struct session *ss;
+	unsigned opened, connected, failed, closed;
+	/* measurement */
+	bool measuring, stopping;
+	double t_measure, t_end;
+	uint64_t acked, acked_at_tick, errors;
+	struct histo lat, lat_window;
+	ev_timer connect_timer, stop_timer, status_timer, deadline;
+	char close_reason[160];
+};
+
+static double now_s(void)
+{
+	return (double)rv_time_mono_ns() / 1e9;
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see --help)\n");
+	exit(2);
+}
+
+static unsigned long parse_uint(const char *flag, const char *s, unsigned long lo,
+				unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+')
+		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
+	return v;
+}
+
+/* "500ms", "10s", "1m", or a bare number of seconds. */
+static double parse_duration(const char *flag, const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v <= 0)
+		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
+	if (!strcmp(end, "ms"))
+		v /= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60;
+	else if (*end && strcmp(end, "s"))
+		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
+	if (v > 3600)
+		usage_error("%s: at most 1h, got '%s'", flag, s);
+	return v;
+}
+
+/* ---- progress scenario ------------------------------------------------- */
+
+static void send_report(struct session *s)
+{
+	char buf[256];
+	uint64_t seq = s->seq++;
+	int n = snprintf(buf, sizeof(buf),
+			 "{\"type\":\"progress\",\"id\":\"%llu\",\"payload\":{\"media_id\":\"bench\","
+			 "\"position\":%llu,\"duration\":null,\"playing\":false}}",
+			 (unsigned long long)seq, (unsigned long long)seq);
+
+	s->sent_at[seq % s->b->inflight] = now_s();
+	rv_conn_send(s->conn, buf, (size_t)n);
+}
+
+static void progress_open(struct rv_conn *c, void *user)
+{
+	struct session *s = user;
+
+	s->b->connected++;
+	s->open = true;
+	if (s->b->rate > 0)
+		return;   /* the pacer sends */
+	for (unsigned i = 0; i < s->b->inflight; i++)
+		send_report(s);
+}
+
+/* Open loop: every millisecond, send the reports that are due, round-robin
+ * over the open sessions, so the offered load does not depend on how fast
+ * the server answers (a closed loop would hide queueing delay). */
+static void pace(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct bench *b = t->data;
+	double now = now_s();
+	uint64_t due;
+
+	if (b->stopping || !b->connected)
+		return;
+	if (!b->t_open_start)
+		b->t_open_start = now;
+	due = (uint64_t)((now - b->t_open_start) * b->rate);
+	for (unsigned tries = 0; b->sent_open < due && tries < 2 * b->sessions; tries++) {
+		struct session *s = &b->ss[b->rr];
+
+		b->rr = (b->rr + 1) % b->opened;
+		if (!s->open || !s->conn)
+			continue;
+		if (s->seq - s->acked >= b->inflight) {
+			b->late++;
+			b->sent_open++;
+			continue;
+		}
+		send_report(s);
+		b->sent_open++;
+	}
+}
+
+static void progress_message(struct rv_conn *c, const char *text, size_t len, void *user)
+{
+	struct session *s = user;
+	struct bench *b = s->b;
+	const char *id;
+	uint64_t seq;
+	double t = now_s();
+
+	/* Scanned, not parsed: at tens of thousands of acks a second the
+	 * generator must stay cheaper than the server it measures. */
+	if (len > 16 && !memcmp(text, "{\"type\":\"error\"", 15)) {
+		b->errors++;
+		return;
+	}
+	if (len < 14 || memcmp(text, "{\"type\":\"ack\"", 13))
+		return;   /* progress ticks and the like */
+	id = memmem(text, len, "\"id\":\"", 6);
+	if (!id)
+		return;
+	seq = strtoull(id + 6, NULL, 10);
+	s->acked++;
+	if (b->measuring && t <= b->t_end) {
+		double us = (t - s->sent_at[seq % b->inflight]) * 1e6;
+
+		b->acked++;
+		histo_add(&b->lat, us);
+		histo_add(&b->lat_window, us);
+	}
+	if (!b->stopping && b->rate <= 0)
+		send_report(s);
+}
+
+static void progress_close(struct rv_conn *c, int code, int status, const char *reason,
+			   void *user)
+{
+	struct session *s = user;
+	struct bench *b = s->b;
+
+	s->conn = NULL;
+	s->open = false;
+	if (status || !code)
+		b->failed++;
+	else
+		b->closed++;
+	if (!b->stopping && !b->close_reason[0])
+	{
+		if (status)
+			snprintf(b->close_reason, sizeof(b->close_reason), "refused: HTTP %d", status);
+		else if (code)
+			snprintf(b->close_reason, sizeof(b->close_reason), "closed by server: %d %s",
+				 code, reason);
+		else
+			snprintf(b->close_reason, sizeof(b->close_reason), "cannot connect: %s",
+				 reason);
+	}
+}
+
+static const struct rv_conn_callbacks progress_cb = {
+	progress_open, progress_message, progress_close,
+};
+
+/* ---- driving the run ---------------------------------------------------- */
+
+static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct bench *b = t->data;
+	/* the timer runs every 10 ms */
+	unsigned batch = b->connect_rate / 100 ? b->connect_rate / 100 : 1;
+	char url[2048];
+	int err;
+
+	for (unsigned i = 0; i < batch && b->opened < b->sessions; i++) {
+		struct session *s = &b->ss[b->opened];
+
+		s->b = b;
+		s->idx = b->opened++;
+		snprintf(url, sizeof(url), "%s/ws/progress/bench-%u?interval_ms=60000", b->url,
+			 s->idx);
+		s->conn = rv_client_connect(b->cl, url, NULL, &progress_cb, s, &err);
+		if (!s->conn)
+			b->failed++;
+	}
+	if (b->opened == b->sessions)
+		ev_timer_stop(loop, t);
+}
+
+static void stop_run(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct bench *b = t->data;
+
+	b->stopping = true;
+	ev_timer_stop(loop, &b->status_timer);
+	ev_timer_stop(loop, &b->connect_timer);
+	ev_timer_stop(loop, &b->deadline);
+	ev_timer_stop(loop, &b->pace);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* The connect phase has a limit too: a server that never answers must
+ * not keep the run alive. */
+static void deadline_hit(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct bench *b = t->data;
+
+	if (b->measuring)
+		return;
+	if (!b->close_reason[0])
+		snprintf(b->close_reason, sizeof(b->close_reason),
+			 "only %u of %u connected in time", b->connected, b->sessions);
+	stop_run(loop, &b->stop_timer, 0);
+}
+
+static void status_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct bench *b = t->data;
+	double now = now_s();
+
+	if (!b->measuring && !b->connected && b->failed + b->closed >= b->sessions) {
+		stop_run(loop, t, 0);   /* nobody got in: nothing to measure */
+		return;
+	}
+	if (!b->measuring && b->connected + b->failed + b->closed >= b->sessions) {
+		/* everyone is connected (or gave up): the clock starts now */
+		b->measuring = true;
+		b->t_measure = now;
+		b->t_end = now + b->duration_s;
+		memset(&b->lat, 0, sizeof(b->lat));
+		b->acked = b->acked_at_tick = 0;
+		ev_timer_init(&b->stop_timer, stop_run, b->duration_s, 0);
+		b->stop_timer.data = b;
+		ev_timer_start(loop, &b->stop_timer);
+	}
+	if (b->tty && !b->json)
+		fprintf(stderr, "\r\033[K%s %5.1fs  %u/%u connected  %8.0f acks/s  p99 %6.2f ms",
+			b->measuring ? "measuring" : "connecting",
+			b->measuring ? now - b->t_measure : 0.0, b->connected, b->sessions,
+			(double)(b->acked - b->acked_at_tick) / 0.5,
+			histo_quantile(&b->lat_window, 0.99) / 1000);
+	b->acked_at_tick = b->acked;
+	memset(&b->lat_window, 0, sizeof(b->lat_window));
+}
+
+static void report(struct bench *b)
+{
+	double secs = b->measuring ? b->duration_s : 0;
+
+	/* a run stopped early measured less */
+	if (b->measuring && b->t_end > now_s())
+		secs = now_s() - b->t_measure;
+	double rate = secs > 0 ? (double)b->acked / secs : 0;
+	const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
+	const char *names[] = { "p50", "p90", "p99", "p99.9" };
+
+	if (b->tty && !b->json)
+		fprintf(stderr, "\r\033[K");
+	if (b->json) {
+		printf("{\"scenario\":\"progress\",\"url\":\"%s\",\"offered_per_s\":%.0f,"
+		       "\"late\":%llu,\"sessions\":%u,\"inflight\":%u,"
+		       "\"connected\":%u,\"failed\":%u,\"closed_by_server\":%u,\"duration_s\":%.3f,"
+		       "\"acked\":%llu,\"acked_per_s\":%.1f,\"errors\":%llu,\"ack_latency_ms\":{",
+		       b->url, b->rate, (unsigned long long)b->late, b->sessions, b->inflight,
+		       b->connected, b->failed, b->closed, secs,
+		       (unsigned long long)b->acked, rate, (unsigned long long)b->errors);
+		for (int i = 0; i < 4; i++)
+			printf("\"%s\":%.3f,", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
+		printf("\"max\":%.3f,\"mean\":%.3f}}\n", b->lat.max / 1000,
+		       b->lat.count ? b->lat.sum / (double)b->lat.count / 1000 : 0.0);
+		return;
+	}
+	printf("scenario      progress (%u sessions, %u in flight each, %s)\n", b->sessions,
+	       b->inflight, b->rate > 0 ? "open loop" : "closed loop: next report on ack");
+	if (b->rate > 0)
+		printf("offered       %.0f reports/s (%llu late: the session had %u unacked)\n",
+		       b->rate, (unsigned long long)b->late, b->inflight);
+	printf("server        %s\n", b->url);
+	printf("connected     %u (failed %u, closed by server %u)\n", b->connected, b->failed,
+	       b->closed);
+	printf("measured      %.1f s\n", secs);
+	printf("acked         %llu reports, %.0f/s\n", (unsigned long long)b->acked, rate);
+	printf("errors        %llu\n", (unsigned long long)b->errors);
+	printf("ack latency   ");
+	for (int i = 0; i < 4; i++)
+		printf("%s %.2f ms  ", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
+	printf("max %.2f ms\n", b->lat.max / 1000);
+	if (b->close_reason[0])
+		printf("first failure %s\n", b->close_reason);
+}
+
+/* Raise the open-file limit as far as allowed; say when it caps the run. */
+static void raise_nofile(struct bench *b, unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur != RLIM_INFINITY && want + 64 > rl.rlim_cur)
+		fprintf(stderr, PROG ": open files are limited to %llu: at most about %llu "
+			"connections\n", (unsigned long long)rl.rlim_cur,
+			(unsigned long long)rl.rlim_cur - 64);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option global[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "connect-rate", required_argument, NULL, 'r' },
+		{ "deflate", no_argument, NULL, 'z' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "sessions", required_argument, NULL, 's' },
+		{ "inflight", required_argument, NULL, 'i' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench b = { 0 };
+	struct rv_client_config cc = { 0 };
+	const char *scenario = NULL;
+	int opt, err;
+
+	b.url = getenv("REVENGE_URL") ? getenv("REVENGE_URL") : "ws://127.0.0.1:8080";
+	b.duration_s = 10;
+	b.connect_rate = 2000;
+	b.sessions = 1000;
+	b.inflight = 1;
+	opterr = 0;
+	/* Options may come before or after the scenario name: GNU getopt
+	 * moves the non-options to the end. */
+	while ((opt = getopt_long(argc, argv, ":hV", global, NULL)) != -1) {
+		switch (opt) {
+		case 'u':
+			if (strncmp(optarg, "ws://", 5) && strncmp(optarg, "wss://", 6))
+				usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'",
+					    optarg);
+			b.url = optarg;
+			break;
+		case 'd': b.duration_s = parse_duration("--duration", optarg); break;
+		case 'r': b.connect_rate = (unsigned)parse_uint("--connect-rate", optarg, 1, 1000000); break;
+		case 'z': b.deflate = true; break;
+		case 'j': b.json = true; break;
+		case 's': b.sessions = (unsigned)parse_uint("--sessions", optarg, 1, 100000); break;
+		case 'i': b.inflight = (unsigned)parse_uint("--inflight", optarg, 1, INFLIGHT_MAX); break;
+		case 'R': b.rate = (double)parse_uint("--rate", optarg, 0, 10000000); break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf(PROG " %s\n", rv_version());
+			return 0;
+		case ':':
+			usage_error("%s: missing value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		scenario = argv[optind++];
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!scenario)
+		usage_error("missing SCENARIO (progress)");
+	if (strcmp(scenario, "progress"))
+		usage_error("unknown scenario '%s' (expected progress)", scenario);
+
+	b.tty = isatty(2);
+	raise_nofile(&b, b.sessions);
+	b.ss = calloc(b.sessions, sizeof(*b.ss));
+	if (!b.ss) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	b.loop = ev_default_loop(EVFLAG_AUTO);
+	cc.ev_loop = b.loop;
+	cc.deflate = b.deflate;
+	cc.insecure = true;
+	b.cl = rv_client_new(&cc, &err);
+	if (!b.cl) {
+		fprintf(stderr, PROG ": %s\n", rv_strerror(err));
+		return 1;
+	}
+	ev_timer_init(&b.connect_timer, open_some, 0, 0.01);
+	ev_timer_init(&b.status_timer, status_tick, 0.5, 0.5);
+	ev_timer_init(&b.deadline, deadline_hit,
+		      10.0 + 2.0 * b.sessions / b.connect_rate, 0);
+	b.connect_timer.data = b.status_timer.data = b.deadline.data = b.stop_timer.data = &b;
+	ev_timer_start(b.loop, &b.deadline);
+	if (b.rate > 0) {
+		ev_timer_init(&b.pace, pace, 0.001, 0.001);
+		b.pace.data = &b;
+		ev_timer_start(b.loop, &b.pace);
+	}
+	ev_timer_start(b.loop, &b.connect_timer);
+	ev_timer_start(b.loop, &b.status_timer);
+	ev_run(b.loop, 0);
+
+	report(&b);
+	rv_client_free(b.cl);
+	free(b.ss);
+	if (!b.measuring || !b.connected)
+		return 1;
+	return b.failed || b.closed ? 1 : 0;
+}
