@@ -49,7 +49,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit cli check-asan valgrind fuzz tests-build clean install uninstall
+.PHONY: all deps run test unit cli check-asan valgrind fuzz bench tests-build clean install uninstall
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -99,6 +99,10 @@ cli: all
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan all $(patsubst build/%,build/asan/%,$(UNIT_BINS))
 	@scripts/run-tests.sh --only unit,cli --build build/asan
+
+# make bench: revenge-bench against a pinned server; results in bench/results/.
+bench: deps all
+	@scripts/bench.sh
 
 # make fuzz: libFuzzer (clang) on every decoder for FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60

@@ -250,12 +250,13 @@ static void progress_close(struct rv_conn *c, int code, int status, const char *
 
 	s->conn = NULL;
 	s->open = false;
+	if (b->stopping)
+		return;   /* our own closing at the end of the run */
 	if (status || !code)
 		b->failed++;
 	else
 		b->closed++;
-	if (!b->stopping && !b->close_reason[0])
-	{
+	if (!b->close_reason[0]) {
 		if (status)
 			snprintf(b->close_reason, sizeof(b->close_reason), "refused: HTTP %d", status);
 		else if (code)
