@@ -28,7 +28,10 @@ struct rv_client {
 	ev_timer tick;
 };
 
+enum { KIND_WS = 1, KIND_HTTP };
+
 struct rv_conn {
+	int kind;                     /* KIND_WS; shares the callback with http_get */
 	struct rv_client *cl;
 	struct lws *wsi;
 	struct rv_conn_callbacks cb;
@@ -130,12 +133,83 @@ static int on_writeable(struct rv_conn *c, struct lws *wsi)
 	return 0;
 }
 
+/* One HTTP GET in flight. */
+struct http_get {
+	int kind;                     /* KIND_HTTP */
+	char *body;
+	size_t len, max;
+	int status;
+	bool done;
+	bool connecting;              /* inside lws_client_connect_via_info */
+	bool failed;                  /* failed while connecting */
+	void (*on_done)(int status, const char *body, size_t len, const char *reason,
+			void *user);
+	void *user;
+};
+
+static void http_finish(struct lws *wsi, struct http_get *h, int status, const char *reason)
+{
+	if (h->done)
+		return;
+	lws_set_opaque_user_data(wsi, NULL);
+	if (h->connecting) {
+		/* rv_client_http_get reports this by returning an error */
+		h->failed = true;
+		return;
+	}
+	h->done = true;
+	h->on_done(status, h->body ? h->body : "", h->len, reason ? reason : "", h->user);
+	free(h->body);
+	free(h);
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, struct http_get *h,
+			 void *in, size_t len)
+{
+	char buf[LWS_PRE + 4096], *p = buf + LWS_PRE;
+	int n = sizeof(buf) - LWS_PRE;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+		h->status = (int)lws_http_client_http_response(wsi);
+		return 0;
+	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
+		return lws_http_client_read(wsi, &p, &n) < 0 ? -1 : 0;
+	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+		if (h->len < h->max) {
+			size_t take = len < h->max - h->len ? len : h->max - h->len;
+			char *nb = realloc(h->body, h->len + take);
+
+			if (!nb)
+				return -1;
+			memcpy(nb + h->len, in, take);
+			h->body = nb;
+			h->len += take;
+		}
+		return 0;
+	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+		http_finish(wsi, h, h->status, NULL);
+		return -1;   /* one request per connection */
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		http_finish(wsi, h, 0, in ? (const char *)in : "connection failed");
+		return 0;
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+	case LWS_CALLBACK_WSI_DESTROY:
+		http_finish(wsi, h, h->status, h->status ? NULL : "connection closed");
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len)
 {
 	struct rv_conn *c = lws_get_opaque_user_data(wsi);
 	char buf[160];
 
+	if (c && c->kind == KIND_HTTP)
+		return http_callback(wsi, reason, (struct http_get *)c, in, len);
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
 		/* The response headers are gone by ESTABLISHED. */
@@ -298,6 +372,7 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 		*err = RV_ENOMEM;
 		return NULL;
 	}
+	c->kind = KIND_WS;
 	c->cl = cl;
 	c->cb = *cb;
 	c->user = user;
@@ -333,6 +408,69 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	return c;
 }
 
+int rv_client_http_get(struct rv_client *cl, const char *url, size_t max_body,
+		       void (*on_done)(int status, const char *body, size_t len,
+				       const char *reason, void *user),
+		       void *user)
+{
+	struct lws_client_connect_info i;
+	char buf[URL_MAX], path[URL_MAX + 1], host[300];
+	const char *scheme, *address, *p;
+	struct http_get *h;
+	struct lws *wsi = NULL;
+	int port;
+	bool tls;
+
+	if (strlen(url) >= sizeof(buf))
+		return RV_EINVAL;
+	strcpy(buf, url);
+	if (lws_parse_uri(buf, &scheme, &address, &port, &p) || !*address)
+		return RV_EINVAL;
+	if (!strcmp(scheme, "https") || !strcmp(scheme, "wss"))
+		tls = true;
+	else if (!strcmp(scheme, "http") || !strcmp(scheme, "ws"))
+		tls = false;
+	else
+		return RV_EINVAL;
+	snprintf(path, sizeof(path), "/%s", p);
+	snprintf(host, sizeof(host), "%s:%d", address, port);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return RV_ENOMEM;
+	h->kind = KIND_HTTP;
+	h->max = max_body;
+	h->on_done = on_done;
+	h->user = user;
+
+	memset(&i, 0, sizeof(i));
+	i.context = cl->ctx;
+	i.address = address;
+	i.port = port;
+	i.path = path;
+	i.host = host;
+	i.method = "GET";
+	i.protocol = protocols[0].name;
+	if (tls) {
+		i.ssl_connection = LCCSCF_USE_SSL;
+		if (cl->cfg.insecure)
+			i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED |
+					    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+					    LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+	}
+	i.opaque_user_data = h;
+	i.pwsi = &wsi;
+	h->connecting = true;
+	if (!lws_client_connect_via_info(&i) || h->failed) {
+		if (wsi && !h->failed)
+			lws_set_opaque_user_data(wsi, NULL);
+		free(h->body);
+		free(h);
+		return RV_EIO;
+	}
+	h->connecting = false;
+	return 0;
+}
+
 int rv_conn_send(struct rv_conn *c, const char *text, size_t len)
 {
 	struct out *o;
@@ -361,8 +499,14 @@ void rv_conn_close(struct rv_conn *c, int code, const char *reason)
 	c->closing = true;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
-	if (c->wsi)
+	if (!c->wsi)
+		return;
+	if (c->open)
 		lws_callback_on_writable(c->wsi);
+	else
+		/* Still connecting: there is no WebSocket to close, so drop the
+		 * attempt; on_close follows. */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 bool rv_conn_is_open(const struct rv_conn *c)

@@ -64,6 +64,16 @@ int rv_conn_send(struct rv_conn *c, const char *text, size_t len);
 /* Start a close with code and reason (on_close follows). */
 void rv_conn_close(struct rv_conn *c, int code, const char *reason);
 
+/* Plain HTTP(S) GET on the same context, for /healthz and /metrics.
+ * on_done gets the status (0 when the request failed, with reason) and the
+ * whole body (not NUL-terminated, at most max_body bytes kept). Returns 0,
+ * or RV_EINVAL / RV_ENOMEM / RV_EIO with no callback ever made. The URL
+ * scheme may be http, https, ws or wss (ws maps to http). */
+int rv_client_http_get(struct rv_client *cl, const char *url, size_t max_body,
+		       void (*on_done)(int status, const char *body, size_t len,
+				       const char *reason, void *user),
+		       void *user);
+
 /* True once the handshake has completed and until closing starts. */
 bool rv_conn_is_open(const struct rv_conn *c);
 

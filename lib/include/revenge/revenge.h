@@ -7,6 +7,7 @@
 #ifndef REVENGE_REVENGE_H
 #define REVENGE_REVENGE_H
 
+#include "backoff.h"
 #include "client.h"
 #include "clock.h"
 #include "error.h"

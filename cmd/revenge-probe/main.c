@@ -1,0 +1,290 @@
+/* cmd/revenge-probe/main.c - scriptable checks of a live revenge-server.
+ *
+ * Global options, then one check and its options. Prints one line per
+ * check (a JSON object with --json), and exits with the check's status:
+ * 0 passed, 1 failed, 2 usage, 3 cannot connect, 4 timed out, 5 the server
+ * broke the protocol.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+#define PROG "revenge-probe"
+
+static const char usage_text[] =
+"Usage: " PROG " [OPTIONS] CHECK [CHECK OPTIONS]\n"
+"\n"
+"Check a live revenge-server, for CI: each check prints one line (or one\n"
+"JSON object with --json) and exits with a status saying what happened.\n"
+"\n"
+"Options:\n"
+"  --url URL           server (default $REVENGE_URL or ws://127.0.0.1:8080;\n"
+"                      wss:// for TLS)\n"
+"  --timeout TIME      longest wait for any answer: 500ms, 10s, 1m (default 10s)\n"
+"  --wait TIME         keep retrying the first connection this long, with\n"
+"                      backoff and jitter, for a server still starting (default 0)\n"
+"  --json              print one JSON object per check (JSON Lines)\n"
+"  --quiet             print nothing when the check passes\n"
+"  --insecure          wss:// without certificate checks\n"
+"  --ca FILE           trust this PEM CA bundle for wss://\n"
+"  --origin ORIGIN     send this Origin header (as a browser would)\n"
+"  -h, --help          show this help and exit\n"
+"  -V, --version       show the version and exit\n"
+"\n"
+"Checks:\n"
+"  health              /healthz answers ok and /metrics is Prometheus text\n"
+"  sync                a host and members join a party; the host's sync reaches\n"
+"                      every member exactly, not the host; a member's sync is\n"
+"                      forbidden; members' extrapolated positions agree\n"
+"      --members N       members besides the host (default 3; 1 to 100)\n"
+"      --tolerance-ms MS largest disagreement allowed (default 50)\n"
+"      --party ID        party to use (default a fresh random one)\n"
+"  chat                a chat reaches everyone with text, name and from; a late\n"
+"                      joiner finds it in welcome.history\n"
+"      --party ID\n"
+"  progress            a report is acked; ticks arrive at the interval,\n"
+"                      extrapolate while playing and hold while paused\n"
+"      --session ID  --media ID  --position S  --duration S\n"
+"      --interval-ms MS  (default 200; 100 to 60000)\n"
+"  quality             the session's quality_state; optionally a request and\n"
+"                      the suggester's answer to bandwidth reports\n"
+"      --session ID\n"
+"      --request PROFILE       expect quality_changed to PROFILE\n"
+"      --bandwidth K,K,...     send these bandwidth reports (kbps)\n"
+"      --spacing-ms MS         between reports (default 1000)\n"
+"      --expect up|down|none|PROFILE   the last suggestion after the reports\n"
+"  run FILE            run a scenario file (JSON; - for stdin): named clients,\n"
+"                      then send / expect / expect_none / sleep / open / close\n"
+"                      steps (see docs/probe.md)\n"
+"  tail PATH           join PATH (e.g. /ws/party/ID) and print every message as\n"
+"                      a JSON line until interrupted\n"
+"      --count N         stop after N messages\n"
+"\n"
+"Exit status:\n"
+"  0  the check passed\n"
+"  1  the check failed (the output says which expectation, what arrived)\n"
+"  2  usage error (a bad option, a malformed scenario file)\n"
+"  3  could not connect, the handshake was refused, or the connection was lost\n"
+"  4  timed out waiting for an answer\n"
+"  5  the server broke the protocol\n";
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see --help)\n");
+	exit(PX_USAGE);
+}
+
+unsigned long opt_uint(const char *flag, const char *s, unsigned long lo, unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+')
+		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
+	return v;
+}
+
+double opt_double(const char *flag, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		usage_error("%s: expected a number from %g to %g, got '%s'", flag, lo, hi, s);
+	return v;
+}
+
+double opt_duration_ms(const char *flag, const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
+	if (!strcmp(end, "ms"))
+		;
+	else if (!strcmp(end, "s") || !*end)
+		v *= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60000;
+	else
+		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
+	if (v > 3600000)
+		usage_error("%s: at most 1h, got '%s'", flag, s);
+	return v;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct probe *p = w->data;
+
+	p->interrupted = true;
+}
+
+/* One line per check: a mark and the sentence, or a JSON object. */
+static void report(struct probe *p, const char *check, double elapsed_ms)
+{
+	bool ok = p->status == 0;
+
+	if (p->json) {
+		json_t *o = json_pack("{s:s,s:b,s:i,s:f,s:s}", "check", check, "ok", ok, "exit",
+				      p->status, "elapsed_ms", elapsed_ms, "url", p->url);
+
+		json_object_set_new(o, ok ? "summary" : "error", json_string(p->why));
+		json_object_set(o, "details", p->details);
+		char *text = json_dumps(o, JSON_COMPACT);
+
+		puts(text);
+		free(text);
+		json_decref(o);
+		fflush(stdout);
+		return;
+	}
+	if (ok && p->quiet)
+		return;
+	/* tail's stdout is the messages themselves: its summary goes aside */
+	FILE *f = ok && strcmp(check, "tail") ? stdout : stderr;
+
+	if (p->color)
+		fprintf(f, ok ? "\033[32m✓\033[0m %s: %s\n" : "\033[31m✗\033[0m %s: %s\n", check,
+			p->why);
+	else
+		fprintf(f, "%s %s: %s\n", ok ? "ok" : "FAIL", check, p->why);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct {
+		const char *name;
+		int (*fn)(struct probe *, int, char **);
+	} checks[] = {
+		{ "health", check_health }, { "sync", check_sync }, { "chat", check_chat },
+		{ "progress", check_progress }, { "quality", check_quality },
+		{ "run", check_run }, { "tail", check_tail },
+	};
+	struct probe p = { 0 };
+	struct rv_client_config cc = { 0 };
+	ev_signal sigint, sigterm;
+	const char *check;
+	int opt, err, (*fn)(struct probe *, int, char **) = NULL;
+	double t0;
+	size_t ulen;
+
+	p.url = getenv("REVENGE_URL") && *getenv("REVENGE_URL") ? getenv("REVENGE_URL") :
+		"ws://127.0.0.1:8080";
+	p.timeout_ms = 10000;
+	opterr = 0;
+	/* Global options stop at the check's name ("+"): the rest is its own. */
+	while ((opt = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'u': p.url = optarg; break;
+		case 't':
+			p.timeout_ms = opt_duration_ms("--timeout", optarg);
+			if (p.timeout_ms <= 0)
+				usage_error("--timeout: must be more than 0");
+			break;
+		case 'w': p.wait_ms = opt_duration_ms("--wait", optarg); break;
+		case 'j': p.json = true; break;
+		case 'q': p.quiet = true; break;
+		case 'k': cc.insecure = true; break;
+		case 'c':
+			if (access(optarg, R_OK))
+				usage_error("--ca: cannot read '%s': %s", optarg, strerror(errno));
+			cc.ca_file = optarg;
+			break;
+		case 'o': p.origin = optarg; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf(PROG " %s\n", rv_version());
+			return 0;
+		case ':':
+			usage_error("%s: missing value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (strncmp(p.url, "ws://", 5) && strncmp(p.url, "wss://", 6))
+		usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", p.url);
+	ulen = strlen(p.url);
+	if (ulen && p.url[ulen - 1] == '/') {
+		/* "ws://host:8080/" and "ws://host:8080" mean the same */
+		char *u = strdup(p.url);
+
+		u[ulen - 1] = 0;
+		p.url = u;
+	}
+	if (optind >= argc)
+		usage_error("missing CHECK (health, sync, chat, progress, quality, run, tail)");
+	check = argv[optind];
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (!strcmp(check, checks[i].name))
+			fn = checks[i].fn;
+	if (!fn)
+		usage_error("unknown check '%s' (health, sync, chat, progress, quality, run, tail)",
+			    check);
+	/* Colour and marks only for a person at a terminal who wants them. */
+	p.color = isatty(fileno(stdout)) && isatty(fileno(stderr)) && !getenv("NO_COLOR");
+
+	p.loop = ev_default_loop(EVFLAG_AUTO);
+	cc.ev_loop = p.loop;
+	p.cl = rv_client_new(&cc, &err);
+	if (!p.cl) {
+		fprintf(stderr, PROG ": cannot start the client: %s\n", rv_strerror(err));
+		return 1;
+	}
+	ev_signal_init(&sigint, on_signal, SIGINT);
+	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	sigint.data = sigterm.data = &p;
+	ev_signal_start(p.loop, &sigint);
+	ev_signal_start(p.loop, &sigterm);
+	p.details = json_object();
+
+	t0 = probe_now_ms();
+	fn(&p, argc - optind, argv + optind);
+	report(&p, check, probe_now_ms() - t0);
+
+	probe_close_all(&p);
+	rv_client_free(p.cl);
+	probe_free_clients(&p);
+	ev_signal_stop(p.loop, &sigint);
+	ev_signal_stop(p.loop, &sigterm);
+	json_decref(p.details);
+	return p.status;
+}
