@@ -22,6 +22,7 @@
 
 #include <revenge/revenge.h>
 
+#include "cli.h"
 #include "histo.h"
 
 #define PROG "revenge-bench"
@@ -105,52 +106,17 @@ static double now_s(void)
 	return (double)rv_time_mono_ns() / 1e9;
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-	va_list ap;
+#define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
+#define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	exit(2);
-}
-
-static unsigned long parse_uint(const char *flag, const char *s, unsigned long lo,
-				unsigned long hi)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	if (!*s || *s == '-' || *s == '+')
-		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
-	return v;
-}
-
-/* "500ms", "10s", "1m", or a bare number of seconds. */
+/* --duration: more than zero, at most an hour; in seconds. */
 static double parse_duration(const char *flag, const char *s)
 {
-	char *end;
-	double v;
+	double ms = cli_duration_ms(PROG, flag, s);
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v <= 0)
-		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
-	if (!strcmp(end, "ms"))
-		v /= 1000;
-	else if (!strcmp(end, "m"))
-		v *= 60;
-	else if (*end && strcmp(end, "s"))
-		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
-	if (v > 3600)
-		usage_error("%s: at most 1h, got '%s'", flag, s);
-	return v;
+	if (ms <= 0)
+		usage_error("%s: must be more than 0, got '%s'", flag, s);
+	return ms / 1000;
 }
 
 /* ---- progress scenario ------------------------------------------------- */

@@ -752,6 +752,8 @@ static void tail_line(struct pclient *c, const char *text, size_t len)
 {
 	struct tail_state *t = c->user;
 
+	if (t->count && t->seen >= t->count)
+		return;   /* more may come in the same read; --count is exact */
 	fwrite(text, 1, len, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);

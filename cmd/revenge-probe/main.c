@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "probe.h"
 
 #define PROG "revenge-probe"
@@ -76,64 +77,19 @@ static const char usage_text[] =
 "  4  timed out waiting for an answer\n"
 "  5  the server broke the protocol\n";
 
-void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	exit(PX_USAGE);
-}
-
 unsigned long opt_uint(const char *flag, const char *s, unsigned long lo, unsigned long hi)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	if (!*s || *s == '-' || *s == '+')
-		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
-	return v;
+	return cli_uint(PROG, flag, s, lo, hi);
 }
 
 double opt_double(const char *flag, const char *s, double lo, double hi)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-		usage_error("%s: expected a number from %g to %g, got '%s'", flag, lo, hi, s);
-	return v;
+	return cli_double(PROG, flag, s, lo, hi);
 }
 
 double opt_duration_ms(const char *flag, const char *s)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
-	if (!strcmp(end, "ms"))
-		;
-	else if (!strcmp(end, "s") || !*end)
-		v *= 1000;
-	else if (!strcmp(end, "m"))
-		v *= 60000;
-	else
-		usage_error("%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
-	if (v > 3600000)
-		usage_error("%s: at most 1h, got '%s'", flag, s);
-	return v;
+	return cli_duration_ms(PROG, flag, s);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)

@@ -18,6 +18,8 @@
 
 #include <revenge/revenge.h>
 
+#include "cli.h"
+
 /* Exit statuses, documented in --help and the man page. */
 enum {
 	PX_OK = 0,
@@ -139,8 +141,8 @@ int check_run(struct probe *p, int argc, char **argv);
 int check_tail(struct probe *p, int argc, char **argv);
 
 /* Shared option parsing for checks: numbers and durations, exit 2 on
- * error (usage_error prints one line naming the flag). */
-void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+ * error with one line naming the flag (cmd/common/cli.h). */
+#define usage_error(...) cli_usage_error("revenge-probe", __VA_ARGS__)
 unsigned long opt_uint(const char *flag, const char *s, unsigned long lo, unsigned long hi);
 double opt_double(const char *flag, const char *s, double lo, double hi);
 double opt_duration_ms(const char *flag, const char *s);

@@ -16,6 +16,8 @@
 
 #include <revenge/revenge.h>
 
+#include "cli.h"
+
 #define PROG "revenge-server"
 #define DEFAULT_DB "var/revenge.db"
 
@@ -92,32 +94,8 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	exit(2);
-}
-
-static unsigned long parse_uint(const char *flag, const char *s, unsigned long lo,
-				unsigned long hi)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	if (!*s || *s == '-' || *s == '+')
-		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		usage_error("%s: expected a whole number from %lu to %lu, got '%s'", flag, lo, hi, s);
-	return v;
-}
+#define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
+#define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
 /* HOST:PORT, [V6]:PORT; the host part may not be empty. */
 static void parse_listen(const char *arg, struct rv_server_config *cfg, char *host, size_t hostlen)

@@ -1,0 +1,76 @@
+/* cmd/common/cli.c - shared command-line helpers (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see --help)\n");
+	exit(2);
+}
+
+unsigned long cli_uint(const char *prog, const char *flag, const char *s,
+		       unsigned long lo, unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	/* strtoul would take " 5", "+5" and "-5" (as a huge number) */
+	if (!*s || *s < '0' || *s > '9')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		goto bad;
+	return v;
+bad:
+	cli_usage_error(prog, "%s: expected a whole number from %lu to %lu, got '%s'", flag, lo,
+			hi, s);
+}
+
+double cli_double(const char *prog, const char *flag, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		cli_usage_error(prog, "%s: expected a number from %g to %g, got '%s'", flag, lo, hi, s);
+	return v;
+}
+
+double cli_duration_ms(const char *prog, const char *flag, const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0 || *s == ' ')
+		goto bad;
+	if (!strcmp(end, "ms"))
+		;
+	else if (!strcmp(end, "s") || !*end)
+		v *= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60000;
+	else
+		goto bad;
+	if (v > 3600000)
+		cli_usage_error(prog, "%s: at most 1h, got '%s'", flag, s);
+	return v;
+bad:
+	cli_usage_error(prog, "%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
+}
