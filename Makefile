@@ -69,10 +69,11 @@ $(LIB_A): $(LIB_OBJS)
 $(LIB_SO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,librevenge.so.0 $(SAN) -o $@ $^ $(LDLIBS)
 
+CLI_SRCS  := $(wildcard cmd/common/*.c)
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(LIB_A)
+$(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(CLI_SRCS) cmd/common/cli.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Icmd/common $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/helpers/%.c $(LIB_A)
 	@mkdir -p $(@D)
@@ -81,6 +82,13 @@ $(BUILD)/tests/%: tests/helpers/%.c $(LIB_A)
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(LIB_A) $(LDLIBS) $(CMOCKA_LIBS)
+
+# The probe's scenario module is not in the library: its test links it in.
+$(BUILD)/tests/test_scenario: tests/unit/test_scenario.c cmd/revenge-probe/scenario.c \
+		cmd/revenge-probe/scenario.h tests/unit/*.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Icmd/revenge-probe -o $@ $(filter %.c,$^) $(LIB_A) \
+		$(LDLIBS) $(CMOCKA_LIBS)
 
 run: deps all
 	@mkdir -p var
