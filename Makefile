@@ -39,10 +39,11 @@ LIB_OBJS  := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
 LIB_A     := $(BUILD)/librevenge.a
 LIB_SO    := $(BUILD)/librevenge.so.0
 
-CMDS      := revenge-server
+CMDS      := revenge-server revenge-probe
 CMD_BINS  := $(CMDS:%=$(BUILD)/bin/%)
-# Built and tested, not installed yet (its docs come with the benchmark work).
-TOOLS     := revenge-bench
+# Built and tested, not installed yet: their man pages and completions come
+# with the work on them (the benchmark issue, the terminal client issue).
+TOOLS     := revenge-bench revenge-party
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 HELPERS   := rvcat
 HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
@@ -75,6 +76,14 @@ $(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(CLI_SRCS) cmd/common/cli.h $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icmd/common $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
 
+# The terminal client also needs ncursesw and readline.
+TUI_PKGS  := ncursesw readline
+$(BUILD)/bin/revenge-party: $(wildcard tui/revenge-party/*.c tui/revenge-party/*.h) \
+		$(CLI_SRCS) cmd/common/cli.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icmd/common -Itui/revenge-party $(shell pkg-config --cflags $(TUI_PKGS)) \
+		$(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS) $(shell pkg-config --libs $(TUI_PKGS))
+
 $(BUILD)/tests/%: tests/helpers/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(LIB_A) $(LDLIBS)
@@ -88,6 +97,13 @@ $(BUILD)/tests/test_scenario: tests/unit/test_scenario.c cmd/revenge-probe/scena
 		cmd/revenge-probe/scenario.h tests/unit/*.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Icmd/revenge-probe -o $@ $(filter %.c,$^) $(LIB_A) \
+		$(LDLIBS) $(CMOCKA_LIBS)
+
+# revenge-party's model is not in the library either: its test links it in.
+$(BUILD)/tests/test_tui_model: tests/unit/test_tui_model.c tui/revenge-party/model.c \
+		tui/revenge-party/model.h tests/unit/*.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itui/revenge-party -o $@ $(filter %.c,$^) $(LIB_A) \
 		$(LDLIBS) $(CMOCKA_LIBS)
 
 run: deps all

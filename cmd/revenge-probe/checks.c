@@ -801,7 +801,7 @@ int check_tail(struct probe *p, int argc, char **argv)
 	probe_run_until(p, tail_done, c, INFINITY);
 	json_object_set_new(p->details, "messages", json_integer(t.seen));
 	if (c->ended && !(t.count && t.seen >= t.count)) {
-		probe_fail(p, PX_CONNECT, "tail: the server closed the connection (%d %s) after %ld "
+		probe_fail(p, PX_CONNECT, "the server closed the connection (%d %s) after %ld "
 			   "message(s)", c->close_code, c->end_reason, t.seen);
 		return p->status;
 	}

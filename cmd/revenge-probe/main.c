@@ -65,6 +65,7 @@ static const char usage_text[] =
 "  run FILE            run a scenario file (JSON; - for stdin): named clients,\n"
 "                      then send / expect / expect_none / sleep / open / close\n"
 "                      steps (see docs/probe.md)\n"
+"      --var NAME=VALUE  set ${NAME} in the file (repeatable)\n"
 "  tail PATH           join PATH (e.g. /ws/party/ID) and print every message as\n"
 "                      a JSON line until interrupted\n"
 "      --count N         stop after N messages\n"
@@ -123,11 +124,17 @@ static void report(struct probe *p, const char *check, double elapsed_ms)
 	/* tail's stdout is the messages themselves: its summary goes aside */
 	FILE *f = ok && strcmp(check, "tail") ? stdout : stderr;
 
+	/* "sync: member bob got ..." already names its check */
+	size_t cl = strlen(check);
+	const char *why = p->why;
+
+	if (!strncmp(why, check, cl) && why[cl] == ':' && why[cl + 1] == ' ')
+		why += cl + 2;
 	if (p->color)
 		fprintf(f, ok ? "\033[32m✓\033[0m %s: %s\n" : "\033[31m✗\033[0m %s: %s\n", check,
-			p->why);
+			why);
 	else
-		fprintf(f, "%s %s: %s\n", ok ? "ok" : "FAIL", check, p->why);
+		fprintf(f, "%s %s: %s\n", ok ? "ok" : "FAIL", check, why);
 }
 
 int main(int argc, char **argv)

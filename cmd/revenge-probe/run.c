@@ -28,20 +28,25 @@ static bool match_pred(const json_t *msg, void *arg, char *why, size_t len)
 static char *read_all(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	char *buf = malloc(FILE_MAX + 1);
+	char *buf;
 	size_t n;
+	int err;
 
 	if (!f)
 		usage_error("run: cannot read '%s': %s", path, strerror(errno));
+	buf = malloc(FILE_MAX + 1);
 	if (!buf)
 		usage_error("run: out of memory");
 	n = fread(buf, 1, FILE_MAX + 1, f);
-	if (ferror(f))
-		usage_error("run: cannot read '%s': %s", path, strerror(errno));
+	err = ferror(f) ? errno : 0;
 	if (f != stdin)
 		fclose(f);
-	if (n > FILE_MAX)
+	if (err || n > FILE_MAX) {
+		free(buf);
+		if (err)
+			usage_error("run: cannot read '%s': %s", path, strerror(err));
 		usage_error("run: '%s' is larger than 1 MiB", path);
+	}
 	buf[n] = 0;
 	*len = n;
 	return buf;
@@ -138,8 +143,11 @@ int check_run(struct probe *p, int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	text = read_all(file, &len);
-	if (scn_parse(text, len, &sc, err, sizeof(err)))
+	if (scn_parse(text, len, &sc, err, sizeof(err))) {
+		free(text);
+		json_decref(vars);
 		usage_error("%s: %s", file, err);
+	}
 	free(text);
 
 	/* ${run}: a fresh id per run, so reruns never share a party */
@@ -155,13 +163,17 @@ int check_run(struct probe *p, int argc, char **argv)
 
 		sub = scn_substitute(path, vars, err, sizeof(err));
 		json_decref(path);
-		if (!sub)
-			usage_error("%s: client %s: %s", file, sc.clients[i].name, err);
+		if (!sub) {
+			p->status = PX_USAGE;
+			snprintf(p->why, sizeof(p->why), "%s: client %s: %s", file, sc.clients[i].name,
+				 err);
+			break;
+		}
 		clients[i] = probe_client(p, sc.clients[i].name, json_string_value(sub));
 		json_decref(sub);
 	}
 	for (i = 0; i < sc.n_clients && !p->status; i++)
-		if (!sc.clients[i].lazy)
+		if (clients[i] && !sc.clients[i].lazy)
 			pc_open(clients[i], sc.clients[i].origin);
 	for (i = 0; i < sc.n_steps && !p->status; i++) {
 		if (run_step(p, &sc, &sc.steps[i], clients, vars)) {

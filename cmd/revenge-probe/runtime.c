@@ -183,11 +183,11 @@ int pc_open(struct pclient *c, const char *origin)
 		c->close_code = c->http_status = 0;
 		c->end_reason[0] = 0;
 		c->conn = rv_client_connect(p->cl, url, &opts, &callbacks, c, &err);
-		if (c->conn && probe_run_until(p, opened_or_ended, c, probe_now_ms() + p->timeout_ms) &&
-		    c->open)
-			return 0;
 		if (!c->conn)
 			snprintf(c->end_reason, sizeof(c->end_reason), "%s", rv_strerror(err));
+		else if (probe_run_until(p, opened_or_ended, c, probe_now_ms() + p->timeout_ms) &&
+			 c->open)
+			return 0;
 		else if (!c->ended) {
 			rv_conn_close(c->conn, 1000, "timeout");
 			probe_fail(p, PX_TIMEOUT, "%s: no handshake from %s within %.0f ms", c->name,
@@ -415,30 +415,56 @@ static bool http_finished(void *arg)
 	return ((struct http_result *)arg)->done;
 }
 
-int probe_http_get(struct probe *p, const char *path, char **body, size_t *len)
+/* One GET: the status, 0 when the request failed (reason in why). */
+static int http_get_once(struct probe *p, const char *url, char **body, size_t *len,
+			 char *why, size_t whylen, bool *timed_out)
 {
 	struct http_result *r = calloc(1, sizeof(*r));
-	char url[4200];
 	int status;
 
-	snprintf(url, sizeof(url), "%s%s", p->url, path);
-	*body = NULL;
-	*len = 0;
+	*timed_out = false;
 	if (!r || rv_client_http_get(p->cl, url, 4 << 20, http_done, r)) {
-		probe_fail(p, PX_CONNECT, "GET %s: cannot connect", url);
+		snprintf(why, whylen, "cannot connect");
 		free(r);
 		return 0;
 	}
 	if (!probe_run_until(p, http_finished, r, probe_now_ms() + p->timeout_ms)) {
 		/* r stays allocated: lws may still call back into it */
-		probe_fail(p, PX_TIMEOUT, "GET %s: no answer within %.0f ms", url, p->timeout_ms);
+		*timed_out = true;
+		snprintf(why, whylen, "no answer within %.0f ms", p->timeout_ms);
 		return 0;
 	}
 	status = r->status;
-	if (!status)
-		probe_fail(p, PX_CONNECT, "GET %s: %s", url, r->reason[0] ? r->reason : "failed");
+	snprintf(why, whylen, "%s", r->reason[0] ? r->reason : "failed");
 	*body = r->body;
 	*len = r->len;
 	free(r);
+	return status;
+}
+
+int probe_http_get(struct probe *p, const char *path, char **body, size_t *len)
+{
+	struct rv_backoff bo = { 100, 2000, 0.5, (uint64_t)probe_now_ms() | 1 };
+	double start = probe_now_ms();
+	char url[4200], why[200];
+	bool timed_out;
+	int status;
+
+	snprintf(url, sizeof(url), "%s%s", p->url, path);
+	for (unsigned attempt = 0;; attempt++) {
+		*body = NULL;
+		*len = 0;
+		status = http_get_once(p, url, body, len, why, sizeof(why), &timed_out);
+		if (status || timed_out)
+			break;
+		/* --wait covers a server still starting, as for WebSockets */
+		double delay = rv_backoff_delay(&bo, attempt);
+
+		if (probe_now_ms() - start + delay > p->wait_ms)
+			break;
+		probe_sleep(p, delay);
+	}
+	if (!status)
+		probe_fail(p, timed_out ? PX_TIMEOUT : PX_CONNECT, "GET %s: %s", url, why);
 	return status;
 }

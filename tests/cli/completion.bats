@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# tests/cli/completion.bats - shell completions and the man page, against
-# revenge-server --help.
+# tests/cli/completion.bats - shell completions and the man pages, against
+# revenge-server --help and revenge-probe --help.
 #
 # The bash completion is exercised the way bash drives it: COMP_WORDS and
 # COMP_CWORD set, _revenge_server called, COMPREPLY read. The drift tests hold
@@ -20,6 +20,11 @@ setup() {
 	BASH_COMP="$ROOT/completions/revenge-server.bash"
 	ZSH_COMP="$ROOT/completions/_revenge-server"
 	FISH_COMP="$ROOT/completions/revenge-server.fish"
+	PROBE="$BUILD/bin/revenge-probe"
+	PROBE_MAN="$ROOT/docs/man/revenge-probe.1"
+	PROBE_BASH="$ROOT/completions/revenge-probe.bash"
+	PROBE_ZSH="$ROOT/completions/_revenge-probe"
+	PROBE_FISH="$ROOT/completions/revenge-probe.fish"
 }
 
 # Run the bash completion in a clean bash for the command line
@@ -263,4 +268,286 @@ missing() {
 	run groff -man -Tutf8 -ww -z "$MAN"
 	assert_success
 	assert_output ''
+}
+
+# ---- revenge-probe -----------------------------------------------------------
+#
+# revenge-probe takes global options, then a check, then the check's own
+# options; --help lists the global ones under "Options:" and each check's
+# under the check in "Checks:". The completions must offer the global flags
+# before the check and only the check's own after it.
+
+PROBE_CHECKS='chat health progress quality run sync tail'
+
+# Like complete_bash, for "revenge-probe WORD...".
+complete_probe() {
+	bash --norc --noprofile -c '
+		source "$1" || exit 1
+		shift
+		COMP_WORDS=(revenge-probe "$@")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_revenge_probe || exit 1
+		((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"
+	' complete_probe "$PROBE_BASH" "$@"
+}
+
+probe_help() {
+	[ -x "$PROBE" ] || { echo "no binary at $PROBE (build it first)" >&2; return 1; }
+	"$PROBE" --help >"$BATS_TEST_TMPDIR/probe-help" || return 1
+}
+
+# Every flag of revenge-probe --help, one a line, sorted.
+probe_help_flags() {
+	probe_help || return 1
+	{
+		grep -oE -- '--[a-z][a-z0-9-]*' "$BATS_TEST_TMPDIR/probe-help"
+		grep -oE -- '^ +-[A-Za-z],' "$BATS_TEST_TMPDIR/probe-help" | tr -d ' ,'
+	} | sort -u
+}
+
+# The global flags: those listed under "Options:".
+probe_global_flags() {
+	probe_help || return 1
+	sed -n '/^Options:/,/^Checks:/p' "$BATS_TEST_TMPDIR/probe-help" >"$BATS_TEST_TMPDIR/probe-opts"
+	{
+		grep -oE -- '--[a-z][a-z0-9-]*' "$BATS_TEST_TMPDIR/probe-opts"
+		grep -oE -- '^ +-[A-Za-z],' "$BATS_TEST_TMPDIR/probe-opts" | tr -d ' ,'
+	} | sort -u
+}
+
+# The flags --help lists under check $1 (nothing for a check without any).
+probe_check_flags() {
+	probe_help || return 1
+	awk -v c="$1" '
+		/^Checks:/ { inside = 1; next }
+		/^[^ ]/ { inside = 0 }
+		inside && /^  [a-z]/ { cur = $1; next }
+		inside && cur == c { print }
+	' "$BATS_TEST_TMPDIR/probe-help" | { grep -oE -- '--[a-z][a-z0-9-]*' || true; } | sort -u
+}
+
+sorted() {
+	printf '%s\n' "$@" | sed '/^$/d' | sort -u
+}
+
+@test "probe: help lists the flags and checks the completions are checked against" {
+	run probe_global_flags
+	assert_success
+	assert_line -- --url
+	assert_line -- --wait
+	assert_line -- -h
+	assert_line -- -V
+	refute_line -- --members
+	run probe_check_flags sync
+	assert_success
+	assert_output "$(sorted --members --party --tolerance-ms)"
+	run probe_check_flags quality
+	assert_output "$(sorted --bandwidth --expect --request --session --spacing-ms)"
+	# run's --var must be listed in usage_text (cmd/revenge-probe/main.c)
+	run probe_check_flags run
+	assert_output -- --var
+	run probe_check_flags tail
+	assert_output -- --count
+	run probe_check_flags health
+	assert_output ''
+}
+
+@test "probe bash: the first word offers the check names" {
+	run complete_probe ''
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted $PROBE_CHECKS)"
+	run complete_probe q
+	assert_output quality
+}
+
+@test "probe bash: after global flags and their values offers the check names" {
+	run complete_probe --json --timeout 5s --wait 30s --url ws://127.0.0.1:8080 ''
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted $PROBE_CHECKS)"
+	# the URL split at ":" and "=", as bash does
+	run complete_probe --url ws : //127.0.0.1 : 8080 --quiet ''
+	assert_equal "$(sorted $output)" "$(sorted $PROBE_CHECKS)"
+	run complete_probe --url = ws : //127.0.0.1 : 8080 s
+	assert_output sync
+	run complete_probe --insecure --origin https : //x.example --ca /dev/null pr
+	assert_output progress
+}
+
+@test "probe bash: - before the check offers exactly the global flags" {
+	run complete_probe -
+	assert_success
+	assert_equal "$(sorted $output)" "$(probe_global_flags)"
+	run complete_probe --json --w
+	assert_output -- --wait
+}
+
+@test "probe bash: after each check, - offers exactly that check's flags" {
+	for c in $PROBE_CHECKS; do
+		run complete_probe --json "$c" -
+		assert_success
+		assert_equal "$c: $(sorted $output)" "$c: $(probe_check_flags "$c")"
+	done
+	run complete_probe sync -
+	assert_equal "$(sorted $output)" "$(sorted --members --tolerance-ms --party)"
+	run complete_probe quality --session s1 -
+	assert_equal "$(sorted $output)" \
+		"$(sorted --session --request --bandwidth --spacing-ms --expect)"
+	run complete_probe --timeout 5s sync --members 3 --t
+	assert_output -- --tolerance-ms
+	# global flags are not offered after the check
+	run complete_probe sync --j
+	assert_output ''
+}
+
+@test "probe bash: after --expect offers up down none" {
+	run complete_probe quality --expect ''
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted up down none)"
+	run complete_probe quality --bandwidth 900,900 --expect d
+	assert_output down
+	# split at = as bash does, and unsplit
+	run complete_probe quality --expect = n
+	assert_output none
+	run complete_probe quality --expect=u
+	assert_output --expect=up
+}
+
+@test "probe bash: run completes .json files and directories" {
+	dir="$BATS_TEST_TMPDIR/scenarios"
+	mkdir -p "$dir/more"
+	touch "$dir/chat.json" "$dir/sync.json" "$dir/notes.txt" "$dir/ca.pem"
+	run complete_probe run "$dir/"
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted "$dir/chat.json" "$dir/more" "$dir/sync.json")"
+	run complete_probe --json run --var who=ann "$dir/s"
+	assert_output "$dir/sync.json"
+	run complete_probe run --
+	assert_output -- --var
+	# one file only
+	run complete_probe run "$dir/chat.json" ''
+	assert_output ''
+}
+
+@test "probe bash: --ca completes file names, tail offers endpoint paths" {
+	dir="$BATS_TEST_TMPDIR/tls"
+	mkdir -p "$dir"
+	touch "$dir/ca.pem" "$dir/other.crt"
+	run complete_probe --ca "$dir/c"
+	assert_success
+	assert_output "$dir/ca.pem"
+	run complete_probe --ca "$dir/ca.pem" ''
+	assert_equal "$(sorted $output)" "$(sorted $PROBE_CHECKS)"
+	run complete_probe tail /ws/p
+	assert_equal "$(sorted $output)" "$(sorted /ws/party/ /ws/progress/)"
+	run complete_probe tail --
+	assert_output -- --count
+}
+
+@test "probe bash: durations, ids, numbers and help get no suggestions" {
+	run complete_probe --timeout ''
+	assert_success
+	assert_output ''
+	run complete_probe --url ''
+	assert_output ''
+	run complete_probe sync --members ''
+	assert_output ''
+	run complete_probe run --var ''
+	assert_output ''
+	run complete_probe health -
+	assert_output ''
+	run complete_probe health ''
+	assert_output ''
+	run complete_probe --help ''
+	assert_output ''
+	run complete_probe nosuch -
+	assert_output ''
+}
+
+@test "probe drift: every --help flag is in the man page" {
+	want=$(probe_help_flags)
+	[ -n "$want" ]
+	run missing "$want" "$(file_flags "$PROBE_MAN" roff)"
+	assert_output ''
+}
+
+@test "probe drift: every --help flag is offered by the bash completion, and no other" {
+	want=$(probe_help_flags)
+	[ -n "$want" ]
+	offered=$({
+		complete_probe -
+		for c in $PROBE_CHECKS; do complete_probe "$c" -; done
+	} | sort -u)
+	run missing "$want" "$offered"
+	assert_output ''
+	run missing "$offered" "$want"
+	assert_output ''
+	run missing "$(file_flags "$PROBE_BASH" bash)" "$want"
+	assert_output ''
+}
+
+@test "probe drift: every --help flag is in the zsh completion, and no other" {
+	want=$(probe_help_flags)
+	[ -n "$want" ]
+	have=$(file_flags "$PROBE_ZSH" zsh)
+	run missing "$want" "$have"
+	assert_output ''
+	run missing "$have" "$want"
+	assert_output ''
+}
+
+@test "probe drift: every --help flag is in the fish completion, and no other" {
+	want=$(probe_help_flags)
+	[ -n "$want" ]
+	have=$(file_flags "$PROBE_FISH" fish)
+	run missing "$want" "$have"
+	assert_output ''
+	run missing "$have" "$want"
+	assert_output ''
+}
+
+@test "the probe's bash completion parses and registers _revenge_probe" {
+	run bash --norc --noprofile -n "$PROBE_BASH"
+	assert_success
+	run bash --norc --noprofile -c 'source "$1" && complete -p revenge-probe' _ "$PROBE_BASH"
+	assert_success
+	assert_output 'complete -F _revenge_probe revenge-probe'
+}
+
+@test "the probe's zsh completion parses (zsh -n)" {
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	run zsh -n "$PROBE_ZSH"
+	assert_success
+	run head -1 "$PROBE_ZSH"
+	assert_output '#compdef revenge-probe'
+}
+
+@test "the probe's fish completion parses (fish -n) and completes per check" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	run fish --no-config -n "$PROBE_FISH"
+	assert_success
+	fish_complete() {
+		fish --no-config -c 'source $argv[1]; complete -C"$argv[2]"' "$PROBE_FISH" "$1" |
+			cut -f1 | sort -u
+	}
+	run fish_complete 'revenge-probe --json '
+	assert_equal "$output" "$(sorted $PROBE_CHECKS)"
+	run fish_complete 'revenge-probe -'
+	assert_equal "$output" "$(probe_global_flags)"
+	for c in $PROBE_CHECKS; do
+		run fish_complete "revenge-probe --timeout 5s $c -"
+		assert_equal "$c: $output" "$c: $(probe_check_flags "$c")"
+	done
+	run fish_complete 'revenge-probe quality --expect '
+	assert_equal "$output" "$(sorted up down none)"
+}
+
+@test "the probe's man page renders without warnings" {
+	command -v groff >/dev/null || skip "groff is not installed"
+	run groff -man -Tutf8 -ww -z "$PROBE_MAN"
+	assert_success
+	assert_output ''
+	command -v man >/dev/null || skip "man is not installed"
+	run env MANWIDTH=80 man --warnings -l "$PROBE_MAN"
+	assert_success
+	refute_output --partial 'warning'
 }

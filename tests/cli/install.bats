@@ -8,7 +8,8 @@ ROOT="$BATS_TEST_DIRNAME/../.."
 	local dest="$BATS_TEST_TMPDIR/dest" p="$BATS_TEST_TMPDIR/dest/opt/rv"
 	run make -s -C "$ROOT" install PREFIX=/opt/rv DESTDIR="$dest"
 	assert_success
-	for f in bin/revenge-server lib/librevenge.a lib/librevenge.so.0 lib/librevenge.so \
+	for f in bin/revenge-server bin/revenge-probe share/man/man1/revenge-probe.1 \
+		share/bash-completion/completions/revenge-probe lib/librevenge.a lib/librevenge.so.0 lib/librevenge.so \
 		include/revenge/revenge.h include/revenge/proto.h include/revenge/party.h \
 		lib/pkgconfig/revenge.pc share/man/man1/revenge-server.1 \
 		share/bash-completion/completions/revenge-server \

@@ -44,4 +44,34 @@ double rv_playback_position_at(const struct rv_playback *st, double now_ms);
 void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
 			 double *offset, double *rtt);
 
+/* A client's estimate of its clock offset from server time, the NTP way:
+ * keep the last RV_OFFSET_SAMPLES exchanges and trust the one with the
+ * lowest round trip (the least queueing, so the least asymmetry). */
+#define RV_OFFSET_SAMPLES 8
+#define RV_OFFSET_QUICK 3            /* quick exchanges after (re)connecting */
+
+struct rv_offset_est {
+	struct { double offset, rtt; } s[RV_OFFSET_SAMPLES];
+	unsigned n;                  /* samples held, <= RV_OFFSET_SAMPLES */
+	unsigned next;               /* ring position of the next sample */
+	unsigned total;              /* samples ever added */
+};
+
+/* Forget every sample (after a reconnect the path may differ). */
+void rv_offset_reset(struct rv_offset_est *e);
+
+/* Add one exchange: t0 client send, t1 server receive, t2 server send, t3
+ * client receive (ms; t0/t3 on the client's clock). Samples with a negative
+ * or non-finite round trip are ignored. */
+void rv_offset_add(struct rv_offset_est *e, double t0, double t1, double t2, double t3);
+
+/* The best estimate: false when there is no sample yet. offset is what to
+ * add to the client clock to get server time. */
+bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt);
+
+/* When to send the next time request, in ms: RV_OFFSET_QUICK quick ones
+ * (200 ms apart) while the estimator is new, then every 30-60 s; r is a
+ * random number in [0, 1) chosen by the caller. */
+double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r);
+
 #endif

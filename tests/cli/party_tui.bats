@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# revenge-party driven as a person uses it: tmux sessions, keys sent with
+# send-keys, the screen read back with capture-pane, against a real server.
+load helpers
+
+TUI="$REVENGE_BUILD/bin/revenge-party"
+
+setup() {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	start_server
+	TMUX_SOCK="rv-$$-$BATS_TEST_NUMBER"
+	export TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8
+	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+}
+
+teardown() {
+	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+	stop_server || true
+}
+
+tm() {
+	tmux -L "$TMUX_SOCK" "$@"
+}
+
+# open NAME: a shell in a 100x30 tmux session running revenge-party as NAME
+# in party "tui", then "EXITED:<status>" when it ends.
+open_client() {
+	tm new-session -d -s "$1" -x 100 -y 30 "bash --norc --noprofile"
+	tm send-keys -t "$1" "PS1='$ '; $TUI --name $1 --duration 2:00:00 $URL tui; echo EXITED:\$?" Enter
+}
+
+screen() {
+	tm capture-pane -p -t "$1"
+}
+
+# until SESSION shows TEXT (a grep -E pattern) within SECONDS (default 5)
+wait_screen() {
+	local i n=$(( ${3:-5} * 10 ))
+	for i in $(seq 1 "$n"); do
+		screen "$1" | grep -qE -- "$2" && return 0
+		sleep 0.1
+	done
+	echo "--- $1 never showed '$2':" >&2
+	screen "$1" >&2
+	return 1
+}
+
+two_clients() {
+	open_client ann
+	wait_screen ann "host: ann"
+	open_client bob
+	wait_screen bob "host: ann"
+	wait_screen ann "bob joined"
+}
+
+@test "chat typed in one client appears in both, with names and the member list" {
+	two_clients
+	tm send-keys -t ann "hello there 🍿" Enter
+	wait_screen ann "ann: hello there 🍿"
+	wait_screen bob "ann: hello there 🍿"
+	run screen bob
+	assert_output --partial "* ann"
+	assert_output --partial "bob (you)"
+}
+
+@test "space on the host flips both to playing; /seek moves both" {
+	two_clients
+	wait_screen ann "⏸ tui"
+	tm send-keys -t ann " "
+	wait_screen ann "▶ tui"
+	wait_screen bob "▶ tui"
+	tm send-keys -t ann "/seek 1:00:00" Enter
+	wait_screen ann "1:00:0[0-9] / 2:00:00"
+	wait_screen bob "1:00:0[0-9] / 2:00:00"
+	tm send-keys -t ann "/pause" Enter
+	wait_screen bob "⏸ tui"
+}
+
+@test "a member's space shows a notice and changes nothing" {
+	two_clients
+	tm send-keys -t bob " "
+	wait_screen bob "only the host"
+	sleep 0.5
+	run screen ann
+	assert_output --partial "⏸ tui"
+	refute_output --partial "▶ tui"
+}
+
+@test "resize to 40x12 and back keeps working" {
+	two_clients
+	tm resize-window -t ann -x 40 -y 12
+	sleep 0.5
+	run screen ann
+	assert_success
+	tm send-keys -t ann "still here" Enter
+	wait_screen bob "ann: still here"
+	tm resize-window -t ann -x 20 -y 4
+	sleep 0.3
+	tm resize-window -t ann -x 100 -y 30
+	wait_screen ann "ann: still here"
+	run screen ann
+	refute_output --partial "EXITED"
+}
+
+@test "a server restart: the client reconnects, keeps the chat and rejoins" {
+	two_clients
+	tm send-keys -t ann "before the restart" Enter
+	wait_screen bob "ann: before the restart"
+	local port=$PORT
+	stop_server
+	wait_screen bob "reconnecting"
+	"$SERVER" --listen "127.0.0.1:$port" --db "$BATS_TEST_TMPDIR/revenge.db" \
+		>"$BATS_TEST_TMPDIR/s2.out" 2>&1 3>&- &
+	SERVER_PID=$!
+	wait_screen bob "connected to" 15
+	run screen bob
+	assert_output --partial "ann: before the restart"
+	tm send-keys -t bob "after the restart" Enter
+	wait_screen ann "bob: after the restart" 15
+}
+
+@test "/quit, Ctrl-D and Ctrl-C leave with the terminal restored" {
+	open_client ann
+	wait_screen ann "host: ann"
+	tm send-keys -t ann "/quit" Enter
+	wait_screen ann "EXITED:0"
+	tm send-keys -t ann "echo restored-\$((40+2))" Enter
+	wait_screen ann "restored-42"
+	tm send-keys -t ann "clear; $TUI --name ann $URL tui; echo EXITED2:\$?" Enter
+	wait_screen ann "host: ann"
+	tm send-keys -t ann C-d
+	wait_screen ann "EXITED2:0"
+	tm send-keys -t ann "clear; $TUI --name ann $URL tui; echo EXITED3:\$?" Enter
+	wait_screen ann "host: ann"
+	tm send-keys -t ann C-c
+	wait_screen ann "EXITED3:0"
+}
+
+@test "a refused handshake says why, never a raw errno" {
+	tm new-session -d -s bad -x 100 -y 30 "bash --norc --noprofile"
+	tm send-keys -t bad "$TUI $URL 'bad!party'; echo EXITED:\$?" Enter
+	wait_screen bad "PARTY: expected 1-64 characters"
+	wait_screen bad "EXITED:2"
+	tm send-keys -t bad "clear; $TUI ws://127.0.0.1:1 tui" Enter
+	wait_screen bad "reconnecting in"
+}
+
+@test "/help, /members and tab completion of commands" {
+	two_clients
+	tm send-keys -t bob "/mem" Tab Enter
+	wait_screen bob "2 here: ann \\(host\\), bob"
+	tm send-keys -t bob "/help" Enter
+	wait_screen bob "chat by typing"
+	tm send-keys -t bob "/dance" Enter
+	wait_screen bob "unknown command"
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# revenge-probe against a real revenge-server: every check passing, every
+# exit status provoked for real, --json parsed.
+load helpers
+
+PROBE="$REVENGE_BUILD/bin/revenge-probe"
+EXAMPLES="$BATS_TEST_DIRNAME/../../docs/examples"
+
+setup() {
+	start_server
+}
+
+teardown() {
+	[ -n "${SERVER_PID:-}" ] && kill -CONT "$SERVER_PID" 2>/dev/null || true
+	stop_server || true
+	jobs -p | xargs -r kill 2>/dev/null || true
+}
+
+probe() {
+	run "$PROBE" --url "$URL" --timeout 5s "$@"
+}
+
+json_field() { # JSON FIELD-EXPR
+	"$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+@test "health passes" {
+	probe health
+	assert_success
+	assert_output --partial "health: /healthz ok, /metrics has"
+}
+
+@test "sync passes and reports relay latency and disagreement" {
+	probe sync --members 4
+	assert_success
+	assert_output --partial "4 members got the host's sync"
+	assert_output --regexp "relay min [0-9.]+ / median [0-9.]+ / max [0-9.]+ ms"
+}
+
+@test "chat passes" {
+	probe chat
+	assert_success
+}
+
+@test "progress passes" {
+	probe progress --interval-ms 150 --position 100 --duration 7200
+	assert_success
+	assert_output --partial "ticks every ~150 ms"
+}
+
+@test "quality: a request and the suggester's answer" {
+	probe quality --request 720p
+	assert_success
+	probe quality --bandwidth 900,900 --spacing-ms 100 --expect down
+	assert_success
+	probe quality --bandwidth 900 --spacing-ms 0 --expect 360p
+	assert_success
+	probe quality --bandwidth 8500,8500 --spacing-ms 100 --expect none
+	assert_success
+}
+
+@test "--json: one object per check with stable fields" {
+	probe --json sync --members 2
+	assert_success
+	assert_equal "$(json_field "$output" 'd["check"], d["ok"], d["exit"]')" "('sync', True, 0)"
+	assert_equal "$(json_field "$output" 'sorted(d["details"]["relay_latency_ms"])')" "['max', 'median', 'min']"
+	assert_equal "$(json_field "$output" 'type(d["details"]["disagreement_ms"]).__name__')" float
+	assert_equal "$(json_field "$output" 'type(d["elapsed_ms"]).__name__, d["url"] == sys.argv[3]' "$URL" 2>/dev/null || json_field "$output" 'type(d["elapsed_ms"]).__name__')" float
+	probe --json quality --bandwidth 900 --spacing-ms 0 --expect up
+	assert_failure 1
+	assert_equal "$(json_field "$output" 'd["ok"], d["exit"], "expected up" in d["error"]')" "(False, 1, True)"
+}
+
+@test "no colour or marks off a terminal, nor with NO_COLOR" {
+	probe health
+	refute_output --partial $'\033'
+	refute_output --partial '✓'
+	NO_COLOR=1 run "$PROBE" --url "$URL" health
+	refute_output --partial $'\033'
+}
+
+@test "--quiet prints nothing on success, still explains a failure" {
+	probe --quiet chat
+	assert_success
+	assert_output ''
+	probe --quiet quality --request nosuch
+	assert_failure 1
+	assert_output --partial "unknown_profile"
+}
+
+@test "exit 1: a wrong expectation says what was expected and what came" {
+	probe quality --request 8k
+	assert_failure 1
+	assert_output --partial "quality_request 8k: error unknown_profile"
+	run "$PROBE" --url "$URL" run - <<'EOF2'
+{"clients": {"a": {"path": "/ws/party/wrong-${run}?name=ann"}},
+ "steps": [{"send": {"type": "chat", "payload": {"text": "hello"}}},
+           {"expect": "chat", "match": {"payload.text": "goodbye"}, "within": "1s"}]}
+EOF2
+	assert_failure 1
+	assert_output --partial 'step 2'
+	assert_output --partial 'payload.text is "hello", expected "goodbye"'
+}
+
+@test "exit 3: a dead port" {
+	run "$PROBE" --url ws://127.0.0.1:1 --timeout 2s health
+	assert_failure 3
+	run "$PROBE" --url ws://127.0.0.1:1 --timeout 2s sync
+	assert_failure 3
+	assert_output --partial "cannot connect"
+}
+
+@test "exit 3: a handshake refused by origin" {
+	probe --origin https://evil.example sync
+	assert_failure 3
+	assert_output --partial "refused with HTTP 403"
+}
+
+@test "exit 3: the server killed mid-check" {
+	"$PROBE" --url "$URL" tail /ws/party/killed >"$BATS_TEST_TMPDIR/tail" 2>&1 3>&- &
+	local t=$!
+	wait_for "$BATS_TEST_TMPDIR/tail" '"welcome"'
+	kill -KILL "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+	local rc=0
+	wait "$t" || rc=$?
+	assert_equal "$rc" 3
+	run cat "$BATS_TEST_TMPDIR/tail"
+	assert_output --partial "closed the connection"
+}
+
+@test "exit 4: the server stopped (SIGSTOP) mid-check" {
+	kill -STOP "$SERVER_PID"
+	probe --timeout 1s chat
+	kill -CONT "$SERVER_PID"
+	assert_failure 4
+	assert_output --partial "within 1000 ms"
+}
+
+@test "exit 5: a server that breaks the protocol" {
+	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/bad_server.py" garbage >"$BATS_TEST_TMPDIR/bad" 3>&- &
+	wait_for "$BATS_TEST_TMPDIR/bad" listening
+	local port
+	port=$(awk '{print $2}' "$BATS_TEST_TMPDIR/bad")
+	run "$PROBE" --url "ws://127.0.0.1:$port" --timeout 2s sync
+	assert_failure 5
+	assert_output --partial "broke the protocol"
+	assert_output --partial "invalid JSON"
+}
+
+@test "exit 2: usage errors and a malformed scenario file naming line and field" {
+	run "$PROBE" nosuch
+	assert_failure 2
+	assert_output --partial "unknown check 'nosuch'"
+	run "$PROBE" --timeout fast health
+	assert_failure 2
+	assert_output --partial -- "--timeout"
+	run "$PROBE" sync --members 0
+	assert_failure 2
+	assert_output --partial -- "--members"
+	run "$PROBE" --url http://x health
+	assert_failure 2
+	printf '{"clients": {"a": {"path": "/ws/party/x"}},\n "steps": [\n  {"sleep": "1s"},\n  {"expect": "chat", "within": "soon"}\n ]}\n' >"$BATS_TEST_TMPDIR/bad.json"
+	run "$PROBE" --url "$URL" run "$BATS_TEST_TMPDIR/bad.json"
+	assert_failure 2
+	assert_output --partial "line 4"
+	assert_output --partial "steps[1].within"
+	printf '{"clients": {\n' >"$BATS_TEST_TMPDIR/trunc.json"
+	run "$PROBE" --url "$URL" run "$BATS_TEST_TMPDIR/trunc.json"
+	assert_failure 2
+	assert_output --partial "line"
+	run "$PROBE" run /nonexistent.json
+	assert_failure 2
+}
+
+@test "the shipped scenario examples pass" {
+	for f in "$EXAMPLES"/*.json; do
+		run "$PROBE" --url "$URL" --timeout 5s run "$f"
+		[ "$status" -eq 0 ] || fail "$(basename "$f"): $output"
+	done
+}
+
+@test "tail prints every message as JSON lines until --count" {
+	"$PROBE" --url "$URL" tail --count 2 /ws/party/tailed >"$BATS_TEST_TMPDIR/tail" 2>"$BATS_TEST_TMPDIR/tail.err" 3>&- &
+	local t=$!
+	wait_for "$BATS_TEST_TMPDIR/tail" '"welcome"'
+	run rvcat "$URL/ws/party/tailed?name=guest" <<<'#wait welcome'
+	wait "$t"
+	run cat "$BATS_TEST_TMPDIR/tail"
+	assert_line --index 0 --partial '"type":"welcome"'
+	assert_line --index 1 --partial '"type":"member_joined"'
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "--wait retries until a starting server answers" {
+	local port
+	port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	"$PROBE" --url "ws://127.0.0.1:$port" --wait 10s --timeout 5s chat >"$BATS_TEST_TMPDIR/w" 2>&1 3>&- &
+	local w=$!
+	sleep 1
+	"$SERVER" --listen "127.0.0.1:$port" --db "$BATS_TEST_TMPDIR/w.db" >/dev/null 2>&1 3>&- &
+	local s2=$!
+	local rc=0
+	wait "$w" || rc=$?
+	kill -TERM "$s2"
+	wait "$s2" || true
+	assert_equal "$rc" 0
+}

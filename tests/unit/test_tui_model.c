@@ -1,0 +1,1330 @@
+/* tests/unit/test_tui_model.c - revenge-party's model (tui/revenge-party/
+ * model.c): server messages in, members, scrollback, playback state and
+ * clock out; typed lines in, commands and the JSON to send out. Every time
+ * is made up, so nothing here waits or reads a clock. */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "model.h"
+
+#define S0 1700000000000.0          /* server time of the party's state */
+#define LOCAL (S0 - 5000.0)         /* the client's clock is 5 s behind */
+
+static int setup(void **state)
+{
+	struct tm_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -1;
+	tm_init(m, "movie-night", "bob", 0);
+	*state = m;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+static int apply(struct tm_model *m, const char *json, double now)
+{
+	return tm_apply(m, json, strlen(json), now);
+}
+
+static const struct tm_line *line(const struct tm_model *m, size_t i)
+{
+	assert_true(i < m->n_lines);
+	return &m->lines[(m->first_line + i) % TM_LINES_MAX];
+}
+
+static const struct tm_line *last(const struct tm_model *m)
+{
+	assert_true(m->n_lines > 0);
+	return line(m, m->n_lines - 1);
+}
+
+static const char *member_id(const struct tm_model *m, size_t i)
+{
+	assert_true(i < m->n_members);
+	return m->members[i].id;
+}
+
+/* A welcome for participant self with history entries hist (JSON array
+ * body, may be empty). alice (p1) hosts, bob (p2) and carol (p3) watch. */
+static int welcome(struct tm_model *m, const char *self, const char *hist, double now)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"%s\","
+		 "\"party_id\":\"movie-night\",\"role\":\"member\",\"host_id\":\"p1\","
+		 "\"members\":[{\"id\":\"p1\",\"name\":\"alice\",\"role\":\"host\"},"
+		 "{\"id\":\"p2\",\"name\":\"bob\",\"role\":\"member\"},"
+		 "{\"id\":\"p3\",\"name\":\"carol\",\"role\":\"member\"}],"
+		 "\"state\":{\"position\":10,\"playing\":true,\"speed\":2,"
+		 "\"server_time\":%.3f},\"history\":[%s]},\"ts\":%.3f}",
+		 self, S0, hist, S0 + 5);
+	return apply(m, buf, now);
+}
+
+static const char *hist_entry(char *buf, size_t len, const char *from,
+			      const char *name, const char *text, double ts)
+{
+	snprintf(buf, len,
+		 "{\"type\":\"chat\",\"payload\":{\"text\":\"%s\",\"name\":\"%s\"},"
+		 "\"from\":\"%s\",\"ts\":%.3f}", text, name, from, ts);
+	return buf;
+}
+
+#define TWO_LINES \
+	"{\"type\":\"chat\",\"payload\":{\"text\":\"hi\",\"name\":\"alice\"}," \
+	"\"from\":\"p1\",\"ts\":1699999999000.25}," \
+	"{\"type\":\"chat\",\"payload\":{\"text\":\"hello\",\"name\":\"carol\"}," \
+	"\"from\":\"p3\",\"ts\":1699999999500.5}"
+
+/* One time exchange that leaves the estimator at offset +5000, rtt 20. */
+static void feed_offset(struct tm_model *m)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"time\",\"payload\":{\"client_time\":%.3f,"
+		 "\"server_receive_time\":%.3f,\"server_time\":%.3f},\"ts\":%.3f}",
+		 LOCAL - 100, LOCAL - 100 + 5010, LOCAL - 100 + 5011, LOCAL - 100 + 5011);
+	assert_int_equal(apply(m, buf, LOCAL - 100 + 21), 0);
+}
+
+/* ---- server messages ---------------------------------------------------- */
+
+static void test_init(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_string_equal(m->party, "movie-night");
+	assert_string_equal(m->self_name, "bob");
+	assert_false(m->joined);
+	assert_false(tm_is_host(m));
+	assert_string_equal(tm_host_name(m), "");
+	assert_true(m->n_members == 0 && m->n_lines == 0);
+	assert_true(m->state.speed == 1 && !m->state.playing);
+	assert_true(m->duration_s == 0);
+	assert_true(m->conn == TM_CONNECTING);
+	assert_true(m->dirty == TM_DIRTY_ALL);
+	/* No offset sample yet: server time is the local clock. */
+	assert_true(tm_server_now(m, 1234.5) == 1234.5);
+	assert_true(tm_position(m, 1e12) == 0);
+
+	tm_init(m, "p", "n", -5);
+	assert_true(m->duration_s == 0);
+	tm_init(m, "p", "n", NAN);
+	assert_true(m->duration_s == 0);
+	tm_init(m, "p", "n", 5400);
+	assert_true(m->duration_s == 5400);
+}
+
+static void test_welcome(void **state)
+{
+	struct tm_model *m = *state;
+
+	m->dirty = 0;
+	assert_int_equal(welcome(m, "p2", TWO_LINES, LOCAL), 0);
+	assert_true(m->joined);
+	assert_true(m->dirty == TM_DIRTY_ALL);
+	assert_string_equal(m->self_id, "p2");
+	assert_string_equal(m->host_id, "p1");
+	assert_string_equal(tm_host_name(m), "alice");
+	assert_false(tm_is_host(m));
+	assert_int_equal(m->n_members, 3);
+	assert_string_equal(member_id(m, 0), "p1");
+	assert_string_equal(m->members[1].name, "bob");
+	assert_string_equal(m->members[2].name, "carol");
+	for (size_t i = 0; i < m->n_members; i++)
+		assert_true(m->members[i].color >= 1 && m->members[i].color <= 6);
+	assert_true(tm_member_named(m, "carol") == &m->members[2]);
+	assert_null(tm_member_named(m, "Carol"));
+	assert_null(tm_member_named(m, "dave"));
+	assert_null(tm_member_named(m, NULL));
+
+	assert_near(m->state.position, 10, 1e-12);
+	assert_true(m->state.playing);
+	assert_near(m->state.speed, 2, 1e-12);
+	assert_near(m->state.server_time, S0, 1e-3);
+
+	assert_int_equal(m->n_lines, 2);
+	assert_int_equal(line(m, 0)->kind, TM_CHAT);
+	assert_string_equal(line(m, 0)->name, "alice");
+	assert_string_equal(line(m, 0)->text, "hi");
+	assert_near(line(m, 0)->at_ms, 1699999999000.25, 1e-3);
+	assert_int_equal(line(m, 0)->color, m->members[0].color);
+	assert_string_equal(line(m, 1)->name, "carol");
+	assert_string_equal(line(m, 1)->text, "hello");
+	assert_int_equal(line(m, 1)->color, m->members[2].color);
+
+	/* The host's own welcome. */
+	assert_int_equal(welcome(m, "p1", "", LOCAL), 0);
+	assert_true(tm_is_host(m));
+	assert_string_equal(m->self_name, "alice");     /* the server's name wins */
+}
+
+static void test_welcome_server_name(void **state)
+{
+	struct tm_model *m = *state;
+
+	/* The server named us guest-7 (no name was asked for). */
+	assert_int_equal(apply(m,
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"g7\","
+		"\"host_id\":\"g7\",\"members\":[{\"id\":\"g7\",\"name\":\"guest-7\"}],"
+		"\"state\":{\"position\":0,\"playing\":false,\"speed\":1,\"server_time\":5}}}",
+		LOCAL), 0);
+	assert_string_equal(m->self_name, "guest-7");
+	assert_true(tm_is_host(m));
+	assert_string_equal(tm_host_name(m), "guest-7");
+	assert_int_equal(m->n_lines, 0);                /* history is optional */
+}
+
+static void test_first_welcome_replaces_scrollback(void **state)
+{
+	struct tm_model *m = *state;
+
+	tm_notice(m, LOCAL, "connecting to %s", "ws://localhost:8080");
+	tm_notice(m, LOCAL, "connected");
+	m->scroll = 1;
+	assert_int_equal(welcome(m, "p2", TWO_LINES, LOCAL), 0);
+	assert_int_equal(m->n_lines, 2);
+	assert_string_equal(line(m, 0)->text, "hi");
+	assert_true(m->scroll == 0);
+}
+
+static void test_welcome_rejected_leaves_model(void **state)
+{
+	struct tm_model *m = *state;
+	static const char *const bad[] = {
+		/* no participant_id */
+		"{\"type\":\"welcome\",\"payload\":{\"host_id\":\"p1\",\"members\":[],"
+		"\"state\":{\"position\":0,\"playing\":false,\"speed\":1,\"server_time\":1}}}",
+		/* members not an array */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"p1\","
+		"\"members\":{},\"state\":{\"position\":0,\"playing\":false,\"speed\":1,"
+		"\"server_time\":1}}}",
+		/* a member without a name */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"p1\","
+		"\"members\":[{\"id\":\"p1\"}],\"state\":{\"position\":0,\"playing\":false,"
+		"\"speed\":1,\"server_time\":1}}}",
+		/* a member that is not an object */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"p1\","
+		"\"members\":[\"p1\"],\"state\":{\"position\":0,\"playing\":false,"
+		"\"speed\":1,\"server_time\":1}}}",
+		/* playing as a string */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"p1\","
+		"\"members\":[],\"state\":{\"position\":0,\"playing\":\"yes\",\"speed\":1,"
+		"\"server_time\":1}}}",
+		/* no state */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"p1\","
+		"\"members\":[]}}",
+		/* history not an array */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"p1\","
+		"\"members\":[],\"state\":{\"position\":0,\"playing\":false,\"speed\":1,"
+		"\"server_time\":1},\"history\":\"none\"}}",
+		/* an id longer than any member id */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":"
+		"\"0123456789012345678901234567890123456789\",\"host_id\":\"p1\","
+		"\"members\":[],\"state\":{\"position\":0,\"playing\":false,\"speed\":1,"
+		"\"server_time\":1}}}",
+		/* empty host id */
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p1\",\"host_id\":\"\","
+		"\"members\":[],\"state\":{\"position\":0,\"playing\":false,\"speed\":1,"
+		"\"server_time\":1}}}",
+	};
+
+	tm_notice(m, LOCAL, "before");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(apply(m, bad[i], LOCAL), -1);
+		assert_false(m->joined);
+		assert_int_equal(m->n_members, 0);
+		assert_int_equal(m->n_lines, 1);
+		assert_string_equal(m->self_id, "");
+	}
+	/* Bad history entries cost only themselves. */
+	assert_int_equal(welcome(m, "p2",
+		"5,{\"type\":\"chat\"},{\"type\":\"chat\",\"payload\":{\"text\":7},\"ts\":1},"
+		"{\"type\":\"chat\",\"payload\":{\"text\":\"no ts\",\"name\":\"x\"}},"
+		"{\"type\":\"reaction\",\"payload\":{\"text\":\"odd\",\"name\":\"x\"},\"ts\":2},"
+		"{\"type\":\"chat\",\"payload\":{\"text\":\"ok\",\"name\":\"x\"},\"ts\":3}",
+		LOCAL), 0);
+	assert_int_equal(m->n_lines, 1);
+	assert_string_equal(line(m, 0)->text, "ok");
+}
+
+static void test_membership_lines(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":"
+			       "{\"id\":\"p4\",\"name\":\"dave\"},\"ts\":1700000001000}", LOCAL), 0);
+	assert_int_equal(m->n_members, 4);
+	assert_string_equal(member_id(m, 3), "p4");
+	assert_true(m->dirty & TM_DIRTY_MEMBERS);
+	assert_true(m->dirty & TM_DIRTY_CHAT);
+	assert_int_equal(last(m)->kind, TM_JOIN);
+	assert_string_equal(last(m)->text, "joined");
+	assert_string_equal(last(m)->name, "dave");
+	assert_int_equal(last(m)->color, m->members[3].color);
+	assert_near(last(m)->at_ms, 1700000001000.0, 1e-6);
+
+	/* The host leaves; the server then names the new host. */
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":"
+			       "{\"id\":\"p1\",\"name\":\"alice\"},\"ts\":1700000002000}", LOCAL), 0);
+	assert_int_equal(m->n_members, 3);
+	assert_string_equal(member_id(m, 0), "p2");   /* join order kept */
+	assert_string_equal(member_id(m, 1), "p3");
+	assert_string_equal(member_id(m, 2), "p4");
+	assert_int_equal(last(m)->kind, TM_LEAVE);
+	assert_string_equal(last(m)->name, "alice");
+	assert_string_equal(last(m)->text, "left");
+	assert_true(m->dirty & TM_DIRTY_MEMBERS);
+
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":\"p2\"},\"ts\":1700000002000}", LOCAL), 0);
+	assert_string_equal(m->host_id, "p2");
+	assert_true(tm_is_host(m));
+	assert_string_equal(tm_host_name(m), "bob");
+	assert_int_equal(last(m)->kind, TM_HOST);
+	assert_string_equal(last(m)->name, "bob");
+	assert_string_equal(last(m)->text, "is now the host");
+	assert_true(m->dirty & TM_DIRTY_MEMBERS);
+
+	/* A leave without a name uses the one held. */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"p3\"}}",
+			       LOCAL + 7), 0);
+	assert_string_equal(last(m)->name, "carol");
+	assert_string_equal(last(m)->text, "left");
+	assert_near(last(m)->at_ms, LOCAL + 7, 1e-9);   /* no ts: local time */
+	assert_int_equal(m->n_members, 2);
+
+	/* A leave of someone unknown still shows; nobody else goes. */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":"
+			       "{\"id\":\"zz\",\"name\":\"ghost\"}}", LOCAL), 0);
+	assert_string_equal(last(m)->name, "ghost");
+	assert_int_equal(m->n_members, 2);
+
+	/* A join of an id already present renames rather than duplicates. */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":"
+			       "{\"id\":\"p4\",\"name\":\"david\"}}", LOCAL), 0);
+	assert_int_equal(m->n_members, 2);
+	assert_non_null(tm_member_named(m, "david"));
+
+	/* A host the model does not know yet shows by id. */
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":\"p9\"}}", LOCAL), 0);
+	assert_string_equal(last(m)->name, "p9");
+	assert_string_equal(last(m)->text, "is now the host");
+	assert_false(tm_is_host(m));
+	assert_string_equal(tm_host_name(m), "");
+
+	/* Required fields. */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p5\"}}",
+			       LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"name\":\"x\"}}",
+			       LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":5}}",
+			       LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":{}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\"}", LOCAL), -1);
+	assert_string_equal(m->host_id, "p9");
+}
+
+static void test_chat_and_reactions(void **state)
+{
+	struct tm_model *m = *state;
+	unsigned alice, dave;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"popcorn?\","
+			       "\"name\":\"alice\"},\"from\":\"p1\",\"ts\":1700000000100.5}",
+			       LOCAL), 0);
+	assert_true(m->dirty == TM_DIRTY_CHAT);
+	assert_int_equal(last(m)->kind, TM_CHAT);
+	assert_string_equal(last(m)->name, "alice");
+	assert_string_equal(last(m)->text, "popcorn?");
+	assert_near(last(m)->at_ms, 1700000000100.5, 1e-6);
+	alice = last(m)->color;
+	assert_true(alice >= 1 && alice <= 6);
+	assert_int_equal(alice, m->members[0].color);
+
+	/* Someone not in the member list (yet) still gets a stable colour. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"a\","
+			       "\"name\":\"dave\"},\"from\":\"p4\",\"ts\":1}", LOCAL), 0);
+	dave = last(m)->color;
+	assert_true(dave >= 1 && dave <= 6);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"b\","
+			       "\"name\":\"alice\"},\"from\":\"p1\",\"ts\":2}", LOCAL), 0);
+	assert_int_equal(last(m)->color, alice);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"c\","
+			       "\"name\":\"dave\"},\"from\":\"p4\",\"ts\":3}", LOCAL), 0);
+	assert_int_equal(last(m)->color, dave);
+	/* ... and the same colour in another model (another screen). */
+	{
+		struct tm_model *other = calloc(1, sizeof(*other));
+
+		assert_non_null(other);
+		tm_init(other, "movie-night", "zed", 0);
+		assert_int_equal(apply(other, "{\"type\":\"chat\",\"payload\":{\"text\":\"x\","
+				       "\"name\":\"dave\"},\"ts\":3}", LOCAL), 0);
+		assert_int_equal(last(other)->color, dave);
+		free(other);
+	}
+	/* The six colours are all used over a handful of names. */
+	{
+		unsigned seen = 0;
+		char buf[160];
+
+		for (int i = 0; i < 64; i++) {
+			snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"payload\":{\"text\":\"x\","
+				 "\"name\":\"user%d\"},\"ts\":4}", i);
+			assert_int_equal(apply(m, buf, LOCAL), 0);
+			seen |= 1u << last(m)->color;
+		}
+		assert_int_equal(seen, 0x7e);
+	}
+
+	/* No name in the payload: the sender's member name. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"x\"},"
+			       "\"from\":\"p3\",\"ts\":5}", LOCAL), 0);
+	assert_string_equal(last(m)->name, "carol");
+
+	/* Text is escaped on the wire and arrives as the person wrote it. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":"
+			       "\"say \\\"hi\\\" \\\\o/ caf\\u00e9 \\ud83c\\udf89\",\"name\":\"bob\"},"
+			       "\"ts\":6}", LOCAL), 0);
+	assert_string_equal(last(m)->text, "say \"hi\" \\o/ caf\xc3\xa9 \xf0\x9f\x8e\x89");
+
+	/* Control characters never reach the terminal. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":"
+			       "\"a\\u001b[2Jb\\nc\\td\",\"name\":\"e\\u0007vil\"},\"ts\":7}",
+			       LOCAL), 0);
+	assert_string_equal(last(m)->text, "a [2Jb c d");
+	assert_string_equal(last(m)->name, "e vil");
+
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"reaction\",\"payload\":{\"emoji\":"
+			       "\"\xf0\x9f\x8e\x89\",\"name\":\"carol\"},\"from\":\"p3\","
+			       "\"ts\":1700000000200}", LOCAL), 0);
+	assert_int_equal(last(m)->kind, TM_REACTION);
+	assert_string_equal(last(m)->name, "carol");
+	assert_string_equal(last(m)->text, "reacted \xf0\x9f\x8e\x89");
+	assert_int_equal(last(m)->color, m->members[2].color);
+	assert_true(m->dirty == TM_DIRTY_CHAT);
+
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"name\":\"x\"}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"reaction\",\"payload\":{\"emoji\":1}}", LOCAL), -1);
+}
+
+static void test_rejoin_keeps_scrollback(void **state)
+{
+	struct tm_model *m = *state;
+	char hist[2048], e[4][256];
+
+	assert_int_equal(welcome(m, "p2", TWO_LINES, LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"third\","
+			       "\"name\":\"alice\"},\"from\":\"p1\",\"ts\":1700000000000}",
+			       LOCAL), 0);
+	tm_notice(m, LOCAL + 10, "connection lost, reconnecting");
+	tm_notice(m, LOCAL + 20, "reconnected");
+	assert_int_equal(m->n_lines, 5);
+
+	/* The server's history overlaps what is held; only later lines are
+	 * new. Members and state are replaced. */
+	snprintf(hist, sizeof(hist), "%s,%s,%s,%s",
+		 hist_entry(e[0], sizeof(e[0]), "p3", "carol", "hello", 1699999999500.5),
+		 hist_entry(e[1], sizeof(e[1]), "p1", "alice", "third", 1700000000000.0),
+		 hist_entry(e[2], sizeof(e[2]), "p3", "carol", "while away", 1700000000500.0),
+		 hist_entry(e[3], sizeof(e[3]), "p1", "alice", "and again", 1700000000600.0));
+	m->dirty = 0;
+	m->scroll = 2;
+	assert_int_equal(apply(m,
+		"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p7\","
+		"\"host_id\":\"p3\",\"members\":[{\"id\":\"p3\",\"name\":\"carol\"},"
+		"{\"id\":\"p7\",\"name\":\"bob\"}],\"state\":{\"position\":99,"
+		"\"playing\":false,\"speed\":1,\"server_time\":1700000000700},"
+		"\"history\":[", LOCAL + 30), -1);   /* cut short: not JSON */
+	{
+		char buf[4096];
+
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p7\","
+			 "\"host_id\":\"p3\",\"members\":[{\"id\":\"p3\",\"name\":\"carol\"},"
+			 "{\"id\":\"p7\",\"name\":\"bob\"}],\"state\":{\"position\":99,"
+			 "\"playing\":false,\"speed\":1,\"server_time\":1700000000700},"
+			 "\"history\":[%s]}}", hist);
+		assert_int_equal(apply(m, buf, LOCAL + 30), 0);
+	}
+	assert_true(m->dirty == TM_DIRTY_ALL);
+	assert_int_equal(m->n_lines, 7);
+	assert_string_equal(line(m, 0)->text, "hi");
+	assert_string_equal(line(m, 2)->text, "third");
+	assert_string_equal(line(m, 3)->text, "connection lost, reconnecting");
+	assert_string_equal(line(m, 4)->text, "reconnected");
+	assert_string_equal(line(m, 5)->text, "while away");
+	assert_string_equal(line(m, 6)->text, "and again");
+	assert_int_equal(m->n_members, 2);
+	assert_string_equal(m->self_id, "p7");
+	assert_string_equal(tm_host_name(m), "carol");
+	assert_near(m->state.position, 99, 1e-12);
+	assert_false(m->state.playing);
+	/* The reader's place is kept while the missed lines come in. */
+	assert_true(m->scroll == 4);
+
+	/* The same welcome again adds nothing. */
+	{
+		char buf[4096];
+
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p7\","
+			 "\"host_id\":\"p3\",\"members\":[],\"state\":{\"position\":0,"
+			 "\"playing\":false,\"speed\":1,\"server_time\":1},\"history\":[%s]}}",
+			 hist);
+		assert_int_equal(apply(m, buf, LOCAL + 40), 0);
+	}
+	assert_int_equal(m->n_lines, 7);
+}
+
+static void test_rejoin_without_chat_held(void **state)
+{
+	struct tm_model *m = *state;
+
+	/* Joined an empty party, then got cut off: all history is new. */
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	tm_notice(m, LOCAL, "reconnected");
+	assert_int_equal(welcome(m, "p2", TWO_LINES, LOCAL), 0);
+	assert_int_equal(m->n_lines, 3);
+	assert_string_equal(line(m, 0)->text, "reconnected");
+	assert_string_equal(line(m, 2)->text, "hello");
+}
+
+static void test_sync_and_extrapolation(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[256];
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	/* Without a clock sample the local clock is taken as server time. */
+	assert_near(tm_position(m, S0 + 1000), 12, 1e-9);
+
+	feed_offset(m);
+	assert_near(tm_server_now(m, LOCAL), S0, 1e-6);
+	/* playing at 2x from 10 s at S0 */
+	assert_near(tm_position(m, LOCAL), 10, 1e-9);
+	assert_near(tm_position(m, LOCAL + 3000), 16, 1e-9);
+	assert_near(tm_position(m, LOCAL - 3000), 10, 1e-9);   /* never back */
+
+	m->dirty = 0;
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":42.5,"
+		 "\"playing\":false,\"speed\":1.5,\"server_time\":%.3f},\"from\":\"p1\","
+		 "\"ts\":%.3f}", S0 + 4000, S0 + 4000);
+	assert_int_equal(apply(m, buf, LOCAL + 4000), 0);
+	assert_true(m->dirty == TM_DIRTY_PLAYER);
+	assert_false(m->state.playing);
+	assert_near(tm_position(m, LOCAL + 9000), 42.5, 1e-9);
+
+	/* A scheduled start: held until its server time, then runs. */
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":60,"
+		 "\"playing\":true,\"speed\":1.5,\"server_time\":%.3f},\"id\":\"play\"}",
+		 S0 + 10000);
+	assert_int_equal(apply(m, buf, LOCAL + 8000), 0);
+	assert_near(tm_position(m, LOCAL + 9000), 60, 1e-9);
+	assert_near(tm_position(m, LOCAL + 12000), 63, 1e-9);
+	assert_int_equal(m->n_lines, 0);                 /* syncs show no lines */
+
+	/* Bad states change nothing. */
+	static const char *const bad[] = {
+		"{\"type\":\"sync\",\"payload\":{\"position\":-1,\"playing\":true,"
+		"\"speed\":1,\"server_time\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":\"1\",\"playing\":true,"
+		"\"speed\":1,\"server_time\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":1,\"playing\":1,"
+		"\"speed\":1,\"server_time\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":1,\"playing\":true,"
+		"\"speed\":0,\"server_time\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":1,\"playing\":true,"
+		"\"speed\":-2,\"server_time\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":1,\"playing\":true,\"speed\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":1e999,\"playing\":true,"
+		"\"speed\":1,\"server_time\":1}}",
+		"{\"type\":\"sync\",\"payload\":{\"position\":1,\"playing\":true,"
+		"\"speed\":1,\"server_time\":null}}",
+		"{\"type\":\"sync\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(apply(m, bad[i], LOCAL), -1);
+		assert_near(m->state.position, 60, 1e-12);
+	}
+	/* Huge but finite values are taken (and never crash). */
+	assert_int_equal(apply(m, "{\"type\":\"sync\",\"payload\":{\"position\":"
+			       "123456789012345678901234567890,\"playing\":true,\"speed\":1e300,"
+			       "\"server_time\":-1e300}}", LOCAL), 0);
+	(void)tm_position(m, LOCAL);
+}
+
+static void test_time_feeds_estimator(void **state)
+{
+	struct tm_model *m = *state;
+	double offset, rtt;
+
+	assert_false(rv_offset_get(&m->clock, NULL, NULL));
+	m->dirty = 0;
+	feed_offset(m);
+	assert_true(m->dirty == TM_DIRTY_PLAYER);
+	assert_true(rv_offset_get(&m->clock, &offset, &rtt));
+	assert_near(offset, 5000, 1e-6);
+	assert_near(rtt, 20, 1e-6);
+	assert_near(tm_server_now(m, 1000), 6000, 1e-6);
+	assert_int_equal(m->n_lines, 0);
+
+	/* A slower, lopsided exchange does not displace it. */
+	assert_int_equal(apply(m, "{\"type\":\"time\",\"payload\":{\"client_time\":0,"
+			       "\"server_receive_time\":5090,\"server_time\":5091}}", 101), 0);
+	assert_true(rv_offset_get(&m->clock, &offset, &rtt));
+	assert_near(offset, 5000, 1e-6);
+	assert_int_equal(m->clock.total, 2);
+
+	/* A negative round trip is ignored, not an error. */
+	assert_int_equal(apply(m, "{\"type\":\"time\",\"payload\":{\"client_time\":100,"
+			       "\"server_receive_time\":5090,\"server_time\":5091}}", 50), 0);
+	assert_int_equal(m->clock.total, 2);
+
+	assert_int_equal(apply(m, "{\"type\":\"time\",\"payload\":{\"client_time\":\"0\","
+			       "\"server_receive_time\":1,\"server_time\":2}}", 3), -1);
+	assert_int_equal(apply(m, "{\"type\":\"time\",\"payload\":{\"client_time\":0,"
+			       "\"server_time\":2}}", 3), -1);
+	assert_int_equal(m->clock.total, 2);
+}
+
+static void test_error_notice(void **state)
+{
+	struct tm_model *m = *state;
+
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"error\",\"payload\":{\"code\":\"forbidden\","
+			       "\"message\":\"only the host can sync\",\"ref\":\"sync\"},"
+			       "\"id\":\"play\",\"ts\":1700000000000}", LOCAL + 1), 0);
+	assert_int_equal(last(m)->kind, TM_NOTICE);
+	assert_string_equal(last(m)->text, "forbidden: only the host can sync");
+	assert_string_equal(last(m)->name, "");
+	assert_int_equal(last(m)->color, 0);
+	assert_near(last(m)->at_ms, LOCAL + 1, 1e-9);   /* notices: local time */
+	assert_true(m->dirty == TM_DIRTY_CHAT);
+
+	assert_int_equal(apply(m, "{\"type\":\"error\",\"payload\":{\"code\":\"rate_limited\"}}",
+			       LOCAL), 0);
+	assert_string_equal(last(m)->text, "rate_limited");
+	assert_int_equal(apply(m, "{\"type\":\"error\",\"payload\":{\"message\":\"slow down\"}}",
+			       LOCAL), 0);
+	assert_string_equal(last(m)->text, "slow down");
+	assert_int_equal(apply(m, "{\"type\":\"error\"}", LOCAL), 0);
+	assert_string_equal(last(m)->text, "the server reported an error");
+	assert_int_equal(m->n_lines, 4);
+
+	tm_notice(m, LOCAL, "%d members", 3);
+	assert_string_equal(last(m)->text, "3 members");
+}
+
+static void test_malformed_inputs(void **state)
+{
+	struct tm_model *m = *state;
+	static const char *const rejected[] = {
+		"", "not json", "{", "[]", "[{\"type\":\"chat\"}]", "42", "\"welcome\"", "null",
+		"{}", "{\"type\":5}", "{\"type\":null}", "{\"type\":[\"chat\"]}",
+		"{\"payload\":{}}", "{\"type\":\"chat\",\"payload\":[]}",
+		"{\"type\":\"chat\",\"payload\":\"hi\"}", "{\"type\":\"chat\"}",
+		"{\"type\":\"chat\",\"payload\":{\"text\":5}}",
+		"{\"type\":\"chat\",\"payload\":{\"text\":\"a\\u0000b\"}}",
+		"{\"type\":\"unknown_future\",\"payload\":7}",
+		"{\"type\":\"chat\",\"payload\":{\"text\":\"x\"}} trailing",
+		"{\"type\":\"chat\",\"payload\":{\"text\":\"\xff\"}}",
+		("{\"type\":\"member_joined\",\"payload\":{\"id\":"
+		 "\"0123456789012345678901234567890123\",\"name\":\"x\"}}"),
+	};
+	char *big;
+	size_t n;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
+		if (apply(m, rejected[i], LOCAL) != -1)
+			fail_msg("accepted: %s", rejected[i]);
+	}
+	assert_int_equal(tm_apply(m, NULL, 0, LOCAL), -1);
+	/* Only the first len bytes count. */
+	assert_int_equal(tm_apply(m, "{\"type\":\"ack\"}xyz", 14, LOCAL), 0);
+	assert_int_equal(tm_apply(m, "{\"type\":\"ack\"}", 5, LOCAL), -1);
+	assert_int_equal(m->n_lines, 0);
+	assert_int_equal(m->n_members, 3);
+
+	/* Ignored, for forward compatibility: acks, new types, new fields. */
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"ack\",\"id\":\"x\",\"ts\":1}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"fireworks\",\"payload\":{\"n\":3}}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"quality_state\"}", LOCAL), 0);
+	assert_true(m->dirty == 0);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"x\",\"name\":\"y\","
+			       "\"mood\":\"happy\"},\"ts\":\"yesterday\",\"extra\":[1,2]}", LOCAL), 0);
+	assert_near(last(m)->at_ms, LOCAL, 1e-9);       /* bad ts: local time */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"x\",\"name\":5},"
+			       "\"from\":7}", LOCAL), 0);
+	assert_string_equal(last(m)->name, "?");
+
+	/* Deep nesting and a long chat text. */
+	n = 200000;
+	big = malloc(n + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < n / 2; i++) {
+		big[i] = '[';
+		big[n - 1 - i] = ']';
+	}
+	big[n] = '\0';
+	assert_int_equal(apply(m, big, LOCAL), -1);
+	n = snprintf(big, 100, "{\"type\":\"chat\",\"payload\":{\"name\":\"x\",\"text\":\"");
+	memset(big + n, 'a', 100000);
+	strcpy(big + n + 100000, "\"}}");
+	assert_int_equal(apply(m, big, LOCAL), 0);
+	assert_int_equal(strlen(last(m)->text), TM_TEXT_MAX);
+	free(big);
+}
+
+static void test_utf8_never_cut(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[1024], name[400];
+	size_t n = 0, len;
+
+	/* 'a' then 40 four-byte emoji: 161 bytes, past RV_NAME_MAX_BYTES. */
+	name[n++] = 'a';
+	for (int i = 0; i < 40; i++) {
+		memcpy(name + n, "\xf0\x9f\x8e\x89", 4);
+		n += 4;
+	}
+	name[n] = '\0';
+	snprintf(buf, sizeof(buf), "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p9\","
+		 "\"name\":\"%s\"}}", name);
+	assert_int_equal(apply(m, buf, LOCAL), 0);
+	len = strlen(m->members[0].name);
+	assert_int_equal(len, 1 + 31 * 4);
+	assert_true(rv_utf8_valid(m->members[0].name, len));
+	assert_true(rv_utf8_valid(last(m)->name, strlen(last(m)->name)));
+	assert_true(rv_utf8_valid(last(m)->text, strlen(last(m)->text)));
+
+	/* Two-byte characters over a full line of text. */
+	{
+		char *big = malloc(8000);
+		size_t k;
+
+		assert_non_null(big);
+		k = (size_t)snprintf(big, 100, "{\"type\":\"error\",\"payload\":{\"code\":\"x\","
+				     "\"message\":\"");
+		for (int i = 0; i < 1500; i++) {
+			memcpy(big + k, "\xc3\xa9", 2);
+			k += 2;
+		}
+		strcpy(big + k, "\"}}");
+		assert_int_equal(apply(m, big, LOCAL), 0);
+		len = strlen(last(m)->text);
+		assert_true(len <= TM_TEXT_MAX && len >= TM_TEXT_MAX - 1);
+		assert_true(rv_utf8_valid(last(m)->text, len));
+		free(big);
+	}
+
+	/* A notice formatted past the line: cut whole. */
+	{
+		char *big = malloc(3000);
+
+		assert_non_null(big);
+		big[0] = 'x';
+		for (int i = 0; i < 999; i++)
+			memcpy(big + 1 + 3 * i, "\xe2\x82\xac", 3);   /* euro sign */
+		big[1 + 3 * 999] = '\0';
+		tm_notice(m, LOCAL, "%s", big);
+		len = strlen(last(m)->text);
+		assert_int_equal(len, 1 + 3 * 666);
+		assert_true(rv_utf8_valid(last(m)->text, len));
+		free(big);
+	}
+}
+
+static void test_scrollback_bound(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[160];
+
+	for (int i = 0; i < TM_LINES_MAX + 500; i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"payload\":{\"text\":\"n%d\","
+			 "\"name\":\"x\"},\"ts\":%d}", i, i);
+		assert_int_equal(apply(m, buf, LOCAL), 0);
+		assert_true(m->n_lines <= TM_LINES_MAX);
+	}
+	assert_int_equal(m->n_lines, TM_LINES_MAX);
+	assert_string_equal(line(m, 0)->text, "n500");
+	assert_string_equal(last(m)->text, "n1499");
+	assert_true(m->first_line < TM_LINES_MAX);
+
+	/* Scrolled back, the view stays put as lines arrive, up to the top. */
+	m->scroll = 10;
+	tm_notice(m, LOCAL, "one");
+	assert_true(m->scroll == 11);
+	m->scroll = TM_LINES_MAX - 1;
+	tm_notice(m, LOCAL, "two");
+	assert_true(m->scroll == TM_LINES_MAX - 1);
+	m->scroll = 0;
+	tm_notice(m, LOCAL, "three");
+	assert_true(m->scroll == 0);
+}
+
+static void test_members_bound(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[160];
+
+	for (int i = 0; i < TM_MEMBERS_MAX + 20; i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"member_joined\",\"payload\":"
+			 "{\"id\":\"m%d\",\"name\":\"n%d\"}}", i, i);
+		assert_int_equal(apply(m, buf, LOCAL), 0);
+	}
+	assert_int_equal(m->n_members, TM_MEMBERS_MAX);
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"m0\"}}",
+			       LOCAL), 0);
+	assert_int_equal(m->n_members, TM_MEMBERS_MAX - 1);
+	assert_string_equal(member_id(m, 0), "m1");
+}
+
+/* ---- typed commands ----------------------------------------------------- */
+
+static void parse_ok(const char *line, struct tm_cmd *cmd)
+{
+	char err[200];
+
+	if (tm_parse_command(line, cmd, err, sizeof(err)) != 0)
+		fail_msg("\"%s\" rejected: %s", line, err);
+	assert_string_equal(err, "");
+}
+
+static void parse_bad(const char *line, const char *want)
+{
+	struct tm_cmd cmd;
+	char err[200];
+
+	if (tm_parse_command(line, &cmd, err, sizeof(err)) != -1)
+		fail_msg("\"%s\" accepted", line);
+	assert_int_equal(cmd.kind, TM_CMD_NONE);
+	if (!strstr(err, want))
+		fail_msg("\"%s\": error \"%s\" lacks \"%s\"", line, err, want);
+}
+
+static void test_parse_commands(void **state)
+{
+	struct tm_cmd cmd;
+
+	parse_ok("hello there", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_CHAT);
+	assert_string_equal(cmd.text, "hello there");
+	parse_ok("//seek is a command\n", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_CHAT);
+	assert_string_equal(cmd.text, "/seek is a command");
+	parse_ok("  indented  ", &cmd);
+	assert_string_equal(cmd.text, "  indented  ");
+	parse_ok("", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_NONE);
+	parse_ok("\n", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_NONE);
+
+	parse_ok("/play", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_PLAY);
+	parse_ok("/pause  ", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_PAUSE);
+	parse_ok("/members", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_MEMBERS);
+	parse_ok("/help", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_HELP);
+	parse_ok("/quit\r\n", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_QUIT);
+
+	parse_ok("/seek 1:23:45", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_SEEK);
+	assert_false(cmd.relative);
+	assert_near(cmd.value, 5025, 1e-9);
+	parse_ok("/seek 23:45", &cmd);
+	assert_near(cmd.value, 1425, 1e-9);
+	parse_ok("/seek 45", &cmd);
+	assert_near(cmd.value, 45, 1e-9);
+	parse_ok("/seek   +30 ", &cmd);
+	assert_true(cmd.relative);
+	assert_near(cmd.value, 30, 1e-9);
+	parse_ok("/seek -10", &cmd);
+	assert_true(cmd.relative);
+	assert_near(cmd.value, -10, 1e-9);
+	parse_ok("/seek -1:30", &cmd);
+	assert_near(cmd.value, -90, 1e-9);
+	parse_ok("/seek 0", &cmd);
+	assert_false(cmd.relative);
+	assert_true(cmd.value == 0);
+	parse_ok("/seek 12.5", &cmd);
+	assert_near(cmd.value, 12.5, 1e-9);
+
+	parse_ok("/speed 1.25", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_SPEED);
+	assert_near(cmd.value, 1.25, 1e-12);
+	parse_ok("/speed 4", &cmd);
+	assert_near(cmd.value, 4, 1e-12);
+	parse_ok("/speed .25", &cmd);
+	assert_near(cmd.value, 0.25, 1e-12);
+	parse_ok("/speed 2x", &cmd);
+	assert_near(cmd.value, 2, 1e-12);
+
+	parse_ok("/react \xf0\x9f\x8e\x89", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_REACT);
+	assert_string_equal(cmd.text, "\xf0\x9f\x8e\x89");
+	parse_ok("/react 0123456789abcdef", &cmd);     /* 16 bytes */
+	assert_string_equal(cmd.text, "0123456789abcdef");
+
+	parse_ok("/host carol", &cmd);
+	assert_int_equal(cmd.kind, TM_CMD_HOST);
+	assert_string_equal(cmd.text, "carol");
+	parse_ok("/host  Mary Ann ", &cmd);
+	assert_string_equal(cmd.text, "Mary Ann");
+
+	parse_bad("/seek", "usage: /seek");
+	parse_bad("/seek   ", "usage: /seek");
+	parse_bad("/seek x", "bad time");
+	parse_bad("/seek 1:99", "bad time");
+	parse_bad("/seek 1:2", "bad time");
+	parse_bad("/seek 1:2:3:4", "bad time");
+	parse_bad("/seek +", "bad time");
+	parse_bad("/seek --5", "bad time");
+	parse_bad("/seek 1e3", "bad time");
+	parse_bad("/speed 5", "between 0.25 and 4");
+	parse_bad("/speed 0.1", "between 0.25 and 4");
+	parse_bad("/speed abc", "bad speed");
+	parse_bad("/speed -1", "bad speed");
+	parse_bad("/speed 1,5", "bad speed");
+	parse_bad("/speed nan", "bad speed");
+	parse_bad("/speed 5.", "bad speed");
+	parse_bad("/speed x", "bad speed");
+	parse_bad("/speed 12345678901234567890123456789012345x", "bad speed");
+	parse_bad("/speed", "usage: /speed");
+	parse_bad("/react", "usage: /react");
+	parse_bad("/react 0123456789abcdefg", "too long (17 bytes, max 16)");
+	parse_bad("/react \xf0\x9f\x8e\x89\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89!",
+		  "too long");
+	parse_bad("/react \xff", "UTF-8");
+	parse_bad("/host", "usage: /host");
+	parse_bad("/dance", "unknown command /dance");
+	parse_bad("/", "unknown command");
+	parse_bad("/PLAY", "unknown command");
+	parse_bad("/play now", "takes no argument");
+	parse_bad("/quit please", "takes no argument");
+	parse_bad("   ", "empty");
+	parse_bad("\t", "empty");
+	parse_bad("caf\xc3", "UTF-8");
+	{
+		char *big = malloc(RV_CHAT_MAX + 2);
+		struct tm_cmd c;
+		char err[200];
+
+		assert_non_null(big);
+		memset(big, 'a', RV_CHAT_MAX);
+		big[RV_CHAT_MAX] = '\0';
+		assert_int_equal(tm_parse_command(big, &c, err, sizeof(err)), 0);
+		assert_int_equal(strlen(c.text), RV_CHAT_MAX);
+		big[RV_CHAT_MAX] = 'a';
+		big[RV_CHAT_MAX + 1] = '\0';
+		parse_bad(big, "too long (2001 bytes, max 2000)");
+		big[0] = '/';
+		parse_bad(big, "unknown command");
+		memcpy(big, "/seek ", 6);
+		parse_bad(big, "bad time");
+		memcpy(big, "/host ", 6);
+		parse_bad(big, "no member named");
+		big = realloc(big, RV_CHAT_MAX + 20);
+		assert_non_null(big);
+		memset(big + 6, 'a', RV_CHAT_MAX + 10);
+		big[RV_CHAT_MAX + 16] = '\0';
+		parse_bad(big, "argument too long");
+		free(big);
+	}
+	/* A tiny or absent error buffer is fine. */
+	{
+		char err[4];
+
+		assert_int_equal(tm_parse_command("/dance", &cmd, err, sizeof(err)), -1);
+		assert_string_equal(err, "unk");
+		assert_int_equal(tm_parse_command("/dance", &cmd, NULL, 0), -1);
+		assert_int_equal(tm_parse_command(NULL, &cmd, NULL, 0), -1);
+	}
+}
+
+static void test_command_names(void **state)
+{
+	size_t n = 0;
+
+	for (; tm_command_names[n]; n++) {
+		struct tm_cmd cmd;
+		char err[200];
+		int rc = tm_parse_command(tm_command_names[n], &cmd, err, sizeof(err));
+
+		/* Every name is a command: it parses, or asks for its argument. */
+		assert_true(rc == 0 || strstr(err, "usage:"));
+	}
+	assert_int_equal(n, 9);
+	assert_string_equal(tm_command_names[0], "/play");
+	assert_string_equal(tm_command_names[8], "/quit");
+}
+
+static void test_clock_text(void **state)
+{
+	char buf[32];
+
+	assert_near(tm_parse_clock("1:23:45"), 5025, 1e-9);
+	assert_near(tm_parse_clock("23:45"), 1425, 1e-9);
+	assert_near(tm_parse_clock("45"), 45, 1e-9);
+	assert_near(tm_parse_clock("0:05"), 5, 1e-9);
+	assert_near(tm_parse_clock("90:00"), 5400, 1e-9);
+	assert_near(tm_parse_clock("125"), 125, 1e-9);
+	assert_near(tm_parse_clock("1:00:00.5"), 3600.5, 1e-9);
+	assert_near(tm_parse_clock("0"), 0, 1e-9);
+	assert_true(tm_parse_clock("") == -1);
+	assert_true(tm_parse_clock(NULL) == -1);
+	assert_true(tm_parse_clock("x") == -1);
+	assert_true(tm_parse_clock("1:99") == -1);
+	assert_true(tm_parse_clock("1:60") == -1);
+	assert_true(tm_parse_clock("1:5") == -1);
+	assert_true(tm_parse_clock("1:005") == -1);
+	assert_true(tm_parse_clock("1:2:3:4") == -1);
+	assert_true(tm_parse_clock(":30") == -1);
+	assert_true(tm_parse_clock("30:") == -1);
+	assert_true(tm_parse_clock("-5") == -1);
+	assert_true(tm_parse_clock(" 5") == -1);
+	assert_true(tm_parse_clock("5 ") == -1);
+	assert_true(tm_parse_clock("1.5:00") == -1);
+	assert_true(tm_parse_clock("1.") == -1);
+	assert_true(tm_parse_clock("1.x") == -1);
+	assert_true(tm_parse_clock("1.1234567890") == -1);
+	assert_true(tm_parse_clock("12345678901234567890") == -1);
+
+	tm_format_clock(5025, buf, sizeof(buf));
+	assert_string_equal(buf, "1:23:45");
+	tm_format_clock(1425, buf, sizeof(buf));
+	assert_string_equal(buf, "23:45");
+	tm_format_clock(5, buf, sizeof(buf));
+	assert_string_equal(buf, "0:05");
+	tm_format_clock(5.999, buf, sizeof(buf));
+	assert_string_equal(buf, "0:05");
+	tm_format_clock(3599.9, buf, sizeof(buf));
+	assert_string_equal(buf, "59:59");
+	tm_format_clock(3600, buf, sizeof(buf));
+	assert_string_equal(buf, "1:00:00");
+	tm_format_clock(36000 + 61, buf, sizeof(buf));
+	assert_string_equal(buf, "10:01:01");
+	tm_format_clock(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0:00");
+	tm_format_clock(-3, buf, sizeof(buf));
+	assert_string_equal(buf, "0:00");
+	tm_format_clock(NAN, buf, sizeof(buf));
+	assert_string_equal(buf, "0:00");
+	tm_format_clock(INFINITY, buf, sizeof(buf));
+	assert_string_equal(buf, "99999:59:59");
+	tm_format_clock(5025, buf, 4);
+	assert_string_equal(buf, "1:2");
+	tm_format_clock(5025, NULL, 0);
+	/* Round trip. */
+	for (double s = 0; s < 40000; s += 997) {
+		tm_format_clock(s, buf, sizeof(buf));
+		assert_near(tm_parse_clock(buf), s, 1e-9);
+	}
+}
+
+/* The JSON a command produces, parsed back; NULL (and err) if none. */
+static json_t *message(const struct tm_model *m, const char *line, double now,
+		       char *err, size_t errlen)
+{
+	struct tm_cmd cmd;
+	char *text;
+	json_t *j;
+
+	if (tm_parse_command(line, &cmd, err, errlen) != 0)
+		fail_msg("\"%s\" rejected: %s", line, err);
+	text = tm_command_message(m, &cmd, now, err, errlen);
+	if (!text)
+		return NULL;
+	assert_string_equal(err, "");
+	j = json_loads(text, 0, NULL);
+	free(text);
+	assert_non_null(j);
+	return j;
+}
+
+/* The sync a host line produces: its payload fields. */
+static void sync_of(const struct tm_model *m, const char *line, double now,
+		    double *pos, bool *playing, double *speed, double *at)
+{
+	char err[200];
+	json_t *j = message(m, line, now, err, sizeof(err));
+	const char *type, *id;
+	int b;
+
+	if (!j)
+		fail_msg("\"%s\": no message: %s", line, err);
+	if (json_unpack(j, "{s:s, s:{s:F, s:b, s:F, s:F !}, s:s !}", "type", &type,
+			"payload", "position", pos, "playing", &b, "speed", speed,
+			"at", at, "id", &id) != 0)
+		fail_msg("\"%s\": unexpected shape", line);
+	assert_string_equal(type, "sync");
+	assert_true(id[0] != '\0');
+	*playing = b;
+	json_decref(j);
+}
+
+static void host_model(struct tm_model *m, double duration)
+{
+	tm_init(m, "movie-night", "alice", duration);
+	assert_int_equal(welcome(m, "p1", "", LOCAL), 0);
+	assert_true(tm_is_host(m));
+	feed_offset(m);
+}
+
+static void test_host_commands(void **state)
+{
+	struct tm_model *m = *state;
+	double pos, speed, at, now = LOCAL + 3000;   /* 16 s into playback at 2x */
+	bool playing;
+	char err[200];
+
+	host_model(m, 0);
+
+	sync_of(m, "/pause", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 16, 1e-6);
+	assert_false(playing);
+	assert_near(speed, 2, 1e-12);
+	assert_near(at, S0 + 3000, 1e-6);             /* local + offset */
+
+	sync_of(m, "/play", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 16, 1e-6);
+	assert_true(playing);
+
+	sync_of(m, "/seek 1:00", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 60, 1e-9);
+	assert_true(playing);                          /* seeking keeps playing */
+	sync_of(m, "/seek +30", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 46, 1e-6);
+	sync_of(m, "/seek -10", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 6, 1e-6);
+	sync_of(m, "/seek -1:00", now, &pos, &playing, &speed, &at);
+	assert_true(pos == 0);                         /* clamped at 0 */
+	sync_of(m, "/seek 99:00:00", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 356400, 1e-9);                /* no duration: no ceiling */
+
+	sync_of(m, "/speed 1.5", now, &pos, &playing, &speed, &at);
+	assert_near(pos, 16, 1e-6);                    /* speed keeps the position */
+	assert_near(speed, 1.5, 1e-12);
+	assert_true(playing);
+
+	/* Toggle flips what the state says now. */
+	{
+		struct tm_cmd cmd = { .kind = TM_CMD_TOGGLE };
+		char *text = tm_command_message(m, &cmd, now, err, sizeof(err));
+		json_t *j;
+		int b;
+		const char *id;
+
+		assert_non_null(text);
+		j = json_loads(text, 0, NULL);
+		free(text);
+		assert_int_equal(json_unpack(j, "{s:{s:b}, s:s}", "payload", "playing", &b,
+					     "id", &id), 0);
+		assert_false(b);
+		assert_string_equal(id, "pause");
+		json_decref(j);
+	}
+	assert_int_equal(apply(m, "{\"type\":\"sync\",\"payload\":{\"position\":20,"
+			       "\"playing\":false,\"speed\":1,\"server_time\":1}}", now), 0);
+	{
+		struct tm_cmd cmd = { .kind = TM_CMD_TOGGLE };
+		char *text = tm_command_message(m, &cmd, now, err, sizeof(err));
+
+		assert_non_null(text);
+		assert_non_null(strstr(text, "\"playing\":true"));
+		assert_non_null(strstr(text, "\"position\":20"));
+		free(text);
+	}
+
+	/* Values a caller could build by hand are checked again. */
+	{
+		struct tm_cmd cmd = { .kind = TM_CMD_SPEED, .value = 9 };
+
+		assert_null(tm_command_message(m, &cmd, now, err, sizeof(err)));
+		assert_non_null(strstr(err, "between 0.25 and 4"));
+		cmd.kind = TM_CMD_SEEK;
+		cmd.value = INFINITY;
+		assert_null(tm_command_message(m, &cmd, now, err, sizeof(err)));
+		assert_string_not_equal(err, "");
+	}
+}
+
+static void test_seek_clamped_to_duration(void **state)
+{
+	struct tm_model *m = *state;
+	double pos, speed, at;
+	bool playing;
+
+	host_model(m, 100);
+	sync_of(m, "/seek 2:00", LOCAL, &pos, &playing, &speed, &at);
+	assert_near(pos, 100, 1e-9);
+	sync_of(m, "/seek +500", LOCAL, &pos, &playing, &speed, &at);
+	assert_near(pos, 100, 1e-9);
+	sync_of(m, "/seek 1:39", LOCAL, &pos, &playing, &speed, &at);
+	assert_near(pos, 99, 1e-9);
+	/* Played past the end: a pause holds at the end. */
+	sync_of(m, "/pause", LOCAL + 60000, &pos, &playing, &speed, &at);
+	assert_near(pos, 100, 1e-9);
+	assert_near(at, S0 + 60000, 1e-6);
+}
+
+static void test_host_transfer(void **state)
+{
+	struct tm_model *m = *state;
+	char err[200];
+	json_t *j;
+	const char *type, *to;
+
+	host_model(m, 0);
+	j = message(m, "/host carol", LOCAL, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
+				     "payload", "to", &to), 0);
+	assert_string_equal(type, "transfer_host");
+	assert_string_equal(to, "p3");
+	json_decref(j);
+
+	assert_null(message(m, "/host dave", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "no member named dave");
+	assert_null(message(m, "/host alice", LOCAL, err, sizeof(err)));
+	assert_non_null(strstr(err, "already"));
+}
+
+static void test_member_commands(void **state)
+{
+	struct tm_model *m = *state;
+	static const struct { const char *line, *err; } denied[] = {
+		{ "/play", "only the host (alice) can play" },
+		{ "/pause", "only the host (alice) can pause" },
+		{ "/seek 10", "only the host (alice) can seek" },
+		{ "/seek +10", "only the host (alice) can seek" },
+		{ "/speed 2", "only the host (alice) can change the speed" },
+		{ "/host carol", "only the host (alice) can hand over" },
+		{ "/host nobody", "only the host (alice) can hand over" },
+	};
+	char err[200];
+	json_t *j;
+	const char *type, *text;
+
+	/* Before the welcome nobody is host. */
+	assert_null(message(m, "/play", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "not in the party yet");
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		assert_null(message(m, denied[i].line, LOCAL, err, sizeof(err)));
+		assert_string_equal(err, denied[i].err);
+	}
+	{
+		struct tm_cmd cmd = { .kind = TM_CMD_TOGGLE };
+
+		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
+		assert_string_equal(err, "only the host (alice) can pause");
+	}
+	/* The host unknown (left, no host_changed yet). */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"p1\","
+			       "\"name\":\"alice\"}}", LOCAL), 0);
+	assert_null(message(m, "/seek 1", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "only the host can seek");
+
+	/* Chat and reactions are for everyone; text is escaped properly. */
+	j = message(m, "say \"hi\" \\o/ caf\xc3\xa9", LOCAL, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
+				     "payload", "text", &text), 0);
+	assert_string_equal(type, "chat");
+	assert_string_equal(text, "say \"hi\" \\o/ caf\xc3\xa9");
+	json_decref(j);
+	j = message(m, "/react \xf0\x9f\x8e\x89", LOCAL, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
+				     "payload", "emoji", &text), 0);
+	assert_string_equal(type, "reaction");
+	assert_string_equal(text, "\xf0\x9f\x8e\x89");
+	json_decref(j);
+
+	/* Local commands send nothing and report nothing. */
+	static const char *const local[] = { "/members", "/help", "/quit", "" };
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		strcpy(err, "junk");
+		assert_null(message(m, local[i], LOCAL, err, sizeof(err)));
+		assert_string_equal(err, "");
+	}
+
+	/* Hand-built commands with bad text are refused, not sent. */
+	{
+		struct tm_cmd cmd = { .kind = TM_CMD_CHAT };
+
+		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
+		assert_string_not_equal(err, "");
+		memset(cmd.text, 'a', sizeof(cmd.text));      /* no NUL */
+		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
+		cmd.kind = TM_CMD_REACT;
+		strcpy(cmd.text, "0123456789abcdefg");
+		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
+		strcpy(cmd.text, "\xff");
+		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
+		assert_null(tm_command_message(m, &cmd, LOCAL, NULL, 0));
+	}
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_init),
+		T(test_welcome),
+		T(test_welcome_server_name),
+		T(test_first_welcome_replaces_scrollback),
+		T(test_welcome_rejected_leaves_model),
+		T(test_membership_lines),
+		T(test_chat_and_reactions),
+		T(test_rejoin_keeps_scrollback),
+		T(test_rejoin_without_chat_held),
+		T(test_sync_and_extrapolation),
+		T(test_time_feeds_estimator),
+		T(test_error_notice),
+		T(test_malformed_inputs),
+		T(test_utf8_never_cut),
+		T(test_scrollback_bound),
+		T(test_members_bound),
+		T(test_parse_commands),
+		T(test_command_names),
+		T(test_clock_text),
+		T(test_host_commands),
+		T(test_seek_clamped_to_duration),
+		T(test_host_transfer),
+		T(test_member_commands),
+	};
+
+	return cmocka_run_group_tests_name("tui_model", tests, NULL, NULL);
+}

@@ -1,0 +1,655 @@
+/* tui/revenge-party/main.c - join a watch party in the terminal.
+ *
+ * Owns the event loop (libev) and wires its parts: the connection
+ * (librevenge's client, reconnecting with backoff and jitter), the model
+ * (model.c), the screen (view.c) and the input line, which is GNU readline
+ * driven through its callback interface: keys are read by curses from the
+ * loop and fed to readline one at a time, and readline's line is painted
+ * into the input window by our redisplay function (the rlncurses way).
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <curses.h>
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include <ev.h>
+
+#include <revenge/revenge.h>
+
+#include "cli.h"
+#include "model.h"
+#include "view.h"
+
+#define PROG "revenge-party"
+#define PROMPT "> "
+
+static const char usage_text[] =
+"Usage: " PROG " [OPTIONS] URL PARTY\n"
+"\n"
+"Join the watch party PARTY on the revenge-server at URL (ws://HOST:PORT or\n"
+"wss://HOST:PORT) and watch together: the shared playback, the members, the\n"
+"chat. The first to join is the host and controls playback.\n"
+"\n"
+"Options:\n"
+"  --name NAME        your display name, 1-32 characters (default guest-N)\n"
+"  --duration TIME    the video's length, for the progress bar (1:45:00)\n"
+"  --insecure         wss:// without certificate checks\n"
+"  --ca FILE          trust this PEM CA bundle for wss://\n"
+"  -h, --help         show this help and exit\n"
+"  -V, --version      show the version and exit\n"
+"\n"
+"Type to chat. Commands: /play /pause /seek 1:23:45 /seek +30 /speed 1.25\n"
+"/react EMOJI /host NAME /members /help /quit. Host keys on an empty line:\n"
+"space play/pause, left/right seek -/+10 s, [ and ] speed down/up.\n"
+"PgUp/PgDn scroll the chat. Ctrl-C, Ctrl-D or /quit leave.\n"
+"\n"
+"Input history is kept in $XDG_STATE_HOME/revenge/history.\n";
+
+/* Everything the program holds; lives in main, reached through the
+ * pointers libev and readline callbacks are given. */
+struct app {
+	struct ev_loop *loop;
+	struct rv_client *cl;
+	struct rv_conn *conn;
+	struct view *view;
+	struct tm_model m;
+	char url[2048];
+	bool quitting, done;
+	unsigned attempt;
+	struct rv_backoff backoff;
+	ev_io key_watch;
+	ev_timer redraw_timer, reconnect_timer, time_timer;
+	ev_signal sigint, sigterm, sigwinch;
+	char history_path[1024];
+	int key;                   /* the key readline reads next */
+	bool key_ready;
+};
+
+/* readline's callbacks carry no user pointer: the one app is reached
+ * through this, set once in main. */
+static struct app *the_app;
+
+static double local_now(void)
+{
+	return rv_time_wall_ms();
+}
+
+static void redraw(struct app *a)
+{
+	if (!a->view)
+		return;
+	view_draw(a->view, &a->m, local_now());
+	view_draw_input(a->view, rl_prompt ? rl_prompt : PROMPT, rl_line_buffer ? rl_line_buffer : "",
+			rl_point);
+}
+
+static void set_status(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_status(struct app *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->m.status, sizeof(a->m.status), fmt, ap);
+	va_end(ap);
+	a->m.dirty |= TM_DIRTY_STATUS;
+}
+
+/* ---- connection --------------------------------------------------------- */
+
+static void connect_now(struct app *a);
+
+static void on_open(struct rv_conn *c, void *user)
+{
+	struct app *a = user;
+
+	a->attempt = 0;
+	a->m.conn = TM_CONNECTED;
+	rv_offset_reset(&a->m.clock);
+	set_status(a, "connected to %s", a->url);
+	/* a few quick time exchanges now, then one every 30-60 s */
+	ev_timer_stop(a->loop, &a->time_timer);
+	ev_timer_set(&a->time_timer, 0.05, 0);
+	ev_timer_start(a->loop, &a->time_timer);
+	redraw(a);
+}
+
+static void on_message(struct rv_conn *c, const char *text, size_t len, void *user)
+{
+	struct app *a = user;
+
+	if (tm_apply(&a->m, text, len, local_now()))
+		tm_notice(&a->m, local_now(), "the server sent something that is not revenge.v1");
+	redraw(a);
+}
+
+static void schedule_reconnect(struct app *a, const char *why)
+{
+	double ms = rv_backoff_delay(&a->backoff, a->attempt++);
+
+	a->m.conn = TM_RECONNECTING;
+	set_status(a, "%s; reconnecting in %.1f s (attempt %u)", why, ms / 1000, a->attempt);
+	ev_timer_stop(a->loop, &a->reconnect_timer);
+	ev_timer_set(&a->reconnect_timer, ms / 1000, 0);
+	ev_timer_start(a->loop, &a->reconnect_timer);
+}
+
+static void on_close(struct rv_conn *c, int code, int status, const char *reason, void *user)
+{
+	struct app *a = user;
+	char why[200];
+
+	a->conn = NULL;
+	ev_timer_stop(a->loop, &a->time_timer);
+	if (a->quitting) {
+		a->done = true;
+		ev_break(a->loop, EVBREAK_ALL);
+		return;
+	}
+	/* Refusals say what is wrong and end the program: retrying would not
+	 * change them. A server that went away is retried. */
+	if (status == 403 || status == 400 || status == 404) {
+		a->m.conn = TM_GONE;
+		tm_notice(&a->m, local_now(), "%s",
+			  status == 403 ? "the server refused this client's origin (HTTP 403)" :
+			  status == 404 ? "the server has no watch parties at this URL (HTTP 404)" :
+			  "the server refused the party id or the name (HTTP 400): names are 1-32 "
+			  "printable characters, party ids 1-64 of A-Z a-z 0-9 _ -");
+		set_status(a, "refused by the server; press Enter or Ctrl-C to leave");
+		a->quitting = true;
+		redraw(a);
+		return;
+	}
+	if (status)
+		snprintf(why, sizeof(why), "the server answered HTTP %d", status);
+	else if (code == 1001)
+		snprintf(why, sizeof(why), "the server is restarting");
+	else if (code == 1013)
+		snprintf(why, sizeof(why), "the server dropped us as too slow or busy");
+	else if (code)
+		snprintf(why, sizeof(why), "connection lost (%d%s%s)", code, reason[0] ? " " : "",
+			 reason);
+	else
+		snprintf(why, sizeof(why), "cannot reach the server");
+	if (a->m.conn == TM_CONNECTED)
+		tm_notice(&a->m, local_now(), "%s", why);
+	schedule_reconnect(a, why);
+	redraw(a);
+}
+
+static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_close };
+
+static void connect_now(struct app *a)
+{
+	char url[2600], name[RV_NAME_MAX_BYTES * 3 + 1];
+	size_t n = 0;
+	int err;
+
+	/* the name travels in the query: percent-encode all but the safe */
+	for (const unsigned char *p = (const unsigned char *)a->m.self_name; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
+			name[n++] = (char)*p;
+		else
+			n += (size_t)sprintf(name + n, "%%%02X", *p);
+	}
+	name[n] = 0;
+	snprintf(url, sizeof(url), "%s/ws/party/%s%s%s", a->url, a->m.party, n ? "?name=" : "",
+		 name);
+	if (a->m.conn != TM_RECONNECTING)
+		a->m.conn = TM_CONNECTING;
+	set_status(a, "%s %s ...", a->attempt ? "reconnecting to" : "connecting to", a->url);
+	a->conn = rv_client_connect(a->cl, url, NULL, &callbacks, a, &err);
+	if (!a->conn)
+		schedule_reconnect(a, "cannot connect");
+	redraw(a);
+}
+
+static void reconnect_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	connect_now(t->data);
+}
+
+static void time_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct app *a = t->data;
+	char msg[128];
+
+	if (a->conn && rv_conn_is_open(a->conn)) {
+		int n = snprintf(msg, sizeof(msg),
+				 "{\"type\":\"time\",\"payload\":{\"client_time\":%.3f}}", local_now());
+
+		rv_conn_send(a->conn, msg, (size_t)n);
+	}
+	ev_timer_set(t, rv_offset_next_delay_ms(&a->m.clock, (double)rand() / RAND_MAX) / 1000,
+		     0);
+	ev_timer_start(loop, t);
+}
+
+static void redraw_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct app *a = t->data;
+
+	/* the position moves while playing; the clock text changes anyway */
+	a->m.dirty |= TM_DIRTY_PLAYER;
+	redraw(a);
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static void quit(struct app *a)
+{
+	a->quitting = true;
+	if (a->conn)
+		rv_conn_close(a->conn, 1000, "bye");
+	else {
+		a->done = true;
+		ev_break(a->loop, EVBREAK_ALL);
+	}
+}
+
+static void run_command(struct app *a, const struct tm_cmd *cmd)
+{
+	char err[300];
+	char *msg;
+
+	switch (cmd->kind) {
+	case TM_CMD_QUIT:
+		quit(a);
+		return;
+	case TM_CMD_HELP:
+		tm_notice(&a->m, local_now(), "chat by typing; /play /pause /seek 1:23:45|+30|-10 "
+			  "/speed 1.25 /react EMOJI /host NAME /members /quit; host keys on an empty "
+			  "line: space, left/right, [ ]; PgUp/PgDn scroll");
+		return;
+	case TM_CMD_MEMBERS: {
+		char list[1500];
+		size_t n = 0;
+
+		for (size_t i = 0; i < a->m.n_members && n < sizeof(list) - 80; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s", i ? ", " : "",
+					      a->m.members[i].name,
+					      strcmp(a->m.members[i].id, a->m.host_id) ? "" : " (host)");
+		tm_notice(&a->m, local_now(), "%zu here: %s", a->m.n_members, list);
+		return;
+	}
+	default:
+		break;
+	}
+	msg = tm_command_message(&a->m, cmd, local_now(), err, sizeof(err));
+	if (!msg) {
+		if (err[0])
+			tm_notice(&a->m, local_now(), "%s", err);
+		return;
+	}
+	if (!a->conn || !rv_conn_is_open(a->conn))
+		tm_notice(&a->m, local_now(), "not connected: not sent");
+	else
+		rv_conn_send(a->conn, msg, strlen(msg));
+	free(msg);
+}
+
+/* ---- readline glue ------------------------------------------------------ */
+
+static int rl_getc_hook(FILE *f)
+{
+	the_app->key_ready = false;
+	return the_app->key;
+}
+
+static int rl_input_available(void)
+{
+	return the_app->key_ready;
+}
+
+static void rl_redisplay_hook(void)
+{
+	if (the_app->view)
+		view_draw_input(the_app->view, rl_display_prompt ? rl_display_prompt : PROMPT,
+				rl_line_buffer, rl_point);
+}
+
+static void on_line(char *line)
+{
+	struct app *a = the_app;
+	struct tm_cmd cmd;
+	char err[300];
+
+	if (!line) {          /* Ctrl-D on an empty line */
+		quit(a);
+		return;
+	}
+	if (a->m.conn == TM_GONE) {
+		free(line);
+		quit(a);
+		return;
+	}
+	if (*line) {
+		add_history(line);
+		if (tm_parse_command(line, &cmd, err, sizeof(err)))
+			tm_notice(&a->m, local_now(), "%s", err);
+		else
+			run_command(a, &cmd);
+	}
+	free(line);
+	redraw(a);
+}
+
+/* Tab: /commands at the start of the line, member names elsewhere. */
+static char *complete_gen(const char *text, int state)
+{
+	static size_t i;
+	static size_t len;
+	struct app *a = the_app;
+
+	if (!state) {
+		i = 0;
+		len = strlen(text);
+	}
+	if (rl_point == (int)len && text[0] == '/' && rl_line_buffer[0] == '/') {
+		while (tm_command_names[i]) {
+			const char *c = tm_command_names[i++];
+
+			if (!strncmp(c, text, len))
+				return strdup(c);
+		}
+		return NULL;
+	}
+	while (i < a->m.n_members) {
+		const char *n = a->m.members[i++].name;
+
+		if (!strncmp(n, text, len))
+			return strdup(n);
+	}
+	return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+	rl_attempted_completion_over = 1;
+	return rl_completion_matches(text, complete_gen);
+}
+
+static void feed_readline(struct app *a, int ch)
+{
+	a->key = ch;
+	a->key_ready = true;
+	rl_callback_read_char();
+}
+
+/* Curses decoded some keys; readline wants them as its own commands. */
+static bool special_key(struct app *a, int ch)
+{
+	bool empty = !rl_line_buffer || !rl_line_buffer[0];
+	struct tm_cmd cmd = { .kind = TM_CMD_NONE };
+
+	switch (ch) {
+	case KEY_PPAGE:
+		a->m.scroll += (size_t)view_page(a->view);
+		if (a->m.scroll > a->m.n_lines)
+			a->m.scroll = a->m.n_lines;
+		a->m.dirty |= TM_DIRTY_CHAT | TM_DIRTY_STATUS;
+		return true;
+	case KEY_NPAGE:
+		a->m.scroll = a->m.scroll > (size_t)view_page(a->view) ?
+			      a->m.scroll - (size_t)view_page(a->view) : 0;
+		a->m.dirty |= TM_DIRTY_CHAT | TM_DIRTY_STATUS;
+		return true;
+	case KEY_RESIZE:
+		view_resize(a->view);
+		a->m.dirty = TM_DIRTY_ALL;
+		return true;
+	case KEY_LEFT:
+		if (empty) {
+			cmd.kind = TM_CMD_SEEK;
+			cmd.relative = true;
+			cmd.value = -10;
+			break;
+		}
+		rl_backward_char(1, 0);
+		return true;
+	case KEY_RIGHT:
+		if (empty) {
+			cmd.kind = TM_CMD_SEEK;
+			cmd.relative = true;
+			cmd.value = 10;
+			break;
+		}
+		rl_forward_char(1, 0);
+		return true;
+	case KEY_UP:
+		rl_get_previous_history(1, 0);
+		return true;
+	case KEY_DOWN:
+		rl_get_next_history(1, 0);
+		return true;
+	case KEY_HOME:
+		rl_beg_of_line(1, 0);
+		return true;
+	case KEY_END:
+		rl_end_of_line(1, 0);
+		return true;
+	case KEY_DC:
+		rl_delete(1, 0);
+		return true;
+	case KEY_BACKSPACE:
+		rl_rubout(1, 0);
+		return true;
+	case ' ':
+		if (!empty)
+			return false;
+		cmd.kind = TM_CMD_TOGGLE;
+		break;
+	case '[':
+	case ']':
+		if (!empty)
+			return false;
+		cmd.kind = TM_CMD_SPEED;
+		/* steps of a quarter, within the contract's range */
+		cmd.value = a->m.state.speed + (ch == ']' ? 0.25 : -0.25);
+		if (cmd.value < RV_SPEED_MIN)
+			cmd.value = RV_SPEED_MIN;
+		if (cmd.value > RV_SPEED_MAX)
+			cmd.value = RV_SPEED_MAX;
+		break;
+	default:
+		return false;
+	}
+	run_command(a, &cmd);
+	return true;
+}
+
+static void on_key(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct app *a = w->data;
+	int ch;
+
+	while (!a->done && (ch = view_getch(a->view)) != ERR) {
+		if (ch >= KEY_MIN) {
+			special_key(a, ch);
+		} else if (!special_key(a, ch)) {
+			feed_readline(a, ch);
+		}
+	}
+	redraw(a);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct app *a = w->data;
+
+	if (w->signum == SIGWINCH) {
+		view_resize(a->view);
+		a->m.dirty = TM_DIRTY_ALL;
+		redraw(a);
+		return;
+	}
+	quit(a);
+	/* a second Ctrl-C while the close is in flight leaves at once */
+	if (a->quitting && w->signum == SIGINT && !a->conn) {
+		a->done = true;
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void history_path(struct app *a)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char dir[900];
+
+	if (state && *state)
+		snprintf(dir, sizeof(dir), "%s/revenge", state);
+	else if (home && *home)
+		snprintf(dir, sizeof(dir), "%s/.local/state/revenge", home);
+	else
+		return;
+	/* mkdir -p: each component may already exist */
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	mkdir(dir, 0700);
+	snprintf(a->history_path, sizeof(a->history_path), "%s/history", dir);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app a;
+	struct rv_client_config cc = { 0 };
+	const char *name = "", *url, *party;
+	double duration = 0;
+	int opt, err;
+
+	memset(&a, 0, sizeof(a));
+	setlocale(LC_ALL, "");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (!rv_proto_valid_name(optarg, strlen(optarg)))
+				cli_usage_error(PROG, "--name: expected 1-32 printable characters, got '%s'",
+						optarg);
+			name = optarg;
+			break;
+		case 'd':
+			duration = tm_parse_clock(optarg);
+			if (duration <= 0)
+				cli_usage_error(PROG, "--duration: expected a time like 1:45:00 or 5400, "
+						"got '%s'", optarg);
+			break;
+		case 'k': cc.insecure = true; break;
+		case 'c':
+			if (access(optarg, R_OK))
+				cli_usage_error(PROG, "--ca: cannot read '%s': %s", optarg, strerror(errno));
+			cc.ca_file = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf(PROG " %s\n", rv_version());
+			return 0;
+		case ':':
+			cli_usage_error(PROG, "%s: missing value", argv[optind - 1]);
+		default:
+			cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		cli_usage_error(PROG, "expected URL and PARTY, e.g. ws://127.0.0.1:8080 movie-night");
+	url = argv[optind];
+	party = argv[optind + 1];
+	if (strncmp(url, "ws://", 5) && strncmp(url, "wss://", 6))
+		cli_usage_error(PROG, "URL: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", url);
+	if (!rv_proto_valid_id(party, strlen(party)))
+		cli_usage_error(PROG, "PARTY: expected 1-64 characters of A-Z a-z 0-9 _ -, got '%s'",
+				party);
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, PROG ": needs a terminal\n");
+		return 2;
+	}
+	snprintf(a.url, sizeof(a.url), "%s", url);
+	if (a.url[strlen(a.url) - 1] == '/')
+		a.url[strlen(a.url) - 1] = 0;
+	tm_init(&a.m, party, name, duration);
+	the_app = &a;
+	a.backoff = (struct rv_backoff){ 250, 10000, 0.5, (uint64_t)rv_time_mono_ns() | 1 };
+	srand((unsigned)rv_time_mono_ns());
+
+	a.loop = ev_default_loop(EVFLAG_AUTO);
+	cc.ev_loop = a.loop;
+	a.cl = rv_client_new(&cc, &err);
+	if (!a.cl) {
+		fprintf(stderr, PROG ": %s\n", rv_strerror(err));
+		return 1;
+	}
+	a.view = view_open(!getenv("NO_COLOR"));
+	if (!a.view) {
+		fprintf(stderr, PROG ": cannot use this terminal\n");
+		return 1;
+	}
+
+	/* readline: fed key by key from the loop, painting through us */
+	history_path(&a);
+	if (a.history_path[0])
+		read_history(a.history_path);
+	rl_catch_signals = 0;
+	rl_catch_sigwinch = 0;
+	rl_deprep_term_function = NULL;
+	rl_prep_term_function = NULL;
+	rl_change_environment = 0;
+	rl_getc_function = rl_getc_hook;
+	rl_input_available_hook = rl_input_available;
+	rl_redisplay_function = rl_redisplay_hook;
+	rl_attempted_completion_function = complete;
+	rl_callback_handler_install(PROMPT, on_line);
+
+	ev_io_init(&a.key_watch, on_key, STDIN_FILENO, EV_READ);
+	ev_timer_init(&a.redraw_timer, redraw_cb, 0.25, 0.25);
+	ev_timer_init(&a.reconnect_timer, reconnect_cb, 0, 0);
+	ev_timer_init(&a.time_timer, time_cb, 0, 0);
+	ev_signal_init(&a.sigint, on_signal, SIGINT);
+	ev_signal_init(&a.sigterm, on_signal, SIGTERM);
+	ev_signal_init(&a.sigwinch, on_signal, SIGWINCH);
+	a.key_watch.data = a.redraw_timer.data = a.reconnect_timer.data = a.time_timer.data = &a;
+	a.sigint.data = a.sigterm.data = a.sigwinch.data = &a;
+	ev_io_start(a.loop, &a.key_watch);
+	ev_timer_start(a.loop, &a.redraw_timer);
+	ev_signal_start(a.loop, &a.sigint);
+	ev_signal_start(a.loop, &a.sigterm);
+	ev_signal_start(a.loop, &a.sigwinch);
+
+	a.m.dirty = TM_DIRTY_ALL;
+	connect_now(&a);
+	ev_run(a.loop, 0);
+
+	rl_callback_handler_remove();
+	if (a.history_path[0])
+		write_history(a.history_path);
+	view_close(a.view);
+	rv_client_free(a.cl);
+	return 0;
+}

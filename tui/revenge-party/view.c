@@ -1,0 +1,441 @@
+/* tui/revenge-party/view.c - paints the model with ncursesw.
+ *
+ * Layout, top to bottom: the player bar (2 rows), the chat pane with the
+ * member list on its right (when there is room), a status row and the
+ * input line. Every pane is its own window; a pass redraws the dirty ones
+ * with wnoutrefresh and ends in a single doupdate. Text is UTF-8 and is
+ * cut by display width, never in the middle of a character.
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include "view.h"
+
+#include <curses.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#define MEMBERS_W 20
+#define MIN_ROWS 6
+#define MIN_COLS 24
+
+struct view {
+	WINDOW *player, *chat, *members, *status, *input;
+	int rows, cols;
+	bool color;
+	bool tiny;              /* too small for the layout */
+};
+
+/* Display columns of the first bytes of s that fit in width; *bytes gets
+ * how many bytes that is. Invalid UTF-8 counts a byte as one column. */
+static int fit(const char *s, int width, size_t *bytes)
+{
+	mbstate_t st;
+	size_t i = 0, n = strlen(s);
+	int cols = 0;
+
+	memset(&st, 0, sizeof(st));
+	while (i < n) {
+		wchar_t wc;
+		size_t k = mbrtowc(&wc, s + i, n - i, &st);
+		int w;
+
+		if (k == (size_t)-1 || k == (size_t)-2) {
+			memset(&st, 0, sizeof(st));
+			k = 1;
+			w = 1;
+		} else {
+			if (!k)
+				break;
+			w = wcwidth(wc);
+			if (w < 0)
+				w = 1;
+		}
+		if (cols + w > width)
+			break;
+		cols += w;
+		i += k;
+	}
+	*bytes = i;
+	return cols;
+}
+
+/* Print s cut to width columns. */
+static void put(WINDOW *w, const char *s, int width)
+{
+	size_t b;
+
+	if (width <= 0)
+		return;
+	fit(s, width, &b);
+	waddnstr(w, s, (int)b);
+}
+
+static void layout(struct view *v)
+{
+	int chat_h, chat_w;
+
+	if (v->player)
+		delwin(v->player);
+	if (v->chat)
+		delwin(v->chat);
+	if (v->members)
+		delwin(v->members);
+	if (v->status)
+		delwin(v->status);
+	if (v->input)
+		delwin(v->input);
+	v->player = v->chat = v->members = v->status = v->input = NULL;
+	v->tiny = v->rows < MIN_ROWS || v->cols < MIN_COLS;
+	if (v->tiny) {
+		/* Only the input line survives; the rest says it needs room. */
+		v->chat = newwin(v->rows > 1 ? v->rows - 1 : 1, v->cols, 0, 0);
+		v->input = newwin(1, v->cols, v->rows > 1 ? v->rows - 1 : 0, 0);
+		return;
+	}
+	chat_h = v->rows - 4;
+	chat_w = v->cols >= 60 ? v->cols - MEMBERS_W - 1 : v->cols;
+	v->player = newwin(2, v->cols, 0, 0);
+	v->chat = newwin(chat_h, chat_w, 2, 0);
+	if (chat_w < v->cols)
+		v->members = newwin(chat_h, MEMBERS_W, 2, chat_w + 1);
+	v->status = newwin(1, v->cols, v->rows - 2, 0);
+	v->input = newwin(1, v->cols, v->rows - 1, 0);
+	keypad(v->input, TRUE);
+	nodelay(v->input, TRUE);
+}
+
+/* The terminal's size now; true when it differs from what is laid out.
+ * resize_term, not resizeterm: the latter queues a KEY_RESIZE, which would
+ * bring us straight back here. */
+static bool term_size(struct view *v)
+{
+	struct winsize ws;
+	int rows = v->rows, cols = v->cols;
+
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		rows = ws.ws_row;
+		cols = ws.ws_col;
+	} else {
+		getmaxyx(stdscr, rows, cols);
+	}
+	if (rows == v->rows && cols == v->cols)
+		return false;
+	v->rows = rows;
+	v->cols = cols;
+	resize_term(rows, cols);
+	return true;
+}
+
+struct view *view_open(bool color)
+{
+	struct view *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	if (!initscr()) {
+		free(v);
+		return NULL;
+	}
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	set_escdelay(25);
+	v->color = color && has_colors();
+	if (v->color) {
+		start_color();
+		use_default_colors();
+		for (short i = 1; i <= 6; i++)
+			init_pair(i, i, -1);      /* names: red..cyan */
+		init_pair(7, COLOR_BLACK, COLOR_CYAN); /* the player bar */
+	}
+	curs_set(1);
+	term_size(v);
+	layout(v);
+	return v;
+}
+
+void view_close(struct view *v)
+{
+	if (!v)
+		return;
+	endwin();
+	free(v);
+}
+
+void view_resize(struct view *v)
+{
+	if (!term_size(v))
+		return;
+	clear();
+	wnoutrefresh(stdscr);
+	layout(v);
+}
+
+int view_page(const struct view *v)
+{
+	int h = v->rows - 5;
+
+	return h > 1 ? h : 1;
+}
+
+int view_getch(struct view *v)
+{
+	return wgetch(v->input);
+}
+
+static void draw_player(struct view *v, struct tm_model *m, double now)
+{
+	char pos[32], dur[32], line[512], bar[512];
+	double p = tm_position(m, now), offset = 0, rtt = 0;
+	bool have_clock = rv_offset_get(&m->clock, &offset, &rtt);
+	int w = v->cols;
+
+	werase(v->player);
+	if (v->color)
+		wbkgd(v->player, COLOR_PAIR(7));
+	tm_format_clock(p, pos, sizeof(pos));
+	if (m->duration_s > 0)
+		tm_format_clock(m->duration_s, dur, sizeof(dur));
+	snprintf(line, sizeof(line), " %s %s  %s%s%s  x%g  host: %s  %s", m->joined ?
+		 (m->state.playing ? "▶" : "⏸") : "…", m->party, pos,
+		 m->duration_s > 0 ? " / " : "", m->duration_s > 0 ? dur : "", m->state.speed,
+		 *tm_host_name(m) ? tm_host_name(m) : "-", tm_is_host(m) ? "(you)" : "");
+	wmove(v->player, 0, 0);
+	put(v->player, line, w);
+	if (have_clock)
+		snprintf(bar, sizeof(bar), " clock %+.1f ms  rtt %.1f ms", offset, rtt);
+	else
+		snprintf(bar, sizeof(bar), " clock: measuring");
+	/* the progress bar fills what the clock text leaves */
+	if (m->duration_s > 0 && w > 40) {
+		int len = w - 34, done = (int)(len * (p / m->duration_s));
+		char pb[512];
+		int i;
+
+		if (done > len)
+			done = len;
+		for (i = 0; i < len && i < (int)sizeof(pb) - 1; i++)
+			pb[i] = i < done ? '=' : i == done ? '>' : '-';
+		pb[i] = 0;
+		wmove(v->player, 1, 0);
+		wprintw(v->player, " [%s]", pb);
+		put(v->player, bar, w - len - 3);
+	} else {
+		wmove(v->player, 1, 0);
+		put(v->player, bar, w);
+	}
+	wnoutrefresh(v->player);
+}
+
+static void draw_members(struct view *v, struct tm_model *m)
+{
+	int h, w;
+
+	if (!v->members)
+		return;
+	getmaxyx(v->members, h, w);
+	werase(v->members);
+	mvwaddstr(v->members, 0, 0, "members");
+	for (size_t i = 0; i < m->n_members && (int)i + 1 < h; i++) {
+		const struct tm_member *mb = &m->members[i];
+		bool host = !strcmp(mb->id, m->host_id), self = !strcmp(mb->id, m->self_id);
+
+		wmove(v->members, (int)i + 1, 0);
+		waddstr(v->members, host ? "* " : "  ");
+		if (v->color)
+			wattron(v->members, COLOR_PAIR(mb->color));
+		put(v->members, mb->name, w - 2 - (self ? 6 : 0));
+		if (v->color)
+			wattroff(v->members, COLOR_PAIR(mb->color));
+		if (self)
+			waddstr(v->members, " (you)");
+	}
+	wnoutrefresh(v->members);
+}
+
+/* One chat line as "HH:MM name: text", wrapped to width; returns rows
+ * used, drawing only rows >= first (rows before it are above the pane). */
+static int chat_line_rows(const struct tm_line *l, int width)
+{
+	char text[TM_TEXT_MAX + 200];
+	int rows = 0;
+	size_t off = 0, n, b;
+
+	snprintf(text, sizeof(text), "00:00 %s%s%s", l->name, l->name[0] ? ": " : "", l->text);
+	n = strlen(text);
+	while (off < n) {
+		fit(text + off, width, &b);
+		if (!b)
+			b = 1;
+		off += b;
+		rows++;
+	}
+	return rows ? rows : 1;
+}
+
+static void draw_chat_line(struct view *v, const struct tm_line *l, int y, int width, int skip)
+{
+	char stamp[16], body[TM_TEXT_MAX + 200];
+	time_t t = (time_t)(l->at_ms / 1000);
+	struct tm tm;
+	size_t off = 0, n, b;
+	int row = 0;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M", &tm);
+	if (l->kind == TM_CHAT)
+		snprintf(body, sizeof(body), "%s: %s", l->name, l->text);
+	else
+		snprintf(body, sizeof(body), "%s%s%s", l->name, l->name[0] ? " " : "", l->text);
+	n = strlen(body);
+	/* first row: stamp then the text; wrapped rows continue under it */
+	while (off < n || row == 0) {
+		int x = 0;
+		int room = width - (row == 0 ? 6 : 0);
+
+		fit(body + off, room > 0 ? room : 1, &b);
+		if (!b && off < n)
+			b = 1;
+		if (row >= skip) {
+			wmove(v->chat, y + row - skip, 0);
+			if (row == 0) {
+				waddstr(v->chat, stamp);
+				waddch(v->chat, ' ');
+				x = 6;
+			}
+			(void)x;
+			if (row == 0 && l->kind == TM_CHAT && v->color) {
+				size_t nl = strlen(l->name);
+
+				wattron(v->chat, COLOR_PAIR(l->color) | A_BOLD);
+				waddnstr(v->chat, body, (int)(nl < b ? nl : b));
+				wattroff(v->chat, COLOR_PAIR(l->color) | A_BOLD);
+				if (b > nl)
+					waddnstr(v->chat, body + nl, (int)(b - nl));
+			} else {
+				if (l->kind == TM_NOTICE || l->kind == TM_JOIN || l->kind == TM_LEAVE ||
+				    l->kind == TM_HOST)
+					wattron(v->chat, A_DIM);
+				waddnstr(v->chat, body + off, (int)b);
+				wattroff(v->chat, A_DIM);
+			}
+		}
+		off += b;
+		row++;
+		if (off >= n)
+			break;
+	}
+}
+
+static void draw_chat(struct view *v, struct tm_model *m)
+{
+	int h, w, y;
+	size_t i, skip_rows;
+
+	getmaxyx(v->chat, h, w);
+	werase(v->chat);
+	/* Walk back from the newest line, past the scrolled-back rows, until
+	 * the pane is full; then draw downwards. */
+	skip_rows = m->scroll;
+	size_t last = m->n_lines;
+	int used = 0;
+
+	i = last;
+	while (i > 0) {
+		const struct tm_line *l = &m->lines[(m->first_line + i - 1) % TM_LINES_MAX];
+		int r = chat_line_rows(l, w);
+
+		if (skip_rows >= (size_t)r) {
+			skip_rows -= (size_t)r;
+			last = i - 1;
+			i--;
+			continue;
+		}
+		if (used + r > h)
+			break;
+		used += r;
+		i--;
+	}
+	y = h - used;
+	if (y < 0)
+		y = 0;
+	for (size_t k = i; k < last; k++) {
+		const struct tm_line *l = &m->lines[(m->first_line + k) % TM_LINES_MAX];
+		int r = chat_line_rows(l, w);
+
+		draw_chat_line(v, l, y, w, 0);
+		y += r;
+	}
+	wnoutrefresh(v->chat);
+}
+
+static void draw_status(struct view *v, struct tm_model *m)
+{
+	char line[400];
+
+	werase(v->status);
+	if (m->scroll)
+		snprintf(line, sizeof(line), " %s  [scrolled back %zu lines: PgDn]", m->status,
+			 m->scroll);
+	else
+		snprintf(line, sizeof(line), " %s", m->status);
+	wattron(v->status, A_REVERSE);
+	put(v->status, line, v->cols);
+	for (int x = getcurx(v->status); x < v->cols; x++)
+		waddch(v->status, ' ');
+	wattroff(v->status, A_REVERSE);
+	wnoutrefresh(v->status);
+}
+
+void view_draw(struct view *v, struct tm_model *m, double now)
+{
+	if (v->tiny) {
+		werase(v->chat);
+		mvwaddnstr(v->chat, 0, 0, "revenge-party: make the terminal larger", v->cols);
+		wnoutrefresh(v->chat);
+		m->dirty = 0;
+		return;
+	}
+	if (m->dirty & TM_DIRTY_PLAYER)
+		draw_player(v, m, now);
+	if (m->dirty & TM_DIRTY_MEMBERS)
+		draw_members(v, m);
+	if (m->dirty & TM_DIRTY_CHAT)
+		draw_chat(v, m);
+	if (m->dirty & TM_DIRTY_STATUS)
+		draw_status(v, m);
+	m->dirty = 0;
+}
+
+void view_draw_input(struct view *v, const char *prompt, const char *line, int point)
+{
+	int w = v->cols, pw, cursor;
+	size_t b, start = 0;
+	char before[4096];
+
+	werase(v->input);
+	pw = fit(prompt, w, &b);
+	waddnstr(v->input, prompt, (int)b);
+	/* keep the cursor in view: scroll the line from the left if needed */
+	snprintf(before, sizeof(before), "%.*s", point, line);
+	cursor = fit(before, 1 << 20, &b);
+	while (cursor - (int)0 > w - pw - 1 && line[start]) {
+		size_t k = 1;
+
+		while ((line[start + k] & 0xc0) == 0x80)
+			k++;
+		start += k;
+		snprintf(before, sizeof(before), "%.*s", point - (int)start, line + start);
+		cursor = fit(before, 1 << 20, &b);
+	}
+	put(v->input, line + start, w - pw);
+	wmove(v->input, 0, pw + cursor < w ? pw + cursor : w - 1);
+	wnoutrefresh(v->input);
+	doupdate();
+}
