@@ -154,3 +154,39 @@ two_clients() {
 	tm send-keys -t bob "/dance" Enter
 	wait_screen bob "unknown command"
 }
+
+@test "host keys on an empty line: ] and [ change speed, right and left seek" {
+	two_clients
+	tm send-keys -t ann "]"
+	wait_screen bob "x1.25"
+	tm send-keys -t ann "[" "["
+	wait_screen bob "x0.75"
+	tm send-keys -t ann Right Right Right
+	wait_screen bob "0:(29|30|31) / 2:00:00"
+	tm send-keys -t ann Left
+	wait_screen bob "0:(19|20|21) / 2:00:00"
+}
+
+@test "typed lines are kept in the history file; Up recalls them; Tab completes names" {
+	two_clients
+	tm send-keys -t ann "first line" Enter
+	wait_screen bob "ann: first line"
+	tm send-keys -t ann Up Enter
+	wait_screen bob "ann: first line" 5
+	tm send-keys -t ann "/host b" Tab Enter
+	wait_screen bob "bob is now the host"
+	tm send-keys -t ann "/quit" Enter
+	wait_screen ann "EXITED:0"
+	run grep -c "first line" "$XDG_STATE_HOME/revenge/history"
+	assert_output 1
+}
+
+@test "NO_COLOR and a tiny terminal: no colours, no crash" {
+	tm new-session -d -s tiny -x 30 -y 5 "bash --norc --noprofile"
+	tm send-keys -t tiny "NO_COLOR=1 $TUI --name ann $URL tiny; echo EXITED:\$?" Enter
+	wait_screen tiny "terminal too small"
+	tm resize-window -t tiny -x 100 -y 30
+	wait_screen tiny "host: ann"
+	tm send-keys -t tiny "/quit" Enter
+	wait_screen tiny "EXITED:0"
+}

@@ -25,6 +25,7 @@
 #include <readline/readline.h>
 
 #include <ev.h>
+#include <jansson.h>
 
 #include <revenge/revenge.h>
 
@@ -260,6 +261,28 @@ static void quit(struct app *a)
 	}
 }
 
+/* A host's playback command shows at once, before the server's stamped
+ * copy comes back (which then confirms it): keys pressed in quick
+ * succession build on each other instead of on a stale state. */
+static void apply_own_sync(struct app *a, const char *msg)
+{
+	json_t *m = json_loads(msg, 0, NULL), *p = json_object_get(m, "payload");
+	char *local;
+
+	if (!m || strcmp(json_string_value(json_object_get(m, "type")) ?: "", "sync") || !p) {
+		json_decref(m);
+		return;
+	}
+	json_object_set(p, "server_time", json_object_get(p, "at"));
+	json_object_del(p, "at");
+	json_object_del(m, "id");
+	local = json_dumps(m, JSON_COMPACT);
+	if (local)
+		tm_apply(&a->m, local, strlen(local), local_now());
+	free(local);
+	json_decref(m);
+}
+
 static void run_command(struct app *a, const struct tm_cmd *cmd)
 {
 	char err[300];
@@ -294,10 +317,12 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 			tm_notice(&a->m, local_now(), "%s", err);
 		return;
 	}
-	if (!a->conn || !rv_conn_is_open(a->conn))
+	if (!a->conn || !rv_conn_is_open(a->conn)) {
 		tm_notice(&a->m, local_now(), "not connected: not sent");
-	else
+	} else {
 		rv_conn_send(a->conn, msg, strlen(msg));
+		apply_own_sync(a, msg);
+	}
 	free(msg);
 }
 
@@ -337,7 +362,12 @@ static void on_line(char *line)
 		return;
 	}
 	if (*line) {
-		add_history(line);
+		HIST_ENTRY *last = history_length ? history_get(history_base + history_length - 1) :
+				   NULL;
+
+		/* like a shell: a line repeated at once is kept once */
+		if (!last || strcmp(last->line, line))
+			add_history(line);
 		if (tm_parse_command(line, &cmd, err, sizeof(err)))
 			tm_notice(&a->m, local_now(), "%s", err);
 		else

@@ -397,7 +397,7 @@ void view_draw(struct view *v, struct tm_model *m, double now)
 {
 	if (v->tiny) {
 		werase(v->chat);
-		mvwaddnstr(v->chat, 0, 0, "revenge-party: make the terminal larger", v->cols);
+		mvwaddnstr(v->chat, 0, 0, "terminal too small", v->cols);
 		wnoutrefresh(v->chat);
 		m->dirty = 0;
 		return;
