@@ -190,3 +190,19 @@ two_clients() {
 	tm send-keys -t tiny "/quit" Enter
 	wait_screen tiny "EXITED:0"
 }
+
+@test "wss:// with --ca, and with --insecure" {
+	stop_server
+	local d="$BATS_TEST_TMPDIR"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" \
+		-days 1 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		2>/dev/null
+	start_server --tls-cert "$d/cert.pem" --tls-key "$d/key.pem"
+	tm new-session -d -s sec -x 100 -y 30 "bash --norc --noprofile"
+	tm send-keys -t sec "$TUI --ca $d/cert.pem --name ann wss://localhost:$PORT tls" Enter
+	wait_screen sec "host: ann"
+	wait_screen sec "connected to wss://"
+	tm send-keys -t sec "/quit" Enter
+	tm send-keys -t sec "clear; $TUI --insecure --name bob $URL tls2" Enter
+	wait_screen sec "host: bob"
+}
