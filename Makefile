@@ -39,11 +39,11 @@ LIB_OBJS  := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
 LIB_A     := $(BUILD)/librevenge.a
 LIB_SO    := $(BUILD)/librevenge.so.0
 
-CMDS      := revenge-server revenge-probe
+CMDS      := revenge-server revenge-probe revenge-party
 CMD_BINS  := $(CMDS:%=$(BUILD)/bin/%)
-# Built and tested, not installed yet: their man pages and completions come
-# with the work on them (the benchmark issue, the terminal client issue).
-TOOLS     := revenge-bench revenge-party
+# Built and tested, not installed yet: its man page and completions come
+# with the benchmark work.
+TOOLS     := revenge-bench
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 HELPERS   := rvcat
 HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)

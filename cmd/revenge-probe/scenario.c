@@ -29,6 +29,7 @@
 #define FIELD_PATH_MAX 1024     /* match and save paths, bytes */
 #define REGEX_MAX 1024
 #define REGEX_COST_MAX 1000     /* nodes after expanding {m,n} and +, about */
+#define REGEX_EMPTY_MAX 150     /* of those, nodes that can match empty */
 #define REGEX_GROUPS_MAX 64     /* nested ( */
 #define VAR_MAX 64
 #define SUBST_MAX (1024 * 1024) /* a string after substitution, bytes */
@@ -598,103 +599,154 @@ static const char *regex_bound(const char *p, double *count)
 	return *q == '}' ? q : NULL;
 }
 
-/* About how many nodes regcomp builds for an extended regex: bounded
- * repetition and + copy their operand, so "((a{1,100}){1,100}){1,100}"
- * makes a million and "(((a?)+)+)+..." doubles per level (seconds and
- * gigabytes in glibc). Returns more than REGEX_COST_MAX once the estimate
- * passes it, or -1 for two repetition operators in a row ("a+?", "a**"),
- * which POSIX leaves undefined and glibc makes expensive. */
-static double regex_cost(const char *p)
-{
-	struct {
-		double alt, seq, last;
-	} st[REGEX_GROUPS_MAX + 1] = { { 0, 0, 0 } };
-	double sum = 0, n;
-	bool repeated = false;      /* the last thing read was a repetition */
-	int d = 0;
-	const char *end;
+/* A piece of a regex, for regex_cost(): how many nodes it makes, how many
+ * of those can match empty (glibc's work grows about with the cube of
+ * those under a repetition), and whether it can match empty itself. */
+struct re_piece {
+	double size, nsize;
+	bool nullable;
+};
 
+struct re_group {
+	struct re_piece alt;        /* finished branches */
+	struct re_piece seq;        /* the current branch */
+	struct re_piece last;       /* what a repetition applies to */
+	size_t hard;                /* items of seq that cannot match empty */
+	bool has_last;
+};
+
+static void re_add(struct re_group *g, struct re_piece x)
+{
+	g->seq.size += x.size;
+	g->seq.nsize += x.nsize;
+	g->hard += !x.nullable;
+	g->last = x;
+	g->has_last = true;
+}
+
+/* Replace the last piece of g with y, the last piece repeated. */
+static void re_repeat(struct re_group *g, struct re_piece y)
+{
+	g->seq.size += y.size - g->last.size;
+	g->seq.nsize += y.nsize - g->last.nsize;
+	g->hard += (size_t)!y.nullable - (size_t)!g->last.nullable;
+	g->last = y;
+}
+
+static void re_branch(struct re_group *g)
+{
+	g->alt.size += g->seq.size;
+	g->alt.nsize += g->seq.nsize;
+	g->alt.nullable |= g->hard == 0;
+	g->seq.size = g->seq.nsize = 0;
+	g->hard = 0;
+	g->has_last = false;
+}
+
+/* The cost of regcomp() on an extended regex, roughly: bounded repetition
+ * and + copy their operand, so "((a{1,100}){1,100}){1,100}" makes a million
+ * nodes, and pieces that match empty under repetition ("^(){2,400}x") cost
+ * far more (seconds and gigabytes in glibc). Returns false with *why_cost
+ * saying which limit the pattern passes. */
+static bool regex_cheap(const char *p, const char **why_cost)
+{
+	static const struct re_piece atom = { 1, 0, false }, anchor = { 1, 1, true };
+	struct re_group st[REGEX_GROUPS_MAX + 1];
+	struct re_piece x;
+	bool repeated = false;      /* the last thing read was a repetition */
+	const char *end;
+	double n;
+	int d = 0;
+
+	memset(st, 0, sizeof(st));
+	*why_cost = "repeats too much";
 	for (; *p; p++) {
-		double item = 1;
 		bool rep = *p == '*' || *p == '?' || *p == '+' ||
 			   (*p == '{' && regex_bound(p + 1, &n));
 
-		if (rep && repeated)
-			return -1;
+		if (rep && repeated) {
+			*why_cost = "has two repetitions in a row (like a+? or a**), which POSIX "
+				    "leaves undefined";
+			return false;
+		}
 		repeated = rep;
+		if (rep && !st[d].has_last) {
+			re_add(&st[d], atom);       /* a literal, or an error for regcomp */
+			continue;
+		}
+		x = st[d].last;
 		switch (*p) {
 		case '\\':
-			if (p[1])
-				p++;
+			p += p[1] != '\0';
+			re_add(&st[d], strchr("bB<>`'", *p) ? anchor : atom);
 			break;
 		case '[':
 			p = bracket_end(p);
+			re_add(&st[d], atom);
+			break;
+		case '^':
+		case '$':
+			re_add(&st[d], anchor);
 			break;
 		case '(':
 			if (++d > REGEX_GROUPS_MAX)
-				return REGEX_COST_MAX + 1;
-			st[d].alt = st[d].seq = st[d].last = 0;
-			continue;
+				return false;
+			memset(&st[d], 0, sizeof(st[d]));
+			break;
 		case ')':
-			if (d > 0) {
-				item = st[d].alt + st[d].seq;
-				d--;
+			if (d == 0) {
+				re_add(&st[d], atom);
+				break;
 			}
+			re_branch(&st[d]);
+			x = st[d].alt;
+			x.size += 1;
+			x.nsize += x.nullable;
+			re_add(&st[--d], x);
 			break;
 		case '|':
-			st[d].alt += st[d].seq;
-			st[d].seq = st[d].last = 0;
-			continue;
+			re_branch(&st[d]);
+			break;
 		case '*':
-		case '?':               /* one node more around the operand */
-			item = 0;
-			st[d].seq += 1;
-			st[d].last += 1;
+		case '?':
+			re_repeat(&st[d], (struct re_piece){ x.size + 1, x.nsize + 1, true });
 			break;
-		case '+':               /* copies the operand: a+ is aa* */
-			item = 0;
-			st[d].seq += st[d].last + 1;
-			st[d].last = 2 * st[d].last + 1;
+		case '+':               /* a+ is aa* */
+			re_repeat(&st[d], (struct re_piece){ 2 * x.size + 1,
+							     2 * x.nsize + x.nullable, x.nullable });
 			break;
-		case '{':               /* copies the operand n times */
-			if (!(end = regex_bound(p + 1, &n)))
-				break;
-			item = 0;
-			st[d].seq += st[d].last * (n > 1 ? n - 1 : 0) + 1;
-			st[d].last = st[d].last * n + 1;
+		case '{':               /* a{m,n} is n copies of a */
+			end = regex_bound(p + 1, &n);
+			re_repeat(&st[d], (struct re_piece){ x.size * n + 1, x.nsize * n,
+							     x.nullable || p[1] == '0' });
 			p = end;
 			break;
+		default:
+			re_add(&st[d], atom);
 		}
-		if (item > 0) {
-			st[d].seq += item;
-			st[d].last = item;
-		}
-		if (st[d].seq + st[d].alt > REGEX_COST_MAX)
-			return REGEX_COST_MAX + 1;
+		if (st[d].alt.size + st[d].seq.size > REGEX_COST_MAX ||
+		    st[d].alt.nsize + st[d].seq.nsize > REGEX_EMPTY_MAX)
+			return false;
 	}
-	for (; d >= 0; d--)
-		sum += st[d].alt + st[d].seq;
-	return sum;
+	for (x.size = x.nsize = 0; d >= 0; d--) {
+		x.size += st[d].alt.size + st[d].seq.size;
+		x.nsize += st[d].alt.nsize + st[d].seq.nsize;
+	}
+	return x.size <= REGEX_COST_MAX && x.nsize <= REGEX_EMPTY_MAX;
 }
 
 static int regex_compile(regex_t *re, const char *pattern, char *why, size_t whylen)
 {
 	char msg[128], q[SHOW_BUF];
-	double cost;
+	const char *cost;
 	int rc;
 
 	if (strlen(pattern) > REGEX_MAX) {
 		say(why, whylen, "longer than %d bytes", REGEX_MAX);
 		return -1;
 	}
-	if ((cost = regex_cost(pattern)) < 0) {
-		say(why, whylen, "%s has two repetitions in a row (like a+? or a**), "
-		    "which POSIX leaves undefined", quote(pattern, strlen(pattern), q));
-		return -1;
-	}
-	if (cost > REGEX_COST_MAX) {
-		say(why, whylen, "%s repeats too much (at most about %d copies in all)",
-		    quote(pattern, strlen(pattern), q), REGEX_COST_MAX);
+	if (!regex_cheap(pattern, &cost)) {
+		say(why, whylen, "%s %s", quote(pattern, strlen(pattern), q), cost);
 		return -1;
 	}
 	if ((rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # tests/cli/completion.bats - shell completions and the man pages, against
-# revenge-server --help and revenge-probe --help.
+# revenge-server --help, revenge-probe --help and revenge-party --help.
 #
 # The bash completion is exercised the way bash drives it: COMP_WORDS and
 # COMP_CWORD set, _revenge_server called, COMPREPLY read. The drift tests hold
@@ -25,6 +25,11 @@ setup() {
 	PROBE_BASH="$ROOT/completions/revenge-probe.bash"
 	PROBE_ZSH="$ROOT/completions/_revenge-probe"
 	PROBE_FISH="$ROOT/completions/revenge-probe.fish"
+	PARTY="$BUILD/bin/revenge-party"
+	PARTY_MAN="$ROOT/docs/man/revenge-party.1"
+	PARTY_BASH="$ROOT/completions/revenge-party.bash"
+	PARTY_ZSH="$ROOT/completions/_revenge-party"
+	PARTY_FISH="$ROOT/completions/revenge-party.fish"
 }
 
 # Run the bash completion in a clean bash for the command line
@@ -548,6 +553,213 @@ sorted() {
 	assert_output ''
 	command -v man >/dev/null || skip "man is not installed"
 	run env MANWIDTH=80 man --warnings -l "$PROBE_MAN"
+	assert_success
+	refute_output --partial 'warning'
+}
+
+# ---- revenge-party -----------------------------------------------------------
+#
+# revenge-party [OPTIONS] URL PARTY (tui/revenge-party/main.c): the
+# completions offer its flags, files after --ca, two lengths after
+# --duration and the default server as the first operand.
+
+# Like complete_bash, for "revenge-party WORD...".
+complete_party() {
+	bash --norc --noprofile -c '
+		source "$1" || exit 1
+		shift
+		COMP_WORDS=(revenge-party "$@")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_revenge_party || exit 1
+		((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"
+	' complete_party "$PARTY_BASH" "$@"
+}
+
+# Every flag of revenge-party --help, one a line, sorted.
+party_help_flags() {
+	[ -x "$PARTY" ] || { echo "no binary at $PARTY (build it first)" >&2; return 1; }
+	"$PARTY" --help >"$BATS_TEST_TMPDIR/party-help" || return 1
+	{
+		grep -oE -- '--[a-z][a-z0-9-]*' "$BATS_TEST_TMPDIR/party-help"
+		grep -oE -- '^ +-[A-Za-z],' "$BATS_TEST_TMPDIR/party-help" | tr -d ' ,'
+	} | sort -u
+}
+
+@test "party: help lists the flags the completions are checked against" {
+	run party_help_flags
+	assert_success
+	assert_line -- --name
+	assert_line -- --duration
+	assert_line -- --insecure
+	assert_line -- --ca
+	assert_line -- -h
+	assert_line -- -V
+}
+
+@test "party bash: -- offers every long flag of --help, - the short ones too" {
+	run complete_party --
+	assert_success
+	assert_equal "$(sorted $output)" "$(party_help_flags | grep -- '^--')"
+	run complete_party -
+	assert_success
+	assert_equal "$(sorted $output)" "$(party_help_flags)"
+	run complete_party --dur
+	assert_output -- --duration
+	run complete_party --name ann --i
+	assert_output -- --insecure
+}
+
+@test "party bash: the first operand offers the default server, split as bash does" {
+	run complete_party ''
+	assert_success
+	assert_output ws://127.0.0.1:8080
+	run complete_party w
+	assert_output ws://127.0.0.1:8080
+	# "ws://127" is split at ":" by bash: only the part after it is replaced
+	run complete_party ws : //127
+	assert_output //127.0.0.1:8080
+	run complete_party ws : //127.0.0.1 : 80
+	assert_output 8080
+	# after options and their values too
+	run complete_party --name ann --duration 1 : 30 : 00 --insecure --ca /dev/null ''
+	assert_output ws://127.0.0.1:8080
+	run complete_party --name = ann ws
+	assert_output ws://127.0.0.1:8080
+}
+
+@test "party bash: after --duration offers 1:30:00 and 2:00:00" {
+	run complete_party --duration ''
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted 1:30:00 2:00:00)"
+	run complete_party --duration 2
+	assert_output 2:00:00
+	# split at ":" and "=" as bash does, and unsplit
+	run complete_party --duration 1 : 3
+	assert_output 30:00
+	run complete_party --duration = 1
+	assert_output 1:30:00
+	run complete_party --duration=2
+	assert_output --duration=2:00:00
+}
+
+@test "party bash: after --ca completes file names" {
+	dir="$BATS_TEST_TMPDIR/tls"
+	mkdir -p "$dir/sub"
+	touch "$dir/ca.pem" "$dir/cert.pem" "$dir/other.crt"
+	run complete_party --ca "$dir/c"
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted "$dir/ca.pem" "$dir/cert.pem")"
+	run complete_party --insecure --ca "$dir/"
+	assert_line "$dir/other.crt"
+	assert_line "$dir/sub"
+	assert_equal "${#lines[@]}" 4
+	# and then the server, as the first operand
+	run complete_party --ca "$dir/ca.pem" ''
+	assert_output ws://127.0.0.1:8080
+}
+
+@test "party bash: names, the party and help get no suggestions" {
+	run complete_party --name ''
+	assert_success
+	assert_output ''
+	run complete_party ws : //127.0.0.1 : 8080 ''
+	assert_output ''
+	run complete_party ws : //127.0.0.1 : 8080 movie-night ''
+	assert_output ''
+	run complete_party --help ''
+	assert_output ''
+	run complete_party -V -
+	assert_output ''
+	# after "--" a word starting with - is an operand, not a flag
+	run complete_party -- -
+	assert_output ''
+}
+
+@test "party drift: every --help flag is in the man page" {
+	want=$(party_help_flags)
+	[ -n "$want" ]
+	run missing "$want" "$(file_flags "$PARTY_MAN" roff)"
+	assert_output ''
+}
+
+@test "party drift: every --help flag is offered by the bash completion, and no other" {
+	want=$(party_help_flags)
+	[ -n "$want" ]
+	offered=$(complete_party - | sort -u)
+	run missing "$want" "$offered"
+	assert_output ''
+	run missing "$offered" "$want"
+	assert_output ''
+	run missing "$(file_flags "$PARTY_BASH" bash)" "$want"
+	assert_output ''
+}
+
+@test "party drift: every --help flag is in the zsh completion, and no other" {
+	want=$(party_help_flags)
+	[ -n "$want" ]
+	have=$(file_flags "$PARTY_ZSH" zsh)
+	run missing "$want" "$have"
+	assert_output ''
+	run missing "$have" "$want"
+	assert_output ''
+}
+
+@test "party drift: every --help flag is in the fish completion, and no other" {
+	want=$(party_help_flags)
+	[ -n "$want" ]
+	have=$(file_flags "$PARTY_FISH" fish)
+	run missing "$want" "$have"
+	assert_output ''
+	run missing "$have" "$want"
+	assert_output ''
+}
+
+@test "the party's bash completion parses and registers _revenge_party" {
+	run bash --norc --noprofile -n "$PARTY_BASH"
+	assert_success
+	run bash --norc --noprofile -c 'source "$1" && complete -p revenge-party' _ "$PARTY_BASH"
+	assert_success
+	assert_output 'complete -F _revenge_party revenge-party'
+}
+
+@test "the party's zsh completion parses (zsh -n)" {
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	run zsh -n "$PARTY_ZSH"
+	assert_success
+	run head -1 "$PARTY_ZSH"
+	assert_output '#compdef revenge-party'
+}
+
+@test "the party's fish completion parses (fish -n) and completes" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	run fish --no-config -n "$PARTY_FISH"
+	assert_success
+	fish_complete() {
+		fish --no-config -c 'source $argv[1]; complete -C"$argv[2]"' "$PARTY_FISH" "$1" |
+			cut -f1 | sort -u
+	}
+	run fish_complete 'revenge-party -'
+	assert_equal "$output" "$(party_help_flags)"
+	run fish_complete 'revenge-party --name ann '
+	assert_output ws://127.0.0.1:8080
+	run fish_complete 'revenge-party --duration '
+	assert_equal "$output" "$(sorted 1:30:00 2:00:00)"
+	run fish_complete 'revenge-party ws://127.0.0.1:8080 '
+	assert_output ''
+	dir="$BATS_TEST_TMPDIR/fishca"
+	mkdir -p "$dir"
+	touch "$dir/ca.pem"
+	run fish_complete "revenge-party --ca $dir/c"
+	assert_output "$dir/ca.pem"
+}
+
+@test "the party's man page renders without warnings" {
+	command -v groff >/dev/null || skip "groff is not installed"
+	run groff -man -Tutf8 -ww -z "$PARTY_MAN"
+	assert_success
+	assert_output ''
+	command -v man >/dev/null || skip "man is not installed"
+	run env MANWIDTH=80 man --warnings -l "$PARTY_MAN"
 	assert_success
 	refute_output --partial 'warning'
 }

@@ -9,6 +9,8 @@ ROOT="$BATS_TEST_DIRNAME/../.."
 	run make -s -C "$ROOT" install PREFIX=/opt/rv DESTDIR="$dest"
 	assert_success
 	for f in bin/revenge-server bin/revenge-probe share/man/man1/revenge-probe.1 \
+		bin/revenge-party share/man/man1/revenge-party.1 \
+		share/fish/vendor_completions.d/revenge-party.fish \
 		share/bash-completion/completions/revenge-probe lib/librevenge.a lib/librevenge.so.0 lib/librevenge.so \
 		include/revenge/revenge.h include/revenge/proto.h include/revenge/party.h \
 		lib/pkgconfig/revenge.pc share/man/man1/revenge-server.1 \

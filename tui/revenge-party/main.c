@@ -526,12 +526,13 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		redraw(a);
 		return;
 	}
-	quit(a);
-	/* a second Ctrl-C while the close is in flight leaves at once */
-	if (a->quitting && w->signum == SIGINT && !a->conn) {
+	/* a second Ctrl-C while the close is still in flight leaves at once */
+	if (a->quitting) {
 		a->done = true;
 		ev_break(loop, EVBREAK_ALL);
+		return;
 	}
+	quit(a);
 }
 
 static void history_path(struct app *a)
