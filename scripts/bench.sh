@@ -17,13 +17,14 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d)
 trap 'kill "$srv" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-pin() { # CORE CMD...: pin when taskset and two cores exist
+pin() { # CORE CMD...: run CMD pinned when taskset and two cores exist; exec,
+	# so that `pin ... &` leaves $! naming the command itself
 	local core=$1
 	shift
 	if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-		taskset -c "$core" "$@"
+		exec taskset -c "$core" "$@"
 	else
-		"$@"
+		exec "$@"
 	fi
 }
 
@@ -43,7 +44,7 @@ run() { # NAME ARGS...
 	local name=$1
 	shift
 	echo "== $name: revenge-bench $*" >&2
-	pin 1 "$BENCH" --url "$url" --duration "$DURATION" --json "$@" >"$work/$name.json"
+	(pin 1 "$BENCH" --url "$url" --duration "$DURATION" --json "$@") >"$work/$name.json"
 	cp "$work/$name.json" "$out/$stamp-$name.json"
 	/usr/bin/python3 - "$work/$name.json" <<'PYEOF'
 import json, sys
