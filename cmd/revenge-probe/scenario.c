@@ -576,8 +576,9 @@ static const char *bracket_end(const char *p)
 	return *p ? p : p - 1;
 }
 
-/* p just after '{': parses "m}", "m,}" or "m,n}" into the largest count
- * (m + 1 for "m,"), saturated; returns the '}' or NULL. */
+/* p just after '{': parses "m}", "m,}", "m,n}" or ",n}" (glibc reads it
+ * as "0,n") into the largest count (m + 1 for "m,"), saturated; returns the
+ * '}' or NULL. */
 static const char *regex_bound(const char *p, double *count)
 {
 	double lo = 0, hi = 0;
@@ -585,7 +586,7 @@ static const char *regex_bound(const char *p, double *count)
 
 	for (; *q >= '0' && *q <= '9'; q++)
 		lo = lo < 1e9 ? lo * 10 + (*q - '0') : lo;
-	if (q == p)
+	if (q == p && *q != ',')
 		return NULL;
 	hi = lo;
 	if (*q == ',') {
@@ -716,9 +717,14 @@ static bool regex_cheap(const char *p, const char **why_cost)
 							     2 * x.nsize + x.nullable, x.nullable });
 			break;
 		case '{':               /* a{m,n} is n copies of a */
+			if (!rep) {
+				re_add(&st[d], atom);
+				break;
+			}
 			end = regex_bound(p + 1, &n);
 			re_repeat(&st[d], (struct re_piece){ x.size * n + 1, x.nsize * n,
-							     x.nullable || p[1] == '0' });
+							     x.nullable || p[1] == '0' ||
+							     p[1] == ',' });
 			p = end;
 			break;
 		default:

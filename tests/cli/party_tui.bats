@@ -199,10 +199,28 @@ two_clients() {
 		2>/dev/null
 	start_server --tls-cert "$d/cert.pem" --tls-key "$d/key.pem"
 	tm new-session -d -s sec -x 100 -y 30 "bash --norc --noprofile"
-	tm send-keys -t sec "$TUI --ca $d/cert.pem --name ann wss://localhost:$PORT tls" Enter
+	tm send-keys -t sec "$TUI --ca $d/cert.pem --name ann wss://localhost:$PORT tls; echo EXITED:\$?" Enter
 	wait_screen sec "host: ann"
 	wait_screen sec "connected to wss://"
 	tm send-keys -t sec "/quit" Enter
+	wait_screen sec "EXITED:0"
 	tm send-keys -t sec "clear; $TUI --insecure --name bob $URL tls2" Enter
 	wait_screen sec "host: bob"
+}
+
+@test "PgUp and PgDn scroll the chat back and forth" {
+	two_clients
+	for i in $(seq 1 40); do
+		tm send-keys -t ann "line number $i" Enter
+	done
+	wait_screen bob "ann: line number 40"
+	run screen bob
+	refute_output --partial "line number 1 "
+	tm send-keys -t bob PPage PPage
+	wait_screen bob "scrolled back"
+	wait_screen bob "ann: line number 1 "
+	tm send-keys -t bob NPage NPage NPage
+	wait_screen bob "ann: line number 40"
+	run screen bob
+	refute_output --partial "scrolled back"
 }

@@ -427,9 +427,8 @@ static bool special_key(struct app *a, int ch)
 
 	switch (ch) {
 	case KEY_PPAGE:
+		/* the view clamps this to the oldest line when it draws */
 		a->m.scroll += (size_t)view_page(a->view);
-		if (a->m.scroll > a->m.n_lines)
-			a->m.scroll = a->m.n_lines;
 		a->m.dirty |= TM_DIRTY_CHAT | TM_DIRTY_STATUS;
 		return true;
 	case KEY_NPAGE:

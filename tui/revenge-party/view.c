@@ -340,6 +340,14 @@ static void draw_chat(struct view *v, struct tm_model *m)
 
 	getmaxyx(v->chat, h, w);
 	werase(v->chat);
+	/* Scrolling stops where the oldest line reaches the top: clamp the
+	 * model's row count to what the lines fill at this width. */
+	size_t total = 0;
+
+	for (i = 0; i < m->n_lines; i++)
+		total += (size_t)chat_line_rows(&m->lines[(m->first_line + i) % TM_LINES_MAX], w);
+	if (m->scroll > (total > (size_t)h ? total - (size_t)h : 0))
+		m->scroll = total > (size_t)h ? total - (size_t)h : 0;
 	/* Walk back from the newest line, past the scrolled-back rows, until
 	 * the pane is full; then draw downwards. */
 	skip_rows = m->scroll;
