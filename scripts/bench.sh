@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# scripts/bench.sh - `make bench`: measure revenge-server with revenge-bench,
-# server pinned to core 0 and the load generator to core 1, and keep the
-# results as JSON under bench/results/ (ignored by git).
+# scripts/bench.sh - `make bench`: measure revenge-server against the two
+# yardsticks in ../shared/anchors (the seed's reference design in Go and a
+# bare epoll relay, the machine's floor), in the same run, alternating, each
+# server pinned to core 0 and revenge-bench to core 1. Prints a side-by-side
+# table with ratios and keeps every result as JSON under bench/results/.
 #
-# Scenarios so far: progress (durable acked reports from 1000 sessions, open
-# loop at 50,000/s, then a closed loop for the ceiling).
+#   BENCH_DURATION=10s  measurement window per run
+#   BENCH_ROUNDS=2      alternating rounds (the table shows the median)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SERVER=$BUILD/bin/revenge-server
 BENCH=$BUILD/bin/revenge-bench
+ANCHORS=../shared/anchors
 DURATION=${BENCH_DURATION:-10s}
+ROUNDS=${BENCH_ROUNDS:-2}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d)
-trap 'kill "$srv" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-pin() { # CORE CMD...: run CMD pinned when taskset and two cores exist; exec,
-	# so that `pin ... &` leaves $! naming the command itself
+pin() { # CORE CMD...: exec pinned, so that `pin ... &` leaves $! naming CMD
 	local core=$1
 	shift
 	if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -28,35 +32,127 @@ pin() { # CORE CMD...: run CMD pinned when taskset and two cores exist; exec,
 	fi
 }
 
-start_server() {
-	pin 0 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --rate-limit 0 \
-		--log-level warn "$@" >"$work/server.out" 2>"$work/server.log" &
-	srv=$!
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # PORT
 	for _ in $(seq 1 100); do
-		grep -q 'listening on' "$work/server.out" 2>/dev/null && break
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.05
 	done
-	url=$(sed -n 's/^revenge-server: listening on //p' "$work/server.out")
-	[ -n "$url" ] || { cat "$work/server.log" >&2; exit 1; }
+	echo "bench: nothing listens on $1" >&2
+	return 1
 }
 
-run() { # NAME ARGS...
-	local name=$1
-	shift
-	echo "== $name: revenge-bench $*" >&2
-	(pin 1 "$BENCH" --url "$url" --duration "$DURATION" --json "$@") >"$work/$name.json"
-	cp "$work/$name.json" "$out/$stamp-$name.json"
-	/usr/bin/python3 - "$work/$name.json" <<'PYEOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
-l = r["ack_latency_ms"]
-print(f"  {r['acked_per_s']:>9.0f} acked/s   p50 {l['p50']:.2f}  p90 {l['p90']:.2f}  "
-      f"p99 {l['p99']:.2f}  p99.9 {l['p99.9']:.2f}  max {l['max']:.2f} ms   "
-      f"errors {r['errors']}  late {r['late']}")
+# start NAME: start that server, set url and pid
+start() {
+	local port
+	case $1 in
+	revenge)
+		rm -f "$work/bench.db"*
+		(pin 0 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --rate-limit 0 \
+			--queue-max 65536 --log-level warn >"$work/server.out" 2>"$work/server.log") &
+		pid=$!
+		for _ in $(seq 1 100); do
+			grep -q 'listening on' "$work/server.out" 2>/dev/null && break
+			sleep 0.05
+		done
+		url=$(sed -n 's/^revenge-server: listening on //p' "$work/server.out")
+		;;
+	seed)
+		port=$(free_port)
+		(pin 0 "$BUILD/anchors/seed-go" --addr 127.0.0.1 --port "$port" >/dev/null 2>&1) &
+		pid=$!
+		wait_port "$port"
+		url=ws://127.0.0.1:$port
+		;;
+	floor)
+		port=$(free_port)
+		(pin 0 "$BUILD/anchors/floor" "$port" >/dev/null 2>&1) &
+		pid=$!
+		wait_port "$port"
+		url=ws://127.0.0.1:$port
+		;;
+	esac
+	pids+=("$pid")
+}
+
+stop() {
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+run() { # SERVER NAME ARGS...: one measurement, JSON kept
+	local server=$1 name=$2
+	shift 2
+	start "$server"
+	(pin 1 "$BENCH" --url "$url" --duration "$DURATION" --json --server-pid "$pid" "$@") \
+		>"$work/$server-$name.json" || true
+	stop
+	cat "$work/$server-$name.json" >>"$work/$server-$name.all"
+	cp "$work/$server-$name.json" "$out/$stamp-$server-$name-$(wc -l <"$work/$server-$name.all").json"
+}
+
+echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
+"$ANCHORS/build.sh" "$BUILD/anchors" >&2
+
+# fan-out shapes: parties x members @ syncs per second per host
+shapes=("100x100@2" "100x100@1" "10x1000@1")
+for round in $(seq 1 "$ROUNDS"); do
+	for shape in "${shapes[@]}"; do
+		p=${shape%%x*}
+		rest=${shape#*x}
+		m=${rest%%@*}
+		r=${shape#*@}
+		for server in revenge floor seed; do
+			echo "bench: round $round, $server fanout $shape" >&2
+			run "$server" "fanout-$shape" fanout --parties "$p" --members "$m" --rate "$r"
+		done
+	done
+done
+echo "bench: revenge progress (durable acked reports)" >&2
+run revenge progress-open-50k progress --sessions 1000 --inflight 8 --rate 50000
+
+/usr/bin/python3 - "$work" "${shapes[@]}" <<'PYEOF'
+import json, os, statistics, sys
+work, shapes = sys.argv[1], sys.argv[2:]
+
+def load(server, name):
+    path = os.path.join(work, f"{server}-{name}.all")
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
+
+def med(rs, f):
+    vals = [f(r) for r in rs if f(r) is not None]
+    return statistics.median(vals) if vals else None
+
+def fmt(v, unit=""):
+    return "-" if v is None else f"{v:.2f}{unit}"
+
+print(f"{'fan-out':<14}{'metric':<22}{'revenge':>10}{'floor':>10}{'seed':>10}{'rev/floor':>11}{'seed/rev':>10}")
+for shape in shapes:
+    rows = [("us/delivery", lambda r: r.get("server_us_per_delivery")),
+            ("p99 ms", lambda r: r["latency_ms"]["p99"]),
+            ("loss %", lambda r: r["loss_pct"]),
+            ("delivered/s", lambda r: r["delivered_per_s"])]
+    for label, f in rows:
+        v = {s: med(load(s, f"fanout-{shape}"), f) for s in ("revenge", "floor", "seed")}
+        rf = v["revenge"] / v["floor"] if v["revenge"] and v["floor"] else None
+        sr = v["seed"] / v["revenge"] if v["seed"] and v["revenge"] else None
+        print(f"{shape:<14}{label:<22}{fmt(v['revenge']):>10}{fmt(v['floor']):>10}"
+              f"{fmt(v['seed']):>10}{fmt(rf, 'x'):>11}{fmt(sr, 'x'):>10}")
+p = load("revenge", "progress-open-50k")
+if p:
+    r = p[-1]
+    print(f"\nprogress: {r['acked_per_s']:.0f} acked/s at {r['offered_per_s']:.0f} offered, "
+          f"p99 {r['ack_latency_ms']['p99']:.2f} ms, errors {r['errors']}")
 PYEOF
-}
-
-start_server
-run progress-open-50k progress --sessions 1000 --inflight 8 --rate 50000
-run progress-closed progress --sessions 1000 --inflight 4
 echo "results: $out/$stamp-*.json" >&2

@@ -6,7 +6,7 @@
  * itself. On a terminal a live line shows connections, throughput and p99.
  *
  * Scenarios: progress (durable progress reports with ids, acked per
- * second and ack latency).
+ * second and ack latency) and fanout (fanout.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +23,7 @@
 #include <revenge/revenge.h>
 
 #include "cli.h"
+#include "fanout.h"
 #include "histo.h"
 
 #define PROG "revenge-bench"
@@ -56,8 +57,19 @@ static const char usage_text[] =
 "                       a report that would exceed it counts as late)\n"
 "                       (default 0: closed loop, send on ack)\n"
 "\n"
-"Output: acked reports per second and ack latency percentiles (p50, p90,\n"
-"p99, p99.9, max) from a log-bucketed histogram.\n"
+"  fanout               P parties of M members (the host included); each host\n"
+"                       sends R syncs per second, every other member times\n"
+"                       each delivery (the send time rides in the position)\n"
+"      --parties P      parties (default 100; 1 to 10000)\n"
+"      --members M      members per party, the host included (default 100;\n"
+"                       2 to 10000)\n"
+"      --rate R         syncs per second per host (default 1; up to 1000)\n"
+"      --server-pid PID read the server's CPU from /proc (for servers\n"
+"                       without /metrics); else /metrics is used\n"
+"\n"
+"Output: throughput, latency percentiles (p50, p90, p99, p99.9, max) from a\n"
+"log-bucketed histogram, and for fanout the loss and the server's CPU per\n"
+"delivered message.\n"
 "\n"
 "Exit status: 0 the run completed, 1 it failed (no connection, or the\n"
 "server closed connections), 2 usage error.\n";
@@ -391,12 +403,17 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 's' },
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "rate", required_argument, NULL, 'R' },
+		{ "parties", required_argument, NULL, 'P' },
+		{ "members", required_argument, NULL, 'M' },
+		{ "server-pid", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
+	struct fanout_opts fo = { .parties = 100, .members = 100 };
 	struct rv_client_config cc = { 0 };
+	bool rate_given = false;
 	const char *scenario = NULL;
 	int opt, err;
 
@@ -422,7 +439,13 @@ int main(int argc, char **argv)
 		case 'j': b.json = true; break;
 		case 's': b.sessions = (unsigned)parse_uint("--sessions", optarg, 1, 100000); break;
 		case 'i': b.inflight = (unsigned)parse_uint("--inflight", optarg, 1, INFLIGHT_MAX); break;
-		case 'R': b.rate = (double)parse_uint("--rate", optarg, 0, 10000000); break;
+		case 'R':
+			b.rate = cli_double(PROG, "--rate", optarg, 0, 10000000);
+			rate_given = true;
+			break;
+		case 'P': fo.parties = (unsigned)parse_uint("--parties", optarg, 1, 10000); break;
+		case 'M': fo.members = (unsigned)parse_uint("--members", optarg, 2, 10000); break;
+		case 'S': fo.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -440,9 +463,22 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!scenario)
-		usage_error("missing SCENARIO (progress)");
+		usage_error("missing SCENARIO (progress, fanout)");
+	if (!strcmp(scenario, "fanout")) {
+		fo.url = b.url;
+		fo.duration_s = b.duration_s;
+		fo.connect_rate = b.connect_rate;
+		fo.json = b.json;
+		fo.tty = isatty(2);
+		fo.deflate = b.deflate;
+		fo.rate = rate_given ? b.rate : 1;
+		if (fo.rate <= 0 || fo.rate > 1000)
+			usage_error("--rate: syncs per second per host, more than 0 and at most 1000");
+		raise_nofile(&b, fo.parties * fo.members);
+		return fanout_run(&fo);
+	}
 	if (strcmp(scenario, "progress"))
-		usage_error("unknown scenario '%s' (expected progress)", scenario);
+		usage_error("unknown scenario '%s' (expected progress or fanout)", scenario);
 
 	b.tty = isatty(2);
 	raise_nofile(&b, b.sessions);
