@@ -38,6 +38,25 @@ assert 700 <= r["acked"] <= 900, r      # 400/s for 2 s
 '
 }
 
+@test "fanout: every delivery arrives, latency and server CPU reported, --json parses" {
+	run "$BENCH" --url "$URL" fanout --parties 5 --members 10 --rate 5 --duration 1s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["scenario"] == "fanout" and r["connected"] == 50 and r["failed"] == 0, r
+assert r["sent"] >= 20 and r["expected"] == r["sent"] * 9, r
+assert r["received"] == r["expected"] and r["loss_pct"] == 0, r
+assert r["server_cpu_s"] is not None and r["errors"] == 0, r
+l = r["latency_ms"]
+assert 0 < l["p50"] <= l["p99"] <= l["max"], l
+'
+	run -2 "$BENCH" fanout --members 1
+	assert_output --partial -- "--members"
+	run -2 "$BENCH" fanout --rate 0
+	assert_output --partial -- "--rate"
+}
+
 @test "the table is printed when not --json, with no live line off a terminal" {
 	run "$BENCH" --url "$URL" progress --sessions 5 --duration 500ms
 	assert_success
