@@ -111,6 +111,12 @@ for round in $(seq 1 "$ROUNDS"); do
 		done
 	done
 done
+for round in $(seq 1 "$ROUNDS"); do
+	for server in revenge floor seed; do
+		echo "bench: round $round, $server connect 10000" >&2
+		run "$server" connect connect --conns 10000 --connect-rate 20000
+	done
+done
 echo "bench: revenge progress (durable acked reports)" >&2
 run revenge progress-open-50k progress --sessions 1000 --inflight 8 --rate 50000
 
@@ -149,6 +155,16 @@ for shape in shapes:
         sr = v["seed"] / v["revenge"] if v["seed"] and v["revenge"] else None
         print(f"{shape:<14}{label:<22}{fmt(v['revenge']):>10}{fmt(v['floor']):>10}"
               f"{fmt(v['seed']):>10}{fmt(rf, 'x'):>11}{fmt(sr, 'x'):>10}")
+rows = [("handshakes/s", lambda r: r["handshakes_per_s"]),
+        ("KiB per connection", lambda r: r["server_bytes_per_conn"] / 1024
+         if r.get("server_bytes_per_conn") is not None else None),
+        ("p99 handshake ms", lambda r: r["handshake_ms"]["p99"])]
+for label, f in rows:
+    v = {s: med(load(s, "connect"), f) for s in ("revenge", "floor", "seed")}
+    rf = v["revenge"] / v["floor"] if v["revenge"] and v["floor"] else None
+    sr = v["seed"] / v["revenge"] if v["seed"] and v["revenge"] else None
+    print(f"{'connect 10k':<14}{label:<22}{fmt(v['revenge']):>10}{fmt(v['floor']):>10}"
+          f"{fmt(v['seed']):>10}{fmt(rf, 'x'):>11}{fmt(sr, 'x'):>10}")
 p = load("revenge", "progress-open-50k")
 if p:
     r = p[-1]

@@ -6,7 +6,7 @@
  * itself. On a terminal a live line shows connections, throughput and p99.
  *
  * Scenarios: progress (durable progress reports with ids, acked per
- * second and ack latency) and fanout (fanout.c).
+ * second and ack latency), fanout (fanout.c) and connect (connect.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +23,7 @@
 #include <revenge/revenge.h>
 
 #include "cli.h"
+#include "connect.h"
 #include "fanout.h"
 #include "histo.h"
 
@@ -40,7 +41,7 @@ static const char usage_text[] =
 "  --duration TIME      how long to measure once connected: 500ms, 10s, 1m\n"
 "                       (default 10s; at most 1h)\n"
 "  --connect-rate N     new connections per second (default 2000)\n"
-"  --deflate            offer permessage-deflate\n"
+"  --deflate            offer permessage-deflate (not yet: see below)\n"
 "  --json               print one JSON object instead of the table\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -57,6 +58,11 @@ static const char usage_text[] =
 "                       a report that would exceed it counts as late)\n"
 "                       (default 0: closed loop, send on ack)\n"
 "\n"
+"  connect              open N connections (parties of 10) at --connect-rate,\n"
+"                       hold them --duration; handshakes per second, handshake\n"
+"                       latency, the server's memory per connection\n"
+"      --conns N        connections (default 1000; 1 to 100000)\n"
+"      --server-pid PID read the server's memory from /proc\n"
 "  fanout               P parties of M members (the host included); each host\n"
 "                       sends R syncs per second, every other member times\n"
 "                       each delivery (the send time rides in the position)\n"
@@ -70,6 +76,9 @@ static const char usage_text[] =
 "Output: throughput, latency percentiles (p50, p90, p99, p99.9, max) from a\n"
 "log-bucketed histogram, and for fanout the loss and the server's CPU per\n"
 "delivered message.\n"
+"\n"
+"--deflate is refused for now: the libwebsockets 4.1.6 client loops on a plain\n"
+"message that follows a compressed one (browsers and Python are fine).\n"
 "\n"
 "Exit status: 0 the run completed, 1 it failed (no connection, or the\n"
 "server closed connections), 2 usage error.\n";
@@ -406,12 +415,14 @@ int main(int argc, char **argv)
 		{ "parties", required_argument, NULL, 'P' },
 		{ "members", required_argument, NULL, 'M' },
 		{ "server-pid", required_argument, NULL, 'S' },
+		{ "conns", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
 	struct fanout_opts fo = { .parties = 100, .members = 100 };
+	struct connect_opts co = { .conns = 1000 };
 	struct rv_client_config cc = { 0 };
 	bool rate_given = false;
 	const char *scenario = NULL;
@@ -435,7 +446,13 @@ int main(int argc, char **argv)
 			break;
 		case 'd': b.duration_s = parse_duration("--duration", optarg); break;
 		case 'r': b.connect_rate = (unsigned)parse_uint("--connect-rate", optarg, 1, 1000000); break;
-		case 'z': b.deflate = true; break;
+		case 'z':
+			/* libwebsockets 4.1.6's client re-delivers an uncompressed
+			 * message forever once it has inflated one; the server
+			 * mixes both (under 256 bytes stays plain), so the run
+			 * would measure that bug, not the server. */
+			usage_error("--deflate: not available with this libwebsockets (4.1.6): its "
+				    "client mishandles plain messages after compressed ones");
 		case 'j': b.json = true; break;
 		case 's': b.sessions = (unsigned)parse_uint("--sessions", optarg, 1, 100000); break;
 		case 'i': b.inflight = (unsigned)parse_uint("--inflight", optarg, 1, INFLIGHT_MAX); break;
@@ -446,6 +463,7 @@ int main(int argc, char **argv)
 		case 'P': fo.parties = (unsigned)parse_uint("--parties", optarg, 1, 10000); break;
 		case 'M': fo.members = (unsigned)parse_uint("--members", optarg, 2, 10000); break;
 		case 'S': fo.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
+		case 'C': co.conns = (unsigned)parse_uint("--conns", optarg, 1, 100000); break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -463,7 +481,18 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!scenario)
-		usage_error("missing SCENARIO (progress, fanout)");
+		usage_error("missing SCENARIO (connect, fanout, progress)");
+	if (!strcmp(scenario, "connect")) {
+		co.url = b.url;
+		co.duration_s = b.duration_s;
+		co.connect_rate = b.connect_rate;
+		co.json = b.json;
+		co.tty = isatty(2);
+		co.deflate = b.deflate;
+		co.server_pid = fo.server_pid;
+		raise_nofile(&b, co.conns);
+		return connect_run(&co);
+	}
 	if (!strcmp(scenario, "fanout")) {
 		fo.url = b.url;
 		fo.duration_s = b.duration_s;
@@ -478,7 +507,7 @@ int main(int argc, char **argv)
 		return fanout_run(&fo);
 	}
 	if (strcmp(scenario, "progress"))
-		usage_error("unknown scenario '%s' (expected progress or fanout)", scenario);
+		usage_error("unknown scenario '%s' (expected connect, fanout or progress)", scenario);
 
 	b.tty = isatty(2);
 	raise_nofile(&b, b.sessions);

@@ -57,6 +57,23 @@ assert 0 < l["p50"] <= l["p99"] <= l["max"], l
 	assert_output --partial -- "--rate"
 }
 
+@test "connect: every connection held, handshake latency and memory per connection" {
+	run "$BENCH" --url "$URL" connect --conns 200 --duration 500ms --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["scenario"] == "connect" and r["connected"] == 200 and r["failed"] == 0, r
+assert r["handshakes_per_s"] > 0 and r["server_bytes_per_conn"] is not None, r
+h = r["handshake_ms"]
+assert 0 < h["p50"] <= h["p99"] <= h["max"], h
+'
+	run -2 "$BENCH" connect --conns 0
+	assert_output --partial -- "--conns"
+	run -2 "$BENCH" connect --deflate
+	assert_output --partial "libwebsockets"
+}
+
 @test "the table is printed when not --json, with no live line off a terminal" {
 	run "$BENCH" --url "$URL" progress --sessions 5 --duration 500ms
 	assert_success

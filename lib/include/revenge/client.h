@@ -20,7 +20,11 @@ struct rv_client_config {
 	void *ev_loop;            /* struct ev_loop * the caller runs; required */
 	const char *ca_file;      /* PEM CA bundle for wss://, NULL = system */
 	bool insecure;            /* wss:// without certificate checks */
-	bool deflate;             /* offer permessage-deflate */
+	bool deflate;             /* offer permessage-deflate. Beware: the
+				   * libwebsockets 4.1.6 client re-delivers a plain
+				   * message that follows a compressed one forever,
+				   * and revenge-server sends messages under 256
+				   * bytes plain: leave this off against it. */
 	size_t max_message;       /* largest message accepted (default 16 MiB) */
 };
 

@@ -1,0 +1,21 @@
+/* cmd/revenge-bench/connect.h - the connect scenario: handshakes per
+ * second, handshake latency and the server's memory per held connection.
+ */
+#ifndef REVENGE_BENCH_CONNECT_H
+#define REVENGE_BENCH_CONNECT_H
+
+#include <stdbool.h>
+
+struct connect_opts {
+	const char *url;
+	double duration_s;            /* how long to hold them */
+	unsigned connect_rate;
+	bool json, tty, deflate;
+	unsigned conns;
+	int server_pid;
+};
+
+/* Run it; prints the result. Returns 0, or 1 when connections failed. */
+int connect_run(const struct connect_opts *o);
+
+#endif
