@@ -32,8 +32,6 @@ struct conn_bench {
 	const struct connect_opts *o;
 	struct ev_loop *loop;
 	struct rv_client *cl;
-	struct rv_client *http;       /* /metrics: a context without deflate, on
-				       * which lws 4.1's HTTP client works */
 	struct cconn *c;
 	unsigned opened, connected, failed, closed;
 	double t_first, t_last;
@@ -81,7 +79,7 @@ static double server_rss(struct conn_bench *b)
 
 	snprintf(url, sizeof(url), "%s/metrics", b->o->url);
 	b->http_done = false;
-	if (rv_client_http_get(b->http, url, 1 << 20, metrics_done, b))
+	if (rv_client_http_get(b->cl, url, 1 << 20, metrics_done, b))
 		return NAN;
 	double deadline = now_s() + 3;
 
@@ -209,17 +207,6 @@ int connect_run(const struct connect_opts *o)
 	cc.deflate = o->deflate;
 	cc.insecure = true;
 	b.cl = rv_client_new(&cc, &err);
-	if (b.cl) {
-		struct rv_client_config hc = cc;
-
-		hc.deflate = false;
-		b.http = rv_client_new(&hc, &err);
-		if (!b.http) {
-			rv_client_free(b.cl);
-	rv_client_free(b.http);
-			b.cl = NULL;
-		}
-	}
 	if (!b.cl) {
 		fprintf(stderr, "revenge-bench: %s\n", rv_strerror(err));
 		free(b.c);
@@ -278,7 +265,6 @@ int connect_run(const struct connect_opts *o)
 			printf("first failure %s\n", b.reason);
 	}
 	rv_client_free(b.cl);
-	rv_client_free(b.http);
 	rc = !b.holding || !b.connected || b.failed || b.closed ? 1 : 0;
 	free(b.c);
 	return rc;

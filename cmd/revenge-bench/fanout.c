@@ -39,8 +39,6 @@ struct fan {
 	const struct fanout_opts *o;
 	struct ev_loop *loop;
 	struct rv_client *cl;
-	struct rv_client *http;       /* /metrics: a context without deflate, on
-				       * which lws 4.1's HTTP client works */
 	struct fmember *m;            /* parties x members; index p*M + i, i = 0 host */
 	unsigned n, opened, connected, failed, closed;
 	bool hosts_ready, measuring, stopping;
@@ -100,7 +98,7 @@ static double server_cpu(struct fan *f)
 
 	snprintf(url, sizeof(url), "%s/metrics", f->o->url);
 	f->http_done = false;
-	if (rv_client_http_get(f->http, url, 1 << 20, metrics_done, f))
+	if (rv_client_http_get(f->cl, url, 1 << 20, metrics_done, f))
 		return NAN;
 	double deadline = now_s() + 3;
 
@@ -363,17 +361,6 @@ int fanout_run(const struct fanout_opts *o)
 	cc.deflate = o->deflate;
 	cc.insecure = true;
 	f.cl = rv_client_new(&cc, &err);
-	if (f.cl) {
-		struct rv_client_config hc = cc;
-
-		hc.deflate = false;
-		f.http = rv_client_new(&hc, &err);
-		if (!f.http) {
-			rv_client_free(f.cl);
-	rv_client_free(f.http);
-			f.cl = NULL;
-		}
-	}
 	if (!f.cl) {
 		fprintf(stderr, "revenge-bench: %s\n", rv_strerror(err));
 		free(f.m);
@@ -400,7 +387,6 @@ int fanout_run(const struct fanout_opts *o)
 		f.cpu_end = server_cpu(&f);
 	report(&f);
 	rv_client_free(f.cl);
-	rv_client_free(f.http);
 	rc = !f.measuring || !f.connected || f.failed || f.closed ? 1 : 0;
 	free(f.m);
 	return rc;
