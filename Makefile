@@ -39,11 +39,9 @@ LIB_OBJS  := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
 LIB_A     := $(BUILD)/librevenge.a
 LIB_SO    := $(BUILD)/librevenge.so.0
 
-CMDS      := revenge-server revenge-probe revenge-party
+CMDS      := revenge-server revenge-probe revenge-party revenge-bench
 CMD_BINS  := $(CMDS:%=$(BUILD)/bin/%)
-# Built and tested, not installed yet: its man page and completions come
-# with the benchmark work.
-TOOLS     := revenge-bench
+TOOLS     :=
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 HELPERS   := rvcat
 HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # tests/cli/completion.bats - shell completions and the man pages, against
-# revenge-server --help, revenge-probe --help and revenge-party --help.
+# revenge-server --help, revenge-probe --help, revenge-party --help and
+# revenge-bench --help.
 #
 # The bash completion is exercised the way bash drives it: COMP_WORDS and
 # COMP_CWORD set, _revenge_server called, COMPREPLY read. The drift tests hold
@@ -30,6 +31,12 @@ setup() {
 	PARTY_BASH="$ROOT/completions/revenge-party.bash"
 	PARTY_ZSH="$ROOT/completions/_revenge-party"
 	PARTY_FISH="$ROOT/completions/revenge-party.fish"
+	BENCH="$BUILD/bin/revenge-bench"
+	BENCH_MAN="$ROOT/docs/man/revenge-bench.1"
+	BENCH_BASH="$ROOT/completions/revenge-bench.bash"
+	BENCH_ZSH="$ROOT/completions/_revenge-bench"
+	BENCH_FISH="$ROOT/completions/revenge-bench.fish"
+	BENCH_SCENARIOS="connect fanout progress"
 }
 
 # Run the bash completion in a clean bash for the command line
@@ -760,6 +767,213 @@ party_help_flags() {
 	assert_output ''
 	command -v man >/dev/null || skip "man is not installed"
 	run env MANWIDTH=80 man --warnings -l "$PARTY_MAN"
+	assert_success
+	refute_output --partial 'warning'
+}
+
+# ---- revenge-bench -----------------------------------------------------------
+#
+# revenge-bench [OPTIONS] SCENARIO [SCENARIO OPTIONS] (cmd/revenge-bench/main.c):
+# global flags before the scenario, the scenario names, and after a scenario
+# only that scenario's flags, as for the probe's checks.
+
+# Like complete_bash, for "revenge-bench WORD...".
+complete_bench() {
+	bash --norc --noprofile -c '
+		source "$1" || exit 1
+		shift
+		COMP_WORDS=(revenge-bench "$@")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_revenge_bench || exit 1
+		((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"
+	' complete_bench "$BENCH_BASH" "$@"
+}
+
+bench_help() {
+	[ -x "$BENCH" ] || { echo "no binary at $BENCH (build it first)" >&2; return 1; }
+	"$BENCH" --help >"$BATS_TEST_TMPDIR/bench-help" || return 1
+}
+
+# Every flag of revenge-bench --help, one a line, sorted.
+bench_help_flags() {
+	bench_help || return 1
+	{
+		grep -oE -- '--[a-z][a-z0-9-]*' "$BATS_TEST_TMPDIR/bench-help"
+		grep -oE -- '^ +-[A-Za-z],' "$BATS_TEST_TMPDIR/bench-help" | tr -d ' ,'
+	} | sort -u
+}
+
+# The global flags: those listed under "Options:".
+bench_global_flags() {
+	bench_help || return 1
+	sed -n '/^Options:/,/^Scenarios:/p' "$BATS_TEST_TMPDIR/bench-help" >"$BATS_TEST_TMPDIR/bench-opts"
+	{
+		grep -oE -- '--[a-z][a-z0-9-]*' "$BATS_TEST_TMPDIR/bench-opts"
+		grep -oE -- '^ +-[A-Za-z],' "$BATS_TEST_TMPDIR/bench-opts" | tr -d ' ,'
+	} | sort -u
+}
+
+# The flags --help lists for scenario $1, on the option lines under it.
+bench_scenario_flags() {
+	bench_help || return 1
+	awk -v c="$1" '
+		/^Scenarios:/ { inside = 1; next }
+		/^[^ ]/ { inside = 0 }
+		inside && /^  [a-z]/ { cur = $1; next }
+		inside && cur == c { print }
+	' "$BATS_TEST_TMPDIR/bench-help" |
+		# only the option lines: the descriptions mention other flags
+		# ("hold them --duration", "at most --inflight unacked")
+		{ grep -oE -- '^      --[a-z][a-z0-9-]*' || true; } | tr -d ' ' | sort -u
+}
+
+@test "bench: help lists the flags and scenarios the completions are checked against" {
+	run bench_global_flags
+	assert_success
+	assert_equal "$output" "$(sorted --url --duration --connect-rate --deflate --json \
+		--help --version -h -V)"
+	run bench_scenario_flags connect
+	assert_output "$(sorted --conns --server-pid)"
+	run bench_scenario_flags fanout
+	assert_output "$(sorted --parties --members --rate --server-pid)"
+	run bench_scenario_flags progress
+	assert_output "$(sorted --sessions --inflight --rate)"
+}
+
+@test "bench bash: the first word, and after global flags, offers the scenario names" {
+	run complete_bench ''
+	assert_success
+	assert_equal "$(sorted $output)" "$(sorted $BENCH_SCENARIOS)"
+	run complete_bench f
+	assert_output fanout
+	run complete_bench --json --duration 5s --connect-rate 500 --url ws://127.0.0.1:8080 ''
+	assert_equal "$(sorted $output)" "$(sorted $BENCH_SCENARIOS)"
+	# the URL and = split as bash does
+	run complete_bench --url ws : //127.0.0.1 : 8080 --duration = 5s pr
+	assert_output progress
+	# one scenario only
+	run complete_bench connect ''
+	assert_output ''
+}
+
+@test "bench bash: - before the scenario offers exactly the global flags" {
+	run complete_bench -
+	assert_success
+	assert_equal "$(sorted $output)" "$(bench_global_flags)"
+	run complete_bench --json --con
+	assert_output -- --connect-rate
+}
+
+@test "bench bash: after each scenario, - offers exactly that scenario's flags" {
+	for c in $BENCH_SCENARIOS; do
+		run complete_bench --json "$c" -
+		assert_success
+		assert_equal "$c: $(sorted $output)" "$c: $(bench_scenario_flags "$c")"
+	done
+	run complete_bench fanout --parties 10 --m
+	assert_output -- --members
+	run complete_bench progress --rate = 1000 --in
+	assert_output -- --inflight
+	# global flags are not offered after the scenario
+	run complete_bench connect --j
+	assert_output ''
+	# values get no suggestions
+	run complete_bench connect --conns ''
+	assert_output ''
+	run complete_bench --duration ''
+	assert_output ''
+	run complete_bench --help ''
+	assert_output ''
+	run complete_bench nosuch -
+	assert_output ''
+}
+
+@test "bench drift: every --help flag is in the man page" {
+	want=$(bench_help_flags)
+	[ -n "$want" ]
+	run missing "$want" "$(file_flags "$BENCH_MAN" roff)"
+	assert_output ''
+}
+
+@test "bench drift: every --help flag is offered by the bash completion, and no other" {
+	want=$(bench_help_flags)
+	[ -n "$want" ]
+	offered=$({
+		complete_bench -
+		for c in $BENCH_SCENARIOS; do complete_bench "$c" -; done
+	} | sort -u)
+	run missing "$want" "$offered"
+	assert_output ''
+	run missing "$offered" "$want"
+	assert_output ''
+	run missing "$(file_flags "$BENCH_BASH" bash)" "$want"
+	assert_output ''
+}
+
+@test "bench drift: every --help flag is in the zsh completion, and no other" {
+	want=$(bench_help_flags)
+	[ -n "$want" ]
+	have=$(file_flags "$BENCH_ZSH" zsh)
+	run missing "$want" "$have"
+	assert_output ''
+	run missing "$have" "$want"
+	assert_output ''
+}
+
+@test "bench drift: every --help flag is in the fish completion, and no other" {
+	want=$(bench_help_flags)
+	[ -n "$want" ]
+	have=$(file_flags "$BENCH_FISH" fish)
+	run missing "$want" "$have"
+	assert_output ''
+	run missing "$have" "$want"
+	assert_output ''
+}
+
+@test "the bench's bash completion parses and registers _revenge_bench" {
+	run bash --norc --noprofile -n "$BENCH_BASH"
+	assert_success
+	run bash --norc --noprofile -c 'source "$1" && complete -p revenge-bench' _ "$BENCH_BASH"
+	assert_success
+	assert_output 'complete -F _revenge_bench revenge-bench'
+}
+
+@test "the bench's zsh completion parses (zsh -n), URLs in a helper" {
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	run zsh -n "$BENCH_ZSH"
+	assert_success
+	run head -1 "$BENCH_ZSH"
+	assert_output '#compdef revenge-bench'
+	# a URL's colons inside an _arguments spec would end it
+	run grep -E ':\(ws' "$BENCH_ZSH"
+	assert_failure
+}
+
+@test "the bench's fish completion parses (fish -n) and completes per scenario" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	run fish --no-config -n "$BENCH_FISH"
+	assert_success
+	fish_complete() {
+		fish --no-config -c 'source $argv[1]; complete -C"$argv[2]"' "$BENCH_FISH" "$1" |
+			cut -f1 | sort -u
+	}
+	run fish_complete 'revenge-bench --json '
+	assert_equal "$output" "$(sorted $BENCH_SCENARIOS)"
+	run fish_complete 'revenge-bench -'
+	assert_equal "$output" "$(bench_global_flags)"
+	for c in $BENCH_SCENARIOS; do
+		run fish_complete "revenge-bench --duration 5s $c -"
+		assert_equal "$c: $output" "$c: $(bench_scenario_flags "$c")"
+	done
+}
+
+@test "the bench's man page renders without warnings" {
+	command -v groff >/dev/null || skip "groff is not installed"
+	run groff -man -Tutf8 -ww -z "$BENCH_MAN"
+	assert_success
+	assert_output ''
+	command -v man >/dev/null || skip "man is not installed"
+	run env MANWIDTH=80 man --warnings -l "$BENCH_MAN"
 	assert_success
 	refute_output --partial 'warning'
 }

@@ -10,6 +10,7 @@ ROOT="$BATS_TEST_DIRNAME/../.."
 	assert_success
 	for f in bin/revenge-server bin/revenge-probe share/man/man1/revenge-probe.1 \
 		bin/revenge-party share/man/man1/revenge-party.1 \
+		bin/revenge-bench share/man/man1/revenge-bench.1 share/zsh/vendor-completions/_revenge-bench \
 		share/fish/vendor_completions.d/revenge-party.fish \
 		share/bash-completion/completions/revenge-probe lib/librevenge.a lib/librevenge.so.0 lib/librevenge.so \
 		include/revenge/revenge.h include/revenge/proto.h include/revenge/party.h \

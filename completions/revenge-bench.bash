@@ -1,0 +1,102 @@
+# completions/revenge-bench.bash - bash completion for revenge-bench.
+#
+# revenge-bench takes global options, then a scenario, then the scenario's
+# own options: this completes the global flags before the scenario, the
+# scenario names, and after a scenario only that scenario's flags. Every
+# value (a URL, a duration, a count, a rate, a pid) is free: nothing is
+# offered for it. Stands alone: it needs no bash-completion helpers. The
+# flags mirror usage_text in cmd/revenge-bench/main.c;
+# tests/cli/completion.bats fails when they drift apart.
+
+# True when $1 is made only of the word-break characters bash splits
+# "--duration=5s" and "ws://host:port" at.
+_revenge_bench_break()
+{
+	[[ -n $1 && -z ${1//[:=]/} ]]
+}
+
+# The flags of scenario $1, one string; every one of them takes a value.
+_revenge_bench_scenario_flags()
+{
+	case $1 in
+	connect) echo '--conns --server-pid' ;;
+	fanout) echo '--parties --members --rate --server-pid' ;;
+	progress) echo '--sessions --inflight --rate' ;;
+	esac
+}
+
+_revenge_bench()
+{
+	local globals='--url --duration --connect-rate --deflate --json
+		--help --version -h -V'
+	local scenarios='connect fanout progress'
+	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
+	local scenario='' sflags=''
+	local -a words=() matches=()
+
+	COMPREPLY=()
+	# Bash splits words at ":" and "=" (COMP_WORDBREAKS); rejoin them as
+	# typed, so "ws://host:8080" and "--rate=10" read as one word each.
+	for ((i = 1; i <= cword; i++)); do
+		w=${COMP_WORDS[i]}
+		if ((i > 1)) && { _revenge_bench_break "$w" ||
+				  _revenge_bench_break "${COMP_WORDS[i - 1]}"; }; then
+			words[${#words[@]} - 1]+=$w
+		else
+			words+=("$w")
+		fi
+	done
+	n=${#words[@]}
+	((n)) || return 0
+	typed=${words[n - 1]}
+	# What bash will replace is only the part after the last break.
+	bword=${COMP_WORDS[cword]}
+	_revenge_bench_break "$bword" && bword=''
+	prefix=${typed%"$bword"}
+
+	# Walk the words before this one: global options and their values, the
+	# scenario, then its options and their values.
+	for ((j = 0; j < n - 1; j++)); do
+		w=${words[j]}
+		if [[ -z $scenario ]]; then
+			case $w in
+			--url | --duration | --connect-rate)
+				((j == n - 2)) && flag=$w
+				((j++)) ;;
+			-h | --help | -V | --version)
+				return 0 ;;
+			-*) ;;
+			*)
+				scenario=$w
+				sflags=$(_revenge_bench_scenario_flags "$scenario") ;;
+			esac
+		elif [[ $w == -* ]]; then
+			if [[ $w != *=* && " $sflags " == *" $w "* ]]; then
+				((j == n - 2)) && flag=$w
+				((j++))
+			fi
+		else
+			return 0  # a scenario takes no operands
+		fi
+	done
+
+	# A URL, a duration, a count, a rate or a pid: nothing to offer.
+	[[ -n $flag || $typed == --*=* ]] && return 0
+
+	if [[ $typed == -* ]]; then
+		if [[ -z $scenario ]]; then
+			mapfile -t matches < <(compgen -W "$globals" -- "$typed")
+		else
+			mapfile -t matches < <(compgen -W "$sflags" -- "$typed")
+		fi
+	elif [[ -z $scenario ]]; then
+		mapfile -t matches < <(compgen -W "$scenarios" -- "$typed")
+	fi
+
+	for m in "${matches[@]}"; do
+		[[ $m == "$prefix"* ]] && COMPREPLY+=("${m#"$prefix"}")
+	done
+	return 0
+}
+
+complete -F _revenge_bench revenge-bench

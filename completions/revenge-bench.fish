@@ -1,0 +1,63 @@
+# completions/revenge-bench.fish - fish completion for revenge-bench.
+#
+# Global options, then a scenario, then the scenario's own options. The
+# flags and their descriptions mirror usage_text in
+# cmd/revenge-bench/main.c; tests/cli/completion.bats fails when they drift.
+
+# Print the scenario on the command line, if one has been typed yet: the
+# first word that is neither a global option nor the value of one.
+function __revenge_bench_scenario
+    set skip 0
+    for tok in (commandline -opc)[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $tok
+            case --url --duration --connect-rate
+                set skip 1
+            case '-*'
+            case '*'
+                echo $tok
+                return 0
+        end
+    end
+    return 1
+end
+
+# True when the scenario typed is one of the arguments.
+function __revenge_bench_scenario_is
+    set scenario (__revenge_bench_scenario); or return 1
+    contains -- $scenario $argv
+end
+
+# No files anywhere.
+complete -c revenge-bench -f
+
+# Global options: before the scenario.
+set -g __revenge_bench_global 'not __revenge_bench_scenario'
+complete -c revenge-bench -n $__revenge_bench_global -l url -x -d 'Server (default $REVENGE_URL or ws://127.0.0.1:8080; wss:// for TLS)' \
+    -a "ws://127.0.0.1:8080\t'the default'"
+complete -c revenge-bench -n $__revenge_bench_global -l duration -x -d 'How long to measure once connected: 500ms, 10s, 1m (default 10s)'
+complete -c revenge-bench -n $__revenge_bench_global -l connect-rate -x -d 'New connections per second (default 2000)'
+complete -c revenge-bench -n $__revenge_bench_global -l deflate -d 'Offer permessage-deflate (refused for now)'
+complete -c revenge-bench -n $__revenge_bench_global -l json -d 'Print one JSON object instead of the table'
+complete -c revenge-bench -n $__revenge_bench_global -s h -l help -d 'Show this help and exit'
+complete -c revenge-bench -n $__revenge_bench_global -s V -l version -d 'Show the version and exit'
+
+# The scenarios.
+complete -c revenge-bench -n $__revenge_bench_global -a connect -d 'Open N connections and hold them; handshakes/s, memory per connection'
+complete -c revenge-bench -n $__revenge_bench_global -a fanout -d 'P parties of M members; each host syncs, every member times delivery'
+complete -c revenge-bench -n $__revenge_bench_global -a progress -d 'S sessions report progress; ack throughput and latency'
+
+# Each scenario's own options, after its name.
+complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -d 'Connections (default 1000; 1 to 100000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout' -l server-pid -x -d "Read the server's memory (connect) or CPU (fanout) from /proc" \
+    -a '(__fish_complete_pids)'
+
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout' -l parties -x -d 'Parties (default 100; 1 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout' -l members -x -d 'Members per party, the host included (default 100; 2 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout progress' -l rate -x -d 'fanout: syncs/s per host (default 1); progress: reports/s in all (default 0)'
+
+complete -c revenge-bench -n '__revenge_bench_scenario_is progress' -l sessions -x -d 'Concurrent sessions (default 1000; 1 to 100000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is progress' -l inflight -x -d 'Unacked reports per session (default 1; 1 to 64)'
