@@ -13,6 +13,9 @@ struct rv_frame *rv_frame_new(size_t cap)
 	f->refs = 1;
 	f->kind = RV_FRAME_EVENT;
 	f->msg_type = 0;
+	f->wire_head = 0;
+	f->alt_state = RV_FRAME_ALT_UNTRIED;
+	f->alt = NULL;
 	f->len = 0;
 	f->cap = cap;
 	return f;
@@ -39,6 +42,8 @@ struct rv_frame *rv_frame_ref(struct rv_frame *f)
 
 void rv_frame_unref(struct rv_frame *f)
 {
-	if (f && --f->refs == 0)
+	if (f && --f->refs == 0) {
+		rv_frame_unref(f->alt);
 		free(f);
+	}
 }

@@ -163,6 +163,11 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	sb_printf(&b, "revenge_bytes_in_total %llu\n", (unsigned long long)m->bytes_in);
 	header(&b, "revenge_bytes_out_total", "counter", "WebSocket payload bytes sent.");
 	sb_printf(&b, "revenge_bytes_out_total %llu\n", (unsigned long long)m->bytes_out);
+	header(&b, "revenge_messages_compressed_total", "counter",
+	       "Messages compressed for permessage-deflate connections (once per message, "
+	       "shared by every such recipient).");
+	sb_printf(&b, "revenge_messages_compressed_total %llu\n",
+		  (unsigned long long)m->messages_deflated);
 	header(&b, "revenge_http_requests_total", "counter", "Plain HTTP requests served.");
 	sb_printf(&b, "revenge_http_requests_total %llu\n", (unsigned long long)m->http_requests);
 

@@ -34,6 +34,13 @@ int rv__outq_push(struct rv__outq *q, struct rv_frame *f, size_t max);
  * empty. */
 struct rv_frame *rv__outq_pop(struct rv__outq *q);
 
+/* The oldest frame, still queued (the queue keeps its reference); NULL
+ * when empty. */
+static inline struct rv_frame *rv__outq_peek(const struct rv__outq *q)
+{
+	return q->len ? q->slots[q->head & (q->cap - 1)] : NULL;
+}
+
 static inline uint32_t rv__outq_len(const struct rv__outq *q)
 {
 	return q->len;

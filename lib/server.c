@@ -19,6 +19,7 @@
 
 #include <libwebsockets.h>
 #include <ev.h>
+#include <zlib.h>
 
 #include "revenge/clock.h"
 #include "revenge/error.h"
@@ -33,7 +34,9 @@
 _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
 
 #define SUBPROTOCOL "revenge.v1"
-#define RV_DEFLATE_THRESHOLD 256
+#define RV_DEFLATE_THRESHOLD 256 /* smaller messages go uncompressed */
+#define RV_DEFLATE_LEVEL 6
+#define RV_DEFLATE_MEMLEVEL 6     /* a 16 KiB hash table cleared per message */
 #define URI_MAX 512
 #define CLOSE_GRACE_S 3           /* to write what is queued and the close frame */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
@@ -44,6 +47,114 @@ double rv__server_now(const struct rv__server *s)
 }
 
 /* ---- send queue ------------------------------------------------------- */
+
+/* ---- WebSocket framing and the send queue ----------------------------- */
+
+/* Server-to-client frames are framed here, not by lws: the header of a
+ * shared frame is written once into its head-room, so a broadcast to N
+ * members costs N writes of ready bytes, and several queued frames leave
+ * in one write. lws writes them raw (LWS_WRITE_RAW), keeping what the
+ * kernel does not take and sending it before anything later, its own
+ * control frames included. */
+
+/* Write the RFC 6455 header for an unmasked, final text frame of f's
+ * payload into the head-room (once); returns the first byte to send. */
+static const unsigned char *frame_wire(struct rv_frame *f, bool compressed, size_t *wire_len)
+{
+	unsigned char *data = rv_frame_data(f);
+
+	if (!f->wire_head) {
+		unsigned char h[10];
+		size_t n = 0;
+
+		h[n++] = 0x81 | (compressed ? 0x40 : 0);   /* FIN, (RSV1), text */
+		if (f->len < 126) {
+			h[n++] = (unsigned char)f->len;
+		} else if (f->len <= 0xffff) {
+			h[n++] = 126;
+			h[n++] = (unsigned char)(f->len >> 8);
+			h[n++] = (unsigned char)f->len;
+		} else {
+			h[n++] = 127;
+			for (int i = 7; i >= 0; i--)
+				h[n++] = (unsigned char)((uint64_t)f->len >> (8 * i));
+		}
+		memcpy(data - n, h, n);
+		f->wire_head = (uint8_t)n;
+	}
+	*wire_len = f->wire_head + f->len;
+	return data - f->wire_head;
+}
+
+/* f compressed for permessage-deflate (RFC 7692), made once and shared by
+ * every compressed connection: each message is compressed on its own (no
+ * context kept between messages, which a sender may always do), so the
+ * bytes are the same for every recipient and the server holds no
+ * compressor per connection. NULL: send f as it is (small, incompressible
+ * or out of memory). */
+static struct rv_frame *frame_deflated(struct rv__server *s, struct rv_frame *f)
+{
+	struct rv_frame *z;
+	size_t bound;
+
+	if (f->alt_state == RV_FRAME_ALT_READY)
+		return f->alt;
+	if (f->alt_state == RV_FRAME_ALT_NONE || f->len < RV_DEFLATE_THRESHOLD)
+		return NULL;
+	f->alt_state = RV_FRAME_ALT_NONE;
+	if (!s->zinit) {
+		if (deflateInit2(&s->z, RV_DEFLATE_LEVEL, Z_DEFLATED, -15, RV_DEFLATE_MEMLEVEL,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			return NULL;
+		s->zinit = true;
+	} else if (deflateReset(&s->z) != Z_OK) {
+		return NULL;
+	}
+	/* a sync flush ends on 00 00 ff ff, which the wire format drops */
+	bound = deflateBound(&s->z, f->len) + 8;
+	z = rv_frame_new(bound);
+	if (!z)
+		return NULL;
+	s->z.next_in = rv_frame_data(f);
+	s->z.avail_in = (uInt)f->len;
+	s->z.next_out = rv_frame_data(z);
+	s->z.avail_out = (uInt)bound;
+	if (deflate(&s->z, Z_SYNC_FLUSH) != Z_OK || s->z.avail_in || s->z.avail_out == 0) {
+		rv_frame_unref(z);
+		return NULL;
+	}
+	z->len = bound - s->z.avail_out - 4;
+	if (z->len >= f->len) {
+		rv_frame_unref(z);
+		return NULL;
+	}
+	z->kind = f->kind;
+	z->msg_type = f->msg_type;
+	z->alt_state = RV_FRAME_ALT_NONE;
+	f->alt = z;
+	f->alt_state = RV_FRAME_ALT_READY;
+	s->metrics.messages_deflated++;
+	return z;
+}
+
+/* The bytes c gets for f. */
+static const unsigned char *conn_wire(struct rv__conn *c, struct rv_frame *f, size_t *len)
+{
+	struct rv_frame *z = c->deflate ? frame_deflated(c->srv, f) : NULL;
+
+	return z ? frame_wire(z, true, len) : frame_wire(f, false, len);
+}
+
+static void count_sent(struct rv__server *s, const struct rv_frame *f)
+{
+	s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
+	s->metrics.bytes_out += f->len;
+}
+
+static int write_raw(struct rv__conn *c, const unsigned char *p, size_t len)
+{
+	return lws_write(c->wsi, (unsigned char *)p, len, LWS_WRITE_RAW);
+}
 
 /* Close c with code once what is already queued has been written (a 1013
  * empties the queue first). Nothing more is queued after this; the first
@@ -60,18 +171,10 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
-/* Queue f for c. A STATE frame replaces a queued, unsent STATE frame
- * (latest-wins); an EVENT frame that does not fit closes c with 1013. */
-/* Hand one frame to lws; counts it. Returns lws_write's result. */
-static int write_frame(struct rv__conn *c, struct rv_frame *f)
-{
-	struct rv__server *s = c->srv;
-
-	s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
-	s->metrics.bytes_out += f->len;
-	return lws_write(c->wsi, rv_frame_data(f), f->len, LWS_WRITE_TEXT);
-}
-
+/* Send f to c: at once when nothing is queued and lws holds nothing back
+ * (no writable round trip: two epoll_ctl calls and a loop turn saved per
+ * message), else queued. A STATE frame replaces a queued, unsent STATE
+ * frame (latest-wins); a frame that does not fit closes c with 1013. */
 void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 {
 	struct rv__server *s = c->srv;
@@ -79,14 +182,12 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 
 	if (!c->wsi || c->close_code)
 		return;
-	/* Nothing queued and nothing left over in lws: write now. This skips
-	 * the writable round trip (two epoll_ctl calls and a loop turn per
-	 * message). If the kernel takes only part, lws keeps the rest and asks
-	 * for the writable callback itself, and later frames queue behind it
-	 * (lws_partial_buffered). Compressed connections always queue: lws may
-	 * still be draining the compressor. */
-	if (!rv__outq_len(&c->q) && !c->deflate && !lws_partial_buffered(c->wsi)) {
-		if (write_frame(c, f) < 0)
+	if (!rv__outq_len(&c->q) && !lws_partial_buffered(c->wsi)) {
+		size_t len;
+		const unsigned char *p = conn_wire(c, f, &len);
+
+		count_sent(s, f);
+		if (write_raw(c, p, len) < 0)
 			rv__conn_request_close(c, 1011, "write failed");
 		return;
 	}
@@ -103,25 +204,41 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 		lws_callback_on_writable(c->wsi);
 }
 
-/* Write queued frames while the socket takes them. A compressed connection
- * writes one frame per writable callback: lws may still be draining the
- * deflate output of the previous one. */
+/* Write what is queued, coalesced: the frames are gathered into the
+ * server's scratch buffer and leave in as few writes as it takes, until
+ * the queue is empty or the kernel takes only part (lws then keeps the
+ * rest, lws_partial_buffered, and calls back when there is room). */
 static int conn_flush(struct rv__conn *c)
 {
+	struct rv__server *s = c->srv;
 
-	/* Coalesced: as many frames as the socket takes in one callback. A
-	 * write the kernel only partly took is kept by lws
-	 * (lws_partial_buffered), which ends the burst without a poll() per
-	 * frame as lws_send_pipe_choked would cost. */
 	while (rv__outq_len(&c->q) && !lws_partial_buffered(c->wsi)) {
-		struct rv_frame *f = rv__outq_pop(&c->q);
-		int n = write_frame(c, f);
+		size_t used = 0;
+		int n = 0;
 
-		rv_frame_unref(f);
+		while (rv__outq_len(&c->q)) {
+			struct rv_frame *f = rv__outq_peek(&c->q);
+			size_t len;
+			const unsigned char *p = conn_wire(c, f, &len);
+
+			if (used + len > sizeof(s->scratch)) {
+				if (used)
+					break;     /* the batch so far goes first */
+				/* larger than the scratch buffer: on its own */
+				count_sent(s, f);
+				n = write_raw(c, p, len);
+				rv_frame_unref(rv__outq_pop(&c->q));
+				break;
+			}
+			count_sent(s, f);
+			memcpy(s->scratch + used, p, len);
+			used += len;
+			rv_frame_unref(rv__outq_pop(&c->q));
+		}
+		if (used)
+			n = write_raw(c, s->scratch, used);
 		if (n < 0)
 			return -1;
-		if (c->deflate)
-			break;
 	}
 	if (rv__outq_len(&c->q)) {
 		lws_callback_on_writable(c->wsi);
@@ -322,6 +439,57 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 
 /* ---- WebSocket life --------------------------------------------------- */
 
+/* Called while lws writes the 101 response, after its own extension
+ * header. When permessage-deflate was accepted, lws 4.1 answers with the
+ * bare extension (echoing only the client's arg-less parameters) and keeps
+ * its inflater's context from one message to the next for as long as the
+ * connection lives: about 40 KiB per connection once the client has sent
+ * anything compressed. Adding client_no_context_takeover to the answer
+ * (RFC 7692 7.1.1.2 lets a server do so whether or not the client asked)
+ * makes every client message stand alone, so the inflater is released
+ * after each one; lws does that when its server_no_context_takeover
+ * option is set (lws tests the server name for both directions).
+ *
+ * The extension line is the last header lws wrote: args->p sits after its
+ * CRLF. If it is not found where lws 4.1.6 puts it, nothing is changed
+ * and the connection gets uncompressed messages from us (always valid). */
+static void negotiate_deflate(struct rv__conn *c, struct lws *wsi,
+			      struct lws_process_html_args *args)
+{
+	static const char line[] = "\r\nSec-WebSocket-Extensions: permessage-deflate";
+	static const char nct[] = "; client_no_context_takeover";
+	const size_t line_len = sizeof(line) - 1, nct_len = sizeof(nct) - 1;
+	/* the longest answer lws 4.1 gives: both context parameters */
+	const size_t window = line_len + 2 * nct_len + 4;
+	char *end = args->p - 2, *start = NULL;
+
+	if (!c || lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) <= 0 ||
+	    memcmp(end, "\r\n", 2))
+		return;
+	for (char *q = end - line_len; q >= end - window; q--) {
+		if (!memcmp(q, line, line_len)) {
+			start = q;
+			break;
+		}
+		if (q[0] == '\r' && q[1] == '\n')
+			return;       /* another header ends the search */
+	}
+	if (!start)
+		return;
+	if (!memmem(start, (size_t)(end - start), nct, nct_len)) {
+		if (args->max_len < (int)nct_len + 2)
+			return;
+		memcpy(end, nct, nct_len);
+		memcpy(end + nct_len, "\r\n", 2);
+		args->p += nct_len;
+		args->max_len -= (int)nct_len;
+	}
+	if (lws_set_extension_option(wsi, "permessage-deflate", "server_no_context_takeover",
+				     "1"))
+		return;
+	c->deflate = true;
+}
+
 static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *wsi)
 {
 	struct rv__request r;
@@ -338,7 +506,6 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conns++;
-	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
 
 	/* confirm_upgrade has checked the same request */
 	if (parse_request(s, wsi, &r, why, sizeof(why)))
@@ -578,6 +745,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return confirm_upgrade(s, wsi);
+	case LWS_CALLBACK_ADD_HEADERS:
+		negotiate_deflate(c, wsi, in);
+		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(s, c, wsi);
 	case LWS_CALLBACK_RECEIVE:
@@ -676,33 +846,10 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	rv_ladder_default(&cfg->ladder);
 }
 
-/* The layout lws 4.1 hands a deflate extension for LWS_EXT_CB_PAYLOAD_TX
- * (private to lws, two public lws_tokens) and its "did nothing" answer. */
-struct pmd_ebufs {
-	struct lws_tokens eb_in, eb_out;
-};
-#define PMD_DID_NOTHING 1
-
-/* permessage-deflate that sends messages under RV_DEFLATE_THRESHOLD bytes
- * uncompressed (RFC 7692 lets each message choose): below that, deflate
- * costs more CPU than the bytes it saves. */
-static int pmd_with_threshold(struct lws_context *ctx, const struct lws_extension *ext,
-			      struct lws *wsi, enum lws_extension_callback_reasons reason,
-			      void *user, void *in, size_t len)
-{
-	if (reason == LWS_EXT_CB_PAYLOAD_TX) {
-		const struct pmd_ebufs *eb = in;
-		/* for PAYLOAD_TX, len carries the lws_write flags */
-		bool whole_text = (len & 0xf) == LWS_WRITE_TEXT && !(len & LWS_WRITE_NO_FIN);
-
-		if (whole_text && eb->eb_in.len >= 0 && eb->eb_in.len < RV_DEFLATE_THRESHOLD)
-			return PMD_DID_NOTHING;
-	}
-	return lws_extension_callback_pm_deflate(ctx, ext, wsi, reason, user, in, len);
-}
-
+/* permessage-deflate: lws inflates what clients send; the server's own
+ * messages are compressed by frame_deflated(), never by lws. */
 static const struct lws_extension extensions[] = {
-	{ "permessage-deflate", pmd_with_threshold,
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
 	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
 	{ NULL, NULL, NULL }
 };
@@ -830,6 +977,8 @@ out:
 	rv__progress_free(s);
 	rv__parties_free(s);
 	rv_store_close(s->store);
+	if (s->zinit)
+		deflateEnd(&s->z);
 	if (s->loop)
 		ev_loop_destroy(s->loop);
 	free(s);

@@ -15,6 +15,7 @@
 
 #include <ev.h>
 #include <libwebsockets.h>
+#include <zlib.h>
 
 #include "revenge/clock.h"
 #include "revenge/metrics.h"
@@ -55,7 +56,7 @@ struct rv__conn {
 	int close_code;                         /* nonzero: close once the queue is written */
 	bool close_sent;                        /* the close reason went to lws */
 	const char *close_reason;
-	bool deflate;                           /* negotiated permessage-deflate */
+	bool deflate;                           /* permessage-deflate, client context reset per message */
 	struct rv__msgbuf rx;                   /* inbound message assembly */
 	double tokens, tokens_at;               /* rate limit: token bucket */
 	unsigned strikes;
@@ -97,6 +98,9 @@ struct rv__server {
 	struct rv__parties *parties;
 	struct rv__progress *progress;
 	struct rv__streams *streams;
+	z_stream z;                             /* compresses each message once */
+	bool zinit;
+	unsigned char scratch[64 * 1024];       /* a connection's queued frames, coalesced */
 };
 
 /* Server time now, ms. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,12 +139,30 @@ static void check_readable(const char *flag, const char *path)
 		usage_error("%s: cannot read '%s': %s", flag, path, strerror(errno));
 }
 
+/* Every connection is a file descriptor: take the hard limit. libwebsockets
+ * sizes its table from the limit when the server starts, so this comes
+ * first; the limit in force is logged with the listening line. */
+static rlim_t raise_open_files(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
 int main(int argc, char **argv)
 {
 	static char host[256];
 	struct rv_server_config cfg;
 	struct rv_log log = { .level = RV_LOG_INFO, .prog = PROG };
 	bool db_given = false;
+	rlim_t open_files;
 	int opt, err;
 
 	rv_server_config_defaults(&cfg);
@@ -236,6 +255,14 @@ int main(int argc, char **argv)
 	}
 	cfg.log = &log;
 	cfg.on_listening = print_listening;
+	open_files = raise_open_files();
+	if (open_files != RLIM_INFINITY && open_files < 4096)
+		rv_log(&log, RV_LOG_WARN, "open_files_limit",
+		       "open files are limited to %llu: at most about %llu connections",
+		       (unsigned long long)open_files, (unsigned long long)open_files - 32);
+	else
+		rv_log(&log, RV_LOG_DEBUG, "open_files_limit", "%llu",
+		       (unsigned long long)open_files);
 	err = rv_server_run(&cfg);
 	if (err) {
 		fprintf(stderr, PROG ": cannot start: %s\n", rv_strerror(err));

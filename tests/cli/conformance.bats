@@ -36,7 +36,8 @@ conf() {
 @test "a message over the limit closes with 1009" { conf oversize_announced; }
 @test "a peer that announces a huge frame and goes silent is reaped" { conf silent_peer_reaped; }
 
-@test "permessage-deflate compresses messages of 256 bytes or more only" { conf deflate_threshold; }
+@test "permessage-deflate: 256 bytes or more compressed, each message on its own both ways" { conf deflate_threshold; }
+@test "a client that does not offer permessage-deflate gets plain frames" { conf deflate_not_offered; }
 
 @test "a stalled handshake is dropped within the handshake timeout" {
 	run "$PY" - "$(cat "$BATS_FILE_TMPDIR/port")" <<'PYEOF'

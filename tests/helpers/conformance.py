@@ -191,12 +191,20 @@ def case_deflate_threshold():
     import zlib
     w = RawWS(PORT, "/ws/party/defl", headers={
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"})
-    if "permessage-deflate" not in w.headers:
-        fail("permessage-deflate not negotiated")
-    inflater = zlib.decompressobj(-15)   # the server may keep its context
+    ext = [ln for ln in w.headers.split("\r\n")
+           if ln.lower().startswith("sec-websocket-extensions:")]
+    ext = ext[0] if ext else ""
+    if "permessage-deflate" not in ext:
+        fail(f"permessage-deflate not negotiated: {w.headers}")
+    # The server asks for client_no_context_takeover (RFC 7692 7.1.1.2) so
+    # it can drop its inflater between messages.
+    if "client_no_context_takeover" not in ext:
+        fail(f"no client_no_context_takeover in {ext!r}")
 
     def text(payload, rsv1):
-        return inflater.decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
+        # every server message must inflate on its own
+        return zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") \
+            if rsv1 else payload
 
     op, p, rsv1 = w.recv_frame()
     if b'"welcome"' not in text(p, rsv1):
@@ -210,6 +218,32 @@ def case_deflate_threshold():
         if ("y" * n).encode() not in body:
             fail(f"garbled message: {body[:60]!r}")
         print(f"{len(body)} bytes -> {len(p)} on the wire, compressed={rsv1}")
+    # Compressed client messages, each from a fresh compressor as the
+    # negotiated client_no_context_takeover says, in a row: every one is
+    # inflated and answered.
+    for i, n in enumerate((40, 700, 1800, 3)):
+        msg = ('{"type":"chat","payload":{"text":"%s%d"}}' % ("z" * n, i)).encode()
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = c.compress(msg) + c.flush(zlib.Z_SYNC_FLUSH)
+        w.send_frame(1, body[:-4], rsv=4)
+        op, p, rsv1 = w.recv_frame()
+        got = text(p, rsv1)
+        if op != 1 or ("z" * n + str(i)).encode() not in got:
+            fail(f"compressed message {i} not relayed: {got[:60]!r}")
+    print("compressed client messages relayed")
+
+
+def case_deflate_not_offered():
+    # A client offering other extensions only gets plain frames
+    w = RawWS(PORT, "/ws/party/nodefl", headers={
+        "Sec-WebSocket-Extensions": "x-webkit-deflate-frame"})
+    if "sec-websocket-extensions" in w.headers.lower():
+        fail(f"unexpected extension answer: {w.headers}")
+    w.recv_frame()
+    w.send_text('{"type":"chat","payload":{"text":"%s"}}' % ("q" * 900))
+    op, p, rsv1 = w.recv_frame()
+    if rsv1 or b"q" * 900 not in p:
+        fail("a connection without permessage-deflate got a compressed frame")
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

@@ -24,6 +24,40 @@ static void expect_pop(struct rv__outq *q, const char *text)
 	rv_frame_unref(f);
 }
 
+static void peek_shows_the_oldest_and_keeps_it(void **state)
+{
+	struct rv__outq q;
+	struct rv_frame *a = frame("a", RV_FRAME_EVENT), *b = frame("b", RV_FRAME_STATE);
+
+	rv__outq_init(&q);
+	assert_null(rv__outq_peek(&q));
+	assert_int_equal(rv__outq_push(&q, a, 8), 0);
+	assert_int_equal(rv__outq_push(&q, b, 8), 0);
+	assert_ptr_equal(rv__outq_peek(&q), a);
+	assert_ptr_equal(rv__outq_peek(&q), a);
+	assert_int_equal(rv__outq_len(&q), 2);
+	expect_pop(&q, "a");
+	assert_ptr_equal(rv__outq_peek(&q), b);
+	rv_frame_unref(a);
+	rv_frame_unref(b);
+	rv__outq_free(&q);
+}
+
+/* A compressed copy hangs off its frame and goes with the last reference. */
+static void frame_frees_its_compressed_copy(void **state)
+{
+	struct rv_frame *f = frame("plain", RV_FRAME_EVENT);
+
+	assert_int_equal(f->alt_state, RV_FRAME_ALT_UNTRIED);
+	assert_null(f->alt);
+	assert_int_equal(f->wire_head, 0);
+	f->alt = frame("z", RV_FRAME_EVENT);
+	f->alt_state = RV_FRAME_ALT_READY;
+	rv_frame_ref(f);
+	rv_frame_unref(f);
+	rv_frame_unref(f);   /* frees both: valgrind and LSan would say otherwise */
+}
+
 static void fifo_order_across_growth_and_wrap(void **state)
 {
 	struct rv__outq q;
@@ -125,6 +159,8 @@ static void state_replacement_works_in_a_full_queue(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(peek_shows_the_oldest_and_keeps_it),
+		cmocka_unit_test(frame_frees_its_compressed_copy),
 		cmocka_unit_test(fifo_order_across_growth_and_wrap),
 		cmocka_unit_test(state_frames_are_latest_wins),
 		cmocka_unit_test(events_overflow_at_the_ceiling),

@@ -22,9 +22,22 @@ struct rv_frame {
 	uint32_t refs;
 	uint8_t kind;            /* enum rv_frame_kind */
 	uint8_t msg_type;        /* enum rv_msg_type of the encoded message */
-	size_t len;              /* bytes of JSON at rv_frame_data() */
+	/* The transport's cache, filled on the first send and shared by
+	 * every later recipient: */
+	uint8_t wire_head;       /* bytes of framing header written into the
+				  * head-room just before the data; 0: none yet */
+	uint8_t alt_state;       /* enum rv_frame_alt */
+	struct rv_frame *alt;    /* a compressed copy, owned by this frame */
+	size_t len;              /* bytes of payload at rv_frame_data() */
 	size_t cap;              /* bytes available after the headroom */
 	unsigned char buf[];     /* RV_FRAME_HEADROOM + cap */
+};
+
+/* Whether a frame has a compressed copy in ->alt. */
+enum rv_frame_alt {
+	RV_FRAME_ALT_UNTRIED = 0,
+	RV_FRAME_ALT_READY = 1,  /* ->alt holds it */
+	RV_FRAME_ALT_NONE = 2,   /* not worth it (or out of memory): send as is */
 };
 
 static inline unsigned char *rv_frame_data(struct rv_frame *f)
@@ -42,7 +55,7 @@ struct rv_frame *rv_frame_from(const char *text, size_t len, enum rv_frame_kind 
 /* Take another reference; returns f. NULL-safe. */
 struct rv_frame *rv_frame_ref(struct rv_frame *f);
 
-/* Drop a reference; frees on the last. NULL-safe. */
+/* Drop a reference; frees on the last (with its compressed copy). NULL-safe. */
 void rv_frame_unref(struct rv_frame *f);
 
 #endif

@@ -34,6 +34,7 @@ struct rv_metrics {
 	uint64_t slow_dropped;               /* closed 1013: queue overflow */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t messages_deflated;     /* compressed once, shared by recipients */
 	uint64_t http_requests;
 	uint64_t progress_stored;            /* reports committed to the store */
 	uint64_t store_errors;               /* failed commits */
