@@ -49,7 +49,11 @@ struct rv__request {
 struct rv__conn {
 	struct rv__server *srv;
 	struct lws *wsi;
-	struct rv__conn *prev, *next;           /* the server's open ws connections */
+	struct rv__conn *prev, *next;           /* the server's open ws connections,
+						 * by ka_due */
+	uint64_t ka_due;                        /* keep-alive: next look, monotonic ns */
+	bool ka_active;                         /* heard from since the last look */
+	bool ka_pinged;                         /* pinged, not heard from since */
 	bool is_ws;
 	enum rv_endpoint ep;
 	struct rv__outq q;                      /* outbound frames, bounded, latest-wins */
@@ -87,10 +91,10 @@ struct rv__server {
 	struct lws_vhost *vhost;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint;
-	ev_timer drain_timer, lws_tick;
+	ev_timer drain_timer, lws_tick, keepalive;
 	struct rv_clock clock;
 	struct rv_metrics metrics;
-	struct rv__conn *conns;                 /* open ws connections */
+	struct rv__conn *conns, *conns_tail;    /* open ws connections, by ka_due */
 	size_t n_conns;
 	bool draining;
 	uint64_t drain_deadline_ns;

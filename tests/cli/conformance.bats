@@ -35,6 +35,7 @@ conf() {
 @test "a binary frame closes with 1003" { conf binary; }
 @test "a message over the limit closes with 1009" { conf oversize_announced; }
 @test "a peer that announces a huge frame and goes silent is reaped" { conf silent_peer_reaped; }
+@test "an idle peer that answers pings is pinged each interval and kept" { conf idle_peer_pinged_and_kept; }
 
 @test "permessage-deflate: 256 bytes or more compressed, each message on its own both ways" { conf deflate_threshold; }
 @test "a client that does not offer permessage-deflate gets plain frames" { conf deflate_not_offered; }

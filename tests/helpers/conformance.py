@@ -169,6 +169,30 @@ def case_oversize_announced():
     expect_close(w, 1009, "oversized message")
 
 
+def case_idle_peer_pinged_and_kept():
+    # server runs with --ping-interval 1: an idle peer that answers pings
+    # is pinged about once a second and outlives two intervals
+    w = joined()
+    w.sock.settimeout(4)
+    pings, t0 = 0, time.monotonic()
+    while time.monotonic() - t0 < 3.5:
+        op, payload, _ = w.recv_frame()
+        if op == 9:
+            pings += 1
+            w.send_frame(10, payload)
+        elif op == 8:
+            fail("closed although it answered every ping")
+    if not 2 <= pings <= 5:
+        fail(f"{pings} pings in 3.5 s with a 1 s interval")
+    w.send_text('{"type":"time","payload":{"client_time":1}}')
+    op, payload, _ = w.recv_frame()
+    while op == 9:
+        op, payload, _ = w.recv_frame()
+    if b'"time"' not in payload:
+        fail(f"no answer after the pings: {payload[:60]!r}")
+    print(f"{pings} pings answered, connection kept")
+
+
 def case_silent_peer_reaped():
     # a frame header announcing 100 MB and then nothing: the peer answers no
     # pings, so it is closed after two ping intervals (server runs with 1 s)
