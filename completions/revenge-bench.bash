@@ -3,8 +3,8 @@
 # revenge-bench takes global options, then a scenario, then the scenario's
 # own options: this completes the global flags before the scenario, the
 # scenario names, and after a scenario only that scenario's flags. Every
-# value (a URL, a duration, a count, a rate, a pid) is free: nothing is
-# offered for it. Stands alone: it needs no bash-completion helpers. The
+# value (a URL, a duration, a count, a rate, a pid, source addresses) is
+# free: nothing is offered for it. Stands alone: it needs no bash-completion helpers. The
 # flags mirror usage_text in cmd/revenge-bench/main.c;
 # tests/cli/completion.bats fails when they drift apart.
 
@@ -19,6 +19,8 @@ _revenge_bench_break()
 _revenge_bench_scenario_flags()
 {
 	case $1 in
+	chat) echo '--parties --members --rate --server-pid' ;;
+	churn) echo '--parties --members --rate --churn --server-pid' ;;
 	connect) echo '--conns --server-pid' ;;
 	fanout) echo '--parties --members --rate --server-pid' ;;
 	progress) echo '--sessions --inflight --rate' ;;
@@ -27,9 +29,9 @@ _revenge_bench_scenario_flags()
 
 _revenge_bench()
 {
-	local globals='--url --duration --connect-rate --deflate --json
+	local globals='--url --duration --connect-rate --src --deflate --json
 		--help --version -h -V'
-	local scenarios='connect fanout progress'
+	local scenarios='chat churn connect fanout progress'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
 	local scenario='' sflags=''
 	local -a words=() matches=()
@@ -60,7 +62,7 @@ _revenge_bench()
 		w=${words[j]}
 		if [[ -z $scenario ]]; then
 			case $w in
-			--url | --duration | --connect-rate)
+			--url | --duration | --connect-rate | --src)
 				((j == n - 2)) && flag=$w
 				((j++)) ;;
 			-h | --help | -V | --version)
@@ -80,7 +82,8 @@ _revenge_bench()
 		fi
 	done
 
-	# A URL, a duration, a count, a rate or a pid: nothing to offer.
+	# A URL, a duration, a count, a rate, a pid or addresses: nothing to
+	# offer.
 	[[ -n $flag || $typed == --*=* ]] && return 0
 
 	if [[ $typed == -* ]]; then

@@ -14,7 +14,7 @@ function __revenge_bench_scenario
             continue
         end
         switch $tok
-            case --url --duration --connect-rate
+            case --url --duration --connect-rate --src
                 set skip 1
             case '-*'
             case '*'
@@ -40,24 +40,28 @@ complete -c revenge-bench -n $__revenge_bench_global -l url -x -d 'Server (defau
     -a "ws://127.0.0.1:8080\t'the default'"
 complete -c revenge-bench -n $__revenge_bench_global -l duration -x -d 'How long to measure once connected: 500ms, 10s, 1m (default 10s)'
 complete -c revenge-bench -n $__revenge_bench_global -l connect-rate -x -d 'New connections per second (default 2000)'
+complete -c revenge-bench -n $__revenge_bench_global -l src -x -d 'Bind to these local IPv4 addresses, round-robin (127.0.0.1-8)'
 complete -c revenge-bench -n $__revenge_bench_global -l deflate -d 'Offer permessage-deflate (refused for now)'
 complete -c revenge-bench -n $__revenge_bench_global -l json -d 'Print one JSON object instead of the table'
 complete -c revenge-bench -n $__revenge_bench_global -s h -l help -d 'Show this help and exit'
 complete -c revenge-bench -n $__revenge_bench_global -s V -l version -d 'Show the version and exit'
 
 # The scenarios.
+complete -c revenge-bench -n $__revenge_bench_global -a chat -d 'P parties of M members; every member chats, every member times each chat'
+complete -c revenge-bench -n $__revenge_bench_global -a churn -d 'A fan-out to stable members while extra members join and leave'
 complete -c revenge-bench -n $__revenge_bench_global -a connect -d 'Open N connections and hold them; handshakes/s, memory per connection'
 complete -c revenge-bench -n $__revenge_bench_global -a fanout -d 'P parties of M members; each host syncs, every member times delivery'
 complete -c revenge-bench -n $__revenge_bench_global -a progress -d 'S sessions report progress; ack throughput and latency'
 
 # Each scenario's own options, after its name.
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -d 'Connections (default 1000; 1 to 100000)'
-complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout' -l server-pid -x -d "Read the server's memory (connect) or CPU (fanout) from /proc" \
+complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
     -a '(__fish_complete_pids)'
 
-complete -c revenge-bench -n '__revenge_bench_scenario_is fanout' -l parties -x -d 'Parties (default 100; 1 to 10000)'
-complete -c revenge-bench -n '__revenge_bench_scenario_is fanout' -l members -x -d 'Members per party, the host included (default 100; 2 to 10000)'
-complete -c revenge-bench -n '__revenge_bench_scenario_is fanout progress' -l rate -x -d 'fanout: syncs/s per host (default 1); progress: reports/s in all (default 0)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l parties -x -d 'Parties (default 100; 1 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l members -x -d 'Members per party, the host included (default 100; 2 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn progress' -l rate -x -d 'fanout, churn: syncs/s per host (1); chat: chats/s per member (0.2); progress: reports/s in all (0)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is churn' -l churn -x -d 'Joins per second in all (default 100; up to 10000)'
 
 complete -c revenge-bench -n '__revenge_bench_scenario_is progress' -l sessions -x -d 'Concurrent sessions (default 1000; 1 to 100000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is progress' -l inflight -x -d 'Unacked reports per session (default 1; 1 to 64)'

@@ -6,6 +6,7 @@
  */
 #include "revenge/client.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,10 +352,12 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	struct lws_client_connect_info i;
 	char buf[URL_MAX], path[URL_MAX + 1], host[300];
 	const char *scheme, *address, *p;
+	struct in_addr src;
 	struct rv_conn *c;
 	int port;
 
-	if (strlen(url) >= sizeof(buf)) {
+	if (strlen(url) >= sizeof(buf) || (opts && opts->source_addr && *opts->source_addr &&
+					   inet_pton(AF_INET, opts->source_addr, &src) != 1)) {
 		*err = RV_EINVAL;
 		return NULL;
 	}
@@ -387,6 +390,12 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	i.origin = opts && opts->origin ? opts->origin : NULL;
 	i.protocol = opts && opts->no_subprotocol ? NULL :
 		     opts && opts->subprotocol ? opts->subprotocol : SUBPROTOCOL;
+	/* lws 4.1.6 binds the socket to iface before connect(); it copies
+	 * the string. An IPv4 literal also keeps the connection on IPv4
+	 * (an interface name would not: lws then binds an IPv6 address to
+	 * the IPv4 socket), hence dotted quads only. */
+	if (opts && opts->source_addr && *opts->source_addr)
+		i.iface = opts->source_addr;
 	if (!strcmp(scheme, "wss")) {
 		i.ssl_connection = LCCSCF_USE_SSL;
 		if (cl->cfg.insecure)

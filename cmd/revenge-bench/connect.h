@@ -4,15 +4,11 @@
 #ifndef REVENGE_BENCH_CONNECT_H
 #define REVENGE_BENCH_CONNECT_H
 
-#include <stdbool.h>
+#include "common.h"
 
 struct connect_opts {
-	const char *url;
-	double duration_s;            /* how long to hold them */
-	unsigned connect_rate;
-	bool json, tty, deflate;
+	struct common_opts c;         /* c.duration_s: how long to hold them */
 	unsigned conns;
-	int server_pid;
 };
 
 /* Run it; prints the result. Returns 0, or 1 when connections failed. */

@@ -62,3 +62,21 @@ void histo_merge(struct histo *a, const struct histo *b)
 	if (b->max > a->max)
 		a->max = b->max;
 }
+
+static const double quantiles[] = { 0.5, 0.9, 0.99, 0.999 };
+static const char *const quantile_names[] = { "p50", "p90", "p99", "p99.9" };
+
+void histo_json(const struct histo *h, FILE *out)
+{
+	fputc('{', out);
+	for (int i = 0; i < 4; i++)
+		fprintf(out, "\"%s\":%.3f,", quantile_names[i], histo_quantile(h, quantiles[i]) / 1000);
+	fprintf(out, "\"max\":%.3f}", h->max / 1000);
+}
+
+void histo_text(const struct histo *h, FILE *out)
+{
+	for (int i = 0; i < 4; i++)
+		fprintf(out, "%s %.2f ms  ", quantile_names[i], histo_quantile(h, quantiles[i]) / 1000);
+	fprintf(out, "max %.2f ms\n", h->max / 1000);
+}

@@ -8,6 +8,7 @@
 #define REVENGE_BENCH_HISTO_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define HISTO_SUB 16                 /* buckets per power of two */
 #define HISTO_BUCKETS (64 * HISTO_SUB)
@@ -24,5 +25,11 @@ void histo_add(struct histo *h, double us);
 double histo_quantile(const struct histo *h, double q);
 /* Add every sample of b to a. */
 void histo_merge(struct histo *a, const struct histo *b);
+
+/* The percentiles in milliseconds as a JSON object,
+ * {"p50":..,"p90":..,"p99":..,"p99.9":..,"max":..}, no newline. */
+void histo_json(const struct histo *h, FILE *out);
+/* The same as table text, "p50 0.12 ms  ...  max 0.90 ms", and a newline. */
+void histo_text(const struct histo *h, FILE *out);
 
 #endif

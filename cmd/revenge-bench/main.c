@@ -6,7 +6,10 @@
  * itself. On a terminal a live line shows connections, throughput and p99.
  *
  * Scenarios: progress (durable progress reports with ids, acked per
- * second and ack latency), fanout (fanout.c) and connect (connect.c).
+ * second and ack latency), fanout (fanout.c), chat (chat.c) and churn
+ * (churn.c), the three on parties of members (mesh.c), and connect
+ * (connect.c). --src (srcaddr.c) and the open-file and port caps
+ * (limits.c) apply to all of them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,17 +18,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include <revenge/revenge.h>
 
+#include "chat.h"
+#include "churn.h"
 #include "cli.h"
+#include "common.h"
 #include "connect.h"
 #include "fanout.h"
 #include "histo.h"
+#include "limits.h"
+#include "srcaddr.h"
 
 #define PROG "revenge-bench"
 #define INFLIGHT_MAX 64
@@ -41,6 +48,10 @@ static const char usage_text[] =
 "  --duration TIME      how long to measure once connected: 500ms, 10s, 1m\n"
 "                       (default 10s; at most 1h)\n"
 "  --connect-rate N     new connections per second (default 2000)\n"
+"  --src ADDR[-LAST]    bind the connections to these local IPv4 addresses,\n"
+"                       round-robin: 127.0.0.2, 127.0.0.1-8 or\n"
+"                       127.0.0.1-127.0.0.8 (at most 256); each address has\n"
+"                       its own ~28,000 ephemeral ports to reach the server\n"
 "  --deflate            offer permessage-deflate (not yet: see below)\n"
 "  --json               print one JSON object instead of the table\n"
 "  -h, --help           show this help and exit\n"
@@ -72,16 +83,40 @@ static const char usage_text[] =
 "      --rate R         syncs per second per host (default 1; up to 1000)\n"
 "      --server-pid PID read the server's CPU from /proc (for servers\n"
 "                       without /metrics); else /metrics is used\n"
+"  chat                 P parties of M members; every member sends R chat\n"
+"                       messages per second, each relayed to the whole party,\n"
+"                       the sender too, and timed by every member (the send\n"
+"                       time rides in the text); the server's rate limit\n"
+"                       per connection must allow R\n"
+"      --parties P      parties (default 100; 1 to 10000)\n"
+"      --members M      members per party (default 100; 2 to 10000)\n"
+"      --rate R         chat messages per second per member, open loop,\n"
+"                       spread evenly (default 0.2; more than 0, up to 1000)\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
+"  churn                fanout's P parties of M stable members, while extra\n"
+"                       members join and leave: N joins per second in all,\n"
+"                       each staying 0.5 to 2 s and leaving with close 1000;\n"
+"                       joins and leaves per second, join latency (connect\n"
+"                       to welcome), the stable members' loss and latency\n"
+"      --parties P      parties (default 100; 1 to 10000)\n"
+"      --members M      stable members per party, the host included\n"
+"                       (default 100; 2 to 10000)\n"
+"      --rate R         syncs per second per host (default 1; up to 1000)\n"
+"      --churn N        joins per second in all (default 100; more than 0,\n"
+"                       up to 10000)\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
 "\n"
 "Output: throughput, latency percentiles (p50, p90, p99, p99.9, max) from a\n"
-"log-bucketed histogram, and for fanout the loss and the server's CPU per\n"
-"delivered message.\n"
+"log-bucketed histogram; for fanout, chat and churn the loss, and for\n"
+"fanout and chat the server's CPU per delivered message. When the open-file\n"
+"limit or the ephemeral ports cap a run, it is said on stderr, in a\n"
+"\"limited by\" line and as \"limited_by\" in --json.\n"
 "\n"
 "--deflate is refused for now: the libwebsockets 4.1.6 client loops on a plain\n"
 "message that follows a compressed one (browsers and Python are fine).\n"
 "\n"
-"Exit status: 0 the run completed, 1 it failed (no connection, or the\n"
-"server closed connections), 2 usage error.\n";
+"Exit status: 0 the run completed, 1 it failed (no connection, the server\n"
+"closed connections, or churning members could not join), 2 usage error.\n";
 
 struct bench;
 
@@ -102,6 +137,8 @@ struct bench {
 	double duration_s;
 	unsigned connect_rate;
 	bool json, tty, deflate;
+	const struct srcaddr *src;    /* --src, round-robin by session */
+	const struct limits *lim;
 	/* progress */
 	unsigned sessions, inflight;
 	double rate;                  /* open loop: reports/s in all; 0 closed loop */
@@ -271,14 +308,21 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 
 	for (unsigned i = 0; i < batch && b->opened < b->sessions; i++) {
 		struct session *s = &b->ss[b->opened];
+		struct rv_conn_options co = { .source_addr = srcaddr_pick(b->src, b->opened) };
 
 		s->b = b;
 		s->idx = b->opened++;
 		snprintf(url, sizeof(url), "%s/ws/progress/bench-%u?interval_ms=60000", b->url,
 			 s->idx);
-		s->conn = rv_client_connect(b->cl, url, NULL, &progress_cb, s, &err);
-		if (!s->conn)
+		errno = 0;
+		s->conn = rv_client_connect(b->cl, url, &co, &progress_cb, s, &err);
+		if (!s->conn) {
 			b->failed++;
+			/* errno: lws leaves socket()'s, EMFILE at the open-file limit */
+			if (!b->close_reason[0])
+				snprintf(b->close_reason, sizeof(b->close_reason), "cannot connect: %s",
+					 errno ? strerror(errno) : rv_strerror(err));
+		}
 	}
 	if (b->opened == b->sessions)
 		ev_timer_stop(loop, t);
@@ -363,8 +407,10 @@ static void report(struct bench *b)
 		       (unsigned long long)b->acked, rate, (unsigned long long)b->errors);
 		for (int i = 0; i < 4; i++)
 			printf("\"%s\":%.3f,", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
-		printf("\"max\":%.3f,\"mean\":%.3f}}\n", b->lat.max / 1000,
+		printf("\"max\":%.3f,\"mean\":%.3f}", b->lat.max / 1000,
 		       b->lat.count ? b->lat.sum / (double)b->lat.count / 1000 : 0.0);
+		limits_json(b->lim, stdout);
+		printf("}\n");
 		return;
 	}
 	printf("scenario      progress (%u sessions, %u in flight each, %s)\n", b->sessions,
@@ -382,23 +428,18 @@ static void report(struct bench *b)
 	for (int i = 0; i < 4; i++)
 		printf("%s %.2f ms  ", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
 	printf("max %.2f ms\n", b->lat.max / 1000);
+	limits_text(b->lim, stdout);
 	if (b->close_reason[0])
 		printf("first failure %s\n", b->close_reason);
 }
 
-/* Raise the open-file limit as far as allowed; say when it caps the run. */
-static void raise_nofile(struct bench *b, unsigned want)
+/* --src: parse, and check that this machine has the addresses. */
+static void parse_src(struct srcaddr *src, const char *spec)
 {
-	struct rlimit rl;
+	char err[200];
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur != RLIM_INFINITY && want + 64 > rl.rlim_cur)
-		fprintf(stderr, PROG ": open files are limited to %llu: at most about %llu "
-			"connections\n", (unsigned long long)rl.rlim_cur,
-			(unsigned long long)rl.rlim_cur - 64);
+	if (srcaddr_parse(src, spec, err, sizeof(err)) || srcaddr_check(src, err, sizeof(err)))
+		usage_error("--src: %s", err);
 }
 
 int main(int argc, char **argv)
@@ -407,6 +448,7 @@ int main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "connect-rate", required_argument, NULL, 'r' },
+		{ "src", required_argument, NULL, 'A' },
 		{ "deflate", no_argument, NULL, 'z' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "sessions", required_argument, NULL, 's' },
@@ -414,6 +456,7 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "parties", required_argument, NULL, 'P' },
 		{ "members", required_argument, NULL, 'M' },
+		{ "churn", required_argument, NULL, 'N' },
 		{ "server-pid", required_argument, NULL, 'S' },
 		{ "conns", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -421,8 +464,11 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
-	struct fanout_opts fo = { .parties = 100, .members = 100 };
-	struct connect_opts co = { .conns = 1000 };
+	struct common_opts c = { 0 };
+	struct srcaddr src = { 0 };
+	struct limits lim = { 0 };
+	unsigned parties = 100, members = 100, conns = 1000;
+	double churn = 100;
 	struct rv_client_config cc = { 0 };
 	bool rate_given = false;
 	const char *scenario = NULL;
@@ -446,6 +492,7 @@ int main(int argc, char **argv)
 			break;
 		case 'd': b.duration_s = parse_duration("--duration", optarg); break;
 		case 'r': b.connect_rate = (unsigned)parse_uint("--connect-rate", optarg, 1, 1000000); break;
+		case 'A': parse_src(&src, optarg); break;
 		case 'z':
 			/* libwebsockets 4.1.6's client re-delivers an uncompressed
 			 * message forever once it has inflated one; the server
@@ -460,10 +507,16 @@ int main(int argc, char **argv)
 			b.rate = cli_double(PROG, "--rate", optarg, 0, 10000000);
 			rate_given = true;
 			break;
-		case 'P': fo.parties = (unsigned)parse_uint("--parties", optarg, 1, 10000); break;
-		case 'M': fo.members = (unsigned)parse_uint("--members", optarg, 2, 10000); break;
-		case 'S': fo.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
-		case 'C': co.conns = (unsigned)parse_uint("--conns", optarg, 1, 100000); break;
+		case 'P': parties = (unsigned)parse_uint("--parties", optarg, 1, 10000); break;
+		case 'M': members = (unsigned)parse_uint("--members", optarg, 2, 10000); break;
+		case 'N':
+			churn = cli_double(PROG, "--churn", optarg, 0, 10000);
+			if (churn <= 0)
+				usage_error("--churn: joins per second in all, more than 0 and at most "
+					    "10000, got '%s'", optarg);
+			break;
+		case 'S': c.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
+		case 'C': conns = (unsigned)parse_uint("--conns", optarg, 1, 100000); break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -481,36 +534,61 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!scenario)
-		usage_error("missing SCENARIO (connect, fanout, progress)");
+		usage_error("missing SCENARIO (chat, churn, connect, fanout, progress)");
+	if (src.n && strstr(b.url, "://["))
+		usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)", b.url);
+
+	c.url = b.url;
+	c.duration_s = b.duration_s;
+	c.connect_rate = b.connect_rate;
+	c.json = b.json;
+	c.tty = isatty(2) && !b.json;
+	c.deflate = b.deflate;
+	c.src = &src;
+	c.lim = &lim;
 	if (!strcmp(scenario, "connect")) {
-		co.url = b.url;
-		co.duration_s = b.duration_s;
-		co.connect_rate = b.connect_rate;
-		co.json = b.json;
-		co.tty = isatty(2);
-		co.deflate = b.deflate;
-		co.server_pid = fo.server_pid;
-		raise_nofile(&b, co.conns);
+		struct connect_opts co = { .c = c, .conns = conns };
+
+		limits_probe(&lim, PROG, conns, src.n);
 		return connect_run(&co);
 	}
 	if (!strcmp(scenario, "fanout")) {
-		fo.url = b.url;
-		fo.duration_s = b.duration_s;
-		fo.connect_rate = b.connect_rate;
-		fo.json = b.json;
-		fo.tty = isatty(2);
-		fo.deflate = b.deflate;
-		fo.rate = rate_given ? b.rate : 1;
+		struct fanout_opts fo = { .c = c, .parties = parties, .members = members,
+					  .rate = rate_given ? b.rate : 1 };
+
 		if (fo.rate <= 0 || fo.rate > 1000)
 			usage_error("--rate: syncs per second per host, more than 0 and at most 1000");
-		raise_nofile(&b, fo.parties * fo.members);
+		limits_probe(&lim, PROG, (unsigned long)parties * members, src.n);
 		return fanout_run(&fo);
 	}
-	if (strcmp(scenario, "progress"))
-		usage_error("unknown scenario '%s' (expected connect, fanout or progress)", scenario);
+	if (!strcmp(scenario, "chat")) {
+		struct chat_opts co = { .c = c, .parties = parties, .members = members,
+					.rate = rate_given ? b.rate : 0.2 };
 
-	b.tty = isatty(2);
-	raise_nofile(&b, b.sessions);
+		if (co.rate <= 0 || co.rate > 1000)
+			usage_error("--rate: chat messages per second per member, more than 0 and at "
+				    "most 1000");
+		limits_probe(&lim, PROG, (unsigned long)parties * members, src.n);
+		return chat_run(&co);
+	}
+	if (!strcmp(scenario, "churn")) {
+		struct churn_opts co = { .c = c, .parties = parties, .members = members,
+					 .rate = rate_given ? b.rate : 1, .churn = churn };
+
+		if (co.rate <= 0 || co.rate > 1000)
+			usage_error("--rate: syncs per second per host, more than 0 and at most 1000");
+		limits_probe(&lim, PROG, (unsigned long)parties * members + churn_pool_size(churn),
+			     src.n);
+		return churn_run(&co);
+	}
+	if (strcmp(scenario, "progress"))
+		usage_error("unknown scenario '%s' (expected chat, churn, connect, fanout or progress)",
+			    scenario);
+
+	b.tty = c.tty;
+	b.src = &src;
+	b.lim = &lim;
+	limits_probe(&lim, PROG, b.sessions, src.n);
 	b.ss = calloc(b.sessions, sizeof(*b.ss));
 	if (!b.ss) {
 		fprintf(stderr, PROG ": out of memory\n");

@@ -74,6 +74,131 @@ assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 	assert_output --partial "libwebsockets"
 }
 
+@test "chat: every chat reaches every member, the sender too, --json parses" {
+	run "$BENCH" --url "$URL" chat --parties 4 --members 10 --rate 5 --duration 1s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["scenario"] == "chat" and r["parties"] == 4 and r["members"] == 10, r
+assert r["connected"] == 40 and r["failed"] == 0 and r["closed_by_server"] == 0, r
+assert 150 <= r["sent"] <= 200, r              # 5/s for 40 members for 1 s
+assert r["expected"] == r["sent"] * 10, r      # the sender gets its own chat
+assert r["received"] == r["expected"] and r["loss_pct"] == 0, r
+assert r["errors"] == 0 and r["first_error"] is None, r
+assert r["delivered_per_s"] > 0 and r["server_cpu_s"] is not None, r
+assert r["server_us_per_delivery"] is not None, r
+assert r["limited_by"] is None and r["src_addrs"] == 0, r
+l = r["latency_ms"]
+assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99.9"] <= l["max"], l
+'
+}
+
+@test "chat: the server's rate limit shows as errors, with the first one's code" {
+	stop_server
+	start_server --rate-limit 1
+	run "$BENCH" --url "$URL" chat --parties 2 --members 3 --rate 10 --duration 1s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["errors"] > 0 and r["first_error"].startswith("rate_limited: "), r
+assert r["received"] < r["expected"] and r["loss_pct"] > 0, r
+'
+}
+
+@test "churn: members join and leave, the stable members lose nothing" {
+	run "$BENCH" --url "$URL" churn --parties 3 --members 8 --rate 5 --churn 40 --duration 2s \
+		--json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["scenario"] == "churn" and r["churn_per_s"] == 40, r
+assert r["connected"] == 24 and r["failed"] == 0 and r["closed_by_server"] == 0, r
+# the stable members: every sync of the window, as fanout
+assert r["sent"] >= 20 and r["expected"] == r["sent"] * 7, r
+assert r["received"] == r["expected"] and r["loss_pct"] == 0, r
+assert r["delivered_per_s"] > 0 and r["errors"] == 0, r
+# the churn: on schedule (40/s for 2 s), joining and leaving alike
+assert 70 <= r["joins_started"] <= 80 and r["joins"] == r["joins_started"], r
+assert r["joins_missed"] == 0 and r["joins_failed"] == 0, r
+assert r["churn_closed_by_server"] == 0, r
+assert 30 <= r["joins_per_s"] <= 41 and 20 <= r["leaves_per_s"] <= 60, r
+for k in ("latency_ms", "join_ms"):
+    l = r[k]
+    assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99.9"] <= l["max"], (k, l)
+'
+	run "$BENCH" --url "$URL" churn --parties 2 --members 3 --churn 20 --duration 500ms
+	assert_success
+	assert_line --partial "join latency"
+	assert_line --partial "stable "
+	refute_output --partial $'\r'
+}
+
+@test "--src spreads the connections over the source addresses" {
+	"$BENCH" --url "$URL" --src 127.0.0.1-127.0.0.4 connect --conns 40 --duration 3s \
+		--json >"$BATS_TEST_TMPDIR/src.json" 3>&- &
+	bench=$!
+	# while they are held: the server's peers, by local address
+	for _ in $(seq 1 50); do
+		ss -tnH state established "( dport = :$PORT )" >"$BATS_TEST_TMPDIR/ss" || true
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/ss")" -ge 40 ] && break
+		sleep 0.1
+	done
+	wait "$bench"
+	run "$PY" -c '
+import collections, json, sys
+r = json.load(open(sys.argv[1]))
+assert r["connected"] == 40 and r["failed"] == 0 and r["src_addrs"] == 4, r
+seen = collections.Counter(l.split()[2].rsplit(":", 1)[0] for l in open(sys.argv[2]))
+assert sorted(seen) == ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"], seen
+assert set(seen.values()) == {10}, seen         # round-robin
+' "$BATS_TEST_TMPDIR/src.json" "$BATS_TEST_TMPDIR/ss"
+	assert_success
+	# every scenario takes it: progress (main.c), chat (mesh.c)
+	run "$BENCH" --url "$URL" --src 127.0.0.2-3 progress --sessions 6 --duration 500ms --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 6 and r["acked"] > 0 and r["src_addrs"] == 2, r
+'
+	run "$BENCH" --url "$URL" --src 127.0.0.5-6 chat --parties 1 --members 4 --rate 5 \
+		--duration 500ms --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 4 and r["loss_pct"] == 0 and r["src_addrs"] == 2, r
+'
+}
+
+@test "an open-file limit that caps the run is said, and is in --json" {
+	run -1 --separate-stderr bash -c 'ulimit -n 128 && exec "$@"' _ \
+		"$BENCH" --url "$URL" connect --conns 200 --duration 200ms --json
+	[[ $stderr == *"open files are limited to 128"* ]] || { echo "$stderr"; false; }
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["limited_by"] == "nofile" and r["nofile_limit"] == 128, r
+assert 0 < r["max_conns"] < 128 and r["connected"] < 200 and r["failed"] > 0, r
+'
+	run -1 bash -c 'ulimit -n 128 && exec "$@" 2>/dev/null' _ \
+		"$BENCH" --url "$URL" connect --conns 200 --duration 200ms
+	assert_line --partial "limited by    open files (128)"
+	assert_line --partial "first failure cannot connect: Too many open files"
+	# within the limit: nothing said
+	run --separate-stderr "$BENCH" --url "$URL" connect --conns 5 --duration 200ms --json
+	assert_success
+	[ -z "$stderr" ]
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["limited_by"] is None and r["max_conns"] is None and r["nofile_limit"] > 0, r
+'
+}
+
 @test "the table is printed when not --json, with no live line off a terminal" {
 	run "$BENCH" --url "$URL" progress --sessions 5 --duration 500ms
 	assert_success
@@ -107,4 +232,37 @@ assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 	run "$BENCH" --help
 	assert_success
 	assert_output --partial "Scenarios:"
+}
+
+@test "usage errors: --src, --churn and chat's --rate" {
+	for bad in 1.2.3 127.0.0.1- 127.0.0.9-127.0.0.1 127.0.0.1-300 127.0.0.0-127.0.2.0 \
+		::1 224.0.0.1 0.0.0.0 192.0.2.1 '127.0.0.1 -8' 127.0.0.1-+8 ''; do
+		run -2 "$BENCH" --src "$bad" connect --conns 1
+		assert_output --partial -- "--src"
+		assert_output --partial "(see --help)"
+	done
+	run -2 "$BENCH" --src 127.0.0.9-127.0.0.1 connect
+	assert_output --partial "goes backwards"
+	run -2 "$BENCH" --src 127.0.0.0-127.0.2.0 connect
+	assert_output --partial "at most 256 addresses"
+	run -2 "$BENCH" --src 192.0.2.1 connect
+	assert_output --partial "cannot bind to 192.0.2.1"
+	run -2 "$BENCH" --src ::1 connect
+	assert_output --partial "IPv4"
+	run -2 "$BENCH" --src 127.0.0.1 --url 'ws://[::1]:8080' connect
+	assert_output --partial -- "--src"
+	run -2 "$BENCH" connect --src
+	assert_output --partial -- "--src: missing value"
+	for bad in 0 -1 abc 20000 1e9 ''; do
+		run -2 "$BENCH" churn --churn "$bad"
+		assert_output --partial -- "--churn"
+	done
+	for bad in 0 -0.5 1001 x ''; do
+		run -2 "$BENCH" chat --rate "$bad"
+		assert_output --partial -- "--rate"
+	done
+	run -2 "$BENCH" churn --rate 0
+	assert_output --partial -- "--rate"
+	run -2 "$BENCH" chat --members 1
+	assert_output --partial -- "--members"
 }

@@ -36,7 +36,7 @@ setup() {
 	BENCH_BASH="$ROOT/completions/revenge-bench.bash"
 	BENCH_ZSH="$ROOT/completions/_revenge-bench"
 	BENCH_FISH="$ROOT/completions/revenge-bench.fish"
-	BENCH_SCENARIOS="connect fanout progress"
+	BENCH_SCENARIOS="chat churn connect fanout progress"
 }
 
 # Run the bash completion in a clean bash for the command line
@@ -830,7 +830,7 @@ bench_scenario_flags() {
 @test "bench: help lists the flags and scenarios the completions are checked against" {
 	run bench_global_flags
 	assert_success
-	assert_equal "$output" "$(sorted --url --duration --connect-rate --deflate --json \
+	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --json \
 		--help --version -h -V)"
 	run bench_scenario_flags connect
 	assert_output "$(sorted --conns --server-pid)"
@@ -838,6 +838,10 @@ bench_scenario_flags() {
 	assert_output "$(sorted --parties --members --rate --server-pid)"
 	run bench_scenario_flags progress
 	assert_output "$(sorted --sessions --inflight --rate)"
+	run bench_scenario_flags chat
+	assert_output "$(sorted --parties --members --rate --server-pid)"
+	run bench_scenario_flags churn
+	assert_output "$(sorted --parties --members --rate --churn --server-pid)"
 }
 
 @test "bench bash: the first word, and after global flags, offers the scenario names" {
@@ -874,6 +878,12 @@ bench_scenario_flags() {
 	assert_output -- --members
 	run complete_bench progress --rate = 1000 --in
 	assert_output -- --inflight
+	run complete_bench --src 127.0.0.1-8 churn --parties 3 --ch
+	assert_output -- --churn
+	run complete_bench --src ''
+	assert_output ''
+	run complete_bench --src 127.0.0.1-8 ch
+	assert_equal "$(sorted $output)" "$(sorted chat churn)"
 	# global flags are not offered after the scenario
 	run complete_bench connect --j
 	assert_output ''

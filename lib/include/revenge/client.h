@@ -46,6 +46,16 @@ struct rv_conn_options {
 	const char *origin;       /* Origin header, NULL for none */
 	bool no_subprotocol;      /* do not offer revenge.v1 (like wscat) */
 	const char *subprotocol;  /* offer this instead of revenge.v1 */
+	const char *source_addr;  /* local IPv4 address (dotted quad) to bind the
+				   * socket to before connecting, NULL or "" to let
+				   * the kernel pick; copied. Each local address has
+				   * its own ephemeral ports, so spreading
+				   * connections over several (127.0.0.1,
+				   * 127.0.0.2, ...) lifts the ~28,000 per server
+				   * limit of one. Anything but a dotted quad is
+				   * RV_EINVAL; an address that is not this
+				   * machine's makes rv_client_connect fail with
+				   * RV_EIO (and libwebsockets log the bind error). */
 };
 
 /* New context on cfg->ev_loop. Returns NULL and sets *err (RV_E*) on

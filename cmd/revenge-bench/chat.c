@@ -1,0 +1,209 @@
+/* cmd/revenge-bench/chat.c - `revenge-bench chat`: P parties of M members
+ * (mesh.c), every member sending --rate chat messages per second. The
+ * server relays a chat to every member of the party, the sender included
+ * (revenge.v1), so each chat is M deliveries, each timed where it lands.
+ *
+ * The send time rides in the text, "b:RUN:MICROSECONDS" (since the run
+ * started), a few dozen bytes, well within the 2,000 allowed; the run id
+ * keeps other runs' chats (and anyone else's) out of the count. The sends
+ * are open loop and spread evenly: every millisecond, the chats due by
+ * then, round-robin over the members, parties interleaved.
+ *
+ * Reported: sent, expected and received deliveries (loss), latency
+ * percentiles, delivered messages per second, errors (with the first
+ * error's text: rate_limited means the server's --rate-limit is in the
+ * way) and the server's CPU per delivered message (servstat.c).
+ */
+#include "chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "histo.h"
+#include "limits.h"
+#include "mesh.h"
+#include "servstat.h"
+
+struct chat {
+	const struct chat_opts *o;
+	struct mesh ms;
+	char marker[32];              /* "b:RUN:" as it appears in the text */
+	size_t marker_len;
+	uint64_t due, sent, received, errors;
+	unsigned long rr;
+	struct histo lat;
+	char first_error[200];
+};
+
+/* The string value of "key" in text, copied to out (at most outlen - 1
+ * bytes, escapes dropped, so the result is safe inside JSON quotes). */
+static void scan_str(const char *text, size_t len, const char *key, char *out, size_t outlen)
+{
+	char k[32];
+	int kl = snprintf(k, sizeof(k), "\"%s\":\"", key);
+	const char *p = memmem(text, len, k, (size_t)kl), *end = text + len;
+	size_t j = 0;
+
+	if (p)
+		for (p += kl; p < end && *p != '"' && j < outlen - 1; p++)
+			if (*p != '\\' && (unsigned char)*p >= 0x20)
+				out[j++] = *p;
+	out[j] = 0;
+}
+
+/* Count an error and keep the first one's code and message. */
+static void note_error(struct chat *ch, const char *text, size_t len)
+{
+	char code[32], msg[120];
+
+	if (!ch->errors++) {
+		scan_str(text, len, "code", code, sizeof(code));
+		scan_str(text, len, "message", msg, sizeof(msg));
+		snprintf(ch->first_error, sizeof(ch->first_error), "%s: %s", code, msg);
+	}
+}
+
+static void message(struct mesh *ms, struct mesh_member *m, const char *text, size_t len)
+{
+	struct chat *ch = ms->user;
+	const char *p;
+	double sent, t;
+
+	/* Scanned, not parsed: the generator must stay cheaper than the
+	 * server it measures. */
+	if (!mesh_type_is(text, len, "chat")) {
+		if (mesh_type_is(text, len, "error"))
+			note_error(ch, text, len);
+		return;
+	}
+	p = memmem(text, len, ch->marker, ch->marker_len);
+	if (!p || !ms->measuring)
+		return;
+	sent = strtod(p + ch->marker_len, NULL) / 1e6;
+	if (sent < ms->t_measure - ms->t0 || sent > ms->t_end - ms->t0)
+		return;   /* sent outside the window */
+	t = mesh_now() - ms->t0;
+	ch->received++;
+	histo_add(&ch->lat, (t - sent) * 1e6);
+}
+
+/* The chats due by now, round-robin over every member with the parties
+ * interleaved (member k of party 0, of party 1, ..., then member k+1), so
+ * the load is even over time and over the parties. */
+static void pace(struct mesh *ms, double now)
+{
+	struct chat *ch = ms->user;
+	uint64_t due = (uint64_t)((now - ms->t_measure) * ch->o->rate * ms->n);
+	char buf[160];
+
+	while (ch->due < due) {
+		unsigned long i = ch->rr++ % ms->n;
+		struct mesh_member *m = &ms->m[(i % ms->parties) * ms->members + i / ms->parties];
+		int n;
+
+		ch->due++;
+		if (!m->open)
+			continue;
+		n = snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"payload\":{\"text\":\"%s%llu\"}}",
+			     ch->marker, (unsigned long long)((mesh_now() - ms->t0) * 1e6));
+		if (!rv_conn_send(m->conn, buf, (size_t)n))
+			ch->sent++;
+	}
+}
+
+static bool complete(struct mesh *ms)
+{
+	struct chat *ch = ms->user;
+
+	return ch->received >= ch->sent * ms->members;
+}
+
+static void status(struct mesh *ms, char *buf, size_t len)
+{
+	struct chat *ch = ms->user;
+
+	snprintf(buf, len, "%llu sent  %llu delivered  p99 %.2f ms", (unsigned long long)ch->sent,
+		 (unsigned long long)ch->received, histo_quantile(&ch->lat, 0.99) / 1000);
+}
+
+static const struct mesh_hooks hooks = {
+	.message = message, .pace = pace, .complete = complete, .status = status,
+};
+
+static void report(struct chat *ch)
+{
+	const struct chat_opts *o = ch->o;
+	const struct mesh *ms = &ch->ms;
+	uint64_t expected = ch->sent * o->members;
+	double secs = mesh_window(ms), cpu = ms->cpu_end - ms->cpu_start;
+	double delivered_s = secs > 0 ? (double)ch->received / secs : 0;
+	double loss = mesh_loss_pct(expected, ch->received);
+
+	if (o->c.json) {
+		printf("{\"scenario\":\"chat\",");
+		mesh_json_head(ms, stdout);
+		printf("\"rate_per_member\":%g,\"sent\":%llu,\"expected\":%llu,\"received\":%llu,"
+		       "\"loss_pct\":%.4f,\"delivered_per_s\":%.1f,\"errors\":%llu,",
+		       o->rate, (unsigned long long)ch->sent, (unsigned long long)expected,
+		       (unsigned long long)ch->received, loss, delivered_s,
+		       (unsigned long long)ch->errors);
+		if (ch->first_error[0])
+			printf("\"first_error\":\"%s\",", ch->first_error);
+		else
+			printf("\"first_error\":null,");
+		servstat_cpu_json(stdout, cpu, ch->received);
+		printf("\"latency_ms\":");
+		histo_json(&ch->lat, stdout);
+		limits_json(o->c.lim, stdout);
+		printf("}\n");
+		return;
+	}
+	printf("scenario      chat (%u parties x %u members, %g chats/s per member)\n",
+	       o->parties, o->members, o->rate);
+	printf("server        %s\n", o->c.url);
+	printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected, ms->n,
+	       ms->failed, ms->closed);
+	printf("measured      %.1f s (+ up to %.0f s for deliveries in flight)\n", secs,
+	       MESH_GRACE_S);
+	printf("sent          %llu chats, %.0f/s\n", (unsigned long long)ch->sent,
+	       secs > 0 ? (double)ch->sent / secs : 0);
+	printf("delivered     %llu of %llu expected (loss %.3f%%), %.0f/s\n",
+	       (unsigned long long)ch->received, (unsigned long long)expected, loss, delivered_s);
+	printf("latency       ");
+	histo_text(&ch->lat, stdout);
+	servstat_cpu_text(stdout, cpu, ch->received);
+	printf("errors        %llu%s%s\n", (unsigned long long)ch->errors,
+	       ch->first_error[0] ? ", the first: " : "", ch->first_error);
+	limits_text(o->c.lim, stdout);
+	if (ms->reason[0])
+		printf("first failure %s\n", ms->reason);
+}
+
+int chat_run(const struct chat_opts *o)
+{
+	struct chat *ch = calloc(1, sizeof(*ch));
+	int rc;
+
+	if (!ch) {
+		fprintf(stderr, "revenge-bench: out of memory\n");
+		return 1;
+	}
+	ch->o = o;
+	ch->ms.o = &o->c;
+	ch->ms.parties = o->parties;
+	ch->ms.members = o->members;
+	ch->ms.hooks = &hooks;
+	ch->ms.user = ch;
+	if (mesh_init(&ch->ms)) {
+		free(ch);
+		return 1;
+	}
+	ch->marker_len = (size_t)snprintf(ch->marker, sizeof(ch->marker), "b:%s:", ch->ms.run);
+	mesh_run(&ch->ms);
+	report(ch);
+	mesh_free(&ch->ms);
+	rc = mesh_exit_status(&ch->ms);
+	free(ch);
+	return rc;
+}

@@ -1,0 +1,25 @@
+/* cmd/revenge-bench/common.h - the options every scenario shares: the
+ * server, the window, how connections are opened and how results are
+ * printed. main.c fills them in; the scenarios only read them.
+ */
+#ifndef REVENGE_BENCH_COMMON_H
+#define REVENGE_BENCH_COMMON_H
+
+#include <stdbool.h>
+
+struct limits;
+struct srcaddr;
+
+struct common_opts {
+	const char *url;
+	double duration_s;            /* the measured window (connect: the hold) */
+	unsigned connect_rate;        /* new connections per second */
+	bool json;                    /* one JSON object instead of the table */
+	bool tty;                     /* live line on stderr (never with json) */
+	bool deflate;
+	int server_pid;               /* > 0: read its CPU and memory from /proc */
+	const struct srcaddr *src;    /* --src; NULL or empty: the kernel picks */
+	const struct limits *lim;     /* what caps the connections; never NULL */
+};
+
+#endif

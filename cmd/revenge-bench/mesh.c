@@ -1,0 +1,309 @@
+/* cmd/revenge-bench/mesh.c - parties of members on one client context
+ * (mesh.h): joining them, settling, the measured window and the grace
+ * period after it, and the server's CPU across the window.
+ */
+#include "mesh.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "servstat.h"
+#include "srcaddr.h"
+
+/* At most this many handshakes in flight: every join is announced to the
+ * whole party, so filling a party of 1,000 costs the server O(members^2)
+ * messages, and a flood of handshakes would only time out behind them. */
+#define MAX_CONNECTING 64
+#define SETTLE_S 2.0             /* after the last join, before measuring */
+
+double mesh_now(void)
+{
+	return (double)rv_time_mono_ns() / 1e9;
+}
+
+static void on_open(struct rv_conn *c, void *user)
+{
+	struct mesh_member *m = user;
+
+	m->open = true;
+	m->ms->connected++;
+}
+
+static void on_message(struct rv_conn *c, const char *text, size_t len, void *user)
+{
+	struct mesh_member *m = user;
+
+	m->ms->hooks->message(m->ms, m, text, len);
+}
+
+static void on_close(struct rv_conn *c, int code, int status, const char *reason, void *user)
+{
+	struct mesh_member *m = user;
+	struct mesh *ms = m->ms;
+
+	m->conn = NULL;
+	m->open = false;
+	if (ms->stopping)
+		return;   /* our own closing at the end of the run */
+	if (status || !code)
+		ms->failed++;
+	else
+		ms->closed++;
+	if (!ms->reason[0])
+		snprintf(ms->reason, sizeof(ms->reason), "%s %d %s", status ? "refused: HTTP" :
+			 code ? "closed by server:" : "cannot connect:", status ? status : code, reason);
+}
+
+static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_close };
+
+struct rv_conn *mesh_connect(struct mesh *ms, const char *url, const struct rv_conn_callbacks *cb,
+			     void *user, int *err)
+{
+	struct rv_conn_options co = { .source_addr = srcaddr_pick(ms->o->src, ms->conns++) };
+
+	errno = 0;
+	return rv_client_connect(ms->cl, url, &co, cb, user, err);
+}
+
+const char *mesh_connect_error(int err)
+{
+	/* lws leaves socket()'s errno: EMFILE at the open-file limit */
+	return errno ? strerror(errno) : rv_strerror(err);
+}
+
+/* Hosts first, so that each is the first joiner of its party. */
+static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mesh *ms = t->data;
+	/* the timer runs every 10 ms */
+	unsigned batch = ms->o->connect_rate / 100 ? ms->o->connect_rate / 100 : 1;
+	char url[2400];
+	int err;
+
+	for (unsigned k = 0; k < batch && ms->opened < ms->n; k++) {
+		unsigned i = ms->opened, p, idx;
+		struct mesh_member *m;
+
+		if (ms->opened - ms->connected - ms->failed - ms->closed >= MAX_CONNECTING)
+			return;
+		/* order: all hosts, then member 1 of every party, ... */
+		p = i % ms->parties;
+		idx = i / ms->parties;
+		if (idx > 0 && !ms->hosts_ready) {
+			if (ms->connected + ms->failed < ms->parties)
+				return;   /* hosts still joining */
+			ms->hosts_ready = true;
+		}
+		m = &ms->m[p * ms->members + idx];
+		m->ms = ms;
+		m->party = p;
+		m->idx = idx;
+		ms->opened++;
+		snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=%s%u", ms->o->url, ms->run, p,
+			 idx ? "m" : "h", idx);
+		m->conn = mesh_connect(ms, url, &callbacks, m, &err);
+		if (!m->conn) {
+			ms->failed++;
+			if (!ms->reason[0])
+				snprintf(ms->reason, sizeof(ms->reason), "cannot connect: %s",
+					 mesh_connect_error(err));
+		}
+	}
+	if (ms->opened == ms->n)
+		ev_timer_stop(loop, t);
+}
+
+static void stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mesh *ms = t->data;
+
+	ms->stopping = true;
+}
+
+/* Every millisecond: the scenario sends what is due; after the window,
+ * stop as soon as nothing more is awaited. */
+static void pace_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mesh *ms = t->data;
+	double now = mesh_now();
+
+	if (ms->stopping)
+		return;
+	if (!ms->measuring) {
+		if (ms->t_settle && ms->hooks->warm)
+			ms->hooks->warm(ms, now);
+		return;
+	}
+	if (now <= ms->t_end)
+		ms->hooks->pace(ms, now);
+	else if (ms->hooks->complete && ms->hooks->complete(ms))
+		stop_cb(loop, t, 0);
+}
+
+static void start_measuring(struct mesh *ms)
+{
+	/* servstat_cpu runs the loop until /metrics answers, and this
+	 * timer with it: once is enough */
+	ms->starting = true;
+	ms->cpu_start = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
+	ms->starting = false;
+	if (ms->stopping)
+		return;   /* the deadline hit meanwhile */
+	ms->measuring = true;
+	ms->t_measure = mesh_now();
+	ms->t_end = ms->t_measure + ms->o->duration_s;
+	ev_timer_set(&ms->stop, ms->o->duration_s + MESH_GRACE_S, 0);
+	ev_timer_start(ms->loop, &ms->stop);
+	if (!ev_is_active(&ms->pace))
+		ev_timer_start(ms->loop, &ms->pace);
+}
+
+static void status_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mesh *ms = t->data;
+	char part[200] = "";
+
+	if (ms->starting)
+		return;
+	if (!ms->measuring && ms->connected + ms->failed + ms->closed >= ms->n) {
+		if (!ms->connected) {
+			stop_cb(loop, t, 0);   /* nobody got in: nothing to measure */
+			return;
+		}
+		/* let the server finish announcing the joins, so the window
+		 * measures the scenario alone */
+		if (!ms->t_settle) {
+			ms->t_settle = mesh_now();
+			if (ms->hooks->warm)
+				ev_timer_start(loop, &ms->pace);
+		} else if (mesh_now() - ms->t_settle >= SETTLE_S)
+			start_measuring(ms);
+	}
+	if (ms->o->tty && !ms->o->json) {
+		if (ms->hooks->status)
+			ms->hooks->status(ms, part, sizeof(part));
+		fprintf(stderr, "\r\033[K%s  %u/%u connected  %s",
+			ms->measuring ? "measuring" : ms->t_settle ? "settling" : "connecting",
+			ms->connected, ms->n, part);
+	}
+}
+
+/* The connect phase has a limit too: a server that never answers must not
+ * keep the run alive. */
+static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mesh *ms = t->data;
+
+	if (ms->measuring)
+		return;
+	if (!ms->reason[0])
+		snprintf(ms->reason, sizeof(ms->reason), "only %u of %u connected in time",
+			 ms->connected, ms->n);
+	stop_cb(loop, t, 0);
+}
+
+int mesh_init(struct mesh *ms)
+{
+	struct rv_client_config cc = { 0 };
+	int err;
+
+	ms->n = ms->parties * ms->members;
+	ms->cpu_start = ms->cpu_end = NAN;
+	ms->m = calloc(ms->n, sizeof(*ms->m));
+	if (!ms->m) {
+		fprintf(stderr, "revenge-bench: out of memory\n");
+		return -1;
+	}
+	snprintf(ms->run, sizeof(ms->run), "%llx",
+		 (unsigned long long)(rv_time_mono_ns() & 0xffffffffff));
+	ms->loop = ev_default_loop(EVFLAG_AUTO);
+	cc.ev_loop = ms->loop;
+	cc.deflate = ms->o->deflate;
+	cc.insecure = true;
+	ms->cl = rv_client_new(&cc, &err);
+	if (!ms->cl) {
+		fprintf(stderr, "revenge-bench: %s\n", rv_strerror(err));
+		free(ms->m);
+		ms->m = NULL;
+		return -1;
+	}
+	ms->t0 = mesh_now();
+	ev_timer_init(&ms->connect_timer, open_some, 0, 0.01);
+	ev_timer_init(&ms->pace, pace_cb, 0.001, 0.001);
+	ev_timer_init(&ms->status, status_cb, 0.5, 0.5);
+	ev_timer_init(&ms->stop, stop_cb, 0, 0);
+	ev_timer_init(&ms->deadline, deadline_cb, 30.0 + 4.0 * ms->n / ms->o->connect_rate, 0);
+	ms->connect_timer.data = ms->pace.data = ms->status.data = ms->stop.data =
+		ms->deadline.data = ms;
+	return 0;
+}
+
+void mesh_run(struct mesh *ms)
+{
+	ev_timer_start(ms->loop, &ms->connect_timer);
+	ev_timer_start(ms->loop, &ms->status);
+	ev_timer_start(ms->loop, &ms->deadline);
+	/* Not ev_run(loop, 0) and ev_break: the loop also runs nested, in
+	 * servstat_cpu, and a nested ev_run forgets an ev_break. */
+	while (!ms->stopping)
+		ev_run(ms->loop, EVRUN_ONCE);
+	ev_timer_stop(ms->loop, &ms->connect_timer);
+	ev_timer_stop(ms->loop, &ms->pace);
+	ev_timer_stop(ms->loop, &ms->status);
+	ev_timer_stop(ms->loop, &ms->deadline);
+	ev_timer_stop(ms->loop, &ms->stop);
+	ms->stopping = true;
+	if (ms->measuring)
+		ms->cpu_end = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
+	if (ms->o->tty && !ms->o->json)
+		fprintf(stderr, "\r\033[K");
+}
+
+void mesh_free(struct mesh *ms)
+{
+	ms->stopping = true;
+	rv_client_free(ms->cl);
+	ms->cl = NULL;
+	free(ms->m);
+	ms->m = NULL;
+}
+
+bool mesh_type_is(const char *text, size_t len, const char *type)
+{
+	const char *p = memmem(text, len, "\"type\"", 6), *end = text + len;
+	size_t tl = strlen(type);
+
+	if (!p)
+		return false;
+	for (p += 6; p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n'); p++)
+		;
+	return p < end && *p == '"' && (size_t)(end - p) > tl + 1 &&
+	       !memcmp(p + 1, type, tl) && p[tl + 1] == '"';
+}
+
+double mesh_loss_pct(uint64_t expected, uint64_t received)
+{
+	if (!expected || received >= expected)
+		return 0;
+	return 100.0 * (double)(expected - received) / (double)expected;
+}
+
+double mesh_window(const struct mesh *ms)
+{
+	return ms->measuring ? ms->o->duration_s : 0;
+}
+
+void mesh_json_head(const struct mesh *ms, FILE *out)
+{
+	fprintf(out, "\"url\":\"%s\",\"parties\":%u,\"members\":%u,\"connected\":%u,\"failed\":%u,"
+		"\"closed_by_server\":%u,\"duration_s\":%.3f,", ms->o->url, ms->parties, ms->members,
+		ms->connected, ms->failed, ms->closed, mesh_window(ms));
+}
+
+int mesh_exit_status(const struct mesh *ms)
+{
+	return !ms->measuring || !ms->connected || ms->failed || ms->closed ? 1 : 0;
+}
