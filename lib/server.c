@@ -171,10 +171,13 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
-/* Send f to c: at once when nothing is queued and lws holds nothing back
- * (no writable round trip: two epoll_ctl calls and a loop turn saved per
- * message), else queued. A STATE frame replaces a queued, unsent STATE
- * frame (latest-wins); a frame that does not fit closes c with 1013. */
+/* Send f to c. Frames are queued and written once the loop turn's
+ * callbacks are done (flush_turn): every frame a connection gets in one
+ * turn (acks after a group commit, a burst of chat, a join's replies)
+ * leaves in one write, and there is no writable round trip (two epoll_ctl
+ * calls and a loop turn per message) unless the socket is full. A STATE
+ * frame replaces a queued, unsent STATE frame (latest-wins); a frame that
+ * does not fit closes c with 1013. */
 void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 {
 	struct rv__server *s = c->srv;
@@ -182,15 +185,6 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 
 	if (!c->wsi || c->close_code)
 		return;
-	if (!rv__outq_len(&c->q) && !lws_partial_buffered(c->wsi)) {
-		size_t len;
-		const unsigned char *p = conn_wire(c, f, &len);
-
-		count_sent(s, f);
-		if (write_raw(c, p, len) < 0)
-			rv__conn_request_close(c, 1011, "write failed");
-		return;
-	}
 	r = rv__outq_push(&c->q, f, s->cfg->queue_max);
 	if (r < 0) {
 		s->metrics.slow_dropped++;
@@ -200,15 +194,65 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 		rv__conn_request_close(c, 1013, "too far behind");
 		return;
 	}
-	if (r == 0 && rv__outq_len(&c->q) == 1)
-		lws_callback_on_writable(c->wsi);
+	if (lws_partial_buffered(c->wsi)) {
+		/* lws calls back when the socket has room */
+		if (r == 0 && rv__outq_len(&c->q) == 1)
+			lws_callback_on_writable(c->wsi);
+		return;
+	}
+	if (!c->dirty) {
+		c->dirty = true;
+		c->dirty_prev = NULL;
+		c->dirty_next = s->dirty;
+		if (s->dirty)
+			s->dirty->dirty_prev = c;
+		s->dirty = c;
+	}
+}
+
+static void dirty_unlink(struct rv__server *s, struct rv__conn *c)
+{
+	if (!c->dirty)
+		return;
+	if (c->dirty_prev)
+		c->dirty_prev->dirty_next = c->dirty_next;
+	else
+		s->dirty = c->dirty_next;
+	if (c->dirty_next)
+		c->dirty_next->dirty_prev = c->dirty_prev;
+	c->dirty = false;
+	c->dirty_prev = c->dirty_next = NULL;
+}
+
+static int conn_write_queued(struct rv__conn *c);
+
+/* An ev_prepare at the lowest priority: it runs after every other
+ * callback of the loop turn, the progress group commit included, just
+ * before the loop waits for I/O again. */
+static void flush_turn(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct rv__server *s = w->data;
+	struct rv__conn *c;
+
+	while ((c = s->dirty)) {
+		dirty_unlink(s, c);
+		if (c->close_code) {
+			lws_callback_on_writable(c->wsi);   /* the close goes from there */
+			continue;
+		}
+		if (conn_write_queued(c) < 0)
+			rv__conn_request_close(c, 1011, "write failed");
+		else if (rv__outq_len(&c->q))
+			lws_callback_on_writable(c->wsi);
+	}
 }
 
 /* Write what is queued, coalesced: the frames are gathered into the
  * server's scratch buffer and leave in as few writes as it takes, until
  * the queue is empty or the kernel takes only part (lws then keeps the
- * rest, lws_partial_buffered, and calls back when there is room). */
-static int conn_flush(struct rv__conn *c)
+ * rest, lws_partial_buffered, and calls back when there is room).
+ * Returns -1 when a write failed. */
+static int conn_write_queued(struct rv__conn *c)
 {
 	struct rv__server *s = c->srv;
 
@@ -240,6 +284,16 @@ static int conn_flush(struct rv__conn *c)
 		if (n < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* The writable callback: write what is queued, then the close frame if
+ * one was asked for. */
+static int conn_flush(struct rv__conn *c)
+{
+	dirty_unlink(c->srv, c);
+	if (conn_write_queued(c) < 0)
+		return -1;
 	if (rv__outq_len(&c->q)) {
 		lws_callback_on_writable(c->wsi);
 		return 0;
@@ -598,6 +652,7 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 		rv_metrics_close(&s->metrics, c->close_code);
 	rv__outq_free(&c->q);
 	rv__msgbuf_free(&c->rx);
+	dirty_unlink(s, c);
 	conns_unlink(s, c);
 	s->n_conns--;
 	s->metrics.connections_open[c->ep]--;
@@ -855,6 +910,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_timer_stop(loop, &s->drain_timer);
 	ev_timer_stop(loop, &s->lws_tick);
 	ev_timer_stop(loop, &s->keepalive);
+	ev_prepare_stop(loop, &s->flush);
 	ev_signal_stop(loop, &s->sigterm);
 	ev_signal_stop(loop, &s->sigint);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
@@ -1023,6 +1079,10 @@ int rv_server_run(const struct rv_server_config *cfg)
 	ev_timer_init(&s->drain_timer, drain_tick, 0, 0.02);
 	ev_timer_init(&s->lws_tick, lws_tick, 0.5, 0.5);
 	ev_timer_init(&s->keepalive, keepalive_sweep, 0.25, 0.25);
+	ev_prepare_init(&s->flush, flush_turn);
+	ev_set_priority(&s->flush, EV_MINPRI);
+	s->flush.data = s;
+	ev_prepare_start(s->loop, &s->flush);
 	s->sigterm.data = s->sigint.data = s->drain_timer.data = s->lws_tick.data = s;
 	s->keepalive.data = s;
 	if (cfg->ping_interval)

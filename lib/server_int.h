@@ -54,6 +54,8 @@ struct rv__conn {
 	uint64_t ka_due;                        /* keep-alive: next look, monotonic ns */
 	bool ka_active;                         /* heard from since the last look */
 	bool ka_pinged;                         /* pinged, not heard from since */
+	bool dirty;                             /* frames queued this loop turn */
+	struct rv__conn *dirty_prev, *dirty_next; /* the server's dirty list */
 	bool is_ws;
 	enum rv_endpoint ep;
 	struct rv__outq q;                      /* outbound frames, bounded, latest-wins */
@@ -92,9 +94,11 @@ struct rv__server {
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint;
 	ev_timer drain_timer, lws_tick, keepalive;
+	ev_prepare flush;                       /* writes what the turn queued */
 	struct rv_clock clock;
 	struct rv_metrics metrics;
 	struct rv__conn *conns, *conns_tail;    /* open ws connections, by ka_due */
+	struct rv__conn *dirty;                 /* connections with frames to write */
 	size_t n_conns;
 	bool draining;
 	uint64_t drain_deadline_ns;

@@ -66,6 +66,7 @@ struct mesh {
 	bool starting;                /* reading the server's CPU to start */
 	double t0;                    /* monotonic seconds at the start */
 	double t_settle, t_measure, t_end;
+	double t_last_rx;             /* the last message before the window */
 	double cpu_start, cpu_end;    /* server CPU seconds; NAN when unknown */
 	char run[16];                 /* this run's id, in party ids and texts */
 	char reason[200];             /* the first failure */
