@@ -25,6 +25,7 @@
 struct rv_client {
 	struct lws_context *ctx;
 	struct rv_client_config cfg;
+	lws_retry_bo_t keepalive;     /* all zero: no pings */
 	void *foreign[1];
 	ev_timer tick;
 };
@@ -311,6 +312,9 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	if (!cl->cfg.max_message)
 		cl->cfg.max_message = 16u << 20;
 	cl->foreign[0] = cfg->ev_loop;
+	cl->keepalive.secs_since_valid_ping = (uint16_t)(cfg->ping_interval < 30000 ?
+							 cfg->ping_interval : 30000);
+	cl->keepalive.secs_since_valid_hangup = (uint16_t)(2 * cl->keepalive.secs_since_valid_ping);
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
@@ -323,6 +327,7 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	info.client_ssl_ca_filepath = cfg->ca_file;
 	info.user = cl;
 	info.fd_limit_per_thread = 0;
+	info.retry_and_idle_policy = &cl->keepalive;
 	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : LLL_ERR, NULL);
 	cl->ctx = lws_create_context(&info);
 	if (!cl->ctx) {
@@ -396,6 +401,7 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	 * the IPv4 socket), hence dotted quads only. */
 	if (opts && opts->source_addr && *opts->source_addr)
 		i.iface = opts->source_addr;
+	i.retry_and_idle_policy = &cl->keepalive;
 	if (!strcmp(scheme, "wss")) {
 		i.ssl_connection = LCCSCF_USE_SSL;
 		if (cl->cfg.insecure)

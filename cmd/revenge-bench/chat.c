@@ -153,6 +153,7 @@ static void report(struct chat *ch)
 		else
 			printf("\"first_error\":null,");
 		servstat_cpu_json(stdout, cpu, ch->received);
+		mesh_load_json(ms, stdout);
 		printf("\"latency_ms\":");
 		histo_json(&ch->lat, stdout);
 		limits_json(o->c.lim, stdout);
@@ -173,6 +174,7 @@ static void report(struct chat *ch)
 	printf("latency       ");
 	histo_text(&ch->lat, stdout);
 	servstat_cpu_text(stdout, cpu, ch->received);
+	mesh_load_text(ms, stdout);
 	printf("errors        %llu%s%s\n", (unsigned long long)ch->errors,
 	       ch->first_error[0] ? ", the first: " : "", ch->first_error);
 	limits_text(o->c.lim, stdout);

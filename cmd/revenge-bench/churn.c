@@ -273,6 +273,7 @@ static void report(struct churn *ch)
 	if (o->c.json) {
 		printf("{\"scenario\":\"churn\",");
 		mesh_json_head(ms, stdout);
+		mesh_load_json(ms, stdout);
 		printf("\"rate_per_host\":%g,\"churn_per_s\":%g,\"sent\":%llu,\"expected\":%llu,"
 		       "\"received\":%llu,\"loss_pct\":%.4f,\"delivered_per_s\":%.1f,\"errors\":%llu,"
 		       "\"latency_ms\":", o->rate, o->churn, (unsigned long long)sl->sent,
@@ -317,6 +318,7 @@ static void report(struct churn *ch)
 	else
 		printf("server CPU    unknown (no /metrics; use --server-pid)\n");
 	printf("errors        %llu\n", (unsigned long long)errors);
+	mesh_load_text(ms, stdout);
 	limits_text(o->c.lim, stdout);
 	if (ms->reason[0])
 		printf("first failure %s\n", ms->reason);

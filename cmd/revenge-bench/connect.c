@@ -41,6 +41,8 @@ struct conn_bench {
 	struct histo lat;
 	char run[16], reason[200];
 	bool holding, stopping;
+	bool reading;                 /* inside servstat_cpu at the hold start */
+	double cpu_hold0, t_hold0;    /* the server's CPU seconds when the hold began */
 	ev_timer connect_timer, status, stop, deadline;
 };
 
@@ -133,8 +135,15 @@ static void status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn_bench *b = t->data;
 
+	if (b->reading)
+		return;   /* called again from inside servstat_cpu's loop */
 	if (!b->holding && b->connected + b->failed + b->closed >= b->o->conns) {
 		b->holding = true;
+		/* the server's CPU while it holds idle connections */
+		b->reading = true;
+		b->cpu_hold0 = servstat_cpu(loop, b->cl, b->o->c.url, b->o->c.server_pid);
+		b->reading = false;
+		b->t_hold0 = now_s();
 		ev_timer_set(&b->stop, b->o->c.duration_s, 0);
 		ev_timer_start(loop, &b->stop);
 	}
@@ -161,7 +170,7 @@ int connect_run(const struct connect_opts *o)
 	struct rv_client_config cc = { 0 };
 	struct conn_bench b;
 	const struct common_opts *c = &o->c;
-	double rss0, rss1, secs, rate, per;
+	double rss0, rss1, secs, rate, per, held_pct = NAN;
 	int err, rc;
 
 	memset(&b, 0, sizeof(b));
@@ -194,6 +203,12 @@ int connect_run(const struct connect_opts *o)
 	ev_timer_stop(b.loop, &b.status);
 	ev_timer_stop(b.loop, &b.stop);
 	ev_timer_stop(b.loop, &b.deadline);
+	if (b.holding) {
+		double t1 = now_s(), cpu1 = servstat_cpu(b.loop, b.cl, c->url, c->server_pid);
+
+		if (t1 > b.t_hold0 && isfinite(cpu1) && isfinite(b.cpu_hold0))
+			held_pct = 100 * (cpu1 - b.cpu_hold0) / (t1 - b.t_hold0);
+	}
 	rss1 = servstat_rss(b.loop, b.cl, c->url, c->server_pid);
 	b.stopping = true;
 
@@ -210,6 +225,10 @@ int connect_run(const struct connect_opts *o)
 			printf("\"server_rss_bytes\":%.0f,\"server_bytes_per_conn\":%.1f,", rss1, per);
 		else
 			printf("\"server_rss_bytes\":null,\"server_bytes_per_conn\":null,");
+		if (isfinite(held_pct))
+			printf("\"server_cpu_pct_held\":%.2f,", held_pct);
+		else
+			printf("\"server_cpu_pct_held\":null,");
 		printf("\"handshake_ms\":");
 		histo_json(&b.lat, stdout);
 		limits_json(c->lim, stdout);
@@ -227,6 +246,9 @@ int connect_run(const struct connect_opts *o)
 			       rss1 / 1048576, per / 1024);
 		else
 			printf("server memory unknown (no /metrics; use --server-pid)\n");
+		if (isfinite(held_pct))
+			printf("server CPU    %.2f%% of a core while the connections were held\n",
+			       held_pct);
 		limits_text(c->lim, stdout);
 		if (b.reason[0])
 			printf("first failure %s\n", b.reason);

@@ -119,6 +119,7 @@ static void report(struct fan *f)
 		       (unsigned long long)sl->received, loss, delivered_s,
 		       (unsigned long long)sl->errors);
 		servstat_cpu_json(stdout, cpu, sl->received);
+		mesh_load_json(ms, stdout);
 		printf("\"latency_ms\":");
 		histo_json(&sl->lat, stdout);
 		limits_json(o->c.lim, stdout);
@@ -136,6 +137,7 @@ static void report(struct fan *f)
 	printf("latency       ");
 	histo_text(&sl->lat, stdout);
 	servstat_cpu_text(stdout, cpu, sl->received);
+	mesh_load_text(ms, stdout);
 	limits_text(o->c.lim, stdout);
 	if (ms->reason[0])
 		printf("first failure %s\n", ms->reason);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "servstat.h"
 #include "srcaddr.h"
@@ -24,6 +25,60 @@
 double mesh_now(void)
 {
 	return (double)rv_time_mono_ns() / 1e9;
+}
+
+/* CPU seconds this process has used. */
+static double self_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return NAN;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* How busy the server and this generator were over the window, in percent
+ * of one core: a generator near 100% is what limits the run. */
+static void load_pct(const struct mesh *ms, double *server, double *self)
+{
+	double span = ms->t_cpu_end - ms->t_cpu_start;
+
+	*server = *self = NAN;
+	if (!ms->measuring || span <= 0)
+		return;
+	*server = 100 * (ms->cpu_end - ms->cpu_start) / span;
+	*self = 100 * (ms->self_cpu_end - ms->self_cpu_start) / span;
+}
+
+void mesh_load_json(const struct mesh *ms, FILE *out)
+{
+	double server, self;
+
+	load_pct(ms, &server, &self);
+	if (isfinite(server))
+		fprintf(out, "\"server_cpu_pct\":%.1f,", server);
+	else
+		fprintf(out, "\"server_cpu_pct\":null,");
+	if (isfinite(self))
+		fprintf(out, "\"bench_cpu_pct\":%.1f,", self);
+	else
+		fprintf(out, "\"bench_cpu_pct\":null,");
+}
+
+void mesh_load_text(const struct mesh *ms, FILE *out)
+{
+	double server, self;
+
+	load_pct(ms, &server, &self);
+	if (!isfinite(self))
+		return;
+	if (isfinite(server))
+		fprintf(out, "load          server %.0f%% of a core, revenge-bench %.0f%%%s\n", server,
+			self, self >= 90 ? " (the generator is the limit)" : "");
+	else
+		fprintf(out, "load          revenge-bench %.0f%% of a core%s\n", self,
+			self >= 90 ? " (the generator is the limit)" : "");
 }
 
 static void on_open(struct rv_conn *c, void *user)
@@ -153,6 +208,8 @@ static void start_measuring(struct mesh *ms)
 	 * timer with it: once is enough */
 	ms->starting = true;
 	ms->cpu_start = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
+	ms->t_cpu_start = mesh_now();
+	ms->self_cpu_start = self_cpu();
 	ms->starting = false;
 	if (ms->stopping)
 		return;   /* the deadline hit meanwhile */
@@ -269,8 +326,11 @@ void mesh_run(struct mesh *ms)
 	ev_timer_stop(ms->loop, &ms->deadline);
 	ev_timer_stop(ms->loop, &ms->stop);
 	ms->stopping = true;
-	if (ms->measuring)
+	if (ms->measuring) {
+		ms->self_cpu_end = self_cpu();
+		ms->t_cpu_end = mesh_now();
 		ms->cpu_end = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
+	}
 	if (ms->o->tty && !ms->o->json)
 		fprintf(stderr, "\r\033[K");
 }

@@ -68,6 +68,8 @@ struct mesh {
 	double t_settle, t_measure, t_end;
 	double t_last_rx;             /* the last message before the window */
 	double cpu_start, cpu_end;    /* server CPU seconds; NAN when unknown */
+	double t_cpu_start, t_cpu_end;          /* when they were read */
+	double self_cpu_start, self_cpu_end;    /* this process's CPU seconds */
 	char run[16];                 /* this run's id, in party ids and texts */
 	char reason[200];             /* the first failure */
 	ev_timer connect_timer, pace, status, stop, deadline;
@@ -109,6 +111,13 @@ double mesh_window(const struct mesh *ms);
  * "url", "parties", "members", "connected", "failed", "closed_by_server",
  * "duration_s". */
 void mesh_json_head(const struct mesh *ms, FILE *out);
+
+/* "server_cpu_pct" and "bench_cpu_pct" over the window (percent of one
+ * core, null when unknown), each followed by a comma. */
+void mesh_load_json(const struct mesh *ms, FILE *out);
+
+/* The same as a table line, saying when the generator is the limit. */
+void mesh_load_text(const struct mesh *ms, FILE *out);
 
 /* Exit status: 1 when nothing was measured or members failed or were
  * closed by the server, else 0. */

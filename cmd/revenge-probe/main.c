@@ -227,6 +227,7 @@ int main(int argc, char **argv)
 
 	p.loop = ev_default_loop(EVFLAG_AUTO);
 	cc.ev_loop = p.loop;
+	cc.ping_interval = 30;   /* tail runs for long: notice a dead server */
 	p.cl = rv_client_new(&cc, &err);
 	if (!p.cl) {
 		fprintf(stderr, PROG ": cannot start the client: %s\n", rv_strerror(err));

@@ -48,6 +48,7 @@ assert r["scenario"] == "fanout" and r["connected"] == 50 and r["failed"] == 0, 
 assert r["sent"] >= 20 and r["expected"] == r["sent"] * 9, r
 assert r["received"] == r["expected"] and r["loss_pct"] == 0, r
 assert r["server_cpu_s"] is not None and r["errors"] == 0, r
+assert 0 <= r["server_cpu_pct"] <= 200 and 0 < r["bench_cpu_pct"] <= 200, r
 l = r["latency_ms"]
 assert 0 < l["p50"] <= l["p99"] <= l["max"], l
 '
@@ -65,6 +66,7 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["scenario"] == "connect" and r["connected"] == 200 and r["failed"] == 0, r
 assert r["handshakes_per_s"] > 0 and r["server_bytes_per_conn"] is not None, r
+assert 0 <= r["server_cpu_pct_held"] < 50, r    # idle connections cost no work
 h = r["handshake_ms"]
 assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 '

@@ -631,6 +631,7 @@ int main(int argc, char **argv)
 
 	a.loop = ev_default_loop(EVFLAG_AUTO);
 	cc.ev_loop = a.loop;
+	cc.ping_interval = 30;   /* a dead server is noticed within a minute, then rejoined */
 	a.cl = rv_client_new(&cc, &err);
 	if (!a.cl) {
 		fprintf(stderr, PROG ": %s\n", rv_strerror(err));

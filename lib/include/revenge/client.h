@@ -26,6 +26,12 @@ struct rv_client_config {
 				   * and revenge-server sends messages under 256
 				   * bytes plain: leave this off against it. */
 	size_t max_message;       /* largest message accepted (default 16 MiB) */
+	unsigned ping_interval;   /* ping a silent server after this many
+				   * seconds and drop it after twice that;
+				   * 0: never (lws keeps these timers in one
+				   * sorted list walked on every insert, a
+				   * cost for a load generator holding
+				   * thousands of connections) */
 };
 
 struct rv_conn_callbacks {
