@@ -12,7 +12,7 @@ PKGS="build-essential pkg-config
 libwebsockets-dev libjansson-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libncurses-dev libreadline-dev libcap-dev
 libcmocka-dev bats bats-assert bats-support
-python3 python3-websockets openssl tmux valgrind procps"
+python3 python3-websockets nodejs node-ws openssl tmux valgrind procps"
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1
