@@ -94,13 +94,64 @@ void rv__jw_cstr(struct rv__jw *w, const char *s)
 	rv__jw_str(w, s, strlen(s));
 }
 
+/* Writes u in decimal, right-aligned to end; returns the first digit. */
+static char *digits_before(char *end, uint64_t u)
+{
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	return end;
+}
+
+/* "[-]int.frac" for |scaled| = |v| x 10^places, into out (at least 48
+ * bytes): places fraction digits, trailing zeros (and the point) dropped
+ * when trim. Returns the length. */
+static int fixed_point(char *out, int64_t scaled, int places, bool trim)
+{
+	char tmp[48], *end = tmp + sizeof(tmp), *p;
+	uint64_t u = scaled < 0 ? (uint64_t)0 - (uint64_t)scaled : (uint64_t)scaled;
+	uint64_t pow10 = 1, frac;
+	int n = 0, fd = places;
+
+	for (int i = 0; i < places; i++)
+		pow10 *= 10;
+	frac = u % pow10;
+	if (trim)
+		for (; fd > 0 && frac % 10 == 0; fd--)
+			frac /= 10;
+	p = end;
+	if (fd > 0) {
+		for (int i = 0; i < fd; i++, frac /= 10)
+			*--p = (char)('0' + frac % 10);
+		*--p = '.';
+	}
+	p = digits_before(p, u / pow10);
+	if (scaled < 0)
+		*--p = '-';
+	n = (int)(end - p);
+	memcpy(out, p, (size_t)n);
+	return n;
+}
+
 void rv__jw_num(struct rv__jw *w, double v)
 {
-	char tmp[32];
+	char tmp[48];
 	int n;
 
 	if (!isfinite(v))
 		v = 0;
+	/* Positions and speeds mostly have a few decimals: when v is exactly
+	 * the double nearest to a decimal with at most 6 of them, that
+	 * decimal reads back as v (snprintf costs ten times more). */
+	if (fabs(v) < 1e9 && !(v == 0 && signbit(v))) {
+		double r = nearbyint(v * 1e6);
+
+		if (r / 1e6 == v) {
+			rv__jw_raw(w, tmp, (size_t)fixed_point(tmp, (int64_t)r, 6, true));
+			return;
+		}
+	}
 	/* Shortest of %.15g/%.17g that reads back exactly, so a relayed
 	 * position is bit-for-bit the one the host sent. */
 	n = snprintf(tmp, sizeof(tmp), "%.15g", v);
@@ -111,11 +162,17 @@ void rv__jw_num(struct rv__jw *w, double v)
 
 void rv__jw_time(struct rv__jw *w, double ms)
 {
-	char tmp[40];
+	char tmp[48];
 	int n;
 
 	if (!isfinite(ms))
 		ms = 0;
+	/* Server times are epoch milliseconds with microseconds: x1000 stays
+	 * an exact integer below 2^53, so no snprintf is needed. */
+	if (fabs(ms) < 9e12) {
+		rv__jw_raw(w, tmp, (size_t)fixed_point(tmp, llround(ms * 1000), 3, false));
+		return;
+	}
 	n = snprintf(tmp, sizeof(tmp), "%.3f", ms);
 	rv__jw_raw(w, tmp, (size_t)n);
 }
