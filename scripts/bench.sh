@@ -7,6 +7,9 @@
 #
 #   BENCH_DURATION=10s  measurement window per run
 #   BENCH_ROUNDS=2      alternating rounds (the table shows the median)
+#   BENCH_CLIMB="3 6 8 9 10 12"  syncs/s per host for the 100x100 climb
+#   BENCH_HOLD=19000    connections held at once (revenge), from 8 source
+#                       addresses
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -15,6 +18,8 @@ BENCH=$BUILD/bin/revenge-bench
 ANCHORS=../shared/anchors
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
+CLIMB=${BENCH_CLIMB:-3 6 8 9 10 12}
+HOLD=${BENCH_HOLD:-19000}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -98,7 +103,7 @@ echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
 "$ANCHORS/build.sh" "$BUILD/anchors" >&2
 
 # fan-out shapes: parties x members @ syncs per second per host
-shapes=("100x100@2" "100x100@1" "10x1000@1")
+shapes=("100x100@2" "100x100@1" "10x1000@1" "1000x10@10")
 for round in $(seq 1 "$ROUNDS"); do
 	for shape in "${shapes[@]}"; do
 		p=${shape%%x*}
@@ -107,18 +112,55 @@ for round in $(seq 1 "$ROUNDS"); do
 		r=${shape#*@}
 		for server in revenge floor seed; do
 			echo "bench: round $round, $server fanout $shape" >&2
-			run "$server" "fanout-$shape" fanout --parties "$p" --members "$m" --rate "$r"
+			run "$server" "fanout-$shape" fanout --parties "$p" --members "$m" --rate "$r" \
+				--connect-rate 5000
 		done
 	done
 done
+
+# The climb: 100x100 at a rising sync rate until a server loses messages or
+# its p99 reaches 50 ms (it is then not run at the higher rates).
+passing() { # FILE: the run had no loss and p99 < 50 ms
+	/usr/bin/python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if r.get("connected") and r["loss_pct"] == 0 and r["latency_ms"]["p99"] < 50 else 1)' "$1"
+}
+declare -A climbing=([revenge]=1 [floor]=1 [seed]=1)
+for r in $CLIMB; do
+	for server in revenge floor seed; do
+		[ "${climbing[$server]}" = 1 ] || continue
+		echo "bench: climb, $server fanout 100x100@$r" >&2
+		run "$server" "climb-$r" fanout --parties 100 --members 100 --rate "$r"
+		passing "$work/$server-climb-$r.json" || climbing[$server]=0
+	done
+done
+
 for round in $(seq 1 "$ROUNDS"); do
 	for server in revenge floor seed; do
 		echo "bench: round $round, $server connect 10000" >&2
 		run "$server" connect connect --conns 10000 --connect-rate 20000
 	done
 done
+echo "bench: revenge holds $HOLD connections from 8 source addresses" >&2
+run revenge hold connect --conns "$HOLD" --connect-rate 10000 --src 127.0.0.1-127.0.0.8
+
+# Memory of connections that negotiated permessage-deflate, as browsers do
+# (Python websockets: revenge-bench's lws client cannot take compressed
+# messages), against plain ones doing the same, each on a fresh server.
+for mode in deflate plain; do
+	echo "bench: revenge memory, 2000 $mode connections sending chat" >&2
+	start revenge
+	/usr/bin/python3 scripts/bench-deflate-mem.py "$url" "$pid" 2000 \
+		$([ "$mode" = plain ] && echo --plain) >"$work/revenge-mem-$mode.all" || true
+	stop
+	cp "$work/revenge-mem-$mode.all" "$out/$stamp-revenge-mem-$mode.json"
+done
+
 echo "bench: revenge progress (durable acked reports)" >&2
 run revenge progress-open-50k progress --sessions 1000 --inflight 8 --rate 50000
+echo "bench: revenge chat and churn" >&2
+run revenge chat-100x10 chat --parties 100 --members 10 --rate 2
+run revenge churn-100x20 churn --parties 100 --members 20 --rate 2 --churn 200
 
 /usr/bin/python3 - "$work" "${shapes[@]}" <<'PYEOF'
 import json, os, statistics, sys
@@ -170,5 +212,50 @@ if p:
     r = p[-1]
     print(f"\nprogress: {r['acked_per_s']:.0f} acked/s at {r['offered_per_s']:.0f} offered, "
           f"p99 {r['ack_latency_ms']['p99']:.2f} ms, errors {r['errors']}")
+
+print("\nclimb, 100x100: highest delivered/s with no loss and p99 < 50 ms")
+best = {}
+for s in ("revenge", "floor", "seed"):
+    steps = []
+    for name in sorted((f[len(s) + 7:-4] for f in os.listdir(work)
+                        if f.startswith(f"{s}-climb-") and f.endswith(".all")), key=float):
+        rs = load(s, f"climb-{name}")
+        if not rs:
+            continue
+        r = rs[-1]
+        ok = r.get("connected") and r["loss_pct"] == 0 and r["latency_ms"]["p99"] < 50
+        steps.append(f"@{name}: {r['delivered_per_s']:.0f}/s p99 {r['latency_ms']['p99']:.1f} ms"
+                     f" loss {r['loss_pct']:.2f}%{'' if ok else ' FAIL'}"
+                     + (f" bench cpu {r['bench_cpu_pct']:.0f}%" if r.get("bench_cpu_pct") is not None else "")
+                     + (f" server cpu {r['server_cpu_pct']:.0f}%" if r.get("server_cpu_pct") is not None else ""))
+        if ok:
+            best[s] = max(best.get(s, 0), r["delivered_per_s"])
+    print(f"  {s:<8} best {best.get(s, 0):>8.0f}/s   " + "; ".join(steps))
+if best.get("revenge") and best.get("seed"):
+    print(f"  revenge/seed {best['revenge'] / best['seed']:.2f}x, "
+          f"revenge/floor {best['revenge'] / best.get('floor', 1):.2f}x")
+
+h = load("revenge", "hold")
+if h:
+    r = h[-1]
+    print(f"\nheld: {r['connected']} of {r['conns']} connections from {r.get('src_addrs')} source "
+          f"addresses, server {r.get('server_rss_bytes', 0) / 2**20:.1f} MiB, "
+          f"{(r.get('server_bytes_per_conn') or 0) / 1024:.2f} KiB per connection, "
+          f"server CPU while held {r.get('server_cpu_pct_held', '-')}%, "
+          f"limited by {r.get('limited_by')}")
+for mode in ("deflate", "plain"):
+    path = os.path.join(work, f"revenge-mem-{mode}.all")
+    if os.path.exists(path) and os.path.getsize(path):
+        r = json.loads(open(path).read().splitlines()[-1])
+        print(f"memory, {r['conns']} {mode} connections that sent chat: "
+              f"{r['kib_per_conn']:.2f} KiB per connection ({r['negotiated']})")
+for name in ("chat-100x10", "churn-100x20"):
+    rs = load("revenge", name)
+    if rs:
+        r = rs[-1]
+        lat = r.get("latency_ms") or {}
+        print(f"{name}: delivered {r.get('delivered_per_s', 0):.0f}/s, loss {r.get('loss_pct')}%, "
+              f"p99 {lat.get('p99')} ms" + (f", joins {r.get('joins_per_s'):.0f}/s"
+                                           if r.get("joins_per_s") is not None else ""))
 PYEOF
 echo "results: $out/$stamp-*.json" >&2

@@ -39,10 +39,12 @@ static double self_cpu(void)
 }
 
 /* How busy the server and this generator were over the window, in percent
- * of one core: a generator near 100% is what limits the run. */
+ * of one core: a generator near 100% is what limits the run. The CPU is
+ * read before the window and after the grace period, which carries only
+ * the last deliveries, so it is put over the window alone. */
 static void load_pct(const struct mesh *ms, double *server, double *self)
 {
-	double span = ms->t_cpu_end - ms->t_cpu_start;
+	double span = mesh_window(ms);
 
 	*server = *self = NAN;
 	if (!ms->measuring || span <= 0)
@@ -208,7 +210,6 @@ static void start_measuring(struct mesh *ms)
 	 * timer with it: once is enough */
 	ms->starting = true;
 	ms->cpu_start = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
-	ms->t_cpu_start = mesh_now();
 	ms->self_cpu_start = self_cpu();
 	ms->starting = false;
 	if (ms->stopping)
@@ -328,7 +329,6 @@ void mesh_run(struct mesh *ms)
 	ms->stopping = true;
 	if (ms->measuring) {
 		ms->self_cpu_end = self_cpu();
-		ms->t_cpu_end = mesh_now();
 		ms->cpu_end = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
 	}
 	if (ms->o->tty && !ms->o->json)

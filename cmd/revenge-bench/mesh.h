@@ -68,7 +68,6 @@ struct mesh {
 	double t_settle, t_measure, t_end;
 	double t_last_rx;             /* the last message before the window */
 	double cpu_start, cpu_end;    /* server CPU seconds; NAN when unknown */
-	double t_cpu_start, t_cpu_end;          /* when they were read */
 	double self_cpu_start, self_cpu_end;    /* this process's CPU seconds */
 	char run[16];                 /* this run's id, in party ids and texts */
 	char reason[200];             /* the first failure */
