@@ -74,6 +74,10 @@ $(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(CLI_SRCS) cmd/common/cli.h $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icmd/common $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
 
+# revenge-bench --raw checks Sec-WebSocket-Accept with libcrypto's SHA1
+# (libssl-dev, a dependency of libwebsockets already).
+$(BUILD)/bin/revenge-bench: private LDLIBS += -lcrypto
+
 # The terminal client also needs ncursesw and readline.
 TUI_PKGS  := ncursesw readline
 $(BUILD)/bin/revenge-party: $(wildcard tui/revenge-party/*.c tui/revenge-party/*.h) \

@@ -15,7 +15,7 @@ _revenge_bench_break()
 	[[ -n $1 && -z ${1//[:=]/} ]]
 }
 
-# The flags of scenario $1, one string; every one of them takes a value.
+# The flags of scenario $1 that take a value, one string.
 _revenge_bench_scenario_flags()
 {
 	case $1 in
@@ -27,13 +27,21 @@ _revenge_bench_scenario_flags()
 	esac
 }
 
+# The flags of scenario $1 that take none, one string.
+_revenge_bench_scenario_switches()
+{
+	case $1 in
+	connect) echo '--raw' ;;
+	esac
+}
+
 _revenge_bench()
 {
 	local globals='--url --duration --connect-rate --src --deflate --json
 		--help --version -h -V'
 	local scenarios='chat churn connect fanout progress'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
-	local scenario='' sflags=''
+	local scenario='' sflags='' sswitches=''
 	local -a words=() matches=()
 
 	COMPREPLY=()
@@ -70,7 +78,8 @@ _revenge_bench()
 			-*) ;;
 			*)
 				scenario=$w
-				sflags=$(_revenge_bench_scenario_flags "$scenario") ;;
+				sflags=$(_revenge_bench_scenario_flags "$scenario")
+				sswitches=$(_revenge_bench_scenario_switches "$scenario") ;;
 			esac
 		elif [[ $w == -* ]]; then
 			if [[ $w != *=* && " $sflags " == *" $w "* ]]; then
@@ -90,7 +99,7 @@ _revenge_bench()
 		if [[ -z $scenario ]]; then
 			mapfile -t matches < <(compgen -W "$globals" -- "$typed")
 		else
-			mapfile -t matches < <(compgen -W "$sflags" -- "$typed")
+			mapfile -t matches < <(compgen -W "$sflags $sswitches" -- "$typed")
 		fi
 	elif [[ -z $scenario ]]; then
 		mapfile -t matches < <(compgen -W "$scenarios" -- "$typed")

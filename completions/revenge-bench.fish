@@ -55,6 +55,7 @@ complete -c revenge-bench -n $__revenge_bench_global -a progress -d 'S sessions 
 
 # Each scenario's own options, after its name.
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -d 'Connections (default 1000; 1 to 100000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l raw -d 'Handshakes on plain sockets, not libwebsockets (ws:// only)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
     -a '(__fish_complete_pids)'
 

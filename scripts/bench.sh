@@ -7,7 +7,7 @@
 #
 #   BENCH_DURATION=10s  measurement window per run
 #   BENCH_ROUNDS=2      alternating rounds (the table shows the median)
-#   BENCH_CLIMB="3 6 8 9 10 12"  syncs/s per host for the 100x100 climb
+#   BENCH_CLIMB="3 6 9 10 11 12 13 14 16"  syncs/s per host, 100x100 climb
 #   BENCH_HOLD=19000    connections held at once (revenge), from 8 source
 #                       addresses
 set -euo pipefail
@@ -18,7 +18,7 @@ BENCH=$BUILD/bin/revenge-bench
 ANCHORS=../shared/anchors
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
-CLIMB=${BENCH_CLIMB:-3 6 8 9 10 12}
+CLIMB=${BENCH_CLIMB:-3 6 9 10 11 12 13 14 16}
 HOLD=${BENCH_HOLD:-19000}
 out=bench/results
 mkdir -p "$out"
@@ -139,6 +139,8 @@ for round in $(seq 1 "$ROUNDS"); do
 	for server in revenge floor seed; do
 		echo "bench: round $round, $server connect 10000" >&2
 		run "$server" connect connect --conns 10000 --connect-rate 20000
+		echo "bench: round $round, $server connect 10000 --raw" >&2
+		run "$server" connect-raw connect --conns 10000 --connect-rate 100000 --raw
 	done
 done
 echo "bench: revenge holds $HOLD connections from 8 source addresses" >&2
@@ -201,12 +203,15 @@ rows = [("handshakes/s", lambda r: r["handshakes_per_s"]),
         ("KiB per connection", lambda r: r["server_bytes_per_conn"] / 1024
          if r.get("server_bytes_per_conn") is not None else None),
         ("p99 handshake ms", lambda r: r["handshake_ms"]["p99"])]
-for label, f in rows:
-    v = {s: med(load(s, "connect"), f) for s in ("revenge", "floor", "seed")}
-    rf = v["revenge"] / v["floor"] if v["revenge"] and v["floor"] else None
-    sr = v["seed"] / v["revenge"] if v["seed"] and v["revenge"] else None
-    print(f"{'connect 10k':<14}{label:<22}{fmt(v['revenge']):>10}{fmt(v['floor']):>10}"
-          f"{fmt(v['seed']):>10}{fmt(rf, 'x'):>11}{fmt(sr, 'x'):>10}")
+rows.append(("gen CPU% connecting", lambda r: r.get("bench_cpu_pct_connecting")))
+rows.append(("srv CPU% connecting", lambda r: r.get("server_cpu_pct_connecting")))
+for name, title in (("connect", "connect 10k"), ("connect-raw", "connect --raw")):
+    for label, f in rows:
+        v = {s: med(load(s, name), f) for s in ("revenge", "floor", "seed")}
+        rf = v["revenge"] / v["floor"] if v["revenge"] and v["floor"] else None
+        sr = v["seed"] / v["revenge"] if v["seed"] and v["revenge"] else None
+        print(f"{title:<14}{label:<22}{fmt(v['revenge']):>10}{fmt(v['floor']):>10}"
+              f"{fmt(v['seed']):>10}{fmt(rf, 'x'):>11}{fmt(sr, 'x'):>10}")
 p = load("revenge", "progress-open-50k")
 if p:
     r = p[-1]

@@ -27,17 +27,6 @@ double mesh_now(void)
 	return (double)rv_time_mono_ns() / 1e9;
 }
 
-/* CPU seconds this process has used. */
-static double self_cpu(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return NAN;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 /* How busy the server and this generator were over the window, in percent
  * of one core: a generator near 100% is what limits the run. The CPU is
  * read before the window and after the grace period, which carries only
@@ -210,7 +199,7 @@ static void start_measuring(struct mesh *ms)
 	 * timer with it: once is enough */
 	ms->starting = true;
 	ms->cpu_start = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
-	ms->self_cpu_start = self_cpu();
+	ms->self_cpu_start = servstat_self_cpu();
 	ms->starting = false;
 	if (ms->stopping)
 		return;   /* the deadline hit meanwhile */
@@ -328,7 +317,7 @@ void mesh_run(struct mesh *ms)
 	ev_timer_stop(ms->loop, &ms->stop);
 	ms->stopping = true;
 	if (ms->measuring) {
-		ms->self_cpu_end = self_cpu();
+		ms->self_cpu_end = servstat_self_cpu();
 		ms->cpu_end = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
 	}
 	if (ms->o->tty && !ms->o->json)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* One /metrics read. Heap-allocated: when the wait gives up, the request
@@ -124,4 +125,14 @@ void servstat_cpu_text(FILE *out, double cpu_s, uint64_t delivered)
 			us_per(cpu_s, delivered));
 	else
 		fprintf(out, "server CPU    unknown (no /metrics; use --server-pid)\n");
+}
+
+double servstat_self_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return NAN;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }

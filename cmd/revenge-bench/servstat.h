@@ -28,4 +28,7 @@ void servstat_cpu_json(FILE *out, double cpu_s, uint64_t delivered);
 /* The same as a table line: "server CPU    ...". */
 void servstat_cpu_text(FILE *out, double cpu_s, uint64_t delivered);
 
+/* CPU seconds this process (the generator) has used; NAN when unknown. */
+double servstat_self_cpu(void);
+
 #endif

@@ -10,6 +10,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${HS_PID:-}" ] || kill "$HS_PID" 2>/dev/null || true
 	stop_server
 }
 
@@ -65,7 +66,9 @@ assert 0 < l["p50"] <= l["p99"] <= l["max"], l
 import json, sys
 r = json.load(sys.stdin)
 assert r["scenario"] == "connect" and r["connected"] == 200 and r["failed"] == 0, r
+assert r["driver"] == "lws", r
 assert r["handshakes_per_s"] > 0 and r["server_bytes_per_conn"] is not None, r
+assert r["server_cpu_pct_connecting"] is not None and r["bench_cpu_pct_connecting"] > 0, r
 assert 0 <= r["server_cpu_pct_held"] < 50, r    # idle connections cost no work
 h = r["handshake_ms"]
 assert 0 < h["p50"] <= h["p99"] <= h["max"], h
@@ -74,6 +77,78 @@ assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 	assert_output --partial -- "--conns"
 	run -2 "$BENCH" connect --deflate
 	assert_output --partial "libwebsockets"
+}
+
+@test "connect --raw: every connection held, across the server's keep-alive pings" {
+	stop_server
+	# pinged after 1 s, dropped after 2 s unless the pongs come back
+	start_server --rate-limit 0 --ping-interval 1
+	run "$BENCH" --url "$URL" connect --raw --conns 300 --duration 3s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["scenario"] == "connect" and r["driver"] == "raw", r
+assert r["connected"] == 300 and r["failed"] == 0 and r["closed_by_server"] == 0, r
+assert r["handshakes_per_s"] > 0 and r["server_bytes_per_conn"] is not None, r
+assert 0 <= r["server_cpu_pct_held"] < 50, r
+assert r["server_cpu_pct_connecting"] is not None and r["bench_cpu_pct_connecting"] > 0, r
+h = r["handshake_ms"]
+assert 0 < h["p50"] <= h["p99"] <= h["max"], h
+'
+	run "$BENCH" --url "$URL" --src 127.0.0.1-2 connect --raw --conns 20 --duration 200ms
+	assert_success
+	assert_line "driver        raw (plain sockets)"
+	assert_line --partial "connected     20 (failed 0, closed by server 0)"
+	refute_output --partial "first failure"
+	run -2 "$BENCH" --url "$URL" progress --raw
+	assert_output --partial -- "--raw: only the connect scenario"
+	run -2 "$BENCH" --url wss://127.0.0.1:1 connect --raw
+	assert_output --partial "plain ws:// only"
+}
+
+@test "connect --raw: nothing listening: exit 1, every connection failed, the reason" {
+	run -1 "$BENCH" --url ws://127.0.0.1:1 connect --raw --conns 50 --duration 200ms --json
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["driver"] == "raw" and r["connected"] == 0 and r["failed"] == 50, r
+assert r["handshakes_per_s"] == 0, r
+'
+	run -1 "$BENCH" --url ws://127.0.0.1:1 connect --raw --conns 5 --duration 200ms
+	assert_line "first failure cannot connect: Connection refused"
+}
+
+# A bare-socket server (tests/helpers/raw_handshake_server.py MODE); sets
+# HS_PID and HS_URL.
+start_raw_server() {
+	"$PY" "$PYHELP/raw_handshake_server.py" "$1" >"$BATS_TEST_TMPDIR/hs-$1.out" 3>&- &
+	HS_PID=$!
+	wait_for "$BATS_TEST_TMPDIR/hs-$1.out" '^listening '
+	HS_URL="ws://127.0.0.1:$(awk '{ print $2; exit }' "$BATS_TEST_TMPDIR/hs-$1.out")"
+}
+
+@test "connect --raw reads the answer itself: split heads and frames, pings, bad answers" {
+	start_raw_server split
+	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 2s
+	kill "$HS_PID"
+	assert_line --partial "connected     3 (failed 0, closed by server 3)"
+	assert_line "first failure closed by server: close frame, 1001"
+	# every ping answered, with its own payload, a split one too
+	[ "$(grep -c '^pong ka$' "$BATS_TEST_TMPDIR/hs-split.out")" = 3 ]
+	[ "$(grep -c '^pong k2$' "$BATS_TEST_TMPDIR/hs-split.out")" = 3 ]
+	refute grep -q 'bad pong' "$BATS_TEST_TMPDIR/hs-split.out"
+
+	start_raw_server badaccept
+	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 200ms
+	kill "$HS_PID"
+	assert_line --partial "connected     0 (failed 3, closed by server 0)"
+	assert_line "first failure refused: wrong Sec-WebSocket-Accept"
+
+	start_raw_server busy
+	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 200ms
+	kill "$HS_PID"
+	assert_line "first failure refused: HTTP 503"
 }
 
 @test "chat: every chat reaches every member, the sender too, --json parses" {

@@ -833,7 +833,7 @@ bench_scenario_flags() {
 	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --json \
 		--help --version -h -V)"
 	run bench_scenario_flags connect
-	assert_output "$(sorted --conns --server-pid)"
+	assert_output "$(sorted --conns --raw --server-pid)"
 	run bench_scenario_flags fanout
 	assert_output "$(sorted --parties --members --rate --server-pid)"
 	run bench_scenario_flags progress
@@ -876,6 +876,11 @@ bench_scenario_flags() {
 	done
 	run complete_bench fanout --parties 10 --m
 	assert_output -- --members
+	# --raw takes no value: the next word is a flag again
+	run complete_bench connect --raw --c
+	assert_output -- --conns
+	run complete_bench connect --raw ''
+	assert_output ''
 	run complete_bench progress --rate = 1000 --in
 	assert_output -- --inflight
 	run complete_bench --src 127.0.0.1-8 churn --parties 3 --ch

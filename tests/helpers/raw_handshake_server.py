@@ -1,0 +1,123 @@
+"""tests/helpers/raw_handshake_server.py MODE - a bare-socket WebSocket
+server for revenge-bench connect --raw, which reads the handshake itself
+(cmd/revenge-bench/rawconn.c). Prints "listening PORT" once it accepts
+connections. Modes:
+  split      a right answer, cut into pieces with pauses in between (the
+             head, then frames of 7-, 16- and 64-bit lengths and two pings,
+             headers and payloads cut too); prints "pong PAYLOAD" for each
+             pong that answers a ping, then sends a close frame, code 1001
+  badaccept  101 with a wrong Sec-WebSocket-Accept
+  busy       503 Service Unavailable
+"""
+import base64
+import hashlib
+import socket
+import struct
+import sys
+import threading
+import time
+
+MODE = sys.argv[1]
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+LOCK = threading.Lock()
+
+
+def say(line):
+    with LOCK:
+        print(line, flush=True)
+
+
+def frame(op, payload):
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | op, n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | op, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | op, 127, n)
+    return head + payload
+
+
+def read_head(s):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        got = s.recv(4096)
+        if not got:
+            return None
+        buf += got
+    return buf
+
+
+def serve(s):
+    try:
+        head = read_head(s)
+        if head is None:
+            return
+        key = b""
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"sec-websocket-key:"):
+                key = line.split(b":", 1)[1].strip()
+        accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+        if MODE == "busy":
+            s.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            time.sleep(1)
+            return
+        if MODE == "badaccept":
+            accept = base64.b64encode(hashlib.sha1(b"not the key" + GUID).digest())
+        answer = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Protocol: revenge.v1\r\n"
+                  b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        if MODE == "badaccept":
+            s.sendall(answer)
+            time.sleep(1)
+            return
+        # split: every piece is its own write, after a pause; the cuts
+        # fall inside the head, frame headers and a ping's payload
+        frames = [frame(1, b'{"type":"welcome"}'), frame(2, b"x" * 300),
+                  frame(2, b"y" * 70000), frame(9, b"ka"), frame(9, b"k2")]
+        data, cuts = answer, [10, len(answer) - 3]
+        for f in frames:
+            cuts += [len(data) + 1, len(data) + 3]
+            data += f
+        cuts.append(len(data) - 1)
+        last = 0
+        for cut in cuts + [len(data)]:
+            s.sendall(data[last:cut])
+            last = cut
+            time.sleep(0.02)
+        # the two pongs, masked, each with its ping's payload
+        s.settimeout(2)
+        for _ in range(2):
+            got = b""
+            while len(got) < 8:
+                more = s.recv(8 - len(got))
+                if not more:
+                    break
+                got += more
+            if len(got) == 8 and got[0] == 0x8A and got[1] == 0x82:
+                payload = bytes(b ^ got[2 + i % 4] for i, b in enumerate(got[6:8]))
+                say("pong " + payload.decode(errors="replace"))
+            else:
+                say(f"bad pong {got!r}")
+        time.sleep(0.2)
+        s.sendall(frame(8, struct.pack("!H", 1001) + b"going away"))
+        time.sleep(1)
+    except OSError:
+        pass
+    finally:
+        s.close()
+
+
+def main():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(128)
+    print(f"listening {ls.getsockname()[1]}", flush=True)
+    while True:
+        s, _ = ls.accept()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=serve, args=(s,), daemon=True).start()
+
+
+main()
