@@ -159,6 +159,10 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	header(&b, "revenge_slow_clients_dropped_total", "counter",
 	       "Clients closed with 1013 because their send queue overflowed.");
 	sb_printf(&b, "revenge_slow_clients_dropped_total %llu\n", (unsigned long long)m->slow_dropped);
+	header(&b, "revenge_state_superseded_total", "counter",
+	       "Queued, unsent sync or progress messages replaced by a newer one "
+	       "(latest-wins, for clients that read slower than they are sent to).");
+	sb_printf(&b, "revenge_state_superseded_total %llu\n", (unsigned long long)m->state_replaced);
 	header(&b, "revenge_bytes_in_total", "counter", "WebSocket payload bytes received.");
 	sb_printf(&b, "revenge_bytes_in_total %llu\n", (unsigned long long)m->bytes_in);
 	header(&b, "revenge_bytes_out_total", "counter", "WebSocket payload bytes sent.");

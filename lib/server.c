@@ -194,6 +194,8 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 		rv__conn_request_close(c, 1013, "too far behind");
 		return;
 	}
+	if (r == 1)
+		s->metrics.state_replaced++;
 	if (lws_partial_buffered(c->wsi)) {
 		/* lws calls back when the socket has room */
 		if (r == 0 && rv__outq_len(&c->q) == 1)

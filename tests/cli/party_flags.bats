@@ -52,3 +52,16 @@ teardown() {
 	assert_output 1
 	kill "$stall" 2>/dev/null || true
 }
+
+@test "a member that stops reading gets only the newest syncs: stale ones are superseded, not fatal" {
+	start_server --queue-max 64 --rate-limit 0
+	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/sync_stall.py" "$URL" "$PORT" 40000 >"$BATS_TEST_TMPDIR/out" 3>&- &
+	local pid=$!
+	wait_for "$BATS_TEST_TMPDIR/out" sent 30
+	http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
+	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
+		'revenge_state_superseded_total>0' 'revenge_slow_clients_dropped_total=0' \
+		'revenge_messages_in_total{type="sync"}=40000' 'revenge_connections{endpoint="party"}=2'
+	assert_success
+	wait "$pid"
+}

@@ -32,6 +32,7 @@ struct rv_metrics {
 	uint64_t handshakes_refused[4];      /* 400, 403, 404, 503 */
 	uint64_t closes[RV_METRIC_N_CLOSE_CODES];
 	uint64_t slow_dropped;               /* closed 1013: queue overflow */
+	uint64_t state_replaced;             /* unsent STATE frames superseded */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t messages_deflated;     /* compressed once, shared by recipients */
