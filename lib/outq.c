@@ -1,6 +1,7 @@
 /* lib/outq.c - bounded, latest-wins outgoing frame queue (see outq.h). */
 #include "outq.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "revenge/error.h"
@@ -37,10 +38,15 @@ static int grow(struct rv__outq *q, size_t max)
 
 int rv__outq_push(struct rv__outq *q, struct rv_frame *f, size_t max)
 {
+	return rv__outq_push_mode(q, f, max, true);
+}
+
+int rv__outq_push_mode(struct rv__outq *q, struct rv_frame *f, size_t max, bool latest_wins)
+{
 	uint32_t seq;
 	int err;
 
-	if (f->kind == RV_FRAME_STATE && q->state_seq >= 0) {
+	if (latest_wins && f->kind == RV_FRAME_STATE && q->state_seq >= 0) {
 		struct rv_frame **slot = &q->slots[(uint32_t)q->state_seq & (q->cap - 1)];
 
 		rv_frame_unref(*slot);

@@ -10,6 +10,7 @@
 #ifndef REVENGE_OUTQ_H
 #define REVENGE_OUTQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,12 @@ void rv__outq_init(struct rv__outq *q);
  * replaced a queued STATE frame (whose reference is dropped), RV_EFULL when
  * max frames are queued, RV_ENOMEM. On failure nothing changes. */
 int rv__outq_push(struct rv__outq *q, struct rv_frame *f, size_t max);
+
+/* The same, but with latest_wins false a STATE frame is appended like an
+ * EVENT frame (it becomes the one a later latest-wins push replaces): for
+ * a connection that is only waiting for the end of the loop turn, not
+ * falling behind. */
+int rv__outq_push_mode(struct rv__outq *q, struct rv_frame *f, size_t max, bool latest_wins);
 
 /* Remove the oldest frame and hand its reference to the caller; NULL when
  * empty. */

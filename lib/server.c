@@ -181,11 +181,16 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 {
 	struct rv__server *s = c->srv;
+	bool choked;
 	int r;
 
 	if (!c->wsi || c->close_code)
 		return;
-	r = rv__outq_push(&c->q, f, s->cfg->queue_max);
+	/* Latest-wins is for a client that falls behind: its socket is full
+	 * (lws holds part of a write). Two syncs that merely arrive in the
+	 * same loop turn both go out. */
+	choked = lws_partial_buffered(c->wsi);
+	r = rv__outq_push_mode(&c->q, f, s->cfg->queue_max, choked);
 	if (r < 0) {
 		s->metrics.slow_dropped++;
 		rv_log(s->log, RV_LOG_WARN, "client_dropped",
@@ -196,7 +201,7 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 	}
 	if (r == 1)
 		s->metrics.state_replaced++;
-	if (lws_partial_buffered(c->wsi)) {
+	if (choked) {
 		/* lws calls back when the socket has room */
 		if (r == 0 && rv__outq_len(&c->q) == 1)
 			lws_callback_on_writable(c->wsi);

@@ -58,6 +58,28 @@ static void frame_frees_its_compressed_copy(void **state)
 	rv_frame_unref(f);   /* frees both: valgrind and LSan would say otherwise */
 }
 
+/* Not latest-wins: every STATE frame is kept, and the newest is the one a
+ * later latest-wins push replaces. */
+static void state_frames_appended_when_not_latest_wins(void **state)
+{
+	struct rv__outq q;
+	struct rv_frame *s1 = frame("s1", RV_FRAME_STATE), *s2 = frame("s2", RV_FRAME_STATE);
+	struct rv_frame *s3 = frame("s3", RV_FRAME_STATE);
+
+	rv__outq_init(&q);
+	assert_int_equal(rv__outq_push_mode(&q, s1, 8, false), 0);
+	assert_int_equal(rv__outq_push_mode(&q, s2, 8, false), 0);
+	assert_int_equal(rv__outq_len(&q), 2);
+	assert_int_equal(rv__outq_push_mode(&q, s3, 8, true), 1);   /* replaces s2 */
+	expect_pop(&q, "s1");
+	expect_pop(&q, "s3");
+	assert_null(rv__outq_pop(&q));
+	rv_frame_unref(s1);
+	rv_frame_unref(s2);
+	rv_frame_unref(s3);
+	rv__outq_free(&q);
+}
+
 static void fifo_order_across_growth_and_wrap(void **state)
 {
 	struct rv__outq q;
@@ -161,6 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(peek_shows_the_oldest_and_keeps_it),
 		cmocka_unit_test(frame_frees_its_compressed_copy),
+		cmocka_unit_test(state_frames_appended_when_not_latest_wins),
 		cmocka_unit_test(fifo_order_across_growth_and_wrap),
 		cmocka_unit_test(state_frames_are_latest_wins),
 		cmocka_unit_test(events_overflow_at_the_ceiling),
