@@ -18,7 +18,8 @@
  * whole party, so filling a party of 1,000 costs the server O(members^2)
  * messages, and a flood of handshakes would only time out behind them. */
 #define MAX_CONNECTING 64
-#define SETTLE_S 2.0             /* after the last join, before measuring */
+#define SETTLE_S 0.5             /* after the last join, before measuring */
+#define WARM_S 2.0               /* the same for a scenario that warms up */
 #define QUIET_S 0.5              /* ...and no message for this long */
 #define SETTLE_MAX_S 30.0        /* ...but measure after this in any case */
 
@@ -235,9 +236,9 @@ static void status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			ms->t_settle = now;
 			if (ms->hooks->warm)
 				ev_timer_start(loop, &ms->pace);
-		} else if (now - ms->t_settle >= SETTLE_S &&
-			   (ms->hooks->warm || now - ms->t_last_rx >= QUIET_S ||
-			    now - ms->t_settle >= SETTLE_MAX_S)) {
+		} else if (ms->hooks->warm ? now - ms->t_settle >= WARM_S :
+			   now - ms->t_settle >= SETTLE_S &&
+			   (now - ms->t_last_rx >= QUIET_S || now - ms->t_settle >= SETTLE_MAX_S)) {
 			start_measuring(ms);
 		}
 	}

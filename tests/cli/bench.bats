@@ -130,7 +130,8 @@ start_raw_server() {
 
 @test "connect --raw reads the answer itself: split heads and frames, pings, bad answers" {
 	start_raw_server split
-	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 2s
+	# --server-pid: this server has no /metrics to wait for
+	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 2s --server-pid "$HS_PID"
 	kill "$HS_PID"
 	assert_line --partial "connected     3 (failed 0, closed by server 3)"
 	assert_line "first failure closed by server: close frame, 1001"
@@ -140,13 +141,13 @@ start_raw_server() {
 	refute grep -q 'bad pong' "$BATS_TEST_TMPDIR/hs-split.out"
 
 	start_raw_server badaccept
-	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 200ms
+	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 200ms --server-pid "$HS_PID"
 	kill "$HS_PID"
 	assert_line --partial "connected     0 (failed 3, closed by server 0)"
 	assert_line "first failure refused: wrong Sec-WebSocket-Accept"
 
 	start_raw_server busy
-	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 200ms
+	run -1 "$BENCH" --url "$HS_URL" connect --raw --conns 3 --duration 200ms --server-pid "$HS_PID"
 	kill "$HS_PID"
 	assert_line "first failure refused: HTTP 503"
 }
