@@ -13,10 +13,18 @@ MANDIR    ?= $(PREFIX)/share/man
 DATADIR   ?= $(PREFIX)/share
 
 CC        ?= cc
+# The flags are read when make parses this file. On a fresh machine the
+# packages are not there yet, so every target that installs them (run,
+# test, bench) builds in a second make, started after scripts/deps.sh, which
+# reads the flags anew; a build without them stops at pkgcheck.
 PKGS      := libwebsockets jansson sqlite3 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_OK     := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+DEPS_SCRIPT ?= scripts/deps.sh
+RUN_FLAGS ?= --listen 127.0.0.1:8080 --db var/revenge.db
+TEST_CMD  ?= scripts/run-tests.sh
 
 # BUILD selects an output tree; the ASan build lives in build/asan.
 BUILD     ?= build
@@ -48,16 +56,22 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit cli check-asan valgrind fuzz bench tests-build clean install uninstall
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz bench tests-build clean install uninstall
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
 endif
 
 deps:
-	@scripts/deps.sh
+	@$(DEPS_SCRIPT)
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile
+pkgcheck:
+ifneq ($(PKG_OK),yes)
+	@echo "make: pkg-config cannot find $(PKGS): run 'make deps' (or 'make run')" >&2
+	@exit 1
+endif
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile | pkgcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
@@ -108,13 +122,16 @@ $(BUILD)/tests/test_tui_model: tests/unit/test_tui_model.c tui/revenge-party/mod
 	$(CC) $(ALL_CFLAGS) $(SAN) -Itui/revenge-party -o $@ $(filter %.c,$^) $(LIB_A) \
 		$(LDLIBS) $(CMOCKA_LIBS)
 
-run: deps all
+# A new make after deps: see PKG_CFLAGS.
+run: deps
+	@$(MAKE) --no-print-directory all
 	@mkdir -p var
-	./bin/revenge-server --listen 127.0.0.1:8080 --db var/revenge.db
+	./bin/revenge-server $(RUN_FLAGS)
 
 # make test: everything, in one command; the final line sums it up.
+# scripts/run-tests.sh builds with make of its own, after deps.
 test: deps
-	@scripts/run-tests.sh
+	@$(TEST_CMD)
 
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh --only unit --build $(BUILD)
@@ -127,7 +144,8 @@ check-asan:
 	@scripts/run-tests.sh --only unit,cli --build build/asan
 
 # make bench: revenge-bench against a pinned server; results in bench/results/.
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh
 
 # make fuzz: libFuzzer (clang) on every decoder for FUZZ_SECONDS each.
