@@ -56,7 +56,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz bench tests-build clean install uninstall
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke bench tests-build clean install uninstall
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -148,16 +148,40 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh
 
-# make fuzz: libFuzzer (clang) on every decoder for FUZZ_SECONDS each.
+# make fuzz: libFuzzer (clang) on every parser of untrusted text, each for
+# FUZZ_SECONDS; make fuzz-smoke: each for FUZZ_SMOKE_SECONDS (in make test).
+# A target tests/fuzz/fuzz_NAME.c links the library (built once with the
+# fuzzer's instrumentation) and the sources in FUZZ_SRCS_fuzz_NAME; its
+# seeds are in tests/fuzz/seeds/fuzz_NAME/, what it finds in build/fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-build/fuzz/%: tests/fuzz/%.c $(filter-out lib/server.c lib/client.c lib/metrics.c lib/log.c,$(LIB_SRCS))
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_NAMES:%=build/fuzz/%)
+FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	$(WARN) -DRV_VERSION=\"$(VERSION)\" -Ilib/include -Ilib $(PKG_CFLAGS)
+FUZZ_LIB_OBJS := $(LIB_SRCS:lib/%.c=build/fuzz/lib/%.o)
+FUZZ_SRCS_fuzz_scenario := $(wildcard cmd/revenge-probe/scenario*.c)
+FUZZ_SRCS_fuzz_tui := $(filter-out tui/revenge-party/main.c tui/revenge-party/view.c,\
+	$(wildcard tui/revenge-party/*.c))
+
+build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile | pkgcheck
 	@mkdir -p $(@D)
-	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(WARN) -DRV_VERSION=\"$(VERSION)\" -Ilib/include -Ilib -o $@ $(filter %.c,$^) -ljansson -lm
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_LIB_OBJS) \
+		$(wildcard cmd/revenge-probe/*.h tui/revenge-party/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icmd/revenge-probe -Itui/revenge-party \
+		-o $@ $< $(FUZZ_SRCS_$*) $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lev -lm
+
+fuzz-build: $(FUZZ_TARGETS)
+
 fuzz: $(FUZZ_TARGETS)
-	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus-$$(basename $$t); \
-		$$t -max_len=4096 -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$(basename $$t) || exit 1; done
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: $(FUZZ_TARGETS)
+	@scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
 
 valgrind: $(UNIT_BINS)
 	@scripts/run-tests.sh --only valgrind --build $(BUILD)

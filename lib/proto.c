@@ -78,22 +78,11 @@ const char *rv_err_code_name(enum rv_err_code c)
 	return err_names[c];
 }
 
-/* Length of the longest prefix of s[0..len) that is at most max bytes and
- * does not split a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
 /* Copy s (NUL-terminated, may be NULL) into dst[size], cut at a character
  * boundary. */
 static void copy_cut(char *dst, size_t size, const char *s)
 {
-	size_t n = s ? utf8_cut(s, strlen(s), size - 1) : 0;
+	size_t n = s ? rv_utf8_cut(s, strlen(s), size - 1) : 0;
 
 	if (n)
 		memcpy(dst, s, n);
@@ -110,7 +99,7 @@ static void error_vset(struct rv_proto_error *err, enum rv_err_code code,
 	err->code = code;
 	if (vsnprintf(tmp, sizeof(tmp), fmt, ap) < 0)
 		tmp[0] = '\0';
-	n = (int)utf8_cut(tmp, strnlen(tmp, sizeof(tmp)), sizeof(err->message) - 1);
+	n = (int)rv_utf8_cut(tmp, strnlen(tmp, sizeof(tmp)), sizeof(err->message) - 1);
 	memcpy(err->message, tmp, (size_t)n);
 	err->message[n] = '\0';
 	copy_cut(err->ref, sizeof(err->ref), ref);
@@ -128,33 +117,6 @@ void rv_proto_error_set(struct rv_proto_error *err, enum rv_err_code code,
 	va_start(ap, fmt);
 	error_vset(err, code, ref, id, fmt, ap);
 	va_end(ap);
-}
-
-/* True when the bytes nest [ and { (outside strings) deeper than MAX_DEPTH.
- * Run before jansson, which recurses once per level. */
-static bool too_deep(const char *s, size_t len)
-{
-	size_t depth = 0;
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > MAX_DEPTH)
-				return true;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return false;
 }
 
 /* Decoding context: where errors go, with the type and id read so far. */
@@ -342,7 +304,7 @@ int rv_proto_decode(const char *text, size_t len, struct rv_msg *msg,
 	memset(d.err, 0, sizeof(*d.err));
 	if (!text || len == 0)
 		return fail(&d, RV_ERR_BAD_JSON, "empty message");
-	if (too_deep(text, len))
+	if (rv_json_depth_exceeded(text, len, MAX_DEPTH) != SIZE_MAX)
 		return fail(&d, RV_ERR_BAD_JSON,
 			    "invalid JSON: nested deeper than %d levels", MAX_DEPTH);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -1,5 +1,7 @@
-/* lib/utf8.c - UTF-8, id and name validation shared by the codec and the
- * handshake. Strict: no overlong forms, no surrogates, nothing past U+10FFFF.
+/* lib/utf8.c - text checks shared by the codec, the handshake and the
+ * commands: UTF-8 validation (strict: no overlong forms, no surrogates,
+ * nothing past U+10FFFF) and cutting, ids, display names, and the JSON
+ * nesting guard that runs before jansson.
  */
 #include "revenge/proto.h"
 
@@ -53,6 +55,22 @@ size_t rv_utf8_chars(const char *str, size_t len)
 	return n;
 }
 
+size_t rv_utf8_cut(const char *str, size_t len, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = len < max ? len : max, lead = n, need;
+	unsigned char c;
+
+	/* back over at most three continuation bytes to the sequence's lead */
+	while (lead > 0 && n - lead < 3 && (s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return 0;
+	c = s[--lead];
+	need = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	return n - lead < need ? lead : n;
+}
+
 bool rv_proto_valid_id(const char *s, size_t len)
 {
 	if (len < 1 || len > RV_ID_MAX)
@@ -90,4 +108,29 @@ bool rv_proto_valid_name(const char *s, size_t len)
 			visible = true;
 	}
 	return visible;
+}
+
+size_t rv_json_depth_exceeded(const char *s, size_t len, size_t max_depth)
+{
+	size_t depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max_depth)
+				return i;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return SIZE_MAX;
 }

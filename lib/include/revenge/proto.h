@@ -172,6 +172,17 @@ bool rv_utf8_valid(const char *s, size_t len);
 /* Number of UTF-8 characters in a valid string of len bytes. */
 size_t rv_utf8_chars(const char *s, size_t len);
 
+/* The length of the longest prefix of s[0..len) that is at most max bytes
+ * and does not end inside a UTF-8 sequence: where to cut valid UTF-8 (or a
+ * byte-cut of it) so that what is kept stays valid. Pass max = len to drop
+ * only a sequence already cut short at the end. */
+size_t rv_utf8_cut(const char *s, size_t len, size_t max);
+
+/* The offset of the first [ or { (outside strings) that nests deeper than
+ * max_depth levels (the root counts as one), or SIZE_MAX when none does.
+ * Run on untrusted text before jansson, which recurses once per level. */
+size_t rv_json_depth_exceeded(const char *s, size_t len, size_t max_depth);
+
 /* True when s is a valid display name: valid UTF-8, 1-32 characters, no
  * control characters, not only white space. */
 bool rv_proto_valid_name(const char *s, size_t len);
