@@ -161,6 +161,7 @@ FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	$(WARN) -DRV_VERSION=\"$(VERSION)\" -Ilib/include -Ilib $(PKG_CFLAGS)
 FUZZ_LIB_OBJS := $(LIB_SRCS:lib/%.c=build/fuzz/lib/%.o)
+.SECONDARY: $(FUZZ_LIB_OBJS)
 FUZZ_SRCS_fuzz_scenario := $(wildcard cmd/revenge-probe/scenario*.c)
 FUZZ_SRCS_fuzz_tui := $(filter-out tui/revenge-party/main.c tui/revenge-party/view.c,\
 	$(wildcard tui/revenge-party/*.c))

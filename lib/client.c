@@ -16,10 +16,10 @@
 
 #include "revenge/error.h"
 #include "revenge/frame.h"
+#include "revenge/proto.h"
 
 #include "msgbuf.h"
 
-#define SUBPROTOCOL "revenge.v1"
 #define URL_MAX 2048
 
 struct rv_client {
@@ -394,7 +394,7 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	i.host = host;
 	i.origin = opts && opts->origin ? opts->origin : NULL;
 	i.protocol = opts && opts->no_subprotocol ? NULL :
-		     opts && opts->subprotocol ? opts->subprotocol : SUBPROTOCOL;
+		     opts && opts->subprotocol ? opts->subprotocol : RV_SUBPROTOCOL;
 	/* lws 4.1.6 binds the socket to iface before connect(); it copies
 	 * the string. An IPv4 literal also keeps the connection on IPv4
 	 * (an interface name would not: lws then binds an IPv6 address to

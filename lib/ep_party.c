@@ -10,24 +10,41 @@
 
 #include "revenge/error.h"
 #include "revenge/log.h"
+#include "revenge/party.h"
 
+#include "conn.h"
+#include "endpoint.h"
 #include "idmap.h"
-#include "server_int.h"
 
-struct rv__parties {
+struct parties {
+	struct rv__hub *hub;
 	struct rv__idmap by_id;
 	uint64_t next_member;
 };
 
-int rv__parties_new(struct rv__server *s)
-{
-	struct rv__parties *p = calloc(1, sizeof(*p));
+/* What the handshake's query says. */
+struct party_args {
+	char name[RV_NAME_MAX_BYTES + 1];       /* ?name= */
+	bool has_name;
+};
+_Static_assert(sizeof(struct party_args) <= RV__REQUEST_ARGS_MAX, "party_args fits");
 
-	if (!p || rv__idmap_init(&p->by_id)) {
-		free(p);
+/* Per connection. */
+struct party_conn {
+	struct rv_party *party;
+	struct rv_member *member;
+};
+
+static int parties_start(struct rv__hub *hub, void **state)
+{
+	struct parties *ps = calloc(1, sizeof(*ps));
+
+	if (!ps || rv__idmap_init(&ps->by_id)) {
+		free(ps);
 		return RV_ENOMEM;
 	}
-	s->parties = p;
+	ps->hub = hub;
+	*state = ps;
 	return 0;
 }
 
@@ -36,40 +53,41 @@ static void free_party(void *party)
 	rv_party_free(party);
 }
 
-void rv__parties_free(struct rv__server *s)
+static void parties_stop(void *state)
 {
-	if (!s->parties)
+	struct parties *ps = state;
+
+	if (!ps)
 		return;
-	rv__idmap_free(&s->parties->by_id, free_party);
-	free(s->parties);
-	s->parties = NULL;
+	rv__idmap_free(&ps->by_id, free_party);
+	free(ps);
 }
 
-static struct rv_party *get_or_create(struct rv__server *s, const char *id)
+static struct rv_party *get_or_create(struct parties *ps, const char *id)
 {
-	struct rv_party_config pc = { .history_max = s->cfg->history };
-	struct rv_party *p = rv__idmap_get(&s->parties->by_id, id);
+	struct rv_party_config pc = { .history_max = ps->hub->cfg->history };
+	struct rv_party *p = rv__idmap_get(&ps->by_id, id);
 
 	if (p)
 		return p;
 	p = rv_party_new(id, &pc);
 	if (!p)
 		return NULL;
-	if (rv__idmap_put(&s->parties->by_id, id, p)) {
+	if (rv__idmap_put(&ps->by_id, id, p)) {
 		rv_party_free(p);
 		return NULL;
 	}
-	s->metrics.parties++;
+	ps->hub->metrics.parties++;
 	return p;
 }
 
-static void remove_if_empty(struct rv__server *s, struct rv_party *p)
+static void remove_if_empty(struct parties *ps, struct rv_party *p)
 {
 	if (rv_party_size(p))
 		return;
-	rv__idmap_del(&s->parties->by_id, rv_party_id(p));
+	rv__idmap_del(&ps->by_id, rv_party_id(p));
 	rv_party_free(p);
-	s->metrics.parties--;
+	ps->hub->metrics.parties--;
 }
 
 /* Hand each action to its recipients' queues; one encoded frame serves
@@ -97,9 +115,11 @@ static void deliver(struct rv_party *p, struct rv_outbox *ob)
 static int party_query(const char *arg, size_t len, struct rv__request *r,
 		       char *why, size_t why_len)
 {
+	struct party_args *a = (void *)r->args.bytes;
+
 	if (len < 5 || strncmp(arg, "name=", 5))
 		return 0;
-	if (r->has_name) {
+	if (a->has_name) {
 		snprintf(why, why_len, "name given twice");
 		return 400;
 	}
@@ -107,65 +127,74 @@ static int party_query(const char *arg, size_t len, struct rv__request *r,
 		snprintf(why, why_len, "name must be 1-32 printable UTF-8 characters");
 		return 400;
 	}
-	memcpy(r->name, arg + 5, len - 5);
-	r->name[len - 5] = 0;
-	r->has_name = true;
+	memcpy(a->name, arg + 5, len - 5);
+	a->name[len - 5] = 0;
+	a->has_name = true;
 	return 0;
 }
 
-static int party_open(struct rv__server *s, struct rv__conn *c, const struct rv__request *r)
+static int party_open(void *state, struct rv__conn *c, const struct rv__request *r)
 {
+	struct parties *ps = state;
+	const struct party_args *a = (const void *)r->args.bytes;
+	struct party_conn *pc = rv__conn_ep(c);
 	struct rv_outbox ob;
 	char mid[RV_MEMBER_ID_MAX + 1];
-	struct rv_party *p = get_or_create(s, r->id);
+	struct rv_party *p = get_or_create(ps, r->id);
 
 	if (!p)
 		return -1;
-	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++s->parties->next_member);
+	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
 	rv_outbox_init(&ob);
-	if (rv_party_join(p, mid, r->has_name ? r->name : NULL, c, rv__server_now(s),
-			  &c->u.party.member, &ob)) {
+	if (rv_party_join(p, mid, a->has_name ? a->name : NULL, c, rv__hub_now(ps->hub),
+			  &pc->member, &ob)) {
 		rv_outbox_clear(&ob);
-		remove_if_empty(s, p);
+		remove_if_empty(ps, p);
 		return -1;
 	}
-	c->u.party.party = p;
-	rv_log(s->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
-	       r->id, c->u.party.member->id, c->u.party.member->name);
+	pc->party = p;
+	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
+	       r->id, pc->member->id, pc->member->name);
 	deliver(p, &ob);
 	return 0;
 }
 
-static void party_message(struct rv__server *s, struct rv__conn *c, const struct rv_msg *m,
-			  double now)
+static void party_message(void *state, struct rv__conn *c, const struct rv_msg *m, double now)
 {
+	struct parties *ps = state;
+	struct party_conn *pc = rv__conn_ep(c);
 	struct rv_outbox ob;
 
 	rv_outbox_init(&ob);
-	rv_party_handle(c->u.party.party, c->u.party.member, m, now, &ob);
+	rv_party_handle(pc->party, pc->member, m, now, &ob);
 	if (ob.error)
-		s->metrics.errors[ob.error]++;
-	deliver(c->u.party.party, &ob);
+		ps->hub->metrics.errors[ob.error]++;
+	deliver(pc->party, &ob);
 }
 
-static void party_close(struct rv__server *s, struct rv__conn *c)
+static void party_close(void *state, struct rv__conn *c)
 {
-	struct rv_party *p = c->u.party.party;
+	struct parties *ps = state;
+	struct party_conn *pc = rv__conn_ep(c);
+	struct rv_party *p = pc->party;
 	struct rv_outbox ob;
 
-	if (!p || !c->u.party.member)
+	if (!p || !pc->member)
 		return;
 	rv_outbox_init(&ob);
-	rv_party_leave(p, c->u.party.member, rv__server_now(s), &ob);
-	c->u.party.member = NULL;
-	c->u.party.party = NULL;
+	rv_party_leave(p, pc->member, rv__hub_now(ps->hub), &ob);
+	pc->member = NULL;
+	pc->party = NULL;
 	deliver(p, &ob);
-	remove_if_empty(s, p);
+	remove_if_empty(ps, p);
 }
 
 const struct rv__endpoint rv__ep_party = {
-	.prefix = "/ws/party/",
-	.ep = RV_EP_PARTY,
+	.name = "party",
+	.path = "/ws/party",
+	.conn_size = sizeof(struct party_conn),
+	.start = parties_start,
+	.stop = parties_stop,
 	.query = party_query,
 	.open = party_open,
 	.message = party_message,

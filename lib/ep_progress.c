@@ -19,19 +19,38 @@
 #include "revenge/log.h"
 #include "revenge/systime.h"
 
+#include "conn.h"
+#include "endpoint.h"
 #include "idmap.h"
-#include "server_int.h"
+#include "list.h"
 
 #define INTERVAL_DEFAULT_MS 5000
 #define INTERVAL_MIN_MS 100
 #define INTERVAL_MAX_MS 60000
 
-struct rv__psession {
+struct progress_conn;
+
+struct psession {
 	char id[RV_ID_MAX + 1];
 	bool has_report;
 	struct rv_progress_rec rec;   /* latest report; rec.server_time: when it held */
-	struct rv__conn *conns;       /* subscribers */
+	RV__LIST(struct progress_conn) subs; /* its connections */
 };
+
+/* Per connection. */
+struct progress_conn {
+	struct psession *ps;
+	struct progress_conn *prev, *next; /* the session's subscribers */
+	ev_timer tick;
+	unsigned interval_ms;
+};
+
+/* What the handshake's query says. */
+struct progress_args {
+	unsigned interval_ms;         /* ?interval_ms= */
+	bool has_interval;
+};
+_Static_assert(sizeof(struct progress_args) <= RV__REQUEST_ARGS_MAX, "progress_args fits");
 
 /* A report received this turn, waiting for the commit. */
 struct pending {
@@ -41,50 +60,49 @@ struct pending {
 	struct rv_progress_rec rec;
 };
 
-struct rv__progress {
-	struct rv__server *s;
+struct progress {
+	struct rv__hub *hub;
 	struct rv__idmap sessions;
 	struct pending *pending;
 	size_t n_pending, cap_pending;
 	ev_prepare commit;
 };
 
-static void commit_pending(struct rv__progress *pg);
+static void commit_pending(struct progress *pg);
 
 static void commit_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	commit_pending(w->data);
 }
 
-int rv__progress_new(struct rv__server *s)
+static int progress_start(struct rv__hub *hub, void **state)
 {
-	struct rv__progress *pg = calloc(1, sizeof(*pg));
+	struct progress *pg = calloc(1, sizeof(*pg));
 
 	if (!pg || rv__idmap_init(&pg->sessions)) {
 		free(pg);
 		return RV_ENOMEM;
 	}
-	pg->s = s;
+	pg->hub = hub;
 	ev_prepare_init(&pg->commit, commit_cb);
 	pg->commit.data = pg;
-	s->progress = pg;
+	*state = pg;
 	return 0;
 }
 
-void rv__progress_free(struct rv__server *s)
+static void progress_stop(void *state)
 {
-	struct rv__progress *pg = s->progress;
+	struct progress *pg = state;
 
 	if (!pg)
 		return;
 	/* Reports already received are stored even if nobody is left to
 	 * hear the ack. */
 	commit_pending(pg);
-	ev_prepare_stop(s->loop, &pg->commit);
+	ev_prepare_stop(pg->hub->loop, &pg->commit);
 	rv__idmap_free(&pg->sessions, free);
 	free(pg->pending);
 	free(pg);
-	s->progress = NULL;
 }
 
 /* The position to report now: extrapolated while playing, never past a
@@ -99,9 +117,9 @@ static double position_now(const struct rv_progress_rec *r, double now)
 	return pos;
 }
 
-static void send_progress(struct rv__conn *c, const struct rv__psession *ps)
+static void send_progress(struct rv__conn *c, const struct psession *ps)
 {
-	double now = rv__server_now(c->srv);
+	double now = rv__hub_now(c->hub);
 
 	rv__conn_send_own(c, rv_proto_progress_frame(ps->id, ps->rec.media_id,
 						     position_now(&ps->rec, now),
@@ -111,29 +129,30 @@ static void send_progress(struct rv__conn *c, const struct rv__psession *ps)
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct rv__conn *c = t->data;
+	struct progress_conn *pc = t->data;
 
-	send_progress(c, c->u.progress.ps);
+	send_progress(rv__conn_of_ep(pc), pc->ps);
 }
 
-static void start_ticks(struct rv__server *s, struct rv__conn *c)
+static void start_ticks(struct progress *pg, struct progress_conn *pc)
 {
-	double every = c->u.progress.interval_ms / 1000.0;
+	double every = pc->interval_ms / 1000.0;
 
-	ev_timer_init(&c->u.progress.tick, tick_cb, every, every);
-	c->u.progress.tick.data = c;
-	ev_timer_start(s->loop, &c->u.progress.tick);
+	ev_timer_init(&pc->tick, tick_cb, every, every);
+	pc->tick.data = pc;
+	ev_timer_start(pg->hub->loop, &pc->tick);
 }
 
 static int progress_query(const char *arg, size_t len, struct rv__request *r,
 			  char *why, size_t why_len)
 {
+	struct progress_args *a = (void *)r->args.bytes;
 	unsigned long v = 0;
 	size_t i;
 
 	if (len < 12 || strncmp(arg, "interval_ms=", 12))
 		return 0;
-	if (r->has_interval) {
+	if (a->has_interval) {
 		snprintf(why, why_len, "interval_ms given twice");
 		return 400;
 	}
@@ -149,15 +168,15 @@ static int progress_query(const char *arg, size_t len, struct rv__request *r,
 			 INTERVAL_MIN_MS, INTERVAL_MAX_MS);
 		return 400;
 	}
-	r->interval_ms = (unsigned)v;
-	r->has_interval = true;
+	a->interval_ms = (unsigned)v;
+	a->has_interval = true;
 	return 0;
 }
 
-static struct rv__psession *session_get(struct rv__server *s, const char *id)
+static struct psession *session_get(struct progress *pg, const char *id)
 {
-	struct rv__progress *pg = s->progress;
-	struct rv__psession *ps = rv__idmap_get(&pg->sessions, id);
+	struct rv_store *store = pg->hub->store;
+	struct psession *ps = rv__idmap_get(&pg->sessions, id);
 	int err;
 
 	if (ps)
@@ -166,13 +185,13 @@ static struct rv__psession *session_get(struct rv__server *s, const char *id)
 	if (!ps)
 		return NULL;
 	snprintf(ps->id, sizeof(ps->id), "%s", id);
-	if (s->store) {
-		err = rv_store_get_progress(s->store, id, &ps->rec);
+	if (store) {
+		err = rv_store_get_progress(store, id, &ps->rec);
 		if (err == 0)
 			ps->has_report = true;
 		else if (err != RV_ENOENT)
-			rv_log(s->log, RV_LOG_ERROR, "store_read_failed", "session %s: %s", id,
-			       rv_store_last_error(s->store));
+			rv_log(pg->hub->log, RV_LOG_ERROR, "store_read_failed", "session %s: %s",
+			       id, rv_store_last_error(store));
 	}
 	if (rv__idmap_put(&pg->sessions, id, ps)) {
 		free(ps);
@@ -181,52 +200,48 @@ static struct rv__psession *session_get(struct rv__server *s, const char *id)
 	return ps;
 }
 
-static int progress_open(struct rv__server *s, struct rv__conn *c, const struct rv__request *r)
+static int progress_open(void *state, struct rv__conn *c, const struct rv__request *r)
 {
-	struct rv__psession *ps = session_get(s, r->id);
+	struct progress *pg = state;
+	const struct progress_args *a = (const void *)r->args.bytes;
+	struct progress_conn *pc = rv__conn_ep(c);
+	struct psession *ps = session_get(pg, r->id);
 
 	if (!ps)
 		return -1;
-	c->u.progress.ps = ps;
-	c->u.progress.interval_ms = r->has_interval ? r->interval_ms : INTERVAL_DEFAULT_MS;
-	c->u.progress.next = ps->conns;
-	if (ps->conns)
-		ps->conns->u.progress.prev = c;
-	ps->conns = c;
+	pc->ps = ps;
+	pc->interval_ms = a->has_interval ? a->interval_ms : INTERVAL_DEFAULT_MS;
+	RV__LIST_PREPEND(&ps->subs, pc, );
 	if (ps->has_report) {
 		send_progress(c, ps);
-		start_ticks(s, c);
+		start_ticks(pg, pc);
 	}
 	return 0;
 }
 
-static void progress_close(struct rv__server *s, struct rv__conn *c)
+static void progress_close(void *state, struct rv__conn *c)
 {
-	struct rv__progress *pg = s->progress;
-	struct rv__psession *ps = c->u.progress.ps;
+	struct progress *pg = state;
+	struct progress_conn *pc = rv__conn_ep(c);
+	struct psession *ps = pc->ps;
 
 	if (!ps)
 		return;
-	ev_timer_stop(s->loop, &c->u.progress.tick);
+	ev_timer_stop(pg->hub->loop, &pc->tick);
 	for (size_t i = 0; i < pg->n_pending; i++)
 		if (pg->pending[i].c == c)
 			pg->pending[i].c = NULL;
-	if (c->u.progress.prev)
-		c->u.progress.prev->u.progress.next = c->u.progress.next;
-	else
-		ps->conns = c->u.progress.next;
-	if (c->u.progress.next)
-		c->u.progress.next->u.progress.prev = c->u.progress.prev;
-	c->u.progress.ps = NULL;
+	RV__LIST_REMOVE(&ps->subs, pc, );
+	pc->ps = NULL;
 	/* Pending writes carry their own copy of the report, so the session
 	 * can go as soon as nobody listens; the store keeps the rest. */
-	if (!ps->conns) {
+	if (RV__LIST_EMPTY(&ps->subs)) {
 		rv__idmap_del(&pg->sessions, ps->id);
 		free(ps);
 	}
 }
 
-static int queue_pending(struct rv__progress *pg, struct rv__conn *c, const char *id,
+static int queue_pending(struct progress *pg, struct rv__conn *c, const char *id,
 			 const struct rv_progress_rec *rec)
 {
 	struct pending *p;
@@ -247,39 +262,39 @@ static int queue_pending(struct rv__progress *pg, struct rv__conn *c, const char
 		snprintf(p->id, sizeof(p->id), "%s", id);
 	p->rec = *rec;
 	if (!ev_is_active(&pg->commit))
-		ev_prepare_start(pg->s->loop, &pg->commit);
+		ev_prepare_start(pg->hub->loop, &pg->commit);
 	return 0;
 }
 
 /* Write every report of this turn in one transaction, then ack them. */
-static void commit_pending(struct rv__progress *pg)
+static void commit_pending(struct progress *pg)
 {
-	struct rv__server *s = pg->s;
+	struct rv__hub *hub = pg->hub;
 	uint64_t t0;
 	size_t n = pg->n_pending;
 	int err = 0;
 
 	if (ev_is_active(&pg->commit))
-		ev_prepare_stop(s->loop, &pg->commit);
+		ev_prepare_stop(hub->loop, &pg->commit);
 	if (!n)
 		return;
 	t0 = rv_time_mono_ns();
-	if (s->store) {
-		err = rv_store_begin(s->store);
+	if (hub->store) {
+		err = rv_store_begin(hub->store);
 		for (size_t i = 0; !err && i < n; i++)
-			err = rv_store_put_progress(s->store, &pg->pending[i].rec);
+			err = rv_store_put_progress(hub->store, &pg->pending[i].rec);
 		if (!err)
-			err = rv_store_commit(s->store);
+			err = rv_store_commit(hub->store);
 		if (err)
-			rv_store_rollback(s->store);
-		rv_metrics_commit(&s->metrics, (double)(rv_time_mono_ns() - t0) / 1e9);
+			rv_store_rollback(hub->store);
+		rv_metrics_commit(&hub->metrics, (double)(rv_time_mono_ns() - t0) / 1e9);
 	}
 	if (err) {
-		s->metrics.store_errors++;
-		rv_log(s->log, RV_LOG_ERROR, "store_write_failed", "%zu report(s): %s", n,
-		       rv_store_last_error(s->store));
+		hub->metrics.store_errors++;
+		rv_log(hub->log, RV_LOG_ERROR, "store_write_failed", "%zu report(s): %s", n,
+		       rv_store_last_error(hub->store));
 	} else {
-		s->metrics.progress_stored += s->store ? n : 0;
+		hub->metrics.progress_stored += hub->store ? n : 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = &pg->pending[i];
@@ -295,18 +310,17 @@ static void commit_pending(struct rv__progress *pg)
 	pg->n_pending = 0;
 }
 
-static void progress_message(struct rv__server *s, struct rv__conn *c, const struct rv_msg *m,
+static void progress_message(void *state, struct rv__conn *c, const struct rv_msg *m,
 			     double now)
 {
-	struct rv__psession *ps = c->u.progress.ps;
-	struct rv_proto_error err;
+	struct progress *pg = state;
+	struct progress_conn *pc = rv__conn_ep(c), *o;
+	struct psession *ps = pc->ps;
 	struct rv_progress_rec rec;
 	bool first;
 
 	if (m->type != RV_MSG_PROGRESS) {
-		rv_proto_error_set(&err, RV_ERR_UNKNOWN_TYPE, rv_msg_type_name(m->type), m->id,
-				   "%s is not used on /ws/progress", rv_msg_type_name(m->type));
-		rv__conn_send_error(c, &err);
+		rv__conn_send_unused(c, m);
 		return;
 	}
 	memset(&rec, 0, sizeof(rec));
@@ -317,7 +331,7 @@ static void progress_message(struct rv__server *s, struct rv__conn *c, const str
 	rec.duration = m->u.progress.duration;
 	rec.playing = m->u.progress.playing;
 	rec.server_time = now;
-	if (queue_pending(s->progress, c, m->id, &rec)) {
+	if (queue_pending(pg, c, m->id, &rec)) {
 		rv__conn_request_close(c, 1011, "out of memory");
 		return;
 	}
@@ -326,13 +340,16 @@ static void progress_message(struct rv__server *s, struct rv__conn *c, const str
 	ps->rec = rec;
 	ps->has_report = true;
 	if (first)
-		for (struct rv__conn *o = ps->conns; o; o = o->u.progress.next)
-			start_ticks(s, o);
+		RV__LIST_FOREACH(o, &ps->subs, )
+			start_ticks(pg, o);
 }
 
 const struct rv__endpoint rv__ep_progress = {
-	.prefix = "/ws/progress/",
-	.ep = RV_EP_PROGRESS,
+	.name = "progress",
+	.path = "/ws/progress",
+	.conn_size = sizeof(struct progress_conn),
+	.start = progress_start,
+	.stop = progress_stop,
 	.query = progress_query,
 	.open = progress_open,
 	.message = progress_message,

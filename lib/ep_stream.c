@@ -14,45 +14,59 @@
 #include "revenge/error.h"
 #include "revenge/log.h"
 
+#include "conn.h"
+#include "endpoint.h"
 #include "idmap.h"
-#include "server_int.h"
+#include "list.h"
 
-struct rv__ssession {
+struct stream_conn;
+
+struct ssession {
 	char id[RV_ID_MAX + 1];
 	int profile;                  /* index into the ladder */
 	struct rv_quality q;
-	struct rv__conn *conns;
+	RV__LIST(struct stream_conn) conns;
 };
 
-struct rv__streams {
+/* Per connection. */
+struct stream_conn {
+	struct ssession *ss;
+	struct stream_conn *prev, *next; /* the session's connections */
+};
+
+struct streams {
+	struct rv__hub *hub;
 	struct rv__idmap sessions;
 };
 
-int rv__streams_new(struct rv__server *s)
+static int streams_start(struct rv__hub *hub, void **state)
 {
-	struct rv__streams *st = calloc(1, sizeof(*st));
+	struct streams *st = calloc(1, sizeof(*st));
 
 	if (!st || rv__idmap_init(&st->sessions)) {
 		free(st);
 		return RV_ENOMEM;
 	}
-	s->streams = st;
+	st->hub = hub;
+	*state = st;
 	return 0;
 }
 
-void rv__streams_free(struct rv__server *s)
+static void streams_stop(void *state)
 {
-	if (!s->streams)
+	struct streams *st = state;
+
+	if (!st)
 		return;
-	rv__idmap_free(&s->streams->sessions, free);
-	free(s->streams);
-	s->streams = NULL;
+	rv__idmap_free(&st->sessions, free);
+	free(st);
 }
 
-static struct rv__ssession *session_get(struct rv__server *s, const char *id)
+static struct ssession *session_get(struct streams *st, const char *id)
 {
-	const struct rv_ladder *l = &s->cfg->ladder;
-	struct rv__ssession *ss = rv__idmap_get(&s->streams->sessions, id);
+	const struct rv_ladder *l = &st->hub->cfg->ladder;
+	struct rv_store *store = st->hub->store;
+	struct ssession *ss = rv__idmap_get(&st->sessions, id);
 	char name[RV_PROFILE_NAME_MAX + 1];
 
 	if (ss)
@@ -65,56 +79,54 @@ static struct rv__ssession *session_get(struct rv__server *s, const char *id)
 	ss->profile = rv_ladder_initial(l);
 	/* A stored profile that the current ladder no longer has falls back
 	 * to the initial one. */
-	if (s->store && rv_store_get_quality(s->store, id, name, sizeof(name)) == 0 &&
+	if (store && rv_store_get_quality(store, id, name, sizeof(name)) == 0 &&
 	    rv_ladder_find(l, name) >= 0)
 		ss->profile = rv_ladder_find(l, name);
-	if (rv__idmap_put(&s->streams->sessions, id, ss)) {
+	if (rv__idmap_put(&st->sessions, id, ss)) {
 		free(ss);
 		return NULL;
 	}
 	return ss;
 }
 
-static int stream_open(struct rv__server *s, struct rv__conn *c, const struct rv__request *r)
+static int stream_open(void *state, struct rv__conn *c, const struct rv__request *r)
 {
-	struct rv__ssession *ss = session_get(s, r->id);
+	struct streams *st = state;
+	struct stream_conn *sc = rv__conn_ep(c);
+	struct ssession *ss = session_get(st, r->id);
 
 	if (!ss)
 		return -1;
-	c->u.stream.ss = ss;
-	c->u.stream.next = ss->conns;
-	if (ss->conns)
-		ss->conns->u.stream.prev = c;
-	ss->conns = c;
-	rv__conn_send_own(c, rv_proto_quality_state_frame(&s->cfg->ladder, ss->profile,
-							  rv__server_now(s)));
+	sc->ss = ss;
+	RV__LIST_PREPEND(&ss->conns, sc, );
+	rv__conn_send_own(c, rv_proto_quality_state_frame(&st->hub->cfg->ladder, ss->profile,
+							  rv__hub_now(st->hub)));
 	return 0;
 }
 
-static void stream_close(struct rv__server *s, struct rv__conn *c)
+static void stream_close(void *state, struct rv__conn *c)
 {
-	struct rv__ssession *ss = c->u.stream.ss;
+	struct streams *st = state;
+	struct stream_conn *sc = rv__conn_ep(c);
+	struct ssession *ss = sc->ss;
 
 	if (!ss)
 		return;
-	if (c->u.stream.prev)
-		c->u.stream.prev->u.stream.next = c->u.stream.next;
-	else
-		ss->conns = c->u.stream.next;
-	if (c->u.stream.next)
-		c->u.stream.next->u.stream.prev = c->u.stream.prev;
-	c->u.stream.ss = NULL;
-	if (!ss->conns) {
-		rv__idmap_del(&s->streams->sessions, ss->id);
+	RV__LIST_REMOVE(&ss->conns, sc, );
+	sc->ss = NULL;
+	if (RV__LIST_EMPTY(&ss->conns)) {
+		rv__idmap_del(&st->sessions, ss->id);
 		free(ss);
 	}
 }
 
-static void quality_request(struct rv__server *s, struct rv__conn *c, const struct rv_msg *m,
+static void quality_request(struct streams *st, struct rv__conn *c, const struct rv_msg *m,
 			    double now)
 {
-	const struct rv_ladder *l = &s->cfg->ladder;
-	struct rv__ssession *ss = c->u.stream.ss;
+	const struct rv_ladder *l = &st->hub->cfg->ladder;
+	struct rv_store *store = st->hub->store;
+	struct stream_conn *sc = rv__conn_ep(c), *o;
+	struct ssession *ss = sc->ss;
 	int idx = rv_ladder_find(l, m->u.quality_request.profile);
 	struct rv_proto_error err;
 	struct rv_frame *f;
@@ -128,24 +140,26 @@ static void quality_request(struct rv__server *s, struct rv__conn *c, const stru
 	}
 	ss->profile = idx;
 	rv_quality_changed(&ss->q);
-	if (s->store && rv_store_put_quality(s->store, ss->id, l->p[idx].name))
-		rv_log(s->log, RV_LOG_ERROR, "store_write_failed", "quality of %s: %s", ss->id,
-		       rv_store_last_error(s->store));
+	if (store && rv_store_put_quality(store, ss->id, l->p[idx].name))
+		rv_log(st->hub->log, RV_LOG_ERROR, "store_write_failed", "quality of %s: %s",
+		       ss->id, rv_store_last_error(store));
 	/* The sender's copy is its direct reply and carries its id; the
 	 * session's other connections learn of the change too. */
 	rv__conn_send_own(c, rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, m->id));
 	f = rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, NULL);
-	for (struct rv__conn *o = ss->conns; f && o; o = o->u.stream.next)
-		if (o != c)
-			rv__conn_send(o, f);
+	if (f)
+		RV__LIST_FOREACH(o, &ss->conns, )
+			if (o != sc)
+				rv__conn_send(rv__conn_of_ep(o), f);
 	rv_frame_unref(f);
 }
 
-static void bandwidth_report(struct rv__server *s, struct rv__conn *c, const struct rv_msg *m,
+static void bandwidth_report(struct streams *st, struct rv__conn *c, const struct rv_msg *m,
 			     double now)
 {
-	const struct rv_ladder *l = &s->cfg->ladder;
-	struct rv__ssession *ss = c->u.stream.ss;
+	const struct rv_ladder *l = &st->hub->cfg->ladder;
+	struct stream_conn *sc = rv__conn_ep(c);
+	struct ssession *ss = sc->ss;
 	int sugg = rv_quality_report(&ss->q, l, ss->profile, m->u.bandwidth_report.kbps, now);
 
 	if (sugg < 0) {
@@ -154,33 +168,31 @@ static void bandwidth_report(struct rv__server *s, struct rv__conn *c, const str
 		return;
 	}
 	/* Ladders are highest first: a smaller index is a step up. */
-	s->metrics.quality_suggestions[sugg < ss->profile ? 0 : 1]++;
+	st->hub->metrics.quality_suggestions[sugg < ss->profile ? 0 : 1]++;
 	rv__conn_send_own(c, rv_proto_quality_frame(RV_MSG_QUALITY_SUGGESTION, &l->p[sugg], now,
 						    m->id));
 }
 
-static void stream_message(struct rv__server *s, struct rv__conn *c, const struct rv_msg *m,
-			   double now)
+static void stream_message(void *state, struct rv__conn *c, const struct rv_msg *m, double now)
 {
-	struct rv_proto_error err;
-
 	switch (m->type) {
 	case RV_MSG_QUALITY_REQUEST:
-		quality_request(s, c, m, now);
+		quality_request(state, c, m, now);
 		break;
 	case RV_MSG_BANDWIDTH_REPORT:
-		bandwidth_report(s, c, m, now);
+		bandwidth_report(state, c, m, now);
 		break;
 	default:
-		rv_proto_error_set(&err, RV_ERR_UNKNOWN_TYPE, rv_msg_type_name(m->type), m->id,
-				   "%s is not used on /ws/stream", rv_msg_type_name(m->type));
-		rv__conn_send_error(c, &err);
+		rv__conn_send_unused(c, m);
 	}
 }
 
 const struct rv__endpoint rv__ep_stream = {
-	.prefix = "/ws/stream/",
-	.ep = RV_EP_STREAM,
+	.name = "stream",
+	.path = "/ws/stream",
+	.conn_size = sizeof(struct stream_conn),
+	.start = streams_start,
+	.stop = streams_stop,
 	.query = NULL,
 	.open = stream_open,
 	.message = stream_message,

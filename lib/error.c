@@ -1,6 +1,5 @@
 /* lib/error.c - text for the library's RV_E* error codes. */
 #include "revenge/error.h"
-#include "revenge/revenge.h"
 
 const char *rv_strerror(int err)
 {
@@ -18,9 +17,4 @@ const char *rv_strerror(int err)
 	case RV_EADDR: return "cannot bind or resolve address";
 	}
 	return "unknown error";
-}
-
-const char *rv_version(void)
-{
-	return RV_VERSION;
 }

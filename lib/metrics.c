@@ -12,7 +12,6 @@
 
 static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES };
 static const int refused_status[4] = { 400, 403, 404, 503 };
-static const char *const endpoint_names[RV_EP__COUNT] = { "party", "progress", "stream" };
 static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
 
 void rv_metrics_commit(struct rv_metrics *m, double seconds)
@@ -120,13 +119,13 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		return RV_ENOMEM;
 
 	header(&b, "revenge_connections", "gauge", "Open WebSocket connections by endpoint.");
-	for (i = 0; i < RV_EP__COUNT; i++)
+	for (i = 0; i < (int)m->n_endpoints && i < RV_METRIC_ENDPOINTS_MAX; i++)
 		sb_printf(&b, "revenge_connections{endpoint=\"%s\"} %lld\n",
-			  endpoint_names[i], (long long)m->connections_open[i]);
+			  m->endpoint_names[i], (long long)m->connections_open[i]);
 	header(&b, "revenge_connections_total", "counter", "WebSocket connections accepted by endpoint.");
-	for (i = 0; i < RV_EP__COUNT; i++)
+	for (i = 0; i < (int)m->n_endpoints && i < RV_METRIC_ENDPOINTS_MAX; i++)
 		sb_printf(&b, "revenge_connections_total{endpoint=\"%s\"} %llu\n",
-			  endpoint_names[i], (unsigned long long)m->connections_total[i]);
+			  m->endpoint_names[i], (unsigned long long)m->connections_total[i]);
 	header(&b, "revenge_parties", "gauge", "Parties with at least one member.");
 	sb_printf(&b, "revenge_parties %lld\n", (long long)m->parties);
 

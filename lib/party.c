@@ -20,12 +20,13 @@
 #include <string.h>
 
 #include "jw.h"
+#include "list.h"
 #include "revenge/error.h"
 
 struct rv_party {
 	char id[RV_ID_MAX + 1];
 	struct rv_party_config cfg;
-	struct rv_member *head, *tail;  /* join order */
+	RV__LIST(struct rv_member) members; /* join order */
 	struct rv_member *host;         /* NULL exactly when empty */
 	size_t size;
 	unsigned long joins;            /* successful joins, names guests */
@@ -105,10 +106,8 @@ void rv_party_free(struct rv_party *p)
 
 	if (!p)
 		return;
-	for (m = p->head; m; m = next) {
-		next = m->next;
+	RV__LIST_FOREACH_SAFE(m, &p->members, , next)
 		free(m);
-	}
 	for (size_t i = 0; i < p->hist_len; i++)
 		rv_frame_unref(p->hist[(p->hist_start + i) % p->cfg.history_max]);
 	free(p->hist);
@@ -127,7 +126,7 @@ size_t rv_party_size(const struct rv_party *p)
 
 struct rv_member *rv_party_first(const struct rv_party *p)
 {
-	return p->head;
+	return p->members.first;
 }
 
 struct rv_member *rv_party_host(const struct rv_party *p)
@@ -149,7 +148,7 @@ struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id)
 {
 	if (!member_id)
 		return NULL;
-	for (struct rv_member *m = p->head; m; m = m->next)
+	for (struct rv_member *m = p->members.first; m; m = m->next)
 		if (strcmp(m->id, member_id) == 0)
 			return m;
 	return NULL;
@@ -173,27 +172,13 @@ static void history_push(struct rv_party *p, struct rv_frame *f)
 
 static void link_tail(struct rv_party *p, struct rv_member *m)
 {
-	m->prev = p->tail;
-	m->next = NULL;
-	if (p->tail)
-		p->tail->next = m;
-	else
-		p->head = m;
-	p->tail = m;
+	RV__LIST_APPEND(&p->members, m, );
 	p->size++;
 }
 
 static void unlink_member(struct rv_party *p, struct rv_member *m)
 {
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		p->head = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	else
-		p->tail = m->prev;
-	m->prev = m->next = NULL;
+	RV__LIST_REMOVE(&p->members, m, );
 	p->size--;
 }
 
@@ -211,7 +196,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 	size_t hint = 256;
 	size_t max = p->cfg.history_max;
 
-	for (const struct rv_member *m = p->head; m; m = m->next)
+	for (const struct rv_member *m = p->members.first; m; m = m->next)
 		hint += strlen(m->id) + strlen(m->name) + 40;
 	for (size_t i = 0; i < p->hist_len; i++)
 		hint += p->hist[(p->hist_start + i) % max]->len + 1;
@@ -232,8 +217,8 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 	rv__jw_lit(&w, ",");
 	rv__jw_key(&w, "members");
 	rv__jw_lit(&w, "[");
-	for (const struct rv_member *m = p->head; m; m = m->next) {
-		if (m != p->head)
+	for (const struct rv_member *m = p->members.first; m; m = m->next) {
+		if (m != p->members.first)
 			rv__jw_lit(&w, ",");
 		rv__jw_lit(&w, "{");
 		rv__jw_key(&w, "id");
@@ -364,7 +349,7 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 	unlink_member(p, m);
 	/* The head has been present longest: the contract's choice of heir. */
 	if (was_host)
-		p->host = p->head;
+		p->host = p->members.first;
 	/* m is out of the list, so "everyone" no longer includes it and no
 	 * action needs to point at the struct about to be freed. */
 	if (p->size) {
@@ -524,13 +509,6 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 	case RV_MSG_CHAT:
 	case RV_MSG_REACTION:
 		return handle_text(p, m, msg, now_ms, ob);
-	case RV_MSG_TIME:
-		/* Receipt and reply are the same instant here; the server
-		 * adapter may answer time itself with real read/write times. */
-		emit(ob, RV_TO_ONE, m,
-		     rv_proto_time_frame(msg->u.time.client_time, now_ms, now_ms,
-					 msg->id));
-		return 0;
 	case RV_MSG_TRANSFER_HOST:
 		return handle_transfer(p, m, msg, now_ms, ob);
 	default:

@@ -131,6 +131,12 @@ struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_TIME);
 }
 
+struct rv_frame *rv_proto_time_reply(const struct rv_msg *m, double receive_time,
+				     double send_time)
+{
+	return rv_proto_time_frame(m->u.time.client_time, receive_time, send_time, m->id);
+}
+
 struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
 				       const char *name, double ts)
 {

@@ -1,17 +1,16 @@
 /* lib/server.c - the libwebsockets adapter behind revenge-server.
  *
  * Owns the event loop (libev, with lws as a guest on it), the store's
- * lifetime, the handshake checks (path, id, query, origin, subprotocol),
- * plain HTTP (/healthz, /metrics), per-connection receive assembly, rate
- * limits and bounded send queues, and the SIGTERM/SIGINT drain. What happens
- * on each WebSocket path lives in its endpoint (ep_party.c, ep_progress.c,
- * ep_stream.c); the rules themselves live in the pure core.
+ * lifetime, the endpoints' start and stop, the handshake (routing, query
+ * and origin by request.c; subprotocol and deflate here), plain HTTP
+ * (/healthz, /metrics), receive assembly, rate limits, keep-alive, the
+ * "time" answer every endpoint shares, and the SIGTERM/SIGINT drain. A
+ * connection's send path is conn.c's; what happens on each WebSocket path
+ * is its endpoint's (endpoints.c lists them); the rules themselves live in
+ * the pure core.
  */
 #include "revenge/server.h"
 
-#include <assert.h>
-#include <errno.h>
-#include <fnmatch.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,426 +18,72 @@
 
 #include <libwebsockets.h>
 #include <ev.h>
-#include <zlib.h>
 
-#include "revenge/clock.h"
 #include "revenge/error.h"
-#include "revenge/frame.h"
 #include "revenge/metrics.h"
 #include "revenge/party.h"
 #include "revenge/proto.h"
 #include "revenge/systime.h"
 
-#include "server_int.h"
+#include "conn.h"
+#include "endpoint.h"
+#include "list.h"
+#include "request.h"
 
-_Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
-
-#define SUBPROTOCOL "revenge.v1"
-#define RV_DEFLATE_THRESHOLD 256 /* smaller messages go uncompressed */
-#define RV_DEFLATE_LEVEL 6
-#define RV_DEFLATE_MEMLEVEL 6     /* a 16 KiB hash table cleared per message */
 #define URI_MAX 512
-#define CLOSE_GRACE_S 3           /* to write what is queued and the close frame */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
 
-double rv__server_now(const struct rv__server *s)
-{
-	return rv_clock_server_time(&s->clock, rv_time_mono_ns());
-}
-
-/* ---- send queue ------------------------------------------------------- */
-
-/* ---- WebSocket framing and the send queue ----------------------------- */
-
-/* Server-to-client frames are framed here, not by lws: the header of a
- * shared frame is written once into its head-room, so a broadcast to N
- * members costs N writes of ready bytes, and several queued frames leave
- * in one write. lws writes them raw (LWS_WRITE_RAW), keeping what the
- * kernel does not take and sending it before anything later, its own
- * control frames included. */
-
-/* Write the RFC 6455 header for an unmasked, final text frame of f's
- * payload into the head-room (once); returns the first byte to send. */
-static const unsigned char *frame_wire(struct rv_frame *f, bool compressed, size_t *wire_len)
-{
-	unsigned char *data = rv_frame_data(f);
-
-	if (!f->wire_head) {
-		unsigned char h[10];
-		size_t n = 0;
-
-		h[n++] = 0x81 | (compressed ? 0x40 : 0);   /* FIN, (RSV1), text */
-		if (f->len < 126) {
-			h[n++] = (unsigned char)f->len;
-		} else if (f->len <= 0xffff) {
-			h[n++] = 126;
-			h[n++] = (unsigned char)(f->len >> 8);
-			h[n++] = (unsigned char)f->len;
-		} else {
-			h[n++] = 127;
-			for (int i = 7; i >= 0; i--)
-				h[n++] = (unsigned char)((uint64_t)f->len >> (8 * i));
-		}
-		memcpy(data - n, h, n);
-		f->wire_head = (uint8_t)n;
-	}
-	*wire_len = f->wire_head + f->len;
-	return data - f->wire_head;
-}
-
-/* f compressed for permessage-deflate (RFC 7692), made once and shared by
- * every compressed connection: each message is compressed on its own (no
- * context kept between messages, which a sender may always do), so the
- * bytes are the same for every recipient and the server holds no
- * compressor per connection. NULL: send f as it is (small, incompressible
- * or out of memory). */
-static struct rv_frame *frame_deflated(struct rv__server *s, struct rv_frame *f)
-{
-	struct rv_frame *z;
-	size_t bound;
-
-	if (f->alt_state == RV_FRAME_ALT_READY)
-		return f->alt;
-	if (f->alt_state == RV_FRAME_ALT_NONE || f->len < RV_DEFLATE_THRESHOLD)
-		return NULL;
-	f->alt_state = RV_FRAME_ALT_NONE;
-	if (!s->zinit) {
-		if (deflateInit2(&s->z, RV_DEFLATE_LEVEL, Z_DEFLATED, -15, RV_DEFLATE_MEMLEVEL,
-				 Z_DEFAULT_STRATEGY) != Z_OK)
-			return NULL;
-		s->zinit = true;
-	} else if (deflateReset(&s->z) != Z_OK) {
-		return NULL;
-	}
-	/* a sync flush ends on 00 00 ff ff, which the wire format drops */
-	bound = deflateBound(&s->z, f->len) + 8;
-	z = rv_frame_new(bound);
-	if (!z)
-		return NULL;
-	s->z.next_in = rv_frame_data(f);
-	s->z.avail_in = (uInt)f->len;
-	s->z.next_out = rv_frame_data(z);
-	s->z.avail_out = (uInt)bound;
-	if (deflate(&s->z, Z_SYNC_FLUSH) != Z_OK || s->z.avail_in || s->z.avail_out == 0) {
-		rv_frame_unref(z);
-		return NULL;
-	}
-	z->len = bound - s->z.avail_out - 4;
-	if (z->len >= f->len) {
-		rv_frame_unref(z);
-		return NULL;
-	}
-	z->kind = f->kind;
-	z->msg_type = f->msg_type;
-	z->alt_state = RV_FRAME_ALT_NONE;
-	f->alt = z;
-	f->alt_state = RV_FRAME_ALT_READY;
-	s->metrics.messages_deflated++;
-	return z;
-}
-
-/* The bytes c gets for f. */
-static const unsigned char *conn_wire(struct rv__conn *c, struct rv_frame *f, size_t *len)
-{
-	struct rv_frame *z = c->deflate ? frame_deflated(c->srv, f) : NULL;
-
-	return z ? frame_wire(z, true, len) : frame_wire(f, false, len);
-}
-
-static void count_sent(struct rv__server *s, const struct rv_frame *f)
-{
-	s->metrics.messages_out[f->msg_type < RV_MSG__COUNT ? f->msg_type : 0]++;
-	s->metrics.bytes_out += f->len;
-}
-
-static int write_raw(struct rv__conn *c, const unsigned char *p, size_t len)
-{
-	return lws_write(c->wsi, (unsigned char *)p, len, LWS_WRITE_RAW);
-}
-
-/* Close c with code once what is already queued has been written (a 1013
- * empties the queue first). Nothing more is queued after this; the first
- * code asked for wins, except that a drain's 1001 yields to any other. */
-void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
-{
-	if (c->close_code && c->close_code != 1001)
-		return;
-	c->close_code = code;
-	c->close_reason = reason;
-	lws_callback_on_writable(c->wsi);
-	/* A peer that stopped reading never makes its socket writable, so
-	 * the close frame may never go out: then drop the connection. */
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
-}
-
-/* Send f to c. Frames are queued and written once the loop turn's
- * callbacks are done (flush_turn): every frame a connection gets in one
- * turn (acks after a group commit, a burst of chat, a join's replies)
- * leaves in one write, and there is no writable round trip (two epoll_ctl
- * calls and a loop turn per message) unless the socket is full. A STATE
- * frame replaces a queued, unsent STATE frame (latest-wins); a frame that
- * does not fit closes c with 1013. */
-void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
-{
-	struct rv__server *s = c->srv;
-	bool choked;
-	int r;
-
-	if (!c->wsi || c->close_code)
-		return;
-	/* Latest-wins is for a client that falls behind: its socket is full
-	 * (lws holds part of a write). Two syncs that merely arrive in the
-	 * same loop turn both go out. */
-	choked = lws_partial_buffered(c->wsi);
-	r = rv__outq_push_mode(&c->q, f, s->cfg->queue_max, choked);
-	if (r < 0) {
-		s->metrics.slow_dropped++;
-		rv_log(s->log, RV_LOG_WARN, "client_dropped",
-		       "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
-		rv__outq_clear(&c->q);
-		rv__conn_request_close(c, 1013, "too far behind");
-		return;
-	}
-	if (r == 1)
-		s->metrics.state_replaced++;
-	if (choked) {
-		/* lws calls back when the socket has room */
-		if (r == 0 && rv__outq_len(&c->q) == 1)
-			lws_callback_on_writable(c->wsi);
-		return;
-	}
-	if (!c->dirty) {
-		c->dirty = true;
-		c->dirty_prev = NULL;
-		c->dirty_next = s->dirty;
-		if (s->dirty)
-			s->dirty->dirty_prev = c;
-		s->dirty = c;
-	}
-}
-
-static void dirty_unlink(struct rv__server *s, struct rv__conn *c)
-{
-	if (!c->dirty)
-		return;
-	if (c->dirty_prev)
-		c->dirty_prev->dirty_next = c->dirty_next;
-	else
-		s->dirty = c->dirty_next;
-	if (c->dirty_next)
-		c->dirty_next->dirty_prev = c->dirty_prev;
-	c->dirty = false;
-	c->dirty_prev = c->dirty_next = NULL;
-}
-
-static int conn_write_queued(struct rv__conn *c);
-
-/* An ev_prepare at the lowest priority: it runs after every other
- * callback of the loop turn, the progress group commit included, just
- * before the loop waits for I/O again. */
-static void flush_turn(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	struct rv__server *s = w->data;
-	struct rv__conn *c;
-
-	while ((c = s->dirty)) {
-		dirty_unlink(s, c);
-		if (c->close_code) {
-			lws_callback_on_writable(c->wsi);   /* the close goes from there */
-			continue;
-		}
-		if (conn_write_queued(c) < 0)
-			rv__conn_request_close(c, 1011, "write failed");
-		else if (rv__outq_len(&c->q))
-			lws_callback_on_writable(c->wsi);
-	}
-}
-
-/* Write what is queued, coalesced: the frames are gathered into the
- * server's scratch buffer and leave in as few writes as it takes, until
- * the queue is empty or the kernel takes only part (lws then keeps the
- * rest, lws_partial_buffered, and calls back when there is room).
- * Returns -1 when a write failed. */
-static int conn_write_queued(struct rv__conn *c)
-{
-	struct rv__server *s = c->srv;
-
-	while (rv__outq_len(&c->q) && !lws_partial_buffered(c->wsi)) {
-		size_t used = 0;
-		int n = 0;
-
-		while (rv__outq_len(&c->q)) {
-			struct rv_frame *f = rv__outq_peek(&c->q);
-			size_t len;
-			const unsigned char *p = conn_wire(c, f, &len);
-
-			if (used + len > sizeof(s->scratch)) {
-				if (used)
-					break;     /* the batch so far goes first */
-				/* larger than the scratch buffer: on its own */
-				count_sent(s, f);
-				n = write_raw(c, p, len);
-				rv_frame_unref(rv__outq_pop(&c->q));
-				break;
-			}
-			count_sent(s, f);
-			memcpy(s->scratch + used, p, len);
-			used += len;
-			rv_frame_unref(rv__outq_pop(&c->q));
-		}
-		if (used)
-			n = write_raw(c, s->scratch, used);
-		if (n < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The writable callback: write what is queued, then the close frame if
- * one was asked for. */
-static int conn_flush(struct rv__conn *c)
-{
-	dirty_unlink(c->srv, c);
-	if (conn_write_queued(c) < 0)
-		return -1;
-	if (rv__outq_len(&c->q)) {
-		lws_callback_on_writable(c->wsi);
-		return 0;
-	}
-	if (c->close_code) {
-		/* lws may call back again while the close frame waits for
-		 * room in the socket: set the reason once. */
-		if (!c->close_sent) {
-			c->close_sent = true;
-			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-					 (unsigned char *)c->close_reason,
-					 c->close_reason ? strlen(c->close_reason) : 0);
-		}
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- replies shared by every endpoint --------------------------------- */
-
-void rv__conn_send_own(struct rv__conn *c, struct rv_frame *f)
-{
-	if (!f)
-		return;
-	rv__conn_send(c, f);
-	rv_frame_unref(f);
-}
-
-void rv__conn_send_error(struct rv__conn *c, const struct rv_proto_error *err)
-{
-	c->srv->metrics.errors[err->code]++;
-	rv__conn_send_own(c, rv_proto_error_frame(err, rv__server_now(c->srv)));
-}
-
-void rv__conn_ack(struct rv__conn *c, const char *id)
-{
-	rv__conn_send_own(c, rv_proto_ack_frame(id, rv__server_now(c->srv)));
-}
+struct rv__server {
+	struct rv__hub hub;                     /* what connections and endpoints share */
+	const struct rv_server_config *cfg;
+	const struct rv_log *log;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	ev_signal sigterm, sigint;
+	ev_timer drain_timer, lws_tick, keepalive;
+	ev_prepare flush;                       /* writes what the turn queued */
+	RV__LIST(struct rv__conn) conns;        /* open ws connections, by ka_due */
+	size_t n_conns;
+	bool draining;
+	uint64_t drain_deadline_ns;
+	void *ep_state[RV_METRIC_ENDPOINTS_MAX]; /* each endpoint's, from its start */
+};
 
 /* ---- handshake -------------------------------------------------------- */
 
-/* "localhost:*" matches the origin's host[:port]; a pattern with "://"
- * matches the whole origin. A ":*" pattern also matches no port at all. */
-static bool origin_allowed(const struct rv_server_config *cfg, const char *origin)
-{
-	static const char *const defaults[] = { "localhost:*", "127.0.0.1:*", "[::1]:*" };
-	const char *const *pats = cfg->n_origins ? cfg->origins : defaults;
-	unsigned n = cfg->n_origins ? cfg->n_origins : 3;
-	const char *hostport = strstr(origin, "://");
-	char bare[URI_MAX];
-
-	hostport = hostport ? hostport + 3 : origin;
-	for (unsigned i = 0; i < n; i++) {
-		const char *pat = pats[i];
-		size_t pl = strlen(pat);
-
-		if (strstr(pat, "://")) {
-			if (!fnmatch(pat, origin, 0))
-				return true;
-			continue;
-		}
-		if (!fnmatch(pat, hostport, 0))
-			return true;
-		if (pl > 2 && !strcmp(pat + pl - 2, ":*") && pl - 2 < sizeof(bare)) {
-			memcpy(bare, pat, pl - 2);
-			bare[pl - 2] = 0;
-			if (!fnmatch(bare, hostport, 0))
-				return true;
-		}
-	}
-	return false;
-}
-
-static const struct rv__endpoint *const endpoints[] = {
-	&rv__ep_party, &rv__ep_progress, &rv__ep_stream,
-};
-
-static const struct rv__endpoint *endpoint_of(enum rv_endpoint ep)
-{
-	return endpoints[ep];
-}
-
-/* Check the upgrade request. Returns 0, or the HTTP status to refuse with
- * and a reason in why. */
+/* Check the upgrade request: the path, id and query (request.c) and the
+ * Origin. Returns 0, or the HTTP status to refuse with and a reason in
+ * why. */
 static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__request *r,
 			 char *why, size_t why_len)
 {
-	const struct rv__endpoint *e = NULL;
 	char uri[URI_MAX], arg[URI_MAX];
-	const char *id = NULL;
-	size_t idlen;
-	int n;
+	int n, status;
 
-	memset(r, 0, sizeof(*r));
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= URI_MAX) {
 		snprintf(why, why_len, "request path too long");
+		memset(r, 0, sizeof(*r));
 		return 400;
 	}
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0) {
 		snprintf(why, why_len, "not a GET request");
+		memset(r, 0, sizeof(*r));
 		return 400;
 	}
-	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
-		size_t pl = strlen(endpoints[i]->prefix);
-
-		if (!strncmp(uri, endpoints[i]->prefix, pl)) {
-			e = endpoints[i];
-			id = uri + pl;
-			break;
-		}
-	}
-	if (!e) {
-		snprintf(why, why_len, "no such endpoint");
-		return 404;
-	}
-	r->ep = e->ep;
-	idlen = strlen(id);
-	if (!rv_proto_valid_id(id, idlen)) {
-		snprintf(why, why_len, "id must be 1-64 characters of A-Z a-z 0-9 _ -");
-		return 400;
-	}
-	memcpy(r->id, id, idlen + 1);
-
+	if ((status = rv__request_route(uri, r, why, why_len)))
+		return status;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= URI_MAX) {
 		snprintf(why, why_len, "query too long");
 		return 400;
 	}
-	for (int i = 0; e->query && (n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg),
-						  WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0; i++) {
-		int status = e->query(arg, (size_t)n, r, why, why_len);
-
-		if (status)
+	for (int i = 0; (n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg),
+						  WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0; i++)
+		if ((status = rv__request_arg(r, arg, (size_t)n, why, why_len)))
 			return status;
-	}
 	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
 	if (n > 0) {
 		if (n >= URI_MAX || lws_hdr_copy(wsi, arg, sizeof(arg), WSI_TOKEN_ORIGIN) < 0 ||
-		    !origin_allowed(s->cfg, arg)) {
+		    !rv__request_origin_allowed(s->cfg->origins, s->cfg->n_origins, arg)) {
 			snprintf(why, why_len, "origin not allowed");
 			return 403;
 		}
@@ -448,7 +93,7 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 
 static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
 {
-	rv_metrics_refused(&s->metrics, status);
+	rv_metrics_refused(&s->hub.metrics, status);
 	rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
 	/* Written by hand: lws_return_http_status answers an upgrade request
 	 * with an HTTP/1.0 status line, which strict clients reject. */
@@ -475,7 +120,7 @@ static bool offers_subprotocol(struct lws *wsi)
 	if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) < 0)
 		return false;
 	for (tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
-		if (!strcmp(tok, SUBPROTOCOL))
+		if (!strcmp(tok, RV_SUBPROTOCOL))
 			return true;
 	return false;
 }
@@ -515,30 +160,6 @@ static uint64_t keepalive_ns(const struct rv__server *s)
 	return (uint64_t)s->cfg->ping_interval * 1000000000u;
 }
 
-static void conns_unlink(struct rv__server *s, struct rv__conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		s->conns_tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void conns_append(struct rv__server *s, struct rv__conn *c)
-{
-	c->next = NULL;
-	c->prev = s->conns_tail;
-	if (s->conns_tail)
-		s->conns_tail->next = c;
-	else
-		s->conns = c;
-	s->conns_tail = c;
-}
-
 /* Due connections: one that was heard from is fine until the next
  * interval; a silent one is pinged; one silent for a whole interval after
  * its ping is dropped at once (no close handshake with a dead peer). */
@@ -550,10 +171,10 @@ static void keepalive_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 	uint64_t now = rv_time_mono_ns();
 	struct rv__conn *c;
 
-	while ((c = s->conns) && c->ka_due <= now) {
-		conns_unlink(s, c);
+	while ((c = s->conns.first) && c->ka_due <= now) {
+		RV__LIST_REMOVE(&s->conns, c, );
 		c->ka_due = now + keepalive_ns(s);
-		conns_append(s, c);
+		RV__LIST_APPEND(&s->conns, c, );
 		if (c->ka_active) {
 			c->ka_active = false;
 			c->ka_pinged = false;
@@ -626,23 +247,23 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 	struct rv__request r;
 	char why[128];
 
-	c->srv = s;
-	c->wsi = wsi;
+	rv__conn_init(c, &s->hub, wsi);
 	c->is_ws = true;
-	rv__outq_init(&c->q);
 	c->tokens = s->cfg->rate_limit * 2.0;
-	c->tokens_at = rv__server_now(s);
+	c->tokens_at = rv__hub_now(&s->hub);
 	c->ka_due = rv_time_mono_ns() + keepalive_ns(s);
-	conns_append(s, c);
+	RV__LIST_APPEND(&s->conns, c, );
 	s->n_conns++;
 
 	/* confirm_upgrade has checked the same request */
 	if (parse_request(s, wsi, &r, why, sizeof(why)))
 		return -1;
-	c->ep = r.ep;
-	s->metrics.connections_total[c->ep]++;
-	s->metrics.connections_open[c->ep]++;
-	if (endpoint_of(c->ep)->open(s, c, &r)) {
+	c->endpoint = r.endpoint;
+	c->endpoint_index = r.index;
+	c->endpoint_state = s->ep_state[r.index];
+	s->hub.metrics.connections_total[r.index]++;
+	s->hub.metrics.connections_open[r.index]++;
+	if (c->endpoint->open(c->endpoint_state, c, &r)) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
 				 (unsigned char *)"cannot join", 11);
 		return -1;
@@ -654,17 +275,16 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 {
 	if (!c->is_ws)
 		return;
-	endpoint_of(c->ep)->close(s, c);
+	if (c->endpoint) {
+		c->endpoint->close(c->endpoint_state, c);
+		s->hub.metrics.connections_open[c->endpoint_index]--;
+	}
 	if (c->close_code)
-		rv_metrics_close(&s->metrics, c->close_code);
-	rv__outq_free(&c->q);
-	rv__msgbuf_free(&c->rx);
-	dirty_unlink(s, c);
-	conns_unlink(s, c);
+		rv_metrics_close(&s->hub.metrics, c->close_code);
+	rv__conn_fini(c);
+	RV__LIST_REMOVE(&s->conns, c, );
 	s->n_conns--;
-	s->metrics.connections_open[c->ep]--;
 	c->is_ws = false;
-	c->wsi = NULL;
 }
 
 static bool rate_ok(struct rv__server *s, struct rv__conn *c, double now)
@@ -685,17 +305,17 @@ static bool rate_ok(struct rv__server *s, struct rv__conn *c, double now)
 
 static void handle_message(struct rv__server *s, struct rv__conn *c, const char *text, size_t len)
 {
-	double now = rv__server_now(s);
+	double now = rv__hub_now(&s->hub);
 	struct rv_proto_error err;
 	struct rv_msg msg;
 
-	s->metrics.bytes_in += len;
+	s->hub.metrics.bytes_in += len;
 	if (rv_proto_decode(text, len, &msg, &err)) {
-		s->metrics.messages_in[0]++;
+		s->hub.metrics.messages_in[0]++;
 		rv__conn_send_error(c, &err);
 		return;
 	}
-	s->metrics.messages_in[msg.type]++;
+	s->hub.metrics.messages_in[msg.type]++;
 	if (!rate_ok(s, c, now)) {
 		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED, rv_msg_type_name(msg.type),
 				   msg.id, "more than %u messages per second",
@@ -706,14 +326,10 @@ static void handle_message(struct rv__server *s, struct rv__conn *c, const char 
 			rv__conn_request_close(c, 1008, "rate limit abused");
 		return;
 	}
-	if (msg.type == RV_MSG_TIME) {
-		/* Answered here for every endpoint: the reply carries the moment
-		 * the request was read and the moment it was answered. */
-		rv__conn_send_own(c, rv_proto_time_frame(msg.u.time.client_time, now,
-							 rv__server_now(s), msg.id));
-	} else {
-		endpoint_of(c->ep)->message(s, c, &msg, now);
-	}
+	if (msg.type == RV_MSG_TIME)
+		rv__conn_answer_time(c, &msg, now);
+	else
+		c->endpoint->message(c->endpoint_state, c, &msg, now);
 	rv_msg_clear(&msg);
 }
 
@@ -757,7 +373,7 @@ static int ws_writeable(struct rv__server *s, struct rv__conn *c)
 {
 	if (!c->is_ws)
 		return 0;
-	return conn_flush(c);
+	return rv__conn_writable(c);
 }
 
 /* RFC 6455 7.4: codes a peer may send in a close frame. */
@@ -789,7 +405,7 @@ static int peer_close(struct rv__server *s, struct lws *wsi, const unsigned char
 	}
 	if (!code)
 		return 0;
-	rv_metrics_close(&s->metrics, code);
+	rv_metrics_close(&s->hub.metrics, code);
 	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
 	return 1;
 }
@@ -821,12 +437,12 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 	char body[256];
 	int n;
 
-	s->metrics.http_requests++;
+	s->hub.metrics.http_requests++;
 	if (!strcmp(uri, "/healthz")) {
 		n = snprintf(body, sizeof(body),
 			     "{\"status\":\"%s\",\"version\":\"%s\",\"connections\":%zu,"
 			     "\"parties\":%zu}\n", s->draining ? "draining" : "ok",
-			     RV_VERSION, s->n_conns, (size_t)s->metrics.parties);
+			     RV_VERSION, s->n_conns, (size_t)s->hub.metrics.parties);
 		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
 				  body, (size_t)n);
 	}
@@ -835,7 +451,7 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		size_t len;
 		int r;
 
-		if (rv_metrics_render(&s->metrics, &text, &len))
+		if (rv_metrics_render(&s->hub.metrics, &text, &len))
 			return -1;
 		r = http_reply(c, wsi, 200, "text/plain; version=0.0.4; charset=utf-8",
 			       text, len);
@@ -926,6 +542,16 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	s->ctx = NULL;
 }
 
+/* An ev_prepare at the lowest priority: it runs after every other
+ * callback of the loop turn, the progress group commit included, just
+ * before the loop waits for I/O again. */
+static void flush_turn(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct rv__server *s = w->data;
+
+	rv__conn_flush_turn(&s->hub);
+}
+
 /* lws 4.1's libev glue only looks at its timers (handshake and close
  * timeouts, keep-alive pings) after socket activity, so on a quiet server
  * they never fire. Waking lws through its event pipe twice a second runs
@@ -941,6 +567,7 @@ static void lws_tick(struct ev_loop *loop, ev_timer *t, int revents)
 static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
 {
 	struct rv__server *s = h->data;
+	struct rv__conn *c;
 	int signum = h->signum;
 
 	if (s->draining)
@@ -951,7 +578,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
 					  s->cfg->drain_timeout_ms - 500 : 100) * 1000000u;
 	rv_log(s->log, RV_LOG_INFO, "draining", "signal %d: closing %zu connection(s)",
 	       signum, s->n_conns);
-	for (struct rv__conn *c = s->conns; c; c = c->next)
+	RV__LIST_FOREACH(c, &s->conns, )
 		rv__conn_request_close(c, 1001, "server shutting down");
 	ev_timer_start(loop, &s->drain_timer);
 }
@@ -986,6 +613,46 @@ static const struct lws_extension extensions[] = {
 	{ NULL, NULL, NULL }
 };
 
+/* Each endpoint's server-wide state, in table order; on a failure,
+ * endpoints_stop frees those already started. */
+static int endpoints_start(struct rv__server *s)
+{
+	if (rv__n_endpoints > RV_METRIC_ENDPOINTS_MAX)
+		return RV_EINVAL;       /* the metrics keep a slot per endpoint */
+	for (unsigned i = 0; i < rv__n_endpoints; i++) {
+		const struct rv__endpoint *e = rv__endpoints[i];
+		int err;
+
+		s->hub.metrics.endpoint_names[i] = e->name;
+		s->hub.metrics.n_endpoints = i + 1;
+		if (e->start && (err = e->start(&s->hub, &s->ep_state[i])))
+			return err;
+	}
+	return 0;
+}
+
+/* In reverse order of start. */
+static void endpoints_stop(struct rv__server *s)
+{
+	for (unsigned i = rv__n_endpoints; i-- > 0;) {
+		if (rv__endpoints[i]->stop)
+			rv__endpoints[i]->stop(s->ep_state[i]);
+		s->ep_state[i] = NULL;
+	}
+}
+
+/* lws's per-connection allocation: the connection and the largest of the
+ * endpoints' per-connection states. */
+static size_t conn_size(void)
+{
+	size_t most = 0;
+
+	for (unsigned i = 0; i < rv__n_endpoints; i++)
+		if (rv__endpoints[i]->conn_size > most)
+			most = rv__endpoints[i]->conn_size;
+	return sizeof(struct rv__conn) + most;
+}
+
 int rv_server_run(const struct rv_server_config *cfg)
 {
 	struct lws_protocols protocols[3];
@@ -1000,13 +667,13 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return RV_ENOMEM;
-	s->cfg = cfg;
-	s->log = cfg->log;
-	rv_clock_anchor(&s->clock, rv_time_wall_ms(), rv_time_mono_ns());
-	s->metrics.start_wall_ms = rv_time_wall_ms();
+	s->cfg = s->hub.cfg = cfg;
+	s->log = s->hub.log = cfg->log;
+	rv_clock_anchor(&s->hub.clock, rv_time_wall_ms(), rv_time_mono_ns());
+	s->hub.metrics.start_wall_ms = rv_time_wall_ms();
 	/* Signal watchers need libev's default loop. */
-	s->loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
-	if (!s->loop) {
+	s->hub.loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!s->hub.loop) {
 		free(s);
 		return RV_EIO;
 	}
@@ -1014,14 +681,13 @@ int rv_server_run(const struct rv_server_config *cfg)
 		struct rv_store_options so = { .fsync = cfg->fsync, .create = true };
 		char why[300];
 
-		err = rv_store_open(cfg->db_path, &so, &s->store, why, sizeof(why));
+		err = rv_store_open(cfg->db_path, &so, &s->hub.store, why, sizeof(why));
 		if (err) {
 			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
 			goto out;
 		}
 	}
-	if ((err = rv__parties_new(s)) || (err = rv__progress_new(s)) ||
-	    (err = rv__streams_new(s)))
+	if ((err = endpoints_start(s)))
 		goto out;
 
 	memset(protocols, 0, sizeof(protocols));
@@ -1029,7 +695,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	 * subprotocol; [1] is selected when revenge.v1 is offered. */
 	protocols[0].name = "revenge-default";
 	protocols[0].callback = callback;
-	protocols[0].per_session_data_size = sizeof(struct rv__conn);
+	protocols[0].per_session_data_size = conn_size();
 	/* Small per-connection receive buffer: lws allocates it for every
 	 * connection (4096 measured 5.8 KiB per idle connection, 1024 about
 	 * 3); messages larger than it arrive in pieces that msgbuf joins. Sends
@@ -1037,7 +703,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	protocols[0].rx_buffer_size = 1024;
 	protocols[0].tx_packet_size = 1 << 20;
 	protocols[1] = protocols[0];
-	protocols[1].name = SUBPROTOCOL;
+	protocols[1].name = RV_SUBPROTOCOL;
 
 
 	memset(&info, 0, sizeof(info));
@@ -1046,7 +712,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.protocols = protocols;
 	info.extensions = extensions;
 	info.user = s;
-	foreign[0] = s->loop;
+	foreign[0] = s->hub.loop;
 	info.foreign_loops = foreign;
 	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
@@ -1089,14 +755,14 @@ int rv_server_run(const struct rv_server_config *cfg)
 	ev_prepare_init(&s->flush, flush_turn);
 	ev_set_priority(&s->flush, EV_MINPRI);
 	s->flush.data = s;
-	ev_prepare_start(s->loop, &s->flush);
+	ev_prepare_start(s->hub.loop, &s->flush);
 	s->sigterm.data = s->sigint.data = s->drain_timer.data = s->lws_tick.data = s;
 	s->keepalive.data = s;
 	if (cfg->ping_interval)
-		ev_timer_start(s->loop, &s->keepalive);
-	ev_signal_start(s->loop, &s->sigterm);
-	ev_signal_start(s->loop, &s->sigint);
-	ev_timer_start(s->loop, &s->lws_tick);
+		ev_timer_start(s->hub.loop, &s->keepalive);
+	ev_signal_start(s->hub.loop, &s->sigterm);
+	ev_signal_start(s->hub.loop, &s->sigint);
+	ev_timer_start(s->hub.loop, &s->lws_tick);
 
 	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",
 		 strchr(cfg->host, ':') ? "[" : "", cfg->host,
@@ -1105,20 +771,17 @@ int rv_server_run(const struct rv_server_config *cfg)
 	if (cfg->on_listening)
 		cfg->on_listening(url, cfg->user);
 
-	ev_run(s->loop, 0);
+	ev_run(s->hub.loop, 0);
 out:
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
 	/* lws is gone: no callback can reach the endpoints any more. Progress
 	 * commits what it still holds before the store closes. */
-	rv__streams_free(s);
-	rv__progress_free(s);
-	rv__parties_free(s);
-	rv_store_close(s->store);
-	if (s->zinit)
-		deflateEnd(&s->z);
-	if (s->loop)
-		ev_loop_destroy(s->loop);
+	endpoints_stop(s);
+	rv_store_close(s->hub.store);
+	rv__conn_hub_fini(&s->hub);
+	if (s->hub.loop)
+		ev_loop_destroy(s->hub.loop);
 	free(s);
 	return err;
 }

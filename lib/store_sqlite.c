@@ -632,6 +632,24 @@ int rv_store_schema_version(struct rv_store *st)
 	return st ? st->version : RV_EINVAL;
 }
 
+/* Step s, a lookup by session id (bound as its first parameter): 0 with
+ * s on the session's row, RV_ENOENT, or a failure noted as what. The
+ * caller reads the row, then resets s and clears its bindings. */
+static int find_row(struct rv_store *st, sqlite3_stmt *s, const char *session_id,
+		    const char *what)
+{
+	int rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return RV_ENOENT;
+	note_sqlite(st, what);
+	return rv_code(rc);
+}
+
 /* Step s to its end, then reset it and clear its bindings so no read lock,
  * no pending error and no pointer into the caller's memory outlive the call.
  * The failure text is taken before the reset. */
@@ -739,7 +757,7 @@ int rv_store_get_progress(struct rv_store *st, const char *session_id,
 {
 	sqlite3_stmt *s;
 	const unsigned char *media;
-	int rc, ret = RV_EIO;
+	int ret;
 
 	if (!st)
 		return RV_EINVAL;
@@ -748,15 +766,8 @@ int rv_store_get_progress(struct rv_store *st, const char *session_id,
 	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
 		return note_invalid(st, "get progress: session id must be 1-64 bytes");
 	s = st->stmt[S_GET_PROGRESS];
-	rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = RV_ENOENT;
-	} else if (rc != SQLITE_ROW) {
-		note_sqlite(st, "get progress");
-		ret = rv_code(rc);
-	} else {
+	if ((ret = find_row(st, s, session_id, "get progress")) == 0) {
+		ret = RV_EIO;
 		media = sqlite3_column_text(s, 0);
 		if (!media || (size_t)sqlite3_column_bytes(s, 0) > RV_ID_MAX) {
 			snprintf(st->err, sizeof(st->err), "get progress: session '%s' has %s",
@@ -813,7 +824,7 @@ int rv_store_get_quality(struct rv_store *st, const char *session_id, char *prof
 	sqlite3_stmt *s;
 	const unsigned char *t;
 	size_t n;
-	int rc, ret = RV_EIO;
+	int ret;
 
 	if (!st)
 		return RV_EINVAL;
@@ -823,15 +834,8 @@ int rv_store_get_quality(struct rv_store *st, const char *session_id, char *prof
 	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
 		return note_invalid(st, "get quality: session id must be 1-64 bytes");
 	s = st->stmt[S_GET_QUALITY];
-	rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = RV_ENOENT;
-	} else if (rc != SQLITE_ROW) {
-		note_sqlite(st, "get quality");
-		ret = rv_code(rc);
-	} else {
+	if ((ret = find_row(st, s, session_id, "get quality")) == 0) {
+		ret = RV_EIO;
 		t = sqlite3_column_text(s, 0);
 		n = (size_t)sqlite3_column_bytes(s, 0);
 		if (!t) {

@@ -7,11 +7,12 @@
 #
 # Suites: unit (cmocka programs), cli (bats against real servers), asan (unit
 # and cli again, built with ASan+UBSan), valgrind (unit programs under
-# valgrind, zero leaks). The last line reads "tests: N passed, M failed".
+# valgrind, zero leaks), fuzz (each libFuzzer target for a few seconds over
+# its seeds: make fuzz-smoke). The last line reads "tests: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
 
-only="unit,cli,asan,valgrind"
+only="unit,cli,asan,valgrind,fuzz"
 build="build"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -93,6 +94,22 @@ fi
 if want valgrind; then
 	run_unit "$build" unit-valgrind valgrind -q --leak-check=full --show-leak-kinds=all \
 		--errors-for-leak-kinds=all --error-exitcode=99
+fi
+
+if want fuzz; then
+	log=$(mktemp)
+	if make --no-print-directory -s -j"$jobs" fuzz-smoke >"$log" 2>&1; then :; fi
+	ok=$(grep -c '^ok fuzz ' "$log")
+	notok=$(grep -c '^not ok fuzz ' "$log")
+	passed=$((passed + ok))
+	failed=$((failed + notok))
+	if [ "$notok" -gt 0 ] || [ "$ok" -eq 0 ]; then
+		cat "$log"
+		failures+=("fuzz ($notok failed)")
+		[ "$notok" -eq 0 ] && failed=$((failed + 1))
+	fi
+	echo "fuzz: $ok passed, $notok failed"
+	rm -f "$log"
 fi
 
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done

@@ -50,3 +50,36 @@ EOF2
 	run find "$p" -type f
 	assert_output ''
 }
+
+@test "the installed revenge.pc links a static program with --static alone, and the headers serve C++" {
+	local dest="$BATS_TEST_TMPDIR/dest" p="$BATS_TEST_TMPDIR/dest/opt/rv"
+	run make -s -C "$ROOT" install PREFIX=/opt/rv DESTDIR="$dest"
+	assert_success
+	# rv_server_run pulls in the send path, which needs zlib (deflate)
+	cat >"$BATS_TEST_TMPDIR/s.c" <<'EOF2'
+#include <stdio.h>
+#include <revenge/revenge.h>
+int main(int argc, char **argv)
+{
+	struct rv_server_config cfg;
+	rv_server_config_defaults(&cfg);
+	if (argc > 5)
+		return rv_server_run(&cfg);
+	printf("%s %d\n", rv_version(), cfg.port);
+	return 0;
+}
+EOF2
+	export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$p/lib/pkgconfig"
+	run pkg-config --static --libs revenge
+	assert_output --partial '-lz'
+	run cc -o "$BATS_TEST_TMPDIR/s" "$BATS_TEST_TMPDIR/s.c" $(pkg-config --cflags revenge) \
+		"$p/lib/librevenge.a" $(pkg-config --static --libs revenge | sed 's/-lrevenge//')
+	assert_success
+	run "$BATS_TEST_TMPDIR/s"
+	assert_output --regexp '^[0-9.]+ 8080$'
+	cp "$BATS_TEST_TMPDIR/s.c" "$BATS_TEST_TMPDIR/s.cc"
+	run g++ -std=c++17 -Wall -Werror -fsyntax-only $(pkg-config --cflags revenge libwebsockets jansson) \
+		"$BATS_TEST_TMPDIR/s.cc"
+	assert_success
+}
+

@@ -939,29 +939,17 @@ static void test_text_bad_values_by_hand(void **state)
 
 /* ---- time */
 
-static void test_time_reply(void **state)
+/* time is answered by the server for every endpoint (the reply itself is
+ * tested as test_time_reply in test_proto.c): not a party message. */
+static void test_time_not_a_party_message(void **state)
 {
 	struct fx *x = *state;
 	struct rv_member *a, *b;
-	json_t *j, *p;
 
 	trio(x, &a, &b, NULL);
 	assert_int_equal(send_msg(x, b, "{\"type\":\"time\",\"payload\":"
-				  "{\"client_time\":123.5},\"id\":\"t7\"}", T0 + 9999.25), 0);
-	assert_int_equal(x->ob.n, 1);
-	assert_int_equal(x->ob.items[0].target, RV_TO_ONE);
-	assert_ptr_equal(x->ob.items[0].member, b);
-	j = item(x, 0);
-	assert_string_equal(str(j, "type"), "time");
-	assert_string_equal(str(j, "id"), "t7");
-	p = pl(j);
-	assert_true(num(p, "client_time") == 123.5);
-	assert_true(num(p, "server_receive_time") == T0 + 9999.25);
-	assert_true(num(p, "server_time") == T0 + 9999.25);
-	rv_outbox_clear(&x->ob);
-	assert_int_equal(send_msg(x, a, "{\"type\":\"time\",\"payload\":"
-				  "{\"client_time\":-1}}", T0), 0);
-	assert_false(has(item(x, 0), "id"));
+				  "{\"client_time\":123.5},\"id\":\"t7\"}", T0 + 9999.25), 1);
+	assert_error(x, b, "unknown_type", "time", "t7");
 }
 
 /* ---- transfer_host */
@@ -1200,7 +1188,7 @@ int main(void)
 		T(test_history_zero),
 		T(test_reaction_relay),
 		T(test_text_bad_values_by_hand),
-		T(test_time_reply),
+		T(test_time_not_a_party_message),
 		T(test_transfer_forbidden),
 		T(test_transfer_not_found),
 		T(test_transfer_to_self),

@@ -1756,6 +1756,38 @@ static void test_encode_time_frame(void **state)
 	rv_frame_unref(f);
 }
 
+/* Moved from test_party.c: a decoded time request and its reply. */
+static void test_time_reply(void **state)
+{
+	struct rv_msg m;
+	struct rv_frame *f;
+	json_t *j;
+	const json_t *p;
+
+	ok("{\"type\":\"time\",\"payload\":{\"client_time\":123.5},\"id\":\"t7\"}", &m);
+	f = rv_proto_time_reply(&m, 1700000009999.25, 1700000009999.5);
+	rv_msg_clear(&m);
+	assert_int_equal(f->msg_type, RV_MSG_TIME);
+	j = frame_json(f);
+	assert_string_equal(jstr(j, "type"), "time");
+	assert_string_equal(jstr(j, "id"), "t7");
+	p = jpayload(j);
+	assert_true(jnum(p, "client_time") == 123.5);
+	assert_true(jnum(p, "server_receive_time") == 1700000009999.25);
+	assert_true(jnum(p, "server_time") == 1700000009999.5);
+	json_decref(j);
+	rv_frame_unref(f);
+
+	ok("{\"type\":\"time\",\"payload\":{\"client_time\":-1}}", &m);
+	f = rv_proto_time_reply(&m, 1, 2);
+	rv_msg_clear(&m);
+	j = frame_json(f);
+	assert_null(json_object_get(j, "id"));
+	assert_true(jnum(jpayload(j), "client_time") == -1);
+	json_decref(j);
+	rv_frame_unref(f);
+}
+
 static void test_encode_member_host_frames(void **state)
 {
 	static const enum rv_msg_type types[] = { RV_MSG_MEMBER_JOINED, RV_MSG_MEMBER_LEFT };
@@ -1958,6 +1990,7 @@ int main(void)
 		cmocka_unit_test(test_encode_ts_precision),
 		cmocka_unit_test(test_encode_chat_reaction),
 		cmocka_unit_test(test_encode_time_frame),
+		cmocka_unit_test(test_time_reply),
 		cmocka_unit_test(test_encode_member_host_frames),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_valid_id),

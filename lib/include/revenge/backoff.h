@@ -10,6 +10,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct rv_backoff {
 	double base_ms;      /* first delay, before jitter */
 	double max_ms;       /* ceiling, before jitter */
@@ -20,5 +24,9 @@ struct rv_backoff {
 /* The delay before attempt n (0-based), in ms, and advance the random
  * state. Always within [(1 - jitter) x d, d] where d = min(max, base x 2^n). */
 double rv_backoff_delay(struct rv_backoff *b, unsigned attempt);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

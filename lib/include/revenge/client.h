@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct rv_client;   /* the context */
 struct rv_conn;     /* one connection */
 
@@ -97,7 +101,12 @@ int rv_client_http_get(struct rv_client *cl, const char *url, size_t max_body,
 /* True once the handshake has completed and until closing starts. */
 bool rv_conn_is_open(const struct rv_conn *c);
 
-/* The subprotocol the server selected, "" for none. */
+/* The subprotocol the server selected, "" for none; borrowed from c, valid
+ * until c closes. */
 const char *rv_conn_subprotocol(const struct rv_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct rv_clock {
 	double wall_anchor_ms;      /* wall clock at the anchor instant */
 	uint64_t mono_anchor_ns;    /* monotonic clock at the same instant */
@@ -73,5 +77,9 @@ bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt);
  * (200 ms apart) while the estimator is new, then every 30-60 s; r is a
  * random number in [0, 1) chosen by the caller. */
 double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #ifndef REVENGE_ERROR_H
 #define REVENGE_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
 	RV_OK = 0,
 	RV_ENOMEM = -1,   /* out of memory */
@@ -23,5 +27,9 @@ enum {
 
 /* Human text for an RV_E* code; never NULL, static storage. */
 const char *rv_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

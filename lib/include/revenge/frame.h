@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RV_FRAME_HEADROOM 16
 
 enum rv_frame_kind {
@@ -49,7 +53,8 @@ static inline unsigned char *rv_frame_data(struct rv_frame *f)
  * Returns NULL on out-of-memory. Release with rv_frame_unref(). */
 struct rv_frame *rv_frame_new(size_t cap);
 
-/* Allocate a frame holding a copy of len bytes of text, refs = 1. */
+/* Allocate a frame holding a copy of len bytes of text, refs = 1 (the
+ * caller's; release with rv_frame_unref). NULL on out-of-memory. */
 struct rv_frame *rv_frame_from(const char *text, size_t len, enum rv_frame_kind kind);
 
 /* Take another reference; returns f. NULL-safe. */
@@ -57,5 +62,9 @@ struct rv_frame *rv_frame_ref(struct rv_frame *f);
 
 /* Drop a reference; frees on the last (with its compressed copy). NULL-safe. */
 void rv_frame_unref(struct rv_frame *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum rv_log_level { RV_LOG_ERROR = 0, RV_LOG_WARN, RV_LOG_INFO, RV_LOG_DEBUG };
 
 struct rv_log {
@@ -25,5 +29,9 @@ int rv_log_level_parse(const char *s, enum rv_log_level *out);
  * "client_closed"); fmt adds human detail. NULL log is silent. Never fails. */
 void rv_log(const struct rv_log *log, enum rv_log_level level, const char *event,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,7 +12,12 @@
 
 #include "proto.h"
 
-enum rv_endpoint { RV_EP_PARTY = 0, RV_EP_PROGRESS, RV_EP_STREAM, RV_EP__COUNT };
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* WebSocket endpoints counted apart, each under its own label. */
+#define RV_METRIC_ENDPOINTS_MAX 8
 
 /* Close codes worth counting, in the order rendered. */
 #define RV_METRIC_CLOSE_CODES 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013
@@ -23,8 +28,10 @@ enum rv_endpoint { RV_EP_PARTY = 0, RV_EP_PROGRESS, RV_EP_STREAM, RV_EP__COUNT }
 #define RV_METRIC_N_COMMIT_BUCKETS 11
 
 struct rv_metrics {
-	uint64_t connections_total[RV_EP__COUNT];
-	int64_t connections_open[RV_EP__COUNT];
+	const char *endpoint_names[RV_METRIC_ENDPOINTS_MAX]; /* labels, borrowed */
+	unsigned n_endpoints;
+	uint64_t connections_total[RV_METRIC_ENDPOINTS_MAX];
+	int64_t connections_open[RV_METRIC_ENDPOINTS_MAX];
 	int64_t parties;
 	uint64_t messages_in[RV_MSG__COUNT];
 	uint64_t messages_out[RV_MSG__COUNT];
@@ -57,5 +64,9 @@ void rv_metrics_refused(struct rv_metrics *m, int status);
 /* Render the Prometheus text exposition into a new NUL-terminated buffer
  * (*out, caller frees with free()). Returns 0 or RV_ENOMEM. */
 int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

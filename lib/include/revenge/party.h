@@ -17,6 +17,10 @@
 #include "frame.h"
 #include "proto.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RV_PARTY_HISTORY_DEFAULT 50
 #define RV_MEMBER_ID_MAX 32
 
@@ -68,6 +72,8 @@ void rv_outbox_clear(struct rv_outbox *ob);
 struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config *cfg);
 void rv_party_free(struct rv_party *p);
 
+/* Accessors. What they return is borrowed from p: a member stays valid
+ * until it leaves, the id and state as long as p. */
 const char *rv_party_id(const struct rv_party *p);
 size_t rv_party_size(const struct rv_party *p);
 struct rv_member *rv_party_first(const struct rv_party *p);   /* longest present */
@@ -91,13 +97,18 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob);
 
 /* Apply a decoded message from m (a member of p): sync, chat, reaction,
- * time, transfer_host.
- * Any other type answers `error unknown_type`. Errors go to m only, with the
+ * transfer_host. Any other type answers `error unknown_type` (`time` is
+ * answered by the server for every endpoint, with its real read and write
+ * instants, before a message reaches the party). Errors go to m only, with the
  * request id echoed. Returns 0 when applied, 1 when answered with an error. */
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob);
 
-/* Find a present member by id, NULL when absent. */
+/* Find a present member by id, NULL when absent; borrowed from p. */
 struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

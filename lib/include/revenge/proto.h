@@ -16,6 +16,13 @@
 #include "frame.h"
 #include "quality.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The WebSocket subprotocol a client offers (Sec-WebSocket-Protocol). */
+#define RV_SUBPROTOCOL "revenge.v1"
+
 #define RV_ID_MAX 64            /* party, session, media ids: [A-Za-z0-9_-]{1,64} */
 #define RV_REQ_ID_MAX 128       /* a client's request "id": 1-128 bytes of UTF-8 */
 #define RV_NAME_MAX_CHARS 32    /* display name: 1-32 UTF-8 characters */
@@ -51,7 +58,8 @@ enum rv_msg_type {
 	RV_MSG__COUNT
 };
 
-/* Wire name of a type ("sync", ...); "invalid" for RV_MSG_INVALID. */
+/* Wire name of a type ("sync", ...); "invalid" for RV_MSG_INVALID. Static
+ * storage, never NULL. */
 const char *rv_msg_type_name(enum rv_msg_type t);
 
 /* Type for a wire name, RV_MSG_INVALID when unknown. */
@@ -71,7 +79,7 @@ enum rv_err_code {
 	RV_ERR__COUNT
 };
 
-/* Wire name of an error code ("bad_json", ...). */
+/* Wire name of an error code ("bad_json", ...). Static storage, never NULL. */
 const char *rv_err_code_name(enum rv_err_code c);
 
 /* A decoded client->server message. String pointers are borrowed from the
@@ -141,6 +149,11 @@ struct rv_frame *rv_proto_reaction_frame(const char *emoji, size_t len,
 					 double ts, const char *id);
 struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
 				     double send_time, const char *id);
+/* The answer to a decoded "time" request m, read at receive_time and
+ * answered at send_time (server time, ms): its client_time and id echoed.
+ * The one place a time request is answered, for every endpoint. */
+struct rv_frame *rv_proto_time_reply(const struct rv_msg *m, double receive_time,
+				     double send_time);
 /* member_joined / member_left {id, name} with ts. */
 struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
 				       const char *name, double ts);
@@ -186,5 +199,9 @@ size_t rv_json_depth_exceeded(const char *s, size_t len, size_t max_depth);
 /* True when s is a valid display name: valid UTF-8, 1-32 characters, no
  * control characters, not only white space. */
 bool rv_proto_valid_name(const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RV_LADDER_MAX 16
 #define RV_PROFILE_NAME_MAX 32
 
@@ -93,5 +97,9 @@ int rv_quality_report(struct rv_quality *q, const struct rv_ladder *l, int curre
 /* The session changed profile (a quality_request): forget the last
  * suggestion and the up streak. */
 void rv_quality_changed(struct rv_quality *q);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

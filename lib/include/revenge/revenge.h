@@ -20,8 +20,14 @@
 #include "server.h"
 #include "store.h"
 #include "systime.h"
+#include "version.h"
 
-/* The library's version string, e.g. "0.1.0". */
-const char *rv_version(void);
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #include "log.h"
 #include "quality.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RV_SERVER_MAX_ORIGINS 32
 
 struct rv_server_config {
@@ -49,5 +53,9 @@ void rv_server_config_defaults(struct rv_server_config *cfg);
  * and return 0 within drain_timeout_ms. Returns a negative RV_E* code when
  * the server cannot start (bad address, port in use, TLS files). */
 int rv_server_run(const struct rv_server_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

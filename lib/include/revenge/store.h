@@ -15,6 +15,10 @@
 
 #include "proto.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RV_STORE_SCHEMA_VERSION 1
 
 struct rv_store;
@@ -70,5 +74,9 @@ int rv_store_get_quality(struct rv_store *st, const char *session_id, char *prof
 /* The text of the last failure, for logs; it stays until the next failure
  * and survives a rollback. Never NULL. */
 const char *rv_store_last_error(struct rv_store *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,10 +7,18 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t rv_time_mono_ns(void);
 
 /* CLOCK_REALTIME in milliseconds since the Unix epoch, fractional. */
 double rv_time_wall_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,130 @@
+/* lib/conn.h - internal: one WebSocket connection, its send path, and the
+ * hub of server-wide services that connections and endpoints share.
+ *
+ * conn.c owns how a frame reaches a client: the bounded per-connection
+ * queue, RFC 6455 framing written once into a shared frame's head-room,
+ * one compressed copy per message for permessage-deflate, the turn-end
+ * flush that coalesces a connection's frames into one write, and closing
+ * after what is queued has gone. Endpoints (ep_*.c) send through it; the
+ * server (server.c) feeds it the lws events. It knows no endpoint.
+ */
+#ifndef REVENGE_CONN_H
+#define REVENGE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <libwebsockets.h>
+#include <zlib.h>
+
+#include "revenge/clock.h"
+#include "revenge/frame.h"
+#include "revenge/log.h"
+#include "revenge/metrics.h"
+#include "revenge/proto.h"
+#include "revenge/server.h"
+#include "revenge/store.h"
+#include "revenge/systime.h"
+
+#include "list.h"
+#include "msgbuf.h"
+#include "outq.h"
+
+struct rv__endpoint;
+
+/* What the server shares with its connections and endpoints; one per
+ * server, owned by server.c (rv_server_run). */
+struct rv__hub {
+	const struct rv_server_config *cfg;
+	const struct rv_log *log;
+	struct ev_loop *loop;
+	struct rv_clock clock;
+	struct rv_metrics metrics;
+	struct rv_store *store;                 /* NULL when running without --db */
+	RV__LIST(struct rv__conn) dirty;        /* frames queued this loop turn */
+	z_stream z;                             /* compresses each message once */
+	bool zinit;
+	unsigned char scratch[64 * 1024];       /* a connection's queued frames, coalesced */
+};
+
+/* One per lws connection (HTTP or WebSocket), zeroed by lws; the
+ * endpoint's own per-connection state follows it (rv__conn_ep). */
+struct rv__conn {
+	struct rv__hub *hub;
+	struct lws *wsi;
+	const struct rv__endpoint *endpoint;
+	void *endpoint_state;                   /* the endpoint's server-wide state */
+	unsigned endpoint_index;                /* its row in the table, for metrics */
+	struct rv__conn *prev, *next;           /* the server's open connections, by ka_due */
+	uint64_t ka_due;                        /* keep-alive: next look, monotonic ns */
+	bool ka_active;                         /* heard from since the last look */
+	bool ka_pinged;                         /* pinged, not heard from since */
+	bool dirty;                             /* on hub->dirty */
+	struct rv__conn *dirty_prev, *dirty_next;
+	bool is_ws;
+	struct rv__outq q;                      /* outbound frames, bounded, latest-wins */
+	int close_code;                         /* nonzero: close once the queue is written */
+	bool close_sent;                        /* the close reason went to lws */
+	const char *close_reason;
+	bool deflate;                           /* permessage-deflate, client context reset per message */
+	struct rv__msgbuf rx;                   /* inbound message assembly */
+	double tokens, tokens_at;               /* rate limit: token bucket */
+	unsigned strikes;
+	unsigned char *http_body;               /* HTTP reply, with LWS_PRE head-room */
+	size_t http_len;
+	max_align_t ep[];                       /* the endpoint's conn_size bytes */
+};
+
+/* The endpoint's per-connection state of c, and back. */
+static inline void *rv__conn_ep(struct rv__conn *c)
+{
+	return c->ep;
+}
+
+static inline struct rv__conn *rv__conn_of_ep(void *ep_state)
+{
+	return (struct rv__conn *)(void *)((char *)ep_state - offsetof(struct rv__conn, ep));
+}
+
+/* Server time now, ms. */
+static inline double rv__hub_now(const struct rv__hub *hub)
+{
+	return rv_clock_server_time(&hub->clock, rv_time_mono_ns());
+}
+
+/* Write every connection's frames queued this loop turn (see conn.c). */
+void rv__conn_flush_turn(struct rv__hub *hub);
+
+/* Free what the send path made in hub (the deflate stream). */
+void rv__conn_hub_fini(struct rv__hub *hub);
+
+/* Start c's send path, once the WebSocket is established. */
+void rv__conn_init(struct rv__conn *c, struct rv__hub *hub, struct lws *wsi);
+
+/* Free what c holds for sending and receiving; nothing is sent after. */
+void rv__conn_fini(struct rv__conn *c);
+
+/* lws says c may write: write what is queued, then the close frame if one
+ * was asked for. Returns -1 when lws must close c. */
+int rv__conn_writable(struct rv__conn *c);
+
+/* Queue f for c (a reference is taken). A full queue closes c with 1013. */
+void rv__conn_send(struct rv__conn *c, struct rv_frame *f);
+/* Send f and drop the caller's reference (NULL-safe: an encode that ran
+ * out of memory is skipped). */
+void rv__conn_send_own(struct rv__conn *c, struct rv_frame *f);
+/* Answer an error to c alone, counted in the metrics. */
+void rv__conn_send_error(struct rv__conn *c, const struct rv_proto_error *err);
+/* Answer `error unknown_type` for a message type c's endpoint does not use. */
+void rv__conn_send_unused(struct rv__conn *c, const struct rv_msg *m);
+/* Answer "ack" with id to c. */
+void rv__conn_ack(struct rv__conn *c, const char *id);
+/* Answer "time" to a request read at received (server time, ms). */
+void rv__conn_answer_time(struct rv__conn *c, const struct rv_msg *m, double received);
+/* Close c with code after its queue is written; the first code asked for
+ * wins, except that a drain's 1001 yields to any other. */
+void rv__conn_request_close(struct rv__conn *c, int code, const char *reason);
+
+#endif

@@ -1,0 +1,70 @@
+/* lib/endpoint.h - internal: the endpoint interface, the unit that the
+ * server is extended by.
+ *
+ * An endpoint is one WebSocket path ("/ws/party/{id}") and everything that
+ * happens on it: its server-wide state (start/stop), the query arguments
+ * its handshake takes, and what it does with a connection that opens,
+ * sends a message, or closes. It reaches the rest of the server only
+ * through the hub and the connection's send path (conn.h); the server
+ * reaches it only through the table in endpoints.c. Adding an endpoint is
+ * one new file lib/ep_NAME.c and one line in that table.
+ */
+#ifndef REVENGE_ENDPOINT_H
+#define REVENGE_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "revenge/proto.h"
+
+struct rv__conn;
+struct rv__hub;
+struct rv__endpoint;
+
+/* Bytes an endpoint may keep from its query arguments (RV__REQUEST_ARGS). */
+#define RV__REQUEST_ARGS_MAX 192
+
+/* What the handshake read from the request line. */
+struct rv__request {
+	const struct rv__endpoint *endpoint;
+	unsigned index;                         /* the endpoint's row in the table */
+	char id[RV_ID_MAX + 1];                 /* party or session id */
+	/* The endpoint's parsed query arguments, zeroed before the first:
+	 * each endpoint reads it as a struct of its own, which it asserts
+	 * is at most RV__REQUEST_ARGS_MAX bytes. */
+	union {
+		max_align_t align;
+		unsigned char bytes[RV__REQUEST_ARGS_MAX];
+	} args;
+};
+
+
+struct rv__endpoint {
+	const char *name;       /* metrics label and log word: "party" */
+	const char *path;       /* "/ws/party": the id follows a '/' */
+	size_t conn_size;       /* per-connection state at rv__conn_ep(c), zeroed */
+	/* The endpoint's server-wide state: 0 with *state set, or RV_E*.
+	 * NULL: it keeps none. */
+	int (*start)(struct rv__hub *hub, void **state);
+	/* Free what start made, after the last connection is gone. NULL-safe
+	 * on state; NULL: nothing to free. */
+	void (*stop)(void *state);
+	/* Check one query argument "key=value" of len bytes: 0, or fill why
+	 * and return an HTTP status (400). Unknown keys are ignored. NULL:
+	 * the endpoint takes none. */
+	int (*query)(const char *arg, size_t len, struct rv__request *r,
+		     char *why, size_t why_len);
+	/* The handshake completed: 0, or -1 to close. */
+	int (*open)(void *state, struct rv__conn *c, const struct rv__request *r);
+	/* A decoded message other than "time" (answered for every endpoint
+	 * by the server), with its server time of receipt. */
+	void (*message)(void *state, struct rv__conn *c, const struct rv_msg *m, double now);
+	/* The connection is gone: forget it. */
+	void (*close)(void *state, struct rv__conn *c);
+};
+
+/* The table (endpoints.c), in the order paths are matched. */
+extern const struct rv__endpoint *const rv__endpoints[];
+extern const unsigned rv__n_endpoints;
+
+#endif

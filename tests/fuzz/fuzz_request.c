@@ -1,0 +1,68 @@
+/* tests/fuzz/fuzz_request.c - libFuzzer harness for the pure half of the
+ * handshake (lib/request.c): routing a path, each endpoint's query
+ * arguments, and the Origin allowlist.
+ *
+ * The input is lines: the request path, then query arguments as lws hands
+ * them over (split at '&', decoded), the last line doubling as an Origin.
+ * Every answer must be one the server knows how to send (200 as 0, 400,
+ * 403, 404) with a reason; a routed request names a real endpoint and a
+ * valid id. Any broken promise aborts, which libFuzzer reports as a crash.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define LINE_MAX_ 512
+
+static void check_why(int status, const char *why, size_t size)
+{
+	if (status == 0)
+		return;
+	if ((status != 400 && status != 404) || !why[0] || strnlen(why, size) == size)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const custom[] = { "https://*.example.org", "app.test:8*", "[::1]:*" };
+	char lines[16][LINE_MAX_];
+	size_t lens[16], n = 0, start = 0;
+	struct rv__request r;
+	char why[128];
+	int status;
+
+	for (size_t i = 0; i <= size && n < 16; i++) {
+		if (i == size || data[i] == '\n') {
+			size_t len = i - start < LINE_MAX_ - 1 ? i - start : LINE_MAX_ - 1;
+
+			memcpy(lines[n], data + start, len);
+			lines[n][len] = '\0';
+			lens[n] = strlen(lines[n]);   /* lws's copies end at a NUL */
+			n++;
+			start = i + 1;
+		}
+	}
+	why[0] = '\0';
+	status = rv__request_route(lines[0], &r, why, sizeof(why));
+	check_why(status, why, sizeof(why));
+	if (status == 0) {
+		if (!r.endpoint || r.index >= rv__n_endpoints || rv__endpoints[r.index] != r.endpoint ||
+		    !rv_proto_valid_id(r.id, strlen(r.id)))
+			abort();
+		for (size_t i = 1; i < n && status == 0; i++) {
+			why[0] = '\0';
+			status = rv__request_arg(&r, lines[i], lens[i], why, sizeof(why));
+			check_why(status, why, sizeof(why));
+		}
+	}
+	(void)rv__request_origin_allowed(NULL, 0, lines[n - 1]);
+	(void)rv__request_origin_allowed(custom, 3, lines[n - 1]);
+	if (!rv__request_origin_allowed(NULL, 0, "http://localhost:8080") ||
+	    rv__request_origin_allowed(custom, 3, "http://evil.example"))
+		abort();
+	return 0;
+}
