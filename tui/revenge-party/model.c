@@ -26,23 +26,6 @@ const char *const tm_command_names[] = {
 
 /* ---- strings ---------------------------------------------------------- */
 
-/* The length of the longest prefix of s[0..len) that does not end inside a
- * UTF-8 sequence; s is valid UTF-8 or a byte cut of it. */
-static size_t utf8_clip(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t lead = len, need;
-	unsigned char c;
-
-	while (lead > 0 && len - lead < 4 && (s[lead - 1] & 0xc0) == 0x80)
-		lead--;
-	if (lead == 0)
-		return 0;
-	c = s[--lead];
-	need = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	return len - lead < need ? lead : len;
-}
-
 /* Copy src[0..len) into dst of size bytes, cut at a character boundary
  * when it does not fit; always NUL-terminated. */
 static void copy_text(char *dst, size_t size, const char *src, size_t len)
@@ -50,7 +33,7 @@ static void copy_text(char *dst, size_t size, const char *src, size_t len)
 	size_t n = len;
 
 	if (n > size - 1)
-		n = utf8_clip(src, size - 1);
+		n = rv_utf8_cut(src, len, size - 1);
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
@@ -71,7 +54,7 @@ static void vformat(char *buf, size_t size, const char *fmt, va_list ap)
 	if (n < 0)
 		buf[0] = '\0';
 	else if ((size_t)n >= size)
-		buf[utf8_clip(buf, size - 1)] = '\0';
+		buf[rv_utf8_cut(buf, size - 1, size - 1)] = '\0';
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -795,7 +778,7 @@ int tm_parse_command(const char *line, struct tm_cmd *cmd, char *err, size_t err
 		return 0;
 	}
 	memcpy(arg, word, wlen < 40 ? wlen : 40);
-	arg[utf8_clip(word, wlen < 40 ? wlen : 40)] = '\0';
+	arg[rv_utf8_cut(word, wlen, 40)] = '\0';
 	seterr(err, errlen, "unknown command /%s (try /help)", arg);
 fail:
 	memset(cmd, 0, sizeof(*cmd));
