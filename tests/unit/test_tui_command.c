@@ -255,6 +255,32 @@ static void test_clock_text(void **state)
 	}
 }
 
+/* A refused line's reason quotes what was typed, and main.c shows it as
+ * a notice: bytes that are not UTF-8 must not reach the scrollback as
+ * they are. Found by fuzz_tui. */
+static void test_refusal_quoting_bad_bytes(void **state)
+{
+	struct tm_model *m = *state;
+	static const struct { const char *line, *shown; } cases[] = {
+		{ "/da\xffnce", "unknown command /da?nce (try /help)" },
+		{ "/seek \xc3", "bad time \"?\" (try 1:23:45, 23:45, 45, +30 or -10)" },
+		{ "/speed \x9b" "1", "bad speed \"?1\" (try 1.25)" },
+		{ "/\xe2\x82\xac\xe2\x82", "unknown command /\xe2\x82\xac (try /help)" },
+	};
+	struct tm_cmd cmd;
+	char err[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tm_line *l;
+
+		assert_int_equal(tm_parse_command(cases[i].line, &cmd, err, sizeof(err)), -1);
+		tm_notice(m, LOCAL, "%s", err);
+		l = &m->lines[(m->first_line + m->n_lines - 1) % TM_LINES_MAX];
+		assert_string_equal(l->text, cases[i].shown);
+		assert_true(rv_utf8_valid(l->text, strlen(l->text)));
+	}
+}
+
 /* The JSON a command produces, parsed back; NULL (and err) if none. */
 static json_t *message(const struct tm_model *m, const char *line, double now,
 		       char *err, size_t errlen)
@@ -509,6 +535,7 @@ int main(void)
 		T(test_parse_commands),
 		T(test_command_names),
 		T(test_clock_text),
+		T(test_refusal_quoting_bad_bytes),
 		T(test_host_commands),
 		T(test_seek_clamped_to_duration),
 		T(test_host_transfer),

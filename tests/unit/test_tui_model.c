@@ -699,6 +699,46 @@ static void test_utf8_never_cut(void **state)
 	}
 }
 
+/* C1 controls are valid UTF-8 (0xc2 0x80-0x9f), so jansson lets them
+ * through; U+009B is CSI to many terminals. Found by fuzz_tui. */
+static void test_c1_controls_never_shown(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":"
+			       "\"\\u009b2J\\u009d0;x\\u0007\\u009c|\\u00a0ok\","
+			       "\"name\":\"\\u0085ev\\u009fil\"},\"ts\":7}", LOCAL), 0);
+	assert_string_equal(last(m)->text, " 2J 0;x  |\xc2\xa0ok");  /* NBSP stays */
+	assert_string_equal(last(m)->name, " ev il");
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p9\","
+			       "\"name\":\"\\u009b31mred\"}}", LOCAL), 0);
+	assert_string_equal(m->members[0].name, " 31mred");
+	assert_string_equal(last(m)->name, " 31mred");
+}
+
+/* A notice may quote bytes nobody checked (a typed line, a close reason):
+ * what is not UTF-8 shows as '?', so every line is UTF-8. Found by
+ * fuzz_tui. */
+static void test_invalid_utf8_never_shown(void **state)
+{
+	struct tm_model *m = *state;
+	char big[TM_TEXT_MAX + 100];
+	size_t len;
+
+	tm_notice(m, LOCAL, "%s", "caf\xc3 \xff\xfe ok \xc0\xaf \xed\xa0\x80 \xe2\x82");
+	assert_string_equal(last(m)->text, "caf? ?? ok ?? ??? ??");
+	tm_notice(m, LOCAL, "connection lost (1006 %s)", "\x1b]0;x\x07\xc2\x9b");
+	assert_string_equal(last(m)->text, "connection lost (1006  ]0;x  )");
+
+	/* Cut to the line first, then made safe: still UTF-8. */
+	memset(big, 0xff, sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	tm_notice(m, LOCAL, "%s", big);
+	len = strlen(last(m)->text);
+	assert_true(len > 0 && len <= TM_TEXT_MAX);
+	assert_true(rv_utf8_valid(last(m)->text, len));
+}
+
 static void test_scrollback_bound(void **state)
 {
 	struct tm_model *m = *state;
@@ -763,6 +803,8 @@ int main(void)
 		T(test_error_notice),
 		T(test_malformed_inputs),
 		T(test_utf8_never_cut),
+		T(test_c1_controls_never_shown),
+		T(test_invalid_utf8_never_shown),
 		T(test_scrollback_bound),
 		T(test_members_bound),
 	};

@@ -31,13 +31,34 @@ static void copy_text(char *dst, size_t size, const char *src, size_t len)
 	dst[n] = '\0';
 }
 
-/* Control characters from the wire would move the terminal's cursor or
- * worse; a space keeps the length and the UTF-8 valid. */
-static void scrub(char *s)
+/* The view prints names and lines as they are, so this is where the
+ * terminal is kept safe. A control character would move its cursor or
+ * worse: C0 and DEL, and C1 too (U+009B is CSI to many terminals; as
+ * UTF-8, 0xc2 0x80-0x9f), so each becomes a space. A byte that starts no
+ * UTF-8 character becomes '?': a notice may quote what nobody checked (a
+ * typed line, a close reason). In place; the text can only get shorter. */
+static void scrub(char *str)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
+	unsigned char *s = (unsigned char *)str, *out = s;
+
+	while (*s) {
+		size_t n = *s < 0x80 ? 1 : *s < 0xe0 ? 2 : *s < 0xf0 ? 3 : 4;
+
+		if (n > 1 && (strnlen((const char *)s, n) < n ||
+			      !rv_utf8_valid((const char *)s, n))) {
+			*out++ = '?';
+			s++;
+			continue;
+		}
+		if (*s < 0x20 || *s == 0x7f || (*s == 0xc2 && s[1] < 0xa0)) {
+			*out++ = ' ';
+		} else {
+			memmove(out, s, n);
+			out += n;
+		}
+		s += n;
+	}
+	*out = '\0';
 }
 
 void tm__vformat(char *buf, size_t size, const char *fmt, va_list ap)

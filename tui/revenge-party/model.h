@@ -39,9 +39,10 @@ enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE 
 /* One scrollback line. For TM_CHAT, text is the message and name its
  * sender; for join, leave, host and reaction lines, text is what follows
  * the name ("joined", "left", "is now the host", "reacted 🎉"), so name,
- * a space and text read as the sentence; a notice has no name. Control
- * characters from the wire are shown as spaces; nothing is cut inside a
- * UTF-8 character. */
+ * a space and text read as the sentence; a notice has no name. Both are
+ * valid UTF-8 whatever they came from: a control character (C0, DEL, C1)
+ * is shown as a space, a byte that is not UTF-8 as '?', and nothing is cut
+ * inside a character. Member names are kept the same way. */
 struct tm_line {
 	enum tm_line_kind kind;
 	double at_ms;                   /* server time (ts), or local for notices */
