@@ -115,9 +115,13 @@ $(BUILD)/tests/test_scenario: tests/unit/test_scenario.c cmd/revenge-probe/scena
 	$(CC) $(ALL_CFLAGS) $(SAN) -Icmd/revenge-probe -o $@ $(filter %.c,$^) $(LIB_A) \
 		$(LDLIBS) $(CMOCKA_LIBS)
 
-# revenge-party's model is not in the library either: its test links it in.
-$(BUILD)/tests/test_tui_model: tests/unit/test_tui_model.c tui/revenge-party/model.c \
-		tui/revenge-party/model.h tests/unit/*.h $(LIB_A)
+# revenge-party's model and commands are not in the library either: their
+# tests (and fuzz_tui) link them in; only the view and main need a terminal.
+TUI_CORE_SRCS := $(filter-out tui/revenge-party/main.c tui/revenge-party/view.c,\
+	$(wildcard tui/revenge-party/*.c))
+$(BUILD)/tests/test_tui_model $(BUILD)/tests/test_tui_command: $(BUILD)/tests/%: \
+		tests/unit/%.c $(TUI_CORE_SRCS) $(wildcard tui/revenge-party/*.h) \
+		tests/unit/*.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Itui/revenge-party -o $@ $(filter %.c,$^) $(LIB_A) \
 		$(LDLIBS) $(CMOCKA_LIBS)
@@ -163,8 +167,7 @@ FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 FUZZ_LIB_OBJS := $(LIB_SRCS:lib/%.c=build/fuzz/lib/%.o)
 .SECONDARY: $(FUZZ_LIB_OBJS)
 FUZZ_SRCS_fuzz_scenario := $(wildcard cmd/revenge-probe/scenario*.c)
-FUZZ_SRCS_fuzz_tui := $(filter-out tui/revenge-party/main.c tui/revenge-party/view.c,\
-	$(wildcard tui/revenge-party/*.c))
+FUZZ_SRCS_fuzz_tui := $(TUI_CORE_SRCS)
 
 build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile | pkgcheck
 	@mkdir -p $(@D)

@@ -1,41 +1,10 @@
 /* tests/unit/test_tui_model.c - revenge-party's model (tui/revenge-party/
  * model.c): server messages in, members, scrollback, playback state and
- * clock out; typed lines in, commands and the JSON to send out. Every time
- * is made up, so nothing here waits or reads a clock. */
-#include "unit.h"
+ * clock out (typed lines are test_tui_command.c's). Every time is made up,
+ * so nothing here waits or reads a clock. */
+#include "tui_party.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#include <jansson.h>
-
-#include "model.h"
-
-#define S0 1700000000000.0          /* server time of the party's state */
-#define LOCAL (S0 - 5000.0)         /* the client's clock is 5 s behind */
-
-static int setup(void **state)
-{
-	struct tm_model *m = calloc(1, sizeof(*m));
-
-	if (!m)
-		return -1;
-	tm_init(m, "movie-night", "bob", 0);
-	*state = m;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	free(*state);
-	return 0;
-}
-
-static int apply(struct tm_model *m, const char *json, double now)
-{
-	return tm_apply(m, json, strlen(json), now);
-}
 
 static const struct tm_line *line(const struct tm_model *m, size_t i)
 {
@@ -55,24 +24,6 @@ static const char *member_id(const struct tm_model *m, size_t i)
 	return m->members[i].id;
 }
 
-/* A welcome for participant self with history entries hist (JSON array
- * body, may be empty). alice (p1) hosts, bob (p2) and carol (p3) watch. */
-static int welcome(struct tm_model *m, const char *self, const char *hist, double now)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"%s\","
-		 "\"party_id\":\"movie-night\",\"role\":\"member\",\"host_id\":\"p1\","
-		 "\"members\":[{\"id\":\"p1\",\"name\":\"alice\",\"role\":\"host\"},"
-		 "{\"id\":\"p2\",\"name\":\"bob\",\"role\":\"member\"},"
-		 "{\"id\":\"p3\",\"name\":\"carol\",\"role\":\"member\"}],"
-		 "\"state\":{\"position\":10,\"playing\":true,\"speed\":2,"
-		 "\"server_time\":%.3f},\"history\":[%s]},\"ts\":%.3f}",
-		 self, S0, hist, S0 + 5);
-	return apply(m, buf, now);
-}
-
 static const char *hist_entry(char *buf, size_t len, const char *from,
 			      const char *name, const char *text, double ts)
 {
@@ -87,18 +38,6 @@ static const char *hist_entry(char *buf, size_t len, const char *from,
 	"\"from\":\"p1\",\"ts\":1699999999000.25}," \
 	"{\"type\":\"chat\",\"payload\":{\"text\":\"hello\",\"name\":\"carol\"}," \
 	"\"from\":\"p3\",\"ts\":1699999999500.5}"
-
-/* One time exchange that leaves the estimator at offset +5000, rtt 20. */
-static void feed_offset(struct tm_model *m)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"time\",\"payload\":{\"client_time\":%.3f,"
-		 "\"server_receive_time\":%.3f,\"server_time\":%.3f},\"ts\":%.3f}",
-		 LOCAL - 100, LOCAL - 100 + 5010, LOCAL - 100 + 5011, LOCAL - 100 + 5011);
-	assert_int_equal(apply(m, buf, LOCAL - 100 + 21), 0);
-}
 
 /* ---- server messages ---------------------------------------------------- */
 
@@ -760,6 +699,46 @@ static void test_utf8_never_cut(void **state)
 	}
 }
 
+/* C1 controls are valid UTF-8 (0xc2 0x80-0x9f), so jansson lets them
+ * through; U+009B is CSI to many terminals. Found by fuzz_tui. */
+static void test_c1_controls_never_shown(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":"
+			       "\"\\u009b2J\\u009d0;x\\u0007\\u009c|\\u00a0ok\","
+			       "\"name\":\"\\u0085ev\\u009fil\"},\"ts\":7}", LOCAL), 0);
+	assert_string_equal(last(m)->text, " 2J 0;x  |\xc2\xa0ok");  /* NBSP stays */
+	assert_string_equal(last(m)->name, " ev il");
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p9\","
+			       "\"name\":\"\\u009b31mred\"}}", LOCAL), 0);
+	assert_string_equal(m->members[0].name, " 31mred");
+	assert_string_equal(last(m)->name, " 31mred");
+}
+
+/* A notice may quote bytes nobody checked (a typed line, a close reason):
+ * what is not UTF-8 shows as '?', so every line is UTF-8. Found by
+ * fuzz_tui. */
+static void test_invalid_utf8_never_shown(void **state)
+{
+	struct tm_model *m = *state;
+	char big[TM_TEXT_MAX + 100];
+	size_t len;
+
+	tm_notice(m, LOCAL, "%s", "caf\xc3 \xff\xfe ok \xc0\xaf \xed\xa0\x80 \xe2\x82");
+	assert_string_equal(last(m)->text, "caf? ?? ok ?? ??? ??");
+	tm_notice(m, LOCAL, "connection lost (1006 %s)", "\x1b]0;x\x07\xc2\x9b");
+	assert_string_equal(last(m)->text, "connection lost (1006  ]0;x  )");
+
+	/* Cut to the line first, then made safe: still UTF-8. */
+	memset(big, 0xff, sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	tm_notice(m, LOCAL, "%s", big);
+	len = strlen(last(m)->text);
+	assert_true(len > 0 && len <= TM_TEXT_MAX);
+	assert_true(rv_utf8_valid(last(m)->text, len));
+}
+
 static void test_scrollback_bound(void **state)
 {
 	struct tm_model *m = *state;
@@ -805,497 +784,6 @@ static void test_members_bound(void **state)
 	assert_string_equal(member_id(m, 0), "m1");
 }
 
-/* ---- typed commands ----------------------------------------------------- */
-
-static void parse_ok(const char *line, struct tm_cmd *cmd)
-{
-	char err[200];
-
-	if (tm_parse_command(line, cmd, err, sizeof(err)) != 0)
-		fail_msg("\"%s\" rejected: %s", line, err);
-	assert_string_equal(err, "");
-}
-
-static void parse_bad(const char *line, const char *want)
-{
-	struct tm_cmd cmd;
-	char err[200];
-
-	if (tm_parse_command(line, &cmd, err, sizeof(err)) != -1)
-		fail_msg("\"%s\" accepted", line);
-	assert_int_equal(cmd.kind, TM_CMD_NONE);
-	if (!strstr(err, want))
-		fail_msg("\"%s\": error \"%s\" lacks \"%s\"", line, err, want);
-}
-
-static void test_parse_commands(void **state)
-{
-	struct tm_cmd cmd;
-
-	parse_ok("hello there", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_CHAT);
-	assert_string_equal(cmd.text, "hello there");
-	parse_ok("//seek is a command\n", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_CHAT);
-	assert_string_equal(cmd.text, "/seek is a command");
-	parse_ok("  indented  ", &cmd);
-	assert_string_equal(cmd.text, "  indented  ");
-	parse_ok("", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_NONE);
-	parse_ok("\n", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_NONE);
-
-	parse_ok("/play", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_PLAY);
-	parse_ok("/pause  ", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_PAUSE);
-	parse_ok("/members", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_MEMBERS);
-	parse_ok("/help", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_HELP);
-	parse_ok("/quit\r\n", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_QUIT);
-
-	parse_ok("/seek 1:23:45", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_SEEK);
-	assert_false(cmd.relative);
-	assert_near(cmd.value, 5025, 1e-9);
-	parse_ok("/seek 23:45", &cmd);
-	assert_near(cmd.value, 1425, 1e-9);
-	parse_ok("/seek 45", &cmd);
-	assert_near(cmd.value, 45, 1e-9);
-	parse_ok("/seek   +30 ", &cmd);
-	assert_true(cmd.relative);
-	assert_near(cmd.value, 30, 1e-9);
-	parse_ok("/seek -10", &cmd);
-	assert_true(cmd.relative);
-	assert_near(cmd.value, -10, 1e-9);
-	parse_ok("/seek -1:30", &cmd);
-	assert_near(cmd.value, -90, 1e-9);
-	parse_ok("/seek 0", &cmd);
-	assert_false(cmd.relative);
-	assert_true(cmd.value == 0);
-	parse_ok("/seek 12.5", &cmd);
-	assert_near(cmd.value, 12.5, 1e-9);
-
-	parse_ok("/speed 1.25", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_SPEED);
-	assert_near(cmd.value, 1.25, 1e-12);
-	parse_ok("/speed 4", &cmd);
-	assert_near(cmd.value, 4, 1e-12);
-	parse_ok("/speed .25", &cmd);
-	assert_near(cmd.value, 0.25, 1e-12);
-	parse_ok("/speed 2x", &cmd);
-	assert_near(cmd.value, 2, 1e-12);
-
-	parse_ok("/react \xf0\x9f\x8e\x89", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_REACT);
-	assert_string_equal(cmd.text, "\xf0\x9f\x8e\x89");
-	parse_ok("/react 0123456789abcdef", &cmd);     /* 16 bytes */
-	assert_string_equal(cmd.text, "0123456789abcdef");
-
-	parse_ok("/host carol", &cmd);
-	assert_int_equal(cmd.kind, TM_CMD_HOST);
-	assert_string_equal(cmd.text, "carol");
-	parse_ok("/host  Mary Ann ", &cmd);
-	assert_string_equal(cmd.text, "Mary Ann");
-
-	parse_bad("/seek", "usage: /seek");
-	parse_bad("/seek   ", "usage: /seek");
-	parse_bad("/seek x", "bad time");
-	parse_bad("/seek 1:99", "bad time");
-	parse_bad("/seek 1:2", "bad time");
-	parse_bad("/seek 1:2:3:4", "bad time");
-	parse_bad("/seek +", "bad time");
-	parse_bad("/seek --5", "bad time");
-	parse_bad("/seek 1e3", "bad time");
-	parse_bad("/speed 5", "between 0.25 and 4");
-	parse_bad("/speed 0.1", "between 0.25 and 4");
-	parse_bad("/speed abc", "bad speed");
-	parse_bad("/speed -1", "bad speed");
-	parse_bad("/speed 1,5", "bad speed");
-	parse_bad("/speed nan", "bad speed");
-	parse_bad("/speed 5.", "bad speed");
-	parse_bad("/speed x", "bad speed");
-	parse_bad("/speed 12345678901234567890123456789012345x", "bad speed");
-	parse_bad("/speed", "usage: /speed");
-	parse_bad("/react", "usage: /react");
-	parse_bad("/react 0123456789abcdefg", "too long (17 bytes, max 16)");
-	parse_bad("/react \xf0\x9f\x8e\x89\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89!",
-		  "too long");
-	parse_bad("/react \xff", "UTF-8");
-	parse_bad("/host", "usage: /host");
-	parse_bad("/dance", "unknown command /dance");
-	parse_bad("/", "unknown command");
-	parse_bad("/PLAY", "unknown command");
-	parse_bad("/play now", "takes no argument");
-	parse_bad("/quit please", "takes no argument");
-	parse_bad("   ", "empty");
-	parse_bad("\t", "empty");
-	parse_bad("caf\xc3", "UTF-8");
-	{
-		char *big = malloc(RV_CHAT_MAX + 2);
-		struct tm_cmd c;
-		char err[200];
-
-		assert_non_null(big);
-		memset(big, 'a', RV_CHAT_MAX);
-		big[RV_CHAT_MAX] = '\0';
-		assert_int_equal(tm_parse_command(big, &c, err, sizeof(err)), 0);
-		assert_int_equal(strlen(c.text), RV_CHAT_MAX);
-		big[RV_CHAT_MAX] = 'a';
-		big[RV_CHAT_MAX + 1] = '\0';
-		parse_bad(big, "too long (2001 bytes, max 2000)");
-		big[0] = '/';
-		parse_bad(big, "unknown command");
-		memcpy(big, "/seek ", 6);
-		parse_bad(big, "bad time");
-		memcpy(big, "/host ", 6);
-		parse_bad(big, "no member named");
-		big = realloc(big, RV_CHAT_MAX + 20);
-		assert_non_null(big);
-		memset(big + 6, 'a', RV_CHAT_MAX + 10);
-		big[RV_CHAT_MAX + 16] = '\0';
-		parse_bad(big, "argument too long");
-		free(big);
-	}
-	/* A tiny or absent error buffer is fine. */
-	{
-		char err[4];
-
-		assert_int_equal(tm_parse_command("/dance", &cmd, err, sizeof(err)), -1);
-		assert_string_equal(err, "unk");
-		assert_int_equal(tm_parse_command("/dance", &cmd, NULL, 0), -1);
-		assert_int_equal(tm_parse_command(NULL, &cmd, NULL, 0), -1);
-	}
-}
-
-static void test_command_names(void **state)
-{
-	size_t n = 0;
-
-	for (; tm_command_names[n]; n++) {
-		struct tm_cmd cmd;
-		char err[200];
-		int rc = tm_parse_command(tm_command_names[n], &cmd, err, sizeof(err));
-
-		/* Every name is a command: it parses, or asks for its argument. */
-		assert_true(rc == 0 || strstr(err, "usage:"));
-	}
-	assert_int_equal(n, 9);
-	assert_string_equal(tm_command_names[0], "/play");
-	assert_string_equal(tm_command_names[8], "/quit");
-}
-
-static void test_clock_text(void **state)
-{
-	char buf[32];
-
-	assert_near(tm_parse_clock("1:23:45"), 5025, 1e-9);
-	assert_near(tm_parse_clock("23:45"), 1425, 1e-9);
-	assert_near(tm_parse_clock("45"), 45, 1e-9);
-	assert_near(tm_parse_clock("0:05"), 5, 1e-9);
-	assert_near(tm_parse_clock("90:00"), 5400, 1e-9);
-	assert_near(tm_parse_clock("125"), 125, 1e-9);
-	assert_near(tm_parse_clock("1:00:00.5"), 3600.5, 1e-9);
-	assert_near(tm_parse_clock("0"), 0, 1e-9);
-	assert_true(tm_parse_clock("") == -1);
-	assert_true(tm_parse_clock(NULL) == -1);
-	assert_true(tm_parse_clock("x") == -1);
-	assert_true(tm_parse_clock("1:99") == -1);
-	assert_true(tm_parse_clock("1:60") == -1);
-	assert_true(tm_parse_clock("1:5") == -1);
-	assert_true(tm_parse_clock("1:005") == -1);
-	assert_true(tm_parse_clock("1:2:3:4") == -1);
-	assert_true(tm_parse_clock(":30") == -1);
-	assert_true(tm_parse_clock("30:") == -1);
-	assert_true(tm_parse_clock("-5") == -1);
-	assert_true(tm_parse_clock(" 5") == -1);
-	assert_true(tm_parse_clock("5 ") == -1);
-	assert_true(tm_parse_clock("1.5:00") == -1);
-	assert_true(tm_parse_clock("1.") == -1);
-	assert_true(tm_parse_clock("1.x") == -1);
-	assert_true(tm_parse_clock("1.1234567890") == -1);
-	assert_true(tm_parse_clock("12345678901234567890") == -1);
-
-	tm_format_clock(5025, buf, sizeof(buf));
-	assert_string_equal(buf, "1:23:45");
-	tm_format_clock(1425, buf, sizeof(buf));
-	assert_string_equal(buf, "23:45");
-	tm_format_clock(5, buf, sizeof(buf));
-	assert_string_equal(buf, "0:05");
-	tm_format_clock(5.999, buf, sizeof(buf));
-	assert_string_equal(buf, "0:05");
-	tm_format_clock(3599.9, buf, sizeof(buf));
-	assert_string_equal(buf, "59:59");
-	tm_format_clock(3600, buf, sizeof(buf));
-	assert_string_equal(buf, "1:00:00");
-	tm_format_clock(36000 + 61, buf, sizeof(buf));
-	assert_string_equal(buf, "10:01:01");
-	tm_format_clock(0, buf, sizeof(buf));
-	assert_string_equal(buf, "0:00");
-	tm_format_clock(-3, buf, sizeof(buf));
-	assert_string_equal(buf, "0:00");
-	tm_format_clock(NAN, buf, sizeof(buf));
-	assert_string_equal(buf, "0:00");
-	tm_format_clock(INFINITY, buf, sizeof(buf));
-	assert_string_equal(buf, "99999:59:59");
-	tm_format_clock(5025, buf, 4);
-	assert_string_equal(buf, "1:2");
-	tm_format_clock(5025, NULL, 0);
-	/* Round trip. */
-	for (double s = 0; s < 40000; s += 997) {
-		tm_format_clock(s, buf, sizeof(buf));
-		assert_near(tm_parse_clock(buf), s, 1e-9);
-	}
-}
-
-/* The JSON a command produces, parsed back; NULL (and err) if none. */
-static json_t *message(const struct tm_model *m, const char *line, double now,
-		       char *err, size_t errlen)
-{
-	struct tm_cmd cmd;
-	char *text;
-	json_t *j;
-
-	if (tm_parse_command(line, &cmd, err, errlen) != 0)
-		fail_msg("\"%s\" rejected: %s", line, err);
-	text = tm_command_message(m, &cmd, now, err, errlen);
-	if (!text)
-		return NULL;
-	assert_string_equal(err, "");
-	j = json_loads(text, 0, NULL);
-	free(text);
-	assert_non_null(j);
-	return j;
-}
-
-/* The sync a host line produces: its payload fields. */
-static void sync_of(const struct tm_model *m, const char *line, double now,
-		    double *pos, bool *playing, double *speed, double *at)
-{
-	char err[200];
-	json_t *j = message(m, line, now, err, sizeof(err));
-	const char *type, *id;
-	int b;
-
-	if (!j)
-		fail_msg("\"%s\": no message: %s", line, err);
-	if (json_unpack(j, "{s:s, s:{s:F, s:b, s:F, s:F !}, s:s !}", "type", &type,
-			"payload", "position", pos, "playing", &b, "speed", speed,
-			"at", at, "id", &id) != 0)
-		fail_msg("\"%s\": unexpected shape", line);
-	assert_string_equal(type, "sync");
-	assert_true(id[0] != '\0');
-	*playing = b;
-	json_decref(j);
-}
-
-static void host_model(struct tm_model *m, double duration)
-{
-	tm_init(m, "movie-night", "alice", duration);
-	assert_int_equal(welcome(m, "p1", "", LOCAL), 0);
-	assert_true(tm_is_host(m));
-	feed_offset(m);
-}
-
-static void test_host_commands(void **state)
-{
-	struct tm_model *m = *state;
-	double pos, speed, at, now = LOCAL + 3000;   /* 16 s into playback at 2x */
-	bool playing;
-	char err[200];
-
-	host_model(m, 0);
-
-	sync_of(m, "/pause", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 16, 1e-6);
-	assert_false(playing);
-	assert_near(speed, 2, 1e-12);
-	assert_near(at, S0 + 3000, 1e-6);             /* local + offset */
-
-	sync_of(m, "/play", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 16, 1e-6);
-	assert_true(playing);
-
-	sync_of(m, "/seek 1:00", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 60, 1e-9);
-	assert_true(playing);                          /* seeking keeps playing */
-	sync_of(m, "/seek +30", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 46, 1e-6);
-	sync_of(m, "/seek -10", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 6, 1e-6);
-	sync_of(m, "/seek -1:00", now, &pos, &playing, &speed, &at);
-	assert_true(pos == 0);                         /* clamped at 0 */
-	sync_of(m, "/seek 99:00:00", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 356400, 1e-9);                /* no duration: no ceiling */
-
-	sync_of(m, "/speed 1.5", now, &pos, &playing, &speed, &at);
-	assert_near(pos, 16, 1e-6);                    /* speed keeps the position */
-	assert_near(speed, 1.5, 1e-12);
-	assert_true(playing);
-
-	/* Toggle flips what the state says now. */
-	{
-		struct tm_cmd cmd = { .kind = TM_CMD_TOGGLE };
-		char *text = tm_command_message(m, &cmd, now, err, sizeof(err));
-		json_t *j;
-		int b;
-		const char *id;
-
-		assert_non_null(text);
-		j = json_loads(text, 0, NULL);
-		free(text);
-		assert_int_equal(json_unpack(j, "{s:{s:b}, s:s}", "payload", "playing", &b,
-					     "id", &id), 0);
-		assert_false(b);
-		assert_string_equal(id, "pause");
-		json_decref(j);
-	}
-	assert_int_equal(apply(m, "{\"type\":\"sync\",\"payload\":{\"position\":20,"
-			       "\"playing\":false,\"speed\":1,\"server_time\":1}}", now), 0);
-	{
-		struct tm_cmd cmd = { .kind = TM_CMD_TOGGLE };
-		char *text = tm_command_message(m, &cmd, now, err, sizeof(err));
-
-		assert_non_null(text);
-		assert_non_null(strstr(text, "\"playing\":true"));
-		assert_non_null(strstr(text, "\"position\":20"));
-		free(text);
-	}
-
-	/* Values a caller could build by hand are checked again. */
-	{
-		struct tm_cmd cmd = { .kind = TM_CMD_SPEED, .value = 9 };
-
-		assert_null(tm_command_message(m, &cmd, now, err, sizeof(err)));
-		assert_non_null(strstr(err, "between 0.25 and 4"));
-		cmd.kind = TM_CMD_SEEK;
-		cmd.value = INFINITY;
-		assert_null(tm_command_message(m, &cmd, now, err, sizeof(err)));
-		assert_string_not_equal(err, "");
-	}
-}
-
-static void test_seek_clamped_to_duration(void **state)
-{
-	struct tm_model *m = *state;
-	double pos, speed, at;
-	bool playing;
-
-	host_model(m, 100);
-	sync_of(m, "/seek 2:00", LOCAL, &pos, &playing, &speed, &at);
-	assert_near(pos, 100, 1e-9);
-	sync_of(m, "/seek +500", LOCAL, &pos, &playing, &speed, &at);
-	assert_near(pos, 100, 1e-9);
-	sync_of(m, "/seek 1:39", LOCAL, &pos, &playing, &speed, &at);
-	assert_near(pos, 99, 1e-9);
-	/* Played past the end: a pause holds at the end. */
-	sync_of(m, "/pause", LOCAL + 60000, &pos, &playing, &speed, &at);
-	assert_near(pos, 100, 1e-9);
-	assert_near(at, S0 + 60000, 1e-6);
-}
-
-static void test_host_transfer(void **state)
-{
-	struct tm_model *m = *state;
-	char err[200];
-	json_t *j;
-	const char *type, *to;
-
-	host_model(m, 0);
-	j = message(m, "/host carol", LOCAL, err, sizeof(err));
-	assert_non_null(j);
-	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
-				     "payload", "to", &to), 0);
-	assert_string_equal(type, "transfer_host");
-	assert_string_equal(to, "p3");
-	json_decref(j);
-
-	assert_null(message(m, "/host dave", LOCAL, err, sizeof(err)));
-	assert_string_equal(err, "no member named dave");
-	assert_null(message(m, "/host alice", LOCAL, err, sizeof(err)));
-	assert_non_null(strstr(err, "already"));
-}
-
-static void test_member_commands(void **state)
-{
-	struct tm_model *m = *state;
-	static const struct { const char *line, *err; } denied[] = {
-		{ "/play", "only the host (alice) can play" },
-		{ "/pause", "only the host (alice) can pause" },
-		{ "/seek 10", "only the host (alice) can seek" },
-		{ "/seek +10", "only the host (alice) can seek" },
-		{ "/speed 2", "only the host (alice) can change the speed" },
-		{ "/host carol", "only the host (alice) can hand over" },
-		{ "/host nobody", "only the host (alice) can hand over" },
-	};
-	char err[200];
-	json_t *j;
-	const char *type, *text;
-
-	/* Before the welcome nobody is host. */
-	assert_null(message(m, "/play", LOCAL, err, sizeof(err)));
-	assert_string_equal(err, "not in the party yet");
-
-	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
-	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
-		assert_null(message(m, denied[i].line, LOCAL, err, sizeof(err)));
-		assert_string_equal(err, denied[i].err);
-	}
-	{
-		struct tm_cmd cmd = { .kind = TM_CMD_TOGGLE };
-
-		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
-		assert_string_equal(err, "only the host (alice) can pause");
-	}
-	/* The host unknown (left, no host_changed yet). */
-	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"p1\","
-			       "\"name\":\"alice\"}}", LOCAL), 0);
-	assert_null(message(m, "/seek 1", LOCAL, err, sizeof(err)));
-	assert_string_equal(err, "only the host can seek");
-
-	/* Chat and reactions are for everyone; text is escaped properly. */
-	j = message(m, "say \"hi\" \\o/ caf\xc3\xa9", LOCAL, err, sizeof(err));
-	assert_non_null(j);
-	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
-				     "payload", "text", &text), 0);
-	assert_string_equal(type, "chat");
-	assert_string_equal(text, "say \"hi\" \\o/ caf\xc3\xa9");
-	json_decref(j);
-	j = message(m, "/react \xf0\x9f\x8e\x89", LOCAL, err, sizeof(err));
-	assert_non_null(j);
-	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
-				     "payload", "emoji", &text), 0);
-	assert_string_equal(type, "reaction");
-	assert_string_equal(text, "\xf0\x9f\x8e\x89");
-	json_decref(j);
-
-	/* Local commands send nothing and report nothing. */
-	static const char *const local[] = { "/members", "/help", "/quit", "" };
-	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
-		strcpy(err, "junk");
-		assert_null(message(m, local[i], LOCAL, err, sizeof(err)));
-		assert_string_equal(err, "");
-	}
-
-	/* Hand-built commands with bad text are refused, not sent. */
-	{
-		struct tm_cmd cmd = { .kind = TM_CMD_CHAT };
-
-		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
-		assert_string_not_equal(err, "");
-		memset(cmd.text, 'a', sizeof(cmd.text));      /* no NUL */
-		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
-		cmd.kind = TM_CMD_REACT;
-		strcpy(cmd.text, "0123456789abcdefg");
-		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
-		strcpy(cmd.text, "\xff");
-		assert_null(tm_command_message(m, &cmd, LOCAL, err, sizeof(err)));
-		assert_null(tm_command_message(m, &cmd, LOCAL, NULL, 0));
-	}
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1315,15 +803,10 @@ int main(void)
 		T(test_error_notice),
 		T(test_malformed_inputs),
 		T(test_utf8_never_cut),
+		T(test_c1_controls_never_shown),
+		T(test_invalid_utf8_never_shown),
 		T(test_scrollback_bound),
 		T(test_members_bound),
-		T(test_parse_commands),
-		T(test_command_names),
-		T(test_clock_text),
-		T(test_host_commands),
-		T(test_seek_clamped_to_duration),
-		T(test_host_transfer),
-		T(test_member_commands),
 	};
 
 	return cmocka_run_group_tests_name("tui_model", tests, NULL, NULL);

@@ -30,6 +30,7 @@
 #include <revenge/revenge.h>
 
 #include "cli.h"
+#include "command.h"
 #include "model.h"
 #include "view.h"
 

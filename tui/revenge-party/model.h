@@ -1,13 +1,14 @@
-/* tui/revenge-party/model.h - what revenge-party knows and shows, and the
- * commands a person types (pure: no terminal, no socket, no clock reads).
+/* tui/revenge-party/model.h - what revenge-party knows and shows (pure: no
+ * terminal, no socket, no clock reads).
  *
  * Decoded server messages change the model; every change marks what it
- * touched as dirty, and the view redraws only that (tmux's way). Typed
- * lines become commands, and commands become the messages to send.
+ * touched as dirty, and the view redraws only that (tmux's way). What a
+ * person types is command.h's.
  */
 #ifndef REVENGE_TUI_MODEL_H
 #define REVENGE_TUI_MODEL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,9 +39,10 @@ enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE 
 /* One scrollback line. For TM_CHAT, text is the message and name its
  * sender; for join, leave, host and reaction lines, text is what follows
  * the name ("joined", "left", "is now the host", "reacted 🎉"), so name,
- * a space and text read as the sentence; a notice has no name. Control
- * characters from the wire are shown as spaces; nothing is cut inside a
- * UTF-8 character. */
+ * a space and text read as the sentence; a notice has no name. Both are
+ * valid UTF-8 whatever they came from: a control character (C0, DEL, C1)
+ * is shown as a space, a byte that is not UTF-8 as '?', and nothing is cut
+ * inside a character. Member names are kept the same way. */
 struct tm_line {
 	enum tm_line_kind kind;
 	double at_ms;                   /* server time (ts), or local for notices */
@@ -100,47 +102,10 @@ double tm_server_now(const struct tm_model *m, double local_now_ms);
 /* The playback position (s) now, extrapolated. */
 double tm_position(const struct tm_model *m, double local_now_ms);
 
-/* A line the person typed, or a key. */
-enum tm_cmd_kind {
-	TM_CMD_NONE, TM_CMD_CHAT, TM_CMD_PLAY, TM_CMD_PAUSE, TM_CMD_TOGGLE, TM_CMD_SEEK,
-	TM_CMD_SPEED, TM_CMD_REACT, TM_CMD_HOST, TM_CMD_MEMBERS, TM_CMD_HELP, TM_CMD_QUIT,
-};
-
-struct tm_cmd {
-	enum tm_cmd_kind kind;
-	bool relative;                  /* seek: +/- offset */
-	double value;                   /* seek seconds, speed */
-	char text[TM_TEXT_MAX + 1];     /* chat text, emoji, member name */
-};
-
-/* Parse a typed line: "/seek 1:23:45", "/seek +30", "/seek -10", "/speed
- * 1.25", "/react 🎉", "/host NAME", "/play", "/pause", "/members", "/help",
- * "/quit"; anything not starting with '/' is chat ("//x" sends "/x").
- * A trailing newline is dropped; an empty line is TM_CMD_NONE. Returns 0,
- * or -1 with a one-line reason in err (unknown command, bad time, speed out
- * of 0.25-4, empty chat, text too long, not UTF-8); err may be NULL. */
-int tm_parse_command(const char *line, struct tm_cmd *cmd, char *err, size_t errlen);
-
-/* The message to send for a command (malloc'd JSON text, caller frees), or
- * NULL with a notice-worthy reason in err: host-only commands from a member
- * ("only the host (NAME) can seek"), /host to an unknown name. Playback
- * commands are sync messages built from the current state, stamped with
- * "at" = the estimated server time now; seeks are clamped to 0..duration.
- * They carry an "id" (the verb), because the server sends the stamped state
- * back to the host only as the direct reply to a sync with an id. /members,
- * /help and /quit produce no message (NULL with err empty). */
-char *tm_command_message(const struct tm_model *m, const struct tm_cmd *cmd,
-			 double local_now_ms, char *err, size_t errlen);
-
-/* The commands for tab completion, NULL-terminated. */
-extern const char *const tm_command_names[];
-
-/* "1:23:45", "23:45" or "45" -> seconds (a fraction allowed on the
- * seconds, "12.5"); minutes and seconds after a ':' are two digits below
- * 60. -1 when malformed. */
-double tm_parse_clock(const char *s);
-/* Seconds -> "1:23:45" / "23:45" / "0:05" into buf (whole seconds; hours
- * only from one hour on; negative or NaN shows 0:00). */
-void tm_format_clock(double s, char *buf, size_t len);
+/* vsnprintf into buf of size bytes, cut at a character boundary when it
+ * does not fit (an empty string on a format error); always NUL-terminated.
+ * Internal to revenge-party: the scrollback and command.c's error text. */
+void tm__vformat(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif

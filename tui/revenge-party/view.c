@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "command.h"
+
 #define MEMBERS_W 20
 #define MIN_ROWS 6
 #define MIN_COLS 24
