@@ -33,6 +33,7 @@ void rv__jw_init(struct rv__jw *w, size_t size_hint)
 {
 	w->f = rv_frame_new(size_hint ? size_hint : 128);
 	w->failed = w->f == NULL;
+	w->more = false;
 }
 
 void rv__jw_raw(struct rv__jw *w, const char *s, size_t len)
@@ -199,6 +200,69 @@ void rv__jw_id(struct rv__jw *w, const char *id)
 		return;
 	rv__jw_lit(w, ",\"id\":");
 	rv__jw_cstr(w, id);
+}
+
+void rv__jw_open(struct rv__jw *w, const char *lit)
+{
+	rv__jw_lit(w, lit);
+	w->more = false;
+}
+
+void rv__jw_close(struct rv__jw *w, const char *lit)
+{
+	rv__jw_lit(w, lit);
+	w->more = true;
+}
+
+void rv__jw_elem(struct rv__jw *w)
+{
+	if (w->more)
+		rv__jw_raw(w, ",", 1);
+	w->more = true;
+}
+
+void rv__jw_field(struct rv__jw *w, const char *key)
+{
+	rv__jw_elem(w);
+	rv__jw_key(w, key);
+}
+
+void rv__jw_fstr(struct rv__jw *w, const char *key, const char *s, size_t len)
+{
+	rv__jw_field(w, key);
+	rv__jw_str(w, s, len);
+}
+
+void rv__jw_fcstr(struct rv__jw *w, const char *key, const char *s)
+{
+	rv__jw_field(w, key);
+	rv__jw_cstr(w, s);
+}
+
+void rv__jw_fnum(struct rv__jw *w, const char *key, double v)
+{
+	rv__jw_field(w, key);
+	rv__jw_num(w, v);
+}
+
+void rv__jw_ftime(struct rv__jw *w, const char *key, double ms)
+{
+	rv__jw_field(w, key);
+	rv__jw_time(w, ms);
+}
+
+void rv__jw_fbool(struct rv__jw *w, const char *key, bool v)
+{
+	rv__jw_field(w, key);
+	rv__jw_bool(w, v);
+}
+
+void rv__jw_playback(struct rv__jw *w, const struct rv_playback *st)
+{
+	rv__jw_fnum(w, "position", st->position);
+	rv__jw_fbool(w, "playing", st->playing);
+	rv__jw_fnum(w, "speed", st->speed);
+	rv__jw_ftime(w, "server_time", st->server_time);
 }
 
 struct rv_frame *rv__jw_finish(struct rv__jw *w, enum rv_frame_kind kind,

@@ -202,62 +202,37 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 		hint += p->hist[(p->hist_start + i) % max]->len + 1;
 
 	rv__jw_init(&w, hint);
-	rv__jw_lit(&w, "{\"type\":\"welcome\",\"payload\":{");
-	rv__jw_key(&w, "participant_id");
-	rv__jw_cstr(&w, joiner->id);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "party_id");
-	rv__jw_cstr(&w, p->id);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "role");
-	rv__jw_cstr(&w, role_of(p, joiner));
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "host_id");
-	rv__jw_cstr(&w, p->host->id);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "members");
-	rv__jw_lit(&w, "[");
+	rv__jw_open(&w, "{\"type\":\"welcome\",\"payload\":{");
+	rv__jw_fcstr(&w, "participant_id", joiner->id);
+	rv__jw_fcstr(&w, "party_id", p->id);
+	rv__jw_fcstr(&w, "role", role_of(p, joiner));
+	rv__jw_fcstr(&w, "host_id", p->host->id);
+	rv__jw_field(&w, "members");
+	rv__jw_open(&w, "[");
 	for (const struct rv_member *m = p->members.first; m; m = m->next) {
-		if (m != p->members.first)
-			rv__jw_lit(&w, ",");
-		rv__jw_lit(&w, "{");
-		rv__jw_key(&w, "id");
-		rv__jw_cstr(&w, m->id);
-		rv__jw_lit(&w, ",");
-		rv__jw_key(&w, "name");
-		rv__jw_cstr(&w, m->name);
-		rv__jw_lit(&w, ",");
-		rv__jw_key(&w, "role");
-		rv__jw_cstr(&w, role_of(p, m));
-		rv__jw_lit(&w, "}");
+		rv__jw_elem(&w);
+		rv__jw_open(&w, "{");
+		rv__jw_fcstr(&w, "id", m->id);
+		rv__jw_fcstr(&w, "name", m->name);
+		rv__jw_fcstr(&w, "role", role_of(p, m));
+		rv__jw_close(&w, "}");
 	}
-	rv__jw_lit(&w, "],");
-	rv__jw_key(&w, "state");
-	rv__jw_lit(&w, "{");
-	rv__jw_key(&w, "position");
-	rv__jw_num(&w, p->state.position);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "playing");
-	rv__jw_bool(&w, p->state.playing);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "speed");
-	rv__jw_num(&w, p->state.speed);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "server_time");
-	rv__jw_time(&w, p->state.server_time);
-	rv__jw_lit(&w, "},");
-	rv__jw_key(&w, "history");
-	rv__jw_lit(&w, "[");
+	rv__jw_close(&w, "]");
+	rv__jw_field(&w, "state");
+	rv__jw_open(&w, "{");
+	rv__jw_playback(&w, &p->state);
+	rv__jw_close(&w, "}");
+	rv__jw_field(&w, "history");
+	rv__jw_open(&w, "[");
 	for (size_t i = 0; i < p->hist_len; i++) {
 		struct rv_frame *f = p->hist[(p->hist_start + i) % max];
 
-		if (i)
-			rv__jw_lit(&w, ",");
+		rv__jw_elem(&w);
 		rv__jw_raw(&w, (const char *)rv_frame_data(f), f->len);
 	}
-	rv__jw_lit(&w, "]},");
-	rv__jw_key(&w, "ts");
-	rv__jw_time(&w, now_ms);
+	rv__jw_close(&w, "]");
+	rv__jw_close(&w, "}");
+	rv__jw_ftime(&w, "ts", now_ms);
 	rv__jw_lit(&w, "}");
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_WELCOME);
 }

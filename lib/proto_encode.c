@@ -11,18 +11,15 @@ static void head(struct rv__jw *w, const char *type)
 {
 	rv__jw_lit(w, "{\"type\":\"");
 	rv__jw_lit(w, type);
-	rv__jw_lit(w, "\",\"payload\":{");
+	rv__jw_open(w, "\",\"payload\":{");
 }
 
 static void tail_ts(struct rv__jw *w, const char *from, double ts, const char *id)
 {
-	rv__jw_lit(w, "}");
-	if (from) {
-		rv__jw_lit(w, ",\"from\":");
-		rv__jw_cstr(w, from);
-	}
-	rv__jw_lit(w, ",\"ts\":");
-	rv__jw_time(w, ts);
+	rv__jw_close(w, "}");
+	if (from)
+		rv__jw_fcstr(w, "from", from);
+	rv__jw_ftime(w, "ts", ts);
 	rv__jw_id(w, id);
 	rv__jw_lit(w, "}");
 }
@@ -33,14 +30,9 @@ struct rv_frame *rv_proto_error_frame(const struct rv_proto_error *err, double t
 
 	rv__jw_init(&w, 160);
 	head(&w, "error");
-	rv__jw_key(&w, "code");
-	rv__jw_cstr(&w, rv_err_code_name(err->code));
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "message");
-	rv__jw_cstr(&w, err->message);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "ref");
-	rv__jw_cstr(&w, err->ref);
+	rv__jw_fcstr(&w, "code", rv_err_code_name(err->code));
+	rv__jw_fcstr(&w, "message", err->message);
+	rv__jw_fcstr(&w, "ref", err->ref);
 	tail_ts(&w, NULL, ts, err->has_id ? err->id : NULL);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_ERROR);
 }
@@ -64,17 +56,7 @@ struct rv_frame *rv_proto_sync_frame(const struct rv_playback *st,
 
 	rv__jw_init(&w, 160);
 	head(&w, "sync");
-	rv__jw_key(&w, "position");
-	rv__jw_num(&w, st->position);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "playing");
-	rv__jw_bool(&w, st->playing);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "speed");
-	rv__jw_num(&w, st->speed);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "server_time");
-	rv__jw_time(&w, st->server_time);
+	rv__jw_playback(&w, st);
 	tail_ts(&w, from, ts, id);
 	return rv__jw_finish(&w, id ? RV_FRAME_EVENT : RV_FRAME_STATE, RV_MSG_SYNC);
 }
@@ -87,13 +69,9 @@ static struct rv_frame *text_frame(enum rv_msg_type t, const char *key,
 
 	rv__jw_init(&w, len + 128);
 	head(&w, rv_msg_type_name(t));
-	rv__jw_key(&w, key);
-	rv__jw_str(&w, text, len);
-	if (name) {
-		rv__jw_lit(&w, ",");
-		rv__jw_key(&w, "name");
-		rv__jw_cstr(&w, name);
-	}
+	rv__jw_fstr(&w, key, text, len);
+	if (name)
+		rv__jw_fcstr(&w, "name", name);
 	tail_ts(&w, from, ts, id);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, t);
 }
@@ -119,14 +97,9 @@ struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
 
 	rv__jw_init(&w, 160);
 	head(&w, "time");
-	rv__jw_key(&w, "client_time");
-	rv__jw_num(&w, client_time);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "server_receive_time");
-	rv__jw_time(&w, receive_time);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "server_time");
-	rv__jw_time(&w, send_time);
+	rv__jw_fnum(&w, "client_time", client_time);
+	rv__jw_ftime(&w, "server_receive_time", receive_time);
+	rv__jw_ftime(&w, "server_time", send_time);
 	tail_ts(&w, NULL, send_time, id);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_TIME);
 }
@@ -144,11 +117,8 @@ struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id
 
 	rv__jw_init(&w, 128);
 	head(&w, rv_msg_type_name(t));
-	rv__jw_key(&w, "id");
-	rv__jw_cstr(&w, member_id);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "name");
-	rv__jw_cstr(&w, name);
+	rv__jw_fcstr(&w, "id", member_id);
+	rv__jw_fcstr(&w, "name", name);
 	tail_ts(&w, NULL, ts, NULL);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, t);
 }
@@ -159,8 +129,7 @@ struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts)
 
 	rv__jw_init(&w, 96);
 	head(&w, "host_changed");
-	rv__jw_key(&w, "host_id");
-	rv__jw_cstr(&w, host_id);
+	rv__jw_fcstr(&w, "host_id", host_id);
 	tail_ts(&w, NULL, ts, NULL);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_HOST_CHANGED);
 }
@@ -173,34 +142,23 @@ struct rv_frame *rv_proto_progress_frame(const char *session_id, const char *med
 
 	rv__jw_init(&w, 256);
 	head(&w, "progress");
-	rv__jw_key(&w, "session_id");
-	rv__jw_cstr(&w, session_id);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "media_id");
-	rv__jw_cstr(&w, media_id);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "position");
-	rv__jw_num(&w, position);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "duration");
+	rv__jw_fcstr(&w, "session_id", session_id);
+	rv__jw_fcstr(&w, "media_id", media_id);
+	rv__jw_fnum(&w, "position", position);
+	rv__jw_field(&w, "duration");
 	if (has_duration)
 		rv__jw_num(&w, duration);
 	else
 		rv__jw_lit(&w, "null");
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "playing");
-	rv__jw_bool(&w, playing);
+	rv__jw_fbool(&w, "playing", playing);
 	tail_ts(&w, NULL, ts, NULL);
 	return rv__jw_finish(&w, RV_FRAME_STATE, RV_MSG_PROGRESS);
 }
 
 static void profile_fields(struct rv__jw *w, const struct rv_profile *p)
 {
-	rv__jw_key(w, "profile");
-	rv__jw_cstr(w, p->name);
-	rv__jw_lit(w, ",");
-	rv__jw_key(w, "bitrate");
-	rv__jw_num(w, p->kbps);
+	rv__jw_fcstr(w, "profile", p->name);
+	rv__jw_fnum(w, "bitrate", p->kbps);
 }
 
 struct rv_frame *rv_proto_quality_state_frame(const struct rv_ladder *l, int current,
@@ -211,13 +169,15 @@ struct rv_frame *rv_proto_quality_state_frame(const struct rv_ladder *l, int cur
 	rv__jw_init(&w, 128 + 48 * l->n);
 	head(&w, "quality_state");
 	profile_fields(&w, &l->p[current]);
-	rv__jw_lit(&w, ",\"ladder\":[");
+	rv__jw_field(&w, "ladder");
+	rv__jw_open(&w, "[");
 	for (unsigned i = 0; i < l->n; i++) {
-		rv__jw_lit(&w, i ? ",{" : "{");
+		rv__jw_elem(&w);
+		rv__jw_open(&w, "{");
 		profile_fields(&w, &l->p[i]);
-		rv__jw_lit(&w, "}");
+		rv__jw_close(&w, "}");
 	}
-	rv__jw_lit(&w, "]");
+	rv__jw_close(&w, "]");
 	tail_ts(&w, NULL, ts, NULL);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_QUALITY_STATE);
 }
@@ -230,9 +190,7 @@ struct rv_frame *rv_proto_quality_frame(enum rv_msg_type t, const struct rv_prof
 	rv__jw_init(&w, 160);
 	head(&w, rv_msg_type_name(t));
 	profile_fields(&w, p);
-	rv__jw_lit(&w, ",");
-	rv__jw_key(&w, "from_server");
-	rv__jw_bool(&w, t == RV_MSG_QUALITY_SUGGESTION);
+	rv__jw_fbool(&w, "from_server", t == RV_MSG_QUALITY_SUGGESTION);
 	tail_ts(&w, NULL, ts, id);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, t);
 }
