@@ -212,16 +212,8 @@ int main(int argc, char **argv)
 		case 'S': c.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
 		case 'C': conns = (unsigned)parse_uint("--conns", optarg, 1, 100000); break;
 		case 'W': raw = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case 'V':
-			printf(PROG " %s\n", rv_version());
-			return 0;
-		case ':':
-			usage_error("%s: missing value", argv[optind - 1]);
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
 	if (optind < argc)
