@@ -2,11 +2,14 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <revenge/revenge.h>
 
 void cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -18,6 +21,22 @@ void cli_usage_error(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see --help)\n");
 	exit(2);
+}
+
+void cli_common_opt(const char *prog, const char *usage, int opt, char *const argv[])
+{
+	switch (opt) {
+	case 'h':
+		fputs(usage, stdout);
+		exit(0);
+	case 'V':
+		printf("%s %s\n", prog, rv_version());
+		exit(0);
+	case ':':
+		cli_usage_error(prog, "%s: missing value", argv[optind - 1]);
+	default:
+		cli_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+	}
 }
 
 unsigned long cli_uint(const char *prog, const char *flag, const char *s,

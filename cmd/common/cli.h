@@ -1,5 +1,7 @@
-/* cmd/common/cli.h - command-line helpers shared by the commands: one-line
- * usage errors (exit 2) and strict parsing of numbers and durations.
+/* cmd/common/cli.h - command-line helpers shared by the commands: the
+ * options every command answers alike (--help, --version, a missing value,
+ * an unknown option), one-line usage errors (exit 2) and strict parsing of
+ * numbers and durations.
  */
 #ifndef REVENGE_CLI_H
 #define REVENGE_CLI_H
@@ -7,6 +9,15 @@
 /* Print "PROG: message (see --help)" on stderr and exit 2. */
 void cli_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
+
+/* What every command's getopt_long loop (optstring ":hV" or "+:hV",
+ * opterr = 0) does with a result it has no case of its own for, so the
+ * commands cannot drift apart: 'h' prints usage on stdout and 'V'
+ * "PROG VERSION", both exit 0; ':' is the usage error "OPTION: missing
+ * value" and anything else "unknown option 'OPTION'", naming
+ * argv[optind - 1] as getopt left it. Never returns. */
+void cli_common_opt(const char *prog, const char *usage, int opt, char *const argv[])
+	__attribute__((noreturn));
 
 /* A whole number in [lo, hi], digits only; else a usage error naming flag. */
 unsigned long cli_uint(const char *prog, const char *flag, const char *s,

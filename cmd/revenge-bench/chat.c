@@ -23,7 +23,6 @@
 #include "histo.h"
 #include "limits.h"
 #include "mesh.h"
-#include "servstat.h"
 
 struct chat {
 	const struct chat_opts *o;
@@ -127,37 +126,36 @@ static void status(struct mesh *ms, char *buf, size_t len)
 		 (unsigned long long)ch->received, histo_quantile(&ch->lat, 0.99) / 1000);
 }
 
-static const struct mesh_hooks hooks = {
-	.message = message, .pace = pace, .complete = complete, .status = status,
-};
-
-static void report(struct chat *ch)
+/* The run has its id: chats carry it, so that other runs' are not
+ * counted. */
+static void begin(struct mesh *ms)
 {
+	struct chat *ch = ms->user;
+
+	ch->marker_len = (size_t)snprintf(ch->marker, sizeof(ch->marker), "b:%s:", ms->run);
+}
+
+static void report(const struct mesh *ms)
+{
+	const struct chat *ch = ms->user;
 	const struct chat_opts *o = ch->o;
-	const struct mesh *ms = &ch->ms;
-	uint64_t expected = ch->sent * o->members;
-	double secs = mesh_window(ms), cpu = ms->cpu_end - ms->cpu_start;
-	double delivered_s = secs > 0 ? (double)ch->received / secs : 0;
-	double loss = mesh_loss_pct(expected, ch->received);
+	/* every chat goes to the whole party, the sender too */
+	const struct mesh_deliveries d = {
+		.sent = ch->sent, .expected = ch->sent * o->members, .received = ch->received,
+		.errors = ch->errors, .lat = &ch->lat,
+	};
+	double secs = mesh_window(ms);
 
 	if (o->c.json) {
 		printf("{\"scenario\":\"chat\",");
 		mesh_json_head(ms, stdout);
-		printf("\"rate_per_member\":%g,\"sent\":%llu,\"expected\":%llu,\"received\":%llu,"
-		       "\"loss_pct\":%.4f,\"delivered_per_s\":%.1f,\"errors\":%llu,",
-		       o->rate, (unsigned long long)ch->sent, (unsigned long long)expected,
-		       (unsigned long long)ch->received, loss, delivered_s,
-		       (unsigned long long)ch->errors);
+		printf("\"rate_per_member\":%g,", o->rate);
+		mesh_deliveries_json(ms, &d, stdout);
 		if (ch->first_error[0])
 			printf("\"first_error\":\"%s\",", ch->first_error);
 		else
 			printf("\"first_error\":null,");
-		servstat_cpu_json(stdout, cpu, ch->received);
-		mesh_load_json(ms, stdout);
-		printf("\"latency_ms\":");
-		histo_json(&ch->lat, stdout);
-		limits_json(o->c.lim, stdout);
-		printf("}\n");
+		mesh_deliveries_json_end(ms, &d, stdout);
 		return;
 	}
 	printf("scenario      chat (%u parties x %u members, %g chats/s per member)\n",
@@ -169,18 +167,18 @@ static void report(struct chat *ch)
 	       MESH_GRACE_S);
 	printf("sent          %llu chats, %.0f/s\n", (unsigned long long)ch->sent,
 	       secs > 0 ? (double)ch->sent / secs : 0);
-	printf("delivered     %llu of %llu expected (loss %.3f%%), %.0f/s\n",
-	       (unsigned long long)ch->received, (unsigned long long)expected, loss, delivered_s);
-	printf("latency       ");
-	histo_text(&ch->lat, stdout);
-	servstat_cpu_text(stdout, cpu, ch->received);
-	mesh_load_text(ms, stdout);
+	mesh_deliveries_text(ms, &d, stdout);
 	printf("errors        %llu%s%s\n", (unsigned long long)ch->errors,
 	       ch->first_error[0] ? ", the first: " : "", ch->first_error);
 	limits_text(o->c.lim, stdout);
 	if (ms->reason[0])
 		printf("first failure %s\n", ms->reason);
 }
+
+static const struct mesh_hooks hooks = {
+	.message = message, .pace = pace, .complete = complete, .status = status,
+	.begin = begin, .report = report,
+};
 
 int chat_run(const struct chat_opts *o)
 {
@@ -192,20 +190,7 @@ int chat_run(const struct chat_opts *o)
 		return 1;
 	}
 	ch->o = o;
-	ch->ms.o = &o->c;
-	ch->ms.parties = o->parties;
-	ch->ms.members = o->members;
-	ch->ms.hooks = &hooks;
-	ch->ms.user = ch;
-	if (mesh_init(&ch->ms)) {
-		free(ch);
-		return 1;
-	}
-	ch->marker_len = (size_t)snprintf(ch->marker, sizeof(ch->marker), "b:%s:", ch->ms.run);
-	mesh_run(&ch->ms);
-	report(ch);
-	mesh_free(&ch->ms);
-	rc = mesh_exit_status(&ch->ms);
+	rc = mesh_main(&ch->ms, &o->c, o->parties, o->members, &hooks, ch);
 	free(ch);
 	return rc;
 }

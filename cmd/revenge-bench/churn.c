@@ -253,14 +253,10 @@ static void status(struct mesh *ms, char *buf, size_t len)
 		 histo_quantile(&ch->sl.lat, 0.99) / 1000);
 }
 
-static const struct mesh_hooks hooks = {
-	.message = message, .pace = pace, .warm = warm, .complete = complete, .status = status,
-};
-
-static void report(struct churn *ch)
+static void report(const struct mesh *ms)
 {
+	const struct churn *ch = ms->user;
 	const struct churn_opts *o = ch->o;
-	const struct mesh *ms = &ch->ms;
 	const struct syncload *sl = &ch->sl;
 	uint64_t expected = syncload_expected(sl, ms);
 	uint64_t errors = sl->errors + ch->errors;
@@ -326,6 +322,11 @@ static void report(struct churn *ch)
 		printf("first failure %s\n", ch->reason);
 }
 
+static const struct mesh_hooks hooks = {
+	.message = message, .pace = pace, .warm = warm, .complete = complete, .status = status,
+	.report = report,
+};
+
 int churn_run(const struct churn_opts *o)
 {
 	struct churn *ch = calloc(1, sizeof(*ch));
@@ -351,20 +352,11 @@ int churn_run(const struct churn_opts *o)
 		ch->free_slot[ch->npool - 1 - i] = (unsigned)i;
 	}
 	ch->nfree = ch->npool;
-	ch->ms.o = &o->c;
-	ch->ms.parties = o->parties;
-	ch->ms.members = o->members;
-	ch->ms.hooks = &hooks;
-	ch->ms.user = ch;
-	if (mesh_init(&ch->ms))
-		goto out;
-	mesh_run(&ch->ms);
-	report(ch);
-	/* every churning member's on_close runs in here */
-	mesh_free(&ch->ms);
+	/* closing the mesh runs every churning member's on_close */
+	rc = mesh_main(&ch->ms, &o->c, o->parties, o->members, &hooks, ch);
 	for (unsigned long i = 0; i < ch->npool; i++)
 		ev_timer_stop(ch->ms.loop, &ch->pool[i].stay);
-	rc = mesh_exit_status(&ch->ms) || ch->join_failed || ch->churn_closed ? 1 : 0;
+	rc = rc || ch->join_failed || ch->churn_closed ? 1 : 0;
 	goto out;
 oom:
 	fprintf(stderr, "revenge-bench: out of memory\n");

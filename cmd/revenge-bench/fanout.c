@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "limits.h"
-#include "servstat.h"
 
 struct fan {
 	const struct fanout_opts *o;
@@ -107,34 +106,22 @@ static bool complete(struct mesh *ms)
 	return f->sl.received >= syncload_expected(&f->sl, ms);
 }
 
-static const struct mesh_hooks hooks = {
-	.message = message, .pace = pace, .complete = complete, .status = status,
-};
-
-static void report(struct fan *f)
+static void report(const struct mesh *ms)
 {
+	const struct fan *f = ms->user;
 	const struct fanout_opts *o = f->o;
-	const struct mesh *ms = &f->ms;
 	const struct syncload *sl = &f->sl;
-	uint64_t expected = syncload_expected(sl, ms);
-	double secs = mesh_window(ms), cpu = ms->cpu_end - ms->cpu_start;
-	double delivered_s = secs > 0 ? (double)sl->received / secs : 0;
-	double loss = mesh_loss_pct(expected, sl->received);
+	const struct mesh_deliveries d = {
+		.sent = sl->sent, .expected = syncload_expected(sl, ms), .received = sl->received,
+		.errors = sl->errors, .lat = &sl->lat,
+	};
 
 	if (o->c.json) {
 		printf("{\"scenario\":\"fanout\",");
 		mesh_json_head(ms, stdout);
-		printf("\"rate_per_host\":%g,\"sent\":%llu,\"expected\":%llu,\"received\":%llu,"
-		       "\"loss_pct\":%.4f,\"delivered_per_s\":%.1f,\"errors\":%llu,",
-		       o->rate, (unsigned long long)sl->sent, (unsigned long long)expected,
-		       (unsigned long long)sl->received, loss, delivered_s,
-		       (unsigned long long)sl->errors);
-		servstat_cpu_json(stdout, cpu, sl->received);
-		mesh_load_json(ms, stdout);
-		printf("\"latency_ms\":");
-		histo_json(&sl->lat, stdout);
-		limits_json(o->c.lim, stdout);
-		printf("}\n");
+		printf("\"rate_per_host\":%g,", o->rate);
+		mesh_deliveries_json(ms, &d, stdout);
+		mesh_deliveries_json_end(ms, &d, stdout);
 		return;
 	}
 	printf("scenario      fanout (%u parties x %u members, %g syncs/s per host)\n", o->parties,
@@ -142,17 +129,18 @@ static void report(struct fan *f)
 	printf("server        %s\n", o->c.url);
 	printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected, ms->n,
 	       ms->failed, ms->closed);
-	printf("measured      %.1f s (+%.0f s for deliveries in flight)\n", secs, MESH_GRACE_S);
-	printf("delivered     %llu of %llu expected (loss %.3f%%), %.0f/s\n",
-	       (unsigned long long)sl->received, (unsigned long long)expected, loss, delivered_s);
-	printf("latency       ");
-	histo_text(&sl->lat, stdout);
-	servstat_cpu_text(stdout, cpu, sl->received);
-	mesh_load_text(ms, stdout);
+	printf("measured      %.1f s (+%.0f s for deliveries in flight)\n", mesh_window(ms),
+	       MESH_GRACE_S);
+	mesh_deliveries_text(ms, &d, stdout);
 	limits_text(o->c.lim, stdout);
 	if (ms->reason[0])
 		printf("first failure %s\n", ms->reason);
 }
+
+static const struct mesh_hooks hooks = {
+	.message = message, .pace = pace, .complete = complete, .status = status,
+	.report = report,
+};
 
 int fanout_run(const struct fanout_opts *o)
 {
@@ -165,19 +153,7 @@ int fanout_run(const struct fanout_opts *o)
 	}
 	f->o = o;
 	f->sl.rate = o->rate;
-	f->ms.o = &o->c;
-	f->ms.parties = o->parties;
-	f->ms.members = o->members;
-	f->ms.hooks = &hooks;
-	f->ms.user = f;
-	if (mesh_init(&f->ms)) {
-		free(f);
-		return 1;
-	}
-	mesh_run(&f->ms);
-	report(f);
-	mesh_free(&f->ms);
-	rc = mesh_exit_status(&f->ms);
+	rc = mesh_main(&f->ms, &o->c, o->parties, o->members, &hooks, f);
 	free(f);
 	return rc;
 }

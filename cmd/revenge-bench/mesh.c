@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "limits.h"
 #include "servstat.h"
 #include "srcaddr.h"
 
@@ -71,6 +72,44 @@ void mesh_load_text(const struct mesh *ms, FILE *out)
 	else
 		fprintf(out, "load          revenge-bench %.0f%% of a core%s\n", self,
 			self >= 90 ? " (the generator is the limit)" : "");
+}
+
+static double delivered_per_s(const struct mesh *ms, const struct mesh_deliveries *d)
+{
+	double secs = mesh_window(ms);
+
+	return secs > 0 ? (double)d->received / secs : 0;
+}
+
+void mesh_deliveries_json(const struct mesh *ms, const struct mesh_deliveries *d, FILE *out)
+{
+	fprintf(out, "\"sent\":%llu,\"expected\":%llu,\"received\":%llu,\"loss_pct\":%.4f,"
+		"\"delivered_per_s\":%.1f,\"errors\":%llu,", (unsigned long long)d->sent,
+		(unsigned long long)d->expected, (unsigned long long)d->received,
+		mesh_loss_pct(d->expected, d->received), delivered_per_s(ms, d),
+		(unsigned long long)d->errors);
+}
+
+void mesh_deliveries_json_end(const struct mesh *ms, const struct mesh_deliveries *d,
+			      FILE *out)
+{
+	servstat_cpu_json(out, ms->cpu_end - ms->cpu_start, d->received);
+	mesh_load_json(ms, out);
+	fprintf(out, "\"latency_ms\":");
+	histo_json(d->lat, out);
+	limits_json(ms->o->lim, out);
+	fprintf(out, "}\n");
+}
+
+void mesh_deliveries_text(const struct mesh *ms, const struct mesh_deliveries *d, FILE *out)
+{
+	fprintf(out, "delivered     %llu of %llu expected (loss %.3f%%), %.0f/s\n",
+		(unsigned long long)d->received, (unsigned long long)d->expected,
+		mesh_loss_pct(d->expected, d->received), delivered_per_s(ms, d));
+	fprintf(out, "latency       ");
+	histo_text(d->lat, out);
+	servstat_cpu_text(out, ms->cpu_end - ms->cpu_start, d->received);
+	mesh_load_text(ms, out);
 }
 
 static void on_open(struct rv_conn *c, void *user)
@@ -265,7 +304,9 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	stop_cb(loop, t, 0);
 }
 
-int mesh_init(struct mesh *ms)
+/* The members and the client context; 0, or -1 after saying why on
+ * stderr. */
+static int mesh_init(struct mesh *ms)
 {
 	struct rv_client_config cc = { 0 };
 	int err;
@@ -302,7 +343,9 @@ int mesh_init(struct mesh *ms)
 	return 0;
 }
 
-void mesh_run(struct mesh *ms)
+/* Join, settle, measure and wait out the grace period; returns when the
+ * run is over, with ms->stopping set and cpu_end read. */
+static void mesh_run(struct mesh *ms)
 {
 	ev_timer_start(ms->loop, &ms->connect_timer);
 	ev_timer_start(ms->loop, &ms->status);
@@ -325,7 +368,8 @@ void mesh_run(struct mesh *ms)
 		fprintf(stderr, "\r\033[K");
 }
 
-void mesh_free(struct mesh *ms)
+/* Close every connection and free what mesh_init made. */
+static void mesh_free(struct mesh *ms)
 {
 	ms->stopping = true;
 	rv_client_free(ms->cl);
@@ -366,7 +410,20 @@ void mesh_json_head(const struct mesh *ms, FILE *out)
 		ms->connected, ms->failed, ms->closed, mesh_window(ms));
 }
 
-int mesh_exit_status(const struct mesh *ms)
+int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, unsigned members,
+	      const struct mesh_hooks *hooks, void *user)
 {
+	ms->o = o;
+	ms->parties = parties;
+	ms->members = members;
+	ms->hooks = hooks;
+	ms->user = user;
+	if (mesh_init(ms))
+		return 1;
+	if (hooks->begin)
+		hooks->begin(ms);
+	mesh_run(ms);
+	hooks->report(ms);
+	mesh_free(ms);
 	return !ms->measuring || !ms->connected || ms->failed || ms->closed ? 1 : 0;
 }

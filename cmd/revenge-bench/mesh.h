@@ -6,9 +6,10 @@
  * scenario may warm up meanwhile); measures
  * for --duration while the scenario's pace hook sends what is due; then
  * waits up to a grace period for deliveries in flight. It reads the
- * server's CPU at both ends of the window. The scenario owns what is sent
- * and how arrivals are read, through hooks, and keeps its state in
- * mesh.user.
+ * server's CPU at both ends of the window; has the scenario print its
+ * result; and closes everything. The scenario owns what is sent, how
+ * arrivals are read and what is reported, through hooks, and keeps its
+ * state in mesh.user; mesh_main runs the whole life of it.
  */
 #ifndef REVENGE_BENCH_MESH_H
 #define REVENGE_BENCH_MESH_H
@@ -23,6 +24,7 @@
 #include <revenge/revenge.h>
 
 #include "common.h"
+#include "histo.h"
 
 #define MESH_GRACE_S 2.0          /* after the window, for deliveries in flight */
 
@@ -48,10 +50,16 @@ struct mesh_hooks {
 	bool (*complete)(struct mesh *ms);
 	/* The scenario's part of the live line, written to buf. */
 	void (*status)(struct mesh *ms, char *buf, size_t len);
+	/* Once the mesh is set up (ms->run named), before the first
+	 * connection. NULL: nothing. */
+	void (*begin)(struct mesh *ms);
+	/* After the grace period, the connections still open: print the
+	 * result, table or JSON, on stdout. */
+	void (*report)(const struct mesh *ms);
 };
 
 struct mesh {
-	/* set by the caller before mesh_run */
+	/* set by mesh_main */
 	const struct common_opts *o;
 	unsigned parties, members;    /* members per party, the host included */
 	const struct mesh_hooks *hooks;
@@ -77,13 +85,14 @@ struct mesh {
 /* Monotonic seconds. */
 double mesh_now(void);
 
-/* Set up ms (o, parties, members, hooks, user already set): the members
- * and the client context. Returns 0, or -1 after saying why on stderr. */
-int mesh_init(struct mesh *ms);
-
-/* Join, settle, measure and wait out the grace period; returns when the
- * run is over, with ms->stopping set and cpu_end read. */
-void mesh_run(struct mesh *ms);
+/* A party scenario's whole run on ms (zeroed, inside the scenario's state
+ * user): set up parties x members on o, join, settle, measure, wait out
+ * the grace period, report through hooks->report, close every connection
+ * and free what the mesh made (ms's counters stay readable). Returns the
+ * exit status: 1 when it could not start (said on stderr), nothing was
+ * measured, or members failed or were closed by the server; else 0. */
+int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, unsigned members,
+	      const struct mesh_hooks *hooks, void *user);
 
 /* Start a connection on the mesh's context, bound to the next --src
  * address; as rv_client_connect. */
@@ -92,9 +101,6 @@ struct rv_conn *mesh_connect(struct mesh *ms, const char *url, const struct rv_c
 
 /* Why mesh_connect just returned NULL with *err set: read at once. */
 const char *mesh_connect_error(int err);
-
-/* Close every connection and free what mesh_init made. */
-void mesh_free(struct mesh *ms);
 
 /* True when the message's "type" (scanned, not parsed) is type. */
 bool mesh_type_is(const char *text, size_t len, const char *type);
@@ -118,8 +124,26 @@ void mesh_load_json(const struct mesh *ms, FILE *out);
 /* The same as a table line, saying when the generator is the limit. */
 void mesh_load_text(const struct mesh *ms, FILE *out);
 
-/* Exit status: 1 when nothing was measured or members failed or were
- * closed by the server, else 0. */
-int mesh_exit_status(const struct mesh *ms);
+/* What a scenario whose messages are each delivered to many members
+ * (fanout, chat) counted in the window: the part of the result they
+ * share. */
+struct mesh_deliveries {
+	uint64_t sent, expected, received;
+	uint64_t errors;              /* error replies */
+	const struct histo *lat;      /* delivery latency */
+};
+
+/* "sent", "expected", "received", "loss_pct", "delivered_per_s" and
+ * "errors", each followed by a comma. */
+void mesh_deliveries_json(const struct mesh *ms, const struct mesh_deliveries *d, FILE *out);
+
+/* The rest of the JSON object: the server's CPU per delivery, the load
+ * (mesh_load_json), "latency_ms", the limits, then "}" and a newline. */
+void mesh_deliveries_json_end(const struct mesh *ms, const struct mesh_deliveries *d,
+			      FILE *out);
+
+/* The table lines "delivered" (loss, per second) and "latency", the
+ * server's CPU per delivery and the load (mesh_load_text). */
+void mesh_deliveries_text(const struct mesh *ms, const struct mesh_deliveries *d, FILE *out);
 
 #endif

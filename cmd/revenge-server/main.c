@@ -229,16 +229,8 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "text"))
 				usage_error("--log-format: expected text or json, got '%s'", optarg);
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case 'V':
-			printf(PROG " %s\n", rv_version());
-			return 0;
-		case ':':
-			usage_error("%s: missing value", argv[optind - 1]);
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
 	if (optind < argc)

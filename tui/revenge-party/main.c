@@ -597,16 +597,8 @@ int main(int argc, char **argv)
 				cli_usage_error(PROG, "--ca: cannot read '%s': %s", optarg, strerror(errno));
 			cc.ca_file = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case 'V':
-			printf(PROG " %s\n", rv_version());
-			return 0;
-		case ':':
-			cli_usage_error(PROG, "%s: missing value", argv[optind - 1]);
 		default:
-			cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
+			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
 	if (argc - optind != 2)
