@@ -6,6 +6,7 @@
 #define REVENGE_BENCH_COMMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct limits;
 struct srcaddr;
@@ -21,5 +22,10 @@ struct common_opts {
 	const struct srcaddr *src;    /* --src; NULL or empty: the kernel picks */
 	const struct limits *lim;     /* what caps the connections; never NULL */
 };
+
+/* Why a client connection ended, for "first failure": a refused
+ * handshake (HTTP status), a close by the server (its code), or no
+ * connection at all (code and status 0). */
+void bench_close_reason(char *buf, size_t size, int code, int status, const char *reason);
 
 #endif

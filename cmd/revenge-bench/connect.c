@@ -8,6 +8,7 @@
  * less.
  */
 #include "connect.h"
+#include "common.h"
 
 #include <errno.h>
 #include <math.h>
@@ -125,8 +126,7 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 {
 	char why[200];
 
-	snprintf(why, sizeof(why), "%s %d %s", status ? "refused: HTTP" :
-		 code ? "closed by server:" : "cannot connect:", status ? status : code, reason);
+	bench_close_reason(why, sizeof(why), code, status, reason);
 	ended(user, !status && code, why);
 }
 

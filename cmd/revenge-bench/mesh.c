@@ -3,6 +3,7 @@
  * period after it, and the server's CPU across the window.
  */
 #include "mesh.h"
+#include "common.h"
 
 #include <errno.h>
 #include <math.h>
@@ -143,8 +144,7 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 	else
 		ms->closed++;
 	if (!ms->reason[0])
-		snprintf(ms->reason, sizeof(ms->reason), "%s %d %s", status ? "refused: HTTP" :
-			 code ? "closed by server:" : "cannot connect:", status ? status : code, reason);
+		bench_close_reason(ms->reason, sizeof(ms->reason), code, status, reason);
 }
 
 static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_close };

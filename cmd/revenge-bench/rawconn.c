@@ -29,12 +29,14 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "revenge/proto.h"
+
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define KEY_LEN 24                /* base64 of 16 bytes */
 #define ACCEPT_LEN 28             /* base64 of a SHA-1 */
 #define HOST_MAX 300
 #define READ_MAX 16384            /* one recv() per readable event */
-#define REQ_TAIL "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: revenge.v1\r\n\r\n"
+#define REQ_TAIL "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " RV_SUBPROTOCOL "\r\n\r\n"
 #define REQ_MAX (4 + RAWCONN_PATH_MAX + HOST_MAX + 128 + KEY_LEN + sizeof(REQ_TAIL))
 
 enum state {

@@ -234,7 +234,7 @@ assert sorted(seen) == ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"], see
 assert set(seen.values()) == {10}, seen         # round-robin
 ' "$BATS_TEST_TMPDIR/src.json" "$BATS_TEST_TMPDIR/ss"
 	assert_success
-	# every scenario takes it: progress (main.c), chat (mesh.c)
+	# every scenario takes it: progress (progress.c), chat (mesh.c)
 	run "$BENCH" --url "$URL" --src 127.0.0.2-3 progress --sessions 6 --duration 500ms --json
 	assert_success
 	echo "$output" | "$PY" -c '
