@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <revenge/proto.h>
+
 #define INPUT_MAX (1024 * 1024)
 #define CLIENTS_MAX 64
 #define STEPS_MAX 10000
@@ -60,21 +62,6 @@ static void say(char *buf, size_t size, const char *fmt, ...)
 
 /* say() and return false, for the matchers. */
 #define NO(...) (say(why, whylen, __VA_ARGS__), false)
-
-/* Length of s[0..len) without a UTF-8 sequence cut short at its end. */
-static size_t utf8_whole(const char *s, size_t len)
-{
-	size_t j = len, need;
-	unsigned char lead;
-
-	while (j > 0 && len - j < 3 && ((unsigned char)s[j - 1] & 0xC0) == 0x80)
-		j--;
-	if (j == 0)
-		return 0;
-	lead = (unsigned char)s[j - 1];
-	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-	return j - 1 + need <= len ? len : j - 1;
-}
 
 struct sink {
 	char *buf;
@@ -126,7 +113,7 @@ static const char *show(const json_t *v, char *buf)
 	if (json_dump_callback(v, sink_put, &k, flags) != 0 && !k.cut)
 		return strcpy(buf, "(unprintable)");
 	if (k.cut) {
-		k.len = utf8_whole(buf, k.len);
+		k.len = rv_utf8_cut(buf, k.len, k.len);
 		memcpy(buf + k.len, "...", 4);
 	} else {
 		buf[k.len] = '\0';
@@ -153,7 +140,7 @@ static const char *quote(const char *s, size_t len, char *buf)
 		}
 	}
 	if (i < len) {
-		o = 1 + utf8_whole(buf + 1, o - 1);
+		o = 1 + rv_utf8_cut(buf + 1, o - 1, o - 1);
 		memcpy(buf + o, "...", 3);
 		o += 3;
 	}
@@ -165,8 +152,10 @@ static const char *quote(const char *s, size_t len, char *buf)
 /* A path for messages, clipped. */
 static const char *clip(const char *s, char *buf)
 {
-	size_t n = strlen(s) > SHOW_MAX ? utf8_whole(s, SHOW_MAX) : strlen(s);
+	size_t n = strlen(s);
 
+	if (n > SHOW_MAX)
+		n = rv_utf8_cut(s, n, SHOW_MAX);
 	memcpy(buf, s, n);
 	strcpy(buf + n, s[n] ? "..." : "");
 	return buf;
@@ -1654,33 +1643,6 @@ static int parse_root(struct pctx *p, const json_t *root)
 	return parse_steps(p, json_object_get(root, "steps"));
 }
 
-/* Offset where [ and { (outside strings) first nest deeper than DEPTH_MAX,
- * or SIZE_MAX. Run before jansson, which recurses once per level. */
-static size_t too_deep(const char *s, size_t len)
-{
-	size_t depth = 0;
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > DEPTH_MAX)
-				return i;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return SIZE_MAX;
-}
-
 int scn_parse(const char *text, size_t len, struct scenario *sc, char *err, size_t errlen)
 {
 	struct pctx p = { text, len, err, errlen, sc };
@@ -1702,7 +1664,7 @@ int scn_parse(const char *text, size_t len, struct scenario *sc, char *err, size
 		return say(err, errlen, "line %d, column %d: NUL byte in the text",
 			   line_of(text, (size_t)(nul - text)),
 			   column_of(text, (size_t)(nul - text))), -1;
-	if ((deep = too_deep(text, len)) != SIZE_MAX)
+	if ((deep = rv_json_depth_exceeded(text, len, DEPTH_MAX)) != SIZE_MAX)
 		return say(err, errlen, "line %d, column %d: nested deeper than %d levels",
 			   line_of(text, deep), column_of(text, deep), DEPTH_MAX), -1;
 	if (!(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
