@@ -1,5 +1,5 @@
 /* tests/unit/test_scenario.c - scenario files for `revenge-probe run`
- * (cmd/revenge-probe/scenario.c): parsing and validation with line numbers,
+ * (cmd/revenge-probe/scenario*.c): parsing and validation with line numbers,
  * matchers, paths, substitution and durations.
  *
  * Hostile input is parsed from buffers that end right before a PROT_NONE
