@@ -7,6 +7,7 @@
 #ifndef REVENGE_PROBE_SCENARIO_INT_H
 #define REVENGE_PROBE_SCENARIO_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,9 +21,12 @@
 
 /* ---- scenario_text.c */
 
-/* vsnprintf into buf; nothing when buf is NULL or size 0. */
+/* vsnprintf into buf; nothing when buf is NULL or size 0. A text cut
+ * short ends on a whole UTF-8 character. */
 __attribute__((format(printf, 3, 4)))
 void scn__say(char *buf, size_t size, const char *fmt, ...);
+__attribute__((format(printf, 3, 0)))
+void scn__vsay(char *buf, size_t size, const char *fmt, va_list ap);
 
 /* The shortest text that reads back as d, with a '.' whatever the locale.
  * Returns num. */

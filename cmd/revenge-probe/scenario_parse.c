@@ -280,7 +280,7 @@ static int fail(struct pctx *p, const struct where *w, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	scn__vsay(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	path[0] = '\0';
 	for (int k = 0; k < w->n && o < sizeof(path); k++) {

@@ -14,14 +14,24 @@
 
 #include <revenge/proto.h>
 
+void scn__vsay(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (!buf || size == 0)
+		return;
+	n = vsnprintf(buf, size, fmt, ap);
+	/* cut short: end on a whole character, as the values inside do */
+	if (n > 0 && (size_t)n >= size)
+		buf[rv_utf8_cut(buf, size - 1, size - 1)] = '\0';
+}
+
 void scn__say(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!buf || size == 0)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
+	scn__vsay(buf, size, fmt, ap);
 	va_end(ap);
 }
 
