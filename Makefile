@@ -109,8 +109,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(LIB_A) $(LDLIBS) $(CMOCKA_LIBS)
 
 # The probe's scenario module is not in the library: its test links it in.
-$(BUILD)/tests/test_scenario: tests/unit/test_scenario.c cmd/revenge-probe/scenario.c \
-		cmd/revenge-probe/scenario.h tests/unit/*.h $(LIB_A)
+$(BUILD)/tests/test_scenario: tests/unit/test_scenario.c \
+		$(wildcard cmd/revenge-probe/scenario*.c cmd/revenge-probe/scenario*.h) \
+		tests/unit/*.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Icmd/revenge-probe -o $@ $(filter %.c,$^) $(LIB_A) \
 		$(LDLIBS) $(CMOCKA_LIBS)

@@ -1,5 +1,5 @@
 /* cmd/revenge-probe/run.c - `revenge-probe run FILE`: execute a scenario
- * file (parsed and validated by scenario.c) step by step over the runtime.
+ * file (parsed and validated by scenario_parse.c) step by step over the runtime.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -2,6 +2,10 @@
  * parsing, validation with precise error locations, field matchers and
  * variable substitution. Pure (no I/O beyond the text handed in), so unit
  * tests drive it directly; the probe's runtime executes the steps.
+ * scenario_parse.c reads files (scn_parse, scn_free, scn_duration_ms),
+ * scenario_match.c evaluates matchers (scn_match), scenario_vars.c follows
+ * paths and substitutes variables (scn_path, scn_substitute); what they
+ * share is in scenario_int.h and scenario_text.c.
  *
  * A scenario is a JSON object:
  *   {

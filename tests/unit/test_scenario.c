@@ -1,5 +1,5 @@
 /* tests/unit/test_scenario.c - scenario files for `revenge-probe run`
- * (cmd/revenge-probe/scenario.c): parsing and validation with line numbers,
+ * (cmd/revenge-probe/scenario*.c): parsing and validation with line numbers,
  * matchers, paths, substitution and durations.
  *
  * Hostile input is parsed from buffers that end right before a PROT_NONE
@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <revenge/proto.h>
 
 #include "scenario.h"
 
@@ -1139,6 +1141,63 @@ static void why_texts_are_truncated(void **state)
 	free(msg2);
 }
 
+/* Each cut of full into a buffer of size n (>= 1) must be a prefix of it
+ * that is valid UTF-8: what got does for every n. */
+static void check_cuts(const char *full, bool (*got)(char *buf, size_t n, void *arg), void *arg)
+{
+	char buf[512];
+
+	assert_true(strlen(full) < sizeof(buf));
+	for (size_t n = 1; n <= strlen(full) + 1; n++) {
+		memset(buf, 'x', sizeof(buf));
+		assert_false(got(buf, n, arg));
+		if (strnlen(buf, n) == n || strncmp(buf, full, strlen(buf)) != 0 ||
+		    !rv_utf8_valid(buf, strlen(buf)))
+			fail_msg("cut at %zu: \"%.*s\" from \"%s\"", n, (int)n, buf, full);
+		assert_true(n == strlen(full) + 1 ? strlen(buf) == n - 1 : strlen(buf) + 4 > n - 1);
+	}
+}
+
+static bool cut_match(char *buf, size_t n, void *arg)
+{
+	json_t **mm = arg;
+
+	return scn_match(mm[0], mm[1], NULL, buf, n);
+}
+
+static bool cut_parse(char *buf, size_t n, void *arg)
+{
+	struct scenario sc;
+
+	return scn_parse(arg, strlen(arg), &sc, buf, n) == 0;
+}
+
+/* A message cut short by the caller's buffer ends on a whole character,
+ * like the values inside it (found by tests/fuzz/fuzz_scenario.c: a why
+ * cut in the middle of "\xe1\x97\xa9"). */
+static void cut_messages_end_on_a_character(void **state)
+{
+	json_t *mm[2] = {
+		js("{\"type\": \"chat\", \"payload\": {\"name\": \"b\\u00e9\"}}"),
+		js("{\"payload.name\": {\"one_of\": [\"bob\", \"b\\u15e9\", \"\\ud83c\\udf89\"]}}"),
+	};
+	const char *text = "{\"clients\": {\"a\": {\"path\": \"/ws/x\"}}, "
+			   "\"steps\": [{\"sleep\": \"1s\"}], \"\xc3\xa9t\xe1\x97\xa9\xf0\x9f\x8e\x89\": 1}";
+	char full[512];
+
+	assert_false(scn_match(mm[0], mm[1], NULL, full, sizeof(full)));
+	assert_string_equal(full, "payload.name is \"b\xc3\xa9\", expected one of "
+			    "[\"bob\",\"b\xe1\x97\xa9\",\"\xf0\x9f\x8e\x89\"]");
+	check_cuts(full, cut_match, mm);
+	assert_int_equal(scn_parse(text, strlen(text), &(struct scenario){ 0 }, full,
+				   sizeof(full)), -1);
+	assert_string_equal(full, "line 1: [\"\xc3\xa9t\xe1\x97\xa9\xf0\x9f\x8e\x89\"]: unknown key "
+			    "(expected name, timeout, clients or steps)");
+	check_cuts(full, cut_parse, (void *)text);
+	json_decref(mm[0]);
+	json_decref(mm[1]);
+}
+
 /* ------------------------------------------------------------------ paths */
 
 static void paths_reach_into_objects_and_arrays(void **state)
@@ -1373,6 +1432,7 @@ int main(void)
 		cmocka_unit_test(invalid_matchers_fail_at_match_time),
 		cmocka_unit_test(match_substitutes_values_and_paths),
 		cmocka_unit_test(why_texts_are_truncated),
+		cmocka_unit_test(cut_messages_end_on_a_character),
 		cmocka_unit_test(paths_reach_into_objects_and_arrays),
 		cmocka_unit_test(substitution_keeps_types_and_fills_strings),
 		cmocka_unit_test(substitution_walks_nested_structures),
