@@ -100,6 +100,33 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	p->interrupted = true;
 }
 
+/* s as a JSON string. A sentence may quote bytes that are not UTF-8 (a
+ * file name from the shell); they become '?' rather than losing the
+ * sentence, as jansson refuses such a string. */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+	size_t len;
+
+	if (j || !(copy = strdup(s)))
+		return j;
+	len = strlen(copy);
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+
+		while (n <= 4 && i + n <= len && !rv_utf8_valid(copy + i, n))
+			n++;
+		if (n > 4 || i + n > len)
+			copy[i++] = '?';
+		else
+			i += n;
+	}
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 /* One line per check: a mark and the sentence, or a JSON object. */
 static void report(struct probe *p, const char *check, double elapsed_ms)
 {
@@ -109,7 +136,7 @@ static void report(struct probe *p, const char *check, double elapsed_ms)
 		json_t *o = json_pack("{s:s,s:b,s:i,s:f,s:s}", "check", check, "ok", ok, "exit",
 				      p->status, "elapsed_ms", elapsed_ms, "url", p->url);
 
-		json_object_set_new(o, ok ? "summary" : "error", json_string(p->why));
+		json_object_set_new(o, ok ? "summary" : "error", json_text(p->why));
 		json_object_set(o, "details", p->details);
 		char *text = json_dumps(o, JSON_COMPACT);
 

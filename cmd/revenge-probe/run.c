@@ -189,12 +189,13 @@ int check_run(struct probe *p, int argc, char **argv)
 				have = sizeof(p->why) - n - 1;
 			memmove(p->why + n, p->why, have);
 			memcpy(p->why, where, n);
-			p->why[n + have] = 0;
+			/* the prefix may have pushed a character over the end */
+			p->why[rv_utf8_cut(p->why, n + have, n + have)] = 0;
 		}
 	}
 	json_object_set_new(p->details, "scenario", json_string(sc.name ? sc.name : file));
 	json_object_set_new(p->details, "steps", json_integer((json_int_t)sc.n_steps));
-	json_object_set_new(p->details, "steps_passed", json_integer((json_int_t)(p->status ? i - 1 : i)));
+	json_object_set_new(p->details, "steps_passed", json_integer((json_int_t)(p->status && i ? i - 1 : i)));
 	if (!p->status)
 		snprintf(p->why, sizeof(p->why), "%s: %zu steps passed", sc.name ? sc.name : file,
 			 sc.n_steps);

@@ -207,3 +207,20 @@ EOF2
 	wait "$s2" || true
 	assert_equal "$rc" 0
 }
+
+@test "--json keeps the error of a scenario whose file name is not UTF-8, and counts no step passed" {
+	local f="$BATS_TEST_TMPDIR/"$'v\xfe.json'
+	printf '{"clients":{"a":{"path":"/ws/party/${nope}"}},"steps":[{"sleep":"1ms"}]}' >"$f"
+	run "$PROBE" --json --url "$URL" run "$f"
+	assert_failure 2
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/out.json"
+	run "$PY" -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).readline())
+assert "v?.json: client a: unknown variable ${nope}" in o["error"], o
+assert o["details"]["steps_passed"] == 0, o
+print("ok")' "$BATS_TEST_TMPDIR/out.json"
+	assert_success
+	assert_output ok
+}
+
