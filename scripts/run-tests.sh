@@ -27,6 +27,10 @@ passed=0
 failed=0
 failures=()
 jobs=$(nproc 2>/dev/null || echo 2)
+bats_jobs=()
+if command -v parallel >/dev/null 2>&1; then
+	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
+fi
 
 count_cmocka() { # $1 label, $2 log
 	local p f
@@ -67,7 +71,9 @@ run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
 run_cli() { # $1 build dir, $2 label
 	local log rc ok notok
 	log=$(mktemp)
-	REVENGE_BUILD="$PWD/$1" bats --tap tests/cli >"$log" 2>&1
+	# Files run side by side (each starts its own servers on free ports;
+	# most of a file's time is waiting), the tests of one file in order.
+	REVENGE_BUILD="$PWD/$1" bats --tap "${bats_jobs[@]}" tests/cli >"$log" 2>&1
 	rc=$?
 	ok=$(grep -c '^ok ' "$log")
 	notok=$(grep -c '^not ok ' "$log")
