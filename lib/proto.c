@@ -30,6 +30,7 @@ static const char *const type_names[RV_MSG__COUNT] = {
 	[RV_MSG_PROGRESS] = "progress",
 	[RV_MSG_QUALITY_REQUEST] = "quality_request",
 	[RV_MSG_BANDWIDTH_REPORT] = "bandwidth_report",
+	[RV_MSG_REFRESH] = "refresh",
 	[RV_MSG_WELCOME] = "welcome",
 	[RV_MSG_MEMBER_JOINED] = "member_joined",
 	[RV_MSG_MEMBER_LEFT] = "member_left",
@@ -273,6 +274,9 @@ static int dec_payload(struct dec *d, struct rv_msg *m)
 	case RV_MSG_BANDWIDTH_REPORT:
 		return get_num(d, "kbps", 0, 1e9, "a number between 0 and 1e9",
 			       &m->u.bandwidth_report.kbps);
+	case RV_MSG_REFRESH:
+		return get_str(d, "token", RV_TOKEN_MAX, true, &m->u.refresh.token,
+			       &m->u.refresh.len);
 	default:
 		return fail(d, RV_ERR_UNKNOWN_TYPE, "unknown message type");
 	}
@@ -346,7 +350,7 @@ int rv_proto_decode(const char *text, size_t len, struct rv_msg *msg,
 	}
 	msg->type = rv_msg_type_from_name(json_string_value(type),
 					  json_string_length(type));
-	if (msg->type < RV_MSG_SYNC || msg->type > RV_MSG_BANDWIDTH_REPORT) {
+	if (msg->type < RV_MSG_SYNC || msg->type > RV_MSG_REFRESH) {
 		fail(&d, RV_ERR_UNKNOWN_TYPE, "unknown message type \"%s\"", ref);
 		goto out;
 	}

@@ -58,6 +58,11 @@ static void check_msg(const struct rv_msg *m)
 		if (m->u.sync.speed < RV_SPEED_MIN || m->u.sync.speed > RV_SPEED_MAX)
 			abort();
 		break;
+	case RV_MSG_REFRESH:
+		check_str(m->u.refresh.token, m->u.refresh.len);
+		if (m->u.refresh.len < 1 || m->u.refresh.len > RV_TOKEN_MAX)
+			abort();
+		break;
 	case RV_MSG_TIME:
 	case RV_MSG_BANDWIDTH_REPORT:
 		break;

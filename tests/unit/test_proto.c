@@ -261,7 +261,7 @@ static void test_type_names(void **state)
 {
 	static const char *const wire[] = {
 		"sync", "chat", "reaction", "time", "transfer_host", "progress",
-		"quality_request", "bandwidth_report", "welcome", "member_joined",
+		"quality_request", "bandwidth_report", "refresh", "welcome", "member_joined",
 		"member_left", "host_changed", "error", "ack", "quality_state",
 		"quality_changed", "quality_suggestion",
 	};
@@ -525,6 +525,29 @@ static void test_decode_bandwidth_report(void **state)
 	ok("{\"type\":\"bandwidth_report\",\"payload\":{\"kbps\":1e9}}", &m);
 	assert_true(m.u.bandwidth_report.kbps == 1e9);
 	rv_msg_clear(&m);
+}
+
+static void test_decode_refresh(void **state)
+{
+	struct rv_msg m;
+	struct rv_proto_error e;
+	char *big, *long_token;
+
+	ok("{\"type\":\"refresh\",\"payload\":{\"token\":\"a.b.c\"},\"id\":\"r1\"}", &m);
+	assert_int_equal(m.type, RV_MSG_REFRESH);
+	assert_string_equal(m.u.refresh.token, "a.b.c");
+	assert_int_equal(m.u.refresh.len, 5);
+	assert_string_equal(m.id, "r1");
+	rv_msg_clear(&m);
+	err("{\"type\":\"refresh\",\"payload\":{}}", RV_ERR_BAD_PAYLOAD, "refresh", "required");
+	err("{\"type\":\"refresh\",\"payload\":{\"token\":\"\"}}", RV_ERR_BAD_PAYLOAD, "refresh", "empty");
+	err("{\"type\":\"refresh\",\"payload\":{\"token\":7}}", RV_ERR_BAD_PAYLOAD, "refresh", "string");
+	long_token = rep("x", RV_TOKEN_MAX + 1);
+	big = xfmt("{\"type\":\"refresh\",\"payload\":{\"token\":\"%s\"}}", long_token);
+	e = err(big, RV_ERR_TOO_LARGE, "refresh", "8192");
+	assert_string_equal(e.ref, "refresh");
+	free(big);
+	free(long_token);
 }
 
 /* Whitespace anywhere JSON allows it, and strings that outlive the input. */
@@ -1372,7 +1395,7 @@ static void test_mutation_smoke(void **state)
 		memset(&m, 0xa5, sizeof(m));
 		if (rv_proto_decode(guard_put(&g, buf, len), len, &m, &e) == 0) {
 			assert_non_null(m.tree);
-			assert_true(m.type >= RV_MSG_SYNC && m.type <= RV_MSG_BANDWIDTH_REPORT);
+			assert_true(m.type >= RV_MSG_SYNC && m.type <= RV_MSG_REFRESH);
 			ok_count++;
 			rv_msg_clear(&m);
 		} else {
@@ -1964,6 +1987,7 @@ int main(void)
 		cmocka_unit_test(test_decode_progress),
 		cmocka_unit_test(test_decode_quality_request),
 		cmocka_unit_test(test_decode_bandwidth_report),
+		cmocka_unit_test(test_decode_refresh),
 		cmocka_unit_test(test_decode_whitespace_and_lifetime),
 		cmocka_unit_test(test_msg_clear),
 		cmocka_unit_test(test_sync_errors),

@@ -28,6 +28,7 @@ extern "C" {
 #define RV_NAME_MAX_CHARS 32    /* display name: 1-32 UTF-8 characters */
 #define RV_NAME_MAX_BYTES (RV_NAME_MAX_CHARS * 4)
 #define RV_CHAT_MAX 2000        /* chat text: 1-2000 bytes */
+#define RV_TOKEN_MAX 8192       /* a connection token (refresh, handshake) */
 #define RV_EMOJI_MAX 16         /* reaction: 1-16 bytes */
 #define RV_PROFILE_MAX 32       /* quality profile name */
 #define RV_SPEED_MIN 0.25
@@ -45,6 +46,7 @@ enum rv_msg_type {
 	RV_MSG_PROGRESS,
 	RV_MSG_QUALITY_REQUEST,
 	RV_MSG_BANDWIDTH_REPORT,
+	RV_MSG_REFRESH,             /* a new connection token, any endpoint */
 	/* server -> client only */
 	RV_MSG_WELCOME,
 	RV_MSG_MEMBER_JOINED,
@@ -101,6 +103,7 @@ struct rv_msg {
 			 bool playing; } progress;
 		struct { const char *profile; } quality_request;
 		struct { double kbps; } bandwidth_report;
+		struct { const char *token; size_t len; } refresh;
 	} u;
 	void *tree;                 /* owned parse tree (json_t *) */
 };
