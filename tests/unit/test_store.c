@@ -153,6 +153,7 @@ static struct rv_progress_rec rec(const char *sid, const char *mid, double pos, 
 
 static void assert_rec_equal(const struct rv_progress_rec *a, const struct rv_progress_rec *b)
 {
+	assert_string_equal(a->owner, b->owner);
 	assert_string_equal(a->session_id, b->session_id);
 	assert_string_equal(a->media_id, b->media_id);
 	assert_true(a->position == b->position);
@@ -174,7 +175,7 @@ static void put_ok(struct rv_store *st, const struct rv_progress_rec *r)
 static void expect_get(struct rv_store *st, const struct rv_progress_rec *want)
 {
 	struct rv_progress_rec got;
-	int rc = rv_store_get_progress(st, want->session_id, &got);
+	int rc = rv_store_get_progress(st, want->owner, want->session_id, &got);
 
 	if (rc != 0)
 		fail_msg("get %s = %d: %s", want->session_id, rc, rv_store_last_error(st));
@@ -329,12 +330,12 @@ static void open_creates_and_migrates(void **state)
 	assert_false(exists(f->path));
 	st = open_ok(f->path, true, false);
 	assert_int_equal(rv_store_schema_version(st), RV_STORE_SCHEMA_VERSION);
-	assert_int_equal(RV_STORE_SCHEMA_VERSION, 1);
+	assert_int_equal(RV_STORE_SCHEMA_VERSION, 2);
 	assert_string_equal(rv_store_last_error(st), "no error");
 
 	/* seen from another connection while the store is open */
 	db = raw_open(f->path);
-	assert_int_equal(raw_long(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
 	raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
@@ -344,22 +345,24 @@ static void open_creates_and_migrates(void **state)
 	assert_non_null(strstr(buf, "WITHOUT ROWID"));
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
 		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
-	assert_string_equal(buf, "session_id TEXT 1 1,media_id TEXT 1 0,position REAL 1 0,"
-			    "duration REAL 0 0,playing INTEGER 1 0,server_time REAL 1 0");
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,media_id TEXT 1 0,"
+			    "position REAL 1 0,duration REAL 0 0,playing INTEGER 1 0,"
+			    "server_time REAL 1 0");
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
 		 " FROM pragma_table_info('quality')", buf, sizeof(buf));
-	assert_string_equal(buf, "session_id TEXT 1 1,profile TEXT 1 0,updated_at REAL 0 0");
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,profile TEXT 1 0,"
+			    "updated_at REAL 0 0");
 	sqlite3_close(db);
 
 	/* a clean close (as the last connection) checkpoints and drops the log */
 	rv_store_close(st);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_false(exists(wal));
-	assert_file_state(f->path, 1, "wal");
+	assert_file_state(f->path, 2, "wal");
 
 	/* and opening again migrates nothing */
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 1);
+	assert_int_equal(rv_store_schema_version(st), 2);
 	rv_store_close(st);
 }
 
@@ -378,7 +381,7 @@ static void put_then_get(void **state)
 	expect_get(st, &b);
 	/* out carries the session id it was asked for */
 	memset(&got, 0x5a, sizeof(got));
-	assert_int_equal(rv_store_get_progress(st, "sess-a", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "sess-a", &got), 0);
 	assert_string_equal(got.session_id, "sess-a");
 	rv_store_close(st);
 }
@@ -416,11 +419,11 @@ static void duration_null_round_trip(void **state)
 	memset(&got, 0, sizeof(got));
 	got.has_duration = true;
 	got.duration = 7.0;
-	assert_int_equal(rv_store_get_progress(st, "live", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "live", &got), 0);
 	assert_false(got.has_duration);
 	assert_true(got.duration == 0.0);
 	/* a duration of zero is a duration, not NULL */
-	assert_int_equal(rv_store_get_progress(st, "vod", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "vod", &got), 0);
 	assert_true(got.has_duration);
 	assert_true(got.duration == 0.0);
 
@@ -444,12 +447,12 @@ static void get_missing_is_enoent(void **state)
 	struct rv_progress_rec a = rec("here", "m", 1.0, false, 0.0, false, 1.0);
 	char profile[32] = "untouched";
 
-	assert_int_equal(rv_store_get_progress(st, "nobody", &got), RV_ENOENT);
-	assert_int_equal(rv_store_get_quality(st, "nobody", profile, sizeof(profile)), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "nobody", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "nobody", profile, sizeof(profile)), RV_ENOENT);
 	assert_string_equal(profile, "");
 	put_ok(st, &a);
 	/* a progress row is not a quality row */
-	assert_int_equal(rv_store_get_quality(st, "here", profile, sizeof(profile)), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "here", profile, sizeof(profile)), RV_ENOENT);
 	assert_string_equal(rv_store_last_error(st), "no error");
 	rv_store_close(st);
 }
@@ -463,23 +466,23 @@ static void quality_put_get_overwrite(void **state)
 	double now_ms = (double)time(NULL) * 1000.0;
 	long stamped;
 
-	assert_int_equal(rv_store_put_quality(st, "s1", "720p"), 0);
-	assert_int_equal(rv_store_put_quality(st, "s2", ""), 0);
-	assert_int_equal(rv_store_get_quality(st, "s1", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "s1", "720p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "s2", ""), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "720p");
-	assert_int_equal(rv_store_get_quality(st, "s2", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s2", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "");
-	assert_int_equal(rv_store_put_quality(st, "s1", "data-saver"), 0);
-	assert_int_equal(rv_store_get_quality(st, "s1", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "s1", "data-saver"), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "data-saver");
 
 	/* too small a buffer: refused whole, never cut */
-	assert_int_equal(rv_store_get_quality(st, "s1", small, sizeof(small)), RV_ERANGE);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", small, sizeof(small)), RV_ERANGE);
 	assert_string_equal(small, "");
 	assert_string_equal(rv_store_last_error(st),
 			    "get quality: profile of 10 bytes does not fit in 4");
 	/* exactly fits with its NUL */
-	assert_int_equal(rv_store_get_quality(st, "s1", profile, 11), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", profile, 11), 0);
 	assert_string_equal(profile, "data-saver");
 
 	db = raw_open(f->path);
@@ -507,7 +510,7 @@ static void batch_of_1000_then_reopen(void **state)
 		put_ok(st, &r);
 		if (i % 10 == 0) {
 			snprintf(want, sizeof(want), "q%d", i);
-			assert_int_equal(rv_store_put_quality(st, id, want), 0);
+			assert_int_equal(rv_store_put_quality(st, "", id, want), 0);
 		}
 	}
 	assert_int_equal(rv_store_commit(st), 0);
@@ -523,10 +526,10 @@ static void batch_of_1000_then_reopen(void **state)
 		expect_get(st, &r);
 		if (i % 10 == 0) {
 			snprintf(want, sizeof(want), "q%d", i);
-			assert_int_equal(rv_store_get_quality(st, id, profile, sizeof(profile)), 0);
+			assert_int_equal(rv_store_get_quality(st, "", id, profile, sizeof(profile)), 0);
 			assert_string_equal(profile, want);
 		} else {
-			assert_int_equal(rv_store_get_quality(st, id, profile, sizeof(profile)),
+			assert_int_equal(rv_store_get_quality(st, "", id, profile, sizeof(profile)),
 					 RV_ENOENT);
 		}
 	}
@@ -544,16 +547,16 @@ static void rollback_discards(void **state)
 	char profile[16];
 
 	put_ok(st, &a);                      /* outside a transaction: commits alone */
-	assert_int_equal(rv_store_put_quality(st, "a", "auto"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "a", "auto"), 0);
 	assert_int_equal(rv_store_begin(st), 0);
 	put_ok(st, &a2);
 	put_ok(st, &b);
-	assert_int_equal(rv_store_put_quality(st, "a", "1080p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "a", "1080p"), 0);
 	expect_get(st, &b);                  /* the transaction sees its own writes */
 	rv_store_rollback(st);
 	expect_get(st, &a);
-	assert_int_equal(rv_store_get_progress(st, "b", &got), RV_ENOENT);
-	assert_int_equal(rv_store_get_quality(st, "a", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "b", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "a", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "auto");
 	/* a rollback with nothing open is a no-op */
 	rv_store_rollback(st);
@@ -581,7 +584,7 @@ static void close_discards_an_open_transaction(void **state)
 	put_ok(st, &a);
 	rv_store_close(st);
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_get_progress(st, "a", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "a", &got), RV_ENOENT);
 	rv_store_close(st);
 }
 
@@ -593,12 +596,12 @@ static void reopen_keeps_data(void **state)
 	char profile[16];
 
 	put_ok(st, &a);
-	assert_int_equal(rv_store_put_quality(st, "keep", "480p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "keep", "480p"), 0);
 	rv_store_close(st);
 	for (int i = 0; i < 3; i++) {
 		st = open_ok(f->path, false, i % 2);
 		expect_get(st, &a);
-		assert_int_equal(rv_store_get_quality(st, "keep", profile, sizeof(profile)), 0);
+		assert_int_equal(rv_store_get_quality(st, "", "keep", profile, sizeof(profile)), 0);
 		assert_string_equal(profile, "480p");
 		rv_store_close(st);
 	}
@@ -671,7 +674,7 @@ static void crash_after_commit_keeps_data(void **state)
 		r = rec(id, "crash", i, true, arg.n, true, i * 2.0);
 		expect_get(st, &r);
 	}
-	assert_int_equal(rv_store_get_progress(st, "uncommitted", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "uncommitted", &got), RV_ENOENT);
 	rv_store_close(st);
 	assert_false(exists(wal));
 }
@@ -770,7 +773,7 @@ static void bad_records_are_refused(void **state)
 	assert_int_equal(rv_store_put_progress(st, NULL), RV_EINVAL);
 	assert_int_equal(rv_store_put_progress(NULL, &r), RV_EINVAL);
 	/* none of it reached the file */
-	assert_int_equal(rv_store_get_progress(st, "s", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "s", &got), RV_ENOENT);
 
 	/* 64 bytes is the longest id; 65 cannot have been stored */
 	memset(id, 'x', 64);
@@ -780,16 +783,16 @@ static void bad_records_are_refused(void **state)
 	expect_get(st, &r);
 	id[64] = 'x';
 	id[65] = '\0';
-	assert_int_equal(rv_store_get_progress(st, id, &got), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(st, "", &got), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(st, NULL, &got), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(st, "s", NULL), RV_EINVAL);
-	assert_int_equal(rv_store_put_quality(st, id, "p"), RV_EINVAL);
-	assert_int_equal(rv_store_put_quality(st, "s", NULL), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", id, &got), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", "", &got), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", NULL, &got), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", "s", NULL), RV_EINVAL);
+	assert_int_equal(rv_store_put_quality(st, "", id, "p"), RV_EINVAL);
+	assert_int_equal(rv_store_put_quality(st, "", "s", NULL), RV_EINVAL);
 	assert_string_equal(rv_store_last_error(st), "put quality: no profile");
-	assert_int_equal(rv_store_get_quality(st, "s", profile, 0), RV_EINVAL);
-	assert_int_equal(rv_store_get_quality(st, "s", NULL, 8), RV_EINVAL);
-	assert_int_equal(rv_store_get_quality(st, "", profile, sizeof(profile)), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(st, "", "s", profile, 0), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(st, "", "s", NULL, 8), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(st, "", "", profile, sizeof(profile)), RV_EINVAL);
 	rv_store_close(st);
 
 	/* NULL-safe entry points */
@@ -798,9 +801,9 @@ static void bad_records_are_refused(void **state)
 	assert_int_equal(rv_store_begin(NULL), RV_EINVAL);
 	assert_int_equal(rv_store_commit(NULL), RV_EINVAL);
 	assert_int_equal(rv_store_schema_version(NULL), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(NULL, "s", &got), RV_EINVAL);
-	assert_int_equal(rv_store_put_quality(NULL, "s", "p"), RV_EINVAL);
-	assert_int_equal(rv_store_get_quality(NULL, "s", profile, sizeof(profile)), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(NULL, "", "s", &got), RV_EINVAL);
+	assert_int_equal(rv_store_put_quality(NULL, "", "s", "p"), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(NULL, "", "s", profile, sizeof(profile)), RV_EINVAL);
 	assert_non_null(rv_store_last_error(NULL));
 }
 
@@ -822,7 +825,7 @@ static void busy_file_times_out(void **state)
 	assert_string_equal(rv_store_last_error(st), "begin: database is locked");
 	assert_true(waited >= 1.8);                 /* the busy timeout, 2 s */
 	/* readers are not blocked by a writer in WAL mode */
-	assert_int_equal(rv_store_get_progress(st, "a", &a), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "a", &a), RV_ENOENT);
 	raw_exec(db, "ROLLBACK");
 	sqlite3_close(db);
 	assert_int_equal(rv_store_begin(st), 0);
@@ -1051,7 +1054,7 @@ static void newer_schema_is_refused(void **state)
 	sqlite3_close(db);
 	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
 	assert_open_err(err, f->path,
-			"schema version 7 is newer than this build supports (1); upgrade revenge");
+			"schema version 7 is newer than this build supports (2); upgrade revenge");
 	/* refused before anything was written: not even the journal mode */
 	assert_file_state(f->path, 7, "delete");
 
@@ -1074,7 +1077,7 @@ static void foreign_tables_are_kept(void **state)
 		 "INSERT INTO notes(body) VALUES ('keep me');");
 	sqlite3_close(db);
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 1);
+	assert_int_equal(rv_store_schema_version(st), 2);
 	put_ok(st, &a);
 	expect_get(st, &a);
 	rv_store_close(st);
@@ -1082,7 +1085,7 @@ static void foreign_tables_are_kept(void **state)
 	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
 	assert_string_equal(buf, "keep me");
 	sqlite3_close(db);
-	assert_file_state(f->path, 1, "wal");
+	assert_file_state(f->path, 2, "wal");
 }
 
 static void foreign_progress_table_is_refused(void **state)
@@ -1150,7 +1153,7 @@ static void uri_looking_path_is_a_plain_file(void **state)
 	close(cwd);
 	snprintf(odd, sizeof(odd), "%s/file:odd.db?mode=memory", f->dir);
 	assert_true(exists(odd));
-	assert_file_state(odd, 1, "wal");
+	assert_file_state(odd, 2, "wal");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
