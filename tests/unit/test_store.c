@@ -6,7 +6,8 @@
  * journal mode, NULL columns). Crashes are real: a forked child commits and
  * is killed with SIGKILL, so nothing of it runs after the commit.
  * Tests that need an unprivileged user run in a child too, which drops to
- * nobody when the tests run as root.
+ * nobody when the tests run as root. Older schema versions are real files
+ * too, written with the SQL those versions shipped.
  */
 #include "unit.h"
 
@@ -148,6 +149,13 @@ static struct rv_progress_rec rec(const char *sid, const char *mid, double pos, 
 	r.duration = dur;
 	r.playing = playing;
 	r.server_time = t;
+	return r;
+}
+
+/* r, owned by owner. */
+static struct rv_progress_rec owned(const char *owner, struct rv_progress_rec r)
+{
+	snprintf(r.owner, sizeof(r.owner), "%s", owner);
 	return r;
 }
 
@@ -724,6 +732,483 @@ static void fsync_option_syncs_every_commit(void **state)
 	assert_true(full >= 5);
 }
 
+/* ---- owners ---- */
+
+static void owners_keep_sessions_apart(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec a = owned("alice", rec("s", "film-a", 1.0, true, 100.0, true, 10.0));
+	struct rv_progress_rec b = owned("bob", rec("s", "film-b", 2.0, false, 0.0, false, 20.0));
+	struct rv_progress_rec o = rec("s", "film-open", 3.0, true, 300.0, false, 30.0);
+	struct rv_progress_rec a2 = owned("alice", rec("s", "film-a2", 4.0, true, 400.0, true, 40.0));
+	struct rv_progress_rec got;
+	char profile[16], buf[256];
+	sqlite3 *db;
+
+	put_ok(st, &a);
+	put_ok(st, &b);
+	put_ok(st, &o);
+	expect_get(st, &a);
+	expect_get(st, &b);
+	expect_get(st, &o);
+	/* an owner nobody used, and owners compare byte for byte */
+	assert_int_equal(rv_store_get_progress(st, "carol", "s", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "Alice", "s", &got), RV_ENOENT);
+	/* a put replaces its owner's row only */
+	put_ok(st, &a2);
+	expect_get(st, &a2);
+	expect_get(st, &b);
+	expect_get(st, &o);
+
+	assert_int_equal(rv_store_put_quality(st, "alice", "s", "720p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "bob", "s", "480p"), 0);
+	assert_int_equal(rv_store_get_quality(st, "alice", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "720p");
+	assert_int_equal(rv_store_get_quality(st, "bob", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "480p");
+	assert_int_equal(rv_store_get_quality(st, "", "s", profile, sizeof(profile)), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "carol", "s", profile, sizeof(profile)),
+			 RV_ENOENT);
+	assert_int_equal(rv_store_put_quality(st, "bob", "s", "1080p"), 0);
+	assert_int_equal(rv_store_get_quality(st, "alice", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "720p");
+	assert_int_equal(rv_store_get_quality(st, "bob", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "1080p");
+	rv_store_close(st);
+
+	/* one row per owner, and it stays so across a reopen */
+	db = raw_open(f->path);
+	raw_text(db, "SELECT group_concat(owner || '=' || media_id, ',') FROM"
+		 " (SELECT owner, media_id FROM progress ORDER BY owner)", buf, sizeof(buf));
+	assert_string_equal(buf, "=film-open,alice=film-a2,bob=film-b");
+	raw_text(db, "SELECT group_concat(owner || '=' || profile, ',') FROM"
+		 " (SELECT owner, profile FROM quality ORDER BY owner)", buf, sizeof(buf));
+	assert_string_equal(buf, "alice=720p,bob=1080p");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
+	expect_get(st, &a2);
+	expect_get(st, &b);
+	expect_get(st, &o);
+	rv_store_close(st);
+}
+
+static void empty_owner_is_the_open_server(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec r = rec("s", "m", 5.0, true, 50.0, true, 500.0);
+	struct rv_progress_rec got;
+	char profile[16], buf[64];
+	sqlite3 *db;
+
+	/* NULL and "" are the same owner, in either direction */
+	put_ok(st, &r);
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(rv_store_get_progress(st, NULL, "s", &got), 0);
+	assert_rec_equal(&got, &r);
+	assert_string_equal(got.owner, "");
+	assert_int_equal(rv_store_put_quality(st, NULL, "s", "auto"), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "auto");
+	assert_int_equal(rv_store_put_quality(st, "", "s", "1080p"), 0);
+	assert_int_equal(rv_store_get_quality(st, NULL, "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "1080p");
+	/* and nobody else's */
+	assert_int_equal(rv_store_get_progress(st, "anyone", "s", &got), RV_ENOENT);
+	rv_store_close(st);
+
+	/* stored as the empty text, not NULL: the column is NOT NULL */
+	db = raw_open(f->path);
+	raw_text(db, "SELECT group_concat(typeof(owner) || ':' || owner || ':' || session_id)"
+		 " FROM progress", buf, sizeof(buf));
+	assert_string_equal(buf, "text::s");
+	raw_text(db, "SELECT group_concat(typeof(owner) || ':' || owner || ':' || profile)"
+		 " FROM quality", buf, sizeof(buf));
+	assert_string_equal(buf, "text::1080p");
+	sqlite3_close(db);
+}
+
+static void owner_round_trips_into_the_record(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	char longest[RV_STORE_OWNER_MAX + 1], profile[16];
+	const char *owners[] = {
+		"user-42", "auth0|5f1c0ffee", "J\xc3\xbcrgen \xce\xb4 \xf0\x9f\x91\x8d",
+		"o'brien\"; DROP TABLE progress; --", longest,
+	};
+
+	/* the longest owner, of two-byte characters: 64 x U+00E9 = 128 bytes */
+	for (int i = 0; i < RV_STORE_OWNER_MAX; i += 2) {
+		longest[i] = (char)0xc3;
+		longest[i + 1] = (char)0xa9;
+	}
+	longest[RV_STORE_OWNER_MAX] = '\0';
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		struct rv_progress_rec r = owned(owners[i], rec("sess", "m", (double)i, false, 0.0,
+								 true, 1.0));
+		struct rv_progress_rec got;
+
+		put_ok(st, &r);
+		memset(&got, 0x5a, sizeof(got));
+		assert_int_equal(rv_store_get_progress(st, owners[i], "sess", &got), 0);
+		assert_string_equal(got.owner, owners[i]);
+		assert_string_equal(got.session_id, "sess");
+		assert_rec_equal(&got, &r);
+		assert_int_equal(rv_store_put_quality(st, owners[i], "sess", owners[i] == longest ?
+						      "max" : "q"), 0);
+		assert_int_equal(rv_store_get_quality(st, owners[i], "sess", profile,
+						      sizeof(profile)), 0);
+		assert_string_equal(profile, owners[i] == longest ? "max" : "q");
+	}
+	/* every owner got its own row, and the tables are still there */
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		struct rv_progress_rec got;
+
+		assert_int_equal(rv_store_get_progress(st, owners[i], "sess", &got), 0);
+		assert_true(got.position == (double)i);
+	}
+	rv_store_close(st);
+}
+
+static void bad_owners_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec r, got;
+	char too_long[RV_STORE_OWNER_MAX + 2], profile[8];
+	const char *bad[] = {
+		too_long,
+		"\xff",                         /* never UTF-8 */
+		"ab\xc3",                       /* a sequence cut short */
+		"\xc0\xaf",                     /* overlong "/" */
+		"\xed\xa0\x80",                 /* a surrogate */
+		"ok\x80",                       /* a stray continuation byte */
+	};
+	sqlite3 *db;
+
+	memset(too_long, 'o', RV_STORE_OWNER_MAX + 1);
+	too_long[RV_STORE_OWNER_MAX + 1] = '\0';
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = rec("s", "m", 1.0, false, 0.0, false, 1.0);
+		if (bad[i] != too_long) {       /* one byte over cannot be in the record */
+			snprintf(r.owner, sizeof(r.owner), "%s", bad[i]);
+			assert_int_equal(rv_store_put_progress(st, &r), RV_EINVAL);
+			assert_string_equal(rv_store_last_error(st),
+					    "put progress: owner must be at most 128 bytes of UTF-8");
+		}
+		assert_int_equal(rv_store_get_progress(st, bad[i], "s", &got), RV_EINVAL);
+		assert_string_equal(rv_store_last_error(st),
+				    "get progress: owner must be at most 128 bytes of UTF-8");
+		assert_int_equal(rv_store_put_quality(st, bad[i], "s", "p"), RV_EINVAL);
+		assert_string_equal(rv_store_last_error(st),
+				    "put quality: owner must be at most 128 bytes of UTF-8");
+		snprintf(profile, sizeof(profile), "junk");
+		assert_int_equal(rv_store_get_quality(st, bad[i], "s", profile, sizeof(profile)),
+				 RV_EINVAL);
+		assert_string_equal(rv_store_last_error(st),
+				    "get quality: owner must be at most 128 bytes of UTF-8");
+		assert_string_equal(profile, "");
+	}
+	/* an owner that fills the record with no NUL */
+	r = rec("s", "m", 1.0, false, 0.0, false, 1.0);
+	memset(r.owner, 'o', sizeof(r.owner));
+	assert_int_equal(rv_store_put_progress(st, &r), RV_EINVAL);
+	rv_store_close(st);
+
+	/* none of it reached the file */
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM progress"), 0);
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM quality"), 0);
+	sqlite3_close(db);
+}
+
+/* ---- older and newer files ---- */
+
+/* The schema version 1 shipped: migrations[0] of lib/store_sqlite.c, as it
+ * is in every v1 file in the field. */
+#define V1_SCHEMA_SQL \
+	"CREATE TABLE IF NOT EXISTS progress(" \
+	" session_id TEXT PRIMARY KEY," \
+	" media_id TEXT NOT NULL," \
+	" position REAL NOT NULL," \
+	" duration REAL," \
+	" playing INTEGER NOT NULL," \
+	" server_time REAL NOT NULL" \
+	") WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS quality(" \
+	" session_id TEXT PRIMARY KEY," \
+	" profile TEXT NOT NULL," \
+	" updated_at REAL" \
+	") WITHOUT ROWID;"
+
+/* A v1 store as a v1 build leaves it (WAL, user_version 1), with a few rows
+ * and then whatever extra sets up. */
+static void make_v1(const char *path, const char *extra)
+{
+	sqlite3 *db = raw_open(path);
+	char mode[16];
+
+	raw_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	assert_string_equal(mode, "wal");
+	raw_exec(db, "BEGIN;" V1_SCHEMA_SQL
+		 "INSERT INTO progress VALUES"
+		 " ('sess-a', 'big-buck-bunny', 12.345678901, 596.5, 1, 1712345678901.25),"
+		 " ('live-1', 'stream', 42.0, NULL, 0, 5.0),"
+		 " ('sess_B-2', 'sintel', 0.0, 888.0, 0, 1.0);"
+		 "INSERT INTO quality VALUES"
+		 " ('sess-a', '720p', 1712345678000.5),"
+		 " ('other', 'data-saver', NULL);"
+		 "PRAGMA user_version = 1;"
+		 "COMMIT;");
+	if (extra)
+		raw_exec(db, extra);
+	sqlite3_close(db);
+	assert_file_state(path, 1, "wal");
+}
+
+/* The rows make_v1 wrote, as the store must return them under owner "". */
+static void expect_v1_rows(struct rv_store *st)
+{
+	struct rv_progress_rec a = rec("sess-a", "big-buck-bunny", 12.345678901, true, 596.5, true,
+				       1712345678901.25);
+	struct rv_progress_rec live = rec("live-1", "stream", 42.0, false, 0.0, false, 5.0);
+	struct rv_progress_rec b = rec("sess_B-2", "sintel", 0.0, true, 888.0, false, 1.0);
+	struct rv_progress_rec got;
+	char profile[16];
+
+	expect_get(st, &a);
+	expect_get(st, &live);
+	expect_get(st, &b);
+	assert_int_equal(rv_store_get_progress(st, NULL, "sess-a", &got), 0);
+	assert_rec_equal(&got, &a);
+	assert_int_equal(rv_store_get_quality(st, "", "sess-a", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "720p");
+	assert_int_equal(rv_store_get_quality(st, "", "other", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "data-saver");
+	/* nothing of it belongs to anyone else */
+	assert_int_equal(rv_store_get_progress(st, "carol", "sess-a", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "carol", "sess-a", profile, sizeof(profile)),
+			 RV_ENOENT);
+}
+
+static void v1_file_migrates_under_the_open_owner(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	struct rv_progress_rec mine = owned("alice", rec("sess-a", "mine", 1.0, false, 0.0, true,
+							 2.0));
+	char buf[256];
+	sqlite3 *db;
+
+	make_v1(f->path, NULL);
+	st = open_ok(f->path, false, false);
+	assert_int_equal(rv_store_schema_version(st), 2);
+	expect_v1_rows(st);
+	/* the same session id under an owner is a new session beside it */
+	put_ok(st, &mine);
+	expect_get(st, &mine);
+	expect_v1_rows(st);
+	rv_store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
+	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
+		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,media_id TEXT 1 0,"
+			    "position REAL 1 0,duration REAL 0 0,playing INTEGER 1 0,"
+			    "server_time REAL 1 0");
+	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
+		 " FROM pragma_table_info('quality')", buf, sizeof(buf));
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,profile TEXT 1 0,"
+			    "updated_at REAL 0 0");
+	/* nothing left of the rebuild but the two tables, still WITHOUT ROWID */
+	raw_text(db, "SELECT group_concat(type || ' ' || name, ',') FROM"
+		 " (SELECT type, name FROM sqlite_master ORDER BY name)", buf, sizeof(buf));
+	assert_string_equal(buf, "table progress,table quality");
+	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'progress'", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "WITHOUT ROWID"));
+	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'quality'", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "WITHOUT ROWID"));
+	/* the copied values, exactly: owner "", updated_at kept (not restamped) */
+	raw_text(db, "SELECT group_concat(quote(owner) || ' ' || session_id || ' ' ||"
+		 " quote(duration) || ' ' || typeof(playing), ',') FROM"
+		 " (SELECT * FROM progress WHERE owner = '' ORDER BY session_id)", buf, sizeof(buf));
+	assert_string_equal(buf, "'' live-1 NULL integer,'' sess-a 596.5 integer,"
+			    "'' sess_B-2 888.0 integer");
+	raw_text(db, "SELECT group_concat(quote(owner) || ' ' || session_id || ' ' ||"
+		 " quote(updated_at), ',') FROM (SELECT * FROM quality ORDER BY session_id)",
+		 buf, sizeof(buf));
+	assert_string_equal(buf, "'' other NULL,'' sess-a 1712345678000.5");
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM progress"), 4);
+	sqlite3_close(db);
+
+	/* migrated once: a reopen finds version 2 and the same rows */
+	st = open_ok(f->path, false, false);
+	assert_int_equal(rv_store_schema_version(st), 2);
+	expect_v1_rows(st);
+	expect_get(st, &mine);
+	rv_store_close(st);
+	assert_file_state(f->path, 2, "wal");
+}
+
+static void v1_views_and_foreign_tables_survive(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	struct rv_progress_rec mine = owned("alice", rec("zz", "mine", 1.0, false, 0.0, true, 2.0));
+	char buf[256];
+	sqlite3 *db;
+
+	/* someone's view on our table, and a table of their own */
+	make_v1(f->path, "CREATE VIEW watching AS SELECT session_id, media_id FROM progress;"
+		"CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
+		"INSERT INTO notes(body) VALUES ('keep me');");
+	st = open_ok(f->path, false, false);
+	expect_v1_rows(st);
+	put_ok(st, &mine);
+	rv_store_close(st);
+
+	/* the view reads the new table by its name */
+	db = raw_open(f->path);
+	raw_text(db, "SELECT group_concat(session_id || '=' || media_id, ',') FROM"
+		 " (SELECT * FROM watching ORDER BY session_id)", buf, sizeof(buf));
+	assert_string_equal(buf, "live-1=stream,sess-a=big-buck-bunny,sess_B-2=sintel,zz=mine");
+	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
+	assert_string_equal(buf, "keep me");
+	sqlite3_close(db);
+	assert_file_state(f->path, 2, "wal");
+}
+
+static void failed_migration_leaves_the_v1_file(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	char err[512], buf[256];
+	sqlite3 *db;
+
+	/* a table in the way of the rebuild's second half: progress has been
+	 * rebuilt by the time the step fails, and must come back as it was */
+	make_v1(f->path, "CREATE TABLE quality_v2(x);");
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path,
+			"migrating to schema version 2: table quality_v2 already exists");
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 1);
+	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
+		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
+	assert_string_equal(buf, "session_id TEXT 1 1,media_id TEXT 1 0,position REAL 1 0,"
+			    "duration REAL 0 0,playing INTEGER 1 0,server_time REAL 1 0");
+	raw_text(db, "SELECT group_concat(name, ',') FROM"
+		 " (SELECT name FROM sqlite_master ORDER BY name)", buf, sizeof(buf));
+	assert_string_equal(buf, "progress,quality,quality_v2");
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM progress"), 3);
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM quality"), 2);
+	/* out of the way, the same file migrates with all its rows */
+	raw_exec(db, "DROP TABLE quality_v2;");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
+	expect_v1_rows(st);
+	rv_store_close(st);
+}
+
+static void v1_file_of_another_shape_is_refused(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = raw_open(f->path);
+	char err[512], buf[64];
+
+	/* our v1 columns plus one: the rebuild would drop it, so no rebuild */
+	raw_exec(db, "CREATE TABLE progress(session_id TEXT PRIMARY KEY, media_id TEXT NOT NULL,"
+		 " position REAL NOT NULL, duration REAL, playing INTEGER NOT NULL,"
+		 " server_time REAL NOT NULL, note TEXT) WITHOUT ROWID;"
+		 "CREATE TABLE quality(session_id TEXT PRIMARY KEY, profile TEXT NOT NULL,"
+		 " updated_at REAL) WITHOUT ROWID;"
+		 "INSERT INTO progress VALUES ('s', 'm', 1.0, NULL, 0, 1.0, 'mine');"
+		 "PRAGMA user_version = 1;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "table 'progress' has an unexpected column 'note'"
+			" (not a revenge store?)");
+	/* refused before anything was written: not even the journal mode */
+	assert_file_state(f->path, 1, "delete");
+	db = raw_open(f->path);
+	raw_text(db, "SELECT note FROM progress", buf, sizeof(buf));
+	assert_string_equal(buf, "mine");
+
+	/* a v1 file without one of its tables */
+	raw_exec(db, "DROP TABLE quality; DROP TABLE progress;" V1_SCHEMA_SQL "DROP TABLE quality;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "table 'quality' is missing");
+	assert_file_state(f->path, 1, "delete");
+}
+
+static void v3_file_is_refused(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = raw_open(f->path);
+	char err[512], buf[64];
+
+	/* what a later build might write: our v2 tables grown a column */
+	raw_exec(db, "CREATE TABLE progress(owner TEXT NOT NULL, session_id TEXT NOT NULL,"
+		 " media_id TEXT NOT NULL, position REAL NOT NULL, duration REAL,"
+		 " playing INTEGER NOT NULL, server_time REAL NOT NULL, rate REAL,"
+		 " PRIMARY KEY (owner, session_id)) WITHOUT ROWID;"
+		 "CREATE TABLE quality(owner TEXT NOT NULL, session_id TEXT NOT NULL,"
+		 " profile TEXT NOT NULL, updated_at REAL,"
+		 " PRIMARY KEY (owner, session_id)) WITHOUT ROWID;"
+		 "INSERT INTO progress VALUES ('alice', 's', 'm', 1.0, NULL, 1, 2.0, 1.5);"
+		 "PRAGMA user_version = 3;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path,
+			"schema version 3 is newer than this build supports (2); upgrade revenge");
+	assert_file_state(f->path, 3, "delete");
+	db = raw_open(f->path);
+	raw_text(db, "SELECT owner || ' ' || rate FROM progress", buf, sizeof(buf));
+	assert_string_equal(buf, "alice 1.5");
+	sqlite3_close(db);
+}
+
+static void v2_tables_at_version_0_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec a = owned("alice", rec("s", "m", 1.0, false, 0.0, true, 2.0));
+	char err[512];
+	sqlite3 *db;
+
+	put_ok(st, &a);
+	assert_int_equal(rv_store_put_quality(st, "bob", "s", "720p"), 0);
+	rv_store_close(st);
+	/* as a restore of sqlite3's .dump leaves it: no user_version */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA user_version = 0;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "the tables have the shape of schema version 2 but the"
+			" file says version 0 (a copy that lost its user_version?); if it is a"
+			" revenge store, set PRAGMA user_version = 2");
+	assert_file_state(f->path, 0, "wal");
+
+	/* doing what it says brings the owners back */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA user_version = 2;");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
+	expect_get(st, &a);
+	{
+		char profile[16];
+
+		assert_int_equal(rv_store_get_quality(st, "bob", "s", profile, sizeof(profile)), 0);
+		assert_string_equal(profile, "720p");
+	}
+	rv_store_close(st);
+}
+
 /* ---- transactions misused, bad arguments, a busy file ---- */
 
 static void transaction_misuse_is_reported(void **state)
@@ -1167,6 +1652,16 @@ int main(void)
 		T(duration_null_round_trip),
 		T(get_missing_is_enoent),
 		T(quality_put_get_overwrite),
+		T(owners_keep_sessions_apart),
+		T(empty_owner_is_the_open_server),
+		T(owner_round_trips_into_the_record),
+		T(bad_owners_are_refused),
+		T(v1_file_migrates_under_the_open_owner),
+		T(v1_views_and_foreign_tables_survive),
+		T(failed_migration_leaves_the_v1_file),
+		T(v1_file_of_another_shape_is_refused),
+		T(v3_file_is_refused),
+		T(v2_tables_at_version_0_are_refused),
 		T(batch_of_1000_then_reopen),
 		T(rollback_discards),
 		T(close_discards_an_open_transaction),
