@@ -186,7 +186,8 @@ static struct psession *session_get(struct progress *pg, const char *id)
 		return NULL;
 	snprintf(ps->id, sizeof(ps->id), "%s", id);
 	if (store) {
-		err = rv_store_get_progress(store, id, &ps->rec);
+		/* "": the open server's owner, until sessions carry a token's sub */
+		err = rv_store_get_progress(store, "", id, &ps->rec);
 		if (err == 0)
 			ps->has_report = true;
 		else if (err != RV_ENOENT)
@@ -323,7 +324,7 @@ static void progress_message(void *state, struct rv__conn *c, const struct rv_ms
 		rv__conn_send_unused(c, m);
 		return;
 	}
-	memset(&rec, 0, sizeof(rec));
+	memset(&rec, 0, sizeof(rec));      /* owner "": the open server's, for now */
 	snprintf(rec.session_id, sizeof(rec.session_id), "%s", ps->id);
 	snprintf(rec.media_id, sizeof(rec.media_id), "%s", m->u.progress.media_id);
 	rec.position = m->u.progress.position;

@@ -79,7 +79,8 @@ static struct ssession *session_get(struct streams *st, const char *id)
 	ss->profile = rv_ladder_initial(l);
 	/* A stored profile that the current ladder no longer has falls back
 	 * to the initial one. */
-	if (store && rv_store_get_quality(store, id, name, sizeof(name)) == 0 &&
+	/* "": the open server's owner, until sessions carry a token's sub */
+	if (store && rv_store_get_quality(store, "", id, name, sizeof(name)) == 0 &&
 	    rv_ladder_find(l, name) >= 0)
 		ss->profile = rv_ladder_find(l, name);
 	if (rv__idmap_put(&st->sessions, id, ss)) {
@@ -140,7 +141,7 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 	}
 	ss->profile = idx;
 	rv_quality_changed(&ss->q);
-	if (store && rv_store_put_quality(store, ss->id, l->p[idx].name))
+	if (store && rv_store_put_quality(store, "", ss->id, l->p[idx].name))
 		rv_log(st->hub->log, RV_LOG_ERROR, "store_write_failed", "quality of %s: %s",
 		       ss->id, rv_store_last_error(store));
 	/* The sender's copy is its direct reply and carries its id; the

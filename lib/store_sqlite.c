@@ -3,8 +3,10 @@
  * Owns one SQLite connection per struct rv_store and everything that hangs
  * off it: the schema migrations, the prepared statements, and the checks that
  * decide whether a file may be trusted at all. The file holds each session's
- * latest progress report and quality profile; the server writes them in
- * batches (begin, puts, commit) so one commit covers many reports.
+ * latest progress report and quality profile, keyed by (owner, session
+ * id) so one owner's session never meets another's of the same id; the
+ * server writes them in batches (begin, puts, commit) so one commit covers
+ * many reports.
  *
  * Why these settings: WAL makes a commit one append to the log and lets a
  * reader (a backup, sqlite3 by hand) look while we write. In WAL mode
@@ -31,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "revenge/error.h"
+#include "revenge/proto.h"
 #include "revenge/store.h"
 
 #define BUSY_TIMEOUT_MS 2000
@@ -38,7 +41,8 @@
 /* migrations[v] takes a database from user_version v to v + 1. Append only:
  * a step that has shipped never changes, because files in the field ran it.
  * IF NOT EXISTS lets a foreign database that already holds a table of exactly
- * our shape (checked before migrating) adopt it instead of failing. */
+ * the version 1 shape (checked before migrating) adopt it instead of failing;
+ * the later steps then carry it forward like any other. */
 static const char *const migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE IF NOT EXISTS progress("
@@ -54,13 +58,52 @@ static const char *const migrations[] = {
 	" profile TEXT NOT NULL,"
 	" updated_at REAL"
 	") WITHOUT ROWID;",
+	/* 1 -> 2: a session belongs to an owner (a token's sub) and the key
+	 * becomes (owner, session_id). Every existing row goes to the owner
+	 * "", the open server's, which is whose it was. SQLite cannot change
+	 * a primary key in place: build the new table, copy, drop, rename.
+	 * legacy_alter_table stops the rename from checking and rewriting
+	 * views someone made on our tables: with the old table dropped that
+	 * check fails ("no such table"), and a view names the table, so it
+	 * finds the new one as it is. */
+	"PRAGMA legacy_alter_table = ON;"
+	"CREATE TABLE progress_v2("
+	" owner TEXT NOT NULL,"
+	" session_id TEXT NOT NULL,"
+	" media_id TEXT NOT NULL,"
+	" position REAL NOT NULL,"
+	" duration REAL,"
+	" playing INTEGER NOT NULL,"
+	" server_time REAL NOT NULL,"
+	" PRIMARY KEY (owner, session_id)"
+	") WITHOUT ROWID;"
+	"INSERT INTO progress_v2(owner, session_id, media_id, position, duration, playing,"
+	" server_time)"
+	" SELECT '', session_id, media_id, position, duration, playing, server_time"
+	" FROM progress;"
+	"DROP TABLE progress;"
+	"ALTER TABLE progress_v2 RENAME TO progress;"
+	"CREATE TABLE quality_v2("
+	" owner TEXT NOT NULL,"
+	" session_id TEXT NOT NULL,"
+	" profile TEXT NOT NULL,"
+	" updated_at REAL,"
+	" PRIMARY KEY (owner, session_id)"
+	") WITHOUT ROWID;"
+	"INSERT INTO quality_v2(owner, session_id, profile, updated_at)"
+	" SELECT '', session_id, profile, updated_at FROM quality;"
+	"DROP TABLE quality;"
+	"ALTER TABLE quality_v2 RENAME TO quality;"
+	"PRAGMA legacy_alter_table = OFF;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RV_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
-/* The shape of our tables at RV_STORE_SCHEMA_VERSION, as PRAGMA table_info
- * reports it (a WITHOUT ROWID primary key is implicitly NOT NULL). */
+/* The shape of our tables at each schema version, as PRAGMA table_info
+ * reports it (a WITHOUT ROWID primary key is implicitly NOT NULL; pk is the
+ * column's place in the key). Append only, like the migrations: a file is
+ * checked against the shape of its own version before a step rewrites it. */
 struct col_shape {
 	const char *name, *type;
 	int notnull, pk;
@@ -72,7 +115,14 @@ struct table_shape {
 	int ncols;
 };
 
-static const struct col_shape progress_cols[] = {
+struct schema_shape {
+	const struct table_shape *tables;
+	int ntables;
+};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const struct col_shape progress_v1[] = {
 	{ "session_id", "TEXT", 1, 1 },
 	{ "media_id", "TEXT", 1, 0 },
 	{ "position", "REAL", 1, 0 },
@@ -81,16 +131,47 @@ static const struct col_shape progress_cols[] = {
 	{ "server_time", "REAL", 1, 0 },
 };
 
-static const struct col_shape quality_cols[] = {
+static const struct col_shape quality_v1[] = {
 	{ "session_id", "TEXT", 1, 1 },
 	{ "profile", "TEXT", 1, 0 },
 	{ "updated_at", "REAL", 0, 0 },
 };
 
-static const struct table_shape tables[] = {
-	{ "progress", progress_cols, (int)(sizeof(progress_cols) / sizeof(progress_cols[0])) },
-	{ "quality", quality_cols, (int)(sizeof(quality_cols) / sizeof(quality_cols[0])) },
+static const struct table_shape tables_v1[] = {
+	{ "progress", progress_v1, COUNT(progress_v1) },
+	{ "quality", quality_v1, COUNT(quality_v1) },
 };
+
+static const struct col_shape progress_v2[] = {
+	{ "owner", "TEXT", 1, 1 },
+	{ "session_id", "TEXT", 1, 2 },
+	{ "media_id", "TEXT", 1, 0 },
+	{ "position", "REAL", 1, 0 },
+	{ "duration", "REAL", 0, 0 },
+	{ "playing", "INTEGER", 1, 0 },
+	{ "server_time", "REAL", 1, 0 },
+};
+
+static const struct col_shape quality_v2[] = {
+	{ "owner", "TEXT", 1, 1 },
+	{ "session_id", "TEXT", 1, 2 },
+	{ "profile", "TEXT", 1, 0 },
+	{ "updated_at", "REAL", 0, 0 },
+};
+
+static const struct table_shape tables_v2[] = {
+	{ "progress", progress_v2, COUNT(progress_v2) },
+	{ "quality", quality_v2, COUNT(quality_v2) },
+};
+
+/* shapes[v]: the tables of a file at user_version v (none at 0). */
+static const struct schema_shape shapes[] = {
+	[1] = { tables_v1, COUNT(tables_v1) },
+	[2] = { tables_v2, COUNT(tables_v2) },
+};
+
+_Static_assert(sizeof(shapes) / sizeof(shapes[0]) == RV_STORE_SCHEMA_VERSION + 1,
+	       "one table shape per schema version");
 
 enum stmt_id {
 	S_PUT_PROGRESS,
@@ -105,22 +186,23 @@ enum stmt_id {
 
 static const char *const stmt_sql[S__COUNT] = {
 	[S_PUT_PROGRESS] =
-		"INSERT INTO progress(session_id, media_id, position, duration, playing, server_time)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-		" ON CONFLICT(session_id) DO UPDATE SET media_id = excluded.media_id,"
+		"INSERT INTO progress(owner, session_id, media_id, position, duration, playing,"
+		" server_time)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+		" ON CONFLICT(owner, session_id) DO UPDATE SET media_id = excluded.media_id,"
 		" position = excluded.position, duration = excluded.duration,"
 		" playing = excluded.playing, server_time = excluded.server_time",
 	[S_GET_PROGRESS] =
 		"SELECT media_id, position, duration, playing, server_time"
-		" FROM progress WHERE session_id = ?1",
+		" FROM progress WHERE owner = ?1 AND session_id = ?2",
 	/* updated_at is informational (unix ms, wall clock at the write), so
 	 * SQLite stamps it rather than the API growing a clock argument. */
 	[S_PUT_QUALITY] =
-		"INSERT INTO quality(session_id, profile, updated_at)"
-		" VALUES (?1, ?2, (julianday('now') - 2440587.5) * 86400000.0)"
-		" ON CONFLICT(session_id) DO UPDATE SET profile = excluded.profile,"
+		"INSERT INTO quality(owner, session_id, profile, updated_at)"
+		" VALUES (?1, ?2, ?3, (julianday('now') - 2440587.5) * 86400000.0)"
+		" ON CONFLICT(owner, session_id) DO UPDATE SET profile = excluded.profile,"
 		" updated_at = excluded.updated_at",
-	[S_GET_QUALITY] = "SELECT profile FROM quality WHERE session_id = ?1",
+	[S_GET_QUALITY] = "SELECT profile FROM quality WHERE owner = ?1 AND session_id = ?2",
 	/* IMMEDIATE takes the write lock up front: a deferred transaction that
 	 * upgrades from reader to writer can get SQLITE_BUSY in WAL mode without
 	 * the busy handler being allowed to wait it out. */
@@ -400,12 +482,40 @@ out:
 	return ret;
 }
 
-static int check_tables(sqlite3 *db, bool absent_ok, char *why, size_t whylen)
+/* 0 when our tables have the shape of schema version v, -1 with why. */
+static int check_tables(sqlite3 *db, int v, bool absent_ok, char *why, size_t whylen)
 {
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (check_table(db, &tables[i], absent_ok, why, whylen))
+	for (int i = 0; i < shapes[v].ntables; i++)
+		if (check_table(db, &shapes[v].tables[i], absent_ok, why, whylen))
 			return -1;
 	return 0;
+}
+
+/* Before a migration writes: a file at version v must hold the tables of
+ * version v, since that is what the steps from v expect; at version 0 the
+ * tables may be missing (step 0 creates them) or have the version 1 shape
+ * (step 0 adopts them). 0, or -1 with why.
+ *
+ * A version 0 file whose tables have a later shape is most likely a copy
+ * that lost its user_version (sqlite3's .dump does not keep it): the steps
+ * from 0 would take its owners away, so it is refused, saying how to fix
+ * it, rather than adopted. */
+static int check_before_migrating(sqlite3 *db, int version, char *why, size_t whylen)
+{
+	char scratch[256];
+
+	if (version > 0)
+		return check_tables(db, version, false, why, whylen);
+	if (check_tables(db, 1, true, why, whylen) == 0)
+		return 0;
+	for (int v = RV_STORE_SCHEMA_VERSION; v > 1; v--)
+		if (check_tables(db, v, false, scratch, sizeof(scratch)) == 0) {
+			snprintf(why, whylen, "the tables have the shape of schema version %d but"
+				 " the file says version 0 (a copy that lost its user_version?);"
+				 " if it is a revenge store, set PRAGMA user_version = %d", v, v);
+			break;
+		}
+	return -1;
 }
 
 /* Bring the database from *version to RV_STORE_SCHEMA_VERSION, one step per
@@ -549,8 +659,12 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 	}
 	/* A database we never touched may hold tables of its own; ours are
 	 * created beside them, but a same-named table of another shape means
-	 * this is not our file: refuse before changing anything. */
-	if (version == 0 && check_tables(st->db, true, why, sizeof(why))) {
+	 * this is not our file: refuse before changing anything. An older
+	 * store is checked against its own version's shape for the same
+	 * reason: a migration step copies the columns it knows and drops the
+	 * rest. */
+	if (version < RV_STORE_SCHEMA_VERSION &&
+	    check_before_migrating(st->db, version, why, sizeof(why))) {
 		open_fail(err, errlen, path, "%s", why);
 		goto out;
 	}
@@ -587,7 +701,7 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 				  version);
 		goto out;
 	}
-	if (check_tables(st->db, false, why, sizeof(why))) {
+	if (check_tables(st->db, RV_STORE_SCHEMA_VERSION, false, why, sizeof(why))) {
 		open_fail(err, errlen, path, "%s", why);
 		goto out;
 	}
@@ -632,14 +746,16 @@ int rv_store_schema_version(struct rv_store *st)
 	return st ? st->version : RV_EINVAL;
 }
 
-/* Step s, a lookup by session id (bound as its first parameter): 0 with
- * s on the session's row, RV_ENOENT, or a failure noted as what. The
- * caller reads the row, then resets s and clears its bindings. */
-static int find_row(struct rv_store *st, sqlite3_stmt *s, const char *session_id,
-		    const char *what)
+/* Step s, a lookup by owner and session id (bound as its first and second
+ * parameters): 0 with s on the session's row, RV_ENOENT, or a failure noted
+ * as what. The caller reads the row, then resets s and clears its bindings. */
+static int find_row(struct rv_store *st, sqlite3_stmt *s, const char *owner,
+		    const char *session_id, const char *what)
 {
-	int rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
 
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 2, session_id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -710,10 +826,23 @@ static bool id_ok(const char *id, size_t size)
 	return n > 0 && n < size && n <= RV_ID_MAX;
 }
 
+/* 0..RV_STORE_OWNER_MAX bytes of valid UTF-8, terminated within the array.
+ * The owner is a token's sub: UTF-8 is what JSON carries, and a byte that
+ * is not would make one owner print like another in logs and tools. */
+static bool owner_ok(const char *owner, size_t size)
+{
+	size_t n = strnlen(owner, size);
+
+	return n < size && n <= RV_STORE_OWNER_MAX && rv_utf8_valid(owner, n);
+}
+
+#define OWNER_RULE "owner must be at most 128 bytes of UTF-8"
+_Static_assert(RV_STORE_OWNER_MAX == 128, "OWNER_RULE states the limit");
+
 /* The contract of store.h; RV_EINVAL (with rv_store_last_error saying why)
- * for an empty or unterminated id or a non-finite number, which SQLite would
- * otherwise store as NULL or reject with a less helpful message. Outside a
- * transaction the put commits on its own. */
+ * for a bad owner, an empty or unterminated id or a non-finite number, which
+ * SQLite would otherwise store as NULL or reject with a less helpful
+ * message. Outside a transaction the put commits on its own. */
 int rv_store_put_progress(struct rv_store *st, const struct rv_progress_rec *r)
 {
 	sqlite3_stmt *s;
@@ -723,23 +852,27 @@ int rv_store_put_progress(struct rv_store *st, const struct rv_progress_rec *r)
 		return RV_EINVAL;
 	if (!r)
 		return note_invalid(st, "put progress: no record");
+	if (!owner_ok(r->owner, sizeof(r->owner)))
+		return note_invalid(st, "put progress: " OWNER_RULE);
 	if (!id_ok(r->session_id, sizeof(r->session_id)) || !id_ok(r->media_id, sizeof(r->media_id)))
 		return note_invalid(st, "put progress: session and media ids must be 1-64 bytes");
 	if (!isfinite(r->position) || !isfinite(r->server_time) ||
 	    (r->has_duration && !isfinite(r->duration)))
 		return note_invalid(st, "put progress: position, duration and server_time must be finite");
 	s = st->stmt[S_PUT_PROGRESS];
-	rc = sqlite3_bind_text(s, 1, r->session_id, -1, SQLITE_STATIC);
+	rc = sqlite3_bind_text(s, 1, r->owner, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 2, r->media_id, -1, SQLITE_STATIC);
+		rc = sqlite3_bind_text(s, 2, r->session_id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_double(s, 3, r->position);
+		rc = sqlite3_bind_text(s, 3, r->media_id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = r->has_duration ? sqlite3_bind_double(s, 4, r->duration) : sqlite3_bind_null(s, 4);
+		rc = sqlite3_bind_double(s, 4, r->position);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(s, 5, r->playing ? 1 : 0);
+		rc = r->has_duration ? sqlite3_bind_double(s, 5, r->duration) : sqlite3_bind_null(s, 5);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_double(s, 6, r->server_time);
+		rc = sqlite3_bind_int(s, 6, r->playing ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(s, 7, r->server_time);
 	if (rc != SQLITE_OK) {
 		note_sqlite(st, "put progress");
 		sqlite3_clear_bindings(s);
@@ -748,11 +881,11 @@ int rv_store_put_progress(struct rv_store *st, const struct rv_progress_rec *r)
 	return run(st, s, "put progress");
 }
 
-/* The contract of store.h. out->session_id is set to session_id. RV_EINVAL
- * for a NULL, empty or over-long id (none can have been stored); RV_EIO also
- * when the row does not fit the record (a media_id longer than RV_ID_MAX,
- * written by something other than revenge). */
-int rv_store_get_progress(struct rv_store *st, const char *session_id,
+/* The contract of store.h. out->owner and out->session_id are set to the
+ * arguments. RV_EINVAL for a bad owner or a NULL, empty or over-long id (none
+ * can have been stored); RV_EIO also when the row does not fit the record (a
+ * media_id longer than RV_ID_MAX, written by something other than revenge). */
+int rv_store_get_progress(struct rv_store *st, const char *owner, const char *session_id,
 			  struct rv_progress_rec *out)
 {
 	sqlite3_stmt *s;
@@ -763,10 +896,14 @@ int rv_store_get_progress(struct rv_store *st, const char *session_id,
 		return RV_EINVAL;
 	if (!out)
 		return note_invalid(st, "get progress: no record to fill");
+	if (!owner)
+		owner = "";
+	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
+		return note_invalid(st, "get progress: " OWNER_RULE);
 	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
 		return note_invalid(st, "get progress: session id must be 1-64 bytes");
 	s = st->stmt[S_GET_PROGRESS];
-	if ((ret = find_row(st, s, session_id, "get progress")) == 0) {
+	if ((ret = find_row(st, s, owner, session_id, "get progress")) == 0) {
 		ret = RV_EIO;
 		media = sqlite3_column_text(s, 0);
 		if (!media || (size_t)sqlite3_column_bytes(s, 0) > RV_ID_MAX) {
@@ -775,6 +912,7 @@ int rv_store_get_progress(struct rv_store *st, const char *session_id,
 			goto out;
 		}
 		memset(out, 0, sizeof(*out));
+		snprintf(out->owner, sizeof(out->owner), "%s", owner);
 		snprintf(out->session_id, sizeof(out->session_id), "%s", session_id);
 		snprintf(out->media_id, sizeof(out->media_id), "%s", (const char *)media);
 		out->position = sqlite3_column_double(s, 1);
@@ -790,23 +928,30 @@ out:
 	return ret;
 }
 
-/* The contract of store.h; RV_EINVAL for a bad session id or a NULL
- * profile. Outside a transaction the put commits on its own. */
-int rv_store_put_quality(struct rv_store *st, const char *session_id, const char *profile)
+/* The contract of store.h; RV_EINVAL for a bad owner or session id or a
+ * NULL profile. Outside a transaction the put commits on its own. */
+int rv_store_put_quality(struct rv_store *st, const char *owner, const char *session_id,
+			 const char *profile)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	if (!st)
 		return RV_EINVAL;
+	if (!owner)
+		owner = "";
+	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
+		return note_invalid(st, "put quality: " OWNER_RULE);
 	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
 		return note_invalid(st, "put quality: session id must be 1-64 bytes");
 	if (!profile)
 		return note_invalid(st, "put quality: no profile");
 	s = st->stmt[S_PUT_QUALITY];
-	rc = sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+	rc = sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 2, profile, -1, SQLITE_STATIC);
+		rc = sqlite3_bind_text(s, 2, session_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 3, profile, -1, SQLITE_STATIC);
 	if (rc != SQLITE_OK) {
 		note_sqlite(st, "put quality");
 		sqlite3_clear_bindings(s);
@@ -815,11 +960,12 @@ int rv_store_put_quality(struct rv_store *st, const char *session_id, const char
 	return run(st, s, "put quality");
 }
 
-/* The contract of store.h, plus: RV_EINVAL for a bad session id, a NULL
- * profile or len 0; RV_ERANGE when the profile does not fit in len bytes
- * (profile is then set to ""), since a cut profile would read as another. */
-int rv_store_get_quality(struct rv_store *st, const char *session_id, char *profile,
-			 size_t len)
+/* The contract of store.h, plus: RV_EINVAL for a bad owner or session id,
+ * a NULL profile or len 0; RV_ERANGE when the profile does not fit in len
+ * bytes (profile is then set to ""), since a cut profile would read as
+ * another. */
+int rv_store_get_quality(struct rv_store *st, const char *owner, const char *session_id,
+			 char *profile, size_t len)
 {
 	sqlite3_stmt *s;
 	const unsigned char *t;
@@ -831,10 +977,14 @@ int rv_store_get_quality(struct rv_store *st, const char *session_id, char *prof
 	if (!profile || len == 0)
 		return note_invalid(st, "get quality: no room for the profile");
 	profile[0] = '\0';
+	if (!owner)
+		owner = "";
+	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
+		return note_invalid(st, "get quality: " OWNER_RULE);
 	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
 		return note_invalid(st, "get quality: session id must be 1-64 bytes");
 	s = st->stmt[S_GET_QUALITY];
-	if ((ret = find_row(st, s, session_id, "get quality")) == 0) {
+	if ((ret = find_row(st, s, owner, session_id, "get quality")) == 0) {
 		ret = RV_EIO;
 		t = sqlite3_column_text(s, 0);
 		n = (size_t)sqlite3_column_bytes(s, 0);

@@ -6,7 +6,8 @@
  * journal mode, NULL columns). Crashes are real: a forked child commits and
  * is killed with SIGKILL, so nothing of it runs after the commit.
  * Tests that need an unprivileged user run in a child too, which drops to
- * nobody when the tests run as root.
+ * nobody when the tests run as root. Older schema versions are real files
+ * too, written with the SQL those versions shipped.
  */
 #include "unit.h"
 
@@ -151,8 +152,16 @@ static struct rv_progress_rec rec(const char *sid, const char *mid, double pos, 
 	return r;
 }
 
+/* r, owned by owner. */
+static struct rv_progress_rec owned(const char *owner, struct rv_progress_rec r)
+{
+	snprintf(r.owner, sizeof(r.owner), "%s", owner);
+	return r;
+}
+
 static void assert_rec_equal(const struct rv_progress_rec *a, const struct rv_progress_rec *b)
 {
+	assert_string_equal(a->owner, b->owner);
 	assert_string_equal(a->session_id, b->session_id);
 	assert_string_equal(a->media_id, b->media_id);
 	assert_true(a->position == b->position);
@@ -174,7 +183,7 @@ static void put_ok(struct rv_store *st, const struct rv_progress_rec *r)
 static void expect_get(struct rv_store *st, const struct rv_progress_rec *want)
 {
 	struct rv_progress_rec got;
-	int rc = rv_store_get_progress(st, want->session_id, &got);
+	int rc = rv_store_get_progress(st, want->owner, want->session_id, &got);
 
 	if (rc != 0)
 		fail_msg("get %s = %d: %s", want->session_id, rc, rv_store_last_error(st));
@@ -329,12 +338,12 @@ static void open_creates_and_migrates(void **state)
 	assert_false(exists(f->path));
 	st = open_ok(f->path, true, false);
 	assert_int_equal(rv_store_schema_version(st), RV_STORE_SCHEMA_VERSION);
-	assert_int_equal(RV_STORE_SCHEMA_VERSION, 1);
+	assert_int_equal(RV_STORE_SCHEMA_VERSION, 2);
 	assert_string_equal(rv_store_last_error(st), "no error");
 
 	/* seen from another connection while the store is open */
 	db = raw_open(f->path);
-	assert_int_equal(raw_long(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
 	raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
@@ -344,22 +353,24 @@ static void open_creates_and_migrates(void **state)
 	assert_non_null(strstr(buf, "WITHOUT ROWID"));
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
 		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
-	assert_string_equal(buf, "session_id TEXT 1 1,media_id TEXT 1 0,position REAL 1 0,"
-			    "duration REAL 0 0,playing INTEGER 1 0,server_time REAL 1 0");
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,media_id TEXT 1 0,"
+			    "position REAL 1 0,duration REAL 0 0,playing INTEGER 1 0,"
+			    "server_time REAL 1 0");
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
 		 " FROM pragma_table_info('quality')", buf, sizeof(buf));
-	assert_string_equal(buf, "session_id TEXT 1 1,profile TEXT 1 0,updated_at REAL 0 0");
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,profile TEXT 1 0,"
+			    "updated_at REAL 0 0");
 	sqlite3_close(db);
 
 	/* a clean close (as the last connection) checkpoints and drops the log */
 	rv_store_close(st);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_false(exists(wal));
-	assert_file_state(f->path, 1, "wal");
+	assert_file_state(f->path, 2, "wal");
 
 	/* and opening again migrates nothing */
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 1);
+	assert_int_equal(rv_store_schema_version(st), 2);
 	rv_store_close(st);
 }
 
@@ -378,7 +389,7 @@ static void put_then_get(void **state)
 	expect_get(st, &b);
 	/* out carries the session id it was asked for */
 	memset(&got, 0x5a, sizeof(got));
-	assert_int_equal(rv_store_get_progress(st, "sess-a", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "sess-a", &got), 0);
 	assert_string_equal(got.session_id, "sess-a");
 	rv_store_close(st);
 }
@@ -416,11 +427,11 @@ static void duration_null_round_trip(void **state)
 	memset(&got, 0, sizeof(got));
 	got.has_duration = true;
 	got.duration = 7.0;
-	assert_int_equal(rv_store_get_progress(st, "live", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "live", &got), 0);
 	assert_false(got.has_duration);
 	assert_true(got.duration == 0.0);
 	/* a duration of zero is a duration, not NULL */
-	assert_int_equal(rv_store_get_progress(st, "vod", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "vod", &got), 0);
 	assert_true(got.has_duration);
 	assert_true(got.duration == 0.0);
 
@@ -444,12 +455,12 @@ static void get_missing_is_enoent(void **state)
 	struct rv_progress_rec a = rec("here", "m", 1.0, false, 0.0, false, 1.0);
 	char profile[32] = "untouched";
 
-	assert_int_equal(rv_store_get_progress(st, "nobody", &got), RV_ENOENT);
-	assert_int_equal(rv_store_get_quality(st, "nobody", profile, sizeof(profile)), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "nobody", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "nobody", profile, sizeof(profile)), RV_ENOENT);
 	assert_string_equal(profile, "");
 	put_ok(st, &a);
 	/* a progress row is not a quality row */
-	assert_int_equal(rv_store_get_quality(st, "here", profile, sizeof(profile)), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "here", profile, sizeof(profile)), RV_ENOENT);
 	assert_string_equal(rv_store_last_error(st), "no error");
 	rv_store_close(st);
 }
@@ -463,23 +474,23 @@ static void quality_put_get_overwrite(void **state)
 	double now_ms = (double)time(NULL) * 1000.0;
 	long stamped;
 
-	assert_int_equal(rv_store_put_quality(st, "s1", "720p"), 0);
-	assert_int_equal(rv_store_put_quality(st, "s2", ""), 0);
-	assert_int_equal(rv_store_get_quality(st, "s1", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "s1", "720p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "s2", ""), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "720p");
-	assert_int_equal(rv_store_get_quality(st, "s2", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s2", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "");
-	assert_int_equal(rv_store_put_quality(st, "s1", "data-saver"), 0);
-	assert_int_equal(rv_store_get_quality(st, "s1", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "s1", "data-saver"), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "data-saver");
 
 	/* too small a buffer: refused whole, never cut */
-	assert_int_equal(rv_store_get_quality(st, "s1", small, sizeof(small)), RV_ERANGE);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", small, sizeof(small)), RV_ERANGE);
 	assert_string_equal(small, "");
 	assert_string_equal(rv_store_last_error(st),
 			    "get quality: profile of 10 bytes does not fit in 4");
 	/* exactly fits with its NUL */
-	assert_int_equal(rv_store_get_quality(st, "s1", profile, 11), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s1", profile, 11), 0);
 	assert_string_equal(profile, "data-saver");
 
 	db = raw_open(f->path);
@@ -507,7 +518,7 @@ static void batch_of_1000_then_reopen(void **state)
 		put_ok(st, &r);
 		if (i % 10 == 0) {
 			snprintf(want, sizeof(want), "q%d", i);
-			assert_int_equal(rv_store_put_quality(st, id, want), 0);
+			assert_int_equal(rv_store_put_quality(st, "", id, want), 0);
 		}
 	}
 	assert_int_equal(rv_store_commit(st), 0);
@@ -523,10 +534,10 @@ static void batch_of_1000_then_reopen(void **state)
 		expect_get(st, &r);
 		if (i % 10 == 0) {
 			snprintf(want, sizeof(want), "q%d", i);
-			assert_int_equal(rv_store_get_quality(st, id, profile, sizeof(profile)), 0);
+			assert_int_equal(rv_store_get_quality(st, "", id, profile, sizeof(profile)), 0);
 			assert_string_equal(profile, want);
 		} else {
-			assert_int_equal(rv_store_get_quality(st, id, profile, sizeof(profile)),
+			assert_int_equal(rv_store_get_quality(st, "", id, profile, sizeof(profile)),
 					 RV_ENOENT);
 		}
 	}
@@ -544,16 +555,16 @@ static void rollback_discards(void **state)
 	char profile[16];
 
 	put_ok(st, &a);                      /* outside a transaction: commits alone */
-	assert_int_equal(rv_store_put_quality(st, "a", "auto"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "a", "auto"), 0);
 	assert_int_equal(rv_store_begin(st), 0);
 	put_ok(st, &a2);
 	put_ok(st, &b);
-	assert_int_equal(rv_store_put_quality(st, "a", "1080p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "a", "1080p"), 0);
 	expect_get(st, &b);                  /* the transaction sees its own writes */
 	rv_store_rollback(st);
 	expect_get(st, &a);
-	assert_int_equal(rv_store_get_progress(st, "b", &got), RV_ENOENT);
-	assert_int_equal(rv_store_get_quality(st, "a", profile, sizeof(profile)), 0);
+	assert_int_equal(rv_store_get_progress(st, "", "b", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "a", profile, sizeof(profile)), 0);
 	assert_string_equal(profile, "auto");
 	/* a rollback with nothing open is a no-op */
 	rv_store_rollback(st);
@@ -581,7 +592,7 @@ static void close_discards_an_open_transaction(void **state)
 	put_ok(st, &a);
 	rv_store_close(st);
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_get_progress(st, "a", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "a", &got), RV_ENOENT);
 	rv_store_close(st);
 }
 
@@ -593,12 +604,12 @@ static void reopen_keeps_data(void **state)
 	char profile[16];
 
 	put_ok(st, &a);
-	assert_int_equal(rv_store_put_quality(st, "keep", "480p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "keep", "480p"), 0);
 	rv_store_close(st);
 	for (int i = 0; i < 3; i++) {
 		st = open_ok(f->path, false, i % 2);
 		expect_get(st, &a);
-		assert_int_equal(rv_store_get_quality(st, "keep", profile, sizeof(profile)), 0);
+		assert_int_equal(rv_store_get_quality(st, "", "keep", profile, sizeof(profile)), 0);
 		assert_string_equal(profile, "480p");
 		rv_store_close(st);
 	}
@@ -671,7 +682,7 @@ static void crash_after_commit_keeps_data(void **state)
 		r = rec(id, "crash", i, true, arg.n, true, i * 2.0);
 		expect_get(st, &r);
 	}
-	assert_int_equal(rv_store_get_progress(st, "uncommitted", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "uncommitted", &got), RV_ENOENT);
 	rv_store_close(st);
 	assert_false(exists(wal));
 }
@@ -719,6 +730,483 @@ static void fsync_option_syncs_every_commit(void **state)
 	assert_true(n_syncs - before > full);
 	assert_int_equal(normal, 0);
 	assert_true(full >= 5);
+}
+
+/* ---- owners ---- */
+
+static void owners_keep_sessions_apart(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec a = owned("alice", rec("s", "film-a", 1.0, true, 100.0, true, 10.0));
+	struct rv_progress_rec b = owned("bob", rec("s", "film-b", 2.0, false, 0.0, false, 20.0));
+	struct rv_progress_rec o = rec("s", "film-open", 3.0, true, 300.0, false, 30.0);
+	struct rv_progress_rec a2 = owned("alice", rec("s", "film-a2", 4.0, true, 400.0, true, 40.0));
+	struct rv_progress_rec got;
+	char profile[16], buf[256];
+	sqlite3 *db;
+
+	put_ok(st, &a);
+	put_ok(st, &b);
+	put_ok(st, &o);
+	expect_get(st, &a);
+	expect_get(st, &b);
+	expect_get(st, &o);
+	/* an owner nobody used, and owners compare byte for byte */
+	assert_int_equal(rv_store_get_progress(st, "carol", "s", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "Alice", "s", &got), RV_ENOENT);
+	/* a put replaces its owner's row only */
+	put_ok(st, &a2);
+	expect_get(st, &a2);
+	expect_get(st, &b);
+	expect_get(st, &o);
+
+	assert_int_equal(rv_store_put_quality(st, "alice", "s", "720p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "bob", "s", "480p"), 0);
+	assert_int_equal(rv_store_get_quality(st, "alice", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "720p");
+	assert_int_equal(rv_store_get_quality(st, "bob", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "480p");
+	assert_int_equal(rv_store_get_quality(st, "", "s", profile, sizeof(profile)), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "carol", "s", profile, sizeof(profile)),
+			 RV_ENOENT);
+	assert_int_equal(rv_store_put_quality(st, "bob", "s", "1080p"), 0);
+	assert_int_equal(rv_store_get_quality(st, "alice", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "720p");
+	assert_int_equal(rv_store_get_quality(st, "bob", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "1080p");
+	rv_store_close(st);
+
+	/* one row per owner, and it stays so across a reopen */
+	db = raw_open(f->path);
+	raw_text(db, "SELECT group_concat(owner || '=' || media_id, ',') FROM"
+		 " (SELECT owner, media_id FROM progress ORDER BY owner)", buf, sizeof(buf));
+	assert_string_equal(buf, "=film-open,alice=film-a2,bob=film-b");
+	raw_text(db, "SELECT group_concat(owner || '=' || profile, ',') FROM"
+		 " (SELECT owner, profile FROM quality ORDER BY owner)", buf, sizeof(buf));
+	assert_string_equal(buf, "alice=720p,bob=1080p");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
+	expect_get(st, &a2);
+	expect_get(st, &b);
+	expect_get(st, &o);
+	rv_store_close(st);
+}
+
+static void empty_owner_is_the_open_server(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec r = rec("s", "m", 5.0, true, 50.0, true, 500.0);
+	struct rv_progress_rec got;
+	char profile[16], buf[64];
+	sqlite3 *db;
+
+	/* NULL and "" are the same owner, in either direction */
+	put_ok(st, &r);
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(rv_store_get_progress(st, NULL, "s", &got), 0);
+	assert_rec_equal(&got, &r);
+	assert_string_equal(got.owner, "");
+	assert_int_equal(rv_store_put_quality(st, NULL, "s", "auto"), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "auto");
+	assert_int_equal(rv_store_put_quality(st, "", "s", "1080p"), 0);
+	assert_int_equal(rv_store_get_quality(st, NULL, "s", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "1080p");
+	/* and nobody else's */
+	assert_int_equal(rv_store_get_progress(st, "anyone", "s", &got), RV_ENOENT);
+	rv_store_close(st);
+
+	/* stored as the empty text, not NULL: the column is NOT NULL */
+	db = raw_open(f->path);
+	raw_text(db, "SELECT group_concat(typeof(owner) || ':' || owner || ':' || session_id)"
+		 " FROM progress", buf, sizeof(buf));
+	assert_string_equal(buf, "text::s");
+	raw_text(db, "SELECT group_concat(typeof(owner) || ':' || owner || ':' || profile)"
+		 " FROM quality", buf, sizeof(buf));
+	assert_string_equal(buf, "text::1080p");
+	sqlite3_close(db);
+}
+
+static void owner_round_trips_into_the_record(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	char longest[RV_STORE_OWNER_MAX + 1], profile[16];
+	const char *owners[] = {
+		"user-42", "auth0|5f1c0ffee", "J\xc3\xbcrgen \xce\xb4 \xf0\x9f\x91\x8d",
+		"o'brien\"; DROP TABLE progress; --", longest,
+	};
+
+	/* the longest owner, of two-byte characters: 64 x U+00E9 = 128 bytes */
+	for (int i = 0; i < RV_STORE_OWNER_MAX; i += 2) {
+		longest[i] = (char)0xc3;
+		longest[i + 1] = (char)0xa9;
+	}
+	longest[RV_STORE_OWNER_MAX] = '\0';
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		struct rv_progress_rec r = owned(owners[i], rec("sess", "m", (double)i, false, 0.0,
+								 true, 1.0));
+		struct rv_progress_rec got;
+
+		put_ok(st, &r);
+		memset(&got, 0x5a, sizeof(got));
+		assert_int_equal(rv_store_get_progress(st, owners[i], "sess", &got), 0);
+		assert_string_equal(got.owner, owners[i]);
+		assert_string_equal(got.session_id, "sess");
+		assert_rec_equal(&got, &r);
+		assert_int_equal(rv_store_put_quality(st, owners[i], "sess", owners[i] == longest ?
+						      "max" : "q"), 0);
+		assert_int_equal(rv_store_get_quality(st, owners[i], "sess", profile,
+						      sizeof(profile)), 0);
+		assert_string_equal(profile, owners[i] == longest ? "max" : "q");
+	}
+	/* every owner got its own row, and the tables are still there */
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		struct rv_progress_rec got;
+
+		assert_int_equal(rv_store_get_progress(st, owners[i], "sess", &got), 0);
+		assert_true(got.position == (double)i);
+	}
+	rv_store_close(st);
+}
+
+static void bad_owners_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec r, got;
+	char too_long[RV_STORE_OWNER_MAX + 2], profile[8];
+	const char *bad[] = {
+		too_long,
+		"\xff",                         /* never UTF-8 */
+		"ab\xc3",                       /* a sequence cut short */
+		"\xc0\xaf",                     /* overlong "/" */
+		"\xed\xa0\x80",                 /* a surrogate */
+		"ok\x80",                       /* a stray continuation byte */
+	};
+	sqlite3 *db;
+
+	memset(too_long, 'o', RV_STORE_OWNER_MAX + 1);
+	too_long[RV_STORE_OWNER_MAX + 1] = '\0';
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = rec("s", "m", 1.0, false, 0.0, false, 1.0);
+		if (bad[i] != too_long) {       /* one byte over cannot be in the record */
+			snprintf(r.owner, sizeof(r.owner), "%s", bad[i]);
+			assert_int_equal(rv_store_put_progress(st, &r), RV_EINVAL);
+			assert_string_equal(rv_store_last_error(st),
+					    "put progress: owner must be at most 128 bytes of UTF-8");
+		}
+		assert_int_equal(rv_store_get_progress(st, bad[i], "s", &got), RV_EINVAL);
+		assert_string_equal(rv_store_last_error(st),
+				    "get progress: owner must be at most 128 bytes of UTF-8");
+		assert_int_equal(rv_store_put_quality(st, bad[i], "s", "p"), RV_EINVAL);
+		assert_string_equal(rv_store_last_error(st),
+				    "put quality: owner must be at most 128 bytes of UTF-8");
+		snprintf(profile, sizeof(profile), "junk");
+		assert_int_equal(rv_store_get_quality(st, bad[i], "s", profile, sizeof(profile)),
+				 RV_EINVAL);
+		assert_string_equal(rv_store_last_error(st),
+				    "get quality: owner must be at most 128 bytes of UTF-8");
+		assert_string_equal(profile, "");
+	}
+	/* an owner that fills the record with no NUL */
+	r = rec("s", "m", 1.0, false, 0.0, false, 1.0);
+	memset(r.owner, 'o', sizeof(r.owner));
+	assert_int_equal(rv_store_put_progress(st, &r), RV_EINVAL);
+	rv_store_close(st);
+
+	/* none of it reached the file */
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM progress"), 0);
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM quality"), 0);
+	sqlite3_close(db);
+}
+
+/* ---- older and newer files ---- */
+
+/* The schema version 1 shipped: migrations[0] of lib/store_sqlite.c, as it
+ * is in every v1 file in the field. */
+#define V1_SCHEMA_SQL \
+	"CREATE TABLE IF NOT EXISTS progress(" \
+	" session_id TEXT PRIMARY KEY," \
+	" media_id TEXT NOT NULL," \
+	" position REAL NOT NULL," \
+	" duration REAL," \
+	" playing INTEGER NOT NULL," \
+	" server_time REAL NOT NULL" \
+	") WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS quality(" \
+	" session_id TEXT PRIMARY KEY," \
+	" profile TEXT NOT NULL," \
+	" updated_at REAL" \
+	") WITHOUT ROWID;"
+
+/* A v1 store as a v1 build leaves it (WAL, user_version 1), with a few rows
+ * and then whatever extra sets up. */
+static void make_v1(const char *path, const char *extra)
+{
+	sqlite3 *db = raw_open(path);
+	char mode[16];
+
+	raw_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	assert_string_equal(mode, "wal");
+	raw_exec(db, "BEGIN;" V1_SCHEMA_SQL
+		 "INSERT INTO progress VALUES"
+		 " ('sess-a', 'big-buck-bunny', 12.345678901, 596.5, 1, 1712345678901.25),"
+		 " ('live-1', 'stream', 42.0, NULL, 0, 5.0),"
+		 " ('sess_B-2', 'sintel', 0.0, 888.0, 0, 1.0);"
+		 "INSERT INTO quality VALUES"
+		 " ('sess-a', '720p', 1712345678000.5),"
+		 " ('other', 'data-saver', NULL);"
+		 "PRAGMA user_version = 1;"
+		 "COMMIT;");
+	if (extra)
+		raw_exec(db, extra);
+	sqlite3_close(db);
+	assert_file_state(path, 1, "wal");
+}
+
+/* The rows make_v1 wrote, as the store must return them under owner "". */
+static void expect_v1_rows(struct rv_store *st)
+{
+	struct rv_progress_rec a = rec("sess-a", "big-buck-bunny", 12.345678901, true, 596.5, true,
+				       1712345678901.25);
+	struct rv_progress_rec live = rec("live-1", "stream", 42.0, false, 0.0, false, 5.0);
+	struct rv_progress_rec b = rec("sess_B-2", "sintel", 0.0, true, 888.0, false, 1.0);
+	struct rv_progress_rec got;
+	char profile[16];
+
+	expect_get(st, &a);
+	expect_get(st, &live);
+	expect_get(st, &b);
+	assert_int_equal(rv_store_get_progress(st, NULL, "sess-a", &got), 0);
+	assert_rec_equal(&got, &a);
+	assert_int_equal(rv_store_get_quality(st, "", "sess-a", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "720p");
+	assert_int_equal(rv_store_get_quality(st, "", "other", profile, sizeof(profile)), 0);
+	assert_string_equal(profile, "data-saver");
+	/* nothing of it belongs to anyone else */
+	assert_int_equal(rv_store_get_progress(st, "carol", "sess-a", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "carol", "sess-a", profile, sizeof(profile)),
+			 RV_ENOENT);
+}
+
+static void v1_file_migrates_under_the_open_owner(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	struct rv_progress_rec mine = owned("alice", rec("sess-a", "mine", 1.0, false, 0.0, true,
+							 2.0));
+	char buf[256];
+	sqlite3 *db;
+
+	make_v1(f->path, NULL);
+	st = open_ok(f->path, false, false);
+	assert_int_equal(rv_store_schema_version(st), 2);
+	expect_v1_rows(st);
+	/* the same session id under an owner is a new session beside it */
+	put_ok(st, &mine);
+	expect_get(st, &mine);
+	expect_v1_rows(st);
+	rv_store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
+	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
+		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,media_id TEXT 1 0,"
+			    "position REAL 1 0,duration REAL 0 0,playing INTEGER 1 0,"
+			    "server_time REAL 1 0");
+	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
+		 " FROM pragma_table_info('quality')", buf, sizeof(buf));
+	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,profile TEXT 1 0,"
+			    "updated_at REAL 0 0");
+	/* nothing left of the rebuild but the two tables, still WITHOUT ROWID */
+	raw_text(db, "SELECT group_concat(type || ' ' || name, ',') FROM"
+		 " (SELECT type, name FROM sqlite_master ORDER BY name)", buf, sizeof(buf));
+	assert_string_equal(buf, "table progress,table quality");
+	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'progress'", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "WITHOUT ROWID"));
+	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'quality'", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "WITHOUT ROWID"));
+	/* the copied values, exactly: owner "", updated_at kept (not restamped) */
+	raw_text(db, "SELECT group_concat(quote(owner) || ' ' || session_id || ' ' ||"
+		 " quote(duration) || ' ' || typeof(playing), ',') FROM"
+		 " (SELECT * FROM progress WHERE owner = '' ORDER BY session_id)", buf, sizeof(buf));
+	assert_string_equal(buf, "'' live-1 NULL integer,'' sess-a 596.5 integer,"
+			    "'' sess_B-2 888.0 integer");
+	raw_text(db, "SELECT group_concat(quote(owner) || ' ' || session_id || ' ' ||"
+		 " quote(updated_at), ',') FROM (SELECT * FROM quality ORDER BY session_id)",
+		 buf, sizeof(buf));
+	assert_string_equal(buf, "'' other NULL,'' sess-a 1712345678000.5");
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM progress"), 4);
+	sqlite3_close(db);
+
+	/* migrated once: a reopen finds version 2 and the same rows */
+	st = open_ok(f->path, false, false);
+	assert_int_equal(rv_store_schema_version(st), 2);
+	expect_v1_rows(st);
+	expect_get(st, &mine);
+	rv_store_close(st);
+	assert_file_state(f->path, 2, "wal");
+}
+
+static void v1_views_and_foreign_tables_survive(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	struct rv_progress_rec mine = owned("alice", rec("zz", "mine", 1.0, false, 0.0, true, 2.0));
+	char buf[256];
+	sqlite3 *db;
+
+	/* someone's view on our table, and a table of their own */
+	make_v1(f->path, "CREATE VIEW watching AS SELECT session_id, media_id FROM progress;"
+		"CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
+		"INSERT INTO notes(body) VALUES ('keep me');");
+	st = open_ok(f->path, false, false);
+	expect_v1_rows(st);
+	put_ok(st, &mine);
+	rv_store_close(st);
+
+	/* the view reads the new table by its name */
+	db = raw_open(f->path);
+	raw_text(db, "SELECT group_concat(session_id || '=' || media_id, ',') FROM"
+		 " (SELECT * FROM watching ORDER BY session_id)", buf, sizeof(buf));
+	assert_string_equal(buf, "live-1=stream,sess-a=big-buck-bunny,sess_B-2=sintel,zz=mine");
+	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
+	assert_string_equal(buf, "keep me");
+	sqlite3_close(db);
+	assert_file_state(f->path, 2, "wal");
+}
+
+static void failed_migration_leaves_the_v1_file(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	char err[512], buf[256];
+	sqlite3 *db;
+
+	/* a table in the way of the rebuild's second half: progress has been
+	 * rebuilt by the time the step fails, and must come back as it was */
+	make_v1(f->path, "CREATE TABLE quality_v2(x);");
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path,
+			"migrating to schema version 2: table quality_v2 already exists");
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 1);
+	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
+		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
+	assert_string_equal(buf, "session_id TEXT 1 1,media_id TEXT 1 0,position REAL 1 0,"
+			    "duration REAL 0 0,playing INTEGER 1 0,server_time REAL 1 0");
+	raw_text(db, "SELECT group_concat(name, ',') FROM"
+		 " (SELECT name FROM sqlite_master ORDER BY name)", buf, sizeof(buf));
+	assert_string_equal(buf, "progress,quality,quality_v2");
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM progress"), 3);
+	assert_int_equal(raw_long(db, "SELECT count(*) FROM quality"), 2);
+	/* out of the way, the same file migrates with all its rows */
+	raw_exec(db, "DROP TABLE quality_v2;");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
+	expect_v1_rows(st);
+	rv_store_close(st);
+}
+
+static void v1_file_of_another_shape_is_refused(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = raw_open(f->path);
+	char err[512], buf[64];
+
+	/* our v1 columns plus one: the rebuild would drop it, so no rebuild */
+	raw_exec(db, "CREATE TABLE progress(session_id TEXT PRIMARY KEY, media_id TEXT NOT NULL,"
+		 " position REAL NOT NULL, duration REAL, playing INTEGER NOT NULL,"
+		 " server_time REAL NOT NULL, note TEXT) WITHOUT ROWID;"
+		 "CREATE TABLE quality(session_id TEXT PRIMARY KEY, profile TEXT NOT NULL,"
+		 " updated_at REAL) WITHOUT ROWID;"
+		 "INSERT INTO progress VALUES ('s', 'm', 1.0, NULL, 0, 1.0, 'mine');"
+		 "PRAGMA user_version = 1;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "table 'progress' has an unexpected column 'note'"
+			" (not a revenge store?)");
+	/* refused before anything was written: not even the journal mode */
+	assert_file_state(f->path, 1, "delete");
+	db = raw_open(f->path);
+	raw_text(db, "SELECT note FROM progress", buf, sizeof(buf));
+	assert_string_equal(buf, "mine");
+
+	/* a v1 file without one of its tables */
+	raw_exec(db, "DROP TABLE quality; DROP TABLE progress;" V1_SCHEMA_SQL "DROP TABLE quality;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "table 'quality' is missing");
+	assert_file_state(f->path, 1, "delete");
+}
+
+static void v3_file_is_refused(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = raw_open(f->path);
+	char err[512], buf[64];
+
+	/* what a later build might write: our v2 tables grown a column */
+	raw_exec(db, "CREATE TABLE progress(owner TEXT NOT NULL, session_id TEXT NOT NULL,"
+		 " media_id TEXT NOT NULL, position REAL NOT NULL, duration REAL,"
+		 " playing INTEGER NOT NULL, server_time REAL NOT NULL, rate REAL,"
+		 " PRIMARY KEY (owner, session_id)) WITHOUT ROWID;"
+		 "CREATE TABLE quality(owner TEXT NOT NULL, session_id TEXT NOT NULL,"
+		 " profile TEXT NOT NULL, updated_at REAL,"
+		 " PRIMARY KEY (owner, session_id)) WITHOUT ROWID;"
+		 "INSERT INTO progress VALUES ('alice', 's', 'm', 1.0, NULL, 1, 2.0, 1.5);"
+		 "PRAGMA user_version = 3;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path,
+			"schema version 3 is newer than this build supports (2); upgrade revenge");
+	assert_file_state(f->path, 3, "delete");
+	db = raw_open(f->path);
+	raw_text(db, "SELECT owner || ' ' || rate FROM progress", buf, sizeof(buf));
+	assert_string_equal(buf, "alice 1.5");
+	sqlite3_close(db);
+}
+
+static void v2_tables_at_version_0_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec a = owned("alice", rec("s", "m", 1.0, false, 0.0, true, 2.0));
+	char err[512];
+	sqlite3 *db;
+
+	put_ok(st, &a);
+	assert_int_equal(rv_store_put_quality(st, "bob", "s", "720p"), 0);
+	rv_store_close(st);
+	/* as a restore of sqlite3's .dump leaves it: no user_version */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA user_version = 0;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "the tables have the shape of schema version 2 but the"
+			" file says version 0 (a copy that lost its user_version?); if it is a"
+			" revenge store, set PRAGMA user_version = 2");
+	assert_file_state(f->path, 0, "wal");
+
+	/* doing what it says brings the owners back */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA user_version = 2;");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
+	expect_get(st, &a);
+	{
+		char profile[16];
+
+		assert_int_equal(rv_store_get_quality(st, "bob", "s", profile, sizeof(profile)), 0);
+		assert_string_equal(profile, "720p");
+	}
+	rv_store_close(st);
 }
 
 /* ---- transactions misused, bad arguments, a busy file ---- */
@@ -770,7 +1258,7 @@ static void bad_records_are_refused(void **state)
 	assert_int_equal(rv_store_put_progress(st, NULL), RV_EINVAL);
 	assert_int_equal(rv_store_put_progress(NULL, &r), RV_EINVAL);
 	/* none of it reached the file */
-	assert_int_equal(rv_store_get_progress(st, "s", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "s", &got), RV_ENOENT);
 
 	/* 64 bytes is the longest id; 65 cannot have been stored */
 	memset(id, 'x', 64);
@@ -780,16 +1268,16 @@ static void bad_records_are_refused(void **state)
 	expect_get(st, &r);
 	id[64] = 'x';
 	id[65] = '\0';
-	assert_int_equal(rv_store_get_progress(st, id, &got), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(st, "", &got), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(st, NULL, &got), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(st, "s", NULL), RV_EINVAL);
-	assert_int_equal(rv_store_put_quality(st, id, "p"), RV_EINVAL);
-	assert_int_equal(rv_store_put_quality(st, "s", NULL), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", id, &got), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", "", &got), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", NULL, &got), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(st, "", "s", NULL), RV_EINVAL);
+	assert_int_equal(rv_store_put_quality(st, "", id, "p"), RV_EINVAL);
+	assert_int_equal(rv_store_put_quality(st, "", "s", NULL), RV_EINVAL);
 	assert_string_equal(rv_store_last_error(st), "put quality: no profile");
-	assert_int_equal(rv_store_get_quality(st, "s", profile, 0), RV_EINVAL);
-	assert_int_equal(rv_store_get_quality(st, "s", NULL, 8), RV_EINVAL);
-	assert_int_equal(rv_store_get_quality(st, "", profile, sizeof(profile)), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(st, "", "s", profile, 0), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(st, "", "s", NULL, 8), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(st, "", "", profile, sizeof(profile)), RV_EINVAL);
 	rv_store_close(st);
 
 	/* NULL-safe entry points */
@@ -798,9 +1286,9 @@ static void bad_records_are_refused(void **state)
 	assert_int_equal(rv_store_begin(NULL), RV_EINVAL);
 	assert_int_equal(rv_store_commit(NULL), RV_EINVAL);
 	assert_int_equal(rv_store_schema_version(NULL), RV_EINVAL);
-	assert_int_equal(rv_store_get_progress(NULL, "s", &got), RV_EINVAL);
-	assert_int_equal(rv_store_put_quality(NULL, "s", "p"), RV_EINVAL);
-	assert_int_equal(rv_store_get_quality(NULL, "s", profile, sizeof(profile)), RV_EINVAL);
+	assert_int_equal(rv_store_get_progress(NULL, "", "s", &got), RV_EINVAL);
+	assert_int_equal(rv_store_put_quality(NULL, "", "s", "p"), RV_EINVAL);
+	assert_int_equal(rv_store_get_quality(NULL, "", "s", profile, sizeof(profile)), RV_EINVAL);
 	assert_non_null(rv_store_last_error(NULL));
 }
 
@@ -822,7 +1310,7 @@ static void busy_file_times_out(void **state)
 	assert_string_equal(rv_store_last_error(st), "begin: database is locked");
 	assert_true(waited >= 1.8);                 /* the busy timeout, 2 s */
 	/* readers are not blocked by a writer in WAL mode */
-	assert_int_equal(rv_store_get_progress(st, "a", &a), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "", "a", &a), RV_ENOENT);
 	raw_exec(db, "ROLLBACK");
 	sqlite3_close(db);
 	assert_int_equal(rv_store_begin(st), 0);
@@ -1051,7 +1539,7 @@ static void newer_schema_is_refused(void **state)
 	sqlite3_close(db);
 	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
 	assert_open_err(err, f->path,
-			"schema version 7 is newer than this build supports (1); upgrade revenge");
+			"schema version 7 is newer than this build supports (2); upgrade revenge");
 	/* refused before anything was written: not even the journal mode */
 	assert_file_state(f->path, 7, "delete");
 
@@ -1074,7 +1562,7 @@ static void foreign_tables_are_kept(void **state)
 		 "INSERT INTO notes(body) VALUES ('keep me');");
 	sqlite3_close(db);
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 1);
+	assert_int_equal(rv_store_schema_version(st), 2);
 	put_ok(st, &a);
 	expect_get(st, &a);
 	rv_store_close(st);
@@ -1082,7 +1570,7 @@ static void foreign_tables_are_kept(void **state)
 	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
 	assert_string_equal(buf, "keep me");
 	sqlite3_close(db);
-	assert_file_state(f->path, 1, "wal");
+	assert_file_state(f->path, 2, "wal");
 }
 
 static void foreign_progress_table_is_refused(void **state)
@@ -1150,7 +1638,7 @@ static void uri_looking_path_is_a_plain_file(void **state)
 	close(cwd);
 	snprintf(odd, sizeof(odd), "%s/file:odd.db?mode=memory", f->dir);
 	assert_true(exists(odd));
-	assert_file_state(odd, 1, "wal");
+	assert_file_state(odd, 2, "wal");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1164,6 +1652,16 @@ int main(void)
 		T(duration_null_round_trip),
 		T(get_missing_is_enoent),
 		T(quality_put_get_overwrite),
+		T(owners_keep_sessions_apart),
+		T(empty_owner_is_the_open_server),
+		T(owner_round_trips_into_the_record),
+		T(bad_owners_are_refused),
+		T(v1_file_migrates_under_the_open_owner),
+		T(v1_views_and_foreign_tables_survive),
+		T(failed_migration_leaves_the_v1_file),
+		T(v1_file_of_another_shape_is_refused),
+		T(v3_file_is_refused),
+		T(v2_tables_at_version_0_are_refused),
 		T(batch_of_1000_then_reopen),
 		T(rollback_discards),
 		T(close_discards_an_open_transaction),

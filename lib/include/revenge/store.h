@@ -6,6 +6,11 @@
  * puts, rv_store_commit: a report acknowledged after the commit survives a
  * crash of the process (kill -9); with fsync set (synchronous=FULL) it also
  * survives power loss. Single-threaded: one store per thread.
+ *
+ * Every session belongs to an owner (a token's sub): the same session id
+ * under two owners is two sessions, and no call reaches across. The owner ""
+ * is the open server's (no tokens); a store of schema version 1 migrates
+ * with all its rows under "".
  */
 #ifndef REVENGE_STORE_H
 #define REVENGE_STORE_H
@@ -19,7 +24,10 @@
 extern "C" {
 #endif
 
-#define RV_STORE_SCHEMA_VERSION 1
+#define RV_STORE_SCHEMA_VERSION 2
+
+/* Longest owner, in bytes (of valid UTF-8); "" is an owner too. */
+#define RV_STORE_OWNER_MAX 128
 
 struct rv_store;
 
@@ -29,6 +37,7 @@ struct rv_store_options {
 };
 
 struct rv_progress_rec {
+	char owner[RV_STORE_OWNER_MAX + 1];   /* "" for the open server */
 	char session_id[RV_ID_MAX + 1];
 	char media_id[RV_ID_MAX + 1];
 	double position;          /* seconds */
@@ -57,19 +66,25 @@ int rv_store_begin(struct rv_store *st);
 int rv_store_commit(struct rv_store *st);
 void rv_store_rollback(struct rv_store *st);
 
-/* Insert or replace a session's latest progress. */
+/* Sessions are keyed by (owner, session id). An owner argument may be NULL,
+ * which means "". Puts and gets return RV_EINVAL for an owner over
+ * RV_STORE_OWNER_MAX bytes or not valid UTF-8, for session ids that are
+ * empty or over 64 bytes, and for non-finite numbers. */
+
+/* Insert or replace a session's latest progress (owner: r->owner). */
 int rv_store_put_progress(struct rv_store *st, const struct rv_progress_rec *r);
-/* Read a session's latest progress: 0, RV_ENOENT when none, RV_EIO. */
-int rv_store_get_progress(struct rv_store *st, const char *session_id,
+/* Read a session's latest progress into out (out->owner and
+ * out->session_id are set to the arguments): 0, RV_ENOENT when none, RV_EIO. */
+int rv_store_get_progress(struct rv_store *st, const char *owner, const char *session_id,
 			  struct rv_progress_rec *out);
 
 /* Insert or replace a session's quality profile. */
-int rv_store_put_quality(struct rv_store *st, const char *session_id, const char *profile);
+int rv_store_put_quality(struct rv_store *st, const char *owner, const char *session_id,
+			 const char *profile);
 /* Read it into profile (size len): 0, RV_ENOENT, RV_EIO, RV_ERANGE when
- * len is too small (profile is then empty). Puts and gets return RV_EINVAL
- * for ids that are empty or over 64 bytes and for non-finite numbers. */
-int rv_store_get_quality(struct rv_store *st, const char *session_id, char *profile,
-			 size_t len);
+ * len is too small (profile is then empty). */
+int rv_store_get_quality(struct rv_store *st, const char *owner, const char *session_id,
+			 char *profile, size_t len);
 
 /* The text of the last failure, for logs; it stays until the next failure
  * and survives a rollback. Never NULL. */
