@@ -326,7 +326,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	 * learns it is host from its welcome's host_id and role. */
 	if (joined && takes_host)
 		changed = rv_proto_host_changed_frame(m->id, now_ms);
-	if (!welcome || (!first && !joined) || (!first && takes_host && !changed)) {
+	if (!welcome || (!first && !joined) || (joined && takes_host && !changed)) {
 		rv_frame_unref(welcome);
 		rv_frame_unref(joined);
 		unlink_member(p, m);

@@ -100,8 +100,8 @@ size_t rv_party_history_len(const struct rv_party *p);
 int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name,
 		     bool may_host, void *user, double now_ms,
 		     struct rv_member **out, struct rv_outbox *ob);
-/* rv_party_join_as with may_host true: everyone may host, and the first
- * member of an empty party is host. */
+/* rv_party_join_as with may_host true, as every member joined before roles:
+ * the first member of an empty party is host. */
 int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 		  void *user, double now_ms, struct rv_member **out,
 		  struct rv_outbox *ob);
@@ -115,10 +115,10 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 
 /* Apply a decoded message from m (a member of p): sync, chat, reaction,
  * transfer_host (to a member-only member: `error forbidden`). Any other type
- * answers `error unknown_type` (`time` is
- * answered by the server for every endpoint, with its real read and write
- * instants, before a message reaches the party). Errors go to m only, with the
- * request id echoed. Returns 0 when applied, 1 when answered with an error. */
+ * answers `error unknown_type` (`time` is answered by the server for every
+ * endpoint, with its real read and write instants, before a message reaches
+ * the party). Errors go to m only, with the request id echoed. Returns 0 when
+ * applied, 1 when answered with an error. */
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob);
 
