@@ -1,8 +1,9 @@
 /* lib/party.c - the watch-party state machine (see party.h).
  *
  * Owns one party's members (a doubly linked list in join order, so the head
- * is always the longest present and host election is "take the head"), who
- * is host, the authoritative playback state and the recent chat history.
+ * is always the longest present and host election is "the first from the
+ * head who may host"), who is host, the authoritative playback state and the
+ * recent chat history.
  * Events come in with the current server time as an argument; what must be
  * sent goes out as actions in the caller's outbox. No sockets, no clock
  * reads, no globals: the server adapter and the unit tests drive it alike.
@@ -27,7 +28,9 @@ struct rv_party {
 	char id[RV_ID_MAX + 1];
 	struct rv_party_config cfg;
 	RV__LIST(struct rv_member) members; /* join order */
-	struct rv_member *host;         /* NULL exactly when empty */
+	/* NULL exactly when no present member may host (an empty party
+	 * included): every join, leave and hand-over keeps that true. */
+	struct rv_member *host;
 	size_t size;
 	unsigned long joins;            /* successful joins, names guests */
 	bool started;                   /* state anchored by a first join */
@@ -187,6 +190,16 @@ static const char *role_of(const struct rv_party *p, const struct rv_member *m)
 	return m == p->host ? "host" : "member";
 }
 
+/* The longest-present member who may host, NULL when none may. */
+static struct rv_member *heir(const struct rv_party *p)
+{
+	struct rv_member *m;
+
+	for (m = p->members.first; m && !m->may_host; m = m->next)
+		;
+	return m;
+}
+
 /* The joiner's first message: everything it needs to catch up, built once
  * with the history frames' bytes spliced in as they were relayed. */
 static struct rv_frame *welcome_frame(const struct rv_party *p,
@@ -206,7 +219,11 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 	rv__jw_fcstr(&w, "participant_id", joiner->id);
 	rv__jw_fcstr(&w, "party_id", p->id);
 	rv__jw_fcstr(&w, "role", role_of(p, joiner));
-	rv__jw_fcstr(&w, "host_id", p->host->id);
+	rv__jw_field(&w, "host_id");
+	if (p->host)
+		rv__jw_cstr(&w, p->host->id);
+	else
+		rv__jw_lit(&w, "null");
 	rv__jw_field(&w, "members");
 	rv__jw_open(&w, "[");
 	for (const struct rv_member *m = p->members.first; m; m = m->next) {
@@ -253,9 +270,19 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 		  void *user, double now_ms, struct rv_member **out,
 		  struct rv_outbox *ob)
 {
+	return rv_party_join_as(p, member_id, name, true, user, now_ms, out, ob);
+}
+
+int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name,
+		     bool may_host, void *user, double now_ms,
+		     struct rv_member **out, struct rv_outbox *ob)
+{
 	struct rv_member *m;
-	struct rv_frame *welcome, *joined = NULL;
+	struct rv_frame *welcome, *joined = NULL, *changed = NULL;
 	bool first = p->size == 0;
+	/* Only a party without a host can gain one by a join; one that has a
+	 * host keeps it, however the joiner may. */
+	bool takes_host = may_host && !p->host;
 	bool started = p->started;
 	struct rv_playback saved = p->state;
 
@@ -277,6 +304,7 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 	else
 		snprintf(m->name, sizeof(m->name), "guest-%lu", p->joins + 1);
 	m->joined_at = now_ms;
+	m->may_host = may_host;
 	m->user = user;
 
 	/* Linked in before the welcome is built so that members[] includes
@@ -284,7 +312,7 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 	 * join leaves the party exactly as it was and the caller can refuse
 	 * the connection. */
 	link_tail(p, m);
-	if (first)
+	if (takes_host)
 		p->host = m;
 	if (!p->started) {
 		p->state.server_time = now_ms;
@@ -294,10 +322,15 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 	if (welcome && !first)
 		joined = rv_proto_member_frame(RV_MSG_MEMBER_JOINED, m->id, m->name,
 					       now_ms);
-	if (!welcome || (!first && !joined)) {
+	/* The members already present had no host until now; the joiner
+	 * learns it is host from its welcome's host_id and role. */
+	if (joined && takes_host)
+		changed = rv_proto_host_changed_frame(m->id, now_ms);
+	if (!welcome || (!first && !joined) || (joined && takes_host && !changed)) {
 		rv_frame_unref(welcome);
+		rv_frame_unref(joined);
 		unlink_member(p, m);
-		if (first)
+		if (takes_host)
 			p->host = NULL;
 		p->started = started;
 		p->state = saved;
@@ -308,6 +341,8 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 	emit(ob, RV_TO_ONE, m, welcome);
 	if (joined)
 		emit(ob, RV_TO_ALL_BUT, m, joined);
+	if (changed)
+		emit(ob, RV_TO_ALL_BUT, m, changed);
 	if (out)
 		*out = m;
 	return 0;
@@ -322,9 +357,10 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		return;
 	was_host = m == p->host;
 	unlink_member(p, m);
-	/* The head has been present longest: the contract's choice of heir. */
+	/* The longest present of those who may host, as the contract has it;
+	 * with none, the party waits without a host (nobody can sync). */
 	if (was_host)
-		p->host = p->members.first;
+		p->host = heir(p);
 	/* m is out of the list, so "everyone" no longer includes it and no
 	 * action needs to point at the struct about to be freed. */
 	if (p->size) {
@@ -332,7 +368,8 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		     rv_proto_member_frame(RV_MSG_MEMBER_LEFT, m->id, m->name, now_ms));
 		if (was_host)
 			emit(ob, RV_TO_ALL, NULL,
-			     rv_proto_host_changed_frame(p->host->id, now_ms));
+			     rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
+							 now_ms));
 	}
 	free(m);
 }
@@ -464,6 +501,9 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 		return reply_error(m, msg, RV_ERR_NOT_FOUND, now_ms, ob,
 				   "no member \"%s\" in this party",
 				   msg->u.transfer_host.to);
+	if (!to->may_host)
+		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
+				   "member \"%s\" cannot be host", to->id);
 	if (to != m) {
 		p->host = to;
 		emit(ob, RV_TO_ALL, NULL, rv_proto_host_changed_frame(to->id, now_ms));

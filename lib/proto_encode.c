@@ -129,7 +129,11 @@ struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts)
 
 	rv__jw_init(&w, 96);
 	head(&w, "host_changed");
-	rv__jw_fcstr(&w, "host_id", host_id);
+	rv__jw_field(&w, "host_id");
+	if (host_id)
+		rv__jw_cstr(&w, host_id);
+	else
+		rv__jw_lit(&w, "null");
 	tail_ts(&w, NULL, ts, NULL);
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_HOST_CHANGED);
 }

@@ -179,6 +179,20 @@ static struct rv_member *join(struct fx *x, const char *id, const char *name,
 	return m;
 }
 
+/* Join with a role: may_host false is a member-only token. */
+static struct rv_member *join_as(struct fx *x, const char *id, const char *name,
+				 bool may_host, double now)
+{
+	struct rv_member *m = NULL;
+
+	assert_int_equal(rv_party_join_as(x->p, id, name, may_host, NULL, now, &m,
+					  &x->ob), 0);
+	assert_non_null(m);
+	assert_string_equal(m->id, id);
+	assert_true(m->may_host == may_host);
+	return m;
+}
+
 /* Three members, alice (host), bob, carol, and an empty outbox. */
 static void trio(struct fx *x, struct rv_member **a, struct rv_member **b,
 		 struct rv_member **c)
@@ -1052,6 +1066,336 @@ static void test_transfer_success(void **state)
 	assert_string_equal(str(item(x, 0), "from"), "bob");
 }
 
+/* ---- roles: host-capable and member-only joiners */
+
+#define SYNC_JSON "{\"type\":\"sync\",\"payload\":{\"position\":5,\"playing\":true," \
+	"\"speed\":1},\"id\":\"s9\"}"
+
+/* The welcome x's outbox holds for m (its only action to m alone). */
+static json_t *welcome_of(struct fx *x, const struct rv_member *m)
+{
+	for (unsigned i = 0; i < x->ob.n; i++)
+		if (x->ob.items[i].target == RV_TO_ONE && x->ob.items[i].member == m) {
+			json_t *j = item(x, i);
+
+			assert_string_equal(str(j, "type"), "welcome");
+			return pl(j);
+		}
+	fail_msg("no welcome for %s", m->id);
+	return NULL;
+}
+
+/* host_id present and JSON null. */
+static void assert_null_host_id(const json_t *payload)
+{
+	json_t *v = json_object_get(payload, "host_id");
+
+	assert_non_null(v);
+	assert_true(json_is_null(v));
+}
+
+/* A sync from m is refused and the state stays as it was. */
+static void assert_sync_refused(struct fx *x, struct rv_member *m)
+{
+	struct rv_playback before = *rv_party_state(x->p);
+	const struct rv_playback *after = rv_party_state(x->p);
+
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, m, SYNC_JSON, T0 + 9000), 1);
+	assert_error(x, m, "forbidden", "sync", "s9");
+	assert_true(after->position == before.position);
+	assert_true(after->playing == before.playing);
+	assert_true(after->speed == before.speed);
+	assert_true(after->server_time == before.server_time);
+	rv_outbox_clear(&x->ob);
+}
+
+static void test_member_only_first_joiner_no_host(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *p, *members, *got[4];
+
+	a = join_as(x, "alice", "Alice", false, T0);
+	assert_null(rv_party_host(x->p));
+	assert_int_equal(rv_party_size(x->p), 1);
+	assert_int_equal(x->ob.n, 1);
+	p = welcome_of(x, a);
+	assert_string_equal(str(p, "role"), "member");
+	assert_null_host_id(p);
+	members = json_object_get(p, "members");
+	assert_int_equal(json_array_size(members), 1);
+	assert_string_equal(str(json_array_get(members, 0), "role"), "member");
+	/* The party is still anchored by its first join. */
+	assert_true(rv_party_state(x->p)->server_time == T0);
+	rv_outbox_clear(&x->ob);
+
+	/* A second member-only joiner: still no host, so no host_changed. */
+	b = join_as(x, "bob", "Bob", false, T0 + 100);
+	assert_null(rv_party_host(x->p));
+	assert_int_equal(x->ob.n, 2);
+	p = welcome_of(x, b);
+	assert_string_equal(str(p, "role"), "member");
+	assert_null_host_id(p);
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	assert_string_equal(str(got[0], "type"), "member_joined");
+
+	/* Nobody is host: every sync is refused, the state waits. */
+	assert_sync_refused(x, a);
+	assert_sync_refused(x, b);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"bob\"},\"id\":\"h1\"}", T0 + 200), 1);
+	assert_error(x, a, "forbidden", "transfer_host", "h1");
+	assert_null(rv_party_host(x->p));
+	rv_outbox_clear(&x->ob);
+
+	/* Everything else works as for anyone. */
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":{\"text\":\"hi\"}}",
+				  T0 + 300), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL);
+}
+
+static void test_host_capable_joiner_takes_host(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c, *d;
+	json_t *p, *members, *got[4];
+	const char *roles[] = { "member", "member", "host" };
+
+	a = join_as(x, "alice", "Alice", false, T0);
+	b = join_as(x, "bob", "Bob", false, T0 + 100);
+	rv_outbox_clear(&x->ob);
+
+	c = join_as(x, "carol", "Carol", true, T0 + 200);
+	assert_ptr_equal(rv_party_host(x->p), c);
+	/* welcome, member_joined, host_changed. */
+	assert_int_equal(x->ob.n, 3);
+	assert_int_equal(x->ob.items[2].target, RV_TO_ALL_BUT);
+	assert_ptr_equal(x->ob.items[2].member, c);
+	assert_int_equal(x->ob.items[2].frame->msg_type, RV_MSG_HOST_CHANGED);
+
+	/* The joiner learns it from its welcome alone. */
+	assert_int_equal(inbox(x, c, got, 4), 1);
+	p = pl(got[0]);
+	assert_string_equal(str(got[0], "type"), "welcome");
+	assert_string_equal(str(p, "role"), "host");
+	assert_string_equal(str(p, "host_id"), "carol");
+	members = json_object_get(p, "members");
+	assert_int_equal(json_array_size(members), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(str(json_array_get(members, i), "role"), roles[i]);
+
+	/* The others: member_joined, then host_changed naming the joiner. */
+	for (struct rv_member *m = a; m != c; m = m->next) {
+		assert_int_equal(inbox(x, m, got, 4), 2);
+		assert_string_equal(str(got[0], "type"), "member_joined");
+		assert_string_equal(str(pl(got[0]), "id"), "carol");
+		assert_string_equal(str(got[1], "type"), "host_changed");
+		assert_string_equal(str(pl(got[1]), "host_id"), "carol");
+		assert_true(num(got[1], "ts") == T0 + 200);
+		assert_false(has(got[1], "id"));
+	}
+
+	/* Playback resumes with the new host; the others still cannot sync. */
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, c, "{\"type\":\"sync\",\"payload\":{\"position\":7,"
+				  "\"playing\":true,\"speed\":1}}", T0 + 300), 0);
+	assert_true(rv_party_state(x->p)->position == 7);
+	assert_sync_refused(x, a);
+
+	/* A party with a host keeps it: a later host-capable joiner is a
+	 * member, and nobody hears host_changed. */
+	d = join_as(x, "dave", "Dave", true, T0 + 400);
+	assert_ptr_equal(rv_party_host(x->p), c);
+	assert_int_equal(x->ob.n, 2);
+	p = welcome_of(x, d);
+	assert_string_equal(str(p, "role"), "member");
+	assert_string_equal(str(p, "host_id"), "carol");
+	(void)b;
+}
+
+static void test_host_leaves_only_member_only_left(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c, *d;
+	json_t *got[4], *p;
+
+	a = join_as(x, "alice", "Alice", true, T0);
+	b = join_as(x, "bob", "Bob", false, T0 + 100);
+	c = join_as(x, "carol", "Carol", false, T0 + 200);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	rv_outbox_clear(&x->ob);
+
+	rv_party_leave(x->p, a, T0 + 500, &x->ob);
+	assert_null(rv_party_host(x->p));
+	assert_int_equal(rv_party_size(x->p), 2);
+	assert_int_equal(x->ob.n, 2);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(x->ob.items[i].target, RV_TO_ALL);
+	for (struct rv_member *m = b; m; m = m->next) {
+		assert_int_equal(inbox(x, m, got, 4), 2);
+		assert_string_equal(str(got[0], "type"), "member_left");
+		assert_string_equal(str(pl(got[0]), "id"), "alice");
+		assert_string_equal(str(got[1], "type"), "host_changed");
+		assert_null_host_id(pl(got[1]));
+		assert_true(num(got[1], "ts") == T0 + 500);
+	}
+	assert_sync_refused(x, b);
+	assert_sync_refused(x, c);
+
+	/* A member-only joiner now sees no host in its welcome; a leave
+	 * without a host to lose says nothing of hosts. */
+	d = join_as(x, "dave", "Dave", false, T0 + 600);
+	p = welcome_of(x, d);
+	assert_null_host_id(p);
+	assert_string_equal(str(p, "role"), "member");
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, d, T0 + 700, &x->ob);
+	assert_int_equal(x->ob.n, 1);
+	assert_string_equal(str(item(x, 0), "type"), "member_left");
+	assert_null(rv_party_host(x->p));
+}
+
+static void test_heir_skips_member_only(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c, *d, *e;
+	json_t *got[4];
+
+	a = join_as(x, "alice", "Alice", true, T0);
+	b = join_as(x, "bob", "Bob", false, T0 + 100);
+	c = join_as(x, "carol", "Carol", false, T0 + 200);
+	d = join_as(x, "dave", "Dave", true, T0 + 300);
+	e = join_as(x, "erin", "Erin", true, T0 + 400);
+	rv_outbox_clear(&x->ob);
+
+	/* bob and carol have been present longer, but may not host. */
+	rv_party_leave(x->p, a, T0 + 500, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), d);
+	assert_ptr_equal(rv_party_first(x->p), b);
+	assert_int_equal(x->ob.n, 2);
+	for (struct rv_member *m = b; m; m = m->next) {
+		assert_int_equal(inbox(x, m, got, 4), 2);
+		assert_string_equal(str(got[1], "type"), "host_changed");
+		assert_string_equal(str(pl(got[1]), "host_id"), "dave");
+	}
+	assert_sync_refused(x, b);
+	assert_int_equal(send_msg(x, d, "{\"type\":\"sync\",\"payload\":{\"position\":3,"
+				  "\"playing\":false,\"speed\":1}}", T0 + 600), 0);
+	rv_outbox_clear(&x->ob);
+
+	/* And again past the member-only ones to the next who may. */
+	rv_party_leave(x->p, d, T0 + 700, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), e);
+	assert_string_equal(str(pl(item(x, 1)), "host_id"), "erin");
+	rv_outbox_clear(&x->ob);
+
+	/* None left who may: no host. */
+	rv_party_leave(x->p, e, T0 + 800, &x->ob);
+	assert_null(rv_party_host(x->p));
+	assert_null_host_id(pl(item(x, 1)));
+	(void)c;
+}
+
+static void test_transfer_to_member_only_forbidden(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+
+	a = join_as(x, "alice", "Alice", true, T0);
+	b = join_as(x, "bob", "Bob", false, T0 + 100);
+	c = join_as(x, "carol", "Carol", true, T0 + 200);
+	rv_outbox_clear(&x->ob);
+
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"bob\"},\"id\":\"h5\"}", T0 + 300), 1);
+	assert_error(x, a, "forbidden", "transfer_host", "h5");
+	assert_non_null(strstr(str(pl(item(x, 0)), "message"), "bob"));
+	assert_non_null(strstr(str(pl(item(x, 0)), "message"), "cannot be host"));
+	assert_int_equal(x->ob.error, RV_ERR_FORBIDDEN);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"bob\"}}", T0 + 300), 1);
+	assert_error(x, a, "forbidden", "transfer_host", NULL);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	rv_outbox_clear(&x->ob);
+
+	/* To one who may, as ever. */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"carol\"}}", T0 + 400), 0);
+	assert_ptr_equal(rv_party_host(x->p), c);
+	assert_int_equal(x->ob.n, 1);
+	assert_string_equal(str(pl(item(x, 0)), "host_id"), "carol");
+	(void)b;
+}
+
+/* rv_party_join is rv_party_join_as(..., true, ...): the same party, driven
+ * both ways, sends the same bytes; and in a mixed party its members are the
+ * host-capable ones. */
+static void test_join_is_host_capable(void **state)
+{
+	struct fx *x = *state;
+	struct rv_party *q = rv_party_new("movie-night", NULL);
+	struct rv_outbox qb;
+	const char *ids[] = { "alice", "bob", "carol" };
+	struct rv_member *m = NULL, *n = NULL, *a, *b, *c, *d;
+
+	assert_non_null(q);
+	rv_outbox_init(&qb);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(rv_party_join(x->p, ids[i], NULL, NULL, T0 + i, &m,
+					       &x->ob), 0);
+		assert_int_equal(rv_party_join_as(q, ids[i], NULL, true, NULL, T0 + i,
+						  &n, &qb), 0);
+		assert_true(m->may_host && n->may_host);
+		assert_int_equal(x->ob.n, qb.n);
+		for (unsigned k = 0; k < qb.n; k++) {
+			struct rv_frame *f = x->ob.items[k].frame, *g = qb.items[k].frame;
+
+			assert_int_equal(x->ob.items[k].target, qb.items[k].target);
+			assert_int_equal(f->len, g->len);
+			assert_memory_equal(rv_frame_data(f), rv_frame_data(g), f->len);
+		}
+		rv_outbox_clear(&x->ob);
+		rv_outbox_clear(&qb);
+	}
+	rv_party_free(q);
+
+	/* Everyone-host-capable behaviour: the head is heir, anyone a target. */
+	a = rv_party_find(x->p, "alice");
+	b = rv_party_find(x->p, "bob");
+	c = rv_party_find(x->p, "carol");
+	assert_ptr_equal(rv_party_host(x->p), a);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"carol\"}}", T0 + 10), 0);
+	assert_ptr_equal(rv_party_host(x->p), c);
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, c, T0 + 20, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), a);
+	rv_outbox_clear(&x->ob);
+
+	/* Mixed: a member-only joiner between them changes none of it. */
+	d = join_as(x, "dave", "Dave", false, T0 + 30);
+	assert_int_equal(x->ob.n, 2);
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, a, T0 + 40, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), b);
+	assert_string_equal(str(pl(item(x, 1)), "host_id"), "bob");
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(rv_party_join(x->p, "erin", NULL, NULL, T0 + 50, &m, &x->ob), 0);
+	assert_true(m->may_host);
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, b, T0 + 60, &x->ob);
+	assert_ptr_equal(rv_party_host(x->p), m);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, m, "{\"type\":\"transfer_host\",\"payload\":"
+				  "{\"to\":\"dave\"},\"id\":\"h6\"}", T0 + 70), 1);
+	assert_error(x, m, "forbidden", "transfer_host", "h6");
+	(void)d;
+}
+
 /* ---- other types */
 
 static void test_unknown_types(void **state)
@@ -1193,6 +1537,12 @@ int main(void)
 		T(test_transfer_not_found),
 		T(test_transfer_to_self),
 		T(test_transfer_success),
+		T(test_member_only_first_joiner_no_host),
+		T(test_host_capable_joiner_takes_host),
+		T(test_host_leaves_only_member_only_left),
+		T(test_heir_skips_member_only),
+		T(test_transfer_to_member_only_forbidden),
+		T(test_join_is_host_capable),
 		T(test_unknown_types),
 		T(test_frame_refcounts),
 		T(test_free_with_members_and_history),

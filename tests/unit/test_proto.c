@@ -1853,6 +1853,28 @@ static void test_encode_member_host_frames(void **state)
 	rv_frame_unref(f);
 }
 
+/* No host: the key is still there, as JSON null (not "null", not absent). */
+static void test_encode_host_changed_null(void **state)
+{
+	struct rv_frame *f = rv_proto_host_changed_frame(NULL, 1700000000003.25);
+	json_t *j;
+	const json_t *p;
+
+	assert_non_null(f);
+	assert_int_equal(f->kind, RV_FRAME_EVENT);
+	assert_int_equal(f->msg_type, RV_MSG_HOST_CHANGED);
+	j = frame_json(f);
+	assert_string_equal(jstr(j, "type"), "host_changed");
+	p = jpayload(j);
+	assert_int_equal(json_object_size(p), 1);
+	assert_true(json_is_null(json_object_get(p, "host_id")));
+	assert_near(jnum(j, "ts"), 1700000000003.25, 0.0005);
+	assert_us_time(f, "ts");
+	assert_null(json_object_get(j, "id"));
+	json_decref(j);
+	rv_frame_unref(f);
+}
+
 /* ------------------------------------------------------------- utf8.c */
 
 static void test_utf8_valid(void **state)
@@ -2016,6 +2038,7 @@ int main(void)
 		cmocka_unit_test(test_encode_time_frame),
 		cmocka_unit_test(test_time_reply),
 		cmocka_unit_test(test_encode_member_host_frames),
+		cmocka_unit_test(test_encode_host_changed_null),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_valid_id),
 		cmocka_unit_test(test_valid_name),

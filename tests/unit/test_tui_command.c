@@ -527,6 +527,30 @@ static void test_member_commands(void **state)
 	}
 }
 
+/* A party where nobody present may host: host-only commands say so. */
+static void test_no_host_commands(void **state)
+{
+	struct tm_model *m = *state;
+	char err[200];
+	json_t *j;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"p1\","
+			       "\"name\":\"alice\"}}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":null}}", LOCAL), 0);
+	assert_null(message(m, "/play", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "the party has no host, so nobody can play");
+	assert_null(message(m, "/speed 2", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "the party has no host, so nobody can change the speed");
+	assert_null(message(m, "/host carol", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "the party has no host, so nobody can hand over");
+	/* Chat goes on. */
+	j = message(m, "still here", LOCAL, err, sizeof(err));
+	assert_non_null(j);
+	json_decref(j);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -540,6 +564,7 @@ int main(void)
 		T(test_seek_clamped_to_duration),
 		T(test_host_transfer),
 		T(test_member_commands),
+		T(test_no_host_commands),
 	};
 
 	return cmocka_run_group_tests_name("tui_command", tests, NULL, NULL);

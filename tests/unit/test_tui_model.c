@@ -282,6 +282,74 @@ static void test_membership_lines(void **state)
 	assert_string_equal(m->host_id, "p9");
 }
 
+/* A party of member-only members has no host: host_id null, in a welcome
+ * or a host_changed, is a party waiting for one, not a protocol error. */
+#define NO_HOST_WELCOME(host) \
+	"{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p2\"," \
+	"\"party_id\":\"movie-night\",\"role\":\"member\"," host \
+	"\"members\":[{\"id\":\"p1\",\"name\":\"alice\",\"role\":\"member\"}," \
+	"{\"id\":\"p2\",\"name\":\"bob\",\"role\":\"member\"}]," \
+	"\"state\":{\"position\":3,\"playing\":false,\"speed\":1," \
+	"\"server_time\":1700000000000},\"history\":[]},\"ts\":1700000000005}"
+
+static void test_no_host(void **state)
+{
+	struct tm_model *m = *state;
+
+	/* host_id must be there, as an id or as null. */
+	assert_int_equal(apply(m, NO_HOST_WELCOME(""), LOCAL), -1);
+	assert_int_equal(apply(m, NO_HOST_WELCOME("\"host_id\":5,"), LOCAL), -1);
+	assert_false(m->joined);
+
+	m->dirty = 0;
+	assert_int_equal(apply(m, NO_HOST_WELCOME("\"host_id\":null,"), LOCAL), 0);
+	assert_true(m->joined);
+	assert_true(m->dirty == TM_DIRTY_ALL);
+	assert_string_equal(m->self_id, "p2");
+	assert_string_equal(m->host_id, "");
+	assert_false(tm_is_host(m));
+	assert_string_equal(tm_host_name(m), "");
+	assert_int_equal(m->n_members, 2);
+	assert_near(m->state.position, 3, 1e-12);
+
+	/* One who may host arrives and takes the role. */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":"
+			       "{\"id\":\"p3\",\"name\":\"carol\"}}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":\"p3\"},\"ts\":1700000001000}", LOCAL), 0);
+	assert_string_equal(tm_host_name(m), "carol");
+	assert_string_equal(last(m)->name, "carol");
+	assert_string_equal(last(m)->text, "is now the host");
+
+	/* It leaves, and nobody left may host. */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":"
+			       "{\"id\":\"p3\",\"name\":\"carol\"}}", LOCAL), 0);
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":null},\"ts\":1700000002000}", LOCAL), 0);
+	assert_string_equal(m->host_id, "");
+	assert_false(tm_is_host(m));
+	assert_string_equal(tm_host_name(m), "");
+	assert_int_equal(last(m)->kind, TM_HOST);
+	assert_string_equal(last(m)->name, "");
+	assert_int_equal(last(m)->color, 0);
+	assert_non_null(strstr(last(m)->text, "no host"));
+	assert_near(last(m)->at_ms, 1700000002000.0, 1e-6);
+	assert_true(m->dirty & TM_DIRTY_MEMBERS);
+	assert_true(m->dirty & TM_DIRTY_STATUS);
+
+	/* Still strict about anything else. */
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":false}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"host_changed\",\"payload\":"
+			       "{\"host_id\":\"\"}}", LOCAL), -1);
+	assert_string_equal(m->host_id, "");
+
+	/* A later welcome (a rejoin) with a host replaces "no host". */
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	assert_string_equal(tm_host_name(m), "alice");
+}
+
 static void test_chat_and_reactions(void **state)
 {
 	struct tm_model *m = *state;
@@ -795,6 +863,7 @@ int main(void)
 		T(test_first_welcome_replaces_scrollback),
 		T(test_welcome_rejected_leaves_model),
 		T(test_membership_lines),
+		T(test_no_host),
 		T(test_chat_and_reactions),
 		T(test_rejoin_keeps_scrollback),
 		T(test_rejoin_without_chat_held),

@@ -330,6 +330,9 @@ static bool host_only(const struct tm_model *m, enum tm_cmd_kind kind,
 		return true;
 	if (host[0])
 		seterr(err, errlen, "only the host (%s) can %s", host, verb(m, kind));
+	else if (!m->host_id[0])
+		seterr(err, errlen, "the party has no host, so nobody can %s",
+		       verb(m, kind));
 	else
 		seterr(err, errlen, "only the host can %s", verb(m, kind));
 	return false;

@@ -115,6 +115,19 @@ static const char *jid(const json_t *obj, const char *key)
 	return s && len >= 1 && len <= RV_MEMBER_ID_MAX ? s : NULL;
 }
 
+/* The "host_id" of a welcome or host_changed: a member id, or JSON null
+ * when the party has no host (none of those present may host). Returns 0
+ * with *id set, NULL for no host; -1 when it is neither (absent included). */
+static int jhost(const json_t *obj, const char **id)
+{
+	if (json_is_null(json_object_get(obj, "host_id"))) {
+		*id = NULL;
+		return 0;
+	}
+	*id = jid(obj, "host_id");
+	return *id ? 0 : -1;
+}
+
 static int read_state(const json_t *o, struct rv_playback *st)
 {
 	json_t *playing = json_object_get(o, "playing");
@@ -280,7 +293,7 @@ static int apply_chat(struct tm_model *m, const json_t *msg, const json_t *p,
 
 static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_ms)
 {
-	const char *self = jid(p, "participant_id"), *host = jid(p, "host_id");
+	const char *self = jid(p, "participant_id"), *host;
 	const char *party;
 	json_t *members = json_object_get(p, "members");
 	json_t *history = json_object_get(p, "history");
@@ -291,7 +304,7 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 
 	/* Check everything before changing anything: a bad welcome leaves the
 	 * model as it was. */
-	if (!self || !host || !json_is_array(members) ||
+	if (!self || jhost(p, &host) < 0 || !json_is_array(members) ||
 	    read_state(json_object_get(p, "state"), &st) < 0 ||
 	    (history && !json_is_array(history)))
 		return -1;
@@ -300,7 +313,9 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 			return -1;
 
 	copy_text(m->self_id, sizeof(m->self_id), self, strlen(self));
-	copy_text(m->host_id, sizeof(m->host_id), host, strlen(host));
+	/* No host leaves host_id empty, which matches no member. */
+	copy_text(m->host_id, sizeof(m->host_id), host ? host : "",
+		  host ? strlen(host) : 0);
 	party = jstr(p, "party_id", &len);
 	if (party && rv_proto_valid_id(party, len))
 		copy_text(m->party, sizeof(m->party), party, len);
@@ -368,14 +383,19 @@ static int apply_member(struct tm_model *m, const json_t *msg, const json_t *p,
 static int apply_host_changed(struct tm_model *m, const json_t *msg, const json_t *p,
 			      double local_now_ms)
 {
-	const char *host = jid(p, "host_id");
-	const char *name;
+	const char *host;
 
-	if (!host)
+	if (jhost(p, &host) < 0)
 		return -1;
-	copy_text(m->host_id, sizeof(m->host_id), host, strlen(host));
-	name = name_of(m, m->host_id);
-	line_add(m, TM_HOST, msg_ts(msg, local_now_ms), name, "is now the host");
+	if (host) {
+		copy_text(m->host_id, sizeof(m->host_id), host, strlen(host));
+		line_add(m, TM_HOST, msg_ts(msg, local_now_ms), name_of(m, m->host_id),
+			 "is now the host");
+	} else {
+		m->host_id[0] = '\0';
+		line_add(m, TM_HOST, msg_ts(msg, local_now_ms), NULL,
+			 "the party has no host now; playback waits for one");
+	}
 	m->dirty |= TM_DIRTY_MEMBERS | TM_DIRTY_STATUS | TM_DIRTY_PLAYER;
 	return 0;
 }

@@ -39,10 +39,11 @@ enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE 
 /* One scrollback line. For TM_CHAT, text is the message and name its
  * sender; for join, leave, host and reaction lines, text is what follows
  * the name ("joined", "left", "is now the host", "reacted 🎉"), so name,
- * a space and text read as the sentence; a notice has no name. Both are
- * valid UTF-8 whatever they came from: a control character (C0, DEL, C1)
- * is shown as a space, a byte that is not UTF-8 as '?', and nothing is cut
- * inside a character. Member names are kept the same way. */
+ * a space and text read as the sentence; a notice has no name, nor has the
+ * host line saying the party has no host. Both are valid UTF-8 whatever
+ * they came from: a control character (C0, DEL, C1) is shown as a space, a
+ * byte that is not UTF-8 as '?', and nothing is cut inside a character.
+ * Member names are kept the same way. */
 struct tm_line {
 	enum tm_line_kind kind;
 	double at_ms;                   /* server time (ts), or local for notices */
@@ -55,7 +56,7 @@ struct tm_model {
 	char party[RV_ID_MAX + 1];
 	char self_id[RV_MEMBER_ID_MAX + 1];
 	char self_name[RV_NAME_MAX_BYTES + 1];
-	char host_id[RV_MEMBER_ID_MAX + 1];
+	char host_id[RV_MEMBER_ID_MAX + 1];   /* "" before a welcome or with no host */
 	struct tm_member members[TM_MEMBERS_MAX];    /* join order */
 	size_t n_members;
 	struct rv_playback state;       /* server's playback state */
@@ -80,7 +81,9 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
  * protocol error) and then the model is unchanged. A welcome replaces
  * members, host and state; the first one's history replaces the
  * scrollback, a rejoin after a reconnect keeps it and appends only chat
- * newer than the last chat line held. Chat and reactions append lines;
+ * newer than the last chat line held. A host_id of null, in welcome or
+ * host_changed, means the party has no host (nobody present may host):
+ * host_id becomes "" and nobody is host. Chat and reactions append lines;
  * membership changes append join/leave/host lines; time replies feed the
  * clock estimator (t3 is the local receive time); errors become notices
  * ("forbidden: only the host can sync"). Acks and unknown types are
@@ -92,7 +95,7 @@ void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 bool tm_is_host(const struct tm_model *m);
-/* The host's name, "" when unknown. */
+/* The host's name, "" when unknown or when the party has no host. */
 const char *tm_host_name(const struct tm_model *m);
 /* Find a member by name (exact), NULL if absent. */
 const struct tm_member *tm_member_named(const struct tm_model *m, const char *name);

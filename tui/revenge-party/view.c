@@ -196,8 +196,13 @@ static void draw_player(struct view *v, struct tm_model *m, double now)
 	char pos[32], dur[32], line[512], bar[512];
 	double p = tm_position(m, now), offset = 0, rtt = 0;
 	bool have_clock = rv_offset_get(&m->clock, &offset, &rtt);
+	const char *host = tm_host_name(m);
 	int w = v->cols;
 
+	/* "-" is a host not known yet; "none" a party where nobody present
+	 * may host, which waits for one. */
+	if (!*host)
+		host = m->joined && !m->host_id[0] ? "none" : "-";
 	werase(v->player);
 	if (v->color)
 		wbkgd(v->player, COLOR_PAIR(7));
@@ -207,7 +212,7 @@ static void draw_player(struct view *v, struct tm_model *m, double now)
 	snprintf(line, sizeof(line), " %s %s  %s%s%s  x%g  host: %s  %s", m->joined ?
 		 (m->state.playing ? "▶" : "⏸") : "…", m->party, pos,
 		 m->duration_s > 0 ? " / " : "", m->duration_s > 0 ? dur : "", m->state.speed,
-		 *tm_host_name(m) ? tm_host_name(m) : "-", tm_is_host(m) ? "(you)" : "");
+		 host, tm_is_host(m) ? "(you)" : "");
 	wmove(v->player, 0, 0);
 	put(v->player, line, w);
 	if (have_clock)

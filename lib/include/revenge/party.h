@@ -2,6 +2,10 @@
  *
  * A party owns its members (in join order, so the head is the longest
  * present), the host, the authoritative playback state and the chat history.
+ * Each member either may host or is member-only (its connection token's
+ * role). The host is one who may: the longest present of them unless the
+ * host handed over. With no such member present the party has no host,
+ * nobody can sync, and the playback state stays as it is until one joins.
  * Each event (join, leave, a decoded message) is applied with the current
  * server time passed in, and what must be sent is returned as actions in an
  * outbox: "frame F to member X", "to everyone", "to everyone but X". The
@@ -30,6 +34,7 @@ struct rv_member {
 	char id[RV_MEMBER_ID_MAX + 1];
 	char name[RV_NAME_MAX_BYTES + 1];
 	double joined_at;             /* server time of the join */
+	bool may_host;                /* false: member-only, never host */
 	void *user;                   /* the adapter's connection, opaque here */
 	struct rv_member *prev, *next; /* join order; owned by the party */
 };
@@ -77,30 +82,43 @@ void rv_party_free(struct rv_party *p);
 const char *rv_party_id(const struct rv_party *p);
 size_t rv_party_size(const struct rv_party *p);
 struct rv_member *rv_party_first(const struct rv_party *p);   /* longest present */
-struct rv_member *rv_party_host(const struct rv_party *p);    /* NULL when empty */
+/* NULL when empty, or when no present member may host. */
+struct rv_member *rv_party_host(const struct rv_party *p);
 const struct rv_playback *rv_party_state(const struct rv_party *p);
 size_t rv_party_history_len(const struct rv_party *p);
 
 /* Add a member. member_id (unique, 1-32 bytes) is chosen by the caller; name
- * NULL or empty means "guest-<n>". The first member of an empty party is host.
- * Emits welcome to the joiner and member_joined to everyone else.
- * Returns 0 with *out set (owned by the party until rv_party_leave), or
- * RV_EFULL when max_members is reached, RV_EINVAL for a bad id or name,
- * RV_ENOMEM. */
+ * NULL or empty means "guest-<n>". may_host false makes the member
+ * member-only: it is never host and cannot be handed the role. A joiner who
+ * may host becomes host when the party has none (an empty party, or one of
+ * member-only members); it then learns so from its welcome, and the members
+ * already present get host_changed naming it.
+ * Emits welcome to the joiner, member_joined to everyone else, then any
+ * host_changed. Returns 0 with *out set (owned by the party until
+ * rv_party_leave), or RV_EFULL when max_members is reached, RV_EINVAL for a
+ * bad id or name, RV_ENOMEM; on error nothing is emitted and p is as it was. */
+int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name,
+		     bool may_host, void *user, double now_ms,
+		     struct rv_member **out, struct rv_outbox *ob);
+/* rv_party_join_as with may_host true, as every member joined before roles:
+ * the first member of an empty party is host. */
 int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 		  void *user, double now_ms, struct rv_member **out,
 		  struct rv_outbox *ob);
 
 /* Remove and free m (a member of p). Emits member_left to the others and, when m was host
- * and others remain, host_changed naming the longest-present member. */
+ * and others remain, host_changed naming the longest-present member who may
+ * host, or with a null host_id when none of them may (the party then has no
+ * host). */
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob);
 
 /* Apply a decoded message from m (a member of p): sync, chat, reaction,
- * transfer_host. Any other type answers `error unknown_type` (`time` is
- * answered by the server for every endpoint, with its real read and write
- * instants, before a message reaches the party). Errors go to m only, with the
- * request id echoed. Returns 0 when applied, 1 when answered with an error. */
+ * transfer_host (to a member-only member: `error forbidden`). Any other type
+ * answers `error unknown_type` (`time` is answered by the server for every
+ * endpoint, with its real read and write instants, before a message reaches
+ * the party). Errors go to m only, with the request id echoed. Returns 0 when
+ * applied, 1 when answered with an error. */
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob);
 

@@ -160,6 +160,8 @@ struct rv_frame *rv_proto_time_reply(const struct rv_msg *m, double receive_time
 /* member_joined / member_left {id, name} with ts. */
 struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
 				       const char *name, double ts);
+/* host_changed {host_id} with ts. host_id NULL writes "host_id": null: the
+ * party has no host (no member present may host). */
 struct rv_frame *rv_proto_host_changed_frame(const char *host_id, double ts);
 
 /* "progress" {session_id, media_id, position, duration, playing} with ts;
