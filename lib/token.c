@@ -472,6 +472,7 @@ static json_t *load_object(const char *what, const char *text, size_t len, int *
 {
 	char q[JSON_WHY_MAX + 4];
 	json_error_t jerr;
+	const char *nul;
 	json_t *root;
 
 	if (!text || len == 0) {
@@ -481,6 +482,15 @@ static json_t *load_object(const char *what, const char *text, size_t len, int *
 	if (len > RV_TOKEN_MAX_BYTES) {
 		*rc = say(why, why_len, RV_TOKEN_BAD, "the %s is longer than %d bytes", what,
 			  RV_TOKEN_MAX_BYTES);
+		return NULL;
+	}
+	/* JSON has no raw NUL, but jansson skips one after a number or a
+	 * literal ({"exp":1\0} loads), and libjwt reads the payload only up
+	 * to its first NUL: refuse it, so both read the same text. */
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		*rc = say(why, why_len, RV_TOKEN_BAD, "the %s is not JSON (a NUL byte at byte %zu)",
+			  what, (size_t)(nul - text));
 		return NULL;
 	}
 	if (rv_json_depth_exceeded(text, len, MAX_DEPTH) != SIZE_MAX) {

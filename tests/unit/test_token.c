@@ -641,6 +641,17 @@ static void test_claims_bad(void **state)
 				     : "parties has 65 entries; at most 64");
 	}
 
+	/* A raw NUL, which jansson alone would skip after a number. */
+	{
+		static const char nul[] = "{\"sub\":\"u\",\"exp\":2000000000\0}";
+
+		assert_int_equal(rv_token_claims_parse(nul, sizeof(nul) - 1, NOW, 0, &c, why,
+						       sizeof(why)), RV_TOKEN_BAD);
+		assert_why(why, "a NUL byte at byte 27");
+		assert_int_equal(rv_token_claims_parse("{\"sub\":\"u\"}", 12, NOW, 0, &c, why,
+						       sizeof(why)), RV_TOKEN_BAD);
+	}
+
 	/* The claims are read from len bytes, not to a NUL. */
 	assert_int_equal(rv_token_claims_parse("{\"sub\":\"u\"}xyz", 11, NOW, 0, &c, why,
 					       sizeof(why)), RV_TOKEN_OK);
@@ -1140,6 +1151,30 @@ static void test_malformed(void **state)
 	assert_int_equal(verify(hs, tok, &c, why, sizeof(why)), RV_TOKEN_BAD);
 	assert_why(why, "payload is not JSON");
 	free(tok);
+
+	/* A NUL in a signed payload: bad (libjwt would read the payload only
+	 * to the NUL and call it a bad signature), and so in a header. */
+	{
+		static const char nul_payload[] = "{\"sub\":\"u\",\"exp\":2000000000\0,\"x\":1}";
+		char *h = b64u(HS_HEADER, strlen(HS_HEADER));
+		char *p = b64u(nul_payload, sizeof(nul_payload) - 1);
+		unsigned char mac[EVP_MAX_MD_SIZE];
+		unsigned mac_len;
+		char *sig;
+
+		tok = malloc(strlen(h) + strlen(p) + 64);
+		sprintf(tok, "%s.%s", h, p);
+		HMAC(EVP_sha256(), SECRET, 32, (unsigned char *)tok, strlen(tok), mac, &mac_len);
+		sig = b64u(mac, mac_len);
+		strcat(tok, ".");
+		strcat(tok, sig);
+		assert_int_equal(verify(hs, tok, &c, why, sizeof(why)), RV_TOKEN_BAD);
+		assert_why(why, "payload is not JSON (a NUL byte");
+		free(sig);
+		free(tok);
+		free(p);
+		free(h);
+	}
 
 	/* A NUL inside the token's length. */
 	tok = hs_token(HS_HEADER, "{\"sub\":\"u\"}");
