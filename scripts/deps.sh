@@ -9,7 +9,7 @@
 set -eu
 
 PKGS="build-essential pkg-config
-libwebsockets-dev libjansson-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
+libwebsockets-dev libjansson-dev libjwt-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libncurses-dev libreadline-dev libcap-dev
 libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
 python3 python3-websockets nodejs node-ws openssl tmux valgrind procps"

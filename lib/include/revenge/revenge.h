@@ -2,7 +2,8 @@
  *
  * librevenge keeps a group of people watching the same video in step over
  * WebSocket. Pure core: proto (codec), party (state machine), clock. Adapters:
- * server (libwebsockets on libev), client, metrics, log.
+ * server (libwebsockets on libev), client, metrics, log; token checks the
+ * connection tokens (JWT, over libjwt).
  */
 #ifndef REVENGE_REVENGE_H
 #define REVENGE_REVENGE_H
@@ -20,6 +21,7 @@
 #include "server.h"
 #include "store.h"
 #include "systime.h"
+#include "token.h"
 #include "version.h"
 
 #ifdef __cplusplus
