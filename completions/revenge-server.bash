@@ -1,8 +1,9 @@
 # completions/revenge-server.bash - bash completion for revenge-server.
 #
 # Completes flag names and the values of flags that have a fixed set (log
-# level and format), typical ones (listen addresses, the default --ladder)
-# or files (--db, TLS).
+# level and format, a token's role), typical ones (listen addresses, the
+# default --ladder, token lifetimes) or files (--db, TLS, token keys); the
+# first word may be the `token` subcommand, with flags of its own.
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
 # when they drift apart.
@@ -17,9 +18,14 @@ _revenge_server_break()
 _revenge_server()
 {
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
-		--ping-interval --rate-limit --queue-max --tls-cert --tls-key --log-level
+		--ping-interval --rate-limit --queue-max --auth-secret-file --auth-public-key
+		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
+	# "revenge-server token ...": mint a token, flags of its own
+	if [[ ${COMP_WORDS[1]-} == token ]] && ((COMP_CWORD > 1)); then
+		flags='--auth-secret-file --sub --name --role --party --session --ttl --help -h'
+	fi
 	local -a matches=()
 
 	COMPREPLY=()
@@ -45,7 +51,9 @@ _revenge_server()
 		case ${COMP_WORDS[i - 1]} in
 		--listen | --db | --ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --queue-max | --tls-cert | \
-		--tls-key | --log-level | --log-format)
+		--tls-key | --log-level | --log-format | --auth-secret-file | \
+		--auth-public-key | --auth-leeway | --sub | --name | --role | \
+		--party | --session | --ttl)
 			flag=${COMP_WORDS[i - 1]}
 			val=$typed ;;
 		esac
@@ -61,7 +69,11 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W '127.0.0.1:8080 0.0.0.0:8080 [::1]:8080 127.0.0.1:0' -- "$val") ;;
 		--ladder)
 			mapfile -t matches < <(compgen -W '2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800' -- "$val") ;;
-		--db | --tls-cert | --tls-key)
+		--role)
+			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
+		--ttl)
+			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
+		--db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		*)
@@ -69,8 +81,10 @@ _revenge_server()
 		esac
 	elif [[ $typed == -* ]]; then
 		mapfile -t matches < <(compgen -W "$flags" -- "$typed")
+	elif ((cword == 1)); then
+		mapfile -t matches < <(compgen -W 'token' -- "$typed")
 	else
-		return 0  # revenge-server takes no operands
+		return 0  # no other operands
 	fi
 
 	for m in "${matches[@]}"; do

@@ -18,6 +18,10 @@ complete -c revenge-server -l history -x -d 'Chat messages kept per party, repla
 complete -c revenge-server -l ping-interval -x -d 'Ping idle peers every SECS seconds (default 30; 0 disables)'
 complete -c revenge-server -l rate-limit -x -d 'Messages per second per connection, bursts of 2N (default 50; 0 disables)'
 complete -c revenge-server -l queue-max -x -d 'Frames queued for a slow client before closing it with 1013 (default 1024)'
+complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
+complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'
+complete -c revenge-server -l auth-leeway -x -d 'Clock slack on a token\'s exp and nbf (default 30; 0 to 300)'
+complete -c revenge-server -l insecure-open -d 'With no token key, listen on a non-loopback host anyway'
 complete -c revenge-server -l tls-cert -r -F -d 'PEM certificate: serve wss:// (needs --tls-key)'
 complete -c revenge-server -l tls-key -r -F -d 'PEM private key for --tls-cert'
 complete -c revenge-server -l log-level -x -d 'Log level (default info)' \
@@ -26,3 +30,13 @@ complete -c revenge-server -l log-format -x -d 'Log format (default text)' \
     -a "text\t'one line per event, default' json\t'JSON Lines'"
 complete -c revenge-server -s h -l help -d 'Show this help and exit'
 complete -c revenge-server -s V -l version -d 'Show the version and exit'
+
+# revenge-server token: mint a connection token from the shared secret
+complete -c revenge-server -n '__fish_use_subcommand' -a token -d 'Mint a connection token (JWT) from the shared secret'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'The secret the server verifies with'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l sub -x -d 'Who the token is for (1-128 bytes)'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l name -x -d 'Display name in parties (overrides ?name=)'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l role -x -d 'host or member (default member)' -a "host\t'may host' member\t'never host'"
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l party -x -d 'A party it may join: an id or a prefix ending in *'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l session -x -d 'A progress/stream session it may use, same form'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l ttl -x -d 'How long it is valid (default 1h; at most 366d)' -a "15m 1h 12h 7d"

@@ -32,6 +32,7 @@
 #include "msgbuf.h"
 #include "outq.h"
 
+struct rv__auth;
 struct rv__endpoint;
 
 /* What the server shares with its connections and endpoints; one per
@@ -57,6 +58,7 @@ struct rv__conn {
 	const struct rv__endpoint *endpoint;
 	void *endpoint_state;                   /* the endpoint's server-wide state */
 	unsigned endpoint_index;                /* its row in the table, for metrics */
+	struct rv__auth *auth;                  /* its token (auth.c); NULL when open */
 	struct rv__conn *prev, *next;           /* the server's open connections, by ka_due */
 	uint64_t ka_due;                        /* keep-alive: next look, monotonic ns */
 	bool ka_active;                         /* heard from since the last look */

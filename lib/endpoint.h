@@ -14,8 +14,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "revenge/proto.h"
+#include "revenge/token.h"
 
 struct rv__conn;
 struct rv__hub;
@@ -29,6 +31,10 @@ struct rv__request {
 	const struct rv__endpoint *endpoint;
 	unsigned index;                         /* the endpoint's row in the table */
 	char id[RV_ID_MAX + 1];                 /* party or session id */
+	char token[RV_TOKEN_MAX + 1];           /* the connection token, if sent */
+	size_t token_len;
+	/* The verified token's claims (auth.c); NULL on an open server. */
+	const struct rv_token_claims *claims;
 	/* The endpoint's parsed query arguments, zeroed before the first:
 	 * each endpoint reads it as a struct of its own, which it asserts
 	 * is at most RV__REQUEST_ARGS_MAX bytes. */
@@ -39,10 +45,32 @@ struct rv__request {
 };
 
 
+/* Who asks: the verified token's subject, "" on an open server. Borrowed
+ * from r. Sessions belong to it. */
+static inline const char *rv__request_owner(const struct rv__request *r)
+{
+	return r->claims ? r->claims->sub : "";
+}
+
+/* The key a session of r's id is kept under in a table, into buf (at
+ * least RV__SESSION_KEY_MAX bytes): the id itself for the owner "", else
+ * owner "\n" id (an id has no newline), so owners never share a session. */
+#define RV__SESSION_KEY_MAX (RV_TOKEN_SUB_MAX + 1 + RV_ID_MAX + 1)
+static inline void rv__request_session_key(const struct rv__request *r, char *buf)
+{
+	const char *owner = rv__request_owner(r);
+
+	if (*owner)
+		snprintf(buf, RV__SESSION_KEY_MAX, "%s\n%s", owner, r->id);
+	else
+		snprintf(buf, RV__SESSION_KEY_MAX, "%s", r->id);
+}
+
 struct rv__endpoint {
 	const char *name;       /* metrics label and log word: "party" */
 	const char *path;       /* "/ws/party": the id follows a '/' */
 	size_t conn_size;       /* per-connection state at rv__conn_ep(c), zeroed */
+	enum rv_token_scope scope; /* the token claim that opens its ids */
 	/* The endpoint's server-wide state: 0 with *state set, or RV_E*.
 	 * NULL: it keeps none. */
 	int (*start)(struct rv__hub *hub, void **state);

@@ -140,14 +140,22 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	struct party_conn *pc = rv__conn_ep(c);
 	struct rv_outbox ob;
 	char mid[RV_MEMBER_ID_MAX + 1];
+	const char *name = NULL;
+	bool may_host;
 	struct rv_party *p = get_or_create(ps, r->id);
 
 	if (!p)
 		return -1;
 	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
 	rv_outbox_init(&ob);
-	if (rv_party_join(p, mid, a->has_name ? a->name : NULL, c, rv__hub_now(ps->hub),
-			  &pc->member, &ob)) {
+	/* A token's name and role decide; an open server's joiners name
+	 * themselves and may all host. */
+	if (r->claims && r->claims->has_name)
+		name = r->claims->name;
+	else if (a->has_name)
+		name = a->name;
+	may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
+	if (rv_party_join_as(p, mid, name, may_host, c, rv__hub_now(ps->hub), &pc->member, &ob)) {
 		rv_outbox_clear(&ob);
 		remove_if_empty(ps, p);
 		return -1;
@@ -193,6 +201,7 @@ const struct rv__endpoint rv__ep_party = {
 	.name = "party",
 	.path = "/ws/party",
 	.conn_size = sizeof(struct party_conn),
+	.scope = RV_TOKEN_SCOPE_PARTY,
 	.start = parties_start,
 	.stop = parties_stop,
 	.query = party_query,

@@ -31,6 +31,8 @@
 struct progress_conn;
 
 struct psession {
+	char key[RV__SESSION_KEY_MAX];    /* in the table: owner and id */
+	char owner[RV_STORE_OWNER_MAX + 1];
 	char id[RV_ID_MAX + 1];
 	bool has_report;
 	struct rv_progress_rec rec;   /* latest report; rec.server_time: when it held */
@@ -173,28 +175,32 @@ static int progress_query(const char *arg, size_t len, struct rv__request *r,
 	return 0;
 }
 
-static struct psession *session_get(struct progress *pg, const char *id)
+static struct psession *session_get(struct progress *pg, const struct rv__request *r)
 {
 	struct rv_store *store = pg->hub->store;
-	struct psession *ps = rv__idmap_get(&pg->sessions, id);
+	const char *id = r->id;
+	char key[RV__SESSION_KEY_MAX];
+	struct psession *ps;
 	int err;
 
-	if (ps)
+	rv__request_session_key(r, key);
+	if ((ps = rv__idmap_get(&pg->sessions, key)))
 		return ps;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return NULL;
+	snprintf(ps->key, sizeof(ps->key), "%s", key);
+	snprintf(ps->owner, sizeof(ps->owner), "%s", rv__request_owner(r));
 	snprintf(ps->id, sizeof(ps->id), "%s", id);
 	if (store) {
-		/* "": the open server's owner, until sessions carry a token's sub */
-		err = rv_store_get_progress(store, "", id, &ps->rec);
+		err = rv_store_get_progress(store, ps->owner, id, &ps->rec);
 		if (err == 0)
 			ps->has_report = true;
 		else if (err != RV_ENOENT)
 			rv_log(pg->hub->log, RV_LOG_ERROR, "store_read_failed", "session %s: %s",
 			       id, rv_store_last_error(store));
 	}
-	if (rv__idmap_put(&pg->sessions, id, ps)) {
+	if (rv__idmap_put(&pg->sessions, ps->key, ps)) {
 		free(ps);
 		return NULL;
 	}
@@ -206,7 +212,7 @@ static int progress_open(void *state, struct rv__conn *c, const struct rv__reque
 	struct progress *pg = state;
 	const struct progress_args *a = (const void *)r->args.bytes;
 	struct progress_conn *pc = rv__conn_ep(c);
-	struct psession *ps = session_get(pg, r->id);
+	struct psession *ps = session_get(pg, r);
 
 	if (!ps)
 		return -1;
@@ -237,7 +243,7 @@ static void progress_close(void *state, struct rv__conn *c)
 	/* Pending writes carry their own copy of the report, so the session
 	 * can go as soon as nobody listens; the store keeps the rest. */
 	if (RV__LIST_EMPTY(&ps->subs)) {
-		rv__idmap_del(&pg->sessions, ps->id);
+		rv__idmap_del(&pg->sessions, ps->key);
 		free(ps);
 	}
 }
@@ -324,7 +330,8 @@ static void progress_message(void *state, struct rv__conn *c, const struct rv_ms
 		rv__conn_send_unused(c, m);
 		return;
 	}
-	memset(&rec, 0, sizeof(rec));      /* owner "": the open server's, for now */
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.owner, sizeof(rec.owner), "%s", ps->owner);
 	snprintf(rec.session_id, sizeof(rec.session_id), "%s", ps->id);
 	snprintf(rec.media_id, sizeof(rec.media_id), "%s", m->u.progress.media_id);
 	rec.position = m->u.progress.position;
@@ -349,6 +356,7 @@ const struct rv__endpoint rv__ep_progress = {
 	.name = "progress",
 	.path = "/ws/progress",
 	.conn_size = sizeof(struct progress_conn),
+	.scope = RV_TOKEN_SCOPE_SESSION,
 	.start = progress_start,
 	.stop = progress_stop,
 	.query = progress_query,

@@ -22,6 +22,8 @@
 struct stream_conn;
 
 struct ssession {
+	char key[RV__SESSION_KEY_MAX];    /* in the table: owner and id */
+	char owner[RV_STORE_OWNER_MAX + 1];
 	char id[RV_ID_MAX + 1];
 	int profile;                  /* index into the ladder */
 	struct rv_quality q;
@@ -62,28 +64,32 @@ static void streams_stop(void *state)
 	free(st);
 }
 
-static struct ssession *session_get(struct streams *st, const char *id)
+static struct ssession *session_get(struct streams *st, const struct rv__request *r)
 {
 	const struct rv_ladder *l = &st->hub->cfg->ladder;
 	struct rv_store *store = st->hub->store;
-	struct ssession *ss = rv__idmap_get(&st->sessions, id);
+	const char *id = r->id;
+	char key[RV__SESSION_KEY_MAX];
+	struct ssession *ss;
 	char name[RV_PROFILE_NAME_MAX + 1];
 
-	if (ss)
+	rv__request_session_key(r, key);
+	if ((ss = rv__idmap_get(&st->sessions, key)))
 		return ss;
 	ss = calloc(1, sizeof(*ss));
 	if (!ss)
 		return NULL;
+	snprintf(ss->key, sizeof(ss->key), "%s", key);
+	snprintf(ss->owner, sizeof(ss->owner), "%s", rv__request_owner(r));
 	snprintf(ss->id, sizeof(ss->id), "%s", id);
 	rv_quality_init(&ss->q);
 	ss->profile = rv_ladder_initial(l);
 	/* A stored profile that the current ladder no longer has falls back
 	 * to the initial one. */
-	/* "": the open server's owner, until sessions carry a token's sub */
-	if (store && rv_store_get_quality(store, "", id, name, sizeof(name)) == 0 &&
+	if (store && rv_store_get_quality(store, ss->owner, id, name, sizeof(name)) == 0 &&
 	    rv_ladder_find(l, name) >= 0)
 		ss->profile = rv_ladder_find(l, name);
-	if (rv__idmap_put(&st->sessions, id, ss)) {
+	if (rv__idmap_put(&st->sessions, ss->key, ss)) {
 		free(ss);
 		return NULL;
 	}
@@ -94,7 +100,7 @@ static int stream_open(void *state, struct rv__conn *c, const struct rv__request
 {
 	struct streams *st = state;
 	struct stream_conn *sc = rv__conn_ep(c);
-	struct ssession *ss = session_get(st, r->id);
+	struct ssession *ss = session_get(st, r);
 
 	if (!ss)
 		return -1;
@@ -116,7 +122,7 @@ static void stream_close(void *state, struct rv__conn *c)
 	RV__LIST_REMOVE(&ss->conns, sc, );
 	sc->ss = NULL;
 	if (RV__LIST_EMPTY(&ss->conns)) {
-		rv__idmap_del(&st->sessions, ss->id);
+		rv__idmap_del(&st->sessions, ss->key);
 		free(ss);
 	}
 }
@@ -141,7 +147,7 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 	}
 	ss->profile = idx;
 	rv_quality_changed(&ss->q);
-	if (store && rv_store_put_quality(store, "", ss->id, l->p[idx].name))
+	if (store && rv_store_put_quality(store, ss->owner, ss->id, l->p[idx].name))
 		rv_log(st->hub->log, RV_LOG_ERROR, "store_write_failed", "quality of %s: %s",
 		       ss->id, rv_store_last_error(store));
 	/* The sender's copy is its direct reply and carries its id; the
@@ -192,6 +198,7 @@ const struct rv__endpoint rv__ep_stream = {
 	.name = "stream",
 	.path = "/ws/stream",
 	.conn_size = sizeof(struct stream_conn),
+	.scope = RV_TOKEN_SCOPE_SESSION,
 	.start = streams_start,
 	.stop = streams_stop,
 	.query = NULL,

@@ -11,7 +11,8 @@
 #include "revenge/error.h"
 
 static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES };
-static const int refused_status[4] = { 400, 403, 404, 503 };
+static const int refused_status[RV_METRIC_N_REFUSED] = { RV_METRIC_REFUSED_STATUSES };
+static const char *const auth_reasons[RV_METRIC_N_AUTH_REASONS] = { RV_METRIC_AUTH_REASONS };
 static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
 
 void rv_metrics_commit(struct rv_metrics *m, double seconds)
@@ -34,9 +35,16 @@ void rv_metrics_close(struct rv_metrics *m, int code)
 
 void rv_metrics_refused(struct rv_metrics *m, int status)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < RV_METRIC_N_REFUSED; i++)
 		if (refused_status[i] == status)
 			m->handshakes_refused[i]++;
+}
+
+void rv_metrics_auth_failure(struct rv_metrics *m, const char *reason)
+{
+	for (int i = 0; i < RV_METRIC_N_AUTH_REASONS; i++)
+		if (!strcmp(auth_reasons[i], reason))
+			m->auth_failures[i]++;
 }
 
 struct sbuf {
@@ -148,9 +156,16 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 			  rv_err_code_name((enum rv_err_code)i),
 			  (unsigned long long)m->errors[i]);
 	header(&b, "revenge_handshakes_refused_total", "counter", "WebSocket handshakes refused, by HTTP status.");
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < RV_METRIC_N_REFUSED; i++)
 		sb_printf(&b, "revenge_handshakes_refused_total{status=\"%d\"} %llu\n",
 			  refused_status[i], (unsigned long long)m->handshakes_refused[i]);
+	header(&b, "revenge_auth_failures_total", "counter",
+	       "Connection tokens refused (at the handshake or in a refresh), by reason.");
+	for (i = 0; i < RV_METRIC_N_AUTH_REASONS; i++)
+		sb_printf(&b, "revenge_auth_failures_total{reason=\"%s\"} %llu\n",
+			  auth_reasons[i], (unsigned long long)m->auth_failures[i]);
+	header(&b, "revenge_auth_refreshed_total", "counter", "Connection tokens replaced by a refresh.");
+	sb_printf(&b, "revenge_auth_refreshed_total %llu\n", (unsigned long long)m->auth_refreshed);
 	header(&b, "revenge_closes_total", "counter", "Connections the server closed, by close code.");
 	for (i = 0; i < RV_METRIC_N_CLOSE_CODES; i++)
 		sb_printf(&b, "revenge_closes_total{code=\"%d\"} %llu\n", close_codes[i],

@@ -42,6 +42,21 @@ int rv__request_route(const char *uri, struct rv__request *r, char *why, size_t 
 int rv__request_arg(struct rv__request *r, const char *arg, size_t len,
 		    char *why, size_t why_len)
 {
+	/* ?token= is every endpoint's (auth.c verifies it) */
+	if (len >= 6 && !strncmp(arg, "token=", 6)) {
+		if (r->token_len) {
+			snprintf(why, why_len, "token given twice");
+			return 400;
+		}
+		if (len - 6 < 1 || len - 6 > RV_TOKEN_MAX) {
+			snprintf(why, why_len, "token must be 1-%d bytes", RV_TOKEN_MAX);
+			return 400;
+		}
+		memcpy(r->token, arg + 6, len - 6);
+		r->token[len - 6] = '\0';
+		r->token_len = len - 6;
+		return 0;
+	}
 	if (!r->endpoint->query)
 		return 0;
 	return r->endpoint->query(arg, len, r, why, why_len);

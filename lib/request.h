@@ -19,7 +19,9 @@
 int rv__request_route(const char *uri, struct rv__request *r, char *why, size_t why_len);
 
 /* Apply one query argument "key=value" (len bytes, as lws split and
- * decoded it) to r, routed: 0, or the status to refuse with and why. */
+ * decoded it) to r, routed: "token" for every endpoint (kept in r->token
+ * for auth.c), the rest by the endpoint's query. 0, or the status to
+ * refuse with and why. */
 int rv__request_arg(struct rv__request *r, const char *arg, size_t len,
 		    char *why, size_t why_len);
 

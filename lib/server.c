@@ -11,6 +11,7 @@
  */
 #include "revenge/server.h"
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,14 @@
 #include "revenge/proto.h"
 #include "revenge/systime.h"
 
+#include "auth.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "list.h"
 #include "request.h"
 
 #define URI_MAX 512
+#define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
 
 struct rv__server {
@@ -51,13 +54,13 @@ struct rv__server {
 
 /* ---- handshake -------------------------------------------------------- */
 
-/* Check the upgrade request: the path, id and query (request.c) and the
- * Origin. Returns 0, or the HTTP status to refuse with and a reason in
- * why. */
+/* Check the upgrade request: the path, id and query (request.c), the
+ * Origin, and the token (auth.c, its claims into claims). Returns 0, or the
+ * HTTP status to refuse with and a reason in why. */
 static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__request *r,
-			 char *why, size_t why_len)
+			 struct rv_token_claims *claims, char *why, size_t why_len)
 {
-	char uri[URI_MAX], arg[URI_MAX];
+	char uri[URI_MAX], arg[QUERY_MAX];
 	int n, status;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= URI_MAX) {
@@ -72,7 +75,7 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 	}
 	if ((status = rv__request_route(uri, r, why, why_len)))
 		return status;
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= URI_MAX) {
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= QUERY_MAX) {
 		snprintf(why, why_len, "query too long");
 		return 400;
 	}
@@ -88,7 +91,7 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 			return 403;
 		}
 	}
-	return 0;
+	return rv__auth_check(&s->hub, wsi, r, claims, why, why_len);
 }
 
 static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
@@ -97,14 +100,16 @@ static int refuse(struct rv__server *s, struct lws *wsi, int status, const char 
 	rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
 	/* Written by hand: lws_return_http_status answers an upgrade request
 	 * with an HTTP/1.0 status line, which strict clients reject. */
-	static const char *const texts[] = { "Bad Request", "Forbidden", "Not Found",
-					     "Service Unavailable" };
-	const char *text = texts[status == 400 ? 0 : status == 403 ? 1 : status == 404 ? 2 : 3];
+	const char *text = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
+			   status == 403 ? "Forbidden" : status == 404 ? "Not Found" :
+			   "Service Unavailable";
+	/* RFC 6750 3: a 401 names the scheme the resource takes */
+	const char *challenge = status == 401 ? "www-authenticate: Bearer realm=\"revenge\"\r\n" : "";
 	unsigned char buf[LWS_PRE + 512];
 	int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
-			 "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+			 "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n%s"
 			 "content-length: %zu\r\nconnection: close\r\n\r\n%s\n",
-			 status, text, strlen(why) + 1, why);
+			 status, text, challenge, strlen(why) + 1, why);
 
 	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
@@ -128,7 +133,8 @@ static bool offers_subprotocol(struct lws *wsi)
 static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 {
 	struct rv__request r;
-	char why[128];
+	struct rv_token_claims claims;
+	char why[256];
 	int status;
 
 	if (s->draining)
@@ -137,7 +143,7 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 	 * otherwise fall back to its default protocol. */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 && !offers_subprotocol(wsi))
 		return refuse(s, wsi, 400, "unsupported subprotocol");
-	status = parse_request(s, wsi, &r, why, sizeof(why));
+	status = parse_request(s, wsi, &r, &claims, why, sizeof(why));
 	if (status)
 		return refuse(s, wsi, status, why);
 	return 0;
@@ -245,7 +251,8 @@ static void negotiate_deflate(struct rv__conn *c, struct lws *wsi,
 static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *wsi)
 {
 	struct rv__request r;
-	char why[128];
+	struct rv_token_claims claims;
+	char why[256];
 
 	rv__conn_init(c, &s->hub, wsi);
 	c->is_ws = true;
@@ -255,8 +262,9 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 	RV__LIST_APPEND(&s->conns, c, );
 	s->n_conns++;
 
-	/* confirm_upgrade has checked the same request */
-	if (parse_request(s, wsi, &r, why, sizeof(why)))
+	/* confirm_upgrade has checked the same request (lws keeps no state of
+	 * ours between the two callbacks, so it is read again) */
+	if (parse_request(s, wsi, &r, &claims, why, sizeof(why)) || rv__auth_attach(c, &r))
 		return -1;
 	c->endpoint = r.endpoint;
 	c->endpoint_index = r.index;
@@ -279,6 +287,7 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 		c->endpoint->close(c->endpoint_state, c);
 		s->hub.metrics.connections_open[c->endpoint_index]--;
 	}
+	rv__auth_detach(c);
 	if (c->close_code)
 		rv_metrics_close(&s->hub.metrics, c->close_code);
 	rv__conn_fini(c);
@@ -328,6 +337,8 @@ static void handle_message(struct rv__server *s, struct rv__conn *c, const char 
 	}
 	if (msg.type == RV_MSG_TIME)
 		rv__conn_answer_time(c, &msg, now);
+	else if (msg.type == RV_MSG_REFRESH)
+		rv__auth_refresh(c, &msg);
 	else
 		c->endpoint->message(c->endpoint_state, c, &msg, now);
 	rv_msg_clear(&msg);
@@ -602,6 +613,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->rate_limit = 50;
 	cfg->queue_max = 1024;
 	cfg->drain_timeout_ms = 5000;
+	cfg->auth_leeway_s = 30;
 	rv_ladder_default(&cfg->ladder);
 }
 
@@ -653,6 +665,44 @@ static size_t conn_size(void)
 	return sizeof(struct rv__conn) + most;
 }
 
+/* True for "localhost", 127.0.0.0/8 and ::1: only this machine reaches
+ * them. */
+static bool is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (!strcmp(host, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+/* Say how the door is kept; refuse an open server where others can reach
+ * it, unless told to. */
+static int check_access(const struct rv_server_config *cfg)
+{
+	if (cfg->auth_key) {
+		rv_log(cfg->log, RV_LOG_INFO, "auth", "tokens required (%s)",
+		       rv_token_key_alg(cfg->auth_key));
+		return 0;
+	}
+	if (!is_loopback(cfg->host) && !cfg->insecure_open) {
+		rv_log(cfg->log, RV_LOG_ERROR, "start_failed",
+		       "refusing to listen on %s with no token key: anyone who reaches it could "
+		       "join any party and read or overwrite any session; give "
+		       "--auth-secret-file or --auth-public-key, or --insecure-open", cfg->host);
+		return RV_EINVAL;
+	}
+	rv_log(cfg->log, RV_LOG_WARN, "auth",
+	       "OPEN: no token key, so every client may join any party and use any session%s",
+	       is_loopback(cfg->host) ? " (loopback only)" : " (--insecure-open)");
+	return 0;
+}
+
 int rv_server_run(const struct rv_server_config *cfg)
 {
 	struct lws_protocols protocols[3];
@@ -664,6 +714,8 @@ int rv_server_run(const struct rv_server_config *cfg)
 	int err = 0;
 	bool tls = cfg->tls_cert && cfg->tls_key;
 
+	if ((err = check_access(cfg)))
+		return err;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return RV_ENOMEM;
@@ -722,6 +774,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.retry_and_idle_policy = &no_keepalive;
 	info.timeout_secs = 5;         /* handshake and close-ack limit */
 	info.timeout_secs_ah_idle = 5; /* a request whose headers never end */
+	/* a token may travel in a header or the query: room for one, and the
+	 * other headers (lws's default is 4096 for all of them) */
+	info.max_http_header_data = RV_TOKEN_MAX + 4096;
 	if (tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;

@@ -9,10 +9,10 @@
 set -eu
 
 PKGS="build-essential pkg-config
-libwebsockets-dev libjansson-dev libjwt-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
+libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libncurses-dev libreadline-dev libcap-dev
 libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
-python3 python3-websockets nodejs node-ws openssl tmux valgrind procps"
+python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps"
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

@@ -18,12 +18,14 @@
 #include <revenge/revenge.h>
 
 #include "cli.h"
+#include "token_cmd.h"
 
 #define PROG "revenge-server"
 #define DEFAULT_DB "var/revenge.db"
 
 static const char usage_text[] =
 "Usage: " PROG " [OPTIONS]\n"
+"       " PROG " token [OPTIONS]    (mint a connection token)\n"
 "\n"
 "Serve watch parties, playback progress and quality switching over WebSocket\n"
 "(protocol revenge.v1): /ws/party/{id}, /ws/progress/{id}, /ws/stream/{id},\n"
@@ -55,12 +57,26 @@ static const char usage_text[] =
 "                         (default 50; 0 disables; at most 1000000)\n"
 "  --queue-max N          frames queued for a slow client before it is\n"
 "                         closed with 1013 (default 1024; 8 to 1048576)\n"
+"  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
+"                         this secret (the file's raw bytes, one trailing\n"
+"                         newline ignored; 32 bytes or more)\n"
+"  --auth-public-key FILE require tokens signed RS256 or ES256 (P-256) by the\n"
+"                         holder of this PEM public key's private key\n"
+"  --auth-leeway SECS     clock slack on a token's exp and nbf (default 30;\n"
+"                         0 to 300)\n"
+"  --insecure-open        with no token key, listen on a host other than\n"
+"                         loopback anyway (otherwise refused: anyone who can\n"
+"                         reach it could join any party and use any session)\n"
 "  --tls-cert FILE        PEM certificate: serve wss:// (needs --tls-key)\n"
 "  --tls-key FILE         PEM private key for --tls-cert\n"
 "  --log-level LEVEL      error, warn, info or debug (default info)\n"
 "  --log-format FORMAT    text or json (default text)\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
+"\n"
+"Without --auth-secret-file or --auth-public-key the server is open (it says\n"
+"so at start): fine on loopback, refused elsewhere unless --insecure-open.\n"
+"'" PROG " token --help' mints tokens for a shared secret.\n"
 "\n"
 "Once it accepts connections it prints 'revenge-server: listening on URL' on\n"
 "stdout. SIGTERM or SIGINT drains: new connections are refused, /healthz\n"
@@ -72,7 +88,8 @@ static const char usage_text[] =
 enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
-	OPT_FSYNC, OPT_LADDER,
+	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
+	OPT_INSECURE_OPEN,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +103,10 @@ static const struct option long_opts[] = {
 	{ "ping-interval", required_argument, NULL, OPT_PING },
 	{ "rate-limit", required_argument, NULL, OPT_RATE },
 	{ "queue-max", required_argument, NULL, OPT_QUEUE },
+	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
+	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
+	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
+	{ "insecure-open", no_argument, NULL, OPT_INSECURE_OPEN },
 	{ "tls-cert", required_argument, NULL, OPT_CERT },
 	{ "tls-key", required_argument, NULL, OPT_KEY },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -162,9 +183,14 @@ int main(int argc, char **argv)
 	struct rv_server_config cfg;
 	struct rv_log log = { .level = RV_LOG_INFO, .prog = PROG };
 	bool db_given = false;
+	const char *secret_file = NULL, *public_file = NULL;
+	struct rv_token_key *key = NULL;
+	char why[300];
 	rlim_t open_files;
 	int opt, err;
 
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return token_main(argc - 1, argv + 1);
 	rv_server_config_defaults(&cfg);
 	cfg.db_path = DEFAULT_DB;
 	opterr = 0;
@@ -182,13 +208,10 @@ int main(int argc, char **argv)
 		case OPT_FSYNC:
 			cfg.fsync = true;
 			break;
-		case OPT_LADDER: {
-			char why[200];
-
+		case OPT_LADDER:
 			if (rv_ladder_parse(optarg, &cfg.ladder, why, sizeof(why)))
 				usage_error("--ladder: %s", why);
 			break;
-		}
 		case OPT_ORIGIN:
 			if (!*optarg || strlen(optarg) > 255)
 				usage_error("--origin: expected a pattern of 1-255 characters");
@@ -210,6 +233,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_QUEUE:
 			cfg.queue_max = parse_uint("--queue-max", optarg, 8, 1048576);
+			break;
+		case OPT_AUTH_SECRET:
+			secret_file = optarg;
+			break;
+		case OPT_AUTH_PUBLIC:
+			public_file = optarg;
+			break;
+		case OPT_AUTH_LEEWAY:
+			cfg.auth_leeway_s = (double)parse_uint("--auth-leeway", optarg, 0, 300);
+			break;
+		case OPT_INSECURE_OPEN:
+			cfg.insecure_open = true;
 			break;
 		case OPT_CERT:
 			check_readable("--tls-cert", optarg);
@@ -239,10 +274,19 @@ int main(int argc, char **argv)
 		usage_error("%s: TLS needs both --tls-cert and --tls-key",
 			    cfg.tls_cert ? "--tls-cert" : "--tls-key");
 
+	if (secret_file && public_file)
+		usage_error("--auth-secret-file and --auth-public-key: give one key, not both");
+	if (secret_file && rv_token_key_load_secret_file(secret_file, &key, why, sizeof(why)))
+		usage_error("--auth-secret-file: %s", why);
+	if (public_file && rv_token_key_load_public_file(public_file, &key, why, sizeof(why)))
+		usage_error("--auth-public-key: %s", why);
+	cfg.auth_key = key;
+
 	/* The default store lives in ./var, made on first use; a --db path
 	 * is taken as given, so a typo in its directory is an error. */
 	if (!db_given && mkdir("var", 0755) && errno != EEXIST) {
 		fprintf(stderr, PROG ": cannot create ./var for the store: %s\n", strerror(errno));
+		rv_token_key_free(key);
 		return 1;
 	}
 	cfg.log = &log;
@@ -256,6 +300,7 @@ int main(int argc, char **argv)
 		rv_log(&log, RV_LOG_DEBUG, "open_files_limit", "%llu",
 		       (unsigned long long)open_files);
 	err = rv_server_run(&cfg);
+	rv_token_key_free(key);
 	if (err) {
 		fprintf(stderr, PROG ": cannot start: %s\n", rv_strerror(err));
 		return 1;

@@ -54,17 +54,23 @@ complete_bash() {
 }
 
 # Flags in --help, one a line, sorted: long ones, and -X from "-X, --long".
-help_flags() {
+# $1: "token" for the token subcommand's help; none for the server's.
+main_help_flags() {
 	[ -x "$SERVER" ] || { echo "no binary at $SERVER (build it first)" >&2; return 1; }
-	"$SERVER" --help >"$BATS_TEST_TMPDIR/help" || return 1
+	"$SERVER" ${1:+"$1"} --help >"$BATS_TEST_TMPDIR/help" || return 1
 	{
 		grep -oE -- '--[a-z][a-z0-9-]*' "$BATS_TEST_TMPDIR/help"
 		grep -oE -- '^ +-[A-Za-z],' "$BATS_TEST_TMPDIR/help" | tr -d ' ,'
 	} | sort -u
 }
 
+# Every flag of both helps: what the man page and completions must know.
+help_flags() {
+	{ main_help_flags && main_help_flags token; } | sort -u
+}
+
 help_long_flags() {
-	help_flags | grep -- '^--'
+	main_help_flags | grep -- '^--'
 }
 
 # Every flag a file names, one a line, sorted. Long flags are found
@@ -217,7 +223,7 @@ missing() {
 @test "drift: every --help flag is offered by the bash completion, and no other" {
 	want=$(help_flags)
 	[ -n "$want" ]
-	offered=$(complete_bash - | sort -u)
+	offered=$({ complete_bash -; complete_bash token -; } | sort -u)
 	run missing "$want" "$offered"
 	assert_output ''
 	run missing "$offered" "$want"
@@ -992,3 +998,18 @@ bench_scenario_flags() {
 	assert_success
 	refute_output --partial 'warning'
 }
+
+@test "bash: the first word offers the token subcommand, which offers its own flags and values" {
+	run complete_bash t
+	assert_output token
+	run complete_bash token --
+	assert_success
+	got=$(printf '%s\n' "$output" | sort -u)
+	want=$(main_help_flags token | grep -- '^--')
+	assert_equal "$got" "$want"
+	run complete_bash token --role ''
+	assert_output "$(printf 'host\nmember')"
+	run complete_bash --listen 127.0.0.1:0 t
+	assert_output ''
+}
+

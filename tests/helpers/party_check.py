@@ -16,18 +16,10 @@ import time
 
 import websockets
 
+from wscheck import check, expect_none, fail, recv, recv_type
+
 URL = sys.argv[1]
 TIMEOUT = 3.0
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def tls_context():
@@ -46,38 +38,6 @@ async def join(party, name=None, subprotocol=True, **kw):
     welcome = await recv(ws)
     check(welcome["type"] == "welcome", f"first message is {welcome['type']}, expected welcome")
     return ws, welcome
-
-
-async def recv(ws, timeout=TIMEOUT):
-    try:
-        raw = await asyncio.wait_for(ws.recv(), timeout)
-    except asyncio.TimeoutError:
-        fail("timed out waiting for a message")
-    check(isinstance(raw, str), "server sent a binary frame")
-    return json.loads(raw)
-
-
-async def recv_type(ws, mtype, timeout=TIMEOUT):
-    """Next message of mtype, skipping others (membership noise)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail(f"no {mtype} within {timeout}s")
-        m = await recv(ws, left)
-        if m["type"] == mtype:
-            return m
-
-
-async def expect_none(ws, seconds=0.3, allow=()):
-    try:
-        raw = await asyncio.wait_for(ws.recv(), seconds)
-    except asyncio.TimeoutError:
-        return
-    m = json.loads(raw)
-    if m["type"] in allow:
-        return await expect_none(ws, seconds, allow)
-    fail(f"unexpected message {raw}")
 
 
 async def send(ws, mtype, payload=None, id=None):

@@ -12,17 +12,9 @@ import time
 
 import websockets
 
+from wscheck import check, fail, recv_type
+
 URL = sys.argv[1]
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 async def connect(path):
@@ -34,17 +26,6 @@ async def recv(ws, timeout=3.0):
         return json.loads(await asyncio.wait_for(ws.recv(), timeout))
     except asyncio.TimeoutError:
         fail(f"nothing within {timeout}s")
-
-
-async def recv_type(ws, mtype, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail(f"no {mtype} within {timeout}s")
-        m = await recv(ws, left)
-        if m["type"] == mtype:
-            return m
 
 
 async def expect_silence(ws, seconds):

@@ -20,8 +20,17 @@ extern "C" {
 #define RV_METRIC_ENDPOINTS_MAX 8
 
 /* Close codes worth counting, in the order rendered. */
-#define RV_METRIC_CLOSE_CODES 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013
-#define RV_METRIC_N_CLOSE_CODES 9
+#define RV_METRIC_CLOSE_CODES 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013, 4401
+#define RV_METRIC_N_CLOSE_CODES 10
+
+/* HTTP statuses a handshake is refused with, in the order rendered. */
+#define RV_METRIC_REFUSED_STATUSES 400, 401, 403, 404, 503
+#define RV_METRIC_N_REFUSED 5
+
+/* Why a connection token was refused, in the order rendered. */
+#define RV_METRIC_AUTH_REASONS "missing", "bad", "bad_signature", "expired", \
+	"not_yet_valid", "out_of_scope"
+#define RV_METRIC_N_AUTH_REASONS 6
 
 /* Upper bounds (seconds) of the store commit latency histogram. */
 #define RV_METRIC_COMMIT_BUCKETS 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
@@ -36,7 +45,9 @@ struct rv_metrics {
 	uint64_t messages_in[RV_MSG__COUNT];
 	uint64_t messages_out[RV_MSG__COUNT];
 	uint64_t errors[RV_ERR__COUNT];
-	uint64_t handshakes_refused[4];      /* 400, 403, 404, 503 */
+	uint64_t handshakes_refused[RV_METRIC_N_REFUSED];
+	uint64_t auth_failures[RV_METRIC_N_AUTH_REASONS]; /* handshakes and refreshes */
+	uint64_t auth_refreshed;             /* refresh messages accepted */
 	uint64_t closes[RV_METRIC_N_CLOSE_CODES];
 	uint64_t slow_dropped;               /* closed 1013: queue overflow */
 	uint64_t state_replaced;             /* unsent STATE frames superseded */
@@ -58,8 +69,11 @@ void rv_metrics_commit(struct rv_metrics *m, double seconds);
 
 /* Count a close we initiated with code (unknown codes are ignored). */
 void rv_metrics_close(struct rv_metrics *m, int code);
-/* Count a handshake refused with HTTP status (400/403/404/503). */
+/* Count a handshake refused with HTTP status (400/401/403/404/503). */
 void rv_metrics_refused(struct rv_metrics *m, int status);
+/* Count a token refused for reason, one of RV_METRIC_AUTH_REASONS (others
+ * are ignored). */
+void rv_metrics_auth_failure(struct rv_metrics *m, const char *reason);
 
 /* Render the Prometheus text exposition into a new NUL-terminated buffer
  * (*out, caller frees with free()). Returns 0 or RV_ENOMEM. */

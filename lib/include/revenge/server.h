@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "quality.h"
+#include "token.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,13 @@ struct rv_server_config {
 	bool fsync;                   /* store with synchronous=FULL */
 	struct rv_ladder ladder;      /* quality profiles, highest first */
 	const struct rv_log *log;     /* borrowed; NULL = silent */
+	/* Connection tokens (token.h): with a key every WebSocket handshake
+	 * needs a token it verifies and whose claims open the path's id;
+	 * NULL: open, anyone reaching the port may join any party or use
+	 * any session (refused on a non-loopback host unless insecure_open). */
+	const struct rv_token_key *auth_key;  /* borrowed */
+	double auth_leeway_s;         /* slack on exp and nbf, seconds */
+	bool insecure_open;           /* open on a non-loopback host anyway */
 	/* Called once the server accepts connections, with its URL
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
@@ -45,13 +53,16 @@ struct rv_server_config {
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
  * history 50, pings every 30 s, 50 messages/s, 1024 queued frames, 5 s
- * drain, the default quality ladder. */
+ * drain, the default quality ladder, no token key (open) with a 30 s
+ * leeway for when one is set. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
  * /healthz with 503, close every client with 1001 after flushing its queue,
  * and return 0 within drain_timeout_ms. Returns a negative RV_E* code when
- * the server cannot start (bad address, port in use, TLS files). */
+ * the server cannot start (bad address, port in use, TLS files), and
+ * RV_EINVAL when it would be open (no auth_key) on a host that is not a
+ * loopback address and insecure_open is not set. */
 int rv_server_run(const struct rv_server_config *cfg);
 
 #ifdef __cplusplus
