@@ -8,8 +8,10 @@
 #   scripts/deps.sh --check  only report, install nothing (exit 1 if missing)
 set -eu
 
+# libb64-dev: Debian's libjwt.pc names -lb64 for a static link (pkg-config
+# --static), but libjwt-dev does not depend on it.
 PKGS="build-essential pkg-config
-libwebsockets-dev libjansson-dev libjwt-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
+libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libncurses-dev libreadline-dev libcap-dev
 libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
 python3 python3-websockets nodejs node-ws openssl tmux valgrind procps"
