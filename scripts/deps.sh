@@ -8,6 +8,8 @@
 #   scripts/deps.sh --check  only report, install nothing (exit 1 if missing)
 set -eu
 
+# libb64-dev: Debian's libjwt.pc names -lb64 for a static link (pkg-config
+# --static), but libjwt-dev does not depend on it.
 PKGS="build-essential pkg-config
 libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libncurses-dev libreadline-dev libcap-dev

@@ -12,11 +12,14 @@ PY=/usr/bin/python3
 PYHELP="$BATS_TEST_DIRNAME/../helpers"
 
 # start_server [FLAGS...]: runs revenge-server on 127.0.0.1:0 with a store
-# in the test's temp dir; sets SERVER_PID, PORT, URL, HTTP, SERVER_LOG.
+# in the test's temp dir (the file's, from setup_file); sets SERVER_PID,
+# PORT, URL, HTTP, SERVER_LOG.
 start_server() {
-	local out="$BATS_TEST_TMPDIR/server.out" i
-	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
-	"$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/revenge.db" "$@" \
+	# in setup_file there is no test's directory yet: the file's then
+	local dir="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"
+	local out="$dir/server.out" i
+	SERVER_LOG="$dir/server.log"
+	"$SERVER" --listen 127.0.0.1:0 --db "$dir/revenge.db" "$@" \
 		>"$out" 2>"$SERVER_LOG" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 1 100); do

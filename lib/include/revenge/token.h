@@ -174,7 +174,7 @@ bool rv_token_allows(const struct rv_token_claims *c, enum rv_token_scope kind,
  * frees with free()), or a negative RV_E* with *out NULL and why set:
  * RV_EINVAL for a public key, claims that would not verify, a non-finite
  * now_s, a ttl_s that is not > 0; RV_ERANGE for times past 2^53 s or a
- * token longer than RV_TOKEN_MAX_BYTES (about 90 full-length scopes fit,
+ * token longer than RV_TOKEN_MAX_BYTES (about 88 full-length scopes fit,
  * not 128); RV_ENOMEM. */
 int rv_token_mint(const struct rv_token_key *k, const struct rv_token_claims *c,
 		  double now_s, double ttl_s, char **out, char *why, size_t why_len);
