@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define RV_TOKEN_MAX_BYTES 8192   /* a longer token is bad, unread */
+#define RV_TOKEN_MAX_BYTES RV_TOKEN_MAX  /* 8192 (proto.h): a longer token is bad, unread */
 #define RV_TOKEN_SUB_MAX 128      /* sub: 1-128 bytes */
 #define RV_TOKEN_SCOPES_MAX 64    /* entries in parties, in sessions */
 #define RV_TOKEN_SCOPE_MAX (RV_ID_MAX + 1)  /* an id, or a prefix and '*' */
