@@ -830,8 +830,8 @@ bench_scenario_flags() {
 @test "bench: help lists the flags and scenarios the completions are checked against" {
 	run bench_global_flags
 	assert_success
-	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --json \
-		--help --version -h -V)"
+	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --token \
+		--token-file --json --help --version -h -V)"
 	run bench_scenario_flags connect
 	assert_output "$(sorted --conns --raw --server-pid)"
 	run bench_scenario_flags fanout
