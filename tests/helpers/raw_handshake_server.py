@@ -15,7 +15,9 @@ sends. Prints "listening PORT" once it accepts connections. Modes:
              held until the client closes it; 401 Unauthorized, then
              close; drop: 101, then close at once (the client sees the
              connection lost and may reconnect); bearer: 101 selecting
-             the last subprotocol offered (a "bearer.TOKEN" entry)
+             the last subprotocol offered (a "bearer.TOKEN" entry);
+             forward:PORT: hand the connection, the head included, to
+             127.0.0.1:PORT (a real server) and relay both ways
 """
 import base64
 import hashlib
@@ -65,6 +67,33 @@ def hold(s):
             return
 
 
+def pump(src, dst):
+    """Copy src to dst until src ends, then end dst's side too."""
+    try:
+        while True:
+            got = src.recv(65536)
+            if not got:
+                break
+            dst.sendall(got)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def forward(s, data, port):
+    up = socket.create_connection(("127.0.0.1", port))
+    up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    up.sendall(data)
+    back = threading.Thread(target=pump, args=(up, s), daemon=True)
+    back.start()
+    pump(s, up)
+    back.join()
+    up.close()
+
+
 def serve(s):
     try:
         head = read_head(s)
@@ -72,7 +101,10 @@ def serve(s):
             return
         if MODE == "record":
             with LOCK, open(sys.argv[2], "ab") as f:
-                f.write(head)
+                f.write(head[:head.index(b"\r\n\r\n") + 4])
+            if ANSWER.startswith("forward:"):
+                forward(s, head, int(ANSWER.split(":", 1)[1]))
+                return
         key = b""
         proto = b"revenge.v1"
         for line in head.split(b"\r\n"):
