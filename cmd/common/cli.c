@@ -106,6 +106,9 @@ static void check_token(const char *prog, const char *src, const char *t, size_t
 				"characters)", src);
 }
 
+/* The token read from --token-file, kept until exit. */
+static char *token_buf;
+
 const char *cli_token(const char *prog, const char *flag, const char *file)
 {
 	char src[1100], *buf;
@@ -127,7 +130,7 @@ const char *cli_token(const char *prog, const char *flag, const char *file)
 	}
 	snprintf(src, sizeof(src), "--token-file '%s'", file);
 	/* a token and its newline, and one byte more to see a longer one */
-	buf = malloc(RV_CLIENT_TOKEN_MAX + 4);
+	buf = token_buf = malloc(RV_CLIENT_TOKEN_MAX + 4);
 	f = fopen(file, "r");
 	if (!f || !buf)
 		cli_usage_error(prog, "--token-file: cannot read '%s': %s", file, strerror(errno));
