@@ -37,8 +37,8 @@ _revenge_bench_scenario_switches()
 
 _revenge_bench()
 {
-	local globals='--url --duration --connect-rate --src --deflate --json
-		--help --version -h -V'
+	local globals='--url --duration --connect-rate --src --deflate --token
+		--token-file --json --help --version -h -V'
 	local scenarios='chat churn connect fanout progress'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
 	local scenario='' sflags='' sswitches=''
@@ -70,7 +70,7 @@ _revenge_bench()
 		w=${words[j]}
 		if [[ -z $scenario ]]; then
 			case $w in
-			--url | --duration | --connect-rate | --src)
+			--url | --duration | --connect-rate | --src | --token | --token-file)
 				((j == n - 2)) && flag=$w
 				((j++)) ;;
 			-h | --help | -V | --version)
@@ -91,8 +91,19 @@ _revenge_bench()
 		fi
 	done
 
-	# A URL, a duration, a count, a rate, a pid or addresses: nothing to
-	# offer.
+	# The token's file; a URL, a duration, a count, a rate, a pid,
+	# addresses or a token: nothing to offer.
+	if [[ $flag == --token-file || $typed == --token-file=* ]]; then
+		local val=${typed#--token-file=} eq=''
+		[[ $typed == --token-file=* ]] && eq=--token-file=
+		compopt -o filenames 2>/dev/null
+		mapfile -t matches < <(compgen -f -- "$val")
+		for m in "${matches[@]}"; do
+			m=$eq$m
+			[[ $m == "$prefix"* ]] && COMPREPLY+=("${m#"$prefix"}")
+		done
+		return 0
+	fi
 	[[ -n $flag || $typed == --*=* ]] && return 0
 
 	if [[ $typed == -* ]]; then

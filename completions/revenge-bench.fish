@@ -14,7 +14,7 @@ function __revenge_bench_scenario
             continue
         end
         switch $tok
-            case --url --duration --connect-rate --src
+            case --url --duration --connect-rate --src --token --token-file
                 set skip 1
             case '-*'
             case '*'
@@ -31,7 +31,7 @@ function __revenge_bench_scenario_is
     contains -- $scenario $argv
 end
 
-# No files anywhere.
+# No files but the token's.
 complete -c revenge-bench -f
 
 # Global options: before the scenario.
@@ -42,6 +42,8 @@ complete -c revenge-bench -n $__revenge_bench_global -l duration -x -d 'How long
 complete -c revenge-bench -n $__revenge_bench_global -l connect-rate -x -d 'New connections per second (default 2000)'
 complete -c revenge-bench -n $__revenge_bench_global -l src -x -d 'Bind to these local IPv4 addresses, round-robin (127.0.0.1-8)'
 complete -c revenge-bench -n $__revenge_bench_global -l deflate -d 'Offer permessage-deflate (refused for now)'
+complete -c revenge-bench -n $__revenge_bench_global -l token -x -d 'Every connection sends "Authorization: Bearer TOKEN" (default $REVENGE_TOKEN)'
+complete -c revenge-bench -n $__revenge_bench_global -l token-file -r -F -d 'Read the token from FILE (keeps it out of ps)'
 complete -c revenge-bench -n $__revenge_bench_global -l json -d 'Print one JSON object instead of the table'
 complete -c revenge-bench -n $__revenge_bench_global -s h -l help -d 'Show this help and exit'
 complete -c revenge-bench -n $__revenge_bench_global -s V -l version -d 'Show the version and exit'

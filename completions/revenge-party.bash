@@ -17,7 +17,8 @@ _revenge_party_break()
 
 _revenge_party()
 {
-	local flags='--name --duration --insecure --ca --help --version -h -V'
+	local flags='--name --duration --insecure --ca --token --token-file --help --version
+		-h -V'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' val eq='' m
 	local operands=0 ended=''
 	local -a words=() matches=()
@@ -50,7 +51,7 @@ _revenge_party()
 			continue
 		fi
 		case $w in
-		--name | --duration | --ca)
+		--name | --duration | --ca | --token | --token-file)
 			((j == n - 2)) && flag=$w
 			((j++)) ;;
 		-h | --help | -V | --version)
@@ -73,13 +74,13 @@ _revenge_party()
 
 	if [[ -n $flag ]]; then
 		case $flag in
-		--ca)
+		--ca | --token-file)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		--duration)
 			mapfile -t matches < <(compgen -W '1:30:00 2:00:00' -- "$val") ;;
 		*)
-			return 0 ;;  # a name: nothing to offer
+			return 0 ;;  # a name or a token: nothing to offer
 		esac
 	elif [[ -z $ended && $typed == -* ]]; then
 		mapfile -t matches < <(compgen -W "$flags" -- "$typed")

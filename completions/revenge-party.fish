@@ -15,7 +15,7 @@ function __revenge_party_operands
             continue
         end
         switch $tok
-            case --name --duration --ca
+            case --name --duration --ca --token --token-file
                 set skip 1
             case '-*'
             case '*'
@@ -33,6 +33,8 @@ complete -c revenge-party -l duration -x -d "The video's length, for the progres
     -a "1:30:00\t'an hour and a half' 2:00:00\t'two hours'"
 complete -c revenge-party -l insecure -d 'wss:// without certificate checks'
 complete -c revenge-party -l ca -r -F -d 'Trust this PEM CA bundle for wss://'
+complete -c revenge-party -l token -x -d 'Send "Authorization: Bearer TOKEN" when joining (default $REVENGE_TOKEN)'
+complete -c revenge-party -l token-file -r -F -d 'Read the token from FILE (keeps it out of ps)'
 complete -c revenge-party -s h -l help -d 'Show this help and exit'
 complete -c revenge-party -s V -l version -d 'Show the version and exit'
 

@@ -4,7 +4,8 @@
 # options: this completes the global flags before the check, the check
 # names, and after a check only that check's flags, with the values that
 # have a fixed set (the direction or profile a quality check expects, the
-# default ladder's profiles) and files (the CA bundle, a scenario file).
+# default ladder's profiles) and files (the CA bundle, the token file, a
+# scenario file).
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-probe/main.c; tests/cli/completion.bats fails
 # when they drift apart.
@@ -32,7 +33,7 @@ _revenge_probe_check_flags()
 _revenge_probe()
 {
 	local globals='--url --timeout --wait --json --quiet --insecure --ca --origin
-		--help --version -h -V'
+		--token --token-file --help --version -h -V'
 	local checks='health sync chat progress quality run tail'
 	local profiles='2160p 1080p 720p 480p 360p'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' val eq='' m
@@ -65,7 +66,7 @@ _revenge_probe()
 		w=${words[j]}
 		if [[ -z $check ]]; then
 			case $w in
-			--url | --timeout | --wait | --ca | --origin)
+			--url | --timeout | --wait | --ca | --origin | --token | --token-file)
 				((j == n - 2)) && flag=$w
 				((j++)) ;;
 			-h | --help | -V | --version)
@@ -95,7 +96,7 @@ _revenge_probe()
 
 	if [[ -n $flag ]]; then
 		case $check:$flag in
-		:--ca)
+		:--ca | :--token-file)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		quality:--expect)
@@ -103,7 +104,7 @@ _revenge_probe()
 		quality:--request)
 			mapfile -t matches < <(compgen -W "$profiles" -- "$val") ;;
 		*)
-			return 0 ;;  # a URL, a duration, an id or a number: nothing to offer
+			return 0 ;;  # a URL, a duration, an id, a token or a number: nothing to offer
 		esac
 	elif [[ $typed == -* ]]; then
 		if [[ -z $check ]]; then

@@ -14,7 +14,7 @@ function __revenge_probe_check
             continue
         end
         switch $tok
-            case --url --timeout --wait --ca --origin
+            case --url --timeout --wait --ca --origin --token --token-file
                 set skip 1
             case '-*'
             case '*'
@@ -44,7 +44,7 @@ function __revenge_probe_needs_operand
         end
         if test $seen = 0
             switch $tok
-                case --url --timeout --wait --ca --origin
+                case --url --timeout --wait --ca --origin --token --token-file
                     set skip 1
                 case '-*'
                 case '*'
@@ -89,6 +89,8 @@ complete -c revenge-probe -n $__revenge_probe_global -l quiet -d 'Print nothing 
 complete -c revenge-probe -n $__revenge_probe_global -l insecure -d 'wss:// without certificate checks'
 complete -c revenge-probe -n $__revenge_probe_global -l ca -r -F -d 'Trust this PEM CA bundle for wss://'
 complete -c revenge-probe -n $__revenge_probe_global -l origin -x -d 'Send this Origin header (as a browser would)'
+complete -c revenge-probe -n $__revenge_probe_global -l token -x -d 'Send "Authorization: Bearer TOKEN" in every handshake (default $REVENGE_TOKEN)'
+complete -c revenge-probe -n $__revenge_probe_global -l token-file -r -F -d 'Read the token from FILE (keeps it out of ps)'
 complete -c revenge-probe -n $__revenge_probe_global -s h -l help -d 'Show this help and exit'
 complete -c revenge-probe -n $__revenge_probe_global -s V -l version -d 'Show the version and exit'
 

@@ -21,6 +21,18 @@
 #include "msgbuf.h"
 
 #define URL_MAX 2048
+/* libwebsockets 4.1.6 writes the client handshake into its per-thread
+ * buffer (pt_serv_buf_size, 4096 by default) and offers what is left, less
+ * 12, to LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER. HS_FIXED bounds what
+ * it writes besides the path, host, origin and subprotocols: the request
+ * line's words, Pragma, Cache-Control, Upgrade, Connection, a 24-character
+ * Sec-WebSocket-Key, the permessage-deflate offer, the version, the
+ * header names, the blank line and those 12 bytes (about 320), with room
+ * to spare. */
+#define HS_BUF 4096
+#define HS_FIXED 480
+#define AUTH_PREFIX "Authorization: Bearer "
+#define BEARER_PREFIX "bearer."
 
 struct rv_client {
 	struct lws_context *ctx;
@@ -45,10 +57,36 @@ struct rv_conn {
 	int close_code;               /* ours when closing, else the peer's */
 	char close_reason[124];
 	char subprotocol[32];
+	char *auth;                   /* "Authorization: Bearer TOKEN\r\n", until
+				       * the handshake is answered; else NULL */
+	size_t auth_len;
+	bool auth_too_long;           /* it did not fit lws's buffer after all */
+	bool bearer_offered;          /* the token is in the offered subprotocols */
+	bool bearer_selected;         /* and the server selected it */
 	/* send queue: singly linked list of frames */
 	struct out { struct rv_frame *f; struct out *next; } *head, **tail;
 	struct rv__msgbuf rx;         /* receive assembly */
 };
+
+/* Free a string that may hold the token, wiping it first. */
+static void free_secret(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* The token is a secret: wipe it before its memory is reused. */
+static void drop_auth(struct rv_conn *c)
+{
+	if (!c->auth)
+		return;
+	explicit_bzero(c->auth, c->auth_len);
+	free(c->auth);
+	c->auth = NULL;
+	c->auth_len = 0;
+}
 
 static void conn_free(struct rv_conn *c)
 {
@@ -60,6 +98,7 @@ static void conn_free(struct rv_conn *c)
 		free(o);
 	}
 	rv__msgbuf_free(&c->rx);
+	drop_auth(c);
 	free(c);
 }
 
@@ -69,6 +108,10 @@ static void conn_finish(struct rv_conn *c, int code, int http_status, const char
 	if (c->wsi)
 		lws_set_opaque_user_data(c->wsi, NULL);
 	c->open = false;
+	if (c->auth_too_long)
+		reason = "the token does not fit in the handshake";
+	else if (c->bearer_selected)
+		reason = "the server selected the token as the subprotocol";
 	if (c->connecting) {
 		/* rv_client_connect reports this failure by returning NULL. */
 		c->finished = true;
@@ -204,6 +247,25 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, stru
 	}
 }
 
+/* True when the server's Sec-WebSocket-Protocol is a "bearer." entry
+ * (or cannot be read: it is then treated as one). */
+static bool bearer_selected(struct lws *wsi)
+{
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+	char *sel;
+	bool is;
+
+	if (n <= 0)
+		return false;
+	sel = malloc((size_t)n + 1);
+	if (!sel)
+		return true;
+	is = lws_hdr_copy(wsi, sel, n + 1, WSI_TOKEN_PROTOCOL) < 0 ||
+	     !strncmp(sel, BEARER_PREFIX, sizeof(BEARER_PREFIX) - 1);
+	free_secret(sel);
+	return is;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len)
 {
@@ -213,7 +275,27 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	if (c && c->kind == KIND_HTTP)
 		return http_callback(wsi, reason, (struct http_get *)c, in, len);
 	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* in: where lws writes next; len: the room left. A header that
+		 * does not fit fails the connection rather than being cut. */
+		if (c && c->auth) {
+			char **p = in;
+
+			if (c->auth_len > len) {
+				c->auth_too_long = true;
+				return -1;
+			}
+			memcpy(*p, c->auth, c->auth_len);
+			*p += c->auth_len;
+		}
+		return 0;
 	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+		/* A server that selects the bearer entry would make the token
+		 * the subprotocol every caller may print. */
+		if (c && c->bearer_offered && bearer_selected(wsi)) {
+			c->bearer_selected = true;
+			return -1;
+		}
 		/* The response headers are gone by ESTABLISHED. */
 		if (c && lws_hdr_copy(wsi, c->subprotocol, sizeof(c->subprotocol),
 				      WSI_TOKEN_PROTOCOL) < 0)
@@ -223,6 +305,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (!c)
 			return -1;
 		c->open = true;
+		drop_auth(c);
 		if (c->cb.on_open)
 			c->cb.on_open(c, c->user);
 		if (c->head)
@@ -350,30 +433,68 @@ void rv_client_free(struct rv_client *cl)
 	free(cl);
 }
 
+bool rv_client_token_valid(const char *token)
+{
+	size_t n;
+
+	if (!token)
+		return false;
+	n = strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+	return n && !token[n] && n <= RV_CLIENT_TOKEN_MAX;
+}
+
+/* The token's part of the handshake: c->auth for the header, or in
+ * *protos "PROTOCOL, bearer.TOKEN" (just "bearer.TOKEN" with no protocol)
+ * for lws to offer, *protocol then pointing to it. 0 or RV_ENOMEM. */
+static int token_prepare(struct rv_conn *c, const struct rv_conn_options *opts,
+			 const char **protocol, char **protos)
+{
+	size_t tl = strlen(opts->token), n;
+
+	if (opts->token_in_subprotocol) {
+		n = (*protocol ? strlen(*protocol) + 2 : 0) + sizeof(BEARER_PREFIX) + tl;
+		*protos = malloc(n);
+		if (!*protos)
+			return RV_ENOMEM;
+		snprintf(*protos, n, "%s%s" BEARER_PREFIX "%s", *protocol ? *protocol : "",
+			 *protocol ? ", " : "", opts->token);
+		*protocol = *protos;
+		c->bearer_offered = true;
+		return 0;
+	}
+	c->auth_len = sizeof(AUTH_PREFIX) - 1 + tl + 2;
+	c->auth = malloc(c->auth_len + 1);
+	if (!c->auth)
+		return RV_ENOMEM;
+	snprintf(c->auth, c->auth_len + 1, AUTH_PREFIX "%s\r\n", opts->token);
+	return 0;
+}
+
 struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 				  const struct rv_conn_options *opts,
 				  const struct rv_conn_callbacks *cb, void *user, int *err)
 {
 	struct lws_client_connect_info i;
-	char buf[URL_MAX], path[URL_MAX + 1], host[300];
-	const char *scheme, *address, *p;
+	char buf[URL_MAX], path[URL_MAX + 1], host[300], *protos = NULL;
+	const char *scheme, *address, *p, *protocol;
 	struct in_addr src;
-	struct rv_conn *c;
+	struct rv_conn *c = NULL;
 	int port;
 
+	*err = RV_EINVAL;
 	if (strlen(url) >= sizeof(buf) || (opts && opts->source_addr && *opts->source_addr &&
-					   inet_pton(AF_INET, opts->source_addr, &src) != 1)) {
-		*err = RV_EINVAL;
+					   inet_pton(AF_INET, opts->source_addr, &src) != 1))
 		return NULL;
-	}
+	if (opts && opts->token && !rv_client_token_valid(opts->token))
+		return NULL;
 	strcpy(buf, url);
 	if (lws_parse_uri(buf, &scheme, &address, &port, &p) ||
-	    (strcmp(scheme, "ws") && strcmp(scheme, "wss")) || !*address) {
-		*err = RV_EINVAL;
+	    (strcmp(scheme, "ws") && strcmp(scheme, "wss")) || !*address)
 		return NULL;
-	}
 	snprintf(path, sizeof(path), "/%s", p);
 	snprintf(host, sizeof(host), "%s:%d", address, port);
+	protocol = opts && opts->no_subprotocol ? NULL :
+		   opts && opts->subprotocol ? opts->subprotocol : RV_SUBPROTOCOL;
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -386,6 +507,19 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	c->user = user;
 	c->tail = &c->head;
 
+	if (opts && opts->token) {
+		*err = token_prepare(c, opts, &protocol, &protos);
+		if (*err)
+			goto fail;
+		/* Said here, not by a connection failing later. */
+		if (HS_FIXED + strlen(path) + strlen(host) + c->auth_len +
+		    (opts->origin ? strlen(opts->origin) + 20 : 0) +
+		    (protocol ? strlen(protocol) + 2 : 0) > HS_BUF) {
+			*err = RV_EINVAL;
+			goto fail;
+		}
+	}
+
 	memset(&i, 0, sizeof(i));
 	i.context = cl->ctx;
 	i.address = address;
@@ -393,8 +527,7 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	i.path = path;
 	i.host = host;
 	i.origin = opts && opts->origin ? opts->origin : NULL;
-	i.protocol = opts && opts->no_subprotocol ? NULL :
-		     opts && opts->subprotocol ? opts->subprotocol : RV_SUBPROTOCOL;
+	i.protocol = protocol;   /* lws copies it before returning */
 	/* lws 4.1.6 binds the socket to iface before connect(); it copies
 	 * the string. An IPv4 literal also keeps the connection on IPv4
 	 * (an interface name would not: lws then binds an IPv6 address to
@@ -415,12 +548,16 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	if (!lws_client_connect_via_info(&i) || c->finished) {
 		if (c->wsi && !c->finished)
 			lws_set_opaque_user_data(c->wsi, NULL);
-		conn_free(c);
 		*err = RV_EIO;
-		return NULL;
+		goto fail;
 	}
 	c->connecting = false;
+	free_secret(protos);
 	return c;
+fail:
+	free_secret(protos);
+	conn_free(c);
+	return NULL;
 }
 
 int rv_client_http_get(struct rv_client *cl, const char *url, size_t max_body,

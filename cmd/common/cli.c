@@ -93,3 +93,54 @@ double cli_duration_ms(const char *prog, const char *flag, const char *s)
 bad:
 	cli_usage_error(prog, "%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
 }
+
+/* A usage error unless the token from src can be sent; never quotes it. */
+static void check_token(const char *prog, const char *src, const char *t, size_t len)
+{
+	if (!len)
+		cli_usage_error(prog, "%s: empty", src);
+	if (len > RV_CLIENT_TOKEN_MAX)
+		cli_usage_error(prog, "%s: longer than %d bytes", src, RV_CLIENT_TOKEN_MAX);
+	if (strlen(t) != len || !rv_client_token_valid(t))
+		cli_usage_error(prog, "%s: not a token: only A-Z a-z 0-9 - _ . may appear (a JWT's "
+				"characters)", src);
+}
+
+/* The token read from --token-file, kept until exit. */
+static char *token_buf;
+
+const char *cli_token(const char *prog, const char *flag, const char *file)
+{
+	char src[1100], *buf;
+	const char *env;
+	size_t len;
+	FILE *f;
+
+	if (flag && file)
+		cli_usage_error(prog, "--token and --token-file: give one, not both");
+	if (flag) {
+		check_token(prog, "--token", flag, strlen(flag));
+		return flag;
+	}
+	if (!file) {
+		env = getenv("REVENGE_TOKEN");
+		if (env)
+			check_token(prog, "REVENGE_TOKEN", env, strlen(env));
+		return env;
+	}
+	snprintf(src, sizeof(src), "--token-file '%s'", file);
+	/* a token and its newline, and one byte more to see a longer one */
+	buf = token_buf = malloc(RV_CLIENT_TOKEN_MAX + 4);
+	f = fopen(file, "r");
+	if (!f || !buf)
+		cli_usage_error(prog, "--token-file: cannot read '%s': %s", file, strerror(errno));
+	len = fread(buf, 1, RV_CLIENT_TOKEN_MAX + 3, f);
+	if (ferror(f))
+		cli_usage_error(prog, "--token-file: cannot read '%s': %s", file, strerror(errno));
+	fclose(f);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = 0;
+	check_token(prog, src, buf, len);
+	return buf;
+}

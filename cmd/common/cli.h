@@ -1,7 +1,8 @@
 /* cmd/common/cli.h - command-line helpers shared by the commands: the
  * options every command answers alike (--help, --version, a missing value,
- * an unknown option), one-line usage errors (exit 2) and strict parsing of
- * numbers and durations.
+ * an unknown option), one-line usage errors (exit 2), strict parsing of
+ * numbers and durations, and the connection token (--token, --token-file,
+ * $REVENGE_TOKEN).
  */
 #ifndef REVENGE_CLI_H
 #define REVENGE_CLI_H
@@ -30,5 +31,16 @@ double cli_double(const char *prog, const char *flag, const char *s, double lo, 
  * else a usage error naming flag. Zero is allowed (callers that need more
  * say so). */
 double cli_duration_ms(const char *prog, const char *flag, const char *s);
+
+/* The connection token from --token's value (flag, NULL when not given),
+ * else --token-file's (file: the token is the file's contents, trailing
+ * newlines stripped), else $REVENGE_TOKEN; NULL when none is given. The
+ * string returned is flag, the environment's, or the file's contents
+ * (allocated, kept until exit). Anything unusable is a usage error naming
+ * where the token came from and never quoting it: both flags, an empty
+ * value ("--token: empty"), a byte outside A-Z a-z 0-9 - _ . (see
+ * rv_client_token_valid), more than RV_CLIENT_TOKEN_MAX bytes, a file
+ * that cannot be read. */
+const char *cli_token(const char *prog, const char *flag, const char *file);
 
 #endif

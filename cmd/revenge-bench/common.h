@@ -21,6 +21,8 @@ struct common_opts {
 	int server_pid;               /* > 0: read its CPU and memory from /proc */
 	const struct srcaddr *src;    /* --src; NULL or empty: the kernel picks */
 	const struct limits *lim;     /* what caps the connections; never NULL */
+	const char *token;            /* sent by every connection, NULL: none; a
+				       * secret: never printed */
 };
 
 /* Why a client connection ended, for "first failure": a refused

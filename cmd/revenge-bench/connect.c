@@ -169,7 +169,8 @@ static void open_one(struct conn_bench *b, struct cconn *cc, unsigned i)
 		}
 		return;
 	}
-	struct rv_conn_options co = { .source_addr = srcaddr_pick(b->o->c.src, i) };
+	struct rv_conn_options co = { .source_addr = srcaddr_pick(b->o->c.src, i),
+				      .token = b->o->c.token };
 
 	snprintf(url, sizeof(url), "%s/ws/party/c-%s-%u", b->o->c.url, b->run, i / PARTY_SIZE);
 	errno = 0;
@@ -382,7 +383,7 @@ int connect_run(const struct connect_opts *o)
 	}
 	b.max_connecting = MAX_CONNECTING;
 	if (o->raw) {
-		b.raw = rawconn_new(b.loop, c->url, c->src, o->conns, &raw_callbacks, &b, why,
+		b.raw = rawconn_new(b.loop, c->url, c->src, c->token, o->conns, &raw_callbacks, &b, why,
 				    sizeof(why));
 		if (!b.raw) {
 			fprintf(stderr, "revenge-bench: --raw: %s\n", why);

@@ -48,6 +48,9 @@ static const char usage_text[] =
 "                       127.0.0.1-127.0.0.8 (at most 256); each address has\n"
 "                       its own ~28,000 ephemeral ports to reach the server\n"
 "  --deflate            offer permessage-deflate (not yet: see below)\n"
+"  --token TOKEN        every connection sends \"Authorization: Bearer TOKEN\"\n"
+"                       (default $REVENGE_TOKEN); A-Z a-z 0-9 - _ . only\n"
+"  --token-file FILE    read the token from FILE (keeps it out of ps)\n"
 "  --json               print one JSON object instead of the table\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -145,6 +148,8 @@ int main(int argc, char **argv)
 		{ "connect-rate", required_argument, NULL, 'r' },
 		{ "src", required_argument, NULL, 'A' },
 		{ "deflate", no_argument, NULL, 'z' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "token-file", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "sessions", required_argument, NULL, 's' },
 		{ "inflight", required_argument, NULL, 'i' },
@@ -165,7 +170,7 @@ int main(int argc, char **argv)
 	unsigned parties = 100, members = 100, conns = 1000, sessions = 1000, inflight = 1;
 	double churn = 100, rate = 0;
 	bool rate_given = false, raw = false;
-	const char *scenario = NULL;
+	const char *scenario = NULL, *token = NULL, *token_file = NULL;
 	int opt;
 
 	c.url = getenv("REVENGE_URL") ? getenv("REVENGE_URL") : "ws://127.0.0.1:8080";
@@ -193,6 +198,8 @@ int main(int argc, char **argv)
 			usage_error("--deflate: not available with this libwebsockets (4.1.6): its "
 				    "client mishandles plain messages after compressed ones");
 		case 'j': c.json = true; break;
+		case 'T': token = optarg; break;
+		case 'F': token_file = optarg; break;
 		case 's': sessions = (unsigned)parse_uint("--sessions", optarg, 1, 100000); break;
 		case 'i':
 			inflight = (unsigned)parse_uint("--inflight", optarg, 1, PROGRESS_INFLIGHT_MAX);
@@ -216,6 +223,7 @@ int main(int argc, char **argv)
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
+	c.token = cli_token(PROG, token, token_file);
 	if (optind < argc)
 		scenario = argv[optind++];
 	if (optind < argc)

@@ -152,7 +152,8 @@ static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_clos
 struct rv_conn *mesh_connect(struct mesh *ms, const char *url, const struct rv_conn_callbacks *cb,
 			     void *user, int *err)
 {
-	struct rv_conn_options co = { .source_addr = srcaddr_pick(ms->o->src, ms->conns++) };
+	struct rv_conn_options co = { .source_addr = srcaddr_pick(ms->o->src, ms->conns++),
+				      .token = ms->o->token };
 
 	errno = 0;
 	return rv_client_connect(ms->cl, url, &co, cb, user, err);

@@ -195,7 +195,8 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 
 	for (unsigned i = 0; i < batch && b->opened < o->sessions; i++) {
 		struct session *s = &b->ss[b->opened];
-		struct rv_conn_options co = { .source_addr = srcaddr_pick(o->c.src, b->opened) };
+		struct rv_conn_options co = { .source_addr = srcaddr_pick(o->c.src, b->opened),
+					      .token = o->c.token };
 
 		s->b = b;
 		s->idx = b->opened++;

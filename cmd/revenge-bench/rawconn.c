@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "revenge/client.h"
 #include "revenge/proto.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -36,8 +37,10 @@
 #define ACCEPT_LEN 28             /* base64 of a SHA-1 */
 #define HOST_MAX 300
 #define READ_MAX 16384            /* one recv() per readable event */
-#define REQ_TAIL "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " RV_SUBPROTOCOL "\r\n\r\n"
-#define REQ_MAX (4 + RAWCONN_PATH_MAX + HOST_MAX + 128 + KEY_LEN + sizeof(REQ_TAIL))
+#define REQ_TAIL "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " RV_SUBPROTOCOL "\r\n"
+#define AUTH_HEAD "Authorization: Bearer "
+#define TAIL_MAX (sizeof(REQ_TAIL) + sizeof(AUTH_HEAD) + RV_CLIENT_TOKEN_MAX + 4)
+#define REQ_MAX (4 + RAWCONN_PATH_MAX + HOST_MAX + 128 + KEY_LEN + TAIL_MAX)
 
 enum state {
 	ST_FREE,
@@ -74,6 +77,8 @@ struct rawconn_pool {
 	size_t prefix_len;
 	char mid[HOST_MAX + 128];     /* " HTTP/1.1\r\nHost: ...Sec-WebSocket-Key: " */
 	size_t mid_len;
+	char tail[TAIL_MAX];          /* REQ_TAIL, the token's header, the blank line */
+	size_t tail_len;
 	uint64_t seed;
 	/* SHA-1 fetched once, one context reused: OpenSSL 3's one-shot SHA1()
 	 * fetches the digest under a lock and allocates a context per call */
@@ -420,8 +425,8 @@ int rawconn_open(struct rawconn_pool *p, unsigned i, const char *path)
 	q += p->mid_len;
 	make_key(p, i, q);
 	q += KEY_LEN;
-	memcpy(q, REQ_TAIL, sizeof(REQ_TAIL) - 1);
-	len = (size_t)(q - req) + sizeof(REQ_TAIL) - 1;
+	memcpy(q, p->tail, p->tail_len);
+	len = (size_t)(q - req) + p->tail_len;
 
 	fd = socket(p->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -445,7 +450,7 @@ int rawconn_open(struct rawconn_pool *p, unsigned i, const char *path)
 	if (k < 0 || (size_t)k < len) {
 		size_t sent = k < 0 ? 0 : (size_t)k;
 
-		c->buf = malloc(RAWCONN_HEAD_MAX);
+		c->buf = malloc(len - sent);
 		if (!c->buf) {
 			errno = ENOMEM;
 			goto fail;
@@ -529,8 +534,8 @@ bad:
 }
 
 struct rawconn_pool *rawconn_new(struct ev_loop *loop, const char *url, const struct srcaddr *src,
-				 unsigned n, const struct rawconn_callbacks *cb, void *user,
-				 char *err, size_t errlen)
+				 const char *token, unsigned n, const struct rawconn_callbacks *cb,
+				 void *user, char *err, size_t errlen)
 {
 	struct rawconn_pool *p = calloc(1, sizeof(*p));
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai = NULL;
@@ -548,6 +553,13 @@ struct rawconn_pool *rawconn_new(struct ev_loop *loop, const char *url, const st
 	p->n = n;
 	if (parse_url(p, url, host, port, err, errlen))
 		goto fail;
+	if (token && !rv_client_token_valid(token)) {
+		snprintf(err, errlen, "not a token");
+		goto fail;
+	}
+	p->tail_len = (size_t)snprintf(p->tail, sizeof(p->tail), REQ_TAIL "%s%s%s\r\n",
+				       token ? AUTH_HEAD : "", token ? token : "",
+				       token ? "\r\n" : "");
 	p->nsrc = src ? src->n : 0;
 	/* --src addresses are IPv4: so must the server's be */
 	hints.ai_family = p->nsrc ? AF_INET : AF_UNSPEC;
@@ -600,6 +612,7 @@ void rawconn_free(struct rawconn_pool *p)
 			release(p, &p->c[i]);
 	free(p->c);
 	free(p->src);
+	explicit_bzero(p->tail, sizeof(p->tail));
 	EVP_MD_CTX_free(p->md);
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 	EVP_MD_free(p->sha1_owned);

@@ -5,7 +5,8 @@
  * 13,000 handshakes a second on one core whatever the server: it, not the
  * server, would be measured. A pool drives its connections on the caller's
  * libev loop with one ev_io each: a non-blocking socket, bind() to a --src
- * address, connect(), a prebuilt HTTP/1.1 upgrade request, the response
+ * address, connect(), a prebuilt HTTP/1.1 upgrade request (with the
+ * token's Authorization header when there is one), the response
  * head read up to its blank line (at most RAWCONN_HEAD_MAX bytes) and
  * checked (status 101, Sec-WebSocket-Accept), and then, while held,
  * whatever the server sends read and dropped, frame headers followed only
@@ -44,12 +45,14 @@ struct rawconn_pool;
 
 /* A pool of n connections to url (ws://HOST[:PORT][/PREFIX]; HOST resolved
  * here, once, blocking), bound round-robin to src's addresses (NULL or
- * empty: the kernel picks). cb and user are kept for every callback; loop,
+ * empty: the kernel picks), each sending "Authorization: Bearer token"
+ * (token NULL: none; one rv_client_token_valid refuses fails the pool;
+ * copied, never in err). cb and user are kept for every callback; loop,
  * cb and src must outlive the pool. Returns the pool, or NULL with a
  * message in err. */
 struct rawconn_pool *rawconn_new(struct ev_loop *loop, const char *url, const struct srcaddr *src,
-				 unsigned n, const struct rawconn_callbacks *cb, void *user,
-				 char *err, size_t errlen);
+				 const char *token, unsigned n, const struct rawconn_callbacks *cb,
+				 void *user, char *err, size_t errlen);
 
 /* Start connection i (i < n, not in use) to the URL's path followed by
  * path ("/ws/party/x"): its callbacks come later, from the loop. Returns 0,

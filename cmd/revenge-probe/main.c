@@ -37,6 +37,9 @@ static const char usage_text[] =
 "  --insecure          wss:// without certificate checks\n"
 "  --ca FILE           trust this PEM CA bundle for wss://\n"
 "  --origin ORIGIN     send this Origin header (as a browser would)\n"
+"  --token TOKEN       send \"Authorization: Bearer TOKEN\" in every handshake\n"
+"                      (default $REVENGE_TOKEN); A-Z a-z 0-9 - _ . only\n"
+"  --token-file FILE   read the token from FILE (keeps it out of ps)\n"
 "  -h, --help          show this help and exit\n"
 "  -V, --version       show the version and exit\n"
 "\n"
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "origin", required_argument, NULL, 'o' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "token-file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -190,7 +195,7 @@ int main(int argc, char **argv)
 	struct probe p = { 0 };
 	struct rv_client_config cc = { 0 };
 	ev_signal sigint, sigterm;
-	const char *check;
+	const char *check, *token = NULL, *token_file = NULL;
 	int opt, err, (*fn)(struct probe *, int, char **) = NULL;
 	double t0;
 	size_t ulen;
@@ -218,10 +223,13 @@ int main(int argc, char **argv)
 			cc.ca_file = optarg;
 			break;
 		case 'o': p.origin = optarg; break;
+		case 'T': token = optarg; break;
+		case 'F': token_file = optarg; break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
+	p.token = cli_token(PROG, token, token_file);
 	if (strncmp(p.url, "ws://", 5) && strncmp(p.url, "wss://", 6))
 		usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", p.url);
 	ulen = strlen(p.url);

@@ -43,6 +43,8 @@ struct probe {
 	struct rv_client *cl;
 	const char *url;              /* base, "ws://host:port" */
 	const char *origin;           /* --origin, NULL: none */
+	const char *token;            /* --token and friends, NULL: none; a
+				       * secret: never printed */
 	double timeout_ms;            /* --timeout: default for every wait */
 	double wait_ms;               /* --wait: keep retrying the first connection */
 	bool json, quiet, color;

@@ -171,7 +171,8 @@ static const char *describe_end(const struct pclient *c, char *buf, size_t len)
 int pc_open(struct pclient *c, const char *origin)
 {
 	struct probe *p = c->p;
-	struct rv_conn_options opts = { .origin = origin ? origin : p->origin };
+	struct rv_conn_options opts = { .origin = origin ? origin : p->origin,
+					.token = p->token };
 	struct rv_backoff bo = { 100, 2000, 0.5, (uint64_t)probe_now_ms() | 1 };
 	double start = probe_now_ms();
 	char url[4200], what[240];

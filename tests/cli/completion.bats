@@ -446,6 +446,22 @@ sorted() {
 	assert_output ''
 }
 
+@test "probe bash: --token offers nothing, --token-file completes file names" {
+	dir="$BATS_TEST_TMPDIR/tok"
+	mkdir -p "$dir"
+	touch "$dir/token.txt" "$dir/other"
+	run complete_probe --token ''
+	assert_success
+	assert_output ''
+	run complete_probe --token-file "$dir/t"
+	assert_output "$dir/token.txt"
+	run complete_probe --token-file = "$dir/t"
+	assert_output "$dir/token.txt"
+	# the value is skipped: then the checks
+	run complete_probe --token abc --token-file "$dir/token.txt" s
+	assert_output sync
+}
+
 @test "probe bash: --ca completes file names, tail offers endpoint paths" {
 	dir="$BATS_TEST_TMPDIR/tls"
 	mkdir -p "$dir"
@@ -655,6 +671,19 @@ party_help_flags() {
 	assert_output --duration=2:00:00
 }
 
+@test "party bash: --token offers nothing, --token-file completes file names" {
+	dir="$BATS_TEST_TMPDIR/tok"
+	mkdir -p "$dir"
+	touch "$dir/token.txt" "$dir/other"
+	run complete_party --token ''
+	assert_success
+	assert_output ''
+	run complete_party --token-file "$dir/t"
+	assert_output "$dir/token.txt"
+	run complete_party --token abc --token-file "$dir/token.txt" ''
+	assert_output ws://127.0.0.1:8080
+}
+
 @test "party bash: after --ca completes file names" {
 	dir="$BATS_TEST_TMPDIR/tls"
 	mkdir -p "$dir/sub"
@@ -836,8 +865,8 @@ bench_scenario_flags() {
 @test "bench: help lists the flags and scenarios the completions are checked against" {
 	run bench_global_flags
 	assert_success
-	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --json \
-		--help --version -h -V)"
+	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --token \
+		--token-file --json --help --version -h -V)"
 	run bench_scenario_flags connect
 	assert_output "$(sorted --conns --raw --server-pid)"
 	run bench_scenario_flags fanout
@@ -907,6 +936,23 @@ bench_scenario_flags() {
 	assert_output ''
 	run complete_bench nosuch -
 	assert_output ''
+}
+
+@test "bench bash: --token offers nothing, --token-file completes file names" {
+	dir="$BATS_TEST_TMPDIR/tok"
+	mkdir -p "$dir"
+	touch "$dir/token.txt" "$dir/other"
+	run complete_bench --token ''
+	assert_success
+	assert_output ''
+	run complete_bench --token-file "$dir/t"
+	assert_output "$dir/token.txt"
+	run complete_bench --token-file = "$dir/t"
+	assert_output "$dir/token.txt"
+	run complete_bench --token-file="$dir/t"
+	assert_output "--token-file=$dir/token.txt"
+	run complete_bench --token abc --token-file "$dir/token.txt" con
+	assert_output connect
 }
 
 @test "bench drift: every --help flag is in the man page" {

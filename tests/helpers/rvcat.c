@@ -13,6 +13,9 @@
  *   #close CODE [WHY]  close the connection
  * After the script: with --count N, wait until N messages in total arrived;
  * else linger --linger MS (default 0), then close with 1000.
+ * --token TOKEN sends "Authorization: Bearer TOKEN" in the handshake; with
+ * --token-subprotocol it is offered as "bearer.TOKEN" after the
+ * subprotocol instead (rv_conn_options.token, .token_in_subprotocol).
  * Exit: 0 done or closed by the server, 3 connect failed or refused,
  * 4 --timeout reached, 2 usage.
  */
@@ -271,6 +274,8 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "linger", required_argument, NULL, 'l' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "token-subprotocol", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rv_conn_callbacks cb = { on_open, on_message, on_close };
@@ -291,6 +296,8 @@ int main(int argc, char **argv)
 		case 't': timeout_ms = atol(optarg); break;
 		case 'c': st.count = atol(optarg); break;
 		case 'l': st.linger_ms = atol(optarg); break;
+		case 'T': co.token = optarg; break;
+		case 'B': co.token_in_subprotocol = true; break;
 		default: return 2;
 		}
 	}

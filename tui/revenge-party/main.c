@@ -49,6 +49,9 @@ static const char usage_text[] =
 "  --duration TIME    the video's length, for the progress bar (1:45:00)\n"
 "  --insecure         wss:// without certificate checks\n"
 "  --ca FILE          trust this PEM CA bundle for wss://\n"
+"  --token TOKEN      send \"Authorization: Bearer TOKEN\" when joining and\n"
+"                     rejoining (default $REVENGE_TOKEN); A-Z a-z 0-9 - _ . only\n"
+"  --token-file FILE  read the token from FILE (keeps it out of ps)\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
@@ -68,6 +71,7 @@ struct app {
 	struct view *view;
 	struct tm_model m;
 	char url[2048];
+	const char *token;         /* --token and friends, NULL: none; never shown */
 	bool quitting, done;
 	unsigned attempt;
 	struct rv_backoff backoff;
@@ -162,9 +166,12 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 	}
 	/* Refusals say what is wrong and end the program: retrying would not
 	 * change them. A server that went away is retried. */
-	if (status == 403 || status == 400 || status == 404) {
+	if (status == 403 || status == 400 || status == 404 || status == 401) {
 		a->m.conn = TM_GONE;
 		tm_notice(&a->m, local_now(), "%s",
+			  status == 401 && a->token ? "the server refused the token (HTTP 401)" :
+			  status == 401 ? "the server wants a token (HTTP 401): give --token, "
+			  "--token-file or REVENGE_TOKEN" :
 			  status == 403 ? "the server refused this client's origin (HTTP 403)" :
 			  status == 404 ? "the server has no watch parties at this URL (HTTP 404)" :
 			  "the server refused the party id or the name (HTTP 400): names are 1-32 "
@@ -196,6 +203,7 @@ static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_clos
 static void connect_now(struct app *a)
 {
 	char url[2600], name[RV_NAME_MAX_BYTES * 3 + 1];
+	struct rv_conn_options opts = { .token = a->token };
 	size_t n = 0;
 	int err;
 
@@ -213,9 +221,17 @@ static void connect_now(struct app *a)
 	if (a->m.conn != TM_RECONNECTING)
 		a->m.conn = TM_CONNECTING;
 	set_status(a, "%s %s ...", a->attempt ? "reconnecting to" : "connecting to", a->url);
-	a->conn = rv_client_connect(a->cl, url, NULL, &callbacks, a, &err);
-	if (!a->conn)
+	a->conn = rv_client_connect(a->cl, url, &opts, &callbacks, a, &err);
+	if (!a->conn && err == RV_EINVAL) {
+		/* the URL, or the token with it, can never be sent */
+		a->m.conn = TM_GONE;
+		tm_notice(&a->m, local_now(), "cannot connect: %s", a->token ?
+			  "the token is too long to send with this URL" : "the URL cannot be used");
+		set_status(a, "cannot connect; press Enter or Ctrl-C to leave");
+		a->quitting = true;
+	} else if (!a->conn) {
 		schedule_reconnect(a, "cannot connect");
+	}
 	redraw(a);
 }
 
@@ -564,13 +580,15 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "ca", required_argument, NULL, 'c' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "token-file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app a;
 	struct rv_client_config cc = { 0 };
-	const char *name = "", *url, *party;
+	const char *name = "", *url, *party, *token = NULL, *token_file = NULL;
 	double duration = 0;
 	int opt, err;
 
@@ -597,10 +615,13 @@ int main(int argc, char **argv)
 				cli_usage_error(PROG, "--ca: cannot read '%s': %s", optarg, strerror(errno));
 			cc.ca_file = optarg;
 			break;
+		case 'T': token = optarg; break;
+		case 'F': token_file = optarg; break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
+	a.token = cli_token(PROG, token, token_file);
 	if (argc - optind != 2)
 		cli_usage_error(PROG, "expected URL and PARTY, e.g. ws://127.0.0.1:8080 movie-night");
 	url = argv[optind];

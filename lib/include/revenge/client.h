@@ -66,7 +66,37 @@ struct rv_conn_options {
 				   * RV_EINVAL; an address that is not this
 				   * machine's makes rv_client_connect fail with
 				   * RV_EIO (and libwebsockets log the bind error). */
+	const char *token;        /* a bearer token (a JWT) for the server to
+				   * verify, NULL for none; copied. Sent as
+				   * "Authorization: Bearer TOKEN" in the
+				   * handshake. It must pass
+				   * rv_client_token_valid, else
+				   * rv_client_connect fails with RV_EINVAL (no
+				   * header injection). It must also fit, with
+				   * the path, host, origin and subprotocols, in
+				   * libwebsockets' 4096-byte handshake buffer:
+				   * one that does not fails rv_client_connect
+				   * with RV_EINVAL; the header is never cut
+				   * short. The library never prints it; its
+				   * own debug log (RV_LWS_DEBUG) may. */
+	bool token_in_subprotocol; /* offer the token as an extra
+				   * Sec-WebSocket-Protocol entry
+				   * "bearer.TOKEN" after revenge.v1 (or
+				   * subprotocol; alone with no_subprotocol)
+				   * instead of the header: what a browser
+				   * must do, as it cannot set headers. The
+				   * server is expected to select revenge.v1,
+				   * never the bearer entry. */
 };
+
+/* Longest token rv_client_token_valid accepts, in bytes. */
+#define RV_CLIENT_TOKEN_MAX 2048
+
+/* True when token can be sent: 1 to RV_CLIENT_TOKEN_MAX bytes of the
+ * base64url alphabet (A-Z a-z 0-9 - _) and '.', a JWT's characters, so it
+ * can end neither a header line nor a subprotocol list entry. NULL and ""
+ * are not. */
+bool rv_client_token_valid(const char *token);
 
 /* New context on cfg->ev_loop. Returns NULL and sets *err (RV_E*) on
  * failure. Free with rv_client_free after every connection has closed; the
