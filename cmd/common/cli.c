@@ -106,12 +106,10 @@ static void check_token(const char *prog, const char *src, const char *t, size_t
 				"characters)", src);
 }
 
-/* The token read from --token-file, kept until exit. */
-static char *token_buf;
-
-const char *cli_token(const char *prog, const char *flag, const char *file)
+const char *cli_token(const char *prog, const char *flag, const char *file,
+		      char buf[CLI_TOKEN_BUF])
 {
-	char src[1100], *buf;
+	char src[1100];
 	const char *env;
 	size_t len;
 	FILE *f;
@@ -130,9 +128,8 @@ const char *cli_token(const char *prog, const char *flag, const char *file)
 	}
 	snprintf(src, sizeof(src), "--token-file '%s'", file);
 	/* a token and its newline, and one byte more to see a longer one */
-	buf = token_buf = malloc(RV_CLIENT_TOKEN_MAX + 4);
 	f = fopen(file, "r");
-	if (!f || !buf)
+	if (!f)
 		cli_usage_error(prog, "--token-file: cannot read '%s': %s", file, strerror(errno));
 	len = fread(buf, 1, RV_CLIENT_TOKEN_MAX + 3, f);
 	if (ferror(f))

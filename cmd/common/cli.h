@@ -7,6 +7,8 @@
 #ifndef REVENGE_CLI_H
 #define REVENGE_CLI_H
 
+#include <revenge/client.h>
+
 /* Print "PROG: message (see --help)" on stderr and exit 2. */
 void cli_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
@@ -35,12 +37,15 @@ double cli_duration_ms(const char *prog, const char *flag, const char *s);
 /* The connection token from --token's value (flag, NULL when not given),
  * else --token-file's (file: the token is the file's contents, trailing
  * newlines stripped), else $REVENGE_TOKEN; NULL when none is given. The
- * string returned is flag, the environment's, or the file's contents
- * (allocated, kept until exit). Anything unusable is a usage error naming
+ * string returned is flag, the environment's, or the file's contents read
+ * into buf (the caller's, CLI_TOKEN_BUF bytes, kept as long as the token
+ * is used). Anything unusable is a usage error naming
  * where the token came from and never quoting it: both flags, an empty
  * value ("--token: empty"), a byte outside A-Z a-z 0-9 - _ . (see
  * rv_client_token_valid), more than RV_CLIENT_TOKEN_MAX bytes, a file
  * that cannot be read. */
-const char *cli_token(const char *prog, const char *flag, const char *file);
+#define CLI_TOKEN_BUF (RV_CLIENT_TOKEN_MAX + 4)   /* a token, CRLF, one more */
+const char *cli_token(const char *prog, const char *flag, const char *file,
+		      char buf[CLI_TOKEN_BUF]);
 
 #endif

@@ -142,6 +142,7 @@ static void parse_src(struct srcaddr *src, const char *spec)
 
 int main(int argc, char **argv)
 {
+	static char token_buf[CLI_TOKEN_BUF];   /* --token-file's, for the whole run */
 	static const struct option global[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -223,7 +224,7 @@ int main(int argc, char **argv)
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
-	c.token = cli_token(PROG, token, token_file);
+	c.token = cli_token(PROG, token, token_file, token_buf);
 	if (optind < argc)
 		scenario = argv[optind++];
 	if (optind < argc)

@@ -169,6 +169,7 @@ static void report(struct probe *p, const char *check, double elapsed_ms)
 
 int main(int argc, char **argv)
 {
+	static char token_buf[CLI_TOKEN_BUF];   /* --token-file's, for the whole run */
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -229,7 +230,7 @@ int main(int argc, char **argv)
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
-	p.token = cli_token(PROG, token, token_file);
+	p.token = cli_token(PROG, token, token_file, token_buf);
 	if (strncmp(p.url, "ws://", 5) && strncmp(p.url, "wss://", 6))
 		usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", p.url);
 	ulen = strlen(p.url);

@@ -132,3 +132,31 @@ print(c.getresponse().status)' "$PORT" "$t"
 	run grep 'OPEN' "$BATS_TEST_TMPDIR/open.err"
 	assert_success
 }
+
+@test "our own clients carry a token end to end: revenge-probe, revenge-bench, revenge-party and rvcat against a server that requires one" {
+	start_server --auth-secret-file "$SECRET"
+	local t
+	t=$("$SERVER" token --auth-secret-file "$SECRET" --sub ci --role host --party '*' --session '*')
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "$URL" --token "$t" --timeout 5s sync --members 2
+	assert_success
+	REVENGE_TOKEN="$t" run "$REVENGE_BUILD/bin/revenge-probe" --url "$URL" --timeout 5s progress
+	assert_success
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "$URL" --timeout 5s sync --members 2
+	assert_failure
+	assert_output --partial 401
+	printf '%s\n' "$t" >"$BATS_TEST_TMPDIR/tok"
+	run "$REVENGE_BUILD/bin/revenge-bench" --url "$URL" --token-file "$BATS_TEST_TMPDIR/tok" \
+		fanout --parties 2 --members 3 --rate 2 --duration 1s --json
+	assert_success
+	run "$PY" -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert r["connected"] == 6 and r["failed"] == 0 and r["loss_pct"] == 0, r
+print("ok")' <<<"$output"
+	assert_output ok
+	# a member-only token: never host, so the host's keys are refused
+	local m
+	m=$("$SERVER" token --auth-secret-file "$SECRET" --sub viewer --party '*')
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "$URL" --token "$m" --timeout 5s sync --members 2
+	assert_failure
+}

@@ -575,6 +575,7 @@ static void history_path(struct app *a)
 
 int main(int argc, char **argv)
 {
+	static char token_buf[CLI_TOKEN_BUF];   /* --token-file's, for the whole run */
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -621,7 +622,7 @@ int main(int argc, char **argv)
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
-	a.token = cli_token(PROG, token, token_file);
+	a.token = cli_token(PROG, token, token_file, token_buf);
 	if (argc - optind != 2)
 		cli_usage_error(PROG, "expected URL and PARTY, e.g. ws://127.0.0.1:8080 movie-night");
 	url = argv[optind];

@@ -84,9 +84,12 @@ struct rv_conn_options {
 				   * "bearer.TOKEN" after revenge.v1 (or
 				   * subprotocol; alone with no_subprotocol)
 				   * instead of the header: what a browser
-				   * must do, as it cannot set headers. The
-				   * server is expected to select revenge.v1,
-				   * never the bearer entry. */
+				   * must do with servers that take tokens
+				   * there. The server is expected to select
+				   * revenge.v1, never the bearer entry.
+				   * revenge-server does not read it (lws
+				   * 4.1.6 drops a protocol list over 128
+				   * bytes): use the header or ?token= there. */
 };
 
 /* Longest token rv_client_token_valid accepts, in bytes. */
