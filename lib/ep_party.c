@@ -124,7 +124,8 @@ static int party_query(const char *arg, size_t len, struct rv__request *r,
 		return 400;
 	}
 	if (!rv_proto_valid_name(arg + 5, len - 5)) {
-		snprintf(why, why_len, "name must be 1-32 printable UTF-8 characters");
+		snprintf(why, why_len, "name must be 1-32 UTF-8 characters, no control, bidi control "
+			 "or line separator, not only blank or invisible ones");
 		return 400;
 	}
 	memcpy(a->name, arg + 5, len - 5);

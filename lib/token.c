@@ -598,7 +598,8 @@ static int claims_from(const json_t *root, double now_s, double leeway_s,
 		if (!rv_proto_valid_name(s, len))
 			return say(why, why_len, RV_TOKEN_BAD,
 				   "claim name is not a valid display name (1-%d characters, "
-				   "no control characters, not only spaces)", RV_NAME_MAX_CHARS);
+				   "no control, bidi control or line separator, not only "
+				   "blank or invisible characters)", RV_NAME_MAX_CHARS);
 		memcpy(out->name, s, len + 1);
 		out->has_name = true;
 	}

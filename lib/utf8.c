@@ -85,8 +85,49 @@ bool rv_proto_valid_id(const char *s, size_t len)
 	return true;
 }
 
+/* The code point at s[*i] of a valid UTF-8 string; *i moves past it. */
+static unsigned utf8_next(const unsigned char *s, size_t *i)
+{
+	unsigned c = s[*i];
+	size_t n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+	unsigned cp = n == 0 ? c : c & (0x3f >> n);
+
+	for (size_t k = 1; k <= n; k++)
+		cp = (cp << 6) | (s[*i + k] & 0x3f);
+	*i += n + 1;
+	return cp;
+}
+
+/* Refused anywhere in a name: controls (C0, DEL, C1), the bidi controls
+ * that reorder the text around a name, and the line and paragraph
+ * separators. */
+static bool name_refused(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	       cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x2028 || cp == 0x2029;
+}
+
+/* Characters that draw nothing or look like a space: fine inside a name,
+ * not a name on their own (it would look empty, or like someone else's). */
+static bool name_blank(unsigned cp)
+{
+	switch (cp) {
+	case 0x20: case 0xa0: case 0xad: case 0x115f: case 0x1160: case 0x1680:
+	case 0x180e: case 0x202f: case 0x205f: case 0x2060: case 0x2800:
+	case 0x3000: case 0x3164: case 0xfeff: case 0xffa0:
+		return true;
+	}
+	return (cp >= 0x2000 && cp <= 0x200d) ||        /* spaces, zero widths */
+	       (cp >= 0x2061 && cp <= 0x2064) ||        /* invisible operators */
+	       (cp >= 0xfe00 && cp <= 0xfe0f) ||        /* variation selectors */
+	       (cp >= 0xe0000 && cp <= 0xe007f);        /* tags */
+}
+
 bool rv_proto_valid_name(const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	bool visible = false;
 	size_t chars;
 
@@ -95,16 +136,12 @@ bool rv_proto_valid_name(const char *s, size_t len)
 	chars = rv_utf8_chars(s, len);
 	if (chars < 1 || chars > RV_NAME_MAX_CHARS)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0; i < len;) {
+		unsigned cp = utf8_next(u, &i);
 
-		/* C0 controls, DEL and the C1 controls (U+0080-U+009F). */
-		if (c < 0x20 || c == 0x7f)
+		if (name_refused(cp))
 			return false;
-		if (c == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f)
-			return false;
-		if (c != ' ')
+		if (!name_blank(cp))
 			visible = true;
 	}
 	return visible;

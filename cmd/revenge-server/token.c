@@ -128,7 +128,8 @@ int token_main(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			if (!rv_proto_valid_name(optarg, strlen(optarg)))
-				usage_error("--name: expected 1-32 printable UTF-8 characters");
+				usage_error("--name: expected 1-32 UTF-8 characters, no control, "
+					    "bidi control or line separator, not only blank ones");
 			snprintf(c.name, sizeof(c.name), "%s", optarg);
 			c.has_name = true;
 			break;

@@ -40,3 +40,4 @@ scenario() {
 @test "message over the size limit closes with 1009" { scenario close_too_large; }
 @test "handshake refusals: bad id 400, bad name 400, path 404, subprotocol 400, origin 403" { scenario handshakes; }
 @test "permessage-deflate is negotiated and round-trips" { scenario deflate; }
+@test "names with bidi controls, line separators or nothing visible are refused with 400; accents and CJK are not" { scenario hostile_names; }

@@ -9,7 +9,8 @@
  * its state in range). After every step the model is checked: the view
  * writes its names and lines to the terminal as they are, so each must be
  * NUL-terminated, valid UTF-8 and free of control characters (C0, DEL, and
- * C1 such as U+009B, which a terminal may take as CSI), and every count
+ * C1 such as U+009B, which a terminal may take as CSI), bidi controls and
+ * line or paragraph separators, and every count
  * within its bound. Any broken promise aborts, which libFuzzer reports as a
  * crash.
  *
@@ -31,7 +32,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Shown on the terminal as is: NUL-terminated inside its array, valid
- * UTF-8, no C0 control, DEL or C1 control (U+0080-U+009F, 0xc2 0x80-0x9f). */
+ * UTF-8, no C0 control, DEL or C1 control (U+0080-U+009F, 0xc2 0x80-0x9f),
+ * no bidi control (U+061C, U+200E-F, U+202A-E, U+2066-9), no U+2028/9. */
 static void check_shown(const char *s, size_t size)
 {
 	size_t len = strnlen(s, size);
@@ -41,9 +43,16 @@ static void check_shown(const char *s, size_t size)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		const unsigned char *u = (const unsigned char *)s + i;
+
 		if (c < 0x20 || c == 0x7f ||
-		    (c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
-		     (unsigned char)s[i + 1] <= 0x9f))
+		    (c == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f))
+			abort();
+		/* bidi controls, line and paragraph separators */
+		if ((c == 0xd8 && u[1] == 0x9c) ||
+		    (c == 0xe2 && u[1] == 0x80 &&
+		     (u[2] == 0x8e || u[2] == 0x8f || (u[2] >= 0xa8 && u[2] <= 0xae))) ||
+		    (c == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9))
 			abort();
 	}
 }

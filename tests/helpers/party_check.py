@@ -396,6 +396,31 @@ async def s_handshakes():
     await ws.close()
 
 
+async def s_hostile_names():
+    # A name that reorders the text around it, looks empty or breaks the
+    # line is refused at the handshake (rv_proto_valid_name).
+    for name in ("%E2%80%AEann",            # U+202E right-to-left override
+                 "ann%E2%81%A6x",           # U+2066 left-to-right isolate
+                 "%E2%80%8B",               # only U+200B zero width space
+                 "%E2%80%8B%E2%80%8D",      # only zero widths
+                 "%E3%80%80",               # only U+3000 ideographic space
+                 "%C2%A0%20",               # only NBSP and a space
+                 "%E3%85%A4",               # only U+3164 Hangul filler
+                 "ann%E2%80%A8lee",         # U+2028 line separator
+                 "ann%E2%80%A9"):           # U+2029 paragraph separator
+        await s_refused("/ws/party/names?name=" + name, 400)
+    # Accents, a blank inside, emoji: accepted, and arrive as sent.
+    for name, shown in (("Jos%C3%A9%20Mar%C3%ADa", "José María"),
+                        ("ann%C2%A0lee", "ann\u00a0lee"),
+                        ("%E2%80%8Bann", "\u200bann"),
+                        ("%E5%B0%8F%E6%98%8E%F0%9F%8E%AC", "小明🎬")):
+        ws, w = await join("names", name)
+        me = w["payload"]["participant_id"]
+        got = [m["name"] for m in w["payload"]["members"] if m["id"] == me]
+        check(got == [shown], f"name {got!r}, expected {shown!r}")
+        await ws.close()
+
+
 async def s_origin_custom():
     # the server under test runs with --origin '*.example.com' --origin 'https://app.test'
     ws, _ = await join("po", "a", origin="https://www.example.com")
@@ -428,7 +453,7 @@ SCENARIOS = {
     "close_binary": lambda: s_closes("binary"),
     "close_too_large": lambda: s_closes("large"),
     "handshakes": s_handshakes, "origin_custom": s_origin_custom,
-    "deflate": s_deflate,
+    "deflate": s_deflate, "hostile_names": s_hostile_names,
 }
 
 if __name__ == "__main__":

@@ -1950,6 +1950,53 @@ static void test_valid_id(void **state)
 	free(id65);
 }
 
+/* Names that would let one member pass for another, look empty, or
+ * reorder the text around them. */
+static void test_valid_name_hostile(void **state)
+{
+	static const char *const ok[] = {
+		"Ana Mar\xc3\xad" "a", "Jos\xc3\xa9", "Zo\xc3\xab",    /* accents */
+		"\xe5\xb0\x8f\xe6\x98\x8e",                    /* CJK */
+		"\xf0\x9f\x8e\x89", "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9", /* emoji, ZWJ */
+		"ann lee", "ann\xc2\xa0lee", "ann\xe3\x80\x80lee",   /* one blank inside */
+		"\xe2\x80\x8b" "ann",                          /* zero width beside a letter */
+		"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",            /* Hebrew: RTL letters, no control */
+		"\xd8\xb9\xd9\x84\xd9\x8a",                    /* Arabic */
+		"e\xcc\x81", "\xcc\x81",                       /* combining marks are left alone */
+		"a\xe2\x80\xa7", "a\xe2\x80\xb0", "a\xe2\x81\xb0", "a\xd8\x9b", /* U+2027, U+2030, U+2070, U+061B */
+	};
+	static const char *const refused[] = {
+		/* bidi controls, anywhere */
+		"ann\xe2\x80\xae", "\xe2\x80\xae" "ann", "a\xd8\x9c" "b", "a\xe2\x80\x8e",
+		"a\xe2\x80\x8f", "a\xe2\x80\xaa", "a\xe2\x80\xab", "a\xe2\x80\xac", "a\xe2\x80\xad",
+		"a\xe2\x81\xa6", "a\xe2\x81\xa7", "a\xe2\x81\xa8", "a\xe2\x81\xa9",
+		/* line and paragraph separators, anywhere */
+		"ann\xe2\x80\xa8lee", "ann\xe2\x80\xa9", "\xe2\x80\xa8",
+		/* only white space */
+		"\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x8a", "\xe2\x80\xaf",
+		"\xe2\x81\x9f", "\xe3\x80\x80", " \xe3\x80\x80 ",
+		/* only zero-width or invisible */
+		"\xe2\x80\x8b", "\xe2\x80\x8c", "\xe2\x80\x8d", "\xe2\x81\xa0", "\xef\xbb\xbf",
+		"\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b", "\xc2\xad", "\xef\xb8\x8f",
+		"\xf3\xa0\x81\x81",
+		/* only fillers */
+		"\xe1\x85\x9f", "\xe1\x85\xa0", "\xe3\x85\xa4", "\xef\xbe\xa0", "\xe2\xa0\x80",
+		"\xe3\x85\xa4\xe3\x85\xa4",
+		/* a mix of them all, still nothing to see */
+		" \xc2\xa0\xe2\x80\x8b\xe3\x85\xa4\xe2\xa0\x80\xef\xbb\xbf",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!rv_proto_valid_name(ok[i], strlen(ok[i])))
+			fail_msg("refused ok[%zu]", i);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (rv_proto_valid_name(refused[i], strlen(refused[i])))
+			fail_msg("accepted refused[%zu]", i);
+	/* Only len bytes are looked at: a refused character past len is not. */
+	assert_true(rv_proto_valid_name("ann\xe2\x80\xae", 3));
+}
+
 static void test_valid_name(void **state)
 {
 	char *a32 = rep("a", 32), *a33 = rep("a", 33);
@@ -2042,6 +2089,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_valid_id),
 		cmocka_unit_test(test_valid_name),
+		cmocka_unit_test(test_valid_name_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

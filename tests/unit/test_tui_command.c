@@ -447,6 +447,19 @@ static void test_host_transfer(void **state)
 	assert_string_equal(err, "no member named dave");
 	assert_null(message(m, "/host alice", LOCAL, err, sizeof(err)));
 	assert_non_null(strstr(err, "already"));
+
+	/* Two carols: the bare name is ambiguous, the shown one is not. */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p4\","
+			       "\"name\":\"carol\"}}", LOCAL), 0);
+	assert_null(message(m, "/host carol", LOCAL, err, sizeof(err)));
+	assert_string_equal(err, "more than one member is named carol: give the name the "
+			    "member list shows, as carol (id)");
+	j = message(m, "/host carol (p4)", LOCAL, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(json_unpack(j, "{s:s, s:{s:s !} !}", "type", &type,
+				     "payload", "to", &to), 0);
+	assert_string_equal(to, "p4");
+	json_decref(j);
 }
 
 static void test_member_commands(void **state)

@@ -807,6 +807,104 @@ static void test_invalid_utf8_never_shown(void **state)
 	assert_true(rv_utf8_valid(last(m)->text, len));
 }
 
+/* A chat carrying ESC and bidi controls reaches the model without them:
+ * no escape sequence for the terminal, nothing to reorder the line or the
+ * next one. ESC, like every control, becomes a space; a bidi control is
+ * dropped; a line or paragraph separator becomes a space. */
+static void test_bidi_and_escapes_never_shown(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":"
+			       "\"a\\u001b[2Jb\\u202ec\\u202ad\\u2066e\\u2069f\\u200eg\\u200fh"
+			       "\\u061ci\\u2028j\\u2029k\",\"name\":\"\\u202eecila\\u001b]0;x\"},"
+			       "\"from\":\"p1\",\"ts\":7}", LOCAL), 0);
+	assert_string_equal(last(m)->text, "a [2Jbcdefghi j k");
+	assert_string_equal(last(m)->name, "ecila ]0;x");
+	assert_null(strchr(last(m)->text, 0x1b));
+	assert_null(strstr(last(m)->text, "\xe2\x80\xae"));
+	/* Near neighbours are text, and stay. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":"
+			       "\"\\u2027\\u2030\\u2065\\u206a\\u061b\\u200d\\u00a0\","
+			       "\"name\":\"alice\"},\"from\":\"p1\",\"ts\":8}", LOCAL), 0);
+	assert_string_equal(last(m)->text, "\xe2\x80\xa7\xe2\x80\xb0\xe2\x81\xa5\xe2\x81\xaa"
+			    "\xd8\x9b\xe2\x80\x8d\xc2\xa0");
+	/* A member's name too (an older or foreign server may not refuse). */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p9\","
+			       "\"name\":\"\\u2067mallory\\u001b[0m\"}}", LOCAL), 0);
+	assert_string_equal(m->members[3].name, "mallory [0m");
+	assert_string_equal(last(m)->name, "mallory [0m");
+}
+
+/* Two present members of one name are shown with their ids, in the
+ * member list (tm_shown_name of a member) and on their lines; a unique
+ * name is shown as it is. */
+static void test_same_names_told_apart(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[TM_SHOWN_MAX];
+	const struct tm_line *from_p3, *from_p1;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	assert_string_equal(tm_shown_name(m, "p1", "alice", buf, sizeof(buf)), "alice");
+	assert_string_equal(tm_shown_name(m, "p3", "carol", buf, sizeof(buf)), "carol");
+
+	/* A second carol joins: both carols get their id, nobody else does. */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p4\","
+			       "\"name\":\"carol\"}}", LOCAL), 0);
+	assert_string_equal(last(m)->from, "p4");
+	assert_string_equal(tm_shown_name(m, "p3", "carol", buf, sizeof(buf)), "carol (p3)");
+	assert_string_equal(tm_shown_name(m, "p4", "carol", buf, sizeof(buf)), "carol (p4)");
+	assert_string_equal(tm_shown_name(m, "p1", "alice", buf, sizeof(buf)), "alice");
+	assert_string_equal(tm_shown_name(m, "p2", "bob", buf, sizeof(buf)), "bob");
+	/* The join line itself reads "carol (p4) joined". */
+	assert_string_equal(tm_shown_name(m, last(m)->from, last(m)->name, buf, sizeof(buf)),
+			    "carol (p4)");
+
+	/* Their chat lines name the sender apart. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"hi\","
+			       "\"name\":\"carol\"},\"from\":\"p3\",\"ts\":1}", LOCAL), 0);
+	from_p3 = last(m);
+	assert_string_equal(from_p3->from, "p3");
+	assert_string_equal(tm_shown_name(m, from_p3->from, from_p3->name, buf, sizeof(buf)),
+			    "carol (p3)");
+	assert_int_equal(apply(m, "{\"type\":\"reaction\",\"payload\":{\"emoji\":\"x\","
+			       "\"name\":\"carol\"},\"from\":\"p4\",\"ts\":2}", LOCAL), 0);
+	assert_string_equal(tm_shown_name(m, last(m)->from, last(m)->name, buf, sizeof(buf)),
+			    "carol (p4)");
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"yo\","
+			       "\"name\":\"alice\"},\"from\":\"p1\",\"ts\":3}", LOCAL), 0);
+	from_p1 = last(m);
+	assert_string_equal(tm_shown_name(m, from_p1->from, from_p1->name, buf, sizeof(buf)),
+			    "alice");
+
+	/* /host: the shown name finds one; the bare name, shared, finds none. */
+	assert_true(tm_member_named(m, "carol (p4)") == &m->members[3]);
+	assert_true(tm_member_named(m, "carol (p3)") == &m->members[2]);
+	assert_null(tm_member_named(m, "carol"));
+	assert_true(tm_member_named(m, "alice") == &m->members[0]);
+
+	/* The first carol leaves: the one here is plain carol again, and the
+	 * line of the one gone still says which carol it was. */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"p3\"}}",
+			       LOCAL), 0);
+	assert_string_equal(tm_shown_name(m, "p4", "carol", buf, sizeof(buf)), "carol");
+	assert_string_equal(tm_shown_name(m, from_p3->from, from_p3->name, buf, sizeof(buf)),
+			    "carol (p3)");
+	assert_true(tm_member_named(m, "carol") == &m->members[2]);
+	assert_null(tm_member_named(m, "carol (p3)"));
+
+	/* An id from the server is made safe to show as well. */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":"
+			       "\"\\u001b[2J\\u202e\",\"name\":\"carol\"}}", LOCAL), 0);
+	assert_string_equal(tm_shown_name(m, "p4", "carol", buf, sizeof(buf)), "carol (p4)");
+	assert_string_equal(tm_shown_name(m, "\x1b[2J\xe2\x80\xae", "carol", buf, sizeof(buf)),
+			    "carol ( [2J)");
+	/* A line with no member (a notice) is never given an id. */
+	assert_string_equal(tm_shown_name(m, "", "carol", buf, sizeof(buf)), "carol");
+}
+
 static void test_scrollback_bound(void **state)
 {
 	struct tm_model *m = *state;
@@ -874,6 +972,8 @@ int main(void)
 		T(test_utf8_never_cut),
 		T(test_c1_controls_never_shown),
 		T(test_invalid_utf8_never_shown),
+		T(test_bidi_and_escapes_never_shown),
+		T(test_same_names_told_apart),
 		T(test_scrollback_bound),
 		T(test_members_bound),
 	};

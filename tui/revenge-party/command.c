@@ -317,6 +317,17 @@ static const char *verb(const struct tm_model *m, enum tm_cmd_kind kind)
 	}
 }
 
+/* Whether two or more present members are called name. */
+static bool name_shared(const struct tm_model *m, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_members; i++)
+		if (strcmp(m->members[i].name, name) == 0)
+			n++;
+	return n > 1;
+}
+
 static bool host_only(const struct tm_model *m, enum tm_cmd_kind kind,
 		      char *err, size_t errlen)
 {
@@ -430,8 +441,13 @@ char *tm_command_message(const struct tm_model *m, const struct tm_cmd *cmd,
 		if (!host_only(m, cmd->kind, err, errlen))
 			return NULL;
 		if (text_len(cmd) < 0 || !(to = tm_member_named(m, cmd->text))) {
-			seterr(err, errlen, "no member named %s",
-			       text_len(cmd) < 0 ? "?" : cmd->text);
+			if (text_len(cmd) >= 0 && name_shared(m, cmd->text))
+				seterr(err, errlen, "more than one member is named %s: "
+				       "give the name the member list shows, as %s (id)",
+				       cmd->text, cmd->text);
+			else
+				seterr(err, errlen, "no member named %s",
+				       text_len(cmd) < 0 ? "?" : cmd->text);
 			return NULL;
 		}
 		if (strcmp(to->id, m->self_id) == 0) {

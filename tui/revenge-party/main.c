@@ -175,7 +175,8 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 			  status == 403 ? "the server refused this client's origin (HTTP 403)" :
 			  status == 404 ? "the server has no watch parties at this URL (HTTP 404)" :
 			  "the server refused the party id or the name (HTTP 400): names are 1-32 "
-			  "printable characters, party ids 1-64 of A-Z a-z 0-9 _ -");
+			  "characters, not only blank ones, without control or bidi control "
+			  "characters; party ids 1-64 of A-Z a-z 0-9 _ -");
 		set_status(a, "refused by the server; press Enter or Ctrl-C to leave");
 		a->quitting = true;
 		redraw(a);
@@ -318,10 +319,15 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 		char list[1500];
 		size_t n = 0;
 
-		for (size_t i = 0; i < a->m.n_members && n < sizeof(list) - 80; i++)
+		for (size_t i = 0; i < a->m.n_members && n < sizeof(list) - 80; i++) {
+			const struct tm_member *mb = &a->m.members[i];
+			char shown[TM_SHOWN_MAX];
+
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s", i ? ", " : "",
-					      a->m.members[i].name,
-					      strcmp(a->m.members[i].id, a->m.host_id) ? "" : " (host)");
+					      tm_shown_name(&a->m, mb->id, mb->name, shown,
+							    sizeof(shown)),
+					      strcmp(mb->id, a->m.host_id) ? "" : " (host)");
+		}
 		tm_notice(&a->m, local_now(), "%zu here: %s", a->m.n_members, list);
 		return;
 	}
@@ -415,7 +421,9 @@ static char *complete_gen(const char *text, int state)
 		return NULL;
 	}
 	while (i < a->m.n_members) {
-		const char *n = a->m.members[i++].name;
+		const struct tm_member *mb = &a->m.members[i++];
+		char shown[TM_SHOWN_MAX];
+		const char *n = tm_shown_name(&a->m, mb->id, mb->name, shown, sizeof(shown));
 
 		if (!strncmp(n, text, len))
 			return strdup(n);
@@ -600,8 +608,10 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'n':
 			if (!rv_proto_valid_name(optarg, strlen(optarg)))
-				cli_usage_error(PROG, "--name: expected 1-32 printable characters, got '%s'",
-						optarg);
+				/* not echoed: it may hold what would drive the terminal */
+				cli_usage_error(PROG, "--name: expected 1-32 characters, no control, "
+						"bidi control or line separator, not only blank "
+						"or invisible ones");
 			name = optarg;
 			break;
 		case 'd':

@@ -31,12 +31,28 @@ static void copy_text(char *dst, size_t size, const char *src, size_t len)
 	dst[n] = '\0';
 }
 
+/* A bidi control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)
+ * at s, a valid UTF-8 character of n bytes: it would reorder what follows
+ * it on the line, another member's name or text included. */
+static bool is_bidi(const unsigned char *s, size_t n)
+{
+	if (n == 2)
+		return s[0] == 0xd8 && s[1] == 0x9c;
+	if (n != 3 || s[0] != 0xe2)
+		return false;
+	return (s[1] == 0x80 && (s[2] == 0x8e || s[2] == 0x8f ||
+				 (s[2] >= 0xaa && s[2] <= 0xae))) ||
+	       (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9);
+}
+
 /* The view prints names and lines as they are, so this is where the
  * terminal is kept safe. A control character would move its cursor or
- * worse: C0 and DEL, and C1 too (U+009B is CSI to many terminals; as
- * UTF-8, 0xc2 0x80-0x9f), so each becomes a space. A byte that starts no
- * UTF-8 character becomes '?': a notice may quote what nobody checked (a
- * typed line, a close reason). In place; the text can only get shorter. */
+ * worse: C0 and DEL (ESC starts every escape sequence), and C1 too (U+009B
+ * is CSI to many terminals; as UTF-8, 0xc2 0x80-0x9f), so each becomes a
+ * space, as do the line and paragraph separators U+2028 and U+2029. A bidi
+ * control is dropped. A byte that starts no UTF-8 character becomes '?': a
+ * notice may quote what nobody checked (a typed line, a close reason). In
+ * place; the text can only get shorter. */
 static void scrub(char *str)
 {
 	unsigned char *s = (unsigned char *)str, *out = s;
@@ -50,7 +66,11 @@ static void scrub(char *str)
 			s++;
 			continue;
 		}
-		if (*s < 0x20 || *s == 0x7f || (*s == 0xc2 && s[1] < 0xa0)) {
+		if (is_bidi(s, n)) {
+			/* dropped */
+		} else if (*s < 0x20 || *s == 0x7f || (*s == 0xc2 && s[1] < 0xa0) ||
+			   (n == 3 && s[0] == 0xe2 && s[1] == 0x80 &&
+			    (s[2] == 0xa8 || s[2] == 0xa9))) {
 			*out++ = ' ';
 		} else {
 			memmove(out, s, n);
@@ -198,9 +218,10 @@ static const char *name_of(const struct tm_model *m, const char *id)
 
 /* ---- scrollback ------------------------------------------------------- */
 
-static void __attribute__((format(printf, 5, 0)))
+/* from: the member id the line is about, NULL for none. */
+static void __attribute__((format(printf, 6, 0)))
 vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
-	  const char *name, const char *fmt, va_list ap)
+	  const char *from, const char *name, const char *fmt, va_list ap)
 {
 	struct tm_line *l;
 
@@ -216,6 +237,7 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	copy_text(l->name, sizeof(l->name), name ? name : "", name ? strlen(name) : 0);
 	scrub(l->name);
 	l->color = l->name[0] ? name_color(l->name) : 0;
+	copy_text(l->from, sizeof(l->from), from ? from : "", from ? strlen(from) : 0);
 	tm__vformat(l->text, sizeof(l->text), fmt, ap);
 	scrub(l->text);
 	/* Someone reading back keeps their place while lines arrive. */
@@ -224,14 +246,14 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	m->dirty |= TM_DIRTY_CHAT;
 }
 
-static void __attribute__((format(printf, 5, 6)))
+static void __attribute__((format(printf, 6, 7)))
 line_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
-	 const char *name, const char *fmt, ...)
+	 const char *from, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vline_add(m, kind, at_ms, name, fmt, ap);
+	vline_add(m, kind, at_ms, from, name, fmt, ap);
 	va_end(ap);
 }
 
@@ -240,7 +262,7 @@ void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vline_add(m, TM_NOTICE, local_now_ms, NULL, fmt, ap);
+	vline_add(m, TM_NOTICE, local_now_ms, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -286,8 +308,8 @@ static int apply_chat(struct tm_model *m, const json_t *msg, const json_t *p,
 
 	if (!text)
 		return -1;
-	line_add(m, TM_CHAT, msg_ts(msg, local_now_ms), sender_name(m, msg, p),
-		 "%s", text);
+	line_add(m, TM_CHAT, msg_ts(msg, local_now_ms), jid(msg, "from"),
+		 sender_name(m, msg, p), "%s", text);
 	return 0;
 }
 
@@ -374,7 +396,7 @@ static int apply_member(struct tm_model *m, const json_t *msg, const json_t *p,
 		member_put(m, id, name, len);
 	else
 		member_drop(m, id);
-	line_add(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), shown,
+	line_add(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), id, shown,
 		 "%s", joined ? "joined" : "left");
 	m->dirty |= TM_DIRTY_MEMBERS;
 	return 0;
@@ -389,11 +411,11 @@ static int apply_host_changed(struct tm_model *m, const json_t *msg, const json_
 		return -1;
 	if (host) {
 		copy_text(m->host_id, sizeof(m->host_id), host, strlen(host));
-		line_add(m, TM_HOST, msg_ts(msg, local_now_ms), name_of(m, m->host_id),
-			 "is now the host");
+		line_add(m, TM_HOST, msg_ts(msg, local_now_ms), m->host_id,
+			 name_of(m, m->host_id), "is now the host");
 	} else {
 		m->host_id[0] = '\0';
-		line_add(m, TM_HOST, msg_ts(msg, local_now_ms), NULL,
+		line_add(m, TM_HOST, msg_ts(msg, local_now_ms), NULL, NULL,
 			 "the party has no host now; playback waits for one");
 	}
 	m->dirty |= TM_DIRTY_MEMBERS | TM_DIRTY_STATUS | TM_DIRTY_PLAYER;
@@ -454,8 +476,8 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 
 		if (!emoji)
 			return -1;
-		line_add(m, TM_REACTION, msg_ts(msg, local_now_ms), name,
-			 "reacted %s", emoji);
+		line_add(m, TM_REACTION, msg_ts(msg, local_now_ms), jid(msg, "from"),
+			 name, "reacted %s", emoji);
 		return 0;
 	}
 	if (strcmp(type, "time") == 0)
@@ -519,14 +541,42 @@ const char *tm_host_name(const struct tm_model *m)
 	return mb ? mb->name : "";
 }
 
+/* Whether a present member other than id is called name. */
+static bool name_taken(const struct tm_model *m, const char *id, const char *name)
+{
+	for (size_t i = 0; i < m->n_members; i++)
+		if (strcmp(m->members[i].id, id) != 0 && strcmp(m->members[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+const char *tm_shown_name(const struct tm_model *m, const char *id, const char *name,
+			  char *buf, size_t size)
+{
+	if (!id || !id[0] || !name[0] || !name_taken(m, id, name))
+		return name;
+	/* the id too is the server's: made as safe as a name */
+	snprintf(buf, size, "%s (%s)", name, id);
+	scrub(buf);
+	return buf;
+}
+
 const struct tm_member *tm_member_named(const struct tm_model *m, const char *name)
 {
+	const struct tm_member *found = NULL;
+	char shown[TM_SHOWN_MAX];
+
 	if (!name)
 		return NULL;
-	for (size_t i = 0; i < m->n_members; i++)
-		if (strcmp(m->members[i].name, name) == 0)
-			return &m->members[i];
-	return NULL;
+	for (size_t i = 0; i < m->n_members; i++) {
+		const struct tm_member *mb = &m->members[i];
+
+		if (strcmp(tm_shown_name(m, mb->id, mb->name, shown, sizeof(shown)), name) == 0)
+			return mb;
+		if (strcmp(mb->name, name) == 0)
+			found = found ? NULL : mb;
+	}
+	return found;
 }
 
 double tm_server_now(const struct tm_model *m, double local_now_ms)

@@ -17,6 +17,8 @@
 #define TM_MEMBERS_MAX 256
 #define TM_LINES_MAX 1000           /* chat scrollback kept */
 #define TM_TEXT_MAX 2000
+/* A name as shown: the name, then " (id)" when it needs telling apart. */
+#define TM_SHOWN_MAX (RV_NAME_MAX_BYTES + RV_MEMBER_ID_MAX + 4)
 
 enum {
 	TM_DIRTY_PLAYER = 1 << 0,
@@ -40,13 +42,18 @@ enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE 
  * sender; for join, leave, host and reaction lines, text is what follows
  * the name ("joined", "left", "is now the host", "reacted 🎉"), so name,
  * a space and text read as the sentence; a notice has no name, nor has the
- * host line saying the party has no host. Both are valid UTF-8 whatever
- * they came from: a control character (C0, DEL, C1) is shown as a space, a
- * byte that is not UTF-8 as '?', and nothing is cut inside a character.
- * Member names are kept the same way. */
+ * host line saying the party has no host. from is the member id the line
+ * is about ("" for none), which tells apart two people of the same name
+ * (tm_shown_name). Name and text are valid UTF-8 whatever they came from:
+ * a control character (C0 with ESC, DEL, C1) or a line or paragraph
+ * separator (U+2028, U+2029) is shown as a space, a bidi control (U+061C,
+ * U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) is dropped, a byte that is
+ * not UTF-8 is shown as '?', and nothing is cut inside a character. Member
+ * names are kept the same way. */
 struct tm_line {
 	enum tm_line_kind kind;
 	double at_ms;                   /* server time (ts), or local for notices */
+	char from[RV_MEMBER_ID_MAX + 1];
 	char name[RV_NAME_MAX_BYTES + 1];
 	unsigned color;                 /* of name, 1..6; 0 without a name */
 	char text[TM_TEXT_MAX + 1];
@@ -97,7 +104,17 @@ void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 bool tm_is_host(const struct tm_model *m);
 /* The host's name, "" when unknown or when the party has no host. */
 const char *tm_host_name(const struct tm_model *m);
-/* Find a member by name (exact), NULL if absent. */
+/* The name to show for member id called name (a member's, or a line's
+ * from and name): name itself, or "name (id)" in buf of size bytes when a
+ * present member other than id has the same name, so that two people of
+ * one name, or a line from someone gone and a person here, cannot pass for
+ * each other. Returns name or buf; buf is always written safe to show.
+ * TM_SHOWN_MAX bytes is enough. */
+const char *tm_shown_name(const struct tm_model *m, const char *id, const char *name,
+			  char *buf, size_t size);
+/* Find a present member by the name shown for them (tm_shown_name: "ann",
+ * or "ann (m3)" when two are called ann), or by a plain name only one
+ * present member has; NULL if none. */
 const struct tm_member *tm_member_named(const struct tm_model *m, const char *name);
 
 /* Server time now from the local clock and the offset estimate. */

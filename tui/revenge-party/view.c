@@ -252,12 +252,14 @@ static void draw_members(struct view *v, struct tm_model *m)
 	for (size_t i = 0; i < m->n_members && (int)i + 1 < h; i++) {
 		const struct tm_member *mb = &m->members[i];
 		bool host = !strcmp(mb->id, m->host_id), self = !strcmp(mb->id, m->self_id);
+		char shown[TM_SHOWN_MAX];
 
 		wmove(v->members, (int)i + 1, 0);
 		waddstr(v->members, host ? "* " : "  ");
 		if (v->color)
 			wattron(v->members, COLOR_PAIR(mb->color));
-		put(v->members, mb->name, w - 2 - (self ? 6 : 0));
+		put(v->members, tm_shown_name(m, mb->id, mb->name, shown, sizeof(shown)),
+		    w - 2 - (self ? 6 : 0));
 		if (v->color)
 			wattroff(v->members, COLOR_PAIR(mb->color));
 		if (self)
@@ -267,14 +269,16 @@ static void draw_members(struct view *v, struct tm_model *m)
 }
 
 /* One chat line as "HH:MM name: text", wrapped to width; returns rows
- * used, drawing only rows >= first (rows before it are above the pane). */
-static int chat_line_rows(const struct tm_line *l, int width)
+ * used, drawing only rows >= first (rows before it are above the pane).
+ * The name is as tm_shown_name tells it, "ann (m3)" when two are ann. */
+static int chat_line_rows(const struct tm_model *m, const struct tm_line *l, int width)
 {
-	char text[TM_TEXT_MAX + 200];
+	char text[TM_TEXT_MAX + TM_SHOWN_MAX + 16], shown[TM_SHOWN_MAX];
+	const char *name = tm_shown_name(m, l->from, l->name, shown, sizeof(shown));
 	int rows = 0;
 	size_t off = 0, n, b;
 
-	snprintf(text, sizeof(text), "00:00 %s%s%s", l->name, l->name[0] ? ": " : "", l->text);
+	snprintf(text, sizeof(text), "00:00 %s%s%s", name, name[0] ? ": " : "", l->text);
 	n = strlen(text);
 	while (off < n) {
 		fit(text + off, width, &b);
@@ -286,9 +290,11 @@ static int chat_line_rows(const struct tm_line *l, int width)
 	return rows ? rows : 1;
 }
 
-static void draw_chat_line(struct view *v, const struct tm_line *l, int y, int width, int skip)
+static void draw_chat_line(struct view *v, const struct tm_model *m, const struct tm_line *l,
+			   int y, int width, int skip)
 {
-	char stamp[16], body[TM_TEXT_MAX + 200];
+	char stamp[16], body[TM_TEXT_MAX + TM_SHOWN_MAX + 16], shown[TM_SHOWN_MAX];
+	const char *name = tm_shown_name(m, l->from, l->name, shown, sizeof(shown));
 	time_t t = (time_t)(l->at_ms / 1000);
 	struct tm tm;
 	size_t off = 0, n, b;
@@ -297,9 +303,9 @@ static void draw_chat_line(struct view *v, const struct tm_line *l, int y, int w
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M", &tm);
 	if (l->kind == TM_CHAT)
-		snprintf(body, sizeof(body), "%s: %s", l->name, l->text);
+		snprintf(body, sizeof(body), "%s: %s", name, l->text);
 	else
-		snprintf(body, sizeof(body), "%s%s%s", l->name, l->name[0] ? " " : "", l->text);
+		snprintf(body, sizeof(body), "%s%s%s", name, name[0] ? " " : "", l->text);
 	n = strlen(body);
 	/* first row: stamp then the text; wrapped rows continue under it */
 	while (off < n || row == 0) {
@@ -318,7 +324,7 @@ static void draw_chat_line(struct view *v, const struct tm_line *l, int y, int w
 			}
 			(void)x;
 			if (row == 0 && l->kind == TM_CHAT && v->color) {
-				size_t nl = strlen(l->name);
+				size_t nl = strlen(name);
 
 				wattron(v->chat, COLOR_PAIR(l->color) | A_BOLD);
 				waddnstr(v->chat, body, (int)(nl < b ? nl : b));
@@ -352,7 +358,7 @@ static void draw_chat(struct view *v, struct tm_model *m)
 	size_t total = 0;
 
 	for (i = 0; i < m->n_lines; i++)
-		total += (size_t)chat_line_rows(&m->lines[(m->first_line + i) % TM_LINES_MAX], w);
+		total += (size_t)chat_line_rows(m, &m->lines[(m->first_line + i) % TM_LINES_MAX], w);
 	if (m->scroll > (total > (size_t)h ? total - (size_t)h : 0))
 		m->scroll = total > (size_t)h ? total - (size_t)h : 0;
 	/* Walk back from the newest line, past the scrolled-back rows, until
@@ -364,7 +370,7 @@ static void draw_chat(struct view *v, struct tm_model *m)
 	i = last;
 	while (i > 0) {
 		const struct tm_line *l = &m->lines[(m->first_line + i - 1) % TM_LINES_MAX];
-		int r = chat_line_rows(l, w);
+		int r = chat_line_rows(m, l, w);
 
 		if (skip_rows >= (size_t)r) {
 			skip_rows -= (size_t)r;
@@ -382,9 +388,9 @@ static void draw_chat(struct view *v, struct tm_model *m)
 		y = 0;
 	for (size_t k = i; k < last; k++) {
 		const struct tm_line *l = &m->lines[(m->first_line + k) % TM_LINES_MAX];
-		int r = chat_line_rows(l, w);
+		int r = chat_line_rows(m, l, w);
 
-		draw_chat_line(v, l, y, w, 0);
+		draw_chat_line(v, m, l, y, w, 0);
 		y += r;
 	}
 	wnoutrefresh(v->chat);

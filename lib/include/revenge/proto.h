@@ -201,8 +201,19 @@ size_t rv_utf8_cut(const char *s, size_t len, size_t max);
  * Run on untrusted text before jansson, which recurses once per level. */
 size_t rv_json_depth_exceeded(const char *s, size_t len, size_t max_depth);
 
-/* True when s is a valid display name: valid UTF-8, 1-32 characters, no
- * control characters, not only white space. */
+/* True when s[0..len) is a valid display name: valid UTF-8, 1-32
+ * characters, and
+ *  - no control character (C0, DEL, C1 U+0080-U+009F), bidi control
+ *    (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) or line or
+ *    paragraph separator (U+2028, U+2029) anywhere: they would reorder or
+ *    break the text around the name;
+ *  - not only characters that draw nothing or look like a space: white
+ *    space (U+0020, U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000),
+ *    zero-width and invisible format characters (U+00AD, U+180E,
+ *    U+200B-U+200D, U+2060-U+2064, U+FEFF, U+FE00-U+FE0F, U+E0000-U+E007F)
+ *    and fillers (U+115F, U+1160, U+3164, U+FFA0, U+2800). Inside a name
+ *    that also has something visible they are fine ("Ana Lu").
+ * Pure: reads only s[0..len), which need not be NUL-terminated. */
 bool rv_proto_valid_name(const char *s, size_t len);
 
 #ifdef __cplusplus
