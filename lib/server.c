@@ -4,7 +4,8 @@
  * lifetime, the endpoints' start and stop, the handshake (routing, query
  * and origin by request.c; subprotocol and deflate here), plain HTTP
  * (/healthz, /metrics), receive assembly, rate limits, keep-alive, the
- * "time" answer every endpoint shares, and the SIGTERM/SIGINT drain. A
+ * "time" answer every endpoint shares, the SIGTERM/SIGINT drain and the
+ * SIGHUP certificate reload. A
  * connection's send path is conn.c's; what happens on each WebSocket path
  * is its endpoint's (endpoints.c lists them); the rules themselves live in
  * the pure core.
@@ -19,6 +20,9 @@
 
 #include <libwebsockets.h>
 #include <ev.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "revenge/error.h"
 #include "revenge/metrics.h"
@@ -42,7 +46,8 @@ struct rv__server {
 	const struct rv_log *log;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
-	ev_signal sigterm, sigint;
+	SSL_CTX *ssl_ctx;                       /* the vhost's, borrowed from lws; NULL: plain */
+	ev_signal sigterm, sigint, sighup;
 	ev_timer drain_timer, lws_tick, keepalive;
 	ev_prepare flush;                       /* writes what the turn queued */
 	RV__LIST(struct rv__conn) conns;        /* open ws connections, by ka_due */
@@ -487,6 +492,116 @@ static int http_writeable(struct rv__conn *c, struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* ---- TLS: versions, ciphers, reload ----------------------------------- */
+
+/* TLS 1.2 and 1.3 only; for 1.2, forward-secret AEAD suites (Mozilla's
+ * "intermediate" list); 1.3 keeps OpenSSL's suites, all of them AEAD. */
+#define TLS12_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+		      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+		      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_OPTIONS (SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | \
+		     SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION)
+
+/* lws 4.1 calls this once, while it sets up the vhost's server SSL_CTX
+ * (certificate and key loaded, options and ciphers applied): the one
+ * place its public API hands that SSL_CTX out. We keep it to reload the
+ * certificate into, and set the version floor the modern way too (the
+ * SSL_OP_NO_* options lws applies are deprecated in OpenSSL 3). */
+static int tls_ctx_ready(struct rv__server *s, SSL_CTX *ctx)
+{
+	if (!s || !ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+		return 1;
+	s->ssl_ctx = ctx;
+	return 0;
+}
+
+/* The first error OpenSSL queued, as text; clears the queue. */
+static const char *tls_error(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_error();
+
+	if (e)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "unknown error");
+	ERR_clear_error();
+	return buf;
+}
+
+/* Load the certificate chain and key from cfg's paths into the live
+ * SSL_CTX. Both are read and checked against each other in a scratch
+ * SSL_CTX first, then installed in one call (SSL_CTX_use_cert_and_key,
+ * which replaces the pair): on any failure the live SSL_CTX is untouched.
+ * Connections already open keep the certificate they were set up with
+ * (each SSL holds its own reference); handshakes from now on get the new
+ * one. A key of another type (RSA to EC) would sit beside the old pair
+ * rather than replace it, so that is refused: it takes a restart. Returns
+ * 0, or RV_ETLS with the reason in why. */
+static int tls_reload(struct rv__server *s, char *why, size_t why_len)
+{
+	const char *cert = s->cfg->tls_cert, *key = s->cfg->tls_key;
+	SSL_CTX *fresh = SSL_CTX_new(TLS_server_method());
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *old_key = SSL_CTX_get0_privatekey(s->ssl_ctx), *new_key;
+	char e[256];
+	int err = RV_ETLS;
+
+	if (!fresh) {
+		snprintf(why, why_len, "%s", tls_error(e, sizeof(e)));
+		goto out;
+	}
+	if (SSL_CTX_use_certificate_chain_file(fresh, cert) != 1) {
+		snprintf(why, why_len, "certificate %s: %s", cert, tls_error(e, sizeof(e)));
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(fresh, key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(why, why_len, "key %s: %s", key, tls_error(e, sizeof(e)));
+		goto out;
+	}
+	if (SSL_CTX_check_private_key(fresh) != 1) {
+		snprintf(why, why_len, "key %s does not match certificate %s", key, cert);
+		ERR_clear_error();
+		goto out;
+	}
+	new_key = SSL_CTX_get0_privatekey(fresh);
+	if (old_key && EVP_PKEY_get_base_id(old_key) != EVP_PKEY_get_base_id(new_key)) {
+		snprintf(why, why_len, "key type changed (%s to %s): restart the server to switch",
+			 EVP_PKEY_get0_type_name(old_key), EVP_PKEY_get0_type_name(new_key));
+		goto out;
+	}
+	SSL_CTX_get0_chain_certs(fresh, &chain);
+	if (SSL_CTX_use_cert_and_key(s->ssl_ctx, SSL_CTX_get0_certificate(fresh), new_key,
+				     chain, 1) != 1) {
+		snprintf(why, why_len, "%s", tls_error(e, sizeof(e)));
+		goto out;
+	}
+	err = 0;
+out:
+	SSL_CTX_free(fresh);
+	return err;
+}
+
+/* SIGHUP: reload the certificate and key; a failure keeps the old pair. */
+static void on_sighup(struct ev_loop *loop, ev_signal *h, int revents)
+{
+	struct rv__server *s = h->data;
+	char why[600], subject[256];
+	X509 *x;
+
+	if (!s->ssl_ctx) {
+		rv_log(s->log, RV_LOG_INFO, "tls_reload", "SIGHUP: not serving TLS, nothing to reload");
+		return;
+	}
+	if (tls_reload(s, why, sizeof(why))) {
+		rv_log(s->log, RV_LOG_ERROR, "tls_reload_failed",
+		       "%s; still serving the previous certificate", why);
+		return;
+	}
+	x = SSL_CTX_get0_certificate(s->ssl_ctx);
+	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+	rv_log(s->log, RV_LOG_INFO, "tls_reloaded", "%s: subject %s", s->cfg->tls_cert, subject);
+}
+
 /* ---- the lws callback ------------------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -520,6 +635,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return http_request(s, c, wsi, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(c, wsi);
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		return tls_ctx_ready(s, user);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (c) {
 			free(c->http_body);
@@ -547,6 +664,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_prepare_stop(loop, &s->flush);
 	ev_signal_stop(loop, &s->sigterm);
 	ev_signal_stop(loop, &s->sigint);
+	ev_signal_stop(loop, &s->sighup);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
 	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
@@ -781,6 +899,8 @@ int rv_server_run(const struct rv_server_config *cfg)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;
+		info.ssl_cipher_list = TLS12_CIPHERS;
+		info.ssl_options_set = (long)TLS_OPTIONS;
 	}
 	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : LLL_ERR, getenv("RV_LWS_DEBUG") ? NULL : lws_log_emit);
 
@@ -801,9 +921,18 @@ int rv_server_run(const struct rv_server_config *cfg)
 		s->ctx = NULL;
 		goto out;
 	}
+	if (tls && !s->ssl_ctx) {
+		/* without it a SIGHUP could not reload */
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "lws did not hand out its SSL_CTX");
+		err = RV_ETLS;
+		lws_context_destroy(s->ctx);
+		s->ctx = NULL;
+		goto out;
+	}
 
 	ev_signal_init(&s->sigterm, on_signal, SIGTERM);
 	ev_signal_init(&s->sigint, on_signal, SIGINT);
+	ev_signal_init(&s->sighup, on_sighup, SIGHUP);
 	ev_timer_init(&s->drain_timer, drain_tick, 0, 0.02);
 	ev_timer_init(&s->lws_tick, lws_tick, 0.5, 0.5);
 	ev_timer_init(&s->keepalive, keepalive_sweep, 0.25, 0.25);
@@ -811,12 +940,13 @@ int rv_server_run(const struct rv_server_config *cfg)
 	ev_set_priority(&s->flush, EV_MINPRI);
 	s->flush.data = s;
 	ev_prepare_start(s->hub.loop, &s->flush);
-	s->sigterm.data = s->sigint.data = s->drain_timer.data = s->lws_tick.data = s;
+	s->sigterm.data = s->sigint.data = s->sighup.data = s->drain_timer.data = s->lws_tick.data = s;
 	s->keepalive.data = s;
 	if (cfg->ping_interval)
 		ev_timer_start(s->hub.loop, &s->keepalive);
 	ev_signal_start(s->hub.loop, &s->sigterm);
 	ev_signal_start(s->hub.loop, &s->sigint);
+	ev_signal_start(s->hub.loop, &s->sighup);
 	ev_timer_start(s->hub.loop, &s->lws_tick);
 
 	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",

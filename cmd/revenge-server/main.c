@@ -81,6 +81,8 @@ static const char usage_text[] =
 "Once it accepts connections it prints 'revenge-server: listening on URL' on\n"
 "stdout. SIGTERM or SIGINT drains: new connections are refused, /healthz\n"
 "answers 503, every client is closed with 1001, and it exits 0 within 5 s.\n"
+"SIGHUP reloads --tls-cert and --tls-key (open connections keep theirs; a\n"
+"file that fails to load keeps the old pair and logs tls_reload_failed).\n"
 "\n"
 "Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
 "files, a missing, unwritable or corrupt store), 2 on a usage error.\n";

@@ -1,22 +1,45 @@
 #!/usr/bin/env bats
-# wss:// with a self-signed certificate made here.
+# wss:// with self-signed certificates made here: versions and ciphers as
+# the openssl CLI sees them, and the SIGHUP certificate reload.
 load helpers
 
-setup_file() {
-	local d="$BATS_FILE_TMPDIR"
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" \
-		-days 1 -subj "/CN=localhost" \
+# make_cert DIR CN: a self-signed RSA pair in DIR/cert.pem and DIR/key.pem.
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/key.pem" -out "$1/cert.pem" \
+		-days 1 -subj "/CN=$2" \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 }
 
+setup_file() {
+	mkdir -p "$BATS_FILE_TMPDIR/a" "$BATS_FILE_TMPDIR/b"
+	make_cert "$BATS_FILE_TMPDIR/a" localhost
+	make_cert "$BATS_FILE_TMPDIR/b" reloaded
+}
+
+# Each test's server reads its own copy of the pair, which a test may
+# replace.
 setup() {
-	CERT="$BATS_FILE_TMPDIR/cert.pem"
-	KEY="$BATS_FILE_TMPDIR/key.pem"
+	CERT="$BATS_TEST_TMPDIR/cert.pem"
+	KEY="$BATS_TEST_TMPDIR/key.pem"
+	cp "$BATS_FILE_TMPDIR/a/cert.pem" "$CERT"
+	cp "$BATS_FILE_TMPDIR/a/key.pem" "$KEY"
 	start_server --tls-cert "$CERT" --tls-key "$KEY"
 }
 
 teardown() {
 	stop_server
+}
+
+# handshake ARGS...: openssl s_client against the server; the refusal we
+# see must be the server's, so the client's own security level is 0.
+handshake() {
+	timeout 5 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost "$@" \
+		</dev/null 2>&1
+}
+
+# served_cn: the subject CN a new handshake gets.
+served_cn() {
+	handshake | sed -n 's/^subject=.*CN *= *\([^,/]*\).*/\1/p'
 }
 
 @test "the server announces wss://" {
@@ -59,4 +82,87 @@ print(r.status, r.read().decode())' "$CERT" "$PORT"
 @test "plain ws:// to a TLS port fails cleanly" {
 	run -3 rvcat "ws://127.0.0.1:$PORT/ws/party/tls" </dev/null
 	assert_output --partial '#'
+}
+
+@test "TLS 1.0 and 1.1 are refused by the server" {
+	run handshake -tls1 -cipher 'DEFAULT:@SECLEVEL=0'
+	assert_failure
+	assert_output --partial 'alert protocol version'
+	run handshake -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+	assert_failure
+	assert_output --partial 'alert protocol version'
+}
+
+@test "TLS 1.2 gets an ECDHE AEAD suite, TLS 1.3 its own" {
+	run handshake -tls1_2
+	assert_success
+	assert_output --regexp 'New, TLSv1\.2, Cipher is ECDHE-RSA-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)'
+	run handshake -tls1_3
+	assert_success
+	assert_output --partial 'New, TLSv1.3, Cipher is TLS_'
+}
+
+@test "weak TLS 1.2 suites are refused" {
+	local c
+	for c in AES128-SHA AES256-GCM-SHA384 ECDHE-RSA-AES128-SHA DHE-RSA-AES128-GCM-SHA256; do
+		run handshake -tls1_2 -cipher "$c:@SECLEVEL=0"
+		assert_failure
+		assert_output --partial 'alert handshake failure'
+	done
+}
+
+@test "SIGHUP: new handshakes get the new certificate, an open connection lives on" {
+	local go="$BATS_TEST_TMPDIR/go" out="$BATS_TEST_TMPDIR/hold.out"
+	assert_equal "$(served_cn)" localhost
+	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/tls_hold.py" "$URL" "$CERT" "$go" \
+		>"$out" 2>&1 3>&- &
+	local hold=$!
+	wait_for "$out" '^open localhost$'
+
+	cp "$BATS_FILE_TMPDIR/b/cert.pem" "$CERT"
+	cp "$BATS_FILE_TMPDIR/b/key.pem" "$KEY"
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" 'tls_reloaded.*CN=reloaded'
+	assert_equal "$(served_cn)" reloaded
+
+	touch "$go"
+	wait "$hold"
+	run cat "$out"
+	assert_line --index 1 'time ok localhost'
+	kill -0 "$SERVER_PID"
+	# and a new wss client that trusts the new certificate joins
+	run rvcat --ca "$CERT" "wss://localhost:$PORT/ws/party/tls?name=bob" <<<"#wait welcome"
+	assert_line --index 1 --partial '"type":"welcome"'
+}
+
+@test "SIGHUP with a broken key keeps the old certificate" {
+	cp "$BATS_FILE_TMPDIR/b/cert.pem" "$CERT"
+	echo "not a key" >"$KEY"
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" 'tls_reload_failed'
+	assert_equal "$(served_cn)" localhost
+	run rvcat --insecure "$URL/ws/party/tls" <<<"#wait welcome"
+	assert_line --index 1 --partial '"type":"welcome"'
+
+	# a key that does not match the certificate: the same
+	cp "$BATS_FILE_TMPDIR/a/key.pem" "$KEY"
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" 'tls_reload_failed key .*mismatch'
+	assert_equal "$(served_cn)" localhost
+	# a missing file too
+	rm "$CERT"
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" "tls_reload_failed certificate $CERT"
+	assert_equal "$(served_cn)" localhost
+	kill -0 "$SERVER_PID"
+}
+
+@test "SIGHUP on a plain server: nothing to reload, it keeps serving" {
+	stop_server
+	start_server
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" 'tls_reload.*nothing to reload'
+	run rvcat "$URL/ws/party/plain" <<<"#wait welcome"
+	assert_line --index 1 --partial '"type":"welcome"'
+	kill -0 "$SERVER_PID"
 }
