@@ -427,6 +427,23 @@ static void test_seek_clamped_to_duration(void **state)
 	assert_near(at, S0 + 60000, 1e-6);
 }
 
+/* A server state with a speed the contract forbids is held as it came,
+ * but what the host sends back is within 0.25-4 (found by fuzz_tui). */
+static void test_sync_speed_within_contract(void **state)
+{
+	struct tm_model *m = *state;
+	double pos, speed, at;
+	bool playing;
+
+	host_model(m, 100);
+	m->state.speed = 6;
+	sync_of(m, "/seek 0:10", LOCAL, &pos, &playing, &speed, &at);
+	assert_true(speed == RV_SPEED_MAX);
+	m->state.speed = 0.01;
+	sync_of(m, "/pause", LOCAL, &pos, &playing, &speed, &at);
+	assert_true(speed == RV_SPEED_MIN);
+}
+
 static void test_host_transfer(void **state)
 {
 	struct tm_model *m = *state;
@@ -575,6 +592,7 @@ int main(void)
 		T(test_refusal_quoting_bad_bytes),
 		T(test_host_commands),
 		T(test_seek_clamped_to_duration),
+		T(test_sync_speed_within_contract),
 		T(test_host_transfer),
 		T(test_member_commands),
 		T(test_no_host_commands),

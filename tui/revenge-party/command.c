@@ -390,6 +390,12 @@ static json_t *sync_message(const struct tm_model *m, const struct tm_cmd *cmd,
 	}
 	if (!(pos >= 0))
 		pos = 0;
+	/* The model takes a server's state as it comes; what the host sends
+	 * back must be one the contract allows (found by fuzz_tui). */
+	if (speed < RV_SPEED_MIN)
+		speed = RV_SPEED_MIN;
+	else if (speed > RV_SPEED_MAX)
+		speed = RV_SPEED_MAX;
 	if (m->duration_s > 0 && pos > m->duration_s)
 		pos = m->duration_s;
 	if (!isfinite(pos) || !isfinite(at) || !isfinite(speed)) {
