@@ -18,7 +18,8 @@ _revenge_server_break()
 _revenge_server()
 {
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
-		--ping-interval --rate-limit --queue-max --auth-secret-file --auth-public-key
+		--ping-interval --rate-limit --queue-max --max-parties --max-members
+		--max-sessions --max-sessions-per-owner --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -50,7 +51,8 @@ _revenge_server()
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
 		--listen | --db | --ladder | --origin | --max-message | --history | \
-		--ping-interval | --rate-limit | --queue-max | --tls-cert | \
+		--ping-interval | --rate-limit | --queue-max | --max-parties | \
+		--max-members | --max-sessions | --max-sessions-per-owner | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

@@ -31,6 +31,7 @@
 #include "list.h"
 #include "msgbuf.h"
 #include "outq.h"
+#include "tally.h"
 
 struct rv__auth;
 struct rv__endpoint;
@@ -44,6 +45,8 @@ struct rv__hub {
 	struct rv_clock clock;
 	struct rv_metrics metrics;
 	struct rv_store *store;                 /* NULL when running without --db */
+	size_t n_sessions;                      /* live progress and stream sessions */
+	struct rv__tally session_owners;        /* live sessions per owner key (sessions.h) */
 	RV__LIST(struct rv__conn) dirty;        /* frames queued this loop turn */
 	z_stream z;                             /* compresses each message once */
 	bool zinit;

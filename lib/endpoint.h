@@ -33,6 +33,7 @@ struct rv__request {
 	char id[RV_ID_MAX + 1];                 /* party or session id */
 	char token[RV_TOKEN_MAX + 1];           /* the connection token, if sent */
 	size_t token_len;
+	char peer[48];                          /* the client's address, "" if unknown */
 	/* The verified token's claims (auth.c); NULL on an open server. */
 	const struct rv_token_claims *claims;
 	/* The endpoint's parsed query arguments, zeroed before the first:
@@ -82,7 +83,15 @@ struct rv__endpoint {
 	 * the endpoint takes none. */
 	int (*query)(const char *arg, size_t len, struct rv__request *r,
 		     char *why, size_t why_len);
-	/* The handshake completed: 0, or -1 to close. */
+	/* Would open accept r now? Asked at the handshake, after the path,
+	 * query and token are checked, so that a cap refuses with an HTTP
+	 * status rather than an accepted-then-closed WebSocket: 0, or fill
+	 * why (one line naming the cap) and return the status (503). NULL:
+	 * always. */
+	int (*admit)(void *state, const struct rv__request *r, char *why, size_t why_len);
+	/* The handshake completed: 0; RV_EFULL when a cap was reached since
+	 * admit said yes (closed 1013 "try again later"); any other
+	 * negative to close with 1011. */
 	int (*open)(void *state, struct rv__conn *c, const struct rv__request *r);
 	/* A decoded message other than "time" (answered for every endpoint
 	 * by the server), with its server time of receipt. */

@@ -63,22 +63,31 @@ static void parties_stop(void *state)
 	free(ps);
 }
 
-static struct rv_party *get_or_create(struct parties *ps, const char *id)
+/* The party id, made if need be, into *out: 0, RV_EFULL at --max-parties
+ * (counted), RV_ENOMEM. */
+static int get_or_create(struct parties *ps, const char *id, struct rv_party **out)
 {
-	struct rv_party_config pc = { .history_max = ps->hub->cfg->history };
+	const struct rv_server_config *cfg = ps->hub->cfg;
+	struct rv_party_config pc = { .history_max = cfg->history,
+				      .max_members = cfg->max_members };
 	struct rv_party *p = rv__idmap_get(&ps->by_id, id);
 
-	if (p)
-		return p;
+	if ((*out = p))
+		return 0;
+	if (cfg->max_parties && ps->hub->metrics.parties >= cfg->max_parties) {
+		ps->hub->metrics.limit_refusals[RV_LIMIT_PARTIES]++;
+		return RV_EFULL;
+	}
 	p = rv_party_new(id, &pc);
 	if (!p)
-		return NULL;
+		return RV_ENOMEM;
 	if (rv__idmap_put(&ps->by_id, id, p)) {
 		rv_party_free(p);
-		return NULL;
+		return RV_ENOMEM;
 	}
 	ps->hub->metrics.parties++;
-	return p;
+	*out = p;
+	return 0;
 }
 
 static void remove_if_empty(struct parties *ps, struct rv_party *p)
@@ -134,6 +143,27 @@ static int party_query(const char *arg, size_t len, struct rv__request *r,
 	return 0;
 }
 
+/* Refuse at the handshake what party_open would: a new party past
+ * --max-parties, a member past --max-members. */
+static int party_admit(void *state, const struct rv__request *r, char *why, size_t why_len)
+{
+	struct parties *ps = state;
+	const struct rv_server_config *cfg = ps->hub->cfg;
+	struct rv_party *p = rv__idmap_get(&ps->by_id, r->id);
+
+	if (p && cfg->max_members && rv_party_size(p) >= cfg->max_members) {
+		ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
+		snprintf(why, why_len, "member limit reached (%u)", cfg->max_members);
+		return 503;
+	}
+	if (!p && cfg->max_parties && ps->hub->metrics.parties >= cfg->max_parties) {
+		ps->hub->metrics.limit_refusals[RV_LIMIT_PARTIES]++;
+		snprintf(why, why_len, "party limit reached (%u)", cfg->max_parties);
+		return 503;
+	}
+	return 0;
+}
+
 static int party_open(void *state, struct rv__conn *c, const struct rv__request *r)
 {
 	struct parties *ps = state;
@@ -143,10 +173,11 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	char mid[RV_MEMBER_ID_MAX + 1];
 	const char *name = NULL;
 	bool may_host;
-	struct rv_party *p = get_or_create(ps, r->id);
+	struct rv_party *p;
+	int err = get_or_create(ps, r->id, &p);
 
-	if (!p)
-		return -1;
+	if (err)
+		return err;
 	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
 	rv_outbox_init(&ob);
 	/* A token's name and role decide; an open server's joiners name
@@ -156,10 +187,13 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	else if (a->has_name)
 		name = a->name;
 	may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
-	if (rv_party_join_as(p, mid, name, may_host, c, rv__hub_now(ps->hub), &pc->member, &ob)) {
+	err = rv_party_join_as(p, mid, name, may_host, c, rv__hub_now(ps->hub), &pc->member, &ob);
+	if (err) {
+		if (err == RV_EFULL)
+			ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
 		rv_outbox_clear(&ob);
 		remove_if_empty(ps, p);
-		return -1;
+		return err == RV_EFULL ? RV_EFULL : -1;
 	}
 	pc->party = p;
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
@@ -206,6 +240,7 @@ const struct rv__endpoint rv__ep_party = {
 	.start = parties_start,
 	.stop = parties_stop,
 	.query = party_query,
+	.admit = party_admit,
 	.open = party_open,
 	.message = party_message,
 	.close = party_close,

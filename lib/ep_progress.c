@@ -23,6 +23,7 @@
 #include "endpoint.h"
 #include "idmap.h"
 #include "list.h"
+#include "sessions.h"
 
 #define INTERVAL_DEFAULT_MS 5000
 #define INTERVAL_MIN_MS 100
@@ -32,6 +33,7 @@ struct progress_conn;
 
 struct psession {
 	char key[RV__SESSION_KEY_MAX];    /* in the table: owner and id */
+	char owner_key[RV__OWNER_KEY_MAX]; /* counted under it (sessions.h) */
 	char owner[RV_STORE_OWNER_MAX + 1];
 	char id[RV_ID_MAX + 1];
 	bool has_report;
@@ -175,7 +177,22 @@ static int progress_query(const char *arg, size_t len, struct rv__request *r,
 	return 0;
 }
 
-static struct psession *session_get(struct progress *pg, const struct rv__request *r)
+/* A new session past --max-sessions or --max-sessions-per-owner is
+ * refused at the handshake; joining a live one always fits. */
+static int progress_admit(void *state, const struct rv__request *r, char *why, size_t why_len)
+{
+	struct progress *pg = state;
+	char key[RV__SESSION_KEY_MAX];
+
+	rv__request_session_key(r, key);
+	if (rv__idmap_get(&pg->sessions, key))
+		return 0;
+	return rv__sessions_admit(pg->hub, r, why, why_len);
+}
+
+/* r's session, made if need be, into *out: 0, RV_EFULL at a session cap,
+ * RV_ENOMEM. */
+static int session_get(struct progress *pg, const struct rv__request *r, struct psession **out)
 {
 	struct rv_store *store = pg->hub->store;
 	const char *id = r->id;
@@ -184,11 +201,15 @@ static struct psession *session_get(struct progress *pg, const struct rv__reques
 	int err;
 
 	rv__request_session_key(r, key);
-	if ((ps = rv__idmap_get(&pg->sessions, key)))
-		return ps;
+	if ((*out = rv__idmap_get(&pg->sessions, key)))
+		return 0;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)
-		return NULL;
+		return RV_ENOMEM;
+	if ((err = rv__sessions_take(pg->hub, r, ps->owner_key))) {
+		free(ps);
+		return err;
+	}
 	snprintf(ps->key, sizeof(ps->key), "%s", key);
 	snprintf(ps->owner, sizeof(ps->owner), "%s", rv__request_owner(r));
 	snprintf(ps->id, sizeof(ps->id), "%s", id);
@@ -201,10 +222,13 @@ static struct psession *session_get(struct progress *pg, const struct rv__reques
 			       id, rv_store_last_error(store));
 	}
 	if (rv__idmap_put(&pg->sessions, ps->key, ps)) {
+		rv__sessions_give(pg->hub, ps->owner_key);
 		free(ps);
-		return NULL;
+		return RV_ENOMEM;
 	}
-	return ps;
+	pg->hub->metrics.progress_sessions++;
+	*out = ps;
+	return 0;
 }
 
 static int progress_open(void *state, struct rv__conn *c, const struct rv__request *r)
@@ -212,10 +236,11 @@ static int progress_open(void *state, struct rv__conn *c, const struct rv__reque
 	struct progress *pg = state;
 	const struct progress_args *a = (const void *)r->args.bytes;
 	struct progress_conn *pc = rv__conn_ep(c);
-	struct psession *ps = session_get(pg, r);
+	struct psession *ps;
+	int err = session_get(pg, r, &ps);
 
-	if (!ps)
-		return -1;
+	if (err)
+		return err;
 	pc->ps = ps;
 	pc->interval_ms = a->has_interval ? a->interval_ms : INTERVAL_DEFAULT_MS;
 	RV__LIST_PREPEND(&ps->subs, pc, );
@@ -244,6 +269,8 @@ static void progress_close(void *state, struct rv__conn *c)
 	 * can go as soon as nobody listens; the store keeps the rest. */
 	if (RV__LIST_EMPTY(&ps->subs)) {
 		rv__idmap_del(&pg->sessions, ps->key);
+		rv__sessions_give(pg->hub, ps->owner_key);
+		pg->hub->metrics.progress_sessions--;
 		free(ps);
 	}
 }
@@ -360,6 +387,7 @@ const struct rv__endpoint rv__ep_progress = {
 	.start = progress_start,
 	.stop = progress_stop,
 	.query = progress_query,
+	.admit = progress_admit,
 	.open = progress_open,
 	.message = progress_message,
 	.close = progress_close,

@@ -18,11 +18,13 @@
 #include "endpoint.h"
 #include "idmap.h"
 #include "list.h"
+#include "sessions.h"
 
 struct stream_conn;
 
 struct ssession {
 	char key[RV__SESSION_KEY_MAX];    /* in the table: owner and id */
+	char owner_key[RV__OWNER_KEY_MAX]; /* counted under it (sessions.h) */
 	char owner[RV_STORE_OWNER_MAX + 1];
 	char id[RV_ID_MAX + 1];
 	int profile;                  /* index into the ladder */
@@ -64,7 +66,22 @@ static void streams_stop(void *state)
 	free(st);
 }
 
-static struct ssession *session_get(struct streams *st, const struct rv__request *r)
+/* A new session past --max-sessions or --max-sessions-per-owner is
+ * refused at the handshake; joining a live one always fits. */
+static int stream_admit(void *state, const struct rv__request *r, char *why, size_t why_len)
+{
+	struct streams *st = state;
+	char key[RV__SESSION_KEY_MAX];
+
+	rv__request_session_key(r, key);
+	if (rv__idmap_get(&st->sessions, key))
+		return 0;
+	return rv__sessions_admit(st->hub, r, why, why_len);
+}
+
+/* r's session, made if need be, into *out: 0, RV_EFULL at a session cap,
+ * RV_ENOMEM. */
+static int session_get(struct streams *st, const struct rv__request *r, struct ssession **out)
 {
 	const struct rv_ladder *l = &st->hub->cfg->ladder;
 	struct rv_store *store = st->hub->store;
@@ -72,13 +89,18 @@ static struct ssession *session_get(struct streams *st, const struct rv__request
 	char key[RV__SESSION_KEY_MAX];
 	struct ssession *ss;
 	char name[RV_PROFILE_NAME_MAX + 1];
+	int err;
 
 	rv__request_session_key(r, key);
-	if ((ss = rv__idmap_get(&st->sessions, key)))
-		return ss;
+	if ((*out = rv__idmap_get(&st->sessions, key)))
+		return 0;
 	ss = calloc(1, sizeof(*ss));
 	if (!ss)
-		return NULL;
+		return RV_ENOMEM;
+	if ((err = rv__sessions_take(st->hub, r, ss->owner_key))) {
+		free(ss);
+		return err;
+	}
 	snprintf(ss->key, sizeof(ss->key), "%s", key);
 	snprintf(ss->owner, sizeof(ss->owner), "%s", rv__request_owner(r));
 	snprintf(ss->id, sizeof(ss->id), "%s", id);
@@ -90,20 +112,24 @@ static struct ssession *session_get(struct streams *st, const struct rv__request
 	    rv_ladder_find(l, name) >= 0)
 		ss->profile = rv_ladder_find(l, name);
 	if (rv__idmap_put(&st->sessions, ss->key, ss)) {
+		rv__sessions_give(st->hub, ss->owner_key);
 		free(ss);
-		return NULL;
+		return RV_ENOMEM;
 	}
-	return ss;
+	st->hub->metrics.stream_sessions++;
+	*out = ss;
+	return 0;
 }
 
 static int stream_open(void *state, struct rv__conn *c, const struct rv__request *r)
 {
 	struct streams *st = state;
 	struct stream_conn *sc = rv__conn_ep(c);
-	struct ssession *ss = session_get(st, r);
+	struct ssession *ss;
+	int err = session_get(st, r, &ss);
 
-	if (!ss)
-		return -1;
+	if (err)
+		return err;
 	sc->ss = ss;
 	RV__LIST_PREPEND(&ss->conns, sc, );
 	rv__conn_send_own(c, rv_proto_quality_state_frame(&st->hub->cfg->ladder, ss->profile,
@@ -123,6 +149,8 @@ static void stream_close(void *state, struct rv__conn *c)
 	sc->ss = NULL;
 	if (RV__LIST_EMPTY(&ss->conns)) {
 		rv__idmap_del(&st->sessions, ss->key);
+		rv__sessions_give(st->hub, ss->owner_key);
+		st->hub->metrics.stream_sessions--;
 		free(ss);
 	}
 }
@@ -202,6 +230,7 @@ const struct rv__endpoint rv__ep_stream = {
 	.start = streams_start,
 	.stop = streams_stop,
 	.query = NULL,
+	.admit = stream_admit,
 	.open = stream_open,
 	.message = stream_message,
 	.close = stream_close,

@@ -13,6 +13,7 @@
 static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES };
 static const int refused_status[RV_METRIC_N_REFUSED] = { RV_METRIC_REFUSED_STATUSES };
 static const char *const auth_reasons[RV_METRIC_N_AUTH_REASONS] = { RV_METRIC_AUTH_REASONS };
+static const char *const limits[RV_METRIC_N_LIMITS] = { RV_METRIC_LIMITS };
 static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
 
 void rv_metrics_commit(struct rv_metrics *m, double seconds)
@@ -136,6 +137,16 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 			  m->endpoint_names[i], (unsigned long long)m->connections_total[i]);
 	header(&b, "revenge_parties", "gauge", "Parties with at least one member.");
 	sb_printf(&b, "revenge_parties %lld\n", (long long)m->parties);
+	header(&b, "revenge_sessions", "gauge", "Progress and stream sessions in memory, by endpoint.");
+	sb_printf(&b, "revenge_sessions{endpoint=\"progress\"} %lld\n",
+		  (long long)m->progress_sessions);
+	sb_printf(&b, "revenge_sessions{endpoint=\"stream\"} %lld\n",
+		  (long long)m->stream_sessions);
+	header(&b, "revenge_limit_refusals_total", "counter",
+	       "New parties, members or sessions refused at a cap (--max-*), by cap.");
+	for (i = 0; i < RV_METRIC_N_LIMITS; i++)
+		sb_printf(&b, "revenge_limit_refusals_total{limit=\"%s\"} %llu\n",
+			  limits[i], (unsigned long long)m->limit_refusals[i]);
 
 	header(&b, "revenge_messages_in_total", "counter", "Messages received, by type.");
 	for (i = 1; i < RV_MSG__COUNT; i++)

@@ -96,6 +96,8 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 			return 403;
 		}
 	}
+	/* the owner of a session on an open server (sessions.h) */
+	lws_get_peer_simple(wsi, r->peer, sizeof(r->peer));
 	return rv__auth_check(&s->hub, wsi, r, claims, why, why_len);
 }
 
@@ -149,6 +151,8 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 && !offers_subprotocol(wsi))
 		return refuse(s, wsi, 400, "unsupported subprotocol");
 	status = parse_request(s, wsi, &r, &claims, why, sizeof(why));
+	if (!status && r.endpoint->admit)
+		status = r.endpoint->admit(s->ep_state[r.index], &r, why, sizeof(why));
 	if (status)
 		return refuse(s, wsi, status, why);
 	return 0;
@@ -258,6 +262,7 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 	struct rv__request r;
 	struct rv_token_claims claims;
 	char why[256];
+	int err;
 
 	rv__conn_init(c, &s->hub, wsi);
 	c->is_ws = true;
@@ -276,9 +281,14 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 	c->endpoint_state = s->ep_state[r.index];
 	s->hub.metrics.connections_total[r.index]++;
 	s->hub.metrics.connections_open[r.index]++;
-	if (c->endpoint->open(c->endpoint_state, c, &r)) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-				 (unsigned char *)"cannot join", 11);
+	if ((err = c->endpoint->open(c->endpoint_state, c, &r))) {
+		/* a cap reached between the handshake's admit and now */
+		int code = err == RV_EFULL ? 1013 : 1011;
+		const char *reason = err == RV_EFULL ? "try again later" : "cannot join";
+
+		rv_metrics_close(&s->hub.metrics, code);
+		lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason,
+				 strlen(reason));
 		return -1;
 	}
 	return 0;
@@ -732,6 +742,10 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->queue_max = 1024;
 	cfg->drain_timeout_ms = 5000;
 	cfg->auth_leeway_s = 30;
+	cfg->max_parties = 10000;
+	cfg->max_members = 5000;
+	cfg->max_sessions = 50000;
+	cfg->max_sessions_per_owner = 100;
 	rv_ladder_default(&cfg->ladder);
 }
 
@@ -841,9 +855,14 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s->log = s->hub.log = cfg->log;
 	rv_clock_anchor(&s->hub.clock, rv_time_wall_ms(), rv_time_mono_ns());
 	s->hub.metrics.start_wall_ms = rv_time_wall_ms();
+	if (rv__tally_init(&s->hub.session_owners)) {
+		free(s);
+		return RV_ENOMEM;
+	}
 	/* Signal watchers need libev's default loop. */
 	s->hub.loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!s->hub.loop) {
+		rv__tally_free(&s->hub.session_owners);
 		free(s);
 		return RV_EIO;
 	}
@@ -965,6 +984,7 @@ out:
 	endpoints_stop(s);
 	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);
+	rv__tally_free(&s->hub.session_owners);
 	if (s->hub.loop)
 		ev_loop_destroy(s->hub.loop);
 	free(s);

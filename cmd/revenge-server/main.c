@@ -57,6 +57,18 @@ static const char usage_text[] =
 "                         (default 50; 0 disables; at most 1000000)\n"
 "  --queue-max N          frames queued for a slow client before it is\n"
 "                         closed with 1013 (default 1024; 8 to 1048576)\n"
+"  --max-parties N        live parties; a handshake that would make one more\n"
+"                         is refused with 503 (default 10000; 0 = unlimited;\n"
+"                         at most 10000000)\n"
+"  --max-members N        members of one party; a joiner of a full party is\n"
+"                         refused with 503 (default 5000; 0 = unlimited; at\n"
+"                         most 10000000)\n"
+"  --max-sessions N       live progress and stream sessions together; a\n"
+"                         handshake that would make one more is refused with\n"
+"                         503 (default 50000; 0 = unlimited; at most 10000000)\n"
+"  --max-sessions-per-owner N  live sessions made by one token subject, or on\n"
+"                         an open server by one client address; beyond: 503\n"
+"                         (default 100; 0 = unlimited; at most 10000000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -91,7 +103,8 @@ enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
-	OPT_INSECURE_OPEN,
+	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
+	OPT_MAX_PER_OWNER,
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +118,10 @@ static const struct option long_opts[] = {
 	{ "ping-interval", required_argument, NULL, OPT_PING },
 	{ "rate-limit", required_argument, NULL, OPT_RATE },
 	{ "queue-max", required_argument, NULL, OPT_QUEUE },
+	{ "max-parties", required_argument, NULL, OPT_MAX_PARTIES },
+	{ "max-members", required_argument, NULL, OPT_MAX_MEMBERS },
+	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "max-sessions-per-owner", required_argument, NULL, OPT_MAX_PER_OWNER },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -235,6 +252,19 @@ int main(int argc, char **argv)
 			break;
 		case OPT_QUEUE:
 			cfg.queue_max = parse_uint("--queue-max", optarg, 8, 1048576);
+			break;
+		case OPT_MAX_PARTIES:
+			cfg.max_parties = (unsigned)parse_uint("--max-parties", optarg, 0, 10000000);
+			break;
+		case OPT_MAX_MEMBERS:
+			cfg.max_members = (unsigned)parse_uint("--max-members", optarg, 0, 10000000);
+			break;
+		case OPT_MAX_SESSIONS:
+			cfg.max_sessions = (unsigned)parse_uint("--max-sessions", optarg, 0, 10000000);
+			break;
+		case OPT_MAX_PER_OWNER:
+			cfg.max_sessions_per_owner =
+				(unsigned)parse_uint("--max-sessions-per-owner", optarg, 0, 10000000);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;

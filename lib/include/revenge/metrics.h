@@ -32,6 +32,14 @@ extern "C" {
 	"not_yet_valid", "out_of_scope"
 #define RV_METRIC_N_AUTH_REASONS 6
 
+/* The caps a handshake or join may be refused by, in the order rendered
+ * (enum rv_metric_limit). */
+#define RV_METRIC_LIMITS "parties", "members", "sessions", "sessions_per_owner"
+#define RV_METRIC_N_LIMITS 4
+enum rv_metric_limit {
+	RV_LIMIT_PARTIES, RV_LIMIT_MEMBERS, RV_LIMIT_SESSIONS, RV_LIMIT_SESSIONS_PER_OWNER
+};
+
 /* Upper bounds (seconds) of the store commit latency histogram. */
 #define RV_METRIC_COMMIT_BUCKETS 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 #define RV_METRIC_N_COMMIT_BUCKETS 11
@@ -42,6 +50,9 @@ struct rv_metrics {
 	uint64_t connections_total[RV_METRIC_ENDPOINTS_MAX];
 	int64_t connections_open[RV_METRIC_ENDPOINTS_MAX];
 	int64_t parties;
+	int64_t progress_sessions;           /* live, in memory */
+	int64_t stream_sessions;
+	uint64_t limit_refusals[RV_METRIC_N_LIMITS]; /* handshakes and joins, by cap */
 	uint64_t messages_in[RV_MSG__COUNT];
 	uint64_t messages_out[RV_MSG__COUNT];
 	uint64_t errors[RV_ERR__COUNT];

@@ -45,6 +45,13 @@ struct rv_server_config {
 	const struct rv_token_key *auth_key;  /* borrowed */
 	double auth_leeway_s;         /* slack on exp and nbf, seconds */
 	bool insecure_open;           /* open on a non-loopback host anyway */
+	/* Caps on what clients can make the server keep; 0 = unlimited. A
+	 * handshake that would pass one is refused with 503. */
+	unsigned max_parties;         /* live parties */
+	unsigned max_members;         /* members of one party */
+	unsigned max_sessions;        /* live progress and stream sessions, together */
+	unsigned max_sessions_per_owner; /* live sessions one token subject made;
+				       * on an open server, one remote address */
 	/* Called once the server accepts connections, with its URL
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
@@ -54,7 +61,8 @@ struct rv_server_config {
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
  * history 50, pings every 30 s, 50 messages/s, 1024 queued frames, 5 s
  * drain, the default quality ladder, no token key (open) with a 30 s
- * leeway for when one is set. */
+ * leeway for when one is set, at most 10000 parties of 5000 members each,
+ * 50000 sessions and 100 sessions per owner. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
