@@ -56,7 +56,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke bench tests-build clean install uninstall
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench tests-build clean install uninstall
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -187,6 +187,13 @@ fuzz: $(FUZZ_TARGETS)
 
 fuzz-smoke: $(FUZZ_TARGETS)
 	@scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+# make soak: hostile frames, JSON, names, tokens and HTTP against the ASan
+# server beside well-behaved clients, for SOAK_SECONDS (make test: 30 s).
+SOAK_SECONDS ?= 600
+soak: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan all
+	@scripts/soak.sh $(SOAK_SECONDS) build/asan
 
 valgrind: $(UNIT_BINS)
 	@scripts/run-tests.sh --only valgrind --build $(BUILD)

@@ -8,11 +8,13 @@
 # Suites: unit (cmocka programs), cli (bats against real servers), asan (unit
 # and cli again, built with ASan+UBSan), valgrind (unit programs under
 # valgrind, zero leaks), fuzz (each libFuzzer target for a few seconds over
-# its seeds: make fuzz-smoke). The last line reads "tests: N passed, M failed".
+# its seeds: make fuzz-smoke), soak (30 s of hostile input against the ASan
+# server beside well-behaved clients: scripts/soak.sh). The last line reads
+# "tests: N passed, M failed".
 set -u
 cd "$(dirname "$0")/.."
 
-only="unit,cli,asan,valgrind,fuzz"
+only="unit,cli,asan,valgrind,fuzz,soak"
 build="build"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -127,6 +129,21 @@ if want fuzz; then
 		[ "$notok" -eq 0 ] && failed=$((failed + 1))
 	fi
 	echo "fuzz: $ok passed, $notok failed"
+	rm -f "$log"
+fi
+
+if want soak; then
+	[ -x build/asan/bin/revenge-server ] || build_tree build/asan
+	log=$(mktemp)
+	if scripts/soak.sh "${SOAK_TEST_SECONDS:-30}" build/asan >"$log" 2>&1; then
+		passed=$((passed + 1))
+		echo "soak: 1 passed, 0 failed"
+	else
+		cat "$log"
+		failed=$((failed + 1))
+		failures+=("soak")
+		echo "soak: 0 passed, 1 failed"
+	fi
 	rm -f "$log"
 fi
 
