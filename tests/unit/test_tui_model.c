@@ -506,6 +506,45 @@ static void test_rejoin_keeps_scrollback(void **state)
 	assert_int_equal(m->n_lines, 7);
 }
 
+/* A restarted server hands ids out again: after the rejoin "ann", who
+ * spoke as m1, is m2 and m1 is bob. Her old line still reads "ann", and
+ * the line of one of two carols told apart before the rejoin keeps its
+ * "(p3)" although no carol is p3 any more. */
+static void test_rejoin_keeps_names_as_shown(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[TM_SHOWN_MAX];
+	const struct tm_line *l;
+
+	assert_int_equal(apply(m, "{\"type\":\"welcome\",\"payload\":{\"participant_id\":"
+			       "\"m2\",\"host_id\":\"m1\",\"members\":[{\"id\":\"m1\","
+			       "\"name\":\"ann\"},{\"id\":\"m2\",\"name\":\"bob\"},"
+			       "{\"id\":\"p3\",\"name\":\"carol\"},{\"id\":\"p4\","
+			       "\"name\":\"carol\"}],\"state\":{\"position\":0,\"playing\":false,"
+			       "\"speed\":1,\"server_time\":1}}}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"before\","
+			       "\"name\":\"ann\"},\"from\":\"m1\",\"ts\":2}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"me too\","
+			       "\"name\":\"carol\"},\"from\":\"p3\",\"ts\":3}", LOCAL), 0);
+
+	assert_int_equal(apply(m, "{\"type\":\"welcome\",\"payload\":{\"participant_id\":"
+			       "\"m1\",\"host_id\":\"m1\",\"members\":[{\"id\":\"m1\","
+			       "\"name\":\"bob\"},{\"id\":\"m2\",\"name\":\"ann\"},"
+			       "{\"id\":\"m3\",\"name\":\"carol\"}],\"state\":{\"position\":0,"
+			       "\"playing\":false,\"speed\":1,\"server_time\":4}}}", LOCAL), 0);
+	l = line(m, 0);
+	assert_string_equal(l->text, "before");
+	assert_string_equal(tm_shown_name(m, l->from, l->name, buf, sizeof(buf)), "ann");
+	l = line(m, 1);
+	assert_string_equal(tm_shown_name(m, l->from, l->name, buf, sizeof(buf)), "carol (p3)");
+	/* New lines are told apart by the ids of the new join. */
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"after\","
+			       "\"name\":\"ann\"},\"from\":\"m2\",\"ts\":5}", LOCAL), 0);
+	assert_string_equal(line(m, 2)->from, "m2");
+	assert_string_equal(tm_shown_name(m, line(m, 2)->from, line(m, 2)->name, buf,
+					  sizeof(buf)), "ann");
+}
+
 static void test_rejoin_without_chat_held(void **state)
 {
 	struct tm_model *m = *state;
@@ -965,6 +1004,7 @@ int main(void)
 		T(test_chat_and_reactions),
 		T(test_rejoin_keeps_scrollback),
 		T(test_rejoin_without_chat_held),
+		T(test_rejoin_keeps_names_as_shown),
 		T(test_sync_and_extrapolation),
 		T(test_time_feeds_estimator),
 		T(test_error_notice),

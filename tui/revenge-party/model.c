@@ -234,7 +234,7 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	}
 	l->kind = kind;
 	l->at_ms = at_ms;
-	copy_text(l->name, sizeof(l->name), name ? name : "", name ? strlen(name) : 0);
+	copy_text(l->name, RV_NAME_MAX_BYTES + 1, name ? name : "", name ? strlen(name) : 0);
 	scrub(l->name);
 	l->color = l->name[0] ? name_color(l->name) : 0;
 	copy_text(l->from, sizeof(l->from), from ? from : "", from ? strlen(from) : 0);
@@ -313,6 +313,27 @@ static int apply_chat(struct tm_model *m, const json_t *msg, const json_t *p,
 	return 0;
 }
 
+/* Member ids belong to one join: after a rejoin (the server may have
+ * restarted and handed the same ids to others) an old line's id would tell
+ * it apart from the wrong member. So each line keeps the name it was shown
+ * with under the members of its own join, and forgets the id. */
+static void freeze_line_names(struct tm_model *m)
+{
+	char shown[TM_SHOWN_MAX];
+
+	for (size_t i = 0; i < m->n_lines; i++) {
+		struct tm_line *l = &m->lines[(m->first_line + i) % TM_LINES_MAX];
+		const char *name;
+
+		if (!l->from[0])
+			continue;
+		name = tm_shown_name(m, l->from, l->name, shown, sizeof(shown));
+		if (name != l->name)
+			copy_text(l->name, sizeof(l->name), name, strlen(name));
+		l->from[0] = '\0';
+	}
+}
+
 static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_ms)
 {
 	const char *self = jid(p, "participant_id"), *host;
@@ -334,6 +355,8 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 		if (!jid(v, "id") || !jstr(v, "name", NULL))
 			return -1;
 
+	if (m->joined)
+		freeze_line_names(m);
 	copy_text(m->self_id, sizeof(m->self_id), self, strlen(self));
 	/* No host leaves host_id empty, which matches no member. */
 	copy_text(m->host_id, sizeof(m->host_id), host ? host : "",

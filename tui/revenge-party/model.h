@@ -53,8 +53,8 @@ enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE 
 struct tm_line {
 	enum tm_line_kind kind;
 	double at_ms;                   /* server time (ts), or local for notices */
-	char from[RV_MEMBER_ID_MAX + 1];
-	char name[RV_NAME_MAX_BYTES + 1];
+	char from[RV_MEMBER_ID_MAX + 1];  /* empty once the join it came from is over */
+	char name[TM_SHOWN_MAX];        /* the sender's name; after a rejoin, as shown then */
 	unsigned color;                 /* of name, 1..6; 0 without a name */
 	char text[TM_TEXT_MAX + 1];
 };
