@@ -65,9 +65,14 @@ async def eventually_admitted(path, bearer=None, within=3.0):
 
 
 async def hold(path, bearer=None):
+    """A connection held open and never read: max_queue=None lets the
+    library keep reading what arrives (member_joined, member_left ...)
+    into memory, so that its close still sees the server's close frame
+    (with the default of 32 unread messages it stops reading, and close()
+    waits its 10 s timeout)."""
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
     return await websockets.connect(URL + path, subprotocols=["revenge.v1"],
-                                    extra_headers=headers)
+                                    extra_headers=headers, max_queue=None)
 
 
 async def parties():                    # --max-parties 2
