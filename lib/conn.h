@@ -31,6 +31,7 @@
 #include "list.h"
 #include "msgbuf.h"
 #include "outq.h"
+#include "store_health.h"
 #include "tally.h"
 
 struct rv__auth;
@@ -45,6 +46,7 @@ struct rv__hub {
 	struct rv_clock clock;
 	struct rv_metrics metrics;
 	struct rv_store *store;                 /* NULL when running without --db */
+	struct rv__store_health store_health;   /* when to log its failures (store_watch.c) */
 	size_t n_sessions;                      /* live progress and stream sessions */
 	struct rv__tally session_owners;        /* live sessions per owner key (sessions.h) */
 	RV__LIST(struct rv__conn) dirty;        /* frames queued this loop turn */

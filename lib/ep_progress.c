@@ -24,6 +24,7 @@
 #include "idmap.h"
 #include "list.h"
 #include "sessions.h"
+#include "store_watch.h"
 
 #define INTERVAL_DEFAULT_MS 5000
 #define INTERVAL_MIN_MS 100
@@ -218,8 +219,7 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 		if (err == 0)
 			ps->has_report = true;
 		else if (err != RV_ENOENT)
-			rv_log(pg->hub->log, RV_LOG_ERROR, "store_read_failed", "session %s: %s",
-			       id, rv_store_last_error(store));
+			rv__store_watch_failed(pg->hub, RV_STORE_OP_READ, id);
 	}
 	if (rv__idmap_put(&pg->sessions, ps->key, ps)) {
 		rv__sessions_give(pg->hub, ps->owner_key);
@@ -300,7 +300,20 @@ static int queue_pending(struct progress *pg, struct rv__conn *c, const char *id
 	return 0;
 }
 
-/* Write every report of this turn in one transaction, then ack them. */
+/* Answer a report the store could not take: not stored, so never acked;
+ * the connection stays open and the client sends it again later. */
+static void refuse(struct rv__conn *c, const struct pending *p)
+{
+	struct rv_proto_error e;
+
+	rv_proto_error_set(&e, RV_ERR_STORE_UNAVAILABLE, "progress", p->has_id ? p->id : NULL,
+			   "the store cannot take reports now; this one was not stored:"
+			   " send it again later");
+	rv__conn_send_error(c, &e);
+}
+
+/* Write every report of this turn in one transaction, then ack them; when
+ * the transaction fails, roll it back whole and refuse every one of them. */
 static void commit_pending(struct progress *pg)
 {
 	struct rv__hub *hub = pg->hub;
@@ -324,11 +337,14 @@ static void commit_pending(struct progress *pg)
 		rv_metrics_commit(&hub->metrics, (double)(rv_time_mono_ns() - t0) / 1e9);
 	}
 	if (err) {
-		hub->metrics.store_errors++;
-		rv_log(hub->log, RV_LOG_ERROR, "store_write_failed", "%zu report(s): %s", n,
-		       rv_store_last_error(hub->store));
-	} else {
-		hub->metrics.progress_stored += hub->store ? n : 0;
+		char what[48];
+
+		snprintf(what, sizeof(what), "%zu report(s)", n);
+		rv__store_watch_failed(hub, RV_STORE_OP_WRITE_PROGRESS, what);
+		hub->metrics.progress_refused += n;
+	} else if (hub->store) {
+		hub->metrics.progress_stored += n;
+		rv__store_watch_ok(hub);
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = &pg->pending[i];
@@ -336,8 +352,7 @@ static void commit_pending(struct progress *pg)
 		if (!p->c)
 			continue;
 		if (err)
-			/* Never ack what is not stored: the client must retry. */
-			rv__conn_request_close(p->c, 1011, "progress store failure");
+			refuse(p->c, p);
 		else if (p->has_id)
 			rv__conn_ack(p->c, p->id);
 	}

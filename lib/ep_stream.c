@@ -19,6 +19,7 @@
 #include "idmap.h"
 #include "list.h"
 #include "sessions.h"
+#include "store_watch.h"
 
 struct stream_conn;
 
@@ -108,9 +109,13 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 	ss->profile = rv_ladder_initial(l);
 	/* A stored profile that the current ladder no longer has falls back
 	 * to the initial one. */
-	if (store && rv_store_get_quality(store, ss->owner, id, name, sizeof(name)) == 0 &&
-	    rv_ladder_find(l, name) >= 0)
-		ss->profile = rv_ladder_find(l, name);
+	if (store) {
+		err = rv_store_get_quality(store, ss->owner, id, name, sizeof(name));
+		if (err == 0 && rv_ladder_find(l, name) >= 0)
+			ss->profile = rv_ladder_find(l, name);
+		else if (err == RV_EIO)
+			rv__store_watch_failed(st->hub, RV_STORE_OP_READ, id);
+	}
 	if (rv__idmap_put(&st->sessions, ss->key, ss)) {
 		rv__sessions_give(st->hub, ss->owner_key);
 		free(ss);
@@ -175,9 +180,12 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 	}
 	ss->profile = idx;
 	rv_quality_changed(&ss->q);
+	/* A profile the store cannot take still applies (see docs/protocol.md):
+	 * the failure is counted and logged, and lost at the next restart. */
 	if (store && rv_store_put_quality(store, ss->owner, ss->id, l->p[idx].name))
-		rv_log(st->hub->log, RV_LOG_ERROR, "store_write_failed", "quality of %s: %s",
-		       ss->id, rv_store_last_error(store));
+		rv__store_watch_failed(st->hub, RV_STORE_OP_WRITE_QUALITY, ss->id);
+	else if (store)
+		rv__store_watch_ok(st->hub);
 	/* The sender's copy is its direct reply and carries its id; the
 	 * session's other connections learn of the change too. */
 	rv__conn_send_own(c, rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, m->id));

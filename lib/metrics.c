@@ -14,6 +14,7 @@ static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES 
 static const int refused_status[RV_METRIC_N_REFUSED] = { RV_METRIC_REFUSED_STATUSES };
 static const char *const auth_reasons[RV_METRIC_N_AUTH_REASONS] = { RV_METRIC_AUTH_REASONS };
 static const char *const limits[RV_METRIC_N_LIMITS] = { RV_METRIC_LIMITS };
+static const char *const store_ops[RV_METRIC_N_STORE_OPS] = { RV_METRIC_STORE_OPS };
 static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
 
 void rv_metrics_commit(struct rv_metrics *m, double seconds)
@@ -203,8 +204,22 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	header(&b, "revenge_progress_stored_total", "counter",
 	       "Progress reports committed to the store.");
 	sb_printf(&b, "revenge_progress_stored_total %llu\n", (unsigned long long)m->progress_stored);
-	header(&b, "revenge_store_errors_total", "counter", "Store commits that failed.");
-	sb_printf(&b, "revenge_store_errors_total %llu\n", (unsigned long long)m->store_errors);
+	header(&b, "revenge_progress_refused_total", "counter",
+	       "Progress reports refused with store_unavailable (not stored, not acked).");
+	sb_printf(&b, "revenge_progress_refused_total %llu\n",
+		  (unsigned long long)m->progress_refused);
+	header(&b, "revenge_store_errors_total", "counter",
+	       "Store operations that failed, by operation (a batch of progress reports "
+	       "counts once).");
+	for (i = 0; i < RV_METRIC_N_STORE_OPS; i++)
+		sb_printf(&b, "revenge_store_errors_total{op=\"%s\"} %llu\n", store_ops[i],
+			  (unsigned long long)m->store_errors[i]);
+	/* Without a store there is nothing to be up or down. */
+	if (m->store_state != RV_STORE_STATE_NONE) {
+		header(&b, "revenge_store_up", "gauge",
+		       "1 while the store takes writes, 0 from a failed write until one works.");
+		sb_printf(&b, "revenge_store_up %d\n", m->store_state == RV_STORE_STATE_OK);
+	}
 	header(&b, "revenge_store_commit_seconds", "histogram",
 	       "Time to commit one batch of writes to the store.");
 	{

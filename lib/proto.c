@@ -53,6 +53,7 @@ static const char *const err_names[RV_ERR__COUNT] = {
 	[RV_ERR_NOT_FOUND] = "not_found",
 	[RV_ERR_UNAUTHORIZED] = "unauthorized",
 	[RV_ERR_UNKNOWN_PROFILE] = "unknown_profile",
+	[RV_ERR_STORE_UNAVAILABLE] = "store_unavailable",
 };
 
 const char *rv_msg_type_name(enum rv_msg_type t)

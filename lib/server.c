@@ -13,6 +13,7 @@
 #include "revenge/server.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include "endpoint.h"
 #include "list.h"
 #include "request.h"
+#include "store_watch.h"
 
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
@@ -460,15 +462,23 @@ static int http_reply(struct rv__conn *c, struct lws *wsi, unsigned status,
 
 static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
 {
+	static const char *const store_states[] = {
+		[RV_STORE_STATE_NONE] = "none", [RV_STORE_STATE_OK] = "ok",
+		[RV_STORE_STATE_FAILING] = "failing",
+	};
 	char body[256];
 	int n;
 
 	s->hub.metrics.http_requests++;
 	if (!strcmp(uri, "/healthz")) {
+		/* A failing store leaves the status ok (and the answer 200):
+		 * parties and streams still work, only progress is refused. */
 		n = snprintf(body, sizeof(body),
 			     "{\"status\":\"%s\",\"version\":\"%s\",\"connections\":%zu,"
-			     "\"parties\":%zu}\n", s->draining ? "draining" : "ok",
-			     RV_VERSION, s->n_conns, (size_t)s->hub.metrics.parties);
+			     "\"parties\":%zu,\"store\":\"%s\"}\n",
+			     s->draining ? "draining" : "ok", RV_VERSION, s->n_conns,
+			     (size_t)s->hub.metrics.parties,
+			     store_states[s->hub.metrics.store_state]);
 		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
 				  body, (size_t)n);
 	}
@@ -870,11 +880,17 @@ int rv_server_run(const struct rv_server_config *cfg)
 		struct rv_store_options so = { .fsync = cfg->fsync, .create = true };
 		char why[300];
 
+		/* A file-size limit (ulimit -f) reached by the store must fail
+		 * the write with EFBIG, which the store reports like a full
+		 * disk, not kill the process with SIGXFSZ and every party with
+		 * it. */
+		signal(SIGXFSZ, SIG_IGN);
 		err = rv_store_open(cfg->db_path, &so, &s->hub.store, why, sizeof(why));
 		if (err) {
 			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
 			goto out;
 		}
+		rv__store_watch_start(&s->hub);
 	}
 	if ((err = endpoints_start(s)))
 		goto out;

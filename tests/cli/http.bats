@@ -13,7 +13,7 @@ teardown() {
 @test "/healthz answers 200 with status ok" {
 	run http_get /healthz
 	assert_line --index 0 200
-	echo "${lines[1]}" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["status"]=="ok", d; assert "version" in d'
+	echo "${lines[1]}" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["status"]=="ok", d; assert "version" in d; assert d["store"]=="ok", d'
 }
 
 @test "an unknown path is 404" {

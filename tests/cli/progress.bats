@@ -73,7 +73,7 @@ pc() {
 	http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
 	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
 		'revenge_progress_stored_total=1' 'revenge_store_commit_seconds_count=1' \
-		'revenge_store_commit_seconds_bucket{le="+Inf"}=1' 'revenge_store_errors_total=0' \
+		'revenge_store_commit_seconds_bucket{le="+Inf"}=1' 'revenge_store_errors_total{op="write_progress"}=0' 'revenge_store_up=1' 'revenge_progress_refused_total=0' \
 		'revenge_connections_total{endpoint="progress"}=1'
 	assert_success
 }

@@ -292,7 +292,7 @@ static void test_err_code_names(void **state)
 	static const char *const wire[] = {
 		"bad_json", "unknown_type", "bad_payload", "forbidden",
 		"rate_limited", "too_large", "not_found", "unauthorized",
-		"unknown_profile",
+		"unknown_profile", "store_unavailable",
 	};
 
 	assert_int_equal(sizeof(wire) / sizeof(wire[0]), RV_ERR__COUNT - 1);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -578,6 +579,76 @@ static void rollback_discards(void **state)
 	st = open_ok(f->path, false, false);
 	expect_get(st, &a);
 	expect_get(st, &b);
+	rv_store_close(st);
+}
+
+/* A commit that runs out of room (here: a file-size limit, as a full disk
+ * would do; SIGXFSZ ignored, as the server does, so the write fails with
+ * EFBIG instead of killing us) is rolled back whole: nothing of the batch
+ * is left, what was there before is, and once there is room again the
+ * same store takes the next batch. The limit is restored before any
+ * assertion, so a failure cannot leave it on the later tests. */
+static void failed_commit_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec keep = rec("keep", "m", 1.0, true, 2.0, true, 3.0);
+	struct rv_progress_rec after = rec("after", "m", 4.0, false, 0.0, false, 5.0);
+	struct rv_progress_rec got;
+	struct rlimit old, lim;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, prev;
+	struct stat db, wal;
+	char wal_path[160], id[32], why[256];
+	int put_rc = 0, commit_rc, begin_rc, n_put = 0;
+	sqlite3 *raw;
+
+	put_ok(st, &keep);
+	snprintf(wal_path, sizeof(wal_path), "%s-wal", f->path);
+	assert_int_equal(stat(f->path, &db), 0);
+	assert_int_equal(stat(wal_path, &wal), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(sigaction(SIGXFSZ, &ign, &prev), 0);
+	/* room for one more page in the log, not for a batch of 2000 */
+	lim = old;
+	lim.rlim_cur = (rlim_t)(db.st_size > wal.st_size ? db.st_size : wal.st_size) + 4096;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+	begin_rc = rv_store_begin(st);
+	for (int i = 0; i < 2000 && put_rc == 0; i++, n_put++) {
+		struct rv_progress_rec r;
+
+		snprintf(id, sizeof(id), "batch-%04d", i);
+		r = rec(id, "media-with-a-longish-name-to-fill-pages", i, true, 7200.0, true, i);
+		put_rc = rv_store_put_progress(st, &r);
+	}
+	commit_rc = put_rc ? put_rc : rv_store_commit(st);
+	rv_store_rollback(st);
+	snprintf(why, sizeof(why), "%s", rv_store_last_error(st));
+
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(sigaction(SIGXFSZ, &prev, NULL), 0);
+
+	assert_int_equal(begin_rc, 0);
+	if (commit_rc == 0)
+		fail_msg("a batch of %d reports committed past the file-size limit", n_put);
+	assert_int_equal(commit_rc, RV_EIO);
+	/* EFBIG reads "disk I/O error"; ENOSPC would be "database or disk is full" */
+	assert_string_not_equal(why, "no error");
+	/* nothing of the batch, from this connection or a fresh one */
+	assert_int_equal(rv_store_get_progress(st, "", "batch-0000", &got), RV_ENOENT);
+	expect_get(st, &keep);
+	raw = raw_open(f->path);
+	assert_int_equal(raw_long(raw, "SELECT count(*) FROM progress"), 1);
+	sqlite3_close(raw);
+	/* room again: the same store takes the next batch */
+	assert_int_equal(rv_store_begin(st), 0);
+	put_ok(st, &after);
+	assert_int_equal(rv_store_commit(st), 0);
+	rv_store_close(st);
+	st = open_ok(f->path, false, false);
+	expect_get(st, &keep);
+	expect_get(st, &after);
+	assert_int_equal(rv_store_get_progress(st, "", "batch-0001", &got), RV_ENOENT);
 	rv_store_close(st);
 }
 
@@ -1664,6 +1735,7 @@ int main(void)
 		T(v2_tables_at_version_0_are_refused),
 		T(batch_of_1000_then_reopen),
 		T(rollback_discards),
+		T(failed_commit_leaves_nothing),
 		T(close_discards_an_open_transaction),
 		T(reopen_keeps_data),
 		T(crash_after_commit_keeps_data),

@@ -40,6 +40,21 @@ enum rv_metric_limit {
 	RV_LIMIT_PARTIES, RV_LIMIT_MEMBERS, RV_LIMIT_SESSIONS, RV_LIMIT_SESSIONS_PER_OWNER
 };
 
+/* Store operations whose failures are counted apart, in the order rendered
+ * (enum rv_metric_store_op). */
+#define RV_METRIC_STORE_OPS "write_progress", "write_quality", "read"
+#define RV_METRIC_N_STORE_OPS 3
+enum rv_metric_store_op {
+	RV_STORE_OP_WRITE_PROGRESS, RV_STORE_OP_WRITE_QUALITY, RV_STORE_OP_READ
+};
+
+/* The store as /healthz and revenge_store_up show it. */
+enum rv_metric_store_state {
+	RV_STORE_STATE_NONE = 0,     /* running without --db */
+	RV_STORE_STATE_OK,
+	RV_STORE_STATE_FAILING,      /* the last write failed */
+};
+
 /* Upper bounds (seconds) of the store commit latency histogram. */
 #define RV_METRIC_COMMIT_BUCKETS 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 #define RV_METRIC_N_COMMIT_BUCKETS 11
@@ -67,7 +82,9 @@ struct rv_metrics {
 	uint64_t messages_deflated;     /* compressed once, shared by recipients */
 	uint64_t http_requests;
 	uint64_t progress_stored;            /* reports committed to the store */
-	uint64_t store_errors;               /* failed commits */
+	uint64_t store_errors[RV_METRIC_N_STORE_OPS]; /* failed operations, by op */
+	uint64_t progress_refused;           /* reports answered store_unavailable */
+	enum rv_metric_store_state store_state;
 	uint64_t quality_suggestions[2];     /* [0] up, [1] down */
 	uint64_t commit_le[RV_METRIC_N_COMMIT_BUCKETS + 1]; /* per bucket, last: +Inf */
 	uint64_t commit_count;
