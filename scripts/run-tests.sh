@@ -10,7 +10,7 @@
 # valgrind, zero leaks), fuzz (each libFuzzer target for a few seconds over
 # its seeds: make fuzz-smoke), soak (30 s of hostile input against the ASan
 # server beside well-behaved clients: scripts/soak.sh). The last line reads
-# "tests: N passed, M failed".
+# "tests: N passed, M failed (S s in all)"; each suite says its own seconds.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -54,7 +54,7 @@ build_tree() { # $1 build dir
 }
 
 run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
-	local dir="$1" label="$2" t log rc
+	local dir="$1" label="$2" t log rc t0=$SECONDS
 	shift 2
 	for t in "$dir"/tests/test_*; do
 		[ -x "$t" ] || continue
@@ -68,11 +68,11 @@ run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
 		fi
 		rm -f "$log"
 	done
-	echo "$label: done"
+	echo "$label: done ($((SECONDS - t0)) s)"
 }
 
 run_cli() { # $1 build dir, $2 label
-	local log rc ok notok
+	local log rc ok notok t0=$SECONDS
 	log=$(mktemp)
 	local -a side=() alone=() f
 	# Files run side by side (each starts its own servers on free ports;
@@ -98,7 +98,7 @@ run_cli() { # $1 build dir, $2 label
 		failures+=("$2 bats ($notok failed, exit $rc)")
 		[ "$notok" -eq 0 ] && failed=$((failed + 1))
 	fi
-	echo "$2: $ok passed, $notok failed"
+	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s)"
 	rm -f "$log"
 }
 
@@ -117,6 +117,7 @@ if want valgrind; then
 fi
 
 if want fuzz; then
+	t0=$SECONDS
 	log=$(mktemp)
 	if make --no-print-directory -s -j"$jobs" fuzz-smoke >"$log" 2>&1; then :; fi
 	ok=$(grep -c '^ok fuzz ' "$log")
@@ -128,12 +129,13 @@ if want fuzz; then
 		failures+=("fuzz ($notok failed)")
 		[ "$notok" -eq 0 ] && failed=$((failed + 1))
 	fi
-	echo "fuzz: $ok passed, $notok failed"
+	echo "fuzz: $ok passed, $notok failed ($((SECONDS - t0)) s)"
 	rm -f "$log"
 fi
 
 if want soak; then
 	[ -x build/asan/bin/revenge-server ] || build_tree build/asan
+	t0=$SECONDS
 	log=$(mktemp)
 	if scripts/soak.sh "${SOAK_TEST_SECONDS:-30}" build/asan >"$log" 2>&1; then
 		passed=$((passed + 1))
@@ -148,5 +150,5 @@ if want soak; then
 fi
 
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
-echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed ($SECONDS s in all)"
 [ "$failed" -eq 0 ]
