@@ -198,8 +198,9 @@ assert r["connected"] == 24 and r["failed"] == 0 and r["closed_by_server"] == 0,
 assert r["sent"] >= 20 and r["expected"] == r["sent"] * 7, r
 assert r["received"] == r["expected"] and r["loss_pct"] == 0, r
 assert r["delivered_per_s"] > 0 and r["errors"] == 0, r
-# the churn: on schedule (40/s for 2 s), joining and leaving alike
-assert 70 <= r["joins_started"] <= 80 and r["joins"] == r["joins_started"], r
+# the churn: on schedule (40/s for 2 s), joining and leaving alike; a
+# 2 s window holds 81 ticks of a 25 ms schedule when it meets one at each end
+assert 70 <= r["joins_started"] <= 81 and r["joins"] == r["joins_started"], r
 assert r["joins_missed"] == 0 and r["joins_failed"] == 0, r
 assert r["churn_closed_by_server"] == 0, r
 assert 30 <= r["joins_per_s"] <= 41 and 20 <= r["leaves_per_s"] <= 60, r
