@@ -19,7 +19,8 @@ _revenge_server()
 {
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
 		--ping-interval --rate-limit --queue-max --max-parties --max-members
-		--max-sessions --max-sessions-per-owner --auth-secret-file --auth-public-key
+		--max-sessions --max-sessions-per-owner --max-conns-per-ip
+		--handshake-timeout --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -52,7 +53,8 @@ _revenge_server()
 		case ${COMP_WORDS[i - 1]} in
 		--listen | --db | --ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --queue-max | --max-parties | \
-		--max-members | --max-sessions | --max-sessions-per-owner | --tls-cert | \
+		--max-members | --max-sessions | --max-sessions-per-owner | \
+		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

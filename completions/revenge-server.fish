@@ -22,6 +22,8 @@ complete -c revenge-server -l max-parties -x -d 'Live parties, then 503 (default
 complete -c revenge-server -l max-members -x -d 'Members of one party, then 503 (default 5000; 0 = unlimited)'
 complete -c revenge-server -l max-sessions -x -d 'Live progress and stream sessions together, then 503 (default 50000; 0 = unlimited)'
 complete -c revenge-server -l max-sessions-per-owner -x -d 'Live sessions per token subject or open-server client address (default 100; 0 = unlimited)'
+complete -c revenge-server -l max-conns-per-ip -x -d 'Open connections from one client address, then 503 at accept (default 256; 0 = unlimited)'
+complete -c revenge-server -l handshake-timeout -x -d 'Seconds for the TLS handshake and the HTTP request or upgrade (default 5; 1 to 300)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'
 complete -c revenge-server -l auth-leeway -x -d 'Clock slack on a token\'s exp and nbf (default 30; 0 to 300)'

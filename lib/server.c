@@ -35,6 +35,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "list.h"
+#include "listener.h"
 #include "request.h"
 #include "store_watch.h"
 
@@ -48,6 +49,7 @@ struct rv__server {
 	const struct rv_log *log;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
+	struct rv__listener listener;           /* accepts and adopts into vhost */
 	SSL_CTX *ssl_ctx;                       /* the vhost's, borrowed from lws; NULL: plain */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer drain_timer, lws_tick, keepalive;
@@ -103,10 +105,15 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 	return rv__auth_check(&s->hub, wsi, r, claims, why, why_len);
 }
 
-static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
+/* Answer status with why and close. A refusal that can come by the
+ * thousand in a flood (the connection cap) is not logged here: the
+ * listener's connections_refused line counts it once a second. */
+static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const char *why,
+		     bool log)
 {
 	rv_metrics_refused(&s->hub.metrics, status);
-	rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
+	if (log)
+		rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
 	/* Written by hand: lws_return_http_status answers an upgrade request
 	 * with an HTTP/1.0 status line, which strict clients reject. */
 	const char *text = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
@@ -123,6 +130,11 @@ static int refuse(struct rv__server *s, struct lws *wsi, int status, const char 
 	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
 	return 1;
+}
+
+static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
+{
+	return refuse_as(s, wsi, status, why, true);
 }
 
 /* True when the Sec-WebSocket-Protocol list names revenge.v1. */
@@ -148,6 +160,11 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 
 	if (s->draining)
 		return refuse(s, wsi, 503, "server shutting down");
+	/* the rest of the descriptor ceiling stays for /healthz and /metrics */
+	if (s->n_conns >= s->listener.ws_max) {
+		rv__listener_refused(&s->listener, RV_REFUSAL_WEBSOCKETS);
+		return refuse_as(s, wsi, 503, "server at its connection limit", false);
+	}
 	/* A client that offers subprotocols must offer ours: lws would
 	 * otherwise fall back to its default protocol. */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 && !offers_subprotocol(wsi))
@@ -657,6 +674,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return http_writeable(c, wsi);
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		return tls_ctx_ready(s, user);
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* every socket the listener adopted ends here, whatever it was */
+		if (s)
+			rv__listener_released(&s->listener, lws_get_opaque_user_data(wsi));
+		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (c) {
 			free(c->http_body);
@@ -685,6 +707,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_signal_stop(loop, &s->sigterm);
 	ev_signal_stop(loop, &s->sigint);
 	ev_signal_stop(loop, &s->sighup);
+	rv__listener_stop(&s->listener);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
 	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
@@ -756,6 +779,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->max_members = 5000;
 	cfg->max_sessions = 50000;
 	cfg->max_sessions_per_owner = 100;
+	cfg->max_conns_per_ip = 256;
+	cfg->handshake_timeout = 5;
 	rv_ladder_default(&cfg->ladder);
 }
 
@@ -865,7 +890,11 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s->log = s->hub.log = cfg->log;
 	rv_clock_anchor(&s->hub.clock, rv_time_wall_ms(), rv_time_mono_ns());
 	s->hub.metrics.start_wall_ms = rv_time_wall_ms();
-	if (rv__tally_init(&s->hub.session_owners)) {
+	if (rv__tally_init(&s->hub.session_owners) ||
+	    rv__listener_init(&s->listener, cfg->log, &s->hub.metrics, cfg->max_conns_per_ip,
+			      tls)) {
+		rv__tally_free(&s->hub.session_owners);
+		rv__listener_close(&s->listener);
 		free(s);
 		return RV_ENOMEM;
 	}
@@ -873,6 +902,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s->hub.loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!s->hub.loop) {
 		rv__tally_free(&s->hub.session_owners);
+		rv__listener_close(&s->listener);
 		free(s);
 		return RV_EIO;
 	}
@@ -911,9 +941,20 @@ int rv_server_run(const struct rv_server_config *cfg)
 	protocols[1].name = RV_SUBPROTOCOL;
 
 
+	/* The socket is ours (listener.h says why); lws serves what it is
+	 * handed. */
+	{
+		char why[300];
+
+		if ((err = rv__listener_open(&s->listener, cfg->host, cfg->port, why, sizeof(why)))) {
+			rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot listen on %s:%d: %s",
+			       cfg->host, cfg->port, why);
+			goto out;
+		}
+	}
+
 	memset(&info, 0, sizeof(info));
-	info.port = cfg->port;
-	info.iface = cfg->host;
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.extensions = extensions;
 	info.user = s;
@@ -921,12 +962,13 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.foreign_loops = foreign;
 	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-	if (strchr(cfg->host, ':') == NULL)
-		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	/* no lws keep-alive: keepalive_sweep() does it (see there) */
 	info.retry_and_idle_policy = &no_keepalive;
-	info.timeout_secs = 5;         /* handshake and close-ack limit */
-	info.timeout_secs_ah_idle = 5; /* a request whose headers never end */
+	/* the TLS handshake, the HTTP request and upgrade, and the close
+	 * handshake each get this long; a client that sends its headers a
+	 * byte at a time (slowloris) is dropped when it runs out */
+	info.timeout_secs = cfg->handshake_timeout;
+	info.timeout_secs_ah_idle = cfg->handshake_timeout;
 	/* a token may travel in a header or the query: room for one, and the
 	 * other headers (lws's default is 4096 for all of them) */
 	info.max_http_header_data = RV_TOKEN_MAX + 4096;
@@ -941,17 +983,16 @@ int rv_server_run(const struct rv_server_config *cfg)
 
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
-		rv_log(s->log, RV_LOG_ERROR, "start_failed",
-		       "cannot listen on %s:%d%s", cfg->host, cfg->port,
-		       tls ? " (or the TLS certificate/key cannot be loaded)" : "");
-		err = tls ? RV_ETLS : RV_EADDR;
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot start libwebsockets%s",
+		       tls ? " (the TLS certificate/key cannot be loaded)" : "");
+		err = tls ? RV_ETLS : RV_EIO;
 		goto out;
 	}
 	s->vhost = lws_get_vhost_by_name(s->ctx, "default");
-	if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
-		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot listen on %s:%d",
+	if (!s->vhost || rv__listener_start(&s->listener, s->hub.loop, s->vhost)) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot accept on %s:%d",
 		       cfg->host, cfg->port);
-		err = RV_EADDR;
+		err = RV_EIO;
 		lws_context_destroy(s->ctx);
 		s->ctx = NULL;
 		goto out;
@@ -986,7 +1027,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 
 	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",
 		 strchr(cfg->host, ':') ? "[" : "", cfg->host,
-		 strchr(cfg->host, ':') ? "]" : "", lws_get_vhost_listen_port(s->vhost));
+		 strchr(cfg->host, ':') ? "]" : "", s->listener.port);
 	rv_log(s->log, RV_LOG_INFO, "listening", "%s", url);
 	if (cfg->on_listening)
 		cfg->on_listening(url, cfg->user);
@@ -998,6 +1039,7 @@ out:
 	/* lws is gone: no callback can reach the endpoints any more. Progress
 	 * commits what it still holds before the store closes. */
 	endpoints_stop(s);
+	rv__listener_close(&s->listener);
 	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);
 	rv__tally_free(&s->hub.session_owners);
