@@ -18,7 +18,7 @@ _revenge_server_break()
 _revenge_server()
 {
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
-		--ping-interval --rate-limit --queue-max --max-parties --max-members
+		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
@@ -51,7 +51,7 @@ _revenge_server()
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
 		--listen | --db | --ladder | --origin | --max-message | --history | \
-		--ping-interval | --rate-limit | --queue-max | --max-parties | \
+		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
