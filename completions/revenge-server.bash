@@ -18,7 +18,7 @@ _revenge_server_break()
 _revenge_server()
 {
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
-		--ping-interval --rate-limit --queue-max --max-parties --max-members
+		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
 		--handshake-timeout --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
@@ -52,7 +52,7 @@ _revenge_server()
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
 		--listen | --db | --ladder | --origin | --max-message | --history | \
-		--ping-interval | --rate-limit | --queue-max | --max-parties | \
+		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
 		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \

@@ -17,6 +17,7 @@ complete -c revenge-server -l max-message -x -d 'Largest message accepted, after
 complete -c revenge-server -l history -x -d 'Chat messages kept per party, replayed to joiners (default 50; 0 to 10000)'
 complete -c revenge-server -l ping-interval -x -d 'Ping idle peers every SECS seconds (default 30; 0 disables)'
 complete -c revenge-server -l rate-limit -x -d 'Messages per second per connection, bursts of 2N (default 50; 0 disables)'
+complete -c revenge-server -l party-chat-rate -x -d 'Chat messages and reactions per second per party, bursts of 2N (default 50; 0 disables)'
 complete -c revenge-server -l queue-max -x -d 'Frames queued for a slow client before closing it with 1013 (default 1024)'
 complete -c revenge-server -l max-parties -x -d 'Live parties, then 503 (default 10000; 0 = unlimited)'
 complete -c revenge-server -l max-members -x -d 'Members of one party, then 503 (default 5000; 0 = unlimited)'

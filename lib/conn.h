@@ -28,6 +28,7 @@
 #include "revenge/store.h"
 #include "revenge/systime.h"
 
+#include "bucket.h"
 #include "list.h"
 #include "msgbuf.h"
 #include "outq.h"
@@ -77,8 +78,9 @@ struct rv__conn {
 	const char *close_reason;
 	bool deflate;                           /* permessage-deflate, client context reset per message */
 	struct rv__msgbuf rx;                   /* inbound message assembly */
-	double tokens, tokens_at;               /* rate limit: token bucket */
-	unsigned strikes;
+	struct rv__bucket rate;                 /* --rate-limit */
+	unsigned strikes;                       /* rate-limited messages, none a quiet second apart */
+	double strike_at;                       /* server time of the last, ms */
 	unsigned char *http_body;               /* HTTP reply, with LWS_PRE head-room */
 	size_t http_len;
 	max_align_t ep[];                       /* the endpoint's conn_size bytes */

@@ -266,6 +266,12 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		sb_printf(&b, "revenge_store_commit_seconds_count %llu\n",
 			  (unsigned long long)m->commit_count);
 	}
+	header(&b, "revenge_party_budget_refusals_total", "counter",
+	       "Chat messages and reactions refused over their party's budget (--party-chat-rate).");
+	for (i = 0; i < 2; i++)
+		sb_printf(&b, "revenge_party_budget_refusals_total{kind=\"%s\"} %llu\n",
+			  i ? "reaction" : "chat",
+			  (unsigned long long)m->party_budget_refusals[i]);
 	header(&b, "revenge_quality_suggestions_total", "counter",
 	       "Quality suggestions sent, by direction.");
 	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",

@@ -42,6 +42,7 @@
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
+#define RATE_QUIET_MS 1000.0    /* a strike this long after the last starts anew */
 
 struct rv__server {
 	struct rv__hub hub;                     /* what connections and endpoints share */
@@ -285,8 +286,9 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 
 	rv__conn_init(c, &s->hub, wsi);
 	c->is_ws = true;
-	c->tokens = s->cfg->rate_limit * 2.0;
-	c->tokens_at = rv__hub_now(&s->hub);
+	/* a new connection starts with the full burst, twice the rate */
+	rv__bucket_init(&c->rate, s->cfg->rate_limit, s->cfg->rate_limit * 2.0,
+			rv__hub_now(&s->hub));
 	c->ka_due = rv_time_mono_ns() + keepalive_ns(s);
 	RV__LIST_APPEND(&s->conns, c, );
 	s->n_conns++;
@@ -330,20 +332,16 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 	c->is_ws = false;
 }
 
-static bool rate_ok(struct rv__server *s, struct rv__conn *c, double now)
+/* Count a rate-limited message of c at now: true when c has now abused
+ * the limit (RATE_STRIKES_MAX strikes with no quiet second between two).
+ * Strikes decay so that a client that brushes the limit now and then, a
+ * burst here and there over hours, is not closed as if it flooded. */
+static bool rate_strike(struct rv__conn *c, double now)
 {
-	double rate = s->cfg->rate_limit, burst = rate * 2;
-
-	if (!rate)
-		return true;
-	c->tokens += (now - c->tokens_at) / 1000.0 * rate;
-	c->tokens_at = now;
-	if (c->tokens > burst)
-		c->tokens = burst;
-	if (c->tokens < 1)
-		return false;
-	c->tokens -= 1;
-	return true;
+	if (c->strikes && !(now - c->strike_at < RATE_QUIET_MS))
+		c->strikes = 0;
+	c->strike_at = now;
+	return ++c->strikes >= RATE_STRIKES_MAX;
 }
 
 static void handle_message(struct rv__server *s, struct rv__conn *c, const char *text, size_t len)
@@ -359,13 +357,13 @@ static void handle_message(struct rv__server *s, struct rv__conn *c, const char 
 		return;
 	}
 	s->hub.metrics.messages_in[msg.type]++;
-	if (!rate_ok(s, c, now)) {
+	if (s->cfg->rate_limit && !rv__bucket_take(&c->rate, now)) {
 		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED, rv_msg_type_name(msg.type),
 				   msg.id, "more than %u messages per second",
 				   s->cfg->rate_limit);
 		rv__conn_send_error(c, &err);
 		rv_msg_clear(&msg);
-		if (++c->strikes >= RATE_STRIKES_MAX)
+		if (rate_strike(c, now))
 			rv__conn_request_close(c, 1008, "rate limit abused");
 		return;
 	}
@@ -772,6 +770,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->history = RV_PARTY_HISTORY_DEFAULT;
 	cfg->ping_interval = 30;
 	cfg->rate_limit = 50;
+	cfg->party_chat_rate = 50;
 	cfg->queue_max = 1024;
 	cfg->drain_timeout_ms = 5000;
 	cfg->auth_leeway_s = 30;

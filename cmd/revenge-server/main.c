@@ -55,6 +55,10 @@ static const char usage_text[] =
 "  --rate-limit N         messages per second per connection, bursts of 2N;\n"
 "                         beyond: error rate_limited, 50 of those: close 1008\n"
 "                         (default 50; 0 disables; at most 1000000)\n"
+"  --party-chat-rate N    chat messages and reactions per second per party,\n"
+"                         all its members together, bursts of 2N; beyond:\n"
+"                         error rate_limited to the sender, who is not closed\n"
+"                         for it (default 50; 0 disables; at most 1000000)\n"
 "  --queue-max N          frames queued for a slow client before it is\n"
 "                         closed with 1013 (default 1024; 8 to 1048576)\n"
 "  --max-parties N        live parties; a handshake that would make one more\n"
@@ -117,7 +121,7 @@ enum {
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
-	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT,
+	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -130,6 +134,7 @@ static const struct option long_opts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "ping-interval", required_argument, NULL, OPT_PING },
 	{ "rate-limit", required_argument, NULL, OPT_RATE },
+	{ "party-chat-rate", required_argument, NULL, OPT_PARTY_CHAT_RATE },
 	{ "queue-max", required_argument, NULL, OPT_QUEUE },
 	{ "max-parties", required_argument, NULL, OPT_MAX_PARTIES },
 	{ "max-members", required_argument, NULL, OPT_MAX_MEMBERS },
@@ -264,6 +269,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RATE:
 			cfg.rate_limit = (unsigned)parse_uint("--rate-limit", optarg, 0, 1000000);
+			break;
+		case OPT_PARTY_CHAT_RATE:
+			cfg.party_chat_rate =
+				(unsigned)parse_uint("--party-chat-rate", optarg, 0, 1000000);
 			break;
 		case OPT_QUEUE:
 			cfg.queue_max = parse_uint("--queue-max", optarg, 8, 1048576);

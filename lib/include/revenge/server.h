@@ -30,6 +30,9 @@ struct rv_server_config {
 	unsigned history;             /* chat messages kept per party */
 	unsigned ping_interval;       /* seconds between pings; 0 = none */
 	unsigned rate_limit;          /* messages/s per connection; 0 = none */
+	unsigned party_chat_rate;     /* chat and reactions/s per party, all its
+				       * members together, bursts of twice
+				       * that; 0 = none */
 	size_t queue_max;             /* queued frames per connection */
 	unsigned drain_timeout_ms;    /* longest a drain may take */
 	const char *tls_cert;         /* PEM paths: both set -> wss:// */
@@ -65,7 +68,8 @@ struct rv_server_config {
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
- * history 50, pings every 30 s, 50 messages/s, 1024 queued frames, 5 s
+ * history 50, pings every 30 s, 50 messages/s per connection and 50 chat
+ * messages and reactions/s per party, 1024 queued frames, 5 s
  * drain, the default quality ladder, no token key (open) with a 30 s
  * leeway for when one is set, at most 10000 parties of 5000 members each,
  * 50000 sessions and 100 sessions per owner, 256 connections per client
