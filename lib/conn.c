@@ -269,7 +269,8 @@ static int write_control(struct rv__conn *c, unsigned char opcode, const unsigne
 
 	b[0] = 0x80 | opcode;
 	b[1] = (unsigned char)len;
-	memcpy(b + 2, payload, len);
+	if (len)
+		memcpy(b + 2, payload, len);
 	return write_raw(c, b, 2 + len);
 }
 
@@ -304,7 +305,8 @@ static int write_close(struct rv__conn *c)
 		p[n++] = (unsigned char)c->close_code;
 		if (r > sizeof(p) - n)
 			r = rv_utf8_cut(c->close_reason, r, sizeof(p) - n);
-		memcpy(p + n, c->close_reason, r);
+		if (r)
+			memcpy(p + n, c->close_reason, r);
 		n += r;
 	}
 	return write_control(c, 0x08, p, n);
@@ -313,6 +315,8 @@ static int write_close(struct rv__conn *c)
 int rv__conn_writable(struct rv__conn *c)
 {
 	dirty_unlink(c->hub, c);
+	if (c->rx_done)
+		return -1;
 	if (c->pong && !lws_partial_buffered(c->wsi)) {
 		int n = write_control(c, 0x0a, c->pong + 1, c->pong[0]);
 

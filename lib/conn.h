@@ -89,6 +89,7 @@ struct rv__conn {
 	bool peer_closed;                       /* the peer's close frame or EOF came */
 	bool close_echo;                        /* close_code echoes the peer's, not ours */
 	bool half_closed;                       /* our FIN went; waiting for the peer's */
+	bool rx_done;                           /* nothing more to read or say: end c */
 	unsigned char *pong;                    /* the latest ping unanswered while choked:
 						 * length byte, payload (owned) */
 	double tokens, tokens_at;               /* rate limit: token bucket */

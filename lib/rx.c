@@ -34,10 +34,14 @@ static struct rv__conn *conn_of_watcher(ev_io *w)
 	return (struct rv__conn *)(void *)((char *)w - offsetof(struct rv__conn, rx_w));
 }
 
-/* Stop reading and have lws end the connection on its next turn. */
+/* Stop reading and have lws end the connection: from the writable
+ * callback, which comes on the next loop turn (lws's timers, the fallback,
+ * only run when lws_tick wakes it). */
 static void rx_kill(struct rv__conn *c)
 {
 	ev_io_stop(c->hub->loop, &c->rx_w);
+	c->rx_done = true;
+	lws_callback_on_writable(c->wsi);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
