@@ -251,6 +251,14 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (rx_feed(c, h->rxbuf, (size_t)n) < 0)
 			return;
+		/* a short read emptied the socket (epoll says when more
+		 * comes): no second recv() to hear EAGAIN, unless the SSL
+		 * holds decrypted bytes epoll cannot see */
+		if (!ev_is_active(w))
+			return;
+		if ((size_t)n < sizeof(h->rxbuf) &&
+		    !(lws_get_ssl(c->wsi) && SSL_pending(lws_get_ssl(c->wsi))))
+			return;
 	}
 	/* more may wait in the socket or inside the SSL, which epoll cannot
 	 * see: come back after the others */
