@@ -7,9 +7,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include "endpoint.h"
-#include "rx.h"
 
 _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE");
 
@@ -17,6 +19,7 @@ _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE")
 #define RV_DEFLATE_LEVEL 6
 #define RV_DEFLATE_MEMLEVEL 6     /* a 16 KiB hash table cleared per message */
 #define CLOSE_GRACE_S 3           /* to write what is queued and the close frame */
+#define LINGER_S 1                /* after our FIN, for the peer's close or EOF */
 
 void rv__conn_hub_fini(struct rv__hub *hub)
 {
@@ -312,6 +315,26 @@ static int write_close(struct rv__conn *c)
 	return write_control(c, 0x08, p, n);
 }
 
+/* c's close frame is out and the kernel has all of it. Returns -1 when
+ * the connection may end now (the peer closed or vanished). Else the FIN
+ * goes now (RFC 6455 7.1.1: the server ends TCP first) and rx.c reads on,
+ * discarding, until the peer's close or EOF, at most about LINGER_S: what
+ * the peer still sends meanwhile does not turn into a reset that could
+ * destroy our close frame before the peer has read it. */
+static int close_sent(struct rv__conn *c)
+{
+	SSL *ssl = lws_get_ssl(c->wsi);
+
+	if (c->peer_closed || c->rx_done || !ev_is_active(&c->rx_w))
+		return -1;
+	c->half_closed = true;
+	if (ssl)
+		SSL_shutdown(ssl);
+	shutdown(c->rx_w.fd, SHUT_WR);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_S);
+	return 0;
+}
+
 int rv__conn_writable(struct rv__conn *c)
 {
 	dirty_unlink(c->hub, c);
@@ -347,7 +370,7 @@ int rv__conn_writable(struct rv__conn *c)
 	}
 	if (c->half_closed)
 		return 0;
-	return rv__rx_close_sent(c);
+	return close_sent(c);
 }
 
 /* ---- replies shared by every endpoint --------------------------------- */

@@ -24,7 +24,6 @@
 #include "conn.h"
 
 #define READS_PER_TURN 8          /* then other connections get a turn */
-#define LINGER_S 1                /* after our FIN, for the peer's */
 #define INFLATED_KEEP (256 * 1024) /* a larger inflate buffer is given back */
 
 enum { RX_AGAIN = -2 };
@@ -293,24 +292,6 @@ void rv__rx_stop(struct rv__conn *c)
 		return;
 	ev_io_stop(c->hub->loop, &c->rx_w);
 	c->rx_on = false;
-}
-
-int rv__rx_close_sent(struct rv__conn *c)
-{
-	SSL *ssl = lws_get_ssl(c->wsi);
-
-	if (c->peer_closed || !ev_is_active(&c->rx_w))
-		return -1;
-	/* RFC 6455 7.1.1: the server ends TCP first. The FIN goes now; the
-	 * socket stays open for reading until the peer's close or EOF, so
-	 * what it still sends meanwhile does not turn into a reset that
-	 * could destroy our close frame before the peer reads it. */
-	c->half_closed = true;
-	if (ssl)
-		SSL_shutdown(ssl);
-	shutdown(c->rx_w.fd, SHUT_WR);
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_S);
-	return 0;
 }
 
 void rv__rx_hub_fini(struct rv__hub *h)

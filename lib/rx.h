@@ -27,12 +27,6 @@ int rv__rx_start(struct rv__conn *c);
  * started. */
 void rv__rx_stop(struct rv__conn *c);
 
-/* conn.c has written c's close frame and the kernel has all of it.
- * Returns -1 when the connection may end now (the peer closed or
- * vanished), else 0: a FIN is sent and rx waits, at most about a second,
- * for the peer's close or EOF while discarding what it sends. */
-int rv__rx_close_sent(struct rv__conn *c);
-
 /* Free the server-wide inflater and buffers. */
 void rv__rx_hub_fini(struct rv__hub *hub);
 

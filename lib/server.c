@@ -3,7 +3,8 @@
  * Owns the event loop (libev, with lws as a guest on it), the store's
  * lifetime, the endpoints' start and stop, the handshake (routing, query
  * and origin by request.c; subprotocol and deflate here), plain HTTP
- * (/healthz, /metrics), receive assembly, rate limits, keep-alive, the
+ * (/healthz, /metrics), message dispatch (frames are read by rx.c), rate
+ * limits, keep-alive, the
  * "time" answer every endpoint shares, the SIGTERM/SIGINT drain and the
  * SIGHUP certificate reload. A
  * connection's send path is conn.c's; what happens on each WebSocket path
@@ -677,7 +678,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	rv_ladder_default(&cfg->ladder);
 }
 
-/* permessage-deflate: lws inflates what clients send; the server's own
+/* permessage-deflate: lws only negotiates it; rx.c inflates what clients
+ * send (lws's receive path aborts on some messages); the server's own
  * messages are compressed by frame_deflated(), never by lws. */
 static const struct lws_extension extensions[] = {
 	{ "permessage-deflate", lws_extension_callback_pm_deflate,
