@@ -3,7 +3,8 @@
  * Owns the event loop (libev, with lws as a guest on it), the store's
  * lifetime, the endpoints' start and stop, the handshake (routing, query
  * and origin by request.c; subprotocol and deflate here), plain HTTP
- * (/healthz, /metrics), receive assembly, rate limits, keep-alive, the
+ * (/healthz, /metrics), message dispatch (frames are read by rx.c), rate
+ * limits, keep-alive, the
  * "time" answer every endpoint shares, the SIGTERM/SIGINT drain and the
  * SIGHUP certificate reload. A
  * connection's send path is conn.c's; what happens on each WebSocket path
@@ -38,6 +39,7 @@
 #include "listener.h"
 #include "request.h"
 #include "store_watch.h"
+#include "rx.h"
 
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
@@ -297,6 +299,8 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 	 * ours between the two callbacks, so it is read again) */
 	if (parse_request(s, wsi, &r, &claims, why, sizeof(why)) || rv__auth_attach(c, &r))
 		return -1;
+	if (rv__rx_start(c))
+		return -1;
 	c->endpoint = r.endpoint;
 	c->endpoint_index = r.index;
 	c->endpoint_state = s->ep_state[r.index];
@@ -323,8 +327,9 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 		c->endpoint->close(c->endpoint_state, c);
 		s->hub.metrics.connections_open[c->endpoint_index]--;
 	}
+	rv__rx_stop(c);
 	rv__auth_detach(c);
-	if (c->close_code)
+	if (c->close_code && !c->close_echo)
 		rv_metrics_close(&s->hub.metrics, c->close_code);
 	rv__conn_fini(c);
 	RV__LIST_REMOVE(&s->conns, c, );
@@ -344,8 +349,10 @@ static bool rate_strike(struct rv__conn *c, double now)
 	return ++c->strikes >= RATE_STRIKES_MAX;
 }
 
-static void handle_message(struct rv__server *s, struct rv__conn *c, const char *text, size_t len)
+/* A client's message, whole, inflated and valid UTF-8 (rx.c). */
+static void handle_message(struct rv__conn *c, const char *text, size_t len)
 {
+	struct rv__server *s = (struct rv__server *)(void *)c->hub;  /* hub comes first */
 	double now = rv__hub_now(&s->hub);
 	struct rv_proto_error err;
 	struct rv_msg msg;
@@ -376,81 +383,11 @@ static void handle_message(struct rv__server *s, struct rv__conn *c, const char 
 	rv_msg_clear(&msg);
 }
 
-static int ws_receive(struct rv__server *s, struct rv__conn *c, struct lws *wsi,
-		      const char *in, size_t len)
-{
-	bool first = lws_is_first_fragment(wsi);
-	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-	const char *msg;
-	size_t msg_len;
-	int err;
-
-	if (!c->is_ws || c->close_code)
-		return 0;
-	c->ka_active = true;
-	if (lws_frame_is_binary(wsi)) {
-		/* Closed from the writable callback, like 1009: lws then ends
-		 * the TCP connection at once instead of lingering 5 s. */
-		rv__conn_request_close(c, 1003, "binary frames are not accepted");
-		return 0;
-	}
-	err = rv__msgbuf_add(&c->rx, in, len, first, final, s->cfg->max_message, &msg, &msg_len);
-	if (err == RV_ERANGE) {
-		/* Closed from the writable callback: a -1 returned here while
-		 * lws drains its inflater leaves the connection hanging. */
-		rv__conn_request_close(c, 1009, "message too large");
-		return 0;
-	}
-	if (err) {
-		rv__conn_request_close(c, 1011, "out of memory");
-		return 0;
-	}
-	if (msg) {
-		handle_message(s, c, msg, msg_len);
-		rv__msgbuf_done(&c->rx);
-	}
-	return 0;
-}
-
 static int ws_writeable(struct rv__server *s, struct rv__conn *c)
 {
 	if (!c->is_ws)
 		return 0;
 	return rv__conn_writable(c);
-}
-
-/* RFC 6455 7.4: codes a peer may send in a close frame. */
-static bool close_code_valid(unsigned code)
-{
-	if (code >= 3000 && code <= 4999)
-		return true;
-	return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
-	       code != 1006;
-}
-
-/* The peer sent a close frame. lws 4.1 echoes any payload, even one it
- * should fail; we check what it does not: the length, the code and the
- * reason's UTF-8. Returning nonzero closes without the echo. */
-static int peer_close(struct rv__server *s, struct lws *wsi, const unsigned char *in, size_t len)
-{
-	int code = 0;
-	const char *why = NULL;
-
-	if (len == 1) {
-		code = 1002;
-		why = "close payload of 1 byte";
-	} else if (len >= 2 && !close_code_valid((unsigned)(in[0] << 8 | in[1]))) {
-		code = 1002;
-		why = "invalid close code";
-	} else if (len > 2 && !rv_utf8_valid((const char *)in + 2, len - 2)) {
-		code = 1007;
-		why = "close reason is not UTF-8";
-	}
-	if (!code)
-		return 0;
-	rv_metrics_close(&s->hub.metrics, code);
-	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
-	return 1;
 }
 
 /* ---- plain HTTP: /healthz and /metrics -------------------------------- */
@@ -653,16 +590,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(s, c, wsi);
-	case LWS_CALLBACK_RECEIVE:
-		return ws_receive(s, c, wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(s, c);
-	case LWS_CALLBACK_RECEIVE_PONG:
-		if (c && c->is_ws)
-			c->ka_active = true;
-		return 0;
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		return peer_close(s, wsi, in, len);
 	case LWS_CALLBACK_CLOSED:
 		ws_closed(s, c);
 		return 0;
@@ -783,7 +712,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	rv_ladder_default(&cfg->ladder);
 }
 
-/* permessage-deflate: lws inflates what clients send; the server's own
+/* permessage-deflate: lws only negotiates it; rx.c inflates what clients
+ * send (lws's receive path aborts on some messages); the server's own
  * messages are compressed by frame_deflated(), never by lws. */
 static const struct lws_extension extensions[] = {
 	{ "permessage-deflate", lws_extension_callback_pm_deflate,
@@ -886,6 +816,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	if (!s)
 		return RV_ENOMEM;
 	s->cfg = s->hub.cfg = cfg;
+	s->hub.message = handle_message;
 	s->log = s->hub.log = cfg->log;
 	rv_clock_anchor(&s->hub.clock, rv_time_wall_ms(), rv_time_mono_ns());
 	s->hub.metrics.start_wall_ms = rv_time_wall_ms();
@@ -930,11 +861,12 @@ int rv_server_run(const struct rv_server_config *cfg)
 	protocols[0].name = "revenge-default";
 	protocols[0].callback = callback;
 	protocols[0].per_session_data_size = conn_size();
-	/* Small per-connection receive buffer: lws allocates it for every
-	 * connection (4096 measured 5.8 KiB per idle connection, 1024 about
-	 * 3); messages larger than it arrive in pieces that msgbuf joins. Sends
-	 * are not capped by it (tx_packet_size), so a frame goes out whole. */
-	protocols[0].rx_buffer_size = 1024;
+	/* lws allocates this receive buffer for every WebSocket connection
+	 * but never fills it: rx.c reads the frames (into one buffer for the
+	 * whole server). So it is as small as lws lets it be useful; 1024
+	 * measured about 0.9 KiB more per idle connection. Sends are not
+	 * capped by it (tx_packet_size), so a frame goes out whole. */
+	protocols[0].rx_buffer_size = 128;
 	protocols[0].tx_packet_size = 1 << 20;
 	protocols[1] = protocols[0];
 	protocols[1].name = RV_SUBPROTOCOL;
@@ -959,7 +891,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.user = s;
 	foreign[0] = s->hub.loop;
 	info.foreign_loops = foreign;
-	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	/* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws reads no WebSocket frame
+	 * (rx.c does, and checks each text message whole) */
+	info.options = LWS_SERVER_OPTION_LIBEV |
 		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 	/* no lws keep-alive: keepalive_sweep() does it (see there) */
 	info.retry_and_idle_policy = &no_keepalive;
@@ -1041,6 +975,7 @@ out:
 	rv__listener_close(&s->listener);
 	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);
+	rv__rx_hub_fini(&s->hub);
 	rv__tally_free(&s->hub.session_owners);
 	if (s->hub.loop)
 		ev_loop_destroy(s->hub.loop);
