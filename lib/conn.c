@@ -151,6 +151,9 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
+static void dirty_unlink(struct rv__hub *s, struct rv__conn *c);
+static int conn_write_queued(struct rv__conn *c);
+
 /* Send f to c. Frames are queued and written once the loop turn's
  * callbacks are done (flush_turn): every frame a connection gets in one
  * turn (acks after a group commit, a burst of chat, a join's replies)
@@ -187,6 +190,18 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 			lws_callback_on_writable(c->wsi);
 		return;
 	}
+	if (rv__outq_len(&c->q) >= s->cfg->queue_max / 2) {
+		/* One loop turn can queue more than the queue holds (rx.c
+		 * reads a burst of a host's syncs at once): write now rather
+		 * than close a client that reads. Once its socket is full,
+		 * latest-wins takes over above. */
+		dirty_unlink(s, c);
+		if (conn_write_queued(c) < 0)
+			rv__conn_request_close(c, 1011, "write failed");
+		else if (rv__outq_len(&c->q))
+			lws_callback_on_writable(c->wsi);
+		return;
+	}
 	if (!c->dirty) {
 		c->dirty = true;
 		RV__LIST_PREPEND(&s->dirty, c, dirty_);
@@ -201,7 +216,6 @@ static void dirty_unlink(struct rv__hub *s, struct rv__conn *c)
 	c->dirty = false;
 }
 
-static int conn_write_queued(struct rv__conn *c);
 
 /* Called by the server from an ev_prepare at the lowest priority: after
  * every other callback of the loop turn, the progress group commit
