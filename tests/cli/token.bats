@@ -28,6 +28,8 @@ teardown() {
 # record ANSWER: a recording server (101, 401, drop, bearer or
 # forward:PORT); sets HS_PID, HS_URL and HEADS, the file of request heads.
 record() {
+	# a test that records twice leaves no recorder behind
+	[ -z "${HS_PID:-}" ] || kill "$HS_PID" 2>/dev/null || true
 	HEADS="$BATS_TEST_TMPDIR/heads-$BATS_TEST_NUMBER-$RANDOM"
 	"$PY" "$PYHELP/raw_handshake_server.py" record "$HEADS" "$1" >"$HEADS.out" 3>&- &
 	HS_PID=$!

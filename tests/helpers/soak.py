@@ -360,6 +360,13 @@ async def recv_json(ws, timeout=10):
 async def good_member(url, token, name, good, stop, ready):
     """Receives everything; chats and syncs from the host must come in order,
     none missing."""
+    try:
+        await good_member_run(url, token, name, good, stop, ready)
+    finally:
+        ready.set()   # a member that never got in must not hold the host back
+
+
+async def good_member_run(url, token, name, good, stop, ready):
     async with websockets.connect(f"{url}/ws/party/good?name={name}&token={token}",
                                   subprotocols=["revenge.v1"], max_size=None) as ws:
         welcome = await recv_json(ws)
@@ -396,7 +403,7 @@ async def good_host(url, token, good, deadline, members_ready):
         welcome = await recv_json(ws)
         if welcome["payload"].get("role") != "host":
             good.problem(f"host joined as {welcome['payload'].get('role')}")
-        await members_ready.wait()
+        await asyncio.wait_for(members_ready.wait(), 30)
         seq, pos = 0, 0.0
         while time.monotonic() < deadline:
             seq += 1
@@ -554,7 +561,13 @@ def main():
     for t in threads:
         t.start()
     good, samples = Good(), []
-    asyncio.run(good_side(args, deadline, good, samples, workers))
+    # bounded whatever the server does (it may die under the soak: every
+    # wait above has its own timeout, and this one covers the rest)
+    try:
+        asyncio.run(asyncio.wait_for(good_side(args, deadline, good, samples, workers),
+                                     args.seconds + 90))
+    except asyncio.TimeoutError:
+        good.problem("the well-behaved clients did not finish in time")
     for t in threads:
         t.join(timeout=10)
 
