@@ -37,6 +37,7 @@
 #include "list.h"
 #include "request.h"
 #include "store_watch.h"
+#include "store_writer.h"
 
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
@@ -891,6 +892,17 @@ int rv_server_run(const struct rv_server_config *cfg)
 			goto out;
 		}
 		rv__store_watch_start(&s->hub);
+		/* The loop's connection only reads (a session's stored state
+		 * when it opens); in WAL mode a reader does not wait for a
+		 * writer, so a lock held elsewhere cannot stall it for long. */
+		rv_store_set_busy_timeout(s->hub.store, 100);
+		err = rv__store_writer_start(&s->hub, cfg->db_path, &so, cfg->session_ttl_s,
+					     cfg->max_stored_per_owner, &s->hub.writer, why,
+					     sizeof(why));
+		if (err) {
+			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
+			goto out;
+		}
 	}
 	if ((err = endpoints_start(s)))
 		goto out;
@@ -995,8 +1007,11 @@ int rv_server_run(const struct rv_server_config *cfg)
 out:
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
-	/* lws is gone: no callback can reach the endpoints any more. Progress
-	 * commits what it still holds before the store closes. */
+	/* lws is gone: no callback can reach the endpoints any more. The
+	 * writer stores what it still holds (answering nobody) before the
+	 * endpoints and the store go. */
+	rv__store_writer_free(s->hub.writer);
+	s->hub.writer = NULL;
 	endpoints_stop(s);
 	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);
