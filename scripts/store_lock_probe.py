@@ -7,7 +7,9 @@ acks and store_unavailable errors) to a running revenge-server, and after
 1 s makes another process hold the SQLite write lock (BEGIN EXCLUSIVE) on
 the server's --db for HOLD seconds (0: no lock). Prints party round trip
 p50/p99/max for the whole run and the progress outcomes. Bounded: DURATION
-seconds of traffic, then at most 3 s for the last answers. Both rates stay
+seconds of traffic, then at most 3 s for the last answers. Half a second
+into the lock it also times a new connection to a stored session (its
+report is sent on open). Both rates stay
 under the server's default --rate-limit (50 messages/s per connection):
 above it the server answers rate_limited instead, which is not what this
 measures.
@@ -80,6 +82,22 @@ async def progress(url, until, out, k):
         r.cancel()
 
 
+async def reopen(url, out, started):
+    """While the lock is held, a new connection to a session with a stored
+    report: how long until the report comes (it is sent at once on open)."""
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)
+    t0 = time.monotonic()
+    async with websockets.connect(url + "/ws/progress/lp%d-0" % os.getpid(),
+                                  max_queue=None) as ws:
+        while True:
+            m = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if m.get("type") == "progress":
+                break
+    out["reopen_ms"] = (time.monotonic() - t0) * 1000
+
+
 async def main():
     url, db = sys.argv[1], sys.argv[2]
     hold = float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
@@ -93,6 +111,8 @@ async def main():
     if hold > 0:
         tasks.append(loop.run_in_executor(None, lambda: (time.sleep(1),
                                                          hold_lock(db, hold, started))))
+        if nprog > 0 and hold > 0.6:
+            tasks.append(reopen(url, out, started))
     await asyncio.wait_for(asyncio.gather(*tasks), duration + 10)
     rtts.sort()
     pick = lambda q: rtts[min(len(rtts) - 1, int(q * len(rtts)))]
@@ -101,6 +121,8 @@ async def main():
     print("progress: sent=%d acked=%d errors=%s lock_held=%s" %
           (out["sent"], out["acked"], json.dumps(out["errors"], sort_keys=True),
            "yes" if started.is_set() else "no"))
+    if "reopen_ms" in out:
+        print("stored report on connect while the lock is held: %.2f ms" % out["reopen_ms"])
 
 
 asyncio.run(main())
