@@ -17,7 +17,7 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --db --fsync --ladder --origin --max-message --history
+	local flags='--listen --db --fsync --session-ttl --max-stored-per-owner --ladder --origin --max-message --history
 		--ping-interval --rate-limit --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
@@ -50,7 +50,7 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --db | --ladder | --origin | --max-message | --history | \
+		--listen | --db | --session-ttl | --max-stored-per-owner | --ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \

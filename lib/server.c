@@ -757,6 +757,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->max_members = 5000;
 	cfg->max_sessions = 50000;
 	cfg->max_sessions_per_owner = 100;
+	cfg->session_ttl_s = 30 * 24 * 3600;
+	cfg->max_stored_per_owner = 10000;
 	rv_ladder_default(&cfg->ladder);
 }
 

@@ -39,7 +39,8 @@ struct rv_server_config {
 	/* The store forgets a session not seen (no report, no profile change)
 	 * for session_ttl_s seconds, and keeps at most max_stored_per_owner
 	 * sessions of one token subject (on an open server: of everyone),
-	 * forgetting those seen longest ago; 0 = forever, unlimited. */
+	 * forgetting those seen longest ago; 0 = forever, unlimited
+	 * (rv_server_config_defaults: 30 days, 10000). */
 	unsigned session_ttl_s;
 	unsigned max_stored_per_owner;
 	struct rv_ladder ladder;      /* quality profiles, highest first */
