@@ -5,11 +5,6 @@
 # server, a real SQLite file, read back with python3's sqlite3.
 load helpers
 
-setup() {
-	SECRET="$BATS_TEST_TMPDIR/secret"
-	printf 'a test secret of at least 32 bytes, for HS256\n' >"$SECRET"
-}
-
 teardown() {
 	stop_server || true
 }
@@ -42,8 +37,9 @@ rows() {
 }
 
 @test "--max-stored-per-owner: a subject past the cap loses its sessions seen longest ago, others keep theirs" {
+	local alice bob SECRET="$BATS_TEST_TMPDIR/secret"
+	printf 'a test secret of at least 32 bytes, for HS256\n' >"$SECRET"
 	start_server --auth-secret-file "$SECRET" --max-stored-per-owner 3
-	local alice bob
 	alice=$("$SERVER" token --auth-secret-file "$SECRET" --sub alice --session '*')
 	bob=$("$SERVER" token --auth-secret-file "$SECRET" --sub bob --session '*')
 	run py "$PYHELP/prune_check.py" report "$URL" "$bob" b-1
