@@ -53,6 +53,8 @@ struct rv__store_writer {
 	ev_prepare submit_w;          /* hands the turn's writes over */
 	ev_async done_w;              /* the thread finished */
 	ev_timer sweep_w;             /* expiry */
+	uint64_t expired, trimmed;    /* pruned since the last store_pruned line */
+	double pruned_logged_ms;      /* when that line was written; < 0: never */
 	rv__store_item_done *done_fn[RV__STORE_N_ITEM_KINDS];
 	void *done_arg[RV__STORE_N_ITEM_KINDS];
 };
@@ -177,6 +179,26 @@ static void submit(struct rv__store_writer *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Log what expiry and the cap removed: a client inventing session ids
+ * makes the cap trim in every batch, so at most one line every
+ * RV__STORE_LOG_EVERY_S, counting everything since the line before. */
+static void note_pruned(struct rv__store_writer *w, const struct batch *b)
+{
+	double now = rv__hub_now(w->hub);
+
+	w->expired += b->expired;
+	w->trimmed += b->trimmed;
+	if (!w->expired && !w->trimmed)
+		return;
+	if (w->pruned_logged_ms >= 0 && now - w->pruned_logged_ms < RV__STORE_LOG_EVERY_S * 1000.0)
+		return;
+	rv_log(w->hub->log, RV_LOG_INFO, "store_pruned", "%llu row(s) of sessions not seen for"
+	       " %u s, %llu over the per-owner cap of %u", (unsigned long long)w->expired,
+	       w->ttl_s, (unsigned long long)w->trimmed, w->max_per_owner);
+	w->expired = w->trimmed = 0;
+	w->pruned_logged_ms = now;
+}
+
 /* Answer the flight batch: counts, the store's state, each item. */
 static void finish(struct rv__store_writer *w)
 {
@@ -199,11 +221,7 @@ static void finish(struct rv__store_writer *w)
 	} else {
 		hub->metrics.progress_stored += n_progress;
 		rv__store_watch_ok(hub);
-		if (b->expired || b->trimmed)
-			rv_log(hub->log, RV_LOG_INFO, "store_pruned", "%llu row(s) of sessions not"
-			       " seen for %u s, %llu over the per-owner cap of %u",
-			       (unsigned long long)b->expired, w->ttl_s,
-			       (unsigned long long)b->trimmed, w->max_per_owner);
+		note_pruned(w, b);
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct rv__store_item *it = &b->items[i];
@@ -279,6 +297,7 @@ int rv__store_writer_start(struct rv__hub *hub, const char *path,
 	w->hub = hub;
 	w->ttl_s = ttl_s;
 	w->max_per_owner = max_per_owner;
+	w->pruned_logged_ms = -1;
 	o.create = false;             /* the loop's connection made it */
 	if ((err = rv_store_open(path, &o, &w->st, why, why_len))) {
 		free(w);

@@ -1449,7 +1449,7 @@ static void trim_keeps_an_owners_newest(void **state)
 	struct fx *f = *state;
 	struct rv_store *st = open_ok(f->path, true, false);
 	struct rv_progress_rec got;
-	char sid[8], big[RV_STORE_OWNER_MAX + 2];
+	char sid[16], big[RV_STORE_OWNER_MAX + 2];
 	uint64_t n = 99;
 	sqlite3 *db;
 
