@@ -294,7 +294,7 @@ static void report_done(void *arg, const struct rv__store_item *it, int err)
  * (nothing to wait for); with more waiting than the writer takes
  * (RV__STORE_BACKLOG_MAX, a stuck store) it is refused at once. */
 static int store_report(struct progress *pg, struct rv__conn *c, const char *id,
-			const struct rv_progress_rec *rec)
+			const struct rv_progress_rec *rec, bool first)
 {
 	struct rv__store_item it;
 	int err;
@@ -307,6 +307,7 @@ static int store_report(struct progress *pg, struct rv__conn *c, const char *id,
 	memset(&it, 0, sizeof(it));
 	it.kind = RV__STORE_ITEM_PROGRESS;
 	it.rec = *rec;
+	it.new_session = first;
 	it.c = c;
 	it.has_id = id != NULL;
 	if (id)
@@ -344,12 +345,14 @@ static void progress_message(void *state, struct rv__conn *c, const struct rv_ms
 	rec.duration = m->u.progress.duration;
 	rec.playing = m->u.progress.playing;
 	rec.server_time = now;
-	if (store_report(pg, c, m->id, &rec)) {
+	/* The session's first report, when the store had none for it at
+	 * open, is the only one that can add a session to the store. */
+	first = !ps->has_report;
+	if (store_report(pg, c, m->id, &rec, first)) {
 		rv__conn_request_close(c, 1011, "out of memory");
 		return;
 	}
 	/* Every later tick reflects this report, acked or about to be. */
-	first = !ps->has_report;
 	ps->rec = rec;
 	ps->has_report = true;
 	if (first)

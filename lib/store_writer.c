@@ -96,22 +96,18 @@ static void write_batch(struct rv__store_writer *w, struct batch *b)
 	err = rv_store_begin(w->st);
 	for (size_t i = 0; !err && i < b->n; i++) {
 		const struct rv__store_item *it = &b->items[i];
-		int had = 1;
 
-		if (w->max_per_owner && it->kind == RV__STORE_ITEM_PROGRESS) {
-			had = rv_store_has_progress(w->st, it->rec.owner, it->rec.session_id);
-			if (had < 0) {
-				err = had;
-				break;
-			}
-		}
 		if (it->kind == RV__STORE_ITEM_PROGRESS)
 			err = rv_store_put_progress(w->st, &it->rec);
 		else
 			err = rv_store_put_quality(w->st, it->rec.owner, it->rec.session_id,
 						   it->profile);
-		/* A profile may be a session's first row too. */
-		if (!err && w->max_per_owner && (!had || it->kind == RV__STORE_ITEM_QUALITY))
+		/* Only a session the store may not have yet can take its owner
+		 * past the cap: the first report of a session with none
+		 * stored (the loop knows, from its read at open), and any
+		 * profile (rare). The rest cost nothing here. */
+		if (!err && w->max_per_owner &&
+		    (it->new_session || it->kind == RV__STORE_ITEM_QUALITY))
 			err = owners_add(&own, it->rec.owner);
 	}
 	for (size_t i = 0; !err && i < own.n; i++) {

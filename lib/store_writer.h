@@ -39,6 +39,8 @@ struct rv__store_item {
 	enum rv__store_item_kind kind;
 	struct rv_progress_rec rec;   /* progress: the report; quality: owner, session_id */
 	char profile[RV_PROFILE_NAME_MAX + 1];  /* quality */
+	bool new_session;             /* progress: the store may not have the
+				       * session yet (checked against the cap) */
 	struct rv__conn *c;           /* NULL once the connection is gone */
 	bool has_id;
 	char id[RV_REQ_ID_MAX + 1];
