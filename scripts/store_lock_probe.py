@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """scripts/store_lock_probe.py - does a slow or locked store stall parties?
 
-Connects one party client (sends "time" every 25 ms and times the round
-trip) and PROGRESS progress clients (a report every 40 ms each, counting
+Connects one party client (sends "time" every 25 ms, open loop, and times
+each round trip) and PROGRESS progress clients (a report every 40 ms each, counting
 acks and store_unavailable errors) to a running revenge-server, and after
 1 s makes another process hold the SQLite write lock (BEGIN EXCLUSIVE) on
 the server's --db for HOLD seconds (0: no lock). Prints party round trip
@@ -37,22 +37,34 @@ def hold_lock(db, hold, started):
 
 
 async def party(url, until, rtts, out):
+    """Open loop: a "time" every 25 ms whatever the answers do, so a stall
+    shows in every round trip it delays, not in one."""
     async with websockets.connect(url + "/ws/party/lp%d" % os.getpid(), max_queue=None) as ws:
+        sent = {}
+
+        async def reader():
+            async for raw in ws:
+                m = json.loads(raw)
+                t0 = sent.pop(m.get("id"), None)
+                if t0 is None:
+                    continue
+                if m.get("type") == "time":
+                    rtts.append((time.monotonic() - t0) * 1000)
+                else:
+                    out["party_errors"] += 1
+        r = asyncio.ensure_future(reader())
         n = 0
         while time.monotonic() < until:
             n += 1
-            t0 = time.monotonic()
+            sent["t%d" % n] = time.monotonic()
             await ws.send(json.dumps({"type": "time", "id": "t%d" % n,
                                       "payload": {"client_time": time.time() * 1000}}))
-            while True:
-                m = json.loads(await asyncio.wait_for(ws.recv(), 5))
-                if m.get("id") == "t%d" % n and m.get("type") in ("time", "error"):
-                    break
-            if m["type"] == "time":
-                rtts.append((time.monotonic() - t0) * 1000)
-            else:
-                out["party_errors"] += 1
             await asyncio.sleep(0.025)
+        t_end = time.monotonic() + 5
+        while sent and time.monotonic() < t_end:
+            await asyncio.sleep(0.02)
+        out["party_unanswered"] = len(sent)
+        r.cancel()
 
 
 async def progress(url, until, out, k):
@@ -116,8 +128,10 @@ async def main():
     await asyncio.wait_for(asyncio.gather(*tasks), duration + 10)
     rtts.sort()
     pick = lambda q: rtts[min(len(rtts) - 1, int(q * len(rtts)))]
-    print("party time round trips: n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms errors=%d" %
-          (len(rtts), pick(0.5), pick(0.99), rtts[-1], out["party_errors"]))
+    print("party time round trips: n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms errors=%d"
+          " unanswered=%d over_100ms=%d" %
+          (len(rtts), pick(0.5), pick(0.99), rtts[-1], out["party_errors"],
+           out.get("party_unanswered", 0), sum(1 for x in rtts if x > 100)))
     print("progress: sent=%d acked=%d errors=%s lock_held=%s" %
           (out["sent"], out["acked"], json.dumps(out["errors"], sort_keys=True),
            "yes" if started.is_set() else "no"))

@@ -44,6 +44,7 @@ all_answered() {
 	max=$(party_max)
 	[ -n "$max" ] || fail "no party figures: $output"
 	[ "$max" -lt 1000 ] || fail "a party round trip took $max ms while the store was locked"
+	echo "$output" | grep -q ' unanswered=0 ' || fail "party requests went unanswered: $output"
 	all_answered
 	# a stored session opened during the lock gets its report at once
 	local reopen
@@ -58,5 +59,6 @@ all_answered() {
 	max=$(party_max)
 	[ -n "$max" ] || fail "no party figures: $output"
 	[ "$max" -lt 1000 ] || fail "a party round trip took $max ms while the store was locked"
+	echo "$output" | grep -q ' unanswered=0 ' || fail "party requests went unanswered: $output"
 	all_answered
 }
