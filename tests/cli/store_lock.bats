@@ -62,3 +62,16 @@ all_answered() {
 	echo "$output" | grep -q ' unanswered=0 ' || fail "party requests went unanswered: $output"
 	all_answered
 }
+
+@test "a stuck store does not make the server hoard reports: past 16384 waiting, refused at once" {
+	start_server --rate-limit 0 --queue-max 65536
+	run timeout 40 "$PY" "$PYHELP/backlog_check.py" "$URL" "$BATS_TEST_TMPDIR/revenge.db" 20000
+	assert_success
+	echo "$output" >&3
+	local early
+	early=$(echo "$output" | sed -n 's/.* early \([0-9]*\)$/\1/p')
+	[ -n "$early" ] && [ "$early" -ge 1 ] || fail "no report refused at once: $output"
+	# and the store works again afterwards
+	run py "$PYHELP/prune_check.py" report "$URL" - after-backlog
+	assert_success
+}
