@@ -37,7 +37,10 @@ int rv__msgbuf_add(struct rv__msgbuf *b, const char *in, size_t len, bool first,
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, in, len);
+	/* lws may hand over an empty piece as (NULL, 0): memcpy must not
+	 * see a NULL even for 0 bytes (UBSan stops the server on it) */
+	if (len)
+		memcpy(b->p + b->len, in, len);
 	b->len += len;
 	if (final) {
 		*msg = b->p;
