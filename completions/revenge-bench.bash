@@ -19,6 +19,7 @@ _revenge_bench_break()
 _revenge_bench_scenario_flags()
 {
 	case $1 in
+	amplify) echo '--attackers --rate --passive --bystanders --bystander-cpu --server-pid' ;;
 	chat) echo '--parties --members --rate --server-pid' ;;
 	churn) echo '--parties --members --rate --churn --server-pid' ;;
 	connect) echo '--conns --server-pid' ;;
@@ -39,7 +40,7 @@ _revenge_bench()
 {
 	local globals='--url --duration --connect-rate --src --deflate --token
 		--token-file --json --help --version -h -V'
-	local scenarios='chat churn connect fanout progress'
+	local scenarios='amplify chat churn connect fanout progress'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
 	local scenario='' sflags='' sswitches=''
 	local -a words=() matches=()

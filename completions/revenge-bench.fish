@@ -49,6 +49,7 @@ complete -c revenge-bench -n $__revenge_bench_global -s h -l help -d 'Show this 
 complete -c revenge-bench -n $__revenge_bench_global -s V -l version -d 'Show the version and exit'
 
 # The scenarios.
+complete -c revenge-bench -n $__revenge_bench_global -a amplify -d 'One party floods chat while bystanders in other parties time their requests'
 complete -c revenge-bench -n $__revenge_bench_global -a chat -d 'P parties of M members; every member chats, every member times each chat'
 complete -c revenge-bench -n $__revenge_bench_global -a churn -d 'A fan-out to stable members while extra members join and leave'
 complete -c revenge-bench -n $__revenge_bench_global -a connect -d 'Open N connections and hold them; handshakes/s, memory per connection'
@@ -58,13 +59,18 @@ complete -c revenge-bench -n $__revenge_bench_global -a progress -d 'S sessions 
 # Each scenario's own options, after its name.
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -d 'Connections (default 1000; 1 to 100000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l raw -d 'Handshakes on plain sockets, not libwebsockets (ws:// only)'
-complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
+complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn amplify' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
     -a '(__fish_complete_pids)'
 
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l parties -x -d 'Parties (default 100; 1 to 10000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l members -x -d 'Members per party, the host included (default 100; 2 to 10000)'
-complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn progress' -l rate -x -d 'fanout, churn: syncs/s per host (1); chat: chats/s per member (0.2); progress: reports/s in all (0)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn progress amplify' -l rate -x -d 'fanout, churn: syncs/s per host (1); chat: chats/s per member (0.2); amplify: per attacker (45); progress: reports/s in all (0)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is churn' -l churn -x -d 'Joins per second in all (default 100; up to 10000)'
 
 complete -c revenge-bench -n '__revenge_bench_scenario_is progress' -l sessions -x -d 'Concurrent sessions (default 1000; 1 to 100000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is progress' -l inflight -x -d 'Unacked reports per session (default 1; 1 to 64)'
+
+complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l attackers -x -d 'Attack party members who chat (default 150; 1 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l passive -x -d 'Attack party members who only receive (default 50; 0 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l bystanders -x -d 'Bystander clients, each alone in a party (default 10; 1 to 1000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l bystander-cpu -x -d "Pin the bystanders' process to CPU N"

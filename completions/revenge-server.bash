@@ -17,9 +17,11 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --db --fsync --session-ttl --max-stored-per-owner --ladder --origin --max-message --history
-		--ping-interval --rate-limit --queue-max --max-parties --max-members
-		--max-sessions --max-sessions-per-owner --auth-secret-file --auth-public-key
+	local flags='--listen --db --fsync --session-ttl --max-stored-per-owner
+		--ladder --origin --max-message --history
+		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
+		--max-sessions --max-sessions-per-owner --max-conns-per-ip
+		--handshake-timeout --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -50,9 +52,11 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --db | --session-ttl | --max-stored-per-owner | --ladder | --origin | --max-message | --history | \
-		--ping-interval | --rate-limit | --queue-max | --max-parties | \
-		--max-members | --max-sessions | --max-sessions-per-owner | --tls-cert | \
+		--listen | --db | --session-ttl | --max-stored-per-owner | \
+		--ladder | --origin | --max-message | --history | \
+		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
+		--max-members | --max-sessions | --max-sessions-per-owner | \
+		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

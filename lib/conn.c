@@ -5,7 +5,11 @@
  */
 #include "conn.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include "endpoint.h"
 
@@ -15,6 +19,7 @@ _Static_assert(RV_FRAME_HEADROOM >= LWS_PRE, "frame head-room must fit LWS_PRE")
 #define RV_DEFLATE_LEVEL 6
 #define RV_DEFLATE_MEMLEVEL 6     /* a 16 KiB hash table cleared per message */
 #define CLOSE_GRACE_S 3           /* to write what is queued and the close frame */
+#define LINGER_S 1                /* after our FIN, for the peer's close or EOF */
 
 void rv__conn_hub_fini(struct rv__hub *hub)
 {
@@ -146,6 +151,9 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
+static void dirty_unlink(struct rv__hub *s, struct rv__conn *c);
+static int conn_write_queued(struct rv__conn *c);
+
 /* Send f to c. Frames are queued and written once the loop turn's
  * callbacks are done (flush_turn): every frame a connection gets in one
  * turn (acks after a group commit, a burst of chat, a join's replies)
@@ -182,6 +190,18 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 			lws_callback_on_writable(c->wsi);
 		return;
 	}
+	if (rv__outq_len(&c->q) >= s->cfg->queue_max / 2) {
+		/* One loop turn can queue more than the queue holds (rx.c
+		 * reads a burst of a host's syncs at once): write now rather
+		 * than close a client that reads. Once its socket is full,
+		 * latest-wins takes over above. */
+		dirty_unlink(s, c);
+		if (conn_write_queued(c) < 0)
+			rv__conn_request_close(c, 1011, "write failed");
+		else if (rv__outq_len(&c->q))
+			lws_callback_on_writable(c->wsi);
+		return;
+	}
 	if (!c->dirty) {
 		c->dirty = true;
 		RV__LIST_PREPEND(&s->dirty, c, dirty_);
@@ -196,7 +216,6 @@ static void dirty_unlink(struct rv__hub *s, struct rv__conn *c)
 	c->dirty = false;
 }
 
-static int conn_write_queued(struct rv__conn *c);
 
 /* Called by the server from an ev_prepare at the lowest priority: after
  * every other callback of the loop turn, the progress group commit
@@ -258,27 +277,114 @@ static int conn_write_queued(struct rv__conn *c)
 	return 0;
 }
 
+/* A control frame (opcode, payload of at most 125 bytes) written at once:
+ * it goes between whole frames, which is all RFC 6455 5.4 asks. */
+static int write_control(struct rv__conn *c, unsigned char opcode, const unsigned char *payload,
+			 size_t len)
+{
+	unsigned char b[2 + RV__WSFRAME_CONTROL_MAX];
+
+	b[0] = 0x80 | opcode;
+	b[1] = (unsigned char)len;
+	if (len)
+		memcpy(b + 2, payload, len);
+	return write_raw(c, b, 2 + len);
+}
+
+void rv__conn_pong(struct rv__conn *c, const unsigned char *payload, size_t len)
+{
+	if (!c->wsi || c->close_code || len > RV__WSFRAME_CONTROL_MAX)
+		return;
+	if (lws_partial_buffered(c->wsi)) {
+		/* lws would append it to what the kernel did not take: a
+		 * peer that pings without reading would grow that without
+		 * bound, so only the latest ping waits for an answer */
+		if (!c->pong && !(c->pong = malloc(1 + RV__WSFRAME_CONTROL_MAX)))
+			return;
+		c->pong[0] = (unsigned char)len;
+		memcpy(c->pong + 1, payload, len);
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	if (write_control(c, 0x0a, payload, len) < 0)
+		rv__conn_request_close(c, 1011, "write failed");
+}
+
+/* c's close frame: the code (none for 1005) and the reason, cut to fit
+ * a control frame. */
+static int write_close(struct rv__conn *c)
+{
+	unsigned char p[RV__WSFRAME_CONTROL_MAX];
+	size_t n = 0, r = c->close_reason ? strlen(c->close_reason) : 0;
+
+	if (c->close_code != 1005) {
+		p[n++] = (unsigned char)(c->close_code >> 8);
+		p[n++] = (unsigned char)c->close_code;
+		if (r > sizeof(p) - n)
+			r = rv_utf8_cut(c->close_reason, r, sizeof(p) - n);
+		if (r)
+			memcpy(p + n, c->close_reason, r);
+		n += r;
+	}
+	return write_control(c, 0x08, p, n);
+}
+
+/* c's close frame is out and the kernel has all of it. Returns -1 when
+ * the connection may end now (the peer closed or vanished). Else the FIN
+ * goes now (RFC 6455 7.1.1: the server ends TCP first) and rx.c reads on,
+ * discarding, until the peer's close or EOF, at most about LINGER_S: what
+ * the peer still sends meanwhile does not turn into a reset that could
+ * destroy our close frame before the peer has read it. */
+static int close_sent(struct rv__conn *c)
+{
+	SSL *ssl = lws_get_ssl(c->wsi);
+
+	if (c->peer_closed || c->rx_done || !ev_is_active(&c->rx_w))
+		return -1;
+	c->half_closed = true;
+	if (ssl)
+		SSL_shutdown(ssl);
+	shutdown(c->rx_w.fd, SHUT_WR);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_S);
+	return 0;
+}
+
 int rv__conn_writable(struct rv__conn *c)
 {
 	dirty_unlink(c->hub, c);
+	if (c->rx_done)
+		return -1;
+	if (c->pong && !lws_partial_buffered(c->wsi)) {
+		int n = write_control(c, 0x0a, c->pong + 1, c->pong[0]);
+
+		free(c->pong);
+		c->pong = NULL;
+		if (n < 0)
+			return -1;
+	}
 	if (conn_write_queued(c) < 0)
 		return -1;
 	if (rv__outq_len(&c->q)) {
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->close_code) {
-		/* lws may call back again while the close frame waits for
-		 * room in the socket: set the reason once. */
-		if (!c->close_sent) {
-			c->close_sent = true;
-			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-					 (unsigned char *)c->close_reason,
-					 c->close_reason ? strlen(c->close_reason) : 0);
-		}
-		return -1;
+	if (!c->close_code)
+		return 0;
+	/* lws may call back again while the close frame waits for room in
+	 * the socket: it is written once. lws's own close (a close frame,
+	 * then reading for the ack) is never used: lws no longer reads. */
+	if (!c->close_sent) {
+		c->close_sent = true;
+		if (write_close(c) < 0)
+			return -1;
 	}
-	return 0;
+	if (lws_partial_buffered(c->wsi)) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->half_closed)
+		return 0;
+	return close_sent(c);
 }
 
 /* ---- replies shared by every endpoint --------------------------------- */
@@ -294,6 +400,8 @@ void rv__conn_fini(struct rv__conn *c)
 {
 	rv__outq_free(&c->q);
 	rv__msgbuf_free(&c->rx);
+	free(c->pong);
+	c->pong = NULL;
 	dirty_unlink(c->hub, c);
 	c->wsi = NULL;
 }

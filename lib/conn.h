@@ -28,11 +28,13 @@
 #include "revenge/store.h"
 #include "revenge/systime.h"
 
+#include "bucket.h"
 #include "list.h"
 #include "msgbuf.h"
 #include "outq.h"
 #include "store_health.h"
 #include "tally.h"
+#include "wsframe.h"
 
 struct rv__auth;
 struct rv__store_writer;
@@ -57,6 +59,13 @@ struct rv__hub {
 	z_stream z;                             /* compresses each message once */
 	bool zinit;
 	unsigned char scratch[64 * 1024];       /* a connection's queued frames, coalesced */
+	/* the read side (rx.c): */
+	void (*message)(struct rv__conn *c, const char *text, size_t len); /* a client message */
+	z_stream inflater;                      /* inflates each client message, reset between */
+	bool iinit;
+	char *inflated;                         /* the message inflated last (owned, grows) */
+	size_t inflated_cap;
+	unsigned char rxbuf[16 * 1024];         /* each read, parsed (unmasked) in place */
 };
 
 /* One per lws connection (HTTP or WebSocket), zeroed by lws; the
@@ -81,8 +90,18 @@ struct rv__conn {
 	const char *close_reason;
 	bool deflate;                           /* permessage-deflate, client context reset per message */
 	struct rv__msgbuf rx;                   /* inbound message assembly */
-	double tokens, tokens_at;               /* rate limit: token bucket */
-	unsigned strikes;
+	ev_io rx_w;                             /* rx.c's watcher on the socket */
+	struct rv__wsframe wsf;                 /* rx.c's frame parser */
+	bool rx_on;                             /* rx_w set up (stopped again in rv__rx_stop) */
+	bool peer_closed;                       /* the peer's close frame or EOF came */
+	bool close_echo;                        /* close_code echoes the peer's, not ours */
+	bool half_closed;                       /* our FIN went; waiting for the peer's */
+	bool rx_done;                           /* nothing more to read or say: end c */
+	unsigned char *pong;                    /* the latest ping unanswered while choked:
+						 * length byte, payload (owned) */
+	struct rv__bucket rate;                 /* --rate-limit */
+	unsigned strikes;                       /* rate-limited messages, none a quiet second apart */
+	double strike_at;                       /* server time of the last, ms */
 	unsigned char *http_body;               /* HTTP reply, with LWS_PRE head-room */
 	size_t http_len;
 	max_align_t ep[];                       /* the endpoint's conn_size bytes */
@@ -135,7 +154,12 @@ void rv__conn_ack(struct rv__conn *c, const char *id);
 /* Answer "time" to a request read at received (server time, ms). */
 void rv__conn_answer_time(struct rv__conn *c, const struct rv_msg *m, double received);
 /* Close c with code after its queue is written; the first code asked for
- * wins, except that a drain's 1001 yields to any other. */
+ * wins, except that a drain's 1001 yields to any other. 1005 sends a
+ * close frame with no code (the echo of one that had none). */
 void rv__conn_request_close(struct rv__conn *c, int code, const char *reason);
+/* Answer a ping with a pong carrying payload (len <= 125). Written at
+ * once between whole frames; while c's socket is full only the latest
+ * ping is kept for later (RFC 6455 5.5.3). */
+void rv__conn_pong(struct rv__conn *c, const unsigned char *payload, size_t len);
 
 #endif

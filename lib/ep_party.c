@@ -69,7 +69,9 @@ static int get_or_create(struct parties *ps, const char *id, struct rv_party **o
 {
 	const struct rv_server_config *cfg = ps->hub->cfg;
 	struct rv_party_config pc = { .history_max = cfg->history,
-				      .max_members = cfg->max_members };
+				      .max_members = cfg->max_members,
+				      .chat_rate = cfg->party_chat_rate,
+				      .chat_burst = cfg->party_chat_rate * 2 };
 	struct rv_party *p = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = p))
@@ -212,6 +214,11 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	rv_party_handle(pc->party, pc->member, m, now, &ob);
 	if (ob.error)
 		ps->hub->metrics.errors[ob.error]++;
+	/* the only rate limit the party applies is its budget; the sender's
+	 * own (server.c) counts strikes toward 1008, this one does not: a
+	 * member of a busy party is not abusing anything */
+	if (ob.error == RV_ERR_RATE_LIMITED)
+		ps->hub->metrics.party_budget_refusals[m->type == RV_MSG_REACTION]++;
 	deliver(pc->party, &ob);
 }
 

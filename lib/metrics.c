@@ -15,6 +15,8 @@ static const int refused_status[RV_METRIC_N_REFUSED] = { RV_METRIC_REFUSED_STATU
 static const char *const auth_reasons[RV_METRIC_N_AUTH_REASONS] = { RV_METRIC_AUTH_REASONS };
 static const char *const limits[RV_METRIC_N_LIMITS] = { RV_METRIC_LIMITS };
 static const char *const store_ops[RV_METRIC_N_STORE_OPS] = { RV_METRIC_STORE_OPS };
+static const char *const refusals[RV_METRIC_N_REFUSALS] = { RV_METRIC_REFUSALS };
+static const char *const accept_errors[RV_METRIC_N_ACCEPT_ERRORS] = { RV_METRIC_ACCEPT_ERRORS };
 static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
 
 void rv_metrics_commit(struct rv_metrics *m, double seconds)
@@ -91,6 +93,22 @@ static void header(struct sbuf *b, const char *name, const char *type, const cha
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter with one sample per name of a label (names[i] -> values[i]). */
+static void by_label(struct sbuf *b, const char *name, const char *help, const char *label,
+		     const char *const *names, const uint64_t *values, int n)
+{
+	header(b, name, "counter", help);
+	for (int i = 0; i < n; i++)
+		sb_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
+			  (unsigned long long)values[i]);
+}
+
+static void gauge(struct sbuf *b, const char *name, const char *help, int64_t value)
+{
+	header(b, name, "gauge", help);
+	sb_printf(b, "%s %lld\n", name, (long long)value);
+}
+
 /* utime+stime and rss from /proc/self/stat; zeros when unreadable. */
 static void process_stats(double *cpu_seconds, double *rss_bytes, double *start_s)
 {
@@ -143,11 +161,24 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		  (long long)m->progress_sessions);
 	sb_printf(&b, "revenge_sessions{endpoint=\"stream\"} %lld\n",
 		  (long long)m->stream_sessions);
-	header(&b, "revenge_limit_refusals_total", "counter",
-	       "New parties, members or sessions refused at a cap (--max-*), by cap.");
-	for (i = 0; i < RV_METRIC_N_LIMITS; i++)
-		sb_printf(&b, "revenge_limit_refusals_total{limit=\"%s\"} %llu\n",
-			  limits[i], (unsigned long long)m->limit_refusals[i]);
+	by_label(&b, "revenge_limit_refusals_total",
+		 "New parties, members or sessions refused at a cap (--max-*), by cap.", "limit",
+		 limits, m->limit_refusals, RV_METRIC_N_LIMITS);
+	gauge(&b, "revenge_tcp_connections",
+	      "Accepted TCP connections open, plain HTTP and WebSocket.", m->tcp_connections);
+	gauge(&b, "revenge_tcp_connections_max",
+	      "Most TCP connections kept open: the open-file limit less a reserve.",
+	      m->tcp_connections_max);
+	gauge(&b, "revenge_websockets_max",
+	      "Most WebSocket connections; the rest of the TCP ceiling stays for /healthz "
+	      "and /metrics.", m->websockets_max);
+	gauge(&b, "revenge_conn_peers", "Client addresses with an open TCP connection.",
+	      m->conn_peers);
+	by_label(&b, "revenge_conn_refusals_total",
+		 "Connections refused (503 and closed) before or at the handshake, by reason.",
+		 "reason", refusals, m->conn_refusals, RV_METRIC_N_REFUSALS);
+	by_label(&b, "revenge_accept_errors_total", "accept() failures, by errno.", "errno",
+		 accept_errors, m->accept_errors, RV_METRIC_N_ACCEPT_ERRORS);
 
 	header(&b, "revenge_messages_in_total", "counter", "Messages received, by type.");
 	for (i = 1; i < RV_MSG__COUNT; i++)
@@ -171,11 +202,9 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	for (i = 0; i < RV_METRIC_N_REFUSED; i++)
 		sb_printf(&b, "revenge_handshakes_refused_total{status=\"%d\"} %llu\n",
 			  refused_status[i], (unsigned long long)m->handshakes_refused[i]);
-	header(&b, "revenge_auth_failures_total", "counter",
-	       "Connection tokens refused (at the handshake or in a refresh), by reason.");
-	for (i = 0; i < RV_METRIC_N_AUTH_REASONS; i++)
-		sb_printf(&b, "revenge_auth_failures_total{reason=\"%s\"} %llu\n",
-			  auth_reasons[i], (unsigned long long)m->auth_failures[i]);
+	by_label(&b, "revenge_auth_failures_total",
+		 "Connection tokens refused (at the handshake or in a refresh), by reason.",
+		 "reason", auth_reasons, m->auth_failures, RV_METRIC_N_AUTH_REASONS);
 	header(&b, "revenge_auth_refreshed_total", "counter", "Connection tokens replaced by a refresh.");
 	sb_printf(&b, "revenge_auth_refreshed_total %llu\n", (unsigned long long)m->auth_refreshed);
 	header(&b, "revenge_closes_total", "counter", "Connections the server closed, by close code.");
@@ -237,6 +266,12 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		sb_printf(&b, "revenge_store_commit_seconds_count %llu\n",
 			  (unsigned long long)m->commit_count);
 	}
+	header(&b, "revenge_party_budget_refusals_total", "counter",
+	       "Chat messages and reactions refused over their party's budget (--party-chat-rate).");
+	for (i = 0; i < 2; i++)
+		sb_printf(&b, "revenge_party_budget_refusals_total{kind=\"%s\"} %llu\n",
+			  i ? "reaction" : "chat",
+			  (unsigned long long)m->party_budget_refusals[i]);
 	header(&b, "revenge_quality_suggestions_total", "counter",
 	       "Quality suggestions sent, by direction.");
 	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",

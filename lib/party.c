@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bucket.h"
 #include "jw.h"
 #include "list.h"
 #include "revenge/error.h"
@@ -35,6 +36,11 @@ struct rv_party {
 	unsigned long joins;            /* successful joins, names guests */
 	bool started;                   /* state anchored by a first join */
 	struct rv_playback state;
+	/* cfg.chat_rate: chat and reactions of all members together. A
+	 * party's fan-out costs the server its size per message, so one
+	 * party's members, each within its own rate limit, could otherwise
+	 * take the whole server from every other party. */
+	struct rv__bucket budget;
 	/* Ring of the last cfg.history_max relayed chat frames (one reference
 	 * each): the oldest is at hist_start. */
 	struct rv_frame **hist;
@@ -316,6 +322,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		p->host = m;
 	if (!p->started) {
 		p->state.server_time = now_ms;
+		rv__bucket_init(&p->budget, p->cfg.chat_rate, p->cfg.chat_burst, now_ms);
 		p->started = true;
 	}
 	welcome = welcome_frame(p, m, now_ms);
@@ -477,6 +484,10 @@ static int handle_text(struct rv_party *p, struct rv_member *m,
 		return reply_error(m, msg, RV_ERR_TOO_LARGE, now_ms, ob,
 				   chat ? "text is over 2000 bytes"
 					: "emoji is over 16 bytes");
+	if (p->cfg.chat_rate && !rv__bucket_take(&p->budget, now_ms))
+		return reply_error(m, msg, RV_ERR_RATE_LIMITED, now_ms, ob,
+				   "the party is over its %u chat messages and reactions per second",
+				   p->cfg.chat_rate);
 	shared = relay_text(m, msg, now_ms, ob);
 	if (chat)
 		history_push(p, shared);

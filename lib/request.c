@@ -1,8 +1,10 @@
 /* lib/request.c - the pure half of a WebSocket handshake (see request.h):
- * routing a path to its endpoint and id, the query arguments, the Origin.
+ * routing a path to its endpoint and id, the query arguments, the Origin
+ * (parsed as scheme, host and port before any pattern sees it).
  */
 #include "request.h"
 
+#include <arpa/inet.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,32 +64,166 @@ int rv__request_arg(struct rv__request *r, const char *arg, size_t len,
 	return r->endpoint->query(arg, len, r, why, why_len);
 }
 
+/* Lowercase ASCII in place: schemes and host names compare without case
+ * (RFC 3986 3.1, 3.2.2); browsers send them lowercase, other clients may not. */
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The port a scheme implies when the origin names none; 0: none known. */
+static unsigned default_port(const char *scheme)
+{
+	if (!strcmp(scheme, "http") || !strcmp(scheme, "ws"))
+		return 80;
+	if (!strcmp(scheme, "https") || !strcmp(scheme, "wss"))
+		return 443;
+	return 0;
+}
+
+/* Read the host of s (a bracketed IPv6 literal, or a name of letters,
+ * digits, '-', '.', and for patterns the fnmatch characters '*' and '?')
+ * into o->host; returns where it ended, or NULL. */
+static const char *parse_host(const char *s, struct rv__origin *o, bool pattern)
+{
+	size_t n = 0;
+
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+		unsigned char a6[16];
+
+		if (!end || (size_t)(end - s - 1) >= sizeof(o->host))
+			return NULL;
+		memcpy(o->host, s + 1, (size_t)(end - s - 1));
+		o->host[end - s - 1] = '\0';
+		/* inet_pton also refuses zone ids (%eth0), which have no place in an origin */
+		if (inet_pton(AF_INET6, o->host, a6) != 1)
+			return NULL;
+		o->ipv6 = true;
+		return end + 1;
+	}
+	for (; is_alpha(s[n]) || is_digit(s[n]) || s[n] == '-' || s[n] == '.' ||
+	       (pattern && (s[n] == '*' || s[n] == '?')); n++)
+		if (n + 1 >= sizeof(o->host))
+			return NULL;
+	if (n == 0)
+		return NULL;
+	memcpy(o->host, s, n);
+	o->host[n] = '\0';
+	lower(o->host);
+	return s + n;
+}
+
+int rv__request_origin_parse(const char *s, struct rv__origin *o)
+{
+	size_t n = 0;
+	unsigned long port = 0;
+
+	memset(o, 0, sizeof(*o));
+	if (!is_alpha(s[0]))
+		return -1;
+	while (is_alpha(s[n]) || is_digit(s[n]) || s[n] == '+' || s[n] == '-' || s[n] == '.')
+		if (++n >= sizeof(o->scheme))
+			return -1;
+	if (strncmp(s + n, "://", 3))
+		return -1;
+	memcpy(o->scheme, s, n);
+	o->scheme[n] = '\0';
+	lower(o->scheme);
+	if (!(s = parse_host(s + n + 3, o, false)))
+		return -1;
+	if (*s == ':') {
+		/* 1-5 digits, 1-65535: "http://x:" and "http://x:0" are no origins */
+		for (n = 1; is_digit(s[n]); n++)
+			if (n > 5)
+				return -1;
+			else
+				port = port * 10 + (unsigned long)(s[n] - '0');
+		if (n == 1 || port == 0 || port > 65535)
+			return -1;
+		s += n;
+		o->port = (unsigned)port;
+		o->port_given = true;
+	} else {
+		o->port = default_port(o->scheme);
+	}
+	/* userinfo ('@'), a path, a query, a fragment, spaces: not an origin */
+	return *s ? -1 : 0;
+}
+
+/* Does o match pattern "[scheme://]host[:port]"? The host part is a shell
+ * wildcard over the name, or a bracketed IPv6 address compared as an
+ * address (never as a wildcard: "[::1]" would be a character class); the
+ * port part is "*" (any, or none), a wildcard over the digits, or absent
+ * (the scheme's default port only). */
+static bool origin_match(const char *pat, const struct rv__origin *o)
+{
+	struct rv__origin p;
+	const char *sep = strstr(pat, "://"), *rest;
+	char portbuf[12];
+
+	memset(&p, 0, sizeof(p));
+	if (sep) {
+		if ((size_t)(sep - pat) >= sizeof(p.scheme))
+			return false;
+		memcpy(p.scheme, pat, (size_t)(sep - pat));
+		p.scheme[sep - pat] = '\0';
+		lower(p.scheme);
+		if (fnmatch(p.scheme, o->scheme, 0))
+			return false;
+		pat = sep + 3;
+	}
+	if (!(rest = parse_host(pat, &p, true)))
+		return false;
+	if (p.ipv6 != o->ipv6)
+		return false;
+	if (p.ipv6) {
+		unsigned char a[16], b[16];
+
+		if (inet_pton(AF_INET6, p.host, a) != 1 || inet_pton(AF_INET6, o->host, b) != 1 ||
+		    memcmp(a, b, sizeof(a)))
+			return false;
+	} else if (fnmatch(p.host, o->host, 0)) {
+		return false;
+	}
+	if (*rest == '\0')
+		return !o->port_given || o->port == default_port(o->scheme);
+	if (*rest != ':')
+		return false;
+	rest++;
+	if (!strcmp(rest, "*"))
+		return true;
+	if (!o->port)
+		return false;
+	snprintf(portbuf, sizeof(portbuf), "%u", o->port);
+	return !fnmatch(rest, portbuf, 0);
+}
+
 bool rv__request_origin_allowed(const char *const *patterns, unsigned n, const char *origin)
 {
 	static const char *const defaults[] = { "localhost:*", "127.0.0.1:*", "[::1]:*" };
 	const char *const *pats = n ? patterns : defaults;
 	unsigned count = n ? n : sizeof(defaults) / sizeof(defaults[0]);
-	const char *hostport = strstr(origin, "://");
-	char bare[ORIGIN_MAX];
+	struct rv__origin o;
 
-	hostport = hostport ? hostport + 3 : origin;
-	for (unsigned i = 0; i < count; i++) {
-		const char *pat = pats[i];
-		size_t pl = strlen(pat);
-
-		if (strstr(pat, "://")) {
-			if (!fnmatch(pat, origin, 0))
-				return true;
-			continue;
-		}
-		if (!fnmatch(pat, hostport, 0))
+	/* "null" (sandboxed frames, file: pages) and anything that is not a
+	 * serialized origin match nothing */
+	if (strlen(origin) >= ORIGIN_MAX || rv__request_origin_parse(origin, &o))
+		return false;
+	for (unsigned i = 0; i < count; i++)
+		if (origin_match(pats[i], &o))
 			return true;
-		if (pl > 2 && !strcmp(pat + pl - 2, ":*") && pl - 2 < sizeof(bare)) {
-			memcpy(bare, pat, pl - 2);
-			bare[pl - 2] = 0;
-			if (!fnmatch(bare, hostport, 0))
-				return true;
-		}
-	}
 	return false;
 }

@@ -25,10 +25,32 @@ int rv__request_route(const char *uri, struct rv__request *r, char *why, size_t 
 int rv__request_arg(struct rv__request *r, const char *arg, size_t len,
 		    char *why, size_t why_len);
 
-/* True when origin (the Origin header's value) matches one of the n
- * patterns, or one of the loopback defaults when n is 0: "localhost:*"
- * matches the origin's host[:port] (":*" also matches no port at all); a
- * pattern with "://" matches the whole origin (fnmatch). */
+/* An Origin header's value as RFC 6454 serializes it: scheme "://" host
+ * [":" port]. scheme and host are lowercased; an IPv6 host is kept without
+ * its brackets (ipv6 set); port is the one given, else the scheme's
+ * default (80 for http/ws, 443 for https/wss, else 0). */
+struct rv__origin {
+	char scheme[32];
+	char host[256];
+	unsigned port;
+	bool port_given;
+	bool ipv6;
+};
+
+/* Parse s (NUL-terminated) into o: 0, or -1 when s is no serialized origin
+ * ("null", userinfo, a path, query or fragment, an empty or out-of-range
+ * port, a bad IPv6 literal, a host character outside letters, digits, '-'
+ * and '.', an overlong scheme or host). */
+int rv__request_origin_parse(const char *s, struct rv__origin *o);
+
+/* True when origin (the Origin header's value) parses (see above) and
+ * matches one of the n patterns, or one of the loopback defaults
+ * (localhost:*, 127.0.0.1:*, [::1]:*) when n is 0. A pattern is
+ * [scheme://]host[:port]: scheme and host are shell wildcards (fnmatch,
+ * case-insensitive), except a bracketed IPv6 host, compared as an address;
+ * port is "*" (any, or none), a wildcard over the digits, or absent (the
+ * scheme's default port only). A pattern that does not parse matches
+ * nothing. */
 bool rv__request_origin_allowed(const char *const *patterns, unsigned n, const char *origin);
 
 #endif

@@ -3,7 +3,8 @@
  * Owns the event loop (libev, with lws as a guest on it), the store's
  * lifetime, the endpoints' start and stop, the handshake (routing, query
  * and origin by request.c; subprotocol and deflate here), plain HTTP
- * (/healthz, /metrics), receive assembly, rate limits, keep-alive, the
+ * (/healthz, /metrics), message dispatch (frames are read by rx.c), rate
+ * limits, keep-alive, the
  * "time" answer every endpoint shares, the SIGTERM/SIGINT drain and the
  * SIGHUP certificate reload. A
  * connection's send path is conn.c's; what happens on each WebSocket path
@@ -35,13 +36,16 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "list.h"
+#include "listener.h"
 #include "request.h"
 #include "store_watch.h"
 #include "store_writer.h"
+#include "rx.h"
 
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
 #define RATE_STRIKES_MAX 50     /* rate-limited messages before 1008 */
+#define RATE_QUIET_MS 1000.0    /* a strike this long after the last starts anew */
 
 struct rv__server {
 	struct rv__hub hub;                     /* what connections and endpoints share */
@@ -49,6 +53,7 @@ struct rv__server {
 	const struct rv_log *log;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
+	struct rv__listener listener;           /* accepts and adopts into vhost */
 	SSL_CTX *ssl_ctx;                       /* the vhost's, borrowed from lws; NULL: plain */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer drain_timer, lws_tick, keepalive;
@@ -104,10 +109,15 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 	return rv__auth_check(&s->hub, wsi, r, claims, why, why_len);
 }
 
-static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
+/* Answer status with why and close. A refusal that can come by the
+ * thousand in a flood (the connection cap) is not logged here: the
+ * listener's connections_refused line counts it once a second. */
+static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const char *why,
+		     bool log)
 {
 	rv_metrics_refused(&s->hub.metrics, status);
-	rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
+	if (log)
+		rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
 	/* Written by hand: lws_return_http_status answers an upgrade request
 	 * with an HTTP/1.0 status line, which strict clients reject. */
 	const char *text = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
@@ -124,6 +134,11 @@ static int refuse(struct rv__server *s, struct lws *wsi, int status, const char 
 	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
 	return 1;
+}
+
+static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
+{
+	return refuse_as(s, wsi, status, why, true);
 }
 
 /* True when the Sec-WebSocket-Protocol list names revenge.v1. */
@@ -149,6 +164,11 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 
 	if (s->draining)
 		return refuse(s, wsi, 503, "server shutting down");
+	/* the rest of the descriptor ceiling stays for /healthz and /metrics */
+	if (s->n_conns >= s->listener.ws_max) {
+		rv__listener_refused(&s->listener, RV_REFUSAL_WEBSOCKETS);
+		return refuse_as(s, wsi, 503, "server at its connection limit", false);
+	}
 	/* A client that offers subprotocols must offer ours: lws would
 	 * otherwise fall back to its default protocol. */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 && !offers_subprotocol(wsi))
@@ -269,8 +289,9 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 
 	rv__conn_init(c, &s->hub, wsi);
 	c->is_ws = true;
-	c->tokens = s->cfg->rate_limit * 2.0;
-	c->tokens_at = rv__hub_now(&s->hub);
+	/* a new connection starts with the full burst, twice the rate */
+	rv__bucket_init(&c->rate, s->cfg->rate_limit, s->cfg->rate_limit * 2.0,
+			rv__hub_now(&s->hub));
 	c->ka_due = rv_time_mono_ns() + keepalive_ns(s);
 	RV__LIST_APPEND(&s->conns, c, );
 	s->n_conns++;
@@ -278,6 +299,8 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 	/* confirm_upgrade has checked the same request (lws keeps no state of
 	 * ours between the two callbacks, so it is read again) */
 	if (parse_request(s, wsi, &r, &claims, why, sizeof(why)) || rv__auth_attach(c, &r))
+		return -1;
+	if (rv__rx_start(c))
 		return -1;
 	c->endpoint = r.endpoint;
 	c->endpoint_index = r.index;
@@ -305,8 +328,9 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 		c->endpoint->close(c->endpoint_state, c);
 		s->hub.metrics.connections_open[c->endpoint_index]--;
 	}
+	rv__rx_stop(c);
 	rv__auth_detach(c);
-	if (c->close_code)
+	if (c->close_code && !c->close_echo)
 		rv_metrics_close(&s->hub.metrics, c->close_code);
 	rv__conn_fini(c);
 	RV__LIST_REMOVE(&s->conns, c, );
@@ -314,24 +338,22 @@ static void ws_closed(struct rv__server *s, struct rv__conn *c)
 	c->is_ws = false;
 }
 
-static bool rate_ok(struct rv__server *s, struct rv__conn *c, double now)
+/* Count a rate-limited message of c at now: true when c has now abused
+ * the limit (RATE_STRIKES_MAX strikes with no quiet second between two).
+ * Strikes decay so that a client that brushes the limit now and then, a
+ * burst here and there over hours, is not closed as if it flooded. */
+static bool rate_strike(struct rv__conn *c, double now)
 {
-	double rate = s->cfg->rate_limit, burst = rate * 2;
-
-	if (!rate)
-		return true;
-	c->tokens += (now - c->tokens_at) / 1000.0 * rate;
-	c->tokens_at = now;
-	if (c->tokens > burst)
-		c->tokens = burst;
-	if (c->tokens < 1)
-		return false;
-	c->tokens -= 1;
-	return true;
+	if (c->strikes && !(now - c->strike_at < RATE_QUIET_MS))
+		c->strikes = 0;
+	c->strike_at = now;
+	return ++c->strikes >= RATE_STRIKES_MAX;
 }
 
-static void handle_message(struct rv__server *s, struct rv__conn *c, const char *text, size_t len)
+/* A client's message, whole, inflated and valid UTF-8 (rx.c). */
+static void handle_message(struct rv__conn *c, const char *text, size_t len)
 {
+	struct rv__server *s = (struct rv__server *)(void *)c->hub;  /* hub comes first */
 	double now = rv__hub_now(&s->hub);
 	struct rv_proto_error err;
 	struct rv_msg msg;
@@ -343,13 +365,13 @@ static void handle_message(struct rv__server *s, struct rv__conn *c, const char 
 		return;
 	}
 	s->hub.metrics.messages_in[msg.type]++;
-	if (!rate_ok(s, c, now)) {
+	if (s->cfg->rate_limit && !rv__bucket_take(&c->rate, now)) {
 		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED, rv_msg_type_name(msg.type),
 				   msg.id, "more than %u messages per second",
 				   s->cfg->rate_limit);
 		rv__conn_send_error(c, &err);
 		rv_msg_clear(&msg);
-		if (++c->strikes >= RATE_STRIKES_MAX)
+		if (rate_strike(c, now))
 			rv__conn_request_close(c, 1008, "rate limit abused");
 		return;
 	}
@@ -362,81 +384,11 @@ static void handle_message(struct rv__server *s, struct rv__conn *c, const char 
 	rv_msg_clear(&msg);
 }
 
-static int ws_receive(struct rv__server *s, struct rv__conn *c, struct lws *wsi,
-		      const char *in, size_t len)
-{
-	bool first = lws_is_first_fragment(wsi);
-	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-	const char *msg;
-	size_t msg_len;
-	int err;
-
-	if (!c->is_ws || c->close_code)
-		return 0;
-	c->ka_active = true;
-	if (lws_frame_is_binary(wsi)) {
-		/* Closed from the writable callback, like 1009: lws then ends
-		 * the TCP connection at once instead of lingering 5 s. */
-		rv__conn_request_close(c, 1003, "binary frames are not accepted");
-		return 0;
-	}
-	err = rv__msgbuf_add(&c->rx, in, len, first, final, s->cfg->max_message, &msg, &msg_len);
-	if (err == RV_ERANGE) {
-		/* Closed from the writable callback: a -1 returned here while
-		 * lws drains its inflater leaves the connection hanging. */
-		rv__conn_request_close(c, 1009, "message too large");
-		return 0;
-	}
-	if (err) {
-		rv__conn_request_close(c, 1011, "out of memory");
-		return 0;
-	}
-	if (msg) {
-		handle_message(s, c, msg, msg_len);
-		rv__msgbuf_done(&c->rx);
-	}
-	return 0;
-}
-
 static int ws_writeable(struct rv__server *s, struct rv__conn *c)
 {
 	if (!c->is_ws)
 		return 0;
 	return rv__conn_writable(c);
-}
-
-/* RFC 6455 7.4: codes a peer may send in a close frame. */
-static bool close_code_valid(unsigned code)
-{
-	if (code >= 3000 && code <= 4999)
-		return true;
-	return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
-	       code != 1006;
-}
-
-/* The peer sent a close frame. lws 4.1 echoes any payload, even one it
- * should fail; we check what it does not: the length, the code and the
- * reason's UTF-8. Returning nonzero closes without the echo. */
-static int peer_close(struct rv__server *s, struct lws *wsi, const unsigned char *in, size_t len)
-{
-	int code = 0;
-	const char *why = NULL;
-
-	if (len == 1) {
-		code = 1002;
-		why = "close payload of 1 byte";
-	} else if (len >= 2 && !close_code_valid((unsigned)(in[0] << 8 | in[1]))) {
-		code = 1002;
-		why = "invalid close code";
-	} else if (len > 2 && !rv_utf8_valid((const char *)in + 2, len - 2)) {
-		code = 1007;
-		why = "close reason is not UTF-8";
-	}
-	if (!code)
-		return 0;
-	rv_metrics_close(&s->hub.metrics, code);
-	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
-	return 1;
 }
 
 /* ---- plain HTTP: /healthz and /metrics -------------------------------- */
@@ -639,16 +591,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(s, c, wsi);
-	case LWS_CALLBACK_RECEIVE:
-		return ws_receive(s, c, wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(s, c);
-	case LWS_CALLBACK_RECEIVE_PONG:
-		if (c && c->is_ws)
-			c->ka_active = true;
-		return 0;
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		return peer_close(s, wsi, in, len);
 	case LWS_CALLBACK_CLOSED:
 		ws_closed(s, c);
 		return 0;
@@ -658,6 +602,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return http_writeable(c, wsi);
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		return tls_ctx_ready(s, user);
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* every socket the listener adopted ends here, whatever it was */
+		if (s)
+			rv__listener_released(&s->listener, lws_get_opaque_user_data(wsi));
+		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (c) {
 			free(c->http_body);
@@ -686,6 +635,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_signal_stop(loop, &s->sigterm);
 	ev_signal_stop(loop, &s->sigint);
 	ev_signal_stop(loop, &s->sighup);
+	rv__listener_stop(&s->listener);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
 	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
@@ -750,6 +700,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->history = RV_PARTY_HISTORY_DEFAULT;
 	cfg->ping_interval = 30;
 	cfg->rate_limit = 50;
+	cfg->party_chat_rate = 50;
 	cfg->queue_max = 1024;
 	cfg->drain_timeout_ms = 5000;
 	cfg->auth_leeway_s = 30;
@@ -759,10 +710,13 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->max_sessions_per_owner = 100;
 	cfg->session_ttl_s = 30 * 24 * 3600;
 	cfg->max_stored_per_owner = 10000;
+	cfg->max_conns_per_ip = 256;
+	cfg->handshake_timeout = 5;
 	rv_ladder_default(&cfg->ladder);
 }
 
-/* permessage-deflate: lws inflates what clients send; the server's own
+/* permessage-deflate: lws only negotiates it; rx.c inflates what clients
+ * send (lws's receive path aborts on some messages); the server's own
  * messages are compressed by frame_deflated(), never by lws. */
 static const struct lws_extension extensions[] = {
 	{ "permessage-deflate", lws_extension_callback_pm_deflate,
@@ -865,10 +819,15 @@ int rv_server_run(const struct rv_server_config *cfg)
 	if (!s)
 		return RV_ENOMEM;
 	s->cfg = s->hub.cfg = cfg;
+	s->hub.message = handle_message;
 	s->log = s->hub.log = cfg->log;
 	rv_clock_anchor(&s->hub.clock, rv_time_wall_ms(), rv_time_mono_ns());
 	s->hub.metrics.start_wall_ms = rv_time_wall_ms();
-	if (rv__tally_init(&s->hub.session_owners)) {
+	if (rv__tally_init(&s->hub.session_owners) ||
+	    rv__listener_init(&s->listener, cfg->log, &s->hub.metrics, cfg->max_conns_per_ip,
+			      tls)) {
+		rv__tally_free(&s->hub.session_owners);
+		rv__listener_close(&s->listener);
 		free(s);
 		return RV_ENOMEM;
 	}
@@ -876,6 +835,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s->hub.loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!s->hub.loop) {
 		rv__tally_free(&s->hub.session_owners);
+		rv__listener_close(&s->listener);
 		free(s);
 		return RV_EIO;
 	}
@@ -915,32 +875,47 @@ int rv_server_run(const struct rv_server_config *cfg)
 	protocols[0].name = "revenge-default";
 	protocols[0].callback = callback;
 	protocols[0].per_session_data_size = conn_size();
-	/* Small per-connection receive buffer: lws allocates it for every
-	 * connection (4096 measured 5.8 KiB per idle connection, 1024 about
-	 * 3); messages larger than it arrive in pieces that msgbuf joins. Sends
-	 * are not capped by it (tx_packet_size), so a frame goes out whole. */
-	protocols[0].rx_buffer_size = 1024;
+	/* lws allocates this receive buffer for every WebSocket connection
+	 * but never fills it: rx.c reads the frames (into one buffer for the
+	 * whole server). So it is as small as lws lets it be useful; 1024
+	 * measured about 0.9 KiB more per idle connection. Sends are not
+	 * capped by it (tx_packet_size), so a frame goes out whole. */
+	protocols[0].rx_buffer_size = 128;
 	protocols[0].tx_packet_size = 1 << 20;
 	protocols[1] = protocols[0];
 	protocols[1].name = RV_SUBPROTOCOL;
 
 
+	/* The socket is ours (listener.h says why); lws serves what it is
+	 * handed. */
+	{
+		char why[300];
+
+		if ((err = rv__listener_open(&s->listener, cfg->host, cfg->port, why, sizeof(why)))) {
+			rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot listen on %s:%d: %s",
+			       cfg->host, cfg->port, why);
+			goto out;
+		}
+	}
+
 	memset(&info, 0, sizeof(info));
-	info.port = cfg->port;
-	info.iface = cfg->host;
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.extensions = extensions;
 	info.user = s;
 	foreign[0] = s->hub.loop;
 	info.foreign_loops = foreign;
-	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	/* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws reads no WebSocket frame
+	 * (rx.c does, and checks each text message whole) */
+	info.options = LWS_SERVER_OPTION_LIBEV |
 		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-	if (strchr(cfg->host, ':') == NULL)
-		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	/* no lws keep-alive: keepalive_sweep() does it (see there) */
 	info.retry_and_idle_policy = &no_keepalive;
-	info.timeout_secs = 5;         /* handshake and close-ack limit */
-	info.timeout_secs_ah_idle = 5; /* a request whose headers never end */
+	/* the TLS handshake, the HTTP request and upgrade, and the close
+	 * handshake each get this long; a client that sends its headers a
+	 * byte at a time (slowloris) is dropped when it runs out */
+	info.timeout_secs = cfg->handshake_timeout;
+	info.timeout_secs_ah_idle = cfg->handshake_timeout;
 	/* a token may travel in a header or the query: room for one, and the
 	 * other headers (lws's default is 4096 for all of them) */
 	info.max_http_header_data = RV_TOKEN_MAX + 4096;
@@ -955,17 +930,16 @@ int rv_server_run(const struct rv_server_config *cfg)
 
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
-		rv_log(s->log, RV_LOG_ERROR, "start_failed",
-		       "cannot listen on %s:%d%s", cfg->host, cfg->port,
-		       tls ? " (or the TLS certificate/key cannot be loaded)" : "");
-		err = tls ? RV_ETLS : RV_EADDR;
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot start libwebsockets%s",
+		       tls ? " (the TLS certificate/key cannot be loaded)" : "");
+		err = tls ? RV_ETLS : RV_EIO;
 		goto out;
 	}
 	s->vhost = lws_get_vhost_by_name(s->ctx, "default");
-	if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
-		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot listen on %s:%d",
+	if (!s->vhost || rv__listener_start(&s->listener, s->hub.loop, s->vhost)) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot accept on %s:%d",
 		       cfg->host, cfg->port);
-		err = RV_EADDR;
+		err = RV_EIO;
 		lws_context_destroy(s->ctx);
 		s->ctx = NULL;
 		goto out;
@@ -1000,7 +974,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 
 	snprintf(url, sizeof(url), "%s://%s%s%s:%d", tls ? "wss" : "ws",
 		 strchr(cfg->host, ':') ? "[" : "", cfg->host,
-		 strchr(cfg->host, ':') ? "]" : "", lws_get_vhost_listen_port(s->vhost));
+		 strchr(cfg->host, ':') ? "]" : "", s->listener.port);
 	rv_log(s->log, RV_LOG_INFO, "listening", "%s", url);
 	if (cfg->on_listening)
 		cfg->on_listening(url, cfg->user);
@@ -1015,8 +989,10 @@ out:
 	rv__store_writer_free(s->hub.writer);
 	s->hub.writer = NULL;
 	endpoints_stop(s);
+	rv__listener_close(&s->listener);
 	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);
+	rv__rx_hub_fini(&s->hub);
 	rv__tally_free(&s->hub.session_owners);
 	if (s->hub.loop)
 		ev_loop_destroy(s->hub.loop);

@@ -44,6 +44,11 @@ void rv__tally_sub(struct rv__tally *t, const char *key)
 		free(rv__idmap_del(&t->counts, key));
 }
 
+size_t rv__tally_keys(const struct rv__tally *t)
+{
+	return t->counts.n;
+}
+
 void rv__tally_free(struct rv__tally *t)
 {
 	if (t->counts.buckets)

@@ -21,6 +21,8 @@ int rv__tally_add(struct rv__tally *t, const char *key);
 /* Count one less for key; at zero the key is forgotten. A key at zero
  * stays at zero. */
 void rv__tally_sub(struct rv__tally *t, const char *key);
+/* How many keys have a count above zero. */
+size_t rv__tally_keys(const struct rv__tally *t);
 /* Free the table (NULL-safe on an initialised or zeroed tally). */
 void rv__tally_free(struct rv__tally *t);
 

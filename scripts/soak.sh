@@ -70,4 +70,8 @@ fi
 echo "not ok soak ${seconds}s: ${why[*]}"
 cat "$dir/summary" "$dir/soak.err" | tr "\r" "\n"
 grep -B2 -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir/log" | head -80
+# what the server said last (an lws assertion, a crash, its last events)
+echo "--- the server's last log lines ($server):"
+tail -n 30 "$dir/log"
+tail -n 10 "$dir/out"
 exit 1

@@ -35,30 +35,14 @@ struct chat {
 	char first_error[200];
 };
 
-/* The string value of "key" in text, copied to out (at most outlen - 1
- * bytes, escapes dropped, so the result is safe inside JSON quotes). */
-static void scan_str(const char *text, size_t len, const char *key, char *out, size_t outlen)
-{
-	char k[32];
-	int kl = snprintf(k, sizeof(k), "\"%s\":\"", key);
-	const char *p = memmem(text, len, k, (size_t)kl), *end = text + len;
-	size_t j = 0;
-
-	if (p)
-		for (p += kl; p < end && *p != '"' && j < outlen - 1; p++)
-			if (*p != '\\' && (unsigned char)*p >= 0x20)
-				out[j++] = *p;
-	out[j] = 0;
-}
-
 /* Count an error and keep the first one's code and message. */
 static void note_error(struct chat *ch, const char *text, size_t len)
 {
 	char code[32], msg[120];
 
 	if (!ch->errors++) {
-		scan_str(text, len, "code", code, sizeof(code));
-		scan_str(text, len, "message", msg, sizeof(msg));
+		bench_scan_str(text, len, "code", code, sizeof(code));
+		bench_scan_str(text, len, "message", msg, sizeof(msg));
 		snprintf(ch->first_error, sizeof(ch->first_error), "%s: %s", code, msg);
 	}
 }

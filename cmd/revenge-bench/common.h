@@ -30,4 +30,10 @@ struct common_opts {
  * connection at all (code and status 0). */
 void bench_close_reason(char *buf, size_t size, int code, int status, const char *reason);
 
+/* The string value of "key" in text (len bytes, scanned, not parsed: the
+ * generator must stay cheaper than the server it measures), copied to out
+ * (at most outlen - 1 bytes, escapes and control characters dropped, so
+ * the result is safe inside JSON quotes); "" when absent. */
+void bench_scan_str(const char *text, size_t len, const char *key, char *out, size_t outlen);
+
 #endif

@@ -7,12 +7,14 @@
  *
  * This file parses the options and hands the run to its scenario, each
  * in a file of its own: progress (progress.c), fanout (fanout.c), chat
- * (chat.c) and churn (churn.c), the three on parties of members (mesh.c),
+ * (chat.c), churn (churn.c) and amplify (amplify.c), the four on parties
+ * of members (mesh.c),
  * and connect (connect.c, with --raw on plain sockets: rawconn.c). --src
  * (srcaddr.c) and the open-file and port caps (limits.c) apply to all of
  * them.
  */
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include <revenge/revenge.h>
 
+#include "amplify.h"
 #include "chat.h"
 #include "churn.h"
 #include "cli.h"
@@ -105,6 +108,22 @@ static const char usage_text[] =
 "      --churn N        joins per second in all (default 100; more than 0,\n"
 "                       up to 10000)\n"
 "      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
+"  amplify              one party of A attackers sending R chat messages per\n"
+"                       second each and P passive members, while B bystanders,\n"
+"                       each alone in a party of its own, time `time` requests\n"
+"                       (20 per second each): --duration quiet, then --duration\n"
+"                       under attack; the bystanders' round-trip percentiles in\n"
+"                       each phase and the ratio of the p99s, what the attack\n"
+"                       got delivered and what was refused (rate_limited)\n"
+"      --attackers A    attack party members who chat (default 150; 1 to 10000)\n"
+"      --rate R         chat messages per second per attacker (default 45;\n"
+"                       more than 0, up to 1000)\n"
+"      --passive P      attack party members who only receive (default 50;\n"
+"                       0 to 10000; A + P at least 2)\n"
+"      --bystanders B   bystander clients (default 10; 1 to 1000)\n"
+"      --bystander-cpu N  pin the bystanders' process (they run in a child\n"
+"                       process of their own) to CPU N\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
 "\n"
 "Output: throughput, latency percentiles (p50, p90, p99, p99.9, max) from a\n"
 "log-bucketed histogram; for fanout, chat and churn the loss, and for\n"
@@ -161,6 +180,10 @@ int main(int argc, char **argv)
 		{ "server-pid", required_argument, NULL, 'S' },
 		{ "conns", required_argument, NULL, 'C' },
 		{ "raw", no_argument, NULL, 'W' },
+		{ "attackers", required_argument, NULL, 'a' },
+		{ "passive", required_argument, NULL, 'p' },
+		{ "bystanders", required_argument, NULL, 'b' },
+		{ "bystander-cpu", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -169,8 +192,10 @@ int main(int argc, char **argv)
 	struct srcaddr src = { 0 };
 	struct limits lim = { 0 };
 	unsigned parties = 100, members = 100, conns = 1000, sessions = 1000, inflight = 1;
+	unsigned attackers = 150, passive = 50, bystanders = 10;
+	int bystander_cpu = -1;
 	double churn = 100, rate = 0;
-	bool rate_given = false, raw = false;
+	bool rate_given = false, raw = false, amplify_given = false, party_given = false;
 	const char *scenario = NULL, *token = NULL, *token_file = NULL;
 	int opt;
 
@@ -209,8 +234,35 @@ int main(int argc, char **argv)
 			rate = cli_double(PROG, "--rate", optarg, 0, 10000000);
 			rate_given = true;
 			break;
-		case 'P': parties = (unsigned)parse_uint("--parties", optarg, 1, 10000); break;
-		case 'M': members = (unsigned)parse_uint("--members", optarg, 2, 10000); break;
+		case 'P':
+			parties = (unsigned)parse_uint("--parties", optarg, 1, 10000);
+			party_given = true;
+			break;
+		case 'M':
+			members = (unsigned)parse_uint("--members", optarg, 2, 10000);
+			party_given = true;
+			break;
+		case 'a':
+			attackers = (unsigned)parse_uint("--attackers", optarg, 1, 10000);
+			amplify_given = true;
+			break;
+		case 'p':
+			passive = (unsigned)parse_uint("--passive", optarg, 0, 10000);
+			amplify_given = true;
+			break;
+		case 'b':
+			bystanders = (unsigned)parse_uint("--bystanders", optarg, 1, 1000);
+			amplify_given = true;
+			break;
+		case 'c': {
+			long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+			unsigned long max = ncpu > 0 ? (unsigned long)ncpu - 1 : 0;
+
+			bystander_cpu = (int)parse_uint("--bystander-cpu", optarg, 0,
+							max < CPU_SETSIZE - 1 ? max : CPU_SETSIZE - 1);
+			amplify_given = true;
+			break;
+		}
 		case 'N':
 			churn = cli_double(PROG, "--churn", optarg, 0, 10000);
 			if (churn <= 0)
@@ -230,11 +282,17 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!scenario)
-		usage_error("missing SCENARIO (chat, churn, connect, fanout, progress)");
+		usage_error("missing SCENARIO (amplify, chat, churn, connect, fanout, progress)");
 	if (src.n && strstr(c.url, "://["))
 		usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)", c.url);
 	if (raw && strcmp(scenario, "connect"))
 		usage_error("--raw: only the connect scenario has it");
+	if (amplify_given && strcmp(scenario, "amplify"))
+		usage_error("--attackers, --passive, --bystanders, --bystander-cpu: only the amplify "
+			    "scenario has them");
+	if (party_given && !strcmp(scenario, "amplify"))
+		usage_error("--parties, --members: amplify has one attack party of --attackers "
+			    "and --passive members");
 	if (raw && strncmp(c.url, "ws://", 5))
 		usage_error("--raw: plain ws:// only, got '%s'", c.url);
 
@@ -266,6 +324,20 @@ int main(int argc, char **argv)
 		limits_probe(&lim, PROG, (unsigned long)parties * members, src.n);
 		return chat_run(&co);
 	}
+	if (!strcmp(scenario, "amplify")) {
+		struct amplify_opts ao = { .c = c, .attackers = attackers, .passive = passive,
+					   .rate = rate_given ? rate : 45, .bystanders = bystanders,
+					   .bystander_cpu = bystander_cpu };
+
+		if (ao.rate <= 0 || ao.rate > 1000)
+			usage_error("--rate: chat messages per second per attacker, more than 0 and "
+				    "at most 1000");
+		if (attackers + passive < 2)
+			usage_error("--attackers and --passive: the attack party needs 2 members or "
+				    "more, got %u", attackers + passive);
+		limits_probe(&lim, PROG, (unsigned long)attackers + passive + bystanders, src.n);
+		return amplify_run(&ao);
+	}
 	if (!strcmp(scenario, "churn")) {
 		struct churn_opts co = { .c = c, .parties = parties, .members = members,
 					 .rate = rate_given ? rate : 1, .churn = churn };
@@ -283,6 +355,7 @@ int main(int argc, char **argv)
 		limits_probe(&lim, PROG, sessions, src.n);
 		return progress_run(&po);
 	}
-	usage_error("unknown scenario '%s' (expected chat, churn, connect, fanout or progress)",
+	usage_error("unknown scenario '%s' (expected amplify, chat, churn, connect, fanout or "
+		    "progress)",
 		    scenario);
 }

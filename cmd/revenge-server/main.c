@@ -62,6 +62,10 @@ static const char usage_text[] =
 "  --rate-limit N         messages per second per connection, bursts of 2N;\n"
 "                         beyond: error rate_limited, 50 of those: close 1008\n"
 "                         (default 50; 0 disables; at most 1000000)\n"
+"  --party-chat-rate N    chat messages and reactions per second per party,\n"
+"                         all its members together, bursts of 2N; beyond:\n"
+"                         error rate_limited to the sender, who is not closed\n"
+"                         for it (default 50; 0 disables; at most 1000000)\n"
 "  --queue-max N          frames queued for a slow client before it is\n"
 "                         closed with 1013 (default 1024; 8 to 1048576)\n"
 "  --max-parties N        live parties; a handshake that would make one more\n"
@@ -76,6 +80,13 @@ static const char usage_text[] =
 "  --max-sessions-per-owner N  live sessions made by one token subject, or on\n"
 "                         an open server by one client address; beyond: 503\n"
 "                         (default 100; 0 = unlimited; at most 10000000)\n"
+"  --max-conns-per-ip N   open connections from one client address, counted\n"
+"                         as they are accepted; beyond: 503 and closed\n"
+"                         (default 256; 0 = unlimited; at most 1000000)\n"
+"  --handshake-timeout SECS  time a client has for its TLS handshake and its\n"
+"                         HTTP request or upgrade (a slowloris is dropped\n"
+"                         after it), and for the close handshake (default 5;\n"
+"                         1 to 300)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -97,6 +108,12 @@ static const char usage_text[] =
 "so at start): fine on loopback, refused elsewhere unless --insecure-open.\n"
 "'" PROG " token --help' mints tokens for a shared secret.\n"
 "\n"
+"Open files (ulimit -n) set a ceiling on connections: 16 descriptors stay\n"
+"free for the store, logs and TLS, and a sixteenth of the rest (2 to 64) is\n"
+"kept from WebSocket clients so /healthz and /metrics always answer. Past\n"
+"the ceiling a client gets 503 with Retry-After and accepting pauses for\n"
+"0.1 s; refusals are logged once a second (connections_refused).\n"
+"\n"
 "Once it accepts connections it prints 'revenge-server: listening on URL' on\n"
 "stdout. SIGTERM or SIGINT drains: new connections are refused, /healthz\n"
 "answers 503, every client is closed with 1001, and it exits 0 within 5 s.\n"
@@ -111,7 +128,8 @@ enum {
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
-	OPT_MAX_PER_OWNER, OPT_SESSION_TTL, OPT_MAX_STORED,
+	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
+	OPT_SESSION_TTL, OPT_MAX_STORED,
 };
 
 static const struct option long_opts[] = {
@@ -126,11 +144,14 @@ static const struct option long_opts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "ping-interval", required_argument, NULL, OPT_PING },
 	{ "rate-limit", required_argument, NULL, OPT_RATE },
+	{ "party-chat-rate", required_argument, NULL, OPT_PARTY_CHAT_RATE },
 	{ "queue-max", required_argument, NULL, OPT_QUEUE },
 	{ "max-parties", required_argument, NULL, OPT_MAX_PARTIES },
 	{ "max-members", required_argument, NULL, OPT_MAX_MEMBERS },
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
 	{ "max-sessions-per-owner", required_argument, NULL, OPT_MAX_PER_OWNER },
+	{ "max-conns-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
+	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -266,6 +287,10 @@ int main(int argc, char **argv)
 		case OPT_RATE:
 			cfg.rate_limit = (unsigned)parse_uint("--rate-limit", optarg, 0, 1000000);
 			break;
+		case OPT_PARTY_CHAT_RATE:
+			cfg.party_chat_rate =
+				(unsigned)parse_uint("--party-chat-rate", optarg, 0, 1000000);
+			break;
 		case OPT_QUEUE:
 			cfg.queue_max = parse_uint("--queue-max", optarg, 8, 1048576);
 			break;
@@ -281,6 +306,14 @@ int main(int argc, char **argv)
 		case OPT_MAX_PER_OWNER:
 			cfg.max_sessions_per_owner =
 				(unsigned)parse_uint("--max-sessions-per-owner", optarg, 0, 10000000);
+			break;
+		case OPT_MAX_PER_IP:
+			cfg.max_conns_per_ip =
+				(unsigned)parse_uint("--max-conns-per-ip", optarg, 0, 1000000);
+			break;
+		case OPT_HANDSHAKE_TIMEOUT:
+			cfg.handshake_timeout =
+				(unsigned)parse_uint("--handshake-timeout", optarg, 1, 300);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;
@@ -342,8 +375,9 @@ int main(int argc, char **argv)
 	open_files = raise_open_files();
 	if (open_files != RLIM_INFINITY && open_files < 4096)
 		rv_log(&log, RV_LOG_WARN, "open_files_limit",
-		       "open files are limited to %llu: at most about %llu connections",
-		       (unsigned long long)open_files, (unsigned long long)open_files - 32);
+		       "open files are limited to %llu (ulimit -n): connections past "
+		       "the ceiling it sets are refused with 503",
+		       (unsigned long long)open_files);
 	else
 		rv_log(&log, RV_LOG_DEBUG, "open_files_limit", "%llu",
 		       (unsigned long long)open_files);

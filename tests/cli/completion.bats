@@ -36,7 +36,7 @@ setup() {
 	BENCH_BASH="$ROOT/completions/revenge-bench.bash"
 	BENCH_ZSH="$ROOT/completions/_revenge-bench"
 	BENCH_FISH="$ROOT/completions/revenge-bench.fish"
-	BENCH_SCENARIOS="chat churn connect fanout progress"
+	BENCH_SCENARIOS="amplify chat churn connect fanout progress"
 }
 
 # Run the bash completion in a clean bash for the command line

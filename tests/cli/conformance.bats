@@ -37,6 +37,15 @@ conf() {
 @test "a peer that announces a huge frame and goes silent is reaped" { conf silent_peer_reaped; }
 @test "an idle peer that answers pings is pinged each interval and kept" { conf idle_peer_pinged_and_kept; }
 
+@test "an unmasked client frame closes with 1002" { conf unmasked_frame; }
+@test "after a protocol error the server sends its FIN at once" { conf error_closes_promptly; }
+@test "a header announcing 100 MB is refused with 1009 before any payload" { conf huge_header_refused_at_once; }
+@test "several pings sent at once are each answered" { conf pings_while_pong_pending; }
+@test "permessage-deflate: the 8-byte frame that crashed lws closes with 1007" { conf deflate_crash_frame; }
+@test "permessage-deflate: {} and 2000..5000 spaces, each answered" { conf deflate_boundary; }
+@test "permessage-deflate: random compressed garbage closes, server up" { conf deflate_random_frames; }
+@test "permessage-deflate: a bomb past --max-message closes with 1009" { conf deflate_bomb; }
+@test "permessage-deflate: a fragmented compressed message is relayed" { conf deflate_fragmented; }
 @test "permessage-deflate: 256 bytes or more compressed, each message on its own both ways" { conf deflate_threshold; }
 @test "a client that does not offer permessage-deflate gets plain frames" { conf deflate_not_offered; }
 

@@ -31,7 +31,7 @@ teardown() {
 }
 
 @test "a member that stops reading is closed with 1013 and counted; the others are unaffected" {
-	start_server --queue-max 64 --rate-limit 0
+	start_server --queue-max 64 --rate-limit 0 --party-chat-rate 0
 	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/stall_client.py" "$PORT" 20 >"$BATS_TEST_TMPDIR/stall" 3>&- &
 	local stall=$!
 	wait_for "$BATS_TEST_TMPDIR/stall" joined
@@ -53,8 +53,20 @@ teardown() {
 	kill "$stall" 2>/dev/null || true
 }
 
+@test "a burst of syncs read in one turn, beyond --queue-max, all reach a member that reads" {
+	start_server --queue-max 16 --rate-limit 0 --party-chat-rate 0
+	run env PYTHONPATH="$PYHELP" "$PY" "$PYHELP/sync_burst.py" "$URL" "$PORT" 500
+	assert_success
+	assert_output "ok 500 syncs"
+	http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
+	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
+		'revenge_slow_clients_dropped_total=0' 'revenge_state_superseded_total=0' \
+		'revenge_messages_in_total{type="sync"}=500'
+	assert_success
+}
+
 @test "a member that stops reading gets only the newest syncs: stale ones are superseded, not fatal" {
-	start_server --queue-max 64 --rate-limit 0
+	start_server --queue-max 64 --rate-limit 0 --party-chat-rate 0
 	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/sync_stall.py" "$URL" "$PORT" 40000 >"$BATS_TEST_TMPDIR/out" 3>&- &
 	local pid=$!
 	wait_for "$BATS_TEST_TMPDIR/out" sent 30

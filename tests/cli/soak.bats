@@ -31,7 +31,7 @@ soak() {
 import json, sys
 s = json.loads(sys.argv[1])
 assert s["ok"] and s["alive"] and not s["problems"], s
-assert set(s["attacks"]) >= {"frames", "json", "names", "tokens", "http"}, s["attacks"]
+assert set(s["attacks"]) >= {"frames", "json", "names", "tokens", "http", "deflate"}, s["attacks"]
 assert s["chats_sent"] > 10 and all(v == s["chats_sent"] for v in s["chats_seen"].values()), s
 assert s["progress_acks"] > 10, s
 assert {"101", "400", "401"} <= set(s["http_statuses"]), s["http_statuses"]

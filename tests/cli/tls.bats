@@ -70,6 +70,45 @@ served_cn() {
 	assert_success
 }
 
+@test "the server's own read path over wss: deflate, bursts, pings, a 1003 close" {
+	run "$PY" - "$CERT" "$PORT" <<'PYEOF'
+import asyncio, json, ssl, sys
+import websockets
+
+async def main():
+    ctx = ssl.create_default_context(cafile=sys.argv[1])
+    url = "wss://localhost:%s/ws/party/tlsrx" % sys.argv[2]
+    async with websockets.connect(url, ssl=ctx, subprotocols=["revenge.v1"]) as ws:
+        assert ws.extensions, "permessage-deflate not negotiated"
+        json.loads(await ws.recv())
+        # larger than a TLS record, compressed by the client
+        await ws.send('{"type":"chat","payload":{"text":"%s"}}%s' % ("b" * 1900, " " * 30000))
+        while True:
+            m = json.loads(await ws.recv())
+            if m["type"] == "chat":
+                break
+        # a burst in one TLS flight, each answered
+        for i in range(20):
+            await ws.send('{"type":"time","id":"t%d","payload":{"client_time":%d}}' % (i, i))
+        got = 0
+        while got < 20:
+            if json.loads(await ws.recv())["type"] == "time":
+                got += 1
+        await asyncio.wait_for(await ws.ping(b"over-tls"), 3)
+        await ws.send(b"\x00binary")
+        try:
+            await asyncio.wait_for(ws.recv(), 3)
+        except websockets.ConnectionClosed as e:
+            print("closed", e.rcvd.code if e.rcvd else None)
+            return
+        print("not closed")
+
+asyncio.run(main())
+PYEOF
+	assert_success
+	assert_output "closed 1003"
+}
+
 @test "/healthz over https" {
 	run "$PY" -c '
 import ssl, sys, urllib.request

@@ -6,8 +6,12 @@
  * them over (split at '&', decoded), the last line doubling as an Origin.
  * Every answer must be one the server knows how to send (200 as 0, 400,
  * 403, 404) with a reason; a routed request names a real endpoint and a
- * valid id. Any broken promise aborts, which libFuzzer reports as a crash.
+ * valid id. The Origin line also goes to the origin parser: what it
+ * accepts has a lowercase scheme, a host without '@' '/' '?' '#', a port
+ * in 0-65535, and is what the allowlist sees (an origin that does not
+ * parse is allowed by no pattern, not even "*:*"). Any broken promise aborts, which libFuzzer reports as a crash.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +63,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_why(status, why, sizeof(why));
 		}
 	}
-	(void)rv__request_origin_allowed(NULL, 0, lines[n - 1]);
+	{
+		static const char *const any[] = { "*:*", "*://*:*", "[::1]:*" };
+		struct rv__origin o;
+		bool parsed = rv__request_origin_parse(lines[n - 1], &o) == 0;
+
+		if (parsed && (o.port > 65535 || strpbrk(o.host, "@/?#%[] ") ||
+			       strpbrk(o.scheme, "ABCDEFGHIJKLMNOPQRSTUVWXYZ:/")))
+			abort();
+		if (!parsed && (rv__request_origin_allowed(any, 3, lines[n - 1]) ||
+				rv__request_origin_allowed(NULL, 0, lines[n - 1])))
+			abort();
+		if (parsed && !o.ipv6 && !rv__request_origin_allowed(any, 1, lines[n - 1]))
+			abort();
+	}
 	(void)rv__request_origin_allowed(custom, 3, lines[n - 1]);
 	if (!rv__request_origin_allowed(NULL, 0, "http://localhost:8080") ||
-	    rv__request_origin_allowed(custom, 3, "http://evil.example"))
+	    rv__request_origin_allowed(custom, 3, "http://evil.example") ||
+	    !rv__request_origin_allowed(NULL, 0, "http://[::1]:8080") ||
+	    rv__request_origin_allowed(NULL, 0, "http://1:80") ||
+	    rv__request_origin_allowed(NULL, 0, "http://localhost:80@evil.example"))
 		abort();
 	return 0;
 }

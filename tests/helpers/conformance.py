@@ -5,6 +5,7 @@ import socket
 import struct
 import sys
 import time
+import zlib
 
 from wsraw import Closed, RawWS
 
@@ -268,6 +269,190 @@ def case_deflate_not_offered():
     op, p, rsv1 = w.recv_frame()
     if rsv1 or b"q" * 900 not in p:
         fail("a connection without permessage-deflate got a compressed frame")
+
+
+def case_unmasked_frame():
+    # RFC 6455 5.1: a server MUST close on an unmasked client frame
+    w = joined()
+    w.send_frame(1, chat("bare"), mask=False)
+    expect_close(w, 1002, "unmasked client frame")
+
+
+def fin_after_error(w, what, limit):
+    """Reads the close frame and then, without answering it, how long the
+    server takes to end its side of TCP (its FIN: our recv sees EOF)."""
+    w.sock.settimeout(5)
+    t0 = time.monotonic()
+    try:
+        while True:
+            op, payload, _ = w.recv_frame()
+            if op == 8:
+                break
+        code = struct.unpack("!H", payload[:2])[0]
+        while w.sock.recv(4096):
+            pass
+    except (Closed, ConnectionResetError):
+        fail(f"{what}: no close frame before the connection ended")
+    except OSError as e:
+        fail(f"{what}: no FIN within 5 s ({e})")
+    took = time.monotonic() - t0
+    print(f"{what}: close {code}, FIN {took * 1000:.1f} ms after the error")
+    if took > limit:
+        fail(f"{what}: FIN took {took * 1000:.0f} ms, expected under {limit * 1000:.0f}")
+    return code
+
+
+def case_error_closes_promptly():
+    # a protocol error: close frame, then the server's FIN at once (no
+    # waiting for our close answer)
+    for name, send in (("reserved opcode", lambda w: w.send_frame(5, b"x")),
+                       ("unmasked frame", lambda w: w.send_frame(1, b"x", mask=False)),
+                       ("bad close code", lambda w: w.send_frame(8, struct.pack("!H", 1005)))):
+        w = joined()
+        send(w)
+        if fin_after_error(w, name, 0.25) != 1002:
+            fail(f"{name}: expected 1002")
+
+
+def case_huge_header_refused_at_once():
+    # 100 MB announced, no payload: 1009 before any payload, FIN at once
+    w = joined()
+    w.sock.sendall(struct.pack("!BBQ", 0x81, 0x80 | 127, 100 * 1024 * 1024) + b"abcd")
+    if fin_after_error(w, "100 MB header", 0.25) != 1009:
+        fail("expected 1009")
+
+
+def case_pings_while_pong_pending():
+    # RFC 6455 5.5.3: several pings in one go are each answered (at the
+    # least the latest must be)
+    w = joined()
+    frames = b""
+    for i in range(5):
+        mk = bytes([i + 1] * 4)
+        payload = b"ping-%d" % i
+        frames += bytes([0x89, 0x80 | len(payload)]) + mk + bytes(
+            c ^ mk[j % 4] for j, c in enumerate(payload))
+    w.sock.sendall(frames)
+    got = []
+    w.sock.settimeout(2)
+    try:
+        while len(got) < 5:
+            op, payload, _ = w.recv_frame()
+            if op == 10:
+                got.append(payload)
+    except OSError:
+        pass
+    if not got or got[-1] != b"ping-4":
+        fail(f"pongs {got}: the latest ping was not answered")
+    if got != [b"ping-%d" % i for i in range(5)]:
+        fail(f"pongs {got}: not every ping answered in order")
+    print(f"{len(got)} pings, {len(got)} pongs in order")
+
+
+def deflated(msg):
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return (c.compress(msg) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def deflate_joined(path="/ws/party/defl"):
+    w = RawWS(PORT, path, headers={
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"})
+    if "permessage-deflate" not in w.headers:
+        fail(f"permessage-deflate not negotiated: {w.headers}")
+    op, p, rsv1 = w.recv_frame()
+    return w
+
+
+def inflate(p, rsv1):
+    return zlib.decompressobj(-15).decompress(p + b"\x00\x00\xff\xff") if rsv1 else p
+
+
+def server_up():
+    w = joined()
+    w.send_text('{"type":"time","payload":{"client_time":1}}')
+    op, p, _ = w.recv_frame()
+    if b'"time"' not in p:
+        fail(f"server answers oddly after the attack: {p[:80]!r}")
+    w.close()
+
+
+def case_deflate_crash_frame():
+    # the 8 bytes that made lws 4.1.6 abort (extension-permessage-deflate.c
+    # :351): now invalid compressed data, closed with 1007
+    w = deflate_joined()
+    w.send_frame(1, bytes.fromhex("4a1c05a360148ce6"), rsv=4)
+    expect_close(w, 1007, "hostile compressed frame")
+    server_up()
+    print("server still up")
+
+
+def case_deflate_boundary():
+    # valid, highly compressible messages ({} and N spaces) of every size
+    # from 2000 to 5000 bytes: each gets its answer (an error: {} has no
+    # type), the server stays up
+    w = deflate_joined()
+    for n in range(2000, 5001):
+        w.send_frame(1, deflated(b"{}" + b" " * n), rsv=4)
+        op, p, rsv1 = w.recv_frame()
+        body = inflate(p, rsv1)
+        if op != 1 or b'"error"' not in body:
+            fail(f"{{}} + {n} spaces: answered {op} {body[:80]!r}")
+    # and a real message padded to the same sizes is relayed
+    for n in (2000, 3080, 4095, 5000):
+        msg = ('{"type":"chat","payload":{"text":"%s"}}%s' % ("s" * 1500, " " * (n - 1500))).encode()
+        w.send_frame(1, deflated(msg), rsv=4)
+        op, p, rsv1 = w.recv_frame()
+        if b"s" * 1500 not in inflate(p, rsv1):
+            fail(f"chat of {n} not relayed")
+    server_up()
+    print("3001 compressed sizes answered, server up")
+
+
+def case_deflate_random_frames():
+    # compressed garbage: closed with 1007 (or 1002/1009, or answered when
+    # it happens to inflate to text), never a crash
+    import random
+    rng = random.Random(6455)
+    codes = {}
+    for i in range(40):
+        w = deflate_joined()
+        junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+        w.send_frame(1, junk, rsv=4)
+        w.send_text('{"type":"time","payload":{"client_time":1}}')
+        try:
+            code, _, _ = w.recv_until_close(timeout=3)
+        except (Closed, OSError):
+            fail(f"frame {i}: no close frame")
+        if code not in (1002, 1007, 1009):
+            fail(f"frame {i}: close {code}")
+        codes[code] = codes.get(code, 0) + 1
+        w.close()
+    server_up()
+    print(f"40 garbage frames closed {codes}, server up")
+
+
+def case_deflate_bomb():
+    # 1 MB of zeros is about 1 KB compressed: inflating stops at
+    # --max-message and closes with 1009
+    w = deflate_joined()
+    bomb = deflated(b"\x00" * (1 << 20))
+    w.send_frame(1, bomb, rsv=4)
+    expect_close(w, 1009, f"deflate bomb ({len(bomb)} bytes)")
+    server_up()
+
+
+def case_deflate_fragmented():
+    # a compressed message in three frames, RSV1 on the first only
+    w = deflate_joined()
+    msg = ('{"type":"chat","payload":{"text":"%s"}}' % ("f" * 900)).encode()
+    z = deflated(msg)
+    w.send_frame(1, z[:5], fin=False, rsv=4)
+    w.send_frame(0, z[5:9], fin=False)
+    w.send_frame(0, z[9:], fin=True)
+    op, p, rsv1 = w.recv_frame()
+    if b"f" * 900 not in inflate(p, rsv1):
+        fail("fragmented compressed message not relayed")
+    print("fragmented compressed message relayed")
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 import websockets
 
@@ -121,8 +122,36 @@ def hostile_path(rnd):
     return rnd.choice(["/ws/party/", "/ws/progress/", "/ws/stream/", "/ws/", "/"]) + ident
 
 
+def deflated(data):
+    """data as a permessage-deflate message body (RFC 7692 7.2.1)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return (c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+# compressed once: bombs that inflate past the server's 64 KiB default limit
+BOMBS = [deflated(b"\x00" * n) for n in (70000, 1 << 20, 8 << 20)] + \
+        [deflated(b'{"type":"chat","payload":{"text":"' + b"a" * (4 << 20) + b'"}}')]
+# the 8 bytes that aborted lws 4.1.6's permessage-deflate receive path
+LWS_KILLER = bytes.fromhex("4a1c05a360148ce6")
+
+
+def client_frame(opcode, payload, rsv=0, fin=True):
+    """The bytes of one masked client frame."""
+    n = len(payload)
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    if n < 126:
+        hdr = struct.pack("!BB", b0, 0x80 | n)
+    elif n < 65536:
+        hdr = struct.pack("!BBH", b0, 0x80 | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, 0x80 | 127, n)
+    mk = os.urandom(4)
+    return hdr + mk + bytes(c ^ mk[i % 4] for i, c in enumerate(payload))
+
+
 class Hostile:
-    def __init__(self, port, token, secret, deadline, seed):
+    def __init__(self, port, token, secret, deadline, seed, only=None):
+        self.only = only
         self.port, self.token, self.secret = port, token, secret
         self.deadline = deadline
         self.rnd = random.Random(seed)
@@ -261,9 +290,45 @@ class Hostile:
         s.close()
         self.count("http")
 
+    def attack_deflate(self):
+        """permessage-deflate negotiated, then bombs, compressed garbage,
+        valid highly compressible messages of the sizes that aborted lws
+        4.1.6, its 8-byte killer frame, and streams cut mid-frame."""
+        w = self.raw(f"/ws/party/h-{self.rnd.randrange(20)}?token={self.token}",
+                     headers={"Sec-WebSocket-Extensions":
+                              "permessage-deflate; client_max_window_bits"})
+        self.note_status(w.status)
+        if w.status == 101:
+            for _ in range(self.rnd.randint(1, 5)):
+                k = self.rnd.randrange(6)
+                if k == 0:
+                    w.sock.sendall(client_frame(1, self.rnd.choice(BOMBS), rsv=4))
+                elif k == 1:
+                    w.sock.sendall(client_frame(1, os.urandom(self.rnd.randint(1, 300)), rsv=4))
+                elif k == 2:
+                    body = deflated(b"{}" + b" " * self.rnd.randint(2000, 5000))
+                    w.sock.sendall(client_frame(1, body, rsv=4))
+                elif k == 3:
+                    w.sock.sendall(client_frame(1, LWS_KILLER, rsv=4))
+                elif k == 4:   # a compressed message in fragments, RSV1 on the first
+                    m = hostile_message(self.rnd)
+                    body = deflated(m.encode(errors="replace") if isinstance(m, str) else m)
+                    cut = self.rnd.randint(0, len(body))
+                    w.sock.sendall(client_frame(1, body[:cut], rsv=4, fin=False) +
+                                   client_frame(0, body[cut:]))
+                else:          # cut mid-frame: part of a frame, then gone
+                    f = client_frame(1, self.rnd.choice(BOMBS + [LWS_KILLER]), rsv=4)
+                    w.sock.sendall(f[:self.rnd.randint(1, len(f) - 1)])
+                    break
+            self.drain(w, 0.3)
+        w.close()
+        self.count("deflate")
+
     def run(self):
         attacks = [self.attack_frames, self.attack_json, self.attack_names,
-                   self.attack_tokens, self.attack_http]
+                   self.attack_tokens, self.attack_http, self.attack_deflate]
+        if self.only:
+            attacks = [getattr(self, self.only)]
         while time.monotonic() < self.deadline:
             try:
                 self.rnd.choice(attacks)()
@@ -482,6 +547,9 @@ def main():
     deadline = time.monotonic() + args.seconds
     workers = [Hostile(args.port, args.hostile_token, secret, deadline, args.seed * 1000 + i)
                for i in range(args.workers)]
+    # one thread throws nothing but permessage-deflate attacks
+    workers.append(Hostile(args.port, args.hostile_token, secret, deadline,
+                           args.seed * 1000 + args.workers, only="attack_deflate"))
     threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
     for t in threads:
         t.start()

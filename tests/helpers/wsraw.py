@@ -41,6 +41,11 @@ class RawWS:
 
     def send_frame(self, opcode, payload=b"", fin=True, mask=True, rsv=0,
                    length=None):
+        self.sock.sendall(self.frame(opcode, payload, fin, mask, rsv, length))
+
+    @staticmethod
+    def frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
+        """One frame's bytes, for sending several in one write."""
         b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
         n = len(payload) if length is None else length
         if n < 126:
@@ -53,7 +58,7 @@ class RawWS:
             mk = os.urandom(4)
             payload = bytes(c ^ mk[i % 4] for i, c in enumerate(payload))
             hdr += mk
-        self.sock.sendall(hdr + payload)
+        return hdr + payload
 
     def send_text(self, text, **kw):
         self.send_frame(1, text.encode() if isinstance(text, str) else text, **kw)

@@ -42,6 +42,24 @@ static void fragments_are_joined(void **state)
 	rv__msgbuf_free(&b);
 }
 
+/* An empty piece may come as (NULL, 0), first, in the middle or last. */
+static void empty_null_pieces(void **state)
+{
+	struct rv__msgbuf b = { 0 };
+	const char *msg;
+	size_t n;
+
+	assert_int_equal(rv__msgbuf_add(&b, NULL, 0, true, false, 64, &msg, &n), 0);
+	assert_null(msg);
+	assert_int_equal(rv__msgbuf_add(&b, "ab", 2, false, false, 64, &msg, &n), 0);
+	assert_int_equal(rv__msgbuf_add(&b, NULL, 0, false, false, 64, &msg, &n), 0);
+	assert_int_equal(rv__msgbuf_add(&b, "c", 1, false, false, 64, &msg, &n), 0);
+	assert_int_equal(rv__msgbuf_add(&b, NULL, 0, false, true, 64, &msg, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(msg, "abc", 3);
+	rv__msgbuf_free(&b);
+}
+
 static void ceiling_counts_every_fragment(void **state)
 {
 	struct rv__msgbuf b = { 0 };
@@ -95,6 +113,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(whole_message_is_not_copied),
 		cmocka_unit_test(fragments_are_joined),
+		cmocka_unit_test(empty_null_pieces),
 		cmocka_unit_test(ceiling_counts_every_fragment),
 		cmocka_unit_test(large_buffers_are_given_back),
 	};

@@ -951,6 +951,90 @@ static void test_text_bad_values_by_hand(void **state)
 	assert_int_equal(rv_party_history_len(x->p), 0);
 }
 
+/* ---- the party's budget */
+
+/* Replace the fixture's party with one with a chat budget. */
+static void budget_party(struct fx *x, unsigned rate, unsigned burst)
+{
+	struct rv_party_config cfg = { .history_max = 50, .chat_rate = rate,
+				       .chat_burst = burst };
+
+	rv_outbox_clear(&x->ob);
+	rv_party_free(x->p);
+	x->p = rv_party_new("movie-night", &cfg);
+	assert_non_null(x->p);
+}
+
+/* Shared by every member: chat and reactions of anyone draw on one
+ * bucket; a refusal goes to the sender alone, nothing is relayed or
+ * kept, and the budget refills with the time handed in. */
+static void test_budget_shared_by_members(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+
+	budget_party(x, 2, 4);
+	trio(x, &a, &b, &c);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"1\"}}", T0 + 300), 0);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":{\"text\":\"2\"}}", T0 + 300), 0);
+	assert_int_equal(send_msg(x, c, "{\"type\":\"reaction\",\"payload\":{\"emoji\":\"+1\"}}", T0 + 300), 0);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"3\"}}", T0 + 300), 0);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":{\"text\":\"4\"},"
+				  "\"id\":\"c-5\"}", T0 + 300), 1);
+	assert_error(x, b, "rate_limited", "chat", "c-5");
+	assert_int_equal(x->ob.error, RV_ERR_RATE_LIMITED);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, c, "{\"type\":\"reaction\",\"payload\":{\"emoji\":\"+1\"}}",
+				  T0 + 300), 1);
+	assert_error(x, c, "rate_limited", "reaction", NULL);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(rv_party_history_len(x->p), 3);
+	/* half a second at 2/s is one more */
+	assert_int_equal(send_msg(x, c, "{\"type\":\"chat\",\"payload\":{\"text\":\"5\"}}", T0 + 800), 0);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"chat\",\"payload\":{\"text\":\"6\"}}", T0 + 800), 1);
+	rv_outbox_clear(&x->ob);
+	/* sync and transfer_host are not chat: never refused by it */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":1,"
+				  "\"playing\":true,\"speed\":1}}", T0 + 800), 0);
+	rv_outbox_clear(&x->ob);
+}
+
+/* The payload is checked before the budget, and a refused one uses none. */
+static void test_budget_after_payload_checks(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_msg msg = { .type = RV_MSG_CHAT, .id = "q" };
+
+	budget_party(x, 1, 1);
+	trio(x, &a, &b, NULL);
+	assert_int_equal(rv_party_handle(x->p, b, &msg, T0 + 200, &x->ob), 1);
+	assert_error(x, b, "bad_payload", "chat", "q");
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"chat\",\"payload\":{\"text\":\"ok\"}}", T0 + 200), 0);
+	rv_outbox_clear(&x->ob);
+	assert_int_equal(rv_party_handle(x->p, b, &msg, T0 + 200, &x->ob), 1);
+	assert_error(x, b, "bad_payload", "chat", "q");
+	rv_outbox_clear(&x->ob);
+}
+
+/* chat_rate 0 is no budget (the default config has none). */
+static void test_budget_zero_is_unlimited(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	budget_party(x, 0, 0);
+	trio(x, &a, &b, NULL);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(send_msg(x, a, "{\"type\":\"reaction\",\"payload\":{\"emoji\":\"x\"}}",
+					  T0 + 200), 0);
+		rv_outbox_clear(&x->ob);
+	}
+}
+
 /* ---- time */
 
 /* time is answered by the server for every endpoint (the reply itself is
@@ -1532,6 +1616,9 @@ int main(void)
 		T(test_history_zero),
 		T(test_reaction_relay),
 		T(test_text_bad_values_by_hand),
+		T(test_budget_shared_by_members),
+		T(test_budget_after_payload_checks),
+		T(test_budget_zero_is_unlimited),
 		T(test_time_not_a_party_message),
 		T(test_transfer_forbidden),
 		T(test_transfer_not_found),

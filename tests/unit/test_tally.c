@@ -20,6 +20,7 @@ static void add_sub_forget(void **state)
 	rv__tally_sub(&t, "bob");
 	assert_int_equal(rv__tally_get(&t, "bob"), 0);
 	assert_int_equal(t.counts.n, 1);        /* bob forgotten at zero */
+	assert_int_equal(rv__tally_keys(&t), 1);
 	rv__tally_sub(&t, "bob");               /* stays at zero */
 	rv__tally_sub(&t, "nobody");
 	assert_int_equal(rv__tally_get(&t, "bob"), 0);

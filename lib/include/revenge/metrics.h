@@ -55,6 +55,24 @@ enum rv_metric_store_state {
 	RV_STORE_STATE_FAILING,      /* the last write failed */
 };
 
+/* Why the listener or the handshake refused a connection, in the order
+ * rendered (enum rv_metric_refusal): the descriptor ceiling, the spare
+ * descriptor shed on EMFILE/ENFILE, the per-address cap, the WebSocket
+ * cap that keeps room for /healthz and /metrics. */
+#define RV_METRIC_REFUSALS "fd_limit", "emfile", "per_ip", "websockets"
+#define RV_METRIC_N_REFUSALS 4
+enum rv_metric_refusal {
+	RV_REFUSAL_FD_LIMIT, RV_REFUSAL_EMFILE, RV_REFUSAL_PER_IP, RV_REFUSAL_WEBSOCKETS
+};
+
+/* accept() errors counted by errno, in the order rendered (enum
+ * rv_metric_accept_error); "other" is any errno not listed. */
+#define RV_METRIC_ACCEPT_ERRORS "EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "other"
+#define RV_METRIC_N_ACCEPT_ERRORS 5
+enum rv_metric_accept_error {
+	RV_ACCEPT_EMFILE, RV_ACCEPT_ENFILE, RV_ACCEPT_ENOBUFS, RV_ACCEPT_ENOMEM, RV_ACCEPT_OTHER
+};
+
 /* Upper bounds (seconds) of the store commit latency histogram. */
 #define RV_METRIC_COMMIT_BUCKETS 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 #define RV_METRIC_N_COMMIT_BUCKETS 11
@@ -68,6 +86,12 @@ struct rv_metrics {
 	int64_t progress_sessions;           /* live, in memory */
 	int64_t stream_sessions;
 	uint64_t limit_refusals[RV_METRIC_N_LIMITS]; /* handshakes and joins, by cap */
+	int64_t tcp_connections;             /* accepted sockets open (HTTP and WebSocket) */
+	int64_t tcp_connections_max;         /* the descriptor ceiling for them */
+	int64_t websockets_max;              /* WebSocket cap under it */
+	int64_t conn_peers;                  /* client addresses with an open socket */
+	uint64_t conn_refusals[RV_METRIC_N_REFUSALS];
+	uint64_t accept_errors[RV_METRIC_N_ACCEPT_ERRORS];
 	uint64_t messages_in[RV_MSG__COUNT];
 	uint64_t messages_out[RV_MSG__COUNT];
 	uint64_t errors[RV_ERR__COUNT];
@@ -86,6 +110,7 @@ struct rv_metrics {
 	uint64_t progress_refused;           /* reports answered store_unavailable */
 	enum rv_metric_store_state store_state;
 	uint64_t quality_suggestions[2];     /* [0] up, [1] down */
+	uint64_t party_budget_refusals[2];   /* over a party's budget: [0] chat, [1] reaction */
 	uint64_t commit_le[RV_METRIC_N_COMMIT_BUCKETS + 1]; /* per bucket, last: +Inf */
 	uint64_t commit_count;
 	double commit_seconds;

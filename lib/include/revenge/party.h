@@ -42,6 +42,12 @@ struct rv_member {
 struct rv_party_config {
 	unsigned history_max;         /* chat messages kept; 0 keeps none */
 	unsigned max_members;         /* 0 = unlimited */
+	/* The party's budget: chat and reaction messages per second over all
+	 * its members together, in bursts of up to chat_burst (a new party
+	 * starts with the full burst); beyond it they are answered `error
+	 * rate_limited` and not relayed. 0 = unlimited. */
+	unsigned chat_rate;
+	unsigned chat_burst;
 };
 
 enum rv_target {
@@ -113,7 +119,8 @@ int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob);
 
-/* Apply a decoded message from m (a member of p): sync, chat, reaction,
+/* Apply a decoded message from m (a member of p): sync, chat, reaction
+ * (over the party's budget: `error rate_limited`, after the payload checks),
  * transfer_host (to a member-only member: `error forbidden`). Any other type
  * answers `error unknown_type` (`time` is answered by the server for every
  * endpoint, with its real read and write instants, before a message reaches

@@ -30,6 +30,9 @@ struct rv_server_config {
 	unsigned history;             /* chat messages kept per party */
 	unsigned ping_interval;       /* seconds between pings; 0 = none */
 	unsigned rate_limit;          /* messages/s per connection; 0 = none */
+	unsigned party_chat_rate;     /* chat and reactions/s per party, all its
+				       * members together, bursts of twice
+				       * that; 0 = none */
 	size_t queue_max;             /* queued frames per connection */
 	unsigned drain_timeout_ms;    /* longest a drain may take */
 	const char *tls_cert;         /* PEM paths: both set -> wss:// */
@@ -59,6 +62,12 @@ struct rv_server_config {
 	unsigned max_sessions;        /* live progress and stream sessions, together */
 	unsigned max_sessions_per_owner; /* live sessions one token subject made;
 				       * on an open server, one remote address */
+	/* Open sockets from one client address; beyond, a new connection is
+	 * answered 503 and closed at accept. 0 = unlimited. */
+	unsigned max_conns_per_ip;
+	/* Seconds a client has for its TLS handshake, its HTTP request or
+	 * upgrade, and the close handshake; 1 or more. */
+	unsigned handshake_timeout;
 	/* Called once the server accepts connections, with its URL
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
@@ -66,10 +75,12 @@ struct rv_server_config {
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
- * history 50, pings every 30 s, 50 messages/s, 1024 queued frames, 5 s
+ * history 50, pings every 30 s, 50 messages/s per connection and 50 chat
+ * messages and reactions/s per party, 1024 queued frames, 5 s
  * drain, the default quality ladder, no token key (open) with a 30 s
  * leeway for when one is set, at most 10000 parties of 5000 members each,
- * 50000 sessions and 100 sessions per owner. */
+ * 50000 sessions and 100 sessions per owner, 256 connections per client
+ * address, 5 s for a handshake. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer

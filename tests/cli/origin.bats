@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# The Origin allowlist on real handshakes: the origin is parsed as scheme,
+# host and port before any pattern sees it (lib/request.c), so the IPv6
+# loopback matches the default [::1]:* and look-alikes do not.
+load helpers
+
+setup() {
+	start_server ${ORIGIN_FLAGS:-}
+}
+
+teardown() {
+	stop_server
+}
+
+# upgrade ORIGIN [PATH]: a WebSocket upgrade with that Origin header over a
+# raw socket (a browser's bytes, whatever the client library would allow);
+# prints the status code.
+upgrade() {
+	timeout 10 "$PY" - "$PORT" "$1" "${2:-/ws/party/o1}" <<'PYEOF'
+import base64, os, socket, sys
+port, origin, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+           f"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+           f"Origin: {origin}\r\n\r\n").encode())
+head = b""
+while b"\r\n" not in head:
+    d = s.recv(1024)
+    if not d:
+        break
+    head += d
+print(head.split(b" ")[1].decode() if head else "dropped")
+PYEOF
+}
+
+@test "the IPv6 loopback matches the default [::1]:* (was 403)" {
+	run upgrade 'http://[::1]:8080'
+	assert_output 101
+	run upgrade 'http://[::1]'
+	assert_output 101
+	run upgrade 'http://[0:0:0:0:0:0:0:1]:3000'
+	assert_output 101
+}
+
+@test "http://1:80 is refused (passed: [::1] was a character class)" {
+	run upgrade 'http://1:80'
+	assert_output 403
+	run upgrade 'http://::80'
+	assert_output 403
+}
+
+@test "userinfo and paths are refused (localhost:80@evil.example passed)" {
+	run upgrade 'http://localhost:80@evil.example'
+	assert_output 403
+	run upgrade 'http://localhost@evil.example'
+	assert_output 403
+	run upgrade 'http://localhost:8080/app'
+	assert_output 403
+	run upgrade 'http://localhost.evil.example'
+	assert_output 403
+	run upgrade 'null'
+	assert_output 403
+}
+
+@test "scheme and host compare without case; default ports match" {
+	run upgrade 'HTTP://LOCALHOST:8080'
+	assert_output 101
+	run upgrade 'https://LocalHost'
+	assert_output 101
+	run upgrade 'http://127.0.0.1:80'
+	assert_output 101
+}
+
+@test "a pattern without a port allows the scheme's default port only" {
+	stop_server
+	start_server --origin 'app.test' --origin 'https://*.example.org'
+	run upgrade 'http://app.test'
+	assert_output 101
+	run upgrade 'http://app.test:80'
+	assert_output 101
+	run upgrade 'https://app.test:443'
+	assert_output 101
+	run upgrade 'http://app.test:8080'
+	assert_output 403
+	run upgrade 'https://a.example.org'
+	assert_output 101
+	run upgrade 'http://a.example.org'
+	assert_output 403
+	run upgrade 'http://localhost:8080'   # the defaults are replaced
+	assert_output 403
+}

@@ -1,0 +1,145 @@
+/* tests/unit/test_bucket.c - the token bucket (lib/bucket.c). Time is
+ * handed in, so nothing here waits. */
+#include "unit.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+
+#include "bucket.h"
+
+/* How many tokens can be taken at now_ms, up to max. */
+static int drain(struct rv__bucket *b, double now_ms, int max)
+{
+	int n = 0;
+
+	while (n < max && rv__bucket_take(b, now_ms))
+		n++;
+	return n;
+}
+
+static void starts_full_then_refills_at_rate(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 50, 100, 1000);
+	assert_int_equal(drain(&b, 1000, 1000), 100);
+	assert_false(rv__bucket_take(&b, 1000));
+	/* 10 ms at 50/s is half a token: not enough */
+	assert_false(rv__bucket_take(&b, 1010));
+	/* 20 ms is one */
+	assert_true(rv__bucket_take(&b, 1020));
+	assert_false(rv__bucket_take(&b, 1020));
+	/* one second: 50 more, not 100 */
+	assert_int_equal(drain(&b, 2020, 1000), 50);
+}
+
+static void never_above_burst(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 50, 100, 0);
+	assert_int_equal(drain(&b, 0, 10), 10);
+	/* an hour idle refills to the burst, no more */
+	assert_int_equal(drain(&b, 3600e3, 1000), 100);
+}
+
+static void huge_elapsed_and_rate(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 1e6, 2e6, 0);
+	assert_int_equal(drain(&b, 0, 5), 5);
+	/* elapsed * rate overflows to infinity: the bucket is just full */
+	assert_true(rv__bucket_take(&b, DBL_MAX));
+	assert_near(b.tokens, 2e6 - 1, 1);
+	assert_true(isfinite(b.tokens));
+
+	rv__bucket_init(&b, DBL_MAX, DBL_MAX, 0);
+	assert_true(rv__bucket_take(&b, 1e300));
+	assert_true(isfinite(b.tokens));
+}
+
+static void zero_rate_never_refills(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 0, 3, 0);
+	assert_int_equal(drain(&b, 0, 10), 3);
+	assert_int_equal(drain(&b, 1e12, 10), 0);
+	/* infinity times a zero rate is NaN: it must add nothing */
+	assert_int_equal(drain(&b, INFINITY, 10), 0);
+	assert_false(isnan(b.tokens));
+
+	/* zero burst: nothing ever */
+	rv__bucket_init(&b, 50, 0, 0);
+	assert_int_equal(drain(&b, 1e6, 10), 0);
+	/* a burst under one token never lets a message through */
+	rv__bucket_init(&b, 50, 0.5, 0);
+	assert_int_equal(drain(&b, 1e6, 10), 0);
+}
+
+static void hostile_parameters(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, -5, -10, 0);
+	assert_near(b.rate, 0, 0);
+	assert_near(b.burst, 0, 0);
+	assert_false(rv__bucket_take(&b, 1e9));
+
+	rv__bucket_init(&b, NAN, NAN, 0);
+	assert_false(rv__bucket_take(&b, 1e9));
+	assert_false(isnan(b.tokens));
+}
+
+static void time_backwards_or_nan(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 10, 2, 1000);
+	assert_int_equal(drain(&b, 1000, 10), 2);
+	/* going back refills nothing and keeps the mark */
+	assert_int_equal(drain(&b, 500, 10), 0);
+	assert_near(b.at, 1000, 0);
+	/* a NaN now refills nothing and keeps the mark */
+	assert_int_equal(drain(&b, NAN, 10), 0);
+	assert_near(b.at, 1000, 0);
+	/* 100 ms after the mark at 10/s: one token */
+	assert_int_equal(drain(&b, 1100, 10), 1);
+
+	/* started at a NaN time: anchored by the first real one */
+	rv__bucket_init(&b, 10, 2, NAN);
+	assert_int_equal(drain(&b, 5000, 10), 2);
+	assert_near(b.at, 5000, 0);
+	assert_int_equal(drain(&b, 5100, 10), 1);
+}
+
+static void fractional_refill_accumulates(void **state)
+{
+	struct rv__bucket b;
+	int got = 0;
+
+	/* a message every 1 ms at 50/s for one second: 50 get through after
+	 * the burst, however small each step's refill */
+	rv__bucket_init(&b, 50, 100, 0);
+	assert_int_equal(drain(&b, 0, 1000), 100);
+	for (int ms = 1; ms <= 1000; ms++)
+		got += rv__bucket_take(&b, ms);
+	assert_in_range(got, 49, 50);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(starts_full_then_refills_at_rate),
+		cmocka_unit_test(never_above_burst),
+		cmocka_unit_test(huge_elapsed_and_rate),
+		cmocka_unit_test(zero_rate_never_refills),
+		cmocka_unit_test(hostile_parameters),
+		cmocka_unit_test(time_backwards_or_nan),
+		cmocka_unit_test(fractional_refill_accumulates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
