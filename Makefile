@@ -39,7 +39,7 @@ OPT       ?= -O2 -g
 CFLAGS    ?=
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
 	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS    := $(PKG_LIBS) -lev -lm
+LDLIBS    := $(PKG_LIBS) -lev -lm -pthread
 
 
 LIB_SRCS  := $(wildcard lib/*.c)

@@ -37,6 +37,7 @@
 #include "wsframe.h"
 
 struct rv__auth;
+struct rv__store_writer;
 struct rv__endpoint;
 
 /* What the server shares with its connections and endpoints; one per
@@ -47,7 +48,10 @@ struct rv__hub {
 	struct ev_loop *loop;
 	struct rv_clock clock;
 	struct rv_metrics metrics;
-	struct rv_store *store;                 /* NULL when running without --db */
+	struct rv_store *store;                 /* NULL when running without --db; the
+						 * loop's connection, for reads only */
+	struct rv__store_writer *writer;        /* every write, on its thread; NULL
+						 * without --db */
 	struct rv__store_health store_health;   /* when to log its failures (store_watch.c) */
 	size_t n_sessions;                      /* live progress and stream sessions */
 	struct rv__tally session_owners;        /* live sessions per owner key (sessions.h) */

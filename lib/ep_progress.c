@@ -2,10 +2,10 @@
  * progress reported by players, stored durably, pushed back periodically.
  *
  * A session's latest report lives in memory while anyone is connected to it
- * and in the store always. Reports that arrive in one loop turn are written
- * in one transaction from an ev_prepare watcher (which runs once the turn's
- * callbacks are done) and acknowledged together after the commit: group
- * commit, so the store costs one transaction per turn, not per report.
+ * and in the store always. Reports go to the store writer (store_writer.h),
+ * which commits them on its own thread in batches (group commit) and hands
+ * each outcome back here on the loop: an ack once the batch is committed,
+ * store_unavailable when it failed. The loop never waits for the store.
  * Each connection gets its own tick at its ?interval_ms=, extrapolating the
  * position while playing.
  */
@@ -25,6 +25,7 @@
 #include "list.h"
 #include "sessions.h"
 #include "store_watch.h"
+#include "store_writer.h"
 
 #define INTERVAL_DEFAULT_MS 5000
 #define INTERVAL_MIN_MS 100
@@ -57,28 +58,12 @@ struct progress_args {
 };
 _Static_assert(sizeof(struct progress_args) <= RV__REQUEST_ARGS_MAX, "progress_args fits");
 
-/* A report received this turn, waiting for the commit. */
-struct pending {
-	struct rv__conn *c;           /* NULL once the connection is gone */
-	bool has_id;
-	char id[RV_REQ_ID_MAX + 1];
-	struct rv_progress_rec rec;
-};
-
 struct progress {
 	struct rv__hub *hub;
 	struct rv__idmap sessions;
-	struct pending *pending;
-	size_t n_pending, cap_pending;
-	ev_prepare commit;
 };
 
-static void commit_pending(struct progress *pg);
-
-static void commit_cb(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	commit_pending(w->data);
-}
+static void report_done(void *arg, const struct rv__store_item *it, int err);
 
 static int progress_start(struct rv__hub *hub, void **state)
 {
@@ -89,8 +74,8 @@ static int progress_start(struct rv__hub *hub, void **state)
 		return RV_ENOMEM;
 	}
 	pg->hub = hub;
-	ev_prepare_init(&pg->commit, commit_cb);
-	pg->commit.data = pg;
+	if (hub->writer)
+		rv__store_writer_on_done(hub->writer, RV__STORE_ITEM_PROGRESS, report_done, pg);
 	*state = pg;
 	return 0;
 }
@@ -101,12 +86,9 @@ static void progress_stop(void *state)
 
 	if (!pg)
 		return;
-	/* Reports already received are stored even if nobody is left to
-	 * hear the ack. */
-	commit_pending(pg);
-	ev_prepare_stop(pg->hub->loop, &pg->commit);
+	/* The writer, freed before the endpoints (server.c), has stored what
+	 * it was handed. */
 	rv__idmap_free(&pg->sessions, free);
-	free(pg->pending);
 	free(pg);
 }
 
@@ -198,6 +180,7 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 	struct rv_store *store = pg->hub->store;
 	const char *id = r->id;
 	char key[RV__SESSION_KEY_MAX];
+	const struct rv__store_item *pit;
 	struct psession *ps;
 	int err;
 
@@ -214,12 +197,21 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 	snprintf(ps->key, sizeof(ps->key), "%s", key);
 	snprintf(ps->owner, sizeof(ps->owner), "%s", rv__request_owner(r));
 	snprintf(ps->id, sizeof(ps->id), "%s", id);
-	if (store) {
+	/* A report not yet committed is newer than the store's. The read is
+	 * the loop's own: in WAL mode a reader never waits for a writer's lock
+	 * (store_writer.h keeps the writes off the loop). */
+	if (pg->hub->writer && (pit = rv__store_writer_latest(pg->hub->writer,
+							      RV__STORE_ITEM_PROGRESS,
+							      ps->owner, id))) {
+		ps->rec = pit->rec;
+		ps->has_report = true;
+	} else if (store) {
 		err = rv_store_get_progress(store, ps->owner, id, &ps->rec);
 		if (err == 0)
 			ps->has_report = true;
 		else if (err != RV_ENOENT)
-			rv__store_watch_failed(pg->hub, RV_STORE_OP_READ, id);
+			rv__store_watch_failed(pg->hub, RV_STORE_OP_READ, id,
+					       rv_store_last_error(store));
 	}
 	if (rv__idmap_put(&pg->sessions, ps->key, ps)) {
 		rv__sessions_give(pg->hub, ps->owner_key);
@@ -260,9 +252,8 @@ static void progress_close(void *state, struct rv__conn *c)
 	if (!ps)
 		return;
 	ev_timer_stop(pg->hub->loop, &pc->tick);
-	for (size_t i = 0; i < pg->n_pending; i++)
-		if (pg->pending[i].c == c)
-			pg->pending[i].c = NULL;
+	if (pg->hub->writer)
+		rv__store_writer_forget(pg->hub->writer, c);
 	RV__LIST_REMOVE(&ps->subs, pc, );
 	pc->ps = NULL;
 	/* Pending writes carry their own copy of the report, so the session
@@ -275,88 +266,61 @@ static void progress_close(void *state, struct rv__conn *c)
 	}
 }
 
-static int queue_pending(struct progress *pg, struct rv__conn *c, const char *id,
-			 const struct rv_progress_rec *rec)
-{
-	struct pending *p;
-
-	if (pg->n_pending == pg->cap_pending) {
-		size_t cap = pg->cap_pending ? pg->cap_pending * 2 : 64;
-		struct pending *np = realloc(pg->pending, cap * sizeof(*np));
-
-		if (!np)
-			return RV_ENOMEM;
-		pg->pending = np;
-		pg->cap_pending = cap;
-	}
-	p = &pg->pending[pg->n_pending++];
-	p->c = c;
-	p->has_id = id != NULL;
-	if (id)
-		snprintf(p->id, sizeof(p->id), "%s", id);
-	p->rec = *rec;
-	if (!ev_is_active(&pg->commit))
-		ev_prepare_start(pg->hub->loop, &pg->commit);
-	return 0;
-}
-
 /* Answer a report the store could not take: not stored, so never acked;
  * the connection stays open and the client sends it again later. */
-static void refuse(struct rv__conn *c, const struct pending *p)
+static void refuse(struct rv__conn *c, bool has_id, const char *id)
 {
 	struct rv_proto_error e;
 
-	rv_proto_error_set(&e, RV_ERR_STORE_UNAVAILABLE, "progress", p->has_id ? p->id : NULL,
+	rv_proto_error_set(&e, RV_ERR_STORE_UNAVAILABLE, "progress", has_id ? id : NULL,
 			   "the store cannot take reports now; this one was not stored:"
 			   " send it again later");
 	rv__conn_send_error(c, &e);
 }
 
-/* Write every report of this turn in one transaction, then ack them; when
- * the transaction fails, roll it back whole and refuse every one of them. */
-static void commit_pending(struct progress *pg)
+/* The writer's answer for one report, on the loop: acked only once its
+ * batch is committed; refused when the batch was rolled back. */
+static void report_done(void *arg, const struct rv__store_item *it, int err)
 {
-	struct rv__hub *hub = pg->hub;
-	uint64_t t0;
-	size_t n = pg->n_pending;
-	int err = 0;
-
-	if (ev_is_active(&pg->commit))
-		ev_prepare_stop(hub->loop, &pg->commit);
-	if (!n)
+	if (!it->c)
 		return;
-	t0 = rv_time_mono_ns();
-	if (hub->store) {
-		err = rv_store_begin(hub->store);
-		for (size_t i = 0; !err && i < n; i++)
-			err = rv_store_put_progress(hub->store, &pg->pending[i].rec);
-		if (!err)
-			err = rv_store_commit(hub->store);
-		if (err)
-			rv_store_rollback(hub->store);
-		rv_metrics_commit(&hub->metrics, (double)(rv_time_mono_ns() - t0) / 1e9);
-	}
-	if (err) {
-		char what[48];
+	if (err)
+		refuse(it->c, it->has_id, it->id);
+	else if (it->has_id)
+		rv__conn_ack(it->c, it->id);
+}
 
-		snprintf(what, sizeof(what), "%zu report(s)", n);
-		rv__store_watch_failed(hub, RV_STORE_OP_WRITE_PROGRESS, what);
-		hub->metrics.progress_refused += n;
-	} else if (hub->store) {
-		hub->metrics.progress_stored += n;
-		rv__store_watch_ok(hub);
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct pending *p = &pg->pending[i];
+/* Hand the report to the writer. Without a store it is acked at once
+ * (nothing to wait for); with more waiting than the writer takes
+ * (RV__STORE_BACKLOG_MAX, a stuck store) it is refused at once. */
+static int store_report(struct progress *pg, struct rv__conn *c, const char *id,
+			const struct rv_progress_rec *rec, bool first)
+{
+	struct rv__store_item it;
+	int err;
 
-		if (!p->c)
-			continue;
-		if (err)
-			refuse(p->c, p);
-		else if (p->has_id)
-			rv__conn_ack(p->c, p->id);
+	if (!pg->hub->writer) {
+		if (id)
+			rv__conn_ack(c, id);
+		return 0;
 	}
-	pg->n_pending = 0;
+	memset(&it, 0, sizeof(it));
+	it.kind = RV__STORE_ITEM_PROGRESS;
+	it.rec = *rec;
+	it.new_session = first;
+	it.c = c;
+	it.has_id = id != NULL;
+	if (id)
+		snprintf(it.id, sizeof(it.id), "%s", id);
+	err = rv__store_writer_add(pg->hub->writer, &it);
+	if (err == RV_EFULL) {
+		rv__store_watch_failed(pg->hub, RV_STORE_OP_WRITE_PROGRESS, "1 report",
+				       "the store writer's backlog is full");
+		pg->hub->metrics.progress_refused++;
+		refuse(c, it.has_id, it.id);
+		return 0;
+	}
+	return err;
 }
 
 static void progress_message(void *state, struct rv__conn *c, const struct rv_msg *m,
@@ -381,12 +345,14 @@ static void progress_message(void *state, struct rv__conn *c, const struct rv_ms
 	rec.duration = m->u.progress.duration;
 	rec.playing = m->u.progress.playing;
 	rec.server_time = now;
-	if (queue_pending(pg, c, m->id, &rec)) {
+	/* The session's first report, when the store had none for it at
+	 * open, is the only one that can add a session to the store. */
+	first = !ps->has_report;
+	if (store_report(pg, c, m->id, &rec, first)) {
 		rv__conn_request_close(c, 1011, "out of memory");
 		return;
 	}
 	/* Every later tick reflects this report, acked or about to be. */
-	first = !ps->has_report;
 	ps->rec = rec;
 	ps->has_report = true;
 	if (first)

@@ -20,6 +20,7 @@
 #include "list.h"
 #include "sessions.h"
 #include "store_watch.h"
+#include "store_writer.h"
 
 struct stream_conn;
 
@@ -90,6 +91,7 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 	char key[RV__SESSION_KEY_MAX];
 	struct ssession *ss;
 	char name[RV_PROFILE_NAME_MAX + 1];
+	const struct rv__store_item *qit;
 	int err;
 
 	rv__request_session_key(r, key);
@@ -109,12 +111,18 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 	ss->profile = rv_ladder_initial(l);
 	/* A stored profile that the current ladder no longer has falls back
 	 * to the initial one. */
-	if (store) {
+	if (st->hub->writer && (qit = rv__store_writer_latest(st->hub->writer,
+							      RV__STORE_ITEM_QUALITY,
+							      ss->owner, id))) {
+		if (rv_ladder_find(l, qit->profile) >= 0)
+			ss->profile = rv_ladder_find(l, qit->profile);
+	} else if (store) {
 		err = rv_store_get_quality(store, ss->owner, id, name, sizeof(name));
 		if (err == 0 && rv_ladder_find(l, name) >= 0)
 			ss->profile = rv_ladder_find(l, name);
 		else if (err == RV_EIO)
-			rv__store_watch_failed(st->hub, RV_STORE_OP_READ, id);
+			rv__store_watch_failed(st->hub, RV_STORE_OP_READ, id,
+					       rv_store_last_error(store));
 	}
 	if (rv__idmap_put(&st->sessions, ss->key, ss)) {
 		rv__sessions_give(st->hub, ss->owner_key);
@@ -164,7 +172,6 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 			    double now)
 {
 	const struct rv_ladder *l = &st->hub->cfg->ladder;
-	struct rv_store *store = st->hub->store;
 	struct stream_conn *sc = rv__conn_ep(c), *o;
 	struct ssession *ss = sc->ss;
 	int idx = rv_ladder_find(l, m->u.quality_request.profile);
@@ -181,11 +188,20 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 	ss->profile = idx;
 	rv_quality_changed(&ss->q);
 	/* A profile the store cannot take still applies (see docs/protocol.md):
-	 * the failure is counted and logged, and lost at the next restart. */
-	if (store && rv_store_put_quality(store, ss->owner, ss->id, l->p[idx].name))
-		rv__store_watch_failed(st->hub, RV_STORE_OP_WRITE_QUALITY, ss->id);
-	else if (store)
-		rv__store_watch_ok(st->hub);
+	 * the failure is counted and logged (store_writer.c), and lost at the
+	 * next restart. The write goes to the writer's thread, like reports. */
+	if (st->hub->writer) {
+		struct rv__store_item it;
+
+		memset(&it, 0, sizeof(it));
+		it.kind = RV__STORE_ITEM_QUALITY;
+		snprintf(it.rec.owner, sizeof(it.rec.owner), "%s", ss->owner);
+		snprintf(it.rec.session_id, sizeof(it.rec.session_id), "%s", ss->id);
+		snprintf(it.profile, sizeof(it.profile), "%s", l->p[idx].name);
+		if (rv__store_writer_add(st->hub->writer, &it))
+			rv__store_watch_failed(st->hub, RV_STORE_OP_WRITE_QUALITY, ss->id,
+					       "the store writer's backlog is full");
+	}
 	/* The sender's copy is its direct reply and carries its id; the
 	 * session's other connections learn of the change too. */
 	rv__conn_send_own(c, rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, m->id));

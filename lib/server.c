@@ -39,6 +39,7 @@
 #include "listener.h"
 #include "request.h"
 #include "store_watch.h"
+#include "store_writer.h"
 #include "rx.h"
 
 #define URI_MAX 512
@@ -707,6 +708,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->max_members = 5000;
 	cfg->max_sessions = 50000;
 	cfg->max_sessions_per_owner = 100;
+	cfg->session_ttl_s = 30 * 24 * 3600;
+	cfg->max_stored_per_owner = 10000;
 	cfg->max_conns_per_ip = 256;
 	cfg->handshake_timeout = 5;
 	rv_ladder_default(&cfg->ladder);
@@ -851,6 +854,17 @@ int rv_server_run(const struct rv_server_config *cfg)
 			goto out;
 		}
 		rv__store_watch_start(&s->hub);
+		/* The loop's connection only reads (a session's stored state
+		 * when it opens); in WAL mode a reader does not wait for a
+		 * writer, so a lock held elsewhere cannot stall it for long. */
+		rv_store_set_busy_timeout(s->hub.store, 100);
+		err = rv__store_writer_start(&s->hub, cfg->db_path, &so, cfg->session_ttl_s,
+					     cfg->max_stored_per_owner, &s->hub.writer, why,
+					     sizeof(why));
+		if (err) {
+			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
+			goto out;
+		}
 	}
 	if ((err = endpoints_start(s)))
 		goto out;
@@ -969,8 +983,11 @@ int rv_server_run(const struct rv_server_config *cfg)
 out:
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
-	/* lws is gone: no callback can reach the endpoints any more. Progress
-	 * commits what it still holds before the store closes. */
+	/* lws is gone: no callback can reach the endpoints any more. The
+	 * writer stores what it still holds (answering nobody) before the
+	 * endpoints and the store go. */
+	rv__store_writer_free(s->hub.writer);
+	s->hub.writer = NULL;
 	endpoints_stop(s);
 	rv__listener_close(&s->listener);
 	rv_store_close(s->hub.store);

@@ -181,6 +181,13 @@ enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_HAS_PROGRESS,
+	S_EXPIRE_PROGRESS,
+	S_EXPIRE_QUALITY,
+	S_COUNT_PROGRESS,
+	S_COUNT_QUALITY,
+	S_TRIM_PROGRESS,
+	S_TRIM_QUALITY,
 	S__COUNT
 };
 
@@ -209,6 +216,23 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_HAS_PROGRESS] = "SELECT 1 FROM progress WHERE owner = ?1 AND session_id = ?2",
+	/* A session is seen when it reports (server_time) or changes its
+	 * profile (updated_at); a quality row of a v1 file may have no
+	 * updated_at and then never expires, but is the first to go at the
+	 * owner's cap (NULL sorts first). */
+	[S_EXPIRE_PROGRESS] = "DELETE FROM progress WHERE server_time < ?1",
+	[S_EXPIRE_QUALITY] = "DELETE FROM quality WHERE updated_at < ?1",
+	[S_COUNT_PROGRESS] = "SELECT count(*) FROM progress WHERE owner = ?1",
+	[S_COUNT_QUALITY] = "SELECT count(*) FROM quality WHERE owner = ?1",
+	[S_TRIM_PROGRESS] =
+		"DELETE FROM progress WHERE owner = ?1 AND session_id IN"
+		" (SELECT session_id FROM progress WHERE owner = ?1"
+		" ORDER BY server_time, session_id LIMIT ?2)",
+	[S_TRIM_QUALITY] =
+		"DELETE FROM quality WHERE owner = ?1 AND session_id IN"
+		" (SELECT session_id FROM quality WHERE owner = ?1"
+		" ORDER BY updated_at, session_id LIMIT ?2)",
 };
 
 struct rv_store {
@@ -839,6 +863,22 @@ static bool owner_ok(const char *owner, size_t size)
 #define OWNER_RULE "owner must be at most 128 bytes of UTF-8"
 _Static_assert(RV_STORE_OWNER_MAX == 128, "OWNER_RULE states the limit");
 
+/* The key of a call by owner (NULL: "") and session id: 0 with *owner
+ * set, or RV_EINVAL with "<what>: <the rule broken>" noted. */
+static int check_key(struct rv_store *st, const char **owner, const char *session_id,
+		     const char *what)
+{
+	if (!*owner)
+		*owner = "";
+	if (!owner_ok(*owner, RV_STORE_OWNER_MAX + 1))
+		snprintf(st->err, sizeof(st->err), "%s: " OWNER_RULE, what);
+	else if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
+		snprintf(st->err, sizeof(st->err), "%s: session id must be 1-64 bytes", what);
+	else
+		return 0;
+	return RV_EINVAL;
+}
+
 /* The contract of store.h; RV_EINVAL (with rv_store_last_error saying why)
  * for a bad owner, an empty or unterminated id or a non-finite number, which
  * SQLite would otherwise store as NULL or reject with a less helpful
@@ -896,12 +936,8 @@ int rv_store_get_progress(struct rv_store *st, const char *owner, const char *se
 		return RV_EINVAL;
 	if (!out)
 		return note_invalid(st, "get progress: no record to fill");
-	if (!owner)
-		owner = "";
-	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
-		return note_invalid(st, "get progress: " OWNER_RULE);
-	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
-		return note_invalid(st, "get progress: session id must be 1-64 bytes");
+	if ((ret = check_key(st, &owner, session_id, "get progress")))
+		return ret;
 	s = st->stmt[S_GET_PROGRESS];
 	if ((ret = find_row(st, s, owner, session_id, "get progress")) == 0) {
 		ret = RV_EIO;
@@ -938,12 +974,8 @@ int rv_store_put_quality(struct rv_store *st, const char *owner, const char *ses
 
 	if (!st)
 		return RV_EINVAL;
-	if (!owner)
-		owner = "";
-	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
-		return note_invalid(st, "put quality: " OWNER_RULE);
-	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
-		return note_invalid(st, "put quality: session id must be 1-64 bytes");
+	if ((rc = check_key(st, &owner, session_id, "put quality")))
+		return rc;
 	if (!profile)
 		return note_invalid(st, "put quality: no profile");
 	s = st->stmt[S_PUT_QUALITY];
@@ -977,12 +1009,8 @@ int rv_store_get_quality(struct rv_store *st, const char *owner, const char *ses
 	if (!profile || len == 0)
 		return note_invalid(st, "get quality: no room for the profile");
 	profile[0] = '\0';
-	if (!owner)
-		owner = "";
-	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
-		return note_invalid(st, "get quality: " OWNER_RULE);
-	if (!session_id || !id_ok(session_id, RV_ID_MAX + 1))
-		return note_invalid(st, "get quality: session id must be 1-64 bytes");
+	if ((ret = check_key(st, &owner, session_id, "get quality")))
+		return ret;
 	s = st->stmt[S_GET_QUALITY];
 	if ((ret = find_row(st, s, owner, session_id, "get quality")) == 0) {
 		ret = RV_EIO;
@@ -1002,6 +1030,114 @@ int rv_store_get_quality(struct rv_store *st, const char *owner, const char *ses
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+void rv_store_set_busy_timeout(struct rv_store *st, int ms)
+{
+	if (st)
+		sqlite3_busy_timeout(st->db, ms > 0 ? ms : 0);
+}
+
+/* The contract of store.h: 1, 0, or RV_EINVAL/RV_EIO. */
+int rv_store_has_progress(struct rv_store *st, const char *owner, const char *session_id)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	if (!st)
+		return RV_EINVAL;
+	if ((ret = check_key(st, &owner, session_id, "has progress")))
+		return ret;
+	s = st->stmt[S_HAS_PROGRESS];
+	ret = find_row(st, s, owner, session_id, "has progress");
+	ret = ret == 0 ? 1 : ret == RV_ENOENT ? 0 : ret;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+/* Run a DELETE (already bound) and add the rows it removed to *removed. */
+static int run_delete(struct rv_store *st, sqlite3_stmt *s, const char *what, uint64_t *removed)
+{
+	int ret = run(st, s, what);
+
+	if (ret == 0)
+		*removed += (uint64_t)sqlite3_changes(st->db);
+	return ret;
+}
+
+/* The contract of store.h. */
+int rv_store_expire(struct rv_store *st, double before_ms, uint64_t *removed)
+{
+	uint64_t n = 0;
+	int ret;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!isfinite(before_ms))
+		return note_invalid(st, "expire: the cut-off must be finite");
+	sqlite3_bind_double(st->stmt[S_EXPIRE_PROGRESS], 1, before_ms);
+	ret = run_delete(st, st->stmt[S_EXPIRE_PROGRESS], "expire progress", &n);
+	if (ret == 0) {
+		sqlite3_bind_double(st->stmt[S_EXPIRE_QUALITY], 1, before_ms);
+		ret = run_delete(st, st->stmt[S_EXPIRE_QUALITY], "expire quality", &n);
+	}
+	if (removed)
+		*removed = n;
+	return ret;
+}
+
+/* Keep at most max rows of owner in the table that count and trim work
+ * on: count, then delete the oldest over the cap. */
+static int trim_table(struct rv_store *st, sqlite3_stmt *count, sqlite3_stmt *trim,
+		      const char *owner, unsigned max, uint64_t *removed)
+{
+	sqlite3_int64 n;
+	int rc = sqlite3_bind_text(count, 1, owner, -1, SQLITE_STATIC);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(count);
+	if (rc != SQLITE_ROW) {
+		note_sqlite(st, "trim: count");
+		sqlite3_reset(count);
+		sqlite3_clear_bindings(count);
+		return rv_code(rc);
+	}
+	n = sqlite3_column_int64(count, 0);
+	sqlite3_reset(count);
+	sqlite3_clear_bindings(count);
+	if (n <= (sqlite3_int64)max)
+		return 0;
+	rc = sqlite3_bind_text(trim, 1, owner, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(trim, 2, n - (sqlite3_int64)max);
+	if (rc != SQLITE_OK) {
+		note_sqlite(st, "trim");
+		sqlite3_clear_bindings(trim);
+		return rv_code(rc);
+	}
+	return run_delete(st, trim, "trim", removed);
+}
+
+/* The contract of store.h. */
+int rv_store_trim_owner(struct rv_store *st, const char *owner, unsigned max, uint64_t *removed)
+{
+	uint64_t n = 0;
+	int ret;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!owner)
+		owner = "";
+	if (!owner_ok(owner, RV_STORE_OWNER_MAX + 1))
+		return note_invalid(st, "trim: " OWNER_RULE);
+	ret = trim_table(st, st->stmt[S_COUNT_PROGRESS], st->stmt[S_TRIM_PROGRESS], owner, max, &n);
+	if (ret == 0)
+		ret = trim_table(st, st->stmt[S_COUNT_QUALITY], st->stmt[S_TRIM_QUALITY], owner, max,
+				 &n);
+	if (removed)
+		*removed = n;
 	return ret;
 }
 

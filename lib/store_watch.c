@@ -18,10 +18,11 @@ void rv__store_watch_start(struct rv__hub *hub)
 	hub->metrics.store_state = RV_STORE_STATE_OK;
 }
 
-void rv__store_watch_failed(struct rv__hub *hub, enum rv_metric_store_op op, const char *what)
+void rv__store_watch_failed(struct rv__hub *hub, enum rv_metric_store_op op, const char *what,
+			    const char *why)
 {
 	struct rv__store_note n;
-	const char *why = rv_store_last_error(hub->store), *name = "?";
+	const char *name = "?";
 
 	if ((unsigned)op < RV_METRIC_N_STORE_OPS) {
 		hub->metrics.store_errors[op]++;

@@ -18,9 +18,12 @@ struct rv__hub;
 /* The server opened a store (state ok; without one it stays "none"). */
 void rv__store_watch_start(struct rv__hub *hub);
 
-/* op failed; what says on what (a session id, "3 report(s)"); the reason
- * is the store's last error. Counted, and logged when store_health says. */
-void rv__store_watch_failed(struct rv__hub *hub, enum rv_metric_store_op op, const char *what);
+/* op failed; what says on what (a session id, "3 report(s)"), why is the
+ * reason (a copy of the failing connection's last error: the writes run on
+ * a connection of their own, store_writer.h). Counted, and logged when
+ * store_health says. */
+void rv__store_watch_failed(struct rv__hub *hub, enum rv_metric_store_op op, const char *what,
+			    const char *why);
 
 /* A write worked: the store is up again (logged once after failures). */
 void rv__store_watch_ok(struct rv__hub *hub);

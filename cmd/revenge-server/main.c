@@ -39,6 +39,13 @@ static const char usage_text[] =
 "                         ./var is created when the default is used)\n"
 "  --fsync                sync every commit to disk (synchronous=FULL): acked\n"
 "                         reports survive power loss, not only a crash\n"
+"  --session-ttl SECS     the store forgets a session with no report and no\n"
+"                         profile change for SECS seconds (default 2592000,\n"
+"                         30 days; 0 = never; at most 315360000)\n"
+"  --max-stored-per-owner N  sessions kept in the store per token subject (on\n"
+"                         an open server: in all); beyond, those seen longest\n"
+"                         ago are forgotten (default 10000; 0 = unlimited; at\n"
+"                         most 10000000)\n"
 "  --ladder SPEC          quality profiles as NAME:KBPS,... (default\n"
 "                         2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800)\n"
 "  --origin PATTERN       allow browser Origins matching PATTERN, e.g.\n"
@@ -122,12 +129,15 @@ enum {
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
 	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
+	OPT_SESSION_TTL, OPT_MAX_STORED,
 };
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
+	{ "session-ttl", required_argument, NULL, OPT_SESSION_TTL },
+	{ "max-stored-per-owner", required_argument, NULL, OPT_MAX_STORED },
 	{ "ladder", required_argument, NULL, OPT_LADDER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -246,6 +256,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FSYNC:
 			cfg.fsync = true;
+			break;
+		case OPT_SESSION_TTL:
+			cfg.session_ttl_s = (unsigned)parse_uint("--session-ttl", optarg, 0, 315360000);
+			break;
+		case OPT_MAX_STORED:
+			cfg.max_stored_per_owner =
+				(unsigned)parse_uint("--max-stored-per-owner", optarg, 0, 10000000);
 			break;
 		case OPT_LADDER:
 			if (rv_ladder_parse(optarg, &cfg.ladder, why, sizeof(why)))

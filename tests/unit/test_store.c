@@ -1390,6 +1390,166 @@ static void busy_file_times_out(void **state)
 	rv_store_close(st);
 }
 
+/* ---- pruning: expiry, the per-owner cap ---- */
+
+static void expire_forgets_sessions_not_seen(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec a = rec("a", "m", 1.0, false, 0.0, false, 100.0);
+	struct rv_progress_rec b = owned("ann", rec("b", "m", 2.0, false, 0.0, false, 200.0));
+	struct rv_progress_rec c = rec("c", "m", 3.0, false, 0.0, false, 300.0);
+	struct rv_progress_rec got;
+	uint64_t n = 99;
+	sqlite3 *db;
+
+	put_ok(st, &a);
+	put_ok(st, &b);
+	put_ok(st, &c);
+	assert_int_equal(rv_store_put_quality(st, "", "old", "720p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "new", "720p"), 0);
+	assert_int_equal(rv_store_put_quality(st, "", "legacy", "720p"), 0);
+	db = raw_open(f->path);
+	raw_exec(db, "UPDATE quality SET updated_at = 150 WHERE session_id = 'old';"
+		 "UPDATE quality SET updated_at = 400 WHERE session_id = 'new';"
+		 "UPDATE quality SET updated_at = NULL WHERE session_id = 'legacy'");
+	sqlite3_close(db);
+	/* every owner's: a, b and the old profile; a NULL updated_at stays */
+	assert_int_equal(rv_store_expire(st, 250.0, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(rv_store_get_progress(st, "", "a", &got), RV_ENOENT);
+	assert_int_equal(rv_store_get_progress(st, "ann", "b", &got), RV_ENOENT);
+	expect_get(st, &c);
+	assert_int_equal(rv_store_get_quality(st, "", "old", (char[16]){ 0 }, 16), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "", "new", (char[16]){ 0 }, 16), 0);
+	assert_int_equal(rv_store_get_quality(st, "", "legacy", (char[16]){ 0 }, 16), 0);
+	/* nothing more to do; removed may be NULL */
+	assert_int_equal(rv_store_expire(st, 250.0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(rv_store_expire(st, 250.0, NULL), 0);
+	/* inside a transaction it rolls back with it */
+	assert_int_equal(rv_store_begin(st), 0);
+	assert_int_equal(rv_store_expire(st, 1e300, &n), 0);
+	assert_int_equal(n, 2);         /* c and new; legacy has no time */
+	rv_store_rollback(st);
+	expect_get(st, &c);
+	/* hostile cut-offs */
+	assert_int_equal(rv_store_expire(st, NAN, &n), RV_EINVAL);
+	assert_string_equal(rv_store_last_error(st), "expire: the cut-off must be finite");
+	assert_int_equal(rv_store_expire(st, INFINITY, &n), RV_EINVAL);
+	assert_int_equal(rv_store_expire(st, -INFINITY, NULL), RV_EINVAL);
+	assert_int_equal(rv_store_expire(NULL, 1.0, &n), RV_EINVAL);
+	assert_int_equal(rv_store_expire(st, -1e300, &n), 0);
+	assert_int_equal(n, 0);
+	rv_store_close(st);
+}
+
+static void trim_keeps_an_owners_newest(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec got;
+	char sid[16], big[RV_STORE_OWNER_MAX + 2];
+	uint64_t n = 99;
+	sqlite3 *db;
+
+	for (int i = 1; i <= 5; i++) {
+		struct rv_progress_rec r;
+
+		snprintf(sid, sizeof(sid), "a%d", i);
+		/* seen in the order a2 a1 a3 a4 a5: the cap follows the time */
+		r = owned("alice", rec(sid, "m", 1.0, false, 0.0, false, i == 1 ? 15.0 : i * 10.0));
+		put_ok(st, &r);
+		assert_int_equal(rv_store_put_quality(st, "alice", sid, "720p"), 0);
+	}
+	for (int i = 1; i <= 2; i++) {
+		struct rv_progress_rec r;
+
+		snprintf(sid, sizeof(sid), "b%d", i);
+		r = owned("bob", rec(sid, "m", 1.0, false, 0.0, false, 1.0));
+		put_ok(st, &r);
+	}
+	db = raw_open(f->path);
+	raw_exec(db, "UPDATE quality SET updated_at = CAST(substr(session_id, 2) AS REAL)");
+	sqlite3_close(db);
+	assert_int_equal(rv_store_has_progress(st, "alice", "a2"), 1);
+	assert_int_equal(rv_store_trim_owner(st, "alice", 3, &n), 0);
+	assert_int_equal(n, 4);         /* 2 progress, 2 quality */
+	assert_int_equal(rv_store_has_progress(st, "alice", "a2"), 0);
+	assert_int_equal(rv_store_has_progress(st, "alice", "a1"), 0);
+	assert_int_equal(rv_store_has_progress(st, "alice", "a3"), 1);
+	assert_int_equal(rv_store_get_quality(st, "alice", "a2", (char[16]){ 0 }, 16), RV_ENOENT);
+	assert_int_equal(rv_store_get_quality(st, "alice", "a3", (char[16]){ 0 }, 16), 0);
+	assert_int_equal(rv_store_get_progress(st, "bob", "b1", &got), 0);
+	assert_int_equal(rv_store_get_progress(st, "bob", "b2", &got), 0);
+	/* at the cap: nothing to do; an owner without rows; NULL is "" */
+	assert_int_equal(rv_store_trim_owner(st, "alice", 3, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(rv_store_trim_owner(st, "nobody", 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(rv_store_trim_owner(st, NULL, 1, NULL), 0);
+	/* 0 keeps none */
+	assert_int_equal(rv_store_trim_owner(st, "bob", 0, &n), 0);
+	assert_int_equal(n, 2);
+	/* hostile owners */
+	assert_int_equal(rv_store_trim_owner(st, "\xff\xfe", 1, &n), RV_EINVAL);
+	assert_string_equal(rv_store_last_error(st),
+			    "trim: owner must be at most 128 bytes of UTF-8");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(rv_store_trim_owner(st, big, 1, &n), RV_EINVAL);
+	assert_int_equal(rv_store_trim_owner(NULL, "alice", 1, &n), RV_EINVAL);
+	rv_store_close(st);
+}
+
+static void has_progress_checks_its_key(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec r = rec("s", "m", 1.0, false, 0.0, false, 1.0);
+	char longid[RV_ID_MAX + 2];
+
+	assert_int_equal(rv_store_has_progress(st, NULL, "s"), 0);
+	put_ok(st, &r);
+	assert_int_equal(rv_store_has_progress(st, NULL, "s"), 1);
+	assert_int_equal(rv_store_has_progress(st, "", "s"), 1);
+	assert_int_equal(rv_store_has_progress(st, "other", "s"), 0);
+	assert_int_equal(rv_store_has_progress(st, "", ""), RV_EINVAL);
+	assert_string_equal(rv_store_last_error(st),
+			    "has progress: session id must be 1-64 bytes");
+	assert_int_equal(rv_store_has_progress(st, "", NULL), RV_EINVAL);
+	memset(longid, 'i', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(rv_store_has_progress(st, "", longid), RV_EINVAL);
+	assert_int_equal(rv_store_has_progress(st, "\xc3", "s"), RV_EINVAL);
+	assert_string_equal(rv_store_last_error(st),
+			    "has progress: owner must be at most 128 bytes of UTF-8");
+	assert_int_equal(rv_store_has_progress(NULL, "", "s"), RV_EINVAL);
+	rv_store_close(st);
+}
+
+/* The server's loop connection waits at most briefly for a lock; 0 or a
+ * negative time means not at all. */
+static void busy_timeout_can_be_set(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	sqlite3 *db = raw_open(f->path);
+
+	raw_exec(db, "BEGIN IMMEDIATE");
+	rv_store_set_busy_timeout(st, -5);
+	assert_int_equal(rv_store_begin(st), RV_EIO);
+	assert_string_equal(rv_store_last_error(st), "begin: database is locked");
+	rv_store_set_busy_timeout(st, 0);
+	assert_int_equal(rv_store_begin(st), RV_EIO);
+	rv_store_set_busy_timeout(NULL, 10);
+	raw_exec(db, "ROLLBACK");
+	sqlite3_close(db);
+	assert_int_equal(rv_store_begin(st), 0);
+	assert_int_equal(rv_store_commit(st), 0);
+	rv_store_close(st);
+}
+
 /* ---- files that must be refused ---- */
 
 static void null_and_empty_path(void **state)
@@ -1743,6 +1903,10 @@ int main(void)
 		T(transaction_misuse_is_reported),
 		T(bad_records_are_refused),
 		T(busy_file_times_out),
+		T(expire_forgets_sessions_not_seen),
+		T(trim_keeps_an_owners_newest),
+		T(has_progress_checks_its_key),
+		T(busy_timeout_can_be_set),
 		T(null_and_empty_path),
 		T(missing_directory),
 		T(create_false_on_missing_file),

@@ -39,6 +39,13 @@ struct rv_server_config {
 	const char *tls_key;
 	const char *db_path;          /* the store (SQLite); NULL: nothing kept */
 	bool fsync;                   /* store with synchronous=FULL */
+	/* The store forgets a session not seen (no report, no profile change)
+	 * for session_ttl_s seconds, and keeps at most max_stored_per_owner
+	 * sessions of one token subject (on an open server: of everyone),
+	 * forgetting those seen longest ago; 0 = forever, unlimited
+	 * (rv_server_config_defaults: 30 days, 10000). */
+	unsigned session_ttl_s;
+	unsigned max_stored_per_owner;
 	struct rv_ladder ladder;      /* quality profiles, highest first */
 	const struct rv_log *log;     /* borrowed; NULL = silent */
 	/* Connection tokens (token.h): with a key every WebSocket handshake

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto.h"
 
@@ -85,6 +86,25 @@ int rv_store_put_quality(struct rv_store *st, const char *owner, const char *ses
  * len is too small (profile is then empty). */
 int rv_store_get_quality(struct rv_store *st, const char *owner, const char *session_id,
 			 char *profile, size_t len);
+
+/* How long a call waits for another connection's lock before it fails
+ * with RV_EIO ("database is locked"); 2000 ms after open. */
+void rv_store_set_busy_timeout(struct rv_store *st, int ms);
+
+/* Whether the session has a stored progress report: 1, 0, RV_EINVAL,
+ * RV_EIO. */
+int rv_store_has_progress(struct rv_store *st, const char *owner, const char *session_id);
+
+/* Forget every session not seen since before_ms (server time, ms): progress
+ * whose server_time and profiles whose updated_at are older. *removed (may
+ * be NULL) gets the number of rows removed. 0, RV_EINVAL, RV_EIO. */
+int rv_store_expire(struct rv_store *st, double before_ms, uint64_t *removed);
+
+/* Keep at most max sessions of owner in each table (progress, quality),
+ * removing the ones seen longest ago; *removed (may be NULL) gets how many
+ * rows went. Costs a count of the owner's rows: call it when a session was
+ * added. 0, RV_EINVAL, RV_EIO. */
+int rv_store_trim_owner(struct rv_store *st, const char *owner, unsigned max, uint64_t *removed);
 
 /* The text of the last failure, for logs; it stays until the next failure
  * and survives a rollback. Never NULL. */
