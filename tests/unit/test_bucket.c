@@ -129,6 +129,29 @@ static void fractional_refill_accumulates(void **state)
 	assert_in_range(got, 49, 50);
 }
 
+static void wait_until_a_token(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 4, 2, 0);
+	assert_true(rv__bucket_wait_ms(&b) == 0);
+	assert_int_equal(drain(&b, 0, 10), 2);
+	/* empty at 4/s: a quarter of a second */
+	assert_near(rv__bucket_wait_ms(&b), 250, 1e-9);
+	assert_false(rv__bucket_take(&b, 100));
+	assert_near(rv__bucket_wait_ms(&b), 150, 1e-9);
+	assert_true(rv__bucket_take(&b, 250));
+
+	/* never refills, or cannot hold a whole token: forever */
+	rv__bucket_init(&b, 0, 1, 0);
+	assert_true(rv__bucket_take(&b, 0));
+	assert_true(isinf(rv__bucket_wait_ms(&b)));
+	rv__bucket_init(&b, 10, 0.5, 0);
+	assert_true(isinf(rv__bucket_wait_ms(&b)));
+	rv__bucket_init(&b, NAN, NAN, 0);
+	assert_true(isinf(rv__bucket_wait_ms(&b)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +162,7 @@ int main(void)
 		cmocka_unit_test(hostile_parameters),
 		cmocka_unit_test(time_backwards_or_nan),
 		cmocka_unit_test(fractional_refill_accumulates),
+		cmocka_unit_test(wait_until_a_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
