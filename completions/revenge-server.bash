@@ -20,6 +20,7 @@ _revenge_server()
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
+		--handshake-rate-per-ip --party-join-rate
 		--handshake-timeout --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
@@ -54,7 +55,8 @@ _revenge_server()
 		--listen | --db | --ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
-		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
+		--max-conns-per-ip | --handshake-rate-per-ip | --party-join-rate | \
+		--handshake-timeout | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

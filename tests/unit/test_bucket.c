@@ -152,6 +152,21 @@ static void wait_until_a_token(void **state)
 	assert_true(isinf(rv__bucket_wait_ms(&b)));
 }
 
+/* Retry-After: whole seconds rounded up, at least 1, at most 60. */
+static void retry_after_seconds(void **state)
+{
+	assert_int_equal(rv__bucket_retry_s(0), 1);
+	assert_int_equal(rv__bucket_retry_s(-5), 1);
+	assert_int_equal(rv__bucket_retry_s(1), 1);
+	assert_int_equal(rv__bucket_retry_s(1000), 1);
+	assert_int_equal(rv__bucket_retry_s(1000.5), 2);
+	assert_int_equal(rv__bucket_retry_s(59999), 60);
+	assert_int_equal(rv__bucket_retry_s(1e12), 60);
+	assert_int_equal(rv__bucket_retry_s(INFINITY), 60);
+	assert_int_equal(rv__bucket_retry_s(NAN), 60);
+	assert_int_equal(rv__bucket_retry_s(-INFINITY), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +178,7 @@ int main(void)
 		cmocka_unit_test(time_backwards_or_nan),
 		cmocka_unit_test(fractional_refill_accumulates),
 		cmocka_unit_test(wait_until_a_token),
+		cmocka_unit_test(retry_after_seconds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
