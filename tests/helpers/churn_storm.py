@@ -1,11 +1,15 @@
 """tests/helpers/churn_storm.py - join/leave churn against one party (issue 12,
 item 3), over raw sockets so that one client can churn as fast as it can.
 
-  storm PORT SECONDS MAX_CYCLES   an observer joins party "churn"; one client
+  storm PORT SECONDS MAX_CYCLES [FILL]
+                                  an observer joins party "churn" (and first
+                                  chats FILL messages of 2000 bytes, so each
+                                  welcome carries that history); one client
                                   then joins and leaves it (upgrade, read the
                                   status, close) until SECONDS or MAX_CYCLES;
-                                  prints what the observer saw and how the
-                                  handshakes were answered
+                                  prints what the observer saw, how the
+                                  handshakes were answered and the server's
+                                  revenge_bytes_out_total during the storm
   burst PORT N PARTY              N members join PARTY at once and stay until
                                   all are answered; prints the statuses
   refusal PORT N PARTY            an anchor member joins PARTY and stays (so
@@ -15,6 +19,7 @@ item 3), over raw sockets so that one client can churn as fast as it can.
                                   each to a party of its own, no anchor)
 
 Every line printed is `key value`; the bats file asserts on them."""
+import http.client
 import json
 import socket
 import sys
@@ -65,9 +70,23 @@ def retry_after(head):
     return ""
 
 
-def storm(port, seconds, max_cycles):
+def bytes_out(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", "/metrics")
+    for ln in c.getresponse().read().decode().splitlines():
+        if ln.startswith("revenge_bytes_out_total "):
+            return float(ln.split()[1])
+    return 0.0
+
+
+def storm(port, seconds, max_cycles, fill=0):
     obs = RawWS(port, "/ws/party/churn?name=observer", timeout=10)
     assert obs.status == 101, obs.status_line
+    for i in range(fill):
+        obs.send_text(json.dumps({"type": "chat", "payload": {"text": "%04d" % i + "x" * 1996}}))
+    for i in range(fill + 1):           # the welcome, then each chat's echo
+        obs.recv_frame()
+    out0 = bytes_out(port)
     seen = {"member_joined": 0, "member_left": 0}
     stop = threading.Event()
 
@@ -98,6 +117,7 @@ def storm(port, seconds, max_cycles):
             bad_retry += 1
         n += 1
     elapsed = time.monotonic() - t0
+    out1 = bytes_out(port)
     time.sleep(0.5)                     # the last leaves reach the observer
     stop.set()
     obs.sock.settimeout(0.2)
@@ -113,6 +133,7 @@ def storm(port, seconds, max_cycles):
     print("observed_left", seen["member_left"])
     print("observed_joined_per_s %.0f" % (seen["member_joined"] / elapsed))
     print("observer_closed", seen.get("closed", 0))
+    print("bytes_out_per_s %.0f" % ((out1 - out0) / elapsed))
 
 
 def burst(port, n, party):
@@ -145,7 +166,8 @@ def refusal(port, n, party):
 if __name__ == "__main__":
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "storm":
-        storm(port, float(sys.argv[3]), int(sys.argv[4]))
+        storm(port, float(sys.argv[3]), int(sys.argv[4]),
+              int(sys.argv[5]) if len(sys.argv) > 5 else 0)
     elif cmd == "burst":
         burst(port, int(sys.argv[3]), sys.argv[4])
     elif cmd == "refusal":
