@@ -21,6 +21,7 @@ _revenge_server()
 		--ladder --origin --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
+		--handshake-rate-per-ip --party-join-rate
 		--handshake-timeout --auth-secret-file --auth-public-key
 		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
@@ -56,7 +57,8 @@ _revenge_server()
 		--ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
-		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
+		--max-conns-per-ip | --handshake-rate-per-ip | --party-join-rate | \
+		--handshake-timeout | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

@@ -26,6 +26,8 @@ complete -c revenge-server -l max-stored-per-owner -x -d 'Sessions kept in the s
 complete -c revenge-server -l max-sessions -x -d 'Live progress and stream sessions together, then 503 (default 50000; 0 = unlimited)'
 complete -c revenge-server -l max-sessions-per-owner -x -d 'Live sessions per token subject or open-server client address (default 100; 0 = unlimited)'
 complete -c revenge-server -l max-conns-per-ip -x -d 'Open connections from one client address, then 503 at accept (default 256; 0 = unlimited)'
+complete -c revenge-server -l handshake-rate-per-ip -x -d 'WebSocket handshakes per second from one client address, bursts of 10N, then 429 (default 50; 0 disables)'
+complete -c revenge-server -l party-join-rate -x -d 'Joins per second into one party, bursts of 10N, then 429 (default 20; 0 disables)'
 complete -c revenge-server -l handshake-timeout -x -d 'Seconds for the TLS handshake and the HTTP request or upgrade (default 5; 1 to 300)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'

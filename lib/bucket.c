@@ -5,6 +5,8 @@
  */
 #include "bucket.h"
 
+#include <math.h>
+
 /* x, or 0 for a negative or NaN x (a NaN fails every comparison). */
 static double nonneg(double x)
 {
@@ -41,4 +43,22 @@ bool rv__bucket_take(struct rv__bucket *b, double now_ms)
 		return false;
 	b->tokens -= 1;
 	return true;
+}
+
+double rv__bucket_wait_ms(const struct rv__bucket *b)
+{
+	if (b->tokens >= 1)
+		return 0;
+	if (!(b->rate > 0) || !(b->burst >= 1))
+		return INFINITY;
+	return (1 - b->tokens) / b->rate * 1000.0;
+}
+
+unsigned rv__bucket_retry_s(double wait_ms)
+{
+	double s = wait_ms / 1000.0;
+
+	if (!(s < 60))
+		return 60;
+	return s <= 1 ? 1 : (unsigned)ceil(s);
 }

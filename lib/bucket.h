@@ -12,6 +12,11 @@
 
 #include <stdbool.h>
 
+/* The handshake rates (--handshake-rate-per-ip, --party-join-rate) allow
+ * bursts of this many seconds' worth: a party's members reconnecting
+ * together after a restart all get in at once. */
+#define RV__BUCKET_ADMIT_BURST_S 10
+
 struct rv__bucket {
 	double rate;            /* tokens per second; <= 0: never refills */
 	double burst;           /* most tokens held */
@@ -29,5 +34,16 @@ void rv__bucket_init(struct rv__bucket *b, double rate, double burst, double now
  * call still refills from the last good instant; any elapsed time, however
  * large, refills at most to burst. */
 bool rv__bucket_take(struct rv__bucket *b, double now_ms);
+
+/* Milliseconds from b's last refill until a whole token is there, for a
+ * refusal's Retry-After: 0 when one is there now, INFINITY when b never
+ * refills (rate 0) or could never hold one (burst below 1). Call it right
+ * after a refused rv__bucket_take, which refilled b to that instant. */
+double rv__bucket_wait_ms(const struct rv__bucket *b);
+
+/* A wait in ms as a Retry-After: whole seconds, rounded up, at least 1;
+ * an infinite or NaN wait (or one over a minute) is 60, so that a client
+ * told to wait does not come back at once. */
+unsigned rv__bucket_retry_s(double wait_ms);
 
 #endif

@@ -86,9 +86,11 @@ struct rv__endpoint {
 	/* Would open accept r now? Asked at the handshake, after the path,
 	 * query and token are checked, so that a cap refuses with an HTTP
 	 * status rather than an accepted-then-closed WebSocket: 0, or fill
-	 * why (one line naming the cap) and return the status (503). NULL:
-	 * always. */
-	int (*admit)(void *state, const struct rv__request *r, char *why, size_t why_len);
+	 * why (one line naming the cap) and return the status: 503 for a
+	 * cap, 429 for a rate, with *retry_s set to the seconds for its
+	 * Retry-After. NULL: always. */
+	int (*admit)(void *state, const struct rv__request *r, char *why, size_t why_len,
+		     unsigned *retry_s);
 	/* The handshake completed: 0; RV_EFULL when a cap was reached since
 	 * admit said yes (closed 1013 "try again later"); any other
 	 * negative to close with 1011. */

@@ -12,6 +12,7 @@
 #include "revenge/log.h"
 #include "revenge/party.h"
 
+#include "bucket.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "idmap.h"
@@ -71,7 +72,9 @@ static int get_or_create(struct parties *ps, const char *id, struct rv_party **o
 	struct rv_party_config pc = { .history_max = cfg->history,
 				      .max_members = cfg->max_members,
 				      .chat_rate = cfg->party_chat_rate,
-				      .chat_burst = cfg->party_chat_rate * 2 };
+				      .chat_burst = cfg->party_chat_rate * 2,
+				      .join_rate = cfg->party_join_rate,
+				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S };
 	struct rv_party *p = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = p))
@@ -146,10 +149,14 @@ static int party_query(const char *arg, size_t len, struct rv__request *r,
 }
 
 /* Refuse at the handshake what party_open would: a new party past
- * --max-parties, a member past --max-members. */
-static int party_admit(void *state, const struct rv__request *r, char *why, size_t why_len)
+ * --max-parties, a member past --max-members; and a join past the party's
+ * --party-join-rate (429), which takes a token from the party's bucket
+ * when admitted. */
+static int party_admit(void *state, const struct rv__request *r, char *why, size_t why_len,
+		       unsigned *retry_s)
 {
 	struct parties *ps = state;
+	double wait_ms = 0;
 	const struct rv_server_config *cfg = ps->hub->cfg;
 	struct rv_party *p = rv__idmap_get(&ps->by_id, r->id);
 
@@ -162,6 +169,11 @@ static int party_admit(void *state, const struct rv__request *r, char *why, size
 		ps->hub->metrics.limit_refusals[RV_LIMIT_PARTIES]++;
 		snprintf(why, why_len, "party limit reached (%u)", cfg->max_parties);
 		return 503;
+	}
+	if (p && !rv_party_take_join(p, rv__hub_now(ps->hub), &wait_ms)) {
+		*retry_s = rv__bucket_retry_s(wait_ms);
+		snprintf(why, why_len, "party join rate reached (%u/s)", cfg->party_join_rate);
+		return 429;
 	}
 	return 0;
 }

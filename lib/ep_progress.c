@@ -162,7 +162,8 @@ static int progress_query(const char *arg, size_t len, struct rv__request *r,
 
 /* A new session past --max-sessions or --max-sessions-per-owner is
  * refused at the handshake; joining a live one always fits. */
-static int progress_admit(void *state, const struct rv__request *r, char *why, size_t why_len)
+static int progress_admit(void *state, const struct rv__request *r, char *why, size_t why_len,
+			  unsigned *retry_s)
 {
 	struct progress *pg = state;
 	char key[RV__SESSION_KEY_MAX];

@@ -70,7 +70,8 @@ static void streams_stop(void *state)
 
 /* A new session past --max-sessions or --max-sessions-per-owner is
  * refused at the handshake; joining a live one always fits. */
-static int stream_admit(void *state, const struct rv__request *r, char *why, size_t why_len)
+static int stream_admit(void *state, const struct rv__request *r, char *why, size_t why_len,
+			  unsigned *retry_s)
 {
 	struct streams *st = state;
 	char key[RV__SESSION_KEY_MAX];

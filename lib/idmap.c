@@ -105,6 +105,29 @@ void rv__idmap_each(const struct rv__idmap *m, void (*fn)(void *value, void *arg
 			fn(e->value, arg);
 }
 
+size_t rv__idmap_sweep(struct rv__idmap *m, bool (*drop)(void *value, void *arg), void *arg)
+{
+	size_t gone = 0;
+
+	for (size_t i = 0; i < m->n_buckets; i++) {
+		struct rv__idmap_entry **pp = &m->buckets[i];
+
+		while (*pp) {
+			struct rv__idmap_entry *e = *pp;
+
+			if (drop(e->value, arg)) {
+				*pp = e->next;
+				free(e);
+				gone++;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	m->n -= gone;
+	return gone;
+}
+
 void rv__idmap_free(struct rv__idmap *m, void (*free_value)(void *value))
 {
 	for (size_t i = 0; i < m->n_buckets; i++) {

@@ -5,6 +5,7 @@
 #ifndef REVENGE_IDMAP_H
 #define REVENGE_IDMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,10 @@ int rv__idmap_put(struct rv__idmap *m, const char *key, void *value);
 void *rv__idmap_del(struct rv__idmap *m, const char *key);
 /* Call fn on every value (the map must not change meanwhile). */
 void rv__idmap_each(const struct rv__idmap *m, void (*fn)(void *value, void *arg), void *arg);
+/* Remove every entry whose value drop(value, arg) says to drop (drop may
+ * free the value: its entry is gone once drop returns true); returns how
+ * many were removed. */
+size_t rv__idmap_sweep(struct rv__idmap *m, bool (*drop)(void *value, void *arg), void *arg);
 /* Free the map; free_value (may be NULL) is called on every value. */
 void rv__idmap_free(struct rv__idmap *m, void (*free_value)(void *value));
 

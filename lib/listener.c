@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bucket.h"
 #include "revenge/error.h"
 
 /* Sockets taken per readiness event: enough to drain a burst, few enough
@@ -53,7 +54,8 @@ void rv__listener_budget(uint64_t limit, uint64_t in_use, unsigned reserve,
 }
 
 int rv__listener_init(struct rv__listener *l, const struct rv_log *log,
-		      struct rv_metrics *metrics, unsigned max_per_ip, bool tls)
+		      struct rv_metrics *metrics, unsigned max_per_ip,
+		      unsigned handshake_rate, bool tls)
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = l->spare = -1;
@@ -61,7 +63,29 @@ int rv__listener_init(struct rv__listener *l, const struct rv_log *log,
 	l->metrics = metrics;
 	l->max_per_ip = max_per_ip;
 	l->tls = tls;
-	return rv__tally_init(&l->peers);
+	if (rv__tally_init(&l->peers))
+		return RV_ENOMEM;
+	if (rv__ratemap_init(&l->handshakes, handshake_rate,
+			     (double)handshake_rate * RV__BUCKET_ADMIT_BURST_S,
+			     RV__LISTENER_RATE_KEYS)) {
+		rv__tally_free(&l->peers);
+		return RV_ENOMEM;
+	}
+	return 0;
+}
+
+bool rv__listener_handshake(struct rv__listener *l, void *peer, double now_ms,
+			    unsigned *retry_s)
+{
+	struct rv__listener_peer *p = peer;
+	double wait_ms = 0;
+
+	/* Counted once the upgrade is asked for, not at accept: /healthz and
+	 * /metrics pollers are not churn, and a TLS client can be told 429. */
+	if (!p || rv__ratemap_take(&l->handshakes, p->addr, now_ms, &wait_ms))
+		return true;
+	*retry_s = rv__bucket_retry_s(wait_ms);
+	return false;
 }
 
 int rv__listener_open(struct rv__listener *l, const char *host, int port,
@@ -167,8 +191,10 @@ int rv__listener_start(struct rv__listener *l, struct ev_loop *loop, struct lws_
 	l->metrics->websockets_max = (int64_t)l->ws_max;
 	rv_log(l->log, RV_LOG_INFO, "connection_limits",
 	       "open files %llu: at most %zu connections, %zu of them WebSocket; "
-	       "%u per client address%s", (unsigned long long)limit, l->tcp_max, l->ws_max,
-	       l->max_per_ip, l->max_per_ip ? "" : " (no cap)");
+	       "%u per client address%s; %g WebSocket handshakes/s per client address%s",
+	       (unsigned long long)limit, l->tcp_max, l->ws_max,
+	       l->max_per_ip, l->max_per_ip ? "" : " (no cap)",
+	       l->handshakes.rate, l->handshakes.rate > 0 ? "" : " (no limit)");
 
 	ev_io_init(&l->io, on_accept, l->fd, EV_READ);
 	ev_timer_init(&l->resume, on_resume, PAUSE_S, 0);
@@ -448,4 +474,5 @@ void rv__listener_close(struct rv__listener *l)
 		close(l->spare);
 	l->fd = l->spare = -1;
 	rv__tally_free(&l->peers);
+	rv__ratemap_free(&l->handshakes);
 }

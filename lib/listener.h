@@ -9,7 +9,9 @@
  * (lws_adopt_descriptor_vhost_via_info), so that it can keep a ceiling
  * under the limit, answer 503 past it, shed on EMFILE/ENFILE with a spare
  * descriptor (as nginx and libuv do), pause accepting for a moment instead
- * of spinning, and cap connections per client address.
+ * of spinning, and cap connections per client address. It also keeps
+ * each address's rate of WebSocket handshakes (ratemap.h), which the
+ * server asks about at the upgrade.
  */
 #ifndef REVENGE_LISTENER_H
 #define REVENGE_LISTENER_H
@@ -24,7 +26,12 @@
 #include "revenge/log.h"
 #include "revenge/metrics.h"
 
+#include "ratemap.h"
 #include "tally.h"
+
+/* Addresses whose handshake rate is tracked at once; past it a new one is
+ * let through untracked (ratemap.h). 65536 buckets are a few MB. */
+#define RV__LISTENER_RATE_KEYS 65536
 
 /* Descriptors kept free under RLIMIT_NOFILE for the store, the log, TLS,
  * lws's own pipes and whatever the process opens later. */
@@ -45,6 +52,7 @@ struct rv__listener {
 	size_t tcp;                             /* adopted sockets open */
 	size_t tcp_max, ws_max;                 /* the ceiling and the WebSocket cap */
 	struct rv__tally peers;                 /* open sockets per client address */
+	struct rv__ratemap handshakes;          /* WebSocket handshakes per address */
 	struct rv__listener_peer *adopting;     /* while lws adopts it */
 	ev_io io;
 	ev_timer resume;                        /* accept again after a pause */
@@ -59,10 +67,13 @@ struct rv__listener {
 void rv__listener_budget(uint64_t limit, uint64_t in_use, unsigned reserve,
 			 size_t *tcp_max, size_t *ws_max);
 
-/* Zero l and set what it borrows; 0 or RV_ENOMEM. Pair with
+/* Zero l and set what it borrows; handshake_rate is WebSocket handshakes
+ * a second per client address (bursts of RV__BUCKET_ADMIT_BURST_S
+ * seconds' worth; 0: no limit). 0 or RV_ENOMEM. Pair with
  * rv__listener_close. */
 int rv__listener_init(struct rv__listener *l, const struct rv_log *log,
-		      struct rv_metrics *metrics, unsigned max_per_ip, bool tls);
+		      struct rv_metrics *metrics, unsigned max_per_ip,
+		      unsigned handshake_rate, bool tls);
 
 /* Make the socket: bind host:port (port 0: a free one; l->port is then the
  * real one) and listen, accepting nothing yet. 0, or RV_EADDR with the
@@ -86,6 +97,14 @@ void rv__listener_close(struct rv__listener *l);
 /* lws destroys an adopted connection (LWS_CALLBACK_WSI_DESTROY): peer is
  * its lws_get_opaque_user_data(), freed here; NULL is ignored. */
 void rv__listener_released(struct rv__listener *l, void *peer);
+
+/* A WebSocket handshake on the connection whose lws opaque user data is
+ * peer (NULL: not one the listener accepted, let through), at server time
+ * now_ms: true when its address is within its handshake rate. When not,
+ * *retry_s is the whole seconds (at least 1) until it would be; the caller
+ * answers 429 and counts it (rv__listener_refused). */
+bool rv__listener_handshake(struct rv__listener *l, void *peer, double now_ms,
+			    unsigned *retry_s);
 
 /* Count a connection refused for reason: the metric now, the
  * connections_refused line at most once a second. */

@@ -175,7 +175,7 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	gauge(&b, "revenge_conn_peers", "Client addresses with an open TCP connection.",
 	      m->conn_peers);
 	by_label(&b, "revenge_conn_refusals_total",
-		 "Connections refused (503 and closed) before or at the handshake, by reason.",
+		 "Connections refused (503 or 429, and closed) before or at the handshake, by reason.",
 		 "reason", refusals, m->conn_refusals, RV_METRIC_N_REFUSALS);
 	by_label(&b, "revenge_accept_errors_total", "accept() failures, by errno.", "errno",
 		 accept_errors, m->accept_errors, RV_METRIC_N_ACCEPT_ERRORS);

@@ -41,6 +41,11 @@ struct rv_party {
 	 * party's members, each within its own rate limit, could otherwise
 	 * take the whole server from every other party. */
 	struct rv__bucket budget;
+	/* cfg.join_rate: joins of all joiners together. Each join costs every
+	 * member a member_joined (and a member_left soon after, in a churn)
+	 * and the joiner a welcome with the whole history: one client joining
+	 * and leaving in a loop would otherwise flood the party. */
+	struct rv__bucket join_budget;
 	/* Ring of the last cfg.history_max relayed chat frames (one reference
 	 * each): the oldest is at hist_start. */
 	struct rv_frame **hist;
@@ -323,6 +328,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	if (!p->started) {
 		p->state.server_time = now_ms;
 		rv__bucket_init(&p->budget, p->cfg.chat_rate, p->cfg.chat_burst, now_ms);
+		rv__bucket_init(&p->join_budget, p->cfg.join_rate, p->cfg.join_burst, now_ms);
 		p->started = true;
 	}
 	welcome = welcome_frame(p, m, now_ms);
@@ -353,6 +359,15 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	if (out)
 		*out = m;
 	return 0;
+}
+
+bool rv_party_take_join(struct rv_party *p, double now_ms, double *wait_ms)
+{
+	if (!p->cfg.join_rate || !p->started || rv__bucket_take(&p->join_budget, now_ms))
+		return true;
+	if (wait_ms)
+		*wait_ms = rv__bucket_wait_ms(&p->join_budget);
+	return false;
 }
 
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,

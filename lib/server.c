@@ -109,11 +109,12 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 	return rv__auth_check(&s->hub, wsi, r, claims, why, why_len);
 }
 
-/* Answer status with why and close. A refusal that can come by the
- * thousand in a flood (the connection cap) is not logged here: the
+/* Answer status with why and close; retry_s, when not 0, is sent as
+ * Retry-After. A refusal that can come by the thousand in a flood (the
+ * connection cap, the handshake and join rates) is not logged here: the
  * listener's connections_refused line counts it once a second. */
 static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const char *why,
-		     bool log)
+		     bool log, unsigned retry_s)
 {
 	rv_metrics_refused(&s->hub.metrics, status);
 	if (log)
@@ -122,15 +123,19 @@ static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const ch
 	 * with an HTTP/1.0 status line, which strict clients reject. */
 	const char *text = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
 			   status == 403 ? "Forbidden" : status == 404 ? "Not Found" :
-			   "Service Unavailable";
+			   status == 429 ? "Too Many Requests" : "Service Unavailable";
 	/* RFC 6750 3: a 401 names the scheme the resource takes */
 	const char *challenge = status == 401 ? "www-authenticate: Bearer realm=\"revenge\"\r\n" : "";
+	char retry[40] = "";
 	unsigned char buf[LWS_PRE + 512];
-	int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
-			 "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n%s"
-			 "content-length: %zu\r\nconnection: close\r\n\r\n%s\n",
-			 status, text, challenge, strlen(why) + 1, why);
+	int n;
 
+	if (retry_s)
+		snprintf(retry, sizeof(retry), "retry-after: %u\r\n", retry_s);
+	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+		     "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n%s%s"
+		     "content-length: %zu\r\nconnection: close\r\n\r\n%s\n",
+		     status, text, challenge, retry, strlen(why) + 1, why);
 	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
 	return 1;
@@ -138,7 +143,7 @@ static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const ch
 
 static int refuse(struct rv__server *s, struct lws *wsi, int status, const char *why)
 {
-	return refuse_as(s, wsi, status, why, true);
+	return refuse_as(s, wsi, status, why, true, 0);
 }
 
 /* True when the Sec-WebSocket-Protocol list names revenge.v1. */
@@ -160,6 +165,7 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 	struct rv__request r;
 	struct rv_token_claims claims;
 	char why[256];
+	unsigned retry_s = 0;
 	int status;
 
 	if (s->draining)
@@ -167,7 +173,16 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 	/* the rest of the descriptor ceiling stays for /healthz and /metrics */
 	if (s->n_conns >= s->listener.ws_max) {
 		rv__listener_refused(&s->listener, RV_REFUSAL_WEBSOCKETS);
-		return refuse_as(s, wsi, 503, "server at its connection limit", false);
+		return refuse_as(s, wsi, 503, "server at its connection limit", false, 0);
+	}
+	/* before anything costlier: a churning client is refused for the
+	 * price of reading its request */
+	if (!rv__listener_handshake(&s->listener, lws_get_opaque_user_data(wsi),
+				    rv__hub_now(&s->hub), &retry_s)) {
+		rv__listener_refused(&s->listener, RV_REFUSAL_HANDSHAKE_RATE);
+		snprintf(why, sizeof(why), "handshake rate per address reached (%u/s)",
+			 s->cfg->handshake_rate_per_ip);
+		return refuse_as(s, wsi, 429, why, false, retry_s);
 	}
 	/* A client that offers subprotocols must offer ours: lws would
 	 * otherwise fall back to its default protocol. */
@@ -175,7 +190,11 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 		return refuse(s, wsi, 400, "unsupported subprotocol");
 	status = parse_request(s, wsi, &r, &claims, why, sizeof(why));
 	if (!status && r.endpoint->admit)
-		status = r.endpoint->admit(s->ep_state[r.index], &r, why, sizeof(why));
+		status = r.endpoint->admit(s->ep_state[r.index], &r, why, sizeof(why), &retry_s);
+	if (status == 429) {
+		rv__listener_refused(&s->listener, RV_REFUSAL_PARTY_JOIN_RATE);
+		return refuse_as(s, wsi, 429, why, false, retry_s);
+	}
 	if (status)
 		return refuse(s, wsi, status, why);
 	return 0;
@@ -711,6 +730,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->session_ttl_s = 30 * 24 * 3600;
 	cfg->max_stored_per_owner = 10000;
 	cfg->max_conns_per_ip = 256;
+	cfg->handshake_rate_per_ip = 50;
+	cfg->party_join_rate = 20;
 	cfg->handshake_timeout = 5;
 	rv_ladder_default(&cfg->ladder);
 }
@@ -825,7 +846,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	s->hub.metrics.start_wall_ms = rv_time_wall_ms();
 	if (rv__tally_init(&s->hub.session_owners) ||
 	    rv__listener_init(&s->listener, cfg->log, &s->hub.metrics, cfg->max_conns_per_ip,
-			      tls)) {
+			      cfg->handshake_rate_per_ip, tls)) {
 		rv__tally_free(&s->hub.session_owners);
 		rv__listener_close(&s->listener);
 		free(s);

@@ -4,8 +4,10 @@
 #   scripts/soak.sh [SECONDS] [BUILD_DIR]     default 600 s against build/asan
 #
 # Starts the sanitizer build of revenge-server on a free loopback port with a
-# token secret, runs tests/helpers/soak.py (hostile workers beside
-# well-behaved clients) for SECONDS, then stops the server with SIGTERM. It
+# token secret and no handshake or join rate (the workers' hostile input
+# must reach the parsers, not a 429; tests/cli/churn.bats tests the rates),
+# runs tests/helpers/soak.py (hostile workers beside well-behaved clients)
+# for SECONDS, then stops the server with SIGTERM. It
 # passes when the clients lost nothing, the server's RSS stayed flat, it
 # exited 0, and ASan, UBSan and LeakSanitizer said nothing. Prints
 # "ok soak ..." or "not ok soak ..." and the soak's JSON summary.
@@ -31,7 +33,7 @@ hostile=$(token --sub hostile --role host --party 'h*' --session 'h*')
 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=16:exitcode=23 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	"$server" --listen 127.0.0.1:0 --db "$dir/soak.db" --auth-secret-file "$dir/secret" \
-	>"$dir/out" 2>"$dir/log" &
+	--handshake-rate-per-ip 0 --party-join-rate 0 >"$dir/out" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 1 200); do
 	grep -q 'listening on' "$dir/out" 2>/dev/null && break

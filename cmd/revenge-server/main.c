@@ -83,6 +83,14 @@ static const char usage_text[] =
 "  --max-conns-per-ip N   open connections from one client address, counted\n"
 "                         as they are accepted; beyond: 503 and closed\n"
 "                         (default 256; 0 = unlimited; at most 1000000)\n"
+"  --handshake-rate-per-ip N  WebSocket handshakes per second from one client\n"
+"                         address, bursts of 10N; beyond: 429 with\n"
+"                         Retry-After (default 50; 0 disables; at most\n"
+"                         1000000)\n"
+"  --party-join-rate N    joins per second into one party, all joiners\n"
+"                         together, bursts of 10N; beyond: 429 with\n"
+"                         Retry-After (default 20; 0 disables; at most\n"
+"                         1000000)\n"
 "  --handshake-timeout SECS  time a client has for its TLS handshake and its\n"
 "                         HTTP request or upgrade (a slowloris is dropped\n"
 "                         after it), and for the close handshake (default 5;\n"
@@ -129,7 +137,7 @@ enum {
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
 	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
-	OPT_SESSION_TTL, OPT_MAX_STORED,
+	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -151,6 +159,8 @@ static const struct option long_opts[] = {
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
 	{ "max-sessions-per-owner", required_argument, NULL, OPT_MAX_PER_OWNER },
 	{ "max-conns-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
+	{ "handshake-rate-per-ip", required_argument, NULL, OPT_HANDSHAKE_RATE },
+	{ "party-join-rate", required_argument, NULL, OPT_PARTY_JOIN_RATE },
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
@@ -310,6 +320,14 @@ int main(int argc, char **argv)
 		case OPT_MAX_PER_IP:
 			cfg.max_conns_per_ip =
 				(unsigned)parse_uint("--max-conns-per-ip", optarg, 0, 1000000);
+			break;
+		case OPT_HANDSHAKE_RATE:
+			cfg.handshake_rate_per_ip =
+				(unsigned)parse_uint("--handshake-rate-per-ip", optarg, 0, 1000000);
+			break;
+		case OPT_PARTY_JOIN_RATE:
+			cfg.party_join_rate =
+				(unsigned)parse_uint("--party-join-rate", optarg, 0, 1000000);
 			break;
 		case OPT_HANDSHAKE_TIMEOUT:
 			cfg.handshake_timeout =

@@ -129,6 +129,44 @@ static void fractional_refill_accumulates(void **state)
 	assert_in_range(got, 49, 50);
 }
 
+static void wait_until_a_token(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 4, 2, 0);
+	assert_true(rv__bucket_wait_ms(&b) == 0);
+	assert_int_equal(drain(&b, 0, 10), 2);
+	/* empty at 4/s: a quarter of a second */
+	assert_near(rv__bucket_wait_ms(&b), 250, 1e-9);
+	assert_false(rv__bucket_take(&b, 100));
+	assert_near(rv__bucket_wait_ms(&b), 150, 1e-9);
+	assert_true(rv__bucket_take(&b, 250));
+
+	/* never refills, or cannot hold a whole token: forever */
+	rv__bucket_init(&b, 0, 1, 0);
+	assert_true(rv__bucket_take(&b, 0));
+	assert_true(isinf(rv__bucket_wait_ms(&b)));
+	rv__bucket_init(&b, 10, 0.5, 0);
+	assert_true(isinf(rv__bucket_wait_ms(&b)));
+	rv__bucket_init(&b, NAN, NAN, 0);
+	assert_true(isinf(rv__bucket_wait_ms(&b)));
+}
+
+/* Retry-After: whole seconds rounded up, at least 1, at most 60. */
+static void retry_after_seconds(void **state)
+{
+	assert_int_equal(rv__bucket_retry_s(0), 1);
+	assert_int_equal(rv__bucket_retry_s(-5), 1);
+	assert_int_equal(rv__bucket_retry_s(1), 1);
+	assert_int_equal(rv__bucket_retry_s(1000), 1);
+	assert_int_equal(rv__bucket_retry_s(1000.5), 2);
+	assert_int_equal(rv__bucket_retry_s(59999), 60);
+	assert_int_equal(rv__bucket_retry_s(1e12), 60);
+	assert_int_equal(rv__bucket_retry_s(INFINITY), 60);
+	assert_int_equal(rv__bucket_retry_s(NAN), 60);
+	assert_int_equal(rv__bucket_retry_s(-INFINITY), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +177,8 @@ int main(void)
 		cmocka_unit_test(hostile_parameters),
 		cmocka_unit_test(time_backwards_or_nan),
 		cmocka_unit_test(fractional_refill_accumulates),
+		cmocka_unit_test(wait_until_a_token),
+		cmocka_unit_test(retry_after_seconds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,11 +56,54 @@ static void free_calls_free_value(void **state)
 	assert_null(m.buckets);
 }
 
+static bool drop_odd(void *value, void *arg)
+{
+	int v = *(int *)value;
+
+	(*(int *)arg)++;
+	if (v % 2) {
+		free(value);
+		return true;
+	}
+	return false;
+}
+
+/* Sweeping removes exactly the entries drop chooses, across chains. */
+static void sweep_some(void **state)
+{
+	struct rv__idmap m;
+	char key[32];
+	int calls = 0;
+
+	assert_int_equal(rv__idmap_init(&m), 0);
+	for (int i = 0; i < 1000; i++) {
+		int *v = malloc(sizeof(*v));
+
+		assert_non_null(v);
+		*v = i;
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(rv__idmap_put(&m, key, v), 0);
+	}
+	assert_int_equal(rv__idmap_sweep(&m, drop_odd, &calls), 500);
+	assert_int_equal(calls, 1000);
+	assert_int_equal(m.n, 500);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		if (i % 2)
+			assert_null(rv__idmap_get(&m, key));
+		else
+			assert_int_equal(*(int *)rv__idmap_get(&m, key), i);
+	}
+	assert_int_equal(rv__idmap_sweep(&m, drop_odd, &calls), 0);
+	rv__idmap_free(&m, free);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(put_get_del_many),
 		cmocka_unit_test(free_calls_free_value),
+		cmocka_unit_test(sweep_some),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1002,6 +1002,43 @@ static void test_budget_shared_by_members(void **state)
 }
 
 /* The payload is checked before the budget, and a refused one uses none. */
+/* The join budget: the first join of a new party takes nothing, the rest
+ * draw on join_burst refilled at join_rate; a refusal says how long to
+ * wait, and 0 is no limit. */
+static void test_join_budget(void **state)
+{
+	struct fx *x = *state;
+	struct rv_party_config cfg = { .history_max = 50, .join_rate = 2, .join_burst = 3 };
+	double wait = -1;
+
+	rv_outbox_clear(&x->ob);
+	rv_party_free(x->p);
+	x->p = rv_party_new("movie-night", &cfg);
+	assert_non_null(x->p);
+	/* nothing to protect before the first join */
+	assert_true(rv_party_take_join(x->p, T0, NULL));
+	join(x, "alice", "Alice", T0);
+	for (int i = 0; i < 3; i++)
+		assert_true(rv_party_take_join(x->p, T0 + 10, NULL));
+	assert_false(rv_party_take_join(x->p, T0 + 10, &wait));
+	assert_near(wait, 500, 1e-6);
+	assert_false(rv_party_take_join(x->p, T0 + 260, &wait));
+	assert_near(wait, 250, 1e-6);
+	assert_true(rv_party_take_join(x->p, T0 + 510, NULL));
+	assert_false(rv_party_take_join(x->p, T0 + 510, NULL));
+	/* a refusal changes nothing in the party */
+	assert_int_equal(rv_party_size(x->p), 1);
+	rv_outbox_clear(&x->ob);
+
+	cfg.join_rate = 0;
+	rv_party_free(x->p);
+	x->p = rv_party_new("movie-night", &cfg);
+	join(x, "alice", "Alice", T0);
+	for (int i = 0; i < 1000; i++)
+		assert_true(rv_party_take_join(x->p, T0, NULL));
+	rv_outbox_clear(&x->ob);
+}
+
 static void test_budget_after_payload_checks(void **state)
 {
 	struct fx *x = *state;
@@ -1618,6 +1655,7 @@ int main(void)
 		T(test_text_bad_values_by_hand),
 		T(test_budget_shared_by_members),
 		T(test_budget_after_payload_checks),
+		T(test_join_budget),
 		T(test_budget_zero_is_unlimited),
 		T(test_time_not_a_party_message),
 		T(test_transfer_forbidden),

@@ -24,8 +24,8 @@ extern "C" {
 #define RV_METRIC_N_CLOSE_CODES 10
 
 /* HTTP statuses a handshake is refused with, in the order rendered. */
-#define RV_METRIC_REFUSED_STATUSES 400, 401, 403, 404, 503
-#define RV_METRIC_N_REFUSED 5
+#define RV_METRIC_REFUSED_STATUSES 400, 401, 403, 404, 429, 503
+#define RV_METRIC_N_REFUSED 6
 
 /* Why a connection token was refused, in the order rendered. */
 #define RV_METRIC_AUTH_REASONS "missing", "bad", "bad_signature", "expired", \
@@ -58,11 +58,14 @@ enum rv_metric_store_state {
 /* Why the listener or the handshake refused a connection, in the order
  * rendered (enum rv_metric_refusal): the descriptor ceiling, the spare
  * descriptor shed on EMFILE/ENFILE, the per-address cap, the WebSocket
- * cap that keeps room for /healthz and /metrics. */
-#define RV_METRIC_REFUSALS "fd_limit", "emfile", "per_ip", "websockets"
-#define RV_METRIC_N_REFUSALS 4
+ * cap that keeps room for /healthz and /metrics, the per-address handshake
+ * rate and the per-party join rate (both 429). */
+#define RV_METRIC_REFUSALS "fd_limit", "emfile", "per_ip", "websockets", \
+	"handshake_rate", "party_join_rate"
+#define RV_METRIC_N_REFUSALS 6
 enum rv_metric_refusal {
-	RV_REFUSAL_FD_LIMIT, RV_REFUSAL_EMFILE, RV_REFUSAL_PER_IP, RV_REFUSAL_WEBSOCKETS
+	RV_REFUSAL_FD_LIMIT, RV_REFUSAL_EMFILE, RV_REFUSAL_PER_IP, RV_REFUSAL_WEBSOCKETS,
+	RV_REFUSAL_HANDSHAKE_RATE, RV_REFUSAL_PARTY_JOIN_RATE
 };
 
 /* accept() errors counted by errno, in the order rendered (enum
@@ -122,7 +125,7 @@ void rv_metrics_commit(struct rv_metrics *m, double seconds);
 
 /* Count a close we initiated with code (unknown codes are ignored). */
 void rv_metrics_close(struct rv_metrics *m, int code);
-/* Count a handshake refused with HTTP status (400/401/403/404/503). */
+/* Count a handshake refused with HTTP status (400/401/403/404/429/503). */
 void rv_metrics_refused(struct rv_metrics *m, int status);
 /* Count a token refused for reason, one of RV_METRIC_AUTH_REASONS (others
  * are ignored). */

@@ -48,6 +48,11 @@ struct rv_party_config {
 	 * rate_limited` and not relayed. 0 = unlimited. */
 	unsigned chat_rate;
 	unsigned chat_burst;
+	/* Joins per second, all joiners together, in bursts of up to
+	 * join_burst (a new party starts with the full burst; its first join
+	 * takes nothing), taken by rv_party_take_join. 0 = unlimited. */
+	unsigned join_rate;
+	unsigned join_burst;
 };
 
 enum rv_target {
@@ -111,6 +116,13 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 		  void *user, double now_ms, struct rv_member **out,
 		  struct rv_outbox *ob);
+
+/* Admit one more join at now_ms under cfg.join_rate: true when it may
+ * join (always with no join_rate, and before the party's first join),
+ * taking one token; false when over the rate, with *wait_ms (may be NULL)
+ * the time until a join would be admitted (INFINITY: never, a join_burst
+ * of 0). Call it before rv_party_join_as, e.g. at the handshake. */
+bool rv_party_take_join(struct rv_party *p, double now_ms, double *wait_ms);
 
 /* Remove and free m (a member of p). Emits member_left to the others and, when m was host
  * and others remain, host_changed naming the longest-present member who may

@@ -65,6 +65,14 @@ struct rv_server_config {
 	/* Open sockets from one client address; beyond, a new connection is
 	 * answered 503 and closed at accept. 0 = unlimited. */
 	unsigned max_conns_per_ip;
+	/* WebSocket handshakes a second from one client address, in bursts
+	 * of ten seconds' worth; beyond, the upgrade is answered 429 with
+	 * Retry-After. 0 = unlimited. */
+	unsigned handshake_rate_per_ip;
+	/* Joins a second into one party, all joiners together, in bursts of
+	 * ten seconds' worth (a party's first join is free); beyond, the
+	 * upgrade is answered 429 with Retry-After. 0 = unlimited. */
+	unsigned party_join_rate;
 	/* Seconds a client has for its TLS handshake, its HTTP request or
 	 * upgrade, and the close handshake; 1 or more. */
 	unsigned handshake_timeout;
@@ -80,7 +88,8 @@ struct rv_server_config {
  * drain, the default quality ladder, no token key (open) with a 30 s
  * leeway for when one is set, at most 10000 parties of 5000 members each,
  * 50000 sessions and 100 sessions per owner, 256 connections per client
- * address, 5 s for a handshake. */
+ * address, 50 WebSocket handshakes/s per client address (bursts of 500),
+ * 20 joins/s per party (bursts of 200), 5 s for a handshake. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
