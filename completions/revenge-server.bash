@@ -17,7 +17,7 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --db --fsync --ladder --origin --max-message --history
+	local flags='--listen --db --fsync --ladder --origin --allowed-host --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
 		--handshake-timeout --auth-secret-file --auth-public-key
@@ -51,7 +51,7 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --db | --ladder | --origin | --max-message | --history | \
+		--listen | --db | --ladder | --origin | --allowed-host | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
 		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
