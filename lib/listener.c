@@ -1,7 +1,8 @@
 /* lib/listener.c - the listening socket and the accept loop (listener.h):
  * the descriptor ceiling, 503 past it, the spare descriptor shed on
  * EMFILE/ENFILE, the pause that keeps an exhausted server from spinning,
- * the per-address cap, and adoption of each accepted socket into lws.
+ * the per-address cap, the request head looked at before lws reads it
+ * (431, %00), and adoption of each accepted socket into lws.
  */
 #include "listener.h"
 
@@ -21,6 +22,8 @@
 
 #include "bucket.h"
 #include "revenge/error.h"
+
+#include "request.h"
 
 /* Sockets taken per readiness event: enough to drain a burst, few enough
  * that a flood cannot hold the loop away from the connections it has. */
@@ -386,6 +389,36 @@ static bool plain_request(int fd)
 	return !memcmp(buf, "GET ", 4) && !strcasestr(buf, "\nupgrade:");
 }
 
+/* Answer a plain-HTTP request lws would drop without a word (a head over
+ * RV__HTTP_HEAD_MAX, a %00 in the target: rv__request_head_check) with
+ * its status, and close; true when it did. Only what has arrived is
+ * looked at (MSG_PEEK): a client that trickles a longer head is still
+ * dropped by lws. What was sent is read first (bounded) so that the close
+ * is a FIN after the answer, not a reset that could discard it. */
+static bool head_refused(struct rv__listener *l, int fd)
+{
+	char buf[RV__HTTP_HEAD_MAX + 1], why[128], text[320];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	int status, len;
+
+	if (n <= 0 || !(status = rv__request_head_check(buf, (size_t)n, RV__HTTP_HEAD_MAX,
+							 RV__HTTP_FIELDS_MAX, why, sizeof(why))))
+		return false;
+	len = snprintf(text, sizeof(text),
+		       "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+		       "content-length: %zu\r\nconnection: close\r\n\r\n%s\n", status,
+		       status == 431 ? "Request Header Fields Too Large" : "Bad Request",
+		       strlen(why) + 1, why);
+	for (int i = 0; i < 16 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
+	(void)!send(fd, text, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	rv_metrics_refused(l->metrics, status);
+	rv_log(l->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
+	return true;
+}
+
 static enum rv_metric_accept_error accept_error(int e)
 {
 	switch (e) {
@@ -444,6 +477,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			refuse(l, fd, RV_REFUSAL_PER_IP);
 			continue;
 		}
+		if (!l->tls && head_refused(l, fd))
+			continue;
 		adopt(l, fd, addr);
 	}
 	if (pause)

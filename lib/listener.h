@@ -25,6 +25,7 @@
 
 #include "revenge/log.h"
 #include "revenge/metrics.h"
+#include "revenge/proto.h"
 
 #include "ratemap.h"
 #include "tally.h"
@@ -36,6 +37,18 @@
 /* Descriptors kept free under RLIMIT_NOFILE for the store, the log, TLS,
  * lws's own pipes and whatever the process opens later. */
 #define RV__LISTENER_RESERVE 16
+
+/* The longest request head (request line and headers) served: room for a
+ * token in a header or the query (RV_TOKEN_MAX) and 4 KB of the rest. lws
+ * gets it as its header space; the listener answers a longer one with 431
+ * before lws, which would drop it without a word, reads it. */
+#define RV__HTTP_HEAD_MAX (RV_TOKEN_MAX + 4096)
+/* and at most this many header lines (Apache's LimitRequestFields) */
+#define RV__HTTP_FIELDS_MAX 100
+/* lws's header space: it stores an unknown header with a few bytes of its
+ * own, so it gets room over RV__HTTP_HEAD_MAX that RV__HTTP_FIELDS_MAX
+ * such headers cannot fill, and the listener's limits are the ones met */
+#define RV__LWS_HEADER_SPACE (RV__HTTP_HEAD_MAX + 4096)
 
 struct rv__listener_peer;
 

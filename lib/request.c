@@ -1,6 +1,8 @@
 /* lib/request.c - the pure half of a WebSocket handshake (see request.h):
  * routing a path to its endpoint and id, the query arguments, the Origin
- * (parsed as scheme, host and port before any pattern sees it).
+ * (parsed as scheme, host and port before any pattern sees it), the Host
+ * of a plain HTTP request (DNS rebinding), and the request head as the
+ * listener peeks it before lws reads it (431 and %00).
  */
 #include "request.h"
 
@@ -8,6 +10,7 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define ORIGIN_MAX 512
 
@@ -226,4 +229,92 @@ bool rv__request_origin_allowed(const char *const *patterns, unsigned n, const c
 		if (origin_match(pats[i], &o))
 			return true;
 	return false;
+}
+
+/* ---- the Host header (DNS rebinding) ----------------------------------- */
+
+static bool is_ipv4(const char *host)
+{
+	unsigned char a4[4];
+
+	return inet_pton(AF_INET, host, a4) == 1;
+}
+
+int rv__request_host_check(const char *const *patterns, unsigned n, const char *listen_host,
+			   const char *host, char *why, size_t why_len)
+{
+	struct rv__origin h;
+	const char *rest;
+	size_t digits = 0;
+
+	/* no Host (HTTP/1.0, a hand-written probe): no browser sends that,
+	 * so it is no rebinding; the same rule as a missing Origin */
+	if (!host || !*host)
+		return 0;
+	memset(&h, 0, sizeof(h));
+	if (strlen(host) >= ORIGIN_MAX || !(rest = parse_host(host, &h, false))) {
+		snprintf(why, why_len, "malformed Host header");
+		return 400;
+	}
+	if (*rest == ':') {
+		/* RFC 3986 allows an empty port ("host:"); no port has 6 digits */
+		for (rest++; is_digit(rest[digits]); digits++)
+			;
+		rest += digits;
+	}
+	if (*rest || digits > 5) {
+		snprintf(why, why_len, "malformed Host header");
+		return 400;
+	}
+	/* An address cannot be rebound: only a name the attacker's DNS
+	 * answers for can point a browser's page at this server. */
+	if (h.ipv6 || is_ipv4(h.host))
+		return 0;
+	if (!strcmp(h.host, "localhost") || !fnmatch("*.localhost", h.host, 0))
+		return 0;
+	if (listen_host && !strcasecmp(listen_host, h.host))
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		char pat[256];
+
+		snprintf(pat, sizeof(pat), "%s", patterns[i]);
+		lower(pat);
+		if (!fnmatch(pat, h.host, 0))
+			return 0;
+	}
+	snprintf(why, why_len, "host not allowed (see --allowed-host)");
+	return 421;
+}
+
+/* ---- the request head, looked at before lws reads it -------------------- */
+
+int rv__request_head_check(const char *buf, size_t n, size_t max, unsigned max_fields,
+			   char *why, size_t why_len)
+{
+	const char *end = memmem(buf, n, "\r\n\r\n", 4);
+	const char *eol = memmem(buf, n, "\r\n", 2), *p;
+	size_t head = end ? (size_t)(end - buf) + 4 : n;
+	unsigned lines = 0;
+
+	/* lws (4.1.6) drops the connection without a word when the head
+	 * outgrows its header space: answer it before lws sees it */
+	if (head > max) {
+		snprintf(why, why_len, "request head over %zu bytes", max);
+		return 431;
+	}
+	/* lws keeps an unknown header with some bytes of its own: many
+	 * short ones outgrow its space sooner than their size says */
+	for (p = eol; p && p < buf + head; p = memmem(p + 2, (size_t)(buf + head - p - 2), "\r\n", 2))
+		/* each line ends in one, the request line and the blank one too */
+		if (++lines > max_fields + (end ? 2u : 1u)) {
+			snprintf(why, why_len, "more than %u header fields", max_fields);
+			return 431;
+		}
+	/* lws fails a request whose target decodes to a NUL byte the same
+	 * way; a NUL can be in no id and no query value we take */
+	if (eol && memmem(buf, (size_t)(eol - buf), "%00", 3)) {
+		snprintf(why, why_len, "request target contains %%00 (a NUL byte)");
+		return 400;
+	}
+	return 0;
 }

@@ -53,4 +53,22 @@ int rv__request_origin_parse(const char *s, struct rv__origin *o);
  * nothing. */
 bool rv__request_origin_allowed(const char *const *patterns, unsigned n, const char *origin);
 
+/* The Host header of a plain HTTP request (/healthz, /metrics), against
+ * DNS rebinding: a page on a name the attacker's DNS points at this server
+ * would otherwise be same-origin with it. 0 when host is absent or empty,
+ * an IP address (no DNS involved), localhost or a *.localhost name,
+ * listen_host (the --listen host; NULL: none), or a name matching one of
+ * the n patterns (shell wildcards, case-insensitive; the port is not
+ * compared); 400 with why when it is no host[:port]; else 421 with why. */
+int rv__request_host_check(const char *const *patterns, unsigned n, const char *listen_host,
+			   const char *host, char *why, size_t why_len);
+
+/* The first n bytes a client sent (the listener peeks them, not read):
+ * 431 with why when the request head (up to the blank line, or all n bytes
+ * when there is none yet) is over max bytes or holds more than max_fields
+ * header lines, 400 with why when the request line's target holds "%00",
+ * else 0 (nothing to say yet; lws reads it). */
+int rv__request_head_check(const char *buf, size_t n, size_t max, unsigned max_fields,
+			   char *why, size_t why_len);
+
 #endif

@@ -432,6 +432,28 @@ static int http_reply(struct rv__conn *c, struct lws *wsi, unsigned status,
 	return 0;
 }
 
+/* The Host check against DNS rebinding (rv__request_host_check): 0, or the
+ * status (400, 421) with its one-line body in body. */
+static int host_refused(struct rv__server *s, struct lws *wsi, char *body, size_t len)
+{
+	char host[256], why[128];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HOST), status;
+
+	if (n <= 0)
+		return 0;
+	if (n >= (int)sizeof(host) || lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0) {
+		snprintf(body, len, "malformed Host header\n");
+		return 400;
+	}
+	status = rv__request_host_check(s->cfg->allowed_hosts, s->cfg->n_allowed_hosts,
+					s->cfg->host, host, why, sizeof(why));
+	if (status) {
+		snprintf(body, len, "%s\n", why);
+		rv_log(s->log, RV_LOG_INFO, "http_refused", "%d %s: %.100s", status, why, host);
+	}
+	return status;
+}
+
 static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
 {
 	static const char *const store_states[] = {
@@ -442,6 +464,9 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 	int n;
 
 	s->hub.metrics.http_requests++;
+	if ((n = host_refused(s, wsi, body, sizeof(body))))
+		return http_reply(c, wsi, (unsigned)n, "text/plain; charset=utf-8", body,
+				  strlen(body));
 	if (!strcmp(uri, "/healthz")) {
 		/* A failing store leaves the status ok (and the answer 200):
 		 * parties and streams still work, only progress is refused. */
@@ -938,8 +963,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.timeout_secs = cfg->handshake_timeout;
 	info.timeout_secs_ah_idle = cfg->handshake_timeout;
 	/* a token may travel in a header or the query: room for one, and the
-	 * other headers (lws's default is 4096 for all of them) */
-	info.max_http_header_data = RV_TOKEN_MAX + 4096;
+	 * other headers (lws's default is 4096 for all of them); a longer
+	 * head is answered 431 by the listener before lws reads it */
+	info.max_http_header_data = RV__LWS_HEADER_SPACE;
 	if (tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;

@@ -52,6 +52,11 @@ static const char usage_text[] =
 "                         'example.com', '*.example.com:*', 'https://app.test';\n"
 "                         repeatable (default localhost:*, 127.0.0.1:* and\n"
 "                         [::1]:*); requests without an Origin are allowed\n"
+"  --allowed-host PATTERN /healthz and /metrics also answer a Host header\n"
+"                         naming PATTERN, e.g. 'media.example', '*.lan';\n"
+"                         repeatable; IP addresses, localhost, *.localhost\n"
+"                         and the --listen host always pass, other names\n"
+"                         get 421 (DNS rebinding); '*' allows any\n"
 "  --max-message BYTES    largest message accepted, after decompression\n"
 "                         (default 65536; 256 to 16777216)\n"
 "  --history N            chat messages kept per party and replayed to\n"
@@ -138,6 +143,7 @@ enum {
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
 	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
+	OPT_ALLOWED_HOST,
 };
 
 static const struct option long_opts[] = {
@@ -148,6 +154,7 @@ static const struct option long_opts[] = {
 	{ "max-stored-per-owner", required_argument, NULL, OPT_MAX_STORED },
 	{ "ladder", required_argument, NULL, OPT_LADDER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
+	{ "allowed-host", required_argument, NULL, OPT_ALLOWED_HOST },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "ping-interval", required_argument, NULL, OPT_PING },
@@ -284,6 +291,17 @@ int main(int argc, char **argv)
 			if (cfg.n_origins == RV_SERVER_MAX_ORIGINS)
 				usage_error("--origin: at most %d patterns", RV_SERVER_MAX_ORIGINS);
 			cfg.origins[cfg.n_origins++] = optarg;
+			break;
+		case OPT_ALLOWED_HOST:
+			/* a host name or a wildcard over one: no port, no brackets */
+			if (!*optarg || strlen(optarg) > 255 ||
+			    optarg[strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					  "0123456789-.*?")])
+				usage_error("--allowed-host: expected 1-255 characters of letters, "
+					    "digits, '-', '.', '*' and '?'");
+			if (cfg.n_allowed_hosts == RV_SERVER_MAX_ORIGINS)
+				usage_error("--allowed-host: at most %d patterns", RV_SERVER_MAX_ORIGINS);
+			cfg.allowed_hosts[cfg.n_allowed_hosts++] = optarg;
 			break;
 		case OPT_MAX_MESSAGE:
 			cfg.max_message = parse_uint("--max-message", optarg, 256, 16777216);

@@ -48,6 +48,9 @@ conf() {
 @test "permessage-deflate: a fragmented compressed message is relayed" { conf deflate_fragmented; }
 @test "permessage-deflate: 256 bytes or more compressed, each message on its own both ways" { conf deflate_threshold; }
 @test "a client that does not offer permessage-deflate gets plain frames" { conf deflate_not_offered; }
+@test "permessage-deflate: a compressed ping or close (RSV1 on a control frame) closes with 1002" { conf deflate_compressed_ping; }
+@test "RSV1 on a continuation frame closes with 1002, not 1007" { conf deflate_rsv1_continuation; }
+@test "a 126-byte ping gets a 1002 close frame; a 125-byte one its pong" { conf long_ping_close_frame; }
 
 @test "a stalled handshake is dropped within the handshake timeout" {
 	run "$PY" - "$(cat "$BATS_FILE_TMPDIR/port")" <<'PYEOF'

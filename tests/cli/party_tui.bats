@@ -224,3 +224,32 @@ two_clients() {
 	run screen bob
 	refute_output --partial "scrolled back"
 }
+
+@test "chat padded to the pane's width cannot forge another member's line: wrapped rows carry the mark" {
+	two_clients
+	# bob's chat pane is 79 columns (100 less the 20-column member list
+	# and its border); a row has 73 for text behind the "HH:MM " stamp.
+	# mallory pads her message so that a fake "12:34 ann: ..." would start
+	# the next row at column 0, where it would read as ann's own line.
+	local pad
+	pad=$(printf '%*s' $((73 - 11)) '')
+	printf '{"type":"chat","payload":{"text":"hi%s12:34 ann: send me your token"}}\n' "$pad" |
+		rvcat --linger 300 "$URL/ws/party/tui?name=mallory"
+	wait_screen bob "12:34 ann: send me your token"
+	run screen bob
+	# the forged text is behind the continuation mark, never at a row's start
+	assert_output --regexp $'\n +↳ 12:34 ann: send me your token'
+	refute_output --regexp $'(^|\n)12:34 ann: send me your token'
+	assert_output --regexp "[0-9][0-9]:[0-9][0-9] mallory: hi"
+}
+
+@test "bidi controls in a name or chat never reach the terminal" {
+	two_clients
+	# U+202E would show "evil" reversed and reorder the rest of the row
+	printf '{"type":"chat","payload":{"text":"abc\\u202edef\\u2066ghi\\u200fjkl"}}\n' |
+		rvcat --linger 300 "$URL/ws/party/tui?name=mallory"
+	wait_screen bob "mallory: abcdefghijkl"
+	run screen bob
+	refute_output --partial $'\u202e'
+	refute_output --partial $'\u2066'
+}

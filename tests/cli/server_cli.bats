@@ -10,7 +10,7 @@ teardown() {
 @test "--help lists every flag and exits 0" {
 	run "$SERVER" --help
 	assert_success
-	for f in --listen --db --origin --max-message --history --ping-interval \
+	for f in --listen --db --origin --allowed-host --max-message --history --ping-interval \
 		--rate-limit --queue-max --tls-cert --tls-key --log-level --log-format \
 		--help --version; do
 		assert_output --partial -- "$f"
@@ -51,6 +51,9 @@ bad_flag() { # expected-substring args...
 @test "--tls-cert without --tls-key" { bad_flag "TLS needs both" --tls-cert /dev/null; }
 @test "--tls-key unreadable" { bad_flag "--tls-key: cannot read '/nonexistent/key.pem'" --tls-key /nonexistent/key.pem; }
 @test "--origin empty" { bad_flag "--origin" --origin ''; }
+@test "--allowed-host empty" { bad_flag "--allowed-host: expected" --allowed-host ''; }
+@test "--allowed-host with a port" { bad_flag "--allowed-host: expected" --allowed-host 'media.example:8080'; }
+@test "--allowed-host with a slash" { bad_flag "--allowed-host: expected" --allowed-host 'a/b'; }
 @test "--db empty" { bad_flag "--db: empty path" --db ''; }
 @test "stray argument" { bad_flag "unexpected argument 'extra'" extra; }
 

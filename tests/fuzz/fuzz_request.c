@@ -9,7 +9,10 @@
  * valid id. The Origin line also goes to the origin parser: what it
  * accepts has a lowercase scheme, a host without '@' '/' '?' '#', a port
  * in 0-65535, and is what the allowlist sees (an origin that does not
- * parse is allowed by no pattern, not even "*:*"). Any broken promise aborts, which libFuzzer reports as a crash.
+ * parse is allowed by no pattern, not even "*:*"). The same line is a Host
+ * header (0, 400 or 421 with a reason; one with '@' '/' or a space never
+ * 0), and the whole input a peeked request head (0, 431 or 400 with a
+ * reason). Any broken promise aborts, which libFuzzer reports as a crash.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -84,5 +87,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    rv__request_origin_allowed(NULL, 0, "http://1:80") ||
 	    rv__request_origin_allowed(NULL, 0, "http://localhost:80@evil.example"))
 		abort();
+	{
+		static const char *const pats[] = { "*.lan", "media.example" };
+
+		why[0] = '\0';
+		status = rv__request_host_check(pats, 2, "box.home", lines[n - 1], why, sizeof(why));
+		if ((status && status != 400 && status != 421) || (status && !why[0]) ||
+		    (!status && strpbrk(lines[n - 1], "@/ ")))
+			abort();
+		why[0] = '\0';
+		status = rv__request_head_check((const char *)data, size, 256, 8, why, sizeof(why));
+		if ((status && status != 400 && status != 431) || (status && !why[0]) ||
+		    (size <= 256 && status == 431 && !memmem(data, size, "\r\n", 2)))
+			abort();
+	}
 	return 0;
 }

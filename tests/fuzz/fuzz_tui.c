@@ -11,7 +11,9 @@
  * NUL-terminated, valid UTF-8 and free of control characters (C0, DEL, and
  * C1 such as U+009B, which a terminal may take as CSI), bidi controls and
  * line or paragraph separators, and every count
- * within its bound. Any broken promise aborts, which libFuzzer reports as a
+ * within its bound. Each line's text is also wrapped (tm_wrap) at a width
+ * taken from it: rows start in order inside the text, each moves on, and
+ * each fits the room behind the continuation mark. Any broken promise aborts, which libFuzzer reports as a
  * crash.
  *
  *   make fuzz-build && scripts/fuzz.sh 20 fuzz_tui
@@ -74,6 +76,27 @@ static void check_line(const struct tm_line *l)
 	check_shown(l->text, sizeof(l->text));
 	if (l->name[0] ? l->color < 1 || l->color > 6 : l->color != 0)
 		abort();
+	{
+		int width = 1 + (int)(strlen(l->text) % 90);
+		int room = width - TM_WRAP_INDENT > 0 ? width - TM_WRAP_INDENT : 1;
+		size_t starts[TM_TEXT_MAX + 1], n = strlen(l->text), b;
+		size_t rows = tm_wrap(l->text, width, starts, TM_TEXT_MAX + 1);
+
+		if (rows < 1 || rows > n + 1 || starts[0] != 0)
+			abort();
+		for (size_t r = 0; r < rows; r++) {
+			size_t end = r + 1 < rows ? starts[r + 1] : n;
+			char row[TM_TEXT_MAX + 1];
+
+			if (end > n || (n && end <= starts[r]))
+				abort();
+			memcpy(row, l->text + starts[r], end - starts[r]);
+			row[end - starts[r]] = '\0';
+			/* over the room only when one character is wider */
+			if (tm_fit(row, room, &b) > room || (b < end - starts[r] && r + 1 < rows && b))
+				abort();
+		}
+	}
 }
 
 /* After each message or typed line: the bounds, the state and the newest

@@ -455,6 +455,47 @@ def case_deflate_fragmented():
     print("fragmented compressed message relayed")
 
 
+def case_deflate_compressed_ping():
+    # RFC 7692 6.1: RSV1 is for the first frame of a data message; a
+    # control frame is never compressed, so a "compressed" ping is a
+    # protocol error even on a deflate connection (issue 12: lws ignored it)
+    w = deflate_joined()
+    w.send_frame(9, deflated(b"hello"), rsv=4)
+    expect_close(w, 1002, "compressed ping on a deflate connection")
+    w = deflate_joined()
+    w.send_frame(8, b"\x03\xe8", rsv=4)
+    expect_close(w, 1002, "compressed close on a deflate connection")
+    server_up()
+
+
+def case_deflate_rsv1_continuation():
+    # RSV1 on a continuation frame is a frame-level error (1002), not a
+    # bad payload (1007), with or without deflate
+    w = deflate_joined()
+    z = deflated(('{"type":"chat","payload":{"text":"%s"}}' % ("c" * 300)).encode())
+    w.send_frame(1, z[:4], fin=False, rsv=4)
+    w.send_frame(0, z[4:], fin=True, rsv=4)
+    expect_close(w, 1002, "RSV1 on a continuation (deflate)")
+    w = joined()
+    w.send_frame(1, b'{"type":', fin=False)
+    w.send_frame(0, b'"time"}', fin=True, rsv=4)
+    expect_close(w, 1002, "RSV1 on a continuation (no deflate)")
+
+
+def case_long_ping_close_frame():
+    # a 126-byte ping gets a 1002 close frame, not a dropped connection
+    for kw, what in (({}, "plain"), ({"deflate": True}, "deflate")):
+        w = deflate_joined() if kw else joined()
+        w.send_frame(9, b"x" * 126)
+        expect_close(w, 1002, f"126-byte ping ({what})")
+    w = joined()
+    w.send_frame(9, b"y" * 125)
+    op, p, _ = w.recv_frame()
+    if op != 10 or p != b"y" * 125:
+        fail(f"125-byte ping: got opcode {op}, {len(p)} bytes")
+    print("125-byte ping answered")
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 if __name__ == "__main__":
     CASES[sys.argv[2]]()

@@ -1,11 +1,13 @@
-/* tests/unit/test_request.c - the Origin check of the handshake's pure half
- * (lib/request.c): the origin parser and the pattern matcher, fed the
- * hostile origins that used to pass or fail for the wrong reason.
+/* tests/unit/test_request.c - the handshake's pure half (lib/request.c):
+ * the origin parser and the pattern matcher, fed the hostile origins that
+ * used to pass or fail for the wrong reason; the Host check of /healthz and
+ * /metrics (DNS rebinding); the request head the listener peeks (431, %00).
  */
 #include "unit.h"
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "request.h"
 
@@ -143,6 +145,117 @@ static void malformed_patterns_match_nothing(void **state)
 			fail_msg("pattern \"%s\" matched", p[i]);
 }
 
+static int host(const char *const *pats, unsigned n, const char *listen, const char *h)
+{
+	char why[128];
+
+	return rv__request_host_check(pats, n, listen, h, why, sizeof(why));
+}
+
+static void host_defaults_admit_addresses_and_loopback_names(void **state)
+{
+	static const char *const ok[] = {
+		"127.0.0.1", "127.0.0.1:8080", "[::1]", "[::1]:8080", "10.1.2.3:9",
+		"[2001:db8::1]:443", "localhost", "LOCALHOST:8080", "app.localhost:1",
+		"localhost:", NULL, "",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (host(NULL, 0, "127.0.0.1", ok[i]))
+			fail_msg("Host \"%s\" refused", ok[i] ? ok[i] : "(none)");
+	/* the names a rebinding attack would send */
+	assert_int_equal(host(NULL, 0, "127.0.0.1", "evil.example"), 421);
+	assert_int_equal(host(NULL, 0, "127.0.0.1", "evil.example:8080"), 421);
+	assert_int_equal(host(NULL, 0, "127.0.0.1", "localhost.evil.example"), 421);
+	assert_int_equal(host(NULL, 0, "127.0.0.1", "127.0.0.1.nip.io"), 421);
+	assert_int_equal(host(NULL, 0, "127.0.0.1", "localhost."), 421);
+	assert_int_equal(host(NULL, 0, "127.0.0.1", "1"), 421);   /* not an address */
+}
+
+static void host_listen_name_and_patterns(void **state)
+{
+	const char *pats[] = { "media.example", "*.LAN" };
+
+	assert_int_equal(host(NULL, 0, "box.home", "box.home:8080"), 0);
+	assert_int_equal(host(NULL, 0, "box.home", "BOX.HOME"), 0);
+	assert_int_equal(host(NULL, 0, "box.home", "other.home"), 421);
+	assert_int_equal(host(pats, 2, NULL, "media.example:80"), 0);
+	assert_int_equal(host(pats, 2, NULL, "tv.lan"), 0);
+	assert_int_equal(host(pats, 2, NULL, "media.example.evil"), 421);
+	assert_int_equal(host(pats, 2, NULL, "lan"), 421);
+	{
+		const char *any[] = { "*" };
+
+		assert_int_equal(host(any, 1, NULL, "whatever.example"), 0);
+	}
+}
+
+static void host_malformed_is_400(void **state)
+{
+	static const char *const bad[] = {
+		"evil.example/x", "a b", "user@localhost", "[::1", "[::1]x", "[zz]:80",
+		"localhost:80:80", "localhost:123456", "localhost:-1", ":80", "*.lan",
+		"localhost:8a", "a\tb",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (host(NULL, 0, NULL, bad[i]) != 400)
+			fail_msg("Host \"%s\" not 400", bad[i]);
+	{
+		char big[1024];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		assert_int_equal(host(NULL, 0, NULL, big), 400);
+	}
+}
+
+static int head(const char *buf, size_t n, size_t max)
+{
+	char why[128];
+
+	return rv__request_head_check(buf, n, max, 5, why, sizeof(why));
+}
+
+static void head_size_fields_and_nul(void **state)
+{
+	char buf[256];
+	const char *req = "GET /ws/party/x?name=a HTTP/1.1\r\nHost: h\r\n\r\n";
+	size_t len = strlen(req);
+
+	assert_int_equal(head(req, len, len), 0);         /* exactly the limit */
+	assert_int_equal(head(req, len, len - 1), 431);   /* one over */
+	/* a head not complete yet: only what has come counts */
+	assert_int_equal(head(req, 10, 20), 0);
+	assert_int_equal(head(req, 21, 20), 431);
+	/* what follows the blank line (a body, a frame) is not the head */
+	snprintf(buf, sizeof(buf), "%sXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", req);
+	assert_int_equal(head(buf, strlen(buf), len), 0);
+	{
+		/* 5 header fields pass, 6 do not, complete or not; %00 in the
+		 * request target, not elsewhere */
+		static const struct { const char *req; int want; } cases[] = {
+			{ "GET / HTTP/1.1\r\na:1\r\nb:2\r\nc:3\r\nd:4\r\ne:5\r\n\r\n", 0 },
+			{ "GET / HTTP/1.1\r\na:1\r\nb:2\r\nc:3\r\nd:4\r\ne:5\r\nf:6\r\n\r\n", 431 },
+			{ "GET / HTTP/1.1\r\na:1\r\nb:2\r\nc:3\r\nd:4\r\ne:5\r\nf:6\r\ng", 431 },
+			{ "GET /ws/party/x?name=a%00b HTTP/1.1\r\n\r\n", 400 },
+			{ "GET /ws/party/%00 HTTP/1.1\r\n\r\n", 400 },
+			{ "GET /ws/party/x HTTP/1.1\r\nX-A: %00\r\n\r\n", 0 },
+			/* "%00" once decoded: a name lws passes */
+			{ "GET /ws/party/x?name=a%2500 HTTP/1.1\r\n\r\n", 0 },
+			/* the request line not complete yet */
+			{ "GET /ws/party/x?name=a%0", 0 },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			if (head(cases[i].req, strlen(cases[i].req), 200) != cases[i].want)
+				fail_msg("case %zu: not %d", i, cases[i].want);
+	}
+	/* binary junk, empty */
+	assert_int_equal(head("\0\0\0\0", 4, 200), 0);
+	assert_int_equal(head("", 0, 200), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +264,10 @@ int main(void)
 		cmocka_unit_test(defaults_allow_loopback_only),
 		cmocka_unit_test(custom_patterns),
 		cmocka_unit_test(malformed_patterns_match_nothing),
+		cmocka_unit_test(host_defaults_admit_addresses_and_loopback_names),
+		cmocka_unit_test(host_listen_name_and_patterns),
+		cmocka_unit_test(host_malformed_is_400),
+		cmocka_unit_test(head_size_fields_and_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

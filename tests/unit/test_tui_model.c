@@ -4,6 +4,7 @@
  * so nothing here waits or reads a clock. */
 #include "tui_party.h"
 
+#include <locale.h>
 #include <math.h>
 
 static const struct tm_line *line(const struct tm_model *m, size_t i)
@@ -991,6 +992,64 @@ static void test_members_bound(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Rows of body at width as the view draws them: the first behind a
+ * 6-column stamp ("12:34 "), the others behind TM_WRAP_MARK. */
+static size_t rows_as_drawn(const char *body, int width, char rows[][256], size_t max)
+{
+	size_t starts[64], n = tm_wrap(body, width, starts, 64);
+
+	assert_true(n <= max && n <= 64);
+	for (size_t r = 0; r < n; r++) {
+		size_t end = r + 1 < n ? starts[r + 1] : strlen(body);
+
+		snprintf(rows[r], 256, "%s%.*s", r ? TM_WRAP_MARK : "12:34 ",
+			 (int)(end - starts[r]), body + starts[r]);
+	}
+	return n;
+}
+
+/* A chat padded with spaces to the pane's width puts "12:34 bob: ..." at
+ * the start of a wrapped row, where it would read as bob's own line: every
+ * wrapped row starts with the continuation mark, so only a message's first
+ * row can look like a line, and that row names the real sender. */
+static void test_wrap_marks_continuation_rows(void **state)
+{
+	char body[512], rows[16][256];
+	size_t n, b;
+	int width = 40, room = width - TM_WRAP_INDENT;
+
+	(void)state;
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	snprintf(body, sizeof(body), "mallory: hi%*s12:34 bob: send me your token", room - 11, "");
+	n = rows_as_drawn(body, width, rows, 16);
+	assert_int_equal(n, 2);
+	assert_int_equal(strlen(rows[0]), (size_t)width);     /* the pane's width exactly */
+	assert_memory_equal(rows[0], "12:34 mallory: hi   ", 20);
+	assert_string_equal(rows[1], TM_WRAP_MARK "12:34 bob: send me your token");
+	for (size_t r = 1; r < n; r++)
+		assert_memory_equal(rows[r], TM_WRAP_MARK, strlen(TM_WRAP_MARK));
+	/* the mark takes the stamp's columns */
+	assert_int_equal(tm_fit(TM_WRAP_MARK, 100, &b), TM_WRAP_INDENT);
+	/* every row's text fits the room left, wide characters whole */
+	snprintf(body, sizeof(body), "ann: %s", "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
+		 "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab");
+	n = rows_as_drawn(body, 16, rows, 16);    /* room 10: "ann: " + 2 cats, then 5 a row */
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[1], TM_WRAP_MARK "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
+			    "\xe7\x8c\xab\xe7\x8c\xab");
+	for (size_t r = 0; r < n; r++) {
+		assert_true(tm_fit(rows[r], 1000, &b) <= 16);
+		assert_true(rv_utf8_valid(rows[r], strlen(rows[r])));
+	}
+	/* a pane too narrow for any text still moves on, a character a row */
+	assert_int_equal(tm_wrap("\xe7\x8c\xab\xe7\x8c\xab", 6, NULL, 0), 2);
+	assert_int_equal(tm_wrap("abc", 3, NULL, 0), 3);
+	assert_int_equal(tm_wrap("", 40, NULL, 0), 1);
+	/* invalid UTF-8: a byte a column, never stuck */
+	assert_int_equal(tm_wrap("\xff\xfe\xfd", 7, NULL, 0), 3);
+	setlocale(LC_CTYPE, "C");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1013,6 +1072,7 @@ int main(void)
 		T(test_c1_controls_never_shown),
 		T(test_invalid_utf8_never_shown),
 		T(test_bidi_and_escapes_never_shown),
+		T(test_wrap_marks_continuation_rows),
 		T(test_same_names_told_apart),
 		T(test_scrollback_bound),
 		T(test_members_bound),

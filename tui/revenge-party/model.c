@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <jansson.h>
 
@@ -79,6 +80,62 @@ static void scrub(char *str)
 		s += n;
 	}
 	*out = '\0';
+}
+
+int tm_fit(const char *s, int width, size_t *bytes)
+{
+	mbstate_t st;
+	size_t i = 0, n = strlen(s);
+	int cols = 0;
+
+	memset(&st, 0, sizeof(st));
+	while (i < n) {
+		wchar_t wc;
+		size_t k = mbrtowc(&wc, s + i, n - i, &st);
+		int w;
+
+		if (k == (size_t)-1 || k == (size_t)-2) {
+			memset(&st, 0, sizeof(st));
+			k = 1;
+			w = 1;
+		} else {
+			if (!k)
+				break;
+			w = wcwidth(wc);
+			if (w < 0)
+				w = 1;
+		}
+		if (cols + w > width)
+			break;
+		cols += w;
+		i += k;
+	}
+	*bytes = i;
+	return cols;
+}
+
+size_t tm_wrap(const char *body, int width, size_t *starts, size_t max)
+{
+	int room = width - TM_WRAP_INDENT > 0 ? width - TM_WRAP_INDENT : 1;
+	size_t off = 0, n = strlen(body), rows = 0, b;
+
+	do {
+		if (starts && rows < max)
+			starts[rows] = off;
+		tm_fit(body + off, room, &b);
+		if (!b) {
+			/* a character wider than the room takes a row of its own */
+			mbstate_t st;
+
+			memset(&st, 0, sizeof(st));
+			b = mbrlen(body + off, n - off, &st);
+			if (b == 0 || b > n - off)      /* also (size_t)-1 and -2 */
+				b = 1;
+		}
+		off += b;
+		rows++;
+	} while (off < n);
+	return rows;
 }
 
 void tm__vformat(char *buf, size_t size, const char *fmt, va_list ap)

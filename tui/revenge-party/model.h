@@ -122,6 +122,28 @@ double tm_server_now(const struct tm_model *m, double local_now_ms);
 /* The playback position (s) now, extrapolated. */
 double tm_position(const struct tm_model *m, double local_now_ms);
 
+/* A chat line on screen is "HH:MM name: text" wrapped to the pane. Every
+ * row after the first starts with TM_WRAP_MARK, in the TM_WRAP_INDENT
+ * columns that the first row's "HH:MM " stamp takes: a message padded to
+ * the pane's width would otherwise start a row of its own with a forged
+ * "12:34 bob: ..." that reads as bob's line. The first row is the only one
+ * drawn without the mark, and it always names the real sender. */
+#define TM_WRAP_MARK "    \xe2\x86\xb3 "    /* "    ↳ " (U+21B3) */
+#define TM_WRAP_INDENT 6
+
+/* Display columns of the longest prefix of s that fits in width columns;
+ * *bytes gets its length, never cutting a character. Invalid UTF-8 counts
+ * a byte as one column, a character wcwidth does not know as one. Needs a
+ * UTF-8 LC_CTYPE. */
+int tm_fit(const char *s, int width, size_t *bytes);
+
+/* Wrap body (a line's "name: text") for a chat pane width columns wide:
+ * every row, the first included, has width - TM_WRAP_INDENT columns (at
+ * least 1) for body. Stores where each row starts (byte offsets into body)
+ * in starts, when not NULL, up to max of them; returns the number of rows,
+ * at least 1 (an empty body is one empty row). */
+size_t tm_wrap(const char *body, int width, size_t *starts, size_t max);
+
 /* vsnprintf into buf of size bytes, cut at a character boundary when it
  * does not fit (an empty string on a format error); always NUL-terminated.
  * Internal to revenge-party: the scrollback and command.c's error text. */

@@ -32,40 +32,6 @@ struct view {
 	bool tiny;              /* too small for the layout */
 };
 
-/* Display columns of the first bytes of s that fit in width; *bytes gets
- * how many bytes that is. Invalid UTF-8 counts a byte as one column. */
-static int fit(const char *s, int width, size_t *bytes)
-{
-	mbstate_t st;
-	size_t i = 0, n = strlen(s);
-	int cols = 0;
-
-	memset(&st, 0, sizeof(st));
-	while (i < n) {
-		wchar_t wc;
-		size_t k = mbrtowc(&wc, s + i, n - i, &st);
-		int w;
-
-		if (k == (size_t)-1 || k == (size_t)-2) {
-			memset(&st, 0, sizeof(st));
-			k = 1;
-			w = 1;
-		} else {
-			if (!k)
-				break;
-			w = wcwidth(wc);
-			if (w < 0)
-				w = 1;
-		}
-		if (cols + w > width)
-			break;
-		cols += w;
-		i += k;
-	}
-	*bytes = i;
-	return cols;
-}
-
 /* Print s cut to width columns. */
 static void put(WINDOW *w, const char *s, int width)
 {
@@ -73,7 +39,7 @@ static void put(WINDOW *w, const char *s, int width)
 
 	if (width <= 0)
 		return;
-	fit(s, width, &b);
+	tm_fit(s, width, &b);
 	waddnstr(w, s, (int)b);
 }
 
@@ -268,81 +234,72 @@ static void draw_members(struct view *v, struct tm_model *m)
 	wnoutrefresh(v->members);
 }
 
-/* One chat line as "HH:MM name: text", wrapped to width; returns rows
- * used, drawing only rows >= first (rows before it are above the pane).
- * The name is as tm_shown_name tells it, "ann (m3)" when two are ann. */
-static int chat_line_rows(const struct tm_model *m, const struct tm_line *l, int width)
+/* A line's body: "name: text" for chat, "name text" for the others. */
+static void line_body(const struct tm_model *m, const struct tm_line *l, char *body, size_t size,
+		      size_t *name_len)
 {
-	char text[TM_TEXT_MAX + TM_SHOWN_MAX + 16], shown[TM_SHOWN_MAX];
+	char shown[TM_SHOWN_MAX];
 	const char *name = tm_shown_name(m, l->from, l->name, shown, sizeof(shown));
-	int rows = 0;
-	size_t off = 0, n, b;
 
-	snprintf(text, sizeof(text), "00:00 %s%s%s", name, name[0] ? ": " : "", l->text);
-	n = strlen(text);
-	while (off < n) {
-		fit(text + off, width, &b);
-		if (!b)
-			b = 1;
-		off += b;
-		rows++;
-	}
-	return rows ? rows : 1;
+	if (l->kind == TM_CHAT)
+		snprintf(body, size, "%s: %s", name, l->text);
+	else
+		snprintf(body, size, "%s%s%s", name, name[0] ? " " : "", l->text);
+	*name_len = strlen(name);
 }
 
-static void draw_chat_line(struct view *v, const struct tm_model *m, const struct tm_line *l,
-			   int y, int width, int skip)
+#define BODY_MAX (TM_TEXT_MAX + TM_SHOWN_MAX + 16)
+
+/* Rows a line takes at width (tm_wrap). */
+static int chat_line_rows(const struct tm_model *m, const struct tm_line *l, int width)
 {
-	char stamp[16], body[TM_TEXT_MAX + TM_SHOWN_MAX + 16], shown[TM_SHOWN_MAX];
-	const char *name = tm_shown_name(m, l->from, l->name, shown, sizeof(shown));
+	char body[BODY_MAX];
+	size_t nl;
+
+	line_body(m, l, body, sizeof(body), &nl);
+	return (int)tm_wrap(body, width, NULL, 0);
+}
+
+/* One line as "HH:MM name: text", then each wrapped row behind the
+ * continuation mark (TM_WRAP_MARK, model.h says why). */
+static void draw_chat_line(struct view *v, const struct tm_model *m, const struct tm_line *l,
+			   int y, int width)
+{
+	char stamp[16], body[BODY_MAX];
+	size_t starts[BODY_MAX], rows, nl;
 	time_t t = (time_t)(l->at_ms / 1000);
 	struct tm tm;
-	size_t off = 0, n, b;
-	int row = 0;
+	bool dim = l->kind == TM_NOTICE || l->kind == TM_JOIN || l->kind == TM_LEAVE ||
+		   l->kind == TM_HOST;
 
 	localtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%H:%M", &tm);
-	if (l->kind == TM_CHAT)
-		snprintf(body, sizeof(body), "%s: %s", name, l->text);
-	else
-		snprintf(body, sizeof(body), "%s%s%s", name, name[0] ? " " : "", l->text);
-	n = strlen(body);
-	/* first row: stamp then the text; wrapped rows continue under it */
-	while (off < n || row == 0) {
-		int x = 0;
-		int room = width - (row == 0 ? 6 : 0);
+	strftime(stamp, sizeof(stamp), "%H:%M ", &tm);
+	line_body(m, l, body, sizeof(body), &nl);
+	rows = tm_wrap(body, width, starts, BODY_MAX);
+	for (size_t row = 0; row < rows; row++) {
+		size_t off = starts[row], b = (row + 1 < rows ? starts[row + 1] : strlen(body)) - off;
 
-		fit(body + off, room > 0 ? room : 1, &b);
-		if (!b && off < n)
-			b = 1;
-		if (row >= skip) {
-			wmove(v->chat, y + row - skip, 0);
-			if (row == 0) {
-				waddstr(v->chat, stamp);
-				waddch(v->chat, ' ');
-				x = 6;
-			}
-			(void)x;
-			if (row == 0 && l->kind == TM_CHAT && v->color) {
-				size_t nl = strlen(name);
-
-				wattron(v->chat, COLOR_PAIR(l->color) | A_BOLD);
-				waddnstr(v->chat, body, (int)(nl < b ? nl : b));
-				wattroff(v->chat, COLOR_PAIR(l->color) | A_BOLD);
-				if (b > nl)
-					waddnstr(v->chat, body + nl, (int)(b - nl));
-			} else {
-				if (l->kind == TM_NOTICE || l->kind == TM_JOIN || l->kind == TM_LEAVE ||
-				    l->kind == TM_HOST)
-					wattron(v->chat, A_DIM);
-				waddnstr(v->chat, body + off, (int)b);
-				wattroff(v->chat, A_DIM);
-			}
+		wmove(v->chat, y + (int)row, 0);
+		if (row == 0) {
+			waddstr(v->chat, stamp);
+		} else {
+			/* ours, never the sender's: not in the sender's colour */
+			wattron(v->chat, A_DIM);
+			waddstr(v->chat, TM_WRAP_MARK);
+			wattroff(v->chat, A_DIM);
 		}
-		off += b;
-		row++;
-		if (off >= n)
-			break;
+		if (row == 0 && l->kind == TM_CHAT && v->color) {
+			wattron(v->chat, COLOR_PAIR(l->color) | A_BOLD);
+			waddnstr(v->chat, body, (int)(nl < b ? nl : b));
+			wattroff(v->chat, COLOR_PAIR(l->color) | A_BOLD);
+			if (b > nl)
+				waddnstr(v->chat, body + nl, (int)(b - nl));
+		} else {
+			if (dim)
+				wattron(v->chat, A_DIM);
+			waddnstr(v->chat, body + off, (int)b);
+			wattroff(v->chat, A_DIM);
+		}
 	}
 }
 
@@ -390,7 +347,7 @@ static void draw_chat(struct view *v, struct tm_model *m)
 		const struct tm_line *l = &m->lines[(m->first_line + k) % TM_LINES_MAX];
 		int r = chat_line_rows(m, l, w);
 
-		draw_chat_line(v, m, l, y, w, 0);
+		draw_chat_line(v, m, l, y, w);
 		y += r;
 	}
 	wnoutrefresh(v->chat);
@@ -441,11 +398,11 @@ void view_draw_input(struct view *v, const char *prompt, const char *line, int p
 	char before[4096];
 
 	werase(v->input);
-	pw = fit(prompt, w, &b);
+	pw = tm_fit(prompt, w, &b);
 	waddnstr(v->input, prompt, (int)b);
 	/* keep the cursor in view: scroll the line from the left if needed */
 	snprintf(before, sizeof(before), "%.*s", point, line);
-	cursor = fit(before, 1 << 20, &b);
+	cursor = tm_fit(before, 1 << 20, &b);
 	while (cursor - (int)0 > w - pw - 1 && line[start]) {
 		size_t k = 1;
 
@@ -453,7 +410,7 @@ void view_draw_input(struct view *v, const char *prompt, const char *line, int p
 			k++;
 		start += k;
 		snprintf(before, sizeof(before), "%.*s", point - (int)start, line + start);
-		cursor = fit(before, 1 << 20, &b);
+		cursor = tm_fit(before, 1 << 20, &b);
 	}
 	put(v->input, line + start, w - pw);
 	wmove(v->input, 0, pw + cursor < w ? pw + cursor : w - 1);

@@ -24,8 +24,8 @@ extern "C" {
 #define RV_METRIC_N_CLOSE_CODES 10
 
 /* HTTP statuses a handshake is refused with, in the order rendered. */
-#define RV_METRIC_REFUSED_STATUSES 400, 401, 403, 404, 429, 503
-#define RV_METRIC_N_REFUSED 6
+#define RV_METRIC_REFUSED_STATUSES 400, 401, 403, 404, 429, 431, 503
+#define RV_METRIC_N_REFUSED 7
 
 /* Why a connection token was refused, in the order rendered. */
 #define RV_METRIC_AUTH_REASONS "missing", "bad", "bad_signature", "expired", \

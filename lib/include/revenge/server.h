@@ -26,6 +26,11 @@ struct rv_server_config {
 	int port;                     /* 0 picks a free port */
 	const char *origins[RV_SERVER_MAX_ORIGINS]; /* allowlist patterns */
 	unsigned n_origins;           /* 0 = the defaults localhost:*, 127.0.0.1:* */
+	/* Host names /healthz and /metrics answer besides IP addresses,
+	 * localhost, *.localhost and host: shell wildcards; others get 421
+	 * (DNS rebinding). */
+	const char *allowed_hosts[RV_SERVER_MAX_ORIGINS];
+	unsigned n_allowed_hosts;
 	size_t max_message;           /* bytes, after decompression */
 	unsigned history;             /* chat messages kept per party */
 	unsigned ping_interval;       /* seconds between pings; 0 = none */
