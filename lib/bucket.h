@@ -30,4 +30,9 @@ void rv__bucket_init(struct rv__bucket *b, double rate, double burst, double now
  * large, refills at most to burst. */
 bool rv__bucket_take(struct rv__bucket *b, double now_ms);
 
+/* The same for n tokens at once (rx.c counts a read's frames together):
+ * true when n whole tokens were there and are taken; otherwise none is
+ * taken. A negative or NaN n is refused. */
+bool rv__bucket_take_n(struct rv__bucket *b, double n, double now_ms);
+
 #endif

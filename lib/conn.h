@@ -62,6 +62,18 @@ struct rv__hub {
 	char *inflated;                         /* the message inflated last (owned, grows) */
 	size_t inflated_cap;
 	unsigned char rxbuf[16 * 1024];         /* each read, parsed (unmasked) in place */
+	/* unfinished messages (rx.c): connections between a frame's or a
+	 * message's start and its end, oldest first, and the assembly
+	 * memory they hold together (--partial-budget) */
+	RV__LIST(struct rv__conn) partial;
+	size_t partial_bytes;
+	size_t rx_freed;                        /* assembly memory freed since the last trim */
+	uint64_t trimmed_at;                    /* last malloc_trim, monotonic ns */
+	/* connections with bytes decrypted inside their SSL that epoll
+	 * cannot see, read again on the next loop turn (rx.c) */
+	RV__LIST(struct rv__conn) rx_more;
+	ev_check rx_check;                      /* feeds them after the poll */
+	ev_idle rx_spin;                        /* keeps the poll from blocking meanwhile */
 };
 
 /* One per lws connection (HTTP or WebSocket), zeroed by lws; the
@@ -93,6 +105,14 @@ struct rv__conn {
 	bool close_echo;                        /* close_code echoes the peer's, not ours */
 	bool half_closed;                       /* our FIN went; waiting for the peer's */
 	bool rx_done;                           /* nothing more to read or say: end c */
+	bool on_partial;                        /* on hub->partial */
+	struct rv__conn *partial_prev, *partial_next;
+	uint64_t partial_since;                 /* monotonic ns the unfinished frame or message began */
+	size_t rx_held;                         /* rx's capacity counted in hub->partial_bytes */
+	bool on_rx_more;                        /* on hub->rx_more */
+	struct rv__conn *rx_more_prev, *rx_more_next;
+	struct rv__bucket frame_rate;           /* --frame-rate: every frame, of any kind */
+	uint64_t frames_taken;                  /* wsf.frames already taken from frame_rate */
 	unsigned char *pong;                    /* the latest ping unanswered while choked:
 						 * length byte, payload (owned) */
 	struct rv__bucket rate;                 /* --rate-limit */
