@@ -20,8 +20,8 @@ _revenge_server()
 	local flags='--listen --db --fsync --ladder --origin --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
-		--handshake-timeout --auth-secret-file --auth-public-key
-		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
+		--handshake-timeout --message-timeout --partial-budget --frame-rate
+		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	# "revenge-server token ...": mint a token, flags of its own
@@ -54,7 +54,8 @@ _revenge_server()
 		--listen | --db | --ladder | --origin | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
-		--max-conns-per-ip | --handshake-timeout | --tls-cert | \
+		--max-conns-per-ip | --handshake-timeout | --message-timeout | \
+		--partial-budget | --frame-rate | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

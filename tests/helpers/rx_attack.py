@@ -92,11 +92,11 @@ def cmd_partial(port, pid, n, size, timeout, rss_check):
     bad = [c for c in codes if c != 1008]
     print(f"partial: {n} x {size} B: rss base {base} kB, held {peak} kB, "
           f"closed 1008: {codes.count(1008)}/{n}")
-    if bad:
-        fail(f"{len(bad)} of {n} not closed with 1008 in {timeout + 1.5:.1f} s: {bad[:5]}")
     time.sleep(1.6)   # the sweep trims at most once a second
     after = rss_kb(pid)
     print(f"partial: rss after they left {after} kB")
+    if bad:
+        fail(f"{len(bad)} of {n} not closed with 1008 in {timeout + 1.5:.1f} s: {bad[:5]}")
     if rss_check and peak - base > 4096 and after - base > (peak - base) / 3:
         fail(f"RSS stayed up: base {base} kB, peak {peak} kB, after {after} kB")
 
@@ -217,31 +217,44 @@ def cmd_flood(port, kind, secs):
         fail(f"a round trip took {worst * 1000:.0f} ms during the flood")
 
 
+def slow_drop_time(slow, t0, deadline):
+    """Seconds from t0 until the server dropped the socket, None if not
+    by deadline."""
+    slow.settimeout(max(0.1, deadline - time.monotonic()))
+    try:
+        while slow.recv(4096):
+            pass
+    except socket.timeout:
+        return None
+    except OSError:           # a reset is a drop too
+        pass
+    return time.monotonic() - t0
+
+
 def cmd_starve(port, kind, secs, hs_timeout, msg_timeout):
     f = Flooder(port, kind, secs)
     time.sleep(0.3)
     # a slowloris: a request line and never the end of the headers
+    t0 = time.monotonic()
     slow = socket.create_connection(("127.0.0.1", port))
     slow.sendall(b"GET /ws/party/slow HTTP/1.1\r\nHost: x\r\n")
     partial = RawWS(port, path="/ws/party/partial")
     partial.send_frame(1, b"y" * 1000, fin=False)
-    t0 = time.monotonic()
-    code, took = wait_close(partial, t0 + secs)
-    slow.settimeout(max(0.1, t0 + secs - time.monotonic()))
-    try:
-        while slow.recv(4096):
-            pass
-        slow_took = time.monotonic() - t0
-    except socket.timeout:
-        slow_took = None
-    except OSError:           # a reset is a drop too
-        slow_took = time.monotonic() - t0
+    t1 = time.monotonic()
+    res = {}
+    th = threading.Thread(target=lambda: res.update(
+        slow=slow_drop_time(slow, t0, t0 + secs)), daemon=True)
+    th.start()
+    code, took = wait_close(partial, t1 + secs)
+    th.join(secs + 1)
+    slow_took = res.get("slow")
     flooding = not f.stop.is_set()
     f.finish()
     print(f"starve {kind}: slowloris dropped after "
           f"{slow_took if slow_took is None else round(slow_took, 2)} s "
-          f"(--handshake-timeout {hs_timeout}), unfinished message closed {code} after "
-          f"{took:.2f} s (--message-timeout {msg_timeout}); flood still on: {flooding}")
+          f"(--handshake-timeout {hs_timeout:g}), unfinished message closed {code} after "
+          f"{took:.2f} s (--message-timeout {msg_timeout:g}); flood still on: {flooding}, "
+          f"{f.sent} B sent")
     if not flooding:
         fail("the flood stopped early: nothing was starved")
     if slow_took is None or slow_took > hs_timeout + 1.5:
