@@ -138,6 +138,7 @@ static void rx_kill(struct rv__conn *c)
 	c->rx_done = true;
 	lws_callback_on_writable(c->wsi);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	rv__conn_doom(c, 0);    /* the async kill is an lws timer too */
 }
 
 /* One read: bytes, 0 at EOF, RX_AGAIN, or -1 on an error. */

@@ -222,6 +222,7 @@ static void keepalive_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 				rv__conn_request_close(c, 1011, "write failed");
 		} else {
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			rv__conn_doom(c, 0);
 		}
 	}
 }
@@ -677,6 +678,7 @@ static void rx_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 	struct rv__server *s = t->data;
 
 	rv__rx_sweep(&s->hub);
+	rv__conn_reap(&s->hub);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)

@@ -56,7 +56,7 @@ start() {
 	case $1 in
 	revenge)
 		rm -f "$work/bench.db"*
-		(pin 0 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --rate-limit 0 --party-chat-rate 0 \
+		(pin 0 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --rate-limit 0 --frame-rate 0 --party-chat-rate 0 \
 			--queue-max 65536 --max-conns-per-ip 0 --log-level warn >"$work/server.out" 2>"$work/server.log") &
 		pid=$!
 		for _ in $(seq 1 100); do

@@ -4,7 +4,8 @@
 # before, while and after 250 clients hold a 60,000-byte fragment, how
 # long they are held, and how long a slowloris socket and an unfinished
 # message are held while another connection floods pings (never closed:
-# --frame-rate 0), plus each flood's close. Loopback only, bounded: about
+# --frame-rate 0), how long a party member marked for 1013 is held during
+# that flood, and each flood's close. Loopback only, bounded: about
 # 40 s. The attacks are tests/helpers/rx_attack.py's.
 set -u
 build=${1:-build}
@@ -32,11 +33,13 @@ has_new=$("$server" --help | grep -c -- --message-timeout)
 if [ "$has_new" -gt 0 ]; then
 	run --max-conns-per-ip 0 -- partial PORT PID 250 60000 10
 	run --frame-rate 0 --handshake-timeout 2 -- starve PORT ping 14 2 10
+	run --queue-max 64 --rate-limit 0 --party-chat-rate 0 --frame-rate 0 -- mark1013 PORT 14
 else
 	# the server before: no deadline (the attack waits 10 + 1.5 s and
 	# reports what it held), the same starving flood
 	run --max-conns-per-ip 0 -- partial PORT PID 250 60000 10
 	run --handshake-timeout 2 -- starve PORT ping 14 2 10
+	run --queue-max 64 --rate-limit 0 --party-chat-rate 0 -- mark1013 PORT 14
 fi
 for kind in ping cont garbage; do
 	run -- flood PORT "$kind" 4

@@ -54,6 +54,11 @@ attack() {
 	attack starve "$PORT" ping 5 2 2
 }
 
+@test "during a flood that is never closed, a member marked for 1013 is gone after the 3 s close grace" {
+	start_server --queue-max 64 --rate-limit 0 --party-chat-rate 0 --frame-rate 0
+	attack mark1013 "$PORT" 8
+}
+
 @test "usage errors for --message-timeout, --partial-budget and --frame-rate" {
 	run -2 "$SERVER" --message-timeout 3601
 	[[ "$output" == *"--message-timeout: expected a whole number from 0 to 3600"* ]]

@@ -13,9 +13,13 @@ the reason on stderr otherwise. Also used by scripts/measure-rx.py.
   flood PORT KIND SECS              one connection floods (ping, cont: empty
       continuations, garbage: undecodable text) for at most SECS; it must
       get 1008 within 2 s while another client's round trips stay fast.
-  starve PORT KIND SECS HS_TIMEOUT  one connection floods with --frame-rate 0
-      (never closed) while a slowloris socket must still be dropped within
-      HS_TIMEOUT + 1.5 s and a message left unfinished closed in time.
+  starve PORT KIND SECS HS_TIMEOUT MSG_TIMEOUT  one connection floods with
+      --frame-rate 0 (never closed) while a slowloris socket must still be
+      dropped within HS_TIMEOUT + 1.5 s and a message left unfinished be
+      closed within MSG_TIMEOUT + 1.5 s.
+  mark1013 PORT SECS                the same flood while a party member that
+      does not read overflows --queue-max: closed 1013, it must be gone
+      within the 3 s close grace (+1.5 s), seen in /metrics.
 """
 import json
 import socket
@@ -264,6 +268,61 @@ def cmd_starve(port, kind, secs, hs_timeout, msg_timeout):
              f"after {msg_timeout} s")
 
 
+def metric(port, name):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+    c.request("GET", "/metrics")
+    body = c.getresponse().read().decode()
+    c.close()
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def cmd_mark1013(port, secs):
+    f = Flooder(port, "ping", secs)
+    time.sleep(0.3)
+    staller = RawWS(port, path="/ws/party/stall?name=staller", rcvbuf=4096)
+    host = RawWS(port, path="/ws/party/stall?name=host")
+    host.sock.settimeout(None)
+
+    def drain():
+        try:
+            while True:
+                host.recv_frame()
+        except (Closed, OSError):
+            pass
+
+    chat = json.dumps({"type": "chat", "payload": {"text": "x" * 2000}}).encode()
+    threading.Thread(target=drain, daemon=True).start()
+    threading.Thread(target=lambda: host.sock.sendall(RawWS.frame(1, chat) * 4000),
+                     daemon=True).start()
+    t0 = time.monotonic()
+    marked = gone = None
+    while time.monotonic() - t0 < secs and gone is None:
+        now = time.monotonic() - t0
+        if marked is None and metric(port, "revenge_slow_clients_dropped_total") >= 1:
+            marked = now
+        if metric(port, 'revenge_closes_total{code="1013"}') >= 1:
+            gone = now
+        time.sleep(0.1)
+    flooding = not f.stop.is_set()
+    f.finish()
+    staller.close()
+    host.close()
+    held = None if marked is None or gone is None else gone - marked
+    print(f"mark1013: marked after {marked} s, gone after {gone} s: held "
+          f"{held if held is None else round(held, 2)} s; flood still on: {flooding}, "
+          f"{f.sent} B sent")
+    if not flooding:
+        fail("the flood stopped early: nothing was starved")
+    if marked is None:
+        fail("the member that does not read was never marked for 1013")
+    if held is None or held > 3 + 1.5:
+        fail(f"the 1013-marked member was held {held} s, not 3 s")
+
+
 def main(argv):
     if len(argv) < 2:
         fail(__doc__)
@@ -278,6 +337,8 @@ def main(argv):
         cmd_flood(port, argv[2], float(argv[3]))
     elif cmd == "starve":
         cmd_starve(port, argv[2], float(argv[3]), float(argv[4]), float(argv[5]))
+    elif cmd == "mark1013":
+        cmd_mark1013(port, float(argv[2]))
     else:
         fail(f"unknown command {cmd}")
 
