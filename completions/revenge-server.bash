@@ -22,8 +22,8 @@ _revenge_server()
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
 		--handshake-rate-per-ip --party-join-rate
-		--handshake-timeout --auth-secret-file --auth-public-key
-		--auth-leeway --insecure-open --tls-cert --tls-key --log-level
+		--handshake-timeout --message-timeout --partial-budget --frame-rate
+		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	# "revenge-server token ...": mint a token, flags of its own
@@ -58,7 +58,7 @@ _revenge_server()
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
 		--max-conns-per-ip | --handshake-rate-per-ip | --party-join-rate | \
-		--handshake-timeout | --tls-cert | \
+		--handshake-timeout | --message-timeout | --partial-budget | --frame-rate | --tls-cert | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

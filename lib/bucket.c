@@ -23,6 +23,11 @@ void rv__bucket_init(struct rv__bucket *b, double rate, double burst, double now
 
 bool rv__bucket_take(struct rv__bucket *b, double now_ms)
 {
+	return rv__bucket_take_n(b, 1, now_ms);
+}
+
+bool rv__bucket_take_n(struct rv__bucket *b, double n, double now_ms)
+{
 	double elapsed = now_ms - b->at;
 
 	/* Only a strictly positive elapsed refills (a NaN fails the test),
@@ -39,9 +44,10 @@ bool rv__bucket_take(struct rv__bucket *b, double now_ms)
 	} else if (b->at != b->at && now_ms == now_ms) {
 		b->at = now_ms;         /* started at a NaN time: anchor here */
 	}
-	if (b->tokens < 1)
+	/* a NaN or negative n takes nothing and is refused */
+	if (!(n >= 0) || b->tokens < n)
 		return false;
-	b->tokens -= 1;
+	b->tokens -= n;
 	return true;
 }
 

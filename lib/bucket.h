@@ -46,4 +46,9 @@ double rv__bucket_wait_ms(const struct rv__bucket *b);
  * told to wait does not come back at once. */
 unsigned rv__bucket_retry_s(double wait_ms);
 
+/* The same for n tokens at once (rx.c counts a read's frames together):
+ * true when n whole tokens were there and are taken; otherwise none is
+ * taken. A negative or NaN n is refused. */
+bool rv__bucket_take_n(struct rv__bucket *b, double n, double now_ms);
+
 #endif

@@ -149,6 +149,55 @@ void rv__conn_request_close(struct rv__conn *c, int code, const char *reason)
 	/* A peer that stopped reading never makes its socket writable, so
 	 * the close frame may never go out: then drop the connection. */
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
+	rv__conn_doom(c, CLOSE_GRACE_S);
+}
+
+static void doom_leave(struct rv__conn *c)
+{
+	if (!c->on_doomed)
+		return;
+	RV__LIST_REMOVE(&c->hub->doomed, c, doomed_);
+	c->on_doomed = false;
+}
+
+void rv__conn_doom(struct rv__conn *c, unsigned secs)
+{
+	uint64_t at = rv_time_mono_ns() + (uint64_t)secs * 1000000000u;
+
+	if (!c->wsi || (c->on_doomed && c->doom_at <= at))
+		return;
+	c->doom_at = at;
+	if (!c->on_doomed) {
+		c->on_doomed = true;
+		RV__LIST_APPEND(&c->hub->doomed, c, doomed_);
+	}
+}
+
+/* The list is short (connections being closed) and unsorted: deadlines
+ * of 0, 1 and 3 s mix, so it is walked whole, four times a second. */
+void rv__conn_reap(struct rv__hub *hub)
+{
+	uint64_t now = rv_time_mono_ns();
+	struct rv__conn *c, *next;
+	int fd;
+
+	for (c = hub->doomed.first; c; c = next) {
+		next = c->doomed_next;
+		if (c->doom_at > now)
+			continue;
+		doom_leave(c);
+		/* lws will not close a connection holding unwritten output:
+		 * it waits to flush it (5 s, on the same starved timer). A
+		 * socket shut both ways makes that write fail at once (the
+		 * peer is past caring), so lws closes c on its next look */
+		fd = lws_get_socket_fd(c->wsi);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		/* closes c now, unless it has output to flush (above):
+		 * LWS_CALLBACK_CLOSED (rv__conn_fini) runs inside; no other
+		 * connection is touched */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	}
 }
 
 static void dirty_unlink(struct rv__hub *s, struct rv__conn *c);
@@ -346,6 +395,7 @@ static int close_sent(struct rv__conn *c)
 		SSL_shutdown(ssl);
 	shutdown(c->rx_w.fd, SHUT_WR);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_S);
+	rv__conn_doom(c, LINGER_S);
 	return 0;
 }
 
@@ -403,6 +453,7 @@ void rv__conn_fini(struct rv__conn *c)
 	free(c->pong);
 	c->pong = NULL;
 	dirty_unlink(c->hub, c);
+	doom_leave(c);
 	c->wsi = NULL;
 }
 

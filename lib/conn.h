@@ -66,6 +66,19 @@ struct rv__hub {
 	char *inflated;                         /* the message inflated last (owned, grows) */
 	size_t inflated_cap;
 	unsigned char rxbuf[16 * 1024];         /* each read, parsed (unmasked) in place */
+	/* unfinished messages (rx.c): connections between a frame's or a
+	 * message's start and its end, oldest first, and the assembly
+	 * memory they hold together (--partial-budget) */
+	RV__LIST(struct rv__conn) partial;
+	size_t partial_bytes;
+	size_t rx_freed;                        /* assembly memory freed since the last trim */
+	uint64_t trimmed_at;                    /* last malloc_trim, monotonic ns */
+	/* connections with bytes decrypted inside their SSL that epoll
+	 * cannot see, read again on the next loop turn (rx.c) */
+	RV__LIST(struct rv__conn) rx_more;
+	RV__LIST(struct rv__conn) doomed;       /* to be ended at doom_at (conn.c) */
+	ev_check rx_check;                      /* feeds them after the poll */
+	ev_idle rx_spin;                        /* keeps the poll from blocking meanwhile */
 };
 
 /* One per lws connection (HTTP or WebSocket), zeroed by lws; the
@@ -97,6 +110,17 @@ struct rv__conn {
 	bool close_echo;                        /* close_code echoes the peer's, not ours */
 	bool half_closed;                       /* our FIN went; waiting for the peer's */
 	bool rx_done;                           /* nothing more to read or say: end c */
+	bool on_partial;                        /* on hub->partial */
+	struct rv__conn *partial_prev, *partial_next;
+	uint64_t partial_since;                 /* monotonic ns the unfinished frame or message began */
+	size_t rx_held;                         /* rx's capacity counted in hub->partial_bytes */
+	bool on_rx_more;                        /* on hub->rx_more */
+	bool on_doomed;                         /* on hub->doomed */
+	struct rv__conn *doomed_prev, *doomed_next;
+	uint64_t doom_at;                       /* monotonic ns: end c then, whatever it sends */
+	struct rv__conn *rx_more_prev, *rx_more_next;
+	struct rv__bucket frame_rate;           /* --frame-rate: every frame, of any kind */
+	uint64_t frames_taken;                  /* wsf.frames already taken from frame_rate */
 	unsigned char *pong;                    /* the latest ping unanswered while choked:
 						 * length byte, payload (owned) */
 	struct rv__bucket rate;                 /* --rate-limit */
@@ -157,6 +181,16 @@ void rv__conn_answer_time(struct rv__conn *c, const struct rv_msg *m, double rec
  * wins, except that a drain's 1001 yields to any other. 1005 sends a
  * close frame with no code (the echo of one that had none). */
 void rv__conn_request_close(struct rv__conn *c, int code, const char *reason);
+/* End c after secs seconds (0: on the next sweep) unless it has ended by
+ * then, from the server's own timer rather than lws's alone: lws 4.1's
+ * libev glue re-arms its timer only from an ev_idle, which a busy loop
+ * (a flood, a full socket's writable events every turn) may never run.
+ * A later call only brings the end closer. */
+void rv__conn_doom(struct rv__conn *c, unsigned secs);
+/* End the connections whose time has come; from a timer (never from an
+ * lws callback: they are closed synchronously). */
+void rv__conn_reap(struct rv__hub *hub);
+
 /* Answer a ping with a pong carrying payload (len <= 125). Written at
  * once between whole frames; while c's socket is full only the latest
  * ping is kept for later (RFC 6455 5.5.3). */

@@ -218,6 +218,19 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	       "Queued, unsent sync or progress messages replaced by a newer one "
 	       "(latest-wins, for clients that read slower than they are sent to).");
 	sb_printf(&b, "revenge_state_superseded_total %llu\n", (unsigned long long)m->state_replaced);
+	header(&b, "revenge_rx_closes_total", "counter",
+	       "Clients closed by the read side's defences: message_timeout (1008, a frame or "
+	       "message unfinished after --message-timeout), partial_budget (1013, the oldest "
+	       "unfinished messages past --partial-budget), frame_rate (1008, over --frame-rate).");
+	sb_printf(&b, "revenge_rx_closes_total{reason=\"message_timeout\"} %llu\n",
+		  (unsigned long long)m->rx_timed_out);
+	sb_printf(&b, "revenge_rx_closes_total{reason=\"partial_budget\"} %llu\n",
+		  (unsigned long long)m->rx_over_budget);
+	sb_printf(&b, "revenge_rx_closes_total{reason=\"frame_rate\"} %llu\n",
+		  (unsigned long long)m->rx_frame_flood);
+	header(&b, "revenge_rx_partial_bytes", "gauge",
+	       "Memory held by unfinished client messages, all connections together.");
+	sb_printf(&b, "revenge_rx_partial_bytes %llu\n", (unsigned long long)m->rx_partial_bytes);
 	header(&b, "revenge_bytes_in_total", "counter", "WebSocket payload bytes received.");
 	sb_printf(&b, "revenge_bytes_in_total %llu\n", (unsigned long long)m->bytes_in);
 	header(&b, "revenge_bytes_out_total", "counter", "WebSocket payload bytes sent.");

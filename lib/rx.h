@@ -27,6 +27,14 @@ int rv__rx_start(struct rv__conn *c);
  * started. */
 void rv__rx_stop(struct rv__conn *c);
 
+/* Set up the hub's read-side watchers (before any connection). */
+void rv__rx_hub_init(struct rv__hub *hub);
+
+/* Called every quarter second: closes with 1008 the connections that
+ * began a frame or a message more than --message-timeout ago and have not
+ * finished it, and gives freed assembly memory back to the system. */
+void rv__rx_sweep(struct rv__hub *hub);
+
 /* Free the server-wide inflater and buffers. */
 void rv__rx_hub_fini(struct rv__hub *hub);
 

@@ -56,7 +56,7 @@ struct rv__server {
 	struct rv__listener listener;           /* accepts and adopts into vhost */
 	SSL_CTX *ssl_ctx;                       /* the vhost's, borrowed from lws; NULL: plain */
 	ev_signal sigterm, sigint, sighup;
-	ev_timer drain_timer, lws_tick, keepalive;
+	ev_timer drain_timer, lws_tick, keepalive, rx_sweep;
 	ev_prepare flush;                       /* writes what the turn queued */
 	RV__LIST(struct rv__conn) conns;        /* open ws connections, by ka_due */
 	size_t n_conns;
@@ -242,6 +242,7 @@ static void keepalive_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 				rv__conn_request_close(c, 1011, "write failed");
 		} else {
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			rv__conn_doom(c, 0);
 		}
 	}
 }
@@ -376,22 +377,28 @@ static void handle_message(struct rv__conn *c, const char *text, size_t len)
 	double now = rv__hub_now(&s->hub);
 	struct rv_proto_error err;
 	struct rv_msg msg;
+	bool limited, bad;
 
 	s->hub.metrics.bytes_in += len;
-	if (rv_proto_decode(text, len, &msg, &err)) {
-		s->hub.metrics.messages_in[0]++;
+	/* Every message takes a token, one that cannot be decoded too: its
+	 * error answer costs as much as any reply, and a flood of garbage
+	 * must reach the strikes (it kept a core busy and was never closed). */
+	limited = s->cfg->rate_limit && !rv__bucket_take(&c->rate, now);
+	bad = rv_proto_decode(text, len, &msg, &err) != 0;
+	s->hub.metrics.messages_in[bad ? 0 : msg.type]++;
+	if (limited) {
+		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED,
+				   bad ? NULL : rv_msg_type_name(msg.type), bad ? NULL : msg.id,
+				   "more than %u messages per second", s->cfg->rate_limit);
+		if (!bad)
+			rv_msg_clear(&msg);
 		rv__conn_send_error(c, &err);
-		return;
-	}
-	s->hub.metrics.messages_in[msg.type]++;
-	if (s->cfg->rate_limit && !rv__bucket_take(&c->rate, now)) {
-		rv_proto_error_set(&err, RV_ERR_RATE_LIMITED, rv_msg_type_name(msg.type),
-				   msg.id, "more than %u messages per second",
-				   s->cfg->rate_limit);
-		rv__conn_send_error(c, &err);
-		rv_msg_clear(&msg);
 		if (rate_strike(c, now))
 			rv__conn_request_close(c, 1008, "rate limit abused");
+		return;
+	}
+	if (bad) {
+		rv__conn_send_error(c, &err);
 		return;
 	}
 	if (msg.type == RV_MSG_TIME)
@@ -675,6 +682,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_timer_stop(loop, &s->drain_timer);
 	ev_timer_stop(loop, &s->lws_tick);
 	ev_timer_stop(loop, &s->keepalive);
+	ev_timer_stop(loop, &s->rx_sweep);
 	ev_prepare_stop(loop, &s->flush);
 	ev_signal_stop(loop, &s->sigterm);
 	ev_signal_stop(loop, &s->sigint);
@@ -684,6 +692,8 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
 	s->ctx = NULL;
+	/* its watchers would keep the loop running */
+	rv__rx_hub_fini(&s->hub);
 }
 
 /* An ev_prepare at the lowest priority: it runs after every other
@@ -706,6 +716,14 @@ static void lws_tick(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (s->ctx)
 		lws_cancel_service(s->ctx);
+}
+
+static void rx_sweep(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rv__server *s = t->data;
+
+	rv__rx_sweep(&s->hub);
+	rv__conn_reap(&s->hub);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
@@ -758,6 +776,9 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->handshake_rate_per_ip = 50;
 	cfg->party_join_rate = 20;
 	cfg->handshake_timeout = 5;
+	cfg->message_timeout = 10;
+	cfg->partial_budget = 64u * 1024 * 1024;
+	cfg->frame_rate = 1000;
 	rv_ladder_default(&cfg->ladder);
 }
 
@@ -1006,6 +1027,10 @@ int rv_server_run(const struct rv_server_config *cfg)
 	ev_timer_init(&s->drain_timer, drain_tick, 0, 0.02);
 	ev_timer_init(&s->lws_tick, lws_tick, 0.5, 0.5);
 	ev_timer_init(&s->keepalive, keepalive_sweep, 0.25, 0.25);
+	ev_timer_init(&s->rx_sweep, rx_sweep, 0.25, 0.25);
+	s->rx_sweep.data = s;
+	ev_timer_start(s->hub.loop, &s->rx_sweep);
+	rv__rx_hub_init(&s->hub);
 	ev_prepare_init(&s->flush, flush_turn);
 	ev_set_priority(&s->flush, EV_MINPRI);
 	s->flush.data = s;

@@ -29,6 +29,13 @@ bool rv__wsframe_close_code_valid(unsigned code)
 	       code != 1006;
 }
 
+bool rv__wsframe_idle(const struct rv__wsframe *p)
+{
+	if (p->state == ST_DEAD)
+		return true;
+	return p->state == ST_HEADER && p->hdr_len == 0 && p->msg_opcode == 0;
+}
+
 static size_t fail(struct rv__wsframe *p, struct rv__wsframe_event *ev, uint16_t code,
 		   const char *why, size_t used)
 {
@@ -151,6 +158,7 @@ static size_t header_done(struct rv__wsframe *p, struct rv__wsframe_event *ev, s
 		m = p->hdr + 2;
 	}
 	memcpy(p->mask, m, 4);
+	p->frames++;
 	p->mask_idx = 0;
 	p->opcode = b0 & 0x0f;
 	p->fin = b0 & 0x80;

@@ -65,6 +65,8 @@ struct rv__wsframe {
 	bool deflate;           /* permessage-deflate negotiated: RSV1 allowed */
 	uint8_t ctl_len;
 	uint8_t ctl[RV__WSFRAME_CONTROL_MAX];
+	uint64_t frames;        /* frame headers read, every opcode and length:
+				 * what the caller's frame budget counts */
 };
 
 /* Start a connection's parser. max_message: the largest message payload
@@ -79,6 +81,12 @@ void rv__wsframe_init(struct rv__wsframe *p, uint64_t max_message, bool deflate)
  * the parser is dead: it uses every byte and answers NONE. */
 size_t rv__wsframe_parse(struct rv__wsframe *p, unsigned char *in, size_t len,
 			 struct rv__wsframe_event *ev);
+
+/* Whether p sits between whole messages: no frame header or payload
+ * half read, no fragmented message open. A connection that stays
+ * otherwise is holding the server's memory (or time) hostage; rx.c
+ * gives it --message-timeout to finish. A dead parser counts as idle. */
+bool rv__wsframe_idle(const struct rv__wsframe *p);
 
 /* RFC 6455 7.4: whether a peer may put code in a close frame. */
 bool rv__wsframe_close_code_valid(unsigned code);

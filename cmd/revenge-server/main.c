@@ -100,6 +100,18 @@ static const char usage_text[] =
 "                         HTTP request or upgrade (a slowloris is dropped\n"
 "                         after it), and for the close handshake (default 5;\n"
 "                         1 to 300)\n"
+"  --message-timeout SECS  time a client has to finish a frame or a message\n"
+"                         it has begun; beyond: close 1008 (default 10;\n"
+"                         0 disables; at most 3600)\n"
+"  --partial-budget BYTES  memory all unfinished messages may hold together;\n"
+"                         beyond: the clients that began theirs first are\n"
+"                         closed with 1013 (default 67108864; 0 = unlimited;\n"
+"                         at most 17179869184)\n"
+"  --frame-rate N         frames per second per connection, every kind\n"
+"                         counted (pings, pongs, empty continuations),\n"
+"                         bursts of 2N; beyond: close 1008 (default 1000;\n"
+"                         0 disables, as load generators with --rate-limit 0\n"
+"                         need; at most 1000000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -144,6 +156,7 @@ enum {
 	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
 	OPT_ALLOWED_HOST,
+	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -169,6 +182,9 @@ static const struct option long_opts[] = {
 	{ "handshake-rate-per-ip", required_argument, NULL, OPT_HANDSHAKE_RATE },
 	{ "party-join-rate", required_argument, NULL, OPT_PARTY_JOIN_RATE },
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
+	{ "message-timeout", required_argument, NULL, OPT_MESSAGE_TIMEOUT },
+	{ "partial-budget", required_argument, NULL, OPT_PARTIAL_BUDGET },
+	{ "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -350,6 +366,17 @@ int main(int argc, char **argv)
 		case OPT_HANDSHAKE_TIMEOUT:
 			cfg.handshake_timeout =
 				(unsigned)parse_uint("--handshake-timeout", optarg, 1, 300);
+			break;
+		case OPT_MESSAGE_TIMEOUT:
+			cfg.message_timeout =
+				(unsigned)parse_uint("--message-timeout", optarg, 0, 3600);
+			break;
+		case OPT_PARTIAL_BUDGET:
+			cfg.partial_budget =
+				parse_uint("--partial-budget", optarg, 0, 17179869184UL);
+			break;
+		case OPT_FRAME_RATE:
+			cfg.frame_rate = (unsigned)parse_uint("--frame-rate", optarg, 0, 1000000);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;

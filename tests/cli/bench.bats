@@ -6,7 +6,7 @@ load helpers
 BENCH="$REVENGE_BUILD/bin/revenge-bench"
 
 setup() {
-	start_server --rate-limit 0 --party-chat-rate 0 --max-conns-per-ip 0 \
+	start_server --rate-limit 0 --frame-rate 0 --party-chat-rate 0 --max-conns-per-ip 0 \
 		--handshake-rate-per-ip 0 --party-join-rate 0
 }
 
@@ -83,7 +83,7 @@ assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 @test "connect --raw: every connection held, across the server's keep-alive pings" {
 	stop_server
 	# pinged after 1 s, dropped after 2 s unless the pongs come back
-	start_server --rate-limit 0 --party-chat-rate 0 --ping-interval 1 --max-conns-per-ip 0 \
+	start_server --rate-limit 0 --frame-rate 0 --party-chat-rate 0 --ping-interval 1 --max-conns-per-ip 0 \
 		--handshake-rate-per-ip 0 --party-join-rate 0
 	run "$BENCH" --url "$URL" connect --raw --conns 300 --duration 3s --json
 	assert_success

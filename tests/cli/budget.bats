@@ -59,7 +59,7 @@ budget_case() {
 }
 
 @test "--party-chat-rate 0 disables the budget" {
-	start_server --party-chat-rate 0 --rate-limit 0
+	start_server --party-chat-rate 0 --rate-limit 0 --frame-rate 0
 	run py "$PYHELP/budget_check.py" "$URL" unlimited 4 150
 	assert_success
 	metrics

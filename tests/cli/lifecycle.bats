@@ -39,7 +39,7 @@ drain_with() {
 
 @test "while draining, /healthz is 503, new joins are refused, and exit is within 5 s" {
 	# a client that stops reading keeps the drain waiting for its deadline
-	start_server --rate-limit 0 --party-chat-rate 0 --queue-max 100000
+	start_server --rate-limit 0 --frame-rate 0 --party-chat-rate 0 --queue-max 100000
 	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/stall_client.py" "$PORT" 10 >"$BATS_TEST_TMPDIR/stall" 3>&- &
 	wait_for "$BATS_TEST_TMPDIR/stall" joined
 	run py "$PYHELP/flood.py" "$URL" stall 4000 2000

@@ -31,7 +31,7 @@ teardown() {
 }
 
 @test "a member that stops reading is closed with 1013 and counted; the others are unaffected" {
-	start_server --queue-max 64 --rate-limit 0 --party-chat-rate 0
+	start_server --queue-max 64 --rate-limit 0 --frame-rate 0 --party-chat-rate 0
 	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/stall_client.py" "$PORT" 20 >"$BATS_TEST_TMPDIR/stall" 3>&- &
 	local stall=$!
 	wait_for "$BATS_TEST_TMPDIR/stall" joined
@@ -54,7 +54,7 @@ teardown() {
 }
 
 @test "a burst of syncs read in one turn, beyond --queue-max, all reach a member that reads" {
-	start_server --queue-max 16 --rate-limit 0 --party-chat-rate 0
+	start_server --queue-max 16 --rate-limit 0 --frame-rate 0 --party-chat-rate 0
 	run env PYTHONPATH="$PYHELP" "$PY" "$PYHELP/sync_burst.py" "$URL" "$PORT" 500
 	assert_success
 	assert_output "ok 500 syncs"
@@ -66,7 +66,7 @@ teardown() {
 }
 
 @test "a member that stops reading gets only the newest syncs: stale ones are superseded, not fatal" {
-	start_server --queue-max 64 --rate-limit 0 --party-chat-rate 0
+	start_server --queue-max 64 --rate-limit 0 --frame-rate 0 --party-chat-rate 0
 	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/sync_stall.py" "$URL" "$PORT" 40000 >"$BATS_TEST_TMPDIR/out" 3>&- &
 	local pid=$!
 	wait_for "$BATS_TEST_TMPDIR/out" sent 30

@@ -39,7 +39,7 @@ record() {
 
 # A real server behind the recording one.
 record_real() {
-	start_server --rate-limit 0
+	start_server --rate-limit 0 --frame-rate 0
 	record "forward:$PORT"
 }
 

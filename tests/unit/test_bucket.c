@@ -167,10 +167,32 @@ static void retry_after_seconds(void **state)
 	assert_int_equal(rv__bucket_retry_s(-INFINITY), 1);
 }
 
+static void take_n_is_all_or_nothing(void **state)
+{
+	struct rv__bucket b;
+
+	rv__bucket_init(&b, 100, 200, 0);
+	assert_true(rv__bucket_take_n(&b, 150, 0));
+	/* 50 left: 60 is refused and takes nothing */
+	assert_false(rv__bucket_take_n(&b, 60, 0));
+	assert_true(rv__bucket_take_n(&b, 50, 0));
+	assert_false(rv__bucket_take(&b, 0));
+	/* 100 ms at 100/s is 10 */
+	assert_true(rv__bucket_take_n(&b, 10, 100));
+	assert_false(rv__bucket_take_n(&b, 1, 100));
+	assert_true(rv__bucket_take_n(&b, 0, 100));
+	assert_false(rv__bucket_take_n(&b, -1, 1000));
+	assert_false(rv__bucket_take_n(&b, NAN, 1000));
+	/* the refused calls still refilled: 900 ms is 90 */
+	assert_false(rv__bucket_take_n(&b, 91, 1000));
+	assert_true(rv__bucket_take_n(&b, 90, 1000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(starts_full_then_refills_at_rate),
+		cmocka_unit_test(take_n_is_all_or_nothing),
 		cmocka_unit_test(never_above_burst),
 		cmocka_unit_test(huge_elapsed_and_rate),
 		cmocka_unit_test(zero_rate_never_refills),

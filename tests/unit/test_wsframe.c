@@ -386,6 +386,57 @@ static void too_large_refused_on_the_header(void **state)
 	assert_true(ev.final);
 }
 
+/* Every frame header counts, empty continuations and pings included (the
+ * frame budget sees what no event shows), and idle says when the stream
+ * sits between whole messages. */
+static void frames_counted_and_idle(void **state)
+{
+	static uint8_t buf[256];
+	struct rv__wsframe p;
+	struct rv__wsframe_event ev;
+	size_t n = 0, used;
+
+	rv__wsframe_init(&p, 1024, false);
+	assert_true(rv__wsframe_idle(&p));
+	n += mframe(buf + n, 0x01, "ab");          /* text, not final */
+	n += mframe(buf + n, 0x00, "");            /* empty continuation */
+	n += mframe(buf + n, 0x00, "");
+	n += mframe(buf + n, 0x89, "p");           /* ping between fragments */
+	used = 0;
+	while (used < n)
+		used += rv__wsframe_parse(&p, buf + used, n - used, &ev);
+	assert_int_equal(p.frames, 4);
+	assert_false(rv__wsframe_idle(&p));        /* a message is open */
+	n = mframe(buf, 0x80, "c");
+	used = rv__wsframe_parse(&p, buf, n, &ev);
+	assert_int_equal(ev.kind, RV__WSF_DATA);
+	assert_true(ev.final);
+	assert_true(rv__wsframe_idle(&p));
+	assert_int_equal(p.frames, 5);
+	/* half a header, then half a payload: not idle */
+	n = mframe(buf, 0x81, "hello");
+	rv__wsframe_parse(&p, buf, 1, &ev);
+	assert_false(rv__wsframe_idle(&p));
+	rv__wsframe_parse(&p, buf + 1, 7, &ev);
+	assert_false(rv__wsframe_idle(&p));
+	rv__wsframe_parse(&p, buf + 8, n - 8, &ev);
+	assert_true(ev.final);
+	assert_true(rv__wsframe_idle(&p));
+	/* a half control frame too */
+	n = mframe(buf, 0x89, "xyz");
+	rv__wsframe_parse(&p, buf, n - 1, &ev);
+	assert_false(rv__wsframe_idle(&p));
+	rv__wsframe_parse(&p, buf + n - 1, 1, &ev);
+	assert_int_equal(ev.kind, RV__WSF_PING);
+	assert_true(rv__wsframe_idle(&p));
+	/* a dead parser holds nothing */
+	buf[0] = 0x81;
+	buf[1] = 0x01;                              /* unmasked */
+	rv__wsframe_parse(&p, buf, 3, &ev);
+	assert_int_equal(ev.kind, RV__WSF_ERROR);
+	assert_true(rv__wsframe_idle(&p));
+}
+
 static void top_bit_of_64_bit_length_fails(void **state)
 {
 	uint8_t buf[14] = { 0x81, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4 };
@@ -433,6 +484,7 @@ int main(void)
 		cmocka_unit_test(close_frames),
 		cmocka_unit_test(too_large_refused_on_the_header),
 		cmocka_unit_test(top_bit_of_64_bit_length_fails),
+		cmocka_unit_test(frames_counted_and_idle),
 		cmocka_unit_test(binary_is_passed_on_as_binary),
 		cmocka_unit_test(close_codes),
 	};

@@ -104,6 +104,10 @@ struct rv_metrics {
 	uint64_t closes[RV_METRIC_N_CLOSE_CODES];
 	uint64_t slow_dropped;               /* closed 1013: queue overflow */
 	uint64_t state_replaced;             /* unsent STATE frames superseded */
+	uint64_t rx_timed_out;               /* closed 1008: message not finished in --message-timeout */
+	uint64_t rx_over_budget;             /* closed 1013: over --partial-budget, oldest first */
+	uint64_t rx_frame_flood;             /* closed 1008: over --frame-rate */
+	uint64_t rx_partial_bytes;           /* unfinished messages held now (gauge) */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t messages_deflated;     /* compressed once, shared by recipients */

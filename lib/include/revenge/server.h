@@ -81,6 +81,17 @@ struct rv_server_config {
 	/* Seconds a client has for its TLS handshake, its HTTP request or
 	 * upgrade, and the close handshake; 1 or more. */
 	unsigned handshake_timeout;
+	/* Hostile senders (rx.c). Seconds a client has to finish a frame or
+	 * a message it has begun, else 1008; 0 = no limit. */
+	unsigned message_timeout;
+	/* Bytes all unfinished messages may hold together; beyond, the
+	 * connections that began theirs first are closed with 1013. 0 = no
+	 * limit. */
+	size_t partial_budget;
+	/* Frames per second per connection, every kind counted (pings,
+	 * pongs, empty continuations), bursts of twice that; beyond, 1008.
+	 * 0 = no limit. */
+	unsigned frame_rate;
 	/* Called once the server accepts connections, with its URL
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
@@ -94,7 +105,9 @@ struct rv_server_config {
  * leeway for when one is set, at most 10000 parties of 5000 members each,
  * 50000 sessions and 100 sessions per owner, 256 connections per client
  * address, 50 WebSocket handshakes/s per client address (bursts of 500),
- * 20 joins/s per party (bursts of 200), 5 s for a handshake. */
+ * 20 joins/s per party (bursts of 200), 5 s for a handshake, 10 s to
+ * finish a message, 64 MiB of unfinished messages in all, 1000 frames/s
+ * per connection. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
