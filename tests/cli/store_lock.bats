@@ -64,7 +64,7 @@ all_answered() {
 }
 
 @test "a stuck store does not make the server hoard reports: past 16384 waiting, refused at once" {
-	start_server --rate-limit 0 --queue-max 65536
+	start_server --rate-limit 0 --frame-rate 0 --queue-max 65536
 	run timeout 40 "$PY" "$PYHELP/backlog_check.py" "$URL" "$BATS_TEST_TMPDIR/revenge.db" 20000
 	assert_success
 	echo "$output" >&3
