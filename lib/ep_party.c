@@ -3,7 +3,11 @@
  *
  * A party exists while it has members: it is created by its first join and
  * freed when its last member leaves. Member ids are unique in the process.
+ * Each live party has one timer, armed for what party.c says falls due
+ * next (rv_party_next_deadline), re-read after every event delivered.
  */
+#include <ev.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +34,17 @@ struct party_args {
 };
 _Static_assert(sizeof(struct party_args) <= RV__REQUEST_ARGS_MAX, "party_args fits");
 
+/* A party in the table, with its timer. */
+struct live_party {
+	struct rv_party *party;
+	struct parties *ps;
+	ev_timer due;
+	double armed_for;               /* server ms the timer is set for, or INFINITY */
+};
+
 /* Per connection. */
 struct party_conn {
-	struct rv_party *party;
+	struct live_party *live;
 	struct rv_member *member;
 };
 
@@ -49,9 +61,16 @@ static int parties_start(struct rv__hub *hub, void **state)
 	return 0;
 }
 
-static void free_party(void *party)
+static void free_live(struct live_party *lp)
 {
-	rv_party_free(party);
+	ev_timer_stop(lp->ps->hub->loop, &lp->due);
+	rv_party_free(lp->party);
+	free(lp);
+}
+
+static void free_party(void *live)
+{
+	free_live(live);
 }
 
 static void parties_stop(void *state)
@@ -64,9 +83,11 @@ static void parties_stop(void *state)
 	free(ps);
 }
 
+static void party_due(struct ev_loop *loop, ev_timer *t, int revents);
+
 /* The party id, made if need be, into *out: 0, RV_EFULL at --max-parties
  * (counted), RV_ENOMEM. */
-static int get_or_create(struct parties *ps, const char *id, struct rv_party **out)
+static int get_or_create(struct parties *ps, const char *id, struct live_party **out)
 {
 	const struct rv_server_config *cfg = ps->hub->cfg;
 	struct rv_party_config pc = { .history_max = cfg->history,
@@ -75,32 +96,41 @@ static int get_or_create(struct parties *ps, const char *id, struct rv_party **o
 				      .chat_burst = cfg->party_chat_rate * 2,
 				      .join_rate = cfg->party_join_rate,
 				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S };
-	struct rv_party *p = rv__idmap_get(&ps->by_id, id);
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
-	if ((*out = p))
+	if ((*out = lp))
 		return 0;
 	if (cfg->max_parties && ps->hub->metrics.parties >= cfg->max_parties) {
 		ps->hub->metrics.limit_refusals[RV_LIMIT_PARTIES]++;
 		return RV_EFULL;
 	}
-	p = rv_party_new(id, &pc);
-	if (!p)
+	lp = calloc(1, sizeof(*lp));
+	if (!lp)
 		return RV_ENOMEM;
-	if (rv__idmap_put(&ps->by_id, id, p)) {
-		rv_party_free(p);
+	lp->party = rv_party_new(id, &pc);
+	if (!lp->party) {
+		free(lp);
+		return RV_ENOMEM;
+	}
+	lp->ps = ps;
+	lp->armed_for = INFINITY;
+	ev_timer_init(&lp->due, party_due, 0, 0);
+	lp->due.data = lp;
+	if (rv__idmap_put(&ps->by_id, id, lp)) {
+		free_live(lp);
 		return RV_ENOMEM;
 	}
 	ps->hub->metrics.parties++;
-	*out = p;
+	*out = lp;
 	return 0;
 }
 
-static void remove_if_empty(struct parties *ps, struct rv_party *p)
+static void remove_if_empty(struct parties *ps, struct live_party *lp)
 {
-	if (rv_party_size(p))
+	if (rv_party_size(lp->party))
 		return;
-	rv__idmap_del(&ps->by_id, rv_party_id(p));
-	rv_party_free(p);
+	rv__idmap_del(&ps->by_id, rv_party_id(lp->party));
+	free_live(lp);
 	ps->hub->metrics.parties--;
 }
 
@@ -124,6 +154,47 @@ static void deliver(struct rv_party *p, struct rv_outbox *ob)
 		}
 	}
 	rv_outbox_clear(ob);
+}
+
+/* Arm lp's timer for the party's next deadline; a deadline that has not
+ * moved keeps the timer as it is, so the common event (nothing pending)
+ * costs one comparison. */
+static void rearm(struct live_party *lp)
+{
+	struct ev_loop *loop = lp->ps->hub->loop;
+	double next = rv_party_next_deadline(lp->party);
+	double in;
+
+	if (next == lp->armed_for)
+		return;
+	lp->armed_for = next;
+	ev_timer_stop(loop, &lp->due);
+	if (isinf(next))
+		return;
+	in = (next - rv__hub_now(lp->ps->hub)) / 1000;
+	ev_timer_set(&lp->due, in > 0 ? in : 0, 0);
+	ev_timer_start(loop, &lp->due);
+}
+
+/* Bounds one timer callback's work: a tick emits at most an outbox, and a
+ * party with more due than that is ticked again, but not forever. */
+#define TICKS_PER_DUE 64
+
+static void party_due(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct live_party *lp = t->data;
+	struct rv_outbox ob;
+	double now = rv__hub_now(lp->ps->hub);
+
+	(void)loop;
+	(void)revents;
+	lp->armed_for = INFINITY;
+	rv_outbox_init(&ob);
+	for (unsigned i = 0; i < TICKS_PER_DUE && rv_party_next_deadline(lp->party) <= now; i++) {
+		rv_party_tick(lp->party, now, &ob);
+		deliver(lp->party, &ob);
+	}
+	rearm(lp);
 }
 
 static int party_query(const char *arg, size_t len, struct rv__request *r,
@@ -158,7 +229,8 @@ static int party_admit(void *state, const struct rv__request *r, char *why, size
 	struct parties *ps = state;
 	double wait_ms = 0;
 	const struct rv_server_config *cfg = ps->hub->cfg;
-	struct rv_party *p = rv__idmap_get(&ps->by_id, r->id);
+	struct live_party *lp = rv__idmap_get(&ps->by_id, r->id);
+	struct rv_party *p = lp ? lp->party : NULL;
 
 	if (p && cfg->max_members && rv_party_size(p) >= cfg->max_members) {
 		ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
@@ -187,8 +259,8 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	char mid[RV_MEMBER_ID_MAX + 1];
 	const char *name = NULL;
 	bool may_host;
-	struct rv_party *p;
-	int err = get_or_create(ps, r->id, &p);
+	struct live_party *lp;
+	int err = get_or_create(ps, r->id, &lp);
 
 	if (err)
 		return err;
@@ -201,18 +273,20 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	else if (a->has_name)
 		name = a->name;
 	may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
-	err = rv_party_join_as(p, mid, name, may_host, c, rv__hub_now(ps->hub), &pc->member, &ob);
+	err = rv_party_join_as(lp->party, mid, name, may_host, c, rv__hub_now(ps->hub),
+			       &pc->member, &ob);
 	if (err) {
 		if (err == RV_EFULL)
 			ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
 		rv_outbox_clear(&ob);
-		remove_if_empty(ps, p);
+		remove_if_empty(ps, lp);
 		return err == RV_EFULL ? RV_EFULL : -1;
 	}
-	pc->party = p;
+	pc->live = lp;
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
 	       r->id, pc->member->id, pc->member->name);
-	deliver(p, &ob);
+	deliver(lp->party, &ob);
+	rearm(lp);
 	return 0;
 }
 
@@ -223,7 +297,7 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	struct rv_outbox ob;
 
 	rv_outbox_init(&ob);
-	rv_party_handle(pc->party, pc->member, m, now, &ob);
+	rv_party_handle(pc->live->party, pc->member, m, now, &ob);
 	if (ob.error)
 		ps->hub->metrics.errors[ob.error]++;
 	/* the only rate limit the party applies is its budget; the sender's
@@ -231,24 +305,28 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	 * member of a busy party is not abusing anything */
 	if (ob.error == RV_ERR_RATE_LIMITED)
 		ps->hub->metrics.party_budget_refusals[m->type == RV_MSG_REACTION]++;
-	deliver(pc->party, &ob);
+	deliver(pc->live->party, &ob);
+	rearm(pc->live);
 }
 
 static void party_close(void *state, struct rv__conn *c)
 {
 	struct parties *ps = state;
 	struct party_conn *pc = rv__conn_ep(c);
-	struct rv_party *p = pc->party;
+	struct live_party *lp = pc->live;
 	struct rv_outbox ob;
 
-	if (!p || !pc->member)
+	if (!lp || !pc->member)
 		return;
 	rv_outbox_init(&ob);
-	rv_party_leave(p, pc->member, rv__hub_now(ps->hub), &ob);
+	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	pc->member = NULL;
-	pc->party = NULL;
-	deliver(p, &ob);
-	remove_if_empty(ps, p);
+	pc->live = NULL;
+	deliver(lp->party, &ob);
+	if (rv_party_size(lp->party))
+		rearm(lp);
+	else
+		remove_if_empty(ps, lp);
 }
 
 const struct rv__endpoint rv__ep_party = {

@@ -541,6 +541,21 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 	return 0;
 }
 
+double rv_party_next_deadline(const struct rv_party *p)
+{
+	double next = INFINITY;
+
+	(void)p;
+	return next;
+}
+
+void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
+{
+	(void)p;
+	(void)now_ms;
+	(void)ob;
+}
+
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
 {

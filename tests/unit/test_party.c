@@ -259,6 +259,21 @@ static void test_new_and_defaults(void **state)
 	rv_party_free(NULL);
 }
 
+/* A party of plain revenge.v1 members has no timer of its own: events
+ * answer themselves, so nothing is ever due and a tick emits nothing. */
+static void test_no_deadline_without_pending_work(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *c;
+
+	assert_true(isinf(rv_party_next_deadline(x->p)));
+	trio(x, &a, &b, &c);
+	rv_outbox_clear(&x->ob);
+	assert_true(isinf(rv_party_next_deadline(x->p)));
+	rv_party_tick(x->p, T0 + 60000, &x->ob);
+	assert_int_equal(x->ob.n, 0);
+}
+
 /* ---- joining */
 
 static void test_join_order_and_roles(void **state)
@@ -1627,6 +1642,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_new_and_defaults),
+		T(test_no_deadline_without_pending_work),
 		T(test_join_order_and_roles),
 		T(test_join_user_pointer),
 		T(test_welcome_first_member),

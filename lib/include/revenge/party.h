@@ -67,7 +67,7 @@ struct rv_action {
 	struct rv_frame *frame;       /* owned by the outbox until cleared */
 };
 
-#define RV_OUTBOX_MAX 8
+#define RV_OUTBOX_MAX 16
 
 struct rv_outbox {
 	struct rv_action items[RV_OUTBOX_MAX];
@@ -140,6 +140,17 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
  * applied, 1 when answered with an error. */
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		    const struct rv_msg *msg, double now_ms, struct rv_outbox *ob);
+
+/* The party's own timers. Some of what a party sends is not the answer to
+ * an event but falls due later (batched presence, a member's ready
+ * timeout, a periodic report): rv_party_next_deadline says when (server
+ * ms; INFINITY when nothing is pending) and rv_party_tick does what is due
+ * at now_ms. The caller re-reads the deadline after every event and every
+ * tick, and arms its timer for it. A tick emits at most what fits in the
+ * outbox; when more is due, the deadline stays <= now_ms: deliver, clear
+ * and tick again. */
+double rv_party_next_deadline(const struct rv_party *p);
+void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob);
 
 /* Find a present member by id, NULL when absent; borrowed from p. */
 struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id);
