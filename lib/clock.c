@@ -60,10 +60,11 @@ void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
 		*rtt = r > 0 ? r : 0;
 }
 
-/* The offset estimator below keeps a small ring of exchanges and trusts the
- * one with the shortest round trip: queueing only ever adds delay, and the
- * error of an NTP sample is at most half its round trip, so the fastest
- * exchange bounds the error best. */
+/* The offset estimator below keeps a ring of exchanges. Queueing only ever
+ * adds delay and the error of an NTP sample is at most half its round trip,
+ * so the fastest exchanges bound the error best; the low-RTT ones also feed
+ * a least-squares skew fit so the estimate follows the drift between
+ * samples (see clock.h for the constants and why). */
 
 void rv_offset_reset(struct rv_offset_est *e)
 {
@@ -76,36 +77,61 @@ void rv_offset_add(struct rv_offset_est *e, double t0, double t1, double t2, dou
 
 	/* Written so NaN fails too; a negative round trip means a clock went
 	 * backwards or a reply was matched to the wrong request. */
-	if (!(rtt >= 0) || !isfinite(rtt))
+	if (!(rtt >= 0) || !isfinite(rtt) || rtt > RV_OFFSET_MAX_RTT_MS)
+		return;
+	/* Huge time stamps would make the fit's sums lose every digit. */
+	if (!(fabs(t0) <= RV_OFFSET_MAX_TIME_MS && fabs(t1) <= RV_OFFSET_MAX_TIME_MS &&
+	      fabs(t2) <= RV_OFFSET_MAX_TIME_MS && fabs(t3) <= RV_OFFSET_MAX_TIME_MS))
 		return;
 	rv_clock_ntp_sample(t0, t1, t2, t3, &offset, &rtt);
 	if (!isfinite(offset))
 		return;
 	e->s[e->next].offset = offset;
 	e->s[e->next].rtt = rtt;
+	e->s[e->next].t = (t0 + t3) / 2.0;
 	e->next = (e->next + 1) % RV_OFFSET_SAMPLES;
 	if (e->n < RV_OFFSET_SAMPLES)
 		e->n++;
 	e->total++;
 }
 
-bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt)
+/* Samples held, and the ring index of the k-th oldest of them. */
+static unsigned held(const struct rv_offset_est *e)
 {
-	unsigned n = e->n <= RV_OFFSET_SAMPLES ? e->n : RV_OFFSET_SAMPLES;
-	unsigned oldest = (e->next % RV_OFFSET_SAMPLES + RV_OFFSET_SAMPLES - n) %
-			  RV_OFFSET_SAMPLES;
-	unsigned best = oldest;
+	return e->n <= RV_OFFSET_SAMPLES ? e->n : RV_OFFSET_SAMPLES;
+}
 
-	if (n == 0)
-		return false;
+static unsigned nth(const struct rv_offset_est *e, unsigned k)
+{
+	unsigned n = held(e);
+
+	return (e->next % RV_OFFSET_SAMPLES + RV_OFFSET_SAMPLES - n + k) %
+	       RV_OFFSET_SAMPLES;
+}
+
+/* Ring index of the lowest-RTT sample, the newest on a tie; n must be > 0. */
+static unsigned min_rtt_index(const struct rv_offset_est *e)
+{
+	unsigned n = held(e), best = nth(e, 0);
+
 	/* Oldest to newest with <=, so a tie goes to the newest sample: the
 	 * same quality, and less drift since it was taken. */
 	for (unsigned k = 1; k < n; k++) {
-		unsigned i = (oldest + k) % RV_OFFSET_SAMPLES;
+		unsigned i = nth(e, k);
 
 		if (e->s[i].rtt <= e->s[best].rtt)
 			best = i;
 	}
+	return best;
+}
+
+bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt)
+{
+	unsigned best;
+
+	if (held(e) == 0)
+		return false;
+	best = min_rtt_index(e);
 	if (offset)
 		*offset = e->s[best].offset;
 	if (rtt)
@@ -113,14 +139,119 @@ bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt)
 	return true;
 }
 
-double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r)
+bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_err)
 {
-	if (e->total < RV_OFFSET_QUICK)
-		return 200.0;
-	/* Out-of-range r (or NaN) still yields a delay in [30 s, 60 s). */
+	unsigned n = held(e), m = 0;
+	double limit, tmin = INFINITY, tmax = -INFINITY, tm = 0, om = 0;
+	double sxx = 0, sxy = 0, sax = 0, emax = 0, b, berr;
+
+	if (n == 0)
+		return false;
+	limit = e->s[min_rtt_index(e)].rtt;
+	limit += RV_OFFSET_RTT_MARGIN_MS + limit / 2;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = nth(e, k);
+
+		if (e->s[i].rtt > limit)
+			continue;
+		m++;
+		tm += e->s[i].t;
+		om += e->s[i].offset;
+		tmin = fmin(tmin, e->s[i].t);
+		tmax = fmax(tmax, e->s[i].t);
+	}
+	if (m < RV_OFFSET_FIT_MIN || !(tmax - tmin >= RV_OFFSET_FIT_SPAN_MS))
+		return false;
+	tm /= m;
+	om /= m;
+	/* Centred sums: epoch-ms times squared would swamp the differences. */
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = nth(e, k);
+		double dx;
+
+		if (e->s[i].rtt > limit)
+			continue;
+		dx = e->s[i].t - tm;
+		sxx += dx * dx;
+		sxy += dx * (e->s[i].offset - om);
+		sax += fabs(dx);
+		emax = fmax(emax, e->s[i].rtt / 2);
+	}
+	if (!(sxx > 0))
+		return false;
+	b = sxy / sxx;
+	/* Each offset is off by at most its rtt/2, so the slope is off by at
+	 * most emax * sum|dx| / sum dx^2 (the worst case of the LS formula). */
+	berr = emax * sax / sxx;
+	if (!isfinite(b) || fabs(b) > RV_OFFSET_MAX_SKEW_PPM * 1e-6)
+		return false;
+	if (skew)
+		*skew = b;
+	if (skew_err)
+		*skew_err = berr;
+	return true;
+}
+
+bool rv_offset_get_ex(const struct rv_offset_est *e, double client_now_ms,
+		      double *offset, double *rtt, double *error_ms)
+{
+	unsigned n = held(e), best = 0;
+	double skew = 0, skew_err = RV_OFFSET_DRIFT_PPM * 1e-6, best_err = INFINITY;
+
+	if (n == 0 || !isfinite(client_now_ms))
+		return false;
+	rv_offset_skew(e, &skew, &skew_err);
+	/* Newest first with <, so a tie goes to the newest sample. */
+	for (unsigned k = n; k-- > 0;) {
+		unsigned i = nth(e, k);
+		double err = e->s[i].rtt / 2 + skew_err * fabs(client_now_ms - e->s[i].t);
+
+		if (err < best_err) {
+			best_err = err;
+			best = i;
+		}
+	}
+	if (!isfinite(best_err))
+		return false;
+	if (offset)
+		*offset = e->s[best].offset + skew * (client_now_ms - e->s[best].t);
+	if (rtt)
+		*rtt = e->s[best].rtt;
+	if (error_ms)
+		*error_ms = best_err;
+	return true;
+}
+
+double rv_offset_server_now(const struct rv_offset_est *e, double client_now_ms)
+{
+	double offset;
+
+	if (!rv_offset_get_ex(e, client_now_ms, &offset, NULL, NULL))
+		return client_now_ms;
+	return client_now_ms + offset;
+}
+
+/* Uniform in [lo, lo + span) for r in [0, 1); out-of-range r or NaN clamp. */
+static double jitter(double lo, double span, double r)
+{
 	if (!(r >= 0))
 		r = 0;
 	if (r >= 1)
 		r = 0.999999;
-	return 30000.0 + 30000.0 * r;
+	return lo + span * r;
+}
+
+double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r)
+{
+	double err;
+
+	if (e->total < RV_OFFSET_QUICK)
+		return 200.0;
+	/* The bound just after the newest sample: how good the window is,
+	 * apart from the time that passes until the caller asks. */
+	if (e->total < RV_OFFSET_SETTLE && held(e) > 0 &&
+	    rv_offset_get_ex(e, e->s[nth(e, held(e) - 1)].t, NULL, NULL, &err) &&
+	    err > RV_OFFSET_GOOD_MS)
+		return jitter(2000.0, 2000.0, r);
+	return jitter(30000.0, 30000.0, r);
 }

@@ -48,14 +48,37 @@ double rv_playback_position_at(const struct rv_playback *st, double now_ms);
 void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
 			 double *offset, double *rtt);
 
-/* A client's estimate of its clock offset from server time, the NTP way:
- * keep the last RV_OFFSET_SAMPLES exchanges and trust the one with the
- * lowest round trip (the least queueing, so the least asymmetry). */
-#define RV_OFFSET_SAMPLES 8
+/* A client's estimate of its clock offset from server time, the NTP way.
+ *
+ * Why this shape: an NTP exchange's offset is wrong by at most half its
+ * round trip (all the error is path asymmetry, and queueing only ever adds
+ * delay), so the fastest exchanges are the trustworthy ones. A window of
+ * RV_OFFSET_SAMPLES exchanges (at the steady 30-60 s cadence, 24-48 min)
+ * gives the queues many chances to be empty. Over such a window the two
+ * clocks drift apart (crystals are off by tens of ppm: 50 ppm is 3 ms a
+ * minute), so the low-RTT samples (within RV_OFFSET_RTT_MARGIN_MS + half of
+ * the window's minimum RTT) are fitted by least squares, offset against
+ * client time, once they span RV_OFFSET_FIT_SPAN_MS; the slope is the skew
+ * and extrapolates between samples. The error bound reported is the NTP
+ * bound rtt/2 of the chosen sample plus the skew's uncertainty times the
+ * time since that sample (RV_OFFSET_DRIFT_PPM when no skew is fitted yet);
+ * the chosen sample is the one with the smallest such bound at the time
+ * asked, so a fresh, slightly slower sample beats a stale fast one. */
+#define RV_OFFSET_SAMPLES 48
 #define RV_OFFSET_QUICK 3            /* quick exchanges after (re)connecting */
+#define RV_OFFSET_SETTLE 24          /* samples taken at most before slowing down */
+#define RV_OFFSET_GOOD_MS 10.0       /* an error bound that needs no more samples */
+#define RV_OFFSET_RTT_MARGIN_MS 2.0  /* low-RTT margin over the minimum (plus min/2) */
+#define RV_OFFSET_FIT_SPAN_MS 10000.0 /* low-RTT span before a skew is fitted */
+#define RV_OFFSET_FIT_MIN 4          /* low-RTT samples before a skew is fitted */
+#define RV_OFFSET_DRIFT_PPM 100.0    /* assumed drift bound without a fit */
+#define RV_OFFSET_MAX_SKEW_PPM 1000.0 /* a fitted skew beyond this is not trusted */
+#define RV_OFFSET_MAX_RTT_MS 60000.0 /* slower exchanges are ignored */
+#define RV_OFFSET_MAX_TIME_MS 1e14   /* |time stamps| beyond (year 5138) are garbage */
 
 struct rv_offset_est {
-	struct { double offset, rtt; } s[RV_OFFSET_SAMPLES];
+	/* offset and rtt of one exchange; t its client-side midpoint (t0+t3)/2 */
+	struct { double offset, rtt, t; } s[RV_OFFSET_SAMPLES];
 	unsigned n;                  /* samples held, <= RV_OFFSET_SAMPLES */
 	unsigned next;               /* ring position of the next sample */
 	unsigned total;              /* samples ever added */
@@ -65,17 +88,41 @@ struct rv_offset_est {
 void rv_offset_reset(struct rv_offset_est *e);
 
 /* Add one exchange: t0 client send, t1 server receive, t2 server send, t3
- * client receive (ms; t0/t3 on the client's clock). Samples with a negative
- * or non-finite round trip are ignored. */
+ * client receive (ms; t0/t3 on the client's clock). Samples with a negative,
+ * non-finite or over RV_OFFSET_MAX_RTT_MS round trip, or a time stamp beyond
+ * RV_OFFSET_MAX_TIME_MS, are ignored. */
 void rv_offset_add(struct rv_offset_est *e, double t0, double t1, double t2, double t3);
 
-/* The best estimate: false when there is no sample yet. offset is what to
- * add to the client clock to get server time. */
+/* The lowest-RTT sample as it was measured (no skew): false when there is
+ * no sample yet. offset is what to add to the client clock to get server
+ * time. Prefer rv_offset_get_ex, which knows the time and the drift. */
 bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt);
 
-/* When to send the next time request, in ms: RV_OFFSET_QUICK quick ones
- * (200 ms apart) while the estimator is new, then every 30-60 s; r is a
- * random number in [0, 1) chosen by the caller. */
+/* The estimate for client time client_now_ms: *offset to add to it (the
+ * chosen sample's offset moved along the fitted skew), *rtt of the chosen
+ * sample, *error_ms the bound on |offset error|. Any output may be NULL.
+ * False (outputs untouched) without a sample or for a non-finite time. */
+bool rv_offset_get_ex(const struct rv_offset_est *e, double client_now_ms,
+		      double *offset, double *rtt, double *error_ms);
+
+/* client_now_ms + the offset of rv_offset_get_ex; client_now_ms itself
+ * when there is no estimate. */
+double rv_offset_server_now(const struct rv_offset_est *e, double client_now_ms);
+
+/* The fitted skew (ms of offset change per ms of client time; 50 ppm is
+ * 5e-5) and its uncertainty: false (outputs untouched) while the low-RTT
+ * samples are too few or span too little time to fit one. */
+bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_err);
+
+/* When to send the next time request, in ms; r is a random number in
+ * [0, 1) chosen by the caller. RV_OFFSET_QUICK quick ones 200 ms apart after
+ * a (re)connect, to have an estimate at once; then every 2-4 s while the
+ * error bound (at the newest sample) exceeds RV_OFFSET_GOOD_MS and fewer
+ * than RV_OFFSET_SETTLE samples were taken, as more samples can still find
+ * an emptier path; then every 30-60 s, which keeps the window fresh and
+ * lets the skew fit see a long span at a negligible cost (one small message
+ * each way). A slow path (rtt 80 ms, bound 40 ms) therefore settles too:
+ * more samples cannot beat its minimum RTT. */
 double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r);
 
 #ifdef __cplusplus
