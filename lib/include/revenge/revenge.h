@@ -11,6 +11,7 @@
 #include "backoff.h"
 #include "client.h"
 #include "clock.h"
+#include "correct.h"
 #include "error.h"
 #include "frame.h"
 #include "log.h"
