@@ -336,6 +336,217 @@ static void test_offset_client_5s_behind(void **state)
 	}
 }
 
+/* A made-up path and clocks: the server's clock reads off ms more than the
+ * client's at client time 0 and runs skew faster; one-way delays have a
+ * fixed asymmetric base and random queueing; the server holds 0-1 ms. */
+struct path {
+	double off, skew, up, down, jitter;
+	uint64_t seed;
+};
+
+static double unit_rand(struct path *p)
+{
+	p->seed = p->seed * 6364136223846793005ull + 1442695040888963407ull;
+	return (double)(p->seed >> 11) / 9007199254740992.0;
+}
+
+static double true_offset(const struct path *p, double c)
+{
+	return p->off + p->skew * c;
+}
+
+static void path_exchange(struct rv_offset_est *e, struct path *p, double t0)
+{
+	/* Queueing is mostly small, sometimes large: r^4 * jitter. */
+	double q1 = unit_rand(p), q2 = unit_rand(p);
+	double up = p->up + p->jitter * q1 * q1 * q1 * q1;
+	double down = p->down + p->jitter * q2 * q2 * q2 * q2;
+	double hold = unit_rand(p);
+	double t1 = t0 + up + true_offset(p, t0 + up);
+	double t2 = t1 + hold;
+	double t3 = t0 + up + hold + down;
+
+	rv_offset_add(e, t0, t1, t2, t3);
+}
+
+/* An hour of a client that follows rv_offset_next_delay_ms on path p,
+ * checking the estimate at ten points between every two exchanges. */
+static void skew_and_bound(uint64_t seed)
+{
+	struct path p = { .off = -1234.5, .skew = 50e-6, .up = 9, .down = 3,
+			  .jitter = 60, .seed = seed };
+	struct rv_offset_est e;
+	double now = WALL, offset, rtt, err, skew, skew_err, worst = 0;
+	int checks = 0;
+
+	rv_offset_reset(&e);
+	while (now < WALL + 3600e3) {
+		double next;
+
+		path_exchange(&e, &p, now);
+		next = rv_offset_next_delay_ms(&e, unit_rand(&p));
+		assert_true(next >= 200 && next < 60000);
+		for (int k = 1; k <= 10; k++) {
+			double c = now + next * k / 10;
+
+			assert_true(rv_offset_get_ex(&e, c, &offset, &rtt, &err));
+			/* The estimate is within its bound, always. */
+			assert_true(fabs(offset - true_offset(&p, c)) <= err);
+			assert_true(rtt >= 0 && err >= rtt / 2);
+			assert_near(rv_offset_server_now(&e, c), c + offset, 1e-6);
+			if (now > WALL + 600e3 && fabs(offset - true_offset(&p, c)) > worst)
+				worst = fabs(offset - true_offset(&p, c));
+			checks++;
+		}
+		now += next;
+	}
+	assert_true(checks > 500);
+	assert_true(e.n == RV_OFFSET_SAMPLES);
+	/* After the first minutes the estimate stays within 20 ms (the path's
+	 * own asymmetry is (9 - 3) / 2 = 3 ms, queueing adds up to 30), and the
+	 * bound is of the same order: it is a worst case, not a guess. */
+	assert_true(worst < 20);
+	assert_true(rv_offset_get_ex(&e, now, &offset, &rtt, &err));
+	assert_true(err < 30);
+	/* The skew is recovered, and within its bound. */
+	assert_true(rv_offset_skew(&e, &skew, &skew_err));
+	assert_true(fabs(skew - 50e-6) <= skew_err);
+	assert_true(fabs(skew - 50e-6) < 5e-6);
+	assert_true(skew_err < 50e-6);
+	/* Without the skew, an hour-old window would be off by tens of ms:
+	 * the extrapolation is what keeps it close. */
+	assert_true(fabs(true_offset(&p, now) - true_offset(&p, now - 1800e3)) > 80);
+}
+
+static void test_offset_skew_and_bound(void **state)
+{
+	for (uint64_t seed = 1; seed <= 16; seed++)
+		skew_and_bound(seed);
+}
+
+static void test_offset_exact_skew(void **state)
+{
+	/* Symmetric delays: every sample is exact, so the fit is too and the
+	 * estimate far from any sample is still exact. */
+	struct path p = { .off = 5000, .skew = -80e-6, .up = 10, .down = 10,
+			  .jitter = 0, .seed = 1 };
+	struct rv_offset_est e;
+	double offset, skew, skew_err, err;
+
+	rv_offset_reset(&e);
+	for (int i = 0; i < 3; i++)
+		path_exchange(&e, &p, 1000.0 * i);
+	/* 2 s of span: too little to fit a skew; the bound grows at the
+	 * assumed drift instead. */
+	assert_false(rv_offset_skew(&e, &skew, &skew_err));
+	assert_true(rv_offset_get_ex(&e, 102000, &offset, NULL, &err));
+	assert_true(err >= RV_OFFSET_DRIFT_PPM * 1e-6 * 100000);
+	assert_true(fabs(offset - true_offset(&p, 102000)) <= err);
+	for (int i = 1; i <= 10; i++)
+		path_exchange(&e, &p, 2000.0 + 5000.0 * i);
+	assert_true(rv_offset_skew(&e, &skew, &skew_err));
+	/* The hold (up to 1 ms) is taken at the server, so t1/t2 differ by
+	 * it: the samples are exact to well under 1 ms. */
+	assert_near(skew, -80e-6, 2e-6);
+	assert_true(rv_offset_get_ex(&e, 600000, &offset, NULL, &err));
+	assert_near(offset, true_offset(&p, 600000), 1.5);
+	assert_true(fabs(offset - true_offset(&p, 600000)) <= err);
+}
+
+static void test_offset_bound_shrinks(void **state)
+{
+	struct rv_offset_est e;
+	double offset, rtt, err, err2;
+
+	rv_offset_reset(&e);
+	exchange(&e, 1000, 300, 150, 0, 50);          /* rtt 200: +-100 ms */
+	assert_true(rv_offset_get_ex(&e, 1000, &offset, &rtt, &err));
+	assert_near(rtt, 200, 1e-9);
+	assert_near(err, 100, 0.1);
+	assert_near(offset, 350, 1e-9);
+	exchange(&e, 1200, 300, 3, 0, 1);             /* rtt 4: +-2 ms */
+	assert_true(rv_offset_get_ex(&e, 1200, &offset, &rtt, &err2));
+	assert_near(rtt, 4, 1e-9);
+	assert_true(err2 < err && err2 < 2.1);
+	assert_true(fabs(offset - 300) <= err2);
+	/* The bound grows with time since the sample (the drift is unknown),
+	 * and a fresher, slightly slower sample then wins. */
+	assert_true(rv_offset_get_ex(&e, 1200 + 600e3, NULL, NULL, &err));
+	assert_true(err > err2 + 50);
+	exchange(&e, 1200 + 590e3, 300, 4, 0, 4);     /* rtt 8 */
+	assert_true(rv_offset_get_ex(&e, 1200 + 600e3, NULL, &rtt, &err));
+	assert_near(rtt, 8, 1e-9);
+	assert_true(err < 6);
+	/* rv_offset_get still gives the lowest round trip. */
+	assert_true(rv_offset_get(&e, NULL, &rtt));
+	assert_near(rtt, 4, 1e-9);
+}
+
+static void test_offset_ex_garbage(void **state)
+{
+	struct rv_offset_est e;
+	double offset = 7, rtt = 7, err = 7;
+
+	rv_offset_reset(&e);
+	assert_false(rv_offset_get_ex(&e, 1000, &offset, &rtt, &err));
+	assert_true(offset == 7 && rtt == 7 && err == 7);
+	assert_true(rv_offset_server_now(&e, 1234.5) == 1234.5);
+	assert_false(rv_offset_skew(&e, NULL, NULL));
+	/* Huge round trips and time stamps are ignored. */
+	rv_offset_add(&e, 0, 10, 20, RV_OFFSET_MAX_RTT_MS + 11);
+	rv_offset_add(&e, 1e300, 1e300, 1e300, 1e300 + 5);
+	rv_offset_add(&e, 0, -1e200, -1e200, 30);
+	rv_offset_add(&e, 0, 1e15, 1e15, 30);
+	rv_offset_add(&e, -1e15, 10, 10, -1e15 + 30);
+	rv_offset_add(&e, 0, 10, 20, -5);
+	assert_true(e.n == 0 && e.total == 0);
+	exchange(&e, 1000, 100, 10, 1, 10);
+	assert_true(rv_offset_get_ex(&e, 1000, NULL, NULL, NULL));
+	assert_false(rv_offset_get_ex(&e, NAN, &offset, &rtt, &err));
+	assert_false(rv_offset_get_ex(&e, INFINITY, &offset, &rtt, &err));
+	assert_true(offset == 7 && rtt == 7 && err == 7);
+	assert_true(isnan(rv_offset_server_now(&e, NAN)));
+	/* A wild sample set (skew beyond RV_OFFSET_MAX_SKEW_PPM) is not fitted. */
+	rv_offset_reset(&e);
+	for (int i = 0; i < 10; i++)
+		exchange(&e, 5000.0 * i, 100.0 * i, 5, 0, 5);    /* 20000 ppm */
+	assert_false(rv_offset_skew(&e, NULL, NULL));
+	assert_true(rv_offset_get_ex(&e, 50000, &offset, NULL, &err));
+	assert_true(isfinite(offset) && isfinite(err));
+}
+
+static void test_offset_next_delay_settling(void **state)
+{
+	struct rv_offset_est e;
+	double t = 0, d;
+
+	rv_offset_reset(&e);
+	/* A lossy start: every exchange has a 60 ms round trip. */
+	for (int i = 0; i < RV_OFFSET_QUICK; i++) {
+		assert_near(rv_offset_next_delay_ms(&e, 0.5), 200, 1e-12);
+		exchange(&e, t, 0, 30, 0, 30);
+		t += 200;
+	}
+	/* The bound (30 ms) is large: every 2-4 s, for a while. */
+	assert_near(rv_offset_next_delay_ms(&e, 0), 2000, 1e-9);
+	assert_near(rv_offset_next_delay_ms(&e, 0.5), 3000, 1e-9);
+	assert_true(rv_offset_next_delay_ms(&e, 0.999999) < 4000);
+	assert_near(rv_offset_next_delay_ms(&e, NAN), 2000, 1e-9);
+	/* One good exchange: the bound is small, back to 30-60 s. */
+	exchange(&e, t, 0, 3, 0, 3);
+	assert_near(rv_offset_next_delay_ms(&e, 0), 30000, 1e-9);
+	/* A path that stays slow settles after RV_OFFSET_SETTLE samples:
+	 * more cannot beat its minimum round trip. */
+	rv_offset_reset(&e);
+	for (unsigned i = 0; i < RV_OFFSET_SETTLE; i++) {
+		d = rv_offset_next_delay_ms(&e, 0.5);
+		assert_true(i < RV_OFFSET_QUICK ? d == 200 : d == 3000);
+		exchange(&e, t, 0, 40, 0, 40);
+		t += d;
+	}
+	assert_near(rv_offset_next_delay_ms(&e, 0.5), 45000, 1e-9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +568,11 @@ int main(void)
 		cmocka_unit_test(test_offset_bad_samples),
 		cmocka_unit_test(test_offset_next_delay),
 		cmocka_unit_test(test_offset_client_5s_behind),
+		cmocka_unit_test(test_offset_skew_and_bound),
+		cmocka_unit_test(test_offset_exact_skew),
+		cmocka_unit_test(test_offset_bound_shrinks),
+		cmocka_unit_test(test_offset_ex_garbage),
+		cmocka_unit_test(test_offset_next_delay_settling),
 	};
 
 	return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
