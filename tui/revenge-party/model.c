@@ -661,10 +661,7 @@ const struct tm_member *tm_member_named(const struct tm_model *m, const char *na
 
 double tm_server_now(const struct tm_model *m, double local_now_ms)
 {
-	double offset;
-
-	return rv_offset_get(&m->clock, &offset, NULL) ? local_now_ms + offset
-						       : local_now_ms;
+	return rv_offset_server_now(&m->clock, local_now_ms);
 }
 
 double tm_position(const struct tm_model *m, double local_now_ms)

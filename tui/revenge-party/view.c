@@ -160,8 +160,8 @@ int view_getch(struct view *v)
 static void draw_player(struct view *v, struct tm_model *m, double now)
 {
 	char pos[32], dur[32], line[512], bar[512];
-	double p = tm_position(m, now), offset = 0, rtt = 0;
-	bool have_clock = rv_offset_get(&m->clock, &offset, &rtt);
+	double p = tm_position(m, now), offset = 0, rtt = 0, err = 0;
+	bool have_clock = rv_offset_get_ex(&m->clock, now, &offset, &rtt, &err);
 	const char *host = tm_host_name(m);
 	int w = v->cols;
 
@@ -182,12 +182,12 @@ static void draw_player(struct view *v, struct tm_model *m, double now)
 	wmove(v->player, 0, 0);
 	put(v->player, line, w);
 	if (have_clock)
-		snprintf(bar, sizeof(bar), " clock %+.1f ms  rtt %.1f ms", offset, rtt);
+		snprintf(bar, sizeof(bar), " clock %+.1f ms ±%.1f  rtt %.1f ms", offset, err, rtt);
 	else
 		snprintf(bar, sizeof(bar), " clock: measuring");
 	/* the progress bar fills what the clock text leaves */
-	if (m->duration_s > 0 && w > 40) {
-		int len = w - 34, done = (int)(len * (p / m->duration_s));
+	if (m->duration_s > 0 && w > 48) {
+		int len = w - 41, done = (int)(len * (p / m->duration_s));
 		char pb[512];
 		int i;
 
