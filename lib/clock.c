@@ -47,6 +47,41 @@ double rv_playback_position_at(const struct rv_playback *st, double now_ms)
 	return st->position + elapsed / 1000.0 * st->speed;
 }
 
+void rv_schedule_init(struct rv_schedule *s, const struct rv_playback *initial)
+{
+	s->current = *initial;
+	s->has_pending = false;
+}
+
+void rv_schedule_push(struct rv_schedule *s, const struct rv_playback *st,
+		      double now_ms)
+{
+	/* A pending state that is already due is promoted first, so a state
+	 * scheduled after it extrapolates from the right one. */
+	rv_schedule_at(s, now_ms);
+	if (st->server_time > now_ms) {
+		s->pending = *st;
+		s->has_pending = true;
+	} else {
+		s->current = *st;
+		s->has_pending = false;
+	}
+}
+
+const struct rv_playback *rv_schedule_at(struct rv_schedule *s, double now_ms)
+{
+	if (s->has_pending && now_ms >= s->pending.server_time) {
+		s->current = s->pending;
+		s->has_pending = false;
+	}
+	return &s->current;
+}
+
+double rv_schedule_position(struct rv_schedule *s, double now_ms)
+{
+	return rv_playback_position_at(rv_schedule_at(s, now_ms), now_ms);
+}
+
 void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
 			 double *offset, double *rtt)
 {

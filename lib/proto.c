@@ -31,6 +31,11 @@ static const char *const type_names[RV_MSG__COUNT] = {
 	[RV_MSG_QUALITY_REQUEST] = "quality_request",
 	[RV_MSG_BANDWIDTH_REPORT] = "bandwidth_report",
 	[RV_MSG_REFRESH] = "refresh",
+	[RV_MSG_BUFFERING] = "buffering",
+	[RV_MSG_READY] = "ready",
+	[RV_MSG_START] = "start",
+	[RV_MSG_STATUS] = "status",
+	[RV_MSG_MEMBERS] = "members",
 	[RV_MSG_WELCOME] = "welcome",
 	[RV_MSG_MEMBER_JOINED] = "member_joined",
 	[RV_MSG_MEMBER_LEFT] = "member_left",
@@ -40,6 +45,10 @@ static const char *const type_names[RV_MSG__COUNT] = {
 	[RV_MSG_QUALITY_STATE] = "quality_state",
 	[RV_MSG_QUALITY_CHANGED] = "quality_changed",
 	[RV_MSG_QUALITY_SUGGESTION] = "quality_suggestion",
+	[RV_MSG_PARTY_STATE] = "party_state",
+	[RV_MSG_DROPPED] = "dropped",
+	[RV_MSG_DRIFT] = "drift",
+	[RV_MSG_PRESENCE] = "presence",
 };
 
 static const char *const err_names[RV_ERR__COUNT] = {
@@ -250,6 +259,54 @@ static int dec_progress(struct dec *d, struct rv_msg *m)
 	return get_bool(d, "playing", &m->u.progress.playing);
 }
 
+static int dec_status(struct dec *d, struct rv_msg *m)
+{
+	const json_t *v;
+
+	if (get_num(d, "position", 0, 1e9, "a number between 0 and 1e9",
+		    &m->u.status.position) ||
+	    get_bool(d, "playing", &m->u.status.playing))
+		return -1;
+	if (json_object_get(d->payload, "buffering") &&
+	    get_bool(d, "buffering", &m->u.status.buffering))
+		return -1;
+	if (json_object_get(d->payload, "at")) {
+		if (get_num(d, "at", 0, INFINITY, NONNEG, &m->u.status.at))
+			return -1;
+		m->u.status.has_at = true;
+	}
+	v = json_object_get(d->payload, "clock_error_ms");
+	if (v && !json_is_null(v)) {
+		if (get_num(d, "clock_error_ms", 0, 1e9, "null or a number between 0 and 1e9",
+			    &m->u.status.clock_error_ms))
+			return -1;
+		m->u.status.has_clock_error = true;
+	}
+	return 0;
+}
+
+static int dec_members(struct dec *d, struct rv_msg *m)
+{
+	const json_t *v;
+	double limit;
+
+	m->u.members.limit = RV_MEMBERS_PAGE_DEFAULT;
+	v = json_object_get(d->payload, "after");
+	if (v && !json_is_null(v) &&
+	    get_str(d, "after", PARTICIPANT_ID_MAX, false, &m->u.members.after, NULL))
+		return -1;
+	if (json_object_get(d->payload, "limit")) {
+		if (get_num(d, "limit", 1, RV_MEMBERS_PAGE_MAX,
+			    "a whole number between 1 and 1000", &limit))
+			return -1;
+		if (limit != floor(limit))
+			return fail(d, RV_ERR_BAD_PAYLOAD,
+				    "members: \"limit\" must be a whole number between 1 and 1000");
+		m->u.members.limit = (unsigned)limit;
+	}
+	return 0;
+}
+
 static int dec_payload(struct dec *d, struct rv_msg *m)
 {
 	switch (m->type) {
@@ -278,6 +335,14 @@ static int dec_payload(struct dec *d, struct rv_msg *m)
 	case RV_MSG_REFRESH:
 		return get_str(d, "token", RV_TOKEN_MAX, true, &m->u.refresh.token,
 			       &m->u.refresh.len);
+	case RV_MSG_BUFFERING:
+	case RV_MSG_READY:
+	case RV_MSG_START:
+		return 0;           /* no fields; unknown ones are ignored */
+	case RV_MSG_STATUS:
+		return dec_status(d, m);
+	case RV_MSG_MEMBERS:
+		return dec_members(d, m);
 	default:
 		return fail(d, RV_ERR_UNKNOWN_TYPE, "unknown message type");
 	}
@@ -351,7 +416,7 @@ int rv_proto_decode(const char *text, size_t len, struct rv_msg *msg,
 	}
 	msg->type = rv_msg_type_from_name(json_string_value(type),
 					  json_string_length(type));
-	if (msg->type < RV_MSG_SYNC || msg->type > RV_MSG_REFRESH) {
+	if (msg->type < RV_MSG_SYNC || msg->type > RV_MSG_MEMBERS) {
 		fail(&d, RV_ERR_UNKNOWN_TYPE, "unknown message type \"%s\"", ref);
 		goto out;
 	}

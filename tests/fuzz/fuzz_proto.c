@@ -63,8 +63,21 @@ static void check_msg(const struct rv_msg *m)
 		if (m->u.refresh.len < 1 || m->u.refresh.len > RV_TOKEN_MAX)
 			abort();
 		break;
+	case RV_MSG_STATUS:
+		if (!(m->u.status.position >= 0))
+			abort();
+		break;
+	case RV_MSG_MEMBERS:
+		if (m->u.members.limit < 1 || m->u.members.limit > RV_MEMBERS_PAGE_MAX)
+			abort();
+		if (m->u.members.after)
+			check_str(m->u.members.after, strlen(m->u.members.after));
+		break;
 	case RV_MSG_TIME:
 	case RV_MSG_BANDWIDTH_REPORT:
+	case RV_MSG_BUFFERING:
+	case RV_MSG_READY:
+	case RV_MSG_START:
 		break;
 	default:
 		abort();

@@ -121,6 +121,57 @@ static void test_position_negative_elapsed(void **state)
 	assert_true(rv_playback_position_at(&st, NAN) == 0);
 }
 
+/* Scheduled commands: a pause stamped in the future keeps playing until
+ * its instant; a resume holds until its instant; a newer pending state
+ * replaces the older; a state already due applies at once. */
+static void test_schedule(void **state)
+{
+	struct rv_playback init = { .position = 10, .playing = true, .speed = 1,
+				    .server_time = 1000 };
+	struct rv_playback pause = { .position = 12.2, .playing = false, .speed = 1,
+				     .server_time = 3200 };
+	struct rv_playback resume = { .position = 12.2, .playing = true, .speed = 2,
+				      .server_time = 5000 };
+	struct rv_playback seek = { .position = 60, .playing = true, .speed = 1,
+				    .server_time = 4000 };
+	struct rv_schedule s;
+
+	rv_schedule_init(&s, &init);
+	assert_near(rv_schedule_position(&s, 2000), 11, 1e-12);
+	rv_schedule_push(&s, &pause, 3000);
+	assert_true(s.has_pending);
+	/* Still playing until 3200, then held at 12.2: never backwards. */
+	assert_near(rv_schedule_position(&s, 3100), 12.1, 1e-12);
+	assert_near(rv_schedule_position(&s, 3200), 12.2, 1e-12);
+	assert_false(s.has_pending);
+	assert_near(rv_schedule_position(&s, 4500), 12.2, 1e-12);
+	rv_schedule_push(&s, &resume, 4800);
+	assert_near(rv_schedule_position(&s, 4999), 12.2, 1e-12);
+	assert_near(rv_schedule_position(&s, 5500), 13.2, 1e-12);
+
+	/* A newer pending state replaces one not yet due. */
+	rv_schedule_init(&s, &init);
+	rv_schedule_push(&s, &pause, 3000);
+	rv_schedule_push(&s, &seek, 3100);
+	assert_true(s.pending.position == 60);
+	assert_near(rv_schedule_position(&s, 3500), 12.5, 1e-12);
+	assert_near(rv_schedule_position(&s, 4500), 60.5, 1e-12);
+
+	/* A pending state that fell due is promoted before the next push:
+	 * the due pause applies, then the late (already due) resume. */
+	rv_schedule_init(&s, &init);
+	rv_schedule_push(&s, &pause, 3000);
+	rv_schedule_push(&s, &resume, 5100);
+	assert_false(s.has_pending);
+	assert_true(rv_schedule_at(&s, 5100)->playing);
+	assert_near(rv_schedule_position(&s, 6000), 14.2, 1e-12);
+
+	/* A NaN time never promotes a pending state nor moves backwards. */
+	rv_schedule_init(&s, &init);
+	rv_schedule_push(&s, &pause, 3000);
+	assert_true(rv_schedule_at(&s, NAN)->playing);
+}
+
 static void test_ntp_symmetric(void **state)
 {
 	double offset, rtt;
@@ -559,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_position_speed),
 		cmocka_unit_test(test_position_future_server_time),
 		cmocka_unit_test(test_position_negative_elapsed),
+		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_ntp_symmetric),
 		cmocka_unit_test(test_ntp_asymmetric_and_fractional),
 		cmocka_unit_test(test_ntp_rtt_never_negative),

@@ -261,9 +261,11 @@ static void test_type_names(void **state)
 {
 	static const char *const wire[] = {
 		"sync", "chat", "reaction", "time", "transfer_host", "progress",
-		"quality_request", "bandwidth_report", "refresh", "welcome", "member_joined",
+		"quality_request", "bandwidth_report", "refresh", "buffering", "ready",
+		"start", "status", "members", "welcome", "member_joined",
 		"member_left", "host_changed", "error", "ack", "quality_state",
-		"quality_changed", "quality_suggestion",
+		"quality_changed", "quality_suggestion", "party_state", "dropped",
+		"drift", "presence",
 	};
 
 	assert_int_equal(sizeof(wire) / sizeof(wire[0]), RV_MSG__COUNT - 1);
@@ -548,6 +550,92 @@ static void test_decode_refresh(void **state)
 	assert_string_equal(e.ref, "refresh");
 	free(big);
 	free(long_token);
+}
+
+/* Sync v2 messages: buffering, ready, start take no fields; status and
+ * members are checked like every other payload. */
+static void test_decode_sync_v2(void **state)
+{
+	struct rv_msg m;
+	char *big;
+
+	ok("{\"type\":\"buffering\"}", &m);
+	assert_int_equal(m.type, RV_MSG_BUFFERING);
+	rv_msg_clear(&m);
+	ok("{\"type\":\"ready\",\"payload\":{\"extra\":1},\"id\":\"r\"}", &m);
+	assert_int_equal(m.type, RV_MSG_READY);
+	assert_string_equal(m.id, "r");
+	rv_msg_clear(&m);
+	ok("{\"type\":\"start\",\"payload\":{}}", &m);
+	assert_int_equal(m.type, RV_MSG_START);
+	rv_msg_clear(&m);
+	err("{\"type\":\"start\",\"payload\":[]}", RV_ERR_BAD_PAYLOAD, "start", "object");
+
+	ok("{\"type\":\"status\",\"payload\":{\"position\":12.5,\"playing\":true}}", &m);
+	assert_int_equal(m.type, RV_MSG_STATUS);
+	assert_true(m.u.status.position == 12.5);
+	assert_true(m.u.status.playing);
+	assert_false(m.u.status.buffering);
+	assert_false(m.u.status.has_at);
+	assert_false(m.u.status.has_clock_error);
+	rv_msg_clear(&m);
+	ok("{\"type\":\"status\",\"payload\":{\"position\":0,\"playing\":false,"
+	   "\"buffering\":true,\"at\":1000.25,\"clock_error_ms\":3.5}}", &m);
+	assert_true(m.u.status.buffering);
+	assert_true(m.u.status.has_at && m.u.status.at == 1000.25);
+	assert_true(m.u.status.has_clock_error && m.u.status.clock_error_ms == 3.5);
+	rv_msg_clear(&m);
+	ok("{\"type\":\"status\",\"payload\":{\"position\":1,\"playing\":true,"
+	   "\"clock_error_ms\":null}}", &m);
+	assert_false(m.u.status.has_clock_error);
+	rv_msg_clear(&m);
+	err("{\"type\":\"status\",\"payload\":{\"playing\":true}}", RV_ERR_BAD_PAYLOAD,
+	    "status", "\"position\" is required");
+	err("{\"type\":\"status\",\"payload\":{\"position\":-1,\"playing\":true}}",
+	    RV_ERR_BAD_PAYLOAD, "status", "position");
+	err("{\"type\":\"status\",\"payload\":{\"position\":1}}", RV_ERR_BAD_PAYLOAD,
+	    "status", "\"playing\" is required");
+	err("{\"type\":\"status\",\"payload\":{\"position\":1,\"playing\":1}}",
+	    RV_ERR_BAD_PAYLOAD, "status", "true or false");
+	err("{\"type\":\"status\",\"payload\":{\"position\":1,\"playing\":true,"
+	    "\"buffering\":\"yes\"}}", RV_ERR_BAD_PAYLOAD, "status", "buffering");
+	err("{\"type\":\"status\",\"payload\":{\"position\":1,\"playing\":true,"
+	    "\"at\":-5}}", RV_ERR_BAD_PAYLOAD, "status", "at");
+	err("{\"type\":\"status\",\"payload\":{\"position\":1,\"playing\":true,"
+	    "\"clock_error_ms\":-1}}", RV_ERR_BAD_PAYLOAD, "status", "clock_error_ms");
+	err("{\"type\":\"status\",\"payload\":{\"position\":1e400,\"playing\":true}}",
+	    RV_ERR_BAD_JSON, NULL, NULL);
+
+	ok("{\"type\":\"members\"}", &m);
+	assert_int_equal(m.type, RV_MSG_MEMBERS);
+	assert_null(m.u.members.after);
+	assert_int_equal(m.u.members.limit, RV_MEMBERS_PAGE_DEFAULT);
+	rv_msg_clear(&m);
+	ok("{\"type\":\"members\",\"payload\":{\"after\":\"m42\",\"limit\":1000}}", &m);
+	assert_string_equal(m.u.members.after, "m42");
+	assert_int_equal(m.u.members.limit, 1000);
+	rv_msg_clear(&m);
+	ok("{\"type\":\"members\",\"payload\":{\"after\":null,\"limit\":1}}", &m);
+	assert_null(m.u.members.after);
+	assert_int_equal(m.u.members.limit, 1);
+	rv_msg_clear(&m);
+	err("{\"type\":\"members\",\"payload\":{\"limit\":0}}", RV_ERR_BAD_PAYLOAD,
+	    "members", "limit");
+	err("{\"type\":\"members\",\"payload\":{\"limit\":1001}}", RV_ERR_BAD_PAYLOAD,
+	    "members", "limit");
+	err("{\"type\":\"members\",\"payload\":{\"limit\":2.5}}", RV_ERR_BAD_PAYLOAD,
+	    "members", "whole number");
+	err("{\"type\":\"members\",\"payload\":{\"after\":\"\"}}", RV_ERR_BAD_PAYLOAD,
+	    "members", "empty");
+	err("{\"type\":\"members\",\"payload\":{\"after\":5}}", RV_ERR_BAD_PAYLOAD,
+	    "members", "string");
+	big = xfmt("{\"type\":\"members\",\"payload\":{\"after\":\"%s\"}}",
+		   "0123456789012345678901234567890123");
+	err(big, RV_ERR_BAD_PAYLOAD, "members", "at most 32");
+	free(big);
+	/* Server -> client names are not requests. */
+	err("{\"type\":\"party_state\"}", RV_ERR_UNKNOWN_TYPE, "party_state", "unknown");
+	err("{\"type\":\"presence\"}", RV_ERR_UNKNOWN_TYPE, "presence", "unknown");
 }
 
 /* Whitespace anywhere JSON allows it, and strings that outlive the input. */
@@ -1395,7 +1483,7 @@ static void test_mutation_smoke(void **state)
 		memset(&m, 0xa5, sizeof(m));
 		if (rv_proto_decode(guard_put(&g, buf, len), len, &m, &e) == 0) {
 			assert_non_null(m.tree);
-			assert_true(m.type >= RV_MSG_SYNC && m.type <= RV_MSG_REFRESH);
+			assert_true(m.type >= RV_MSG_SYNC && m.type <= RV_MSG_MEMBERS);
 			ok_count++;
 			rv_msg_clear(&m);
 		} else {
@@ -2057,6 +2145,7 @@ int main(void)
 		cmocka_unit_test(test_decode_quality_request),
 		cmocka_unit_test(test_decode_bandwidth_report),
 		cmocka_unit_test(test_decode_refresh),
+		cmocka_unit_test(test_decode_sync_v2),
 		cmocka_unit_test(test_decode_whitespace_and_lifetime),
 		cmocka_unit_test(test_msg_clear),
 		cmocka_unit_test(test_sync_errors),

@@ -41,6 +41,32 @@ double rv_clock_server_time(const struct rv_clock *c, uint64_t mono_ns);
  * server_time in the future holds position until then. */
 double rv_playback_position_at(const struct rv_playback *st, double now_ms);
 
+/* A player's view of scheduled commands. The server stamps the state a
+ * command results in with a server_time slightly in the future (the
+ * lead), so that every member applies it at the same instant; until then
+ * the state before it still holds (a scheduled pause keeps playing until
+ * its instant). A schedule keeps the state in force and at most one
+ * pending state: a newer pending state replaces the older one, since the
+ * server only ever schedules from the latest state. Pure, no allocation. */
+struct rv_schedule {
+	struct rv_playback current;
+	struct rv_playback pending;
+	bool has_pending;
+};
+
+/* Start with initial in force (e.g. a welcome's state). */
+void rv_schedule_init(struct rv_schedule *s, const struct rv_playback *initial);
+/* A state received at server time now_ms: in force at once when its
+ * server_time is not after now_ms, else pending until then. */
+void rv_schedule_push(struct rv_schedule *s, const struct rv_playback *st,
+		      double now_ms);
+/* The state in force at now_ms, promoting a pending state that fell due.
+ * Borrowed from s, valid until the next call on s. */
+const struct rv_playback *rv_schedule_at(struct rv_schedule *s, double now_ms);
+/* The position at now_ms under the state in force then: for a pending
+ * state not yet due, the current state's extrapolation. */
+double rv_schedule_position(struct rv_schedule *s, double now_ms);
+
 /* Offset estimate from one NTP-style exchange (all ms): t0 client send,
  * t1 server receive, t2 server send, t3 client receive. *offset is what to
  * add to the client clock to get server time; *rtt the round trip without

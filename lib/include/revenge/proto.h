@@ -34,6 +34,8 @@ extern "C" {
 #define RV_SPEED_MIN 0.25
 #define RV_SPEED_MAX 4.0
 #define RV_AT_WINDOW_MS 5000.0  /* a sync's "at" is used within this of now */
+#define RV_MEMBERS_PAGE_DEFAULT 100 /* a members request without limit */
+#define RV_MEMBERS_PAGE_MAX 1000
 
 enum rv_msg_type {
 	RV_MSG_INVALID = 0,
@@ -47,6 +49,12 @@ enum rv_msg_type {
 	RV_MSG_QUALITY_REQUEST,
 	RV_MSG_BANDWIDTH_REPORT,
 	RV_MSG_REFRESH,             /* a new connection token, any endpoint */
+	/* watch party, sync v2 (client -> server) */
+	RV_MSG_BUFFERING,           /* my player is stalled */
+	RV_MSG_READY,               /* my player can play */
+	RV_MSG_START,               /* host: end the wait now */
+	RV_MSG_STATUS,              /* where my player is */
+	RV_MSG_MEMBERS,             /* a page of the roster (also the reply) */
 	/* server -> client only */
 	RV_MSG_WELCOME,
 	RV_MSG_MEMBER_JOINED,
@@ -57,6 +65,10 @@ enum rv_msg_type {
 	RV_MSG_QUALITY_STATE,
 	RV_MSG_QUALITY_CHANGED,
 	RV_MSG_QUALITY_SUGGESTION,
+	RV_MSG_PARTY_STATE,         /* waiting / playing, who is waited for */
+	RV_MSG_DROPPED,             /* you were dropped from the wait */
+	RV_MSG_DRIFT,               /* to the host: members' drift */
+	RV_MSG_PRESENCE,            /* batched joins and leaves */
 	RV_MSG__COUNT
 };
 
@@ -105,6 +117,15 @@ struct rv_msg {
 		struct { const char *profile; } quality_request;
 		struct { double kbps; } bandwidth_report;
 		struct { const char *token; size_t len; } refresh;
+		/* position at server time at (receive time when !has_at);
+		 * clock_error_ms: the member's own clock error bound. */
+		struct { double position; bool playing; bool buffering;
+			 bool has_at; double at;
+			 bool has_clock_error; double clock_error_ms; } status;
+		/* after: the last id of the previous page, NULL from the
+		 * start; limit 1..RV_MEMBERS_PAGE_MAX, RV_MEMBERS_PAGE_DEFAULT
+		 * when absent. */
+		struct { const char *after; unsigned limit; } members;
 	} u;
 	void *tree;                 /* owned parse tree (json_t *) */
 };
