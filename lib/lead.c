@@ -1,0 +1,98 @@
+/* lib/lead.c - the lead of scheduled commands and the state they result
+ * in (see lead.h for the design and why the lead is 2 x RTT). Pure: times
+ * come in as arguments.
+ */
+#include "lead.h"
+
+#include <math.h>
+
+void rv__lead_init(struct rv__lead *l, double min_ms, double max_ms)
+{
+	l->min_ms = min_ms;
+	l->max_ms = max_ms;
+	for (unsigned i = 0; i < RV__LEAD_BUCKETS; i++) {
+		l->top[i] = 0;
+		l->slice[i] = -1;
+	}
+}
+
+static long long slice_of(double now_ms)
+{
+	return now_ms > 0 ? (long long)(now_ms / RV__LEAD_BUCKET_MS) : 0;
+}
+
+void rv__lead_rtt(struct rv__lead *l, double rtt_ms, double now_ms)
+{
+	long long s;
+	unsigned i;
+
+	if (!isfinite(rtt_ms) || rtt_ms < 0 || rtt_ms > RV__LEAD_RTT_MAX_MS ||
+	    !isfinite(now_ms))
+		return;
+	s = slice_of(now_ms);
+	i = (unsigned)(s % RV__LEAD_BUCKETS);
+	/* The bucket last held an older slice: that slice has left the
+	 * window (a ring of RV__LEAD_BUCKETS slices). */
+	if (l->slice[i] != s) {
+		l->slice[i] = s;
+		l->top[i] = rtt_ms;
+	} else if (rtt_ms > l->top[i]) {
+		l->top[i] = rtt_ms;
+	}
+}
+
+double rv__lead_rtt_max(const struct rv__lead *l, double now_ms)
+{
+	long long s = slice_of(now_ms);
+	double top = NAN;
+
+	for (unsigned i = 0; i < RV__LEAD_BUCKETS; i++)
+		if (l->slice[i] >= 0 && l->slice[i] <= s &&
+		    s - l->slice[i] < RV__LEAD_BUCKETS && !(l->top[i] <= top))
+			top = l->top[i];
+	return top;
+}
+
+double rv__lead_ms(const struct rv__lead *l, double now_ms)
+{
+	double rtt, lead;
+
+	if (!(l->max_ms > 0))
+		return 0;
+	rtt = rv__lead_rtt_max(l, now_ms);
+	lead = isnan(rtt) ? l->min_ms : 2 * rtt;
+	if (lead < l->min_ms)
+		lead = l->min_ms;
+	if (lead > l->max_ms)
+		lead = l->max_ms;
+	return lead;
+}
+
+/* Whether position pos (s) at now is within tol_ms of where st is. */
+static bool continues(const struct rv_playback *st, double pos, double speed,
+		      double tol_ms, double now_ms)
+{
+	double scale = fmax(1, fmax(st->speed, speed));
+
+	return fabs(pos - rv_playback_position_at(st, now_ms)) <= tol_ms * scale / 1000;
+}
+
+struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
+				     const struct rv_playback *pending,
+				     const struct rv_playback *host, double tol_ms,
+				     double now_ms, double t_ms)
+{
+	struct rv_playback out = *host;
+	double pos = rv_playback_position_at(host, now_ms);
+
+	out.server_time = t_ms;
+	/* What members actually play is tried first: a pause stopping where
+	 * they will be at T never moves anyone back. */
+	if (continues(in_force, pos, host->speed, tol_ms, now_ms))
+		out.position = rv_playback_position_at(in_force, t_ms);
+	else if (pending && continues(pending, pos, host->speed, tol_ms, now_ms))
+		out.position = rv_playback_position_at(pending, t_ms);
+	else
+		out.position = host->position;
+	return out;
+}
