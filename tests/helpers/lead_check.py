@@ -94,7 +94,8 @@ async def s_scheduled():
 
 def slow_member(party, pings, stop, delay=0.3):
     """A raw member that answers the server's pings delay seconds late."""
-    ws = RawWS(PORT, path=f"/ws/party/{party}?name=slow", timeout=1.0)
+    ws = RawWS(PORT, path=f"/ws/party/{party}?name=slow", timeout=1.0,
+               answer_rtt_pings=False)
     check(ws.status == 101, f"slow member handshake {ws.status_line}")
     t0 = time.monotonic()
     while not stop.is_set():
