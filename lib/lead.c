@@ -77,6 +77,15 @@ static bool continues(const struct rv_playback *st, double pos, double speed,
 	return fabs(pos - rv_playback_position_at(st, now_ms)) <= tol_ms * scale / 1000;
 }
 
+/* Whether pending, scheduled from in_force, was a seek: a continuous
+ * command's position is exactly in_force's at its instant. */
+static bool was_seek(const struct rv_playback *in_force, const struct rv_playback *pending)
+{
+	double at = rv_playback_position_at(in_force, pending->server_time);
+
+	return fabs(pending->position - at) > 1e-9 * fmax(1, fabs(at));
+}
+
 struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 				     const struct rv_playback *pending,
 				     const struct rv_playback *host, double tol_ms,
@@ -84,15 +93,27 @@ struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 {
 	struct rv_playback out = *host;
 	double pos = rv_playback_position_at(host, now_ms);
+	double late;
 
 	out.server_time = t_ms;
-	/* What members actually play is tried first: a pause stopping where
-	 * they will be at T never moves anyone back. */
-	if (continues(in_force, pos, host->speed, tol_ms, now_ms))
+	if (!continues(in_force, pos, host->speed, tol_ms, now_ms) &&
+	    !(pending && continues(pending, pos, host->speed, tol_ms, now_ms))) {
+		out.position = host->position;          /* a seek */
+		return out;
+	}
+	if (!pending) {
 		out.position = rv_playback_position_at(in_force, t_ms);
-	else if (pending && continues(pending, pos, host->speed, tol_ms, now_ms))
-		out.position = rv_playback_position_at(pending, t_ms);
-	else
-		out.position = host->position;
+		return out;
+	}
+	/* A member that got the pending state in time drops it for this one
+	 * (rv_schedule) and follows in_force until T; one that got this one
+	 * after the pending instant followed the pending state from then.
+	 * A seek is kept either way (this command goes on from its target);
+	 * otherwise the two paths part by at most the lead, and the further
+	 * one is taken, so that nobody moves back at T, whichever path it
+	 * was on. */
+	late = rv_playback_position_at(pending, t_ms);
+	out.position = was_seek(in_force, pending)
+		? late : fmax(late, rv_playback_position_at(in_force, t_ms));
 	return out;
 }

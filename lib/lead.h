@@ -64,10 +64,13 @@ double rv__lead_ms(const struct rv__lead *l, double now_ms);
  *
  * Continuous (the host's position extrapolated to now is within tol_ms *
  * max(1, speed) / 1000 s of where the party in force is, or of where the
- * pending state puts it): the position is that state's extrapolated to T,
- * so a pause stops where everyone will be at T and a resume or a speed
- * change goes on from there. Otherwise a seek: the host's position, which
- * everyone jumps to at T. playing and speed are the host's. */
+ * pending state puts it): the position is where playback will be at T, so
+ * a pause stops where everyone will be and a resume or a speed change goes
+ * on from there. With a pending state: from the pending seek's target if
+ * it was a seek, else the further of in_force and pending at T (members
+ * may be on either; nobody moves back). Otherwise a seek: the host's
+ * position, which everyone jumps to at T. playing and speed are the
+ * host's. t_ms should not precede pending's server_time. */
 struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 				     const struct rv_playback *pending,
 				     const struct rv_playback *host, double tol_ms,

@@ -457,11 +457,15 @@ static void schedule(struct rv_party *p, const struct rv_member *host_m,
 	bool pending = p->state.server_time > now_ms;
 	struct rv_playback in_force = pending ? p->before : p->state;
 	double tol = RV__LEAD_CONTINUOUS_MS;
+	double t = now_ms + lead_now(p, now_ms);
 
 	if (!has_at && isfinite(host_m->rtt_ms))
 		tol += fmin(host_m->rtt_ms, RV__LEAD_UPLOAD_MAX_MS);
+	/* never before the command it replaces: commands keep their order */
+	if (pending && t < p->state.server_time)
+		t = p->state.server_time;
 	p->state = rv__lead_schedule(&in_force, pending ? &p->state : NULL, host, tol,
-				     now_ms, now_ms + lead_now(p, now_ms));
+				     now_ms, t);
 	p->before = in_force;
 }
 

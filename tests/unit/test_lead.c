@@ -242,6 +242,34 @@ static void test_pending_replaced(void **state)
 	assert_true(out.position == 500);
 }
 
+static void test_pending_paths_never_back(void **state)
+{
+	/* paused at 42; a resume pending for NOW + 300; the host pauses again
+	 * at NOW + 100, for T = NOW + 500. Members that dropped the resume
+	 * held 42, those that got the pause late played 0.2 s from NOW + 300:
+	 * the pause lands on the further, 42.2 */
+	struct rv_playback in_force = pb(42, false, 1, T0);
+	struct rv_playback pending = pb(42, true, 1, NOW + 300);
+	struct rv_playback host = pb(42, false, 1, NOW + 100);
+	struct rv_playback out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100,
+						   NOW + 500);
+
+	(void)state;
+	assert_false(out.playing);
+	assert_near(out.position, 42.2, 1e-9);
+	/* a pending seek back is kept: a pause right after it, sent from
+	 * where the host's player still is, lands after the seek's target */
+	in_force = pb(10, true, 1, T0);                 /* 15 at NOW */
+	pending = pb(3, true, 1, NOW + 300);
+	host = pb(15.1, false, 1, NOW + 100);
+	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100, NOW + 500);
+	assert_near(out.position, 3.2, 1e-9);
+	/* and a real seek still wins over both */
+	host = pb(77, true, 1, NOW + 100);
+	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100, NOW + 500);
+	assert_true(out.position == 77);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_seek_lands_on_target_at_t),
 		cmocka_unit_test(test_tolerance_edges),
 		cmocka_unit_test(test_pending_replaced),
+		cmocka_unit_test(test_pending_paths_never_back),
 	};
 
 	return cmocka_run_group_tests_name("lead", tests, NULL, NULL);

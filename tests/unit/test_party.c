@@ -1851,6 +1851,61 @@ static void test_lead_pending_replaced(void **state)
 	assert_near(rv_playback_position_at(rv_party_state(x->p), T0 + 12300), 10.3, 1e-9);
 }
 
+/* A command within the lead of the one before: a member that got the
+ * second after the first's instant has applied the first, one that got it
+ * before has dropped the first (rv_schedule). Neither moves back. */
+static void test_lead_quick_commands_either_path(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_schedule early, late;
+	struct rv_playback st[2];
+	double last_e = -1, last_l = -1;
+	json_t *p;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	rv_party_member_rtt(x->p, b, 200, T0 + 500);        /* lead 400 */
+	rv_schedule_init(&early, rv_party_state(x->p));
+	rv_schedule_init(&late, rv_party_state(x->p));
+	/* resume at T0 + 1000 (for T0 + 1400), pause at T0 + 1390 */
+	p = lead_sync(x, a, 0, true, 1, T0 + 1000);
+	st[0] = (struct rv_playback){ num(p, "position"), boolean(p, "playing"),
+				      num(p, "speed"), num(p, "server_time") };
+	p = lead_sync(x, a, 0, false, 1, T0 + 1390);
+	st[1] = (struct rv_playback){ num(p, "position"), boolean(p, "playing"),
+				      num(p, "speed"), num(p, "server_time") };
+	assert_true(st[1].server_time == T0 + 1790);
+	assert_near(st[1].position, 0.39, 1e-9);
+	rv_schedule_push(&early, &st[0], T0 + 1010);
+	rv_schedule_push(&late, &st[0], T0 + 1010);
+	for (double t = T0 + 1010; t < T0 + 4000; t += 5) {
+		double pe, pl_;
+
+		if (t == T0 + 1395)
+			rv_schedule_push(&early, &st[1], t);  /* before the resume's instant */
+		if (t == T0 + 1600)
+			rv_schedule_push(&late, &st[1], t);   /* after it */
+		pe = rv_schedule_position(&early, t);
+		pl_ = rv_schedule_position(&late, t);
+		assert_true(pe >= last_e - 1e-9 && pl_ >= last_l - 1e-9);
+		last_e = pe;
+		last_l = pl_;
+	}
+	/* both end where the pause said */
+	assert_near(last_e, 0.39, 1e-9);
+	assert_near(last_l, 0.39, 1e-9);
+	/* the lead shrinks while a command is pending (its RTT sample ages
+	 * out of the window at T0 + 100000): the next one still comes after */
+	rv_party_member_rtt(x->p, b, 400, T0 + 60000);
+	p = lead_sync(x, a, 0.39, true, 1, T0 + 99990);       /* lead 800 */
+	assert_true(num(p, "server_time") == T0 + 100790);
+	assert_true(rv_party_lead_ms(x->p, T0 + 100010) == 100);
+	p = lead_sync(x, a, 0.39, false, 1, T0 + 100010);
+	assert_true(num(p, "server_time") == T0 + 100790);
+	assert_near(num(p, "position"), 0.39, 1e-9);
+}
+
 static void test_lead_host_upload_allowance(void **state)
 {
 	struct fx *x = *state;
@@ -1948,6 +2003,7 @@ int main(void)
 		T(test_lead_reply_to_host),
 		T(test_lead_pause_never_jumps_back),
 		T(test_lead_pending_replaced),
+		T(test_lead_quick_commands_either_path),
 		T(test_lead_host_upload_allowance),
 		T(test_lead_max_zero_is_v1),
 		cmocka_unit_test(test_outbox_clear_resets),
