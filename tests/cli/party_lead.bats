@@ -20,6 +20,12 @@ teardown() {
 	assert_success
 }
 
+@test "pongs that do not echo the server's ping (wrong payload, unsolicited, 'ka') leave the lead alone" {
+	start_server
+	run py "$PYHELP/lead_check.py" "$URL" garbage_pongs
+	assert_success
+}
+
 @test "--lead-max 0: syncs take effect when stamped (v1), lead_ms 0" {
 	start_server --lead-max 0 --lead-min 500
 	run py "$PYHELP/lead_check.py" "$URL" unscheduled

@@ -5,7 +5,8 @@ lead_ms, the server's RTT pings and a lead that follows a slow member.
     python3 lead_check.py URL SCENARIO
 
 Scenarios: scheduled (defaults), slow (a member that answers pings 300 ms
-late raises the lead), unscheduled (--lead-max 0: v1 stamps).
+late raises the lead), garbage_pongs (pongs that do not echo the ping are
+ignored), unscheduled (--lead-max 0: v1 stamps).
 """
 import asyncio
 import json
@@ -92,11 +93,14 @@ async def s_scheduled():
         await ws.close()
 
 
-def slow_member(party, pings, stop, delay=0.3):
-    """A raw member that answers the server's pings delay seconds late."""
+def slow_member(party, pings, stop, delay=0.3, wrong=False):
+    """A raw member that answers the server's pings delay seconds late
+    (wrong: with another payload, after an unsolicited pong of its own)."""
     ws = RawWS(PORT, path=f"/ws/party/{party}?name=slow", timeout=1.0,
                answer_rtt_pings=False)
     check(ws.status == 101, f"slow member handshake {ws.status_line}")
+    if wrong:
+        ws.send_frame(10, b"\0" * 8)
     t0 = time.monotonic()
     while not stop.is_set():
         try:
@@ -106,7 +110,9 @@ def slow_member(party, pings, stop, delay=0.3):
         if op == 9:
             pings.append((time.monotonic() - t0, len(payload)))
             time.sleep(delay)
-            ws.send_frame(10, payload)
+            ws.send_frame(10, bytes(b ^ 0xFF for b in payload) if wrong else payload)
+            if wrong:
+                ws.send_frame(10, b"ka")
         elif op == 8:
             break
     ws.close()
@@ -145,6 +151,29 @@ async def s_slow():
         await host.close()
 
 
+async def s_garbage_pongs():
+    # pongs that do not echo the server's ping (late, wrong payload,
+    # unsolicited, keep-alive-like) are not round trips: the lead stays
+    host, _ = await join("lead4", "host")
+    pings, stop = [], threading.Event()
+    t = threading.Thread(target=slow_member, args=("lead4", pings, stop, 0.3, True),
+                         daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not pings and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        check(pings, "no RTT ping within 10 s")
+        await asyncio.sleep(0.6)     # the wrong pong is in
+        ws, w = await join("lead4", "probe")
+        check(w["payload"]["lead_ms"] == LEAD_MIN, f"garbage pongs moved the lead: {w}")
+        await ws.close()
+    finally:
+        stop.set()
+        t.join(5)
+        await host.close()
+
+
 async def s_unscheduled():
     host, wh = await join("lead3", "host")
     m_ws, wm = await join("lead3", "m")
@@ -159,7 +188,8 @@ async def s_unscheduled():
     await m_ws.close()
 
 
-SCENARIOS = {"scheduled": s_scheduled, "slow": s_slow, "unscheduled": s_unscheduled}
+SCENARIOS = {"scheduled": s_scheduled, "slow": s_slow, "garbage_pongs": s_garbage_pongs,
+             "unscheduled": s_unscheduled}
 
 if __name__ == "__main__":
     asyncio.run(SCENARIOS[sys.argv[2]]())
