@@ -20,6 +20,12 @@ teardown() {
 	assert_success
 }
 
+@test "--lead-min 0: the lead is 2 x the RTT python-websockets' automatic pongs give" {
+	start_server --lead-min 0
+	run py "$PYHELP/lead_check.py" "$URL" answered
+	assert_success
+}
+
 @test "pongs that do not echo the server's ping (wrong payload, unsolicited, 'ka') leave the lead alone" {
 	start_server
 	run py "$PYHELP/lead_check.py" "$URL" garbage_pongs
