@@ -68,13 +68,17 @@ double rv__lead_ms(const struct rv__lead *l, double now_ms)
 	return lead;
 }
 
-/* Whether position pos (s) at now is within tol_ms of where st is. */
-static bool continues(const struct rv_playback *st, double pos, double speed,
-		      double tol_ms, double now_ms)
+/* Whether the host's position is within tol_ms of where st put playback
+ * at the instant the host describes (its `at`, or the receipt): compared
+ * there, not now, so neither the host's upload delay nor a change of
+ * playing or speed since that instant counts as a jump. */
+static bool continues(const struct rv_playback *st, const struct rv_playback *host,
+		      double tol_ms)
 {
-	double scale = fmax(1, fmax(st->speed, speed));
+	double scale = fmax(1, fmax(st->speed, host->speed));
 
-	return fabs(pos - rv_playback_position_at(st, now_ms)) <= tol_ms * scale / 1000;
+	return fabs(host->position - rv_playback_position_at(st, host->server_time)) <=
+	       tol_ms * scale / 1000;
 }
 
 /* Whether pending, scheduled from in_force, was a seek: a continuous
@@ -88,16 +92,13 @@ static bool was_seek(const struct rv_playback *in_force, const struct rv_playbac
 
 struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 				     const struct rv_playback *pending,
-				     const struct rv_playback *host, double tol_ms,
-				     double now_ms, double t_ms)
+				     const struct rv_playback *host, double tol_ms, double t_ms)
 {
 	struct rv_playback out = *host;
-	double pos = rv_playback_position_at(host, now_ms);
 	double late;
 
 	out.server_time = t_ms;
-	if (!continues(in_force, pos, host->speed, tol_ms, now_ms) &&
-	    !(pending && continues(pending, pos, host->speed, tol_ms, now_ms))) {
+	if (!continues(in_force, host, tol_ms) && !(pending && continues(pending, host, tol_ms))) {
 		out.position = host->position;          /* a seek */
 		return out;
 	}

@@ -55,16 +55,17 @@ double rv__lead_rtt_max(const struct rv__lead *l, double now_ms);
  * clamp(2 * rv__lead_rtt_max, min_ms, max_ms), min_ms without samples. */
 double rv__lead_ms(const struct rv__lead *l, double now_ms);
 
-/* The state a host's sync results in when stamped for T = now_ms + lead.
- * in_force: the party's state in force at now_ms; pending: the state it
+/* The state a host's sync results in when stamped for T = t_ms (now +
+ * lead). in_force: the party's state in force now; pending: the state it
  * scheduled last, NULL when none is still pending (a new command replaces
  * a pending one, as rv_schedule does on clients). host: what the host's
- * sync says (its position at host->server_time, the `at` or now_ms, with
+ * sync says (its position at host->server_time, the `at` or now, with
  * its new playing and speed). tol_ms: the continuity allowance in time.
  *
- * Continuous (the host's position extrapolated to now is within tol_ms *
- * max(1, speed) / 1000 s of where the party in force is, or of where the
- * pending state puts it): the position is where playback will be at T, so
+ * Continuous (the host's position is within tol_ms * max(1, speed) /
+ * 1000 s of where the state in force, or the pending one, put playback at
+ * the instant the host describes): the position is where playback will
+ * be at T, so
  * a pause stops where everyone will be and a resume or a speed change goes
  * on from there. With a pending state: from the pending seek's target if
  * it was a seek, else the further of in_force and pending at T (members
@@ -73,7 +74,6 @@ double rv__lead_ms(const struct rv__lead *l, double now_ms);
  * host's. t_ms should not precede pending's server_time. */
 struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 				     const struct rv_playback *pending,
-				     const struct rv_playback *host, double tol_ms,
-				     double now_ms, double t_ms);
+				     const struct rv_playback *host, double tol_ms, double t_ms);
 
 #endif

@@ -464,8 +464,7 @@ static void schedule(struct rv_party *p, const struct rv_member *host_m,
 	/* never before the command it replaces: commands keep their order */
 	if (pending && t < p->state.server_time)
 		t = p->state.server_time;
-	p->state = rv__lead_schedule(&in_force, pending ? &p->state : NULL, host, tol,
-				     now_ms, t);
+	p->state = rv__lead_schedule(&in_force, pending ? &p->state : NULL, host, tol, t);
 	p->before = in_force;
 }
 

@@ -131,7 +131,7 @@ static void test_resume_from_pause(void **state)
 {
 	struct rv_playback old = pb(42, false, 1, T0);
 	struct rv_playback host = pb(42, true, 1, NOW);
-	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 
 	(void)state;
 	assert_true(out.position == 42 && out.playing && out.speed == 1);
@@ -147,7 +147,7 @@ static void test_pause_stops_where_everyone_is_at_t(void **state)
 	struct rv_playback old = pb(10, true, 1, T0);
 	/* the host paused a little behind (its upload delay) */
 	struct rv_playback host = pb(14.9, false, 1, NOW);
-	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 
 	(void)state;
 	assert_false(out.playing);
@@ -167,7 +167,7 @@ static void test_speed_change_continues(void **state)
 {
 	struct rv_playback old = pb(10, true, 1, T0);
 	struct rv_playback host = pb(15, true, 2, NOW);
-	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 
 	(void)state;
 	assert_true(out.playing && out.speed == 2);
@@ -179,7 +179,7 @@ static void test_seek_lands_on_target_at_t(void **state)
 {
 	struct rv_playback old = pb(10, true, 1, T0);
 	struct rv_playback host = pb(100, true, 1, NOW);
-	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 
 	(void)state;
 	assert_true(out.position == 100 && out.playing);
@@ -187,7 +187,7 @@ static void test_seek_lands_on_target_at_t(void **state)
 	assert_true(rv_playback_position_at(&out, NOW + LEAD) == 100);
 	/* a seek back is a seek too */
 	host = pb(14, false, 1, NOW);
-	out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 	assert_true(out.position == 14 && !out.playing);
 }
 
@@ -195,22 +195,28 @@ static void test_tolerance_edges(void **state)
 {
 	struct rv_playback old = pb(10, true, 1, T0);   /* 15 at NOW */
 	struct rv_playback host = pb(15.25, true, 1, NOW);
-	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	struct rv_playback out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 
 	(void)state;
 	assert_near(out.position, 15.4, 1e-9);       /* within 250 ms: continuous */
 	host.position = 15.26;
-	out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 	assert_true(out.position == 15.26);          /* beyond: a seek */
 	/* at speed 2 the allowance in position doubles */
 	old = pb(10, true, 2, T0);                    /* 20 at NOW */
 	host = pb(20.45, true, 2, NOW);
-	out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
 	assert_near(out.position, 20.8, 1e-9);
 	/* the host's `at`: its position extrapolated to now is what counts */
 	old = pb(10, true, 1, T0);
 	host = pb(14, true, 1, NOW - 1000);           /* 15 at NOW */
-	out = rv__lead_schedule(&old, NULL, &host, 250, NOW, NOW + LEAD);
+	out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
+	assert_near(out.position, 15.4, 1e-9);
+	/* a pause the host made 500 ms ago (its `at`), in step with the
+	 * party then: continuous, though its position now is 0.5 s behind */
+	host = pb(14.5, false, 1, NOW - 500);
+	out = rv__lead_schedule(&old, NULL, &host, 250, NOW + LEAD);
+	assert_false(out.playing);
 	assert_near(out.position, 15.4, 1e-9);
 }
 
@@ -223,8 +229,7 @@ static void test_pending_replaced(void **state)
 	/* the host resumes at once (its player, following the schedule, is
 	 * still playing): continuous with what plays, the pause is undone */
 	struct rv_playback host = pb(15.1, true, 1, NOW + 100);
-	struct rv_playback out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100,
-						   NOW + 100 + LEAD);
+	struct rv_playback out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100 + LEAD);
 
 	(void)state;
 	assert_true(out.playing);
@@ -233,12 +238,12 @@ static void test_pending_replaced(void **state)
 	 * continuous with the pending state, which goes on at T2 */
 	pending = pb(500, true, 1, NOW + 300);
 	host = pb(500, false, 1, NOW + 100);
-	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100, NOW + 100 + LEAD);
+	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100 + LEAD);
 	assert_false(out.playing);
 	assert_near(out.position, 500.2, 1e-9);
 	/* a later deadline than the pending one's is not needed: T2 before
 	 * T1 holds the pending position */
-	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100, NOW + 200);
+	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 200);
 	assert_true(out.position == 500);
 }
 
@@ -251,8 +256,7 @@ static void test_pending_paths_never_back(void **state)
 	struct rv_playback in_force = pb(42, false, 1, T0);
 	struct rv_playback pending = pb(42, true, 1, NOW + 300);
 	struct rv_playback host = pb(42, false, 1, NOW + 100);
-	struct rv_playback out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100,
-						   NOW + 500);
+	struct rv_playback out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 500);
 
 	(void)state;
 	assert_false(out.playing);
@@ -262,11 +266,11 @@ static void test_pending_paths_never_back(void **state)
 	in_force = pb(10, true, 1, T0);                 /* 15 at NOW */
 	pending = pb(3, true, 1, NOW + 300);
 	host = pb(15.1, false, 1, NOW + 100);
-	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100, NOW + 500);
+	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 500);
 	assert_near(out.position, 3.2, 1e-9);
 	/* and a real seek still wins over both */
 	host = pb(77, true, 1, NOW + 100);
-	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 100, NOW + 500);
+	out = rv__lead_schedule(&in_force, &pending, &host, 250, NOW + 500);
 	assert_true(out.position == 77);
 }
 
