@@ -359,6 +359,20 @@ void rv__conn_pong(struct rv__conn *c, const unsigned char *payload, size_t len)
 		rv__conn_request_close(c, 1011, "write failed");
 }
 
+int rv__conn_ping(struct rv__conn *c, const unsigned char *payload, size_t len)
+{
+	/* a choked connection would hold the ping behind what the kernel
+	 * did not take: skipped, as rv__conn_pong keeps only one */
+	if (!c->wsi || c->close_code || len > RV__WSFRAME_CONTROL_MAX ||
+	    lws_partial_buffered(c->wsi))
+		return -1;
+	if (write_control(c, 0x09, payload, len) < 0) {
+		rv__conn_request_close(c, 1011, "write failed");
+		return -1;
+	}
+	return 0;
+}
+
 /* c's close frame: the code (none for 1005) and the reason, cut to fit
  * a control frame. */
 static int write_close(struct rv__conn *c)

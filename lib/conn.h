@@ -196,4 +196,10 @@ void rv__conn_reap(struct rv__hub *hub);
  * ping is kept for later (RFC 6455 5.5.3). */
 void rv__conn_pong(struct rv__conn *c, const unsigned char *payload, size_t len);
 
+/* Send a ping carrying payload (len <= 125) at once, between whole
+ * frames. Returns 0 when written, -1 when not (c closing, or its socket
+ * full: a ping would wait behind the backlog and time that, not the
+ * path). */
+int rv__conn_ping(struct rv__conn *c, const unsigned char *payload, size_t len);
+
 #endif

@@ -100,6 +100,12 @@ struct rv__endpoint {
 	void (*message)(void *state, struct rv__conn *c, const struct rv_msg *m, double now);
 	/* The connection is gone: forget it. */
 	void (*close)(void *state, struct rv__conn *c);
+	/* A pong came with payload (len <= 125 bytes), read at server time
+	 * now: the answer to a ping the endpoint sent (rv__conn_ping), or
+	 * anything else (keep-alive pongs, unsolicited ones) to ignore. NULL:
+	 * pongs are not looked at. */
+	void (*pong)(void *state, struct rv__conn *c, const unsigned char *data, size_t len,
+		     double now);
 };
 
 /* The table (endpoints.c), in the order paths are matched. */

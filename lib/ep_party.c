@@ -42,10 +42,25 @@ struct live_party {
 	double armed_for;               /* server ms the timer is set for, or INFINITY */
 };
 
+/* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
+ * take a quarter, the first time RTT_FIRST_MS to twice that after its
+ * join; the jitter spreads a party that joined together. The pong's round
+ * trip feeds the party's lead (rv_party_member_rtt). The payload is 8
+ * bytes that name the ping; a pong that does not carry the outstanding
+ * one (keep-alive pongs, stale or forged ones) is ignored. */
+#define RTT_PING_MS 5000.0
+#define RTT_FIRST_MS 250.0
+#define RTT_PAYLOAD 8
+
 /* Per connection. */
 struct party_conn {
 	struct live_party *live;
 	struct rv_member *member;
+	ev_timer rtt_w;                 /* the next RTT ping */
+	uint64_t rtt_seq;               /* pings sent; names the next */
+	uint64_t rtt_salt;              /* per connection, so payloads differ */
+	unsigned char rtt_out[RTT_PAYLOAD]; /* the outstanding ping's payload */
+	double rtt_sent;                /* its server send time, 0: none outstanding */
 };
 
 static int parties_start(struct rv__hub *hub, void **state)
@@ -95,7 +110,9 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      .chat_rate = cfg->party_chat_rate,
 				      .chat_burst = cfg->party_chat_rate * 2,
 				      .join_rate = cfg->party_join_rate,
-				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S };
+				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S,
+				      .lead_min_ms = cfg->lead_min_ms,
+				      .lead_max_ms = cfg->lead_max_ms };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -197,6 +214,59 @@ static void party_due(struct ev_loop *loop, ev_timer *t, int revents)
 	rearm(lp);
 }
 
+/* A well-mixed 64-bit value of x (splitmix64's finaliser): the ping
+ * jitter and payloads, with no global random state. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* A fraction in [0, 1) for the n-th ping of pc. */
+static double jitter(const struct party_conn *pc, uint64_t n)
+{
+	return (double)(mix64(pc->rtt_salt ^ (n << 1)) >> 11) / 9007199254740992.0;
+}
+
+static void rtt_ping(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct party_conn *pc = t->data;
+	struct rv__conn *c = rv__conn_of_ep(pc);
+	uint64_t v = mix64(pc->rtt_salt + ++pc->rtt_seq);
+
+	(void)revents;
+	for (unsigned i = 0; i < RTT_PAYLOAD; i++)
+		pc->rtt_out[i] = (unsigned char)(v >> (8 * i));
+	pc->rtt_sent = 0;
+	if (pc->member && !rv__conn_ping(c, pc->rtt_out, RTT_PAYLOAD))
+		pc->rtt_sent = rv__hub_now(c->hub);
+	ev_timer_set(t, RTT_PING_MS * (0.75 + 0.5 * jitter(pc, pc->rtt_seq)) / 1000, 0);
+	ev_timer_start(loop, t);
+}
+
+static void rtt_start(struct parties *ps, struct party_conn *pc)
+{
+	pc->rtt_salt = mix64(ps->next_member ^ (uint64_t)(uintptr_t)pc);
+	ev_timer_init(&pc->rtt_w, rtt_ping, RTT_FIRST_MS * (1 + jitter(pc, 0)) / 1000, 0);
+	pc->rtt_w.data = pc;
+	ev_timer_start(ps->hub->loop, &pc->rtt_w);
+}
+
+static void party_pong(void *state, struct rv__conn *c, const unsigned char *data, size_t len,
+		       double now)
+{
+	struct party_conn *pc = rv__conn_ep(c);
+
+	(void)state;
+	if (!pc->member || !pc->rtt_sent || len != RTT_PAYLOAD ||
+	    memcmp(data, pc->rtt_out, RTT_PAYLOAD))
+		return;
+	rv_party_member_rtt(pc->live->party, pc->member, now - pc->rtt_sent, now);
+	pc->rtt_sent = 0;
+}
+
 static int party_query(const char *arg, size_t len, struct rv__request *r,
 		       char *why, size_t why_len)
 {
@@ -283,6 +353,7 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 		return err == RV_EFULL ? RV_EFULL : -1;
 	}
 	pc->live = lp;
+	rtt_start(ps, pc);
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
 	       r->id, pc->member->id, pc->member->name);
 	deliver(lp->party, &ob);
@@ -305,6 +376,8 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	 * member of a busy party is not abusing anything */
 	if (ob.error == RV_ERR_RATE_LIMITED)
 		ps->hub->metrics.party_budget_refusals[m->type == RV_MSG_REACTION]++;
+	if (m->type == RV_MSG_SYNC && !ob.error)
+		ps->hub->metrics.party_lead_ms = rv_party_lead_ms(pc->live->party, now);
 	deliver(pc->live->party, &ob);
 	rearm(pc->live);
 }
@@ -318,6 +391,7 @@ static void party_close(void *state, struct rv__conn *c)
 
 	if (!lp || !pc->member)
 		return;
+	ev_timer_stop(ps->hub->loop, &pc->rtt_w);
 	rv_outbox_init(&ob);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	pc->member = NULL;
@@ -341,4 +415,5 @@ const struct rv__endpoint rv__ep_party = {
 	.open = party_open,
 	.message = party_message,
 	.close = party_close,
+	.pong = party_pong,
 };

@@ -285,6 +285,10 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		sb_printf(&b, "revenge_party_budget_refusals_total{kind=\"%s\"} %llu\n",
 			  i ? "reaction" : "chat",
 			  (unsigned long long)m->party_budget_refusals[i]);
+	header(&b, "revenge_party_lead_ms", "gauge",
+	       "The lead of the latest host sync: ms between its stamping and the server_time "
+	       "it takes effect at (0 before any, and with --lead-max 0).");
+	sb_printf(&b, "revenge_party_lead_ms %.3f\n", m->party_lead_ms);
 	header(&b, "revenge_quality_suggestions_total", "counter",
 	       "Quality suggestions sent, by direction.");
 	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",

@@ -22,6 +22,7 @@
 
 #include "bucket.h"
 #include "jw.h"
+#include "lead.h"
 #include "list.h"
 #include "revenge/error.h"
 
@@ -50,6 +51,10 @@ struct rv_party {
 	 * each): the oldest is at hist_start. */
 	struct rv_frame **hist;
 	size_t hist_start, hist_len;
+	/* H1 lead: the RTT window, and the state in force until state's
+	 * server_time while state is still pending (lead.h) */
+	struct rv__lead lead;
+	struct rv_playback before;
 };
 
 void rv_outbox_init(struct rv_outbox *ob)
@@ -111,6 +116,8 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 	p->state.playing = false;
 	p->state.speed = 1;
 	p->state.server_time = 0;
+	p->before = p->state;
+	rv__lead_init(&p->lead, p->cfg.lead_min_ms, p->cfg.lead_max_ms);
 	return p;
 }
 
@@ -211,6 +218,26 @@ static struct rv_member *heir(const struct rv_party *p)
 	return m;
 }
 
+/* The lead a command stamped at now_ms gets (lead.h). */
+static double lead_now(const struct rv_party *p, double now_ms)
+{
+	return rv__lead_ms(&p->lead, now_ms);
+}
+
+double rv_party_lead_ms(const struct rv_party *p, double now_ms)
+{
+	return lead_now(p, now_ms);
+}
+
+void rv_party_member_rtt(struct rv_party *p, struct rv_member *m, double rtt_ms,
+			 double now_ms)
+{
+	if (!isfinite(rtt_ms) || rtt_ms < 0 || rtt_ms > RV__LEAD_RTT_MAX_MS)
+		return;
+	m->rtt_ms = rtt_ms;
+	rv__lead_rtt(&p->lead, rtt_ms, now_ms);
+}
+
 /* The joiner's first message: everything it needs to catch up, built once
  * with the history frames' bytes spliced in as they were relayed. */
 static struct rv_frame *welcome_frame(const struct rv_party *p,
@@ -250,6 +277,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 	rv__jw_open(&w, "{");
 	rv__jw_playback(&w, &p->state);
 	rv__jw_close(&w, "}");
+	rv__jw_fnum(&w, "lead_ms", lead_now(p, now_ms));
 	rv__jw_field(&w, "history");
 	rv__jw_open(&w, "[");
 	for (size_t i = 0; i < p->hist_len; i++) {
@@ -315,6 +343,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	else
 		snprintf(m->name, sizeof(m->name), "guest-%lu", p->joins + 1);
 	m->joined_at = now_ms;
+	m->rtt_ms = NAN;
 	m->may_host = may_host;
 	m->user = user;
 
@@ -327,6 +356,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		p->host = m;
 	if (!p->started) {
 		p->state.server_time = now_ms;
+		p->before = p->state;
 		rv__bucket_init(&p->budget, p->cfg.chat_rate, p->cfg.chat_burst, now_ms);
 		rv__bucket_init(&p->join_budget, p->cfg.join_rate, p->cfg.join_burst, now_ms);
 		p->started = true;
@@ -418,10 +448,32 @@ static int reply_error(struct rv_member *m, const struct rv_msg *msg,
 	return 1;
 }
 
+/* H1 lead: the host's command takes effect for everyone at now + lead
+ * (lead.h). Without `at` the host's position is as of receipt, behind by
+ * its upload delay (up to its RTT), which the continuity test allows. */
+static void schedule(struct rv_party *p, const struct rv_member *host_m,
+		     const struct rv_playback *host, bool has_at, double now_ms)
+{
+	bool pending = p->state.server_time > now_ms;
+	struct rv_playback in_force = pending ? p->before : p->state;
+	double tol = RV__LEAD_CONTINUOUS_MS;
+	double t = now_ms + lead_now(p, now_ms);
+
+	if (!has_at && isfinite(host_m->rtt_ms))
+		tol += fmin(host_m->rtt_ms, RV__LEAD_UPLOAD_MAX_MS);
+	/* never before the command it replaces: commands keep their order */
+	if (pending && t < p->state.server_time)
+		t = p->state.server_time;
+	p->state = rv__lead_schedule(&in_force, pending ? &p->state : NULL, host, tol, t);
+	p->before = in_force;
+}
+
 static int handle_sync(struct rv_party *p, struct rv_member *m,
 		       const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
 {
 	double at = msg->u.sync.at;
+	struct rv_playback host;
+	bool has_at;
 
 	if (m != p->host)
 		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
@@ -434,14 +486,18 @@ static int handle_sync(struct rv_party *p, struct rv_member *m,
 		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
 				   "position must be >= 0 and speed in [0.25, 4]");
 
-	p->state.position = msg->u.sync.position;
-	p->state.playing = msg->u.sync.playing;
-	p->state.speed = msg->u.sync.speed;
+	host.position = msg->u.sync.position;
+	host.playing = msg->u.sync.playing;
+	host.speed = msg->u.sync.speed;
 	/* A host's own estimate of when the position held spares everyone
 	 * its upload delay, but only a plausible one: a skewed or hostile
 	 * clock must not schedule playback hours away. */
-	p->state.server_time =
-		msg->u.sync.has_at && fabs(at - now_ms) <= RV_AT_WINDOW_MS ? at : now_ms;
+	has_at = msg->u.sync.has_at && fabs(at - now_ms) <= RV_AT_WINDOW_MS;
+	host.server_time = has_at ? at : now_ms;
+	if (p->cfg.lead_max_ms > 0)
+		schedule(p, m, &host, has_at, now_ms);
+	else
+		p->state = host;
 
 	emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
 	if (msg->id)

@@ -24,6 +24,7 @@
 #include "revenge/systime.h"
 
 #include "conn.h"
+#include "endpoint.h"
 
 #define READS_PER_TURN 8          /* then other connections and the timers get a turn */
 #define RX_PRIORITY (-1)          /* see rv__rx_start */
@@ -331,6 +332,9 @@ static int rx_feed(struct rv__conn *c, unsigned char *buf, size_t len)
 			rv__conn_pong(c, ev.data, ev.len);
 			break;
 		case RV__WSF_PONG:
+			if (!c->close_code && c->endpoint && c->endpoint->pong)
+				c->endpoint->pong(c->endpoint_state, c, ev.data, ev.len,
+						  rv__hub_now(c->hub));
 			break;
 		case RV__WSF_CLOSE:
 			c->peer_closed = true;

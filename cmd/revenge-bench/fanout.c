@@ -4,7 +4,12 @@
  * position (seconds since the run started, microsecond precision), so the
  * measurement works unchanged against any server that relays the host's
  * sync: revenge-server, the seed's reference design and the bare floor
- * relay.
+ * relay. Every other round of a host's syncs adds SEEK_APART to the
+ * position, so each sync is a seek: a server that schedules commands
+ * (revenge-server's lead) relays a seek's position exactly, where a sync
+ * continuous with the playback would be relayed as the party's own
+ * position at its scheduled instant, which no longer names the send
+ * time.
  *
  * Reported: delivered messages per second, expected against received
  * (loss), latency percentiles, and the server's CPU per delivered message
@@ -17,6 +22,9 @@
 #include <string.h>
 
 #include "limits.h"
+
+/* Far beyond any run's length and any continuity allowance. */
+#define SEEK_APART 1e6
 
 struct fan {
 	const struct fanout_opts *o;
@@ -43,6 +51,8 @@ void syncload_message(struct syncload *s, struct mesh *ms, struct mesh_member *m
 	if (!p)
 		return;
 	sent = strtod(p + 11, NULL);
+	if (sent >= SEEK_APART)
+		sent -= SEEK_APART;
 	t = mesh_now() - ms->t0;
 	if (!ms->measuring || sent < ms->t_measure - ms->t0 || sent > ms->t_end - ms->t0)
 		return;   /* sent outside the window */
@@ -56,6 +66,8 @@ void syncload_pace(struct syncload *s, struct mesh *ms, double now)
 	char buf[200];
 
 	while (s->due < due) {
+		/* the host's round: odd rounds are SEEK_APART ahead */
+		bool odd = (s->rr / ms->parties) & 1;
 		struct mesh_member *h = &ms->m[(s->rr++ % ms->parties) * ms->members];
 		int n;
 
@@ -63,7 +75,8 @@ void syncload_pace(struct syncload *s, struct mesh *ms, double now)
 		if (!h->open)
 			continue;
 		n = snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":%.6f,"
-			     "\"playing\":true,\"speed\":1}}", mesh_now() - ms->t0);
+			     "\"playing\":true,\"speed\":1}}",
+			     mesh_now() - ms->t0 + (odd ? SEEK_APART : 0));
 		if (!rv_conn_send(h->conn, buf, (size_t)n))
 			s->sent++;
 	}

@@ -288,7 +288,7 @@ int check_sync(struct probe *p, int argc, char **argv)
 	double tolerance = 50;
 	char party[80] = "", path[200], name[40], host_id[64];
 	struct pclient *host, *members[MEMBERS_MAX];
-	double lat[MEMBERS_MAX], pos_at[MEMBERS_MAX], t_sent;
+	double lat[MEMBERS_MAX], pos_at[MEMBERS_MAX], t_sent, lead = 0;
 	struct sync_expect e = { .host_name = "host", .position = 12.5, .speed = 1.0,
 				 .playing = true };
 	json_t *w, *m, *lat_j;
@@ -342,6 +342,8 @@ int check_sync(struct probe *p, int argc, char **argv)
 		struct rv_playback pb = { num(m, "payload.position"), true, num(m, "payload.speed"),
 					  num(m, "payload.server_time") };
 
+		/* a scheduling server stamps the state ahead of the relay */
+		lead = fmax(lead, pb.server_time - num(m, "ts"));
 		json_decref(m);
 		if (!time_offset(members[i], &offset, &rtt))
 			return p->status;
@@ -382,6 +384,7 @@ int check_sync(struct probe *p, int argc, char **argv)
 	json_object_set_new(p->details, "relay_latency_ms", lat_j);
 	json_object_set_new(p->details, "disagreement_ms", json_real(disagreement));
 	json_object_set_new(p->details, "tolerance_ms", json_real(tolerance));
+	json_object_set_new(p->details, "lead_ms", json_real(lead));
 	if (disagreement > tolerance) {
 		probe_fail(p, PX_FAILED, "members' positions disagree by %.1f ms, tolerance %.1f ms",
 			   disagreement, tolerance);
@@ -389,7 +392,8 @@ int check_sync(struct probe *p, int argc, char **argv)
 	}
 	snprintf(p->why, sizeof(p->why),
 		 "%u members got the host's sync; relay min %.2f / median %.2f / max %.2f ms; "
-		 "disagreement %.2f ms", n, lat[0], lat[n / 2], lat[n - 1], disagreement);
+		 "disagreement %.2f ms; lead %.0f ms", n, lat[0], lat[n / 2], lat[n - 1],
+		 disagreement, lead);
 	return 0;
 }
 

@@ -112,6 +112,14 @@ static const char usage_text[] =
 "                         bursts of 2N; beyond: close 1008 (default 1000;\n"
 "                         0 disables, as load generators with --rate-limit 0\n"
 "                         need; at most 1000000)\n"
+"  --lead-min MS          the least lead of a host's command: a sync takes\n"
+"                         effect for every member, the host included, lead\n"
+"                         ms after the server stamps it, lead = 2 x the\n"
+"                         highest member round trip of the last 30-40 s\n"
+"                         within [--lead-min, --lead-max] (default 100; 0 to\n"
+"                         60000; at most --lead-max)\n"
+"  --lead-max MS          the most lead (default 1000; 0 to 60000; 0 = none:\n"
+"                         a sync takes effect when stamped, as in v1)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -157,6 +165,7 @@ enum {
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
 	OPT_ALLOWED_HOST,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
+	OPT_LEAD_MIN, OPT_LEAD_MAX,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +194,8 @@ static const struct option long_opts[] = {
 	{ "message-timeout", required_argument, NULL, OPT_MESSAGE_TIMEOUT },
 	{ "partial-budget", required_argument, NULL, OPT_PARTIAL_BUDGET },
 	{ "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
+	{ "lead-min", required_argument, NULL, OPT_LEAD_MIN },
+	{ "lead-max", required_argument, NULL, OPT_LEAD_MAX },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -378,6 +389,12 @@ int main(int argc, char **argv)
 		case OPT_FRAME_RATE:
 			cfg.frame_rate = (unsigned)parse_uint("--frame-rate", optarg, 0, 1000000);
 			break;
+		case OPT_LEAD_MIN:
+			cfg.lead_min_ms = (double)parse_uint("--lead-min", optarg, 0, 60000);
+			break;
+		case OPT_LEAD_MAX:
+			cfg.lead_max_ms = (double)parse_uint("--lead-max", optarg, 0, 60000);
+			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;
 			break;
@@ -414,6 +431,9 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg.lead_max_ms > 0 && cfg.lead_min_ms > cfg.lead_max_ms)
+		usage_error("--lead-min: %g is above --lead-max %g", cfg.lead_min_ms,
+			    cfg.lead_max_ms);
 	if (!cfg.tls_cert != !cfg.tls_key)
 		usage_error("%s: TLS needs both --tls-cert and --tls-key",
 			    cfg.tls_cert ? "--tls-cert" : "--tls-key");

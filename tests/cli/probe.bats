@@ -35,6 +35,8 @@ json_field() { # JSON FIELD-EXPR
 	assert_success
 	assert_output --partial "4 members got the host's sync"
 	assert_output --regexp "relay min [0-9.]+ / median [0-9.]+ / max [0-9.]+ ms"
+	# the server schedules the sync: its lead (100 ms on loopback) is said
+	assert_output --regexp "lead [0-9]+ ms"
 }
 
 @test "chat passes" {

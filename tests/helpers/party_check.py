@@ -123,8 +123,23 @@ async def s_sync():
 
 
 async def s_sync_at():
-    a, _ = await join("pat", "host")
+    a, wa = await join("pat", "host")
     b, _ = await join("pat", "m")
+    if wa["payload"].get("lead_ms", 0) > 0:
+        # Scheduled (--lead-max > 0): every sync takes effect lead ms after
+        # it is stamped, whatever its `at`; a seek lands where the host said.
+        now = time.time() * 1000
+        await send(a, "sync", {"position": 5, "playing": True, "speed": 1, "at": now - 1000})
+        m = await recv_type(b, "sync")
+        lead = m["payload"]["server_time"] - m["ts"]
+        check(m["payload"]["position"] == 5 and 0 < lead <= 1000, f"seek not scheduled: {m}")
+        await send(a, "sync", {"position": 5, "playing": True, "speed": 1, "at": now - 60000})
+        m = await recv_type(b, "sync")
+        lead = m["payload"]["server_time"] - m["ts"]
+        check(m["payload"]["position"] >= 5 and 0 < lead <= 1000, f"not scheduled: {m}")
+        await a.close()
+        await b.close()
+        return
     now = time.time() * 1000
     await send(a, "sync", {"position": 5, "playing": True, "speed": 1, "at": now - 1000})
     m = await recv_type(b, "sync")

@@ -15,7 +15,12 @@ class Closed(Exception):
 
 class RawWS:
     def __init__(self, port, path="/ws/party/raw", host="127.0.0.1", headers=None,
-                 timeout=5.0, rcvbuf=None):
+                 timeout=5.0, rcvbuf=None, answer_rtt_pings=True):
+        # The server pings party members with an 8-byte payload to time
+        # their round trip (the lead); like a browser, this client answers
+        # those by itself unless told not to, so the frame-level cases see
+        # only what they provoke.
+        self.answer_rtt_pings = answer_rtt_pings
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -74,6 +79,16 @@ class RawWS:
 
     def recv_frame(self):
         """Returns (opcode, payload, rsv1)."""
+        while True:
+            op, payload, rsv1 = self._recv_frame()
+            if op != 9 or len(payload) != 8 or not self.answer_rtt_pings:
+                return op, payload, rsv1
+            try:
+                self.send_frame(10, payload)
+            except OSError:
+                pass
+
+    def _recv_frame(self):
         b0, b1 = self._read(2)
         n = b1 & 0x7F
         if n == 126:

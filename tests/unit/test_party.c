@@ -1636,6 +1636,316 @@ static void test_outbox_clear_resets(void **state)
 	rv_outbox_clear(&ob);
 }
 
+/* ---- scheduled commands (H1 lead) */
+
+/* Replace the fixture's party with one that schedules syncs. */
+static void reparty_lead(struct fx *x, double lead_min, double lead_max)
+{
+	struct rv_party_config cfg = { .history_max = 50, .lead_min_ms = lead_min,
+				       .lead_max_ms = lead_max };
+
+	rv_outbox_clear(&x->ob);
+	rv_party_free(x->p);
+	x->p = rv_party_new("movie-night", &cfg);
+	assert_non_null(x->p);
+}
+
+/* The host syncs; returns the state relayed to the others (parsed), after
+ * checking the party stored the same. */
+static json_t *lead_sync(struct fx *x, struct rv_member *host, double pos, bool playing,
+			 double speed, double now)
+{
+	char buf[256];
+	json_t *p;
+
+	rv_outbox_clear(&x->ob);
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":%.17g,"
+		 "\"playing\":%s,\"speed\":%g}}", pos, playing ? "true" : "false", speed);
+	assert_int_equal(send_msg(x, host, buf, now), 0);
+	assert_int_equal(x->ob.n, 1);
+	p = pl(item(x, 0));
+	assert_true(num(item(x, 0), "ts") == now);
+	assert_true(num(p, "server_time") == rv_party_state(x->p)->server_time);
+	assert_true(num(p, "position") == rv_party_state(x->p)->position);
+	return p;
+}
+
+static void test_lead_member_rtt(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	assert_true(isnan(a->rtt_ms));
+	assert_true(rv_party_lead_ms(x->p, T0 + 1000) == 100);
+	rv_party_member_rtt(x->p, b, 150, T0 + 1000);
+	assert_true(b->rtt_ms == 150);
+	assert_true(rv_party_lead_ms(x->p, T0 + 1000) == 300);
+	/* garbage is ignored and changes nothing */
+	rv_party_member_rtt(x->p, b, -5, T0 + 1000);
+	rv_party_member_rtt(x->p, b, NAN, T0 + 1000);
+	rv_party_member_rtt(x->p, b, 1e9, T0 + 1000);
+	assert_true(b->rtt_ms == 150);
+	assert_true(rv_party_lead_ms(x->p, T0 + 1000) == 300);
+	rv_party_member_rtt(x->p, a, 900, T0 + 2000);
+	assert_true(rv_party_lead_ms(x->p, T0 + 2000) == 1000);
+	/* a minute later the window is empty again */
+	assert_true(rv_party_lead_ms(x->p, T0 + 62000) == 100);
+}
+
+static void test_lead_welcome_lead_ms(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+
+	/* unscheduled (a zeroed config, as before): 0 */
+	join(x, "alice", "Alice", T0);
+	assert_true(num(pl(item(x, 0)), "lead_ms") == 0);
+	reparty_lead(x, 100, 1000);
+	a = join(x, "alice", "Alice", T0);
+	assert_true(num(pl(item(x, 0)), "lead_ms") == 100);
+	rv_outbox_clear(&x->ob);
+	rv_party_member_rtt(x->p, a, 210, T0 + 10);
+	b = join(x, "bob", "Bob", T0 + 20);
+	assert_ptr_equal(x->ob.items[0].member, b);
+	assert_true(num(pl(item(x, 0)), "lead_ms") == 420);
+}
+
+static void test_lead_resume_pause_seek_speed(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *p;
+	double now;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	rv_party_member_rtt(x->p, b, 200, T0 + 500);        /* lead 400 */
+
+	/* resume from the start: at T, from the paused position */
+	now = T0 + 1000;
+	p = lead_sync(x, a, 0, true, 1, now);
+	assert_true(num(p, "server_time") == now + 400);
+	assert_true(num(p, "position") == 0 && boolean(p, "playing"));
+
+	/* 10 s later the host pauses where its player is (10 s, a little
+	 * behind): it stops where everyone will be at T */
+	now = T0 + 11400;
+	p = lead_sync(x, a, 9.95, false, 1, now);
+	assert_true(num(p, "server_time") == now + 400);
+	assert_near(num(p, "position"), 10.4, 1e-9);
+	assert_false(boolean(p, "playing"));
+
+	/* a resume starts from the paused position at T */
+	now = T0 + 20000;
+	p = lead_sync(x, a, 10.4, true, 1, now);
+	assert_near(num(p, "position"), 10.4, 1e-9);
+	assert_true(num(p, "server_time") == now + 400);
+
+	/* speed: from where everyone is at T (now: 10.4 + 2 s of playing) */
+	now = T0 + 22400;
+	p = lead_sync(x, a, 12.4, true, 2, now);
+	assert_near(num(p, "position"), 12.8, 1e-9);
+	assert_true(num(p, "speed") == 2);
+
+	/* seek: the target, which everyone reaches at T */
+	now = T0 + 30000;
+	p = lead_sync(x, a, 600, true, 2, now);
+	assert_true(num(p, "position") == 600);
+	assert_true(num(p, "server_time") == now + 400);
+	assert_true(rv_playback_position_at(rv_party_state(x->p), now + 400) == 600);
+}
+
+static void test_lead_reply_to_host(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *got[4], *mine, *theirs;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, a, "{\"type\":\"sync\",\"payload\":{\"position\":7,"
+				  "\"playing\":true,\"speed\":1},\"id\":\"r\"}", T0 + 1000), 0);
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	mine = got[0];
+	assert_int_equal(inbox(x, b, got, 4), 1);
+	theirs = got[0];
+	/* the host's player gets the same instant: everyone applies it then */
+	assert_true(json_equal(pl(mine), pl(theirs)));
+	assert_true(num(pl(mine), "server_time") == T0 + 1100);
+}
+
+/* A member's player (rv_schedule) over a pause: playing until T, then
+ * held at exactly where it was: never a step back. */
+static void test_lead_pause_never_jumps_back(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_schedule player;
+	struct rv_playback st;
+	double last = -1, now;
+	json_t *p;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	rv_schedule_init(&player, rv_party_state(x->p));
+	rv_party_member_rtt(x->p, b, 350, T0 + 500);        /* lead 700 */
+	for (now = T0 + 1000; now < T0 + 30000; now += 10) {
+		double at = now - T0, pos;
+
+		/* the host: play at 1 s, pause at 5.5 s (its position a bit
+		 * behind), speed 1.5 paused at 8 s, resume at 12 s, pause
+		 * again at 20 s, resume at 20.3 s (within the lead) */
+		p = NULL;
+		if (at == 1000)
+			p = lead_sync(x, a, 0, true, 1, now);
+		else if (at == 5500) {
+			p = lead_sync(x, a, 3.75, false, 1, now);
+			/* held where playback is at T = 6.2 s: 4.5 */
+			assert_near(num(p, "position"), 4.5, 1e-9);
+		}
+		else if (at == 8000)
+			p = lead_sync(x, a, rv_party_state(x->p)->position, false, 1.5, now);
+		else if (at == 12000)
+			p = lead_sync(x, a, rv_party_state(x->p)->position, true, 1.5, now);
+		else if (at == 20000)
+			p = lead_sync(x, a, rv_schedule_position(&player, now), false, 1.5, now);
+		else if (at == 20300)
+			p = lead_sync(x, a, rv_schedule_position(&player, now), true, 1.5, now);
+		if (p) {
+			st.position = num(p, "position");
+			st.playing = boolean(p, "playing");
+			st.speed = num(p, "speed");
+			st.server_time = num(p, "server_time");
+			assert_true(st.server_time == now + 700);
+			/* it reaches the member 20 ms later */
+			rv_schedule_push(&player, &st, now + 20);
+		}
+		pos = rv_schedule_position(&player, now + 20);
+		if (!(pos >= last - 1e-9))
+			fail_msg("at %.0f: %.6f after %.6f", at, pos, last);
+		last = pos;
+	}
+	assert_true(last > 10);
+}
+
+static void test_lead_pending_replaced(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *p;
+
+	reparty_lead(x, 1000, 1000);
+	trio(x, &a, &b, NULL);
+	lead_sync(x, a, 0, true, 1, T0 + 1000);             /* plays from T0 + 2000 */
+	/* pause at 10 s (position 8 at T0 + 10000, 9 at T) */
+	p = lead_sync(x, a, 8, false, 1, T0 + 10000);
+	assert_near(num(p, "position"), 9, 1e-9);
+	/* 300 ms later, still pending, a resume: what plays goes on */
+	p = lead_sync(x, a, 8.3, true, 1, T0 + 10300);
+	assert_true(boolean(p, "playing"));
+	assert_near(num(p, "position"), 9.3, 1e-9);
+	assert_true(num(p, "server_time") == T0 + 11300);
+	/* the state in force before it is still the first one */
+	assert_near(rv_playback_position_at(rv_party_state(x->p), T0 + 12300), 10.3, 1e-9);
+}
+
+/* A command within the lead of the one before: a member that got the
+ * second after the first's instant has applied the first, one that got it
+ * before has dropped the first (rv_schedule). Neither moves back. */
+static void test_lead_quick_commands_either_path(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_schedule early, late;
+	struct rv_playback st[2];
+	double last_e = -1, last_l = -1;
+	json_t *p;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	rv_party_member_rtt(x->p, b, 200, T0 + 500);        /* lead 400 */
+	rv_schedule_init(&early, rv_party_state(x->p));
+	rv_schedule_init(&late, rv_party_state(x->p));
+	/* resume at T0 + 1000 (for T0 + 1400), pause at T0 + 1390 */
+	p = lead_sync(x, a, 0, true, 1, T0 + 1000);
+	st[0] = (struct rv_playback){ num(p, "position"), boolean(p, "playing"),
+				      num(p, "speed"), num(p, "server_time") };
+	p = lead_sync(x, a, 0, false, 1, T0 + 1390);
+	st[1] = (struct rv_playback){ num(p, "position"), boolean(p, "playing"),
+				      num(p, "speed"), num(p, "server_time") };
+	assert_true(st[1].server_time == T0 + 1790);
+	assert_near(st[1].position, 0.39, 1e-9);
+	rv_schedule_push(&early, &st[0], T0 + 1010);
+	rv_schedule_push(&late, &st[0], T0 + 1010);
+	for (double t = T0 + 1010; t < T0 + 4000; t += 5) {
+		double pe, pl_;
+
+		if (t == T0 + 1395)
+			rv_schedule_push(&early, &st[1], t);  /* before the resume's instant */
+		if (t == T0 + 1600)
+			rv_schedule_push(&late, &st[1], t);   /* after it */
+		pe = rv_schedule_position(&early, t);
+		pl_ = rv_schedule_position(&late, t);
+		assert_true(pe >= last_e - 1e-9 && pl_ >= last_l - 1e-9);
+		last_e = pe;
+		last_l = pl_;
+	}
+	/* both end where the pause said */
+	assert_near(last_e, 0.39, 1e-9);
+	assert_near(last_l, 0.39, 1e-9);
+	/* the lead shrinks while a command is pending (its RTT sample ages
+	 * out of the window at T0 + 100000): the next one still comes after */
+	rv_party_member_rtt(x->p, b, 400, T0 + 60000);
+	p = lead_sync(x, a, 0.39, true, 1, T0 + 99990);       /* lead 800 */
+	assert_true(num(p, "server_time") == T0 + 100790);
+	assert_true(rv_party_lead_ms(x->p, T0 + 100010) == 100);
+	p = lead_sync(x, a, 0.39, false, 1, T0 + 100010);
+	assert_true(num(p, "server_time") == T0 + 100790);
+	assert_near(num(p, "position"), 0.39, 1e-9);
+}
+
+static void test_lead_host_upload_allowance(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *p;
+
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	lead_sync(x, a, 0, true, 1, T0 + 1000);             /* plays from T0 + 1100 */
+	/* a host 600 ms away without `at`: its pause, 500 ms behind, is
+	 * within 250 ms + its RTT, so not a seek back */
+	rv_party_member_rtt(x->p, a, 600, T0 + 5000);       /* lead 1000 */
+	p = lead_sync(x, a, 8.4, false, 1, T0 + 10000);
+	assert_near(num(p, "position"), 9.9, 1e-9);
+	/* with no RTT known the same would be a seek */
+	reparty_lead(x, 100, 1000);
+	trio(x, &a, &b, NULL);
+	lead_sync(x, a, 0, true, 1, T0 + 1000);
+	p = lead_sync(x, a, 8.4, false, 1, T0 + 10000);
+	assert_true(num(p, "position") == 8.4);
+}
+
+static void test_lead_max_zero_is_v1(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	json_t *p;
+
+	reparty_lead(x, 100, 0);
+	trio(x, &a, &b, NULL);
+	rv_party_member_rtt(x->p, b, 300, T0 + 500);
+	assert_true(rv_party_lead_ms(x->p, T0 + 500) == 0);
+	p = lead_sync(x, a, 12.5, true, 1, T0 + 1000);
+	assert_true(num(p, "position") == 12.5 && num(p, "server_time") == T0 + 1000);
+	/* continuous or not, the host's state as sent */
+	p = lead_sync(x, a, 21.4, false, 1, T0 + 10000);
+	assert_true(num(p, "position") == 21.4 && num(p, "server_time") == T0 + 10000);
+	assert_true(synced_at(x, a, T0 + 9000, T0 + 10000) == T0 + 9000);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1687,6 +1997,15 @@ int main(void)
 		T(test_unknown_types),
 		T(test_frame_refcounts),
 		T(test_free_with_members_and_history),
+		T(test_lead_member_rtt),
+		T(test_lead_welcome_lead_ms),
+		T(test_lead_resume_pause_seek_speed),
+		T(test_lead_reply_to_host),
+		T(test_lead_pause_never_jumps_back),
+		T(test_lead_pending_replaced),
+		T(test_lead_quick_commands_either_path),
+		T(test_lead_host_upload_allowance),
+		T(test_lead_max_zero_is_v1),
 		cmocka_unit_test(test_outbox_clear_resets),
 	};
 

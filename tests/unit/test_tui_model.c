@@ -584,12 +584,17 @@ static void test_sync_and_extrapolation(void **state)
 	assert_false(m->state.playing);
 	assert_near(tm_position(m, LOCAL + 9000), 42.5, 1e-9);
 
-	/* A scheduled start: held until its server time, then runs. */
+	/* A scheduled start: the state before (paused at 42.5) holds until
+	 * its server time, then it runs from 60. */
 	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":60,"
 		 "\"playing\":true,\"speed\":1.5,\"server_time\":%.3f},\"id\":\"play\"}",
 		 S0 + 10000);
 	assert_int_equal(apply(m, buf, LOCAL + 8000), 0);
-	assert_near(tm_position(m, LOCAL + 9000), 60, 1e-9);
+	assert_true(m->state.playing);                   /* the latest state */
+	assert_false(tm_playback(m, LOCAL + 9000)->playing);   /* what plays */
+	assert_near(tm_position(m, LOCAL + 9000), 42.5, 1e-9);
+	assert_near(tm_latest_position(m, LOCAL + 9000), 60, 1e-9);
+	assert_true(tm_playback(m, LOCAL + 10000)->playing);
 	assert_near(tm_position(m, LOCAL + 12000), 63, 1e-9);
 	assert_int_equal(m->n_lines, 0);                 /* syncs show no lines */
 
@@ -621,6 +626,55 @@ static void test_sync_and_extrapolation(void **state)
 			       "123456789012345678901234567890,\"playing\":true,\"speed\":1e300,"
 			       "\"server_time\":-1e300}}", LOCAL), 0);
 	(void)tm_position(m, LOCAL);
+}
+
+/* H1 lead: a scheduled pause keeps playing until its instant, then holds
+ * exactly there; the host's own copy changes the latest state only. */
+static void test_scheduled_pause(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[256];
+	double last = -1;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	feed_offset(m);
+	/* playing at 2x from 10 s at S0; at S0 + 1000 the server schedules a
+	 * pause for S0 + 1500, where playback will be: 13 s */
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":13,"
+		 "\"playing\":false,\"speed\":2,\"server_time\":%.3f},\"from\":\"p1\","
+		 "\"ts\":%.3f}", S0 + 1500, S0 + 1000);
+	assert_int_equal(apply(m, buf, LOCAL + 1000), 0);
+	assert_false(m->state.playing);
+	assert_true(tm_playback(m, LOCAL + 1200)->playing);
+	assert_near(tm_position(m, LOCAL + 1250), 12.5, 1e-9);   /* still playing */
+	for (double t = LOCAL + 1000; t < LOCAL + 4000; t += 10) {
+		double p = tm_position(m, t);
+
+		assert_true(p >= last - 1e-9);                   /* never back */
+		assert_true(p <= 13 + 1e-9);
+		last = p;
+	}
+	assert_near(tm_position(m, LOCAL + 1500), 13, 1e-9);
+	assert_near(tm_position(m, LOCAL + 9000), 13, 1e-9);
+	assert_false(tm_playback(m, LOCAL + 1500)->playing);
+
+	/* the host's own copy (its `at` as server_time) is the latest state
+	 * at once, but plays only when the server's stamped copy says */
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":13,"
+		 "\"playing\":true,\"speed\":2,\"server_time\":%.3f}}", S0 + 5000);
+	assert_int_equal(tm_apply_own(m, buf, strlen(buf), LOCAL + 5000), 0);
+	assert_true(m->state.playing);
+	assert_false(tm_playback(m, LOCAL + 5500)->playing);
+	assert_near(tm_position(m, LOCAL + 5500), 13, 1e-9);
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":13,"
+		 "\"playing\":true,\"speed\":2,\"server_time\":%.3f},\"from\":\"p1\","
+		 "\"id\":\"play\",\"ts\":%.3f}", S0 + 5400, S0 + 5000);
+	assert_int_equal(apply(m, buf, LOCAL + 5100), 0);
+	assert_near(tm_position(m, LOCAL + 5300), 13, 1e-9);
+	assert_near(tm_position(m, LOCAL + 6400), 15, 1e-9);
+	/* a second welcome (a rejoin) replaces what plays */
+	assert_int_equal(welcome(m, "p2", "", LOCAL + 7000), 0);
+	assert_near(tm_position(m, LOCAL), 10, 1e-9);
 }
 
 static void test_time_feeds_estimator(void **state)
@@ -1065,6 +1119,7 @@ int main(void)
 		T(test_rejoin_without_chat_held),
 		T(test_rejoin_keeps_names_as_shown),
 		T(test_sync_and_extrapolation),
+		T(test_scheduled_pause),
 		T(test_time_feeds_estimator),
 		T(test_error_notice),
 		T(test_malformed_inputs),

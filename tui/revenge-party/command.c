@@ -377,7 +377,10 @@ static json_t *sync_message(const struct tm_model *m, const struct tm_cmd *cmd,
 			seterr(err, errlen, "bad time");
 			return NULL;
 		}
-		pos = cmd->relative ? pos + cmd->value : cmd->value;
+		/* a relative seek goes on from the latest command's target,
+		 * which may not play yet */
+		pos = cmd->relative ? tm_latest_position(m, local_now_ms) + cmd->value
+				    : cmd->value;
 		break;
 	default:                        /* TM_CMD_SPEED */
 		if (!(cmd->value >= RV_SPEED_MIN && cmd->value <= RV_SPEED_MAX)) {

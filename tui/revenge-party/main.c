@@ -279,9 +279,10 @@ static void quit(struct app *a)
 	}
 }
 
-/* A host's playback command shows at once, before the server's stamped
- * copy comes back (which then confirms it): keys pressed in quick
- * succession build on each other instead of on a stale state. */
+/* A host's playback command is the model's latest state at once, before
+ * the server's stamped copy comes back: keys pressed in quick succession
+ * build on each other instead of on a stale state. What plays changes
+ * at the instant the server stamps, for the host as for everyone. */
 static void apply_own_sync(struct app *a, const char *msg)
 {
 	json_t *m = json_loads(msg, 0, NULL), *p = json_object_get(m, "payload");
@@ -296,7 +297,7 @@ static void apply_own_sync(struct app *a, const char *msg)
 	json_object_del(m, "id");
 	local = json_dumps(m, JSON_COMPACT);
 	if (local)
-		tm_apply(&a->m, local, strlen(local), local_now());
+		tm_apply_own(&a->m, local, strlen(local), local_now());
 	free(local);
 	json_decref(m);
 }

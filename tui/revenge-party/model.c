@@ -431,6 +431,7 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 		copy_text(m->self_name, sizeof(m->self_name),
 			  name_of(m, m->self_id), strlen(name_of(m, m->self_id)));
 	m->state = st;
+	rv_schedule_init(&m->sched, &st);
 
 	/* The first welcome brings the history; a rejoin keeps what is on
 	 * screen and adds only what was said while away. */
@@ -529,7 +530,7 @@ static int apply_error(struct tm_model *m, const json_t *p, double local_now_ms)
 }
 
 static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
-		    const json_t *p, double local_now_ms)
+		    const json_t *p, double local_now_ms, bool own)
 {
 	struct rv_playback st;
 
@@ -545,6 +546,8 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		if (read_state(p, &st) < 0)
 			return -1;
 		m->state = st;
+		if (!own)
+			rv_schedule_push(&m->sched, &st, tm_server_now(m, local_now_ms));
 		m->dirty |= TM_DIRTY_PLAYER;
 		return 0;
 	}
@@ -568,7 +571,8 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 	return 0;
 }
 
-int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_ms)
+static int apply(struct tm_model *m, const char *text, size_t len, double local_now_ms,
+		 bool own)
 {
 	json_error_t jerr;
 	json_t *msg, *payload;
@@ -586,10 +590,20 @@ int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_
 	payload = json_object_get(msg, "payload");
 	if (!type || (payload && !json_is_object(payload)))
 		goto out;
-	rc = dispatch(m, msg, type, payload, local_now_ms);
+	rc = dispatch(m, msg, type, payload, local_now_ms, own);
 out:
 	json_decref(msg);
 	return rc;
+}
+
+int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_ms)
+{
+	return apply(m, text, len, local_now_ms, false);
+}
+
+int tm_apply_own(struct tm_model *m, const char *text, size_t len, double local_now_ms)
+{
+	return apply(m, text, len, local_now_ms, true);
 }
 
 /* ---- queries ---------------------------------------------------------- */
@@ -604,6 +618,7 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
 		copy_text(m->self_name, sizeof(m->self_name), self_name, strlen(self_name));
 	m->duration_s = isfinite(duration_s) && duration_s > 0 ? duration_s : 0;
 	m->state.speed = 1;
+	rv_schedule_init(&m->sched, &m->state);
 	rv_offset_reset(&m->clock);
 	m->conn = TM_CONNECTING;
 	m->dirty = TM_DIRTY_ALL;
@@ -664,7 +679,23 @@ double tm_server_now(const struct tm_model *m, double local_now_ms)
 	return rv_offset_server_now(&m->clock, local_now_ms);
 }
 
+const struct rv_playback *tm_playback(const struct tm_model *m, double local_now_ms)
+{
+	const struct rv_schedule *s = &m->sched;
+
+	/* rv_schedule_at without promoting: queries keep m const */
+	if (s->has_pending && tm_server_now(m, local_now_ms) >= s->pending.server_time)
+		return &s->pending;
+	return &s->current;
+}
+
 double tm_position(const struct tm_model *m, double local_now_ms)
+{
+	return rv_playback_position_at(tm_playback(m, local_now_ms),
+				       tm_server_now(m, local_now_ms));
+}
+
+double tm_latest_position(const struct tm_model *m, double local_now_ms)
 {
 	return rv_playback_position_at(&m->state, tm_server_now(m, local_now_ms));
 }

@@ -77,6 +77,12 @@ struct tm_model {
 	enum tm_conn conn;
 	char status[200];               /* connection status text */
 	unsigned dirty;
+	/* H1 lead: what plays. state above is the latest state known (the
+	 * host's own command included, which builds the next one); the
+	 * server stamps a command for an instant slightly ahead and the
+	 * state before it plays on until then (a scheduled pause keeps
+	 * playing until its instant). */
+	struct rv_schedule sched;
 };
 
 void tm_init(struct tm_model *m, const char *party, const char *self_name,
@@ -96,6 +102,13 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
  * ("forbidden: only the host can sync"). Acks and unknown types are
  * ignored (0). */
 int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_ms);
+
+/* A host's own sync (text as tm_apply takes it, server_time its `at`),
+ * applied before the server's stamped copy comes back: it becomes state,
+ * so that keys pressed in quick succession build on each other, but not
+ * what plays, which changes at the instant the server stamps. Returns as
+ * tm_apply. */
+int tm_apply_own(struct tm_model *m, const char *text, size_t len, double local_now_ms);
 
 /* Append a notice (a line from revenge-party itself). */
 void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
@@ -119,8 +132,14 @@ const struct tm_member *tm_member_named(const struct tm_model *m, const char *na
 
 /* Server time now from the local clock and the offset estimate. */
 double tm_server_now(const struct tm_model *m, double local_now_ms);
-/* The playback position (s) now, extrapolated. */
+/* The playback state in force now: a scheduled one once its instant
+ * has come. Borrowed from m. */
+const struct rv_playback *tm_playback(const struct tm_model *m, double local_now_ms);
+/* The playback position (s) now, extrapolated from the state in force. */
 double tm_position(const struct tm_model *m, double local_now_ms);
+/* The position (s) now under the latest state known (state): where the
+ * latest command leads, e.g. the base of a relative seek. */
+double tm_latest_position(const struct tm_model *m, double local_now_ms);
 
 /* A chat line on screen is "HH:MM name: text" wrapped to the pane. Every
  * row after the first starts with TM_WRAP_MARK, in the TM_WRAP_INDENT

@@ -176,8 +176,9 @@ static void draw_player(struct view *v, struct tm_model *m, double now)
 	if (m->duration_s > 0)
 		tm_format_clock(m->duration_s, dur, sizeof(dur));
 	snprintf(line, sizeof(line), " %s %s  %s%s%s  x%g  host: %s  %s", m->joined ?
-		 (m->state.playing ? "▶" : "⏸") : "…", m->party, pos,
-		 m->duration_s > 0 ? " / " : "", m->duration_s > 0 ? dur : "", m->state.speed,
+		 (tm_playback(m, now)->playing ? "▶" : "⏸") : "…", m->party, pos,
+		 m->duration_s > 0 ? " / " : "", m->duration_s > 0 ? dur : "",
+		 tm_playback(m, now)->speed,
 		 host, tm_is_host(m) ? "(you)" : "");
 	wmove(v->player, 0, 0);
 	put(v->player, line, w);

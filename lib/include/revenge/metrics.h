@@ -122,6 +122,7 @@ struct rv_metrics {
 	uint64_t commit_count;
 	double commit_seconds;
 	double start_wall_ms;
+	double party_lead_ms;                /* H1: the lead of the latest host sync (gauge) */
 };
 
 /* Record one store commit that took seconds. */

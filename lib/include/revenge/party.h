@@ -37,6 +37,8 @@ struct rv_member {
 	bool may_host;                /* false: member-only, never host */
 	void *user;                   /* the adapter's connection, opaque here */
 	struct rv_member *prev, *next; /* join order; owned by the party */
+	/* H1 lead: the latest round trip measured to it (ms), NAN unknown */
+	double rtt_ms;
 };
 
 struct rv_party_config {
@@ -53,6 +55,11 @@ struct rv_party_config {
 	 * takes nothing), taken by rv_party_take_join. 0 = unlimited. */
 	unsigned join_rate;
 	unsigned join_burst;
+	/* H1 lead: a host's sync takes effect lead ms after it is stamped,
+	 * lead = clamp(2 x the highest recent member RTT, lead_min_ms,
+	 * lead_max_ms) (lead_min_ms with no RTT known). lead_max_ms 0: not
+	 * scheduled, the v1 behaviour (a zeroed config). */
+	double lead_min_ms, lead_max_ms;
 };
 
 enum rv_target {
@@ -151,6 +158,14 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
  * and tick again. */
 double rv_party_next_deadline(const struct rv_party *p);
 void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob);
+
+/* The lead (ms) a sync stamped at now_ms gets: 0 when unscheduled. */
+double rv_party_lead_ms(const struct rv_party *p, double now_ms);
+/* A round trip to m (a member of p) of rtt_ms, measured by the adapter at
+ * now_ms: sets m->rtt_ms and feeds the party's lead. Garbage (negative,
+ * non-finite, over a minute) is ignored. */
+void rv_party_member_rtt(struct rv_party *p, struct rv_member *m, double rtt_ms,
+			 double now_ms);
 
 /* Find a present member by id, NULL when absent; borrowed from p. */
 struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id);

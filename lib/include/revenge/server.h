@@ -96,6 +96,12 @@ struct rv_server_config {
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
 	void *user;
+	/* H1 lead: a host's sync takes effect for everyone lead ms after the
+	 * server stamps it, lead = clamp(2 x the highest member RTT of the
+	 * last 30-40 s, lead_min_ms, lead_max_ms). lead_max_ms 0: at once,
+	 * as in v1 (lead_min_ms is then unused). */
+	double lead_min_ms;
+	double lead_max_ms;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
