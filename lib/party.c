@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "barrier.h"
 #include "bucket.h"
 #include "jw.h"
 #include "list.h"
@@ -50,6 +51,8 @@ struct rv_party {
 	 * each): the oldest is at hist_start. */
 	struct rv_frame **hist;
 	size_t hist_start, hist_len;
+	/* H2 barrier: the waiting room (lib/barrier.c) */
+	struct rv__barrier barrier;
 };
 
 void rv_outbox_init(struct rv_outbox *ob)
@@ -66,9 +69,10 @@ void rv_outbox_clear(struct rv_outbox *ob)
 
 /* Queue f (taking over the caller's reference) for target. A NULL frame is
  * an encode that ran out of memory: skipped, so the other actions of the
- * event still go out. Each event emits at most 3 actions, so a full outbox
- * means the caller did not clear it between events; the frame is dropped
- * rather than written past the array. */
+ * event still go out. An event emits a few actions (a tick may fill the
+ * outbox and tick again), so a full outbox means the caller did not clear
+ * it between events; the frame is dropped rather than written past the
+ * array. */
 static void emit(struct rv_outbox *ob, enum rv_target target,
 		 struct rv_member *m, struct rv_frame *f)
 {
@@ -111,7 +115,40 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 	p->state.playing = false;
 	p->state.speed = 1;
 	p->state.server_time = 0;
+	rv__barrier_init(&p->barrier);
 	return p;
+}
+
+/* For lib/barrier.c (barrier.h). */
+struct rv__barrier *rv__party_barrier(const struct rv_party *p)
+{
+	return (struct rv__barrier *)&p->barrier;
+}
+
+struct rv_playback *rv__party_state_mut(struct rv_party *p)
+{
+	return &p->state;
+}
+
+const struct rv_party_config *rv__party_config(const struct rv_party *p)
+{
+	return &p->cfg;
+}
+
+void rv__party_emit(struct rv_outbox *ob, enum rv_target target, struct rv_member *m,
+		    struct rv_frame *f)
+{
+	emit(ob, target, m, f);
+}
+
+/* Stand-in for the lead of issue 13's scheduling (lib/lead.c): how far
+ * ahead a state the server makes is stamped, so that every member applies
+ * it at the same instant. */
+static double lead_now(const struct rv_party *p, double now_ms)
+{
+	(void)p;
+	(void)now_ms;
+	return 100;
 }
 
 void rv_party_free(struct rv_party *p)
@@ -259,6 +296,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 		rv__jw_raw(&w, (const char *)rv_frame_data(f), f->len);
 	}
 	rv__jw_close(&w, "]");
+	rv__jw_fbool(&w, "waiting", rv__barrier_waiting(p));
 	rv__jw_close(&w, "}");
 	rv__jw_ftime(&w, "ts", now_ms);
 	rv__jw_lit(&w, "}");
@@ -356,6 +394,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		emit(ob, RV_TO_ALL_BUT, m, joined);
 	if (changed)
 		emit(ob, RV_TO_ALL_BUT, m, changed);
+	rv__barrier_join(p, m, now_ms, ob);
 	if (out)
 		*out = m;
 	return 0;
@@ -393,6 +432,7 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 			     rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
 							 now_ms));
 	}
+	rv__barrier_leave(p, m, now_ms, lead_now(p, now_ms), ob);
 	free(m);
 }
 
@@ -442,11 +482,13 @@ static int handle_sync(struct rv_party *p, struct rv_member *m,
 	 * clock must not schedule playback hours away. */
 	p->state.server_time =
 		msg->u.sync.has_at && fabs(at - now_ms) <= RV_AT_WINDOW_MS ? at : now_ms;
+	rv__barrier_sync(p, m->id, now_ms);
 
 	emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
 	if (msg->id)
 		emit(ob, RV_TO_ONE, m,
 		     rv_proto_sync_frame(&p->state, m->id, now_ms, msg->id));
+	rv__barrier_flush(p, now_ms, ob);
 	return 0;
 }
 
@@ -545,15 +587,13 @@ double rv_party_next_deadline(const struct rv_party *p)
 {
 	double next = INFINITY;
 
-	(void)p;
+	next = fmin(next, rv__barrier_deadline(p));
 	return next;
 }
 
 void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 {
-	(void)p;
-	(void)now_ms;
-	(void)ob;
+	rv__barrier_tick(p, now_ms, lead_now(p, now_ms), ob);
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -567,6 +607,14 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		return handle_text(p, m, msg, now_ms, ob);
 	case RV_MSG_TRANSFER_HOST:
 		return handle_transfer(p, m, msg, now_ms, ob);
+	case RV_MSG_START:
+		if (m != p->host)
+			return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
+					   "only the host can start");
+		/* fall through */
+	case RV_MSG_BUFFERING:
+	case RV_MSG_READY:
+		return rv__barrier_handle(p, m, msg, now_ms, lead_now(p, now_ms), ob);
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
 				   "%s is not a watch-party message",

@@ -780,6 +780,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->partial_budget = 64u * 1024 * 1024;
 	cfg->frame_rate = 1000;
 	rv_ladder_default(&cfg->ladder);
+	cfg->ready_timeout_ms = 8000;
+	cfg->rebuffer_timeout_ms = 3000;
 }
 
 /* permessage-deflate: lws only negotiates it; rx.c inflates what clients

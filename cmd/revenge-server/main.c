@@ -112,6 +112,12 @@ static const char usage_text[] =
 "                         bursts of 2N; beyond: close 1008 (default 1000;\n"
 "                         0 disables, as load generators with --rate-limit 0\n"
 "                         need; at most 1000000)\n"
+"  --ready-timeout MS     longest a watch party holds a resume for members\n"
+"                         still loading (buffering) while paused; then they\n"
+"                         are dropped from the wait and the party plays\n"
+"                         (default 8000; 100 to 600000)\n"
+"  --rebuffer-timeout MS  the same for a member that stalls mid-play, which\n"
+"                         pauses the party (default 3000; 100 to 600000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -157,6 +163,7 @@ enum {
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
 	OPT_ALLOWED_HOST,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
+	OPT_READY_TIMEOUT, OPT_REBUFFER_TIMEOUT,      /* H2 barrier */
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +192,8 @@ static const struct option long_opts[] = {
 	{ "message-timeout", required_argument, NULL, OPT_MESSAGE_TIMEOUT },
 	{ "partial-budget", required_argument, NULL, OPT_PARTIAL_BUDGET },
 	{ "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
+	{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
+	{ "rebuffer-timeout", required_argument, NULL, OPT_REBUFFER_TIMEOUT },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -362,6 +371,14 @@ int main(int argc, char **argv)
 		case OPT_PARTY_JOIN_RATE:
 			cfg.party_join_rate =
 				(unsigned)parse_uint("--party-join-rate", optarg, 0, 1000000);
+			break;
+		case OPT_READY_TIMEOUT:
+			cfg.ready_timeout_ms = (double)parse_uint("--ready-timeout", optarg,
+								  100, 600000);
+			break;
+		case OPT_REBUFFER_TIMEOUT:
+			cfg.rebuffer_timeout_ms = (double)parse_uint("--rebuffer-timeout", optarg,
+								     100, 600000);
 			break;
 		case OPT_HANDSHAKE_TIMEOUT:
 			cfg.handshake_timeout =

@@ -37,6 +37,11 @@ struct rv_member {
 	bool may_host;                /* false: member-only, never host */
 	void *user;                   /* the adapter's connection, opaque here */
 	struct rv_member *prev, *next; /* join order; owned by the party */
+	/* H2 barrier (lib/barrier.c): waited for when it buffers; its last
+	 * word (buffering or ready); a `dropped` it is owed. */
+	bool in_barrier;
+	bool buffering;
+	unsigned char drop_pending;
 };
 
 struct rv_party_config {
@@ -53,6 +58,10 @@ struct rv_party_config {
 	 * takes nothing), taken by rv_party_take_join. 0 = unlimited. */
 	unsigned join_rate;
 	unsigned join_burst;
+	/* H2 barrier: how long a held resume waits for members still
+	 * buffering, begun while paused (first load) or by a stall mid-play;
+	 * 0 = the defaults, 8000 and 3000. */
+	double ready_timeout_ms, rebuffer_timeout_ms;
 };
 
 enum rv_target {
@@ -74,6 +83,9 @@ struct rv_outbox {
 	unsigned n;
 	int close_code;               /* nonzero: close the sender with this */
 	enum rv_err_code error;       /* the error answered, RV_ERR_NONE if none */
+	/* H2 barrier, for the adapter's counters: waits begun, members
+	 * dropped by a ready or rebuffer timeout */
+	unsigned waits_started, barrier_timeouts;
 };
 
 /* Start empty. An outbox holds the actions of one event: deliver them and
@@ -133,7 +145,9 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 
 /* Apply a decoded message from m (a member of p): sync, chat, reaction
  * (over the party's budget: `error rate_limited`, after the payload checks),
- * transfer_host (to a member-only member: `error forbidden`). Any other type
+ * transfer_host (to a member-only member: `error forbidden`), buffering,
+ * ready and start (the waiting room, lib/barrier.c; start from a non-host:
+ * `error forbidden`). Any other type
  * answers `error unknown_type` (`time` is answered by the server for every
  * endpoint, with its real read and write instants, before a message reaches
  * the party). Errors go to m only, with the request id echoed. Returns 0 when
