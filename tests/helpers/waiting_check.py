@@ -240,7 +240,18 @@ async def s_hostile():
     await b.close()
 
 
+async def s_buffer_in_tui():
+    # for party_tui.bats: cat joins party "tui", buffers, and reports the
+    # dropped it gets (the host forces a start in revenge-party)
+    c, _ = await join("tui", "cat")
+    await send(c, "buffering")
+    d = await recv_type(c, "dropped", 30)
+    print("DROPPED " + d["payload"]["reason"], flush=True)
+    await c.close()
+
+
 SCENARIOS = {
+    "buffer_in_tui": s_buffer_in_tui,
     "hold_release": s_hold_release, "never_ready": s_never_ready,
     "rebuffer": s_rebuffer, "rebuffer_ready": s_rebuffer_ready,
     "forced_start": s_forced_start, "late_joiner": s_late_joiner,
