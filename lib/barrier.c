@@ -33,15 +33,20 @@ void rv__barrier_init(struct rv__barrier *b)
 	b->told_at = -INFINITY;
 }
 
-bool rv__barrier_waiting(const struct rv_party *p)
+/* Queue f (the caller's reference) for target; NULL (an encode out of
+ * memory) or a full outbox drops it, as party.c's emit does. */
+static void push(const struct rv__barrier_env *e, enum rv_target target, struct rv_member *m,
+		 struct rv_frame *f)
 {
-	return rv__party_barrier(p)->waiting > 0;
+	if (f && e->ob->n < RV_OUTBOX_MAX)
+		e->ob->items[e->ob->n++] = (struct rv_action){ target, m, f };
+	else
+		rv_frame_unref(f);
 }
 
-static double timeout_ms(const struct rv_party *p, bool rebuffer)
+static double timeout_ms(const struct rv__barrier_env *e, bool rebuffer)
 {
-	const struct rv_party_config *c = rv__party_config(p);
-	double t = rebuffer ? c->rebuffer_timeout_ms : c->ready_timeout_ms;
+	double t = rebuffer ? e->cfg->rebuffer_timeout_ms : e->cfg->ready_timeout_ms;
 
 	/* 0 (a config that does not say) is the default */
 	if (!(t > 0))
@@ -71,9 +76,9 @@ static void set_member(struct rv__barrier *b, struct rv_member *m, bool in, bool
 	}
 }
 
-static struct rv_frame *party_state_frame(const struct rv_party *p, double now_ms)
+static struct rv_frame *party_state_frame(const struct rv__barrier_env *e)
 {
-	const struct rv__barrier *b = rv__party_barrier(p);
+	const struct rv__barrier *b = e->b;
 	struct rv__jw w;
 	unsigned listed = 0;
 
@@ -82,7 +87,7 @@ static struct rv_frame *party_state_frame(const struct rv_party *p, double now_m
 	rv__jw_fbool(&w, "waiting", b->waiting > 0);
 	rv__jw_field(&w, "waiting_for");
 	rv__jw_open(&w, "[");
-	for (const struct rv_member *m = rv_party_first(p);
+	for (const struct rv_member *m = e->first;
 	     m && listed < RV__BARRIER_LIST_MAX && listed < b->waiting; m = m->next)
 		if (waited(m)) {
 			rv__jw_elem(&w);
@@ -97,7 +102,7 @@ static struct rv_frame *party_state_frame(const struct rv_party *p, double now_m
 	else
 		rv__jw_lit(&w, "null");
 	rv__jw_close(&w, "}");
-	rv__jw_ftime(&w, "ts", now_ms);
+	rv__jw_ftime(&w, "ts", e->now_ms);
 	rv__jw_lit(&w, "}");
 	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_PARTY_STATE);
 }
@@ -123,72 +128,71 @@ static struct rv_frame *dropped_frame(enum rv__drop_reason why, double now_ms)
 /* Announce the wait when it changed: at once when it began or ended or its
  * deadline moved, else at most every RV__BARRIER_ANNOUNCE_MS (the tick
  * sends what waits). One party_state per call at most. */
-static void announce(struct rv_party *p, double now_ms, struct rv_outbox *ob)
+static void announce(const struct rv__barrier_env *e)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
+	struct rv__barrier *b = e->b;
 	bool waiting = b->waiting > 0;
 	double deadline = b->held ? b->deadline : INFINITY;
 
-	if (!b->dirty || ob->n >= RV_OUTBOX_MAX)
+	if (!b->dirty || e->ob->n >= RV_OUTBOX_MAX)
 		return;
 	if (waiting == b->told_waiting && deadline == b->told_deadline &&
-	    now_ms < b->told_at + RV__BARRIER_ANNOUNCE_MS)
+	    e->now_ms < b->told_at + RV__BARRIER_ANNOUNCE_MS)
 		return;
 	b->dirty = false;
 	if (!waiting && !b->told_waiting)
 		return; /* nothing anyone was told has changed */
 	b->told_waiting = waiting;
 	b->told_deadline = deadline;
-	b->told_at = now_ms;
-	rv__party_emit(ob, RV_TO_ALL, NULL, party_state_frame(p, now_ms));
+	b->told_at = e->now_ms;
+	push(e, RV_TO_ALL, NULL, party_state_frame(e));
 }
 
 /* Send the dropped messages owed, as many as the outbox has room for. */
-static void send_drops(struct rv_party *p, double now_ms, struct rv_outbox *ob)
+static void send_drops(const struct rv__barrier_env *e)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
+	struct rv__barrier *b = e->b;
 	struct rv_frame *f[RV__DROP_FORCED_START + 1] = { NULL };
 
-	for (struct rv_member *m = rv_party_first(p);
-	     m && b->drops_pending && ob->n < RV_OUTBOX_MAX; m = m->next) {
+	for (struct rv_member *m = e->first;
+	     m && b->drops_pending && e->ob->n < RV_OUTBOX_MAX; m = m->next) {
 		enum rv__drop_reason why = m->drop_pending;
 
 		if (why == RV__DROP_NONE)
 			continue;
 		if (!f[why])
-			f[why] = dropped_frame(why, now_ms);
+			f[why] = dropped_frame(why, e->now_ms);
 		/* out of memory: the member still learns from party_state */
 		if (f[why])
-			rv__party_emit(ob, RV_TO_ONE, m, rv_frame_ref(f[why]));
+			push(e, RV_TO_ONE, m, rv_frame_ref(f[why]));
 		m->drop_pending = RV__DROP_NONE;
 		b->drops_pending--;
 	}
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (f[i])
-			rv_frame_unref(f[i]);
+		rv_frame_unref(f[i]);
 }
 
-void rv__barrier_flush(struct rv_party *p, double now_ms, struct rv_outbox *ob)
+void rv__barrier_flush(struct rv__barrier_env e)
 {
-	announce(p, now_ms, ob);
-	send_drops(p, now_ms, ob);
+	announce(&e);
+	send_drops(&e);
 }
 
 /* The state every member applies at now + lead: a state that is already
  * scheduled further ahead is not overtaken. */
-static double scheduled_at(const struct rv_playback *st, double now_ms, double lead_ms)
+static double scheduled_at(const struct rv__barrier_env *e)
 {
-	double at = now_ms + (lead_ms > 0 ? lead_ms : 0);
+	double at = e->now_ms + (e->lead_ms > 0 ? e->lead_ms : 0);
 
-	return st->server_time > at ? st->server_time : at;
+	return e->state->server_time > at ? e->state->server_time : at;
 }
 
 /* Everyone is ready (or no longer waited for): play the held resume,
  * scheduled, relayed like a host's sync. */
-static void release(struct rv_party *p, double now_ms, double lead_ms, struct rv_outbox *ob)
+static void release(const struct rv__barrier_env *e)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
-	struct rv_playback *st = rv__party_state_mut(p);
+	struct rv__barrier *b = e->b;
+	struct rv_playback *st = e->state;
 
 	if (!b->held)
 		return;
@@ -199,20 +203,19 @@ static void release(struct rv_party *p, double now_ms, double lead_ms, struct rv
 	st->position = b->resume_position;
 	st->speed = b->resume_speed;
 	st->playing = true;
-	st->server_time = scheduled_at(st, now_ms, lead_ms);
-	rv__party_emit(ob, RV_TO_ALL, NULL,
-		       rv_proto_sync_frame(st, b->resume_from[0] ? b->resume_from : NULL,
-					   now_ms, NULL));
+	st->server_time = scheduled_at(e);
+	push(e, RV_TO_ALL, NULL,
+	     rv_proto_sync_frame(st, b->resume_from[0] ? b->resume_from : NULL, e->now_ms, NULL));
 }
 
 /* Drop every waited member from the barrier, each owed `dropped {why}`.
  * Returns how many. */
-static unsigned drop_all(struct rv_party *p, enum rv__drop_reason why, double now_ms)
+static unsigned drop_all(const struct rv__barrier_env *e, enum rv__drop_reason why)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
+	struct rv__barrier *b = e->b;
 	unsigned n = 0;
 
-	for (struct rv_member *m = rv_party_first(p); m && b->waiting; m = m->next)
+	for (struct rv_member *m = e->first; m && b->waiting; m = m->next)
 		if (waited(m)) {
 			set_member(b, m, false, true);
 			if (m->drop_pending == RV__DROP_NONE)
@@ -221,17 +224,21 @@ static unsigned drop_all(struct rv_party *p, enum rv__drop_reason why, double no
 			n++;
 		}
 	if (n)
-		b->drops_at = now_ms;
+		b->drops_at = e->now_ms;
 	return n;
 }
 
-static void hold(struct rv__barrier *b, const struct rv_party *p, const struct rv_playback *want,
-		 const char *from, bool rebuffer, double now_ms)
+/* Hold want's position and speed as the resume; the first hold of a wait
+ * sets its deadline. */
+static void hold(const struct rv__barrier_env *e, const struct rv_playback *want,
+		 const char *from, bool rebuffer)
 {
+	struct rv__barrier *b = e->b;
+
 	if (!b->held) {
 		b->held = true;
 		b->rebuffer = rebuffer;
-		b->deadline = now_ms + timeout_ms(p, rebuffer);
+		b->deadline = e->now_ms + timeout_ms(e, rebuffer);
 		b->dirty = true;
 	}
 	b->resume_position = want->position;
@@ -239,41 +246,36 @@ static void hold(struct rv__barrier *b, const struct rv_party *p, const struct r
 	snprintf(b->resume_from, sizeof(b->resume_from), "%s", from ? from : "");
 }
 
-void rv__barrier_join(struct rv_party *p, struct rv_member *m, double now_ms,
-		      struct rv_outbox *ob)
+void rv__barrier_join(struct rv__barrier_env e, struct rv_member *m)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
-
-	m->in_barrier = !rv_party_state(p)->playing;
+	m->in_barrier = !e.state->playing;
 	m->buffering = false;
 	m->drop_pending = RV__DROP_NONE;
 	/* the welcome says "waiting"; who and until when is here */
-	if (b->waiting)
-		rv__party_emit(ob, RV_TO_ONE, m, party_state_frame(p, now_ms));
+	if (e.b->waiting)
+		push(&e, RV_TO_ONE, m, party_state_frame(&e));
 }
 
-void rv__barrier_leave(struct rv_party *p, struct rv_member *m, double now_ms,
-		       double lead_ms, struct rv_outbox *ob)
+void rv__barrier_leave(struct rv__barrier_env e, struct rv_member *m)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
+	struct rv__barrier *b = e.b;
 
 	if (m->drop_pending != RV__DROP_NONE)
 		b->drops_pending--;
 	m->drop_pending = RV__DROP_NONE;
 	set_member(b, m, false, false);
 	if (!b->waiting)
-		release(p, now_ms, lead_ms, ob);
-	rv__barrier_flush(p, now_ms, ob);
+		release(&e);
+	rv__barrier_flush(e);
 }
 
-void rv__barrier_sync(struct rv_party *p, const char *from, double now_ms)
+void rv__barrier_sync(struct rv__barrier_env e, const char *from)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
-	struct rv_playback *st = rv__party_state_mut(p);
+	struct rv__barrier *b = e.b;
 
 	if (!b->waiting)
 		return;
-	if (!st->playing) {
+	if (!e.state->playing) {
 		/* the host paused: nothing to resume any more */
 		if (b->held) {
 			b->held = false;
@@ -285,43 +287,37 @@ void rv__barrier_sync(struct rv_party *p, const char *from, double now_ms)
 	}
 	/* accepted, but held: everyone stays paused at the asked position
 	 * until the wait ends */
-	hold(b, p, st, from, false, now_ms);
-	st->playing = false;
+	hold(&e, e.state, from, false);
+	e.state->playing = false;
 }
 
 /* A member in the barrier stalled mid-play: pause everyone where the
- * playback will be lead_ms from now, and resume from there. */
-static void stall(struct rv_party *p, struct rv_member *m, double now_ms, double lead_ms,
-		  struct rv_outbox *ob)
+ * playback will be lead ms from now, and resume from there. */
+static void stall(const struct rv__barrier_env *e, struct rv_member *m)
 {
-	struct rv_playback *st = rv__party_state_mut(p);
-	double at = scheduled_at(st, now_ms, lead_ms);
+	struct rv_playback *st = e->state;
+	double at = scheduled_at(e);
 
 	st->position = rv_playback_position_at(st, at);
 	st->playing = false;
 	st->server_time = at;
-	hold(rv__party_barrier(p), p, st, m->id, true, now_ms);
-	rv__party_emit(ob, RV_TO_ALL, NULL, rv_proto_sync_frame(st, m->id, now_ms, NULL));
+	hold(e, st, m->id, true);
+	push(e, RV_TO_ALL, NULL, rv_proto_sync_frame(st, m->id, e->now_ms, NULL));
 }
 
 /* Play now, whoever still buffers: the held resume, or the paused state
  * from where it is. */
-static void force_start(struct rv_party *p, struct rv_member *host, double now_ms,
-			double lead_ms, struct rv_outbox *ob)
+static void force_start(const struct rv__barrier_env *e, struct rv_member *host)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
-	const struct rv_playback *st = rv_party_state(p);
-
-	drop_all(p, RV__DROP_FORCED_START, now_ms);
-	if (!b->held && !st->playing)
-		hold(b, p, st, host->id, false, now_ms);
-	release(p, now_ms, lead_ms, ob);
+	drop_all(e, RV__DROP_FORCED_START);
+	if (!e->b->held && !e->state->playing)
+		hold(e, e->state, host->id, false);
+	release(e);
 }
 
-int rv__barrier_handle(struct rv_party *p, struct rv_member *m, const struct rv_msg *msg,
-		       double now_ms, double lead_ms, struct rv_outbox *ob)
+int rv__barrier_handle(struct rv__barrier_env e, struct rv_member *m, const struct rv_msg *msg)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
+	struct rv__barrier *b = e.b;
 	size_t before = b->waiting;
 
 	switch (msg->type) {
@@ -331,9 +327,9 @@ int rv__barrier_handle(struct rv_party *p, struct rv_member *m, const struct rv_
 		set_member(b, m, m->in_barrier, true);
 		if (b->waiting > before) {
 			if (!before)
-				ob->waits_started++;
-			if (rv_party_state(p)->playing)
-				stall(p, m, now_ms, lead_ms, ob);
+				e.ob->waits_started++;
+			if (e.state->playing)
+				stall(&e, m);
 		}
 		break;
 	case RV_MSG_READY:
@@ -344,24 +340,23 @@ int rv__barrier_handle(struct rv_party *p, struct rv_member *m, const struct rv_
 		}
 		set_member(b, m, true, false);
 		if (!b->waiting)
-			release(p, now_ms, lead_ms, ob);
+			release(&e);
 		break;
 	case RV_MSG_START:
-		force_start(p, m, now_ms, lead_ms, ob);
+		force_start(&e, m);
 		break;
 	default:
 		break;
 	}
 	/* the release (a sync to everyone) is the only other answer */
 	if (msg->id)
-		rv__party_emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
-	rv__barrier_flush(p, now_ms, ob);
+		push(&e, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, e.now_ms));
+	rv__barrier_flush(e);
 	return 0;
 }
 
-double rv__barrier_deadline(const struct rv_party *p)
+double rv__barrier_deadline(const struct rv__barrier *b)
 {
-	const struct rv__barrier *b = rv__party_barrier(p);
 	double next = b->held ? b->deadline : INFINITY;
 	/* never told anything yet: due at once (0 is long past, and unlike
 	 * -INFINITY it is a time the adapter can arm a timer for) */
@@ -374,18 +369,16 @@ double rv__barrier_deadline(const struct rv_party *p)
 	return next;
 }
 
-void rv__barrier_tick(struct rv_party *p, double now_ms, double lead_ms,
-		      struct rv_outbox *ob)
+void rv__barrier_tick(struct rv__barrier_env e)
 {
-	struct rv__barrier *b = rv__party_barrier(p);
+	struct rv__barrier *b = e.b;
 
-	if (b->held && now_ms >= b->deadline) {
-		ob->barrier_timeouts += drop_all(p, b->rebuffer ? RV__DROP_REBUFFER_TIMEOUT
-								: RV__DROP_READY_TIMEOUT, now_ms);
-		release(p, now_ms, lead_ms, ob);
+	if (b->held && e.now_ms >= b->deadline) {
+		e.ob->barrier_timeouts += drop_all(&e, b->rebuffer ? RV__DROP_REBUFFER_TIMEOUT
+								   : RV__DROP_READY_TIMEOUT);
+		release(&e);
 	}
-	rv__barrier_flush(p, now_ms, ob);
-	/* An announcement due but the outbox full: leave the deadline where
-	 * it is (<= now), the adapter ticks again. A dirty flag whose change
-	 * cancelled out (nothing to tell) is cleared by announce. */
+	/* An announcement due but the outbox full keeps its deadline (<= now):
+	 * the adapter ticks again. */
+	rv__barrier_flush(e);
 }

@@ -2,9 +2,9 @@
  *
  * party.c owns a struct rv__barrier inside each party and calls in at its
  * events (join, leave, a host's sync, buffering/ready/start) and from its
- * timer (rv_party_next_deadline / rv_party_tick). The barrier reads and
- * changes the party through the few rv__party_* accessors below, which
- * party.c defines; it emits into the event's outbox like party.c does.
+ * timer (rv_party_next_deadline / rv_party_tick), lending it the parts of
+ * the party it works on (struct rv__barrier_env); it emits into the
+ * event's outbox like party.c does.
  */
 #ifndef REVENGE_BARRIER_H
 #define REVENGE_BARRIER_H
@@ -55,44 +55,43 @@ struct rv__barrier {
 	double drops_at;
 };
 
-/* Provided by party.c for the barrier. */
-struct rv__barrier *rv__party_barrier(const struct rv_party *p);
-struct rv_playback *rv__party_state_mut(struct rv_party *p);
-const struct rv_party_config *rv__party_config(const struct rv_party *p);
-void rv__party_emit(struct rv_outbox *ob, enum rv_target target, struct rv_member *m,
-		    struct rv_frame *f);
+/* What a barrier call works on: the party's parts, lent by party.c for
+ * the call (the barrier calls nothing in party.c, so the two never call
+ * each other in a circle), the time and the event's outbox. */
+struct rv__barrier_env {
+	struct rv__barrier *b;
+	struct rv_playback *state;      /* the party's, changed by holds and releases */
+	struct rv_member *first;        /* the members in join order */
+	const struct rv_party_config *cfg;
+	double now_ms;
+	double lead_ms;                 /* how far ahead a state it makes is stamped */
+	struct rv_outbox *ob;
+};
 
 void rv__barrier_init(struct rv__barrier *b);
 
-/* True while a member in the barrier buffers (welcome's "waiting"). */
-bool rv__barrier_waiting(const struct rv_party *p);
-
 /* m just joined (it is linked in): in the barrier unless the party plays.
  * A joiner of a waiting party gets the current party_state. */
-void rv__barrier_join(struct rv_party *p, struct rv_member *m, double now_ms,
-		      struct rv_outbox *ob);
+void rv__barrier_join(struct rv__barrier_env e, struct rv_member *m);
 
 /* m is leaving (unlinked, not yet freed): a wait for it ends. */
-void rv__barrier_leave(struct rv_party *p, struct rv_member *m, double now_ms,
-		       double lead_ms, struct rv_outbox *ob);
+void rv__barrier_leave(struct rv__barrier_env e, struct rv_member *m);
 
-/* The host's sync just set the party's state (from is the host's id):
- * while members buffer, a resume is held (the state stays paused at the
- * asked position) and a pause cancels a held resume. Call
- * rv__barrier_flush after relaying the sync. */
-void rv__barrier_sync(struct rv_party *p, const char *from, double now_ms);
+/* The host's sync (from: its id) just set the party's state: while members
+ * buffer, a resume is held (the state stays paused at the asked position)
+ * and a pause cancels a held resume. Call rv__barrier_flush after relaying
+ * the sync. */
+void rv__barrier_sync(struct rv__barrier_env e, const char *from);
 
-/* buffering, ready, start (the caller checked that start comes from the
- * host). Returns 0. */
-int rv__barrier_handle(struct rv_party *p, struct rv_member *m, const struct rv_msg *msg,
-		       double now_ms, double lead_ms, struct rv_outbox *ob);
+/* buffering, ready, start from m (the caller checked that start comes
+ * from the host). Returns 0. */
+int rv__barrier_handle(struct rv__barrier_env e, struct rv_member *m, const struct rv_msg *msg);
 
 /* Send what is owed now: party_state when due, dropped messages that fit. */
-void rv__barrier_flush(struct rv_party *p, double now_ms, struct rv_outbox *ob);
+void rv__barrier_flush(struct rv__barrier_env e);
 
 /* When the barrier next has work (INFINITY: none), and that work. */
-double rv__barrier_deadline(const struct rv_party *p);
-void rv__barrier_tick(struct rv_party *p, double now_ms, double lead_ms,
-		      struct rv_outbox *ob);
+double rv__barrier_deadline(const struct rv__barrier *b);
+void rv__barrier_tick(struct rv__barrier_env e);
 
 #endif

@@ -119,28 +119,6 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 	return p;
 }
 
-/* For lib/barrier.c (barrier.h). */
-struct rv__barrier *rv__party_barrier(const struct rv_party *p)
-{
-	return (struct rv__barrier *)&p->barrier;
-}
-
-struct rv_playback *rv__party_state_mut(struct rv_party *p)
-{
-	return &p->state;
-}
-
-const struct rv_party_config *rv__party_config(const struct rv_party *p)
-{
-	return &p->cfg;
-}
-
-void rv__party_emit(struct rv_outbox *ob, enum rv_target target, struct rv_member *m,
-		    struct rv_frame *f)
-{
-	emit(ob, target, m, f);
-}
-
 /* Stand-in for the lead of issue 13's scheduling (lib/lead.c): how far
  * ahead a state the server makes is stamped, so that every member applies
  * it at the same instant. */
@@ -149,6 +127,16 @@ static double lead_now(const struct rv_party *p, double now_ms)
 	(void)p;
 	(void)now_ms;
 	return 100;
+}
+
+/* What lib/barrier.c works on for one call. */
+static struct rv__barrier_env barrier_env(struct rv_party *p, double now_ms,
+					  struct rv_outbox *ob)
+{
+	return (struct rv__barrier_env){ .b = &p->barrier, .state = &p->state,
+					 .first = p->members.first, .cfg = &p->cfg,
+					 .now_ms = now_ms, .lead_ms = lead_now(p, now_ms),
+					 .ob = ob };
 }
 
 void rv_party_free(struct rv_party *p)
@@ -296,7 +284,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 		rv__jw_raw(&w, (const char *)rv_frame_data(f), f->len);
 	}
 	rv__jw_close(&w, "]");
-	rv__jw_fbool(&w, "waiting", rv__barrier_waiting(p));
+	rv__jw_fbool(&w, "waiting", p->barrier.waiting > 0);
 	rv__jw_close(&w, "}");
 	rv__jw_ftime(&w, "ts", now_ms);
 	rv__jw_lit(&w, "}");
@@ -394,7 +382,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		emit(ob, RV_TO_ALL_BUT, m, joined);
 	if (changed)
 		emit(ob, RV_TO_ALL_BUT, m, changed);
-	rv__barrier_join(p, m, now_ms, ob);
+	rv__barrier_join(barrier_env(p, now_ms, ob), m);
 	if (out)
 		*out = m;
 	return 0;
@@ -432,7 +420,7 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 			     rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
 							 now_ms));
 	}
-	rv__barrier_leave(p, m, now_ms, lead_now(p, now_ms), ob);
+	rv__barrier_leave(barrier_env(p, now_ms, ob), m);
 	free(m);
 }
 
@@ -482,13 +470,13 @@ static int handle_sync(struct rv_party *p, struct rv_member *m,
 	 * clock must not schedule playback hours away. */
 	p->state.server_time =
 		msg->u.sync.has_at && fabs(at - now_ms) <= RV_AT_WINDOW_MS ? at : now_ms;
-	rv__barrier_sync(p, m->id, now_ms);
+	rv__barrier_sync(barrier_env(p, now_ms, ob), m->id);
 
 	emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
 	if (msg->id)
 		emit(ob, RV_TO_ONE, m,
 		     rv_proto_sync_frame(&p->state, m->id, now_ms, msg->id));
-	rv__barrier_flush(p, now_ms, ob);
+	rv__barrier_flush(barrier_env(p, now_ms, ob));
 	return 0;
 }
 
@@ -587,13 +575,13 @@ double rv_party_next_deadline(const struct rv_party *p)
 {
 	double next = INFINITY;
 
-	next = fmin(next, rv__barrier_deadline(p));
+	next = fmin(next, rv__barrier_deadline(&p->barrier));
 	return next;
 }
 
 void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 {
-	rv__barrier_tick(p, now_ms, lead_now(p, now_ms), ob);
+	rv__barrier_tick(barrier_env(p, now_ms, ob));
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -614,7 +602,7 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		/* fall through */
 	case RV_MSG_BUFFERING:
 	case RV_MSG_READY:
-		return rv__barrier_handle(p, m, msg, now_ms, lead_now(p, now_ms), ob);
+		return rv__barrier_handle(barrier_env(p, now_ms, ob), m, msg);
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
 				   "%s is not a watch-party message",
