@@ -170,6 +170,11 @@ static void send_drops(const struct rv__barrier_env *e)
 	}
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		rv_frame_unref(f[i]);
+	/* Every member seen with room left: none owes anything more. Kept
+	 * true by construction; reset anyway, since a count that stayed
+	 * above zero would keep the party's timer due for ever. */
+	if (e->ob->n < RV_OUTBOX_MAX)
+		b->drops_pending = 0;
 }
 
 void rv__barrier_flush(struct rv__barrier_env e)

@@ -1041,6 +1041,12 @@ static void test_waiting_room(void **state)
 	assert_int_equal(apply(m, buf, LOCAL), 0);
 	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
 	assert_string_equal(buf, "waiting for members");
+	/* an unknown id with an escape sequence is never shown raw */
+	assert_int_equal(apply(m, "{\"type\":\"party_state\",\"payload\":{\"waiting\":true,"
+			       "\"waiting_for\":[\"\\u001b[2Jx\\u202e\"],\"waiting_count\":1,"
+			       "\"deadline\":null}}", LOCAL), 0);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "waiting for  [2Jx");
 	/* tiny buffers are cut, never overrun */
 	tm_waiting_text(m, LOCAL, buf, 5);
 	assert_string_equal(buf, "wait");

@@ -604,8 +604,10 @@ void tm_waiting_text(const struct tm_model *m, double local_now_ms, char *buf, s
 
 		snprintf(buf + n, size - n, ", %.0f s at most", left > 0 ? ceil(left) : 0);
 	}
-	/* cut cleanly if a name did not fit */
+	/* cut cleanly if a name did not fit; an id the server sent that no
+	 * member has is shown as it came, so it is made safe to show */
 	buf[rv_utf8_cut(buf, strlen(buf), strlen(buf))] = '\0';
+	scrub(buf);
 }
 
 static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
