@@ -142,6 +142,10 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 {
 	ps->hub->metrics.party_waits += ob->waits_started;
 	ps->hub->metrics.party_barrier_timeouts += ob->barrier_timeouts;
+	/* at most one a wait: the deadline drops everyone still buffering */
+	if (ob->barrier_timeouts)
+		rv_log(ps->hub->log, RV_LOG_INFO, "party_wait_timeout", "party=%s dropped=%u",
+		       rv_party_id(p), ob->barrier_timeouts);
 	for (unsigned i = 0; i < ob->n; i++) {
 		struct rv_action *a = &ob->items[i];
 

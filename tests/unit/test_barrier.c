@@ -533,6 +533,29 @@ static void test_big_party_coalesced(void **state)
 	assert_true(isinf(rv_party_next_deadline(x->p)));
 }
 
+/* A party made without a config, or with zero timeouts, uses 8 s and 3 s. */
+static void test_default_timeouts(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a = NULL, *b = NULL;
+	struct rv_party_config cfg = { .history_max = 1 };
+
+	for (int k = 0; k < 2; k++) {
+		rv_outbox_clear(&x->ob);
+		rv_party_free(x->p);
+		x->p = rv_party_new("movie-night", k ? &cfg : NULL);
+		assert_non_null(x->p);
+		assert_int_equal(rv_party_join(x->p, "a", NULL, NULL, T0, &a, &x->ob), 0);
+		assert_int_equal(rv_party_join(x->p, "b", NULL, NULL, T0, &b, &x->ob), 0);
+		send_at(x, b, BUFFERING, T0 + 10);
+		send_at(x, a, PLAY(1), T0 + 20);
+		assert_near(rv_party_next_deadline(x->p), T0 + 20 + 8000, 0.001);
+		send_at(x, b, READY, T0 + 30);
+		send_at(x, b, BUFFERING, T0 + 1000);
+		assert_near(rv_party_next_deadline(x->p), T0 + 1000 + 3000, 0.001);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +573,7 @@ int main(void)
 		T(test_host_pause_cancels_held),
 		T(test_hostile_order),
 		T(test_big_party_coalesced),
+		T(test_default_timeouts),
 #undef T
 	};
 
