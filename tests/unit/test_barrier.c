@@ -533,6 +533,43 @@ static void test_big_party_coalesced(void **state)
 	assert_true(isinf(rv_party_next_deadline(x->p)));
 }
 
+/* 1000 members report buffering, one a millisecond, then ready, one a
+ * millisecond; the party's timer is served whenever it falls due. Every
+ * member hears only a handful of party_state messages, not a thousand. */
+static void test_thousand_members_bounded(void **state)
+{
+	struct fx *x = *state;
+	enum { N = 1000 };
+	struct rv_member **m = calloc(N, sizeof(*m));
+	unsigned states = 0;
+	double t = T0 + 1000;
+
+	assert_non_null(m);
+	for (unsigned i = 0; i < N; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "m%u", i);
+		assert_int_equal(rv_party_join(x->p, id, NULL, NULL, t, &m[i], &x->ob), 0);
+		rv_outbox_clear(&x->ob);
+	}
+	for (unsigned k = 0; k < 2 * N; k++, t += 1) {
+		send_at(x, m[k % N], k < N ? BUFFERING : READY, t);
+		states += count(x, x->a, "party_state");
+		while (rv_party_next_deadline(x->p) <= t) {
+			tick(x, t);
+			states += count(x, x->a, "party_state");
+		}
+	}
+	tick(x, t + 1000);
+	states += count(x, x->a, "party_state");
+	print_message("party_state messages per member: %u\n", states);
+	/* 2 s of changes at most every 250 ms, plus the start and the end */
+	assert_true(states >= 2 && states <= 12);
+	assert_false(rv_party_state(x->p)->playing);
+	assert_true(isinf(rv_party_next_deadline(x->p)));
+	free(m);
+}
+
 /* A party made without a config, or with zero timeouts, uses 8 s and 3 s. */
 static void test_default_timeouts(void **state)
 {
@@ -574,6 +611,7 @@ int main(void)
 		T(test_hostile_order),
 		T(test_big_party_coalesced),
 		T(test_default_timeouts),
+		T(test_thousand_members_bounded),
 #undef T
 	};
 
