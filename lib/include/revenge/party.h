@@ -117,7 +117,7 @@ size_t rv_party_history_len(const struct rv_party *p);
  * member-only members); it then learns so from its welcome, and the members
  * already present get host_changed naming it.
  * Emits welcome to the joiner, member_joined to everyone else, then any
- * host_changed. Returns 0 with *out set (owned by the party until
+ * host_changed, and to a joiner of a waiting party its party_state. Returns 0 with *out set (owned by the party until
  * rv_party_leave), or RV_EFULL when max_members is reached, RV_EINVAL for a
  * bad id or name, RV_ENOMEM; on error nothing is emitted and p is as it was. */
 int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name,
