@@ -139,7 +139,8 @@ bool rv_party_take_join(struct rv_party *p, double now_ms, double *wait_ms);
 /* Remove and free m (a member of p). Emits member_left to the others and, when m was host
  * and others remain, host_changed naming the longest-present member who may
  * host, or with a null host_id when none of them may (the party then has no
- * host). */
+ * host). When the party waited for m alone, the wait ends: the held resume
+ * goes out as a sync, and a party_state follows. */
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob);
 
