@@ -24,6 +24,7 @@ _revenge_server()
 		--handshake-rate-per-ip --party-join-rate
 		--handshake-timeout --message-timeout --partial-budget --frame-rate
 		--lead-min --lead-max
+		--ready-timeout --rebuffer-timeout
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -61,6 +62,7 @@ _revenge_server()
 		--max-conns-per-ip | --handshake-rate-per-ip | --party-join-rate | \
 		--handshake-timeout | --message-timeout | --partial-budget | --frame-rate | --tls-cert | \
 		--lead-min | --lead-max | \
+		--ready-timeout | --rebuffer-timeout | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

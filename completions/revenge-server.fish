@@ -35,6 +35,8 @@ complete -c revenge-server -l partial-budget -x -d 'Bytes all unfinished message
 complete -c revenge-server -l frame-rate -x -d 'Frames per second per connection, every kind counted, bursts of 2N, then 1008 (default 1000; 0 disables)'
 complete -c revenge-server -l lead-min -x -d 'Least lead of a host command in ms: it takes effect for everyone 2 x the highest member RTT later (default 100)'
 complete -c revenge-server -l lead-max -x -d 'Most lead of a host command in ms (default 1000; 0 = at once, as v1)'
+complete -c revenge-server -l ready-timeout -x -d 'Longest a party holds a resume for members still loading, ms (default 8000; 100 to 600000)'
+complete -c revenge-server -l rebuffer-timeout -x -d 'Longest a party pauses for a member stalled mid-play, ms (default 3000; 100 to 600000)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'
 complete -c revenge-server -l auth-leeway -x -d 'Clock slack on a token\'s exp and nbf (default 30; 0 to 300)'

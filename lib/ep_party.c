@@ -112,7 +112,9 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      .join_rate = cfg->party_join_rate,
 				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S,
 				      .lead_min_ms = cfg->lead_min_ms,
-				      .lead_max_ms = cfg->lead_max_ms };
+				      .lead_max_ms = cfg->lead_max_ms,
+				      .ready_timeout_ms = cfg->ready_timeout_ms,
+				      .rebuffer_timeout_ms = cfg->rebuffer_timeout_ms };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -152,9 +154,15 @@ static void remove_if_empty(struct parties *ps, struct live_party *lp)
 }
 
 /* Hand each action to its recipients' queues; one encoded frame serves
- * every recipient. */
-static void deliver(struct rv_party *p, struct rv_outbox *ob)
+ * every recipient. Counts what the party reported in the outbox. */
+static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob)
 {
+	ps->hub->metrics.party_waits += ob->waits_started;
+	ps->hub->metrics.party_barrier_timeouts += ob->barrier_timeouts;
+	/* at most one a wait: the deadline drops everyone still buffering */
+	if (ob->barrier_timeouts)
+		rv_log(ps->hub->log, RV_LOG_INFO, "party_wait_timeout", "party=%s dropped=%u",
+		       rv_party_id(p), ob->barrier_timeouts);
 	for (unsigned i = 0; i < ob->n; i++) {
 		struct rv_action *a = &ob->items[i];
 
@@ -209,7 +217,7 @@ static void party_due(struct ev_loop *loop, ev_timer *t, int revents)
 	rv_outbox_init(&ob);
 	for (unsigned i = 0; i < TICKS_PER_DUE && rv_party_next_deadline(lp->party) <= now; i++) {
 		rv_party_tick(lp->party, now, &ob);
-		deliver(lp->party, &ob);
+		deliver(lp->ps, lp->party, &ob);
 	}
 	rearm(lp);
 }
@@ -356,7 +364,7 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	rtt_start(ps, pc);
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
 	       r->id, pc->member->id, pc->member->name);
-	deliver(lp->party, &ob);
+	deliver(lp->ps, lp->party, &ob);
 	rearm(lp);
 	return 0;
 }
@@ -378,7 +386,7 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		ps->hub->metrics.party_budget_refusals[m->type == RV_MSG_REACTION]++;
 	if (m->type == RV_MSG_SYNC && !ob.error)
 		ps->hub->metrics.party_lead_ms = rv_party_lead_ms(pc->live->party, now);
-	deliver(pc->live->party, &ob);
+	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }
 
@@ -396,7 +404,7 @@ static void party_close(void *state, struct rv__conn *c)
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	pc->member = NULL;
 	pc->live = NULL;
-	deliver(lp->party, &ob);
+	deliver(lp->ps, lp->party, &ob);
 	if (rv_party_size(lp->party))
 		rearm(lp);
 	else

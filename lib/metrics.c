@@ -289,6 +289,14 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	       "The lead of the latest host sync: ms between its stamping and the server_time "
 	       "it takes effect at (0 before any, and with --lead-max 0).");
 	sb_printf(&b, "revenge_party_lead_ms %.3f\n", m->party_lead_ms);
+	header(&b, "revenge_party_waits_total", "counter",
+	       "Waits begun in watch parties: a member the party waits for reported buffering.");
+	sb_printf(&b, "revenge_party_waits_total %llu\n", (unsigned long long)m->party_waits);
+	header(&b, "revenge_party_barrier_timeouts_total", "counter",
+	       "Members dropped from a wait because they still buffered at its deadline "
+	       "(--ready-timeout, --rebuffer-timeout).");
+	sb_printf(&b, "revenge_party_barrier_timeouts_total %llu\n",
+		  (unsigned long long)m->party_barrier_timeouts);
 	header(&b, "revenge_quality_suggestions_total", "counter",
 	       "Quality suggestions sent, by direction.");
 	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "barrier.h"
 #include "bucket.h"
 #include "jw.h"
 #include "lead.h"
@@ -55,6 +56,8 @@ struct rv_party {
 	 * server_time while state is still pending (lead.h) */
 	struct rv__lead lead;
 	struct rv_playback before;
+	/* H2 barrier: the waiting room (lib/barrier.c) */
+	struct rv__barrier barrier;
 };
 
 void rv_outbox_init(struct rv_outbox *ob)
@@ -71,9 +74,10 @@ void rv_outbox_clear(struct rv_outbox *ob)
 
 /* Queue f (taking over the caller's reference) for target. A NULL frame is
  * an encode that ran out of memory: skipped, so the other actions of the
- * event still go out. Each event emits at most 3 actions, so a full outbox
- * means the caller did not clear it between events; the frame is dropped
- * rather than written past the array. */
+ * event still go out. An event emits a few actions (a tick may fill the
+ * outbox and tick again), so a full outbox means the caller did not clear
+ * it between events; the frame is dropped rather than written past the
+ * array. */
 static void emit(struct rv_outbox *ob, enum rv_target target,
 		 struct rv_member *m, struct rv_frame *f)
 {
@@ -118,7 +122,38 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 	p->state.server_time = 0;
 	p->before = p->state;
 	rv__lead_init(&p->lead, p->cfg.lead_min_ms, p->cfg.lead_max_ms);
+	rv__barrier_init(&p->barrier);
 	return p;
+}
+
+static double lead_now(const struct rv_party *p, double now_ms);
+
+static bool same_playback(const struct rv_playback *a, const struct rv_playback *b)
+{
+	return a->position == b->position && a->playing == b->playing &&
+	       a->speed == b->speed && a->server_time == b->server_time;
+}
+
+/* The barrier stamps states of its own (a stall's pause, a held resume's
+ * release) lead ms ahead; until then members play what was in force
+ * before, which scheduling (lead.c) must extrapolate from: keep it. */
+static void keep_before(struct rv_party *p, const struct rv_playback *prev,
+			double now_ms)
+{
+	if (same_playback(prev, &p->state) || !(p->state.server_time > now_ms))
+		return;
+	if (!(prev->server_time > now_ms))
+		p->before = *prev;
+}
+
+/* What lib/barrier.c works on for one call. */
+static struct rv__barrier_env barrier_env(struct rv_party *p, double now_ms,
+					  struct rv_outbox *ob)
+{
+	return (struct rv__barrier_env){ .b = &p->barrier, .state = &p->state,
+					 .first = p->members.first, .cfg = &p->cfg,
+					 .now_ms = now_ms, .lead_ms = lead_now(p, now_ms),
+					 .ob = ob };
 }
 
 void rv_party_free(struct rv_party *p)
@@ -287,6 +322,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 		rv__jw_raw(&w, (const char *)rv_frame_data(f), f->len);
 	}
 	rv__jw_close(&w, "]");
+	rv__jw_fbool(&w, "waiting", p->barrier.waiting > 0);
 	rv__jw_close(&w, "}");
 	rv__jw_ftime(&w, "ts", now_ms);
 	rv__jw_lit(&w, "}");
@@ -386,6 +422,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		emit(ob, RV_TO_ALL_BUT, m, joined);
 	if (changed)
 		emit(ob, RV_TO_ALL_BUT, m, changed);
+	rv__barrier_join(barrier_env(p, now_ms, ob), m);
 	if (out)
 		*out = m;
 	return 0;
@@ -404,6 +441,7 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob)
 {
 	bool was_host;
+	struct rv_playback prev;
 
 	if (!p || !m)
 		return;
@@ -423,6 +461,9 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 			     rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
 							 now_ms));
 	}
+	prev = p->state;
+	rv__barrier_leave(barrier_env(p, now_ms, ob), m);
+	keep_before(p, &prev, now_ms);
 	free(m);
 }
 
@@ -498,11 +539,13 @@ static int handle_sync(struct rv_party *p, struct rv_member *m,
 		schedule(p, m, &host, has_at, now_ms);
 	else
 		p->state = host;
+	rv__barrier_sync(barrier_env(p, now_ms, ob), m->id);
 
 	emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
 	if (msg->id)
 		emit(ob, RV_TO_ONE, m,
 		     rv_proto_sync_frame(&p->state, m->id, now_ms, msg->id));
+	rv__barrier_flush(barrier_env(p, now_ms, ob));
 	return 0;
 }
 
@@ -601,15 +644,16 @@ double rv_party_next_deadline(const struct rv_party *p)
 {
 	double next = INFINITY;
 
-	(void)p;
+	next = fmin(next, rv__barrier_deadline(&p->barrier));
 	return next;
 }
 
 void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 {
-	(void)p;
-	(void)now_ms;
-	(void)ob;
+	struct rv_playback prev = p->state;
+
+	rv__barrier_tick(barrier_env(p, now_ms, ob));
+	keep_before(p, &prev, now_ms);
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -623,6 +667,19 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		return handle_text(p, m, msg, now_ms, ob);
 	case RV_MSG_TRANSFER_HOST:
 		return handle_transfer(p, m, msg, now_ms, ob);
+	case RV_MSG_START:
+		if (m != p->host)
+			return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
+					   "only the host can start");
+		/* fall through */
+	case RV_MSG_BUFFERING:
+	case RV_MSG_READY: {
+		struct rv_playback prev = p->state;
+		int rc = rv__barrier_handle(barrier_env(p, now_ms, ob), m, msg);
+
+		keep_before(p, &prev, now_ms);
+		return rc;
+	}
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
 				   "%s is not a watch-party message",

@@ -782,6 +782,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	rv_ladder_default(&cfg->ladder);
 	cfg->lead_min_ms = 100;
 	cfg->lead_max_ms = 1000;
+	cfg->ready_timeout_ms = 8000;
+	cfg->rebuffer_timeout_ms = 3000;
 }
 
 /* permessage-deflate: lws only negotiates it; rx.c inflates what clients

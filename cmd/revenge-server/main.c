@@ -120,6 +120,12 @@ static const char usage_text[] =
 "                         60000; at most --lead-max)\n"
 "  --lead-max MS          the most lead (default 1000; 0 to 60000; 0 = none:\n"
 "                         a sync takes effect when stamped, as in v1)\n"
+"  --ready-timeout MS     longest a watch party holds a resume for members\n"
+"                         still loading (buffering) while paused; then they\n"
+"                         are dropped from the wait and the party plays\n"
+"                         (default 8000; 100 to 600000)\n"
+"  --rebuffer-timeout MS  the same for a member that stalls mid-play, which\n"
+"                         pauses the party (default 3000; 100 to 600000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -166,6 +172,7 @@ enum {
 	OPT_ALLOWED_HOST,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
 	OPT_LEAD_MIN, OPT_LEAD_MAX,
+	OPT_READY_TIMEOUT, OPT_REBUFFER_TIMEOUT,      /* H2 barrier */
 };
 
 static const struct option long_opts[] = {
@@ -196,6 +203,8 @@ static const struct option long_opts[] = {
 	{ "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
 	{ "lead-min", required_argument, NULL, OPT_LEAD_MIN },
 	{ "lead-max", required_argument, NULL, OPT_LEAD_MAX },
+	{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
+	{ "rebuffer-timeout", required_argument, NULL, OPT_REBUFFER_TIMEOUT },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -373,6 +382,14 @@ int main(int argc, char **argv)
 		case OPT_PARTY_JOIN_RATE:
 			cfg.party_join_rate =
 				(unsigned)parse_uint("--party-join-rate", optarg, 0, 1000000);
+			break;
+		case OPT_READY_TIMEOUT:
+			cfg.ready_timeout_ms = (double)parse_uint("--ready-timeout", optarg,
+								  100, 600000);
+			break;
+		case OPT_REBUFFER_TIMEOUT:
+			cfg.rebuffer_timeout_ms = (double)parse_uint("--rebuffer-timeout", optarg,
+								     100, 600000);
 			break;
 		case OPT_HANDSHAKE_TIMEOUT:
 			cfg.handshake_timeout =

@@ -155,6 +155,26 @@ two_clients() {
 	wait_screen bob "unknown command"
 }
 
+@test "the waiting room: the status line names who is waited for; the host's /start drops them" {
+	two_clients
+	py "$PYHELP/waiting_check.py" "$URL" buffer_in_tui >"$BATS_TEST_TMPDIR/cat.out" 2>&1 &
+	local cat=$!
+	wait_screen ann "waiting for cat"
+	wait_screen bob "waiting for cat"
+	tm send-keys -t bob "/start" Enter
+	wait_screen bob "only the host \\(ann\\) can start"
+	tm send-keys -t ann "/sta" Tab Enter
+	wait_for "$BATS_TEST_TMPDIR/cat.out" "DROPPED forced_start" 10
+	wait "$cat"
+	wait_screen bob "▶"
+	local i
+	for i in $(seq 1 50); do
+		screen ann | grep -q "waiting for" || break
+		sleep 0.1
+	done
+	! screen ann | grep -q "waiting for"
+}
+
 @test "host keys on an empty line: ] and [ change speed, right and left seek" {
 	two_clients
 	tm send-keys -t ann "]"

@@ -136,6 +136,17 @@ static void check_model(const struct tm_model *m)
 	}
 	for (size_t i = 0; i < m->n_lines; i++)
 		check_line(&m->lines[(m->first_line + i) % TM_LINES_MAX]);
+	/* the status line's waiting room, at a roomy and a cramped size */
+	{
+		char wait[256];
+
+		if (m->n_waiting_for > sizeof(m->waiting_for) / sizeof(m->waiting_for[0]))
+			abort();
+		tm_waiting_text(m, NOW, wait, sizeof(wait));
+		check_shown(wait, sizeof(wait));
+		tm_waiting_text(m, NOW, wait, 17);
+		check_shown(wait, 17);
+	}
 }
 
 /* A command's message: a JSON object with a string type; a sync carries a

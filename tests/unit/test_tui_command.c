@@ -187,9 +187,9 @@ static void test_command_names(void **state)
 		/* Every name is a command: it parses, or asks for its argument. */
 		assert_true(rc == 0 || strstr(err, "usage:"));
 	}
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	assert_string_equal(tm_command_names[0], "/play");
-	assert_string_equal(tm_command_names[8], "/quit");
+	assert_string_equal(tm_command_names[9], "/quit");
 }
 
 static void test_clock_text(void **state)
@@ -462,6 +462,13 @@ static void test_host_transfer(void **state)
 
 	assert_null(message(m, "/host dave", LOCAL, err, sizeof(err)));
 	assert_string_equal(err, "no member named dave");
+
+	/* /start: the waiting room's forced start, with an id for its ack */
+	j = message(m, "/start", LOCAL, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(json_unpack(j, "{s:s, s:s !}", "type", &type, "id", &to), 0);
+	assert_string_equal(type, "start");
+	json_decref(j);
 	assert_null(message(m, "/host alice", LOCAL, err, sizeof(err)));
 	assert_non_null(strstr(err, "already"));
 
@@ -490,6 +497,7 @@ static void test_member_commands(void **state)
 		{ "/speed 2", "only the host (alice) can change the speed" },
 		{ "/host carol", "only the host (alice) can hand over" },
 		{ "/host nobody", "only the host (alice) can hand over" },
+		{ "/start", "only the host (alice) can start" },
 	};
 	char err[200];
 	json_t *j;

@@ -1044,6 +1044,68 @@ static void test_members_bound(void **state)
 	assert_string_equal(member_id(m, 0), "m1");
 }
 
+/* The waiting room: party_state shows on the status line, dropped is a
+ * notice, a bad party_state changes nothing. */
+static void test_waiting_room(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[256];
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	feed_offset(m);
+	assert_false(m->waiting);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	assert_int_equal(apply(m, "{\"type\":\"party_state\",\"payload\":{\"waiting\":true,"
+			       "\"waiting_for\":[\"p1\",\"p3\"],\"waiting_count\":2,"
+			       "\"deadline\":null}}", LOCAL), 0);
+	assert_true(m->waiting);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "waiting for alice, carol");
+	snprintf(buf, sizeof(buf), "{\"type\":\"party_state\",\"payload\":{\"waiting\":true,"
+		 "\"waiting_for\":[\"p1\",\"p3\",\"zz\",\"p2\"],\"waiting_count\":40,"
+		 "\"deadline\":%.3f}}", S0 + 7200);
+	assert_int_equal(apply(m, buf, LOCAL), 0);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "waiting for alice, carol, zz\xe2\x80\xa6 (40), 8 s at most");
+	/* malformed: rejected, the model as it was */
+	assert_int_equal(apply(m, "{\"type\":\"party_state\",\"payload\":{\"waiting\":1}}",
+			       LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"party_state\",\"payload\":{\"waiting\":false,"
+			       "\"deadline\":\"soon\"}}", LOCAL), -1);
+	assert_true(m->waiting);
+	assert_int_equal(apply(m, "{\"type\":\"party_state\",\"payload\":{\"waiting\":false,"
+			       "\"waiting_for\":[],\"waiting_count\":0,\"deadline\":null}}",
+			       LOCAL), 0);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	/* dropped: a notice */
+	assert_int_equal(apply(m, "{\"type\":\"dropped\",\"payload\":{\"reason\":"
+			       "\"ready_timeout\"}}", LOCAL), 0);
+	assert_int_equal(last(m)->kind, TM_NOTICE);
+	assert_non_null(strstr(last(m)->text, "ready_timeout"));
+	assert_int_equal(apply(m, "{\"type\":\"dropped\",\"payload\":{\"reason\":"
+			       "\"forced_start\"}}", LOCAL), 0);
+	assert_non_null(strstr(last(m)->text, "started without waiting"));
+	/* a welcome says whether the party waits */
+	m->waiting = false;
+	snprintf(buf, sizeof(buf), "{\"type\":\"welcome\",\"payload\":{\"participant_id\":"
+		 "\"p2\",\"host_id\":\"p1\",\"members\":[],\"state\":{\"position\":1,"
+		 "\"playing\":false,\"speed\":1,\"server_time\":%.3f},\"waiting\":true}}", S0);
+	assert_int_equal(apply(m, buf, LOCAL), 0);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "waiting for members");
+	/* an unknown id with an escape sequence is never shown raw */
+	assert_int_equal(apply(m, "{\"type\":\"party_state\",\"payload\":{\"waiting\":true,"
+			       "\"waiting_for\":[\"\\u001b[2Jx\\u202e\"],\"waiting_count\":1,"
+			       "\"deadline\":null}}", LOCAL), 0);
+	tm_waiting_text(m, LOCAL, buf, sizeof(buf));
+	assert_string_equal(buf, "waiting for  [2Jx");
+	/* tiny buffers are cut, never overrun */
+	tm_waiting_text(m, LOCAL, buf, 5);
+	assert_string_equal(buf, "wait");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* Rows of body at width as the view draws them: the first behind a
@@ -1122,6 +1184,7 @@ int main(void)
 		T(test_scheduled_pause),
 		T(test_time_feeds_estimator),
 		T(test_error_notice),
+		T(test_waiting_room),
 		T(test_malformed_inputs),
 		T(test_utf8_never_cut),
 		T(test_c1_controls_never_shown),

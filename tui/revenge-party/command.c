@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 const char *const tm_command_names[] = {
-	"/play", "/pause", "/seek", "/speed", "/react", "/host", "/members",
+	"/play", "/pause", "/seek", "/speed", "/react", "/host", "/start", "/members",
 	"/help", "/quit", NULL,
 };
 
@@ -164,6 +164,7 @@ static const struct {
 	{ "speed", TM_CMD_SPEED, ARG_NEEDED, "/speed RATE (0.25 to 4)" },
 	{ "react", TM_CMD_REACT, ARG_NEEDED, "/react EMOJI" },
 	{ "host", TM_CMD_HOST, ARG_NEEDED, "/host NAME" },
+	{ "start", TM_CMD_START, ARG_NONE, "/start" },
 	{ "members", TM_CMD_MEMBERS, ARG_NONE, "/members" },
 	{ "help", TM_CMD_HELP, ARG_NONE, "/help" },
 	{ "quit", TM_CMD_QUIT, ARG_NONE, "/quit" },
@@ -312,6 +313,8 @@ static const char *verb(const struct tm_model *m, enum tm_cmd_kind kind)
 		return "seek";
 	case TM_CMD_SPEED:
 		return "change the speed";
+	case TM_CMD_START:
+		return "start";
 	default:
 		return "hand over";
 	}
@@ -465,6 +468,11 @@ char *tm_command_message(const struct tm_model *m, const struct tm_cmd *cmd,
 		}
 		msg = json_pack("{s:s, s:{s:s}}", "type", "transfer_host", "payload",
 				"to", to->id);
+		break;
+	case TM_CMD_START:
+		if (!host_only(m, cmd->kind, err, errlen))
+			return NULL;
+		msg = json_pack("{s:s, s:s}", "type", "start", "id", "start");
 		break;
 	case TM_CMD_PLAY:
 	case TM_CMD_PAUSE:

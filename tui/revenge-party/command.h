@@ -14,6 +14,7 @@
 enum tm_cmd_kind {
 	TM_CMD_NONE, TM_CMD_CHAT, TM_CMD_PLAY, TM_CMD_PAUSE, TM_CMD_TOGGLE, TM_CMD_SEEK,
 	TM_CMD_SPEED, TM_CMD_REACT, TM_CMD_HOST, TM_CMD_MEMBERS, TM_CMD_HELP, TM_CMD_QUIT,
+	TM_CMD_START,
 };
 
 struct tm_cmd {
@@ -24,8 +25,8 @@ struct tm_cmd {
 };
 
 /* Parse a typed line: "/seek 1:23:45", "/seek +30", "/seek -10", "/speed
- * 1.25", "/react 🎉", "/host NAME", "/play", "/pause", "/members", "/help",
- * "/quit"; anything not starting with '/' is chat ("//x" sends "/x").
+ * 1.25", "/react 🎉", "/host NAME", "/play", "/pause", "/start", "/members",
+ * "/help", "/quit"; anything not starting with '/' is chat ("//x" sends "/x").
  * A trailing newline is dropped; an empty line is TM_CMD_NONE. Returns 0,
  * or -1 with a one-line reason in err (unknown command, bad time, speed out
  * of 0.25-4, empty chat, text too long, not UTF-8); err may be NULL. */
@@ -37,7 +38,8 @@ int tm_parse_command(const char *line, struct tm_cmd *cmd, char *err, size_t err
  * commands are sync messages built from the current state, stamped with
  * "at" = the estimated server time now; seeks are clamped to 0..duration.
  * They carry an "id" (the verb), because the server sends the stamped state
- * back to the host only as the direct reply to a sync with an id. /members,
+ * back to the host only as the direct reply to a sync with an id. /start
+ * (host only) is `start`: play now, whoever still buffers. /members,
  * /help and /quit produce no message (NULL with err empty). */
 char *tm_command_message(const struct tm_model *m, const struct tm_cmd *cmd,
 			 double local_now_ms, char *err, size_t errlen);

@@ -56,7 +56,9 @@ static const char usage_text[] =
 "  -V, --version      show the version and exit\n"
 "\n"
 "Type to chat. Commands: /play /pause /seek 1:23:45 /seek +30 /speed 1.25\n"
-"/react EMOJI /host NAME /members /help /quit. Host keys on an empty line:\n"
+"/react EMOJI /host NAME /start /members /help /quit. /start (host) plays\n"
+"now without waiting for members still loading; the status line says whom\n"
+"the party waits for. Host keys on an empty line:\n"
 "space play/pause, left/right seek -/+10 s, [ and ] speed down/up.\n"
 "PgUp/PgDn scroll the chat. Ctrl-C, Ctrl-D or /quit leave.\n"
 "\n"
@@ -263,6 +265,8 @@ static void redraw_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	/* the position moves while playing; the clock text changes anyway */
 	a->m.dirty |= TM_DIRTY_PLAYER;
+	if (a->m.waiting)               /* the wait's seconds left */
+		a->m.dirty |= TM_DIRTY_STATUS;
 	redraw(a);
 }
 
@@ -313,7 +317,8 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 		return;
 	case TM_CMD_HELP:
 		tm_notice(&a->m, local_now(), "chat by typing; /play /pause /seek 1:23:45|+30|-10 "
-			  "/speed 1.25 /react EMOJI /host NAME /members /quit; host keys on an empty "
+			  "/speed 1.25 /react EMOJI /host NAME /start (play without waiting) /members "
+			  "/quit; host keys on an empty "
 			  "line: space, left/right, [ ]; PgUp/PgDn scroll");
 		return;
 	case TM_CMD_MEMBERS: {

@@ -432,6 +432,11 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 			  name_of(m, m->self_id), strlen(name_of(m, m->self_id)));
 	m->state = st;
 	rv_schedule_init(&m->sched, &st);
+	/* who is waited for comes with the next party_state */
+	m->waiting = json_is_true(json_object_get(p, "waiting"));
+	m->n_waiting_for = m->waiting_count = 0;
+	m->wait_deadline = INFINITY;
+	m->dirty |= TM_DIRTY_STATUS;
 
 	/* The first welcome brings the history; a rejoin keeps what is on
 	 * screen and adds only what was said while away. */
@@ -529,6 +534,83 @@ static int apply_error(struct tm_model *m, const json_t *p, double local_now_ms)
 	return 0;
 }
 
+/* party_state {waiting, waiting_for, waiting_count, deadline}: what the
+ * status line shows. */
+static int apply_party_state(struct tm_model *m, const json_t *p)
+{
+	const json_t *w = json_object_get(p, "waiting");
+	const json_t *ids = json_object_get(p, "waiting_for");
+	const json_t *v;
+	double count = 0, deadline = INFINITY;
+	size_t i;
+
+	if (!json_is_boolean(w) || (ids && !json_is_array(ids)) ||
+	    (json_object_get(p, "waiting_count") && !jnum(p, "waiting_count", &count)) ||
+	    (!json_is_null(json_object_get(p, "deadline")) &&
+	     json_object_get(p, "deadline") && !jnum(p, "deadline", &deadline)))
+		return -1;
+	m->waiting = json_is_true(w);
+	m->n_waiting_for = 0;
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+
+		if (m->n_waiting_for < sizeof(m->waiting_for) / sizeof(m->waiting_for[0]) && id &&
+		    strlen(id) <= RV_MEMBER_ID_MAX)
+			copy_text(m->waiting_for[m->n_waiting_for++], RV_MEMBER_ID_MAX + 1, id,
+				  strlen(id));
+	}
+	m->waiting_count = count >= 0 && count < 1e9 ? (size_t)count : m->n_waiting_for;
+	m->wait_deadline = deadline;
+	m->dirty |= TM_DIRTY_STATUS;
+	return 0;
+}
+
+static int apply_dropped(struct tm_model *m, const json_t *p, double local_now_ms)
+{
+	const char *why = jstr(p, "reason", NULL);
+
+	if (why && strcmp(why, "forced_start") == 0)
+		tm_notice(m, local_now_ms, "the host started without waiting for you: "
+			  "you catch up when your player is ready");
+	else
+		tm_notice(m, local_now_ms, "the party stopped waiting for you (%s): "
+			  "you catch up when your player is ready", why ? why : "dropped");
+	return 0;
+}
+
+void tm_waiting_text(const struct tm_model *m, double local_now_ms, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (!m->waiting)
+		return;
+	n = (size_t)snprintf(buf, size, "waiting for ");
+	for (size_t i = 0; i < m->n_waiting_for && i < 3 && n < size; i++) {
+		char shown[TM_SHOWN_MAX];
+		const char *name = name_of(m, m->waiting_for[i]);
+
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+				      tm_shown_name(m, m->waiting_for[i], name, shown,
+						    sizeof(shown)));
+	}
+	if (n < size && !m->n_waiting_for)
+		n += (size_t)snprintf(buf + n, size - n, "members");
+	if (n < size && m->waiting_count > (m->n_waiting_for < 3 ? m->n_waiting_for : 3))
+		n += (size_t)snprintf(buf + n, size - n, "\xe2\x80\xa6 (%zu)", m->waiting_count);
+	if (n < size && isfinite(m->wait_deadline)) {
+		double left = (m->wait_deadline - tm_server_now(m, local_now_ms)) / 1000;
+
+		snprintf(buf + n, size - n, ", %.0f s at most", left > 0 ? ceil(left) : 0);
+	}
+	/* cut cleanly if a name did not fit; an id the server sent that no
+	 * member has is shown as it came, so it is made safe to show */
+	buf[rv_utf8_cut(buf, strlen(buf), strlen(buf))] = '\0';
+	scrub(buf);
+}
+
 static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		    const json_t *p, double local_now_ms, bool own)
 {
@@ -567,6 +649,10 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		return apply_time(m, p, local_now_ms);
 	if (strcmp(type, "error") == 0)
 		return apply_error(m, p, local_now_ms);
+	if (strcmp(type, "party_state") == 0)
+		return apply_party_state(m, p);
+	if (strcmp(type, "dropped") == 0)
+		return apply_dropped(m, p, local_now_ms);
 	/* ack, and types of a newer server: nothing to show. */
 	return 0;
 }
@@ -619,6 +705,7 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
 	m->duration_s = isfinite(duration_s) && duration_s > 0 ? duration_s : 0;
 	m->state.speed = 1;
 	rv_schedule_init(&m->sched, &m->state);
+	m->wait_deadline = INFINITY;
 	rv_offset_reset(&m->clock);
 	m->conn = TM_CONNECTING;
 	m->dirty = TM_DIRTY_ALL;

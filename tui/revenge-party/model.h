@@ -83,6 +83,14 @@ struct tm_model {
 	 * state before it plays on until then (a scheduled pause keeps
 	 * playing until its instant). */
 	struct rv_schedule sched;
+	/* The party's waiting room (party_state; welcome's waiting): while
+	 * waiting, who it waits for (the first ids the server lists), how
+	 * many in all, and the server time the wait ends at the latest
+	 * (INFINITY: none). */
+	bool waiting;
+	size_t waiting_count, n_waiting_for;
+	char waiting_for[8][RV_MEMBER_ID_MAX + 1];
+	double wait_deadline;
 };
 
 void tm_init(struct tm_model *m, const char *party, const char *self_name,
@@ -99,7 +107,8 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
  * host_id becomes "" and nobody is host. Chat and reactions append lines;
  * membership changes append join/leave/host lines; time replies feed the
  * clock estimator (t3 is the local receive time); errors become notices
- * ("forbidden: only the host can sync"). Acks and unknown types are
+ * ("forbidden: only the host can sync"). party_state sets the waiting
+ * room's fields; dropped becomes a notice. Acks and unknown types are
  * ignored (0). */
 int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_ms);
 
@@ -109,6 +118,10 @@ int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_
  * what plays, which changes at the instant the server stamps. Returns as
  * tm_apply. */
 int tm_apply_own(struct tm_model *m, const char *text, size_t len, double local_now_ms);
+/* While the party waits: "waiting for ann, bob… (3)" into buf of size
+ * bytes (names as shown, at most a few, then the count), and the seconds
+ * left until its deadline when it has one; "" when not waiting. */
+void tm_waiting_text(const struct tm_model *m, double local_now_ms, char *buf, size_t size);
 
 /* Append a notice (a line from revenge-party itself). */
 void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)

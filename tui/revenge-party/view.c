@@ -354,16 +354,18 @@ static void draw_chat(struct view *v, struct tm_model *m)
 	wnoutrefresh(v->chat);
 }
 
-static void draw_status(struct view *v, struct tm_model *m)
+static void draw_status(struct view *v, struct tm_model *m, double now)
 {
-	char line[400];
+	char line[700];
+	char wait[256];
 
 	werase(v->status);
+	tm_waiting_text(m, now, wait, sizeof(wait));
 	if (m->scroll)
-		snprintf(line, sizeof(line), " %s  [scrolled back %zu lines: PgDn]", m->status,
-			 m->scroll);
+		snprintf(line, sizeof(line), " %s%s%s  [scrolled back %zu lines: PgDn]", m->status,
+			 wait[0] ? "  " : "", wait, m->scroll);
 	else
-		snprintf(line, sizeof(line), " %s", m->status);
+		snprintf(line, sizeof(line), " %s%s%s", m->status, wait[0] ? "  " : "", wait);
 	wattron(v->status, A_REVERSE);
 	put(v->status, line, v->cols);
 	for (int x = getcurx(v->status); x < v->cols; x++)
@@ -388,7 +390,7 @@ void view_draw(struct view *v, struct tm_model *m, double now)
 	if (m->dirty & TM_DIRTY_CHAT)
 		draw_chat(v, m);
 	if (m->dirty & TM_DIRTY_STATUS)
-		draw_status(v, m);
+		draw_status(v, m, now);
 	m->dirty = 0;
 }
 

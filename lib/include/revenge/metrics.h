@@ -118,6 +118,8 @@ struct rv_metrics {
 	enum rv_metric_store_state store_state;
 	uint64_t quality_suggestions[2];     /* [0] up, [1] down */
 	uint64_t party_budget_refusals[2];   /* over a party's budget: [0] chat, [1] reaction */
+	uint64_t party_waits;                /* waits begun (a member in the barrier buffers) */
+	uint64_t party_barrier_timeouts;     /* members dropped from a wait by a timeout */
 	uint64_t commit_le[RV_METRIC_N_COMMIT_BUCKETS + 1]; /* per bucket, last: +Inf */
 	uint64_t commit_count;
 	double commit_seconds;

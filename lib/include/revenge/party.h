@@ -39,6 +39,11 @@ struct rv_member {
 	struct rv_member *prev, *next; /* join order; owned by the party */
 	/* H1 lead: the latest round trip measured to it (ms), NAN unknown */
 	double rtt_ms;
+	/* H2 barrier (lib/barrier.c): waited for when it buffers; its last
+	 * word (buffering or ready); a `dropped` it is owed. */
+	bool in_barrier;
+	bool buffering;
+	unsigned char drop_pending;
 };
 
 struct rv_party_config {
@@ -60,6 +65,10 @@ struct rv_party_config {
 	 * lead_max_ms) (lead_min_ms with no RTT known). lead_max_ms 0: not
 	 * scheduled, the v1 behaviour (a zeroed config). */
 	double lead_min_ms, lead_max_ms;
+	/* H2 barrier: how long a held resume waits for members still
+	 * buffering, begun while paused (first load) or by a stall mid-play;
+	 * 0 = the defaults, 8000 and 3000. */
+	double ready_timeout_ms, rebuffer_timeout_ms;
 };
 
 enum rv_target {
@@ -81,6 +90,9 @@ struct rv_outbox {
 	unsigned n;
 	int close_code;               /* nonzero: close the sender with this */
 	enum rv_err_code error;       /* the error answered, RV_ERR_NONE if none */
+	/* H2 barrier, for the adapter's counters: waits begun, members
+	 * dropped by a ready or rebuffer timeout */
+	unsigned waits_started, barrier_timeouts;
 };
 
 /* Start empty. An outbox holds the actions of one event: deliver them and
@@ -112,7 +124,7 @@ size_t rv_party_history_len(const struct rv_party *p);
  * member-only members); it then learns so from its welcome, and the members
  * already present get host_changed naming it.
  * Emits welcome to the joiner, member_joined to everyone else, then any
- * host_changed. Returns 0 with *out set (owned by the party until
+ * host_changed, and to a joiner of a waiting party its party_state. Returns 0 with *out set (owned by the party until
  * rv_party_leave), or RV_EFULL when max_members is reached, RV_EINVAL for a
  * bad id or name, RV_ENOMEM; on error nothing is emitted and p is as it was. */
 int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name,
@@ -134,13 +146,16 @@ bool rv_party_take_join(struct rv_party *p, double now_ms, double *wait_ms);
 /* Remove and free m (a member of p). Emits member_left to the others and, when m was host
  * and others remain, host_changed naming the longest-present member who may
  * host, or with a null host_id when none of them may (the party then has no
- * host). */
+ * host). When the party waited for m alone, the wait ends: the held resume
+ * goes out as a sync, and a party_state follows. */
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob);
 
 /* Apply a decoded message from m (a member of p): sync, chat, reaction
  * (over the party's budget: `error rate_limited`, after the payload checks),
- * transfer_host (to a member-only member: `error forbidden`). Any other type
+ * transfer_host (to a member-only member: `error forbidden`), buffering,
+ * ready and start (the waiting room, lib/barrier.c; start from a non-host:
+ * `error forbidden`). Any other type
  * answers `error unknown_type` (`time` is answered by the server for every
  * endpoint, with its real read and write instants, before a message reaches
  * the party). Errors go to m only, with the request id echoed. Returns 0 when

@@ -102,6 +102,12 @@ struct rv_server_config {
 	 * as in v1 (lead_min_ms is then unused). */
 	double lead_min_ms;
 	double lead_max_ms;
+	/* H2 barrier: how long a party holds a resume for members still
+	 * buffering, for a wait begun while paused (first load) and for a
+	 * stall mid-play (rebuffer); whoever still buffers then is dropped
+	 * from the wait. 100 ms or more (defaults 8000 and 3000). */
+	double ready_timeout_ms;
+	double rebuffer_timeout_ms;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
@@ -113,7 +119,7 @@ struct rv_server_config {
  * address, 50 WebSocket handshakes/s per client address (bursts of 500),
  * 20 joins/s per party (bursts of 200), 5 s for a handshake, 10 s to
  * finish a message, 64 MiB of unfinished messages in all, 1000 frames/s
- * per connection. */
+ * per connection, 8 s ready and 3 s rebuffer timeouts. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
