@@ -95,7 +95,10 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      .chat_rate = cfg->party_chat_rate,
 				      .chat_burst = cfg->party_chat_rate * 2,
 				      .join_rate = cfg->party_join_rate,
-				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S };
+				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S,
+				      /* H4 presence */
+				      .presence_batch_above = cfg->presence_batch_above,
+				      .presence_interval_ms = cfg->presence_interval_ms };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -150,6 +153,11 @@ static void deliver(struct rv_party *p, struct rv_outbox *ob)
 			for (struct rv_member *m = rv_party_first(p); m; m = m->next)
 				if (a->target == RV_TO_ALL || m != a->member)
 					rv__conn_send(m->user, a->frame);
+			break;
+		case RV_TO_ALL_BEFORE:
+			for (struct rv_member *m = rv_party_first(p); m && m != a->member;
+			     m = m->next)
+				rv__conn_send(m->user, a->frame);
 			break;
 		}
 	}

@@ -112,6 +112,15 @@ static const char usage_text[] =
 "                         bursts of 2N; beyond: close 1008 (default 1000;\n"
 "                         0 disables, as load generators with --rate-limit 0\n"
 "                         need; at most 1000000)\n"
+"  --presence-batch-above N  above N members a party sends joins and leaves\n"
+"                         as batched presence diffs and a welcome lists at\n"
+"                         most 64 members (the host first) with the count;\n"
+"                         at or below N: member_joined/member_left as each\n"
+"                         happens (default 64; 0 = never batch; at most\n"
+"                         10000000)\n"
+"  --presence-interval MS  a large party's presence diff goes out at most\n"
+"                         every MS milliseconds (default 250; 0 = at the\n"
+"                         next loop turn; at most 60000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -157,6 +166,8 @@ enum {
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
 	OPT_ALLOWED_HOST,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
+	/* H4 presence */
+	OPT_PRESENCE_BATCH_ABOVE, OPT_PRESENCE_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +196,8 @@ static const struct option long_opts[] = {
 	{ "message-timeout", required_argument, NULL, OPT_MESSAGE_TIMEOUT },
 	{ "partial-budget", required_argument, NULL, OPT_PARTIAL_BUDGET },
 	{ "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
+	{ "presence-batch-above", required_argument, NULL, OPT_PRESENCE_BATCH_ABOVE },
+	{ "presence-interval", required_argument, NULL, OPT_PRESENCE_INTERVAL },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -377,6 +390,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FRAME_RATE:
 			cfg.frame_rate = (unsigned)parse_uint("--frame-rate", optarg, 0, 1000000);
+			break;
+		case OPT_PRESENCE_BATCH_ABOVE:
+			cfg.presence_batch_above =
+				(unsigned)parse_uint("--presence-batch-above", optarg, 0, 10000000);
+			break;
+		case OPT_PRESENCE_INTERVAL:
+			cfg.presence_interval_ms =
+				(double)parse_uint("--presence-interval", optarg, 0, 60000);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;
