@@ -10,6 +10,9 @@
 #   BENCH_CLIMB="3 6 9 10 11 12 13 14 16"  syncs/s per host, 100x100 climb
 #   BENCH_HOLD=19000    connections held at once (revenge), from 8 source
 #                       addresses
+#   BENCH_FILL="10x1000"  the fill shape: parties x members joining at once,
+#                       then one sync per party a second after the last join
+#   BENCH_ONLY=fill     run only the fill comparison (it prints its table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -20,6 +23,7 @@ DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
 CLIMB=${BENCH_CLIMB:-3 6 9 10 11 12 13 14 16}
 HOLD=${BENCH_HOLD:-19000}
+FILL=${BENCH_FILL:-10x1000}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -103,6 +107,58 @@ run() { # SERVER NAME ARGS...: one measurement, JSON kept
 echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
 "$ANCHORS/build.sh" "$BUILD/anchors" >&2
 
+# Filling large parties (issue 13): P x M members join as fast as each
+# server admits them, then one sync per party a second after the last join.
+# Ratios against the seed (fill time) and the floor (the sync's p99).
+fill_runs() {
+	local p=${FILL%%x*} m=${FILL#*x}
+	for round in $(seq 1 "$ROUNDS"); do
+		for server in revenge seed floor; do
+			echo "bench: round $round, $server fill $FILL" >&2
+			run "$server" "fill-$FILL" fill --parties "$p" --members "$m" --connect-rate 100000
+		done
+	done
+}
+fill_table() {
+	/usr/bin/python3 - "$work" "$FILL" <<'PYEOF'
+import json, os, statistics, sys
+work, shape = sys.argv[1], sys.argv[2]
+def load(server):
+    path = os.path.join(work, f"{server}-fill-{shape}.all")
+    out = []
+    if os.path.exists(path):
+        for line in open(path):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+def med(rs, f):
+    vals = [f(r) for r in rs if f(r) is not None]
+    return statistics.median(vals) if vals else None
+rows = [("fill s", lambda r: r["fill_s"] if r.get("welcomed") == r["parties"] * r["members"] else None),
+        ("announcements", lambda r: r.get("announcements")),
+        ("sync p50 ms", lambda r: r["latency_ms"]["p50"] if r.get("sync_received") else None),
+        ("sync p99 ms", lambda r: r["latency_ms"]["p99"] if r.get("sync_received") else None),
+        ("sync max ms", lambda r: r["latency_ms"]["max"] if r.get("sync_received") else None),
+        ("sync loss %", lambda r: r.get("loss_pct"))]
+fmt = lambda v: "-" if v is None else f"{v:.2f}"
+print(f"\n{'fill ' + shape:<16}{'metric':<16}{'revenge':>10}{'seed':>10}{'floor':>10}{'rev/seed':>10}{'rev/floor':>11}")
+for label, f in rows:
+    v = {s: med(load(s), f) for s in ("revenge", "seed", "floor")}
+    rs = v["revenge"] / v["seed"] if v["revenge"] is not None and v["seed"] else None
+    rf = v["revenge"] / v["floor"] if v["revenge"] is not None and v["floor"] else None
+    print(f"{'':<16}{label:<16}{fmt(v['revenge']):>10}{fmt(v['seed']):>10}{fmt(v['floor']):>10}"
+          f"{fmt(rs) + 'x' if rs is not None else '-':>10}{fmt(rf) + 'x' if rf is not None else '-':>11}")
+PYEOF
+}
+if [ "${BENCH_ONLY:-}" = fill ]; then
+	fill_runs
+	fill_table
+	echo "results: $out/$stamp-*.json" >&2
+	exit 0
+fi
+
 # fan-out shapes: parties x members @ syncs per second per host
 shapes=("100x100@2" "100x100@1" "10x1000@1" "1000x10@10")
 for round in $(seq 1 "$ROUNDS"); do
@@ -158,6 +214,8 @@ for mode in deflate plain; do
 	stop
 	cp "$work/revenge-mem-$mode.all" "$out/$stamp-revenge-mem-$mode.json"
 done
+
+fill_runs
 
 echo "bench: revenge progress (durable acked reports)" >&2
 run revenge progress-open-50k progress --sessions 1000 --inflight 8 --rate 50000
@@ -264,4 +322,5 @@ for name in ("chat-100x10", "churn-100x20"):
               f"p99 {lat.get('p99')} ms" + (f", joins {r.get('joins_per_s'):.0f}/s"
                                            if r.get("joins_per_s") is not None else ""))
 PYEOF
+fill_table
 echo "results: $out/$stamp-*.json" >&2
