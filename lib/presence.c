@@ -209,10 +209,10 @@ static void flush_newcomers(struct rv__presence *ps, const struct rv_party *p,
 		if (ps->nc_after || ps->nc_left_at < g->n) {
 			rv__party_emit(ob, RV_TO_ONE, m,
 				       presence_frame(p, m->next, ps->nc_end, ps->nc_after,
-						      RV__PRESENCE_NEWCOMER_MAX,
+						      RV__PRESENCE_LIST_MAX,
 						      g->v + ps->nc_left_at,
 						      g->n - ps->nc_left_at,
-						      RV__PRESENCE_NEWCOMER_MAX, now_ms));
+						      RV__PRESENCE_LIST_MAX, now_ms));
 			budget--;
 		}
 		ps->nc = m->next;

@@ -21,13 +21,13 @@
 
 #include "revenge/party.h"
 
-/* Entries per list in the `presence` every announced member gets; what
- * does not fit is counted in joined_more / left_more (page with
- * `members`). */
-#define RV__PRESENCE_LIST_MAX 256
-/* Entries per list in the `presence` a member who joined during the batch
- * gets (the joins and leaves after its own). */
-#define RV__PRESENCE_NEWCOMER_MAX 16
+/* Entries per list in a `presence`; what does not fit is counted in
+ * joined_more / left_more (a client pages with `members`). Small on
+ * purpose: each flush goes to every member, so the bound is what keeps a
+ * party filling at a thousand joins a second at O(members) bytes per
+ * flush rather than O(members x joins) (docs/performance.md: 256 entries
+ * made a 10 x 1000 fill write 220 MB of presence, 16 makes it 50 MB). */
+#define RV__PRESENCE_LIST_MAX 16
 /* Members listed in a welcome while batching: the host, the joiner, then
  * the longest present. */
 #define RV__PRESENCE_ROSTER_MAX 64

@@ -13,12 +13,13 @@
 #   BENCH_FILL="10x1000"  the fill shape: parties x members joining at once,
 #                       then one sync per party a second after the last join
 #   BENCH_ONLY=fill     run only the fill comparison (it prints its table)
+#   BENCH_ANCHORS=DIR   the anchors (default ../shared/anchors)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SERVER=$BUILD/bin/revenge-server
 BENCH=$BUILD/bin/revenge-bench
-ANCHORS=../shared/anchors
+ANCHORS=${BENCH_ANCHORS:-../shared/anchors}
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
 CLIMB=${BENCH_CLIMB:-3 6 9 10 11 12 13 14 16}

@@ -37,7 +37,7 @@ bad_presence_flag() { # expected-substring args...
 
 @test "a 500-member party gets batched presence, a partial welcome and members pages" {
 	[ "$(ulimit -n)" -ge 1100 ] || skip "needs 1100 open files (ulimit -n is $(ulimit -n))"
-	start_server --presence-batch-above 20 --presence-interval 100 --party-join-rate 0 \
+	start_server --presence-batch-above 20 --presence-interval 20 --party-join-rate 0 \
 		--handshake-rate-per-ip 0 --max-conns-per-ip 0 --rate-limit 0
 	run timeout 150 env PYTHONPATH="$PYHELP" "$PY" "$PYHELP/presence_check.py" "$URL" 500 20
 	assert_success

@@ -7,9 +7,9 @@ N members join party "big" in order (the first is host) against a server
 run with --presence-batch-above THRESHOLD; then members 100..109 leave. It
 checks what members saw and prints `ok ...`, or `FAIL: why` and exits 1:
 - member 1 (joined early) learns of every later joiner exactly once, by
-  member_joined while the party is small and by presence diffs above it,
-  with nothing left out (joined_more 0), and of the ten leaves; the last
-  count it sees is N, then N - 10;
+  member_joined while the party is small and by presence diffs above it
+  (listed, or counted in joined_more when a batch has over 16), and of the
+  ten leaves; the last count it sees is N, then N - 10;
 - nobody gets its own join, and a member who joined during a batch never
   hears of one that its welcome already counted (the members before it);
 - the last joiner's welcome has member_count N, members_partial true, at
@@ -100,11 +100,11 @@ async def main(url, n, threshold):
     for p in presence_of(early):
         heard += [j["id"] for j in p["joined"]]
         more += p["joined_more"]
-    if more:
-        fail(f"member 1: joined_more {more} (batches over 256 joins)")
-    if sorted(heard) != sorted(ids[2:]) or len(heard) != len(set(heard)):
-        fail(f"member 1 heard {len(heard)} joins ({len(set(heard))} distinct), "
-             f"expected {n - 2}")
+    # a batch lists at most 16 joins and counts the rest in joined_more
+    if len(heard) != len(set(heard)) or not set(heard) <= set(ids[2:]) \
+            or len(heard) + more != n - 2 or (not more and sorted(heard) != sorted(ids[2:])):
+        fail(f"member 1 heard {len(heard)} joins ({len(set(heard))} distinct) "
+             f"and {more} more, expected {n - 2}")
     if per_event != threshold - 2:
         fail(f"member 1 got {per_event} member_joined, expected {threshold - 2} "
              f"(sizes 3..{threshold})")
@@ -162,7 +162,8 @@ async def main(url, n, threshold):
         fail("member_left in a large party")
 
     print(f"ok {n} members, {per_event} member_joined then "
-          f"{len(presence_of(early))} presence, {pages} pages")
+          f"{len(presence_of(early))} presence ({more} joins counted, not listed), "
+          f"{pages} pages")
     for m in members:
         await m.ws.close()
 
