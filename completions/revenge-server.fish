@@ -33,6 +33,8 @@ complete -c revenge-server -l handshake-timeout -x -d 'Seconds for the TLS hands
 complete -c revenge-server -l message-timeout -x -d 'Seconds to finish a frame or message once begun, then 1008 (default 10; 0 disables)'
 complete -c revenge-server -l partial-budget -x -d 'Bytes all unfinished messages may hold, then the oldest get 1013 (default 67108864; 0 = unlimited)'
 complete -c revenge-server -l frame-rate -x -d 'Frames per second per connection, every kind counted, bursts of 2N, then 1008 (default 1000; 0 disables)'
+complete -c revenge-server -l presence-batch-above -x -d 'Above N members, batched presence diffs and a bounded welcome roster (default 64; 0 = never)'
+complete -c revenge-server -l presence-interval -x -d 'A large party'"'"'s presence diff at most every MS milliseconds (default 250; 0 to 60000)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'
 complete -c revenge-server -l auth-leeway -x -d 'Clock slack on a token\'s exp and nbf (default 30; 0 to 300)'

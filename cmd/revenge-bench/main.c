@@ -98,6 +98,7 @@ static const char usage_text[] =
 "      --parties P      parties (default 10; 1 to 10000)\n"
 "      --members M      members per party, the host included (default\n"
 "                       1000; 2 to 10000)\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
 "  chat                 P parties of M members; every member sends R chat\n"
 "                       messages per second, each relayed to the whole party,\n"
 "                       the sender too, and timed by every member (the send\n"
