@@ -328,7 +328,10 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 							    sizeof(shown)),
 					      strcmp(mb->id, a->m.host_id) ? "" : " (host)");
 		}
-		tm_notice(&a->m, local_now(), "%zu here: %s", a->m.n_members, list);
+		/* a large party's client knows only some by name */
+		tm_notice(&a->m, local_now(), "%zu here: %s%s", a->m.member_count > a->m.n_members ?
+			  a->m.member_count : a->m.n_members, list,
+			  a->m.member_count > a->m.n_members ? ", ..." : "");
 		return;
 	}
 	default:
