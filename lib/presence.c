@@ -88,11 +88,15 @@ static int gones_push(struct rv__presence_gones *g, const struct rv_member *m, u
 bool rv__presence_leave(struct rv__presence *ps, const struct rv_party_config *cfg,
 			struct rv_member *m, double now_ms)
 {
-	/* Cursors must not point at a member about to be freed. */
+	/* Cursors must not point at a member about to be freed, and the
+	 * joiners still to be told of count one less. */
 	if (ps->nc == m) {
 		ps->nc = m->next;
 		if (ps->nc_after)
 			ps->nc_after--;
+	} else if (ps->nc && m->presence_seq > ps->nc->presence_seq &&
+		   m->presence_seq <= ps->nc_end && ps->nc_after) {
+		ps->nc_after--;
 	}
 	if (m->presence_new) {
 		/* never announced: the join and the leave cancel out */

@@ -317,6 +317,54 @@ static void test_bounded_messages(void **state)
 	assert_true(isinf(rv_party_next_deadline(x->p)));
 }
 
+/* A flush's second half spans ticks; members leaving in between (the next
+ * to be told among them) are skipped, and their leaves go in the next batch. */
+static void test_newcomer_phase_survives_leaves(void **state)
+{
+	struct px *x = *state;
+	unsigned own = 0;
+	json_t *j;
+
+	make(x, 4);
+	fill(x, 5, T0);
+	tick_all(x, T0);
+	rv_outbox_clear(&x->ob);
+	fill(x, 40, T0 + 1);                 /* m5..m44 */
+	rv_party_tick(x->p, T0 + IV, &x->ob);
+	assert_int_equal(x->ob.n, 8);        /* the shared diff and m5..m11 */
+	assert_ptr_equal(x->ob.items[7].member, x->m[11]);
+	rv_outbox_clear(&x->ob);
+	assert_true(rv_party_next_deadline(x->p) <= T0 + IV);
+	drop(x, 12, T0 + IV + 1);            /* the next to be told */
+	drop(x, 30, T0 + IV + 1);
+	assert_int_equal(x->ob.n, 0);
+	for (int t = 0; t < 100 && rv_party_next_deadline(x->p) <= T0 + IV + 1; t++) {
+		rv_party_tick(x->p, T0 + IV + 1, &x->ob);
+		for (unsigned k = 0; k < x->ob.n; k++) {
+			const struct rv_member *to = x->ob.items[k].member;
+			long i = atol(to->id + 1), after = 44 - i - (i < 30 ? 1 : 0);
+
+			assert_int_equal(x->ob.items[k].target, RV_TO_ONE);
+			assert_true(i > 12 && i != 30);
+			j = frame_json(x, k);
+			assert_int_equal(json_array_size(field(j, "joined")) +
+					 (size_t)field_int(j, "joined_more"), after);
+			json_decref(j);
+			own++;
+		}
+		rv_outbox_clear(&x->ob);
+	}
+	assert_int_equal(own, 44 - 13 - 1);  /* m13..m43 but m30; m44 hears nothing */
+	rv_outbox_clear(&x->ob);
+	/* the two leaves, announced at the next flush */
+	tick_all(x, T0 + 2 * IV);
+	assert_int_equal(x->ob.n, 1);
+	j = frame_json(x, 0);
+	assert_int_equal(json_array_size(field(j, "left")), 2);
+	assert_int_equal(field_int(j, "count"), 43);
+	json_decref(j);
+}
+
 static void test_welcome_bounded_host_first(void **state)
 {
 	struct px *x = *state;
@@ -456,6 +504,7 @@ int main(void)
 		P(test_join_leave_cancel),
 		P(test_host_change_immediate),
 		P(test_bounded_messages),
+		P(test_newcomer_phase_survives_leaves),
 		P(test_welcome_bounded_host_first),
 		P(test_crossing_down),
 		P(test_members_paging),
