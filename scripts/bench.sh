@@ -121,36 +121,23 @@ fill_runs() {
 	done
 }
 fill_table() {
-	/usr/bin/python3 - "$work" "$FILL" <<'PYEOF'
-import json, os, statistics, sys
+	PYTHONPATH=scripts /usr/bin/python3 - "$work" "$FILL" <<'PYEOF'
+import sys
+from benchres import fmt, load, med
 work, shape = sys.argv[1], sys.argv[2]
-def load(server):
-    path = os.path.join(work, f"{server}-fill-{shape}.all")
-    out = []
-    if os.path.exists(path):
-        for line in open(path):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
-def med(rs, f):
-    vals = [f(r) for r in rs if f(r) is not None]
-    return statistics.median(vals) if vals else None
 rows = [("fill s", lambda r: r["fill_s"] if r.get("welcomed") == r["parties"] * r["members"] else None),
         ("announcements", lambda r: r.get("announcements")),
         ("sync p50 ms", lambda r: r["latency_ms"]["p50"] if r.get("sync_received") else None),
         ("sync p99 ms", lambda r: r["latency_ms"]["p99"] if r.get("sync_received") else None),
         ("sync max ms", lambda r: r["latency_ms"]["max"] if r.get("sync_received") else None),
         ("sync loss %", lambda r: r.get("loss_pct"))]
-fmt = lambda v: "-" if v is None else f"{v:.2f}"
 print(f"\n{'fill ' + shape:<16}{'metric':<16}{'revenge':>10}{'seed':>10}{'floor':>10}{'rev/seed':>10}{'rev/floor':>11}")
 for label, f in rows:
-    v = {s: med(load(s), f) for s in ("revenge", "seed", "floor")}
+    v = {s: med(load(work, s, f"fill-{shape}"), f) for s in ("revenge", "seed", "floor")}
     rs = v["revenge"] / v["seed"] if v["revenge"] is not None and v["seed"] else None
     rf = v["revenge"] / v["floor"] if v["revenge"] is not None and v["floor"] else None
     print(f"{'':<16}{label:<16}{fmt(v['revenge']):>10}{fmt(v['seed']):>10}{fmt(v['floor']):>10}"
-          f"{fmt(rs) + 'x' if rs is not None else '-':>10}{fmt(rf) + 'x' if rf is not None else '-':>11}")
+          f"{fmt(rs, 'x'):>10}{fmt(rf, 'x'):>11}")
 PYEOF
 }
 if [ "${BENCH_ONLY:-}" = fill ]; then
@@ -224,28 +211,14 @@ echo "bench: revenge chat and churn" >&2
 run revenge chat-100x10 chat --parties 100 --members 10 --rate 2
 run revenge churn-100x20 churn --parties 100 --members 20 --rate 2 --churn 200
 
-/usr/bin/python3 - "$work" "${shapes[@]}" <<'PYEOF'
-import json, os, statistics, sys
+PYTHONPATH=scripts /usr/bin/python3 - "$work" "${shapes[@]}" <<'PYEOF'
+import json, os, sys
+from benchres import fmt, med
+import benchres
 work, shapes = sys.argv[1], sys.argv[2:]
 
 def load(server, name):
-    path = os.path.join(work, f"{server}-{name}.all")
-    if not os.path.exists(path):
-        return []
-    out = []
-    for line in open(path):
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            pass
-    return out
-
-def med(rs, f):
-    vals = [f(r) for r in rs if f(r) is not None]
-    return statistics.median(vals) if vals else None
-
-def fmt(v, unit=""):
-    return "-" if v is None else f"{v:.2f}{unit}"
+    return benchres.load(work, server, name)
 
 print(f"{'fan-out':<14}{'metric':<22}{'revenge':>10}{'floor':>10}{'seed':>10}{'rev/floor':>11}{'seed/rev':>10}")
 for shape in shapes:

@@ -84,6 +84,18 @@ static void fill(struct px *x, unsigned n, double now)
 	}
 }
 
+/* A party batching above 4, of n members (m0 host), its first batch
+ * flushed at T0 and the outbox empty. */
+static void batched(struct px *x, unsigned n)
+{
+	make(x, 4);
+	fill(x, n, T0);
+	for (int i = 0; i < 100 && rv_party_next_deadline(x->p) <= T0; i++) {
+		rv_party_tick(x->p, T0, &x->ob);
+		rv_outbox_clear(&x->ob);
+	}
+}
+
 /* Action k's frame as JSON (the caller decrefs). */
 static json_t *frame_json(const struct px *x, unsigned k)
 {
@@ -198,10 +210,7 @@ static void test_interval_and_newcomers(void **state)
 	struct px *x = *state;
 	json_t *j;
 
-	make(x, 4);
-	fill(x, 5, T0);
-	tick_all(x, T0);
-	rv_outbox_clear(&x->ob);
+	batched(x, 5);
 	add(x, T0 + 10);   /* m5 */
 	add(x, T0 + 20);   /* m6 */
 	rv_outbox_clear(&x->ob);
@@ -237,10 +246,7 @@ static void test_join_leave_cancel(void **state)
 	struct px *x = *state;
 	json_t *j;
 
-	make(x, 4);
-	fill(x, 5, T0);
-	tick_all(x, T0);
-	rv_outbox_clear(&x->ob);
+	batched(x, 5);
 	add(x, T0 + 10);   /* m5, gone before the flush */
 	rv_outbox_clear(&x->ob);
 	drop(x, 5, T0 + 20);
@@ -265,10 +271,7 @@ static void test_host_change_immediate(void **state)
 {
 	struct px *x = *state;
 
-	make(x, 4);
-	fill(x, 6, T0);
-	tick_all(x, T0);
-	rv_outbox_clear(&x->ob);
+	batched(x, 6);
 	drop(x, 0, T0 + 1);
 	assert_int_equal(x->ob.n, 1);
 	assert_string_equal(type_of(x, 0), "host_changed");
@@ -279,10 +282,7 @@ static void test_bounded_messages(void **state)
 	struct px *x = *state;
 	unsigned shared = 0, own = 0;
 
-	make(x, 4);
-	fill(x, 5, T0);
-	tick_all(x, T0);
-	rv_outbox_clear(&x->ob);
+	batched(x, 5);
 	fill(x, 300, T0 + 1);      /* m5..m304 in one batch */
 	for (int i = 0; i < 1000 && rv_party_next_deadline(x->p) <= T0 + IV; i++) {
 		rv_party_tick(x->p, T0 + IV, &x->ob);
@@ -325,10 +325,7 @@ static void test_newcomer_phase_survives_leaves(void **state)
 	unsigned own = 0;
 	json_t *j;
 
-	make(x, 4);
-	fill(x, 5, T0);
-	tick_all(x, T0);
-	rv_outbox_clear(&x->ob);
+	batched(x, 5);
 	fill(x, 40, T0 + 1);                 /* m5..m44 */
 	rv_party_tick(x->p, T0 + IV, &x->ob);
 	assert_int_equal(x->ob.n, 8);        /* the shared diff and m5..m11 */
@@ -389,10 +386,7 @@ static void test_crossing_down(void **state)
 {
 	struct px *x = *state;
 
-	make(x, 4);
-	fill(x, 6, T0);
-	tick_all(x, T0);
-	rv_outbox_clear(&x->ob);
+	batched(x, 6);
 	drop(x, 5, T0 + 1);
 	drop(x, 4, T0 + 2);   /* now 4: still batched until the flush */
 	assert_int_equal(x->ob.n, 0);
