@@ -341,6 +341,17 @@ static void test_presence(void **state)
 			       "\"server_time\":1700000000000},\"history\":[]}}", LOCAL), 0);
 	assert_int_equal(m->n_members, 2);
 	assert_int_equal(m->member_count, 1000);
+	assert_true(m->members_partial);
+	/* a page of the roster adds who it names */
+	assert_int_equal(apply(m, "{\"type\":\"members\",\"payload\":{\"members\":["
+			       "{\"id\":\"p1\",\"name\":\"alice\",\"role\":\"host\"},"
+			       "{\"id\":\"p9\",\"name\":\"ivy\",\"role\":\"member\"}],"
+			       "\"next\":\"p9\",\"count\":999},\"id\":\"x\"}", LOCAL), 0);
+	assert_int_equal(m->n_members, 3);
+	assert_string_equal(member_id(m, 2), "p9");
+	assert_int_equal(m->member_count, 999);
+	assert_int_equal(apply(m, "{\"type\":\"members\",\"payload\":{\"members\":[{}],"
+			       "\"count\":1}}", LOCAL), -1);
 }
 
 static void test_no_host(void **state)

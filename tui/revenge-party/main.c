@@ -136,8 +136,16 @@ static void on_message(struct rv_conn *c, const char *text, size_t len, void *us
 {
 	struct app *a = user;
 
+	static const char page[] = "{\"type\":\"members\",\"payload\":{\"limit\":200}}";
+
 	if (tm_apply(&a->m, text, len, local_now()))
 		tm_notice(&a->m, local_now(), "the server sent something that is not revenge.v1");
+	/* A large party's welcome names 64 members: fill the pane (it shows
+	 * fewer than 200) with the first page of the roster, once a join. */
+	if (a->m.members_partial && c) {
+		a->m.members_partial = false;
+		rv_conn_send(c, page, sizeof(page) - 1);
+	}
 	redraw(a);
 }
 

@@ -430,6 +430,7 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 	/* a large party's welcome lists only some (members_partial) */
 	m->member_count = jnum(p, "member_count", &count) && count >= (double)m->n_members &&
 			  count < 1e9 ? (size_t)count : m->n_members;
+	m->members_partial = json_is_true(json_object_get(p, "members_partial"));
 	if (member_by_id(m, m->self_id))
 		copy_text(m->self_name, sizeof(m->self_name),
 			  name_of(m, m->self_id), strlen(name_of(m, m->self_id)));
@@ -534,6 +535,29 @@ static int apply_presence(struct tm_model *m, const json_t *msg, const json_t *p
 	return 0;
 }
 
+/* A page of the roster asked for after a partial welcome: its members are
+ * added (up to TM_MEMBERS_MAX), no lines. */
+static int apply_members(struct tm_model *m, const json_t *p)
+{
+	json_t *members = json_object_get(p, "members"), *v;
+	double count;
+	size_t i, len = 0;
+
+	if (!json_is_array(members) || !jnum(p, "count", &count) || !(count >= 0 && count < 1e9))
+		return -1;
+	json_array_foreach(members, i, v)
+		if (!jid(v, "id") || !jstr(v, "name", NULL))
+			return -1;
+	json_array_foreach(members, i, v) {
+		const char *name = jstr(v, "name", &len);
+
+		member_put(m, jid(v, "id"), name, len);
+	}
+	m->member_count = (size_t)count;
+	m->dirty |= TM_DIRTY_MEMBERS;
+	return 0;
+}
+
 static int apply_host_changed(struct tm_model *m, const json_t *msg, const json_t *p,
 			      double local_now_ms)
 {
@@ -595,6 +619,8 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		return apply_host_changed(m, msg, p, local_now_ms);
 	if (strcmp(type, "presence") == 0)
 		return apply_presence(m, msg, p, local_now_ms);
+	if (strcmp(type, "members") == 0)
+		return apply_members(m, p);
 	if (strcmp(type, "sync") == 0) {
 		if (read_state(p, &st) < 0)
 			return -1;

@@ -71,6 +71,9 @@ struct tm_model {
 	 * welcome lists only some and whose presence diffs may count joins
 	 * without listing them. */
 	size_t member_count;
+	/* The last welcome listed only some members: the client may ask for
+	 * a page of the rest (`members`), whose answer adds them. */
+	bool members_partial;
 	struct rv_playback state;       /* server's playback state */
 	bool joined;                    /* a welcome has arrived */
 	double duration_s;              /* from --duration, 0 unknown */
