@@ -24,6 +24,7 @@ _revenge_bench_scenario_flags()
 	churn) echo '--parties --members --rate --churn --server-pid' ;;
 	connect) echo '--conns --server-pid' ;;
 	fanout) echo '--parties --members --rate --server-pid' ;;
+	fill) echo '--parties --members --server-pid' ;;
 	progress) echo '--sessions --inflight --rate' ;;
 	esac
 }
@@ -40,7 +41,7 @@ _revenge_bench()
 {
 	local globals='--url --duration --connect-rate --src --deflate --token
 		--token-file --json --help --version -h -V'
-	local scenarios='amplify chat churn connect fanout progress'
+	local scenarios='amplify chat churn connect fanout fill progress'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
 	local scenario='' sflags='' sswitches=''
 	local -a words=() matches=()

@@ -54,16 +54,19 @@ complete -c revenge-bench -n $__revenge_bench_global -a chat -d 'P parties of M 
 complete -c revenge-bench -n $__revenge_bench_global -a churn -d 'A fan-out to stable members while extra members join and leave'
 complete -c revenge-bench -n $__revenge_bench_global -a connect -d 'Open N connections and hold them; handshakes/s, memory per connection'
 complete -c revenge-bench -n $__revenge_bench_global -a fanout -d 'P parties of M members; each host syncs, every member times delivery'
+complete -c revenge-bench -n $__revenge_bench_global -a fill -d 'P parties of M members join at once; fill time, then one sync timed at every member'
 complete -c revenge-bench -n $__revenge_bench_global -a progress -d 'S sessions report progress; ack throughput and latency'
 
 # Each scenario's own options, after its name.
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -d 'Connections (default 1000; 1 to 100000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l raw -d 'Handshakes on plain sockets, not libwebsockets (ws:// only)'
-complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn amplify' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
+complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn amplify fill' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
     -a '(__fish_complete_pids)'
 
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l parties -x -d 'Parties (default 100; 1 to 10000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l members -x -d 'Members per party, the host included (default 100; 2 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fill' -l parties -x -d 'Parties (default 10; 1 to 10000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fill' -l members -x -d 'Members per party, the host included (default 1000; 2 to 10000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn progress amplify' -l rate -x -d 'fanout, churn: syncs/s per host (1); chat: chats/s per member (0.2); amplify: per attacker (45); progress: reports/s in all (0)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is churn' -l churn -x -d 'Joins per second in all (default 100; up to 10000)'
 

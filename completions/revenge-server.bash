@@ -25,6 +25,7 @@ _revenge_server()
 		--handshake-timeout --message-timeout --partial-budget --frame-rate
 		--lead-min --lead-max
 		--ready-timeout --rebuffer-timeout
+		--presence-batch-above --presence-interval
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -63,6 +64,7 @@ _revenge_server()
 		--handshake-timeout | --message-timeout | --partial-budget | --frame-rate | --tls-cert | \
 		--lead-min | --lead-max | \
 		--ready-timeout | --rebuffer-timeout | \
+		--presence-batch-above | --presence-interval | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

@@ -114,7 +114,10 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      .lead_min_ms = cfg->lead_min_ms,
 				      .lead_max_ms = cfg->lead_max_ms,
 				      .ready_timeout_ms = cfg->ready_timeout_ms,
-				      .rebuffer_timeout_ms = cfg->rebuffer_timeout_ms };
+				      .rebuffer_timeout_ms = cfg->rebuffer_timeout_ms,
+				      /* H4 presence */
+				      .presence_batch_above = cfg->presence_batch_above,
+				      .presence_interval_ms = cfg->presence_interval_ms };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -175,6 +178,11 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 			for (struct rv_member *m = rv_party_first(p); m; m = m->next)
 				if (a->target == RV_TO_ALL || m != a->member)
 					rv__conn_send(m->user, a->frame);
+			break;
+		case RV_TO_ALL_BEFORE:
+			for (struct rv_member *m = rv_party_first(p); m && m != a->member;
+			     m = m->next)
+				rv__conn_send(m->user, a->frame);
 			break;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "revenge/error.h"
+#include "revenge/proto.h"
 
 void rv__outq_init(struct rv__outq *q)
 {
@@ -56,6 +57,14 @@ int rv__outq_push_mode(struct rv__outq *q, struct rv_frame *f, size_t max, bool 
 	if (q->len == q->cap && (err = grow(q, max)))
 		return err;
 	seq = q->head + q->len++;
+	/* A state goes ahead of the presence diffs queued last: a large
+	 * party's batched joins must never hold up its sync (they commute:
+	 * one says who is here, the other where the video is). */
+	while (f->kind == RV_FRAME_STATE && seq != q->head &&
+	       q->slots[(seq - 1) & (q->cap - 1)]->msg_type == RV_MSG_PRESENCE) {
+		q->slots[seq & (q->cap - 1)] = q->slots[(seq - 1) & (q->cap - 1)];
+		seq--;
+	}
 	q->slots[seq & (q->cap - 1)] = rv_frame_ref(f);
 	if (f->kind == RV_FRAME_STATE)
 		q->state_seq = seq;

@@ -5,6 +5,8 @@
  * still queued replaces it in place, so a slow reader only ever gets the
  * newest state. EVENT frames are never dropped here: a push that does not
  * fit fails and the caller decides (the server closes the client with 1013).
+ * A STATE frame is queued ahead of the `presence` frames at the tail, so a
+ * sync never waits behind a large party's batched joins.
  * Pure, so unit-tested directly.
  */
 #ifndef REVENGE_OUTQ_H

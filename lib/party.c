@@ -22,9 +22,11 @@
 
 #include "barrier.h"
 #include "bucket.h"
+#include "idmap.h"
 #include "jw.h"
 #include "lead.h"
 #include "list.h"
+#include "presence.h"
 #include "revenge/error.h"
 
 struct rv_party {
@@ -58,6 +60,10 @@ struct rv_party {
 	struct rv_playback before;
 	/* H2 barrier: the waiting room (lib/barrier.c) */
 	struct rv__barrier barrier;
+	/* H4: members by id (rv_party_find is O(1): a join checks its id),
+	 * and the presence batch (presence.c). */
+	struct rv__idmap by_id;
+	struct rv__presence pres;
 };
 
 void rv_outbox_init(struct rv_outbox *ob)
@@ -93,6 +99,12 @@ static void emit(struct rv_outbox *ob, enum rv_target target,
 	ob->n++;
 }
 
+void rv__party_emit(struct rv_outbox *ob, enum rv_target target,
+		    struct rv_member *m, struct rv_frame *f)
+{
+	emit(ob, target, m, f);
+}
+
 struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config *cfg)
 {
 	struct rv_party *p;
@@ -116,6 +128,12 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 			return NULL;
 		}
 	}
+	if (rv__idmap_init(&p->by_id)) {
+		free(p->hist);
+		free(p);
+		return NULL;
+	}
+	rv__presence_init(&p->pres);
 	p->state.position = 0;
 	p->state.playing = false;
 	p->state.speed = 1;
@@ -167,6 +185,8 @@ void rv_party_free(struct rv_party *p)
 	for (size_t i = 0; i < p->hist_len; i++)
 		rv_frame_unref(p->hist[(p->hist_start + i) % p->cfg.history_max]);
 	free(p->hist);
+	rv__idmap_free(&p->by_id, NULL);
+	rv__presence_free(&p->pres);
 	free(p);
 }
 
@@ -204,10 +224,7 @@ struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id)
 {
 	if (!member_id)
 		return NULL;
-	for (struct rv_member *m = p->members.first; m; m = m->next)
-		if (strcmp(m->id, member_id) == 0)
-			return m;
-	return NULL;
+	return rv__idmap_get(&p->by_id, member_id);
 }
 
 static void history_push(struct rv_party *p, struct rv_frame *f)
@@ -226,14 +243,18 @@ static void history_push(struct rv_party *p, struct rv_frame *f)
 	}
 }
 
-static void link_tail(struct rv_party *p, struct rv_member *m)
+static int link_tail(struct rv_party *p, struct rv_member *m)
 {
+	if (rv__idmap_put(&p->by_id, m->id, m))
+		return RV_ENOMEM;
 	RV__LIST_APPEND(&p->members, m, );
 	p->size++;
+	return 0;
 }
 
 static void unlink_member(struct rv_party *p, struct rv_member *m)
 {
+	rv__idmap_del(&p->by_id, m->id);
 	RV__LIST_REMOVE(&p->members, m, );
 	p->size--;
 }
@@ -279,11 +300,11 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 				      const struct rv_member *joiner, double now_ms)
 {
 	struct rv__jw w;
-	size_t hint = 256;
 	size_t max = p->cfg.history_max;
+	/* a guess (the writer grows): summing the members' lengths would
+	 * make every join of a large party O(n) */
+	size_t hint = 256 + 80 * (p->pres.batching ? RV__PRESENCE_ROSTER_MAX : p->size);
 
-	for (const struct rv_member *m = p->members.first; m; m = m->next)
-		hint += strlen(m->id) + strlen(m->name) + 40;
 	for (size_t i = 0; i < p->hist_len; i++)
 		hint += p->hist[(p->hist_start + i) % max]->len + 1;
 
@@ -297,17 +318,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 		rv__jw_cstr(&w, p->host->id);
 	else
 		rv__jw_lit(&w, "null");
-	rv__jw_field(&w, "members");
-	rv__jw_open(&w, "[");
-	for (const struct rv_member *m = p->members.first; m; m = m->next) {
-		rv__jw_elem(&w);
-		rv__jw_open(&w, "{");
-		rv__jw_fcstr(&w, "id", m->id);
-		rv__jw_fcstr(&w, "name", m->name);
-		rv__jw_fcstr(&w, "role", role_of(p, m));
-		rv__jw_close(&w, "}");
-	}
-	rv__jw_close(&w, "]");
+	rv__presence_roster(&p->pres, &w, p, joiner);
 	rv__jw_field(&w, "state");
 	rv__jw_open(&w, "{");
 	rv__jw_playback(&w, &p->state);
@@ -354,7 +365,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 {
 	struct rv_member *m;
 	struct rv_frame *welcome, *joined = NULL, *changed = NULL;
-	bool first = p->size == 0;
+	bool first = p->size == 0, batched;
 	/* Only a party without a host can gain one by a join; one that has a
 	 * host keeps it, however the joiner may. */
 	bool takes_host = may_host && !p->host;
@@ -387,7 +398,10 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	 * the joiner; undone below if any frame cannot be made, so a failed
 	 * join leaves the party exactly as it was and the caller can refuse
 	 * the connection. */
-	link_tail(p, m);
+	if (link_tail(p, m)) {
+		free(m);
+		return RV_ENOMEM;
+	}
 	if (takes_host)
 		p->host = m;
 	if (!p->started) {
@@ -397,17 +411,21 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		rv__bucket_init(&p->join_budget, p->cfg.join_rate, p->cfg.join_burst, now_ms);
 		p->started = true;
 	}
+	/* in a large party the join waits for the next presence batch */
+	batched = rv__presence_join(&p->pres, p, &p->cfg, m, now_ms);
 	welcome = welcome_frame(p, m, now_ms);
-	if (welcome && !first)
+	if (welcome && !first && !batched)
 		joined = rv_proto_member_frame(RV_MSG_MEMBER_JOINED, m->id, m->name,
 					       now_ms);
 	/* The members already present had no host until now; the joiner
 	 * learns it is host from its welcome's host_id and role. */
-	if (joined && takes_host)
+	if (welcome && !first && takes_host)
 		changed = rv_proto_host_changed_frame(m->id, now_ms);
-	if (!welcome || (!first && !joined) || (joined && takes_host && !changed)) {
+	if (!welcome || (!first && !batched && !joined) ||
+	    (!first && takes_host && !changed)) {
 		rv_frame_unref(welcome);
 		rv_frame_unref(joined);
+		rv__presence_leave(&p->pres, &p->cfg, m, now_ms);
 		unlink_member(p, m);
 		if (takes_host)
 			p->host = NULL;
@@ -440,12 +458,14 @@ bool rv_party_take_join(struct rv_party *p, double now_ms, double *wait_ms)
 void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		    struct rv_outbox *ob)
 {
-	bool was_host;
+	bool was_host, batched;
 	struct rv_playback prev;
 
 	if (!p || !m)
 		return;
 	was_host = m == p->host;
+	/* before the unlink: the batch may point at m */
+	batched = rv__presence_leave(&p->pres, &p->cfg, m, now_ms);
 	unlink_member(p, m);
 	/* The longest present of those who may host, as the contract has it;
 	 * with none, the party waits without a host (nobody can sync). */
@@ -454,8 +474,10 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 	/* m is out of the list, so "everyone" no longer includes it and no
 	 * action needs to point at the struct about to be freed. */
 	if (p->size) {
-		emit(ob, RV_TO_ALL, NULL,
-		     rv_proto_member_frame(RV_MSG_MEMBER_LEFT, m->id, m->name, now_ms));
+		if (!batched)
+			emit(ob, RV_TO_ALL, NULL,
+			     rv_proto_member_frame(RV_MSG_MEMBER_LEFT, m->id, m->name,
+						   now_ms));
 		if (was_host)
 			emit(ob, RV_TO_ALL, NULL,
 			     rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
@@ -507,6 +529,13 @@ static void schedule(struct rv_party *p, const struct rv_member *host_m,
 		t = p->state.server_time;
 	p->state = rv__lead_schedule(&in_force, pending ? &p->state : NULL, host, tol, t);
 	p->before = in_force;
+}
+
+int rv__party_error(struct rv_member *m, const struct rv_msg *msg,
+		    enum rv_err_code code, double now_ms, struct rv_outbox *ob,
+		    const char *text)
+{
+	return reply_error(m, msg, code, now_ms, ob, "%s", text);
 }
 
 static int handle_sync(struct rv_party *p, struct rv_member *m,
@@ -645,6 +674,7 @@ double rv_party_next_deadline(const struct rv_party *p)
 	double next = INFINITY;
 
 	next = fmin(next, rv__barrier_deadline(&p->barrier));
+	next = fmin(next, rv__presence_deadline(&p->pres));
 	return next;
 }
 
@@ -654,6 +684,7 @@ void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 
 	rv__barrier_tick(barrier_env(p, now_ms, ob));
 	keep_before(p, &prev, now_ms);
+	rv__presence_tick(&p->pres, p, &p->cfg, now_ms, ob);
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -680,6 +711,8 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		keep_before(p, &prev, now_ms);
 		return rc;
 	}
+	case RV_MSG_MEMBERS:
+		return rv__presence_members(p, m, msg, now_ms, ob);
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
 				   "%s is not a watch-party message",

@@ -779,6 +779,8 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->message_timeout = 10;
 	cfg->partial_budget = 64u * 1024 * 1024;
 	cfg->frame_rate = 1000;
+	cfg->presence_batch_above = 64;
+	cfg->presence_interval_ms = 250;
 	rv_ladder_default(&cfg->ladder);
 	cfg->lead_min_ms = 100;
 	cfg->lead_max_ms = 1000;

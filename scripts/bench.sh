@@ -10,16 +10,21 @@
 #   BENCH_CLIMB="3 6 9 10 11 12 13 14 16"  syncs/s per host, 100x100 climb
 #   BENCH_HOLD=19000    connections held at once (revenge), from 8 source
 #                       addresses
+#   BENCH_FILL="10x1000"  the fill shape: parties x members joining at once,
+#                       then one sync per party a second after the last join
+#   BENCH_ONLY=fill     run only the fill comparison (it prints its table)
+#   BENCH_ANCHORS=DIR   the anchors (default ../shared/anchors)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SERVER=$BUILD/bin/revenge-server
 BENCH=$BUILD/bin/revenge-bench
-ANCHORS=../shared/anchors
+ANCHORS=${BENCH_ANCHORS:-../shared/anchors}
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
 CLIMB=${BENCH_CLIMB:-3 6 9 10 11 12 13 14 16}
 HOLD=${BENCH_HOLD:-19000}
+FILL=${BENCH_FILL:-10x1000}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -103,6 +108,45 @@ run() { # SERVER NAME ARGS...: one measurement, JSON kept
 echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
 "$ANCHORS/build.sh" "$BUILD/anchors" >&2
 
+# Filling large parties (issue 13): P x M members join as fast as each
+# server admits them, then one sync per party a second after the last join.
+# Ratios against the seed (fill time) and the floor (the sync's p99).
+fill_runs() {
+	local p=${FILL%%x*} m=${FILL#*x}
+	for round in $(seq 1 "$ROUNDS"); do
+		for server in revenge seed floor; do
+			echo "bench: round $round, $server fill $FILL" >&2
+			run "$server" "fill-$FILL" fill --parties "$p" --members "$m" --connect-rate 100000
+		done
+	done
+}
+fill_table() {
+	PYTHONPATH=scripts /usr/bin/python3 - "$work" "$FILL" <<'PYEOF'
+import sys
+from benchres import fmt, load, med
+work, shape = sys.argv[1], sys.argv[2]
+rows = [("fill s", lambda r: r["fill_s"] if r.get("welcomed") == r["parties"] * r["members"] else None),
+        ("announcements", lambda r: r.get("announcements")),
+        ("sync p50 ms", lambda r: r["latency_ms"]["p50"] if r.get("sync_received") else None),
+        ("sync p99 ms", lambda r: r["latency_ms"]["p99"] if r.get("sync_received") else None),
+        ("sync max ms", lambda r: r["latency_ms"]["max"] if r.get("sync_received") else None),
+        ("sync loss %", lambda r: r.get("loss_pct"))]
+print(f"\n{'fill ' + shape:<16}{'metric':<16}{'revenge':>10}{'seed':>10}{'floor':>10}{'rev/seed':>10}{'rev/floor':>11}")
+for label, f in rows:
+    v = {s: med(load(work, s, f"fill-{shape}"), f) for s in ("revenge", "seed", "floor")}
+    rs = v["revenge"] / v["seed"] if v["revenge"] is not None and v["seed"] else None
+    rf = v["revenge"] / v["floor"] if v["revenge"] is not None and v["floor"] else None
+    print(f"{'':<16}{label:<16}{fmt(v['revenge']):>10}{fmt(v['seed']):>10}{fmt(v['floor']):>10}"
+          f"{fmt(rs, 'x'):>10}{fmt(rf, 'x'):>11}")
+PYEOF
+}
+if [ "${BENCH_ONLY:-}" = fill ]; then
+	fill_runs
+	fill_table
+	echo "results: $out/$stamp-*.json" >&2
+	exit 0
+fi
+
 # fan-out shapes: parties x members @ syncs per second per host
 shapes=("100x100@2" "100x100@1" "10x1000@1" "1000x10@10")
 for round in $(seq 1 "$ROUNDS"); do
@@ -159,34 +203,22 @@ for mode in deflate plain; do
 	cp "$work/revenge-mem-$mode.all" "$out/$stamp-revenge-mem-$mode.json"
 done
 
+fill_runs
+
 echo "bench: revenge progress (durable acked reports)" >&2
 run revenge progress-open-50k progress --sessions 1000 --inflight 8 --rate 50000
 echo "bench: revenge chat and churn" >&2
 run revenge chat-100x10 chat --parties 100 --members 10 --rate 2
 run revenge churn-100x20 churn --parties 100 --members 20 --rate 2 --churn 200
 
-/usr/bin/python3 - "$work" "${shapes[@]}" <<'PYEOF'
-import json, os, statistics, sys
+PYTHONPATH=scripts /usr/bin/python3 - "$work" "${shapes[@]}" <<'PYEOF'
+import json, os, sys
+from benchres import fmt, med
+import benchres
 work, shapes = sys.argv[1], sys.argv[2:]
 
 def load(server, name):
-    path = os.path.join(work, f"{server}-{name}.all")
-    if not os.path.exists(path):
-        return []
-    out = []
-    for line in open(path):
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            pass
-    return out
-
-def med(rs, f):
-    vals = [f(r) for r in rs if f(r) is not None]
-    return statistics.median(vals) if vals else None
-
-def fmt(v, unit=""):
-    return "-" if v is None else f"{v:.2f}{unit}"
+    return benchres.load(work, server, name)
 
 print(f"{'fan-out':<14}{'metric':<22}{'revenge':>10}{'floor':>10}{'seed':>10}{'rev/floor':>11}{'seed/rev':>10}")
 for shape in shapes:
@@ -264,4 +296,5 @@ for name in ("chat-100x10", "churn-100x20"):
               f"p99 {lat.get('p99')} ms" + (f", joins {r.get('joins_per_s'):.0f}/s"
                                            if r.get("joins_per_s") is not None else ""))
 PYEOF
+fill_table
 echo "results: $out/$stamp-*.json" >&2

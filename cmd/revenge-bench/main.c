@@ -7,7 +7,7 @@
  *
  * This file parses the options and hands the run to its scenario, each
  * in a file of its own: progress (progress.c), fanout (fanout.c), chat
- * (chat.c), churn (churn.c) and amplify (amplify.c), the four on parties
+ * (chat.c), churn (churn.c), amplify (amplify.c) and fill (fill.c), the five on parties
  * of members (mesh.c),
  * and connect (connect.c, with --raw on plain sockets: rawconn.c). --src
  * (srcaddr.c) and the open-file and port caps (limits.c) apply to all of
@@ -29,6 +29,7 @@
 #include "common.h"
 #include "connect.h"
 #include "fanout.h"
+#include "fill.h"
 #include "limits.h"
 #include "progress.h"
 #include "srcaddr.h"
@@ -86,6 +87,18 @@ static const char usage_text[] =
 "      --rate R         syncs per second per host (default 1; up to 1000)\n"
 "      --server-pid PID read the server's CPU from /proc (for servers\n"
 "                       without /metrics); else /metrics is used\n"
+"  fill                 P parties of M members join as fast as the server\n"
+"                       admits them (--connect-rate, 64 handshakes in\n"
+"                       flight); a second after the last join each host\n"
+"                       sends one sync, timed at every member: the fill\n"
+"                       time (first connect to last welcome), the join\n"
+"                       announcements received, the sync's delivery\n"
+"                       latency; the run ends once every member has it\n"
+"                       (at the latest --duration after it is measured)\n"
+"      --parties P      parties (default 10; 1 to 10000)\n"
+"      --members M      members per party, the host included (default\n"
+"                       1000; 2 to 10000)\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
 "  chat                 P parties of M members; every member sends R chat\n"
 "                       messages per second, each relayed to the whole party,\n"
 "                       the sender too, and timed by every member (the send\n"
@@ -196,6 +209,7 @@ int main(int argc, char **argv)
 	int bystander_cpu = -1;
 	double churn = 100, rate = 0;
 	bool rate_given = false, raw = false, amplify_given = false, party_given = false;
+	bool parties_given = false, members_given = false;
 	const char *scenario = NULL, *token = NULL, *token_file = NULL;
 	int opt;
 
@@ -236,11 +250,11 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			parties = (unsigned)parse_uint("--parties", optarg, 1, 10000);
-			party_given = true;
+			party_given = parties_given = true;
 			break;
 		case 'M':
 			members = (unsigned)parse_uint("--members", optarg, 2, 10000);
-			party_given = true;
+			party_given = members_given = true;
 			break;
 		case 'a':
 			attackers = (unsigned)parse_uint("--attackers", optarg, 1, 10000);
@@ -282,7 +296,7 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!scenario)
-		usage_error("missing SCENARIO (amplify, chat, churn, connect, fanout, progress)");
+		usage_error("missing SCENARIO (amplify, chat, churn, connect, fanout, fill, progress)");
 	if (src.n && strstr(c.url, "://["))
 		usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)", c.url);
 	if (raw && strcmp(scenario, "connect"))
@@ -313,6 +327,15 @@ int main(int argc, char **argv)
 			usage_error("--rate: syncs per second per host, more than 0 and at most 1000");
 		limits_probe(&lim, PROG, (unsigned long)parties * members, src.n);
 		return fanout_run(&fo);
+	}
+	if (!strcmp(scenario, "fill")) {
+		struct fill_opts fo = { .c = c, .parties = parties_given ? parties : 10,
+					.members = members_given ? members : 1000 };
+
+		if (rate_given)
+			usage_error("--rate: fill sends one sync per party, it has no rate");
+		limits_probe(&lim, PROG, (unsigned long)fo.parties * fo.members, src.n);
+		return fill_run(&fo);
 	}
 	if (!strcmp(scenario, "chat")) {
 		struct chat_opts co = { .c = c, .parties = parties, .members = members,
@@ -355,7 +378,7 @@ int main(int argc, char **argv)
 		limits_probe(&lim, PROG, sessions, src.n);
 		return progress_run(&po);
 	}
-	usage_error("unknown scenario '%s' (expected amplify, chat, churn, connect, fanout or "
-		    "progress)",
+	usage_error("unknown scenario '%s' (expected amplify, chat, churn, connect, fanout, fill "
+		    "or progress)",
 		    scenario);
 }

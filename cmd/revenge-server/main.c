@@ -126,6 +126,15 @@ static const char usage_text[] =
 "                         (default 8000; 100 to 600000)\n"
 "  --rebuffer-timeout MS  the same for a member that stalls mid-play, which\n"
 "                         pauses the party (default 3000; 100 to 600000)\n"
+"  --presence-batch-above N  above N members a party sends joins and leaves\n"
+"                         as batched presence diffs and a welcome lists at\n"
+"                         most 64 members (the host first) with the count;\n"
+"                         at or below N: member_joined/member_left as each\n"
+"                         happens (default 64; 0 = never batch; at most\n"
+"                         10000000)\n"
+"  --presence-interval MS  a large party's presence diff goes out at most\n"
+"                         every MS milliseconds (default 250; 0 = at the\n"
+"                         next loop turn; at most 60000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -173,6 +182,8 @@ enum {
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
 	OPT_LEAD_MIN, OPT_LEAD_MAX,
 	OPT_READY_TIMEOUT, OPT_REBUFFER_TIMEOUT,      /* H2 barrier */
+	/* H4 presence */
+	OPT_PRESENCE_BATCH_ABOVE, OPT_PRESENCE_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -205,6 +216,8 @@ static const struct option long_opts[] = {
 	{ "lead-max", required_argument, NULL, OPT_LEAD_MAX },
 	{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
 	{ "rebuffer-timeout", required_argument, NULL, OPT_REBUFFER_TIMEOUT },
+	{ "presence-batch-above", required_argument, NULL, OPT_PRESENCE_BATCH_ABOVE },
+	{ "presence-interval", required_argument, NULL, OPT_PRESENCE_INTERVAL },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -411,6 +424,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LEAD_MAX:
 			cfg.lead_max_ms = (double)parse_uint("--lead-max", optarg, 0, 60000);
+			break;
+		case OPT_PRESENCE_BATCH_ABOVE:
+			cfg.presence_batch_above =
+				(unsigned)parse_uint("--presence-batch-above", optarg, 0, 10000000);
+			break;
+		case OPT_PRESENCE_INTERVAL:
+			cfg.presence_interval_ms =
+				(double)parse_uint("--presence-interval", optarg, 0, 60000);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;

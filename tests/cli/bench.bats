@@ -40,6 +40,24 @@ assert 700 <= r["acked"] <= 900, r      # 400/s for 2 s
 '
 }
 
+@test "fill: every member joins and gets the sync, announcements counted, --json parses" {
+	# 3 parties of 100 > the default --presence-batch-above 64: batched presence
+	run "$BENCH" --url "$URL" fill --parties 3 --members 100 --duration 1s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["scenario"] == "fill" and r["connected"] == 300 and r["welcomed"] == 300, r
+assert r["fill_s"] > 0 and r["joins_per_s"] > 0, r
+assert r["sync_sent"] == 3 and r["sync_received"] == r["sync_expected"] == 297, r
+assert 0 < r["announcements"] < 3 * 100 * 99 / 2, r
+l = r["latency_ms"]
+assert 0 < l["p50"] <= l["p99"] <= l["max"], l
+'
+	run -2 "$BENCH" fill --rate 1
+	assert_output --partial -- "--rate: fill sends one sync per party"
+}
+
 @test "fanout: every delivery arrives, latency and server CPU reported, --json parses" {
 	run "$BENCH" --url "$URL" fanout --parties 5 --members 10 --rate 5 --duration 1s --json
 	assert_success

@@ -36,7 +36,7 @@ setup() {
 	BENCH_BASH="$ROOT/completions/revenge-bench.bash"
 	BENCH_ZSH="$ROOT/completions/_revenge-bench"
 	BENCH_FISH="$ROOT/completions/revenge-bench.fish"
-	BENCH_SCENARIOS="amplify chat churn connect fanout progress"
+	BENCH_SCENARIOS="amplify chat churn connect fanout fill progress"
 }
 
 # Run the bash completion in a clean bash for the command line
@@ -877,14 +877,18 @@ bench_scenario_flags() {
 	assert_output "$(sorted --parties --members --rate --server-pid)"
 	run bench_scenario_flags churn
 	assert_output "$(sorted --parties --members --rate --churn --server-pid)"
+	run bench_scenario_flags fill
+	assert_output "$(sorted --parties --members --server-pid)"
 }
 
 @test "bench bash: the first word, and after global flags, offers the scenario names" {
 	run complete_bench ''
 	assert_success
 	assert_equal "$(sorted $output)" "$(sorted $BENCH_SCENARIOS)"
-	run complete_bench f
+	run complete_bench fa
 	assert_output fanout
+	run complete_bench fi
+	assert_output fill
 	run complete_bench --json --duration 5s --connect-rate 500 --url ws://127.0.0.1:8080 ''
 	assert_equal "$(sorted $output)" "$(sorted $BENCH_SCENARIOS)"
 	# the URL and = split as bash does

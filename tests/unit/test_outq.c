@@ -5,6 +5,7 @@
 
 #include "outq.h"
 #include "revenge/error.h"
+#include "revenge/proto.h"
 
 static struct rv_frame *frame(const char *text, enum rv_frame_kind kind)
 {
@@ -178,6 +179,38 @@ static void state_replacement_works_in_a_full_queue(void **state)
 	rv_frame_unref(s2);
 }
 
+/* A sync goes ahead of the presence diffs queued at the tail, never ahead
+ * of anything else, and is still the one a later sync replaces. */
+static void state_goes_ahead_of_presence(void **state)
+{
+	struct rv__outq q;
+	struct rv_frame *e = frame("e", RV_FRAME_EVENT), *p1 = frame("p1", RV_FRAME_EVENT),
+		*p2 = frame("p2", RV_FRAME_EVENT), *s1 = frame("s1", RV_FRAME_STATE),
+		*s2 = frame("s2", RV_FRAME_STATE);
+
+	(void)state;
+	p1->msg_type = p2->msg_type = RV_MSG_PRESENCE;
+	rv__outq_init(&q);
+	for (int round = 0; round < 6; round++) {   /* across growth and wrap */
+		assert_int_equal(rv__outq_push(&q, e, 64), 0);
+		assert_int_equal(rv__outq_push(&q, p1, 64), 0);
+		assert_int_equal(rv__outq_push(&q, p2, 64), 0);
+		assert_int_equal(rv__outq_push(&q, s1, 64), 0);
+		assert_int_equal(rv__outq_push(&q, s2, 64), 1);
+		expect_pop(&q, "e");
+		expect_pop(&q, "s2");
+		expect_pop(&q, "p1");
+		expect_pop(&q, "p2");
+		assert_int_equal(rv__outq_len(&q), 0);
+	}
+	rv__outq_free(&q);
+	rv_frame_unref(e);
+	rv_frame_unref(p1);
+	rv_frame_unref(p2);
+	rv_frame_unref(s1);
+	rv_frame_unref(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +221,7 @@ int main(void)
 		cmocka_unit_test(state_frames_are_latest_wins),
 		cmocka_unit_test(events_overflow_at_the_ceiling),
 		cmocka_unit_test(state_replacement_works_in_a_full_queue),
+		cmocka_unit_test(state_goes_ahead_of_presence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,6 +108,11 @@ static bool delivered_to(const struct rv_action *a, const struct rv_member *m)
 		return true;
 	case RV_TO_ALL_BUT:
 		return a->member != m;
+	case RV_TO_ALL_BEFORE:
+		for (const struct rv_member *o = m->next; o; o = o->next)
+			if (o == a->member)
+				return true;
+		return false;
 	}
 	return false;
 }

@@ -293,6 +293,67 @@ static void test_membership_lines(void **state)
 	"\"state\":{\"position\":3,\"playing\":false,\"speed\":1," \
 	"\"server_time\":1700000000000},\"history\":[]},\"ts\":1700000000005}"
 
+/* A large party: a partial welcome's member_count, then presence diffs,
+ * one join read as member_joined would, more folded into one line. */
+static void test_presence(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	assert_int_equal(m->member_count, 3);    /* no member_count: the list */
+	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":"
+			       "[{\"id\":\"p4\",\"name\":\"dave\",\"role\":\"member\"}],"
+			       "\"left\":[],\"count\":500,\"joined_more\":0,\"left_more\":0},"
+			       "\"ts\":1700000001000}", LOCAL), 0);
+	assert_int_equal(m->n_members, 4);
+	assert_int_equal(m->member_count, 500);
+	assert_int_equal(last(m)->kind, TM_JOIN);
+	assert_string_equal(last(m)->name, "dave");
+	assert_string_equal(last(m)->text, "joined");
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":"
+			       "[{\"id\":\"p5\",\"name\":\"eve\",\"role\":\"member\"}],"
+			       "\"left\":[{\"id\":\"p3\",\"name\":\"carol\"},"
+			       "{\"id\":\"p4\",\"name\":\"dave\"}],"
+			       "\"count\":510,\"joined_more\":11,\"left_more\":0}}", LOCAL), 0);
+	assert_true(m->dirty & TM_DIRTY_MEMBERS);
+	assert_int_equal(m->n_members, 3);
+	assert_string_equal(member_id(m, 2), "p5");
+	assert_int_equal(m->member_count, 510);
+	assert_string_equal(line(m, m->n_lines - 2)->text, "12 people joined");
+	assert_string_equal(last(m)->text, "2 people left");
+	assert_string_equal(last(m)->name, "");
+	/* malformed: the model is unchanged */
+	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":[],"
+			       "\"left\":[]}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":"
+			       "[{\"name\":\"x\"}],\"left\":[],\"count\":3}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":[],"
+			       "\"left\":5,\"count\":3}}", LOCAL), -1);
+	assert_int_equal(m->member_count, 510);
+	/* a partial welcome keeps the server's count */
+	assert_int_equal(apply(m, "{\"type\":\"welcome\",\"payload\":{\"participant_id\":\"p2\","
+			       "\"party_id\":\"movie-night\",\"role\":\"member\",\"host_id\":\"p1\","
+			       "\"members\":[{\"id\":\"p1\",\"name\":\"alice\",\"role\":\"host\"},"
+			       "{\"id\":\"p2\",\"name\":\"bob\",\"role\":\"member\"}],"
+			       "\"member_count\":1000,\"members_partial\":true,"
+			       "\"state\":{\"position\":0,\"playing\":false,\"speed\":1,"
+			       "\"server_time\":1700000000000},\"history\":[]}}", LOCAL), 0);
+	assert_int_equal(m->n_members, 2);
+	assert_int_equal(m->member_count, 1000);
+	assert_true(m->members_partial);
+	/* a page of the roster adds who it names */
+	assert_int_equal(apply(m, "{\"type\":\"members\",\"payload\":{\"members\":["
+			       "{\"id\":\"p1\",\"name\":\"alice\",\"role\":\"host\"},"
+			       "{\"id\":\"p9\",\"name\":\"ivy\",\"role\":\"member\"}],"
+			       "\"next\":\"p9\",\"count\":999},\"id\":\"x\"}", LOCAL), 0);
+	assert_int_equal(m->n_members, 3);
+	assert_string_equal(member_id(m, 2), "p9");
+	assert_int_equal(m->member_count, 999);
+	assert_int_equal(apply(m, "{\"type\":\"members\",\"payload\":{\"members\":[{}],"
+			       "\"count\":1}}", LOCAL), -1);
+}
+
 static void test_no_host(void **state)
 {
 	struct tm_model *m = *state;
@@ -1194,6 +1255,7 @@ int main(void)
 		T(test_same_names_told_apart),
 		T(test_scrollback_bound),
 		T(test_members_bound),
+		T(test_presence),
 	};
 
 	return cmocka_run_group_tests_name("tui_model", tests, NULL, NULL);

@@ -138,8 +138,16 @@ static void on_message(struct rv_conn *c, const char *text, size_t len, void *us
 {
 	struct app *a = user;
 
+	static const char page[] = "{\"type\":\"members\",\"payload\":{\"limit\":200}}";
+
 	if (tm_apply(&a->m, text, len, local_now()))
 		tm_notice(&a->m, local_now(), "the server sent something that is not revenge.v1");
+	/* A large party's welcome names 64 members: fill the pane (it shows
+	 * fewer than 200) with the first page of the roster, once a join. */
+	if (a->m.members_partial && c) {
+		a->m.members_partial = false;
+		rv_conn_send(c, page, sizeof(page) - 1);
+	}
 	redraw(a);
 }
 
@@ -334,7 +342,10 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 							    sizeof(shown)),
 					      strcmp(mb->id, a->m.host_id) ? "" : " (host)");
 		}
-		tm_notice(&a->m, local_now(), "%zu here: %s", a->m.n_members, list);
+		/* a large party's client knows only some by name */
+		tm_notice(&a->m, local_now(), "%zu here: %s%s", a->m.member_count > a->m.n_members ?
+			  a->m.member_count : a->m.n_members, list,
+			  a->m.member_count > a->m.n_members ? ", ..." : "");
 		return;
 	}
 	default:

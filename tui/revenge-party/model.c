@@ -399,7 +399,7 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 	json_t *history = json_object_get(p, "history");
 	json_t *v;
 	struct rv_playback st;
-	double since;
+	double since, count;
 	size_t i, len = 0;
 
 	/* Check everything before changing anything: a bad welcome leaves the
@@ -427,6 +427,10 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 
 		member_put(m, jid(v, "id"), name, len);
 	}
+	/* a large party's welcome lists only some (members_partial) */
+	m->member_count = jnum(p, "member_count", &count) && count >= (double)m->n_members &&
+			  count < 1e9 ? (size_t)count : m->n_members;
+	m->members_partial = json_is_true(json_object_get(p, "members_partial"));
 	if (member_by_id(m, m->self_id))
 		copy_text(m->self_name, sizeof(m->self_name),
 			  name_of(m, m->self_id), strlen(name_of(m, m->self_id)));
@@ -478,12 +482,84 @@ static int apply_member(struct tm_model *m, const json_t *msg, const json_t *p,
 		len = strlen(name);
 	}
 	copy_text(shown, sizeof(shown), name, len);
-	if (joined)
+	if (joined) {
+		if (!member_by_id(m, id))
+			m->member_count++;
 		member_put(m, id, name, len);
-	else
+	} else {
+		if (member_by_id(m, id) && m->member_count)
+			m->member_count--;
 		member_drop(m, id);
+	}
 	line_add(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), id, shown,
 		 "%s", joined ? "joined" : "left");
+	m->dirty |= TM_DIRTY_MEMBERS;
+	return 0;
+}
+
+/* A large party's batched joins and leaves. One listed join or leave reads
+ * as member_joined / member_left would; more fold into one line. */
+static int apply_presence(struct tm_model *m, const json_t *msg, const json_t *p,
+			  double local_now_ms)
+{
+	json_t *joined = json_object_get(p, "joined"), *left = json_object_get(p, "left"), *v;
+	double count, jmore = 0, lmore = 0;
+	size_t i, len = 0, nj, nl;
+
+	if (!json_is_array(joined) || !json_is_array(left) || !jnum(p, "count", &count) ||
+	    !(count >= 0 && count < 1e9))
+		return -1;
+	json_array_foreach(joined, i, v)
+		if (!jid(v, "id") || !jstr(v, "name", NULL))
+			return -1;
+	json_array_foreach(left, i, v)
+		if (!jid(v, "id"))
+			return -1;
+	jnum(p, "joined_more", &jmore);
+	jnum(p, "left_more", &lmore);
+	nj = json_array_size(joined) + (jmore > 0 && jmore < 1e9 ? (size_t)jmore : 0);
+	nl = json_array_size(left) + (lmore > 0 && lmore < 1e9 ? (size_t)lmore : 0);
+	if (nj == 1 && json_array_size(joined) == 1)
+		apply_member(m, msg, json_array_get(joined, 0), true, local_now_ms);
+	else
+		json_array_foreach(joined, i, v) {
+			const char *name = jstr(v, "name", &len);
+
+			member_put(m, jid(v, "id"), name, len);
+		}
+	if (nl == 1 && json_array_size(left) == 1)
+		apply_member(m, msg, json_array_get(left, 0), false, local_now_ms);
+	else
+		json_array_foreach(left, i, v)
+			member_drop(m, jid(v, "id"));
+	if (nj > 1)
+		line_add(m, TM_JOIN, msg_ts(msg, local_now_ms), NULL, NULL, "%zu people joined", nj);
+	if (nl > 1)
+		line_add(m, TM_LEAVE, msg_ts(msg, local_now_ms), NULL, NULL, "%zu people left", nl);
+	m->member_count = (size_t)count;
+	m->dirty |= TM_DIRTY_MEMBERS;
+	return 0;
+}
+
+/* A page of the roster asked for after a partial welcome: its members are
+ * added (up to TM_MEMBERS_MAX), no lines. */
+static int apply_members(struct tm_model *m, const json_t *p)
+{
+	json_t *members = json_object_get(p, "members"), *v;
+	double count;
+	size_t i, len = 0;
+
+	if (!json_is_array(members) || !jnum(p, "count", &count) || !(count >= 0 && count < 1e9))
+		return -1;
+	json_array_foreach(members, i, v)
+		if (!jid(v, "id") || !jstr(v, "name", NULL))
+			return -1;
+	json_array_foreach(members, i, v) {
+		const char *name = jstr(v, "name", &len);
+
+		member_put(m, jid(v, "id"), name, len);
+	}
+	m->member_count = (size_t)count;
 	m->dirty |= TM_DIRTY_MEMBERS;
 	return 0;
 }
@@ -624,6 +700,10 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		return apply_member(m, msg, p, false, local_now_ms);
 	if (strcmp(type, "host_changed") == 0)
 		return apply_host_changed(m, msg, p, local_now_ms);
+	if (strcmp(type, "presence") == 0)
+		return apply_presence(m, msg, p, local_now_ms);
+	if (strcmp(type, "members") == 0)
+		return apply_members(m, p);
 	if (strcmp(type, "sync") == 0) {
 		if (read_state(p, &st) < 0)
 			return -1;

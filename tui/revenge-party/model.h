@@ -66,6 +66,14 @@ struct tm_model {
 	char host_id[RV_MEMBER_ID_MAX + 1];   /* "" before a welcome or with no host */
 	struct tm_member members[TM_MEMBERS_MAX];    /* join order */
 	size_t n_members;
+	/* Members present as the server counts them (welcome member_count,
+	 * presence count): more than n_members in a large party, whose
+	 * welcome lists only some and whose presence diffs may count joins
+	 * without listing them. */
+	size_t member_count;
+	/* The last welcome listed only some members: the client may ask for
+	 * a page of the rest (`members`), whose answer adds them. */
+	bool members_partial;
 	struct rv_playback state;       /* server's playback state */
 	bool joined;                    /* a welcome has arrived */
 	double duration_s;              /* from --duration, 0 unknown */
@@ -104,7 +112,9 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
  * scrollback, a rejoin after a reconnect keeps it and appends only chat
  * newer than the last chat line held. A host_id of null, in welcome or
  * host_changed, means the party has no host (nobody present may host):
- * host_id becomes "" and nobody is host. Chat and reactions append lines;
+ * host_id becomes "" and nobody is host. A large party's presence diff
+ * adds and drops the members it lists, sets member_count, and folds its
+ * joins and leaves into one line each ("12 people joined"). Chat and reactions append lines;
  * membership changes append join/leave/host lines; time replies feed the
  * clock estimator (t3 is the local receive time); errors become notices
  * ("forbidden: only the host can sync"). party_state sets the waiting

@@ -215,7 +215,10 @@ static void draw_members(struct view *v, struct tm_model *m)
 		return;
 	getmaxyx(v->members, h, w);
 	werase(v->members);
-	mvwaddstr(v->members, 0, 0, "members");
+	if (m->member_count > m->n_members)
+		mvwprintw(v->members, 0, 0, "%zu members", m->member_count);
+	else
+		mvwaddstr(v->members, 0, 0, "members");
 	for (size_t i = 0; i < m->n_members && (int)i + 1 < h; i++) {
 		const struct tm_member *mb = &m->members[i];
 		bool host = !strcmp(mb->id, m->host_id), self = !strcmp(mb->id, m->self_id);

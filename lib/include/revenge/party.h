@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clock.h"
 #include "frame.h"
@@ -44,6 +45,10 @@ struct rv_member {
 	bool in_barrier;
 	bool buffering;
 	unsigned char drop_pending;
+	/* H4 presence (presence.c): the join's place in the order of joins
+	 * and leaves, and whether it is still in the unannounced batch. */
+	uint64_t presence_seq;
+	bool presence_new;
 };
 
 struct rv_party_config {
@@ -69,12 +74,18 @@ struct rv_party_config {
 	 * buffering, begun while paused (first load) or by a stall mid-play;
 	 * 0 = the defaults, 8000 and 3000. */
 	double ready_timeout_ms, rebuffer_timeout_ms;
+	/* H4 presence: above presence_batch_above members (0 = never) joins
+	 * and leaves go out as batched `presence` diffs at most every
+	 * presence_interval_ms, and a welcome lists a bounded roster. */
+	unsigned presence_batch_above;
+	double presence_interval_ms;
 };
 
 enum rv_target {
 	RV_TO_ONE,        /* member only */
 	RV_TO_ALL,        /* every member */
 	RV_TO_ALL_BUT,    /* every member except member */
+	RV_TO_ALL_BEFORE, /* every member who joined before member */
 };
 
 struct rv_action {

@@ -108,6 +108,11 @@ struct rv_server_config {
 	 * from the wait. 100 ms or more (defaults 8000 and 3000). */
 	double ready_timeout_ms;
 	double rebuffer_timeout_ms;
+	/* H4 presence: above presence_batch_above members (0 = never) a
+	 * party batches joins and leaves into `presence` diffs at most every
+	 * presence_interval_ms and bounds its welcome roster. */
+	unsigned presence_batch_above;
+	double presence_interval_ms;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
@@ -119,7 +124,8 @@ struct rv_server_config {
  * address, 50 WebSocket handshakes/s per client address (bursts of 500),
  * 20 joins/s per party (bursts of 200), 5 s for a handshake, 10 s to
  * finish a message, 64 MiB of unfinished messages in all, 1000 frames/s
- * per connection, 8 s ready and 3 s rebuffer timeouts. */
+ * per connection, 8 s ready and 3 s rebuffer timeouts, presence batched
+ * above 64 members every 250 ms. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
