@@ -95,7 +95,8 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      .chat_rate = cfg->party_chat_rate,
 				      .chat_burst = cfg->party_chat_rate * 2,
 				      .join_rate = cfg->party_join_rate,
-				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S };
+				      .join_burst = cfg->party_join_rate * RV__BUCKET_ADMIT_BURST_S,
+				      .drift_interval_ms = cfg->drift_interval_ms };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -305,6 +306,8 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	 * member of a busy party is not abusing anything */
 	if (ob.error == RV_ERR_RATE_LIMITED)
 		ps->hub->metrics.party_budget_refusals[m->type == RV_MSG_REACTION]++;
+	if (ob.has_drift)
+		rv_metrics_drift(&ps->hub->metrics, fabs(ob.drift_ms));
 	deliver(pc->live->party, &ob);
 	rearm(pc->live);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bucket.h"
+#include "drift.h"
 #include "jw.h"
 #include "list.h"
 #include "revenge/error.h"
@@ -50,6 +51,7 @@ struct rv_party {
 	 * each): the oldest is at hist_start. */
 	struct rv_frame **hist;
 	size_t hist_start, hist_len;
+	struct rv__drift drift;         /* H3: members' drift, the host's report */
 };
 
 void rv_outbox_init(struct rv_outbox *ob)
@@ -111,6 +113,7 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 	p->state.playing = false;
 	p->state.speed = 1;
 	p->state.server_time = 0;
+	rv__drift_init(&p->drift, cfg ? cfg->drift_interval_ms : 0);
 	return p;
 }
 
@@ -379,6 +382,7 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 		return;
 	was_host = m == p->host;
 	unlink_member(p, m);
+	rv__drift_leave(&p->drift, m, now_ms);
 	/* The longest present of those who may host, as the contract has it;
 	 * with none, the party waits without a host (nobody can sync). */
 	if (was_host)
@@ -541,19 +545,27 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 	return 0;
 }
 
+/* status: kept as the member's drift (drift.c); no reply but an ack. */
+static int handle_status(struct rv_party *p, struct rv_member *m,
+			 const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
+{
+	ob->has_drift = rv__drift_status(&p->drift, m, &p->state, msg, now_ms, &ob->drift_ms);
+	if (msg->id)
+		emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
+	return 0;
+}
+
 double rv_party_next_deadline(const struct rv_party *p)
 {
 	double next = INFINITY;
 
-	(void)p;
+	next = fmin(next, rv__drift_deadline(&p->drift));
 	return next;
 }
 
 void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 {
-	(void)p;
-	(void)now_ms;
-	(void)ob;
+	emit(ob, RV_TO_ONE, p->host, rv__drift_tick(&p->drift, p->members.first, p->host, now_ms));
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -567,6 +579,8 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		return handle_text(p, m, msg, now_ms, ob);
 	case RV_MSG_TRANSFER_HOST:
 		return handle_transfer(p, m, msg, now_ms, ob);
+	case RV_MSG_STATUS:
+		return handle_status(p, m, msg, now_ms, ob);
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
 				   "%s is not a watch-party message",

@@ -779,6 +779,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->message_timeout = 10;
 	cfg->partial_budget = 64u * 1024 * 1024;
 	cfg->frame_rate = 1000;
+	cfg->drift_interval_ms = 1000;
 	rv_ladder_default(&cfg->ladder);
 }
 

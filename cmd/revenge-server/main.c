@@ -112,6 +112,10 @@ static const char usage_text[] =
 "                         bursts of 2N; beyond: close 1008 (default 1000;\n"
 "                         0 disables, as load generators with --rate-limit 0\n"
 "                         need; at most 1000000)\n"
+"  --drift-interval MS    send each party's host a drift report (members'\n"
+"                         drift from the party clock, from their status\n"
+"                         messages) at most every MS ms, when it changed\n"
+"                         (default 1000; 0 = none; else 100 to 3600000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -157,6 +161,8 @@ enum {
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
 	OPT_ALLOWED_HOST,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
+	/* H3 drift */
+	OPT_DRIFT_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +191,7 @@ static const struct option long_opts[] = {
 	{ "message-timeout", required_argument, NULL, OPT_MESSAGE_TIMEOUT },
 	{ "partial-budget", required_argument, NULL, OPT_PARTIAL_BUDGET },
 	{ "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
+	{ "drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -377,6 +384,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FRAME_RATE:
 			cfg.frame_rate = (unsigned)parse_uint("--frame-rate", optarg, 0, 1000000);
+			break;
+		case OPT_DRIFT_INTERVAL:
+			cfg.drift_interval_ms =
+				(unsigned)parse_uint("--drift-interval", optarg, 0, 3600000);
+			/* a host flooded with reports is what the interval prevents */
+			if (cfg.drift_interval_ms && cfg.drift_interval_ms < 100)
+				usage_error("--drift-interval: expected 0 (no reports) or 100 to "
+					    "3600000 ms, got '%s'", optarg);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;

@@ -37,6 +37,15 @@ struct rv_member {
 	bool may_host;                /* false: member-only, never host */
 	void *user;                   /* the adapter's connection, opaque here */
 	struct rv_member *prev, *next; /* join order; owned by the party */
+	/* H3 drift: the member's last `status` (lib/drift.c). drift_ms is its
+	 * position minus the party's at the instant reported (ms, positive
+	 * ahead), NAN while buffering (buffering, or its playing flag not the
+	 * party's); drift_clock_error_ms its own clock error bound, NAN when
+	 * not given. drift_has: a status was taken (the report's count). */
+	bool drift_has;
+	bool drift_buffering;
+	double drift_ms;
+	double drift_clock_error_ms;
 };
 
 struct rv_party_config {
@@ -53,6 +62,9 @@ struct rv_party_config {
 	 * takes nothing), taken by rv_party_take_join. 0 = unlimited. */
 	unsigned join_rate;
 	unsigned join_burst;
+	/* H3 drift: the host gets a `drift` report at most this often (ms),
+	 * when something changed; 0 = never (drift is still measured). */
+	double drift_interval_ms;
 };
 
 enum rv_target {
@@ -74,6 +86,10 @@ struct rv_outbox {
 	unsigned n;
 	int close_code;               /* nonzero: close the sender with this */
 	enum rv_err_code error;       /* the error answered, RV_ERR_NONE if none */
+	/* H3 drift: a `status` counted, with its drift (ms), for the
+	 * adapter's histogram. */
+	bool has_drift;
+	double drift_ms;
 };
 
 /* Start empty. An outbox holds the actions of one event: deliver them and
@@ -133,7 +149,9 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 
 /* Apply a decoded message from m (a member of p): sync, chat, reaction
  * (over the party's budget: `error rate_limited`, after the payload checks),
- * transfer_host (to a member-only member: `error forbidden`). Any other type
+ * transfer_host (to a member-only member: `error forbidden`), status (kept
+ * as the member's drift, answered only with an ack when it has an id; a
+ * counted one sets ob->has_drift and ob->drift_ms). Any other type
  * answers `error unknown_type` (`time` is answered by the server for every
  * endpoint, with its real read and write instants, before a message reaches
  * the party). Errors go to m only, with the request id echoed. Returns 0 when

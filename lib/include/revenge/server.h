@@ -96,6 +96,9 @@ struct rv_server_config {
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
 	void *user;
+	/* H3 drift: ms between a party host's `drift` reports (sent only when
+	 * something changed); 0 = none. */
+	unsigned drift_interval_ms;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
@@ -107,7 +110,7 @@ struct rv_server_config {
  * address, 50 WebSocket handshakes/s per client address (bursts of 500),
  * 20 joins/s per party (bursts of 200), 5 s for a handshake, 10 s to
  * finish a message, 64 MiB of unfinished messages in all, 1000 frames/s
- * per connection. */
+ * per connection, a drift report to each host every second at most. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
