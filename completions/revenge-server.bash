@@ -23,6 +23,7 @@ _revenge_server()
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
 		--handshake-rate-per-ip --party-join-rate
 		--handshake-timeout --message-timeout --partial-budget --frame-rate
+		--drift-interval
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -59,6 +60,7 @@ _revenge_server()
 		--max-members | --max-sessions | --max-sessions-per-owner | \
 		--max-conns-per-ip | --handshake-rate-per-ip | --party-join-rate | \
 		--handshake-timeout | --message-timeout | --partial-budget | --frame-rate | --tls-cert | \
+		--drift-interval | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

@@ -33,6 +33,7 @@ complete -c revenge-server -l handshake-timeout -x -d 'Seconds for the TLS hands
 complete -c revenge-server -l message-timeout -x -d 'Seconds to finish a frame or message once begun, then 1008 (default 10; 0 disables)'
 complete -c revenge-server -l partial-budget -x -d 'Bytes all unfinished messages may hold, then the oldest get 1013 (default 67108864; 0 = unlimited)'
 complete -c revenge-server -l frame-rate -x -d 'Frames per second per connection, every kind counted, bursts of 2N, then 1008 (default 1000; 0 disables)'
+complete -c revenge-server -l drift-interval -x -d 'Ms between drift reports to a party host, sent when changed (default 1000; 0 = none)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'
 complete -c revenge-server -l auth-leeway -x -d 'Clock slack on a token\'s exp and nbf (default 30; 0 to 300)'
