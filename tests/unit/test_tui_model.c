@@ -1114,6 +1114,33 @@ static void test_player_follows_party(void **state)
 	assert_near(tm_player_position(&pl, local + 3000), 700, 1e-9);
 }
 
+/* A state stamped in the future (a scheduled command) waits for its
+ * instant: the player keeps following the one before until then. */
+static void test_player_scheduled_state(void **state)
+{
+	struct tm_player pl;
+	struct rv_playback st = { .position = 10, .playing = true, .speed = 1,
+				  .server_time = S0 };
+
+	(void)state;
+	tm_player_init(&pl);
+	step(&pl, &st, S0, LOCAL);
+	/* at S0 + 1000 the host pauses at 12 for S0 + 2000 */
+	st = (struct rv_playback){ .position = 12, .playing = false, .speed = 1,
+				   .server_time = S0 + 2000 };
+	step(&pl, &st, S0 + 1000, LOCAL + 1000);
+	assert_true(pl.playing);
+	assert_near(tm_player_position(&pl, LOCAL + 1000), 11, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, LOCAL + 1000), TM_SYNC_IN);
+	step(&pl, &st, S0 + 1500, LOCAL + 1500);
+	assert_true(pl.playing);
+	/* due: paused where the host said, with no seek to speak of */
+	step(&pl, &st, S0 + 2000, LOCAL + 2000);
+	assert_false(pl.playing);
+	assert_near(tm_player_position(&pl, LOCAL + 5000), 12, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, LOCAL + 2000), TM_SYNC_IN);
+}
+
 static void test_player_status(void **state)
 {
 	struct tm_model *m = *state;
@@ -1224,6 +1251,7 @@ int main(void)
 		T(test_scrollback_bound),
 		T(test_members_bound),
 		T(test_player_follows_party),
+		T(test_player_scheduled_state),
 		T(test_player_status),
 		T(test_drift_report),
 	};

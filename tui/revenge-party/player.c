@@ -35,12 +35,32 @@ static void seek(struct tm_player *pl, double to_s, double local_ms)
 	pl->last_seek_ms = local_ms;
 }
 
-void tm_player_step(struct tm_player *pl, const struct rv_playback *st, double server_ms,
+static bool same_state(const struct rv_playback *a, const struct rv_playback *b)
+{
+	return a->position == b->position && a->playing == b->playing &&
+	       a->speed == b->speed && a->server_time == b->server_time;
+}
+
+void tm_player_step(struct tm_player *pl, const struct rv_playback *latest, double server_ms,
 		    double local_ms)
 {
-	double target = rv_playback_position_at(st, server_ms), rate = st->speed, to = target;
+	const struct rv_playback *st;
+	double target, rate, to;
 
-	if (!isfinite(target) || !isfinite(local_ms))
+	if (!isfinite(server_ms) || !isfinite(local_ms))
+		return;
+	if (!pl->has_sched) {
+		rv_schedule_init(&pl->sched, latest);
+		pl->has_sched = true;
+	} else if (!same_state(&pl->last, latest)) {
+		rv_schedule_push(&pl->sched, latest, server_ms);
+	}
+	pl->last = *latest;
+	st = rv_schedule_at(&pl->sched, server_ms);
+	target = rv_playback_position_at(st, server_ms);
+	rate = st->speed;
+	to = target;
+	if (!isfinite(target))
 		return;
 	if (!pl->started) {
 		/* opening the video at the party's position is no correction */

@@ -34,15 +34,22 @@ struct tm_player {
 	double next_status_ms;          /* local; when a status is due */
 	struct rv_correct_policy policy;
 	struct rv_correct_state cs;
+	/* The party states seen, as a player applies them: one stamped in
+	 * the future (a scheduled command) is pending until its server_time
+	 * and the state before it is followed meanwhile. */
+	struct rv_schedule sched;
+	struct rv_playback last;        /* the state last handed to a step */
+	bool has_sched;
 };
 
 /* Stopped, with the default policy; a status due at once. */
 void tm_player_init(struct tm_player *pl);
 /* Forget the position (a rejoin): the next step starts at the party's. */
 void tm_player_reset(struct tm_player *pl);
-/* One step at local time local_ms, the party state st being in force and
- * server_ms the estimated server time: advance, then correct toward the
- * party position. */
+/* One step at local time local_ms, st being the party's latest state
+ * (applied at its server_time when that is still to come) and server_ms
+ * the estimated server time: advance, then correct toward the party
+ * position. */
 void tm_player_step(struct tm_player *pl, const struct rv_playback *st, double server_ms,
 		    double local_ms);
 /* The player's position at local_ms (extrapolated from the last step). */
