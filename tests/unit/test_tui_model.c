@@ -1103,10 +1103,17 @@ static void test_player_follows_party(void **state)
 	step(&pl, &st, S0 + 17500 + skew, local + 1500);
 	assert_int_equal(tm_player_sync(&pl, local + 1500), TM_SYNC_IN);
 	assert_near(tm_player_position(&pl, local + 1500), 603, 1e-9);
+	/* the host seeks again 2 s later: obeyed at once, not spaced like
+	 * the policy's own seeks */
+	st = (struct rv_playback){ .position = 900, .playing = true, .speed = 2,
+				   .server_time = S0 + 18000 + skew };
+	step(&pl, &st, S0 + 18000 + skew, local + 2000);
+	assert_near(tm_player_position(&pl, local + 2000), 900, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, local + 2000), TM_SYNC_SEEKING);
 	/* paused: put where the party paused, and held there */
 	st = (struct rv_playback){ .position = 700, .playing = false, .speed = 1,
 				   .server_time = S0 + 18000 };
-	step(&pl, &st, S0 + 18000, local + 2000);
+	step(&pl, &st, S0 + 19000, local + 2000);
 	assert_false(pl.playing);
 	assert_near(tm_player_position(&pl, local + 9000), 700, 1e-9);
 	/* garbage changes nothing */

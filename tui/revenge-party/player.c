@@ -73,6 +73,15 @@ void tm_player_step(struct tm_player *pl, const struct rv_playback *latest, doub
 	pl->at_ms = local_ms;
 	pl->playing = st->playing;
 	pl->drift_ms = (pl->pos_s - target) * 1000;
+	/* A new state far from where the player is: the host seeked, and a
+	 * player obeys a seek at once. The policy's spacing of seeks is for
+	 * correcting drift, not for commands. */
+	if (!same_state(&pl->applied, st) && fabs(pl->drift_ms) >= pl->policy.seek_threshold_ms) {
+		rv_correct_reset(&pl->cs);
+		seek(pl, target, local_ms);
+		pl->drift_ms = 0;
+	}
+	pl->applied = *st;
 	if (!st->playing) {
 		/* a paused player is put where the party paused, at once */
 		pl->cs.correcting = false;

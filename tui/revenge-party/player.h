@@ -39,6 +39,7 @@ struct tm_player {
 	 * and the state before it is followed meanwhile. */
 	struct rv_schedule sched;
 	struct rv_playback last;        /* the state last handed to a step */
+	struct rv_playback applied;     /* the state in force at the last step */
 	bool has_sched;
 };
 
