@@ -15,11 +15,13 @@ metric() {
 	start_server
 	run -0 timeout 40 "$PY" "$PYHELP/drift_check.py" "$URL" report
 	echo "$output"
-	(( $(metric revenge_member_drift_ms_count) == 2 ))
-	(( $(metric 'revenge_member_drift_ms_bucket{le="20"}') == 0 ))
-	(( $(metric 'revenge_member_drift_ms_bucket{le="50"}') == 2 ))
-	(( $(metric 'revenge_member_drift_ms_bucket{le="+Inf"}') == 2 ))
-	http_get /metrics | grep -q '^# TYPE revenge_member_drift_ms histogram$'
+	http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
+	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
+		'revenge_member_drift_ms_count=2' 'revenge_member_drift_ms_bucket{le="20"}=0' \
+		'revenge_member_drift_ms_bucket{le="50"}=2' 'revenge_member_drift_ms_bucket{le="+Inf"}=2' \
+		'revenge_member_drift_ms_sum>=64' 'revenge_messages_out_total{type="drift"}>=3'
+	assert_success
+	grep -q '^# TYPE revenge_member_drift_ms histogram$' "$BATS_TEST_TMPDIR/metrics.txt"
 }
 
 @test "--drift-interval 0: no drift messages, the histogram still counts" {
