@@ -49,8 +49,8 @@ static bool moved(double a, double b)
 }
 
 bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
-		      const struct rv_playback *st, const struct rv_msg *msg,
-		      double now_ms, double *drift_ms)
+		      const struct rv_member *host, const struct rv_playback *st,
+		      const struct rv_msg *msg, double now_ms, double *drift_ms)
 {
 	const struct rv_playback *in_force = st;
 	double at = msg->u.status.at, drift = NAN, err = NAN;
@@ -65,6 +65,8 @@ bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
 		d->seen = *st;
 		d->has_seen = true;
 	}
+	if (host && d->reported && strcmp(host->id, d->host_id) != 0)
+		touch(d, now_ms);
 	/* Like a sync's `at`: a skewed or hostile clock is not believed. */
 	if (!msg->u.status.has_at || !(fabs(at - now_ms) <= RV_AT_WINDOW_MS))
 		at = now_ms;
@@ -219,6 +221,7 @@ struct rv_frame *rv__drift_tick(struct rv__drift *d, const struct rv_member *fir
 	d->last_report = now_ms;
 	if (!host)
 		return NULL;
+	memcpy(d->host_id, host->id, strlen(host->id) + 1);
 	n = pick(first, top);
 	rv__jw_init(&w, 96 + 96 * (size_t)n);
 	rv__jw_open(&w, "{\"type\":\"drift\",\"payload\":{");

@@ -32,6 +32,9 @@ struct rv__drift {
 	double last_report;          /* -INFINITY before the first */
 	bool changed;                /* since the last report */
 	unsigned reported;           /* present members with a status taken */
+	/* who got the last report: a new host is owed one (noticed at the
+	 * next status, so within a second of a hand-over) */
+	char host_id[RV_MEMBER_ID_MAX + 1];
 	/* The party's state as last seen by a status, and the one before it:
 	 * a state stamped in the future (a scheduled command) is pending
 	 * until its server_time, and a status about an instant before that
@@ -43,15 +46,15 @@ struct rv__drift {
 void rv__drift_init(struct rv__drift *d, double interval_ms);
 
 /* Take member m's status s, received at now_ms, against the party state
- * st. Returns true with *drift_ms (may be NULL) when the status was
+ * st; host is the party's (NULL: none). Returns true with *drift_ms (may be NULL) when the status was
  * counted (a drift measured: the histogram's observation); false when it
  * was taken as buffering (buffering, or its playing flag disagrees with
  * the state in force) or skipped (about an instant within
  * RV__DRIFT_SETTLE_MS of a state change, or under a pending state whose
  * predecessor is unknown). */
 bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
-		      const struct rv_playback *st, const struct rv_msg *s,
-		      double now_ms, double *drift_ms);
+		      const struct rv_member *host, const struct rv_playback *st,
+		      const struct rv_msg *s, double now_ms, double *drift_ms);
 
 /* m leaves: its entry goes (a change when it had one). */
 void rv__drift_leave(struct rv__drift *d, const struct rv_member *m, double now_ms);

@@ -549,7 +549,8 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 static int handle_status(struct rv_party *p, struct rv_member *m,
 			 const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
 {
-	ob->has_drift = rv__drift_status(&p->drift, m, &p->state, msg, now_ms, &ob->drift_ms);
+	ob->has_drift = rv__drift_status(&p->drift, m, p->host, &p->state, msg, now_ms,
+					 &ob->drift_ms);
 	if (msg->id)
 		emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
 	return 0;

@@ -321,6 +321,28 @@ static void test_leave_and_no_host(void **state)
 	free_dx(x);
 }
 
+/* A new host is owed a report even when nothing changed. */
+static void test_new_host_gets_a_report(void **state)
+{
+	struct dx *x = new_dx(IVL, 1);
+
+	(void)state;
+	play(x, 0, 1, true, T0 + 1000);
+	status(x, x->m[0], T0 + 2000, 1.01, true, false, NAN);
+	assert_non_null(tick(x, T0 + 2000));
+	status(x, x->m[0], T0 + 3000, 2.01, true, false, NAN);
+	assert_true(isinf(rv_party_next_deadline(x->p)));
+	send(x, x->host, T0 + 3100, "{\"type\":\"transfer_host\",\"payload\":{\"to\":\"m0\"}}");
+	rv_outbox_clear(&x->ob);
+	/* the next status (the same drift) notices the hand-over */
+	status(x, x->m[0], T0 + 4000, 3.01, true, false, NAN);
+	assert_near(rv_party_next_deadline(x->p), T0 + 4000, 1e-6);
+	assert_int_equal(count_of(tick(x, T0 + 4000)), 1);
+	status(x, x->m[0], T0 + 5000, 4.01, true, false, NAN);
+	assert_true(isinf(rv_party_next_deadline(x->p)));
+	free_dx(x);
+}
+
 /* Only the host gets the report; a member's status gets no answer but
  * an ack with an id; with the interval 0 nothing is ever due, but the
  * drift is still measured (the histogram). */
@@ -379,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_interval_and_quiet),
 		cmocka_unit_test(test_leave_and_no_host),
 		cmocka_unit_test(test_host_only_ack_and_off),
+		cmocka_unit_test(test_new_host_gets_a_report),
 		cmocka_unit_test(test_pending_state),
 	};
 
