@@ -566,7 +566,8 @@ double rv_party_next_deadline(const struct rv_party *p)
 
 void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 {
-	emit(ob, RV_TO_ONE, p->host, rv__drift_tick(&p->drift, p->members.first, p->host, now_ms));
+	emit(ob, RV_TO_ONE, p->host,
+	     rv__drift_tick(&p->drift, p->members.first, p->host, now_ms));
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
