@@ -46,8 +46,9 @@ struct rv__drift {
 void rv__drift_init(struct rv__drift *d, double interval_ms);
 
 /* Take member m's status s, received at now_ms, against the party state
- * st; host is the party's (NULL: none). Returns true with *drift_ms (may be NULL) when the status was
- * counted (a drift measured: the histogram's observation); false when it
+ * st; host is the party's (NULL: none). Returns true with *drift_ms (may
+ * be NULL) when the status was counted (a drift measured: the histogram's
+ * observation); false when it
  * was taken as buffering (buffering, or its playing flag disagrees with
  * the state in force) or skipped (about an instant within
  * RV__DRIFT_SETTLE_MS of a state change, or under a pending state whose
