@@ -48,11 +48,10 @@ void rv__drift_init(struct rv__drift *d, double interval_ms);
 /* Take member m's status s, received at now_ms, against the party state
  * st; host is the party's (NULL: none). Returns true with *drift_ms (may
  * be NULL) when the status was counted (a drift measured: the histogram's
- * observation); false when it
- * was taken as buffering (buffering, or its playing flag disagrees with
- * the state in force) or skipped (about an instant within
- * RV__DRIFT_SETTLE_MS of a state change, or under a pending state whose
- * predecessor is unknown). */
+ * observation); false when it was taken as buffering (buffering, or its
+ * playing flag disagrees with the state in force) or skipped (about an
+ * instant within RV__DRIFT_SETTLE_MS of a state change, or under a pending
+ * state whose predecessor is unknown). */
 bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
 		      const struct rv_member *host, const struct rv_playback *st,
 		      const struct rv_msg *s, double now_ms, double *drift_ms);
