@@ -64,6 +64,12 @@ async def report_statuses(members, state, offsets_ms):
         check(ack.get("id") == "st", f"status ack {ack}")
 
 
+async def close_all(*socks):
+    """Close each one: left open, asyncio.run's shutdown waits for them."""
+    for ws in socks:
+        await asyncio.wait_for(ws.close(), 5)
+
+
 async def drift_until(host, what, pred, timeout=5.0):
     """The first drift report meeting pred (a report lists what was new
     by its time: the first status is reported at once, later ones at the
@@ -101,6 +107,7 @@ async def s_report():
     d = await drift_until(host, "count 1", lambda d: d["count"] == 1)
     check(d["count"] == 1 and [e["id"] for e in d["members"]] == [members[0][1]],
           f"after a leave {d}")
+    await close_all(host, members[0][0])
     print("drift report ok")
 
 
@@ -108,6 +115,7 @@ async def s_off():
     host, members, state = await setup("drift-off")
     await report_statuses(members, state, (40, -25))
     await expect_none(host, 2.0, allow=("member_joined", "member_left", "sync"))
+    await close_all(host, *(ws for ws, _ in members))
     print("no drift report")
 
 
