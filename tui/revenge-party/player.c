@@ -139,16 +139,19 @@ void tm_player_sync_text(const struct tm_player *pl, double local_ms, char *buf,
 int tm_player_status(struct tm_player *pl, const struct rv_offset_est *est, double local_ms,
 		     char *buf, size_t size)
 {
-	double offset, err;
+	double offset, err, pos = tm_player_position(pl, local_ms);
 	int n;
 
-	if (!pl->started || local_ms < pl->next_status_ms)
+	if (!pl->started || local_ms < pl->next_status_ms || !isfinite(pos))
 		return 0;
 	pl->next_status_ms = local_ms + TM_STATUS_EVERY_MS;
+	/* within what the server takes: a status it refused would cost an
+	 * error notice every second */
+	pos = fmin(fmax(pos, 0), 1e9);
 	n = snprintf(buf, size, "{\"type\":\"status\",\"payload\":{\"position\":%.6f,"
-		     "\"playing\":%s,\"buffering\":false", fmax(0, tm_player_position(pl, local_ms)),
-		     pl->playing ? "true" : "false");
-	if (rv_offset_get_ex(est, local_ms, &offset, NULL, &err))
+		     "\"playing\":%s,\"buffering\":false", pos, pl->playing ? "true" : "false");
+	if (rv_offset_get_ex(est, local_ms, &offset, NULL, &err) && isfinite(local_ms + offset) &&
+	    local_ms + offset >= 0 && err <= 1e9)
 		n += snprintf(buf + n, n < (int)size ? size - (size_t)n : 0,
 			      ",\"at\":%.3f,\"clock_error_ms\":%.3f", local_ms + offset, err);
 	n += snprintf(buf + n, n < (int)size ? size - (size_t)n : 0, "}}");

@@ -63,7 +63,8 @@ void tm_player_sync_text(const struct tm_player *pl, double local_ms, char *buf,
  * TM_STATUS_EVERY_MS later): 1 with the JSON text in buf; 0 when none is
  * due or the player has not started. at is the estimated server time of
  * local_ms and clock_error_ms its bound, both left out when est has no
- * estimate yet. */
+ * estimate yet (or a useless one). The position is kept to 0..1e9 s, what
+ * the server takes. */
 int tm_player_status(struct tm_player *pl, const struct rv_offset_est *est, double local_ms,
 		     char *buf, size_t size);
 
