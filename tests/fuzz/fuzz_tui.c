@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_tui.c - libFuzzer harness for revenge-party's model and
- * commands (tui/revenge-party/model.c, command.c).
+ * commands (tui/revenge-party/model.c, command.c) and its simulated player
+ * (player.c).
  *
  * An input is lines. Each line goes to tm_apply as one server message, so a
  * welcome, a member_joined and a chat in one input build on each other;
