@@ -26,6 +26,7 @@ _revenge_server()
 		--lead-min --lead-max
 		--ready-timeout --rebuffer-timeout
 		--presence-batch-above --presence-interval
+		--drift-interval
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -65,6 +66,7 @@ _revenge_server()
 		--lead-min | --lead-max | \
 		--ready-timeout | --rebuffer-timeout | \
 		--presence-batch-above | --presence-interval | \
+		--drift-interval | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

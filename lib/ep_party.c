@@ -117,7 +117,8 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      .rebuffer_timeout_ms = cfg->rebuffer_timeout_ms,
 				      /* H4 presence */
 				      .presence_batch_above = cfg->presence_batch_above,
-				      .presence_interval_ms = cfg->presence_interval_ms };
+				      .presence_interval_ms = cfg->presence_interval_ms,
+				      .drift_interval_ms = cfg->drift_interval_ms };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -394,6 +395,8 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		ps->hub->metrics.party_budget_refusals[m->type == RV_MSG_REACTION]++;
 	if (m->type == RV_MSG_SYNC && !ob.error)
 		ps->hub->metrics.party_lead_ms = rv_party_lead_ms(pc->live->party, now);
+	if (ob.has_drift)
+		rv_metrics_drift(&ps->hub->metrics, fabs(ob.drift_ms));
 	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }

@@ -18,6 +18,7 @@ static const char *const store_ops[RV_METRIC_N_STORE_OPS] = { RV_METRIC_STORE_OP
 static const char *const refusals[RV_METRIC_N_REFUSALS] = { RV_METRIC_REFUSALS };
 static const char *const accept_errors[RV_METRIC_N_ACCEPT_ERRORS] = { RV_METRIC_ACCEPT_ERRORS };
 static const double commit_bounds[RV_METRIC_N_COMMIT_BUCKETS] = { RV_METRIC_COMMIT_BUCKETS };
+static const double drift_bounds[RV_METRIC_N_DRIFT_BUCKETS] = { RV_METRIC_DRIFT_BUCKETS };
 
 void rv_metrics_commit(struct rv_metrics *m, double seconds)
 {
@@ -28,6 +29,17 @@ void rv_metrics_commit(struct rv_metrics *m, double seconds)
 	m->commit_le[i]++;
 	m->commit_count++;
 	m->commit_seconds += seconds;
+}
+
+void rv_metrics_drift(struct rv_metrics *m, double abs_ms)
+{
+	int i = 0;
+
+	while (i < RV_METRIC_N_DRIFT_BUCKETS && abs_ms > drift_bounds[i])
+		i++;
+	m->drift_le[i]++;
+	m->drift_count++;
+	m->drift_sum_ms += abs_ms;
 }
 
 void rv_metrics_close(struct rv_metrics *m, int code)
@@ -297,6 +309,23 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	       "(--ready-timeout, --rebuffer-timeout).");
 	sb_printf(&b, "revenge_party_barrier_timeouts_total %llu\n",
 		  (unsigned long long)m->party_barrier_timeouts);
+	header(&b, "revenge_member_drift_ms", "histogram",
+	       "Members' |drift| from the party clock, in ms, per status counted.");
+	{
+		uint64_t cum = 0;
+
+		for (i = 0; i < RV_METRIC_N_DRIFT_BUCKETS; i++) {
+			cum += m->drift_le[i];
+			sb_printf(&b, "revenge_member_drift_ms_bucket{le=\"%g\"} %llu\n",
+				  drift_bounds[i], (unsigned long long)cum);
+		}
+		cum += m->drift_le[RV_METRIC_N_DRIFT_BUCKETS];
+		sb_printf(&b, "revenge_member_drift_ms_bucket{le=\"+Inf\"} %llu\n",
+			  (unsigned long long)cum);
+		sb_printf(&b, "revenge_member_drift_ms_sum %.3f\n", m->drift_sum_ms);
+		sb_printf(&b, "revenge_member_drift_ms_count %llu\n",
+			  (unsigned long long)m->drift_count);
+	}
 	header(&b, "revenge_quality_suggestions_total", "counter",
 	       "Quality suggestions sent, by direction.");
 	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",

@@ -23,6 +23,7 @@
 #include "barrier.h"
 #include "bucket.h"
 #include "idmap.h"
+#include "drift.h"
 #include "jw.h"
 #include "lead.h"
 #include "list.h"
@@ -64,6 +65,7 @@ struct rv_party {
 	 * and the presence batch (presence.c). */
 	struct rv__idmap by_id;
 	struct rv__presence pres;
+	struct rv__drift drift;         /* H3: members' drift, the host's report */
 };
 
 void rv_outbox_init(struct rv_outbox *ob)
@@ -141,6 +143,7 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 	p->before = p->state;
 	rv__lead_init(&p->lead, p->cfg.lead_min_ms, p->cfg.lead_max_ms);
 	rv__barrier_init(&p->barrier);
+	rv__drift_init(&p->drift, cfg ? cfg->drift_interval_ms : 0);
 	return p;
 }
 
@@ -467,6 +470,7 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 	/* before the unlink: the batch may point at m */
 	batched = rv__presence_leave(&p->pres, &p->cfg, m, now_ms);
 	unlink_member(p, m);
+	rv__drift_leave(&p->drift, m, now_ms);
 	/* The longest present of those who may host, as the contract has it;
 	 * with none, the party waits without a host (nobody can sync). */
 	if (was_host)
@@ -669,12 +673,24 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 	return 0;
 }
 
+/* status: kept as the member's drift (drift.c); no reply but an ack. */
+static int handle_status(struct rv_party *p, struct rv_member *m,
+			 const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
+{
+	ob->has_drift = rv__drift_status(&p->drift, m, p->host, &p->state, msg, now_ms,
+					 &ob->drift_ms);
+	if (msg->id)
+		emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
+	return 0;
+}
+
 double rv_party_next_deadline(const struct rv_party *p)
 {
 	double next = INFINITY;
 
 	next = fmin(next, rv__barrier_deadline(&p->barrier));
 	next = fmin(next, rv__presence_deadline(&p->pres));
+	next = fmin(next, rv__drift_deadline(&p->drift));
 	return next;
 }
 
@@ -685,6 +701,8 @@ void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 	rv__barrier_tick(barrier_env(p, now_ms, ob));
 	keep_before(p, &prev, now_ms);
 	rv__presence_tick(&p->pres, p, &p->cfg, now_ms, ob);
+	emit(ob, RV_TO_ONE, p->host,
+	     rv__drift_tick(&p->drift, p->members.first, p->host, now_ms));
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -713,6 +731,8 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 	}
 	case RV_MSG_MEMBERS:
 		return rv__presence_members(p, m, msg, now_ms, ob);
+	case RV_MSG_STATUS:
+		return handle_status(p, m, msg, now_ms, ob);
 	default:
 		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
 				   "%s is not a watch-party message",

@@ -781,6 +781,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->frame_rate = 1000;
 	cfg->presence_batch_above = 64;
 	cfg->presence_interval_ms = 250;
+	cfg->drift_interval_ms = 1000;
 	rv_ladder_default(&cfg->ladder);
 	cfg->lead_min_ms = 100;
 	cfg->lead_max_ms = 1000;

@@ -135,6 +135,10 @@ static const char usage_text[] =
 "  --presence-interval MS  a large party's presence diff goes out at most\n"
 "                         every MS milliseconds (default 250; 0 = at the\n"
 "                         next loop turn; at most 60000)\n"
+"  --drift-interval MS    send each party's host a drift report (members'\n"
+"                         drift from the party clock, from their status\n"
+"                         messages) at most every MS ms, when it changed\n"
+"                         (default 1000; 0 = none; else 100 to 3600000)\n"
 "  --auth-secret-file FILE  require connection tokens (JWT) signed HS256 with\n"
 "                         this secret (the file's raw bytes, one trailing\n"
 "                         newline ignored; 32 bytes or more)\n"
@@ -184,6 +188,8 @@ enum {
 	OPT_READY_TIMEOUT, OPT_REBUFFER_TIMEOUT,      /* H2 barrier */
 	/* H4 presence */
 	OPT_PRESENCE_BATCH_ABOVE, OPT_PRESENCE_INTERVAL,
+	/* H3 drift */
+	OPT_DRIFT_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -218,6 +224,7 @@ static const struct option long_opts[] = {
 	{ "rebuffer-timeout", required_argument, NULL, OPT_REBUFFER_TIMEOUT },
 	{ "presence-batch-above", required_argument, NULL, OPT_PRESENCE_BATCH_ABOVE },
 	{ "presence-interval", required_argument, NULL, OPT_PRESENCE_INTERVAL },
+	{ "drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -432,6 +439,14 @@ int main(int argc, char **argv)
 		case OPT_PRESENCE_INTERVAL:
 			cfg.presence_interval_ms =
 				(double)parse_uint("--presence-interval", optarg, 0, 60000);
+			break;
+		case OPT_DRIFT_INTERVAL:
+			cfg.drift_interval_ms =
+				(unsigned)parse_uint("--drift-interval", optarg, 0, 3600000);
+			/* a host flooded with reports is what the interval prevents */
+			if (cfg.drift_interval_ms && cfg.drift_interval_ms < 100)
+				usage_error("--drift-interval: expected 0 (no reports) or 100 to "
+					    "3600000 ms, got '%s'", optarg);
 			break;
 		case OPT_AUTH_SECRET:
 			secret_file = optarg;

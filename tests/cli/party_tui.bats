@@ -273,3 +273,23 @@ two_clients() {
 	refute_output --partial $'\u202e'
 	refute_output --partial $'\u2066'
 }
+
+@test "the simulated player: 'in sync' on both; the host's /members shows each member's drift, a member's does not" {
+	two_clients
+	tm send-keys -t ann " "
+	wait_screen ann "▶ tui"
+	wait_screen bob "in sync" 10
+	wait_screen ann "in sync" 10
+	local i
+	# statuses go out once a second and the report follows
+	for i in $(seq 1 20); do
+		tm send-keys -t ann "/members" Enter
+		screen ann | grep -qE "bob [+-][0-9]+ ms" && break
+		sleep 0.5
+	done
+	wait_screen ann "2 here: ann \\(host\\) [+-][0-9]+ ms, bob [+-][0-9]+ ms" 1
+	tm send-keys -t bob "/members" Enter
+	wait_screen bob "2 here: ann \\(host\\), bob"
+	run screen bob
+	refute_output --regexp "here: .*[0-9] ms"
+}

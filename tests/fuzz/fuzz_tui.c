@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_tui.c - libFuzzer harness for revenge-party's model and
- * commands (tui/revenge-party/model.c, command.c).
+ * commands (tui/revenge-party/model.c, command.c) and its simulated player
+ * (player.c).
  *
  * An input is lines. Each line goes to tm_apply as one server message, so a
  * welcome, a member_joined and a chat in one input build on each other;
@@ -169,6 +170,28 @@ static void check_message(const char *text)
 	json_decref(j);
 }
 
+/* The simulated player steps as main.c's redraw timer makes it, and what
+ * it would send is a status the server takes. */
+static void step_player(struct tm_model *m, double now)
+{
+	char buf[256];
+	json_t *j;
+	double pos, at, err;
+	int playing, buffering;
+
+	tm_player_step(&m->player, &m->state, tm_server_now(m, now), now);
+	if (!tm_player_status(&m->player, &m->clock, now, buf, sizeof(buf)))
+		return;
+	j = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+	if (!j || json_unpack(j, "{s:{s:F, s:b, s:b}}", "payload", "position", &pos,
+			      "playing", &playing, "buffering", &buffering) != 0 ||
+	    !(pos >= 0 && pos <= 1e9) ||
+	    (!json_unpack(j, "{s:{s:F, s:F}}", "payload", "at", &at, "clock_error_ms", &err) &&
+	     !(at >= 0 && isfinite(at) && err >= 0 && err <= 1e9)))
+		abort();
+	json_decref(j);
+}
+
 /* The line as main.c's on_line and run_command take it. */
 static void type_line(struct tm_model *m, const char *line, double now)
 {
@@ -216,6 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (p = text; p < end; p = nl + 1) {
 		nl = line_end(p, end);
 		tm_apply(&m, p, (size_t)(nl - p), now += 10);
+		step_player(&m, now += 500);
 		check_step(&m);
 	}
 	check_model(&m);

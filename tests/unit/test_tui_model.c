@@ -4,6 +4,7 @@
  * so nothing here waits or reads a clock. */
 #include "tui_party.h"
 
+#include <jansson.h>
 #include <locale.h>
 #include <math.h>
 
@@ -1227,6 +1228,186 @@ static void test_wrap_marks_continuation_rows(void **state)
 	setlocale(LC_CTYPE, "C");
 }
 
+/* ---- the simulated player and the host's drift view ------------------- */
+
+static void step(struct tm_player *pl, const struct rv_playback *st, double server, double local)
+{
+	tm_player_step(pl, st, server, local);
+}
+
+static void test_player_follows_party(void **state)
+{
+	struct tm_player pl;
+	struct rv_playback st = { .position = 10, .playing = true, .speed = 1,
+				  .server_time = S0 };
+	char text[64];
+	double local = LOCAL, skew = 0;
+
+	(void)state;
+	tm_player_init(&pl);
+	assert_int_equal(tm_player_sync(&pl, local), TM_SYNC_NONE);
+	tm_player_sync_text(&pl, local, text, sizeof(text));
+	assert_string_equal(text, "");
+	/* it opens at the party's position: in sync, no seek */
+	step(&pl, &st, S0 + 1000, local);
+	assert_near(tm_player_position(&pl, local), 11, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, local), TM_SYNC_IN);
+	tm_player_sync_text(&pl, local, text, sizeof(text));
+	assert_string_equal(text, "in sync");
+	assert_near(tm_player_position(&pl, local + 500), 11.5, 1e-9);
+	/* the clock estimate moves 40 ms: behind, corrected by rate */
+	skew = 40;
+	step(&pl, &st, S0 + 1250 + skew, local + 250);
+	assert_int_equal(tm_player_sync(&pl, local + 250), TM_SYNC_CORRECTING);
+	assert_near(pl.drift_ms, -40, 1e-6);
+	assert_true(pl.rate > 1 && pl.rate <= 1.05);
+	tm_player_sync_text(&pl, local + 250, text, sizeof(text));
+	assert_string_equal(text, "correcting -40 ms");
+	/* a few seconds of 250 ms steps: back within the settle band */
+	for (int i = 2; i <= 60; i++)
+		step(&pl, &st, S0 + 1000 + 250 * i + skew, local + 250 * i);
+	assert_int_equal(tm_player_sync(&pl, local + 15000), TM_SYNC_IN);
+	assert_true(fabs(pl.drift_ms) <= 5);
+	assert_near(pl.rate, 1, 1e-12);
+	local += 15000;
+	/* the host seeks far: a seek, shown for a second */
+	st = (struct rv_playback){ .position = 600, .playing = true, .speed = 2,
+				   .server_time = S0 + 16000 + skew };
+	step(&pl, &st, S0 + 16000 + skew, local);
+	assert_int_equal(tm_player_sync(&pl, local), TM_SYNC_SEEKING);
+	assert_near(tm_player_position(&pl, local), 600, 1e-9);
+	assert_near(pl.rate, 2, 1e-12);
+	step(&pl, &st, S0 + 17500 + skew, local + 1500);
+	assert_int_equal(tm_player_sync(&pl, local + 1500), TM_SYNC_IN);
+	assert_near(tm_player_position(&pl, local + 1500), 603, 1e-9);
+	/* the host seeks again 2 s later: obeyed at once, not spaced like
+	 * the policy's own seeks */
+	st = (struct rv_playback){ .position = 900, .playing = true, .speed = 2,
+				   .server_time = S0 + 18000 + skew };
+	step(&pl, &st, S0 + 18000 + skew, local + 2000);
+	assert_near(tm_player_position(&pl, local + 2000), 900, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, local + 2000), TM_SYNC_SEEKING);
+	/* paused: put where the party paused, and held there */
+	st = (struct rv_playback){ .position = 700, .playing = false, .speed = 1,
+				   .server_time = S0 + 18000 };
+	step(&pl, &st, S0 + 19000, local + 2000);
+	assert_false(pl.playing);
+	assert_near(tm_player_position(&pl, local + 9000), 700, 1e-9);
+	/* garbage changes nothing */
+	step(&pl, &st, NAN, local + 3000);
+	assert_near(tm_player_position(&pl, local + 3000), 700, 1e-9);
+}
+
+/* A state stamped in the future (a scheduled command) waits for its
+ * instant: the player keeps following the one before until then. */
+static void test_player_scheduled_state(void **state)
+{
+	struct tm_player pl;
+	struct rv_playback st = { .position = 10, .playing = true, .speed = 1,
+				  .server_time = S0 };
+
+	(void)state;
+	tm_player_init(&pl);
+	step(&pl, &st, S0, LOCAL);
+	/* at S0 + 1000 the host pauses at 12 for S0 + 2000 */
+	st = (struct rv_playback){ .position = 12, .playing = false, .speed = 1,
+				   .server_time = S0 + 2000 };
+	step(&pl, &st, S0 + 1000, LOCAL + 1000);
+	assert_true(pl.playing);
+	assert_near(tm_player_position(&pl, LOCAL + 1000), 11, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, LOCAL + 1000), TM_SYNC_IN);
+	step(&pl, &st, S0 + 1500, LOCAL + 1500);
+	assert_true(pl.playing);
+	/* due: paused where the host said, with no seek to speak of */
+	step(&pl, &st, S0 + 2000, LOCAL + 2000);
+	assert_false(pl.playing);
+	assert_near(tm_player_position(&pl, LOCAL + 5000), 12, 1e-9);
+	assert_int_equal(tm_player_sync(&pl, LOCAL + 2000), TM_SYNC_IN);
+}
+
+static void test_player_status(void **state)
+{
+	struct tm_model *m = *state;
+	struct tm_player *pl = &m->player;
+	char buf[256];
+	json_t *j, *p;
+
+	/* nothing before the player has a position */
+	assert_int_equal(tm_player_status(pl, &m->clock, LOCAL, buf, sizeof(buf)), 0);
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	tm_player_step(pl, &m->state, S0 + 1000, LOCAL);
+	/* no clock estimate yet: no at, no error bound */
+	assert_int_equal(tm_player_status(pl, &m->clock, LOCAL, buf, sizeof(buf)), 1);
+	j = json_loads(buf, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "status");
+	p = json_object_get(j, "payload");
+	assert_near(json_number_value(json_object_get(p, "position")), 12, 1e-6);
+	assert_true(json_is_true(json_object_get(p, "playing")));
+	assert_true(json_is_false(json_object_get(p, "buffering")));
+	assert_null(json_object_get(p, "at"));
+	assert_null(json_object_get(p, "clock_error_ms"));
+	json_decref(j);
+	/* one a second */
+	assert_int_equal(tm_player_status(pl, &m->clock, LOCAL + 999, buf, sizeof(buf)), 0);
+	feed_offset(m);
+	assert_int_equal(tm_player_status(pl, &m->clock, LOCAL + 1000, buf, sizeof(buf)), 1);
+	j = json_loads(buf, 0, NULL);
+	p = json_object_get(j, "payload");
+	assert_near(json_number_value(json_object_get(p, "position")), 14, 1e-6);
+	assert_near(json_number_value(json_object_get(p, "at")), S0 + 1000, 1);
+	assert_true(json_number_value(json_object_get(p, "clock_error_ms")) >= 10);
+	json_decref(j);
+	/* too small a buffer: nothing */
+	assert_int_equal(tm_player_status(pl, &m->clock, LOCAL + 2000, buf, 20), 0);
+}
+
+static void test_drift_report(void **state)
+{
+	struct tm_model *m = *state;
+	char text[32];
+
+	assert_int_equal(welcome(m, "p1", "", LOCAL), 0);
+	assert_true(tm_is_host(m));
+	m->dirty = 0;
+	assert_int_equal(apply(m, "{\"type\":\"drift\",\"payload\":{\"members\":["
+			       "{\"id\":\"p2\",\"drift_ms\":null,\"buffering\":true,"
+			       "\"clock_error_ms\":null},"
+			       "{\"id\":\"p3\",\"drift_ms\":-25.4,\"buffering\":false,"
+			       "\"clock_error_ms\":2},"
+			       "{\"id\":\"gone\",\"drift_ms\":9,\"buffering\":false,"
+			       "\"clock_error_ms\":2}],\"count\":7},\"ts\":1}", LOCAL), 0);
+	assert_true(m->dirty & TM_DIRTY_MEMBERS);
+	assert_int_equal(m->drift_count, 7);
+	tm_member_drift_text(&m->members[0], text, sizeof(text));
+	assert_string_equal(text, "");
+	tm_member_drift_text(&m->members[1], text, sizeof(text));
+	assert_string_equal(text, "buffering");
+	tm_member_drift_text(&m->members[2], text, sizeof(text));
+	assert_string_equal(text, "-25 ms");
+	/* the next report: those it does not list have none */
+	assert_int_equal(apply(m, "{\"type\":\"drift\",\"payload\":{\"members\":["
+			       "{\"id\":\"p1\",\"drift_ms\":12,\"buffering\":false,"
+			       "\"clock_error_ms\":null}],\"count\":1}}", LOCAL), 0);
+	tm_member_drift_text(&m->members[0], text, sizeof(text));
+	assert_string_equal(text, "+12 ms");
+	tm_member_drift_text(&m->members[2], text, sizeof(text));
+	assert_string_equal(text, "");
+	/* malformed: refused */
+	assert_int_equal(apply(m, "{\"type\":\"drift\",\"payload\":{\"members\":{},"
+			       "\"count\":1}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"drift\",\"payload\":{\"members\":[],"
+			       "\"count\":-1}}", LOCAL), -1);
+	assert_int_equal(apply(m, "{\"type\":\"drift\",\"payload\":{\"members\":["
+			       "{\"id\":\"p1\",\"drift_ms\":12}],\"count\":1}}", LOCAL), -1);
+	/* a new member never inherits a gone one's drift */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"p3\","
+			       "\"name\":\"carol\"}}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"p4\","
+			       "\"name\":\"dan\"}}", LOCAL), 0);
+	assert_false(m->members[2].has_drift);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1256,6 +1437,10 @@ int main(void)
 		T(test_scrollback_bound),
 		T(test_members_bound),
 		T(test_presence),
+		T(test_player_follows_party),
+		T(test_player_scheduled_state),
+		T(test_player_status),
+		T(test_drift_report),
 	};
 
 	return cmocka_run_group_tests_name("tui_model", tests, NULL, NULL);

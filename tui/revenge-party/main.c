@@ -270,7 +270,17 @@ static void time_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void redraw_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct app *a = t->data;
+	double now = local_now();
+	char msg[256];
 
+	/* the simulated player follows the party clock; the server hears
+	 * where it is once a second */
+	if (a->m.joined) {
+		tm_player_step(&a->m.player, &a->m.state, tm_server_now(&a->m, now), now);
+		if (a->conn && rv_conn_is_open(a->conn) &&
+		    tm_player_status(&a->m.player, &a->m.clock, now, msg, sizeof(msg)))
+			rv_conn_send(a->conn, msg, strlen(msg));
+	}
 	/* the position moves while playing; the clock text changes anyway */
 	a->m.dirty |= TM_DIRTY_PLAYER;
 	if (a->m.waiting)               /* the wait's seconds left */
@@ -335,12 +345,16 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 
 		for (size_t i = 0; i < a->m.n_members && n < sizeof(list) - 80; i++) {
 			const struct tm_member *mb = &a->m.members[i];
-			char shown[TM_SHOWN_MAX];
+			char shown[TM_SHOWN_MAX], drift[32] = "";
 
-			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s", i ? ", " : "",
+			/* only the host gets drift reports */
+			if (tm_is_host(&a->m))
+				tm_member_drift_text(mb, drift, sizeof(drift));
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s%s%s", i ? ", " : "",
 					      tm_shown_name(&a->m, mb->id, mb->name, shown,
 							    sizeof(shown)),
-					      strcmp(mb->id, a->m.host_id) ? "" : " (host)");
+					      strcmp(mb->id, a->m.host_id) ? "" : " (host)",
+					      drift[0] ? " " : "", drift);
 		}
 		/* a large party's client knows only some by name */
 		tm_notice(&a->m, local_now(), "%zu here: %s%s", a->m.member_count > a->m.n_members ?

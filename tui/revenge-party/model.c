@@ -245,6 +245,7 @@ static void member_put(struct tm_model *m, const char *id, const char *name, siz
 		if (m->n_members == TM_MEMBERS_MAX)
 			return;
 		mb = &m->members[m->n_members++];
+		memset(mb, 0, sizeof(*mb));
 		copy_text(mb->id, sizeof(mb->id), id, strlen(id));
 	}
 	copy_text(mb->name, sizeof(mb->name), name, len);
@@ -687,6 +688,47 @@ void tm_waiting_text(const struct tm_model *m, double local_now_ms, char *buf, s
 	scrub(buf);
 }
 
+/* The host's drift report: each listed member's drift, the others none. */
+static int apply_drift(struct tm_model *m, const json_t *p)
+{
+	json_t *list = json_object_get(p, "members"), *v;
+	double count;
+	size_t i;
+
+	if (!json_is_array(list) || !jnum(p, "count", &count) || count < 0)
+		return -1;
+	for (i = 0; i < m->n_members; i++)
+		m->members[i].has_drift = false;
+	json_array_foreach(list, i, v) {
+		struct tm_member *mb;
+		const char *id = jid(v, "id");
+		json_t *buffering = json_object_get(v, "buffering");
+
+		if (!id || !json_is_boolean(buffering))
+			return -1;
+		mb = (struct tm_member *)member_by_id(m, id);
+		if (!mb)
+			continue;
+		mb->has_drift = true;
+		mb->drift_buffering = json_is_true(buffering);
+		if (mb->drift_buffering || !jnum(v, "drift_ms", &mb->drift_ms))
+			mb->drift_ms = NAN;
+	}
+	m->drift_count = (size_t)count;
+	m->dirty |= TM_DIRTY_MEMBERS;
+	return 0;
+}
+
+void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size)
+{
+	if (!mb->has_drift)
+		snprintf(buf, size, "%s", "");
+	else if (mb->drift_buffering || isnan(mb->drift_ms))
+		snprintf(buf, size, "buffering");
+	else
+		snprintf(buf, size, "%+.0f ms", mb->drift_ms);
+}
+
 static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		    const json_t *p, double local_now_ms, bool own)
 {
@@ -733,6 +775,8 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		return apply_party_state(m, p);
 	if (strcmp(type, "dropped") == 0)
 		return apply_dropped(m, p, local_now_ms);
+	if (strcmp(type, "drift") == 0)
+		return apply_drift(m, p);
 	/* ack, and types of a newer server: nothing to show. */
 	return 0;
 }
@@ -787,6 +831,7 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
 	rv_schedule_init(&m->sched, &m->state);
 	m->wait_deadline = INFINITY;
 	rv_offset_reset(&m->clock);
+	tm_player_init(&m->player);
 	m->conn = TM_CONNECTING;
 	m->dirty = TM_DIRTY_ALL;
 }

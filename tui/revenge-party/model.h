@@ -14,6 +14,8 @@
 
 #include <revenge/revenge.h>
 
+#include "player.h"
+
 #define TM_MEMBERS_MAX 256
 #define TM_LINES_MAX 1000           /* chat scrollback kept */
 #define TM_TEXT_MAX 2000
@@ -34,6 +36,11 @@ struct tm_member {
 	char id[RV_MEMBER_ID_MAX + 1];
 	char name[RV_NAME_MAX_BYTES + 1];
 	unsigned color;                 /* 1..6, stable for a name */
+	/* From the host's drift report (only the host gets one): listed
+	 * members have has_drift, drift_ms (NAN when buffering) and
+	 * buffering; the report's unlisted members have none. */
+	bool has_drift, drift_buffering;
+	double drift_ms;
 };
 
 enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE };
@@ -99,6 +106,8 @@ struct tm_model {
 	size_t waiting_count, n_waiting_for;
 	char waiting_for[8][RV_MEMBER_ID_MAX + 1];
 	double wait_deadline;
+	struct tm_player player;        /* the simulated player (player.h) */
+	size_t drift_count;             /* members with a status, per the last drift report */
 };
 
 void tm_init(struct tm_model *m, const char *party, const char *self_name,
@@ -118,8 +127,8 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
  * membership changes append join/leave/host lines; time replies feed the
  * clock estimator (t3 is the local receive time); errors become notices
  * ("forbidden: only the host can sync"). party_state sets the waiting
- * room's fields; dropped becomes a notice. Acks and unknown types are
- * ignored (0). */
+ * room's fields; dropped becomes a notice. A drift report (the host's)
+ * sets the members' drift fields. Acks and unknown types are ignored (0). */
 int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_ms);
 
 /* A host's own sync (text as tm_apply takes it, server_time its `at`),
@@ -132,6 +141,10 @@ int tm_apply_own(struct tm_model *m, const char *text, size_t len, double local_
  * bytes (names as shown, at most a few, then the count), and the seconds
  * left until its deadline when it has one; "" when not waiting. */
 void tm_waiting_text(const struct tm_model *m, double local_now_ms, char *buf, size_t size);
+
+/* A member's drift as /members shows it to the host: "+12 ms",
+ * "buffering", "" when the last drift report did not list them. */
+void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size);
 
 /* Append a notice (a line from revenge-party itself). */
 void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)

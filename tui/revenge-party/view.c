@@ -160,7 +160,10 @@ int view_getch(struct view *v)
 static void draw_player(struct view *v, struct tm_model *m, double now)
 {
 	char pos[32], dur[32], line[512], bar[512];
-	double p = tm_position(m, now), offset = 0, rtt = 0, err = 0;
+	/* what the simulated player shows, once it has started */
+	double p = m->player.started ? tm_player_position(&m->player, now) : tm_position(m, now);
+	double offset = 0, rtt = 0, err = 0;
+	char sync[48];
 	bool have_clock = rv_offset_get_ex(&m->clock, now, &offset, &rtt, &err);
 	const char *host = tm_host_name(m);
 	int w = v->cols;
@@ -182,13 +185,15 @@ static void draw_player(struct view *v, struct tm_model *m, double now)
 		 host, tm_is_host(m) ? "(you)" : "");
 	wmove(v->player, 0, 0);
 	put(v->player, line, w);
+	tm_player_sync_text(&m->player, now, sync, sizeof(sync));
 	if (have_clock)
-		snprintf(bar, sizeof(bar), " clock %+.1f ms ±%.1f  rtt %.1f ms", offset, err, rtt);
+		snprintf(bar, sizeof(bar), " clock %+.1f ms ±%.1f  rtt %.1f ms  %s", offset, err,
+			 rtt, sync);
 	else
-		snprintf(bar, sizeof(bar), " clock: measuring");
-	/* the progress bar fills what the clock text leaves */
-	if (m->duration_s > 0 && w > 48) {
-		int len = w - 41, done = (int)(len * (p / m->duration_s));
+		snprintf(bar, sizeof(bar), " clock: measuring  %s", sync);
+	/* the progress bar fills what the clock and sync text leave */
+	if (m->duration_s > 0 && w > 64) {
+		int len = w - 57, done = (int)(len * (p / m->duration_s));
 		char pb[512];
 		int i;
 

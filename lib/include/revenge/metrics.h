@@ -80,6 +80,10 @@ enum rv_metric_accept_error {
 #define RV_METRIC_COMMIT_BUCKETS 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 #define RV_METRIC_N_COMMIT_BUCKETS 11
 
+/* Upper bounds (ms) of the members' |drift| histogram (H3 drift). */
+#define RV_METRIC_DRIFT_BUCKETS 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000
+#define RV_METRIC_N_DRIFT_BUCKETS 10
+
 struct rv_metrics {
 	const char *endpoint_names[RV_METRIC_ENDPOINTS_MAX]; /* labels, borrowed */
 	unsigned n_endpoints;
@@ -125,10 +129,17 @@ struct rv_metrics {
 	double commit_seconds;
 	double start_wall_ms;
 	double party_lead_ms;                /* H1: the lead of the latest host sync (gauge) */
+	/* H3 drift: |drift| of each status counted (rv_metrics_drift) */
+	uint64_t drift_le[RV_METRIC_N_DRIFT_BUCKETS + 1]; /* per bucket, last: +Inf */
+	uint64_t drift_count;
+	double drift_sum_ms;
 };
 
 /* Record one store commit that took seconds. */
 void rv_metrics_commit(struct rv_metrics *m, double seconds);
+
+/* Record one member status counted with |drift| abs_ms (H3 drift). */
+void rv_metrics_drift(struct rv_metrics *m, double abs_ms);
 
 /* Count a close we initiated with code (unknown codes are ignored). */
 void rv_metrics_close(struct rv_metrics *m, int code);

@@ -49,6 +49,15 @@ struct rv_member {
 	 * and leaves, and whether it is still in the unannounced batch. */
 	uint64_t presence_seq;
 	bool presence_new;
+	/* H3 drift: the member's last `status` (lib/drift.c). drift_ms is its
+	 * position minus the party's at the instant reported (ms, positive
+	 * ahead), NAN while buffering (buffering, or its playing flag not the
+	 * party's); drift_clock_error_ms its own clock error bound, NAN when
+	 * not given. drift_has: a status was taken (the report's count). */
+	bool drift_has;
+	bool drift_buffering;
+	double drift_ms;
+	double drift_clock_error_ms;
 };
 
 struct rv_party_config {
@@ -79,6 +88,9 @@ struct rv_party_config {
 	 * presence_interval_ms, and a welcome lists a bounded roster. */
 	unsigned presence_batch_above;
 	double presence_interval_ms;
+	/* H3 drift: the host gets a `drift` report at most this often (ms),
+	 * when something changed; 0 = never (drift is still measured). */
+	double drift_interval_ms;
 };
 
 enum rv_target {
@@ -104,6 +116,10 @@ struct rv_outbox {
 	/* H2 barrier, for the adapter's counters: waits begun, members
 	 * dropped by a ready or rebuffer timeout */
 	unsigned waits_started, barrier_timeouts;
+	/* H3 drift: a `status` counted, with its drift (ms), for the
+	 * adapter's histogram. */
+	bool has_drift;
+	double drift_ms;
 };
 
 /* Start empty. An outbox holds the actions of one event: deliver them and
@@ -166,7 +182,10 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
  * (over the party's budget: `error rate_limited`, after the payload checks),
  * transfer_host (to a member-only member: `error forbidden`), buffering,
  * ready and start (the waiting room, lib/barrier.c; start from a non-host:
- * `error forbidden`). Any other type
+ * `error forbidden`), status (kept as the member's drift, answered only
+ * with an ack when it has an id; a counted one sets ob->has_drift and
+ * ob->drift_ms), members (a page of the roster, lib/presence.c). Any other
+ * type
  * answers `error unknown_type` (`time` is answered by the server for every
  * endpoint, with its real read and write instants, before a message reaches
  * the party). Errors go to m only, with the request id echoed. Returns 0 when

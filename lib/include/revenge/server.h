@@ -113,6 +113,9 @@ struct rv_server_config {
 	 * presence_interval_ms and bounds its welcome roster. */
 	unsigned presence_batch_above;
 	double presence_interval_ms;
+	/* H3 drift: ms between a party host's `drift` reports (sent only when
+	 * something changed); 0 = none. */
+	unsigned drift_interval_ms;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
@@ -125,7 +128,8 @@ struct rv_server_config {
  * 20 joins/s per party (bursts of 200), 5 s for a handshake, 10 s to
  * finish a message, 64 MiB of unfinished messages in all, 1000 frames/s
  * per connection, 8 s ready and 3 s rebuffer timeouts, presence batched
- * above 64 members every 250 ms. */
+ * above 64 members every 250 ms, a drift report to each host every second
+ * at most. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
