@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "jw.h"
+#include "outbox.h"
 
 void rv__barrier_init(struct rv__barrier *b)
 {
@@ -38,10 +39,7 @@ void rv__barrier_init(struct rv__barrier *b)
 static void push(const struct rv__barrier_env *e, enum rv_target target, struct rv_member *m,
 		 struct rv_frame *f)
 {
-	if (f && e->ob->n < RV_OUTBOX_MAX)
-		e->ob->items[e->ob->n++] = (struct rv_action){ target, m, f };
-	else
-		rv_frame_unref(f);
+	rv__outbox_emit(e->ob, target, m, f);
 }
 
 static double timeout_ms(const struct rv__barrier_env *e, bool rebuffer)

@@ -27,6 +27,7 @@
 #include "jw.h"
 #include "lead.h"
 #include "list.h"
+#include "outbox.h"
 #include "presence.h"
 #include "revenge/error.h"
 
@@ -67,45 +68,6 @@ struct rv_party {
 	struct rv__presence pres;
 	struct rv__drift drift;         /* H3: members' drift, the host's report */
 };
-
-void rv_outbox_init(struct rv_outbox *ob)
-{
-	memset(ob, 0, sizeof(*ob));
-}
-
-void rv_outbox_clear(struct rv_outbox *ob)
-{
-	for (unsigned i = 0; i < ob->n && i < RV_OUTBOX_MAX; i++)
-		rv_frame_unref(ob->items[i].frame);
-	memset(ob, 0, sizeof(*ob));
-}
-
-/* Queue f (taking over the caller's reference) for target. A NULL frame is
- * an encode that ran out of memory: skipped, so the other actions of the
- * event still go out. An event emits a few actions (a tick may fill the
- * outbox and tick again), so a full outbox means the caller did not clear
- * it between events; the frame is dropped rather than written past the
- * array. */
-static void emit(struct rv_outbox *ob, enum rv_target target,
-		 struct rv_member *m, struct rv_frame *f)
-{
-	if (!f)
-		return;
-	if (ob->n >= RV_OUTBOX_MAX) {
-		rv_frame_unref(f);
-		return;
-	}
-	ob->items[ob->n].target = target;
-	ob->items[ob->n].member = m;
-	ob->items[ob->n].frame = f;
-	ob->n++;
-}
-
-void rv__party_emit(struct rv_outbox *ob, enum rv_target target,
-		    struct rv_member *m, struct rv_frame *f)
-{
-	emit(ob, target, m, f);
-}
 
 struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config *cfg)
 {
@@ -148,6 +110,13 @@ struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config
 }
 
 static double lead_now(const struct rv_party *p, double now_ms);
+
+/* What lib/presence.c reads of the party. */
+static struct rv__roster roster(const struct rv_party *p)
+{
+	return (struct rv__roster){ .first = p->members.first, .host = p->host,
+				    .size = p->size };
+}
 
 static bool same_playback(const struct rv_playback *a, const struct rv_playback *b)
 {
@@ -321,7 +290,7 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 		rv__jw_cstr(&w, p->host->id);
 	else
 		rv__jw_lit(&w, "null");
-	rv__presence_roster(&p->pres, &w, p, joiner);
+	rv__presence_roster(&p->pres, &w, roster(p), joiner);
 	rv__jw_field(&w, "state");
 	rv__jw_open(&w, "{");
 	rv__jw_playback(&w, &p->state);
@@ -415,7 +384,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		p->started = true;
 	}
 	/* in a large party the join waits for the next presence batch */
-	batched = rv__presence_join(&p->pres, p, &p->cfg, m, now_ms);
+	batched = rv__presence_join(&p->pres, roster(p), &p->cfg, m, now_ms);
 	welcome = welcome_frame(p, m, now_ms);
 	if (welcome && !first && !batched)
 		joined = rv_proto_member_frame(RV_MSG_MEMBER_JOINED, m->id, m->name,
@@ -438,11 +407,11 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		return RV_ENOMEM;
 	}
 	p->joins++;
-	emit(ob, RV_TO_ONE, m, welcome);
+	rv__outbox_emit(ob, RV_TO_ONE, m, welcome);
 	if (joined)
-		emit(ob, RV_TO_ALL_BUT, m, joined);
+		rv__outbox_emit(ob, RV_TO_ALL_BUT, m, joined);
 	if (changed)
-		emit(ob, RV_TO_ALL_BUT, m, changed);
+		rv__outbox_emit(ob, RV_TO_ALL_BUT, m, changed);
 	rv__barrier_join(barrier_env(p, now_ms, ob), m);
 	if (out)
 		*out = m;
@@ -479,40 +448,18 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
 	 * action needs to point at the struct about to be freed. */
 	if (p->size) {
 		if (!batched)
-			emit(ob, RV_TO_ALL, NULL,
-			     rv_proto_member_frame(RV_MSG_MEMBER_LEFT, m->id, m->name,
-						   now_ms));
+			rv__outbox_emit(ob, RV_TO_ALL, NULL,
+					rv_proto_member_frame(RV_MSG_MEMBER_LEFT, m->id, m->name,
+							      now_ms));
 		if (was_host)
-			emit(ob, RV_TO_ALL, NULL,
-			     rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
-							 now_ms));
+			rv__outbox_emit(ob, RV_TO_ALL, NULL,
+					rv_proto_host_changed_frame(p->host ? p->host->id : NULL,
+								    now_ms));
 	}
 	prev = p->state;
 	rv__barrier_leave(barrier_env(p, now_ms, ob), m);
 	keep_before(p, &prev, now_ms);
 	free(m);
-}
-
-/* Answer msg with an error to m alone, echoing its id. Returns 1, the
- * handler's "answered with an error". */
-__attribute__((format(printf, 6, 7)))
-static int reply_error(struct rv_member *m, const struct rv_msg *msg,
-		       enum rv_err_code code, double now_ms, struct rv_outbox *ob,
-		       const char *fmt, ...)
-{
-	struct rv_proto_error err;
-	char text[sizeof(err.message) + 4];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
-		text[0] = '\0';
-	va_end(ap);
-	rv_proto_error_set(&err, code, rv_msg_type_name(msg->type), msg->id,
-			   "%s", text);
-	emit(ob, RV_TO_ONE, m, rv_proto_error_frame(&err, now_ms));
-	ob->error = code;
-	return 1;
 }
 
 /* H1 lead: the host's command takes effect for everyone at now + lead
@@ -535,13 +482,6 @@ static void schedule(struct rv_party *p, const struct rv_member *host_m,
 	p->before = in_force;
 }
 
-int rv__party_error(struct rv_member *m, const struct rv_msg *msg,
-		    enum rv_err_code code, double now_ms, struct rv_outbox *ob,
-		    const char *text)
-{
-	return reply_error(m, msg, code, now_ms, ob, "%s", text);
-}
-
 static int handle_sync(struct rv_party *p, struct rv_member *m,
 		       const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
 {
@@ -550,15 +490,15 @@ static int handle_sync(struct rv_party *p, struct rv_member *m,
 	bool has_at;
 
 	if (m != p->host)
-		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
-				   "only the host can sync");
+		return rv__outbox_error(ob, m, msg, RV_ERR_FORBIDDEN, now_ms,
+					"only the host can sync");
 	/* The decoder enforces these; checked again because this state is
 	 * what every client extrapolates from, and messages can also reach
 	 * here from other adapters (a bus from another node, tests). */
 	if (!isfinite(msg->u.sync.position) || msg->u.sync.position < 0 ||
 	    !(msg->u.sync.speed >= RV_SPEED_MIN && msg->u.sync.speed <= RV_SPEED_MAX))
-		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
-				   "position must be >= 0 and speed in [0.25, 4]");
+		return rv__outbox_error(ob, m, msg, RV_ERR_BAD_PAYLOAD, now_ms,
+					"position must be >= 0 and speed in [0.25, 4]");
 
 	host.position = msg->u.sync.position;
 	host.playing = msg->u.sync.playing;
@@ -574,10 +514,10 @@ static int handle_sync(struct rv_party *p, struct rv_member *m,
 		p->state = host;
 	rv__barrier_sync(barrier_env(p, now_ms, ob), m->id);
 
-	emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
+	rv__outbox_emit(ob, RV_TO_ALL_BUT, m, rv_proto_sync_frame(&p->state, m->id, now_ms, NULL));
 	if (msg->id)
-		emit(ob, RV_TO_ONE, m,
-		     rv_proto_sync_frame(&p->state, m->id, now_ms, msg->id));
+		rv__outbox_emit(ob, RV_TO_ONE, m,
+				rv_proto_sync_frame(&p->state, m->id, now_ms, msg->id));
 	rv__barrier_flush(barrier_env(p, now_ms, ob));
 	return 0;
 }
@@ -605,10 +545,10 @@ static struct rv_frame *relay_text(struct rv_member *m, const struct rv_msg *msg
 	}
 	shared = enc(text, len, m->name, m->id, now_ms, NULL);
 	if (msg->id) {
-		emit(ob, RV_TO_ONE, m, enc(text, len, m->name, m->id, now_ms, msg->id));
-		emit(ob, RV_TO_ALL_BUT, m, rv_frame_ref(shared));
+		rv__outbox_emit(ob, RV_TO_ONE, m, enc(text, len, m->name, m->id, now_ms, msg->id));
+		rv__outbox_emit(ob, RV_TO_ALL_BUT, m, rv_frame_ref(shared));
 	} else {
-		emit(ob, RV_TO_ALL, NULL, rv_frame_ref(shared));
+		rv__outbox_emit(ob, RV_TO_ALL, NULL, rv_frame_ref(shared));
 	}
 	return shared;
 }
@@ -624,17 +564,17 @@ static int handle_text(struct rv_party *p, struct rv_member *m,
 	/* Re-checked for the same reason as a sync's numbers: a NULL text
 	 * would crash the encoder. */
 	if (!text || len == 0)
-		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
-				   chat ? "text must not be empty"
-					: "emoji must not be empty");
+		return rv__outbox_error(ob, m, msg, RV_ERR_BAD_PAYLOAD, now_ms,
+					chat ? "text must not be empty"
+					     : "emoji must not be empty");
 	if (len > (chat ? RV_CHAT_MAX : RV_EMOJI_MAX))
-		return reply_error(m, msg, RV_ERR_TOO_LARGE, now_ms, ob,
-				   chat ? "text is over 2000 bytes"
-					: "emoji is over 16 bytes");
+		return rv__outbox_error(ob, m, msg, RV_ERR_TOO_LARGE, now_ms,
+					chat ? "text is over 2000 bytes"
+					     : "emoji is over 16 bytes");
 	if (p->cfg.chat_rate && !rv__bucket_take(&p->budget, now_ms))
-		return reply_error(m, msg, RV_ERR_RATE_LIMITED, now_ms, ob,
-				   "the party is over its %u chat messages and reactions per second",
-				   p->cfg.chat_rate);
+		return rv__outbox_error(ob, m, msg, RV_ERR_RATE_LIMITED, now_ms,
+					"the party is over its %u chat messages and reactions per second",
+					p->cfg.chat_rate);
 	shared = relay_text(m, msg, now_ms, ob);
 	if (chat)
 		history_push(p, shared);
@@ -649,27 +589,27 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 	struct rv_member *to;
 
 	if (m != p->host)
-		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
-				   "only the host can hand over");
+		return rv__outbox_error(ob, m, msg, RV_ERR_FORBIDDEN, now_ms,
+					"only the host can hand over");
 	if (!msg->u.transfer_host.to)
-		return reply_error(m, msg, RV_ERR_BAD_PAYLOAD, now_ms, ob,
-				   "to is required");
+		return rv__outbox_error(ob, m, msg, RV_ERR_BAD_PAYLOAD, now_ms,
+					"to is required");
 	to = rv_party_find(p, msg->u.transfer_host.to);
 	if (!to)
-		return reply_error(m, msg, RV_ERR_NOT_FOUND, now_ms, ob,
-				   "no member \"%s\" in this party",
-				   msg->u.transfer_host.to);
+		return rv__outbox_error(ob, m, msg, RV_ERR_NOT_FOUND, now_ms,
+					"no member \"%s\" in this party",
+					msg->u.transfer_host.to);
 	if (!to->may_host)
-		return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
-				   "member \"%s\" cannot be host", to->id);
+		return rv__outbox_error(ob, m, msg, RV_ERR_FORBIDDEN, now_ms,
+					"member \"%s\" cannot be host", to->id);
 	if (to != m) {
 		p->host = to;
-		emit(ob, RV_TO_ALL, NULL, rv_proto_host_changed_frame(to->id, now_ms));
+		rv__outbox_emit(ob, RV_TO_ALL, NULL, rv_proto_host_changed_frame(to->id, now_ms));
 	}
 	/* host_changed is a broadcast, not a direct reply, so an id still
 	 * needs its ack (and a hand-over to oneself has nothing else). */
 	if (msg->id)
-		emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
+		rv__outbox_emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
 	return 0;
 }
 
@@ -680,7 +620,7 @@ static int handle_status(struct rv_party *p, struct rv_member *m,
 	ob->has_drift = rv__drift_status(&p->drift, m, p->host, &p->state, msg, now_ms,
 					 &ob->drift_ms);
 	if (msg->id)
-		emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
+		rv__outbox_emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
 	return 0;
 }
 
@@ -700,9 +640,9 @@ void rv_party_tick(struct rv_party *p, double now_ms, struct rv_outbox *ob)
 
 	rv__barrier_tick(barrier_env(p, now_ms, ob));
 	keep_before(p, &prev, now_ms);
-	rv__presence_tick(&p->pres, p, &p->cfg, now_ms, ob);
-	emit(ob, RV_TO_ONE, p->host,
-	     rv__drift_tick(&p->drift, p->members.first, p->host, now_ms));
+	rv__presence_tick(&p->pres, roster(p), &p->cfg, now_ms, ob);
+	rv__outbox_emit(ob, RV_TO_ONE, p->host,
+			rv__drift_tick(&p->drift, p->members.first, p->host, now_ms));
 }
 
 int rv_party_handle(struct rv_party *p, struct rv_member *m,
@@ -718,8 +658,8 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		return handle_transfer(p, m, msg, now_ms, ob);
 	case RV_MSG_START:
 		if (m != p->host)
-			return reply_error(m, msg, RV_ERR_FORBIDDEN, now_ms, ob,
-					   "only the host can start");
+			return rv__outbox_error(ob, m, msg, RV_ERR_FORBIDDEN, now_ms,
+						"only the host can start");
 		/* fall through */
 	case RV_MSG_BUFFERING:
 	case RV_MSG_READY: {
@@ -729,13 +669,19 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 		keep_before(p, &prev, now_ms);
 		return rc;
 	}
-	case RV_MSG_MEMBERS:
-		return rv__presence_members(p, m, msg, now_ms, ob);
+	case RV_MSG_MEMBERS: {
+		const struct rv_member *after = NULL;
+
+		if (msg->u.members.after && !(after = rv_party_find(p, msg->u.members.after)))
+			return rv__outbox_error(ob, m, msg, RV_ERR_NOT_FOUND, now_ms,
+						"after names no member of this party");
+		return rv__presence_members(roster(p), after, m, msg, now_ms, ob);
+	}
 	case RV_MSG_STATUS:
 		return handle_status(p, m, msg, now_ms, ob);
 	default:
-		return reply_error(m, msg, RV_ERR_UNKNOWN_TYPE, now_ms, ob,
-				   "%s is not a watch-party message",
-				   rv_msg_type_name(msg->type));
+		return rv__outbox_error(ob, m, msg, RV_ERR_UNKNOWN_TYPE, now_ms,
+					"%s is not a watch-party message",
+					rv_msg_type_name(msg->type));
 	}
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "jw.h"
+#include "outbox.h"
 #include "revenge/error.h"
 
 void rv__presence_init(struct rv__presence *ps)
@@ -36,9 +37,9 @@ void rv__presence_free(struct rv__presence *ps)
 	rv__presence_init(ps);
 }
 
-static const char *role_of(const struct rv_party *p, const struct rv_member *m)
+static const char *role_of(struct rv__roster r, const struct rv_member *m)
 {
-	return m == rv_party_host(p) ? "host" : "member";
+	return m == r.host ? "host" : "member";
 }
 
 static void arm(struct rv__presence *ps, const struct rv_party_config *cfg, double now_ms)
@@ -49,14 +50,14 @@ static void arm(struct rv__presence *ps, const struct rv_party_config *cfg, doub
 		ps->due = at > now_ms ? at : now_ms;
 }
 
-bool rv__presence_join(struct rv__presence *ps, const struct rv_party *p,
+bool rv__presence_join(struct rv__presence *ps, struct rv__roster r,
 		       const struct rv_party_config *cfg, struct rv_member *m,
 		       double now_ms)
 {
 	m->presence_seq = ++ps->seq;
 	m->presence_new = false;
 	if (!ps->batching && !(cfg->presence_batch_above &&
-			       rv_party_size(p) > cfg->presence_batch_above))
+			       r.size > cfg->presence_batch_above))
 		return false;
 	ps->batching = true;
 	m->presence_new = true;
@@ -122,7 +123,7 @@ double rv__presence_deadline(const struct rv__presence *ps)
 /* One `presence`: joined lists up to jmax members from j (those with seq
  * <= jend), of which there are jn in all; left lists up to lmax of gones
  * g[0..ln). */
-static struct rv_frame *presence_frame(const struct rv_party *p,
+static struct rv_frame *presence_frame(struct rv__roster r,
 				       const struct rv_member *j, uint64_t jend,
 				       size_t jn, size_t jmax,
 				       const struct rv__presence_gone *g, size_t ln,
@@ -140,7 +141,7 @@ static struct rv_frame *presence_frame(const struct rv_party *p,
 		rv__jw_open(&w, "{");
 		rv__jw_fcstr(&w, "id", j->id);
 		rv__jw_fcstr(&w, "name", j->name);
-		rv__jw_fcstr(&w, "role", role_of(p, j));
+		rv__jw_fcstr(&w, "role", role_of(r, j));
 		rv__jw_close(&w, "}");
 	}
 	rv__jw_close(&w, "]");
@@ -154,7 +155,7 @@ static struct rv_frame *presence_frame(const struct rv_party *p,
 		rv__jw_close(&w, "}");
 	}
 	rv__jw_close(&w, "]");
-	rv__jw_fnum(&w, "count", (double)rv_party_size(p));
+	rv__jw_fnum(&w, "count", (double)r.size);
 	rv__jw_fnum(&w, "joined_more", (double)(jn > js ? jn - js : 0));
 	rv__jw_fnum(&w, "left_more", (double)(ln - ls));
 	rv__jw_close(&w, "}");
@@ -165,10 +166,10 @@ static struct rv_frame *presence_frame(const struct rv_party *p,
 
 /* The first half of a flush: the batch goes to those present before it,
  * and the batch becomes the flushed one whose joiners are told next. */
-static void flush_start(struct rv__presence *ps, const struct rv_party *p,
+static void flush_start(struct rv__presence *ps, struct rv__roster r,
 			double now_ms, struct rv_outbox *ob)
 {
-	struct rv_member *first = ps->first_new, *head = rv_party_first(p);
+	struct rv_member *first = ps->first_new, *head = r.first;
 	struct rv__presence_gones swap;
 
 	for (struct rv_member *m = first; m; m = m->next)
@@ -178,8 +179,8 @@ static void flush_start(struct rv__presence *ps, const struct rv_party *p,
 		enum rv_target to = first ? RV_TO_ALL_BEFORE : RV_TO_ALL;
 
 		if (first != head)
-			rv__party_emit(ob, to, first,
-				       presence_frame(p, first, ps->seq, ps->n_new,
+			rv__outbox_emit(ob, to, first,
+				       presence_frame(r, first, ps->seq, ps->n_new,
 						      RV__PRESENCE_LIST_MAX, ps->left.v,
 						      ps->left.n, RV__PRESENCE_LIST_MAX,
 						      now_ms));
@@ -200,7 +201,7 @@ static void flush_start(struct rv__presence *ps, const struct rv_party *p,
 
 /* The second half: each joiner of the flushed batch gets the joins and
  * leaves after its own, when there are any. */
-static void flush_newcomers(struct rv__presence *ps, const struct rv_party *p,
+static void flush_newcomers(struct rv__presence *ps, struct rv__roster r,
 			    double now_ms, struct rv_outbox *ob, unsigned budget)
 {
 	const struct rv__presence_gones *g = &ps->fl_left;
@@ -211,8 +212,8 @@ static void flush_newcomers(struct rv__presence *ps, const struct rv_party *p,
 		while (ps->nc_left_at < g->n && g->v[ps->nc_left_at].seq < m->presence_seq)
 			ps->nc_left_at++;
 		if (ps->nc_after || ps->nc_left_at < g->n) {
-			rv__party_emit(ob, RV_TO_ONE, m,
-				       presence_frame(p, m->next, ps->nc_end, ps->nc_after,
+			rv__outbox_emit(ob, RV_TO_ONE, m,
+				       presence_frame(r, m->next, ps->nc_end, ps->nc_after,
 						      RV__PRESENCE_LIST_MAX,
 						      g->v + ps->nc_left_at,
 						      g->n - ps->nc_left_at,
@@ -227,60 +228,60 @@ static void flush_newcomers(struct rv__presence *ps, const struct rv_party *p,
 		ps->nc = NULL;
 }
 
-void rv__presence_tick(struct rv__presence *ps, const struct rv_party *p,
+void rv__presence_tick(struct rv__presence *ps, struct rv__roster r,
 		       const struct rv_party_config *cfg, double now_ms,
 		       struct rv_outbox *ob)
 {
 	unsigned budget = RV__PRESENCE_ACTIONS_MAX;
 
 	if (ps->nc) {
-		flush_newcomers(ps, p, now_ms, ob, budget);
+		flush_newcomers(ps, r, now_ms, ob, budget);
 		if (ps->nc)
 			return;
 	}
 	if (ps->due <= now_ms) {
-		flush_start(ps, p, now_ms, ob);
-		flush_newcomers(ps, p, now_ms, ob, budget - 1);
+		flush_start(ps, r, now_ms, ob);
+		flush_newcomers(ps, r, now_ms, ob, budget - 1);
 	}
 	if (!ps->nc && isinf(ps->due) && ps->batching &&
-	    rv_party_size(p) <= cfg->presence_batch_above)
+	    r.size <= cfg->presence_batch_above)
 		ps->batching = false;
 }
 
-static void member_obj(struct rv__jw *w, const struct rv_party *p, const struct rv_member *m)
+static void member_obj(struct rv__jw *w, struct rv__roster r, const struct rv_member *m)
 {
 	rv__jw_elem(w);
 	rv__jw_open(w, "{");
 	rv__jw_fcstr(w, "id", m->id);
 	rv__jw_fcstr(w, "name", m->name);
-	rv__jw_fcstr(w, "role", role_of(p, m));
+	rv__jw_fcstr(w, "role", role_of(r, m));
 	rv__jw_close(w, "}");
 }
 
 void rv__presence_roster(const struct rv__presence *ps, struct rv__jw *w,
-			 const struct rv_party *p, const struct rv_member *joiner)
+			 struct rv__roster r, const struct rv_member *joiner)
 {
-	const struct rv_member *host = rv_party_host(p);
-	size_t n = 0, size = rv_party_size(p);
+	const struct rv_member *host = r.host;
+	size_t n = 0, size = r.size;
 
 	rv__jw_field(w, "members");
 	rv__jw_open(w, "[");
 	if (!ps->batching) {
-		for (const struct rv_member *m = rv_party_first(p); m; m = m->next, n++)
-			member_obj(w, p, m);
+		for (const struct rv_member *m = r.first; m; m = m->next, n++)
+			member_obj(w, r, m);
 	} else {
 		if (host) {
-			member_obj(w, p, host);
+			member_obj(w, r, host);
 			n++;
 		}
 		if (joiner != host) {
-			member_obj(w, p, joiner);
+			member_obj(w, r, joiner);
 			n++;
 		}
-		for (const struct rv_member *m = rv_party_first(p);
+		for (const struct rv_member *m = r.first;
 		     m && n < RV__PRESENCE_ROSTER_MAX; m = m->next) {
 			if (m != host && m != joiner) {
-				member_obj(w, p, m);
+				member_obj(w, r, m);
 				n++;
 			}
 		}
@@ -290,31 +291,25 @@ void rv__presence_roster(const struct rv__presence *ps, struct rv__jw *w,
 	rv__jw_fbool(w, "members_partial", n < size);
 }
 
-int rv__presence_members(const struct rv_party *p, struct rv_member *m,
+int rv__presence_members(struct rv__roster r, const struct rv_member *after,
+			 struct rv_member *m,
 			 const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
 {
-	const char *after = msg->u.members.after;
 	unsigned limit = msg->u.members.limit ? msg->u.members.limit : RV_MEMBERS_PAGE_DEFAULT;
-	const struct rv_member *from = rv_party_first(p), *last = NULL;
+	const struct rv_member *from = r.first, *last = NULL;
 	struct rv__jw w;
 	unsigned n = 0;
 
 	if (limit > RV_MEMBERS_PAGE_MAX)
 		limit = RV_MEMBERS_PAGE_MAX;
-	if (after) {
-		const struct rv_member *a = rv_party_find(p, after);
-
-		if (!a)
-			return rv__party_error(m, msg, RV_ERR_NOT_FOUND, now_ms, ob,
-					       "after names no member of this party");
-		from = a->next;
-	}
+	if (after)
+		from = after->next;
 	rv__jw_init(&w, 96 + (size_t)limit * 64);
 	rv__jw_open(&w, "{\"type\":\"members\",\"payload\":{");
 	rv__jw_field(&w, "members");
 	rv__jw_open(&w, "[");
 	for (const struct rv_member *x = from; x && n < limit; x = x->next, n++) {
-		member_obj(&w, p, x);
+		member_obj(&w, r, x);
 		last = x;
 	}
 	rv__jw_close(&w, "]");
@@ -323,11 +318,11 @@ int rv__presence_members(const struct rv_party *p, struct rv_member *m,
 		rv__jw_cstr(&w, last->id);
 	else
 		rv__jw_lit(&w, "null");
-	rv__jw_fnum(&w, "count", (double)rv_party_size(p));
+	rv__jw_fnum(&w, "count", (double)r.size);
 	rv__jw_close(&w, "}");
 	rv__jw_ftime(&w, "ts", now_ms);
 	rv__jw_id(&w, msg->id);
 	rv__jw_lit(&w, "}");
-	rv__party_emit(ob, RV_TO_ONE, m, rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_MEMBERS));
+	rv__outbox_emit(ob, RV_TO_ONE, m, rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_MEMBERS));
 	return 0;
 }

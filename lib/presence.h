@@ -48,6 +48,15 @@ struct rv__presence_gones {
 	size_t n, cap;
 };
 
+/* What presence reads of the party, lent by party.c at each call (so that
+ * presence.o calls nothing in party.o): the first member in join order,
+ * the host (NULL: none) and the size. */
+struct rv__roster {
+	struct rv_member *first;
+	const struct rv_member *host;
+	size_t size;
+};
+
 struct rv__presence {
 	bool batching;                  /* latched mode, see above */
 	uint64_t seq;                   /* stamps joins and leaves, in order */
@@ -71,7 +80,7 @@ void rv__presence_free(struct rv__presence *ps);
 /* Whether m's join (already linked in, p's size counts it) is batched;
  * when it is, m is added to the pending batch and nothing must be sent
  * about it but its welcome. Latches batching on past the threshold. */
-bool rv__presence_join(struct rv__presence *ps, const struct rv_party *p,
+bool rv__presence_join(struct rv__presence *ps, struct rv__roster r,
 		       const struct rv_party_config *cfg, struct rv_member *m,
 		       double now_ms);
 /* Whether m's leave (m still linked in) is batched (nothing to send now:
@@ -82,7 +91,7 @@ bool rv__presence_leave(struct rv__presence *ps, const struct rv_party_config *c
 			struct rv_member *m, double now_ms);
 
 double rv__presence_deadline(const struct rv__presence *ps);
-void rv__presence_tick(struct rv__presence *ps, const struct rv_party *p,
+void rv__presence_tick(struct rv__presence *ps, struct rv__roster r,
 		       const struct rv_party_config *cfg, double now_ms,
 		       struct rv_outbox *ob);
 
@@ -92,20 +101,14 @@ struct rv__jw;
  * batching, else at most RV__PRESENCE_ROSTER_MAX: the host, the joiner,
  * then the longest present. */
 void rv__presence_roster(const struct rv__presence *ps, struct rv__jw *w,
-			 const struct rv_party *p, const struct rv_member *joiner);
+			 struct rv__roster r, const struct rv_member *joiner);
 
 /* Answer `members {after, limit}` from m (id echoed): a page of the roster
- * in join order, or error not_found for an unknown after. Returns 0, or 1
- * when answered with an error. */
-int rv__presence_members(const struct rv_party *p, struct rv_member *m,
+ * in join order after the member after (NULL: from the first; party.c
+ * answers an unknown one not_found). Returns 0. */
+int rv__presence_members(struct rv__roster r, const struct rv_member *after,
+			 struct rv_member *m,
 			 const struct rv_msg *msg, double now_ms, struct rv_outbox *ob);
 
-/* party.c's: queue f (the caller's reference) for target; see emit. */
-void rv__party_emit(struct rv_outbox *ob, enum rv_target target,
-		    struct rv_member *m, struct rv_frame *f);
-/* party.c's: answer msg with an error to m alone; returns 1. */
-int rv__party_error(struct rv_member *m, const struct rv_msg *msg,
-		    enum rv_err_code code, double now_ms, struct rv_outbox *ob,
-		    const char *text);
 
 #endif
