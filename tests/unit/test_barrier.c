@@ -211,11 +211,12 @@ static void test_buffering_holds_resume_ready_releases(void **state)
 	assert_true(isinf(rv_party_next_deadline(x->p)) ||
 		    rv_party_next_deadline(x->p) > t + 1e9);
 
-	/* the host's resume is accepted but held: paused at its position */
+	/* the host's resume is accepted but held: paused at its position,
+	 * stamped lead ms ahead like any host's sync (lead.c) */
 	send_at(x, x->a, "{\"type\":\"sync\",\"id\":\"s1\",\"payload\":{\"position\":10,"
 		"\"playing\":true,\"speed\":1}}", t + 100);
-	assert_sync(got(x, x->c, "sync"), 10, false, t + 100);
-	assert_sync(got(x, x->a, "sync"), 10, false, t + 100);
+	assert_sync(got(x, x->c, "sync"), 10, false, t + 100 + LEAD);
+	assert_sync(got(x, x->a, "sync"), 10, false, t + 100 + LEAD);
 	assert_string_equal(json_string_value(json_object_get(got(x, x->a, "sync"), "id")), "s1");
 	assert_state(got(x, x->b, "party_state"), true, 1, t + 100 + READY_MS);
 	assert_false(rv_party_state(x->p)->playing);
@@ -348,7 +349,9 @@ static void test_late_joiner_never_pauses(void **state)
 	send_at(x, d, READY, t + 6000);
 	assert_int_equal(x->ob.n, 0);
 	send_at(x, d, BUFFERING, t + 7000);
-	assert_sync(got(x, x->a, "sync"), 7.1, false, t + 7000 + LEAD);
+	/* the host's play took effect at t + LEAD, so at the pause's instant
+	 * t + 7000 + LEAD the playback is at 7 s */
+	assert_sync(got(x, x->a, "sync"), 7, false, t + 7000 + LEAD);
 }
 
 static void test_joiner_of_waiting_party(void **state)
@@ -378,15 +381,15 @@ static void test_rebuffer_mid_play(void **state)
 	send_at(x, x->a, PLAY(0), t);
 	send_at(x, x->c, BUFFERING, t + 10000);
 	/* paused for everyone, the host included, where the playback is
-	 * lead ms from now */
+	 * lead ms from now: the host's play took effect at t + LEAD, so 10 s */
 	j = got(x, x->a, "sync");
-	assert_sync(j, 10.1, false, t + 10000 + LEAD);
+	assert_sync(j, 10, false, t + 10000 + LEAD);
 	assert_string_equal(json_string_value(json_object_get(j, "from")), "carol");
 	assert_non_null(got(x, x->c, "sync"));
 	assert_state(got(x, x->b, "party_state"), true, 1, t + 10000 + REBUF_MS);
 	assert_int_equal(x->ob.waits_started, 1);
 	send_at(x, x->c, READY, t + 11000);
-	assert_sync(got(x, x->b, "sync"), 10.1, true, t + 11000 + LEAD);
+	assert_sync(got(x, x->b, "sync"), 10, true, t + 11000 + LEAD);
 	assert_state(got(x, x->b, "party_state"), false, 0, INFINITY);
 
 	/* a rebuffer that lasts: dropped with its own reason, the party goes on */
@@ -445,7 +448,9 @@ static void test_host_pause_cancels_held(void **state)
 	send_at(x, x->b, BUFFERING, t);
 	send_at(x, x->a, PLAY(4), t + 10);
 	send_at(x, x->a, PAUSE(6), t + 20);
-	assert_sync(got(x, x->c, "sync"), 6, false, t + 20);
+	/* a seek from the held 4: stamped lead ms ahead, after the held
+	 * state's t + 10 + LEAD */
+	assert_sync(got(x, x->c, "sync"), 6, false, t + 20 + LEAD);
 	assert_state(got(x, x->c, "party_state"), true, 1, INFINITY);
 	tick(x, t + 10 + READY_MS);
 	assert_int_equal(x->ob.n, 0);
@@ -479,7 +484,8 @@ static void test_hostile_order(void **state)
 	assert_int_equal(x->ob.n, 1);
 	assert_non_null(got(x, x->a, "ack"));
 	assert_true(rv_party_state(x->p)->playing);
-	assert_near(rv_party_state(x->p)->server_time, T0 + 60, 0.001);
+	/* the host's play, as scheduled: untouched by the start */
+	assert_near(rv_party_state(x->p)->server_time, T0 + 60 + LEAD, 0.001);
 	/* start while paused and nobody waited for: plays */
 	send_at(x, x->a, PAUSE(2), T0 + 80);
 	send_at(x, x->a, START, T0 + 90);
