@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "jw.h"
+#include "lead.h"
 #include "outbox.h"
 
 void rv__barrier_init(struct rv__barrier *b)
@@ -190,12 +191,26 @@ static double scheduled_at(const struct rv__barrier_env *e)
 	return e->state->server_time > at ? e->state->server_time : at;
 }
 
+/* Where playback goes on from at `at` (not before the state's instant):
+ * while the state is still pending, members that got it in time dropped
+ * it for ours and follow the state before it, so take the position
+ * nobody moves back from (lead.c), as a host's sync does. */
+static double position_at(const struct rv__barrier_env *e, double at)
+{
+	const struct rv_playback *st = e->state;
+
+	if (e->before && st->server_time > e->now_ms)
+		return rv__lead_position(e->before, st, at);
+	return rv_playback_position_at(st, at);
+}
+
 /* Everyone is ready (or no longer waited for): play the held resume,
  * scheduled, relayed like a host's sync. */
 static void release(const struct rv__barrier_env *e)
 {
 	struct rv__barrier *b = e->b;
 	struct rv_playback *st = e->state;
+	double at = scheduled_at(e);
 
 	if (!b->held)
 		return;
@@ -203,10 +218,13 @@ static void release(const struct rv__barrier_env *e)
 	b->rebuffer = false;
 	b->deadline = INFINITY;
 	b->dirty = true;
-	st->position = b->resume_position;
+	/* held: the state is paused at the resume position, so this is it,
+	 * or further when released within the lead of a stall's pause (the
+	 * members that dropped the pause played on meanwhile) */
+	st->position = position_at(e, at);
 	st->speed = b->resume_speed;
 	st->playing = true;
-	st->server_time = scheduled_at(e);
+	st->server_time = at;
 	push(e, RV_TO_ALL, NULL,
 	     rv_proto_sync_frame(st, b->resume_from[0] ? b->resume_from : NULL, e->now_ms, NULL));
 }
@@ -301,7 +319,7 @@ static void stall(const struct rv__barrier_env *e, struct rv_member *m)
 	struct rv_playback *st = e->state;
 	double at = scheduled_at(e);
 
-	st->position = rv_playback_position_at(st, at);
+	st->position = position_at(e, at);
 	st->playing = false;
 	st->server_time = at;
 	hold(e, st, m->id, true);

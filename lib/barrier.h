@@ -65,6 +65,9 @@ struct rv__barrier_env {
 	const struct rv_party_config *cfg;
 	double now_ms;
 	double lead_ms;                 /* how far ahead a state it makes is stamped */
+	/* the state members play while *state is pending (server_time
+	 * after now_ms); NULL when the party does not schedule */
+	const struct rv_playback *before;
 	struct rv_outbox *ob;
 };
 

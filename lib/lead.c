@@ -95,17 +95,23 @@ struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 				     const struct rv_playback *host, double tol_ms, double t_ms)
 {
 	struct rv_playback out = *host;
-	double late;
 
 	out.server_time = t_ms;
 	if (!continues(in_force, host, tol_ms) && !(pending && continues(pending, host, tol_ms))) {
 		out.position = host->position;          /* a seek */
 		return out;
 	}
-	if (!pending) {
-		out.position = rv_playback_position_at(in_force, t_ms);
-		return out;
-	}
+	out.position = rv__lead_position(in_force, pending, t_ms);
+	return out;
+}
+
+double rv__lead_position(const struct rv_playback *in_force,
+			 const struct rv_playback *pending, double t_ms)
+{
+	double late;
+
+	if (!pending)
+		return rv_playback_position_at(in_force, t_ms);
 	/* A member that got the pending state in time drops it for this one
 	 * (rv_schedule) and follows in_force until T; one that got this one
 	 * after the pending instant followed the pending state from then.
@@ -114,7 +120,6 @@ struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 	 * one is taken, so that nobody moves back at T, whichever path it
 	 * was on. */
 	late = rv_playback_position_at(pending, t_ms);
-	out.position = was_seek(in_force, pending)
+	return was_seek(in_force, pending)
 		? late : fmax(late, rv_playback_position_at(in_force, t_ms));
-	return out;
 }

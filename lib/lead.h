@@ -76,4 +76,13 @@ struct rv_playback rv__lead_schedule(const struct rv_playback *in_force,
 				     const struct rv_playback *pending,
 				     const struct rv_playback *host, double tol_ms, double t_ms);
 
+/* Where a continuous command stamped for t_ms goes on from: in_force's
+ * position at t_ms; with a pending state (NULL: none), the pending seek's
+ * target if it was a seek, else the further of the two at t_ms, since a
+ * member that got the pending state in time drops it for the new one and
+ * one that got it late followed it: nobody moves back. The barrier's
+ * stalls and releases (barrier.c) go on the same way. */
+double rv__lead_position(const struct rv_playback *in_force,
+			 const struct rv_playback *pending, double t_ms);
+
 #endif

@@ -143,6 +143,7 @@ static struct rv__barrier_env barrier_env(struct rv_party *p, double now_ms,
 	return (struct rv__barrier_env){ .b = &p->barrier, .state = &p->state,
 					 .first = p->members.first, .cfg = &p->cfg,
 					 .now_ms = now_ms, .lead_ms = lead_now(p, now_ms),
+					 .before = p->cfg.lead_max_ms > 0 ? &p->before : NULL,
 					 .ob = ob };
 }
 

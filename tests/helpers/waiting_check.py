@@ -178,6 +178,10 @@ async def s_forced_start():
     a, b, bid = await two("wr-start")
     c, _ = await join("wr-start", "cat")
     await send(b, "buffering")
+    # bob's buffering and ann's play come on two connections: wait until
+    # the server has the first, or the play may come first and the
+    # buffering then stalls it (a pause where the playback is, past 8)
+    await state_where(a, waiting_for([bid]), "waiting for bob")
     await send(a, "sync", play(8))
     await state_where(a, lambda p: p["waiting"] and p["deadline"] is not None, "held")
     # a member cannot force it

@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "revenge/clock.h"
 #include "revenge/party.h"
 
 #define T0 1700000000000.0
@@ -211,11 +213,12 @@ static void test_buffering_holds_resume_ready_releases(void **state)
 	assert_true(isinf(rv_party_next_deadline(x->p)) ||
 		    rv_party_next_deadline(x->p) > t + 1e9);
 
-	/* the host's resume is accepted but held: paused at its position */
+	/* the host's resume is accepted but held: paused at its position,
+	 * stamped lead ms ahead like any host's sync (lead.c) */
 	send_at(x, x->a, "{\"type\":\"sync\",\"id\":\"s1\",\"payload\":{\"position\":10,"
 		"\"playing\":true,\"speed\":1}}", t + 100);
-	assert_sync(got(x, x->c, "sync"), 10, false, t + 100);
-	assert_sync(got(x, x->a, "sync"), 10, false, t + 100);
+	assert_sync(got(x, x->c, "sync"), 10, false, t + 100 + LEAD);
+	assert_sync(got(x, x->a, "sync"), 10, false, t + 100 + LEAD);
 	assert_string_equal(json_string_value(json_object_get(got(x, x->a, "sync"), "id")), "s1");
 	assert_state(got(x, x->b, "party_state"), true, 1, t + 100 + READY_MS);
 	assert_false(rv_party_state(x->p)->playing);
@@ -348,7 +351,9 @@ static void test_late_joiner_never_pauses(void **state)
 	send_at(x, d, READY, t + 6000);
 	assert_int_equal(x->ob.n, 0);
 	send_at(x, d, BUFFERING, t + 7000);
-	assert_sync(got(x, x->a, "sync"), 7.1, false, t + 7000 + LEAD);
+	/* the host's play took effect at t + LEAD, so at the pause's instant
+	 * t + 7000 + LEAD the playback is at 7 s */
+	assert_sync(got(x, x->a, "sync"), 7, false, t + 7000 + LEAD);
 }
 
 static void test_joiner_of_waiting_party(void **state)
@@ -378,15 +383,15 @@ static void test_rebuffer_mid_play(void **state)
 	send_at(x, x->a, PLAY(0), t);
 	send_at(x, x->c, BUFFERING, t + 10000);
 	/* paused for everyone, the host included, where the playback is
-	 * lead ms from now */
+	 * lead ms from now: the host's play took effect at t + LEAD, so 10 s */
 	j = got(x, x->a, "sync");
-	assert_sync(j, 10.1, false, t + 10000 + LEAD);
+	assert_sync(j, 10, false, t + 10000 + LEAD);
 	assert_string_equal(json_string_value(json_object_get(j, "from")), "carol");
 	assert_non_null(got(x, x->c, "sync"));
 	assert_state(got(x, x->b, "party_state"), true, 1, t + 10000 + REBUF_MS);
 	assert_int_equal(x->ob.waits_started, 1);
 	send_at(x, x->c, READY, t + 11000);
-	assert_sync(got(x, x->b, "sync"), 10.1, true, t + 11000 + LEAD);
+	assert_sync(got(x, x->b, "sync"), 10, true, t + 11000 + LEAD);
 	assert_state(got(x, x->b, "party_state"), false, 0, INFINITY);
 
 	/* a rebuffer that lasts: dropped with its own reason, the party goes on */
@@ -445,7 +450,9 @@ static void test_host_pause_cancels_held(void **state)
 	send_at(x, x->b, BUFFERING, t);
 	send_at(x, x->a, PLAY(4), t + 10);
 	send_at(x, x->a, PAUSE(6), t + 20);
-	assert_sync(got(x, x->c, "sync"), 6, false, t + 20);
+	/* a seek from the held 4: stamped lead ms ahead, after the held
+	 * state's t + 10 + LEAD */
+	assert_sync(got(x, x->c, "sync"), 6, false, t + 20 + LEAD);
 	assert_state(got(x, x->c, "party_state"), true, 1, INFINITY);
 	tick(x, t + 10 + READY_MS);
 	assert_int_equal(x->ob.n, 0);
@@ -479,7 +486,8 @@ static void test_hostile_order(void **state)
 	assert_int_equal(x->ob.n, 1);
 	assert_non_null(got(x, x->a, "ack"));
 	assert_true(rv_party_state(x->p)->playing);
-	assert_near(rv_party_state(x->p)->server_time, T0 + 60, 0.001);
+	/* the host's play, as scheduled: untouched by the start */
+	assert_near(rv_party_state(x->p)->server_time, T0 + 60 + LEAD, 0.001);
 	/* start while paused and nobody waited for: plays */
 	send_at(x, x->a, PAUSE(2), T0 + 80);
 	send_at(x, x->a, START, T0 + 90);
@@ -594,6 +602,132 @@ static void test_default_timeouts(void **state)
 	}
 }
 
+/* ---- the barrier's states as a member plays them (rv_schedule, clock.h) */
+
+#define SIM_Q 16
+
+/* A member that gets every state the party relays `delay` ms after it was
+ * sent and plays it with rv_schedule; sampled every ms, its position must
+ * never go back. */
+struct sim {
+	struct rv_schedule s;
+	double delay, t, pos;
+	struct rv_playback q[SIM_Q];
+	double q_at[SIM_Q];
+	unsigned head, n;
+};
+
+static void sim_init(struct sim *m, const struct rv_playback *st, double delay, double t)
+{
+	memset(m, 0, sizeof(*m));
+	rv_schedule_init(&m->s, st);
+	m->delay = delay;
+	m->t = t;
+	m->pos = rv_schedule_position(&m->s, t);
+}
+
+/* Play until `until`, taking the queued states as they arrive. */
+static void sim_run(struct sim *m, double until)
+{
+	for (; m->t <= until; m->t += 1) {
+		double pos;
+
+		while (m->head < m->n && m->q_at[m->head] <= m->t) {
+			rv_schedule_push(&m->s, &m->q[m->head], m->q_at[m->head]);
+			m->head++;
+		}
+		pos = rv_schedule_position(&m->s, m->t);
+		if (pos < m->pos - 1e-9)
+			fail_msg("delay %g: position %.4f at %.0f after %.4f", m->delay, pos,
+				 m->t - T0, m->pos);
+		m->pos = pos;
+	}
+}
+
+/* Queue the syncs of the outbox that `to` gets, sent at now, on sims. */
+static unsigned sim_feed(struct fx *x, const struct rv_member *to, struct sim *sims,
+			 unsigned nsims, double now)
+{
+	unsigned k = 0;
+	json_t *j;
+
+	while ((j = got_nth(x, to, "sync", k++)) != NULL) {
+		json_t *p = pl(j);
+		struct rv_playback st = { .position = num(p, "position"),
+					  .playing = flag(p, "playing"),
+					  .speed = num(p, "speed"),
+					  .server_time = num(p, "server_time") };
+
+		for (unsigned i = 0; i < nsims; i++) {
+			struct sim *m = &sims[i];
+
+			sim_run(m, now + m->delay - 1);
+			assert_true(m->n < SIM_Q);
+			m->q[m->n] = st;
+			m->q_at[m->n++] = now + m->delay;
+		}
+	}
+	return k - 1;
+}
+
+/* Playing party, a member stalls (a pause scheduled at now + lead), then
+ * is ready (the release at now + lead): once within the lead of the pause,
+ * once after it landed. Bob plays each relayed state in order, getting it
+ * at once (a pending pause dropped for the release) or later but within
+ * the lead (the pause applied, then the release); his position never goes
+ * back, and after a pause that landed he resumes where he paused. */
+static void test_stall_release_as_played(void **state)
+{
+	struct fx *x = *state;
+	double t = T0 + 1000, pause_pos, pause_at;
+	struct sim sims[3];
+	/* within the lead, as the lead (2 x RTT) is meant to be; 70 ms gets
+	 * the pause after its instant but the release before its own */
+	const double delays[3] = { 0, LEAD / 2, LEAD * 0.7 };
+	const struct rv_playback *st;
+
+	for (unsigned i = 0; i < 3; i++)
+		sim_init(&sims[i], rv_party_state(x->p), delays[i], t - 1);
+	send_at(x, x->a, PLAY(0), t);
+	assert_int_equal(sim_feed(x, x->b, sims, 3, t), 1);
+
+	/* ready within the lead of the stall's pause */
+	send_at(x, x->c, BUFFERING, t + 5000);
+	assert_int_equal(sim_feed(x, x->b, sims, 3, t + 5000), 1);
+	assert_false(rv_party_state(x->p)->playing);
+	send_at(x, x->c, READY, t + 5050);
+	assert_int_equal(sim_feed(x, x->b, sims, 3, t + 5050), 1);
+	st = rv_party_state(x->p);
+	assert_true(st->playing);
+	assert_near(st->server_time, t + 5050 + LEAD, 0.001);
+	/* those who dropped the pause played on until the release: it goes
+	 * on from where they are, the others skip the 50 ms they paused */
+	assert_near(st->position, 5.05, 1e-6);
+
+	/* ready after the pause landed: everyone resumes where it paused */
+	send_at(x, x->c, BUFFERING, t + 8000);
+	assert_int_equal(sim_feed(x, x->b, sims, 3, t + 8000), 1);
+	pause_pos = rv_party_state(x->p)->position;
+	pause_at = rv_party_state(x->p)->server_time;
+	assert_near(pause_at, t + 8000 + LEAD, 0.001);
+	assert_near(pause_pos, 5.05 + (8000 + LEAD - 5050 - LEAD) / 1000.0, 1e-6);
+	send_at(x, x->c, READY, t + 9000);
+	assert_int_equal(sim_feed(x, x->b, sims, 3, t + 9000), 1);
+	st = rv_party_state(x->p);
+	assert_near(st->position, pause_pos, 1e-9);
+	assert_near(st->server_time, t + 9000 + LEAD, 0.001);
+	for (unsigned i = 0; i < 3; i++) {
+		struct sim *m = &sims[i];
+
+		/* paused where the party paused, from when it had the pause */
+		sim_run(m, t + 9000 + LEAD - 1);
+		assert_near(m->pos, pause_pos, 1e-9);
+		/* and plays on from there */
+		sim_run(m, t + 12000);
+		assert_near(m->pos, pause_pos + (12000 - 9000 - LEAD) / 1000.0, 1e-6);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +747,7 @@ int main(void)
 		T(test_big_party_coalesced),
 		T(test_default_timeouts),
 		T(test_thousand_members_bounded),
+		T(test_stall_release_as_played),
 #undef T
 	};
 
