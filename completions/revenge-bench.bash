@@ -25,6 +25,7 @@ _revenge_bench_scenario_flags()
 	connect) echo '--conns --server-pid' ;;
 	fanout) echo '--parties --members --rate --server-pid' ;;
 	progress) echo '--sessions --inflight --rate' ;;
+	sync) echo '--members --delay --delay-up --delay-down --jitter --skew-ppm --seed' ;;
 	esac
 }
 
@@ -40,7 +41,7 @@ _revenge_bench()
 {
 	local globals='--url --duration --connect-rate --src --deflate --token
 		--token-file --json --help --version -h -V'
-	local scenarios='amplify chat churn connect fanout progress'
+	local scenarios='amplify chat churn connect fanout progress sync'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
 	local scenario='' sflags='' sswitches=''
 	local -a words=() matches=()
