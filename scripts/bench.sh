@@ -10,6 +10,8 @@
 #   BENCH_CLIMB="3 6 9 10 11 12 13 14 16"  syncs/s per host, 100x100 climb
 #   BENCH_HOLD=19000    connections held at once (revenge), from 8 source
 #                       addresses
+#   BENCH_SYNC_DURATION=30s   each `revenge-bench sync` run (3 of them)
+#   BENCH_ONLY=sync     only the sync runs (no yardsticks, about two minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -20,6 +22,8 @@ DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
 CLIMB=${BENCH_CLIMB:-3 6 9 10 11 12 13 14 16}
 HOLD=${BENCH_HOLD:-19000}
+SYNC_DURATION=${BENCH_SYNC_DURATION:-30s}
+ONLY=${BENCH_ONLY:-}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -99,6 +103,66 @@ run() { # SERVER NAME ARGS...: one measurement, JSON kept
 	cat "$work/$server-$name.json" >>"$work/$server-$name.all"
 	cp "$work/$server-$name.json" "$out/$stamp-$server-$name-$(wc -l <"$work/$server-$name.all").json"
 }
+
+# Sync accuracy (revenge-bench sync): 8 members behind simulated paths,
+# three ways, judged against the targets of issue 13 (and once more with
+# no delay and unskewed clocks, which tells the skew's part).
+sync_runs() {
+	local name args
+	for name in nodelay noskew jitter asym; do
+		case $name in
+		nodelay) args=() ;;
+		noskew) args=(--skew-ppm 0) ;;   # to tell the clocks' skew from the rest
+		jitter) args=(--delay 50 --jitter 20) ;;
+		asym) args=(--delay-up 80 --delay-down 20) ;;
+		esac
+		echo "bench: revenge sync $name ${args[*]}" >&2
+		run revenge "sync-$name" --duration "$SYNC_DURATION" sync --members 8 "${args[@]}"
+	done
+	/usr/bin/python3 - "$work" <<'PYEOF'
+import json, os, sys
+work = sys.argv[1]
+
+def last(name):
+    path = os.path.join(work, f"revenge-{name}.all")
+    try:
+        return json.loads(open(path).read().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+def check(label, value, limit):
+    if value is None:
+        return f"{label} -"
+    return f"{label} {value:.2f} ms ({'ok' if value <= limit else 'OVER'} <= {limit:g})"
+
+print("\nsync, 8 members (revenge-bench sync): steady spread and transients")
+for name, title in (("nodelay", "no delay"), ("noskew", "(no skew)"), ("jitter", "50 +- 20 ms"),
+                    ("asym", "80/20 ms")):
+    r = last(f"sync-{name}")
+    if not r or not r.get("connected"):
+        print(f"  {title:<12} did not run")
+        continue
+    sp, tr = r["spread_ms"], r["transients"]
+    limit = 1 if name in ("nodelay", "noskew") else 10
+    parts = [check("spread p99", sp["p99"], limit), f"p50 {sp['p50']:.2f} max {sp['max']:.2f}"]
+    if name == "jitter":
+        parts += [check(k, tr[k]["max_ms"], 10) for k in ("resume", "pause", "seek")]
+    else:
+        parts += [f"{k} {tr[k]['max_ms']:.2f}" for k in ("resume", "pause", "seek", "speed")
+                  if tr[k]["max_ms"] is not None]
+    shift = r.get("shift_ms")
+    parts.append(f"shift {shift:+.2f} ms" if shift is not None else "shift -")
+    if name == "asym":
+        parts.append("(half the asymmetry: +30 expected)")
+    print(f"  {title:<12} " + "; ".join(parts))
+PYEOF
+}
+
+if [ "$ONLY" = sync ]; then
+	sync_runs
+	echo "results: $out/$stamp-*.json" >&2
+	exit 0
+fi
 
 echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
 "$ANCHORS/build.sh" "$BUILD/anchors" >&2
@@ -264,4 +328,5 @@ for name in ("chat-100x10", "churn-100x20"):
               f"p99 {lat.get('p99')} ms" + (f", joins {r.get('joins_per_s'):.0f}/s"
                                            if r.get("joins_per_s") is not None else ""))
 PYEOF
+sync_runs
 echo "results: $out/$stamp-*.json" >&2
