@@ -52,7 +52,7 @@ struct smember {
 struct cmd_rec {
 	int kind;
 	double t_ms;                  /* true ms it was issued */
-	double max_spread_ms;         /* over its transient window */
+	double max_spread_ms;         /* over its transient window; NAN: no instant */
 };
 
 struct darr {
@@ -316,7 +316,7 @@ static void command(struct sbench *sb, double t)
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":%.6f,"
 		     "\"playing\":%s,\"speed\":%g%s},\"id\":\"c%u\"}", pos,
 		     sb->playing ? "true" : "false", sb->speed, at, sb->n_cmds + 1);
-	sb->cmds[sb->n_cmds++] = (struct cmd_rec){ kind, t, 0 };
+	sb->cmds[sb->n_cmds++] = (struct cmd_rec){ kind, t, NAN };   /* NAN: no instant yet */
 	queue_up(sb, 0, 0, buf, n, t);
 }
 
@@ -329,25 +329,28 @@ static void sample(struct sbench *sb, double t)
 	bool playing = false, has_truth = truth_at(sb, t, &truth, &playing, &speed);
 	struct cmd_rec *last = sb->n_cmds ? &sb->cmds[sb->n_cmds - 1] : NULL;
 	double *pos = sb->pos;
+	unsigned k = 0;
 
-	if (!n)
-		return;
 	sb->samples++;
+	/* the members that show something: open, with a state and a clock */
 	for (unsigned i = 0; i < n; i++) {
 		struct smember *m = &sb->mb[i];
 		double local = local_ms(sb, m, t);
 
 		if (!sb->ms.m[i].open || !m->has_state ||
-		    !rv_offset_get_ex(&m->est, local, NULL, NULL, NULL)) {
-			sb->partial++;
-			return;
-		}
-		pos[i] = rv_schedule_position(&m->sched, rv_offset_server_now(&m->est, local));
-		lo = fmin(lo, pos[i]);
-		hi = fmax(hi, pos[i]);
-		sum += pos[i];
+		    !rv_offset_get_ex(&m->est, local, NULL, NULL, NULL))
+			continue;
+		pos[k] = rv_schedule_position(&m->sched, rv_offset_server_now(&m->est, local));
+		if (i == 0)
+			host = pos[k];
+		lo = fmin(lo, pos[k]);
+		hi = fmax(hi, pos[k]);
+		sum += pos[k++];
 	}
-	host = pos[0];
+	if (k < n)
+		sb->partial++;
+	if (k < 2)
+		return;
 	double spread = (hi - lo) * 1000;
 
 	if (last && t - last->t_ms < SYNC_TRANSIENT_S * 1000) {
@@ -356,17 +359,18 @@ static void sample(struct sbench *sb, double t)
 	}
 	if (!playing)
 		return;   /* paused members agree trivially */
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < k; i++) {
 		worst_host = fmax(worst_host, fabs(pos[i] - host) * 1000);
 		if (has_truth)
 			worst_truth = fmax(worst_truth, fabs(pos[i] - truth) * 1000);
 	}
 	darr_add(&sb->spread, spread);
-	darr_add(&sb->host_err, worst_host);
+	if (isfinite(host))
+		darr_add(&sb->host_err, worst_host);
 	if (has_truth) {
 		darr_add(&sb->truth_err, worst_truth);
 		/* in ms of time, not of media: what a clock error does */
-		sb->shift_sum += (sum / n - truth) * 1000 / speed;
+		sb->shift_sum += (sum / k - truth) * 1000 / speed;
 		sb->shift_n++;
 	}
 }
@@ -495,7 +499,8 @@ static void report(const struct mesh *cms)
 
 	clock_errors(sb, &cerr, &cbound);
 	for (unsigned k = 0; k < sb->n_cmds; k++)
-		darr_add(&kinds[sb->cmds[k].kind], sb->cmds[k].max_spread_ms);
+		if (isfinite(sb->cmds[k].max_spread_ms))
+			darr_add(&kinds[sb->cmds[k].kind], sb->cmds[k].max_spread_ms);
 	if (o->c.json) {
 		printf("{\"scenario\":\"sync\",");
 		mesh_json_head(ms, stdout);
