@@ -25,7 +25,7 @@ _revenge_bench_scenario_flags()
 	connect) echo '--conns --server-pid' ;;
 	fanout) echo '--parties --members --rate --server-pid' ;;
 	progress) echo '--sessions --inflight --rate' ;;
-	sync) echo '--members --delay --delay-up --delay-down --jitter --skew-ppm --seed' ;;
+	sync) echo '--members --delay --delay-up --delay-down --jitter --jitter-dist --skew-ppm --seed' ;;
 	esac
 }
 

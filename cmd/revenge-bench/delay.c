@@ -3,6 +3,7 @@
  */
 #include "delay.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +18,11 @@ double delay_rand(uint64_t *state)
 	return (double)(z >> 11) / 9007199254740992.0;   /* 2^53 */
 }
 
-void delay_path_init(struct delay_path *p, double base_ms, double jitter_ms, uint64_t seed)
+void delay_path_init(struct delay_path *p, double base_ms, double jitter_ms,
+		     enum delay_dist dist, uint64_t seed)
 {
 	p->base_ms = base_ms;
+	p->dist = dist;
 	p->jitter_ms = jitter_ms < base_ms ? jitter_ms : base_ms;
 	p->rng = seed;
 	p->last_release_ms = -1e300;
@@ -29,8 +32,14 @@ double delay_path_next(struct delay_path *p, double now_ms)
 {
 	double d = p->base_ms, at;
 
-	if (p->jitter_ms > 0)
+	if (p->jitter_ms > 0 && p->dist == DELAY_NORMAL) {
+		/* Box-Muller; 1 - u keeps the logarithm's argument above 0 */
+		double u = 1 - delay_rand(&p->rng), v = delay_rand(&p->rng);
+
+		d += sqrt(-2 * log(u)) * cos(2 * M_PI * v) * p->jitter_ms;
+	} else if (p->jitter_ms > 0) {
 		d += (2 * delay_rand(&p->rng) - 1) * p->jitter_ms;
+	}
 	at = now_ms + (d > 0 ? d : 0);
 	if (at < p->last_release_ms)
 		at = p->last_release_ms;   /* behind the one before: TCP keeps order */
@@ -38,9 +47,10 @@ double delay_path_next(struct delay_path *p, double now_ms)
 	return at;
 }
 
-void delay_queue_init(struct delay_queue *q, double base_ms, double jitter_ms, uint64_t seed)
+void delay_queue_init(struct delay_queue *q, double base_ms, double jitter_ms,
+		      enum delay_dist dist, uint64_t seed)
 {
-	delay_path_init(&q->path, base_ms, jitter_ms, seed);
+	delay_path_init(&q->path, base_ms, jitter_ms, dist, seed);
 	q->head = NULL;
 	q->tail = &q->head;
 	q->n = 0;

@@ -20,10 +20,17 @@
 
 #define DELAY_MAX_MS 2000.0          /* the largest base delay accepted */
 
-/* One direction's delay: uniform in [base - jitter, base + jitter] ms
- * (jitter <= base, so never negative). */
+/* How a delay varies around its base. */
+enum delay_dist {
+	DELAY_UNIFORM,               /* uniform in [base - jitter, base + jitter] */
+	DELAY_NORMAL,                /* normal, standard deviation jitter, clipped at 0 */
+};
+
+/* One direction's delay (jitter <= base, so a uniform one is never
+ * negative). */
 struct delay_path {
 	double base_ms, jitter_ms;
+	enum delay_dist dist;
 	uint64_t rng;                /* splitmix64 state */
 	double last_release_ms;      /* of the previous message: FIFO */
 };
@@ -43,7 +50,8 @@ struct delay_queue {
 	size_t n;
 };
 
-void delay_path_init(struct delay_path *p, double base_ms, double jitter_ms, uint64_t seed);
+void delay_path_init(struct delay_path *p, double base_ms, double jitter_ms,
+		     enum delay_dist dist, uint64_t seed);
 
 /* A uniform double in [0, 1) from the path's generator (also for the
  * caller's own draws that must follow the seed). */
@@ -53,7 +61,8 @@ double delay_rand(uint64_t *state);
  * never before the previous message's release. */
 double delay_path_next(struct delay_path *p, double now_ms);
 
-void delay_queue_init(struct delay_queue *q, double base_ms, double jitter_ms, uint64_t seed);
+void delay_queue_init(struct delay_queue *q, double base_ms, double jitter_ms,
+		      enum delay_dist dist, uint64_t seed);
 
 /* Hold a copy of text (len bytes) sent at now_ms; 0, or -1 out of memory. */
 int delay_queue_push(struct delay_queue *q, double now_ms, int tag, const char *text,

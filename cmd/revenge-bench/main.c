@@ -145,6 +145,8 @@ static const char usage_text[] =
 "      --delay-down MS  server to member only (overrides --delay)\n"
 "      --jitter MS      each delay varies uniformly by +-MS (default 0; at\n"
 "                       most the smaller base delay)\n"
+"      --jitter-dist D  uniform (default) or normal: --jitter is then the\n"
+"                       standard deviation, and a delay is clipped at 0\n"
 "      --skew-ppm P     member clocks run fast or slow by up to P ppm, and\n"
 "                       are off by up to 10 s (default 50; at most 1000)\n"
 "      --seed N         the delays, skews and offsets drawn (default 1): the\n"
@@ -167,7 +169,7 @@ static const char usage_text[] =
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
 
 /* sync's options: values past any letter */
-enum { OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_SKEW, OPT_SEED };
+enum { OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED };
 #define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
 /* --duration: more than zero, at most an hour; in seconds. */
@@ -218,6 +220,7 @@ int main(int argc, char **argv)
 		{ "delay-up", required_argument, NULL, OPT_DELAY_UP },
 		{ "delay-down", required_argument, NULL, OPT_DELAY_DOWN },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
+		{ "jitter-dist", required_argument, NULL, OPT_DIST },
 		{ "skew-ppm", required_argument, NULL, OPT_SKEW },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "help", no_argument, NULL, 'h' },
@@ -327,6 +330,15 @@ int main(int argc, char **argv)
 			so.jitter_ms = cli_double(PROG, "--jitter", optarg, 0, DELAY_MAX_MS);
 			sync_given = true;
 			break;
+		case OPT_DIST:
+			if (!strcmp(optarg, "uniform"))
+				so.dist = DELAY_UNIFORM;
+			else if (!strcmp(optarg, "normal"))
+				so.dist = DELAY_NORMAL;
+			else
+				usage_error("--jitter-dist: expected uniform or normal, got '%s'", optarg);
+			sync_given = true;
+			break;
 		case OPT_SKEW:
 			so.skew_ppm = cli_double(PROG, "--skew-ppm", optarg, 0, 1000);
 			sync_given = true;
@@ -357,8 +369,8 @@ int main(int argc, char **argv)
 		usage_error("--parties, --members: amplify has one attack party of --attackers "
 			    "and --passive members");
 	if (sync_given && strcmp(scenario, "sync"))
-		usage_error("--delay, --delay-up, --delay-down, --jitter, --skew-ppm, --seed: only the "
-			    "sync scenario has them");
+		usage_error("--delay, --delay-up, --delay-down, --jitter, --jitter-dist, --skew-ppm, "
+			    "--seed: only the sync scenario has them");
 	if (raw && strncmp(c.url, "ws://", 5))
 		usage_error("--raw: plain ws:// only, got '%s'", c.url);
 

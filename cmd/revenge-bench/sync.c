@@ -504,10 +504,12 @@ static void report(const struct mesh *cms)
 	if (o->c.json) {
 		printf("{\"scenario\":\"sync\",");
 		mesh_json_head(ms, stdout);
-		printf("\"delay_up_ms\":%g,\"delay_down_ms\":%g,\"jitter_ms\":%g,\"skew_ppm\":%g,"
+		printf("\"delay_up_ms\":%g,\"delay_down_ms\":%g,\"jitter_ms\":%g,\"jitter_dist\":\"%s\","
+		       "\"skew_ppm\":%g,"
 		       "\"seed\":%llu,\"samples\":%llu,\"partial_samples\":%llu,"
 		       "\"steady_samples\":%zu,\"commands\":%u,\"time_exchanges\":%llu,"
-		       "\"errors\":%llu,", o->up_ms, o->down_ms, o->jitter_ms, o->skew_ppm,
+		       "\"errors\":%llu,", o->up_ms, o->down_ms, o->jitter_ms,
+		       o->dist == DELAY_NORMAL ? "normal" : "uniform", o->skew_ppm,
 		       (unsigned long long)o->seed, (unsigned long long)sb->samples,
 		       (unsigned long long)sb->partial, sb->spread.n, sb->n_cmds,
 		       (unsigned long long)sb->exchanges, (unsigned long long)sb->errors);
@@ -533,9 +535,10 @@ static void report(const struct mesh *cms)
 		limits_json(o->c.lim, stdout);
 		printf("}\n");
 	} else {
-		printf("scenario      sync (%u members; delay up %g ms, down %g ms, jitter +-%g ms; "
+		printf("scenario      sync (%u members; delay up %g ms, down %g ms, jitter %s%g ms; "
 		       "clocks +-%g ppm; seed %llu)\n", o->members, o->up_ms, o->down_ms,
-		       o->jitter_ms, o->skew_ppm, (unsigned long long)o->seed);
+		       o->dist == DELAY_NORMAL ? "sd " : "+-", o->jitter_ms, o->skew_ppm,
+		       (unsigned long long)o->seed);
 		printf("server        %s\n", o->c.url);
 		printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected,
 		       ms->n, ms->failed, ms->closed);
@@ -598,8 +601,9 @@ int sync_run(const struct sync_opts *o)
 		/* each member's draws follow the seed alone, whatever the others do */
 		m->skew = (2 * delay_rand(&rng) - 1) * o->skew_ppm * 1e-6;
 		m->offset_ms = (2 * delay_rand(&rng) - 1) * CLOCK_OFFSET_MS;
-		delay_queue_init(&m->up, o->up_ms, o->jitter_ms, rng ^ 0x5555555555555555ULL);
-		delay_queue_init(&m->down, o->down_ms, o->jitter_ms, rng ^ 0xaaaaaaaaaaaaaaaaULL);
+		delay_queue_init(&m->up, o->up_ms, o->jitter_ms, o->dist, rng ^ 0x5555555555555555ULL);
+		delay_queue_init(&m->down, o->down_ms, o->jitter_ms, o->dist,
+				 rng ^ 0xaaaaaaaaaaaaaaaaULL);
 		m->rng = rng ^ 0x3333333333333333ULL;
 		m->next_time_ms = INFINITY;
 	}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "delay.h"
 
 #define SYNC_CMD_FIRST_S 0.5      /* the first host command, into the window */
 #define SYNC_CMD_EVERY_S 2.0      /* then one every this long */
@@ -19,7 +20,8 @@ struct sync_opts {
 	struct common_opts c;
 	unsigned members;             /* the host included */
 	double up_ms, down_ms;        /* base delay member -> server, server -> member */
-	double jitter_ms;             /* +- uniform, each direction */
+	double jitter_ms;             /* each direction: +- (uniform) or sd (normal) */
+	enum delay_dist dist;
 	double skew_ppm;              /* member clocks run off by up to +- this */
 	uint64_t seed;
 };

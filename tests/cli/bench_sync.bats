@@ -23,6 +23,7 @@ r = json.load(sys.stdin)
 assert r["scenario"] == "sync" and r["members"] == 4 and r["connected"] == 4, r
 assert r["failed"] == 0 and r["closed_by_server"] == 0 and r["errors"] == 0, r
 assert r["delay_up_ms"] == 0 and r["delay_down_ms"] == 0 and r["jitter_ms"] == 0, r
+assert r["jitter_dist"] == "uniform" and r["seed"] == 1 and r["skew_ppm"] == 50, r
 assert r["samples"] >= 250 and r["steady_samples"] > 50 and r["commands"] >= 1, r
 assert r["time_exchanges"] >= 12, r
 for k in ("spread_ms", "host_error_ms", "truth_error_ms"):
@@ -37,10 +38,11 @@ assert r["clock_error_ms"] is not None and r["clock_error_ms"] < 5, r
 '
 }
 
-@test "sync, 30 +- 10 ms each way: completes, reports transients per command" {
-	run "$BENCH" --url "$URL" sync --members 4 --duration 5s --delay 30 --jitter 10 --seed 7
+@test "sync, 30 ms each way, normal jitter sd 10 ms: completes, reports transients per command" {
+	run "$BENCH" --url "$URL" sync --members 4 --duration 5s --delay 30 --jitter 10 --seed 7 \
+		--jitter-dist normal
 	assert_success
-	assert_output --partial "scenario      sync (4 members; delay up 30 ms, down 30 ms, jitter +-10 ms"
+	assert_output --partial "scenario      sync (4 members; delay up 30 ms, down 30 ms, jitter sd 10 ms"
 	assert_output --partial "spread        p50"
 	assert_output --partial "transients    max spread within 1 s of a command: resume"
 	assert_output --partial "seek"
@@ -73,6 +75,8 @@ assert r["spread_ms"]["p99"] < 10, r      # but together
 	assert_output --partial -- "--jitter: 20 ms is more than the smaller base delay (10 ms)"
 	run -2 "$BENCH" sync --delay-up 50 --delay-down 5 --jitter 6
 	assert_output --partial -- "--jitter"
+	run -2 "$BENCH" sync --delay 20 --jitter 5 --jitter-dist gauss
+	assert_output --partial -- "--jitter-dist: expected uniform or normal, got 'gauss'"
 	run -2 "$BENCH" sync --skew-ppm 1001
 	assert_output --partial -- "--skew-ppm"
 	run -2 "$BENCH" sync --seed -3

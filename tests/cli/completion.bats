@@ -878,7 +878,8 @@ bench_scenario_flags() {
 	run bench_scenario_flags churn
 	assert_output "$(sorted --parties --members --rate --churn --server-pid)"
 	run bench_scenario_flags sync
-	assert_output "$(sorted --members --delay --delay-up --delay-down --jitter --skew-ppm --seed)"
+	assert_output "$(sorted --members --delay --delay-up --delay-down --jitter --jitter-dist --skew-ppm \
+		--seed)"
 }
 
 @test "bench bash: the first word, and after global flags, offers the scenario names" {
