@@ -130,6 +130,9 @@ def last(name):
     except (OSError, ValueError, IndexError):
         return None
 
+def ms(v):
+    return "-" if v is None else f"{v:.2f} ms"
+
 def check(label, value, limit):
     if value is None:
         return f"{label} -"
@@ -144,17 +147,22 @@ for name, title in (("nodelay", "no delay"), ("noskew", "(no skew)"), ("jitter",
         continue
     sp, tr = r["spread_ms"], r["transients"]
     limit = 1 if name in ("nodelay", "noskew") else 10
-    parts = [check("spread p99", sp["p99"], limit), f"p50 {sp['p50']:.2f} max {sp['max']:.2f}"]
-    if name == "jitter":
-        parts += [check(k, tr[k]["max_ms"], 10) for k in ("resume", "pause", "seek")]
-    else:
-        parts += [f"{k} {tr[k]['max_ms']:.2f}" for k in ("resume", "pause", "seek", "speed")
-                  if tr[k]["max_ms"] is not None]
     shift = r.get("shift_ms")
-    parts.append(f"shift {shift:+.2f} ms" if shift is not None else "shift -")
-    if name == "asym":
-        parts.append("(half the asymmetry: +30 expected)")
-    print(f"  {title:<12} " + "; ".join(parts))
+    print(f"  {title:<12} " + "; ".join([
+        check("spread p99", sp["p99"], limit), f"p50 {sp['p50']:.2f} max {sp['max']:.2f}",
+        f"shift {shift:+.2f} ms" if shift is not None else "shift -"])
+        + (" (half the asymmetry: +30 expected)" if name == "asym" else ""))
+    # a resume or a pause: how far apart the positions got; a seek: how far
+    # apart in time members jumped (the positions are the whole jump apart
+    # meanwhile, however briefly)
+    resume, pause = tr["resume"]["position_max_ms"], tr["pause"]["position_max_ms"]
+    seek = tr["seek"]["max_ms"]
+    if name == "jitter":
+        parts = [check("resume", resume, 10), check("pause", pause, 10), check("seek", seek, 10)]
+    else:
+        parts = [f"resume {ms(resume)}", f"pause {ms(pause)}", f"seek {ms(seek)}"]
+    print(f"  {'':<12} transients: " + "; ".join(parts)
+          + f"; members switched within {max((tr[k]['max_ms'] or 0) for k in tr):.2f} ms")
 PYEOF
 }
 

@@ -14,9 +14,20 @@
  * the host and from the true server position. The truth comes from an
  * oracle: the same `time` exchanges timed where they really leave and
  * reach the socket, without the simulated delays, so it is good to the
- * loopback's round trip. Samples within SYNC_TRANSIENT_S after a command
- * are that command's transient; the rest, while playing, are the steady
- * state (paused members agree trivially).
+ * loopback's round trip.
+ *
+ * A command's transient is how far apart in time the members switch to
+ * its state: each member switches when the state reaches it or, for a
+ * state stamped in the future, when its own estimate of server time
+ * reaches the stamp; the bench computes that instant for every member.
+ * Why time and not the position spread: during a seek members that have
+ * switched and members that have not are the whole jump apart, however
+ * briefly, so the largest position spread says only that a 10 ms grid
+ * caught the moment (it is reported too). From a command until
+ * SYNC_SETTLE_S after its last member switched, the instants are its
+ * transient; the rest, while playing, are the steady state (paused
+ * members agree trivially). The next command waits until SYNC_QUIET_S
+ * after that, so a long lead never leaves nothing steady to measure.
  */
 #include "sync.h"
 
@@ -43,6 +54,7 @@ struct smember {
 	struct rv_offset_est est;     /* its estimate of server time */
 	struct rv_schedule sched;     /* its view of the party state */
 	bool has_state;
+	unsigned syncs;               /* states received: the k-th is command k's */
 	double next_time_ms;          /* true ms of its next time request */
 	unsigned seq;                 /* time requests sent */
 	double real_t0[RING];         /* when each really left, by seq % RING */
@@ -52,7 +64,9 @@ struct smember {
 struct cmd_rec {
 	int kind;
 	double t_ms;                  /* true ms it was issued */
-	double max_spread_ms;         /* over its transient window; NAN: no instant */
+	double max_spread_ms;         /* position, over its transient; NAN: no instant */
+	double sw_min, sw_max;        /* true ms the first and last member switched */
+	unsigned switched;            /* members that did */
 };
 
 struct darr {
@@ -185,7 +199,19 @@ static void deliver(struct sbench *sb, unsigned i, struct delay_msg *d, double t
 			m->next_time_ms = t;
 		}
 	} else if (!strcmp(type, "sync") && m->has_state && state_of(pl, &st)) {
-		rv_schedule_push(&m->sched, &st, rv_offset_server_now(&m->est, local));
+		double server = rv_offset_server_now(&m->est, local);
+		unsigned k = m->syncs++;   /* only the host syncs, one state a command */
+
+		rv_schedule_push(&m->sched, &st, server);
+		if (k < sb->n_cmds) {
+			/* in force now, or when its estimate reaches the stamp */
+			double sw = t + fmax(0, st.server_time - server);
+			struct cmd_rec *c = &sb->cmds[k];
+
+			c->sw_min = c->switched ? fmin(c->sw_min, sw) : sw;
+			c->sw_max = c->switched ? fmax(c->sw_max, sw) : sw;
+			c->switched++;
+		}
 	}
 	json_decref(msg);
 }
@@ -316,8 +342,27 @@ static void command(struct sbench *sb, double t)
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":%.6f,"
 		     "\"playing\":%s,\"speed\":%g%s},\"id\":\"c%u\"}", pos,
 		     sb->playing ? "true" : "false", sb->speed, at, sb->n_cmds + 1);
-	sb->cmds[sb->n_cmds++] = (struct cmd_rec){ kind, t, NAN };   /* NAN: no instant yet */
+	sb->cmds[sb->n_cmds++] = (struct cmd_rec){ .kind = kind, .t_ms = t, .max_spread_ms = NAN };
 	queue_up(sb, 0, 0, buf, n, t);
+}
+
+/* Members that can switch to a command's state: those still open. */
+static unsigned open_members(const struct sbench *sb)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < sb->ms.n; i++)
+		n += sb->ms.m[i].open;
+	return n;
+}
+
+/* True ms until which command c is still transient: INFINITY while some
+ * member has not switched yet. */
+static double settled_at(const struct sbench *sb, const struct cmd_rec *c)
+{
+	if (c->switched < open_members(sb))
+		return INFINITY;
+	return c->sw_max + SYNC_SETTLE_S * 1000;
 }
 
 /* Every member's displayed position at true time t. */
@@ -353,7 +398,7 @@ static void sample(struct sbench *sb, double t)
 		return;
 	double spread = (hi - lo) * 1000;
 
-	if (last && t - last->t_ms < SYNC_TRANSIENT_S * 1000) {
+	if (last && t < settled_at(sb, last)) {
 		last->max_spread_ms = fmax(last->max_spread_ms, spread);
 		return;
 	}
@@ -391,7 +436,11 @@ static void tick(struct sbench *sb, bool measuring)
 		return;
 	double start = ms->t_measure * 1000;
 
-	if (t >= start + (SYNC_CMD_FIRST_S + SYNC_CMD_EVERY_S * sb->n_cmds) * 1000)
+	const struct cmd_rec *last = sb->n_cmds ? &sb->cmds[sb->n_cmds - 1] : NULL;
+
+	if (last ? t >= last->t_ms + SYNC_CMD_EVERY_S * 1000 &&
+		   t >= settled_at(sb, last) - SYNC_SETTLE_S * 1000 + SYNC_QUIET_S * 1000 :
+		   t >= start + SYNC_CMD_FIRST_S * 1000)
 		command(sb, t);
 	if (!sb->next_sample_ms)
 		sb->next_sample_ms = start;
@@ -494,13 +543,21 @@ static void report(const struct mesh *cms)
 	struct sbench *sb = cms->user;
 	const struct mesh *ms = &sb->ms;
 	const struct sync_opts *o = sb->o;
-	struct darr kinds[CMD_KINDS] = { { 0 } };
+	struct darr kinds[CMD_KINDS] = { { 0 } }, pos[CMD_KINDS] = { { 0 } };
 	double shift = sb->shift_n ? sb->shift_sum / (double)sb->shift_n : NAN, cerr, cbound;
+	unsigned members = open_members(sb);
 
 	clock_errors(sb, &cerr, &cbound);
-	for (unsigned k = 0; k < sb->n_cmds; k++)
-		if (isfinite(sb->cmds[k].max_spread_ms))
-			darr_add(&kinds[sb->cmds[k].kind], sb->cmds[k].max_spread_ms);
+	for (unsigned k = 0; k < sb->n_cmds; k++) {
+		const struct cmd_rec *c = &sb->cmds[k];
+
+		/* a command the window ended on may not have reached everyone */
+		if (c->switched < members || members < 2)
+			continue;
+		darr_add(&kinds[c->kind], c->sw_max - c->sw_min);
+		if (isfinite(c->max_spread_ms))
+			darr_add(&pos[c->kind], c->max_spread_ms);
+	}
 	if (o->c.json) {
 		printf("{\"scenario\":\"sync\",");
 		mesh_json_head(ms, stdout);
@@ -523,7 +580,8 @@ static void report(const struct mesh *cms)
 		for (int k = 0; k < CMD_KINDS; k++) {
 			printf("%s\"%s\":{\"count\":%zu,", k ? "," : "", cmd_names[k], kinds[k].n);
 			json_num(stdout, "p50_ms", quantile(kinds[k].v, kinds[k].n, 0.5), ",");
-			json_num(stdout, "max_ms", quantile(kinds[k].v, kinds[k].n, 1), "}");
+			json_num(stdout, "max_ms", quantile(kinds[k].v, kinds[k].n, 1), ",");
+			json_num(stdout, "position_max_ms", quantile(pos[k].v, pos[k].n, 1), "}");
 		}
 		printf("},");
 		mesh_load_json(ms, stdout);
@@ -542,20 +600,25 @@ static void report(const struct mesh *cms)
 		printf("server        %s\n", o->c.url);
 		printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected,
 		       ms->n, ms->failed, ms->closed);
-		printf("measured      %.1f s: %llu instants, %zu steady (playing, %.0f s or more "
-		       "after a command), %u commands\n", mesh_window(ms),
-		       (unsigned long long)sb->samples, sb->spread.n, SYNC_TRANSIENT_S, sb->n_cmds);
+		printf("measured      %.1f s: %llu instants, %zu steady (playing, %g s or more "
+		       "after the last member switched to a command), %u commands\n",
+		       mesh_window(ms), (unsigned long long)sb->samples, sb->spread.n,
+		       SYNC_SETTLE_S, sb->n_cmds);
 		pct_text(stdout, "spread", &sb->spread, " (max - min over members)");
 		pct_text(stdout, "vs host", &sb->host_err, " (farthest member)");
 		pct_text(stdout, "vs server", &sb->truth_err, " (farthest member)");
 		if (isfinite(shift))
 			printf("shift         members %+.3f ms on average from the server's time "
 			       "(+ ahead)\n", shift);
-		printf("transients    max spread within %.0f s of a command:", SYNC_TRANSIENT_S);
+		printf("transients    members switched within (max):");
 		for (int k = 0; k < CMD_KINDS; k++)
 			if (kinds[k].n)
 				printf(" %s %.3f ms (%zu)", cmd_names[k],
 				       quantile(kinds[k].v, kinds[k].n, 1), kinds[k].n);
+		printf("\n              positions apart meanwhile (max):");
+		for (int k = 0; k < CMD_KINDS; k++)
+			if (pos[k].n)
+				printf(" %s %.3f ms", cmd_names[k], quantile(pos[k].v, pos[k].n, 1));
 		printf("\n");
 		if (isfinite(cerr))
 			printf("clocks        estimate error at the end max %.3f ms (bound %.3f ms), "
@@ -569,8 +632,10 @@ static void report(const struct mesh *cms)
 		if (ms->reason[0])
 			printf("first failure %s\n", ms->reason);
 	}
-	for (int k = 0; k < CMD_KINDS; k++)
+	for (int k = 0; k < CMD_KINDS; k++) {
 		free(kinds[k].v);
+		free(pos[k].v);
+	}
 }
 
 static const struct mesh_hooks hooks = {

@@ -11,8 +11,10 @@
 #include "delay.h"
 
 #define SYNC_CMD_FIRST_S 0.5      /* the first host command, into the window */
-#define SYNC_CMD_EVERY_S 2.0      /* then one every this long */
-#define SYNC_TRANSIENT_S 1.0      /* the window after a command that is its transient */
+#define SYNC_CMD_EVERY_S 2.0      /* then one every this long, at the soonest */
+#define SYNC_SETTLE_S 0.5         /* after the last member switched: still the
+				   * command's transient, not steady */
+#define SYNC_QUIET_S 1.0          /* and no new command before this long after */
 #define SYNC_SAMPLE_MS 10.0       /* every member is read this often */
 #define SYNC_SEEK_S 10.0          /* a seek jumps this far ahead */
 
