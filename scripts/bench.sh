@@ -59,7 +59,8 @@ start() {
 	local port
 	case $1 in
 	revenge)
-		rm -f "$work/bench.db"*
+		# the last server's "listening on" must not be read for this one's
+		rm -f "$work/bench.db"* "$work/server.out"
 		(pin 0 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --rate-limit 0 --frame-rate 0 --party-chat-rate 0 \
 			--queue-max 65536 --max-conns-per-ip 0 --handshake-rate-per-ip 0 --party-join-rate 0 \
 			--log-level warn >"$work/server.out" 2>"$work/server.log") &
