@@ -5,8 +5,8 @@
  * member does what a player does: it estimates server time with
  * librevenge's estimator (rv_offset_*, `time` exchanges through its path)
  * and applies the states it receives through rv_schedule (a state stamped
- * in the future waits for its instant). The host issues a command every
- * SYNC_CMD_EVERY_S: resume, seek, speed, pause, in turn.
+ * in the future waits for its instant). The host issues a command at most
+ * every SYNC_CMD_EVERY_S: resume, seek, speed, pause, in turn.
  *
  * Every SYNC_SAMPLE_MS of real time the bench reads every member's
  * displayed position at that one true instant, each through its own clock
