@@ -586,10 +586,16 @@ static void report(const struct mesh *cms)
 		printf("},");
 		mesh_load_json(ms, stdout);
 		printf("\"first_failure\":");
-		if (ms->reason[0])
-			printf("\"%s\"", ms->reason);
-		else
+		if (ms->reason[0]) {
+			/* the peer's words: nothing in them may end the string */
+			putchar('"');
+			for (const char *c = ms->reason; *c; c++)
+				if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20)
+					putchar(*c);
+			putchar('"');
+		} else {
 			printf("null");
+		}
 		limits_json(o->c.lim, stdout);
 		printf("}\n");
 	} else {

@@ -87,6 +87,17 @@ assert r["spread_ms"]["p99"] < 200, r
 '
 }
 
+@test "sync: no server is exit 1, and the JSON says why" {
+	run "$BENCH" --url ws://127.0.0.1:1 sync --members 2 --duration 1s --json
+	assert_failure 1
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 0 and r["failed"] == 2 and r["samples"] == 0, r
+assert r["spread_ms"]["p99"] is None and "cannot connect" in r["first_failure"], r
+'
+}
+
 @test "sync: bad options are refused with the flag named" {
 	run -2 "$BENCH" sync --delay -1
 	assert_output --partial -- "--delay"
