@@ -116,6 +116,13 @@ $(BUILD)/tests/test_scenario: tests/unit/test_scenario.c \
 	$(CC) $(ALL_CFLAGS) $(SAN) -Icmd/revenge-probe -o $@ $(filter %.c,$^) $(LIB_A) \
 		$(LDLIBS) $(CMOCKA_LIBS)
 
+# revenge-bench's delay model (sync) likewise.
+$(BUILD)/tests/test_bench_delay: tests/unit/test_bench_delay.c cmd/revenge-bench/delay.c \
+		cmd/revenge-bench/delay.h tests/unit/*.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Icmd/revenge-bench -o $@ $(filter %.c,$^) $(LIB_A) \
+		$(LDLIBS) $(CMOCKA_LIBS)
+
 # revenge-party's model and commands are not in the library either: their
 # tests (and fuzz_tui) link them in; only the view and main need a terminal.
 TUI_CORE_SRCS := $(filter-out tui/revenge-party/main.c tui/revenge-party/view.c,\

@@ -26,6 +26,7 @@ _revenge_bench_scenario_flags()
 	fanout) echo '--parties --members --rate --server-pid' ;;
 	fill) echo '--parties --members --server-pid' ;;
 	progress) echo '--sessions --inflight --rate' ;;
+	sync) echo '--members --delay --delay-up --delay-down --jitter --jitter-dist --skew-ppm --seed' ;;
 	esac
 }
 
@@ -41,7 +42,7 @@ _revenge_bench()
 {
 	local globals='--url --duration --connect-rate --src --deflate --token
 		--token-file --json --help --version -h -V'
-	local scenarios='amplify chat churn connect fanout fill progress'
+	local scenarios='amplify chat churn connect fanout fill progress sync'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m
 	local scenario='' sflags='' sswitches=''
 	local -a words=() matches=()

@@ -56,6 +56,7 @@ complete -c revenge-bench -n $__revenge_bench_global -a connect -d 'Open N conne
 complete -c revenge-bench -n $__revenge_bench_global -a fanout -d 'P parties of M members; each host syncs, every member times delivery'
 complete -c revenge-bench -n $__revenge_bench_global -a fill -d 'P parties of M members join at once; fill time, then one sync timed at every member'
 complete -c revenge-bench -n $__revenge_bench_global -a progress -d 'S sessions report progress; ack throughput and latency'
+complete -c revenge-bench -n $__revenge_bench_global -a sync -d 'M members behind simulated paths; how closely they show the same position'
 
 # Each scenario's own options, after its name.
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -d 'Connections (default 1000; 1 to 100000)'
@@ -77,3 +78,12 @@ complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l attackers 
 complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l passive -x -d 'Attack party members who only receive (default 50; 0 to 10000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l bystanders -x -d 'Bystander clients, each alone in a party (default 10; 1 to 1000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is amplify' -l bystander-cpu -x -d "Pin the bystanders' process to CPU N"
+
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l members -x -d 'Members, the host included (default 8; 2 to 1000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l delay -x -d 'Base delay each way, ms (default 0; at most 2000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l delay-up -x -d 'Member to server delay, ms (overrides --delay)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l delay-down -x -d 'Server to member delay, ms (overrides --delay)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l jitter -x -d 'Each delay varies uniformly by +-MS (default 0)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l jitter-dist -x -a 'uniform normal' -d 'How a delay varies (default uniform; normal: --jitter is the sd)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l skew-ppm -x -d 'Member clocks fast or slow by up to P ppm (default 50; at most 1000)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l seed -x -d 'Seed of the delays, skews and offsets (default 1)'

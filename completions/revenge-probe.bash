@@ -30,6 +30,14 @@ _revenge_probe_check_flags()
 	esac
 }
 
+# The flags of check $1 that take no value, one string.
+_revenge_probe_check_switches()
+{
+	case $1 in
+	sync) echo '--accuracy' ;;
+	esac
+}
+
 _revenge_probe()
 {
 	local globals='--url --timeout --wait --json --quiet --insecure --ca --origin
@@ -110,7 +118,7 @@ _revenge_probe()
 		if [[ -z $check ]]; then
 			mapfile -t matches < <(compgen -W "$globals" -- "$typed")
 		else
-			mapfile -t matches < <(compgen -W "$cflags" -- "$typed")
+			mapfile -t matches < <(compgen -W "$cflags $(_revenge_probe_check_switches "$check")" -- "$typed")
 		fi
 	elif [[ -z $check ]]; then
 		mapfile -t matches < <(compgen -W "$checks" -- "$typed")

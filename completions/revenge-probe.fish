@@ -105,7 +105,8 @@ complete -c revenge-probe -n $__revenge_probe_global -a tail -d 'Join PATH and p
 
 # Each check's own options, after its name.
 complete -c revenge-probe -n '__revenge_probe_check_is sync' -l members -x -d 'Members besides the host (default 3; 1 to 100)'
-complete -c revenge-probe -n '__revenge_probe_check_is sync' -l tolerance-ms -x -d 'Largest disagreement allowed, ms (default 50)'
+complete -c revenge-probe -n '__revenge_probe_check_is sync' -l tolerance-ms -x -d 'Largest disagreement allowed, ms (default 50; 20 with --accuracy)'
+complete -c revenge-probe -n '__revenge_probe_check_is sync' -l accuracy -d "Measure the members' agreement over 3 s: spread p99 below --tolerance-ms"
 complete -c revenge-probe -n '__revenge_probe_check_is sync chat' -l party -x -d 'Party to use (default a fresh random one)'
 
 complete -c revenge-probe -n '__revenge_probe_check_is progress quality' -l session -x -d 'Session to use (default a fresh random one)'

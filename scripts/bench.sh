@@ -14,6 +14,8 @@
 #                       then one sync per party a second after the last join
 #   BENCH_ONLY=fill     run only the fill comparison (it prints its table)
 #   BENCH_ANCHORS=DIR   the anchors (default ../shared/anchors)
+#   BENCH_SYNC_DURATION=30s   each `revenge-bench sync` run (3 of them)
+#   BENCH_ONLY=sync     only the sync runs (no yardsticks, about two minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -25,6 +27,8 @@ ROUNDS=${BENCH_ROUNDS:-2}
 CLIMB=${BENCH_CLIMB:-3 6 9 10 11 12 13 14 16}
 HOLD=${BENCH_HOLD:-19000}
 FILL=${BENCH_FILL:-10x1000}
+SYNC_DURATION=${BENCH_SYNC_DURATION:-30s}
+ONLY=${BENCH_ONLY:-}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -60,7 +64,8 @@ start() {
 	local port
 	case $1 in
 	revenge)
-		rm -f "$work/bench.db"*
+		# the last server's "listening on" must not be read for this one's
+		rm -f "$work/bench.db"* "$work/server.out"
 		(pin 0 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --rate-limit 0 --frame-rate 0 --party-chat-rate 0 \
 			--queue-max 65536 --max-conns-per-ip 0 --handshake-rate-per-ip 0 --party-join-rate 0 \
 			--log-level warn >"$work/server.out" 2>"$work/server.log") &
@@ -104,6 +109,74 @@ run() { # SERVER NAME ARGS...: one measurement, JSON kept
 	cat "$work/$server-$name.json" >>"$work/$server-$name.all"
 	cp "$work/$server-$name.json" "$out/$stamp-$server-$name-$(wc -l <"$work/$server-$name.all").json"
 }
+
+# Sync accuracy (revenge-bench sync): 8 members behind simulated paths,
+# three ways, judged against the targets of issue 13 (and once more with
+# no delay and unskewed clocks, which tells the skew's part).
+sync_runs() {
+	local name args
+	for name in nodelay noskew jitter asym; do
+		case $name in
+		nodelay) args=() ;;
+		noskew) args=(--skew-ppm 0) ;;   # to tell the clocks' skew from the rest
+		jitter) args=(--delay 50 --jitter 20) ;;
+		asym) args=(--delay-up 80 --delay-down 20) ;;
+		esac
+		echo "bench: revenge sync $name ${args[*]}" >&2
+		run revenge "sync-$name" --duration "$SYNC_DURATION" sync --members 8 "${args[@]}"
+	done
+	/usr/bin/python3 - "$work" <<'PYEOF'
+import json, os, sys
+work = sys.argv[1]
+
+def last(name):
+    path = os.path.join(work, f"revenge-{name}.all")
+    try:
+        return json.loads(open(path).read().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+def ms(v):
+    return "-" if v is None else f"{v:.2f} ms"
+
+def check(label, value, limit):
+    if value is None:
+        return f"{label} -"
+    return f"{label} {value:.2f} ms ({'ok' if value <= limit else 'OVER'} <= {limit:g})"
+
+print("\nsync, 8 members (revenge-bench sync): steady spread and transients")
+for name, title in (("nodelay", "no delay"), ("noskew", "(no skew)"), ("jitter", "50 +- 20 ms"),
+                    ("asym", "80/20 ms")):
+    r = last(f"sync-{name}")
+    if not r or not r.get("connected"):
+        print(f"  {title:<12} did not run")
+        continue
+    sp, tr = r["spread_ms"], r["transients"]
+    limit = 1 if name in ("nodelay", "noskew") else 10
+    shift = r.get("shift_ms")
+    print(f"  {title:<12} " + "; ".join([
+        check("spread p99", sp["p99"], limit), f"p50 {sp['p50']:.2f} max {sp['max']:.2f}",
+        f"shift {shift:+.2f} ms" if shift is not None else "shift -"])
+        + (" (half the asymmetry: +30 expected)" if name == "asym" else ""))
+    # a resume or a pause: how far apart the positions got; a seek: how far
+    # apart in time members jumped (the positions are the whole jump apart
+    # meanwhile, however briefly)
+    resume, pause = tr["resume"]["position_max_ms"], tr["pause"]["position_max_ms"]
+    seek = tr["seek"]["max_ms"]
+    if name == "jitter":
+        parts = [check("resume", resume, 10), check("pause", pause, 10), check("seek", seek, 10)]
+    else:
+        parts = [f"resume {ms(resume)}", f"pause {ms(pause)}", f"seek {ms(seek)}"]
+    print(f"  {'':<12} transients: " + "; ".join(parts)
+          + f"; members switched within {max((tr[k]['max_ms'] or 0) for k in tr):.2f} ms")
+PYEOF
+}
+
+if [ "$ONLY" = sync ]; then
+	sync_runs
+	echo "results: $out/$stamp-*.json" >&2
+	exit 0
+fi
 
 echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
 "$ANCHORS/build.sh" "$BUILD/anchors" >&2
@@ -297,4 +370,5 @@ for name in ("chat-100x10", "churn-100x20"):
                                            if r.get("joins_per_s") is not None else ""))
 PYEOF
 fill_table
+sync_runs
 echo "results: $out/$stamp-*.json" >&2

@@ -9,11 +9,13 @@
  * in a file of its own: progress (progress.c), fanout (fanout.c), chat
  * (chat.c), churn (churn.c), amplify (amplify.c) and fill (fill.c), the five on parties
  * of members (mesh.c),
- * and connect (connect.c, with --raw on plain sockets: rawconn.c). --src
+ * and connect (connect.c, with --raw on plain sockets: rawconn.c), and
+ * sync (sync.c, members behind simulated paths: delay.c). --src
  * (srcaddr.c) and the open-file and port caps (limits.c) apply to all of
  * them.
  */
 #include <getopt.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +30,13 @@
 #include "cli.h"
 #include "common.h"
 #include "connect.h"
+#include "delay.h"
 #include "fanout.h"
 #include "fill.h"
 #include "limits.h"
 #include "progress.h"
 #include "srcaddr.h"
+#include "sync.h"
 
 #define PROG "revenge-bench"
 
@@ -137,6 +141,31 @@ static const char usage_text[] =
 "      --bystander-cpu N  pin the bystanders' process (they run in a child\n"
 "                       process of their own) to CPU N\n"
 "      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
+"  sync                 one party of M members, each behind a simulated\n"
+"                       network path of its own (delays each way, jitter, in\n"
+"                       order like TCP) and with a clock of its own, each\n"
+"                       estimating server time and showing the party's\n"
+"                       position as a player would; the host resumes, seeks,\n"
+"                       changes speed and pauses, every 2 s or once the last\n"
+"                       command has settled. Every 10 ms all members are read\n"
+"                       at one true instant: the spread of their positions\n"
+"                       (p50, p99, max), the farthest member from the host\n"
+"                       and from the server's true position, the members'\n"
+"                       mean shift; per kind of command (transients) how far\n"
+"                       apart in time the members switched to it and how far\n"
+"                       apart their positions got meanwhile\n"
+"      --members M      members, the host included (default 8; 2 to 1000)\n"
+"      --delay MS       base delay each way (default 0; at most 2000)\n"
+"      --delay-up MS    member to server only (overrides --delay)\n"
+"      --delay-down MS  server to member only (overrides --delay)\n"
+"      --jitter MS      each delay varies uniformly by +-MS (default 0; at\n"
+"                       most the smaller base delay)\n"
+"      --jitter-dist D  uniform (default) or normal: --jitter is then the\n"
+"                       standard deviation, and a delay is clipped at 0\n"
+"      --skew-ppm P     member clocks run fast or slow by up to P ppm, and\n"
+"                       are off by up to 10 s (default 50; at most 1000)\n"
+"      --seed N         the delays, skews and offsets drawn (default 1): the\n"
+"                       same seed draws the same\n"
 "\n"
 "Output: throughput, latency percentiles (p50, p90, p99, p99.9, max) from a\n"
 "log-bucketed histogram; for fanout, chat and churn the loss, and for\n"
@@ -148,9 +177,14 @@ static const char usage_text[] =
 "message that follows a compressed one (browsers and Python are fine).\n"
 "\n"
 "Exit status: 0 the run completed, 1 it failed (no connection, the server\n"
-"closed connections, or churning members could not join), 2 usage error.\n";
+"closed connections, or churning members could not join), 2 usage error.\n"
+"sync reports its figures and leaves judging them to the caller (make bench\n"
+"prints them against the targets).\n";
 
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
+
+/* sync's options: values past any letter */
+enum { OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED };
 #define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
 /* --duration: more than zero, at most an hour; in seconds. */
@@ -197,6 +231,13 @@ int main(int argc, char **argv)
 		{ "passive", required_argument, NULL, 'p' },
 		{ "bystanders", required_argument, NULL, 'b' },
 		{ "bystander-cpu", required_argument, NULL, 'c' },
+		{ "delay", required_argument, NULL, OPT_DELAY },
+		{ "delay-up", required_argument, NULL, OPT_DELAY_UP },
+		{ "delay-down", required_argument, NULL, OPT_DELAY_DOWN },
+		{ "jitter", required_argument, NULL, OPT_JITTER },
+		{ "jitter-dist", required_argument, NULL, OPT_DIST },
+		{ "skew-ppm", required_argument, NULL, OPT_SKEW },
+		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -209,7 +250,9 @@ int main(int argc, char **argv)
 	int bystander_cpu = -1;
 	double churn = 100, rate = 0;
 	bool rate_given = false, raw = false, amplify_given = false, party_given = false;
-	bool parties_given = false, members_given = false;
+	bool parties_given = false, members_given = false, sync_given = false;
+	struct sync_opts so = { .skew_ppm = 50, .seed = 1 };
+	double delay = 0, up = NAN, down = NAN;
 	const char *scenario = NULL, *token = NULL, *token_file = NULL;
 	int opt;
 
@@ -286,6 +329,39 @@ int main(int argc, char **argv)
 		case 'S': c.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
 		case 'C': conns = (unsigned)parse_uint("--conns", optarg, 1, 100000); break;
 		case 'W': raw = true; break;
+		case OPT_DELAY:
+			delay = cli_double(PROG, "--delay", optarg, 0, DELAY_MAX_MS);
+			sync_given = true;
+			break;
+		case OPT_DELAY_UP:
+			up = cli_double(PROG, "--delay-up", optarg, 0, DELAY_MAX_MS);
+			sync_given = true;
+			break;
+		case OPT_DELAY_DOWN:
+			down = cli_double(PROG, "--delay-down", optarg, 0, DELAY_MAX_MS);
+			sync_given = true;
+			break;
+		case OPT_JITTER:
+			so.jitter_ms = cli_double(PROG, "--jitter", optarg, 0, DELAY_MAX_MS);
+			sync_given = true;
+			break;
+		case OPT_DIST:
+			if (!strcmp(optarg, "uniform"))
+				so.dist = DELAY_UNIFORM;
+			else if (!strcmp(optarg, "normal"))
+				so.dist = DELAY_NORMAL;
+			else
+				usage_error("--jitter-dist: expected uniform or normal, got '%s'", optarg);
+			sync_given = true;
+			break;
+		case OPT_SKEW:
+			so.skew_ppm = cli_double(PROG, "--skew-ppm", optarg, 0, 1000);
+			sync_given = true;
+			break;
+		case OPT_SEED:
+			so.seed = cli_uint(PROG, "--seed", optarg, 0, (unsigned long)-1);
+			sync_given = true;
+			break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
@@ -296,7 +372,8 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!scenario)
-		usage_error("missing SCENARIO (amplify, chat, churn, connect, fanout, fill, progress)");
+		usage_error("missing SCENARIO (amplify, chat, churn, connect, fanout, fill, progress, "
+			    "sync)");
 	if (src.n && strstr(c.url, "://["))
 		usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)", c.url);
 	if (raw && strcmp(scenario, "connect"))
@@ -307,6 +384,9 @@ int main(int argc, char **argv)
 	if (party_given && !strcmp(scenario, "amplify"))
 		usage_error("--parties, --members: amplify has one attack party of --attackers "
 			    "and --passive members");
+	if (sync_given && strcmp(scenario, "sync"))
+		usage_error("--delay, --delay-up, --delay-down, --jitter, --jitter-dist, --skew-ppm, "
+			    "--seed: only the sync scenario has them");
 	if (raw && strncmp(c.url, "ws://", 5))
 		usage_error("--raw: plain ws:// only, got '%s'", c.url);
 
@@ -371,6 +451,24 @@ int main(int argc, char **argv)
 			     src.n);
 		return churn_run(&co);
 	}
+	if (!strcmp(scenario, "sync")) {
+		so.c = c;
+		so.members = members_given ? members : 8;
+		so.up_ms = isnan(up) ? delay : up;
+		so.down_ms = isnan(down) ? delay : down;
+		if (parties_given)
+			usage_error("--parties: sync has one party of --members members");
+		if (rate_given)
+			usage_error("--rate: sync's host sends a command every %g s, not at a rate",
+				    SYNC_CMD_EVERY_S);
+		if (so.members > 1000)
+			usage_error("--members: sync takes 2 to 1000 members, got %u", so.members);
+		if (so.jitter_ms > fmin(so.up_ms, so.down_ms))
+			usage_error("--jitter: %g ms is more than the smaller base delay (%g ms): a "
+				    "delay cannot go below 0", so.jitter_ms, fmin(so.up_ms, so.down_ms));
+		limits_probe(&lim, PROG, so.members, src.n);
+		return sync_run(&so);
+	}
 	if (!strcmp(scenario, "progress")) {
 		struct progress_opts po = { .c = c, .sessions = sessions, .inflight = inflight,
 					    .rate = rate };
@@ -378,7 +476,7 @@ int main(int argc, char **argv)
 		limits_probe(&lim, PROG, sessions, src.n);
 		return progress_run(&po);
 	}
-	usage_error("unknown scenario '%s' (expected amplify, chat, churn, connect, fanout, fill "
-		    "or progress)",
+	usage_error("unknown scenario '%s' (expected amplify, chat, churn, connect, fanout, fill, "
+		    "progress or sync)",
 		    scenario);
 }

@@ -282,10 +282,12 @@ int check_sync(struct probe *p, int argc, char **argv)
 		{ "members", required_argument, NULL, 'm' },
 		{ "tolerance-ms", required_argument, NULL, 't' },
 		{ "party", required_argument, NULL, 'p' },
+		{ "accuracy", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned n = 3;
-	double tolerance = 50;
+	double tolerance = NAN;
+	bool accuracy = false;
 	char party[80] = "", path[200], name[40], host_id[64];
 	struct pclient *host, *members[MEMBERS_MAX];
 	double lat[MEMBERS_MAX], pos_at[MEMBERS_MAX], t_sent, lead = 0;
@@ -296,12 +298,24 @@ int check_sync(struct probe *p, int argc, char **argv)
 	CHECK_OPTS_BEGIN(opts)
 	case 'm': n = (unsigned)opt_uint("--members", optarg, 1, MEMBERS_MAX); break;
 	case 't': tolerance = opt_double("--tolerance-ms", optarg, 0, 60000); break;
+	case 'a': accuracy = true; break;
 	case 'p':
 		if (!rv_proto_valid_id(optarg, strlen(optarg)))
 			usage_error("--party: expected 1-64 characters of A-Z a-z 0-9 _ -");
 		snprintf(party, sizeof(party), "%s", optarg);
 		break;
 	CHECK_OPTS_END
+	if (isnan(tolerance))
+		tolerance = accuracy ? 20 : 50;
+	if (accuracy) {
+		/* a party of its own is the probe's to host; a given one may
+		 * have a host already, and the probe then only watches */
+		bool fresh = !party[0];
+
+		if (fresh)
+			random_id(party, sizeof(party), "probe-sync");
+		return sync_accuracy(p, n, tolerance, party, fresh);
+	}
 	if (!party[0])
 		random_id(party, sizeof(party), "probe-sync");
 

@@ -107,6 +107,11 @@ typedef bool (*pc_pred)(const json_t *msg, void *arg, char *why, size_t whylen);
 json_t *pc_expect(struct pclient *c, const char *type, pc_pred pred, void *arg,
 		  double within_ms, double *at_ms);
 
+/* The oldest queued message of type, removed from the queue (new
+ * reference, caller decrefs), without waiting or recording anything; NULL
+ * when none is queued. at_ms (may be NULL): its receive time. */
+json_t *pc_take(struct pclient *c, const char *type, double *at_ms);
+
 /* Wait for_ms and fail (1) if a message of type that pred accepts arrives
  * or is queued. */
 int pc_expect_none(struct pclient *c, const char *type, pc_pred pred, void *arg,
@@ -136,6 +141,9 @@ int probe_http_get(struct probe *p, const char *path, char **body, size_t *len);
 /* Checks: each returns its exit status and leaves p->why / p->details. */
 int check_health(struct probe *p, int argc, char **argv);
 int check_sync(struct probe *p, int argc, char **argv);
+/* sync --accuracy (accuracy.c): the members' agreement on the position. */
+int sync_accuracy(struct probe *p, unsigned members, double tolerance_ms, const char *party,
+		  bool fresh);
 int check_chat(struct probe *p, int argc, char **argv);
 int check_progress(struct probe *p, int argc, char **argv);
 int check_quality(struct probe *p, int argc, char **argv);

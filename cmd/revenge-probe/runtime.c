@@ -322,6 +322,21 @@ json_t *pc_expect(struct pclient *c, const char *type, pc_pred pred, void *arg,
 	return NULL;
 }
 
+json_t *pc_take(struct pclient *c, const char *type, double *at_ms)
+{
+	struct want w = { .c = c, .type = type };
+	json_t *msg;
+
+	if (!scan(&w) || !w.found)
+		return NULL;
+	unlink_found(&w);
+	msg = w.found->msg;
+	if (at_ms)
+		*at_ms = w.found->at_ms;
+	free(w.found);
+	return msg;
+}
+
 int pc_expect_none(struct pclient *c, const char *type, pc_pred pred, void *arg,
 		   double for_ms)
 {

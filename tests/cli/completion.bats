@@ -36,7 +36,7 @@ setup() {
 	BENCH_BASH="$ROOT/completions/revenge-bench.bash"
 	BENCH_ZSH="$ROOT/completions/_revenge-bench"
 	BENCH_FISH="$ROOT/completions/revenge-bench.fish"
-	BENCH_SCENARIOS="amplify chat churn connect fanout fill progress"
+	BENCH_SCENARIOS="amplify chat churn connect fanout fill progress sync"
 }
 
 # Run the bash completion in a clean bash for the command line
@@ -358,7 +358,7 @@ sorted() {
 	refute_line -- --members
 	run probe_check_flags sync
 	assert_success
-	assert_output "$(sorted --members --party --tolerance-ms)"
+	assert_output "$(sorted --accuracy --members --party --tolerance-ms)"
 	run probe_check_flags quality
 	assert_output "$(sorted --bandwidth --expect --request --session --spacing-ms)"
 	# run's --var must be listed in usage_text (cmd/revenge-probe/main.c)
@@ -406,7 +406,7 @@ sorted() {
 		assert_equal "$c: $(sorted $output)" "$c: $(probe_check_flags "$c")"
 	done
 	run complete_probe sync -
-	assert_equal "$(sorted $output)" "$(sorted --members --tolerance-ms --party)"
+	assert_equal "$(sorted $output)" "$(sorted --accuracy --members --tolerance-ms --party)"
 	run complete_probe quality --session s1 -
 	assert_equal "$(sorted $output)" \
 		"$(sorted --session --request --bandwidth --spacing-ms --expect)"
@@ -879,6 +879,9 @@ bench_scenario_flags() {
 	assert_output "$(sorted --parties --members --rate --churn --server-pid)"
 	run bench_scenario_flags fill
 	assert_output "$(sorted --parties --members --server-pid)"
+	run bench_scenario_flags sync
+	assert_output "$(sorted --members --delay --delay-up --delay-down --jitter --jitter-dist --skew-ppm \
+		--seed)"
 }
 
 @test "bench bash: the first word, and after global flags, offers the scenario names" {
