@@ -174,51 +174,102 @@ bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt)
 	return true;
 }
 
-bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_err)
+/* Every sample's offset o is the true offset at some instant within rtt/2 of
+ * its midpoint t, off by at most rtt/2 (all of it path asymmetry): o =
+ * theta(t + a) + a with |a| <= rtt/2. Against a line in t it is therefore
+ * off by at most (1 + |skew|) rtt/2; RV_OFFSET_MAX_SKEW_PPM caps |skew|. */
+static double sample_err(const struct rv_offset_est *e, unsigned i)
+{
+	return e->s[i].rtt / 2 * (1 + RV_OFFSET_MAX_SKEW_PPM * 1e-6);
+}
+
+/* Weight of a low-RTT sample in the fit: a sample's asymmetry can only be
+ * as large as its round trip's excess over the path's floor allows, so
+ * the samples nearest the minimum RTT count most (any weights keep the
+ * worst case below valid). */
+static double fit_weight(double rtt, double rmin)
+{
+	double x = rtt - rmin + RV_OFFSET_RTT_MARGIN_MS;
+
+	return 1 / (x * x);
+}
+
+/* The weighted least-squares line through the low-RTT samples: *b its
+ * slope, *berr the worst case of the slope's error given each sample's own
+ * bound, *se the slope's standard error (its likely error, from the
+ * residuals). */
+static bool fit_skew(const struct rv_offset_est *e, double *b_out, double *berr_out,
+		     double *se_out)
 {
 	unsigned n = held(e), m = 0;
-	double limit, tmin = INFINITY, tmax = -INFINITY, tm = 0, om = 0;
-	double sxx = 0, sxy = 0, sax = 0, emax = 0, b, berr;
+	double rmin, limit, tmin = INFINITY, tmax = -INFINITY, tm = 0, om = 0, sw = 0;
+	double sxx = 0, sxy = 0, serr = 0, sres = 0, b, berr, se;
 
 	if (n == 0)
 		return false;
-	limit = e->s[min_rtt_index(e)].rtt;
-	limit += RV_OFFSET_RTT_MARGIN_MS + limit / 2;
+	rmin = e->s[min_rtt_index(e)].rtt;
+	limit = rmin + RV_OFFSET_RTT_MARGIN_MS + rmin / 2;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = nth(e, k);
+		double w = fit_weight(e->s[i].rtt, rmin);
 
 		if (e->s[i].rtt > limit)
 			continue;
 		m++;
-		tm += e->s[i].t;
-		om += e->s[i].offset;
+		sw += w;
+		tm += w * e->s[i].t;
+		om += w * e->s[i].offset;
 		tmin = fmin(tmin, e->s[i].t);
 		tmax = fmax(tmax, e->s[i].t);
 	}
 	if (m < RV_OFFSET_FIT_MIN || !(tmax - tmin >= RV_OFFSET_FIT_SPAN_MS))
 		return false;
-	tm /= m;
-	om /= m;
 	/* Centred sums: epoch-ms times squared would swamp the differences. */
+	tm /= sw;
+	om /= sw;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = nth(e, k);
-		double dx;
+		double w = fit_weight(e->s[i].rtt, rmin), dx;
 
 		if (e->s[i].rtt > limit)
 			continue;
 		dx = e->s[i].t - tm;
-		sxx += dx * dx;
-		sxy += dx * (e->s[i].offset - om);
-		sax += fabs(dx);
-		emax = fmax(emax, e->s[i].rtt / 2);
+		sxx += w * dx * dx;
+		sxy += w * dx * (e->s[i].offset - om);
+		serr += w * fabs(dx) * sample_err(e, i);
 	}
 	if (!(sxx > 0))
 		return false;
 	b = sxy / sxx;
-	/* Each offset is off by at most its rtt/2, so the slope is off by at
-	 * most emax * sum|dx| / sum dx^2 (the worst case of the LS formula). */
-	berr = emax * sax / sxx;
+	/* The slope is sum w_i dx_i o_i / sxx, so sample errors e_i move it by
+	 * sum w_i dx_i e_i / sxx: at most sum w_i |dx_i| |e_i|max / sxx. */
+	berr = serr / sxx;
 	if (!isfinite(b) || fabs(b) > RV_OFFSET_MAX_SKEW_PPM * 1e-6)
+		return false;
+	/* The same sum with the residuals for the errors: the slope's
+	 * standard error whatever each sample's own variance. */
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = nth(e, k);
+		double w = fit_weight(e->s[i].rtt, rmin), dx, r;
+
+		if (e->s[i].rtt > limit)
+			continue;
+		dx = e->s[i].t - tm;
+		r = e->s[i].offset - om - b * dx;
+		sres += w * w * dx * dx * r * r;
+	}
+	se = sqrt(sres) / sxx * (m > 2 ? sqrt((double)m / (m - 2)) : 1);
+	*b_out = b;
+	*berr_out = berr;
+	*se_out = isfinite(se) ? fmin(se, berr) : berr;
+	return true;
+}
+
+bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_err)
+{
+	double b, berr, se;
+
+	if (!fit_skew(e, &b, &berr, &se))
 		return false;
 	if (skew)
 		*skew = b;
@@ -227,33 +278,89 @@ bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_er
 	return true;
 }
 
+/* What the estimate assumes about the skew: the true skew lies in [lo, hi]
+ * (the fit's worst case, within the assumed drift bound unless the fit
+ * lies wholly outside it: measurements beat the assumption); b is the
+ * skew to extrapolate with and w its likely error (three standard errors
+ * of the fit, never wider than the bound). */
+struct skew_view {
+	double lo, hi, b, w;
+};
+
+static struct skew_view skew_view(const struct rv_offset_est *e)
+{
+	double d = RV_OFFSET_DRIFT_PPM * 1e-6, b, berr, se;
+	struct skew_view v = { -d, d, 0, d };
+
+	if (!fit_skew(e, &b, &berr, &se))
+		return v;
+	if (b - berr <= v.hi && b + berr >= v.lo) {
+		v.lo = fmax(v.lo, b - berr);
+		v.hi = fmin(v.hi, b + berr);
+	} else {
+		v.lo = b - berr;
+		v.hi = b + berr;
+	}
+	v.b = fmin(fmax(b, v.lo), v.hi);
+	v.w = fmin(0.3 * se, fmax(v.hi - v.b, v.b - v.lo));
+	return v;
+}
+
 bool rv_offset_get_ex(const struct rv_offset_est *e, double client_now_ms,
 		      double *offset, double *rtt, double *error_ms)
 {
 	unsigned n = held(e), best = 0;
-	double skew = 0, skew_err = RV_OFFSET_DRIFT_PPM * 1e-6, best_err = INFINITY;
+	struct skew_view v;
+	double smax, spread, best_err = INFINITY;
+	double lo = -INFINITY, hi = INFINITY, nlo = -INFINITY, nhi = INFINITY, x, err;
 
 	if (n == 0 || !isfinite(client_now_ms))
 		return false;
-	rv_offset_skew(e, &skew, &skew_err);
-	/* Newest first with <, so a tie goes to the newest sample. */
+	v = skew_view(e);
+	smax = fmax(fabs(v.lo), fabs(v.hi));
+	spread = fmax(v.hi - v.b, v.b - v.lo);
+	/* Each sample confines the offset now to an interval: its own error
+	 * bound, moved along every skew still possible. The true offset lies
+	 * in all of them, so in their intersection [lo, hi]. A queueing spike
+	 * only widens its sample's interval, so it never pulls the estimate.
+	 * The same intervals moved along the likely skew, widened by its
+	 * likely error, intersect in [nlo, nhi], whose middle is the estimate:
+	 * the average of the two one-way floors the fastest samples reveal
+	 * (with symmetric jitter, far closer than any one sample). */
 	for (unsigned k = n; k-- > 0;) {
 		unsigned i = nth(e, k);
-		double err = e->s[i].rtt / 2 + skew_err * fabs(client_now_ms - e->s[i].t);
+		double dt = client_now_ms - e->s[i].t, o = e->s[i].offset;
+		double r = sample_err(e, i) + smax * e->s[i].rtt / 2 + 1e-6;
+		double single = r + spread * fabs(dt);
 
-		if (err < best_err) {
-			best_err = err;
+		lo = fmax(lo, o - r + fmin(v.lo * dt, v.hi * dt));
+		hi = fmin(hi, o + r + fmax(v.lo * dt, v.hi * dt));
+		nlo = fmax(nlo, o + v.b * dt - e->s[i].rtt / 2 - v.w * fabs(dt));
+		nhi = fmin(nhi, o + v.b * dt + e->s[i].rtt / 2 + v.w * fabs(dt));
+		/* Newest first with <, so a tie goes to the newest sample. */
+		if (single < best_err) {
+			best_err = single;
 			best = i;
 		}
 	}
 	if (!isfinite(best_err))
 		return false;
+	if (lo <= hi && isfinite(lo) && isfinite(hi)) {
+		x = nlo <= nhi ? (nlo + nhi) / 2 : (lo + hi) / 2;
+		x = fmin(fmax(x, lo), hi);
+		err = fmax(x - lo, hi - x);
+	} else {
+		/* Samples that contradict each other (a clock stepped, a path
+		 * changed): the best single sample, as NTP would. */
+		x = e->s[best].offset + v.b * (client_now_ms - e->s[best].t);
+		err = best_err;
+	}
 	if (offset)
-		*offset = e->s[best].offset + skew * (client_now_ms - e->s[best].t);
+		*offset = x;
 	if (rtt)
 		*rtt = e->s[best].rtt;
 	if (error_ms)
-		*error_ms = best_err;
+		*error_ms = err;
 	return true;
 }
 
@@ -278,15 +385,30 @@ static double jitter(double lo, double span, double r)
 
 double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r)
 {
-	double err;
+	struct skew_view v;
+	double err, growth, d;
 
 	if (e->total < RV_OFFSET_QUICK)
 		return 200.0;
-	/* The bound just after the newest sample: how good the window is,
-	 * apart from the time that passes until the caller asks. */
+	/* As often as the skew's likely error needs: the estimate drifts by
+	 * that error per ms, and the next sample is due when it would have
+	 * drifted RV_OFFSET_GROW_MS. An unknown skew (the assumed 100 ppm)
+	 * means a sample every 1-2 s, which also fits the skew soon; the
+	 * cadence then slows as the fit tightens, to 30-60 s. A jittery path
+	 * keeps a wide fit longer and so keeps sampling: its samples are
+	 * what the estimate averages. */
+	v = skew_view(e);
+	/* The likely error, but not under a quarter of the worst case: a fit
+	 * of a few samples can look far better than it is. */
+	growth = fmax(v.w, (v.hi - v.lo) / 8);
+	d = growth > 0 ? RV_OFFSET_GROW_MS / growth : RV_OFFSET_MAX_DELAY_MS;
+	d = fmin(fmax(d, RV_OFFSET_MIN_DELAY_MS), RV_OFFSET_MAX_DELAY_MS);
+	/* The bound just after the newest sample: while it is large, more
+	 * samples can still find an emptier path, so at least every 2-4 s,
+	 * for a while (a path that stays slow cannot be beaten). */
 	if (e->total < RV_OFFSET_SETTLE && held(e) > 0 &&
 	    rv_offset_get_ex(e, e->s[nth(e, held(e) - 1)].t, NULL, NULL, &err) &&
 	    err > RV_OFFSET_GOOD_MS)
-		return jitter(2000.0, 2000.0, r);
-	return jitter(30000.0, 30000.0, r);
+		d = fmin(d, 2000.0);
+	return jitter(d, d, r);
 }

@@ -78,29 +78,43 @@ void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
  *
  * Why this shape: an NTP exchange's offset is wrong by at most half its
  * round trip (all the error is path asymmetry, and queueing only ever adds
- * delay), so the fastest exchanges are the trustworthy ones. A window of
- * RV_OFFSET_SAMPLES exchanges (at the steady 30-60 s cadence, 24-48 min)
- * gives the queues many chances to be empty. Over such a window the two
- * clocks drift apart (crystals are off by tens of ppm: 50 ppm is 3 ms a
- * minute), so the low-RTT samples (within RV_OFFSET_RTT_MARGIN_MS + half of
- * the window's minimum RTT) are fitted by least squares, offset against
- * client time, once they span RV_OFFSET_FIT_SPAN_MS; the slope is the skew
- * and extrapolates between samples. The error bound reported is the NTP
- * bound rtt/2 of the chosen sample plus the skew's uncertainty times the
- * time since that sample (RV_OFFSET_DRIFT_PPM when no skew is fitted yet);
- * the chosen sample is the one with the smallest such bound at the time
- * asked, so a fresh, slightly slower sample beats a stale fast one. */
+ * delay), so each exchange confines the true offset to an interval. A
+ * window of RV_OFFSET_SAMPLES exchanges gives the queues many chances to be
+ * empty. Over such a window the two clocks drift apart (crystals are off by
+ * tens of ppm: 50 ppm is 3 ms a minute), so the low-RTT samples (within
+ * RV_OFFSET_RTT_MARGIN_MS + half of the window's minimum RTT) are fitted by
+ * least squares, offset against client time, once there are
+ * RV_OFFSET_FIT_MIN of them spanning RV_OFFSET_FIT_SPAN_MS: the slope is the
+ * skew, with a worst-case error (from each sample's own bound) and a
+ * likely one (three standard errors). Until then, and within it, the skew
+ * is assumed to be at most RV_OFFSET_DRIFT_PPM.
+ *
+ * The estimate at a time: every sample's interval, moved to that time
+ * along every skew still possible, still holds the true offset, so their
+ * intersection does; its half-width (from the estimate to its farther
+ * edge) is the error bound, a true worst case. The offset itself is the
+ * middle of the same intervals moved along the fitted skew and widened by
+ * its likely error: in effect the average of the lowest uplink and the
+ * lowest downlink delay seen, which with symmetric jitter is far closer
+ * than any single sample and which queueing spikes never move (they only
+ * widen their own interval). Samples that contradict each other (a clock
+ * stepped) fall back to the single sample with the smallest bound.
+ * A constant path asymmetry is unobservable: half of it stays in the
+ * offset, within the bound. */
 #define RV_OFFSET_SAMPLES 48
 #define RV_OFFSET_QUICK 3            /* quick exchanges after (re)connecting */
 #define RV_OFFSET_SETTLE 24          /* samples taken at most before slowing down */
 #define RV_OFFSET_GOOD_MS 10.0       /* an error bound that needs no more samples */
 #define RV_OFFSET_RTT_MARGIN_MS 2.0  /* low-RTT margin over the minimum (plus min/2) */
-#define RV_OFFSET_FIT_SPAN_MS 10000.0 /* low-RTT span before a skew is fitted */
+#define RV_OFFSET_FIT_SPAN_MS 5000.0 /* low-RTT span before a skew is fitted */
 #define RV_OFFSET_FIT_MIN 4          /* low-RTT samples before a skew is fitted */
 #define RV_OFFSET_DRIFT_PPM 100.0    /* assumed drift bound without a fit */
 #define RV_OFFSET_MAX_SKEW_PPM 1000.0 /* a fitted skew beyond this is not trusted */
 #define RV_OFFSET_MAX_RTT_MS 60000.0 /* slower exchanges are ignored */
 #define RV_OFFSET_MAX_TIME_MS 1e14   /* |time stamps| beyond (year 5138) are garbage */
+#define RV_OFFSET_GROW_MS 0.1        /* likely drift allowed between samples */
+#define RV_OFFSET_MIN_DELAY_MS 1000.0 /* the steady cadence's limits (times 1-2) */
+#define RV_OFFSET_MAX_DELAY_MS 30000.0
 
 struct rv_offset_est {
 	/* offset and rtt of one exchange; t its client-side midpoint (t0+t3)/2 */
@@ -124,9 +138,10 @@ void rv_offset_add(struct rv_offset_est *e, double t0, double t1, double t2, dou
  * time. Prefer rv_offset_get_ex, which knows the time and the drift. */
 bool rv_offset_get(const struct rv_offset_est *e, double *offset, double *rtt);
 
-/* The estimate for client time client_now_ms: *offset to add to it (the
- * chosen sample's offset moved along the fitted skew), *rtt of the chosen
- * sample, *error_ms the bound on |offset error|. Any output may be NULL.
+/* The estimate for client time client_now_ms: *offset to add to it (see
+ * above), *rtt of the sample with the smallest bound of its own at that
+ * time, *error_ms the bound on |offset error| (which may be less than that
+ * sample's rtt/2: other samples narrow it). Any output may be NULL.
  * False (outputs untouched) without a sample or for a non-finite time. */
 bool rv_offset_get_ex(const struct rv_offset_est *e, double client_now_ms,
 		      double *offset, double *rtt, double *error_ms);
@@ -145,10 +160,13 @@ bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_er
  * a (re)connect, to have an estimate at once; then every 2-4 s while the
  * error bound (at the newest sample) exceeds RV_OFFSET_GOOD_MS and fewer
  * than RV_OFFSET_SETTLE samples were taken, as more samples can still find
- * an emptier path; then every 30-60 s, which keeps the window fresh and
- * lets the skew fit see a long span at a negligible cost (one small message
- * each way). A slow path (rtt 80 ms, bound 40 ms) therefore settles too:
- * more samples cannot beat its minimum RTT. */
+ * an emptier path; then d to 2d, where d is the time the bound takes to
+ * grow by RV_OFFSET_GROW_MS (or RV_OFFSET_GROW_SHARE of itself, if more)
+ * at the skew's possible error, within RV_OFFSET_MIN_DELAY_MS and
+ * RV_OFFSET_MAX_DELAY_MS: every 2-4 s while the skew is unknown (100 ppm),
+ * slower as the fit tightens, 30-60 s once the skew is known to a few ppm.
+ * A slow path (rtt 80 ms, bound 40 ms) therefore settles too: more samples
+ * cannot beat its minimum RTT, and 5% of 40 ms is a lot of drift. */
 double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r);
 
 #ifdef __cplusplus
