@@ -281,15 +281,20 @@ bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_er
 /* What the estimate assumes about the skew: the true skew lies in [lo, hi]
  * (the fit's worst case, within the assumed drift bound unless the fit
  * lies wholly outside it: measurements beat the assumption); b is the
- * skew to extrapolate with and w its likely error (three standard errors
- * of the fit, never wider than the bound). */
+ * skew to extrapolate with and w its likely error. On a jittery path a fit
+ * of a minute of samples is noisy (tens of ppm) while the skew itself is
+ * rarely over a few tens of ppm, so the fit is weighed against that prior
+ * (mean 0, RV_OFFSET_SKEW_PRIOR_PPM), with its standard error doubled as
+ * the residuals of a few samples understate it: b shrinks towards 0 until
+ * the fit is sure, and a clean path's fit (tiny error) is taken as is. */
 struct skew_view {
 	double lo, hi, b, w;
 };
 
 static struct skew_view skew_view(const struct rv_offset_est *e)
 {
-	double d = RV_OFFSET_DRIFT_PPM * 1e-6, b, berr, se;
+	double d = RV_OFFSET_DRIFT_PPM * 1e-6, p = RV_OFFSET_SKEW_PRIOR_PPM * 1e-6;
+	double b, berr, se, v2;
 	struct skew_view v = { -d, d, 0, d };
 
 	if (!fit_skew(e, &b, &berr, &se))
@@ -301,8 +306,12 @@ static struct skew_view skew_view(const struct rv_offset_est *e)
 		v.lo = b - berr;
 		v.hi = b + berr;
 	}
-	v.b = fmin(fmax(b, v.lo), v.hi);
-	v.w = fmin(0.3 * se, fmax(v.hi - v.b, v.b - v.lo));
+	se *= 2;
+	v2 = p * p + se * se;
+	v.b = v2 > 0 ? b * (p * p) / v2 : b;
+	v.b = fmin(fmax(v.b, v.lo), v.hi);
+	/* three posterior standard deviations, never wider than the bound */
+	v.w = fmin(v2 > 0 ? 3 * p * se / sqrt(v2) : 0, fmax(v.hi - v.b, v.b - v.lo));
 	return v;
 }
 
@@ -404,11 +413,12 @@ double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r)
 	d = growth > 0 ? RV_OFFSET_GROW_MS / growth : RV_OFFSET_MAX_DELAY_MS;
 	d = fmin(fmax(d, RV_OFFSET_MIN_DELAY_MS), RV_OFFSET_MAX_DELAY_MS);
 	/* The bound just after the newest sample: while it is large, more
-	 * samples can still find an emptier path, so at least every 2-4 s,
-	 * for a while (a path that stays slow cannot be beaten). */
+	 * samples can still find an emptier path (and the estimate is their
+	 * average), so at least every 0.5-1 s, for a while (a path that stays
+	 * slow cannot be beaten). */
 	if (e->total < RV_OFFSET_SETTLE && held(e) > 0 &&
 	    rv_offset_get_ex(e, e->s[nth(e, held(e) - 1)].t, NULL, NULL, &err) &&
 	    err > RV_OFFSET_GOOD_MS)
-		d = fmin(d, 2000.0);
+		d = fmin(d, RV_OFFSET_SETTLE_DELAY_MS);
 	return jitter(d, d, r);
 }

@@ -709,21 +709,25 @@ static void test_offset_next_delay_settling(void **state)
 		exchange(&e, t, 0, 30, 0, 30);
 		t += 200;
 	}
-	/* The bound (30 ms) is large and the skew unknown: every 1-2 s. */
-	assert_near(rv_offset_next_delay_ms(&e, 0), RV_OFFSET_MIN_DELAY_MS, 1e-9);
-	assert_near(rv_offset_next_delay_ms(&e, 0.5), 1.5 * RV_OFFSET_MIN_DELAY_MS, 1e-9);
-	assert_true(rv_offset_next_delay_ms(&e, 0.999999) < 2 * RV_OFFSET_MIN_DELAY_MS);
-	assert_near(rv_offset_next_delay_ms(&e, NAN), RV_OFFSET_MIN_DELAY_MS, 1e-9);
-	/* One good exchange: the bound is small at once. */
+	/* The bound (30 ms) is large: every 0.5-1 s, for a while. */
+	assert_near(rv_offset_next_delay_ms(&e, 0), RV_OFFSET_SETTLE_DELAY_MS, 1e-9);
+	assert_near(rv_offset_next_delay_ms(&e, 0.5), 1.5 * RV_OFFSET_SETTLE_DELAY_MS, 1e-9);
+	assert_true(rv_offset_next_delay_ms(&e, 0.999999) < 2 * RV_OFFSET_SETTLE_DELAY_MS);
+	assert_near(rv_offset_next_delay_ms(&e, NAN), RV_OFFSET_SETTLE_DELAY_MS, 1e-9);
+	/* One good exchange: the bound is small at once, and the cadence is
+	 * the unknown skew's (1-2 s). */
 	exchange(&e, t, 0, 3, 0, 3);
 	assert_true(rv_offset_get_ex(&e, t, NULL, NULL, &err) && err < RV_OFFSET_GOOD_MS);
+	assert_near(rv_offset_next_delay_ms(&e, 0), RV_OFFSET_MIN_DELAY_MS, 1e-9);
 	/* A path that stays slow (80 ms, exact samples) slows down as its
 	 * skew is fitted, though its bound stays at 40 ms: more samples
 	 * cannot beat its minimum round trip. */
 	rv_offset_reset(&e);
 	for (unsigned i = 0; t < 1800e3; i++) {
 		d = rv_offset_next_delay_ms(&e, 0.5);
-		assert_true(i < RV_OFFSET_QUICK ? d == 200 : d >= 1.5 * RV_OFFSET_MIN_DELAY_MS);
+		assert_true(i < RV_OFFSET_QUICK ? d == 200 : d >= 1.5 * RV_OFFSET_SETTLE_DELAY_MS);
+		/* after RV_OFFSET_SETTLE samples, no faster than the skew needs */
+		assert_true(i < RV_OFFSET_SETTLE || d >= 1.5 * RV_OFFSET_MIN_DELAY_MS);
 		exchange(&e, t, 0, 40, 0, 40);
 		t += d;
 	}

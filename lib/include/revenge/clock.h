@@ -113,6 +113,8 @@ void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
 #define RV_OFFSET_MAX_RTT_MS 60000.0 /* slower exchanges are ignored */
 #define RV_OFFSET_MAX_TIME_MS 1e14   /* |time stamps| beyond (year 5138) are garbage */
 #define RV_OFFSET_GROW_MS 0.1        /* likely drift allowed between samples */
+#define RV_OFFSET_SKEW_PRIOR_PPM 25.0 /* typical |skew|, the fit is weighed against */
+#define RV_OFFSET_SETTLE_DELAY_MS 500.0 /* cadence (times 1-2) while the bound is large */
 #define RV_OFFSET_MIN_DELAY_MS 1000.0 /* the steady cadence's limits (times 1-2) */
 #define RV_OFFSET_MAX_DELAY_MS 30000.0
 
