@@ -414,7 +414,7 @@ double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r)
 	d = fmin(fmax(d, RV_OFFSET_MIN_DELAY_MS), RV_OFFSET_MAX_DELAY_MS);
 	/* The bound just after the newest sample: while it is large, more
 	 * samples can still find an emptier path (and the estimate is their
-	 * average), so at least every 0.5-1 s, for a while (a path that stays
+	 * average), so at least every 0.25-0.5 s, for a while (a path that stays
 	 * slow cannot be beaten). */
 	if (e->total < RV_OFFSET_SETTLE && held(e) > 0 &&
 	    rv_offset_get_ex(e, e->s[nth(e, held(e) - 1)].t, NULL, NULL, &err) &&

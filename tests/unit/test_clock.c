@@ -709,7 +709,7 @@ static void test_offset_next_delay_settling(void **state)
 		exchange(&e, t, 0, 30, 0, 30);
 		t += 200;
 	}
-	/* The bound (30 ms) is large: every 0.5-1 s, for a while. */
+	/* The bound (30 ms) is large: every 0.25-0.5 s, for a while. */
 	assert_near(rv_offset_next_delay_ms(&e, 0), RV_OFFSET_SETTLE_DELAY_MS, 1e-9);
 	assert_near(rv_offset_next_delay_ms(&e, 0.5), 1.5 * RV_OFFSET_SETTLE_DELAY_MS, 1e-9);
 	assert_true(rv_offset_next_delay_ms(&e, 0.999999) < 2 * RV_OFFSET_SETTLE_DELAY_MS);

@@ -85,17 +85,21 @@ void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
  * RV_OFFSET_RTT_MARGIN_MS + half of the window's minimum RTT) are fitted by
  * least squares, offset against client time, once there are
  * RV_OFFSET_FIT_MIN of them spanning RV_OFFSET_FIT_SPAN_MS: the slope is the
- * skew, with a worst-case error (from each sample's own bound) and a
- * likely one (three standard errors). Until then, and within it, the skew
- * is assumed to be at most RV_OFFSET_DRIFT_PPM.
+ * skew (the fit weighs the samples nearest the minimum RTT most), with a
+ * worst-case error (from each sample's own bound) and a likely one (its
+ * standard error). Until then, and within it, the skew is assumed to be
+ * at most RV_OFFSET_DRIFT_PPM. To extrapolate, the fit is weighed against
+ * a prior of 0 +- RV_OFFSET_SKEW_PRIOR_PPM: a jittery minute's fit is off
+ * by tens of ppm, worse than assuming none, so it counts once it is sure.
  *
  * The estimate at a time: every sample's interval, moved to that time
  * along every skew still possible, still holds the true offset, so their
  * intersection does; its half-width (from the estimate to its farther
  * edge) is the error bound, a true worst case. The offset itself is the
- * middle of the same intervals moved along the fitted skew and widened by
- * its likely error: in effect the average of the lowest uplink and the
- * lowest downlink delay seen, which with symmetric jitter is far closer
+ * middle of the same intervals moved along the extrapolating skew and
+ * widened by its likely error (clamped into the bound's intersection): in
+ * effect the average of the lowest uplink and the lowest downlink delay
+ * seen, which with symmetric jitter is far closer
  * than any single sample and which queueing spikes never move (they only
  * widen their own interval). Samples that contradict each other (a clock
  * stepped) fall back to the single sample with the smallest bound.
@@ -114,7 +118,7 @@ void rv_clock_ntp_sample(double t0, double t1, double t2, double t3,
 #define RV_OFFSET_MAX_TIME_MS 1e14   /* |time stamps| beyond (year 5138) are garbage */
 #define RV_OFFSET_GROW_MS 0.1        /* likely drift allowed between samples */
 #define RV_OFFSET_SKEW_PRIOR_PPM 25.0 /* typical |skew|, the fit is weighed against */
-#define RV_OFFSET_SETTLE_DELAY_MS 500.0 /* cadence (times 1-2) while the bound is large */
+#define RV_OFFSET_SETTLE_DELAY_MS 250.0 /* cadence (times 1-2) while the bound is large */
 #define RV_OFFSET_MIN_DELAY_MS 1000.0 /* the steady cadence's limits (times 1-2) */
 #define RV_OFFSET_MAX_DELAY_MS 30000.0
 
@@ -159,16 +163,15 @@ bool rv_offset_skew(const struct rv_offset_est *e, double *skew, double *skew_er
 
 /* When to send the next time request, in ms; r is a random number in
  * [0, 1) chosen by the caller. RV_OFFSET_QUICK quick ones 200 ms apart after
- * a (re)connect, to have an estimate at once; then every 2-4 s while the
- * error bound (at the newest sample) exceeds RV_OFFSET_GOOD_MS and fewer
- * than RV_OFFSET_SETTLE samples were taken, as more samples can still find
- * an emptier path; then d to 2d, where d is the time the bound takes to
- * grow by RV_OFFSET_GROW_MS (or RV_OFFSET_GROW_SHARE of itself, if more)
- * at the skew's possible error, within RV_OFFSET_MIN_DELAY_MS and
- * RV_OFFSET_MAX_DELAY_MS: every 2-4 s while the skew is unknown (100 ppm),
- * slower as the fit tightens, 30-60 s once the skew is known to a few ppm.
- * A slow path (rtt 80 ms, bound 40 ms) therefore settles too: more samples
- * cannot beat its minimum RTT, and 5% of 40 ms is a lot of drift. */
+ * a (re)connect, to have an estimate at once; then d to 2d, where d is the
+ * time the estimate takes to drift RV_OFFSET_GROW_MS at the skew's likely
+ * error (at least a quarter of its worst case), within
+ * RV_OFFSET_MIN_DELAY_MS and RV_OFFSET_MAX_DELAY_MS: every 1-2 s while the
+ * skew is unknown (100 ppm), slower as the fit tightens, 30-60 s once it is
+ * known to a few ppm. While the error bound (at the newest sample) exceeds
+ * RV_OFFSET_GOOD_MS and fewer than RV_OFFSET_SETTLE samples were taken, at
+ * most RV_OFFSET_SETTLE_DELAY_MS (times 1-2): on a jittery path the
+ * estimate is the samples' average, so more of them soon pay. */
 double rv_offset_next_delay_ms(const struct rv_offset_est *e, double r);
 
 #ifdef __cplusplus
