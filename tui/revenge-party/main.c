@@ -127,7 +127,7 @@ static void on_open(struct rv_conn *c, void *user)
 	a->m.conn = TM_CONNECTED;
 	rv_offset_reset(&a->m.clock);
 	set_status(a, "connected to %s", a->url);
-	/* a few quick time exchanges now, then one every 30-60 s */
+	/* a few quick time exchanges now, then at the estimator's cadence */
 	ev_timer_stop(a->loop, &a->time_timer);
 	ev_timer_set(&a->time_timer, 0.05, 0);
 	ev_timer_start(a->loop, &a->time_timer);
