@@ -635,6 +635,27 @@ static void test_offset_spike_ignored(void **state)
 	assert_true(fabs(offset - 250) <= err && err < 6);
 }
 
+/* Samples that contradict each other (the server's clock stepped 100 ms,
+ * or a reply matched to the wrong request): the intervals do not meet,
+ * and the estimate falls back to the single sample with the smallest
+ * bound, the newest on a tie. */
+static void test_offset_contradiction_falls_back(void **state)
+{
+	struct rv_offset_est e;
+	double offset, rtt, err;
+
+	rv_offset_reset(&e);
+	for (int i = 0; i < 5; i++)
+		exchange(&e, 1000.0 * i, 100, 2, 0, 2);
+	for (int i = 5; i < 8; i++)
+		exchange(&e, 1000.0 * i, 200, 2, 0, 2);
+	assert_true(rv_offset_get_ex(&e, 7000, &offset, &rtt, &err));
+	assert_near(offset, 200, 0.01);
+	assert_near(rtt, 4, 1e-9);
+	assert_true(err >= 2 && err < 3);
+	assert_near(rv_offset_server_now(&e, 7000), 7200, 0.01);
+}
+
 static void test_offset_bound_shrinks(void **state)
 {
 	struct rv_offset_est e;
@@ -762,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_offset_averaged_at_jitter),
 		cmocka_unit_test(test_offset_cadence_follows_skew),
 		cmocka_unit_test(test_offset_spike_ignored),
+		cmocka_unit_test(test_offset_contradiction_falls_back),
 		cmocka_unit_test(test_offset_bound_shrinks),
 		cmocka_unit_test(test_offset_ex_garbage),
 		cmocka_unit_test(test_offset_next_delay_settling),
