@@ -560,12 +560,13 @@ static void test_offset_averaged_at_jitter(void **state)
 
 		averaged_at_jitter(seed, &a, &b);
 		/* Every seed well within the 10 ms target, */
-		assert_true(a < 6);
+		assert_true(a < 3);
 		est += a / 8;
 		single += b / 8;
 	}
-	/* and on average a few times closer than the lowest-RTT sample. */
-	assert_true(est < 3);
+	/* and on average over twice as close as the lowest-RTT sample (1.1-1.6
+	 * ms against 1.5-5 ms). */
+	assert_true(est < 2);
 	assert_true(est * 2 < single);
 }
 
