@@ -274,6 +274,30 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		       "1 while the store takes writes, 0 from a failed write until one works.");
 		sb_printf(&b, "revenge_store_up %d\n", m->store_state == RV_STORE_STATE_OK);
 	}
+	/* Without --redis there is no cluster to be up or down. */
+	if (m->redis_state != RV_REDIS_STATE_NONE) {
+		header(&b, "revenge_redis_up", "gauge",
+		       "1 while both Redis connections (publish, subscribe) are ready; 0 while "
+		       "parties run on this node alone.");
+		sb_printf(&b, "revenge_redis_up %d\n", m->redis_state == RV_REDIS_STATE_UP);
+		header(&b, "revenge_redis_reconnects_total", "counter",
+		       "Redis connections made again after being lost or refused.");
+		sb_printf(&b, "revenge_redis_reconnects_total %llu\n",
+			  (unsigned long long)m->redis_reconnects);
+		header(&b, "revenge_redis_published_total", "counter",
+		       "Party messages published to other nodes (one per message).");
+		sb_printf(&b, "revenge_redis_published_total %llu\n",
+			  (unsigned long long)m->redis_published);
+		header(&b, "revenge_redis_received_total", "counter",
+		       "Party messages of other nodes delivered to this node's members.");
+		sb_printf(&b, "revenge_redis_received_total %llu\n",
+			  (unsigned long long)m->redis_received);
+		header(&b, "revenge_redis_dropped_total", "counter",
+		       "Party messages not published (Redis down or too slow): this node's "
+		       "members got them, other nodes' did not.");
+		sb_printf(&b, "revenge_redis_dropped_total %llu\n",
+			  (unsigned long long)m->redis_dropped);
+	}
 	header(&b, "revenge_store_commit_seconds", "histogram",
 	       "Time to commit one batch of writes to the store.");
 	{
