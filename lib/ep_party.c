@@ -385,7 +385,12 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 
 	if (err)
 		return err;
-	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
+	/* in cluster mode ids must differ between nodes too: a node's tag */
+	if (ps->hub->broker && ps->hub->broker->cluster)
+		snprintf(mid, sizeof(mid), "m%llx-%08x", (unsigned long long)++ps->next_member,
+			 (unsigned)(ps->hub->broker->node >> 32));
+	else
+		snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
 	rv_outbox_init(&ob);
 	/* A token's name and role decide; an open server's joiners name
 	 * themselves and may all host. */

@@ -448,14 +448,11 @@ int main(int argc, char **argv)
 			cfg.presence_interval_ms =
 				(double)parse_uint("--presence-interval", optarg, 0, 60000);
 			break;
-		case OPT_REDIS: {
-			char why[300];
-
+		case OPT_REDIS:
 			if (rv_server_check_redis_url(optarg, why, sizeof(why)))
 				usage_error("--redis: %s", why);
 			cfg.redis_url = optarg;
 			break;
-		}
 		case OPT_DRIFT_INTERVAL:
 			cfg.drift_interval_ms =
 				(unsigned)parse_uint("--drift-interval", optarg, 0, 3600000);
