@@ -71,12 +71,13 @@ static int number(const char *s, size_t len, long lo, long hi, long *v)
 	return 0;
 }
 
-/* "[[user]:password@]" at the start of *s (ending before end): consumed
- * into out. */
+/* "[[user]:password@]" at the start of *s, in the authority that ends
+ * before end (its last '@' ends the credentials, as browsers read an
+ * unescaped '@' in a password): consumed into out. */
 static int userinfo(const char **s, const char *end, struct rv__redis_url *out,
 		    char *why, size_t why_len)
 {
-	const char *at = memchr(*s, '@', (size_t)(end - *s));
+	const char *at = memrchr(*s, '@', (size_t)(end - *s));
 	const char *colon;
 
 	if (!at)
@@ -165,9 +166,10 @@ static int parse_unix(const char *s, const char *end, struct rv__redis_url *out,
 {
 	const char *p = s, *q = memchr(s, '?', (size_t)(end - s));
 	const char *pend = q ? q : end;
+	const char *slash = memchr(s, '/', (size_t)(pend - s));
 	long v;
 
-	if (userinfo(&p, pend, out, why, why_len))
+	if (userinfo(&p, slash ? slash : pend, out, why, why_len))
 		return -1;
 	if (p >= pend || *p != '/')
 		return fail(why, why_len, "the socket path must be absolute (unix:///path/to.sock)");
@@ -216,8 +218,11 @@ int rv__redis_url_parse(const char *url, struct rv__redis_url *out, char *why, s
 void rv__redis_url_redact(const char *url, char *buf, size_t len)
 {
 	const char *scheme = strstr(url, "://");
-	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	const char *auth = scheme ? scheme + 3 : NULL;
+	const char *slash = auth ? strchr(auth, '/') : NULL;
+	size_t alen = auth ? (slash ? (size_t)(slash - auth) : strlen(auth)) : 0;
+	const char *at = auth ? memrchr(auth, '@', alen) : NULL;
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 
 	if (!colon) {
 		snprintf(buf, len, "%s", url);

@@ -78,7 +78,8 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 		return RV_EINVAL;
 	memcpy(head, buf, (size_t)(nl - buf));
 	head[nl - buf] = 0;
-	if (memchr(head, 0, (size_t)(nl - buf)))
+	/* one space between words, none at the end: one way to write a head */
+	if (memchr(head, 0, (size_t)(nl - buf)) || nl == buf || nl[-1] == ' ')
 		return RV_EINVAL;
 	if (!(w = word(&s)) || strcmp(w, "RV1"))
 		return RV_EINVAL;
