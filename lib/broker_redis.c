@@ -14,12 +14,18 @@
  * both are ready. While it is not, publishes are dropped and counted:
  * the parties of this node go on alone.
  *
+ * Every TIME_EVERY_S the publisher asks Redis its TIME: the offset of this
+ * node's server time to Redis's, from the sample of least round trip of
+ * the last TIME_WINDOW, is a gauge (revenge_redis_clock_offset_ms); the
+ * spread of the nodes' offsets is how far apart their stamps are.
+ *
  * A channel is subscribed while wanted; a party that empties and refills
  * before its UNSUBSCRIBE is answered is subscribed again on the answer
  * (hiredis drops a channel's callback on its unsubscribe reply).
  */
 #include "broker.h"
 
+#include <math.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +55,8 @@
 #define PUBLISH_INFLIGHT_MAX 10000
 #define RETRY_BASE_MS 100.0
 #define RETRY_MAX_MS 5000.0
+#define TIME_EVERY_S 5.0
+#define TIME_WINDOW 6
 
 struct redis_broker;
 
@@ -80,11 +88,16 @@ struct redis_broker {
 	struct rv__idmap chans;         /* party id -> struct chan */
 	struct rv_backoff bo;
 	size_t inflight;
+	ev_timer time_w;                /* the next TIME */
+	double time_sent;               /* server ms TIME went, 0: none pending */
+	double rtt[TIME_WINDOW], offset[TIME_WINDOW]; /* the last samples, ms */
+	unsigned n_time;                /* samples taken */
 	bool stopped;
 	bool was_up;
 };
 
 static void conn_start(struct rconn *rc);
+static void time_tick(struct ev_loop *loop, ev_timer *t, int revents);
 
 static void update_state(struct redis_broker *rb)
 {
@@ -227,6 +240,8 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
 	if (rc->ever)
 		rb->hub->metrics.redis_reconnects++;
 	rc->ever = true;
+	if (!rc->sub)
+		time_tick(rb->hub->loop, &rb->time_w, 0);
 	if (rc->sub) {
 		char name[sizeof(NODE_PREFIX) + 17];
 
@@ -318,6 +333,52 @@ static void conn_start(struct rconn *rc)
 			redisAsyncCommand(ac, on_auth, rc, "AUTH %s", rb->url.password);
 	}
 	redisAsyncCommand(ac, on_select, rc, "SELECT %u", rb->url.db);
+}
+
+/* ---- Redis's clock ----------------------------------------------------- */
+
+/* TIME's answer: [seconds, microseconds] as strings. */
+static void on_time(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_broker *rb = priv;
+	redisReply *reply = r;
+	double now, rtt, redis_ms, best = INFINITY;
+	unsigned slot, n;
+
+	if (!reply || !rb->time_sent || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_STRING) {
+		rb->time_sent = 0;
+		return;
+	}
+	now = rv__hub_now(rb->hub);
+	rtt = now - rb->time_sent;
+	redis_ms = strtod(reply->element[0]->str, NULL) * 1000 +
+		   strtod(reply->element[1]->str, NULL) / 1000;
+	slot = rb->n_time++ % TIME_WINDOW;
+	rb->rtt[slot] = rtt;
+	/* Redis read its clock somewhere in the round trip: the middle is
+	 * the best guess, off by at most half of it */
+	rb->offset[slot] = redis_ms - (rb->time_sent + rtt / 2);
+	rb->time_sent = 0;
+	n = rb->n_time < TIME_WINDOW ? rb->n_time : TIME_WINDOW;
+	for (unsigned i = 0; i < n; i++)
+		if (rb->rtt[i] < best) {
+			best = rb->rtt[i];
+			rb->hub->metrics.redis_clock_offset_ms = rb->offset[i];
+			rb->hub->metrics.redis_clock_rtt_ms = rb->rtt[i];
+		}
+	rb->hub->metrics.redis_clock_known = true;
+}
+
+static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct redis_broker *rb = t->data;
+
+	if (!rb->pub.ready || rb->time_sent)
+		return;
+	if (redisAsyncCommand(rb->pub.ac, on_time, rb, "TIME") == REDIS_OK)
+		rb->time_sent = rv__hub_now(rb->hub);
 }
 
 /* ---- the interface ----------------------------------------------------- */
@@ -412,6 +473,7 @@ static void redis_stop(struct rv__broker *b)
 	if (rb->stopped)
 		return;
 	rb->stopped = true;
+	ev_timer_stop(rb->hub->loop, &rb->time_w);
 	stop_conn(&rb->pub);
 	stop_conn(&rb->sub);
 }
@@ -498,6 +560,9 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker
 	rb->pub.retry.data = &rb->pub;
 	ev_timer_init(&rb->sub.retry, on_retry, 0, 0);
 	rb->sub.retry.data = &rb->sub;
+	ev_timer_init(&rb->time_w, time_tick, TIME_EVERY_S, TIME_EVERY_S);
+	rb->time_w.data = rb;
+	ev_timer_start(hub->loop, &rb->time_w);
 	hub->metrics.redis_state = RV_REDIS_STATE_DOWN;
 	rv_log(hub->log, RV_LOG_INFO, "cluster", "Redis %s, node %016llx", rb->shown,
 	       (unsigned long long)rb->base.node);

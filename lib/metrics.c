@@ -297,6 +297,16 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		       "members got them, other nodes' did not.");
 		sb_printf(&b, "revenge_redis_dropped_total %llu\n",
 			  (unsigned long long)m->redis_dropped);
+		if (m->redis_clock_known) {
+			header(&b, "revenge_redis_clock_offset_ms", "gauge",
+			       "Redis TIME minus this node's server time, ms, from the TIME of least "
+			       "round trip of the last six (every 5 s); nodes' stamps differ by the "
+			       "difference of their offsets.");
+			sb_printf(&b, "revenge_redis_clock_offset_ms %.3f\n", m->redis_clock_offset_ms);
+			header(&b, "revenge_redis_clock_rtt_ms", "gauge",
+			       "The round trip of that TIME, ms: the offset is good to half of it.");
+			sb_printf(&b, "revenge_redis_clock_rtt_ms %.3f\n", m->redis_clock_rtt_ms);
+		}
 	}
 	header(&b, "revenge_store_commit_seconds", "histogram",
 	       "Time to commit one batch of writes to the store.");

@@ -101,6 +101,14 @@ teardown() {
 	[ "$(metric B revenge_redis_published_total)" -ge 2 ]
 	[ "$(metric B revenge_redis_received_total)" -ge 2 ]
 	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	# each node's offset to Redis's clock (TIME when ready): one machine,
+	# one clock, so they agree to well within a second (loose: a loaded
+	# machine)
+	local a b
+	a=$(metric A revenge_redis_clock_offset_ms)
+	b=$(metric B revenge_redis_clock_offset_ms)
+	[ -n "$a" ] && [ -n "$b" ]
+	"$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(not (abs(a) < 1000 and abs(b) < 1000 and abs(a - b) < 500))" "$a" "$b"
 	stop_node A
 	stop_node B
 }
