@@ -187,6 +187,48 @@ teardown() {
 	stop_node B
 }
 
+@test "Redis killed and restarted under load: no crash, local delivery goes on, the relay resumes" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	LOAD_SECONDS=5 py "$PYHELP/cluster_check.py" load "$A_URL" "$B_URL" p7 \
+		>"$BATS_TEST_TMPDIR/load.out" 2>&1 3>&- &
+	local load=$!
+	sleep 1.5
+	stop_redis
+	sleep 1.5
+	start_redis
+	local rc=0
+	wait "$load" || rc=$?
+	cat "$BATS_TEST_TMPDIR/load.out"
+	[ "$rc" = 0 ]
+	kill -0 "$A_PID"
+	kill -0 "$B_PID"
+	[ "$(metric A revenge_redis_reconnects_total)" -ge 1 ]
+	[ "$(metric A revenge_redis_dropped_total)" -ge 1 ]
+	stop_node A
+	stop_node B
+}
+
+@test "a node killed (kill -9): the other node and its parties go on" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" p8
+	assert_success
+	kill -KILL "$A_PID"
+	wait "$A_PID" 2>/dev/null || true
+	A_PID=
+	run healthz B
+	assert_output --regexp '"status":"ok".*"redis":"up"'
+	run cluster local "$B_URL" x p8
+	assert_success
+	stop_node B
+}
+
 @test "a node started without --redis is unaffected" {
 	start_node A
 	run healthz A

@@ -8,6 +8,7 @@ what it saw and exits 1.
 """
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -132,7 +133,38 @@ async def s_churn():
     await s_relay()
 
 
-SCENARIOS = {"follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn}
+async def s_load():
+    """For LOAD_SECONDS (env, default 4) a host on A syncs about 40 times a
+    second and chats 5 times a second to members on A and B, whatever Redis
+    does meanwhile (the test kills and restarts it); the members on A get
+    every chat throughout (local delivery never waits for Redis); then the
+    relay works again within 30 s."""
+    seconds = float(os.environ.get("LOAD_SECONDS", "4"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    local, _ = await join(URL_A, PARTY, "loc")
+    remote = [(await join(URL_B, PARTY, f"r{i}"))[0] for i in range(5)]
+    chats = 0
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        i += 1
+        await send(ann, "sync", {"position": float(i), "playing": True, "speed": 1})
+        if i % 8 == 0:
+            chats += 1
+            await send(ann, "chat", {"text": f"c{chats}"})
+        await asyncio.sleep(0.025)
+    got = 0
+    while got < chats:
+        m = await until(local, lambda m: m["type"] == "chat", 5)
+        check(m is not None, f"the member on A got {got} of {chats} chats")
+        got += 1
+    for ws in remote + [local, ann]:
+        await ws.close()
+    await s_relay()
+
+
+SCENARIOS = {"follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+             "load": s_load}
 
 if SCENARIO not in SCENARIOS:
     fail(f"unknown scenario {SCENARIO}")
