@@ -105,6 +105,13 @@ static void header(struct sbuf *b, const char *name, const char *type, const cha
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter with one sample and no label. */
+static void counter(struct sbuf *b, const char *name, const char *help, uint64_t v)
+{
+	header(b, name, "counter", help);
+	sb_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
 /* A counter with one sample per name of a label (names[i] -> values[i]). */
 static void by_label(struct sbuf *b, const char *name, const char *help, const char *label,
 		     const char *const *names, const uint64_t *values, int n)
@@ -280,23 +287,18 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		       "1 while both Redis connections (publish, subscribe) are ready; 0 while "
 		       "parties run on this node alone.");
 		sb_printf(&b, "revenge_redis_up %d\n", m->redis_state == RV_REDIS_STATE_UP);
-		header(&b, "revenge_redis_reconnects_total", "counter",
-		       "Redis connections made again after being lost or refused.");
-		sb_printf(&b, "revenge_redis_reconnects_total %llu\n",
-			  (unsigned long long)m->redis_reconnects);
-		header(&b, "revenge_redis_published_total", "counter",
-		       "Party messages published to other nodes (one per message).");
-		sb_printf(&b, "revenge_redis_published_total %llu\n",
-			  (unsigned long long)m->redis_published);
-		header(&b, "revenge_redis_received_total", "counter",
-		       "Party messages of other nodes delivered to this node's members.");
-		sb_printf(&b, "revenge_redis_received_total %llu\n",
-			  (unsigned long long)m->redis_received);
-		header(&b, "revenge_redis_dropped_total", "counter",
-		       "Party messages not published (Redis down or too slow): this node's "
-		       "members got them, other nodes' did not.");
-		sb_printf(&b, "revenge_redis_dropped_total %llu\n",
-			  (unsigned long long)m->redis_dropped);
+		counter(&b, "revenge_redis_reconnects_total",
+			"Redis connections made again after being lost or refused.",
+			m->redis_reconnects);
+		counter(&b, "revenge_redis_published_total",
+			"Party messages published to other nodes (one per message).",
+			m->redis_published);
+		counter(&b, "revenge_redis_received_total",
+			"Party messages of other nodes delivered to this node's members.",
+			m->redis_received);
+		counter(&b, "revenge_redis_dropped_total",
+			"Party messages not published (Redis down or too slow): this node's "
+			"members got them, other nodes' did not.", m->redis_dropped);
 		if (m->redis_clock_known) {
 			header(&b, "revenge_redis_clock_offset_ms", "gauge",
 			       "Redis TIME minus this node's server time, ms, from the TIME of least "

@@ -121,8 +121,11 @@ teardown() {
 	until_healthz B '"redis":"up"' 10
 	run healthz A
 	assert_output --regexp '"status":"ok".*"redis":"up"'
-	[ "$(metric A revenge_redis_up)" = 1 ]
-	[ "$(metric A revenge_redis_reconnects_total)" = 0 ]
+	PORT=$A_PORT http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
+	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
+		'revenge_redis_up=1' 'revenge_redis_reconnects_total=0' \
+		'revenge_redis_dropped_total=0'
+	assert_success
 	run cluster relay "$A_URL" "$B_URL" p2
 	assert_success
 	# the password is never logged
@@ -252,23 +255,22 @@ teardown() {
 }
 
 @test "bad --redis values exit 2 with clear errors" {
-	run -2 "$SERVER" --redis 'rediss://127.0.0.1:6379'
-	assert_output --partial 'rediss:// (TLS) is not supported'
-	assert_output --partial 'hiredis'
-	run -2 "$SERVER" --redis 'http://127.0.0.1'
-	assert_output --partial 'must start with redis:// or unix://'
-	run -2 "$SERVER" --redis 'redis://127.0.0.1:0'
-	assert_output --partial 'port must be a number in 1-65535'
-	run -2 "$SERVER" --redis 'redis://127.0.0.1:6379/x'
-	assert_output --partial 'database'
-	run -2 "$SERVER" --redis 'redis://user@127.0.0.1'
-	assert_output --partial 'credentials'
-	run -2 "$SERVER" --redis 'unix://relative.sock'
-	assert_output --partial 'absolute'
-	run -2 "$SERVER" --redis ''
-	assert_output --partial 'empty'
-	run -2 "$SERVER" --redis "redis://$(printf 'h%.0s' $(seq 1 300))"
-	assert_output --partial 'over 255 bytes'
+	local url why
+	# URL, then a part of the error it must get
+	while IFS='|' read -r url why; do
+		run -2 "$SERVER" --redis "$url"
+		assert_output --partial "revenge-server: --redis: "
+		assert_output --partial "$why"
+	done <<-EOF
+		rediss://127.0.0.1:6379|rediss:// (TLS) is not supported: this build's hiredis
+		http://127.0.0.1|must start with redis:// or unix://
+		redis://127.0.0.1:0|port must be a number in 1-65535
+		redis://127.0.0.1:6379/x|database
+		redis://user@127.0.0.1|credentials
+		unix://relative.sock|absolute
+		|empty
+		redis://$(printf 'h%.0s' $(seq 1 300))|over 255 bytes
+	EOF
 	run -2 "$SERVER" --redis 'redis://:pa%zzss@127.0.0.1'
 	assert_output --partial 'bad password'
 	refute_output --partial 'pa%zzss'
