@@ -23,8 +23,11 @@ PARTY = sys.argv[4] if len(sys.argv) > 4 else "cl"
 
 
 async def join(url, party, name):
+    # max_queue None: a member that reads nothing for a while (the load
+    # scenario) keeps reading its socket, so its close is not stuck behind
+    # a full one
     ws = await websockets.connect(f"{url}/ws/party/{party}?name={name}",
-                                  subprotocols=["revenge.v1"])
+                                  subprotocols=["revenge.v1"], max_queue=None)
     welcome = await recv(ws)
     check(welcome["type"] == "welcome", f"first message is {welcome['type']}")
     return ws, welcome["payload"]
@@ -158,8 +161,7 @@ async def s_load():
         m = await until(local, lambda m: m["type"] == "chat", 5)
         check(m is not None, f"the member on A got {got} of {chats} chats")
         got += 1
-    for ws in remote + [local, ann]:
-        await ws.close()
+    await asyncio.gather(*(ws.close() for ws in remote + [local, ann]))
     await s_relay()
 
 
