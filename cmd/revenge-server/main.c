@@ -179,7 +179,8 @@ static const char usage_text[] =
 "file that fails to load keeps the old pair and logs tls_reload_failed).\n"
 "\n"
 "Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
-"files, a missing, unwritable or corrupt store), 2 on a usage error.\n";
+"files, a missing, unwritable or corrupt store, a --redis host that does not\n"
+"resolve), 2 on a usage error.\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
