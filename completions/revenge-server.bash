@@ -27,6 +27,7 @@ _revenge_server()
 		--ready-timeout --rebuffer-timeout
 		--presence-batch-above --presence-interval
 		--drift-interval
+		--redis
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -67,6 +68,7 @@ _revenge_server()
 		--ready-timeout | --rebuffer-timeout | \
 		--presence-batch-above | --presence-interval | \
 		--drift-interval | \
+		--redis | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)

@@ -39,6 +39,7 @@ complete -c revenge-server -l ready-timeout -x -d 'Longest a party holds a resum
 complete -c revenge-server -l rebuffer-timeout -x -d 'Longest a party pauses for a member stalled mid-play, ms (default 3000; 100 to 600000)'
 complete -c revenge-server -l presence-batch-above -x -d 'Above N members, batched presence diffs and a bounded welcome roster (default 64; 0 = never)'
 complete -c revenge-server -l presence-interval -x -d 'A large party'"'"'s presence diff at most every MS milliseconds (default 250; 0 to 60000)'
+complete -c revenge-server -l redis -x -d 'Cluster mode: share parties through this Redis (redis://HOST[:PORT][/DB] or unix:///PATH)'
 complete -c revenge-server -l drift-interval -x -d 'Ms between drift reports to a party host, sent when changed (default 1000; 0 = none)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'

@@ -37,6 +37,7 @@
 #include "wsframe.h"
 
 struct rv__auth;
+struct rv__broker;
 struct rv__store_writer;
 struct rv__endpoint;
 
@@ -46,6 +47,7 @@ struct rv__hub {
 	const struct rv_server_config *cfg;
 	const struct rv_log *log;
 	struct ev_loop *loop;
+	struct rv__broker *broker;              /* local, or Redis with --redis (broker.h) */
 	struct rv_clock clock;
 	struct rv_metrics metrics;
 	struct rv_store *store;                 /* NULL when running without --db; the

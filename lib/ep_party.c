@@ -5,6 +5,10 @@
  * freed when its last member leaves. Member ids are unique in the process.
  * Each live party has one timer, armed for what party.c says falls due
  * next (rv_party_next_deadline), re-read after every event delivered.
+ *
+ * In cluster mode (broker.h) a live party is subscribed to its channel;
+ * its syncs, chat and reactions go out to the other nodes once each, and
+ * theirs come in (party_relay.h) to this node's members.
  */
 #include <ev.h>
 #include <math.h>
@@ -16,10 +20,12 @@
 #include "revenge/log.h"
 #include "revenge/party.h"
 
+#include "broker.h"
 #include "bucket.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "idmap.h"
+#include "party_relay.h"
 
 struct parties {
 	struct rv__hub *hub;
@@ -63,6 +69,8 @@ struct party_conn {
 	double rtt_sent;                /* its server send time, 0: none outstanding */
 };
 
+static void party_remote(void *user, const char *id, const char *data, size_t len);
+
 static int parties_start(struct rv__hub *hub, void **state)
 {
 	struct parties *ps = calloc(1, sizeof(*ps));
@@ -72,6 +80,10 @@ static int parties_start(struct rv__hub *hub, void **state)
 		return RV_ENOMEM;
 	}
 	ps->hub = hub;
+	if (hub->broker) {
+		hub->broker->on_message = party_remote;
+		hub->broker->user = ps;
+	}
 	*state = ps;
 	return 0;
 }
@@ -143,6 +155,11 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 		free_live(lp);
 		return RV_ENOMEM;
 	}
+	if (rv__broker_subscribe(ps->hub->broker, id)) {
+		rv__idmap_del(&ps->by_id, id);
+		free_live(lp);
+		return RV_ENOMEM;
+	}
 	ps->hub->metrics.parties++;
 	*out = lp;
 	return 0;
@@ -152,6 +169,7 @@ static void remove_if_empty(struct parties *ps, struct live_party *lp)
 {
 	if (rv_party_size(lp->party))
 		return;
+	rv__broker_unsubscribe(ps->hub->broker, rv_party_id(lp->party));
 	rv__idmap_del(&ps->by_id, rv_party_id(lp->party));
 	free_live(lp);
 	ps->hub->metrics.parties--;
@@ -170,6 +188,7 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 	for (unsigned i = 0; i < ob->n; i++) {
 		struct rv_action *a = &ob->items[i];
 
+		rv__party_relay_out(ps->hub, p, a);
 		switch (a->target) {
 		case RV_TO_ONE:
 			rv__conn_send(a->member->user, a->frame);
@@ -188,6 +207,21 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 		}
 	}
 	rv_outbox_clear(ob);
+}
+
+/* What another node published for party id (broker.h): to every member
+ * here, one frame for all. */
+static void party_remote(void *user, const char *id, const char *data, size_t len)
+{
+	struct parties *ps = user;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+	struct rv_frame *f;
+
+	if (!lp || !(f = rv__party_relay_in(ps->hub, lp->party, data, len)))
+		return;
+	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
+		rv__conn_send(m->user, f);
+	rv_frame_unref(f);
 }
 
 /* Arm lp's timer for the party's next deadline; a deadline that has not
@@ -351,7 +385,12 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 
 	if (err)
 		return err;
-	snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
+	/* in cluster mode ids must differ between nodes too: a node's tag */
+	if (ps->hub->broker && ps->hub->broker->cluster)
+		snprintf(mid, sizeof(mid), "m%llx-%08x", (unsigned long long)++ps->next_member,
+			 (unsigned)(ps->hub->broker->node >> 32));
+	else
+		snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
 	rv_outbox_init(&ob);
 	/* A token's name and role decide; an open server's joiners name
 	 * themselves and may all host. */

@@ -105,6 +105,13 @@ static void header(struct sbuf *b, const char *name, const char *type, const cha
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter with one sample and no label. */
+static void counter(struct sbuf *b, const char *name, const char *help, uint64_t v)
+{
+	header(b, name, "counter", help);
+	sb_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
 /* A counter with one sample per name of a label (names[i] -> values[i]). */
 static void by_label(struct sbuf *b, const char *name, const char *help, const char *label,
 		     const char *const *names, const uint64_t *values, int n)
@@ -273,6 +280,35 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		header(&b, "revenge_store_up", "gauge",
 		       "1 while the store takes writes, 0 from a failed write until one works.");
 		sb_printf(&b, "revenge_store_up %d\n", m->store_state == RV_STORE_STATE_OK);
+	}
+	/* Without --redis there is no cluster to be up or down. */
+	if (m->redis_state != RV_REDIS_STATE_NONE) {
+		header(&b, "revenge_redis_up", "gauge",
+		       "1 while both Redis connections (publish, subscribe) are ready; 0 while "
+		       "parties run on this node alone.");
+		sb_printf(&b, "revenge_redis_up %d\n", m->redis_state == RV_REDIS_STATE_UP);
+		counter(&b, "revenge_redis_reconnects_total",
+			"Redis connections made again after being lost or refused.",
+			m->redis_reconnects);
+		counter(&b, "revenge_redis_published_total",
+			"Party messages published to other nodes (one per message).",
+			m->redis_published);
+		counter(&b, "revenge_redis_received_total",
+			"Party messages of other nodes delivered to this node's members.",
+			m->redis_received);
+		counter(&b, "revenge_redis_dropped_total",
+			"Party messages not published (Redis down or too slow): this node's "
+			"members got them, other nodes' did not.", m->redis_dropped);
+		if (m->redis_clock_known) {
+			header(&b, "revenge_redis_clock_offset_ms", "gauge",
+			       "Redis TIME minus this node's server time, ms, from the TIME of least "
+			       "round trip of the last six (every 5 s); nodes' stamps differ by the "
+			       "difference of their offsets.");
+			sb_printf(&b, "revenge_redis_clock_offset_ms %.3f\n", m->redis_clock_offset_ms);
+			header(&b, "revenge_redis_clock_rtt_ms", "gauge",
+			       "The round trip of that TIME, ms: the offset is good to half of it.");
+			sb_printf(&b, "revenge_redis_clock_rtt_ms %.3f\n", m->redis_clock_rtt_ms);
+		}
 	}
 	header(&b, "revenge_store_commit_seconds", "histogram",
 	       "Time to commit one batch of writes to the store.");

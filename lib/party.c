@@ -625,6 +625,18 @@ static int handle_status(struct rv_party *p, struct rv_member *m,
 	return 0;
 }
 
+void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,
+			   struct rv_frame *chat, double now_ms)
+{
+	if (state) {
+		struct rv_playback prev = p->state;
+
+		p->state = *state;
+		keep_before(p, &prev, now_ms);
+	}
+	history_push(p, chat);
+}
+
 double rv_party_next_deadline(const struct rv_party *p)
 {
 	double next = INFINITY;

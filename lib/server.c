@@ -33,6 +33,7 @@
 #include "revenge/systime.h"
 
 #include "auth.h"
+#include "broker.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "list.h"
@@ -467,7 +468,12 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		[RV_STORE_STATE_NONE] = "none", [RV_STORE_STATE_OK] = "ok",
 		[RV_STORE_STATE_FAILING] = "failing",
 	};
-	char body[256];
+	static const char *const redis_states[] = {
+		[RV_REDIS_STATE_NONE] = "none", [RV_REDIS_STATE_UP] = "up",
+		[RV_REDIS_STATE_DOWN] = "down",
+	};
+	enum rv_metric_redis_state rs = s->hub.metrics.redis_state;
+	char body[320];
 	int n;
 
 	s->hub.metrics.http_requests++;
@@ -476,13 +482,17 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 				  strlen(body));
 	if (!strcmp(uri, "/healthz")) {
 		/* A failing store leaves the status ok (and the answer 200):
-		 * parties and streams still work, only progress is refused. */
+		 * parties and streams still work, only progress is refused.
+		 * Redis down (cluster mode) is "degraded", still 200: every
+		 * party goes on with this node's members, so a balancer must
+		 * not take the node out. */
 		n = snprintf(body, sizeof(body),
 			     "{\"status\":\"%s\",\"version\":\"%s\",\"connections\":%zu,"
-			     "\"parties\":%zu,\"store\":\"%s\"}\n",
-			     s->draining ? "draining" : "ok", RV_VERSION, s->n_conns,
-			     (size_t)s->hub.metrics.parties,
-			     store_states[s->hub.metrics.store_state]);
+			     "\"parties\":%zu,\"store\":\"%s\"%s%s%s}\n",
+			     s->draining ? "draining" : rs == RV_REDIS_STATE_DOWN ? "degraded" : "ok",
+			     RV_VERSION, s->n_conns, (size_t)s->hub.metrics.parties,
+			     store_states[s->hub.metrics.store_state],
+			     rs ? ",\"redis\":\"" : "", rs ? redis_states[rs] : "", rs ? "\"" : "");
 		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
 				  body, (size_t)n);
 	}
@@ -688,6 +698,7 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_signal_stop(loop, &s->sigint);
 	ev_signal_stop(loop, &s->sighup);
 	rv__listener_stop(&s->listener);
+	rv__broker_stop(s->hub.broker);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
 	 * out of work, so ev_run returns. */
 	lws_context_destroy(s->ctx);
@@ -940,6 +951,18 @@ int rv_server_run(const struct rv_server_config *cfg)
 			goto out;
 		}
 	}
+	if (cfg->redis_url) {
+		char why[300];
+
+		if ((err = rv__broker_redis_new(&s->hub, cfg->redis_url, &s->hub.broker, why,
+						sizeof(why)))) {
+			if (err == RV_EINVAL)
+				rv_log(s->log, RV_LOG_ERROR, "start_failed", "--redis: %s", why);
+			goto out;
+		}
+	} else if ((err = rv__broker_local_new(&s->hub.broker))) {
+		goto out;
+	}
 	if ((err = endpoints_start(s)))
 		goto out;
 
@@ -1068,6 +1091,7 @@ out:
 	rv__store_writer_free(s->hub.writer);
 	s->hub.writer = NULL;
 	endpoints_stop(s);
+	rv__broker_free(s->hub.broker);
 	rv__listener_close(&s->listener);
 	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);

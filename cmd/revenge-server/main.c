@@ -46,6 +46,12 @@ static const char usage_text[] =
 "                         an open server: in all); beyond, those seen longest\n"
 "                         ago are forgotten (default 10000; 0 = unlimited; at\n"
 "                         most 10000000)\n"
+"  --redis URL            cluster mode: share parties with the other nodes\n"
+"                         on this Redis (redis://[[USER]:PASSWORD@]HOST[:PORT]\n"
+"                         [/DB] or unix://[[USER]:PASSWORD@]/PATH[?db=N]; no\n"
+"                         rediss://: this hiredis has no TLS). While Redis is\n"
+"                         away parties go on with this node's members and\n"
+"                         /healthz says \"degraded\"\n"
 "  --ladder SPEC          quality profiles as NAME:KBPS,... (default\n"
 "                         2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800)\n"
 "  --origin PATTERN       allow browser Origins matching PATTERN, e.g.\n"
@@ -173,7 +179,8 @@ static const char usage_text[] =
 "file that fails to load keeps the old pair and logs tls_reload_failed).\n"
 "\n"
 "Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
-"files, a missing, unwritable or corrupt store), 2 on a usage error.\n";
+"files, a missing, unwritable or corrupt store, a --redis host that does not\n"
+"resolve), 2 on a usage error.\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
@@ -190,6 +197,7 @@ enum {
 	OPT_PRESENCE_BATCH_ABOVE, OPT_PRESENCE_INTERVAL,
 	/* H3 drift */
 	OPT_DRIFT_INTERVAL,
+	OPT_REDIS,                                    /* i14 cluster */
 };
 
 static const struct option long_opts[] = {
@@ -225,6 +233,7 @@ static const struct option long_opts[] = {
 	{ "presence-batch-above", required_argument, NULL, OPT_PRESENCE_BATCH_ABOVE },
 	{ "presence-interval", required_argument, NULL, OPT_PRESENCE_INTERVAL },
 	{ "drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL },
+	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -439,6 +448,11 @@ int main(int argc, char **argv)
 		case OPT_PRESENCE_INTERVAL:
 			cfg.presence_interval_ms =
 				(double)parse_uint("--presence-interval", optarg, 0, 60000);
+			break;
+		case OPT_REDIS:
+			if (rv_server_check_redis_url(optarg, why, sizeof(why)))
+				usage_error("--redis: %s", why);
+			cfg.redis_url = optarg;
 			break;
 		case OPT_DRIFT_INTERVAL:
 			cfg.drift_interval_ms =

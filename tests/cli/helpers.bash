@@ -13,13 +13,14 @@ PYHELP="$BATS_TEST_DIRNAME/../helpers"
 
 # start_server [FLAGS...]: runs revenge-server on 127.0.0.1:0 with a store
 # in the test's temp dir (the file's, from setup_file); sets SERVER_PID,
-# PORT, URL, HTTP, SERVER_LOG.
+# PORT, URL, HTTP, SERVER_LOG. SERVER_NAME (default "server") names its
+# files, so that one test can run several (cluster.bats).
 start_server() {
 	# in setup_file there is no test's directory yet: the file's then
-	local dir="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"
-	local out="$dir/server.out" i
-	SERVER_LOG="$dir/server.log"
-	"$SERVER" --listen 127.0.0.1:0 --db "$dir/revenge.db" "$@" \
+	local dir="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}" name="${SERVER_NAME:-server}"
+	local out="$dir/$name.out" i
+	SERVER_LOG="$dir/$name.log"
+	"$SERVER" --listen 127.0.0.1:0 --db "$dir/${SERVER_NAME:+$SERVER_NAME.}revenge.db" "$@" \
 		>"$out" 2>"$SERVER_LOG" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 1 100); do

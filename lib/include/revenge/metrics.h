@@ -55,6 +55,13 @@ enum rv_metric_store_state {
 	RV_STORE_STATE_FAILING,      /* the last write failed */
 };
 
+/* The cluster broker as /healthz and revenge_redis_up show it. */
+enum rv_metric_redis_state {
+	RV_REDIS_STATE_NONE = 0,     /* running without --redis */
+	RV_REDIS_STATE_UP,           /* publisher and subscriber ready */
+	RV_REDIS_STATE_DOWN,         /* either not (yet) connected: parties run locally */
+};
+
 /* Why the listener or the handshake refused a connection, in the order
  * rendered (enum rv_metric_refusal): the descriptor ceiling, the spare
  * descriptor shed on EMFILE/ENFILE, the per-address cap, the WebSocket
@@ -133,6 +140,15 @@ struct rv_metrics {
 	uint64_t drift_le[RV_METRIC_N_DRIFT_BUCKETS + 1]; /* per bucket, last: +Inf */
 	uint64_t drift_count;
 	double drift_sum_ms;
+	/* cluster mode (--redis, broker_redis.c) */
+	enum rv_metric_redis_state redis_state;
+	uint64_t redis_reconnects;           /* connections (re)made after the first */
+	uint64_t redis_published;            /* envelopes handed to Redis */
+	uint64_t redis_received;             /* envelopes of other nodes delivered here */
+	uint64_t redis_dropped;              /* not published: Redis down or too slow */
+	bool redis_clock_known;              /* a TIME answered */
+	double redis_clock_offset_ms;        /* Redis TIME - server time (gauge) */
+	double redis_clock_rtt_ms;           /* the round trip of that sample */
 };
 
 /* Record one store commit that took seconds. */

@@ -139,6 +139,13 @@ void rv_party_free(struct rv_party *p);
 const char *rv_party_id(const struct rv_party *p);
 size_t rv_party_size(const struct rv_party *p);
 struct rv_member *rv_party_first(const struct rv_party *p);   /* longest present */
+/* Cluster mode: what another node's party decided, made this party's own
+ * (the caller delivers the frame to the members itself): state, when not
+ * NULL, becomes the playback state (the sync of a host elsewhere), chat,
+ * when not NULL, joins the history (a reference is taken). */
+void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,
+			   struct rv_frame *chat, double now_ms);
+
 /* NULL when empty, or when no present member may host. */
 struct rv_member *rv_party_host(const struct rv_party *p);
 const struct rv_playback *rv_party_state(const struct rv_party *p);

@@ -116,6 +116,10 @@ struct rv_server_config {
 	/* H3 drift: ms between a party host's `drift` reports (sent only when
 	 * something changed); 0 = none. */
 	unsigned drift_interval_ms;
+	/* Cluster mode: the Redis URL (redis://[[user]:password@]host[:port][/db]
+	 * or unix://[[user]:password@]/path[?db=N]) through which nodes share
+	 * parties; NULL: this process alone. Borrowed. */
+	const char *redis_url;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
@@ -131,6 +135,10 @@ struct rv_server_config {
  * above 64 members every 250 ms, a drift report to each host every second
  * at most. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
+
+/* Check a redis_url (rv_server_config) without connecting: 0, or -1 with
+ * one line in why saying what is wrong (never echoing a password). */
+int rv_server_check_redis_url(const char *url, char *why, size_t why_len);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
  * /healthz with 503, close every client with 1001 after flushing its queue,

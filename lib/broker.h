@@ -1,0 +1,93 @@
+/* lib/broker.h - internal: the broker, what carries party messages between
+ * the nodes of a cluster: one interface, two implementations.
+ *
+ *   local (broker.c): today's single process; nothing leaves it, every
+ *     call is a no-op, the server runs as it always has.
+ *   Redis (broker_redis.c, --redis URL): one publisher and one subscriber
+ *     connection to Redis (hiredis async on the server's own libev loop),
+ *     a channel "revenge:party:{id}" per party with local members.
+ *
+ * The party endpoint (ep_party.c) subscribes a party while it has local
+ * members, publishes each party message other nodes' members must see
+ * once (an envelope, relay.h), and is handed what other nodes publish
+ * through on_message. Everything runs on the loop thread.
+ */
+#ifndef REVENGE_BROKER_H
+#define REVENGE_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rv__hub;
+struct rv__broker;
+
+struct rv__broker_ops {
+	const char *name;       /* "local", "redis" */
+	/* Publish len bytes on party's channel; the bytes are copied. 0, or
+	 * RV_EIO when not connected or over the bound of unanswered
+	 * publishes (the message then reaches this node's members only). */
+	int (*publish)(struct rv__broker *b, const char *party, const void *data, size_t len);
+	/* Start or stop receiving party's channel; kept across reconnects.
+	 * 0 or RV_ENOMEM. */
+	int (*subscribe)(struct rv__broker *b, const char *party);
+	void (*unsubscribe)(struct rv__broker *b, const char *party);
+	/* Close the connections and stop every watcher (the drain: the loop
+	 * must run out of work); later calls are no-ops. */
+	void (*stop)(struct rv__broker *b);
+	void (*free)(struct rv__broker *b);
+};
+
+struct rv__broker {
+	const struct rv__broker_ops *ops;
+	uint64_t node;          /* this node's id, in every envelope it sends */
+	bool cluster;           /* false: local, publishing is pointless */
+	/* What another node published on a subscribed party's channel (this
+	 * node's own publications are the receiver's to drop: relay.h's
+	 * origin). Set by the party endpoint; data is borrowed for the call. */
+	void (*on_message)(void *user, const char *party, const char *data, size_t len);
+	void *user;
+};
+
+/* The local broker: 0 with *out set, or RV_ENOMEM. Free with
+ * rv__broker_free. */
+int rv__broker_local_new(struct rv__broker **out);
+
+/* The Redis broker for url (checked beforehand with rv__redis_url_parse),
+ * connecting at once and reconnecting on its own: 0 with *out set, or
+ * RV_EINVAL with why filled (a bad URL), RV_ENOMEM. It updates hub's
+ * metrics (redis_state and the counters). */
+int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker **out,
+			 char *why, size_t why_len);
+
+/* NULL-safe wrappers. */
+static inline int rv__broker_publish(struct rv__broker *b, const char *party,
+				     const void *data, size_t len)
+{
+	return b && b->cluster ? b->ops->publish(b, party, data, len) : 0;
+}
+
+static inline int rv__broker_subscribe(struct rv__broker *b, const char *party)
+{
+	return b && b->cluster ? b->ops->subscribe(b, party) : 0;
+}
+
+static inline void rv__broker_unsubscribe(struct rv__broker *b, const char *party)
+{
+	if (b && b->cluster)
+		b->ops->unsubscribe(b, party);
+}
+
+static inline void rv__broker_stop(struct rv__broker *b)
+{
+	if (b)
+		b->ops->stop(b);
+}
+
+static inline void rv__broker_free(struct rv__broker *b)
+{
+	if (b)
+		b->ops->free(b);
+}
+
+#endif

@@ -1,0 +1,573 @@
+/* lib/broker_redis.c - the Redis broker (see broker.h): cluster mode.
+ *
+ * Two connections to Redis, both hiredis async contexts on the server's
+ * own libev loop (hiredis's libev adapter), so no thread and no blocking
+ * call: a publisher (PUBLISH, one per party message) and a subscriber
+ * (SUBSCRIBE revenge:party:{id} for each party with local members, and
+ * revenge:node:{node id}, which keeps the subscriber in subscribed mode
+ * whatever the parties do: hiredis 0.14 asserts on a subscribe reply that
+ * comes after its last channel was unsubscribed).
+ *
+ * Each connection runs AUTH (when the URL has a password) and SELECT, and
+ * is ready on SELECT's answer; lost or refused, it is made again after a
+ * backoff with jitter (backoff.h). Redis is up (metrics, /healthz) while
+ * both are ready. While it is not, publishes are dropped and counted:
+ * the parties of this node go on alone.
+ *
+ * Every TIME_EVERY_S the publisher asks Redis its TIME: the offset of this
+ * node's server time to Redis's, from the sample of least round trip of
+ * the last TIME_WINDOW, is a gauge (revenge_redis_clock_offset_ms); the
+ * spread of the nodes' offsets is how far apart their stamps are.
+ *
+ * A channel is subscribed while wanted; a party that empties and refills
+ * before its UNSUBSCRIBE is answered is subscribed again on the answer
+ * (hiredis drops a channel's callback on its unsubscribe reply).
+ */
+#include "broker.h"
+
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/adapters/libev.h>
+
+#include "revenge/backoff.h"
+#include "revenge/error.h"
+#include "revenge/log.h"
+#include "revenge/proto.h"
+
+#include "conn.h"
+#include "idmap.h"
+#include "redis_url.h"
+
+#define CHANNEL_PREFIX "revenge:party:"
+#define NODE_PREFIX "revenge:node:"
+#define CHANNEL_MAX (sizeof(CHANNEL_PREFIX) + RV_ID_MAX + 1)
+/* PUBLISHes sent and not yet answered; beyond, a message is dropped
+ * rather than buffered without bound while Redis is slow. */
+#define PUBLISH_INFLIGHT_MAX 10000
+#define RETRY_BASE_MS 100.0
+#define RETRY_MAX_MS 5000.0
+#define TIME_EVERY_S 5.0
+#define TIME_WINDOW 6
+
+struct redis_broker;
+
+struct rconn {
+	struct redis_broker *rb;
+	const char *name;               /* "publisher", "subscriber" */
+	bool sub;
+	redisAsyncContext *ac;          /* NULL: not connected (retry pending) */
+	bool ready;                     /* AUTH and SELECT answered */
+	bool ever;                      /* was ready once: the next is a reconnect */
+	unsigned attempt;               /* failed attempts since the last ready */
+	ev_timer retry;
+};
+
+struct chan {
+	char id[RV_ID_MAX + 1];
+	bool want;                      /* a party here has members */
+	bool active;                    /* SUBSCRIBE sent on this connection */
+	bool leaving;                   /* UNSUBSCRIBE sent, not yet answered */
+};
+
+struct redis_broker {
+	struct rv__broker base;         /* first: the interface's view */
+	struct rv__hub *hub;
+	struct rv__redis_url url;
+	char addr[NI_MAXHOST];          /* the host, resolved once at start */
+	char shown[RV__REDIS_URL_MAX + 8]; /* the URL for logs, no password */
+	struct rconn pub, sub;
+	struct rv__idmap chans;         /* party id -> struct chan */
+	struct rv_backoff bo;
+	size_t inflight;
+	ev_timer time_w;                /* the next TIME */
+	double time_sent;               /* server ms TIME went, 0: none pending */
+	double rtt[TIME_WINDOW], offset[TIME_WINDOW]; /* the last samples, ms */
+	unsigned n_time;                /* samples taken */
+	bool stopped;
+	bool was_up;
+};
+
+static void conn_start(struct rconn *rc);
+static void time_tick(struct ev_loop *loop, ev_timer *t, int revents);
+
+static void update_state(struct redis_broker *rb)
+{
+	bool up = rb->pub.ready && rb->sub.ready;
+
+	rb->hub->metrics.redis_state = up ? RV_REDIS_STATE_UP : RV_REDIS_STATE_DOWN;
+	if (up == rb->was_up)
+		return;
+	rb->was_up = up;
+	if (up)
+		rv_log(rb->hub->log, RV_LOG_INFO, "redis_up", "%s", rb->shown);
+	else if (!rb->stopped)
+		rv_log(rb->hub->log, RV_LOG_WARN, "redis_down",
+		       "%s: parties go on with this node's members only", rb->shown);
+}
+
+static void retry_later(struct rconn *rc)
+{
+	double ms;
+
+	if (rc->rb->stopped)
+		return;
+	ms = rv_backoff_delay(&rc->rb->bo, rc->attempt < 30 ? rc->attempt : 30);
+	rc->attempt++;
+	ev_timer_set(&rc->retry, ms / 1000, 0);
+	ev_timer_start(rc->rb->hub->loop, &rc->retry);
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	conn_start(t->data);
+}
+
+static void channel_of(const char *prefix, const char *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", prefix, id);
+}
+
+static void on_sub(redisAsyncContext *ac, void *r, void *priv);
+
+static void send_subscribe(struct redis_broker *rb, struct chan *ch)
+{
+	char name[CHANNEL_MAX];
+
+	channel_of(CHANNEL_PREFIX, ch->id, name, sizeof(name));
+	if (redisAsyncCommand(rb->sub.ac, on_sub, rb, "SUBSCRIBE %s", name) == REDIS_OK)
+		ch->active = true;
+}
+
+static void subscribe_wanted(void *value, void *arg)
+{
+	struct chan *ch = value;
+
+	if (ch->want && !ch->active)
+		send_subscribe(arg, ch);
+}
+
+static bool drop_unwanted(void *value, void *arg)
+{
+	struct chan *ch = value;
+
+	ch->active = ch->leaving = false;
+	if (ch->want)
+		return false;
+	free(ch);
+	return true;
+}
+
+/* The answer to an UNSUBSCRIBE of the party channel name. */
+static void unsubscribed(struct redis_broker *rb, const char *name, size_t len)
+{
+	char id[RV_ID_MAX + 1];
+	struct chan *ch;
+	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
+
+	if (len <= plen || len - plen > RV_ID_MAX || memcmp(name, CHANNEL_PREFIX, plen))
+		return;
+	memcpy(id, name + plen, len - plen);
+	id[len - plen] = 0;
+	if (!(ch = rv__idmap_get(&rb->chans, id)))
+		return;
+	ch->active = ch->leaving = false;
+	if (ch->want) {
+		send_subscribe(rb, ch);
+	} else {
+		rv__idmap_del(&rb->chans, id);
+		free(ch);
+	}
+}
+
+/* Every reply on the subscriber: ["message", channel, payload], and the
+ * (un)subscribe confirmations. NULL: the context is going. */
+static void on_sub(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_broker *rb = priv;
+	redisReply *reply = r;
+	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
+	char id[RV_ID_MAX + 1];
+	redisReply *kind, *chan, *data;
+
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+		return;
+	kind = reply->element[0];
+	chan = reply->element[1];
+	data = reply->element[2];
+	if (kind->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
+		return;
+	if (!strcmp(kind->str, "unsubscribe")) {
+		unsubscribed(rb, chan->str, chan->len);
+		return;
+	}
+	if (strcmp(kind->str, "message") || data->type != REDIS_REPLY_STRING)
+		return;
+	if (chan->len <= plen || chan->len - plen > RV_ID_MAX ||
+	    memcmp(chan->str, CHANNEL_PREFIX, plen))
+		return;         /* the node channel: nothing is sent there yet */
+	memcpy(id, chan->str + plen, chan->len - plen);
+	id[chan->len - plen] = 0;
+	if (rb->base.on_message)
+		rb->base.on_message(rb->base.user, id, data->str, data->len);
+}
+
+/* SELECT's answer: the connection is ready. */
+static void on_select(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rconn *rc = priv;
+	redisReply *reply = r;
+	struct redis_broker *rb = rc->rb;
+
+	if (!reply || (ac->c.flags & REDIS_DISCONNECTING))
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		rv_log(rb->hub->log, RV_LOG_ERROR, "redis_refused", "%s: SELECT %u: %s",
+		       rb->shown, rb->url.db, reply->str);
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	rc->ready = true;
+	rc->attempt = 0;
+	if (rc->ever)
+		rb->hub->metrics.redis_reconnects++;
+	rc->ever = true;
+	if (!rc->sub)
+		time_tick(rb->hub->loop, &rb->time_w, 0);
+	if (rc->sub) {
+		char name[sizeof(NODE_PREFIX) + 17];
+
+		snprintf(name, sizeof(name), NODE_PREFIX "%016llx",
+			 (unsigned long long)rb->base.node);
+		redisAsyncCommand(ac, on_sub, rb, "SUBSCRIBE %s", name);
+		rv__idmap_each(&rb->chans, subscribe_wanted, rb);
+	}
+	update_state(rb);
+}
+
+static void on_auth(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rconn *rc = priv;
+	redisReply *reply = r;
+
+	if (!reply || (ac->c.flags & REDIS_DISCONNECTING))
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		rv_log(rc->rb->hub->log, RV_LOG_ERROR, "redis_refused", "%s: AUTH: %s",
+		       rc->rb->shown, reply->str);
+		redisAsyncDisconnect(ac);
+	}
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+
+	if (status == REDIS_OK)
+		return;
+	/* hiredis frees ac once this returns */
+	rv_log(rc->rb->hub->log, rc->ever || rc->attempt ? RV_LOG_DEBUG : RV_LOG_WARN,
+	       "redis_connect_failed", "%s (%s): %s", rc->rb->shown, rc->name, ac->errstr);
+	rc->ac = NULL;
+	retry_later(rc);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+	struct redis_broker *rb = rc->rb;
+
+	rc->ac = NULL;
+	rc->ready = false;
+	if (rc->sub)
+		rv__idmap_sweep(&rb->chans, drop_unwanted, NULL);
+	update_state(rb);
+	if (!rb->stopped) {
+		rv_log(rb->hub->log, RV_LOG_WARN, "redis_lost", "%s (%s): %s", rb->shown, rc->name,
+		       status == REDIS_OK ? "closed" : ac->errstr);
+		retry_later(rc);
+	}
+}
+
+static void conn_start(struct rconn *rc)
+{
+	struct redis_broker *rb = rc->rb;
+	redisAsyncContext *ac;
+
+	if (rb->stopped)
+		return;
+	ac = rb->url.unix_socket ? redisAsyncConnectUnix(rb->url.path)
+				 : redisAsyncConnect(rb->addr, rb->url.port);
+	if (!ac || ac->err) {
+		rv_log(rb->hub->log, rc->attempt ? RV_LOG_DEBUG : RV_LOG_WARN,
+		       "redis_connect_failed", "%s (%s): %s", rb->shown, rc->name,
+		       ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		retry_later(rc);
+		return;
+	}
+	ac->data = rc;
+	if (redisLibevAttach(rb->hub->loop, ac) != REDIS_OK) {
+		redisAsyncFree(ac);
+		retry_later(rc);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	rc->ac = ac;
+	/* queued now, written once the socket connects; answered in order */
+	if (rb->url.has_password) {
+		if (rb->url.user[0])
+			redisAsyncCommand(ac, on_auth, rc, "AUTH %s %s", rb->url.user,
+					  rb->url.password);
+		else
+			redisAsyncCommand(ac, on_auth, rc, "AUTH %s", rb->url.password);
+	}
+	redisAsyncCommand(ac, on_select, rc, "SELECT %u", rb->url.db);
+}
+
+/* ---- Redis's clock ----------------------------------------------------- */
+
+/* TIME's answer: [seconds, microseconds] as strings. */
+static void on_time(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_broker *rb = priv;
+	redisReply *reply = r;
+	double now, rtt, redis_ms, best = INFINITY;
+	unsigned slot, n;
+
+	if (!reply || !rb->time_sent || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_STRING) {
+		rb->time_sent = 0;
+		return;
+	}
+	now = rv__hub_now(rb->hub);
+	rtt = now - rb->time_sent;
+	redis_ms = strtod(reply->element[0]->str, NULL) * 1000 +
+		   strtod(reply->element[1]->str, NULL) / 1000;
+	slot = rb->n_time++ % TIME_WINDOW;
+	rb->rtt[slot] = rtt;
+	/* Redis read its clock somewhere in the round trip: the middle is
+	 * the best guess, off by at most half of it */
+	rb->offset[slot] = redis_ms - (rb->time_sent + rtt / 2);
+	rb->time_sent = 0;
+	n = rb->n_time < TIME_WINDOW ? rb->n_time : TIME_WINDOW;
+	for (unsigned i = 0; i < n; i++)
+		if (rb->rtt[i] < best) {
+			best = rb->rtt[i];
+			rb->hub->metrics.redis_clock_offset_ms = rb->offset[i];
+			rb->hub->metrics.redis_clock_rtt_ms = rb->rtt[i];
+		}
+	rb->hub->metrics.redis_clock_known = true;
+}
+
+static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct redis_broker *rb = t->data;
+
+	if (!rb->pub.ready || rb->time_sent)
+		return;
+	if (redisAsyncCommand(rb->pub.ac, on_time, rb, "TIME") == REDIS_OK)
+		rb->time_sent = rv__hub_now(rb->hub);
+}
+
+/* ---- the interface ----------------------------------------------------- */
+
+static void on_published(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_broker *rb = priv;
+
+	rb->inflight--;
+}
+
+static int redis_publish(struct rv__broker *b, const char *party, const void *data, size_t len)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX];
+
+	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
+		rb->hub->metrics.redis_dropped++;
+		return RV_EIO;
+	}
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	if (redisAsyncCommand(rb->pub.ac, on_published, rb, "PUBLISH %s %b", name,
+			      data, len) != REDIS_OK) {
+		rb->hub->metrics.redis_dropped++;
+		return RV_EIO;
+	}
+	rb->inflight++;
+	rb->hub->metrics.redis_published++;
+	return 0;
+}
+
+static int redis_subscribe(struct rv__broker *b, const char *party)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	struct chan *ch = rv__idmap_get(&rb->chans, party);
+
+	if (!ch) {
+		if (!(ch = calloc(1, sizeof(*ch))))
+			return RV_ENOMEM;
+		snprintf(ch->id, sizeof(ch->id), "%s", party);
+		if (rv__idmap_put(&rb->chans, party, ch)) {
+			free(ch);
+			return RV_ENOMEM;
+		}
+	}
+	ch->want = true;
+	/* while leaving, the unsubscribe's answer subscribes again */
+	if (rb->sub.ready && !ch->active)
+		send_subscribe(rb, ch);
+	return 0;
+}
+
+static void redis_unsubscribe(struct rv__broker *b, const char *party)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	struct chan *ch = rv__idmap_get(&rb->chans, party);
+	char name[CHANNEL_MAX];
+
+	if (!ch)
+		return;
+	ch->want = false;
+	if (ch->leaving)
+		return;
+	if (ch->active && rb->sub.ready) {
+		channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+		if (redisAsyncCommand(rb->sub.ac, NULL, NULL, "UNSUBSCRIBE %s", name) == REDIS_OK) {
+			ch->leaving = true;
+			return;
+		}
+	}
+	rv__idmap_del(&rb->chans, party);
+	free(ch);
+}
+
+static void stop_conn(struct rconn *rc)
+{
+	ev_timer_stop(rc->rb->hub->loop, &rc->retry);
+	if (rc->ac) {
+		redisAsyncContext *ac = rc->ac;
+
+		rc->ac = NULL;
+		/* answers the pending callbacks with NULL, then on_disconnect */
+		redisAsyncFree(ac);
+	}
+	rc->ready = false;
+}
+
+static void redis_stop(struct rv__broker *b)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+
+	if (rb->stopped)
+		return;
+	rb->stopped = true;
+	ev_timer_stop(rb->hub->loop, &rb->time_w);
+	stop_conn(&rb->pub);
+	stop_conn(&rb->sub);
+}
+
+static void free_chan(void *ch)
+{
+	free(ch);
+}
+
+static void redis_free(struct rv__broker *b)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+
+	redis_stop(b);
+	rv__idmap_free(&rb->chans, free_chan);
+	free(rb);
+}
+
+static const struct rv__broker_ops redis_ops = {
+	.name = "redis",
+	.publish = redis_publish,
+	.subscribe = redis_subscribe,
+	.unsubscribe = redis_unsubscribe,
+	.stop = redis_stop,
+	.free = redis_free,
+};
+
+/* host into a numeric address, once, before the loop runs: hiredis
+ * resolves names with a blocking getaddrinfo on every connect. */
+static int resolve(const char *host, char *out, size_t len, char *why, size_t why_len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+
+	if (rc || !res) {
+		snprintf(why, why_len, "cannot resolve the Redis host %s: %s", host,
+			 rc ? gai_strerror(rc) : "no address");
+		return RV_EINVAL;
+	}
+	rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)len, NULL, 0,
+			 NI_NUMERICHOST);
+	freeaddrinfo(res);
+	if (rc) {
+		snprintf(why, why_len, "cannot resolve the Redis host %s: %s", host,
+			 gai_strerror(rc));
+		return RV_EINVAL;
+	}
+	return 0;
+}
+
+int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker **out,
+			 char *why, size_t why_len)
+{
+	struct redis_broker *rb = calloc(1, sizeof(*rb));
+	uint64_t seed[2] = { 0, 0 };
+
+	if (!rb)
+		return RV_ENOMEM;
+	if (rv__redis_url_parse(url, &rb->url, why, why_len) ||
+	    (!rb->url.unix_socket &&
+	     resolve(rb->url.host, rb->addr, sizeof(rb->addr), why, why_len))) {
+		free(rb);
+		return RV_EINVAL;
+	}
+	if (rv__idmap_init(&rb->chans)) {
+		free(rb);
+		return RV_ENOMEM;
+	}
+	rv__redis_url_redact(url, rb->shown, sizeof(rb->shown));
+	/* node ids only have to differ between the nodes of one cluster */
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+		seed[0] = (uint64_t)getpid() << 32 ^ (uint64_t)rv_time_mono_ns();
+		seed[1] = (uint64_t)(uintptr_t)rb;
+	}
+	rb->base.ops = &redis_ops;
+	rb->base.cluster = true;
+	rb->base.node = seed[0] ? seed[0] : 1;
+	rb->hub = hub;
+	rb->bo = (struct rv_backoff){ .base_ms = RETRY_BASE_MS, .max_ms = RETRY_MAX_MS,
+				      .jitter = 0.5, .rng = seed[1] | 1 };
+	rb->pub = (struct rconn){ .rb = rb, .name = "publisher" };
+	rb->sub = (struct rconn){ .rb = rb, .name = "subscriber", .sub = true };
+	ev_timer_init(&rb->pub.retry, on_retry, 0, 0);
+	rb->pub.retry.data = &rb->pub;
+	ev_timer_init(&rb->sub.retry, on_retry, 0, 0);
+	rb->sub.retry.data = &rb->sub;
+	ev_timer_init(&rb->time_w, time_tick, TIME_EVERY_S, TIME_EVERY_S);
+	rb->time_w.data = rb;
+	ev_timer_start(hub->loop, &rb->time_w);
+	hub->metrics.redis_state = RV_REDIS_STATE_DOWN;
+	rv_log(hub->log, RV_LOG_INFO, "cluster", "Redis %s, node %016llx", rb->shown,
+	       (unsigned long long)rb->base.node);
+	conn_start(&rb->pub);
+	conn_start(&rb->sub);
+	*out = &rb->base;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* lib/party_relay.h - internal: a party's messages between nodes (cluster
+ * mode): which of them other nodes' members must see, sent once through
+ * the broker in an envelope (relay.h), and what one received does here. */
+#ifndef REVENGE_PARTY_RELAY_H
+#define REVENGE_PARTY_RELAY_H
+
+#include <stddef.h>
+
+#include "revenge/party.h"
+
+struct rv__hub;
+
+/* Publish a's frame when it is the party-wide copy (to all, or all but
+ * the sender) of a sync, a chat or a reaction; anything else (replies,
+ * membership, the waiting room's own messages) stays on this node. */
+void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
+			 const struct rv_action *a);
+
+/* Another node's envelope for p: applied to p (rv_party_apply_remote) and
+ * returned as a frame for every local member (the caller's reference), or
+ * NULL when it is this node's own, malformed (logged) or out of memory. */
+struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
+				    const char *data, size_t len);
+
+#endif

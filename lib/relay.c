@@ -1,0 +1,115 @@
+/* lib/relay.c - the cross-node envelope (see relay.h). Pure: no I/O. */
+#include "relay.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "revenge/error.h"
+#include "revenge/proto.h"
+
+static const char *const kinds[] = {
+	[RV__RELAY_SYNC] = "sync", [RV__RELAY_CHAT] = "chat", [RV__RELAY_REACTION] = "reaction",
+};
+
+int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len)
+{
+	char head[RV__RELAY_HEAD_MAX];
+	int n;
+
+	if (!m->frame || m->frame_len == 0 || m->frame_len > RV__RELAY_FRAME_MAX ||
+	    (unsigned)m->kind > RV__RELAY_REACTION)
+		return RV_EINVAL;
+	if (m->kind == RV__RELAY_SYNC)
+		n = snprintf(head, sizeof(head), "RV1 %016llx sync %.17g %d %.17g %.17g\n",
+			     (unsigned long long)m->node, m->state.position, m->state.playing ? 1 : 0,
+			     m->state.speed, m->state.server_time);
+	else
+		n = snprintf(head, sizeof(head), "RV1 %016llx %s\n", (unsigned long long)m->node,
+			     kinds[m->kind]);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return RV_EINVAL;
+	*out = malloc((size_t)n + m->frame_len);
+	if (!*out)
+		return RV_ENOMEM;
+	memcpy(*out, head, (size_t)n);
+	memcpy(*out + n, m->frame, m->frame_len);
+	*len = (size_t)n + m->frame_len;
+	return 0;
+}
+
+/* The next space-separated word of the NUL-terminated *s, NUL-terminated
+ * in place, or NULL when none is left. */
+static char *word(char **s)
+{
+	char *w = *s, *sp;
+
+	if (!*w)
+		return NULL;
+	sp = strchr(w, ' ');
+	if (sp) {
+		*sp = 0;
+		*s = sp + 1;
+	} else {
+		*s = w + strlen(w);
+	}
+	return *w ? w : NULL;
+}
+
+static int real(const char *w, double *v)
+{
+	char *end;
+
+	if (!w)
+		return -1;
+	*v = strtod(w, &end);
+	return *end || end == w || !isfinite(*v) ? -1 : 0;
+}
+
+int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
+{
+	const char *nl = memchr(buf, '\n', len < RV__RELAY_HEAD_MAX ? len : RV__RELAY_HEAD_MAX);
+	char head[RV__RELAY_HEAD_MAX], *s = head, *w, *end;
+	double playing;
+
+	memset(m, 0, sizeof(*m));
+	if (!nl)
+		return RV_EINVAL;
+	memcpy(head, buf, (size_t)(nl - buf));
+	head[nl - buf] = 0;
+	/* one space between words, none at the end: one way to write a head */
+	if (memchr(head, 0, (size_t)(nl - buf)) || nl == buf || nl[-1] == ' ')
+		return RV_EINVAL;
+	if (!(w = word(&s)) || strcmp(w, "RV1"))
+		return RV_EINVAL;
+	if (!(w = word(&s)) || strlen(w) != 16 || strspn(w, "0123456789abcdef") != 16)
+		return RV_EINVAL;
+	m->node = strtoull(w, &end, 16);
+	if (!(w = word(&s)))
+		return RV_EINVAL;
+	if (!strcmp(w, "sync")) {
+		m->kind = RV__RELAY_SYNC;
+		if (real(word(&s), &m->state.position) || real(word(&s), &playing) ||
+		    real(word(&s), &m->state.speed) || real(word(&s), &m->state.server_time))
+			return RV_EINVAL;
+		if (m->state.position < 0 || (playing != 0 && playing != 1) ||
+		    !(m->state.speed >= RV_SPEED_MIN && m->state.speed <= RV_SPEED_MAX))
+			return RV_EINVAL;
+		m->state.playing = playing == 1;
+	} else if (!strcmp(w, "chat")) {
+		m->kind = RV__RELAY_CHAT;
+	} else if (!strcmp(w, "reaction")) {
+		m->kind = RV__RELAY_REACTION;
+	} else {
+		return RV_EINVAL;
+	}
+	if (*s)
+		return RV_EINVAL;       /* more words than the kind takes */
+	m->frame = nl + 1;
+	m->frame_len = len - (size_t)(nl + 1 - buf);
+	if (m->frame_len == 0 || m->frame_len > RV__RELAY_FRAME_MAX || m->frame[0] != '{' ||
+	    !rv_utf8_valid(m->frame, m->frame_len))
+		return RV_EINVAL;
+	return 0;
+}

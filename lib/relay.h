@@ -1,0 +1,48 @@
+/* lib/relay.h - internal: the envelope a party message travels in between
+ * nodes (cluster mode, --redis), encoded and decoded here (pure).
+ *
+ * One text line, then the frame's bytes exactly as the origin node encoded
+ * them for its own members (so a receiving node frames them once and
+ * encodes nothing):
+ *   "RV1 <origin node, 16 hex> sync <position> <playing 0|1> <speed> <server_time>\n<frame>"
+ *   "RV1 <origin node, 16 hex> chat\n<frame>"
+ *   "RV1 <origin node, 16 hex> reaction\n<frame>"
+ * A sync carries the playback state too, which the receiving node makes
+ * its party's own, so that its joiners are welcomed with it.
+ */
+#ifndef REVENGE_RELAY_H
+#define REVENGE_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "revenge/clock.h"
+
+/* The longest frame an envelope carries: a chat frame is a few KiB. */
+#define RV__RELAY_FRAME_MAX (256u * 1024)
+#define RV__RELAY_HEAD_MAX 160
+
+enum rv__relay_kind { RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION };
+
+struct rv__relay_msg {
+	uint64_t node;                  /* the origin node's id */
+	enum rv__relay_kind kind;
+	struct rv_playback state;       /* sync only */
+	const char *frame;              /* the client frame's bytes: borrowed */
+	size_t frame_len;
+};
+
+/* Encode m into a new buffer (*out, the caller frees it with free()) of
+ * *len bytes: 0, or RV_ENOMEM; RV_EINVAL for a frame that is empty or
+ * over RV__RELAY_FRAME_MAX. */
+int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len);
+
+/* Decode buf[0..len) into *m (m->frame points into buf): 0, or RV_EINVAL
+ * for anything malformed: an unknown version or kind, bad numbers, a
+ * state no client may be given (position < 0 or not finite, speed out of
+ * [0.25, 4]), a frame that is empty, too long, not UTF-8 or not a JSON
+ * object. Whoever can publish to Redis can still inject well-formed
+ * messages: Redis is trusted (docs/deployment.md). */
+int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m);
+
+#endif

@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# Cluster mode (--redis): nodes share parties through a redis-server of the
+# test's own (loopback, a free port, no persistence), started per test.
+load helpers
+
+REDIS_SERVER=$(command -v redis-server || true)
+
+# start_redis [FLAGS...]: redis-server on a free loopback port (and a unix
+# socket in the test's directory); sets REDIS_PID, REDIS_PORT, REDIS_SOCK.
+start_redis() {
+	local i
+	REDIS_SOCK="$BATS_TEST_TMPDIR/redis.sock"
+	: "${REDIS_PORT:=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+	"$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" \
+		--save '' --appendonly no --dir "$BATS_TEST_TMPDIR" "$@" \
+		>>"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
+	REDIS_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$REDIS_SOCK" ] && return 0
+		kill -0 "$REDIS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$BATS_TEST_TMPDIR/redis.log" >&2
+	return 1
+}
+
+stop_redis() {
+	[ -n "${REDIS_PID:-}" ] || return 0
+	kill -KILL "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+	REDIS_PID=
+}
+
+# start_node NAME FLAGS...: a revenge-server whose URL, HTTP port and pid
+# land in NAME_URL, NAME_PORT and NAME_PID.
+start_node() {
+	local name=$1
+	shift
+	SERVER_NAME=$name start_server "$@"
+	printf -v "${name}_URL" %s "$URL"
+	printf -v "${name}_PORT" %s "$PORT"
+	printf -v "${name}_PID" %s "$SERVER_PID"
+	printf -v "${name}_LOG" %s "$SERVER_LOG"
+}
+
+stop_node() {
+	local pid="${1}_PID"
+	SERVER_PID=${!pid} stop_server
+}
+
+# healthz NAME: /healthz of node NAME, body only.
+healthz() {
+	local port="${1}_PORT"
+	PORT=${!port} http_get /healthz | sed -n 2p
+}
+
+# metric NAME SERIES: the value of SERIES on node NAME's /metrics.
+metric() {
+	local port="${1}_PORT"
+	PORT=${!port} http_get /metrics | sed -n "s/^$2 //p"
+}
+
+# until_healthz NAME PATTERN SECONDS: until /healthz of NAME matches.
+until_healthz() {
+	local i
+	for i in $(seq 1 $(( $3 * 10 ))); do
+		healthz "$1" | grep -q -- "$2" && return 0
+		sleep 0.1
+	done
+	echo "node $1: /healthz never matched $2: $(healthz "$1")" >&2
+	return 1
+}
+
+cluster() {
+	py "$PYHELP/cluster_check.py" "$@"
+}
+
+setup() {
+	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed (scripts/deps.sh installs it)"
+	REDIS_PORT=
+}
+
+teardown() {
+	stop_node A 2>/dev/null || true
+	stop_node B 2>/dev/null || true
+	stop_redis
+}
+
+@test "a member on node B follows the host on node A; chat and reactions both ways; history from any node" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT/0"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster follow "$A_URL" "$B_URL" p1
+	assert_success
+	assert_output --partial "ok follow"
+	# one publish per party message, whatever the members: ann's syncs
+	# (at least one), her chat, bob's reaction and chat
+	[ "$(metric A revenge_redis_published_total)" -ge 2 ]
+	[ "$(metric B revenge_redis_published_total)" -ge 2 ]
+	[ "$(metric B revenge_redis_received_total)" -ge 2 ]
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	# each node's offset to Redis's clock (TIME when ready): one machine,
+	# one clock, so they agree to well within a second (loose: a loaded
+	# machine)
+	local a b
+	a=$(metric A revenge_redis_clock_offset_ms)
+	b=$(metric B revenge_redis_clock_offset_ms)
+	[ -n "$a" ] && [ -n "$b" ]
+	"$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(not (abs(a) < 1000 and abs(b) < 1000 and abs(a - b) < 500))" "$a" "$b"
+	stop_node A
+	stop_node B
+}
+
+@test "/healthz and /metrics show Redis up; over a unix socket with a password and a database" {
+	start_redis --requirepass s3cret
+	start_node A --redis "unix://:s3cret@$REDIS_SOCK?db=3"
+	start_node B --redis "redis://:s3cret@127.0.0.1:$REDIS_PORT/3"
+	until_healthz A '"status":"ok".*"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run healthz A
+	assert_output --regexp '"status":"ok".*"redis":"up"'
+	PORT=$A_PORT http_get /metrics | tail -n +2 >"$BATS_TEST_TMPDIR/metrics.txt"
+	run "$PY" "$PYHELP/prom_check.py" "$BATS_TEST_TMPDIR/metrics.txt" \
+		'revenge_redis_up=1' 'revenge_redis_reconnects_total=0' \
+		'revenge_redis_dropped_total=0'
+	assert_success
+	run cluster relay "$A_URL" "$B_URL" p2
+	assert_success
+	# the password is never logged
+	run cat "$A_LOG" "$B_LOG"
+	refute_output --partial s3cret
+	stop_node A
+	stop_node B
+}
+
+@test "a wrong Redis password: the node runs alone, degraded, and says why" {
+	start_redis --requirepass right
+	start_node A --redis "redis://:wrong@127.0.0.1:$REDIS_PORT"
+	wait_for "$A_LOG" 'redis_refused' 10
+	run healthz A
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	[ "$(metric A revenge_redis_up)" = 0 ]
+	run cluster local "$A_URL"
+	assert_success
+	stop_node A
+}
+
+@test "parties that empty and fill again on a node keep their channel" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster churn "$A_URL" "$B_URL" p3
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "Redis killed: nodes stay up, degraded, parties go on locally; Redis back: they reconnect and relay again" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" p4
+	assert_success
+	stop_redis
+	until_healthz A '"status":"degraded".*"redis":"down"' 10
+	until_healthz B '"redis":"down"' 10
+	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$A_PORT/healthz"
+	assert_output 200
+	[ "$(metric A revenge_redis_up)" = 0 ]
+	run cluster local "$A_URL" x p5
+	assert_success
+	# what A's members said meanwhile could not reach other nodes: counted
+	[ "$(metric A revenge_redis_dropped_total)" -ge 1 ]
+	kill -0 "$A_PID"
+	kill -0 "$B_PID"
+	# the same port again
+	start_redis
+	until_healthz A '"status":"ok".*"redis":"up"' 20
+	until_healthz B '"redis":"up"' 20
+	[ "$(metric A revenge_redis_reconnects_total)" -ge 1 ]
+	run cluster relay "$A_URL" "$B_URL" p6
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "Redis killed and restarted under load: no crash, local delivery goes on, the relay resumes" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	LOAD_SECONDS=5 py "$PYHELP/cluster_check.py" load "$A_URL" "$B_URL" p7 \
+		>"$BATS_TEST_TMPDIR/load.out" 2>&1 3>&- &
+	local load=$!
+	sleep 1.5
+	stop_redis
+	sleep 1.5
+	start_redis
+	local rc=0
+	wait "$load" || rc=$?
+	cat "$BATS_TEST_TMPDIR/load.out"
+	[ "$rc" = 0 ]
+	kill -0 "$A_PID"
+	kill -0 "$B_PID"
+	[ "$(metric A revenge_redis_reconnects_total)" -ge 1 ]
+	[ "$(metric A revenge_redis_dropped_total)" -ge 1 ]
+	stop_node A
+	stop_node B
+}
+
+@test "a node killed (kill -9): the other node and its parties go on" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" p8
+	assert_success
+	kill -KILL "$A_PID"
+	wait "$A_PID" 2>/dev/null || true
+	A_PID=
+	run healthz B
+	assert_output --regexp '"status":"ok".*"redis":"up"'
+	run cluster local "$B_URL" x p8
+	assert_success
+	stop_node B
+}
+
+@test "a node started without --redis is unaffected" {
+	start_node A
+	run healthz A
+	assert_output --partial '"status":"ok"'
+	refute_output --partial redis
+	run metric A revenge_redis_up
+	assert_output ''
+	run cluster local "$A_URL"
+	assert_success
+	stop_node A
+}
+
+@test "a node whose Redis is not there yet starts, degraded, and connects once it is" {
+	REDIS_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	run healthz A
+	assert_output --partial '"status":"degraded"'
+	start_redis
+	until_healthz A '"redis":"up"' 20
+	stop_node A
+}
+
+@test "bad --redis values exit 2 with clear errors" {
+	local url why
+	# URL, then a part of the error it must get
+	while IFS='|' read -r url why; do
+		run -2 "$SERVER" --redis "$url"
+		assert_output --partial "revenge-server: --redis: "
+		assert_output --partial "$why"
+	done <<-EOF
+		rediss://127.0.0.1:6379|rediss:// (TLS) is not supported: this build's hiredis
+		http://127.0.0.1|must start with redis:// or unix://
+		redis://127.0.0.1:0|port must be a number in 1-65535
+		redis://127.0.0.1:6379/x|database
+		redis://user@127.0.0.1|credentials
+		unix://relative.sock|absolute
+		|empty
+		redis://$(printf 'h%.0s' $(seq 1 300))|over 255 bytes
+	EOF
+	run -2 "$SERVER" --redis 'redis://:pa%zzss@127.0.0.1'
+	assert_output --partial 'bad password'
+	refute_output --partial 'pa%zzss'
+}
+
+@test "a Redis host that does not resolve: cannot start, exit 1" {
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'redis://no-such-host.invalid'
+	assert_output --partial 'cannot resolve the Redis host'
+}

@@ -1,0 +1,173 @@
+"""tests/helpers/cluster_check.py - cluster mode (--redis): members of one
+party on two nodes, driven by an independent client (python3-websockets).
+
+    python3 cluster_check.py SCENARIO URL_A [URL_B] [PARTY]
+
+Every wait is bounded; a scenario exits 0, or prints what it expected and
+what it saw and exits 1.
+"""
+import asyncio
+import json
+import os
+import sys
+import time
+
+import websockets
+
+from wscheck import check, fail, recv
+
+SCENARIO = sys.argv[1]
+URL_A = sys.argv[2]
+URL_B = sys.argv[3] if len(sys.argv) > 3 else URL_A
+PARTY = sys.argv[4] if len(sys.argv) > 4 else "cl"
+
+
+async def join(url, party, name):
+    # max_queue None: a member that reads nothing for a while (the load
+    # scenario) keeps reading its socket, so its close is not stuck behind
+    # a full one
+    ws = await websockets.connect(f"{url}/ws/party/{party}?name={name}",
+                                  subprotocols=["revenge.v1"], max_queue=None)
+    welcome = await recv(ws)
+    check(welcome["type"] == "welcome", f"first message is {welcome['type']}")
+    return ws, welcome["payload"]
+
+
+async def send(ws, mtype, payload):
+    await ws.send(json.dumps({"type": mtype, "payload": payload}))
+
+
+async def until(ws, pred, seconds):
+    """The first message pred accepts within seconds, or None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            raw = await asyncio.wait_for(ws.recv(), left)
+        except asyncio.TimeoutError:
+            return None
+        m = json.loads(raw)
+        if pred(m):
+            return m
+
+
+async def relayed_sync(host, host_id, member, position, seconds):
+    """Sync from host until member gets it from host_id (the other node
+    subscribes a moment after its member joined): the message, or fail."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await send(host, "sync", {"position": position, "playing": True, "speed": 1})
+        m = await until(member, lambda m: m["type"] == "sync" and m.get("from") == host_id
+                        and abs(m["payload"]["position"] - position) < 5, 0.5)
+        if m:
+            return m
+    fail(f"no sync from {host_id} reached the other node's member within {seconds}s")
+
+
+async def s_follow():
+    """ann on A, bob on B: bob follows ann's syncs, sees her chat and
+    reactions, she sees his; a late joiner on B is welcomed with A's state
+    and chat history."""
+    ann, wa = await join(URL_A, PARTY, "ann")
+    bob, wb = await join(URL_B, PARTY, "bob")
+    ann_id, bob_id = wa["participant_id"], wb["participant_id"]
+    check(ann_id != bob_id, f"member ids collide across nodes: {ann_id}")
+    m = await relayed_sync(ann, ann_id, bob, 42.0, 10)
+    check(m["payload"]["playing"] is True and m["payload"]["speed"] == 1,
+          f"relayed sync state: {m}")
+    check(abs(m["payload"]["server_time"] - time.time() * 1000) < 10000,
+          f"relayed sync server_time far from now: {m}")
+    await send(ann, "chat", {"text": "hello from A"})
+    m = await until(bob, lambda m: m["type"] == "chat", 5)
+    check(m is not None, "bob (node B) got no chat from ann (node A)")
+    check(m["payload"]["text"] == "hello from A" and m.get("from") == ann_id,
+          f"relayed chat: {m}")
+    await send(bob, "reaction", {"emoji": "🎉"})
+    m = await until(ann, lambda m: m["type"] == "reaction", 5)
+    check(m is not None and m.get("from") == bob_id, f"ann got no reaction from bob: {m}")
+    await send(bob, "chat", {"text": "hello from B"})
+    m = await until(ann, lambda m: m["type"] == "chat", 5)
+    check(m is not None and m["payload"]["text"] == "hello from B",
+          f"ann (node A) got no chat from bob (node B): {m}")
+    carol, wc = await join(URL_B, PARTY, "carol")
+    texts = [h["payload"]["text"] for h in wc["history"]]
+    check(texts == ["hello from A", "hello from B"], f"carol's history on B: {texts}")
+    check(abs(wc["state"]["position"] - 42.0) < 5 and wc["state"]["playing"],
+          f"carol's welcome state on B is not A's: {wc['state']}")
+    for ws in (ann, bob, carol):
+        await ws.close()
+    print("ok follow")
+
+
+async def s_relay():
+    """The relay works (again): a sync from A reaches B within 30 s."""
+    ann, wa = await join(URL_A, PARTY, "ann")
+    bob, _ = await join(URL_B, PARTY, "bob")
+    await relayed_sync(ann, wa["participant_id"], bob, 7.0, 30)
+    await ann.close()
+    await bob.close()
+    print("ok relay")
+
+
+async def s_local():
+    """Two members on one node: sync and chat reach each other."""
+    ann, wa = await join(URL_A, PARTY, "ann")
+    bob, _ = await join(URL_A, PARTY, "bob")
+    await send(ann, "sync", {"position": 3.0, "playing": False, "speed": 1})
+    m = await until(bob, lambda m: m["type"] == "sync", 5)
+    check(m is not None and m["payload"]["position"] == 3.0, f"local sync: {m}")
+    await send(bob, "chat", {"text": "still here"})
+    m = await until(ann, lambda m: m["type"] == "chat", 5)
+    check(m is not None and m["payload"]["text"] == "still here", f"local chat: {m}")
+    await ann.close()
+    await bob.close()
+    print("ok local")
+
+
+async def s_churn():
+    """Members join and leave one party on B in a loop (subscribe,
+    unsubscribe, subscribe again before the answer) while A syncs; the
+    relay still works afterwards."""
+    for i in range(30):
+        ws, _ = await join(URL_B, PARTY, f"c{i}")
+        await ws.close()
+    await s_relay()
+
+
+async def s_load():
+    """For LOAD_SECONDS (env, default 4) a host on A syncs about 40 times a
+    second and chats 5 times a second to members on A and B, whatever Redis
+    does meanwhile (the test kills and restarts it); the members on A get
+    every chat throughout (local delivery never waits for Redis); then the
+    relay works again within 30 s."""
+    seconds = float(os.environ.get("LOAD_SECONDS", "4"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    local, _ = await join(URL_A, PARTY, "loc")
+    remote = [(await join(URL_B, PARTY, f"r{i}"))[0] for i in range(5)]
+    chats = 0
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        i += 1
+        await send(ann, "sync", {"position": float(i), "playing": True, "speed": 1})
+        if i % 8 == 0:
+            chats += 1
+            await send(ann, "chat", {"text": f"c{chats}"})
+        await asyncio.sleep(0.025)
+    got = 0
+    while got < chats:
+        m = await until(local, lambda m: m["type"] == "chat", 5)
+        check(m is not None, f"the member on A got {got} of {chats} chats")
+        got += 1
+    await asyncio.gather(*(ws.close() for ws in remote + [local, ann]))
+    await s_relay()
+
+
+SCENARIOS = {"follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+             "load": s_load}
+
+if SCENARIO not in SCENARIOS:
+    fail(f"unknown scenario {SCENARIO}")
+asyncio.run(asyncio.wait_for(SCENARIOS[SCENARIO](), 90))

@@ -1,0 +1,211 @@
+/* tests/unit/test_redis_url.c - the --redis URL (lib/redis_url.c). */
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "redis_url.h"
+#include "revenge/server.h"
+
+static struct rv__redis_url u;
+static char why[300];
+
+static int parse(const char *url)
+{
+	why[0] = 0;
+	return rv__redis_url_parse(url, &u, why, sizeof(why));
+}
+
+static void tcp_forms(void **state)
+{
+	assert_int_equal(parse("redis://127.0.0.1"), 0);
+	assert_false(u.unix_socket);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(u.port, 6379);
+	assert_int_equal(u.db, 0);
+	assert_false(u.has_password);
+
+	assert_int_equal(parse("redis://redis.internal:6380/7"), 0);
+	assert_string_equal(u.host, "redis.internal");
+	assert_int_equal(u.port, 6380);
+	assert_int_equal(u.db, 7);
+
+	assert_int_equal(parse("redis://[::1]:7000/"), 0);
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 7000);
+	assert_int_equal(u.db, 0);
+
+	assert_int_equal(parse("redis://:pa%40ss@h"), 0);
+	assert_true(u.has_password);
+	assert_string_equal(u.user, "");
+	assert_string_equal(u.password, "pa@ss");
+	assert_int_equal(parse("redis://:p@ss@h"), 0);
+	assert_string_equal(u.password, "p@ss");
+	assert_string_equal(u.host, "h");
+
+	assert_int_equal(parse("redis://ann:secret@h:1/65535"), 0);
+	assert_string_equal(u.user, "ann");
+	assert_string_equal(u.password, "secret");
+	assert_int_equal(u.port, 1);
+	assert_int_equal(u.db, 65535);
+}
+
+static void unix_forms(void **state)
+{
+	assert_int_equal(parse("unix:///run/redis/redis.sock"), 0);
+	assert_true(u.unix_socket);
+	assert_string_equal(u.path, "/run/redis/redis.sock");
+	assert_int_equal(u.db, 0);
+
+	/* an '@' in the path is the path's */
+	assert_int_equal(parse("unix:///tmp/a@b.sock"), 0);
+	assert_string_equal(u.path, "/tmp/a@b.sock");
+	assert_false(u.has_password);
+
+	assert_int_equal(parse("unix://:pw@/tmp/r.sock?db=3"), 0);
+	assert_string_equal(u.path, "/tmp/r.sock");
+	assert_string_equal(u.password, "pw");
+	assert_int_equal(u.db, 3);
+}
+
+static void refused_with_a_reason(void **state)
+{
+	static const struct {
+		const char *url, *why;
+	} bad[] = {
+		{ "", "empty" },
+		{ "rediss://h", "TLS" },
+		{ "http://h", "must start with" },
+		{ "redis:/h", "must start with" },
+		{ "REDIS://h", "must start with" },
+		{ "redis://", "no host" },
+		{ "redis://:6379", "no host" },
+		{ "redis://h:0", "port" },
+		{ "redis://h:65536", "port" },
+		{ "redis://h:-1", "port" },
+		{ "redis://h:", "port" },
+		{ "redis://h:12x", "port" },
+		{ "redis://h:99999999999999999999", "port" },
+		{ "redis://h/x", "database" },
+		{ "redis://h/65536", "database" },
+		{ "redis://h/1/2", "database" },
+		{ "redis://h/-1", "database" },
+		{ "redis://ann@h", "credentials" },
+		{ "redis://:@h", "empty password" },
+		{ "redis://:%@h", "bad password" },
+		{ "redis://:%4@h", "bad password" },
+		{ "redis://:%zz@h", "bad password" },
+		{ "redis://:%00@h", "bad password" },
+		{ "redis://:%0a@h", "bad password" },
+		{ "redis://a%:p@h", "bad user" },
+		{ "redis://:p@ss@h!", "bad character" },
+		{ "redis://h h", "space" },
+		{ "redis://h\n", "control" },
+		{ "redis://h\x7f", "control" },
+		{ "redis://h!st", "bad character" },
+		{ "redis://h/st:1", "database" },
+		{ "redis://[::1", "IPv6" },
+		{ "redis://[]", "IPv6" },
+		{ "redis://[zz::1]", "IPv6" },
+		{ "redis://[::1]x", "after the IPv6" },
+		{ "redis://[::1]:0", "port" },
+		{ "unix://", "absolute" },
+		{ "unix://rel.sock", "absolute" },
+		{ "unix:///s?db=x", "db must be" },
+		{ "unix:///s?db=", "db must be" },
+		{ "unix:///s?password=x", "only query" },
+		{ "unix:///s?", "only query" },
+		{ "unix://:pw@rel", "absolute" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i].url) != -1 || !strstr(why, bad[i].why))
+			fail_msg("'%s': got \"%s\", expected a refusal naming \"%s\"", bad[i].url,
+				 why, bad[i].why);
+		/* the public check says the same */
+		assert_int_equal(rv_server_check_redis_url(bad[i].url, why, sizeof(why)), -1);
+	}
+	assert_int_equal(rv__redis_url_parse(NULL, &u, why, sizeof(why)), -1);
+}
+
+static void lengths_are_bounded(void **state)
+{
+	char *url = malloc(4096);
+	char host[300];
+
+	/* a host of 255 bytes is fine, 256 is not */
+	memset(host, 'h', 255);
+	host[255] = 0;
+	snprintf(url, 4096, "redis://%s", host);
+	assert_int_equal(parse(url), 0);
+	snprintf(url, 4096, "redis://%sh", host);
+	assert_int_equal(parse(url), -1);
+	assert_non_null(strstr(why, "255"));
+	/* a socket path of 107 bytes is fine, 108 is not */
+	memset(url, 0, 4096);
+	memcpy(url, "unix://", 7);
+	url[7] = '/';
+	memset(url + 8, 's', 106);
+	assert_int_equal(parse(url), 0);
+	url[8 + 106] = 's';
+	assert_int_equal(parse(url), -1);
+	assert_non_null(strstr(why, "107"));
+	/* a URL over 1024 bytes, and a password over 255 */
+	memset(url, 'a', 4095);
+	url[4095] = 0;
+	memcpy(url, "redis://", 8);
+	assert_int_equal(parse(url), -1);
+	assert_non_null(strstr(why, "1024"));
+	memcpy(url, "redis://:", 9);
+	memset(url + 9, 'p', 256);
+	memcpy(url + 265, "@h", 3);
+	assert_int_equal(parse(url), -1);
+	assert_non_null(strstr(why, "password"));
+	free(url);
+}
+
+static void every_byte_after_the_scheme(void **state)
+{
+	/* no byte makes the parser read past its input or accept a control */
+	for (int c = 1; c < 256; c++) {
+		char url[32];
+		int rc;
+
+		snprintf(url, sizeof(url), "redis://h%c:1/2", c);
+		rc = parse(url);
+		if (rc == 0)
+			assert_true(c == '-' || c == '.' || c == '_' ||
+				    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+				    (c >= 'A' && c <= 'Z'));
+	}
+}
+
+static void redacted_for_logs(void **state)
+{
+	char buf[200];
+
+	rv__redis_url_redact("redis://ann:secret@h:1/2", buf, sizeof(buf));
+	assert_string_equal(buf, "redis://ann:***@h:1/2");
+	rv__redis_url_redact("unix://:pw@/tmp/s?db=1", buf, sizeof(buf));
+	assert_string_equal(buf, "unix://:***@/tmp/s?db=1");
+	rv__redis_url_redact("redis://:p@ss@h", buf, sizeof(buf));
+	assert_string_equal(buf, "redis://:***@h");
+	rv__redis_url_redact("unix:///tmp/a:b@c", buf, sizeof(buf));
+	assert_string_equal(buf, "unix:///tmp/a:b@c");
+	rv__redis_url_redact("redis://h:1", buf, sizeof(buf));
+	assert_string_equal(buf, "redis://h:1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tcp_forms),
+		cmocka_unit_test(unix_forms),
+		cmocka_unit_test(refused_with_a_reason),
+		cmocka_unit_test(lengths_are_bounded),
+		cmocka_unit_test(every_byte_after_the_scheme),
+		cmocka_unit_test(redacted_for_logs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,233 @@
+/* tests/unit/test_relay.c - the cross-node envelope (lib/relay.c). Each
+ * decode reads a heap copy of exactly the input's length, so ASan catches
+ * any read past it. */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "relay.h"
+#include "revenge/error.h"
+
+static int decode(const char *buf, size_t len, struct rv__relay_msg *m, char **copy)
+{
+	*copy = malloc(len ? len : 1);
+	memcpy(*copy, buf, len);
+	return rv__relay_decode(*copy, len, m);
+}
+
+static int decode_str(const char *s)
+{
+	struct rv__relay_msg m;
+	char *copy;
+	int rc = decode(s, strlen(s), &m, &copy);
+
+	free(copy);
+	return rc;
+}
+
+static void sync_round_trip(void **state)
+{
+	const char *frame = "{\"type\":\"sync\",\"payload\":{\"position\":1.5}}";
+	struct rv__relay_msg in = { .node = 0x0123456789abcdefULL, .kind = RV__RELAY_SYNC,
+				    .state = { .position = 754.2, .playing = true, .speed = 1.25,
+					       .server_time = 1764158400101.5 },
+				    .frame = frame, .frame_len = strlen(frame) };
+	struct rv__relay_msg out;
+	char *buf, *copy;
+	size_t len;
+
+	assert_int_equal(rv__relay_encode(&in, &buf, &len), 0);
+	assert_int_equal(decode(buf, len, &out, &copy), 0);
+	assert_true(out.node == in.node);
+	assert_int_equal(out.kind, RV__RELAY_SYNC);
+	/* %.17g: the state comes back bit for bit */
+	assert_true(out.state.position == 754.2);
+	assert_true(out.state.playing);
+	assert_true(out.state.speed == 1.25);
+	assert_true(out.state.server_time == 1764158400101.5);
+	assert_int_equal(out.frame_len, strlen(frame));
+	assert_memory_equal(out.frame, frame, out.frame_len);
+	free(buf);
+	free(copy);
+}
+
+static void chat_and_reaction_round_trip(void **state)
+{
+	/* a frame may hold newlines and any UTF-8: only the first line is the head */
+	const char *frame = "{\"type\":\"chat\",\"payload\":{\"text\":\"a\\nb é 🎉\"}}\n";
+	enum rv__relay_kind kinds[] = { RV__RELAY_CHAT, RV__RELAY_REACTION };
+
+	for (int i = 0; i < 2; i++) {
+		struct rv__relay_msg in = { .node = 1, .kind = kinds[i], .frame = frame,
+					    .frame_len = strlen(frame) }, out;
+		char *buf, *copy;
+		size_t len;
+
+		assert_int_equal(rv__relay_encode(&in, &buf, &len), 0);
+		assert_int_equal(decode(buf, len, &out, &copy), 0);
+		assert_int_equal(out.kind, kinds[i]);
+		assert_true(out.node == 1);
+		assert_int_equal(out.frame_len, strlen(frame));
+		assert_memory_equal(out.frame, frame, out.frame_len);
+		free(buf);
+		free(copy);
+	}
+}
+
+static void encode_refuses_what_it_cannot_carry(void **state)
+{
+	struct rv__relay_msg m = { .kind = RV__RELAY_CHAT, .frame = "{}", .frame_len = 0 };
+	char *buf;
+	size_t len;
+	char *big = malloc(RV__RELAY_FRAME_MAX + 1);
+
+	assert_int_equal(rv__relay_encode(&m, &buf, &len), RV_EINVAL);
+	m.frame = NULL;
+	m.frame_len = 2;
+	assert_int_equal(rv__relay_encode(&m, &buf, &len), RV_EINVAL);
+	memset(big, '{', RV__RELAY_FRAME_MAX + 1);
+	m.frame = big;
+	m.frame_len = RV__RELAY_FRAME_MAX + 1;
+	assert_int_equal(rv__relay_encode(&m, &buf, &len), RV_EINVAL);
+	m.frame_len = RV__RELAY_FRAME_MAX;
+	assert_int_equal(rv__relay_encode(&m, &buf, &len), 0);
+	free(buf);
+	m.kind = (enum rv__relay_kind)7;
+	assert_int_equal(rv__relay_encode(&m, &buf, &len), RV_EINVAL);
+	free(big);
+}
+
+static void hostile_envelopes_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n{}",
+		"RV1 0123456789abcdef chat",                       /* no newline */
+		"RV1 0123456789abcdef chat\n",                     /* no frame */
+		"RV2 0123456789abcdef chat\n{}",
+		"rv1 0123456789abcdef chat\n{}",
+		"RV1 0123456789abcde chat\n{}",                    /* 15 hex */
+		"RV1 0123456789abcdef0 chat\n{}",                  /* 17 hex */
+		"RV1 0123456789ABCDEF chat\n{}",                   /* upper case */
+		"RV1 -123456789abcdef chat\n{}",
+		"RV1 0123456789abcdef\n{}",
+		"RV1 0123456789abcdef talk\n{}",
+		"RV1 0123456789abcdef chat extra\n{}",
+		"RV1 0123456789abcdef chat \n{}",
+		"RV1  0123456789abcdef chat\n{}",
+		"RV1 0123456789abcdef chat\nnot json",
+		"RV1 0123456789abcdef chat\n[1]",
+		"RV1 0123456789abcdef chat\n{\xff}",               /* not UTF-8 */
+		"RV1 0123456789abcdef chat\n{\xed\xa0\x80}",       /* a surrogate */
+		"RV1 0123456789abcdef sync\n{}",
+		"RV1 0123456789abcdef sync 1 1 1\n{}",
+		"RV1 0123456789abcdef sync 1 1 1 1 1\n{}",
+		"RV1 0123456789abcdef sync -1 1 1 1\n{}",
+		"RV1 0123456789abcdef sync nan 1 1 1\n{}",
+		"RV1 0123456789abcdef sync inf 1 1 1\n{}",
+		"RV1 0123456789abcdef sync 1e999 1 1 1\n{}",
+		"RV1 0123456789abcdef sync 1 2 1 1\n{}",
+		"RV1 0123456789abcdef sync 1 0.5 1 1\n{}",
+		"RV1 0123456789abcdef sync 1 1 0.1 1\n{}",
+		"RV1 0123456789abcdef sync 1 1 5 1\n{}",
+		"RV1 0123456789abcdef sync 1 1 1 nan\n{}",
+		"RV1 0123456789abcdef sync 1 1 1 1x\n{}",
+		"RV1 0123456789abcdef sync 0x10 1 1 1x\n{}",
+		"RV1 0123456789abcdef sync  1 1 1\n{}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (decode_str(bad[i]) != RV_EINVAL)
+			fail_msg("accepted: \"%s\"", bad[i]);
+	/* the good neighbours of those, so the refusals are for the reason meant */
+	assert_int_equal(decode_str("RV1 0123456789abcdef chat\n{}"), 0);
+	assert_int_equal(decode_str("RV1 0123456789abcdef sync 1 1 1 1\n{}"), 0);
+	assert_int_equal(decode_str("RV1 0123456789abcdef sync 0 0 0.25 -5\n{}"), 0);
+	assert_int_equal(decode_str("RV1 0123456789abcdef sync 1 1 4 1\n{}"), 0);
+}
+
+static void a_nul_in_the_head_or_a_long_head(void **state)
+{
+	char buf[400];
+	struct rv__relay_msg m;
+	char *copy;
+
+	memcpy(buf, "RV1 0123456789abcdef ch\0t\n{}", 28);
+	assert_int_equal(decode(buf, 28, &m, &copy), RV_EINVAL);
+	free(copy);
+	/* a head longer than any encode makes: no newline within the bound */
+	memset(buf, ' ', sizeof(buf));
+	memcpy(buf, "RV1 0123456789abcdef chat", 25);
+	buf[398] = '\n';
+	buf[399] = '{';
+	assert_int_equal(decode(buf, sizeof(buf), &m, &copy), RV_EINVAL);
+	free(copy);
+	/* a frame just over the bound */
+	{
+		size_t n = 26 + RV__RELAY_FRAME_MAX + 1;
+		char *big = malloc(n);
+
+		memcpy(big, "RV1 0123456789abcdef chat\n", 26);
+		memset(big + 26, '{', RV__RELAY_FRAME_MAX + 1);
+		assert_int_equal(decode(big, n, &m, &copy), RV_EINVAL);
+		free(copy);
+		assert_int_equal(decode(big, n - 1, &m, &copy), 0);
+		free(copy);
+		free(big);
+	}
+}
+
+/* Every prefix and every single-byte change of a valid envelope decodes
+ * or is refused, never read past, and what decodes is sane. */
+static void mutations(void **state)
+{
+	const char *frame = "{\"type\":\"sync\"}";
+	struct rv__relay_msg in = { .node = 42, .kind = RV__RELAY_SYNC,
+				    .state = { .position = 12.5, .playing = false, .speed = 2,
+					       .server_time = 1e12 },
+				    .frame = frame, .frame_len = strlen(frame) }, out;
+	char *buf, *copy;
+	size_t len;
+	uint64_t rng = 7;
+
+	assert_int_equal(rv__relay_encode(&in, &buf, &len), 0);
+	for (size_t n = 0; n <= len; n++) {
+		decode(buf, n, &out, &copy);
+		free(copy);
+	}
+	for (int round = 0; round < 20000; round++) {
+		char *mut = malloc(len);
+		size_t at;
+
+		memcpy(mut, buf, len);
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		at = rng % len;
+		mut[at] = (char)(rng >> 32);
+		if (decode(mut, len, &out, &copy) == 0 && out.kind == RV__RELAY_SYNC) {
+			assert_true(isfinite(out.state.position) && out.state.position >= 0);
+			assert_true(out.state.speed >= 0.25 && out.state.speed <= 4);
+			assert_true(isfinite(out.state.server_time));
+		}
+		free(copy);
+		free(mut);
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sync_round_trip),
+		cmocka_unit_test(chat_and_reaction_round_trip),
+		cmocka_unit_test(encode_refuses_what_it_cannot_carry),
+		cmocka_unit_test(hostile_envelopes_are_refused),
+		cmocka_unit_test(a_nul_in_the_head_or_a_long_head),
+		cmocka_unit_test(mutations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
