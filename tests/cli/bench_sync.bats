@@ -50,6 +50,29 @@ assert r["clock_error_ms"] is not None and r["clock_error_ms"] < 5, r
 	refute_output --partial "first failure"
 }
 
+@test "sync, 60 ms each way: the server's pings cross the paths, so its lead is 2 x the 120 ms round trip" {
+	run "$BENCH" --url "$URL" sync --members 3 --duration 6s --delay 60 --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 3 and r["errors"] == 0, r
+# every member is pinged within 0.5 s of joining, then every 5 s or so
+assert r["pongs"] >= 3, r
+l = r["lead_ms"]
+assert l["count"] >= 1 and set(l) == {"count", "min", "p50", "max"}, l
+# 2 x 120 ms, less a margin; a loaded machine only adds to the round trip,
+# and --lead-max (1000 ms) caps it
+assert 200 <= l["min"] <= l["p50"] <= l["max"] <= 1000, l
+'
+}
+
+@test "sync, no delay: the lead stays at its floor, the text says so" {
+	run "$BENCH" --url "$URL" sync --members 2 --duration 3s
+	assert_success
+	assert_output --regexp "lead          min 100\.0 ms  p50 100\.0 ms  max [0-9.]+ ms over [0-9]+ commands"
+}
+
 @test "sync, asymmetric 40/10: members shift together by about half the asymmetry" {
 	run "$BENCH" --url "$URL" sync --members 3 --duration 3s --delay-up 40 --delay-down 10 \
 		--skew-ppm 0 --json
