@@ -109,6 +109,8 @@ struct sbench {
 	struct relay *relay;          /* the members' ways to the server */
 	ev_timer joining;             /* pumps the paths until the mesh ticks */
 	uint64_t pongs;               /* pongs that went through the paths */
+	uint64_t late;                /* states a member got after their stamp, by its clock */
+	double late_max_ms;           /* by how much, at most */
 	double shift_sum;
 	uint64_t shift_n;
 	uint64_t exchanges, errors;
@@ -243,6 +245,11 @@ static void deliver(struct sbench *sb, unsigned i, struct delay_msg *d, double t
 			c->sw_min = c->switched ? fmin(c->sw_min, sw) : sw;
 			c->sw_max = c->switched ? fmax(c->sw_max, sw) : sw;
 			c->switched++;
+			/* past its stamp already: the lead was too short for this path */
+			if (st.server_time < server) {
+				sb->late++;
+				sb->late_max_ms = fmax(sb->late_max_ms, server - st.server_time);
+			}
 		}
 	}
 	json_decref(msg);
@@ -661,7 +668,8 @@ static void report(const struct mesh *cms)
 		json_num(stdout, "min", quantile(sb->lead.v, sb->lead.n, 0), ",");
 		json_num(stdout, "p50", quantile(sb->lead.v, sb->lead.n, 0.5), ",");
 		json_num(stdout, "max", quantile(sb->lead.v, sb->lead.n, 1), "},");
-		printf("\"pongs\":%llu,", (unsigned long long)sb->pongs);
+		printf("\"pongs\":%llu,\"late_states\":{\"count\":%llu,\"max_ms\":%.4f},",
+		       (unsigned long long)sb->pongs, (unsigned long long)sb->late, sb->late_max_ms);
 		printf("\"transients\":{");
 		for (int k = 0; k < CMD_KINDS; k++) {
 			printf("%s\"%s\":{\"count\":%zu,", k ? "," : "", cmd_names[k], kinds[k].n);
@@ -722,6 +730,10 @@ static void report(const struct mesh *cms)
 			       quantile(sb->lead.v, sb->lead.n, 0), quantile(sb->lead.v, sb->lead.n, 0.5),
 			       quantile(sb->lead.v, sb->lead.n, 1), sb->lead.n,
 			       (unsigned long long)sb->pongs);
+		if (sb->late)
+			printf("late          %llu states reached a member after their stamp (by its "
+			       "clock), by up to %.3f ms\n", (unsigned long long)sb->late,
+			       sb->late_max_ms);
 		if (sb->errors)
 			printf("errors        %llu, first %s\n", (unsigned long long)sb->errors,
 			       sb->first_error);

@@ -64,6 +64,8 @@ assert l["count"] >= 1 and set(l) == {"count", "min", "p50", "max"}, l
 # 2 x 120 ms, less a margin; a loaded machine only adds to the round trip,
 # and --lead-max (1000 ms) caps it
 assert 200 <= l["min"] <= l["p50"] <= l["max"] <= 1000, l
+# so every state reaches every member well before its stamp
+assert r["late_states"] == {"count": 0, "max_ms": 0}, r
 '
 }
 
