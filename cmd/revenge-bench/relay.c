@@ -61,6 +61,7 @@ struct relay {
 	struct ev_loop *loop;
 	relay_ping_fn on_ping;
 	void *user;
+	const struct srcaddr *src;    /* the server sees these (--src) */
 	unsigned n;
 	struct rlink *l;
 	struct sockaddr_storage dst;
@@ -290,6 +291,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	 * without the relay */
 	setsockopt(l->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(l->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (l->r->src && l->r->src->n && l->r->dst.ss_family == AF_INET) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+
+		/* the port is chosen at connect(), per destination, not here */
+		setsockopt(l->sfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (inet_pton(AF_INET, srcaddr_pick(l->r->src, l->i), &a.sin_addr) != 1 ||
+		    bind(l->sfd, (struct sockaddr *)&a, sizeof(a))) {
+			link_close(l);
+			return;
+		}
+	}
 	if (connect(l->sfd, (const struct sockaddr *)&l->r->dst, l->r->dstlen)) {
 		if (errno != EINPROGRESS) {
 			link_close(l);
@@ -319,7 +331,8 @@ static int parse_url(struct relay *r, const char *url, const char **prefix, char
 	int rc;
 
 	if (strncmp(url, "ws://", 5)) {
-		snprintf(err, errlen, "plain ws:// only (the pongs are relayed), got '%s'", url);
+		snprintf(err, errlen, "plain ws:// only (the server's pings are answered "
+			 "through a relay, which cannot follow TLS), got '%s'", url);
 		return -1;
 	}
 	h = url + 5;
@@ -386,8 +399,8 @@ static int listen_one(struct relay *r, struct rlink *l, const char *prefix)
 	return 0;
 }
 
-struct relay *relay_new(struct ev_loop *loop, const char *url, unsigned n, relay_ping_fn on_ping,
-			void *user, char *err, size_t errlen)
+struct relay *relay_new(struct ev_loop *loop, const char *url, const struct srcaddr *src,
+			unsigned n, relay_ping_fn on_ping, void *user, char *err, size_t errlen)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 	const char *prefix;
@@ -399,6 +412,7 @@ struct relay *relay_new(struct ev_loop *loop, const char *url, unsigned n, relay
 	}
 	r->loop = loop;
 	r->on_ping = on_ping;
+	r->src = src;
 	r->user = user;
 	if (parse_url(r, url, &prefix, err, errlen)) {
 		relay_free(r);

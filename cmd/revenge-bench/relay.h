@@ -26,6 +26,8 @@
 
 #include <ev.h>
 
+#include "srcaddr.h"
+
 #define RELAY_PONG_MAX (2 + 4 + 125)   /* a masked control frame, whole */
 
 /* A ping from the server to member i, its payload (len <= 125 bytes)
@@ -35,10 +37,11 @@ typedef void (*relay_ping_fn)(void *user, unsigned i, const unsigned char *paylo
 struct relay;
 
 /* n relays to url's server (ws://HOST[:PORT][/PREFIX]; HOST resolved here,
- * once, blocking) on loop, which must outlive them. Returns them, or NULL
- * with a message in err. */
-struct relay *relay_new(struct ev_loop *loop, const char *url, unsigned n, relay_ping_fn on_ping,
-			void *user, char *err, size_t errlen);
+ * once, blocking) on loop, which must outlive them, relay i connecting
+ * from src's address i round-robin (NULL or empty: the kernel picks; src
+ * must outlive them too). Returns them, or NULL with a message in err. */
+struct relay *relay_new(struct ev_loop *loop, const char *url, const struct srcaddr *src,
+			unsigned n, relay_ping_fn on_ping, void *user, char *err, size_t errlen);
 
 /* The URL member i connects to instead of the server's:
  * "ws://127.0.0.1:PORT" and the prefix; owned by r. */

@@ -772,8 +772,8 @@ int sync_run(const struct sync_opts *o)
 	if (!sb->cmds || !sb->mb || !sb->pos)
 		goto oom;
 	/* the default loop: the one the mesh runs */
-	sb->relay = relay_new(ev_default_loop(EVFLAG_AUTO), o->c.url, o->members, ping_taken, sb,
-			      err, sizeof(err));
+	sb->relay = relay_new(ev_default_loop(EVFLAG_AUTO), o->c.url, o->c.src, o->members,
+			      ping_taken, sb, err, sizeof(err));
 	if (!sb->relay) {
 		fprintf(stderr, "revenge-bench: %s\n", err);
 		goto fail;

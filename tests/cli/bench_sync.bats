@@ -123,6 +123,22 @@ assert r["spread_ms"]["p99"] is None and "cannot connect" in r["first_failure"],
 '
 }
 
+@test "sync: a wss:// URL is refused (the relay that answers pings cannot follow TLS)" {
+	run "$BENCH" --url wss://127.0.0.1:1 sync --members 2 --duration 1s
+	assert_failure 1
+	assert_output --partial "plain ws:// only"
+}
+
+@test "sync with --src: the relays connect from those sources, pings still cross the paths" {
+	run "$BENCH" --url "$URL" --src 127.0.0.2-3 sync --members 2 --duration 3s --delay 30 --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 2 and r["src_addrs"] == 2 and r["pongs"] >= 2, r
+'
+}
+
 @test "sync: bad options are refused with the flag named" {
 	run -2 "$BENCH" sync --delay -1
 	assert_output --partial -- "--delay"
