@@ -33,7 +33,10 @@ struct obuf {
  * 101 answer: neither side sends more before the head is through). */
 struct follower {
 	bool head_done;               /* its blank line has passed */
+	bool raw;                     /* no frames follow (a refusal's body): pass it all */
 	uint32_t last4;               /* the head's last 4 bytes so far */
+	char status[13];              /* the head's first 12 bytes: "HTTP/1.1 101 " */
+	uint8_t nstatus;
 	unsigned char hdr[14];        /* a header, until it is whole */
 	uint8_t hlen, ctl_hdr;        /* bytes in hdr; the taken frame's header length */
 	uint64_t skip;                /* payload bytes of the current frame to come */
@@ -165,9 +168,15 @@ static void follow(struct rlink *l, struct follower *f, const unsigned char *d, 
 	size_t off = 0;
 
 	while (!f->head_done && off < n) {
+		if (f->nstatus < 12)
+			f->status[f->nstatus++] = (char)d[off];
 		f->last4 = f->last4 << 8 | d[off++];
 		f->head_done = f->last4 == 0x0d0a0d0a;   /* "\r\n\r\n" */
+		/* a server that refused the upgrade sends a body, not frames */
+		f->raw = f->head_done && !to_s && strncmp(f->status + 8, " 101", 4);
 	}
+	if (f->raw)
+		off = n;
 	put(l, to_s, d, off);
 	while (off < n && l->cfd >= 0) {
 		uint64_t plen;
