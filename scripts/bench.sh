@@ -169,6 +169,12 @@ for name, title in (("nodelay", "no delay"), ("noskew", "(no skew)"), ("jitter",
         parts = [f"resume {ms(resume)}", f"pause {ms(pause)}", f"seek {ms(seek)}"]
     print(f"  {'':<12} transients: " + "; ".join(parts)
           + f"; members switched within {max((tr[k]['max_ms'] or 0) for k in tr):.2f} ms")
+    # the lead the server stamped commands with (2 x the worst member RTT,
+    # the pings crossing the simulated paths), and states that came too late
+    ld, late = r.get("lead_ms") or {}, r.get("late_states") or {}
+    if ld.get("count"):
+        print(f"  {'':<12} lead {ld['min']:.0f}-{ld['max']:.0f} ms; "
+              f"{late.get('count', 0)} states late (max {late.get('max_ms', 0):.1f} ms)")
 PYEOF
 }
 

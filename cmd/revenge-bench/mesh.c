@@ -177,6 +177,7 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 	for (unsigned k = 0; k < batch && ms->opened < ms->n; k++) {
 		unsigned i = ms->opened, p, idx;
 		struct mesh_member *m;
+		const char *base;
 
 		if (ms->opened - ms->connected - ms->failed - ms->closed >= MAX_CONNECTING)
 			return;
@@ -193,8 +194,9 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 		m->party = p;
 		m->idx = idx;
 		ms->opened++;
-		snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=%s%u", ms->o->url, ms->run, p,
-			 idx ? "m" : "h", idx);
+		base = ms->hooks->member_url ? ms->hooks->member_url(ms, p, idx) : NULL;
+		snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=%s%u",
+			 base ? base : ms->o->url, ms->run, p, idx ? "m" : "h", idx);
 		m->conn = mesh_connect(ms, url, &callbacks, m, &err);
 		if (!m->conn) {
 			ms->failed++;

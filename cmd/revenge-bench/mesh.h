@@ -56,6 +56,9 @@ struct mesh_hooks {
 	/* After the grace period, the connections still open: print the
 	 * result, table or JSON, on stdout. */
 	void (*report)(const struct mesh *ms);
+	/* The base URL a member connects to (the path is appended), owned
+	 * by the scenario. NULL, or a NULL result: --url. */
+	const char *(*member_url)(struct mesh *ms, unsigned party, unsigned idx);
 };
 
 struct mesh {

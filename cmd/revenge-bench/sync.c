@@ -16,6 +16,17 @@
  * reach the socket, without the simulated delays, so it is good to the
  * loopback's round trip.
  *
+ * The server sets its lead (how far ahead it stamps a command) from the
+ * round trips of its own WebSocket pings to each member. librevenge's
+ * client answers a ping by itself, outside the simulated path, so every
+ * member talks to the server through a loopback relay (relay.c) that
+ * takes the server's pings out of the stream: a ping goes down the
+ * member's receive path (it arrives when that path releases it) and its
+ * pong up the send path, in the same FIFO as the member's other messages,
+ * as behind a real delay. The lead is read
+ * from each relayed command: its stamp (server_time) less the instant the
+ * server relayed it (ts).
+ *
  * A command's transient is how far apart in time the members switch to
  * its state: each member switches when the state reaches it or, for a
  * state stamped in the future, when its own estimate of server time
@@ -40,10 +51,12 @@
 #include "delay.h"
 #include "limits.h"
 #include "mesh.h"
+#include "relay.h"
 
 #define RING 64                   /* time requests in flight per member, at most */
 #define TIME_RETRY_MS 10000.0     /* a time request unanswered this long is lost */
 #define CLOCK_OFFSET_MS 10000.0   /* member clocks are off by up to this */
+#define TAG_PONG (-1)             /* a held message that is a ping's payload, not text */
 
 enum { CMD_RESUME, CMD_SEEK, CMD_SPEED, CMD_PAUSE, CMD_KINDS };
 static const char *const cmd_names[CMD_KINDS] = { "resume", "seek", "speed", "pause" };
@@ -92,6 +105,12 @@ struct sbench {
 	double next_sample_ms;
 	uint64_t samples, partial;    /* partial: some member had no estimate yet */
 	struct darr spread, host_err, truth_err;
+	struct darr lead;             /* ms, of each command as the host got it */
+	struct relay *relay;          /* the members' ways to the server */
+	ev_timer joining;             /* pumps the paths until the mesh ticks */
+	uint64_t pongs;               /* pongs that went through the paths */
+	uint64_t late;                /* states a member got after their stamp, by its clock */
+	double late_max_ms;           /* by how much, at most */
 	double shift_sum;
 	uint64_t shift_n;
 	uint64_t exchanges, errors;
@@ -169,20 +188,35 @@ static void send_now(struct sbench *sb, unsigned i, struct delay_msg *d, double 
 
 	if (!mm->open)
 		return;
+	if (d->tag == TAG_PONG) {
+		sb->pongs++;
+		relay_pong(sb->relay, i, (const unsigned char *)d->text, d->len);
+		return;
+	}
 	if (d->tag > 0)
 		m->real_t0[(unsigned)(d->tag - 1) % RING] = t;
 	rv_conn_send(mm->conn, d->text, d->len);
 }
 
 /* A message reaching member i through its path, at true time t. */
+static void queue_up(struct sbench *sb, unsigned i, int tag, const char *text, int len,
+		     double t);
+
 static void deliver(struct sbench *sb, unsigned i, struct delay_msg *d, double t)
 {
 	struct smember *m = &sb->mb[i];
 	double local = local_ms(sb, m, t);
-	json_t *msg = json_loadb(d->text, d->len, 0, NULL), *pl;
-	const char *type = json_string_value(json_object_get(msg, "type"));
+	json_t *msg, *pl;
+	const char *type;
 	struct rv_playback st;
 
+	if (d->tag == TAG_PONG) {
+		/* the ping has reached the member: its answer starts back */
+		queue_up(sb, i, TAG_PONG, d->text, (int)d->len, t);
+		return;
+	}
+	msg = json_loadb(d->text, d->len, 0, NULL);
+	type = json_string_value(json_object_get(msg, "type"));
 	pl = json_object_get(msg, "payload");
 	if (!type) {
 		json_decref(msg);
@@ -211,6 +245,11 @@ static void deliver(struct sbench *sb, unsigned i, struct delay_msg *d, double t
 			c->sw_min = c->switched ? fmin(c->sw_min, sw) : sw;
 			c->sw_max = c->switched ? fmax(c->sw_max, sw) : sw;
 			c->switched++;
+			/* past its stamp already: the lead was too short for this path */
+			if (st.server_time < server) {
+				sb->late++;
+				sb->late_max_ms = fmax(sb->late_max_ms, server - st.server_time);
+			}
 		}
 	}
 	json_decref(msg);
@@ -305,6 +344,10 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 			rv_schedule_push(&sb->truth, &st,
 					 rv_offset_get_ex(&sb->oracle, t, NULL, NULL, NULL) ?
 					 rv_offset_server_now(&sb->oracle, t) : st.server_time);
+		/* one copy a command: how far ahead of relaying it the server
+		 * stamped it */
+		if (i == 0 && state_of(pl, &st) && isfinite(jnum(msg, "ts")))
+			darr_add(&sb->lead, st.server_time - jnum(msg, "ts"));
 		keep = true;
 	} else if (!strcmp(type, "error")) {
 		sb->errors++;
@@ -315,6 +358,25 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 	json_decref(msg);
 	if (keep && !delay_queue_push(&sb->mb[i].down, t, 0, text, len))
 		pump(sb, i, t);
+}
+
+/* A ping to member i, taken out of its stream by its relay: it follows
+ * the member's path down, then its answer the path up (deliver). */
+static void ping_taken(void *user, unsigned i, const unsigned char *payload, size_t len)
+{
+	struct sbench *sb = user;
+	double t = now_ms();
+
+	if (!delay_queue_push(&sb->mb[i].down, t, TAG_PONG, (const char *)payload, len))
+		pump(sb, i, t);
+}
+
+static const char *member_url(struct mesh *ms, unsigned party, unsigned idx)
+{
+	struct sbench *sb = ms->user;
+
+	(void)party;
+	return relay_url(sb->relay, idx);
 }
 
 /* The host's next command, from its own view of the party. */
@@ -452,9 +514,35 @@ static void tick(struct sbench *sb, bool measuring)
 	}
 }
 
+/* Every millisecond while members join, before the mesh's ticks start:
+ * what the paths hold (the server's first pings among it) leaves on time,
+ * not when the next message happens to arrive. */
+static void joining(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sbench *sb = w->data;
+	double t = now_ms();
+
+	(void)loop;
+	(void)revents;
+	for (unsigned i = 0; i < sb->ms.n && sb->ms.m; i++)
+		pump(sb, i, t);
+}
+
+static void begin(struct mesh *ms)
+{
+	struct sbench *sb = ms->user;
+
+	ev_timer_init(&sb->joining, joining, 0.001, 0.001);
+	sb->joining.data = sb;
+	ev_timer_start(ms->loop, &sb->joining);
+}
+
 static void warm(struct mesh *ms, double now)
 {
-	tick(ms->user, false);
+	struct sbench *sb = ms->user;
+
+	ev_timer_stop(ms->loop, &sb->joining);
+	tick(sb, false);
 }
 
 static void pace(struct mesh *ms, double now)
@@ -576,6 +664,12 @@ static void report(const struct mesh *cms)
 		json_num(stdout, "shift_ms", shift, ",");
 		json_num(stdout, "clock_error_ms", cerr, ",");
 		json_num(stdout, "clock_bound_ms", cbound, ",");
+		printf("\"lead_ms\":{\"count\":%zu,", sb->lead.n);
+		json_num(stdout, "min", quantile(sb->lead.v, sb->lead.n, 0), ",");
+		json_num(stdout, "p50", quantile(sb->lead.v, sb->lead.n, 0.5), ",");
+		json_num(stdout, "max", quantile(sb->lead.v, sb->lead.n, 1), "},");
+		printf("\"pongs\":%llu,\"late_states\":{\"count\":%llu,\"max_ms\":%.4f},",
+		       (unsigned long long)sb->pongs, (unsigned long long)sb->late, sb->late_max_ms);
 		printf("\"transients\":{");
 		for (int k = 0; k < CMD_KINDS; k++) {
 			printf("%s\"%s\":{\"count\":%zu,", k ? "," : "", cmd_names[k], kinds[k].n);
@@ -630,6 +724,16 @@ static void report(const struct mesh *cms)
 			printf("clocks        estimate error at the end max %.3f ms (bound %.3f ms), "
 			       "%llu time exchanges\n", cerr, cbound,
 			       (unsigned long long)sb->exchanges);
+		if (sb->lead.n)
+			printf("lead          min %.1f ms  p50 %.1f ms  max %.1f ms over %zu commands "
+			       "(stamp - relay time; %llu pongs through the paths)\n",
+			       quantile(sb->lead.v, sb->lead.n, 0), quantile(sb->lead.v, sb->lead.n, 0.5),
+			       quantile(sb->lead.v, sb->lead.n, 1), sb->lead.n,
+			       (unsigned long long)sb->pongs);
+		if (sb->late)
+			printf("late          %llu states reached a member after their stamp (by its "
+			       "clock), by up to %.3f ms\n", (unsigned long long)sb->late,
+			       sb->late_max_ms);
 		if (sb->errors)
 			printf("errors        %llu, first %s\n", (unsigned long long)sb->errors,
 			       sb->first_error);
@@ -646,13 +750,14 @@ static void report(const struct mesh *cms)
 
 static const struct mesh_hooks hooks = {
 	.message = message, .pace = pace, .warm = warm, .complete = complete,
-	.status = status, .report = report,
+	.status = status, .report = report, .begin = begin, .member_url = member_url,
 };
 
 int sync_run(const struct sync_opts *o)
 {
 	struct sbench *sb = calloc(1, sizeof(*sb));
 	uint64_t rng = o->seed;
+	char err[300];
 	int rc = 1;
 
 	if (!sb)
@@ -666,6 +771,13 @@ int sync_run(const struct sync_opts *o)
 	sb->pos = calloc(o->members, sizeof(*sb->pos));
 	if (!sb->cmds || !sb->mb || !sb->pos)
 		goto oom;
+	/* the default loop: the one the mesh runs */
+	sb->relay = relay_new(ev_default_loop(EVFLAG_AUTO), o->c.url, o->c.src, o->members,
+			      ping_taken, sb, err, sizeof(err));
+	if (!sb->relay) {
+		fprintf(stderr, "revenge-bench: %s\n", err);
+		goto fail;
+	}
 	for (unsigned i = 0; i < o->members; i++) {
 		struct smember *m = &sb->mb[i];
 
@@ -679,6 +791,8 @@ int sync_run(const struct sync_opts *o)
 		m->next_time_ms = INFINITY;
 	}
 	rc = mesh_main(&sb->ms, &o->c, 1, o->members, &hooks, sb);
+	ev_timer_stop(ev_default_loop(EVFLAG_AUTO), &sb->joining);   /* never warmed */
+	relay_free(sb->relay);
 	for (unsigned i = 0; i < o->members; i++) {
 		delay_queue_clear(&sb->mb[i].up);
 		delay_queue_clear(&sb->mb[i].down);
@@ -686,6 +800,7 @@ int sync_run(const struct sync_opts *o)
 	free(sb->spread.v);
 	free(sb->host_err.v);
 	free(sb->truth_err.v);
+	free(sb->lead.v);
 	free(sb->cmds);
 	free(sb->mb);
 	free(sb->pos);
@@ -693,6 +808,7 @@ int sync_run(const struct sync_opts *o)
 	return rc;
 oom:
 	fprintf(stderr, "revenge-bench: out of memory\n");
+fail:
 	if (sb) {
 		free(sb->cmds);
 		free(sb->mb);

@@ -50,6 +50,31 @@ assert r["clock_error_ms"] is not None and r["clock_error_ms"] < 5, r
 	refute_output --partial "first failure"
 }
 
+@test "sync, 60 ms each way: the server's pings cross the paths, so its lead is 2 x the 120 ms round trip" {
+	run "$BENCH" --url "$URL" sync --members 3 --duration 6s --delay 60 --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 3 and r["errors"] == 0, r
+# every member is pinged within 0.5 s of joining, then every 5 s or so
+assert r["pongs"] >= 3, r
+l = r["lead_ms"]
+assert l["count"] >= 1 and set(l) == {"count", "min", "p50", "max"}, l
+# 2 x 120 ms, less a margin; a loaded machine only adds to the round trip,
+# and --lead-max (1000 ms) caps it
+assert 200 <= l["min"] <= l["p50"] <= l["max"] <= 1000, l
+# so every state reaches every member well before its stamp
+assert r["late_states"] == {"count": 0, "max_ms": 0}, r
+'
+}
+
+@test "sync, no delay: the lead stays at its floor, the text says so" {
+	run "$BENCH" --url "$URL" sync --members 2 --duration 3s
+	assert_success
+	assert_output --regexp "lead          min 100\.0 ms  p50 100\.0 ms  max [0-9.]+ ms over [0-9]+ commands"
+}
+
 @test "sync, asymmetric 40/10: members shift together by about half the asymmetry" {
 	run "$BENCH" --url "$URL" sync --members 3 --duration 3s --delay-up 40 --delay-down 10 \
 		--skew-ppm 0 --json
@@ -95,6 +120,22 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["connected"] == 0 and r["failed"] == 2 and r["samples"] == 0, r
 assert r["spread_ms"]["p99"] is None and "cannot connect" in r["first_failure"], r
+'
+}
+
+@test "sync: a wss:// URL is refused (the relay that answers pings cannot follow TLS)" {
+	run "$BENCH" --url wss://127.0.0.1:1 sync --members 2 --duration 1s
+	assert_failure 1
+	assert_output --partial "plain ws:// only"
+}
+
+@test "sync with --src: the relays connect from those sources, pings still cross the paths" {
+	run "$BENCH" --url "$URL" --src 127.0.0.2-3 sync --members 2 --duration 3s --delay 30 --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["connected"] == 2 and r["src_addrs"] == 2 and r["pongs"] >= 2, r
 '
 }
 
