@@ -36,7 +36,10 @@ failed=0
 failures=()
 jobs=$(nproc 2>/dev/null || echo 2)
 bats_jobs=()
-timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats token.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats"
+timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats"
+# The longest side-by-side files start first, so that none of them is left
+# running alone at the end of the batch (the rest follow in name order).
+long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats"
 if command -v parallel >/dev/null 2>&1; then
 	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
 fi
@@ -97,10 +100,18 @@ run_cli() { # $1 build dir, $2 label
 	# then, one at a time, the files whose tests time what they see (tick
 	# intervals, idle CPU, a terminal's redraws, benchmarks), which a busy
 	# machine would make lie.
+	for f in $long_side_files; do
+		[ -e "tests/cli/$f" ] && side+=("tests/cli/$f")
+	done
 	for f in tests/cli/*.bats; do
 		case " $timed_files " in
 		*" $(basename "$f") "*) alone+=("$f") ;;
-		*) side+=("$f") ;;
+		*)
+			case " $long_side_files " in
+			*" $(basename "$f") "*) ;;
+			*) side+=("$f") ;;
+			esac
+			;;
 		esac
 	done
 	rc=0
