@@ -36,7 +36,10 @@ failed=0
 failures=()
 jobs=$(nproc 2>/dev/null || echo 2)
 bats_jobs=()
-timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats token.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats"
+timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats"
+# The longest side-by-side files start first, so that none of them is left
+# running alone at the end of the batch (the rest follow in name order).
+long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats"
 if command -v parallel >/dev/null 2>&1; then
 	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
 fi
@@ -88,7 +91,25 @@ run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
 	echo "$label: done ($((SECONDS - t0)) s)"
 }
 
-run_cli() { # $1 build dir, $2 label
+# The side-by-side batch mostly waits (about one core busy of two), so
+# work that only needs to finish, not to be timed, goes beside it: the soak
+# (30 s, itself mostly waiting; tests/cli/soak.bats runs a short one beside
+# the others the same way) and the build of the fuzz targets. Both are over
+# before the timed files start: they would make those lie.
+soak_pid=
+soak_log=
+start_soak() {
+	soak_log=$(mktemp)
+	( scripts/soak.sh "${SOAK_TEST_SECONDS:-30}" build/asan >"$soak_log" 2>&1; echo $? >"$soak_log.rc" ) &
+	soak_pid=$!
+}
+fuzz_build_pid=
+start_fuzz_build() {
+	make --no-print-directory -s -j"$jobs" fuzz-build >/dev/null 2>&1 &
+	fuzz_build_pid=$!
+}
+
+run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz build beside the batch]
 	local log rc ok notok t0=$SECONDS
 	log=$(mktemp)
 	local -a side=() alone=() f
@@ -97,14 +118,30 @@ run_cli() { # $1 build dir, $2 label
 	# then, one at a time, the files whose tests time what they see (tick
 	# intervals, idle CPU, a terminal's redraws, benchmarks), which a busy
 	# machine would make lie.
+	for f in $long_side_files; do
+		[ -e "tests/cli/$f" ] && side+=("tests/cli/$f")
+	done
 	for f in tests/cli/*.bats; do
 		case " $timed_files " in
 		*" $(basename "$f") "*) alone+=("$f") ;;
-		*) side+=("$f") ;;
+		*)
+			case " $long_side_files " in
+			*" $(basename "$f") "*) ;;
+			*) side+=("$f") ;;
+			esac
+			;;
 		esac
 	done
 	rc=0
+	if [ "${3:-}" = beside ]; then
+		if want soak; then start_soak; fi
+		if want fuzz; then start_fuzz_build; fi
+	fi
 	REVENGE_BUILD="$PWD/$1" bats --tap "${bats_jobs[@]}" "${side[@]}" >"$log" 2>&1 || rc=$?
+	[ -z "$soak_pid" ] || wait "$soak_pid"
+	[ -z "$fuzz_build_pid" ] || wait "$fuzz_build_pid" || true
+	fuzz_build_pid=
+	local t1=$SECONDS
 	REVENGE_BUILD="$PWD/$1" bats --tap "${alone[@]}" >>"$log" 2>&1 || rc=$?
 	ok=$(grep -c '^ok ' "$log")
 	notok=$(grep -c '^not ok ' "$log")
@@ -115,7 +152,7 @@ run_cli() { # $1 build dir, $2 label
 		failures+=("$2 bats ($notok failed, exit $rc)")
 		[ "$notok" -eq 0 ] && failed=$((failed + 1))
 	fi
-	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s)"
+	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((t1 - t0)) side by side, $((SECONDS - t1)) alone)"
 	rm -f "$log"
 }
 
@@ -130,7 +167,7 @@ if want asan; then
 	build_tree build/asan
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_unit build/asan unit-asan
-	run_cli build/asan cli-asan
+	run_cli build/asan cli-asan beside
 fi
 if want valgrind; then
 	run_unit "$build" unit-valgrind valgrind -q --leak-check=full --show-leak-kinds=all \
@@ -155,19 +192,21 @@ if want fuzz; then
 fi
 
 if want soak; then
-	[ -x build/asan/bin/revenge-server ] || build_tree build/asan
-	t0=$SECONDS
-	log=$(mktemp)
-	if scripts/soak.sh "${SOAK_TEST_SECONDS:-30}" build/asan >"$log" 2>&1; then
+	if [ -z "$soak_pid" ]; then   # not run beside the ASan bats: now
+		[ -x build/asan/bin/revenge-server ] || build_tree build/asan
+		start_soak
+		wait "$soak_pid"
+	fi
+	if [ "$(cat "$soak_log.rc" 2>/dev/null)" = 0 ]; then
 		passed=$((passed + 1))
 		echo "soak: 1 passed, 0 failed"
 	else
-		cat "$log"
+		cat "$soak_log"
 		failed=$((failed + 1))
 		failures+=("soak")
 		echo "soak: 0 passed, 1 failed"
 	fi
-	rm -f "$log"
+	rm -f "$soak_log" "$soak_log.rc"
 fi
 
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done

@@ -55,7 +55,9 @@ conf() {
 @test "a 126-byte ping gets a 1002 close frame; a 125-byte one its pong" { conf long_ping_close_frame; }
 
 @test "a stalled handshake is dropped within the handshake timeout" {
-	run "$PY" - "$(cat "$BATS_FILE_TMPDIR/port")" <<'PYEOF'
+	# its own server with a 1 s timeout: fdlimit.bats checks the 5 s default
+	start_server --handshake-timeout 1
+	run "$PY" - "$PORT" <<'PYEOF'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /ws/party/x HTTP/1.1\r\n")
@@ -67,5 +69,6 @@ except OSError:
     pass
 print(round(time.monotonic() - t0))
 PYEOF
-	[ "$output" -le 7 ] || fail "handshake held for ${output}s"
+	stop_server
+	[ "$output" -le 4 ] || fail "handshake held for ${output}s, --handshake-timeout 1"
 }

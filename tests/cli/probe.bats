@@ -85,13 +85,14 @@ json_field() { # JSON FIELD-EXPR
 	probe --quiet chat
 	assert_success
 	assert_output ''
-	probe --quiet quality --request nosuch
+	# the probe waits out --timeout after the error: a shorter one here
+	probe --timeout 2s --quiet quality --request nosuch
 	assert_failure 1
 	assert_output --partial "unknown_profile"
 }
 
 @test "exit 1: a wrong expectation says what was expected and what came" {
-	probe quality --request 8k
+	probe --timeout 2s quality --request 8k
 	assert_failure 1
 	assert_output --partial "quality_request 8k: error unknown_profile"
 	run "$PROBE" --url "$URL" run - <<'EOF2'

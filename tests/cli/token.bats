@@ -299,7 +299,8 @@ screen() {
 }
 
 wait_screen() {
-	local i n=$(( ${3:-5} * 10 ))
+	# generous: this file runs beside others (scripts/run-tests.sh)
+	local i n=$(( ${3:-10} * 10 ))
 	for i in $(seq 1 "$n"); do
 		screen "$1" | grep -qE -- "$2" && return 0
 		sleep 0.1
@@ -343,7 +344,7 @@ party() {
 	record drop
 	printf '%s\n' "$TOKEN" >"$BATS_TEST_TMPDIR/token"
 	REVENGE_TOKEN="$OTHER" party bob "$HS_URL" --token-file "$BATS_TEST_TMPDIR/token"
-	for i in $(seq 1 50); do
+	for i in $(seq 1 150); do
 		[ "$(ws_heads)" -ge 3 ] && break
 		sleep 0.1
 	done

@@ -194,6 +194,12 @@ class Flooder:
     def finish(self):
         self.stop.set()
         self.tx.join(3)
+        # a flood the server never closes keeps the reader blocked until
+        # its socket timeout (secs + 3): wake it now that sending stopped
+        try:
+            self.ws.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.rx.join(self.secs + 4)
         self.ws.close()
 
