@@ -19,8 +19,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "revenge/error.h"
+
 struct rv__hub;
 struct rv__broker;
+
+/* What Redis keeps of a party for a node that gets its first member of it
+ * later (recall): the last sync's envelope and the chat history's, oldest
+ * first, all borrowed for the callback. */
+struct rv__broker_recalled {
+	const char *state;              /* NULL: no sync kept */
+	size_t state_len;
+	size_t n;                       /* chat envelopes */
+	const char *const *chat;
+	const size_t *chat_len;
+};
+
+/* A recall's answer, called once: r NULL when it failed (Redis lost,
+ * an error answer, the broker stopped). */
+typedef void (*rv__broker_recall_cb)(void *arg, const struct rv__broker_recalled *r);
 
 struct rv__broker_ops {
 	const char *name;       /* "local", "redis" */
@@ -28,6 +45,15 @@ struct rv__broker_ops {
 	 * RV_EIO when not connected or over the bound of unanswered
 	 * publishes (the message then reaches this node's members only). */
 	int (*publish)(struct rv__broker *b, const char *party, const void *data, size_t len);
+	/* publish, and keep data in Redis with it, atomically: as the party's
+	 * state (a sync's envelope, replacing the last), or appended to its
+	 * chat history (the last keep kept; keep 0: publish only). */
+	int (*publish_kept)(struct rv__broker *b, const char *party, bool chat,
+			    const void *data, size_t len, unsigned keep);
+	/* Read what publish_kept kept for party: 0 and cb called once later,
+	 * or RV_EIO (not connected) / RV_ENOMEM and cb never called. */
+	int (*recall)(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
+		      void *arg);
 	/* Start or stop receiving party's channel; kept across reconnects.
 	 * 0 or RV_ENOMEM. */
 	int (*subscribe)(struct rv__broker *b, const char *party);
@@ -65,6 +91,20 @@ static inline int rv__broker_publish(struct rv__broker *b, const char *party,
 				     const void *data, size_t len)
 {
 	return b && b->cluster ? b->ops->publish(b, party, data, len) : 0;
+}
+
+static inline int rv__broker_publish_kept(struct rv__broker *b, const char *party,
+					  bool chat, const void *data, size_t len,
+					  unsigned keep)
+{
+	return b && b->cluster ? b->ops->publish_kept(b, party, chat, data, len, keep) : 0;
+}
+
+/* RV_EIO in local mode: nothing to recall. */
+static inline int rv__broker_recall(struct rv__broker *b, const char *party,
+				    rv__broker_recall_cb cb, void *arg)
+{
+	return b && b->cluster ? b->ops->recall(b, party, cb, arg) : RV_EIO;
 }
 
 static inline int rv__broker_subscribe(struct rv__broker *b, const char *party)

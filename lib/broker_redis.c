@@ -55,6 +55,24 @@
 #define PUBLISH_INFLIGHT_MAX 10000
 #define RETRY_BASE_MS 100.0
 #define RETRY_MAX_MS 5000.0
+/* A party's kept state and chat outlive their last write by this much:
+ * no node knows yet when a party is empty everywhere (membership is not
+ * in Redis yet), so what a party left behind expires instead. */
+#define KEEP_MS 21600000u
+/* Recalled chat envelopes beyond this are ignored (history is capped
+ * when written; this bounds what a stranger's list could cost). */
+#define RECALL_MAX 10000
+/* Lua, so that the write and the PUBLISH are one step: a node's recall
+ * sees every message published before it, and no half. KEYS[1] the kept
+ * key, KEYS[2] the channel; ARGV[1] the envelope, [2] the TTL, [3] keep. */
+#define KEEP_STATE_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
+	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
+#define KEEP_CHAT_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
+	"redis.call('LTRIM',KEYS[1],-tonumber(ARGV[3]),-1) " \
+	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " \
+	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
+/* GET of a missing key is false in Lua, a nil in the array: no hole. */
+#define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)}"
 #define TIME_EVERY_S 5.0
 #define TIME_WINDOW 6
 
@@ -410,6 +428,111 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 	return 0;
 }
 
+static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat,
+			      const void *data, size_t len, unsigned keep)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8];
+	int rc;
+
+	if (chat && !keep)
+		return redis_publish(b, party, data, len);
+	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
+		rb->hub->metrics.redis_dropped++;
+		return RV_EIO;
+	}
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
+	rc = chat ? redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u %u",
+				      KEEP_CHAT_LUA, key, name, data, len, KEEP_MS, keep)
+		  : redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u",
+				      KEEP_STATE_LUA, key, name, data, len, KEEP_MS);
+	if (rc != REDIS_OK) {
+		rb->hub->metrics.redis_dropped++;
+		return RV_EIO;
+	}
+	rb->inflight++;
+	rb->hub->metrics.redis_published++;
+	return 0;
+}
+
+struct recall {
+	rv__broker_recall_cb cb;
+	void *arg;
+};
+
+/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes]]. */
+static void on_recall(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct recall rq = *(struct recall *)priv;
+	redisReply *reply = r, *st, *list;
+	struct rv__broker_recalled out = { 0 };
+	const char **chat = NULL;
+	size_t *chat_len = NULL;
+
+	free(priv);
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+		rq.cb(rq.arg, NULL);
+		return;
+	}
+	st = reply->element[0];
+	list = reply->element[1];
+	if (st->type == REDIS_REPLY_STRING) {
+		out.state = st->str;
+		out.state_len = st->len;
+	}
+	if (list->type == REDIS_REPLY_ARRAY && list->elements) {
+		size_t n = list->elements < RECALL_MAX ? list->elements : RECALL_MAX;
+		/* the newest, when a list is longer than we take */
+		size_t from = list->elements - n;
+
+		chat = calloc(n, sizeof(*chat));
+		chat_len = calloc(n, sizeof(*chat_len));
+		if (!chat || !chat_len) {
+			free(chat);
+			free(chat_len);
+			rq.cb(rq.arg, NULL);
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			redisReply *e = list->element[from + i];
+
+			if (e->type != REDIS_REPLY_STRING)
+				continue;
+			chat[out.n] = e->str;
+			chat_len[out.n++] = e->len;
+		}
+	}
+	out.chat = chat;
+	out.chat_len = chat_len;
+	rq.cb(rq.arg, &out);
+	free(chat);
+	free(chat_len);
+}
+
+static int redis_recall(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
+			void *arg)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8];
+	struct recall *rq;
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	if (!(rq = malloc(sizeof(*rq))))
+		return RV_ENOMEM;
+	*rq = (struct recall){ .cb = cb, .arg = arg };
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(skey, sizeof(skey), "%s:state", name);
+	snprintf(ckey, sizeof(ckey), "%s:chat", name);
+	if (redisAsyncCommand(rb->pub.ac, on_recall, rq, "EVAL %s 2 %s %s", RECALL_LUA,
+			      skey, ckey) != REDIS_OK) {
+		free(rq);
+		return RV_EIO;
+	}
+	return 0;
+}
+
 static int redis_subscribe(struct rv__broker *b, const char *party)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
@@ -495,6 +618,8 @@ static void redis_free(struct rv__broker *b)
 static const struct rv__broker_ops redis_ops = {
 	.name = "redis",
 	.publish = redis_publish,
+	.publish_kept = redis_publish_kept,
+	.recall = redis_recall,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.stop = redis_stop,

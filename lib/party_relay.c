@@ -44,7 +44,13 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 		hub->metrics.redis_dropped++;
 		return;
 	}
-	rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
+	/* a sync's state and a chat are kept in Redis with the publish, for
+	 * nodes that get their first member of the party later */
+	if (m.kind == RV__RELAY_REACTION)
+		rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
+	else
+		rv__broker_publish_kept(hub->broker, rv_party_id(p), m.kind == RV__RELAY_CHAT,
+					buf, len, hub->cfg->history);
 	free(buf);
 }
 
@@ -71,4 +77,38 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 			      m.kind == RV__RELAY_CHAT ? f : NULL, rv__hub_now(hub));
 	hub->metrics.redis_received++;
 	return f;
+}
+
+/* A kept envelope of kind want (any node's, this one's too) decoded into
+ * *m: 0, or -1 logged when malformed. */
+static int kept(struct rv__hub *hub, const struct rv_party *p, const char *data, size_t len,
+		enum rv__relay_kind want, struct rv__relay_msg *m)
+{
+	if (!rv__relay_decode(data, len, m) && m->kind == want)
+		return 0;
+	rv_log(hub->log, RV_LOG_WARN, "relay_refused",
+	       "party=%s: a malformed kept %s (%zu bytes) in Redis", rv_party_id(p),
+	       want == RV__RELAY_SYNC ? "state" : "chat", len);
+	return -1;
+}
+
+void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
+			      const struct rv__broker_recalled *r)
+{
+	struct rv__relay_msg m;
+	struct rv_frame *f;
+	double now = rv__hub_now(hub);
+
+	/* a sync relayed meanwhile may be newer than the kept one */
+	if (r->state && !kept(hub, p, r->state, r->state_len, RV__RELAY_SYNC, &m) &&
+	    m.state.server_time >= rv_party_state(p)->server_time)
+		rv_party_apply_remote(p, &m.state, NULL, now);
+	for (size_t i = 0; i < r->n; i++) {
+		if (kept(hub, p, r->chat[i], r->chat_len[i], RV__RELAY_CHAT, &m) ||
+		    !(f = rv_frame_from(m.frame, m.frame_len, RV_FRAME_EVENT)))
+			continue;
+		f->msg_type = RV_MSG_CHAT;
+		rv_party_apply_remote(p, NULL, f, now);
+		rv_frame_unref(f);
+	}
 }

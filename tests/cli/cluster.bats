@@ -113,6 +113,32 @@ teardown() {
 	stop_node B
 }
 
+@test "chat history and state from Redis: the first member of a party on a node is welcomed with them, capped" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" --history 5
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" --history 5
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	HISTORY=5 run cluster recall "$A_URL" "$B_URL" r1
+	assert_success
+	assert_output --partial "ok recall"
+	stop_node A
+	stop_node B
+}
+
+@test "a Redis that does not answer: a party's first join waits at most about a second" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	kill -STOP "$REDIS_PID"
+	RECALL_WAIT=5 run cluster join_fast "$A_URL" x r2
+	kill -CONT "$REDIS_PID"
+	assert_success
+	assert_output --partial "ok join_fast"
+	grep -q recall_failed "$A_LOG"
+	stop_node A
+}
+
 @test "/healthz and /metrics show Redis up; over a unix socket with a password and a database" {
 	start_redis --requirepass s3cret
 	start_node A --redis "unix://:s3cret@$REDIS_SOCK?db=3"

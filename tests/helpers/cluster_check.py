@@ -165,7 +165,69 @@ async def s_load():
     await s_relay()
 
 
-SCENARIOS = {"follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def welcome_with(url, name, want_texts, seconds):
+    """Join url until the welcome's history is want_texts (the origin's
+    writes to Redis are asynchronous: a joiner a moment too early is
+    welcomed with less, and leaves): the welcome, or fail."""
+    deadline = time.monotonic() + seconds
+    texts = None
+    while time.monotonic() < deadline:
+        ws, w = await join(url, PARTY, name)
+        texts = [h["payload"]["text"] for h in w["history"]]
+        if texts == want_texts:
+            return ws, w
+        await ws.close()
+        await asyncio.sleep(0.2)
+    fail(f"{name}'s welcome history: {texts}, not {want_texts}")
+
+
+async def s_recall():
+    """ann on A syncs and chats, with no one elsewhere; bob, the party's
+    first member on B, is welcomed with A's state and chat history; after
+    ann and bob left, a new first member on A gets them too (from Redis).
+    The history is capped as --history says (HISTORY env, default 50)."""
+    cap = int(os.environ.get("HISTORY", "50"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    await send(ann, "sync", {"position": 42.0, "playing": True, "speed": 1})
+    said = [f"line {i}" for i in range(cap + 2)]
+    for t in said:
+        await send(ann, "chat", {"text": t})
+    for _ in said:
+        check(await until(ann, lambda m: m["type"] == "chat", 5) is not None,
+              "ann's chat is not echoed")
+    want = said[-cap:]
+    bob, wb = await welcome_with(URL_B, "bob", want, 10)
+    st = wb["state"]
+    check(st["playing"] and 42.0 <= st["position"] < 42.0 + 30 and st["speed"] == 1,
+          f"bob's welcome state on B is not A's: {st}")
+    check(wb["history"][0].get("from") == wa["participant_id"],
+          f"a recalled chat's sender: {wb['history'][0]}")
+    await ann.close()
+    await bob.close()
+    await asyncio.sleep(0.3)
+    dave, wd = await welcome_with(URL_A, "dave", want, 10)
+    check(wd["state"]["playing"], f"dave's welcome state on A: {wd['state']}")
+    await dave.close()
+    print("ok recall")
+
+
+async def s_join_fast():
+    """A first join of a party welcomed within RECALL_WAIT (seconds, env)
+    even when Redis does not answer."""
+    limit = float(os.environ.get("RECALL_WAIT", "5"))
+    t0 = time.monotonic()
+    ws, w = await join(URL_A, PARTY, "ann")
+    took = time.monotonic() - t0
+    check(took < limit, f"the welcome took {took:.1f}s")
+    check(w["history"] == [], f"history from nowhere: {w['history']}")
+    await send(ws, "chat", {"text": "alone"})
+    m = await until(ws, lambda m: m["type"] == "chat", 5)
+    check(m is not None, "no echo of a chat while Redis is stuck")
+    await ws.close()
+    print(f"ok join_fast {took:.2f}")
+
+
+SCENARIOS = {"recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
