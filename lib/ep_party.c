@@ -224,19 +224,22 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 
 		rv__party_relay_out(ps->hub, p, a);
 		switch (a->target) {
+		/* other nodes' members (remote) are theirs to serve */
 		case RV_TO_ONE:
-			rv__conn_send(a->member->user, a->frame);
+			if (!a->member->remote)
+				rv__conn_send(a->member->user, a->frame);
 			break;
 		case RV_TO_ALL:
 		case RV_TO_ALL_BUT:
 			for (struct rv_member *m = rv_party_first(p); m; m = m->next)
-				if (a->target == RV_TO_ALL || m != a->member)
+				if (!m->remote && (a->target == RV_TO_ALL || m != a->member))
 					rv__conn_send(m->user, a->frame);
 			break;
 		case RV_TO_ALL_BEFORE:
 			for (struct rv_member *m = rv_party_first(p); m && m != a->member;
 			     m = m->next)
-				rv__conn_send(m->user, a->frame);
+				if (!m->remote)
+					rv__conn_send(m->user, a->frame);
 			break;
 		}
 	}
@@ -257,7 +260,8 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 	if (!lp || lp->recall || !(f = rv__party_relay_in(ps->hub, lp->party, data, len)))
 		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
-		rv__conn_send(m->user, f);
+		if (!m->remote)
+			rv__conn_send(m->user, f);
 	rv_frame_unref(f);
 }
 
