@@ -23,6 +23,12 @@ static int local_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	return RV_EIO;
 }
 
+static int local_members(struct rv__broker *b, const char *party, enum rv__members_op op,
+			 const char *member, const char *entry)
+{
+	return RV_EIO;
+}
+
 static int local_subscribe(struct rv__broker *b, const char *party)
 {
 	return 0;
@@ -46,6 +52,7 @@ static const struct rv__broker_ops local_ops = {
 	.publish = local_publish,
 	.publish_kept = local_publish_kept,
 	.recall = local_recall,
+	.members = local_members,
 	.subscribe = local_subscribe,
 	.unsubscribe = local_unsubscribe,
 	.stop = local_stop,

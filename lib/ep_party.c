@@ -13,6 +13,13 @@
  * history): the joins that made it wait for the answer, bounded by
  * RECALL_WAIT_MS (then the party starts from what this node knows), so
  * that their welcome carries the party as the other nodes know it.
+ *
+ * Members are in Redis too (broker.h's members): each local join and leave
+ * is written there, and every MEMBERS_EVERY_S (and on another node's
+ * notice) each party with members here reads them back: other nodes'
+ * members are the party's remote members (never delivered to), the host is
+ * the one Redis elected, and a dead node's members leave once its lease is
+ * gone.
  */
 #include <ev.h>
 #include <math.h>
@@ -35,7 +42,13 @@ struct parties {
 	struct rv__hub *hub;
 	struct rv__idmap by_id;
 	uint64_t next_member;
+	ev_timer members_w;             /* cluster: the parties' members read back */
 };
+
+/* How often a node reads back the members of its parties (and so drops
+ * those of dead nodes): with a lease of 3 s, a killed node's members are
+ * gone from every node within about 4 s. */
+#define MEMBERS_EVERY_S 1.0
 
 /* What the handshake's query says. */
 struct party_args {
@@ -67,6 +80,7 @@ struct live_party {
 	ev_timer recall_w;              /* its deadline */
 	struct party_conn *waiting, **waiting_tail; /* joins held meanwhile, in order */
 	bool releasing;                 /* they are going in: lp stays */
+	unsigned local;                 /* members here (the party's size counts others') */
 };
 
 /* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
@@ -95,6 +109,9 @@ struct party_conn {
 };
 
 static void party_remote(void *user, const char *id, const char *data, size_t len);
+static void party_members(void *user, const char *id, const struct rv__broker_members *r);
+static void members_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void rearm(struct live_party *lp);
 
 static int parties_start(struct rv__hub *hub, void **state)
 {
@@ -107,7 +124,16 @@ static int parties_start(struct rv__hub *hub, void **state)
 	ps->hub = hub;
 	if (hub->broker) {
 		hub->broker->on_message = party_remote;
+		hub->broker->on_members = party_members;
 		hub->broker->user = ps;
+	}
+	ev_timer_init(&ps->members_w, members_tick, MEMBERS_EVERY_S, MEMBERS_EVERY_S);
+	ps->members_w.data = ps;
+	if (hub->broker && hub->broker->cluster) {
+		ev_timer_start(hub->loop, &ps->members_w);
+		/* it must not keep the loop alive: the drain ends when the loop
+		 * runs out of work (and the broker, stopped, reads nothing) */
+		ev_unref(hub->loop);
 	}
 	*state = ps;
 	return 0;
@@ -134,6 +160,14 @@ static void parties_stop(void *state)
 
 	if (!ps)
 		return;
+	if (ev_is_active(&ps->members_w)) {
+		ev_ref(ps->hub->loop);
+		ev_timer_stop(ps->hub->loop, &ps->members_w);
+	}
+	if (ps->hub->broker) {
+		ps->hub->broker->on_message = NULL;
+		ps->hub->broker->on_members = NULL;
+	}
 	rv__idmap_free(&ps->by_id, free_party);
 	free(ps);
 }
@@ -201,7 +235,7 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 
 static void remove_if_empty(struct parties *ps, struct live_party *lp)
 {
-	if (rv_party_size(lp->party) || lp->waiting || lp->releasing)
+	if (lp->local || lp->waiting || lp->releasing)
 		return;
 	rv__broker_unsubscribe(ps->hub->broker, rv_party_id(lp->party));
 	rv__idmap_del(&ps->by_id, rv_party_id(lp->party));
@@ -254,6 +288,15 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 	struct rv_frame *f;
 
+	/* another node's members changed: read them */
+	if (lp && len >= 4 && !memcmp(data, "RVM ", 4)) {
+		char node[17];
+
+		snprintf(node, sizeof(node), "%016llx", (unsigned long long)ps->hub->broker->node);
+		if (len != 4 + 16 || memcmp(data + 4, node, 16))
+			rv__broker_members(ps->hub->broker, id, RV__MEMBERS_READ, NULL, NULL);
+		return;
+	}
 	/* while recalling there is no one here to tell: the recall brings
 	 * what was kept (a message published between the recall and its
 	 * answer reaching this node is missed: the next sync realigns) */
@@ -263,6 +306,40 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 		if (!m->remote)
 			rv__conn_send(m->user, f);
 	rv_frame_unref(f);
+}
+
+/* The party's members as Redis holds them (broker.h): made the party's. */
+static void party_members(void *user, const char *id, const struct rv__broker_members *r)
+{
+	struct parties *ps = user;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+	struct rv_outbox ob;
+
+	if (!lp)
+		return;
+	rv_outbox_init(&ob);
+	rv__party_relay_members(ps->hub, lp->party, r, &ob);
+	deliver(ps, lp->party, &ob);
+	rearm(lp);
+}
+
+static void read_members(void *value, void *arg)
+{
+	struct live_party *lp = value;
+
+	(void)arg;
+	if (lp->local)
+		rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ,
+				   NULL, NULL);
+}
+
+static void members_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct parties *ps = t->data;
+
+	(void)loop;
+	(void)revents;
+	rv__idmap_each(&ps->by_id, read_members, NULL);
 }
 
 /* Arm lp's timer for the party's next deadline; a deadline that has not
@@ -439,6 +516,14 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 		return err == RV_EFULL ? RV_EFULL : -1;
 	}
 	pc->live = lp;
+	lp->local++;
+	if (ps->hub->broker && ps->hub->broker->cluster) {
+		char entry[RV_NAME_MAX_BYTES + 3];
+
+		snprintf(entry, sizeof(entry), "%d %s", pc->member->may_host, pc->member->name);
+		rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_JOIN,
+				   pc->member->id, entry);
+	}
 	rtt_start(ps, pc);
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
 	       rv_party_id(lp->party), pc->member->id, pc->member->name);
@@ -511,6 +596,9 @@ static bool start_recall(struct parties *ps, struct live_party *lp)
 	if (!rq)
 		return false;
 	rq->lp = lp;
+	/* answered first (one connection, in order): the members are in
+	 * before the joins the recall releases */
+	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ, NULL, NULL);
 	if (rv__broker_recall(ps->hub->broker, rv_party_id(lp->party), recalled, rq)) {
 		free(rq);
 		return false;
@@ -604,11 +692,14 @@ static void party_close(void *state, struct rv__conn *c)
 		return;
 	ev_timer_stop(ps->hub->loop, &pc->rtt_w);
 	rv_outbox_init(&ob);
+	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_LEAVE,
+			   pc->member->id, NULL);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
+	lp->local--;
 	pc->member = NULL;
 	pc->live = NULL;
 	deliver(lp->ps, lp->party, &ob);
-	if (rv_party_size(lp->party))
+	if (lp->local)
 		rearm(lp);
 	else
 		remove_if_empty(ps, lp);

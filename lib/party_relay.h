@@ -31,4 +31,13 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
 			      const struct rv__broker_recalled *r);
 
+/* The party's members as Redis holds them (broker.h's members), made p's
+ * own: members of other nodes it does not have join (remote), remote ones
+ * Redis no longer has leave (a node's leave or its lease's end), in
+ * between the cluster's host is set; what the members here must hear goes
+ * to ob. This node's own entries are its own members: skipped. Malformed
+ * entries are skipped. */
+void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
+			     const struct rv__broker_members *r, struct rv_outbox *ob);
+
 #endif

@@ -126,6 +126,34 @@ teardown() {
 	stop_node B
 }
 
+@test "one host across nodes; the host's node killed (-9): its members leave everywhere and the longest present elsewhere succeeds within seconds" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local mark="$BATS_TEST_TMPDIR/kill-now" i
+	MARK="$mark" py "$PYHELP/cluster_check.py" succession "$A_URL" "$B_URL" h1 \
+		>"$BATS_TEST_TMPDIR/succ.out" 2>&1 3>&- &
+	local check=$!
+	for i in $(seq 1 300); do
+		[ -e "$mark" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -e "$mark" ]; then
+		kill -KILL "$A_PID"
+		wait "$A_PID" 2>/dev/null || true
+		A_PID=
+	fi
+	local rc=0
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/succ.out"
+	[ "$rc" = 0 ]
+	grep -q "ok succession" "$BATS_TEST_TMPDIR/succ.out"
+	stop_node B
+}
+
 @test "a Redis that does not answer: a party's first join waits at most about a second" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"

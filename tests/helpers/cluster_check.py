@@ -227,7 +227,64 @@ async def s_join_fast():
     print(f"ok join_fast {took:.2f}")
 
 
-SCENARIOS = {"recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_succession():
+    """ann (host) and cid on A, bob then dan on B: everyone sees all four
+    members and ann as host; bob cannot sync while ann is host. Then the
+    test kills A (-9) once MARK (env) exists: within 15 s bob, the longest
+    present elsewhere, gets host_changed naming him and member_left for
+    ann and cid; dan sees the same; bob's sync then reaches dan."""
+    mark = os.environ["MARK"]
+    ann, wa = await join(URL_A, PARTY, "ann")
+    cid, wc = await join(URL_A, PARTY, "cid")
+    ann_id, cid_id = wa["participant_id"], wc["participant_id"]
+    check(wa["role"] == "host", f"ann is not host: {wa}")
+    await asyncio.sleep(0.5)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    bob_id = wb["participant_id"]
+    check(wb["host_id"] == ann_id and wb["role"] == "member",
+          f"bob's welcome on B: host {wb['host_id']}, role {wb['role']}, not ann ({ann_id})")
+    names = sorted(m["name"] for m in wb["members"])
+    check(names == ["ann", "bob", "cid"], f"bob's welcome members: {wb['members']}")
+    m = await until(ann, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == bob_id, 5)
+    check(m is not None,
+          f"ann (A) got no member_joined for bob (B): {m}")
+    await asyncio.sleep(0.5)
+    dan, wd = await join(URL_B, PARTY, "dan")
+    dan_id = wd["participant_id"]
+    check(wd["host_id"] == ann_id, f"dan's welcome host: {wd['host_id']}")
+    await send(bob, "sync", {"position": 5.0, "playing": True, "speed": 1})
+    m = await until(bob, lambda m: m["type"] == "error", 5)
+    check(m is not None and m["payload"]["code"] == "forbidden",
+          f"bob (not the cluster's host) could sync: {m}")
+    # the kill
+    open(mark, "w").close()
+    got_host = got_left = None
+    left = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (not got_host or left != {ann_id, cid_id}):
+        m = await until(bob, lambda m: m["type"] in ("host_changed", "member_left",
+                                                       "presence"), 1)
+        if not m:
+            continue
+        if m["type"] == "host_changed" and m["payload"].get("host_id") == bob_id:
+            got_host = time.monotonic()
+        if m["type"] == "member_left":
+            left.add(m["payload"]["id"])
+    check(got_host, f"bob never became host (left seen: {left})")
+    check(left == {ann_id, cid_id}, f"member_left on B for {left}, not ann and cid")
+    m = await until(dan, lambda m: m["type"] == "host_changed" and
+                    m["payload"].get("host_id") == bob_id, 5)
+    check(m is not None, "dan got no host_changed naming bob")
+    await send(bob, "sync", {"position": 9.0, "playing": True, "speed": 1})
+    m = await until(dan, lambda m: m["type"] == "sync", 5)
+    check(m is not None and m["payload"]["position"] == 9.0, f"bob's sync as host: {m}")
+    await bob.close()
+    await dan.close()
+    print("ok succession")
+
+
+SCENARIOS = {"succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
