@@ -184,7 +184,8 @@ async def welcome_with(url, name, want_texts, seconds):
 async def s_recall():
     """ann on A syncs and chats, with no one elsewhere; bob, the party's
     first member on B, is welcomed with A's state and chat history; after
-    ann and bob left, a new first member on A gets them too (from Redis).
+    ann left A, a new first member there gets them too (from Redis); once
+    the party is empty everywhere it is gone, as on a single node.
     The history is capped as --history says (HISTORY env, default 50)."""
     cap = int(os.environ.get("HISTORY", "50"))
     ann, wa = await join(URL_A, PARTY, "ann")
@@ -203,11 +204,17 @@ async def s_recall():
     check(wb["history"][0].get("from") == wa["participant_id"],
           f"a recalled chat's sender: {wb['history'][0]}")
     await ann.close()
-    await bob.close()
     await asyncio.sleep(0.3)
     dave, wd = await welcome_with(URL_A, "dave", want, 10)
     check(wd["state"]["playing"], f"dave's welcome state on A: {wd['state']}")
     await dave.close()
+    await bob.close()
+    # empty everywhere: the party is gone, as on a single node
+    await asyncio.sleep(0.5)
+    eve, we = await join(URL_A, PARTY, "eve")
+    check(we["history"] == [] and not we["state"]["playing"],
+          f"a party empty everywhere kept its past: {we}")
+    await eve.close()
     print("ok recall")
 
 
