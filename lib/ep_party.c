@@ -627,8 +627,13 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 		name = r->claims->name;
 	else if (a->has_name)
 		name = a->name;
-	if ((pc->has_name = name != NULL))
-		snprintf(pc->name, sizeof(pc->name), "%s", name);
+	if ((pc->has_name = name != NULL)) {
+		/* a valid name (checked by the query or the token) fits */
+		size_t n = strnlen(name, sizeof(pc->name) - 1);
+
+		memcpy(pc->name, name, n);
+		pc->name[n] = 0;
+	}
 	pc->may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
 	if (lp->recall || (made && start_recall(ps, lp))) {
 		pc->live = lp;
