@@ -149,7 +149,8 @@ void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 			n++;
 	}
 	/* joins in the cluster's order, so the list is too as far as it can */
-	qsort(e, n, sizeof(*e), by_seq);
+	if (n)
+		qsort(e, n, sizeof(*e), by_seq);
 	for (size_t i = 0; i < n; i++)
 		if (e[i].m.node != hub->broker->node && !rv_party_find(p, e[i].id))
 			rv_party_join_remote(p, e[i].id, e[i].m.name, e[i].m.may_host, now, NULL, ob);
