@@ -71,7 +71,7 @@ struct rv__broker_ops {
 		      void *arg);
 	/* One atomic step (a Lua script) on party's members in Redis: op
 	 * (join: member with entry "<may host 0|1> <name>", its join order
-	 * the party's counter; leave: member; read), then the members of
+	 * the party's counter, unless it is there already; leave: member; read), then the members of
 	 * nodes whose lease is gone are dropped and the host elected when
 	 * the party has none (or lost it): the longest-present member who
 	 * may host. The party's members and host come back through
@@ -98,6 +98,8 @@ struct rv__broker {
 	 * node's own publications are the receiver's to drop: relay.h's
 	 * origin). Set by the party endpoint; data is borrowed for the call. */
 	void (*on_message)(void *user, const char *party, const char *data, size_t len);
+	/* Redis is up (again): the members step's writes may be lost. */
+	void (*on_up)(void *user);
 	/* A members step's answer (NULL: not set); not called when it failed. */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
 	void *user;

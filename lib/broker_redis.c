@@ -83,7 +83,7 @@
  * Returns {host or nil, {id, entry, ...}} of the members still alive. */
 #define MEMBERS_LUA \
 	"local changed = false " \
-	"if ARGV[1] == 'join' then " \
+	"if ARGV[1] == 'join' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then " \
 	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. redis.call('INCR', KEYS[3]) .. ' ' .. ARGV[4]) " \
 	"  changed = true " \
 	"elseif ARGV[1] == 'leave' then " \
@@ -180,6 +180,10 @@ static void update_state(struct redis_broker *rb)
 	rb->was_up = up;
 	if (up)
 		rv_log(rb->hub->log, RV_LOG_INFO, "redis_up", "%s", rb->shown);
+	/* Redis may have lost this node's members (restarted), or swept
+	 * them (the lease ran out meanwhile): they are written again */
+	if (up && rb->base.on_up)
+		rb->base.on_up(rb->base.user);
 	else if (!rb->stopped)
 		rv_log(rb->hub->log, RV_LOG_WARN, "redis_down",
 		       "%s: parties go on with this node's members only", rb->shown);

@@ -111,6 +111,7 @@ struct party_conn {
 static void party_remote(void *user, const char *id, const char *data, size_t len);
 static void party_members(void *user, const char *id, const struct rv__broker_members *r);
 static void members_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void members_again(void *user);
 static void rearm(struct live_party *lp);
 
 static int parties_start(struct rv__hub *hub, void **state)
@@ -125,6 +126,7 @@ static int parties_start(struct rv__hub *hub, void **state)
 	if (hub->broker) {
 		hub->broker->on_message = party_remote;
 		hub->broker->on_members = party_members;
+		hub->broker->on_up = members_again;
 		hub->broker->user = ps;
 	}
 	ev_timer_init(&ps->members_w, members_tick, MEMBERS_EVERY_S, MEMBERS_EVERY_S);
@@ -167,6 +169,7 @@ static void parties_stop(void *state)
 	if (ps->hub->broker) {
 		ps->hub->broker->on_message = NULL;
 		ps->hub->broker->on_members = NULL;
+		ps->hub->broker->on_up = NULL;
 	}
 	rv__idmap_free(&ps->by_id, free_party);
 	free(ps);
@@ -331,6 +334,33 @@ static void read_members(void *value, void *arg)
 	if (lp->local)
 		rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ,
 				   NULL, NULL);
+}
+
+/* m, a member here, into Redis (a no-op when it is there already). */
+static void write_member(struct live_party *lp, const struct rv_member *m)
+{
+	char entry[RV_NAME_MAX_BYTES + 3];
+
+	snprintf(entry, sizeof(entry), "%d %s", m->may_host, m->name);
+	rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_JOIN, m->id,
+			   entry);
+}
+
+static void write_members(void *value, void *arg)
+{
+	struct live_party *lp = value;
+
+	(void)arg;
+	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
+		if (!m->remote)
+			write_member(lp, m);
+}
+
+static void members_again(void *user)
+{
+	struct parties *ps = user;
+
+	rv__idmap_each(&ps->by_id, write_members, NULL);
 }
 
 static void members_tick(struct ev_loop *loop, ev_timer *t, int revents)
@@ -517,13 +547,8 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	}
 	pc->live = lp;
 	lp->local++;
-	if (ps->hub->broker && ps->hub->broker->cluster) {
-		char entry[RV_NAME_MAX_BYTES + 3];
-
-		snprintf(entry, sizeof(entry), "%d %s", pc->member->may_host, pc->member->name);
-		rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_JOIN,
-				   pc->member->id, entry);
-	}
+	if (ps->hub->broker && ps->hub->broker->cluster)
+		write_member(lp, pc->member);
 	rtt_start(ps, pc);
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
 	       rv_party_id(lp->party), pc->member->id, pc->member->name);

@@ -154,6 +154,36 @@ teardown() {
 	stop_node B
 }
 
+@test "Redis restarted empty: each node writes its members again" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local mark="$BATS_TEST_TMPDIR/restart-now" i
+	MARK="$mark" py "$PYHELP/cluster_check.py" rewrite "$A_URL" "$B_URL" h2 \
+		>"$BATS_TEST_TMPDIR/rewrite.out" 2>&1 3>&- &
+	local check=$!
+	for i in $(seq 1 300); do
+		[ -e "$mark" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop_redis
+	until_healthz A '"redis":"down"' 10
+	start_redis
+	until_healthz A '"redis":"up"' 20
+	until_healthz B '"redis":"up"' 20
+	touch "$mark.up"
+	local rc=0
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/rewrite.out"
+	[ "$rc" = 0 ]
+	grep -q "ok rewrite" "$BATS_TEST_TMPDIR/rewrite.out"
+	stop_node A
+	stop_node B
+}
+
 @test "a Redis that does not answer: a party's first join waits at most about a second" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"

@@ -291,7 +291,35 @@ async def s_succession():
     print("ok succession")
 
 
-SCENARIOS = {"succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_rewrite():
+    """ann joins A and stays; the test restarts Redis (empty: no
+    persistence) once MARK exists and creates MARK.up when the nodes are
+    back; then bob, joining on B, sees ann as a member and as host (A wrote
+    its members again), within 15 s."""
+    mark = os.environ["MARK"]
+    ann, wa = await join(URL_A, PARTY, "ann")
+    open(mark, "w").close()
+    deadline = time.monotonic() + 30
+    while not os.path.exists(mark + ".up"):
+        check(time.monotonic() < deadline, "Redis was not restarted")
+        await asyncio.sleep(0.1)
+    deadline = time.monotonic() + 15
+    while True:
+        bob, wb = await join(URL_B, PARTY, "bob")
+        if wb["host_id"] == wa["participant_id"]:
+            break
+        await bob.close()
+        check(time.monotonic() < deadline,
+              f"bob's welcome after Redis restarted: {wb['members']}, host {wb['host_id']}")
+        await asyncio.sleep(0.3)
+    check(sorted(m["name"] for m in wb["members"]) == ["ann", "bob"],
+          f"bob's welcome members: {wb['members']}")
+    await ann.close()
+    await bob.close()
+    print("ok rewrite")
+
+
+SCENARIOS = {"rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
