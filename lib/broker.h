@@ -48,7 +48,7 @@ struct rv__broker_members {
 	const size_t *entry_len;
 };
 
-enum rv__members_op { RV__MEMBERS_READ, RV__MEMBERS_JOIN, RV__MEMBERS_LEAVE };
+enum rv__members_op { RV__MEMBERS_READ, RV__MEMBERS_JOIN, RV__MEMBERS_LEAVE, RV__MEMBERS_HOST };
 
 /* A recall's answer, called once: r NULL when it failed (Redis lost,
  * an error answer, the broker stopped). */
@@ -71,7 +71,9 @@ struct rv__broker_ops {
 		      void *arg);
 	/* One atomic step (a Lua script) on party's members in Redis: op
 	 * (join: member with entry "<may host 0|1> <name>", its join order
-	 * the party's counter, unless it is there already; leave: member; read), then the members of
+	 * the party's counter, unless it is there already; leave: member;
+	 * host: member, present and may host, is made host (transfer_host);
+	 * read), then the members of
 	 * nodes whose lease is gone are dropped and the host elected when
 	 * the party has none (or lost it): the longest-present member who
 	 * may host. The party's members and host come back through

@@ -88,6 +88,12 @@
 	"  changed = true " \
 	"elseif ARGV[1] == 'leave' then " \
 	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
+	"elseif ARGV[1] == 'host' then " \
+	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
+	"  if e and string.match(e, '^%x+ %d+ 1 ') and redis.call('GET', KEYS[2]) ~= ARGV[3] then " \
+	"    redis.call('SET', KEYS[2], ARGV[3]) " \
+	"    changed = true " \
+	"  end " \
 	"end " \
 	"local all = redis.call('HGETALL', KEYS[1]) " \
 	"local alive, live, best, bestseq = {}, {}, false, nil " \
@@ -529,7 +535,7 @@ done:
 static int redis_members(struct rv__broker *b, const char *party, enum rv__members_op op,
 			 const char *member, const char *entry)
 {
-	static const char *const ops[] = { "read", "join", "leave" };
+	static const char *const ops[] = { "read", "join", "leave", "host" };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
 	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8];

@@ -692,6 +692,10 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		ps->hub->metrics.party_lead_ms = rv_party_lead_ms(pc->live->party, now);
 	if (ob.has_drift)
 		rv_metrics_drift(&ps->hub->metrics, fabs(ob.drift_ms));
+	/* a hand-over is the cluster's: Redis's host is what every node reads */
+	if (m->type == RV_MSG_TRANSFER_HOST && !ob.error && rv_party_host(pc->live->party))
+		rv__broker_members(ps->hub->broker, rv_party_id(pc->live->party), RV__MEMBERS_HOST,
+				   rv_party_host(pc->live->party)->id, NULL);
 	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }

@@ -154,6 +154,19 @@ teardown() {
 	stop_node B
 }
 
+@test "transfer_host across nodes: the new host holds on every node" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster handover "$A_URL" "$B_URL" h3
+	assert_success
+	assert_output --partial "ok handover"
+	stop_node A
+	stop_node B
+}
+
 @test "Redis restarted empty: each node writes its members again" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"

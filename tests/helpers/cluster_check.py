@@ -319,7 +319,34 @@ async def s_rewrite():
     print("ok rewrite")
 
 
-SCENARIOS = {"rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_handover():
+    """ann (host, A) hands the host over to bob (B): both get host_changed
+    naming bob, and it stays so (no node puts ann back: 3 s of reads);
+    bob's sync reaches ann, ann's is forbidden."""
+    ann, wa = await join(URL_A, PARTY, "ann")
+    await asyncio.sleep(0.3)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    bob_id = wb["participant_id"]
+    check(wb["host_id"] == wa["participant_id"], f"bob's welcome host: {wb['host_id']}")
+    await send(ann, "transfer_host", {"to": bob_id})
+    for ws, who in ((ann, "ann"), (bob, "bob")):
+        m = await until(ws, lambda m: m["type"] == "host_changed", 5)
+        check(m is not None and m["payload"]["host_id"] == bob_id,
+              f"{who}'s host_changed: {m}")
+    m = await until(bob, lambda m: m["type"] == "host_changed", 3)
+    check(m is None, f"the host moved again: {m}")
+    await send(bob, "sync", {"position": 11.0, "playing": True, "speed": 1})
+    m = await until(ann, lambda m: m["type"] == "sync", 5)
+    check(m is not None and m["payload"]["position"] == 11.0, f"bob's sync on A: {m}")
+    await send(ann, "sync", {"position": 1.0, "playing": True, "speed": 1})
+    m = await until(ann, lambda m: m["type"] == "error", 5)
+    check(m is not None and m["payload"]["code"] == "forbidden", f"ann's sync: {m}")
+    await ann.close()
+    await bob.close()
+    print("ok handover")
+
+
+SCENARIOS = {"handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
