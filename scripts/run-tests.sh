@@ -36,7 +36,7 @@ failed=0
 failures=()
 jobs=$(nproc 2>/dev/null || echo 2)
 bats_jobs=()
-timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats token.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats"
+timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats token.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats cluster.bats"
 if command -v parallel >/dev/null 2>&1; then
 	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
 fi

@@ -328,6 +328,10 @@ async def s_handover():
     bob, wb = await join(URL_B, PARTY, "bob")
     bob_id = wb["participant_id"]
     check(wb["host_id"] == wa["participant_id"], f"bob's welcome host: {wb['host_id']}")
+    # A learns of bob through Redis, a moment after his welcome
+    m = await until(ann, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == bob_id, 5)
+    check(m is not None, "ann (A) got no member_joined for bob (B)")
     await send(ann, "transfer_host", {"to": bob_id})
     for ws, who in ((ann, "ann"), (bob, "bob")):
         m = await until(ws, lambda m: m["type"] == "host_changed", 5)
