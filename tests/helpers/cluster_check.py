@@ -112,8 +112,15 @@ async def s_relay():
 
 
 async def s_local():
-    """Two members on one node: sync and chat reach each other."""
+    """Two members on one node: sync and chat reach each other (ann, the
+    first, is host, within 10 s if a killed node's host lingered)."""
     ann, wa = await join(URL_A, PARTY, "ann")
+    if wa["role"] != "host":
+        # a node just killed still holds the party's host in Redis until
+        # its lease ends (3 s) and a read drops its members
+        m = await until(ann, lambda m: m["type"] == "host_changed" and
+                        m["payload"].get("host_id") == wa["participant_id"], 10)
+        check(m is not None, f"ann never became host: welcome {wa}")
     bob, _ = await join(URL_A, PARTY, "bob")
     await send(ann, "sync", {"position": 3.0, "playing": False, "speed": 1})
     m = await until(bob, lambda m: m["type"] == "sync", 5)
