@@ -11,6 +11,24 @@ static int local_publish(struct rv__broker *b, const char *party, const void *da
 	return 0;
 }
 
+static int local_publish_kept(struct rv__broker *b, const char *party, bool chat,
+			      const void *data, size_t len, unsigned keep)
+{
+	return 0;
+}
+
+static int local_recall(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
+			void *arg)
+{
+	return RV_EIO;
+}
+
+static int local_members(struct rv__broker *b, const char *party, enum rv__members_op op,
+			 const char *member, const char *entry)
+{
+	return RV_EIO;
+}
+
 static int local_subscribe(struct rv__broker *b, const char *party)
 {
 	return 0;
@@ -32,6 +50,9 @@ static void local_free(struct rv__broker *b)
 static const struct rv__broker_ops local_ops = {
 	.name = "local",
 	.publish = local_publish,
+	.publish_kept = local_publish_kept,
+	.recall = local_recall,
+	.members = local_members,
 	.subscribe = local_subscribe,
 	.unsubscribe = local_unsubscribe,
 	.stop = local_stop,

@@ -19,8 +19,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "revenge/error.h"
+
 struct rv__hub;
 struct rv__broker;
+
+/* What Redis keeps of a party for a node that gets its first member of it
+ * later (recall): the last sync's envelope and the chat history's, oldest
+ * first, all borrowed for the callback. */
+struct rv__broker_recalled {
+	const char *state;              /* NULL: no sync kept */
+	size_t state_len;
+	size_t n;                       /* chat envelopes */
+	const char *const *chat;
+	const size_t *chat_len;
+};
+
+/* A party's members as Redis holds them (broker.h's members): the
+ * cluster's host (NULL: none) and every member's id and entry (relay.h's
+ * rv__relay_member_decode), all borrowed for the callback. */
+struct rv__broker_members {
+	const char *host;
+	size_t host_len;
+	size_t n;
+	const char *const *id;
+	const size_t *id_len;
+	const char *const *entry;
+	const size_t *entry_len;
+};
+
+enum rv__members_op { RV__MEMBERS_READ, RV__MEMBERS_JOIN, RV__MEMBERS_LEAVE, RV__MEMBERS_HOST };
+
+/* A recall's answer, called once: r NULL when it failed (Redis lost,
+ * an error answer, the broker stopped). */
+typedef void (*rv__broker_recall_cb)(void *arg, const struct rv__broker_recalled *r);
 
 struct rv__broker_ops {
 	const char *name;       /* "local", "redis" */
@@ -28,6 +60,28 @@ struct rv__broker_ops {
 	 * RV_EIO when not connected or over the bound of unanswered
 	 * publishes (the message then reaches this node's members only). */
 	int (*publish)(struct rv__broker *b, const char *party, const void *data, size_t len);
+	/* publish, and keep data in Redis with it, atomically: as the party's
+	 * state (a sync's envelope, replacing the last), or appended to its
+	 * chat history (the last keep kept; keep 0: publish only). */
+	int (*publish_kept)(struct rv__broker *b, const char *party, bool chat,
+			    const void *data, size_t len, unsigned keep);
+	/* Read what publish_kept kept for party: 0 and cb called once later,
+	 * or RV_EIO (not connected) / RV_ENOMEM and cb never called. */
+	int (*recall)(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
+		      void *arg);
+	/* One atomic step (a Lua script) on party's members in Redis: op
+	 * (join: member with entry "<may host 0|1> <name>", its join order
+	 * the party's counter, unless it is there already; leave: member;
+	 * host: member, present and may host, is made host (transfer_host);
+	 * read), then the members of
+	 * nodes whose lease is gone are dropped and the host elected when
+	 * the party has none (or lost it): the longest-present member who
+	 * may host. The party's members and host come back through
+	 * on_members; when anything changed, the other nodes get a notice
+	 * on the party's channel ("RVM <node>", which on_message hands on).
+	 * 0, or RV_EIO (not connected), RV_ENOMEM. */
+	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
+		       const char *member, const char *entry);
 	/* Start or stop receiving party's channel; kept across reconnects.
 	 * 0 or RV_ENOMEM. */
 	int (*subscribe)(struct rv__broker *b, const char *party);
@@ -46,6 +100,10 @@ struct rv__broker {
 	 * node's own publications are the receiver's to drop: relay.h's
 	 * origin). Set by the party endpoint; data is borrowed for the call. */
 	void (*on_message)(void *user, const char *party, const char *data, size_t len);
+	/* Redis is up (again): the members step's writes may be lost. */
+	void (*on_up)(void *user);
+	/* A members step's answer (NULL: not set); not called when it failed. */
+	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
 	void *user;
 };
 
@@ -65,6 +123,27 @@ static inline int rv__broker_publish(struct rv__broker *b, const char *party,
 				     const void *data, size_t len)
 {
 	return b && b->cluster ? b->ops->publish(b, party, data, len) : 0;
+}
+
+static inline int rv__broker_publish_kept(struct rv__broker *b, const char *party,
+					  bool chat, const void *data, size_t len,
+					  unsigned keep)
+{
+	return b && b->cluster ? b->ops->publish_kept(b, party, chat, data, len, keep) : 0;
+}
+
+/* RV_EIO in local mode: nothing to recall. */
+static inline int rv__broker_recall(struct rv__broker *b, const char *party,
+				    rv__broker_recall_cb cb, void *arg)
+{
+	return b && b->cluster ? b->ops->recall(b, party, cb, arg) : RV_EIO;
+}
+
+static inline int rv__broker_members(struct rv__broker *b, const char *party,
+				     enum rv__members_op op, const char *member,
+				     const char *entry)
+{
+	return b && b->cluster ? b->ops->members(b, party, op, member, entry) : RV_EIO;
 }
 
 static inline int rv__broker_subscribe(struct rv__broker *b, const char *party)

@@ -55,6 +55,81 @@
 #define PUBLISH_INFLIGHT_MAX 10000
 #define RETRY_BASE_MS 100.0
 #define RETRY_MAX_MS 5000.0
+/* A party's kept state and chat outlive their last write by this much:
+ * no node knows yet when a party is empty everywhere (membership is not
+ * in Redis yet), so what a party left behind expires instead. */
+#define KEEP_MS 21600000u
+/* Recalled chat envelopes beyond this are ignored (history is capped
+ * when written; this bounds what a stranger's list could cost). */
+#define RECALL_MAX 10000
+/* Lua, so that the write and the PUBLISH are one step: a node's recall
+ * sees every message published before it, and no half. KEYS[1] the kept
+ * key, KEYS[2] the channel; ARGV[1] the envelope, [2] the TTL, [3] keep. */
+#define KEEP_STATE_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
+	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
+#define KEEP_CHAT_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
+	"redis.call('LTRIM',KEYS[1],-tonumber(ARGV[3]),-1) " \
+	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " \
+	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
+/* GET of a missing key is false in Lua, a nil in the array: no hole. */
+#define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)}"
+/* A node's lease: revenge:node:{node} lives LEASE_MS and is renewed every
+ * LEASE_EVERY_S; a node killed -9 is dead for the others LEASE_MS later at
+ * most, and its members are dropped by the next members step. */
+#define LEASE_MS 3000u
+#define LEASE_EVERY_S 1.0
+/* KEYS: members hash, host, join counter, channel, kept state, kept chat;
+ * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL.
+ * Returns {host or nil, {id, entry, ...}} of the members still alive. */
+#define MEMBERS_LUA \
+	"local changed = false " \
+	"if ARGV[1] == 'join' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then " \
+	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. redis.call('INCR', KEYS[3]) .. ' ' .. ARGV[4]) " \
+	"  changed = true " \
+	"elseif ARGV[1] == 'leave' then " \
+	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
+	"elseif ARGV[1] == 'host' then " \
+	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
+	"  if e and string.match(e, '^%x+ %d+ 1 ') and redis.call('GET', KEYS[2]) ~= ARGV[3] then " \
+	"    redis.call('SET', KEYS[2], ARGV[3]) " \
+	"    changed = true " \
+	"  end " \
+	"end " \
+	"local all = redis.call('HGETALL', KEYS[1]) " \
+	"local alive, live, best, bestseq = {}, {}, false, nil " \
+	"for i = 1, #all, 2 do " \
+	"  local node, seq, mh = string.match(all[i + 1], '^(%x+) (%d+) ([01]) ') " \
+	"  if node and alive[node] == nil then " \
+	"    alive[node] = redis.call('EXISTS', ARGV[5] .. node) == 1 " \
+	"  end " \
+	"  if node and alive[node] then " \
+	"    live[#live + 1] = all[i] " \
+	"    live[#live + 1] = all[i + 1] " \
+	"    seq = tonumber(seq) " \
+	"    if mh == '1' and (not bestseq or seq < bestseq) then best, bestseq = all[i], seq end " \
+	"  else " \
+	"    redis.call('HDEL', KEYS[1], all[i]) " \
+	"    changed = true " \
+	"  end " \
+	"end " \
+	"local cur = redis.call('GET', KEYS[2]) " \
+	"local host = cur " \
+	"if host and redis.call('HEXISTS', KEYS[1], host) == 0 then host = false end " \
+	"if not host then host = best end " \
+	"if host ~= cur then " \
+	"  if host then redis.call('SET', KEYS[2], host) else redis.call('DEL', KEYS[2]) end " \
+	"  changed = true " \
+	"end " \
+	"if #live == 0 then " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6]) " \
+	"else " \
+	"  for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
+	"end " \
+	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
+	"return {host, live}"
+/* Members beyond this in an answer are ignored (a party's are capped by
+ * --max-members far below). */
+#define MEMBERS_MAX 100000
 #define TIME_EVERY_S 5.0
 #define TIME_WINDOW 6
 
@@ -89,6 +164,7 @@ struct redis_broker {
 	struct rv_backoff bo;
 	size_t inflight;
 	ev_timer time_w;                /* the next TIME */
+	ev_timer lease_w;               /* the next renewal of this node's lease */
 	double time_sent;               /* server ms TIME went, 0: none pending */
 	double rtt[TIME_WINDOW], offset[TIME_WINDOW]; /* the last samples, ms */
 	unsigned n_time;                /* samples taken */
@@ -98,6 +174,7 @@ struct redis_broker {
 
 static void conn_start(struct rconn *rc);
 static void time_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents);
 
 static void update_state(struct redis_broker *rb)
 {
@@ -109,6 +186,10 @@ static void update_state(struct redis_broker *rb)
 	rb->was_up = up;
 	if (up)
 		rv_log(rb->hub->log, RV_LOG_INFO, "redis_up", "%s", rb->shown);
+	/* Redis may have lost this node's members (restarted), or swept
+	 * them (the lease ran out meanwhile): they are written again */
+	if (up && rb->base.on_up)
+		rb->base.on_up(rb->base.user);
 	else if (!rb->stopped)
 		rv_log(rb->hub->log, RV_LOG_WARN, "redis_down",
 		       "%s: parties go on with this node's members only", rb->shown);
@@ -240,8 +321,11 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
 	if (rc->ever)
 		rb->hub->metrics.redis_reconnects++;
 	rc->ever = true;
-	if (!rc->sub)
+	if (!rc->sub) {
+		/* the lease first: a join sent after it finds this node alive */
+		lease_tick(rb->hub->loop, &rb->lease_w, 0);
 		time_tick(rb->hub->loop, &rb->time_w, 0);
+	}
 	if (rc->sub) {
 		char name[sizeof(NODE_PREFIX) + 17];
 
@@ -381,6 +465,106 @@ static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		rb->time_sent = rv__hub_now(rb->hub);
 }
 
+/* ---- the lease and the members ---------------------------------------- */
+
+static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct redis_broker *rb = t->data;
+
+	if (rb->pub.ready)
+		redisAsyncCommand(rb->pub.ac, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
+				  (unsigned long long)rb->base.node, LEASE_MS);
+}
+
+struct members_req {
+	struct redis_broker *rb;
+	char party[RV_ID_MAX + 1];
+};
+
+/* MEMBERS_LUA's answer: [host or nil, [id, entry, ...]]. */
+static void on_members(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct members_req *rq = priv;
+	struct redis_broker *rb = rq->rb;
+	redisReply *reply = r, *host, *list;
+	struct rv__broker_members out = { 0 };
+	const char **strs = NULL;
+	size_t *lens = NULL, n = 0;
+
+	if (!reply || rb->stopped || !rb->base.on_members)
+		goto done;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		rv_log(rb->hub->log, RV_LOG_WARN, "redis_refused", "members of party=%s: %s",
+		       rq->party, reply->str);
+		goto done;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY)
+		goto done;
+	host = reply->element[0];
+	list = reply->element[1];
+	if (host->type == REDIS_REPLY_STRING) {
+		out.host = host->str;
+		out.host_len = host->len;
+	}
+	n = list->elements / 2 < MEMBERS_MAX ? list->elements / 2 : MEMBERS_MAX;
+	if (n && (!(strs = calloc(2 * n, sizeof(*strs))) ||
+		  !(lens = calloc(2 * n, sizeof(*lens)))))
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		redisReply *id = list->element[2 * i], *e = list->element[2 * i + 1];
+
+		if (id->type != REDIS_REPLY_STRING || e->type != REDIS_REPLY_STRING)
+			continue;
+		strs[out.n] = id->str;
+		lens[out.n] = id->len;
+		strs[n + out.n] = e->str;
+		lens[n + out.n++] = e->len;
+	}
+	out.id = strs;
+	out.id_len = lens;
+	out.entry = strs + n;
+	out.entry_len = lens + n;
+	rb->base.on_members(rb->base.user, rq->party, &out);
+done:
+	free(strs);
+	free(lens);
+	free(rq);
+}
+
+static int redis_members(struct rv__broker *b, const char *party, enum rv__members_op op,
+			 const char *member, const char *entry)
+{
+	static const char *const ops[] = { "read", "join", "leave", "host" };
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
+	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8];
+	struct members_req *rq;
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	if (!(rq = malloc(sizeof(*rq))))
+		return RV_ENOMEM;
+	rq->rb = rb;
+	snprintf(rq->party, sizeof(rq->party), "%s", party);
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(k_mem, sizeof(k_mem), "%s:members", name);
+	snprintf(k_host, sizeof(k_host), "%s:host", name);
+	snprintf(k_seq, sizeof(k_seq), "%s:seq", name);
+	snprintf(k_state, sizeof(k_state), "%s:state", name);
+	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
+	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
+	if (redisAsyncCommand(rb->pub.ac, on_members, rq,
+			      "EVAL %s 6 %s %s %s %s %s %s %s %s %s %s %s %u", MEMBERS_LUA,
+			      k_mem, k_host, k_seq, name, k_state, k_chat, ops[op], node,
+			      member ? member : "", entry ? entry : "", NODE_PREFIX,
+			      KEEP_MS) != REDIS_OK) {
+		free(rq);
+		return RV_EIO;
+	}
+	return 0;
+}
+
 /* ---- the interface ----------------------------------------------------- */
 
 static void on_published(redisAsyncContext *ac, void *r, void *priv)
@@ -407,6 +591,111 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 	}
 	rb->inflight++;
 	rb->hub->metrics.redis_published++;
+	return 0;
+}
+
+static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat,
+			      const void *data, size_t len, unsigned keep)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8];
+	int rc;
+
+	if (chat && !keep)
+		return redis_publish(b, party, data, len);
+	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
+		rb->hub->metrics.redis_dropped++;
+		return RV_EIO;
+	}
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
+	rc = chat ? redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u %u",
+				      KEEP_CHAT_LUA, key, name, data, len, KEEP_MS, keep)
+		  : redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u",
+				      KEEP_STATE_LUA, key, name, data, len, KEEP_MS);
+	if (rc != REDIS_OK) {
+		rb->hub->metrics.redis_dropped++;
+		return RV_EIO;
+	}
+	rb->inflight++;
+	rb->hub->metrics.redis_published++;
+	return 0;
+}
+
+struct recall {
+	rv__broker_recall_cb cb;
+	void *arg;
+};
+
+/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes]]. */
+static void on_recall(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct recall rq = *(struct recall *)priv;
+	redisReply *reply = r, *st, *list;
+	struct rv__broker_recalled out = { 0 };
+	const char **chat = NULL;
+	size_t *chat_len = NULL;
+
+	free(priv);
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+		rq.cb(rq.arg, NULL);
+		return;
+	}
+	st = reply->element[0];
+	list = reply->element[1];
+	if (st->type == REDIS_REPLY_STRING) {
+		out.state = st->str;
+		out.state_len = st->len;
+	}
+	if (list->type == REDIS_REPLY_ARRAY && list->elements) {
+		size_t n = list->elements < RECALL_MAX ? list->elements : RECALL_MAX;
+		/* the newest, when a list is longer than we take */
+		size_t from = list->elements - n;
+
+		chat = calloc(n, sizeof(*chat));
+		chat_len = calloc(n, sizeof(*chat_len));
+		if (!chat || !chat_len) {
+			free(chat);
+			free(chat_len);
+			rq.cb(rq.arg, NULL);
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			redisReply *e = list->element[from + i];
+
+			if (e->type != REDIS_REPLY_STRING)
+				continue;
+			chat[out.n] = e->str;
+			chat_len[out.n++] = e->len;
+		}
+	}
+	out.chat = chat;
+	out.chat_len = chat_len;
+	rq.cb(rq.arg, &out);
+	free(chat);
+	free(chat_len);
+}
+
+static int redis_recall(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
+			void *arg)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8];
+	struct recall *rq;
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	if (!(rq = malloc(sizeof(*rq))))
+		return RV_ENOMEM;
+	*rq = (struct recall){ .cb = cb, .arg = arg };
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(skey, sizeof(skey), "%s:state", name);
+	snprintf(ckey, sizeof(ckey), "%s:chat", name);
+	if (redisAsyncCommand(rb->pub.ac, on_recall, rq, "EVAL %s 2 %s %s", RECALL_LUA,
+			      skey, ckey) != REDIS_OK) {
+		free(rq);
+		return RV_EIO;
+	}
 	return 0;
 }
 
@@ -474,6 +763,7 @@ static void redis_stop(struct rv__broker *b)
 		return;
 	rb->stopped = true;
 	ev_timer_stop(rb->hub->loop, &rb->time_w);
+	ev_timer_stop(rb->hub->loop, &rb->lease_w);
 	stop_conn(&rb->pub);
 	stop_conn(&rb->sub);
 }
@@ -495,6 +785,9 @@ static void redis_free(struct rv__broker *b)
 static const struct rv__broker_ops redis_ops = {
 	.name = "redis",
 	.publish = redis_publish,
+	.publish_kept = redis_publish_kept,
+	.recall = redis_recall,
+	.members = redis_members,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.stop = redis_stop,
@@ -563,6 +856,9 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker
 	ev_timer_init(&rb->time_w, time_tick, TIME_EVERY_S, TIME_EVERY_S);
 	rb->time_w.data = rb;
 	ev_timer_start(hub->loop, &rb->time_w);
+	ev_timer_init(&rb->lease_w, lease_tick, LEASE_EVERY_S, LEASE_EVERY_S);
+	rb->lease_w.data = rb;
+	ev_timer_start(hub->loop, &rb->lease_w);
 	hub->metrics.redis_state = RV_REDIS_STATE_DOWN;
 	rv_log(hub->log, RV_LOG_INFO, "cluster", "Redis %s, node %016llx", rb->shown,
 	       (unsigned long long)rb->base.node);

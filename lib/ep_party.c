@@ -8,7 +8,18 @@
  *
  * In cluster mode (broker.h) a live party is subscribed to its channel;
  * its syncs, chat and reactions go out to the other nodes once each, and
- * theirs come in (party_relay.h) to this node's members.
+ * theirs come in (party_relay.h) to this node's members. A party new to
+ * this node first recalls what Redis kept of it (its state and chat
+ * history): the joins that made it wait for the answer, bounded by
+ * RECALL_WAIT_MS (then the party starts from what this node knows), so
+ * that their welcome carries the party as the other nodes know it.
+ *
+ * Members are in Redis too (broker.h's members): each local join and leave
+ * is written there, and every MEMBERS_EVERY_S (and on another node's
+ * notice) each party with members here reads them back: other nodes'
+ * members are the party's remote members (never delivered to), the host is
+ * the one Redis elected, and a dead node's members leave once its lease is
+ * gone.
  */
 #include <ev.h>
 #include <math.h>
@@ -31,7 +42,13 @@ struct parties {
 	struct rv__hub *hub;
 	struct rv__idmap by_id;
 	uint64_t next_member;
+	ev_timer members_w;             /* cluster: the parties' members read back */
 };
+
+/* How often a node reads back the members of its parties (and so drops
+ * those of dead nodes): with a lease of 3 s, a killed node's members are
+ * gone from every node within about 4 s. */
+#define MEMBERS_EVERY_S 1.0
 
 /* What the handshake's query says. */
 struct party_args {
@@ -40,12 +57,30 @@ struct party_args {
 };
 _Static_assert(sizeof(struct party_args) <= RV__REQUEST_ARGS_MAX, "party_args fits");
 
+/* How long joins wait for Redis's answer to a recall before the party
+ * starts from what this node knows. */
+#define RECALL_WAIT_MS 1000.0
+
+struct party_conn;
+struct live_party;
+
+/* A recall in flight: the broker's until answered; lp NULL once the
+ * party no longer waits for it (gone, or the wait timed out). */
+struct recall_req {
+	struct live_party *lp;
+};
+
 /* A party in the table, with its timer. */
 struct live_party {
 	struct rv_party *party;
 	struct parties *ps;
 	ev_timer due;
 	double armed_for;               /* server ms the timer is set for, or INFINITY */
+	struct recall_req *recall;      /* in flight, NULL: none (joins go in at once) */
+	ev_timer recall_w;              /* its deadline */
+	struct party_conn *waiting, **waiting_tail; /* joins held meanwhile, in order */
+	bool releasing;                 /* they are going in: lp stays */
+	unsigned local;                 /* members here (the party's size counts others') */
 };
 
 /* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
@@ -67,9 +102,17 @@ struct party_conn {
 	uint64_t rtt_salt;              /* per connection, so payloads differ */
 	unsigned char rtt_out[RTT_PAYLOAD]; /* the outstanding ping's payload */
 	double rtt_sent;                /* its server send time, 0: none outstanding */
+	/* a join held while its party recalls (live set, member NULL) */
+	struct party_conn *wait_next;
+	bool may_host, has_name;
+	char name[RV_NAME_MAX_BYTES + 1];
 };
 
 static void party_remote(void *user, const char *id, const char *data, size_t len);
+static void party_members(void *user, const char *id, const struct rv__broker_members *r);
+static void members_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void members_again(void *user);
+static void rearm(struct live_party *lp);
 
 static int parties_start(struct rv__hub *hub, void **state)
 {
@@ -82,7 +125,17 @@ static int parties_start(struct rv__hub *hub, void **state)
 	ps->hub = hub;
 	if (hub->broker) {
 		hub->broker->on_message = party_remote;
+		hub->broker->on_members = party_members;
+		hub->broker->on_up = members_again;
 		hub->broker->user = ps;
+	}
+	ev_timer_init(&ps->members_w, members_tick, MEMBERS_EVERY_S, MEMBERS_EVERY_S);
+	ps->members_w.data = ps;
+	if (hub->broker && hub->broker->cluster) {
+		ev_timer_start(hub->loop, &ps->members_w);
+		/* it must not keep the loop alive: the drain ends when the loop
+		 * runs out of work (and the broker, stopped, reads nothing) */
+		ev_unref(hub->loop);
 	}
 	*state = ps;
 	return 0;
@@ -91,6 +144,9 @@ static int parties_start(struct rv__hub *hub, void **state)
 static void free_live(struct live_party *lp)
 {
 	ev_timer_stop(lp->ps->hub->loop, &lp->due);
+	ev_timer_stop(lp->ps->hub->loop, &lp->recall_w);
+	if (lp->recall)
+		lp->recall->lp = NULL;
 	rv_party_free(lp->party);
 	free(lp);
 }
@@ -106,15 +162,26 @@ static void parties_stop(void *state)
 
 	if (!ps)
 		return;
+	if (ev_is_active(&ps->members_w)) {
+		ev_ref(ps->hub->loop);
+		ev_timer_stop(ps->hub->loop, &ps->members_w);
+	}
+	if (ps->hub->broker) {
+		ps->hub->broker->on_message = NULL;
+		ps->hub->broker->on_members = NULL;
+		ps->hub->broker->on_up = NULL;
+	}
 	rv__idmap_free(&ps->by_id, free_party);
 	free(ps);
 }
 
 static void party_due(struct ev_loop *loop, ev_timer *t, int revents);
+static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 
 /* The party id, made if need be, into *out: 0, RV_EFULL at --max-parties
  * (counted), RV_ENOMEM. */
-static int get_or_create(struct parties *ps, const char *id, struct live_party **out)
+static int get_or_create(struct parties *ps, const char *id, struct live_party **out,
+			 bool *made)
 {
 	const struct rv_server_config *cfg = ps->hub->cfg;
 	struct rv_party_config pc = { .history_max = cfg->history,
@@ -151,6 +218,9 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 	lp->armed_for = INFINITY;
 	ev_timer_init(&lp->due, party_due, 0, 0);
 	lp->due.data = lp;
+	ev_timer_init(&lp->recall_w, recall_timeout, RECALL_WAIT_MS / 1000, 0);
+	lp->recall_w.data = lp;
+	lp->waiting_tail = &lp->waiting;
 	if (rv__idmap_put(&ps->by_id, id, lp)) {
 		free_live(lp);
 		return RV_ENOMEM;
@@ -161,13 +231,14 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 		return RV_ENOMEM;
 	}
 	ps->hub->metrics.parties++;
+	*made = true;
 	*out = lp;
 	return 0;
 }
 
 static void remove_if_empty(struct parties *ps, struct live_party *lp)
 {
-	if (rv_party_size(lp->party))
+	if (lp->local || lp->waiting || lp->releasing)
 		return;
 	rv__broker_unsubscribe(ps->hub->broker, rv_party_id(lp->party));
 	rv__idmap_del(&ps->by_id, rv_party_id(lp->party));
@@ -190,19 +261,22 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 
 		rv__party_relay_out(ps->hub, p, a);
 		switch (a->target) {
+		/* other nodes' members (remote) are theirs to serve */
 		case RV_TO_ONE:
-			rv__conn_send(a->member->user, a->frame);
+			if (!a->member->remote)
+				rv__conn_send(a->member->user, a->frame);
 			break;
 		case RV_TO_ALL:
 		case RV_TO_ALL_BUT:
 			for (struct rv_member *m = rv_party_first(p); m; m = m->next)
-				if (a->target == RV_TO_ALL || m != a->member)
+				if (!m->remote && (a->target == RV_TO_ALL || m != a->member))
 					rv__conn_send(m->user, a->frame);
 			break;
 		case RV_TO_ALL_BEFORE:
 			for (struct rv_member *m = rv_party_first(p); m && m != a->member;
 			     m = m->next)
-				rv__conn_send(m->user, a->frame);
+				if (!m->remote)
+					rv__conn_send(m->user, a->frame);
 			break;
 		}
 	}
@@ -217,11 +291,85 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 	struct rv_frame *f;
 
-	if (!lp || !(f = rv__party_relay_in(ps->hub, lp->party, data, len)))
+	/* another node's members changed: read them */
+	if (lp && len >= 4 && !memcmp(data, "RVM ", 4)) {
+		char node[17];
+
+		snprintf(node, sizeof(node), "%016llx", (unsigned long long)ps->hub->broker->node);
+		if (len != 4 + 16 || memcmp(data + 4, node, 16))
+			rv__broker_members(ps->hub->broker, id, RV__MEMBERS_READ, NULL, NULL);
+		return;
+	}
+	/* while recalling there is no one here to tell: the recall brings
+	 * what was kept (a message published between the recall and its
+	 * answer reaching this node is missed: the next sync realigns) */
+	if (!lp || lp->recall || !(f = rv__party_relay_in(ps->hub, lp->party, data, len)))
 		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
-		rv__conn_send(m->user, f);
+		if (!m->remote)
+			rv__conn_send(m->user, f);
 	rv_frame_unref(f);
+}
+
+/* The party's members as Redis holds them (broker.h): made the party's. */
+static void party_members(void *user, const char *id, const struct rv__broker_members *r)
+{
+	struct parties *ps = user;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+	struct rv_outbox ob;
+
+	if (!lp)
+		return;
+	rv_outbox_init(&ob);
+	rv__party_relay_members(ps->hub, lp->party, r, &ob);
+	deliver(ps, lp->party, &ob);
+	rearm(lp);
+}
+
+static void read_members(void *value, void *arg)
+{
+	struct live_party *lp = value;
+
+	(void)arg;
+	if (lp->local)
+		rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ,
+				   NULL, NULL);
+}
+
+/* m, a member here, into Redis (a no-op when it is there already). */
+static void write_member(struct live_party *lp, const struct rv_member *m)
+{
+	char entry[RV_NAME_MAX_BYTES + 3];
+
+	snprintf(entry, sizeof(entry), "%d %s", m->may_host, m->name);
+	rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_JOIN, m->id,
+			   entry);
+}
+
+static void write_members(void *value, void *arg)
+{
+	struct live_party *lp = value;
+
+	(void)arg;
+	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
+		if (!m->remote)
+			write_member(lp, m);
+}
+
+static void members_again(void *user)
+{
+	struct parties *ps = user;
+
+	rv__idmap_each(&ps->by_id, write_members, NULL);
+}
+
+static void members_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct parties *ps = t->data;
+
+	(void)loop;
+	(void)revents;
+	rv__idmap_each(&ps->by_id, read_members, NULL);
 }
 
 /* Arm lp's timer for the party's next deadline; a deadline that has not
@@ -371,20 +519,15 @@ static int party_admit(void *state, const struct rv__request *r, char *why, size
 	return 0;
 }
 
-static int party_open(void *state, struct rv__conn *c, const struct rv__request *r)
+/* pc joins lp now, with what its handshake said: 0, or RV_EFULL (the party
+ * is full), -1 (out of memory); then the party is removed if empty. */
+static int join_now(struct parties *ps, struct live_party *lp, struct party_conn *pc)
 {
-	struct parties *ps = state;
-	const struct party_args *a = (const void *)r->args.bytes;
-	struct party_conn *pc = rv__conn_ep(c);
+	struct rv__conn *c = rv__conn_of_ep(pc);
 	struct rv_outbox ob;
 	char mid[RV_MEMBER_ID_MAX + 1];
-	const char *name = NULL;
-	bool may_host;
-	struct live_party *lp;
-	int err = get_or_create(ps, r->id, &lp);
+	int err;
 
-	if (err)
-		return err;
 	/* in cluster mode ids must differ between nodes too: a node's tag */
 	if (ps->hub->broker && ps->hub->broker->cluster)
 		snprintf(mid, sizeof(mid), "m%llx-%08x", (unsigned long long)++ps->next_member,
@@ -392,29 +535,138 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 	else
 		snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
 	rv_outbox_init(&ob);
+	err = rv_party_join_as(lp->party, mid, pc->has_name ? pc->name : NULL, pc->may_host, c,
+			       rv__hub_now(ps->hub), &pc->member, &ob);
+	if (err) {
+		if (err == RV_EFULL)
+			ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
+		rv_outbox_clear(&ob);
+		pc->live = NULL;
+		remove_if_empty(ps, lp);
+		return err == RV_EFULL ? RV_EFULL : -1;
+	}
+	pc->live = lp;
+	lp->local++;
+	if (ps->hub->broker && ps->hub->broker->cluster)
+		write_member(lp, pc->member);
+	rtt_start(ps, pc);
+	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
+	       rv_party_id(lp->party), pc->member->id, pc->member->name);
+	deliver(lp->ps, lp->party, &ob);
+	rearm(lp);
+	return 0;
+}
+
+/* The recall is over (answered, failed or timed out): the held joins go
+ * in, in their order; one the party refuses now is closed as party_open
+ * would have. */
+static void release_waiting(struct parties *ps, struct live_party *lp)
+{
+	struct party_conn *pc, *next;
+
+	lp->recall = NULL;
+	ev_timer_stop(ps->hub->loop, &lp->recall_w);
+	pc = lp->waiting;
+	lp->waiting = NULL;
+	lp->waiting_tail = &lp->waiting;
+	lp->releasing = true;           /* a refused join must not free lp */
+	for (; pc; pc = next) {
+		int err;
+
+		next = pc->wait_next;
+		pc->wait_next = NULL;
+		if ((err = join_now(ps, lp, pc)))
+			rv__conn_request_close(rv__conn_of_ep(pc), err == RV_EFULL ? 1013 : 1011,
+					       err == RV_EFULL ? "try again later" : "cannot join");
+	}
+	lp->releasing = false;
+	remove_if_empty(ps, lp);
+}
+
+static void recalled(void *arg, const struct rv__broker_recalled *r)
+{
+	struct recall_req *rq = arg;
+	struct live_party *lp = rq->lp;
+
+	free(rq);
+	if (!lp)
+		return;
+	if (r)
+		rv__party_relay_recalled(lp->ps->hub, lp->party, r);
+	else
+		rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
+		       "party=%s: starts from this node's state", rv_party_id(lp->party));
+	release_waiting(lp->ps, lp);
+}
+
+static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct live_party *lp = t->data;
+
+	(void)loop;
+	(void)revents;
+	rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
+	       "party=%s: Redis did not answer within %.0f ms: starts from this node's state",
+	       rv_party_id(lp->party), RECALL_WAIT_MS);
+	if (lp->recall)
+		lp->recall->lp = NULL;
+	release_waiting(lp->ps, lp);
+}
+
+/* Ask Redis for what it kept of lp: true when the joins must wait. */
+static bool start_recall(struct parties *ps, struct live_party *lp)
+{
+	struct recall_req *rq = malloc(sizeof(*rq));
+
+	if (!rq)
+		return false;
+	rq->lp = lp;
+	/* answered first (one connection, in order): the members are in
+	 * before the joins the recall releases */
+	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ, NULL, NULL);
+	if (rv__broker_recall(ps->hub->broker, rv_party_id(lp->party), recalled, rq)) {
+		free(rq);
+		return false;
+	}
+	lp->recall = rq;
+	ev_timer_set(&lp->recall_w, RECALL_WAIT_MS / 1000, 0);
+	ev_timer_start(ps->hub->loop, &lp->recall_w);
+	return true;
+}
+
+static int party_open(void *state, struct rv__conn *c, const struct rv__request *r)
+{
+	struct parties *ps = state;
+	const struct party_args *a = (const void *)r->args.bytes;
+	struct party_conn *pc = rv__conn_ep(c);
+	const char *name = NULL;
+	struct live_party *lp;
+	bool made = false;
+	int err = get_or_create(ps, r->id, &lp, &made);
+
+	if (err)
+		return err;
 	/* A token's name and role decide; an open server's joiners name
 	 * themselves and may all host. */
 	if (r->claims && r->claims->has_name)
 		name = r->claims->name;
 	else if (a->has_name)
 		name = a->name;
-	may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
-	err = rv_party_join_as(lp->party, mid, name, may_host, c, rv__hub_now(ps->hub),
-			       &pc->member, &ob);
-	if (err) {
-		if (err == RV_EFULL)
-			ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
-		rv_outbox_clear(&ob);
-		remove_if_empty(ps, lp);
-		return err == RV_EFULL ? RV_EFULL : -1;
+	if ((pc->has_name = name != NULL)) {
+		/* a valid name (checked by the query or the token) fits */
+		size_t n = strnlen(name, sizeof(pc->name) - 1);
+
+		memcpy(pc->name, name, n);
+		pc->name[n] = 0;
 	}
-	pc->live = lp;
-	rtt_start(ps, pc);
-	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
-	       r->id, pc->member->id, pc->member->name);
-	deliver(lp->ps, lp->party, &ob);
-	rearm(lp);
-	return 0;
+	pc->may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
+	if (lp->recall || (made && start_recall(ps, lp))) {
+		pc->live = lp;
+		*lp->waiting_tail = pc;
+		lp->waiting_tail = &pc->wait_next;
+		return 0;
+	}
+	return join_now(ps, lp, pc);
 }
 
 static void party_message(void *state, struct rv__conn *c, const struct rv_msg *m, double now)
@@ -423,6 +675,10 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	struct party_conn *pc = rv__conn_ep(c);
 	struct rv_outbox ob;
 
+	/* held while the party recalls: the client speaks before its
+	 * welcome, which it should not; dropped */
+	if (!pc->member)
+		return;
 	rv_outbox_init(&ob);
 	rv_party_handle(pc->live->party, pc->member, m, now, &ob);
 	if (ob.error)
@@ -436,6 +692,10 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		ps->hub->metrics.party_lead_ms = rv_party_lead_ms(pc->live->party, now);
 	if (ob.has_drift)
 		rv_metrics_drift(&ps->hub->metrics, fabs(ob.drift_ms));
+	/* a hand-over is the cluster's: Redis's host is what every node reads */
+	if (m->type == RV_MSG_TRANSFER_HOST && !ob.error && rv_party_host(pc->live->party))
+		rv__broker_members(ps->hub->broker, rv_party_id(pc->live->party), RV__MEMBERS_HOST,
+				   rv_party_host(pc->live->party)->id, NULL);
 	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }
@@ -447,15 +707,33 @@ static void party_close(void *state, struct rv__conn *c)
 	struct live_party *lp = pc->live;
 	struct rv_outbox ob;
 
+	if (lp && !pc->member) {
+		/* held while the party recalls: out of the queue */
+		struct party_conn **pp = &lp->waiting;
+
+		while (*pp && *pp != pc)
+			pp = &(*pp)->wait_next;
+		if (*pp) {
+			*pp = pc->wait_next;
+			if (lp->waiting_tail == &pc->wait_next)
+				lp->waiting_tail = pp;
+		}
+		pc->live = NULL;
+		remove_if_empty(ps, lp);
+		return;
+	}
 	if (!lp || !pc->member)
 		return;
 	ev_timer_stop(ps->hub->loop, &pc->rtt_w);
 	rv_outbox_init(&ob);
+	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_LEAVE,
+			   pc->member->id, NULL);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
+	lp->local--;
 	pc->member = NULL;
 	pc->live = NULL;
 	deliver(lp->ps, lp->party, &ob);
-	if (rv_party_size(lp->party))
+	if (lp->local)
 		rearm(lp);
 	else
 		remove_if_empty(ps, lp);

@@ -325,6 +325,18 @@ static bool valid_member_id(const char *id)
 	return len >= 1 && len <= RV_MEMBER_ID_MAX && rv_utf8_valid(id, len);
 }
 
+/* The party's state is anchored, its budgets filled, by its first join. */
+static void start(struct rv_party *p, double now_ms)
+{
+	if (p->started)
+		return;
+	p->state.server_time = now_ms;
+	p->before = p->state;
+	rv__bucket_init(&p->budget, p->cfg.chat_rate, p->cfg.chat_burst, now_ms);
+	rv__bucket_init(&p->join_budget, p->cfg.join_rate, p->cfg.join_burst, now_ms);
+	p->started = true;
+}
+
 int rv_party_join(struct rv_party *p, const char *member_id, const char *name,
 		  void *user, double now_ms, struct rv_member **out,
 		  struct rv_outbox *ob)
@@ -377,13 +389,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	}
 	if (takes_host)
 		p->host = m;
-	if (!p->started) {
-		p->state.server_time = now_ms;
-		p->before = p->state;
-		rv__bucket_init(&p->budget, p->cfg.chat_rate, p->cfg.chat_burst, now_ms);
-		rv__bucket_init(&p->join_budget, p->cfg.join_rate, p->cfg.join_burst, now_ms);
-		p->started = true;
-	}
+	start(p, now_ms);
 	/* in a large party the join waits for the next presence batch */
 	batched = rv__presence_join(&p->pres, roster(p), &p->cfg, m, now_ms);
 	welcome = welcome_frame(p, m, now_ms);
@@ -416,6 +422,54 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	rv__barrier_join(barrier_env(p, now_ms, ob), m);
 	if (out)
 		*out = m;
+	return 0;
+}
+
+int rv_party_join_remote(struct rv_party *p, const char *member_id, const char *name,
+			 bool may_host, double now_ms, struct rv_member **out,
+			 struct rv_outbox *ob)
+{
+	struct rv_member *m;
+
+	if (out)
+		*out = NULL;
+	if (!valid_member_id(member_id) || rv_party_find(p, member_id))
+		return RV_EINVAL;
+	if (!name || !*name || !rv_proto_valid_name(name, strlen(name)))
+		return RV_EINVAL;
+	if (!(m = calloc(1, sizeof(*m))))
+		return RV_ENOMEM;
+	memcpy(m->id, member_id, strlen(member_id) + 1);
+	memcpy(m->name, name, strlen(name) + 1);
+	m->joined_at = now_ms;
+	m->rtt_ms = NAN;
+	m->may_host = may_host;
+	m->remote = true;
+	if (link_tail(p, m)) {
+		free(m);
+		return RV_ENOMEM;
+	}
+	start(p, now_ms);
+	/* no welcome and no barrier place here: its own node has them */
+	if (p->size > 1 && !rv__presence_join(&p->pres, roster(p), &p->cfg, m, now_ms))
+		rv__outbox_emit(ob, RV_TO_ALL_BUT, m,
+				rv_proto_member_frame(RV_MSG_MEMBER_JOINED, m->id, m->name, now_ms));
+	if (out)
+		*out = m;
+	return 0;
+}
+
+int rv_party_set_host(struct rv_party *p, struct rv_member *m, double now_ms,
+		      struct rv_outbox *ob)
+{
+	if (m && !m->may_host)
+		return RV_EINVAL;
+	if (m == p->host)
+		return 0;
+	p->host = m;
+	if (p->size)
+		rv__outbox_emit(ob, RV_TO_ALL, NULL,
+				rv_proto_host_changed_frame(m ? m->id : NULL, now_ms));
 	return 0;
 }
 

@@ -5,11 +5,13 @@
 #include "party_relay.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "revenge/log.h"
 
 #include "broker.h"
 #include "conn.h"
+#include "idmap.h"
 #include "relay.h"
 
 void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
@@ -44,7 +46,13 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 		hub->metrics.redis_dropped++;
 		return;
 	}
-	rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
+	/* a sync's state and a chat are kept in Redis with the publish, for
+	 * nodes that get their first member of the party later */
+	if (m.kind == RV__RELAY_REACTION)
+		rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
+	else
+		rv__broker_publish_kept(hub->broker, rv_party_id(p), m.kind == RV__RELAY_CHAT,
+					buf, len, hub->cfg->history);
 	free(buf);
 }
 
@@ -71,4 +79,93 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 			      m.kind == RV__RELAY_CHAT ? f : NULL, rv__hub_now(hub));
 	hub->metrics.redis_received++;
 	return f;
+}
+
+/* A kept envelope of kind want (any node's, this one's too) decoded into
+ * *m: 0, or -1 logged when malformed. */
+static int kept(struct rv__hub *hub, const struct rv_party *p, const char *data, size_t len,
+		enum rv__relay_kind want, struct rv__relay_msg *m)
+{
+	if (!rv__relay_decode(data, len, m) && m->kind == want)
+		return 0;
+	rv_log(hub->log, RV_LOG_WARN, "relay_refused",
+	       "party=%s: a malformed kept %s (%zu bytes) in Redis", rv_party_id(p),
+	       want == RV__RELAY_SYNC ? "state" : "chat", len);
+	return -1;
+}
+
+void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
+			      const struct rv__broker_recalled *r)
+{
+	struct rv__relay_msg m;
+	struct rv_frame *f;
+	double now = rv__hub_now(hub);
+
+	/* relayed syncs are not taken while the party recalls (ep_party.c) */
+	if (r->state && !kept(hub, p, r->state, r->state_len, RV__RELAY_SYNC, &m))
+		rv_party_apply_remote(p, &m.state, NULL, now);
+	for (size_t i = 0; i < r->n; i++) {
+		if (kept(hub, p, r->chat[i], r->chat_len[i], RV__RELAY_CHAT, &m) ||
+		    !(f = rv_frame_from(m.frame, m.frame_len, RV_FRAME_EVENT)))
+			continue;
+		f->msg_type = RV_MSG_CHAT;
+		rv_party_apply_remote(p, NULL, f, now);
+		rv_frame_unref(f);
+	}
+}
+
+struct entry {
+	char id[RV_MEMBER_ID_MAX + 1];
+	struct rv__relay_member m;
+};
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
+}
+
+void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
+			     const struct rv__broker_members *r, struct rv_outbox *ob)
+{
+	double now = rv__hub_now(hub);
+	struct entry *e = r->n ? calloc(r->n, sizeof(*e)) : NULL;
+	struct rv__idmap ids;
+	struct rv_member *m, *next;
+	char host[RV_MEMBER_ID_MAX + 1] = "";
+	size_t n = 0;
+
+	if ((r->n && !e) || rv__idmap_init(&ids)) {
+		free(e);
+		return;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		if (!rv__relay_member_id_ok(r->id[i], r->id_len[i]) ||
+		    rv__relay_member_decode(r->entry[i], r->entry_len[i], &e[n].m))
+			continue;
+		memcpy(e[n].id, r->id[i], r->id_len[i]);
+		if (!rv__idmap_put(&ids, e[n].id, &e[n]))
+			n++;
+	}
+	/* joins in the cluster's order, so the list is too as far as it can */
+	if (n)
+		qsort(e, n, sizeof(*e), by_seq);
+	for (size_t i = 0; i < n; i++)
+		if (e[i].m.node != hub->broker->node && !rv_party_find(p, e[i].id))
+			rv_party_join_remote(p, e[i].id, e[i].m.name, e[i].m.may_host, now, NULL, ob);
+	/* qsort moved the entries: the map's values are stale, its keys not */
+	if (r->host && rv__relay_member_id_ok(r->host, r->host_len)) {
+		memcpy(host, r->host, r->host_len);
+		host[r->host_len] = 0;
+	}
+	if ((m = host[0] ? rv_party_find(p, host) : NULL) && m->may_host)
+		rv_party_set_host(p, m, now, ob);
+	for (m = rv_party_first(p); m; m = next) {
+		next = m->next;
+		if (m->remote && !rv__idmap_get(&ids, m->id))
+			rv_party_leave(p, m, now, ob);
+	}
+	rv__idmap_free(&ids, NULL);
+	free(e);
 }

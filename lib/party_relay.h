@@ -8,6 +8,8 @@
 
 #include "revenge/party.h"
 
+#include "broker.h"
+
 struct rv__hub;
 
 /* Publish a's frame when it is the party-wide copy (to all, or all but
@@ -21,5 +23,21 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
  * NULL when it is this node's own, malformed (logged) or out of memory. */
 struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 				    const char *data, size_t len);
+
+/* What Redis kept for p (broker.h's recall), made p's own before its first
+ * local member is welcomed: the kept state, unless a newer one was relayed
+ * meanwhile, and the chat history, oldest first (capped by the party's
+ * own history). Malformed entries are logged and skipped. */
+void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
+			      const struct rv__broker_recalled *r);
+
+/* The party's members as Redis holds them (broker.h's members), made p's
+ * own: members of other nodes it does not have join (remote), remote ones
+ * Redis no longer has leave (a node's leave or its lease's end), in
+ * between the cluster's host is set; what the members here must hear goes
+ * to ob. This node's own entries are its own members: skipped. Malformed
+ * entries are skipped. */
+void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
+			     const struct rv__broker_members *r, struct rv_outbox *ob);
 
 #endif

@@ -113,3 +113,50 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 		return RV_EINVAL;
 	return 0;
 }
+
+int rv__relay_member_decode(const char *v, size_t len, struct rv__relay_member *out)
+{
+	const char *p = v, *end = v + len;
+	char num[21];
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	/* the node */
+	if (len < 16 + 1 + 1 + 1 + 1 + 1 + 1 || strspn(v, "0123456789abcdef") < 16 || v[16] != ' ')
+		return RV_EINVAL;
+	memcpy(num, v, 16);
+	num[16] = 0;
+	out->node = strtoull(num, NULL, 16);
+	p += 17;
+	/* the seq: 1 to 20 digits, no leading zero */
+	for (n = 0; p + n < end && p[n] >= '0' && p[n] <= '9'; n++)
+		;
+	if (!n || n > 19 || (n > 1 && *p == '0') || p + n >= end || p[n] != ' ')
+		return RV_EINVAL;
+	memcpy(num, p, n);
+	num[n] = 0;
+	out->seq = strtoull(num, NULL, 10);
+	p += n + 1;
+	/* may host, the name */
+	if (end - p < 3 || (*p != '0' && *p != '1') || p[1] != ' ')
+		return RV_EINVAL;
+	out->may_host = *p == '1';
+	p += 2;
+	n = (size_t)(end - p);
+	if (n > RV_NAME_MAX_BYTES || memchr(p, 0, n) || !rv_proto_valid_name(p, n))
+		return RV_EINVAL;
+	memcpy(out->name, p, n);
+	out->name[n] = 0;
+	return 0;
+}
+
+bool rv__relay_member_id_ok(const char *id, size_t len)
+{
+	if (!len || len > RV_MEMBER_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
+			return false;
+	return true;
+}

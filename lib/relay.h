@@ -13,10 +13,13 @@
 #ifndef REVENGE_RELAY_H
 #define REVENGE_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "revenge/clock.h"
+#include "revenge/party.h"
+#include "revenge/proto.h"
 
 /* The longest frame an envelope carries: a chat frame is a few KiB. */
 #define RV__RELAY_FRAME_MAX (256u * 1024)
@@ -44,5 +47,24 @@ int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len);
  * object. Whoever can publish to Redis can still inject well-formed
  * messages: Redis is trusted (docs/deployment.md). */
 int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m);
+
+/* Cluster membership in Redis (broker.h's members): per party a hash of
+ * member id -> "<node, 16 hex> <join seq> <may host 0|1> <name>", the seq
+ * the party's join counter (the order of joins across nodes). */
+struct rv__relay_member {
+	uint64_t node;
+	uint64_t seq;
+	bool may_host;
+	char name[RV_NAME_MAX_BYTES + 1];
+};
+
+/* Decode a hash value of len bytes into *out: 0, or RV_EINVAL (anything
+ * else, a name no client could have chosen included). */
+int rv__relay_member_decode(const char *v, size_t len, struct rv__relay_member *out);
+
+/* A member id as the hash holds it: 1 to RV_MEMBER_ID_MAX bytes of
+ * letters, digits and '-' (what nodes make), so that a hostile key is
+ * never taken for a member. */
+bool rv__relay_member_id_ok(const char *id, size_t len);
 
 #endif

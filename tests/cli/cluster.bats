@@ -113,6 +113,103 @@ teardown() {
 	stop_node B
 }
 
+@test "chat history and state from Redis: the first member of a party on a node is welcomed with them, capped" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" --history 5
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" --history 5
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	HISTORY=5 run cluster recall "$A_URL" "$B_URL" r1
+	assert_success
+	assert_output --partial "ok recall"
+	stop_node A
+	stop_node B
+}
+
+@test "one host across nodes; the host's node killed (-9): its members leave everywhere and the longest present elsewhere succeeds within seconds" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local mark="$BATS_TEST_TMPDIR/kill-now" i
+	MARK="$mark" py "$PYHELP/cluster_check.py" succession "$A_URL" "$B_URL" h1 \
+		>"$BATS_TEST_TMPDIR/succ.out" 2>&1 3>&- &
+	local check=$!
+	for i in $(seq 1 300); do
+		[ -e "$mark" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -e "$mark" ]; then
+		kill -KILL "$A_PID"
+		wait "$A_PID" 2>/dev/null || true
+		A_PID=
+	fi
+	local rc=0
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/succ.out"
+	[ "$rc" = 0 ]
+	grep "ok succession" "$BATS_TEST_TMPDIR/succ.out" | sed "s/^/# /" >&3
+	stop_node B
+}
+
+@test "transfer_host across nodes: the new host holds on every node" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster handover "$A_URL" "$B_URL" h3
+	assert_success
+	assert_output --partial "ok handover"
+	stop_node A
+	stop_node B
+}
+
+@test "Redis restarted empty: each node writes its members again" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local mark="$BATS_TEST_TMPDIR/restart-now" i
+	MARK="$mark" py "$PYHELP/cluster_check.py" rewrite "$A_URL" "$B_URL" h2 \
+		>"$BATS_TEST_TMPDIR/rewrite.out" 2>&1 3>&- &
+	local check=$!
+	for i in $(seq 1 300); do
+		[ -e "$mark" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop_redis
+	until_healthz A '"redis":"down"' 10
+	start_redis
+	until_healthz A '"redis":"up"' 20
+	until_healthz B '"redis":"up"' 20
+	touch "$mark.up"
+	local rc=0
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/rewrite.out"
+	[ "$rc" = 0 ]
+	grep -q "ok rewrite" "$BATS_TEST_TMPDIR/rewrite.out"
+	stop_node A
+	stop_node B
+}
+
+@test "a Redis that does not answer: a party's first join waits at most about a second" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	kill -STOP "$REDIS_PID"
+	RECALL_WAIT=5 run cluster join_fast "$A_URL" x r2
+	kill -CONT "$REDIS_PID"
+	assert_success
+	assert_output --partial "ok join_fast"
+	grep -q recall_failed "$A_LOG"
+	stop_node A
+}
+
 @test "/healthz and /metrics show Redis up; over a unix socket with a password and a database" {
 	start_redis --requirepass s3cret
 	start_node A --redis "unix://:s3cret@$REDIS_SOCK?db=3"

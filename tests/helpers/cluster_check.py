@@ -112,8 +112,15 @@ async def s_relay():
 
 
 async def s_local():
-    """Two members on one node: sync and chat reach each other."""
+    """Two members on one node: sync and chat reach each other (ann, the
+    first, is host, within 10 s if a killed node's host lingered)."""
     ann, wa = await join(URL_A, PARTY, "ann")
+    if wa["role"] != "host":
+        # a node just killed still holds the party's host in Redis until
+        # its lease ends (3 s) and a read drops its members
+        m = await until(ann, lambda m: m["type"] == "host_changed" and
+                        m["payload"].get("host_id") == wa["participant_id"], 10)
+        check(m is not None, f"ann never became host: welcome {wa}")
     bob, _ = await join(URL_A, PARTY, "bob")
     await send(ann, "sync", {"position": 3.0, "playing": False, "speed": 1})
     m = await until(bob, lambda m: m["type"] == "sync", 5)
@@ -165,7 +172,193 @@ async def s_load():
     await s_relay()
 
 
-SCENARIOS = {"follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def welcome_with(url, name, want_texts, seconds):
+    """Join url until the welcome's history is want_texts (the origin's
+    writes to Redis are asynchronous: a joiner a moment too early is
+    welcomed with less, and leaves): the welcome, or fail."""
+    deadline = time.monotonic() + seconds
+    texts = None
+    while time.monotonic() < deadline:
+        ws, w = await join(url, PARTY, name)
+        texts = [h["payload"]["text"] for h in w["history"]]
+        if texts == want_texts:
+            return ws, w
+        await ws.close()
+        await asyncio.sleep(0.2)
+    fail(f"{name}'s welcome history: {texts}, not {want_texts}")
+
+
+async def s_recall():
+    """ann on A syncs and chats, with no one elsewhere; bob, the party's
+    first member on B, is welcomed with A's state and chat history; after
+    ann left A, a new first member there gets them too (from Redis); once
+    the party is empty everywhere it is gone, as on a single node.
+    The history is capped as --history says (HISTORY env, default 50)."""
+    cap = int(os.environ.get("HISTORY", "50"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    await send(ann, "sync", {"position": 42.0, "playing": True, "speed": 1})
+    said = [f"line {i}" for i in range(cap + 2)]
+    for t in said:
+        await send(ann, "chat", {"text": t})
+    for _ in said:
+        check(await until(ann, lambda m: m["type"] == "chat", 5) is not None,
+              "ann's chat is not echoed")
+    want = said[-cap:]
+    bob, wb = await welcome_with(URL_B, "bob", want, 10)
+    st = wb["state"]
+    check(st["playing"] and 42.0 <= st["position"] < 42.0 + 30 and st["speed"] == 1,
+          f"bob's welcome state on B is not A's: {st}")
+    check(wb["history"][0].get("from") == wa["participant_id"],
+          f"a recalled chat's sender: {wb['history'][0]}")
+    await ann.close()
+    await asyncio.sleep(0.3)
+    dave, wd = await welcome_with(URL_A, "dave", want, 10)
+    check(wd["state"]["playing"], f"dave's welcome state on A: {wd['state']}")
+    await dave.close()
+    await bob.close()
+    # empty everywhere: the party is gone, as on a single node
+    await asyncio.sleep(0.5)
+    eve, we = await join(URL_A, PARTY, "eve")
+    check(we["history"] == [] and not we["state"]["playing"],
+          f"a party empty everywhere kept its past: {we}")
+    await eve.close()
+    print("ok recall")
+
+
+async def s_join_fast():
+    """A first join of a party welcomed within RECALL_WAIT (seconds, env)
+    even when Redis does not answer."""
+    limit = float(os.environ.get("RECALL_WAIT", "5"))
+    t0 = time.monotonic()
+    ws, w = await join(URL_A, PARTY, "ann")
+    took = time.monotonic() - t0
+    check(took < limit, f"the welcome took {took:.1f}s")
+    check(w["history"] == [], f"history from nowhere: {w['history']}")
+    await send(ws, "chat", {"text": "alone"})
+    m = await until(ws, lambda m: m["type"] == "chat", 5)
+    check(m is not None, "no echo of a chat while Redis is stuck")
+    await ws.close()
+    print(f"ok join_fast {took:.2f}")
+
+
+async def s_succession():
+    """ann (host) and cid on A, bob then dan on B: everyone sees all four
+    members and ann as host; bob cannot sync while ann is host. Then the
+    test kills A (-9) once MARK (env) exists: within 15 s bob, the longest
+    present elsewhere, gets host_changed naming him and member_left for
+    ann and cid; dan sees the same; bob's sync then reaches dan."""
+    mark = os.environ["MARK"]
+    ann, wa = await join(URL_A, PARTY, "ann")
+    cid, wc = await join(URL_A, PARTY, "cid")
+    ann_id, cid_id = wa["participant_id"], wc["participant_id"]
+    check(wa["role"] == "host", f"ann is not host: {wa}")
+    await asyncio.sleep(0.5)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    bob_id = wb["participant_id"]
+    check(wb["host_id"] == ann_id and wb["role"] == "member",
+          f"bob's welcome on B: host {wb['host_id']}, role {wb['role']}, not ann ({ann_id})")
+    names = sorted(m["name"] for m in wb["members"])
+    check(names == ["ann", "bob", "cid"], f"bob's welcome members: {wb['members']}")
+    m = await until(ann, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == bob_id, 5)
+    check(m is not None,
+          f"ann (A) got no member_joined for bob (B): {m}")
+    await asyncio.sleep(0.5)
+    dan, wd = await join(URL_B, PARTY, "dan")
+    dan_id = wd["participant_id"]
+    check(wd["host_id"] == ann_id, f"dan's welcome host: {wd['host_id']}")
+    await send(bob, "sync", {"position": 5.0, "playing": True, "speed": 1})
+    m = await until(bob, lambda m: m["type"] == "error", 5)
+    check(m is not None and m["payload"]["code"] == "forbidden",
+          f"bob (not the cluster's host) could sync: {m}")
+    # the kill
+    open(mark, "w").close()
+    killed = time.monotonic()
+    got_host = None
+    left = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (not got_host or left != {ann_id, cid_id}):
+        m = await until(bob, lambda m: m["type"] in ("host_changed", "member_left",
+                                                       "presence"), 1)
+        if not m:
+            continue
+        if m["type"] == "host_changed" and m["payload"].get("host_id") == bob_id:
+            got_host = time.monotonic()
+        if m["type"] == "member_left":
+            left.add(m["payload"]["id"])
+    check(got_host, f"bob never became host (left seen: {left})")
+    check(left == {ann_id, cid_id}, f"member_left on B for {left}, not ann and cid")
+    m = await until(dan, lambda m: m["type"] == "host_changed" and
+                    m["payload"].get("host_id") == bob_id, 5)
+    check(m is not None, "dan got no host_changed naming bob")
+    await send(bob, "sync", {"position": 9.0, "playing": True, "speed": 1})
+    m = await until(dan, lambda m: m["type"] == "sync", 5)
+    check(m is not None and m["payload"]["position"] == 9.0, f"bob's sync as host: {m}")
+    await bob.close()
+    await dan.close()
+    print(f"ok succession: bob host {got_host - killed:.1f}s after the kill")
+
+
+async def s_rewrite():
+    """ann joins A and stays; the test restarts Redis (empty: no
+    persistence) once MARK exists and creates MARK.up when the nodes are
+    back; then bob, joining on B, sees ann as a member and as host (A wrote
+    its members again), within 15 s."""
+    mark = os.environ["MARK"]
+    ann, wa = await join(URL_A, PARTY, "ann")
+    open(mark, "w").close()
+    deadline = time.monotonic() + 30
+    while not os.path.exists(mark + ".up"):
+        check(time.monotonic() < deadline, "Redis was not restarted")
+        await asyncio.sleep(0.1)
+    deadline = time.monotonic() + 15
+    while True:
+        bob, wb = await join(URL_B, PARTY, "bob")
+        if wb["host_id"] == wa["participant_id"]:
+            break
+        await bob.close()
+        check(time.monotonic() < deadline,
+              f"bob's welcome after Redis restarted: {wb['members']}, host {wb['host_id']}")
+        await asyncio.sleep(0.3)
+    check(sorted(m["name"] for m in wb["members"]) == ["ann", "bob"],
+          f"bob's welcome members: {wb['members']}")
+    await ann.close()
+    await bob.close()
+    print("ok rewrite")
+
+
+async def s_handover():
+    """ann (host, A) hands the host over to bob (B): both get host_changed
+    naming bob, and it stays so (no node puts ann back: 3 s of reads);
+    bob's sync reaches ann, ann's is forbidden."""
+    ann, wa = await join(URL_A, PARTY, "ann")
+    await asyncio.sleep(0.3)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    bob_id = wb["participant_id"]
+    check(wb["host_id"] == wa["participant_id"], f"bob's welcome host: {wb['host_id']}")
+    # A learns of bob through Redis, a moment after his welcome
+    m = await until(ann, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == bob_id, 5)
+    check(m is not None, "ann (A) got no member_joined for bob (B)")
+    await send(ann, "transfer_host", {"to": bob_id})
+    for ws, who in ((ann, "ann"), (bob, "bob")):
+        m = await until(ws, lambda m: m["type"] == "host_changed", 5)
+        check(m is not None and m["payload"]["host_id"] == bob_id,
+              f"{who}'s host_changed: {m}")
+    m = await until(bob, lambda m: m["type"] == "host_changed", 3)
+    check(m is None, f"the host moved again: {m}")
+    await send(bob, "sync", {"position": 11.0, "playing": True, "speed": 1})
+    m = await until(ann, lambda m: m["type"] == "sync", 5)
+    check(m is not None and m["payload"]["position"] == 11.0, f"bob's sync on A: {m}")
+    await send(ann, "sync", {"position": 1.0, "playing": True, "speed": 1})
+    m = await until(ann, lambda m: m["type"] == "error", 5)
+    check(m is not None and m["payload"]["code"] == "forbidden", f"ann's sync: {m}")
+    await ann.close()
+    await bob.close()
+    print("ok handover")
+
+
+SCENARIOS = {"handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "revenge/error.h"
 #include "revenge/party.h"
 #include "revenge/proto.h"
 
@@ -101,9 +102,130 @@ static void the_history_stays_capped(void **state)
 	rv_party_free(p);
 }
 
+/* The number of actions of type t in ob, and whether any targets m alone. */
+static unsigned count(const struct rv_outbox *ob, enum rv_msg_type t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ob->n; i++)
+		n += ob->items[i].frame && ob->items[i].frame->msg_type == t;
+	return n;
+}
+
+static bool to_one(const struct rv_outbox *ob, const struct rv_member *m)
+{
+	for (unsigned i = 0; i < ob->n; i++)
+		if (ob->items[i].target == RV_TO_ONE && ob->items[i].member == m)
+			return true;
+	return false;
+}
+
+static void remote_members_are_listed_never_served(void **state)
+{
+	struct rv_party *p = rv_party_new("night", NULL);
+	struct rv_outbox ob;
+	struct rv_member *ann, *bob, *x;
+	json_t *root, *w;
+	int dummy;
+
+	(void)state;
+	rv_outbox_init(&ob);
+	/* a remote member first: the party starts, nobody to tell */
+	assert_int_equal(rv_party_join_remote(p, "m1-aa", "Ann", true, T0, &ann, &ob), 0);
+	assert_true(ann->remote && !ann->user);
+	assert_int_equal(ob.n, 0);
+	assert_null(rv_party_host(p));
+	/* bad input is refused, the party unchanged */
+	assert_int_equal(rv_party_join_remote(p, "m1-aa", "Again", true, T0, &x, &ob), RV_EINVAL);
+	assert_int_equal(rv_party_join_remote(p, "", "Nobody", true, T0, &x, &ob), RV_EINVAL);
+	assert_int_equal(rv_party_join_remote(p, "m2-aa", "", true, T0, &x, &ob), RV_EINVAL);
+	assert_int_equal(rv_party_size(p), 1);
+	assert_int_equal(rv_party_set_host(p, ann, T0, &ob), 0);
+	/* a local joiner: Ann is host already, so Bob is not; he sees her */
+	assert_int_equal(rv_party_join(p, "m1-bb", "Bob", &dummy, T0 + 1, &bob, &ob), 0);
+	assert_true(rv_party_host(p) == ann);
+	w = welcome(&ob, bob, &root);
+	assert_string_equal(json_string_value(json_object_get(w, "host_id")), "m1-aa");
+	assert_string_equal(json_string_value(json_object_get(w, "role")), "member");
+	assert_int_equal(json_array_size(json_object_get(w, "members")), 2);
+	json_decref(root);
+	rv_outbox_clear(&ob);
+	/* another remote joiner: member_joined for Bob, no welcome anywhere */
+	assert_int_equal(rv_party_join_remote(p, "m2-aa", "Cy", false, T0 + 2, &x, &ob), 0);
+	assert_int_equal(count(&ob, RV_MSG_MEMBER_JOINED), 1);
+	assert_int_equal(count(&ob, RV_MSG_WELCOME), 0);
+	assert_false(to_one(&ob, x));
+	rv_outbox_clear(&ob);
+	rv_party_free(p);
+}
+
+static void the_clusters_host_rules(void **state)
+{
+	struct rv_party *p = rv_party_new("night", NULL);
+	struct rv_outbox ob;
+	struct rv_member *ann, *bob, *cy;
+	struct rv_msg sync = { .type = RV_MSG_SYNC,
+			       .u.sync = { .position = 5, .playing = true, .speed = 1 } };
+	int dummy;
+
+	(void)state;
+	rv_outbox_init(&ob);
+	assert_int_equal(rv_party_join(p, "m1-bb", "Bob", &dummy, T0, &bob, &ob), 0);
+	assert_true(rv_party_host(p) == bob);   /* alone: the local election */
+	assert_int_equal(rv_party_join_remote(p, "m1-aa", "Ann", true, T0 + 1, &ann, &ob), 0);
+	assert_int_equal(rv_party_join_remote(p, "m2-aa", "Cy", false, T0 + 1, &cy, &ob), 0);
+	rv_outbox_clear(&ob);
+	/* the cluster elected Ann (she joined first elsewhere) */
+	assert_int_equal(rv_party_set_host(p, ann, T0 + 2, &ob), 0);
+	assert_int_equal(count(&ob, RV_MSG_HOST_CHANGED), 1);
+	rv_outbox_clear(&ob);
+	/* the same again: nothing */
+	assert_int_equal(rv_party_set_host(p, ann, T0 + 2, &ob), 0);
+	assert_int_equal(ob.n, 0);
+	/* a member-only member cannot be made host */
+	assert_int_equal(rv_party_set_host(p, cy, T0 + 2, &ob), RV_EINVAL);
+	assert_true(rv_party_host(p) == ann);
+	/* Bob, here, is no longer host: his sync is refused */
+	rv_party_handle(p, bob, &sync, T0 + 3, &ob);
+	assert_int_equal(ob.error, RV_ERR_FORBIDDEN);
+	rv_outbox_clear(&ob);
+	/* no host at all (none left who may) */
+	assert_int_equal(rv_party_set_host(p, NULL, T0 + 4, &ob), 0);
+	assert_null(rv_party_host(p));
+	assert_int_equal(count(&ob, RV_MSG_HOST_CHANGED), 1);
+	rv_outbox_clear(&ob);
+	rv_party_free(p);
+}
+
+static void a_remote_host_leaving(void **state)
+{
+	struct rv_party *p = rv_party_new("night", NULL);
+	struct rv_outbox ob;
+	struct rv_member *ann, *bob;
+	int dummy;
+
+	(void)state;
+	rv_outbox_init(&ob);
+	assert_int_equal(rv_party_join_remote(p, "m1-aa", "Ann", true, T0, &ann, &ob), 0);
+	assert_int_equal(rv_party_set_host(p, ann, T0, &ob), 0);
+	assert_int_equal(rv_party_join(p, "m1-bb", "Bob", &dummy, T0 + 1, &bob, &ob), 0);
+	rv_outbox_clear(&ob);
+	/* her node died: she leaves like anyone, Bob (longest present) is host */
+	rv_party_leave(p, ann, T0 + 2, &ob);
+	assert_true(rv_party_host(p) == bob);
+	assert_int_equal(count(&ob, RV_MSG_MEMBER_LEFT), 1);
+	assert_int_equal(count(&ob, RV_MSG_HOST_CHANGED), 1);
+	assert_int_equal(rv_party_size(p), 1);
+	rv_outbox_clear(&ob);
+	rv_party_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(remote_members_are_listed_never_served),
+		cmocka_unit_test(the_clusters_host_rules),
+		cmocka_unit_test(a_remote_host_leaving),
 		cmocka_unit_test(a_relayed_sync_is_what_joiners_get),
 		cmocka_unit_test(a_relayed_chat_joins_the_history),
 		cmocka_unit_test(the_history_stays_capped),

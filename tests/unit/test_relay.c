@@ -218,9 +218,61 @@ static void mutations(void **state)
 	free(buf);
 }
 
+static int member(const char *v, struct rv__relay_member *m)
+{
+	size_t len = strlen(v);
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(copy, v, len);
+	rc = rv__relay_member_decode(copy, len, m);
+	free(copy);
+	return rc;
+}
+
+static void member_entries(void **state)
+{
+	struct rv__relay_member m;
+
+	(void)state;
+	assert_int_equal(member("00000000deadbeef 7 1 ann", &m), 0);
+	assert_true(m.node == 0xdeadbeefULL && m.seq == 7 && m.may_host);
+	assert_string_equal(m.name, "ann");
+	assert_int_equal(member("ffffffffffffffff 18446744073709551 0 guest 3 é", &m), 0);
+	assert_false(m.may_host);
+	assert_string_equal(m.name, "guest 3 é");
+	assert_true(rv__relay_member_id_ok("m1-3fa2b9c1", 11));
+	assert_false(rv__relay_member_id_ok("", 0));
+	assert_false(rv__relay_member_id_ok("m1 x", 4));
+	assert_false(rv__relay_member_id_ok("m\"", 2));
+	assert_false(rv__relay_member_id_ok("abcdefghijabcdefghijabcdefghijabc", 33));
+}
+
+static void member_entries_hostile(void **state)
+{
+	struct rv__relay_member m;
+	static const char *const bad[] = {
+		"", "00000000deadbeef", "00000000deadbeef 7 1", "00000000deadbeef 7 1 ",
+		"00000000DEADBEEF 7 1 ann", "0000000deadbeef 7 1 ann", "00000000deadbeef  7 1 ann",
+		"00000000deadbeef 07 1 ann", "00000000deadbeef x 1 ann", "00000000deadbeef 7 2 ann",
+		"00000000deadbeef 7 11 ann", "00000000deadbeef 12345678901234567890 1 ann",
+		"00000000deadbeef 7 1 \x01", "00000000deadbeef 7 1    ",
+		"00000000deadbeef 7 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(member(bad[i], &m), RV_EINVAL);
+	/* a NUL inside */
+	assert_int_equal(rv__relay_member_decode("00000000deadbeef 7 1 a\0b", 24, &m), RV_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(member_entries),
+		cmocka_unit_test(member_entries_hostile),
 		cmocka_unit_test(sync_round_trip),
 		cmocka_unit_test(chat_and_reaction_round_trip),
 		cmocka_unit_test(encode_refuses_what_it_cannot_carry),

@@ -58,6 +58,10 @@ struct rv_member {
 	bool drift_buffering;
 	double drift_ms;
 	double drift_clock_error_ms;
+	/* Cluster mode: a member on another node (rv_party_join_remote). It
+	 * has no connection here (user NULL): the adapter delivers nothing
+	 * to it; it is in the member list, the roster and host succession. */
+	bool remote;
 };
 
 struct rv_party_config {
@@ -145,6 +149,21 @@ struct rv_member *rv_party_first(const struct rv_party *p);   /* longest present
  * when not NULL, joins the history (a reference is taken). */
 void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,
 			   struct rv_frame *chat, double now_ms);
+
+/* Cluster mode (the adapter's, from Redis): a member of another node,
+ * added to the member list (remote, user NULL) without a welcome or a
+ * barrier place; the members here get member_joined (or it waits for the
+ * presence batch). It never takes the host by joining: the cluster's
+ * election does (rv_party_set_host). 0, RV_EINVAL (a bad or present id, a
+ * bad name), RV_ENOMEM. A remote member leaves with rv_party_leave. */
+int rv_party_join_remote(struct rv_party *p, const char *member_id, const char *name,
+			 bool may_host, double now_ms, struct rv_member **out,
+			 struct rv_outbox *ob);
+/* Cluster mode: the host the cluster elected (a present member who may
+ * host, or NULL for none): host_changed to everyone when it changes.
+ * RV_EINVAL, nothing changed, for a member who may not host. */
+int rv_party_set_host(struct rv_party *p, struct rv_member *m, double now_ms,
+		      struct rv_outbox *ob);
 
 /* NULL when empty, or when no present member may host. */
 struct rv_member *rv_party_host(const struct rv_party *p);
