@@ -144,7 +144,7 @@ static void report(const struct mesh *ms)
 	}
 	printf("scenario      chat (%u parties x %u members, %g chats/s per member)\n",
 	       o->parties, o->members, o->rate);
-	printf("server        %s\n", o->c.url);
+	mesh_server_text(ms, stdout);
 	printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected, ms->n,
 	       ms->failed, ms->closed);
 	printf("measured      %.1f s (+ up to %.0f s for deliveries in flight)\n", secs,

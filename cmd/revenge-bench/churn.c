@@ -187,8 +187,8 @@ static void join_one(struct churn *ch, double now)
 	/* the top 53 bits as a fraction in [0, 1) */
 	c->stay_s = CHURN_STAY_MIN_S +
 		    (CHURN_STAY_MAX_S - CHURN_STAY_MIN_S) * (double)(h >> 11) * 0x1p-53;
-	snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=c%u", ms->o->url, ms->run,
-		 (unsigned)(h % ms->parties), c->slot);
+	snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=c%u", mesh_url(ms, c->slot + 1),
+		 ms->run, (unsigned)(h % ms->parties), c->slot);
 	if (in_window(ms, now))
 		ch->joins_started++;
 	c->conn = mesh_connect(ms, url, &c_callbacks, c, &err);
@@ -293,7 +293,7 @@ static void report(const struct mesh *ms)
 	}
 	printf("scenario      churn (%u parties x %u stable members, %g syncs/s per host, "
 	       "%g joins/s)\n", o->parties, o->members, o->rate, o->churn);
-	printf("server        %s\n", o->c.url);
+	mesh_server_text(ms, stdout);
 	printf("connected     %u of %u stable (failed %u, closed by server %u)\n", ms->connected,
 	       ms->n, ms->failed, ms->closed);
 	printf("measured      %.1f s (+ up to %.0f s for deliveries in flight)\n", secs,

@@ -12,7 +12,10 @@ struct limits;
 struct srcaddr;
 
 struct common_opts {
-	const char *url;
+	const char *url;              /* the first --url: hosts, /metrics */
+	const char *const *urls;      /* every --url (urls[0] == url); members of
+				       * party scenarios go round-robin over them */
+	unsigned nurls;               /* >= 1 */
 	double duration_s;            /* the measured window (connect: the hold) */
 	unsigned connect_rate;        /* new connections per second */
 	bool json;                    /* one JSON object instead of the table */

@@ -133,7 +133,7 @@ static void report(const struct mesh *ms)
 	}
 	printf("scenario      fill (%u parties x %u members, then one sync per party %.0f s "
 	       "after the last join)\n", ms->parties, ms->members, FILL_SYNC_AFTER_S);
-	printf("server        %s\n", f->o->c.url);
+	mesh_server_text(ms, stdout);
 	printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected, ms->n,
 	       ms->failed, ms->closed);
 	printf("fill          %.2f s (%u welcomed, %.0f joins/s)\n", fill_s, f->welcomes,

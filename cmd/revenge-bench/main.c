@@ -39,6 +39,10 @@
 #include "sync.h"
 
 #define PROG "revenge-bench"
+/* --url given more than once: the nodes of one cluster, a handful */
+#define MAX_URLS 16
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char usage_text[] =
 "Usage: " PROG " [OPTIONS] SCENARIO [SCENARIO OPTIONS]\n"
@@ -47,7 +51,11 @@ static const char usage_text[] =
 "and stops by itself.\n"
 "\n"
 "Options:\n"
-"  --url URL            server (default $REVENGE_URL or ws://127.0.0.1:8080)\n"
+"  --url URL            server (default $REVENGE_URL or ws://127.0.0.1:8080);\n"
+"                       given up to " STR(MAX_URLS) " times (the nodes of a --redis\n"
+"                       cluster): fanout, fill, chat and churn keep each\n"
+"                       party's host on the first and spread its members\n"
+"                       round-robin over all\n"
 "  --duration TIME      how long to measure once connected: 500ms, 10s, 1m\n"
 "                       (default 10s; at most 1h)\n"
 "  --connect-rate N     new connections per second (default 2000)\n"
@@ -246,6 +254,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common_opts c = { 0 };
+	const char *urls[MAX_URLS];
+	unsigned nurls = 0;
 	struct srcaddr src = { 0 };
 	struct limits lim = { 0 };
 	unsigned parties = 100, members = 100, conns = 1000, sessions = 1000, inflight = 1;
@@ -271,7 +281,12 @@ int main(int argc, char **argv)
 			if (strncmp(optarg, "ws://", 5) && strncmp(optarg, "wss://", 6))
 				usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'",
 					    optarg);
-			c.url = optarg;
+			if (nurls == MAX_URLS)
+				usage_error("--url: at most %d servers", MAX_URLS);
+			for (unsigned i = 0; i < nurls; i++)
+				if (!strcmp(urls[i], optarg))
+					usage_error("--url: '%s' given twice", optarg);
+			urls[nurls++] = optarg;
 			break;
 		case 'd': c.duration_s = parse_duration("--duration", optarg); break;
 		case 'r': c.connect_rate = (unsigned)parse_uint("--connect-rate", optarg, 1, 1000000); break;
@@ -377,8 +392,20 @@ int main(int argc, char **argv)
 	if (!scenario)
 		usage_error("missing SCENARIO (amplify, chat, churn, connect, fanout, fill, progress, "
 			    "sync)");
-	if (src.n && strstr(c.url, "://["))
-		usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)", c.url);
+	if (nurls)
+		c.url = urls[0];
+	else
+		urls[nurls++] = c.url;
+	c.urls = urls;
+	c.nurls = nurls;
+	if (nurls > 1 && strcmp(scenario, "fanout") && strcmp(scenario, "fill") &&
+	    strcmp(scenario, "chat") && strcmp(scenario, "churn"))
+		usage_error("--url given %u times: only fanout, fill, chat and churn spread a party "
+			    "over several servers", nurls);
+	for (unsigned i = 0; i < nurls; i++)
+		if (src.n && strstr(urls[i], "://["))
+			usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)",
+				    urls[i]);
 	if (raw && strcmp(scenario, "connect"))
 		usage_error("--raw: only the connect scenario has it");
 	if (amplify_given && strcmp(scenario, "amplify"))

@@ -165,6 +165,11 @@ const char *mesh_connect_error(int err)
 	return errno ? strerror(errno) : rv_strerror(err);
 }
 
+const char *mesh_url(const struct mesh *ms, unsigned idx)
+{
+	return ms->o->nurls > 1 ? ms->o->urls[idx % ms->o->nurls] : ms->o->url;
+}
+
 /* Hosts first, so that each is the first joiner of its party. */
 static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -196,7 +201,7 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 		ms->opened++;
 		base = ms->hooks->member_url ? ms->hooks->member_url(ms, p, idx) : NULL;
 		snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=%s%u",
-			 base ? base : ms->o->url, ms->run, p, idx ? "m" : "h", idx);
+			 base ? base : mesh_url(ms, idx), ms->run, p, idx ? "m" : "h", idx);
 		m->conn = mesh_connect(ms, url, &callbacks, m, &err);
 		if (!m->conn) {
 			ms->failed++;
@@ -406,8 +411,22 @@ double mesh_window(const struct mesh *ms)
 	return ms->measuring ? ms->o->duration_s : 0;
 }
 
+void mesh_server_text(const struct mesh *ms, FILE *out)
+{
+	fprintf(out, "server        %s", ms->o->url);
+	for (unsigned i = 1; i < ms->o->nurls; i++)
+		fprintf(out, ", %s", ms->o->urls[i]);
+	fprintf(out, ms->o->nurls > 1 ? " (hosts on the first, members round-robin)\n" : "\n");
+}
+
 void mesh_json_head(const struct mesh *ms, FILE *out)
 {
+	if (ms->o->nurls > 1) {
+		fprintf(out, "\"urls\":[");
+		for (unsigned i = 0; i < ms->o->nurls; i++)
+			fprintf(out, "%s\"%s\"", i ? "," : "", ms->o->urls[i]);
+		fprintf(out, "],");
+	}
 	fprintf(out, "\"url\":\"%s\",\"parties\":%u,\"members\":%u,\"connected\":%u,\"failed\":%u,"
 		"\"closed_by_server\":%u,\"duration_s\":%.3f,", ms->o->url, ms->parties, ms->members,
 		ms->connected, ms->failed, ms->closed, mesh_window(ms));

@@ -99,6 +99,14 @@ int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, un
 
 /* Start a connection on the mesh's context, bound to the next --src
  * address; as rv_client_connect. */
+/* The --url of the party member numbered idx (0: the host, always the
+ * first --url; then round-robin over every --url, so that a party spans
+ * the nodes of a cluster). */
+const char *mesh_url(const struct mesh *ms, unsigned idx);
+
+/* The "server" line of the text reports: every --url. */
+void mesh_server_text(const struct mesh *ms, FILE *out);
+
 struct rv_conn *mesh_connect(struct mesh *ms, const char *url, const struct rv_conn_callbacks *cb,
 			     void *user, int *err);
 

@@ -377,3 +377,33 @@ teardown() {
 	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'redis://no-such-host.invalid'
 	assert_output --partial 'cannot resolve the Redis host'
 }
+
+@test "revenge-bench fanout spread over two nodes: members on B get every sync of the hosts on A" {
+	local open=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --max-conns-per-ip 0
+		--handshake-rate-per-ip 0 --party-join-rate 0)
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	# members 1, 3, 5, ... of each party on B, the hosts and the rest on A
+	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
+		fanout --parties 2 --members 20 --rate 5 --duration 3s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["urls"] == sys.argv[1:], r
+assert r["connected"] == 40 and r["failed"] == 0 and r["closed_by_server"] == 0, r
+assert r["sent"] >= 10 and r["expected"] == r["sent"] * 19, r
+assert r["received"] == r["expected"] and r["loss_pct"] == 0 and r["errors"] == 0, r
+' "$A_URL" "$B_URL"
+	# the syncs crossed through Redis: B holds 20 members and received them
+	[ "$(metric B revenge_redis_received_total)" -ge 10 ]
+	run "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" fanout \
+		--parties 1 --members 4 --rate 5 --duration 500ms
+	assert_success
+	assert_output --partial "server        $A_URL, $B_URL (hosts on the first, members round-robin)"
+	stop_node A
+	stop_node B
+}
