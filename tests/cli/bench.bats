@@ -306,6 +306,22 @@ assert r["limited_by"] is None and r["max_conns"] is None and r["nofile_limit"] 
 	refute_output --partial $'\r'
 }
 
+@test "--url twice against one server: members alternate between the two URLs, nothing lost" {
+	# 127.0.0.1 and localhost: two URLs, one server
+	run "$BENCH" --url "$URL" --url "ws://localhost:$PORT" chat --parties 2 --members 5 \
+		--rate 5 --duration 1s --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert len(r["urls"]) == 2 and r["url"] == r["urls"][0], r
+assert r["connected"] == 10 and r["failed"] == 0 and r["loss_pct"] == 0, r
+'
+	run "$BENCH" --url "$URL" --url "ws://localhost:$PORT" churn --parties 2 --members 3 \
+		--churn 20 --duration 1s --json
+	assert_success
+}
+
 @test "a dead server: exit 1 and the reason" {
 	run -1 "$BENCH" --url ws://127.0.0.1:1 progress --sessions 3 --duration 1s
 	assert_output --partial "cannot connect"
@@ -326,6 +342,18 @@ assert r["limited_by"] is None and r["max_conns"] is None and r["nofile_limit"] 
 	assert_output --partial -- "--inflight"
 	run -2 "$BENCH" --url http://x progress
 	assert_output --partial -- "--url"
+	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 --url ws://a:1 fanout
+	assert_output --partial -- "--url: 'ws://a:1' given twice"
+	run -2 "$BENCH" --url ws://a:1 --url b:1 fanout
+	assert_output --partial -- "--url: expected ws://HOST:PORT"
+	run -2 "$BENCH" $(for i in $(seq 1 17); do echo --url ws://h$i:1; done) fanout
+	assert_output --partial -- "--url: at most 16 servers"
+	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 connect
+	assert_output --partial -- "--url given 2 times: only fanout, fill, chat and churn"
+	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 sync
+	assert_output --partial -- "--url given 2 times"
+	run -2 "$BENCH" --src 127.0.0.1 --url ws://a:1 --url 'ws://[::1]:1' chat
+	assert_output --partial -- "--src: IPv4 source addresses cannot reach an IPv6 server (ws://[::1]:1)"
 	run -2 "$BENCH" progress extra
 	assert_output --partial "unexpected argument 'extra'"
 	run "$BENCH" --help
