@@ -52,7 +52,7 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --url URL            server (default $REVENGE_URL or ws://127.0.0.1:8080);\n"
-"                       given up to " STR(MAX_URLS) " times (the nodes of a --redis\n"
+"                       given up to " STR(MAX_URLS) " times (the nodes of a\n"
 "                       cluster): fanout, fill, chat and churn keep each\n"
 "                       party's host on the first and spread its members\n"
 "                       round-robin over all\n"
