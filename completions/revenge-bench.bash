@@ -20,10 +20,10 @@ _revenge_bench_scenario_flags()
 {
 	case $1 in
 	amplify) echo '--attackers --rate --passive --bystanders --bystander-cpu --server-pid' ;;
-	chat) echo '--parties --members --rate --server-pid' ;;
-	churn) echo '--parties --members --rate --churn --server-pid' ;;
+	chat) echo '--parties --members --rate --server-pid --redis-pid' ;;
+	churn) echo '--parties --members --rate --churn --server-pid --redis-pid' ;;
 	connect) echo '--conns --server-pid' ;;
-	fanout) echo '--parties --members --rate --server-pid' ;;
+	fanout) echo '--parties --members --rate --server-pid --redis-pid' ;;
 	fill) echo '--parties --members --server-pid' ;;
 	progress) echo '--sessions --inflight --rate' ;;
 	sync) echo '--members --delay --delay-up --delay-down --jitter --jitter-dist --skew-ppm --seed' ;;

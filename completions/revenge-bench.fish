@@ -63,6 +63,8 @@ complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l conns -x -
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect' -l raw -d 'Handshakes on plain sockets, not libwebsockets (ws:// only)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is connect fanout chat churn amplify fill' -l server-pid -x -d "Read the server's memory (connect) or CPU (the others) from /proc" \
     -a '(__fish_complete_pids)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l redis-pid -x -d "Read the Redis server's CPU (cluster mode)" \
+    -a '(__fish_complete_pids)'
 
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l parties -x -d 'Parties (default 100; 1 to 10000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is fanout chat churn' -l members -x -d 'Members per party, the host included (default 100; 2 to 10000)'

@@ -16,6 +16,8 @@
 #   BENCH_ANCHORS=DIR   the anchors (default ../shared/anchors)
 #   BENCH_SYNC_DURATION=30s   each `revenge-bench sync` run (3 of them)
 #   BENCH_ONLY=sync     only the sync runs (no yardsticks, about two minutes)
+#   BENCH_ONLY=cluster  only scripts/bench-cluster.sh (one node against two
+#                       through Redis; its own BENCH_CLUSTER_* settings)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -178,6 +180,9 @@ for name, title in (("nodelay", "no delay"), ("noskew", "(no skew)"), ("jitter",
 PYEOF
 }
 
+if [ "$ONLY" = cluster ]; then
+	exec scripts/bench-cluster.sh
+fi
 if [ "$ONLY" = sync ]; then
 	sync_runs
 	echo "results: $out/$stamp-*.json" >&2
@@ -377,4 +382,6 @@ for name in ("chat-100x10", "churn-100x20"):
 PYEOF
 fill_table
 sync_runs
+echo
+scripts/bench-cluster.sh
 echo "results: $out/$stamp-*.json" >&2

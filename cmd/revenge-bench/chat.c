@@ -68,6 +68,7 @@ static void message(struct mesh *ms, struct mesh_member *m, const char *text, si
 		return;   /* sent outside the window */
 	t = mesh_now() - ms->t0;
 	ch->received++;
+	mesh_count_rx(ms, m);
 	histo_add(&ch->lat, (t - sent) * 1e6);
 }
 

@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* --url given more than once: the nodes of one cluster, a handful */
+#define BENCH_MAX_URLS 16
+
 struct limits;
 struct srcaddr;
 
@@ -22,6 +25,9 @@ struct common_opts {
 	bool tty;                     /* live line on stderr (never with json) */
 	bool deflate;
 	int server_pid;               /* > 0: read its CPU and memory from /proc */
+	int node_pids[BENCH_MAX_URLS]; /* --server-pid for each --url, in order
+				       * (node_pids[0] == server_pid); 0: /metrics */
+	int redis_pid;                /* > 0: read the Redis server's CPU too */
 	const struct srcaddr *src;    /* --src; NULL or empty: the kernel picks */
 	const struct limits *lim;     /* what caps the connections; never NULL */
 	const char *token;            /* sent by every connection, NULL: none; a

@@ -57,6 +57,7 @@ void syncload_message(struct syncload *s, struct mesh *ms, struct mesh_member *m
 	if (!ms->measuring || sent < ms->t_measure - ms->t0 || sent > ms->t_end - ms->t0)
 		return;   /* sent outside the window */
 	s->received++;
+	mesh_count_rx(ms, m);
 	histo_add(&s->lat, (t - sent) * 1e6);
 }
 

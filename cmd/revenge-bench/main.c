@@ -39,8 +39,7 @@
 #include "sync.h"
 
 #define PROG "revenge-bench"
-/* --url given more than once: the nodes of one cluster, a handful */
-#define MAX_URLS 16
+#define MAX_URLS BENCH_MAX_URLS
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -98,7 +97,10 @@ static const char usage_text[] =
 "                       2 to 10000)\n"
 "      --rate R         syncs per second per host (default 1; up to 1000)\n"
 "      --server-pid PID read the server's CPU from /proc (for servers\n"
-"                       without /metrics); else /metrics is used\n"
+"                       without /metrics); else /metrics is used; with\n"
+"                       several --url, once for each, in order\n"
+"      --redis-pid PID  read the Redis server's CPU (cluster mode): its CPU\n"
+"                       per party message\n"
 "  fill                 P parties of M members join as fast as the server\n"
 "                       admits them (--connect-rate, 64 handshakes in\n"
 "                       flight); a second after the last join each host\n"
@@ -120,7 +122,9 @@ static const char usage_text[] =
 "      --members M      members per party (default 100; 2 to 10000)\n"
 "      --rate R         chat messages per second per member, open loop,\n"
 "                       spread evenly (default 0.2; more than 0, up to 1000)\n"
-"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics);\n"
+"                       with several --url, once for each, in order\n"
+"      --redis-pid PID  read the Redis server's CPU (cluster mode)\n"
 "  churn                fanout's P parties of M stable members, while extra\n"
 "                       members join and leave: N joins per second in all,\n"
 "                       each staying 0.5 to 2 s and leaving with close 1000;\n"
@@ -132,7 +136,9 @@ static const char usage_text[] =
 "      --rate R         syncs per second per host (default 1; up to 1000)\n"
 "      --churn N        joins per second in all (default 100; more than 0,\n"
 "                       up to 10000)\n"
-"      --server-pid PID read the server's CPU from /proc (else /metrics)\n"
+"      --server-pid PID read the server's CPU from /proc (else /metrics);\n"
+"                       with several --url, once for each, in order\n"
+"      --redis-pid PID  read the Redis server's CPU (cluster mode)\n"
 "  amplify              one party of A attackers sending R chat messages per\n"
 "                       second each and P passive members, while B bystanders,\n"
 "                       each alone in a party of its own, time `time` requests\n"
@@ -195,7 +201,10 @@ static const char usage_text[] =
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
 
 /* sync's options: values past any letter */
-enum { OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED };
+enum {
+	OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED,
+	OPT_REDIS_PID,
+};
 #define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
 /* --duration: more than zero, at most an hour; in seconds. */
@@ -236,6 +245,7 @@ int main(int argc, char **argv)
 		{ "members", required_argument, NULL, 'M' },
 		{ "churn", required_argument, NULL, 'N' },
 		{ "server-pid", required_argument, NULL, 'S' },
+		{ "redis-pid", required_argument, NULL, OPT_REDIS_PID },
 		{ "conns", required_argument, NULL, 'C' },
 		{ "raw", no_argument, NULL, 'W' },
 		{ "attackers", required_argument, NULL, 'a' },
@@ -255,7 +265,7 @@ int main(int argc, char **argv)
 	};
 	struct common_opts c = { 0 };
 	const char *urls[MAX_URLS];
-	unsigned nurls = 0;
+	unsigned nurls = 0, npids = 0;
 	struct srcaddr src = { 0 };
 	struct limits lim = { 0 };
 	unsigned parties = 100, members = 100, conns = 1000, sessions = 1000, inflight = 1;
@@ -344,7 +354,14 @@ int main(int argc, char **argv)
 				usage_error("--churn: joins per second in all, more than 0 and at most "
 					    "10000, got '%s'", optarg);
 			break;
-		case 'S': c.server_pid = (int)parse_uint("--server-pid", optarg, 1, 4194304); break;
+		case 'S':
+			if (npids == MAX_URLS)
+				usage_error("--server-pid: at most %d, one for each --url", MAX_URLS);
+			c.node_pids[npids++] = (int)parse_uint("--server-pid", optarg, 1, 4194304);
+			break;
+		case OPT_REDIS_PID:
+			c.redis_pid = (int)parse_uint("--redis-pid", optarg, 1, 4194304);
+			break;
 		case 'C': conns = (unsigned)parse_uint("--conns", optarg, 1, 100000); break;
 		case 'W': raw = true; break;
 		case OPT_DELAY:
@@ -398,6 +415,13 @@ int main(int argc, char **argv)
 		urls[nurls++] = c.url;
 	c.urls = urls;
 	c.nurls = nurls;
+	c.server_pid = c.node_pids[0];
+	if (npids > nurls)
+		usage_error("--server-pid given %u times for %u --url: one for each --url, in order",
+			    npids, nurls);
+	if (c.redis_pid && strcmp(scenario, "fanout") && strcmp(scenario, "chat") &&
+	    strcmp(scenario, "churn"))
+		usage_error("--redis-pid: only fanout, chat and churn read it");
 	if (nurls > 1 && strcmp(scenario, "fanout") && strcmp(scenario, "fill") &&
 	    strcmp(scenario, "chat") && strcmp(scenario, "churn"))
 		usage_error("--url given %u times: only fanout, fill, chat and churn spread a party "

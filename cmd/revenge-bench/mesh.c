@@ -91,10 +91,52 @@ void mesh_deliveries_json(const struct mesh *ms, const struct mesh_deliveries *d
 		(unsigned long long)d->errors);
 }
 
+/* NAN when unknown or nothing to divide by. */
+static double us_each(double cpu_s, uint64_t n)
+{
+	return n ? cpu_s * 1e6 / (double)n : NAN;
+}
+
+static void json_num(FILE *out, const char *key, double v, const char *fmt)
+{
+	fprintf(out, "\"%s\":", key);
+	if (isfinite(v))
+		fprintf(out, fmt, v);
+	else
+		fprintf(out, "null");
+	fputc(',', out);
+}
+
 void mesh_deliveries_json_end(const struct mesh *ms, const struct mesh_deliveries *d,
 			      FILE *out)
 {
+	double redis = ms->redis_cpu_end - ms->redis_cpu_start;
+
 	servstat_cpu_json(out, ms->cpu_end - ms->cpu_start, d->received);
+	if (ms->o->nurls > 1) {
+		fprintf(out, "\"nodes\":[");
+		for (unsigned i = 0; i < ms->o->nurls; i++) {
+			double cpu = ms->node_cpu_end[i] - ms->node_cpu_start[i];
+
+			fprintf(out, "%s{\"url\":\"%s\",", i ? "," : "", ms->o->urls[i]);
+			json_num(out, "cpu_s", cpu, "%.3f");
+			fprintf(out, "\"received\":%llu,", (unsigned long long)ms->node_rx[i]);
+			json_num(out, "us_per_delivery", us_each(cpu, ms->node_rx[i]), "%.3f");
+			fprintf(out, "\"cpu_pct\":");
+			if (isfinite(cpu) && mesh_window(ms) > 0)
+				fprintf(out, "%.1f}", 100 * cpu / mesh_window(ms));
+			else
+				fprintf(out, "null}");
+		}
+		fprintf(out, "],");
+	}
+	if (ms->o->redis_pid > 0) {
+		json_num(out, "redis_cpu_s", redis, "%.3f");
+		json_num(out, "redis_us_per_message", us_each(redis, d->sent), "%.3f");
+		json_num(out, "redis_publish_per_message",
+			 d->sent ? (ms->published_end - ms->published_start) / (double)d->sent : NAN,
+			 "%.3f");
+	}
 	mesh_load_json(ms, out);
 	fprintf(out, "\"latency_ms\":");
 	histo_json(d->lat, out);
@@ -110,6 +152,28 @@ void mesh_deliveries_text(const struct mesh *ms, const struct mesh_deliveries *d
 	fprintf(out, "latency       ");
 	histo_text(d->lat, out);
 	servstat_cpu_text(out, ms->cpu_end - ms->cpu_start, d->received);
+	for (unsigned i = 0; ms->o->nurls > 1 && i < ms->o->nurls; i++) {
+		double cpu = ms->node_cpu_end[i] - ms->node_cpu_start[i];
+
+		if (isfinite(cpu))
+			fprintf(out, "  node %-7u %.2f s, %llu delivered here, %.2f us each (%s)\n",
+				i + 1, cpu, (unsigned long long)ms->node_rx[i],
+				us_each(cpu, ms->node_rx[i]), ms->o->urls[i]);
+		else
+			fprintf(out, "  node %-7u CPU not measured (%s)\n", i + 1, ms->o->urls[i]);
+	}
+	if (ms->o->redis_pid > 0) {
+		double redis = ms->redis_cpu_end - ms->redis_cpu_start;
+
+		if (isfinite(redis))
+			fprintf(out, "redis CPU     %.2f s, %.2f us per party message sent, "
+				"%.2f publishes each\n", redis, us_each(redis, d->sent),
+				d->sent ? (ms->published_end - ms->published_start) /
+					  (double)d->sent : NAN);
+		else
+			fprintf(out, "redis CPU     not measured (no /proc/%d/stat)\n",
+				ms->o->redis_pid);
+	}
 	mesh_load_text(ms, out);
 }
 
@@ -168,6 +232,38 @@ const char *mesh_connect_error(int err)
 const char *mesh_url(const struct mesh *ms, unsigned idx)
 {
 	return ms->o->nurls > 1 ? ms->o->urls[idx % ms->o->nurls] : ms->o->url;
+}
+
+void mesh_count_rx(struct mesh *ms, const struct mesh_member *m)
+{
+	ms->node_rx[m->idx % ms->o->nurls]++;
+}
+
+/* Every node's CPU seconds into cpu[] and their sum (NAN when one is
+ * unknown); Redis's into *redis (NAN without --redis-pid). */
+static double read_cpus(struct mesh *ms, double *cpu, double *redis)
+{
+	double sum = 0, published;
+
+	for (unsigned i = 0; i < ms->o->nurls; i++) {
+		cpu[i] = servstat_cpu(ms->loop, ms->cl, ms->o->urls[i], ms->o->node_pids[i]);
+		sum += cpu[i];
+	}
+	*redis = NAN;
+	if (ms->o->redis_pid <= 0)
+		return sum;
+	*redis = servstat_cpu(ms->loop, ms->cl, NULL, ms->o->redis_pid);
+	/* the publishes of the window alone: the joins' and leaves' notices
+	 * come before and after it */
+	published = 0;
+	for (unsigned i = 0; i < ms->o->nurls; i++)
+		published += servstat_metric(ms->loop, ms->cl, ms->o->urls[i],
+					     "revenge_redis_published_total");
+	if (ms->measuring)
+		ms->published_end = published;
+	else
+		ms->published_start = published;
+	return sum;
 }
 
 /* Hosts first, so that each is the first joiner of its party. */
@@ -246,7 +342,7 @@ static void start_measuring(struct mesh *ms)
 	/* servstat_cpu runs the loop until /metrics answers, and this
 	 * timer with it: once is enough */
 	ms->starting = true;
-	ms->cpu_start = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
+	ms->cpu_start = read_cpus(ms, ms->node_cpu_start, &ms->redis_cpu_start);
 	ms->self_cpu_start = servstat_self_cpu();
 	ms->starting = false;
 	if (ms->stopping)
@@ -320,7 +416,8 @@ static int mesh_init(struct mesh *ms)
 	int err;
 
 	ms->n = ms->parties * ms->members;
-	ms->cpu_start = ms->cpu_end = NAN;
+	ms->cpu_start = ms->cpu_end = ms->redis_cpu_start = ms->redis_cpu_end = NAN;
+	ms->published_start = ms->published_end = NAN;
 	ms->m = calloc(ms->n, sizeof(*ms->m));
 	if (!ms->m) {
 		fprintf(stderr, "revenge-bench: out of memory\n");
@@ -370,7 +467,7 @@ static void mesh_run(struct mesh *ms)
 	ms->stopping = true;
 	if (ms->measuring) {
 		ms->self_cpu_end = servstat_self_cpu();
-		ms->cpu_end = servstat_cpu(ms->loop, ms->cl, ms->o->url, ms->o->server_pid);
+		ms->cpu_end = read_cpus(ms, ms->node_cpu_end, &ms->redis_cpu_end);
 	}
 	if (ms->o->tty && !ms->o->json)
 		fprintf(stderr, "\r\033[K");

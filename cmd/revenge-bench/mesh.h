@@ -78,7 +78,14 @@ struct mesh {
 	double t0;                    /* monotonic seconds at the start */
 	double t_settle, t_measure, t_end;
 	double t_last_rx;             /* the last message before the window */
-	double cpu_start, cpu_end;    /* server CPU seconds; NAN when unknown */
+	double cpu_start, cpu_end;    /* server CPU seconds, every --url's
+				       * together; NAN when one is unknown */
+	double node_cpu_start[BENCH_MAX_URLS], node_cpu_end[BENCH_MAX_URLS];
+	double redis_cpu_start, redis_cpu_end; /* NAN without --redis-pid */
+	double published_start, published_end; /* the nodes' Redis publishes
+						* (with --redis-pid) */
+	uint64_t node_rx[BENCH_MAX_URLS];     /* deliveries counted to members
+					       * of each --url (mesh_count_rx) */
 	double self_cpu_start, self_cpu_end;    /* this process's CPU seconds */
 	char run[16];                 /* this run's id, in party ids and texts */
 	char reason[200];             /* the first failure */
@@ -103,6 +110,9 @@ int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, un
  * first --url; then round-robin over every --url, so that a party spans
  * the nodes of a cluster). */
 const char *mesh_url(const struct mesh *ms, unsigned idx);
+
+/* Count one delivery in the window to member m, by its --url. */
+void mesh_count_rx(struct mesh *ms, const struct mesh_member *m);
 
 /* The "server" line of the text reports: every --url. */
 void mesh_server_text(const struct mesh *ms, FILE *out);
@@ -148,13 +158,18 @@ struct mesh_deliveries {
  * "errors", each followed by a comma. */
 void mesh_deliveries_json(const struct mesh *ms, const struct mesh_deliveries *d, FILE *out);
 
-/* The rest of the JSON object: the server's CPU per delivery, the load
- * (mesh_load_json), "latency_ms", the limits, then "}" and a newline. */
+/* The rest of the JSON object: the server's CPU per delivery, with several
+ * --url each node's ("nodes": url, cpu_s, received, us_per_delivery), with
+ * --redis-pid Redis's ("redis_cpu_s", "redis_us_per_message": over the
+ * messages sent) and the nodes' publishes per message sent
+ * ("redis_publish_per_message"), the load (mesh_load_json), "latency_ms", the limits,
+ * then "}" and a newline. */
 void mesh_deliveries_json_end(const struct mesh *ms, const struct mesh_deliveries *d,
 			      FILE *out);
 
 /* The table lines "delivered" (loss, per second) and "latency", the
- * server's CPU per delivery and the load (mesh_load_text). */
+ * server's CPU per delivery (each node's, Redis's, as in the JSON) and
+ * the load (mesh_load_text). */
 void mesh_deliveries_text(const struct mesh *ms, const struct mesh_deliveries *d, FILE *out);
 
 #endif

@@ -31,9 +31,7 @@ static void fetch_done(int status, const char *body, size_t len, const char *rea
 	f->done = true;
 }
 
-/* The value of the unlabelled sample name in url's /metrics; NAN when
- * unknown. */
-static double metric(struct ev_loop *loop, struct rv_client *cl, const char *url,
+double servstat_metric(struct ev_loop *loop, struct rv_client *cl, const char *url,
 		     const char *name)
 {
 	char murl[2200];
@@ -69,7 +67,7 @@ double servstat_cpu(struct ev_loop *loop, struct rv_client *cl, const char *url,
 	char *p;
 
 	if (pid <= 0)
-		return metric(loop, cl, url, "process_cpu_seconds_total");
+		return servstat_metric(loop, cl, url, "process_cpu_seconds_total");
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fp = fopen(path, "r");
 	if (!fp)
@@ -92,7 +90,7 @@ double servstat_rss(struct ev_loop *loop, struct rv_client *cl, const char *url,
 	FILE *f;
 
 	if (pid <= 0)
-		return metric(loop, cl, url, "process_resident_memory_bytes");
+		return servstat_metric(loop, cl, url, "process_resident_memory_bytes");
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	f = fopen(path, "r");
 	if (!f)

@@ -17,6 +17,11 @@
  * running loop for at most 3 s. NAN when unknown. */
 double servstat_cpu(struct ev_loop *loop, struct rv_client *cl, const char *url, int pid);
 
+/* The unlabelled sample name in url's /metrics, fetched on cl while
+ * running loop for at most 3 s; NAN when unknown. */
+double servstat_metric(struct ev_loop *loop, struct rv_client *cl, const char *url,
+		       const char *name);
+
 /* Resident memory in bytes, the same way (/proc/pid/status VmRSS, or
  * process_resident_memory_bytes). NAN when unknown. */
 double servstat_rss(struct ev_loop *loop, struct rv_client *cl, const char *url, int pid);

@@ -352,6 +352,14 @@ assert r["connected"] == 10 and r["failed"] == 0 and r["loss_pct"] == 0, r
 	assert_output --partial -- "--url given 2 times: only fanout, fill, chat and churn"
 	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 sync
 	assert_output --partial -- "--url given 2 times"
+	run -2 "$BENCH" --url ws://a:1 --server-pid 1 --server-pid 2 fanout
+	assert_output --partial -- "--server-pid given 2 times for 1 --url: one for each --url, in order"
+	run -2 "$BENCH" --server-pid 0 fanout
+	assert_output --partial -- "--server-pid"
+	run -2 "$BENCH" --redis-pid 12x fanout
+	assert_output --partial -- "--redis-pid"
+	run -2 "$BENCH" --redis-pid 1 progress
+	assert_output --partial -- "--redis-pid: only fanout, chat and churn read it"
 	run -2 "$BENCH" --src 127.0.0.1 --url ws://a:1 --url 'ws://[::1]:1' chat
 	assert_output --partial -- "--src: IPv4 source addresses cannot reach an IPv6 server (ws://[::1]:1)"
 	run -2 "$BENCH" progress extra

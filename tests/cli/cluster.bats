@@ -388,6 +388,7 @@ teardown() {
 	until_healthz B '"redis":"up"' 10
 	# members 1, 3, 5, ... of each party on B, the hosts and the rest on A
 	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
+		--server-pid "$A_PID" --redis-pid "$REDIS_PID" \
 		fanout --parties 2 --members 20 --rate 5 --duration 3s --json
 	assert_success
 	echo "$output" | "$PY" -c '
@@ -397,6 +398,17 @@ assert r["urls"] == sys.argv[1:], r
 assert r["connected"] == 40 and r["failed"] == 0 and r["closed_by_server"] == 0, r
 assert r["sent"] >= 10 and r["expected"] == r["sent"] * 19, r
 assert r["received"] == r["expected"] and r["loss_pct"] == 0 and r["errors"] == 0, r
+# each node: its CPU (A from /proc, B from its /metrics) and its deliveries,
+# 10 members on A (the hosts do not count theirs) and 10 on B
+n = r["nodes"]
+assert [x["url"] for x in n] == sys.argv[1:], n
+assert n[0]["received"] + n[1]["received"] == r["received"], n
+assert n[0]["received"] == r["sent"] * 9 and n[1]["received"] == r["sent"] * 10, n
+assert all(x["cpu_s"] is not None and x["cpu_s"] >= 0 for x in n), n
+assert abs(r["server_cpu_s"] - n[0]["cpu_s"] - n[1]["cpu_s"]) < 0.002, r
+# one PUBLISH per party message, whatever the members; Redis CPU measured
+assert r["redis_publish_per_message"] == 1, r
+assert r["redis_cpu_s"] is not None and r["redis_us_per_message"] is not None, r
 ' "$A_URL" "$B_URL"
 	# the syncs crossed through Redis: B holds 20 members and received them
 	[ "$(metric B revenge_redis_received_total)" -ge 10 ]
@@ -404,6 +416,8 @@ assert r["received"] == r["expected"] and r["loss_pct"] == 0 and r["errors"] == 
 		--parties 1 --members 4 --rate 5 --duration 500ms
 	assert_success
 	assert_output --partial "server        $A_URL, $B_URL (hosts on the first, members round-robin)"
+	assert_output --regexp "  node 1 +[0-9.]+ s, [0-9]+ delivered here"
+	assert_output --regexp "  node 2 +[0-9.]+ s, [0-9]+ delivered here"
 	stop_node A
 	stop_node B
 }

@@ -870,13 +870,13 @@ bench_scenario_flags() {
 	run bench_scenario_flags connect
 	assert_output "$(sorted --conns --raw --server-pid)"
 	run bench_scenario_flags fanout
-	assert_output "$(sorted --parties --members --rate --server-pid)"
+	assert_output "$(sorted --parties --members --rate --server-pid --redis-pid)"
 	run bench_scenario_flags progress
 	assert_output "$(sorted --sessions --inflight --rate)"
 	run bench_scenario_flags chat
-	assert_output "$(sorted --parties --members --rate --server-pid)"
+	assert_output "$(sorted --parties --members --rate --server-pid --redis-pid)"
 	run bench_scenario_flags churn
-	assert_output "$(sorted --parties --members --rate --churn --server-pid)"
+	assert_output "$(sorted --parties --members --rate --churn --server-pid --redis-pid)"
 	run bench_scenario_flags fill
 	assert_output "$(sorted --parties --members --server-pid)"
 	run bench_scenario_flags sync
