@@ -110,8 +110,38 @@ for _ in $(seq 1 "$ROUNDS"); do
 done
 [ -t 2 ] && printf '\r\033[K' >&2 || true
 
-/usr/bin/python3 - "$work/all.jsonl" "$SHAPE" "$DURATION" <<'EOF'
-import json, sys
+# Where Redis alone saturates: PUBLISH of a party-sized envelope (300 bytes)
+# to a channel with 1, 2 and 4 subscribed nodes (redis-cli SUBSCRIBE
+# readers), pipelined by redis-benchmark: the ceiling of party messages per
+# second for one Redis, whatever the nodes do.
+cpu_ticks() { # PID: user + system clock ticks so far
+	awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
+}
+redis_alone() {
+	local subs=$1 sp=() payload
+	payload=$(head -c 300 /dev/zero | tr '\0' x)
+	for ((i = 0; i < subs; i++)); do
+		redis-cli -p "$rport" subscribe revenge:party:bench >/dev/null &
+		sp+=("$!")
+	done
+	sleep 0.3
+	local n=${BENCH_CLUSTER_PUBLISHES:-400000} t0 t1
+	t0=$(cpu_ticks "$rpid")
+	redis-benchmark -p "$rport" -c 4 -P 32 -n "$n" -q --csv \
+		publish revenge:party:bench "$payload" 2>/dev/null | tail -1 |
+		awk -F, -v s="$subs" '{gsub(/"/, "", $2); printf "%s %s ", s, $2}'
+	t1=$(cpu_ticks "$rpid")
+	# Redis's CPU per PUBLISH, microseconds
+	echo "$t0 $t1 $n $(getconf CLK_TCK)" | awk '{printf "%.2f\n", ($2 - $1) / $4 * 1e6 / $3}'
+	kill "${sp[@]}" 2>/dev/null || true
+	wait "${sp[@]}" 2>/dev/null || true
+}
+if command -v redis-benchmark >/dev/null; then
+	for s in 1 2 4; do redis_alone "$s"; done >"$work/alone.txt"
+fi
+
+/usr/bin/python3 - "$work/all.jsonl" "$SHAPE" "$DURATION" "$work/alone.txt" <<'EOF'
+import json, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print(f"Cluster fan-out, {sys.argv[2]} (parties x members), {sys.argv[3]} windows; "
       "hosts on node 1, members round-robin over the nodes; Redis, the nodes and "
@@ -143,4 +173,10 @@ for d in rows:
           f"{f(lat.get('p50'))} | {f(lat.get('p99'))} | {f(us)}{ratio} | {per} | "
           f"{f(d.get('redis_us_per_message'))} | {f(d.get('redis_publish_per_message'))} | "
           f"{f(usec / calls if calls else None)} |")
+alone = sys.argv[4]
+if os.path.exists(alone) and os.path.getsize(alone):
+    print("\nRedis alone (redis-benchmark, PUBLISH of 300 bytes, pipelined 32 deep, "
+          "4 clients), publishes/s by subscribed nodes: " +
+          ", ".join(f"{l.split()[0]}: {float(l.split()[1]):,.0f} ({l.split()[2]} us of Redis CPU each)"
+                    for l in open(alone) if l.strip()))
 EOF
