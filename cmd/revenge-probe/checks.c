@@ -340,7 +340,7 @@ int check_sync(struct probe *p, int argc, char **argv)
 	t_sent = probe_now_ms();
 	pc_sendf(host, "sync", json_pack("{s:f,s:b,s:f}", "position", e.position, "playing",
 					 e.playing, "speed", e.speed), "probe-sync");
-	if (!(m = pc_expect(host, "sync", has_id, "probe-sync", 0, NULL)))
+	if (!(m = pc_expect_reply(host, "sync", "probe-sync", "sync", 0, NULL)))
 		return p->status;
 	json_decref(m);
 	for (unsigned i = 0; i < n; i++) {
@@ -544,7 +544,7 @@ int check_progress(struct probe *p, int argc, char **argv)
 		return p->status;
 	pc_sendf(c, "progress", json_pack("{s:s,s:f,s:f,s:b}", "media_id", media, "position",
 					  position, "duration", duration, "playing", 1), "probe-1");
-	if (!(m = pc_expect(c, "ack", has_id, "probe-1", 0, NULL)))
+	if (!(m = pc_expect_reply(c, "ack", "probe-1", "progress", 0, NULL)))
 		return p->status;
 	json_decref(m);
 	/* Ticks at the interval, extrapolating while playing. */
@@ -579,7 +579,7 @@ int check_progress(struct probe *p, int argc, char **argv)
 	/* Paused: the position holds. */
 	pc_sendf(c, "progress", json_pack("{s:s,s:f,s:f,s:b}", "media_id", media, "position",
 					  position, "duration", duration, "playing", 0), "probe-2");
-	if (!(m = pc_expect(c, "ack", has_id, "probe-2", 0, NULL)))
+	if (!(m = pc_expect_reply(c, "ack", "probe-2", "progress", 0, NULL)))
 		return p->status;
 	json_decref(m);
 	/* ticks already queued before the pause may still say playing */
@@ -666,16 +666,10 @@ int check_quality(struct probe *p, int argc, char **argv)
 	}
 	if (request) {
 		pc_sendf(c, "quality_request", json_pack("{s:s}", "profile", request), "probe-q");
-		if (!(m = pc_expect(c, "quality_changed", has_id, "probe-q", 0, NULL))) {
-			/* an error reply explains better than a timeout */
-			json_t *e = pc_expect(c, "error", NULL, NULL, 1, NULL);
+		char what[RV_ID_MAX + 32];
 
-			if (e) {
-				p->status = 0;
-				probe_fail(p, PX_FAILED, "quality_request %s: error %s: %s", request,
-					   str(e, "payload", "code"), str(e, "payload", "message"));
-				json_decref(e);
-			}
+		snprintf(what, sizeof(what), "quality_request %s", request);
+		if (!(m = pc_expect_reply(c, "quality_changed", "probe-q", what, 0, NULL))) {
 			json_decref(ladder);
 			return p->status;
 		}

@@ -107,6 +107,17 @@ typedef bool (*pc_pred)(const json_t *msg, void *arg, char *why, size_t whylen);
 json_t *pc_expect(struct pclient *c, const char *type, pc_pred pred, void *arg,
 		  double within_ms, double *at_ms);
 
+/* pc_expect for the reply of type to the request sent with id, which
+ * an error reply with that id also ends: the wait fails at once (1) with
+ * "what: error CODE: MESSAGE" rather than waiting out the timeout. */
+json_t *pc_expect_reply(struct pclient *c, const char *type, const char *id, const char *what,
+			double within_ms, double *at_ms);
+
+/* pc_expect (type, pred, arg) that an error reply carrying id also ends,
+ * failing at once as pc_expect_reply does; id NULL: plain pc_expect. */
+json_t *pc_expect_answer(struct pclient *c, const char *type, pc_pred pred, void *arg,
+			 const char *id, const char *what, double within_ms, double *at_ms);
+
 /* The oldest queued message of type, removed from the queue (new
  * reference, caller decrefs), without waiting or recording anything; NULL
  * when none is queued. at_ms (may be NULL): its receive time. */

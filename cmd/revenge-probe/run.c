@@ -52,6 +52,24 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
+/* The id an expect step matches exactly, when it names one ("id": "x",
+ * variables substituted): a reply to a request the scenario sent, which
+ * an error with the same id answers finally. NULL: none (or a matcher). */
+static json_t *reply_id(const struct scn_step *st, json_t *vars)
+{
+	json_t *want = st->match ? json_object_get(st->match, "id") : NULL, *id;
+	char why[300];
+
+	if (!json_is_string(want) || !strcmp(st->type, "error"))
+		return NULL;
+	id = scn_substitute(want, vars, why, sizeof(why));
+	if (id && !json_is_string(id)) {
+		json_decref(id);
+		id = NULL;
+	}
+	return id;
+}
+
 static int run_step(struct probe *p, const struct scenario *sc, const struct scn_step *st,
 		    struct pclient **clients, json_t *vars)
 {
@@ -84,8 +102,15 @@ static int run_step(struct probe *p, const struct scenario *sc, const struct scn
 		const char *var;
 		json_t *path;
 
-		msg = pc_expect(c, st->type, match_pred, &mc, st->ms > 0 ? st->ms : sc->timeout_ms,
-				NULL);
+		json_t *id = reply_id(st, vars);
+		char what[RV_ID_MAX + 64];
+
+		snprintf(what, sizeof(what), "expect %s (id %s)", st->type,
+			 id ? json_string_value(id) : "");
+		msg = pc_expect_answer(c, st->type, match_pred, &mc,
+				       id ? json_string_value(id) : NULL, what,
+				       st->ms > 0 ? st->ms : sc->timeout_ms, NULL);
+		json_decref(id);
 		if (!msg)
 			return p->status;
 		json_object_foreach(st->save, var, path) {

@@ -244,6 +244,8 @@ struct want {
 	const char *type;
 	pc_pred pred;
 	void *arg;
+	const char *reply_to;         /* non-NULL: an error with this id ends the
+				       * wait too (found is then that error) */
 	struct pmsg *found;           /* with prev link for removal */
 	struct pmsg **found_at;
 	size_t scanned;               /* queue entries already rejected */
@@ -261,12 +263,18 @@ static bool scan(void *arg)
 	if (w->c->broken || w->c->ended)
 		return true;
 	for (; *pp; pp = &(*pp)->next, i++) {
-		const char *t;
+		const char *t, *id;
 
 		if (i < w->scanned)
 			continue;
 		w->scanned = i + 1;
 		t = json_string_value(json_object_get((*pp)->msg, "type"));
+		id = json_string_value(json_object_get((*pp)->msg, "id"));
+		if (w->reply_to && !strcmp(t, "error") && id && !strcmp(id, w->reply_to)) {
+			w->found = *pp;
+			w->found_at = pp;
+			return true;
+		}
 		if (strcmp(t, w->type))
 			continue;
 		w->seen_type = true;
@@ -289,11 +297,57 @@ static void unlink_found(struct want *w)
 	c->n_queued--;
 }
 
+static json_t *expect(struct pclient *c, struct want *w, double within_ms, double *at_ms);
+
+static bool reply_has_id(const json_t *m, void *arg, char *why, size_t len)
+{
+	const char *want = arg, *id = json_string_value(json_object_get(m, "id"));
+
+	if (id && !strcmp(id, want))
+		return true;
+	snprintf(why, len, "reply carried id \"%s\", expected \"%s\"", id ? id : "", want);
+	return false;
+}
+
+json_t *pc_expect_answer(struct pclient *c, const char *type, pc_pred pred, void *arg,
+			 const char *id, const char *what, double within_ms, double *at_ms)
+{
+	struct want w = { .c = c, .type = type, .pred = pred, .arg = arg, .reply_to = id };
+	json_t *msg = expect(c, &w, within_ms, at_ms), *payload;
+	const char *code, *text;
+
+	if (!msg || strcmp(json_string_value(json_object_get(msg, "type")), "error"))
+		return msg;
+	/* the server's answer is final: no use waiting out the timeout */
+	payload = json_object_get(msg, "payload");
+	code = json_string_value(json_object_get(payload, "code"));
+	text = json_string_value(json_object_get(payload, "message"));
+	probe_fail(c->p, PX_FAILED, "%s: error %s: %s", what, code ? code : "?", text ? text : "");
+	json_decref(msg);
+	return NULL;
+}
+
+json_t *pc_expect_reply(struct pclient *c, const char *type, const char *id, const char *what,
+			double within_ms, double *at_ms)
+{
+	return pc_expect_answer(c, type, reply_has_id, (void *)id, id, what, within_ms, at_ms);
+}
+
 json_t *pc_expect(struct pclient *c, const char *type, pc_pred pred, void *arg,
 		  double within_ms, double *at_ms)
 {
-	struct probe *p = c->p;
 	struct want w = { .c = c, .type = type, .pred = pred, .arg = arg };
+
+	return expect(c, &w, within_ms, at_ms);
+}
+
+/* pc_expect with w set up: wait, unlink and return what was found, or
+ * record why nothing was. */
+static json_t *expect(struct pclient *c, struct want *wp, double within_ms, double *at_ms)
+{
+	struct probe *p = c->p;
+	struct want w = *wp;
+	const char *type = w.type;
 	char what[240];
 	json_t *msg;
 

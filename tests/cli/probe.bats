@@ -85,14 +85,37 @@ json_field() { # JSON FIELD-EXPR
 	probe --quiet chat
 	assert_success
 	assert_output ''
-	# the probe waits out --timeout after the error: a shorter one here
-	probe --timeout 2s --quiet quality --request nosuch
+	probe --quiet quality --request nosuch
 	assert_failure 1
 	assert_output --partial "unknown_profile"
 }
 
+@test "a final error reply fails at once, not after --timeout" {
+	local t0=$SECONDS
+	probe --timeout 60s quality --request 4320p
+	assert_failure 1
+	assert_output --partial "quality_request 4320p: error unknown_profile"
+	# the answer came in milliseconds; 60 s would be the timeout waited out
+	[ $((SECONDS - t0)) -lt 20 ]
+	# a scenario's expect of the reply to its own request (matched by id):
+	# the error with that id ends the step at once, whatever "within" says
+	t0=$SECONDS
+	run "$PROBE" --url "$URL" run - <<'EOF2'
+{"clients": {"h": {"path": "/ws/party/final-${run}?name=hal"},
+             "m": {"path": "/ws/party/final-${run}?name=meg"}},
+ "steps": [{"open": "h"}, {"expect": "welcome", "client": "h"},
+           {"open": "m"}, {"expect": "welcome", "client": "m"},
+           {"send": {"type": "sync", "id": "s-${run}", "payload": {"position": 1, "playing": true, "speed": 1}}, "client": "m"},
+           {"expect": "sync", "client": "m", "match": {"id": "s-${run}"}, "within": "60s"}]}
+EOF2
+	assert_failure 1
+	assert_output --partial 'step 6'
+	assert_output --regexp 'expect sync \(id s-[^)]+\): error forbidden'
+	[ $((SECONDS - t0)) -lt 20 ]
+}
+
 @test "exit 1: a wrong expectation says what was expected and what came" {
-	probe --timeout 2s quality --request 8k
+	probe quality --request 8k
 	assert_failure 1
 	assert_output --partial "quality_request 8k: error unknown_profile"
 	run "$PROBE" --url "$URL" run - <<'EOF2'
