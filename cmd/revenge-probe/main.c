@@ -26,7 +26,7 @@ static const char usage_text[] =
 "Check a live revenge-server, for CI: each check prints one line (or one\n"
 "JSON object with --json) and exits with a status saying what happened.\n"
 "\n"
-"Options:\n"
+"Options (before or after the check):\n"
 "  --url URL           server (default $REVENGE_URL or ws://127.0.0.1:8080;\n"
 "                      wss:// for TLS)\n"
 "  --timeout TIME      longest wait for any answer: 500ms, 10s, 1m (default 10s)\n"
@@ -174,6 +174,87 @@ static void report(struct probe *p, const char *check, double elapsed_ms)
 		fprintf(f, "%s %s: %s\n", ok ? "ok" : "FAIL", check, why);
 }
 
+/* What the global options set, wherever they are given. */
+struct globals {
+	struct probe *p;
+	struct rv_client_config *cc;
+	const char *token, *token_file;
+};
+
+static void global_opt(struct globals *g, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'u': g->p->url = arg; break;
+	case 't':
+		g->p->timeout_ms = opt_duration_ms("--timeout", arg);
+		if (g->p->timeout_ms <= 0)
+			usage_error("--timeout: must be more than 0");
+		break;
+	case 'w': g->p->wait_ms = opt_duration_ms("--wait", arg); break;
+	case 'j': g->p->json = true; break;
+	case 'q': g->p->quiet = true; break;
+	case 'k': g->cc->insecure = true; break;
+	case 'c':
+		if (access(arg, R_OK))
+			usage_error("--ca: cannot read '%s': %s", arg, strerror(errno));
+		g->cc->ca_file = arg;
+		break;
+	case 'o': g->p->origin = arg; break;
+	case 'T': g->token = arg; break;
+	case 'F': g->token_file = arg; break;
+	}
+}
+
+/* Global options after the check's name (`sync --json`), as a user
+ * writes them (--help and --version too): applied, and taken out of argv from first on (up to a
+ * "--"), so that the check sees only its own. No check option shares a
+ * global's name. Returns the new argc. */
+static int hoist_globals(struct globals *g, const struct option *opts, int argc, char **argv,
+			 int first)
+{
+	int out = first;
+
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		const struct option *o = NULL;
+		size_t n;
+
+		if (!strcmp(a, "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strncmp(a, "--", 2)) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		eq = strchr(a, '=');
+		n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (const struct option *x = opts; x->name; x++)
+			if (strlen(x->name) == n && !strncmp(x->name, a + 2, n))
+				o = x;
+		if (!o) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (o->val == 'h' || o->val == 'V') {
+			cli_common_opt(PROG, usage_text, o->val, argv);
+		} else if (o->has_arg == no_argument) {
+			if (eq)
+				usage_error("--%s takes no value", o->name);
+			global_opt(g, o->val, NULL);
+		} else if (eq) {
+			global_opt(g, o->val, eq + 1);
+		} else if (i + 1 < argc) {
+			global_opt(g, o->val, argv[++i]);
+		} else {
+			usage_error("--%s: missing value", o->name);
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	static char token_buf[CLI_TOKEN_BUF];   /* --token-file's, for the whole run */
@@ -203,7 +284,8 @@ int main(int argc, char **argv)
 	struct probe p = { 0 };
 	struct rv_client_config cc = { 0 };
 	ev_signal sigint, sigterm;
-	const char *check, *token = NULL, *token_file = NULL;
+	struct globals g = { .p = &p, .cc = &cc };
+	const char *check;
 	int opt, err, (*fn)(struct probe *, int, char **) = NULL;
 	double t0;
 	size_t ulen;
@@ -212,32 +294,17 @@ int main(int argc, char **argv)
 		"ws://127.0.0.1:8080";
 	p.timeout_ms = 10000;
 	opterr = 0;
-	/* Global options stop at the check's name ("+"): the rest is its own. */
+	/* Global options stop at the check's name ("+"): the rest is its own,
+	 * apart from global options given after it, taken out below. */
 	while ((opt = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'u': p.url = optarg; break;
-		case 't':
-			p.timeout_ms = opt_duration_ms("--timeout", optarg);
-			if (p.timeout_ms <= 0)
-				usage_error("--timeout: must be more than 0");
-			break;
-		case 'w': p.wait_ms = opt_duration_ms("--wait", optarg); break;
-		case 'j': p.json = true; break;
-		case 'q': p.quiet = true; break;
-		case 'k': cc.insecure = true; break;
-		case 'c':
-			if (access(optarg, R_OK))
-				usage_error("--ca: cannot read '%s': %s", optarg, strerror(errno));
-			cc.ca_file = optarg;
-			break;
-		case 'o': p.origin = optarg; break;
-		case 'T': token = optarg; break;
-		case 'F': token_file = optarg; break;
-		default:
+		if (opt == 'h' || opt == 'V' || opt == '?' || opt == ':')
 			cli_common_opt(PROG, usage_text, opt, argv);
-		}
+		else
+			global_opt(&g, opt, optarg);
 	}
-	p.token = cli_token(PROG, token, token_file, token_buf);
+	if (optind < argc)
+		argc = hoist_globals(&g, opts, argc, argv, optind + 1);
+	p.token = cli_token(PROG, g.token, g.token_file, token_buf);
 	if (strncmp(p.url, "ws://", 5) && strncmp(p.url, "wss://", 6))
 		usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", p.url);
 	ulen = strlen(p.url);

@@ -312,11 +312,13 @@ static bool reply_has_id(const json_t *m, void *arg, char *why, size_t len)
 json_t *pc_expect_answer(struct pclient *c, const char *type, pc_pred pred, void *arg,
 			 const char *id, const char *what, double within_ms, double *at_ms)
 {
-	struct want w = { .c = c, .type = type, .pred = pred, .arg = arg, .reply_to = id };
+	struct want w = { .c = c, .type = type, .pred = pred, .arg = arg,
+			  .reply_to = strcmp(type, "error") ? id : NULL };
 	json_t *msg = expect(c, &w, within_ms, at_ms), *payload;
 	const char *code, *text;
 
-	if (!msg || strcmp(json_string_value(json_object_get(msg, "type")), "error"))
+	if (!msg || !id || !strcmp(type, "error") ||
+	    strcmp(json_string_value(json_object_get(msg, "type")), "error"))
 		return msg;
 	/* the server's answer is final: no use waiting out the timeout */
 	payload = json_object_get(msg, "payload");
@@ -534,7 +536,12 @@ int probe_http_get(struct probe *p, const char *path, char **body, size_t *len)
 			break;
 		probe_sleep(p, delay);
 	}
-	if (!status)
-		probe_fail(p, timed_out ? PX_TIMEOUT : PX_CONNECT, "GET %s: %s", url, why);
+	if (!status) {
+		/* the request went over HTTP: say so, not the WebSocket scheme */
+		bool tls = !strncmp(p->url, "wss://", 6);
+
+		probe_fail(p, timed_out ? PX_TIMEOUT : PX_CONNECT, "GET %s%s: %s",
+			   tls ? "https://" : "http://", url + (tls ? 6 : 5), why);
+	}
 	return status;
 }

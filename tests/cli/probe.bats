@@ -128,9 +128,33 @@ EOF2
 	assert_output --partial 'payload.text is "hello", expected "goodbye"'
 }
 
+@test "global options after the check are taken as before it; --help there too" {
+	run "$PROBE" --url "$URL" chat --json
+	assert_success
+	echo "$output" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); assert r["check"]=="chat" and r["ok"], r'
+	run "$PROBE" sync --members 2 --url="$URL" --timeout 5s --quiet
+	assert_success
+	assert_output ''
+	run "$PROBE" health --help
+	assert_success
+	assert_line --index 0 --partial "Usage: revenge-probe"
+	run -2 "$PROBE" --url "$URL" sync --json=yes
+	assert_output --partial -- "--json takes no value"
+	run -2 "$PROBE" --url "$URL" sync --timeout
+	assert_output --partial -- "--timeout: missing value"
+	run -2 "$PROBE" --url "$URL" sync --timeout 0s
+	assert_output --partial -- "--timeout: must be more than 0"
+	run -2 "$PROBE" --url "$URL" sync --bogus
+	assert_output --partial -- "unknown option '--bogus' for this check"
+	# after "--", words are the check's: --json is then not an option of sync
+	run -2 "$PROBE" --url "$URL" sync -- --json
+	assert_output --partial "unexpected argument '--json'"
+}
+
 @test "exit 3: a dead port" {
 	run "$PROBE" --url ws://127.0.0.1:1 --timeout 2s health
 	assert_failure 3
+	assert_output --partial "GET http://127.0.0.1:1/healthz"
 	run "$PROBE" --url ws://127.0.0.1:1 --timeout 2s sync
 	assert_failure 3
 	assert_output --partial "cannot connect"
