@@ -11,6 +11,14 @@ LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
 MANDIR    ?= $(PREFIX)/share/man
 DATADIR   ?= $(PREFIX)/share
+# Where each shell looks: zsh searches /usr/local/share/zsh/site-functions
+# (vendor-completions is for the distribution's own packages, under /usr);
+# fish looks in no /usr/local directory at all, only in its own
+# vendor_completions.d (pkg-config fish's completionsdir); bash-completion
+# also looks beside the command ($(PREFIX)/share/bash-completion).
+ZSH_COMPDIR  ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
+FISH_COMPDIR ?= $(or $(shell pkg-config --variable=completionsdir fish 2>/dev/null),/usr/share/fish/vendor_completions.d)
+BASH_COMPDIR ?= $(DATADIR)/bash-completion/completions
 
 CC        ?= cc
 # The flags are read when make parses this file. On a fresh machine the
@@ -217,8 +225,8 @@ clean:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/revenge \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/bash-completion/completions \
-		$(DESTDIR)$(DATADIR)/zsh/vendor-completions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASH_COMPDIR) $(DESTDIR)$(ZSH_COMPDIR) \
+		$(DESTDIR)$(FISH_COMPDIR)
 	install -m 755 $(CMD_BINS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
@@ -228,15 +236,14 @@ install: all
 		revenge.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/revenge.pc
 	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	for c in $(CMDS); do \
-		install -m 644 completions/$$c.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/$$c; \
-		install -m 644 completions/_$$c $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_$$c; \
-		install -m 644 completions/$$c.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$c.fish; \
+		install -m 644 completions/$$c.bash $(DESTDIR)$(BASH_COMPDIR)/$$c; \
+		install -m 644 completions/_$$c $(DESTDIR)$(ZSH_COMPDIR)/_$$c; \
+		install -m 644 completions/$$c.fish $(DESTDIR)$(FISH_COMPDIR)/$$c.fish; \
 	done
 
 uninstall:
 	for c in $(CMDS); do rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man1/$$c.1 \
-		$(DESTDIR)$(DATADIR)/bash-completion/completions/$$c \
-		$(DESTDIR)$(DATADIR)/zsh/vendor-completions/_$$c \
-		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$c.fish; done
+		$(DESTDIR)$(BASH_COMPDIR)/$$c $(DESTDIR)$(ZSH_COMPDIR)/_$$c \
+		$(DESTDIR)$(FISH_COMPDIR)/$$c.fish; done
 	rm -rf $(DESTDIR)$(INCDIR)/revenge
 	rm -f $(DESTDIR)$(LIBDIR)/librevenge.* $(DESTDIR)$(LIBDIR)/pkgconfig/revenge.pc

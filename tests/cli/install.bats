@@ -10,15 +10,17 @@ ROOT="$BATS_TEST_DIRNAME/../.."
 	assert_success
 	for f in bin/revenge-server bin/revenge-probe share/man/man1/revenge-probe.1 \
 		bin/revenge-party share/man/man1/revenge-party.1 \
-		bin/revenge-bench share/man/man1/revenge-bench.1 share/zsh/vendor-completions/_revenge-bench \
-		share/fish/vendor_completions.d/revenge-party.fish \
+		bin/revenge-bench share/man/man1/revenge-bench.1 share/zsh/site-functions/_revenge-bench \
 		share/bash-completion/completions/revenge-probe lib/librevenge.a lib/librevenge.so.0 lib/librevenge.so \
 		include/revenge/revenge.h include/revenge/proto.h include/revenge/party.h \
 		lib/pkgconfig/revenge.pc share/man/man1/revenge-server.1 \
 		share/bash-completion/completions/revenge-server \
-		share/zsh/vendor-completions/_revenge-server \
-		share/fish/vendor_completions.d/revenge-server.fish; do
+		share/zsh/site-functions/_revenge-server; do
 		[ -e "$p/$f" ] || fail "missing $f"
+	done
+	# fish looks in no prefix of ours: its own vendor directory
+	for f in revenge-party revenge-server revenge-probe revenge-bench; do
+		[ -e "$dest/usr/share/fish/vendor_completions.d/$f.fish" ] || fail "missing $f.fish"
 	done
 	run grep '^prefix=/opt/rv$' "$p/lib/pkgconfig/revenge.pc"
 	assert_success
@@ -40,14 +42,16 @@ int main(void)
 }
 EOF2
 	export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$p/lib/pkgconfig"
+	run pkg-config --libs revenge
+	assert_output --partial -- "-lev"
 	run cc -o "$BATS_TEST_TMPDIR/t" "$BATS_TEST_TMPDIR/t.c" $(pkg-config --cflags --libs revenge) \
-		$(pkg-config --libs libwebsockets jansson) -lev
+		$(pkg-config --libs libwebsockets jansson)
 	assert_success
 	LD_LIBRARY_PATH="$p/lib" run "$BATS_TEST_TMPDIR/t"
 	assert_output --regexp '^[0-9.]+ chat hi$'
 	run make -s -C "$ROOT" uninstall PREFIX=/opt/rv DESTDIR="$dest"
 	assert_success
-	run find "$p" -type f
+	run find "$p" "$dest/usr" -type f
 	assert_output ''
 }
 
