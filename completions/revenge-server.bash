@@ -17,7 +17,7 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --db --fsync --session-ttl --max-stored-per-owner
+	local flags='--listen --port-file --db --fsync --session-ttl --max-stored-per-owner
 		--ladder --origin --allowed-host --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
@@ -58,7 +58,7 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --db | --session-ttl | --max-stored-per-owner | \
+		--listen | --port-file | --db | --session-ttl | --max-stored-per-owner | \
 		--ladder | --origin | --allowed-host | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
@@ -91,7 +91,7 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
 		--ttl)
 			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
-		--db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key)
+		--port-file | --db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		*)

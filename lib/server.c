@@ -901,8 +901,10 @@ int rv_server_run(const struct rv_server_config *cfg)
 	if ((err = check_access(cfg)))
 		return err;
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		rv_log(cfg->log, RV_LOG_ERROR, "start_failed", "out of memory");
 		return RV_ENOMEM;
+	}
 	s->cfg = s->hub.cfg = cfg;
 	s->hub.message = handle_message;
 	s->log = s->hub.log = cfg->log;
@@ -914,6 +916,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 		rv__tally_free(&s->hub.session_owners);
 		rv__listener_close(&s->listener);
 		free(s);
+		rv_log(cfg->log, RV_LOG_ERROR, "start_failed", "out of memory");
 		return RV_ENOMEM;
 	}
 	/* Signal watchers need libev's default loop. */
@@ -922,6 +925,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 		rv__tally_free(&s->hub.session_owners);
 		rv__listener_close(&s->listener);
 		free(s);
+		rv_log(cfg->log, RV_LOG_ERROR, "start_failed", "cannot create the event loop (epoll)");
 		return RV_EIO;
 	}
 	if (cfg->db_path) {

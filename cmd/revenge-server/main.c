@@ -34,6 +34,9 @@ static const char usage_text[] =
 "Options:\n"
 "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080;\n"
 "                         port 0 picks a free port; [::1]:PORT for IPv6)\n"
+"  --port-file FILE       once listening, write the URL clients use (with the\n"
+"                         port picked for port 0) and a newline to FILE,\n"
+"                         atomically; removed again at a clean exit\n"
 "  --db PATH              the store (SQLite, WAL): progress reports and each\n"
 "                         session's quality profile (default ./var/revenge.db;\n"
 "                         ./var is created when the default is used)\n"
@@ -183,7 +186,7 @@ static const char usage_text[] =
 "resolve), 2 on a usage error.\n";
 
 enum {
-	OPT_LISTEN = 256, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
+	OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
@@ -202,6 +205,7 @@ enum {
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "session-ttl", required_argument, NULL, OPT_SESSION_TTL },
@@ -278,11 +282,46 @@ static void parse_listen(const char *arg, struct rv_server_config *cfg, char *ho
 	cfg->port = (int)parse_uint("--listen", colon + 1, 0, 65535);
 }
 
+/* The URL, written whole or not at all (a temporary file renamed over
+ * FILE): a script that waits for FILE never reads half of it. */
+static int write_port_file(const char *path, const char *url)
+{
+	char tmp[4200];
+	FILE *f;
+	int ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -1;
+	if (!(f = fopen(tmp, "w")))
+		return -1;
+	ok = fprintf(f, "%s\n", url) > 0;
+	ok = !fclose(f) && ok;
+	if (!ok || rename(tmp, path)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+struct port_file {
+	const char *path;             /* --port-file, NULL: none */
+	bool written;                 /* ours to remove at exit */
+};
+
 static void print_listening(const char *url, void *user)
 {
-	(void)user;
+	struct port_file *pf = user;
+
 	printf(PROG ": listening on %s\n", url);
 	fflush(stdout);
+	if (!pf->path)
+		return;
+	if (write_port_file(pf->path, url))
+		/* the server runs; only the script's way to find it failed */
+		fprintf(stderr, PROG ": --port-file: cannot write '%s': %s\n", pf->path,
+			strerror(errno));
+	else
+		pf->written = true;
 }
 
 static void check_readable(const char *flag, const char *path)
@@ -312,6 +351,7 @@ int main(int argc, char **argv)
 {
 	static char host[256];
 	struct rv_server_config cfg;
+	struct port_file port_file = { 0 };
 	struct rv_log log = { .level = RV_LOG_INFO, .prog = PROG };
 	bool db_given = false;
 	const char *secret_file = NULL, *public_file = NULL;
@@ -329,6 +369,11 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case OPT_LISTEN:
 			parse_listen(optarg, &cfg, host, sizeof(host));
+			break;
+		case OPT_PORT_FILE:
+			if (!*optarg)
+				usage_error("--port-file: empty path");
+			port_file.path = optarg;
 			break;
 		case OPT_DB:
 			if (!*optarg)
@@ -522,6 +567,7 @@ int main(int argc, char **argv)
 	}
 	cfg.log = &log;
 	cfg.on_listening = print_listening;
+	cfg.user = &port_file;
 	open_files = raise_open_files();
 	if (open_files != RLIM_INFINITY && open_files < 4096)
 		rv_log(&log, RV_LOG_WARN, "open_files_limit",
@@ -533,9 +579,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)open_files);
 	err = rv_server_run(&cfg);
 	rv_token_key_free(key);
-	if (err) {
-		fprintf(stderr, PROG ": cannot start: %s\n", rv_strerror(err));
-		return 1;
-	}
-	return 0;
+	if (port_file.written)
+		unlink(port_file.path);
+	/* why it could not start is logged already (start_failed), once */
+	return err ? 1 : 0;
 }

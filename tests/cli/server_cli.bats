@@ -61,9 +61,45 @@ bad_flag() { # expected-substring args...
 	start_server
 	LSAN_OPTIONS="suppressions=$BATS_TEST_DIRNAME/lsan-lws-failed-start.supp" \
 		run -1 "$SERVER" --listen "127.0.0.1:$PORT"
-	assert_output --partial "cannot listen on 127.0.0.1:$PORT"
-	assert_output --partial "revenge-server: cannot start"
+	assert_output --partial "cannot listen on 127.0.0.1:$PORT: Address already in use"
+	# one line says it: no second, vaguer one after it
+	[ "$(grep -c -i 'cannot' <<<"$output")" -eq 1 ] || fail "expected one failure line, got: $output"
+	refute_output --partial "cannot start"
 }
+
+@test "--port-file: the URL of a port-0 server, written once listening, removed at a clean exit" {
+	local pf="$BATS_TEST_TMPDIR/port"
+	"$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/pf.db" --port-file "$pf" \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	local pid=$! i
+	for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+	run cat "$pf"
+	assert_output --regexp '^ws://127\.0\.0\.1:[0-9]+$'
+	[ "$output" != "ws://127.0.0.1:0" ]
+	# the same URL as the listening line, and a client reaches it there
+	grep -qF "listening on $output" "$BATS_TEST_TMPDIR/out"
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "$(cat "$pf")" health
+	assert_success
+	kill -TERM "$pid"
+	wait "$pid"
+	[ ! -e "$pf" ] || fail "port file left behind"
+	# a server that cannot start leaves someone else's file alone
+	echo keep >"$pf"
+	start_server
+	run -1 "$SERVER" --listen "127.0.0.1:$PORT" --port-file "$pf"
+	run cat "$pf"
+	assert_output keep
+}
+
+@test "--port-file that cannot be written: the server still runs and says why" {
+	start_server --port-file "$BATS_TEST_TMPDIR/no/such/dir/port"
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "$URL" health
+	assert_success
+	run cat "$SERVER_LOG"
+	assert_output --partial "--port-file: cannot write '$BATS_TEST_TMPDIR/no/such/dir/port': No such file or directory"
+}
+
+@test "--port-file empty" { bad_flag "--port-file: empty path" --port-file ''; }
 
 @test "port 0 picks a free port and prints it" {
 	start_server
