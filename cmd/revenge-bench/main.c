@@ -194,7 +194,8 @@ static const char usage_text[] =
 "message that follows a compressed one (browsers and Python are fine).\n"
 "\n"
 "Exit status: 0 the run completed, 1 it failed (no connection, the server\n"
-"closed connections, or churning members could not join), 2 usage error.\n"
+"closed connections, churning members could not join, progress reports\n"
+"refused or none acked: the first error is printed), 2 usage error.\n"
 "sync reports its figures and leaves judging them to the caller (make bench\n"
 "prints them against the targets).\n";
 

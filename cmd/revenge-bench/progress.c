@@ -55,6 +55,7 @@ struct progress {
 	struct histo lat, lat_window;
 	ev_timer connect_timer, stop_timer, status_timer, deadline;
 	char close_reason[160];
+	char first_error[200];        /* "code: message" of the first error reply */
 };
 
 static double now_s(void)
@@ -131,7 +132,13 @@ static void progress_message(struct rv_conn *c, const char *text, size_t len, vo
 	/* Scanned, not parsed: at tens of thousands of acks a second the
 	 * generator must stay cheaper than the server it measures. */
 	if (len > 16 && !memcmp(text, "{\"type\":\"error\"", 15)) {
-		b->errors++;
+		if (!b->errors++) {
+			char code[32], msg[150];
+
+			bench_scan_str(text, len, "code", code, sizeof(code));
+			bench_scan_str(text, len, "message", msg, sizeof(msg));
+			snprintf(b->first_error, sizeof(b->first_error), "%s: %s", code, msg);
+		}
 		return;
 	}
 	if (len < 14 || memcmp(text, "{\"type\":\"ack\"", 13))
@@ -291,14 +298,26 @@ static void report(struct progress *b)
 		printf("{\"scenario\":\"progress\",\"url\":\"%s\",\"offered_per_s\":%.0f,"
 		       "\"late\":%llu,\"sessions\":%u,\"inflight\":%u,"
 		       "\"connected\":%u,\"failed\":%u,\"closed_by_server\":%u,\"duration_s\":%.3f,"
-		       "\"acked\":%llu,\"acked_per_s\":%.1f,\"errors\":%llu,\"ack_latency_ms\":{",
+		       "\"acked\":%llu,\"acked_per_s\":%.1f,\"errors\":%llu,\"ack_latency_ms\":",
 		       o->c.url, o->rate, (unsigned long long)b->late, o->sessions, o->inflight,
 		       b->connected, b->failed, b->closed, secs,
 		       (unsigned long long)b->acked, rate, (unsigned long long)b->errors);
-		for (int i = 0; i < 4; i++)
-			printf("\"%s\":%.3f,", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
-		printf("\"max\":%.3f,\"mean\":%.3f}", b->lat.max / 1000,
-		       b->lat.count ? b->lat.sum / (double)b->lat.count / 1000 : 0.0);
+		/* no ack, no latency: null, never a 0 that reads as fast */
+		if (!b->lat.count) {
+			printf("null");
+		} else {
+			printf("{");
+			for (int i = 0; i < 4; i++)
+				printf("\"%s\":%.3f,", names[i],
+				       histo_quantile(&b->lat, qs[i]) / 1000);
+			printf("\"max\":%.3f,\"mean\":%.3f}", b->lat.max / 1000,
+			       b->lat.sum / (double)b->lat.count / 1000);
+		}
+		printf(",\"first_error\":");
+		if (b->first_error[0])
+			printf("\"%s\"", b->first_error);
+		else
+			printf("null");
 		limits_json(o->c.lim, stdout);
 		printf("}\n");
 		return;
@@ -314,10 +333,16 @@ static void report(struct progress *b)
 	printf("measured      %.1f s\n", secs);
 	printf("acked         %llu reports, %.0f/s\n", (unsigned long long)b->acked, rate);
 	printf("errors        %llu\n", (unsigned long long)b->errors);
+	if (b->first_error[0])
+		printf("first error   %s\n", b->first_error);
 	printf("ack latency   ");
-	for (int i = 0; i < 4; i++)
-		printf("%s %.2f ms  ", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
-	printf("max %.2f ms\n", b->lat.max / 1000);
+	if (!b->lat.count) {
+		printf("not measured (no report was acked in the window)\n");
+	} else {
+		for (int i = 0; i < 4; i++)
+			printf("%s %.2f ms  ", names[i], histo_quantile(&b->lat, qs[i]) / 1000);
+		printf("max %.2f ms\n", b->lat.max / 1000);
+	}
 	limits_text(o->c.lim, stdout);
 	if (b->close_reason[0])
 		printf("first failure %s\n", b->close_reason);
@@ -364,5 +389,7 @@ int progress_run(const struct progress_opts *o)
 	free(b.ss);
 	if (!b.measuring || !b.connected)
 		return 1;
-	return b.failed || b.closed ? 1 : 0;
+	/* refused reports (the server's rate limit, a full store) or none
+	 * acked: the run did not measure what it was asked to */
+	return b.failed || b.closed || b.errors || !b.acked ? 1 : 0;
 }

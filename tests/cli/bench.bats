@@ -23,9 +23,25 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["scenario"] == "progress", r
 assert r["connected"] == 50 and r["failed"] == 0 and r["closed_by_server"] == 0, r
-assert r["acked"] > 100 and r["errors"] == 0, r
+assert r["acked"] > 100 and r["errors"] == 0 and r["first_error"] is None, r
 l = r["ack_latency_ms"]
 assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99.9"] <= l["max"], l
+'
+}
+
+@test "progress refused by the server (its default rate limit): exit 1, the first error's text, no latency" {
+	stop_server
+	start_server
+	run -1 "$BENCH" --url "$URL" progress --sessions 5 --duration 1s
+	assert_line --regexp '^errors +[1-9][0-9]*$'
+	assert_line "first error   rate_limited: more than 50 messages per second"
+	assert_line "ack latency   not measured (no report was acked in the window)"
+	run -1 "$BENCH" --url "$URL" progress --sessions 5 --duration 1s --json
+	echo "$output" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["errors"] > 0 and r["first_error"].startswith("rate_limited: "), r
+assert r["acked"] == 0 and r["ack_latency_ms"] is None, r
 '
 }
 
