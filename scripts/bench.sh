@@ -13,7 +13,9 @@
 #   BENCH_FILL="10x1000"  the fill shape: parties x members joining at once,
 #                       then one sync per party a second after the last join
 #   BENCH_ONLY=fill     run only the fill comparison (it prints its table)
-#   BENCH_ANCHORS=DIR   the anchors (default ../shared/anchors)
+#   BENCH_ANCHORS=DIR   the anchors (default ../shared/anchors); without
+#                       them, revenge's own figures only (said on stderr)
+#   BENCH_OUT=DIR       where the JSON results go (default bench/results)
 #   BENCH_SYNC_DURATION=30s   each `revenge-bench sync` run (3 of them)
 #   BENCH_ONLY=sync     only the sync runs (no yardsticks, about two minutes)
 #   BENCH_ONLY=cluster  only scripts/bench-cluster.sh (one node against two
@@ -31,7 +33,7 @@ HOLD=${BENCH_HOLD:-19000}
 FILL=${BENCH_FILL:-10x1000}
 SYNC_DURATION=${BENCH_SYNC_DURATION:-30s}
 ONLY=${BENCH_ONLY:-}
-out=bench/results
+out=${BENCH_OUT:-bench/results}
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d)
@@ -189,8 +191,21 @@ if [ "$ONLY" = sync ]; then
 	exit 0
 fi
 
-echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
-"$ANCHORS/build.sh" "$BUILD/anchors" >&2
+# The yardsticks run beside revenge when they can be built; without them
+# (a clone outside the workspace) revenge's own figures still come.
+servers=(revenge seed floor)
+if [ -x "$ANCHORS/build.sh" ]; then
+	echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
+	if ! "$ANCHORS/build.sh" "$BUILD/anchors" >&2; then
+		echo "bench: the yardsticks did not build: revenge's own figures only," \
+			"the side-by-side comparison is skipped" >&2
+		servers=(revenge)
+	fi
+else
+	echo "bench: no yardsticks at $ANCHORS (BENCH_ANCHORS): revenge's own figures only," \
+		"the side-by-side comparison is skipped" >&2
+	servers=(revenge)
+fi
 
 # Filling large parties (issue 13): P x M members join as fast as each
 # server admits them, then one sync per party a second after the last join.
@@ -198,7 +213,7 @@ echo "bench: building the yardsticks ($ANCHORS/build.sh)" >&2
 fill_runs() {
 	local p=${FILL%%x*} m=${FILL#*x}
 	for round in $(seq 1 "$ROUNDS"); do
-		for server in revenge seed floor; do
+		for server in "${servers[@]}"; do
 			echo "bench: round $round, $server fill $FILL" >&2
 			run "$server" "fill-$FILL" fill --parties "$p" --members "$m" --connect-rate 100000
 		done
@@ -239,7 +254,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		rest=${shape#*x}
 		m=${rest%%@*}
 		r=${shape#*@}
-		for server in revenge floor seed; do
+		for server in "${servers[@]}"; do
 			echo "bench: round $round, $server fanout $shape" >&2
 			run "$server" "fanout-$shape" fanout --parties "$p" --members "$m" --rate "$r" \
 				--connect-rate 5000
@@ -256,7 +271,7 @@ sys.exit(0 if r.get("connected") and r["loss_pct"] == 0 and r["latency_ms"]["p99
 }
 declare -A climbing=([revenge]=1 [floor]=1 [seed]=1)
 for r in $CLIMB; do
-	for server in revenge floor seed; do
+	for server in "${servers[@]}"; do
 		[ "${climbing[$server]}" = 1 ] || continue
 		echo "bench: climb, $server fanout 100x100@$r" >&2
 		run "$server" "climb-$r" fanout --parties 100 --members 100 --rate "$r"
@@ -265,7 +280,7 @@ for r in $CLIMB; do
 done
 
 for round in $(seq 1 "$ROUNDS"); do
-	for server in revenge floor seed; do
+	for server in "${servers[@]}"; do
 		echo "bench: round $round, $server connect 10000" >&2
 		run "$server" connect connect --conns 10000 --connect-rate 20000
 		echo "bench: round $round, $server connect 10000 --raw" >&2

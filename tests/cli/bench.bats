@@ -483,3 +483,16 @@ assert r["bystander_failure"] is None and r["first_failure"] is None, r
 	run -2 "$BENCH" fanout --bystander-cpu 0
 	assert_output --partial "only the amplify scenario"
 }
+
+@test "make bench's script without the yardsticks: revenge's own figures, and it says the comparison was skipped" {
+	cd "$BATS_TEST_DIRNAME/../.."
+	BUILD=$REVENGE_BUILD BENCH_ANCHORS="$BATS_TEST_TMPDIR/none" BENCH_ONLY=fill BENCH_FILL=2x10 \
+		BENCH_ROUNDS=1 BENCH_OUT="$BATS_TEST_TMPDIR/results" run timeout 60 scripts/bench.sh
+	assert_success
+	assert_output --partial "bench: no yardsticks at $BATS_TEST_TMPDIR/none (BENCH_ANCHORS): revenge's own figures only, the side-by-side comparison is skipped"
+	assert_line --regexp '^ +fill s +[0-9.]+ +- +- +- +-$'
+	assert_line --regexp '^ +sync loss % +0\.00 +- +- +- +-$'
+	run ls "$BATS_TEST_TMPDIR/results"
+	assert_output --regexp 'revenge-fill-2x10-1\.json'
+	refute_output --partial seed
+}
