@@ -40,7 +40,7 @@ _revenge_bench_scenario_switches()
 
 _revenge_bench()
 {
-	local globals='--url --duration --connect-rate --src --deflate --token
+	local globals='--url --duration --connect-rate --src --token
 		--token-file --json --help --version -h -V'
 	local scenarios='amplify chat churn connect fanout fill progress sync'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' m

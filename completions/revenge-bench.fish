@@ -41,7 +41,6 @@ complete -c revenge-bench -n $__revenge_bench_global -l url -x -d 'Server (defau
 complete -c revenge-bench -n $__revenge_bench_global -l duration -x -d 'How long to measure once connected: 500ms, 10s, 1m (default 10s)'
 complete -c revenge-bench -n $__revenge_bench_global -l connect-rate -x -d 'New connections per second (default 2000)'
 complete -c revenge-bench -n $__revenge_bench_global -l src -x -d 'Bind to these local IPv4 addresses, round-robin (127.0.0.1-8)'
-complete -c revenge-bench -n $__revenge_bench_global -l deflate -d 'Offer permessage-deflate (refused for now)'
 complete -c revenge-bench -n $__revenge_bench_global -l token -x -d 'Every connection sends "Authorization: Bearer TOKEN" (default $REVENGE_TOKEN)'
 complete -c revenge-bench -n $__revenge_bench_global -l token-file -r -F -d 'Read the token from FILE (keeps it out of ps)'
 complete -c revenge-bench -n $__revenge_bench_global -l json -d 'Print one JSON object instead of the table'

@@ -112,6 +112,9 @@ assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 	assert_output --partial -- "--conns"
 	run -2 "$BENCH" connect --deflate
 	assert_output --partial "libwebsockets"
+	# not offered where it cannot be used
+	run "$BENCH" --help
+	refute_line --regexp "^  --deflate"
 }
 
 @test "connect --raw: every connection held, across the server's keep-alive pings" {

@@ -865,7 +865,7 @@ bench_scenario_flags() {
 @test "bench: help lists the flags and scenarios the completions are checked against" {
 	run bench_global_flags
 	assert_success
-	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --deflate --token \
+	assert_equal "$output" "$(sorted --url --duration --connect-rate --src --token \
 		--token-file --json --help --version -h -V)"
 	run bench_scenario_flags connect
 	assert_output "$(sorted --conns --raw --server-pid)"
