@@ -267,7 +267,8 @@ done
 passing() { # FILE: the run had no loss and p99 < 50 ms
 	/usr/bin/python3 -c 'import json,sys
 r = json.load(open(sys.argv[1]))
-sys.exit(0 if r.get("connected") and r["loss_pct"] == 0 and r["latency_ms"]["p99"] < 50 else 1)' "$1"
+p99 = (r.get("latency_ms") or {}).get("p99")
+sys.exit(0 if r.get("connected") and r.get("loss_pct") == 0 and p99 is not None and p99 < 50 else 1)' "$1"
 }
 declare -A climbing=([revenge]=1 [floor]=1 [seed]=1)
 for r in $CLIMB; do
@@ -348,7 +349,7 @@ p = load("revenge", "progress-open-50k")
 if p:
     r = p[-1]
     print(f"\nprogress: {r['acked_per_s']:.0f} acked/s at {r['offered_per_s']:.0f} offered, "
-          f"p99 {r['ack_latency_ms']['p99']:.2f} ms, errors {r['errors']}")
+          f"p99 {fmt((r.get('ack_latency_ms') or {}).get('p99'))} ms, errors {r['errors']}")
 
 print("\nclimb, 100x100: highest delivered/s with no loss and p99 < 50 ms")
 best = {}
@@ -360,8 +361,10 @@ for s in ("revenge", "floor", "seed"):
         if not rs:
             continue
         r = rs[-1]
-        ok = r.get("connected") and r["loss_pct"] == 0 and r["latency_ms"]["p99"] < 50
-        steps.append(f"@{name}: {r['delivered_per_s']:.0f}/s p99 {r['latency_ms']['p99']:.1f} ms"
+        p99 = (r.get("latency_ms") or {}).get("p99")
+        ok = r.get("connected") and r["loss_pct"] == 0 and p99 is not None and p99 < 50
+        steps.append(f"@{name}: {r['delivered_per_s']:.0f}/s p99 "
+                     + (f"{p99:.1f} ms" if p99 is not None else "not measured")
                      f" loss {r['loss_pct']:.2f}%{'' if ok else ' FAIL'}"
                      + (f" bench cpu {r['bench_cpu_pct']:.0f}%" if r.get("bench_cpu_pct") is not None else "")
                      + (f" server cpu {r['server_cpu_pct']:.0f}%" if r.get("server_cpu_pct") is not None else ""))

@@ -21,8 +21,16 @@ def load(work, server, name):
 
 
 def med(rs, f):
-    """The median of f over the results, skipping None; None when none."""
-    vals = [f(r) for r in rs if f(r) is not None]
+    """The median of f over the results, skipping None (and a histogram
+    revenge-bench wrote as null: it measured nothing); None when none."""
+    vals = []
+    for r in rs:
+        try:
+            v = f(r)
+        except (KeyError, TypeError):
+            v = None
+        if v is not None:
+            vals.append(v)
     return statistics.median(vals) if vals else None
 
 

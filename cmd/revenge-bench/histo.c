@@ -68,6 +68,10 @@ static const char *const quantile_names[] = { "p50", "p90", "p99", "p99.9" };
 
 void histo_json(const struct histo *h, FILE *out)
 {
+	if (!h->count) {
+		fputs("null", out);
+		return;
+	}
 	fputc('{', out);
 	for (int i = 0; i < 4; i++)
 		fprintf(out, "\"%s\":%.3f,", quantile_names[i], histo_quantile(h, quantiles[i]) / 1000);
@@ -76,6 +80,10 @@ void histo_json(const struct histo *h, FILE *out)
 
 void histo_text(const struct histo *h, FILE *out)
 {
+	if (!h->count) {
+		fputs("not measured (none arrived)\n", out);
+		return;
+	}
 	for (int i = 0; i < 4; i++)
 		fprintf(out, "%s %.2f ms  ", quantile_names[i], histo_quantile(h, quantiles[i]) / 1000);
 	fprintf(out, "max %.2f ms\n", h->max / 1000);

@@ -27,9 +27,11 @@ double histo_quantile(const struct histo *h, double q);
 void histo_merge(struct histo *a, const struct histo *b);
 
 /* The percentiles in milliseconds as a JSON object,
- * {"p50":..,"p90":..,"p99":..,"p99.9":..,"max":..}, no newline. */
+ * {"p50":..,"p90":..,"p99":..,"p99.9":..,"max":..}, no newline; null when
+ * it holds no sample (a 0 would read as fast). */
 void histo_json(const struct histo *h, FILE *out);
-/* The same as table text, "p50 0.12 ms  ...  max 0.90 ms", and a newline. */
+/* The same as table text, "p50 0.12 ms  ...  max 0.90 ms", and a newline;
+ * "not measured (none arrived)" when empty. */
 void histo_text(const struct histo *h, FILE *out);
 
 #endif

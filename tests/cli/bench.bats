@@ -153,9 +153,13 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["driver"] == "raw" and r["connected"] == 0 and r["failed"] == 50, r
 assert r["handshakes_per_s"] == 0, r
+# nothing was timed: null, never a latency of 0
+assert r["handshake_ms"] is None, r
 '
 	run -1 "$BENCH" --url ws://127.0.0.1:1 connect --raw --conns 5 --duration 200ms
 	assert_line "first failure cannot connect: Connection refused"
+	assert_line "handshakes    0/s  not measured (none arrived)"
+	assert_line "server memory not measured (no /metrics; use --server-pid)"
 }
 
 # A bare-socket server (tests/helpers/raw_handshake_server.py MODE); sets
