@@ -195,7 +195,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 the run completed, 1 it failed (no connection, the server\n"
 "closed connections, churning members could not join, progress reports\n"
-"refused or none acked: the first error is printed), 2 usage error.\n"
+"refused or none acked: the first error is printed), 2 usage error, 130\n"
+"progress interrupted by Ctrl-C (it reports what it measured so far).\n"
 "sync reports its figures and leaves judging them to the caller (make bench\n"
 "prints them against the targets).\n";
 

@@ -12,6 +12,7 @@
 #include "progress.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ struct progress {
 	uint64_t acked, acked_at_tick, errors;
 	struct histo lat, lat_window;
 	ev_timer connect_timer, stop_timer, status_timer, deadline;
+	ev_signal sigint;
+	bool interrupted;             /* Ctrl-C: what was measured so far */
 	char close_reason[160];
 	char first_error[200];        /* "code: message" of the first error reply */
 };
@@ -235,6 +238,17 @@ static void stop_run(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Ctrl-C: stop now and report what the window measured so far, as k6
+ * does, rather than lose the run. */
+static void on_sigint(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct progress *b = w->data;
+
+	b->interrupted = true;
+	ev_signal_stop(loop, w);
+	stop_run(loop, &b->stop_timer, 0);
+}
+
 /* The connect phase has a limit too: a server that never answers must
  * not keep the run alive. */
 static void deadline_hit(struct ev_loop *loop, ev_timer *t, int revents)
@@ -271,9 +285,10 @@ static void status_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_timer_start(loop, &b->stop_timer);
 	}
 	if (o->c.tty && !o->c.json)
-		fprintf(stderr, "\r\033[K%s %5.1fs  %u/%u connected  %8.0f acks/s  p99 %6.2f ms",
-			b->measuring ? "measuring" : "connecting",
-			b->measuring ? now - b->t_measure : 0.0, b->connected, o->sessions,
+		fprintf(stderr, "\r\033[K%s %5.1fs of %.0fs  %u/%u connected  %8.0f acks/s  "
+			"p99 %6.2f ms", b->measuring ? "measuring" : "connecting",
+			b->measuring ? now - b->t_measure : 0.0, o->c.duration_s, b->connected,
+			o->sessions,
 			(double)(b->acked - b->acked_at_tick) / 0.5,
 			histo_quantile(&b->lat_window, 0.99) / 1000);
 	b->acked_at_tick = b->acked;
@@ -313,7 +328,7 @@ static void report(struct progress *b)
 			printf("\"max\":%.3f,\"mean\":%.3f}", b->lat.max / 1000,
 			       b->lat.sum / (double)b->lat.count / 1000);
 		}
-		printf(",\"first_error\":");
+		printf(",\"interrupted\":%s,\"first_error\":", b->interrupted ? "true" : "false");
 		if (b->first_error[0])
 			printf("\"%s\"", b->first_error);
 		else
@@ -330,7 +345,7 @@ static void report(struct progress *b)
 	printf("server        %s\n", o->c.url);
 	printf("connected     %u (failed %u, closed by server %u)\n", b->connected, b->failed,
 	       b->closed);
-	printf("measured      %.1f s\n", secs);
+	printf("measured      %.1f s%s\n", secs, b->interrupted ? " (interrupted: the results so far)" : "");
 	printf("acked         %llu reports, %.0f/s\n", (unsigned long long)b->acked, rate);
 	printf("errors        %llu\n", (unsigned long long)b->errors);
 	if (b->first_error[0])
@@ -382,11 +397,17 @@ int progress_run(const struct progress_opts *o)
 	}
 	ev_timer_start(b.loop, &b.connect_timer);
 	ev_timer_start(b.loop, &b.status_timer);
+	ev_signal_init(&b.sigint, on_sigint, SIGINT);
+	b.sigint.data = &b;
+	ev_signal_start(b.loop, &b.sigint);
 	ev_run(b.loop, 0);
+	ev_signal_stop(b.loop, &b.sigint);
 
 	report(&b);
 	rv_client_free(b.cl);
 	free(b.ss);
+	if (b.interrupted)
+		return 130;   /* the shell's code for SIGINT: not a full run */
 	if (!b.measuring || !b.connected)
 		return 1;
 	/* refused reports (the server's rate limit, a full store) or none

@@ -503,3 +503,21 @@ assert r["bystander_failure"] is None and r["first_failure"] is None, r
 	assert_output --regexp 'revenge-fill-2x10-1\.json'
 	refute_output --partial seed
 }
+
+@test "Ctrl-C (SIGINT) during a run: the results so far, marked interrupted, exit 130" {
+	"$BENCH" --url "$URL" progress --sessions 10 --duration 60s --json \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	local pid=$! i
+	# well into the window (the live line is off when piped: wait on time)
+	sleep 2
+	kill -INT "$pid"
+	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	run wait "$pid"
+	[ "$status" -eq 130 ]
+	"$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["interrupted"] is True, r
+assert 0 < r["duration_s"] < 30 and r["acked"] > 0 and r["ack_latency_ms"]["p99"] > 0, r
+' "$BATS_TEST_TMPDIR/out"
+}
