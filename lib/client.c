@@ -7,12 +7,15 @@
 #include "revenge/client.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include "revenge/error.h"
 #include "revenge/frame.h"
@@ -40,6 +43,7 @@ struct rv_client {
 	lws_retry_bo_t keepalive;     /* all zero: no pings */
 	void *foreign[1];
 	ev_timer tick;
+	char last_error[200];         /* why the last connect failed at once */
 };
 
 enum { KIND_WS = 1, KIND_HTTP };
@@ -63,6 +67,7 @@ struct rv_conn {
 	bool auth_too_long;           /* it did not fit lws's buffer after all */
 	bool bearer_offered;          /* the token is in the offered subprotocols */
 	bool bearer_selected;         /* and the server selected it */
+	char tls_error[120];          /* why the server's certificate failed */
 	/* send queue: singly linked list of frames */
 	struct out { struct rv_frame *f; struct out *next; } *head, **tail;
 	struct rv__msgbuf rx;         /* receive assembly */
@@ -192,6 +197,16 @@ struct http_get {
 	void *user;
 };
 
+/* What lws says of a failed connection, in words a user reads. */
+static const char *lws_words(const char *lws_said)
+{
+	/* lws 4.1.6 closes the socket before its error callback and keeps
+	 * the socket's error to itself: this is all that is known */
+	if (lws_said && !strcmp(lws_said, "Unable to connect"))
+		return "connection refused or host unreachable";
+	return lws_said ? lws_said : "connection failed";
+}
+
 static void http_finish(struct lws *wsi, struct http_get *h, int status, const char *reason)
 {
 	if (h->done)
@@ -236,7 +251,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, stru
 		http_finish(wsi, h, h->status, NULL);
 		return -1;   /* one request per connection */
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		http_finish(wsi, h, 0, in ? (const char *)in : "connection failed");
+		http_finish(wsi, h, 0, lws_words(in));
 		return 0;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 	case LWS_CALLBACK_WSI_DESTROY:
@@ -266,11 +281,47 @@ static bool bearer_selected(struct lws *wsi)
 	return is;
 }
 
+/* Why a connection failed, in words a user can act on: the server's own
+ * reason for a refused handshake (its x-revenge-reason header), an
+ * untrusted certificate, or the socket's error (refused, unreachable),
+ * else what lws said. */
+static void failure_reason(struct rv_conn *c, struct lws *wsi, int status, int sock_errno,
+			   const char *lws_said, char *buf, size_t len)
+{
+	char why[120];
+	int n;
+
+	if (status >= 300 &&
+	    (n = lws_hdr_custom_copy(wsi, why, sizeof(why), "x-revenge-reason:", 17)) > 0) {
+		snprintf(buf, len, "%s", why);
+		return;
+	}
+	if (status >= 300) {
+		snprintf(buf, len, "HTTP %d", status);
+		return;
+	}
+	if (c->tls_error[0]) {
+		snprintf(buf, len, "the server's certificate is not trusted: %s", c->tls_error);
+		return;
+	}
+	switch (sock_errno) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		snprintf(buf, len, "%s", strerror(sock_errno));
+		return;
+	}
+	snprintf(buf, len, "%s", lws_words(lws_said));
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len)
 {
+	int sock_errno = errno;   /* what the failed connect() left, if anything */
 	struct rv_conn *c = lws_get_opaque_user_data(wsi);
-	char buf[160];
+	char buf[200];
 
 	if (c && c->kind == KIND_HTTP)
 		return http_callback(wsi, reason, (struct http_get *)c, in, len);
@@ -328,11 +379,22 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			c->close_code = 1005;
 		}
 		return 0;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* user: the X509_STORE_CTX, len: OpenSSL's verdict so far. The
+		 * reason is kept for the failure that follows; lws decides. */
+		if (c && !len && user && !c->tls_error[0])
+			snprintf(c->tls_error, sizeof(c->tls_error), "%s",
+				 X509_verify_cert_error_string(
+					 X509_STORE_CTX_get_error((X509_STORE_CTX *)user)));
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (c) {
 			int status = (int)lws_http_client_http_response(wsi);
 
-			snprintf(buf, sizeof(buf), "%s", in ? (const char *)in : "connection failed");
+			failure_reason(c, wsi, status, sock_errno, in, buf, sizeof(buf));
+			/* inside rv_client_connect: it returns NULL, the reason here */
+			if (c->connecting)
+				snprintf(c->cl->last_error, sizeof(c->cl->last_error), "%s", buf);
 			conn_finish(c, 0, status >= 300 ? status : 0, buf);
 		}
 		return 0;
@@ -411,7 +473,10 @@ struct rv_client *rv_client_new(const struct rv_client_config *cfg, int *err)
 	info.user = cl;
 	info.fd_limit_per_thread = 0;
 	info.retry_and_idle_policy = &cl->keepalive;
-	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : LLL_ERR, NULL);
+	/* lws logs through one process-wide hook to stderr, which a
+	 * caller's curses screen would show over itself: its errors reach
+	 * the caller as each connection's close reason instead */
+	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : 0, NULL);
 	cl->ctx = lws_create_context(&info);
 	if (!cl->ctx) {
 		free(cl);
@@ -468,6 +533,21 @@ static int token_prepare(struct rv_conn *c, const struct rv_conn_options *opts,
 		return RV_ENOMEM;
 	snprintf(c->auth, c->auth_len + 1, AUTH_PREFIX "%s\r\n", opts->token);
 	return 0;
+}
+
+static bool resolves(const char *host)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	bool ok = !getaddrinfo(host, NULL, &hints, &res);
+
+	if (res)
+		freeaddrinfo(res);
+	return ok;
+}
+
+const char *rv_client_last_error(const struct rv_client *cl)
+{
+	return cl->last_error[0] ? cl->last_error : "connection failed";
 }
 
 struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
@@ -545,10 +625,18 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 	i.opaque_user_data = c;
 	i.pwsi = &c->wsi;
 	c->connecting = true;
+	cl->last_error[0] = 0;
 	if (!lws_client_connect_via_info(&i) || c->finished) {
 		if (c->wsi && !c->finished)
 			lws_set_opaque_user_data(c->wsi, NULL);
 		*err = RV_EIO;
+		if (!cl->last_error[0] && !resolves(address)) {
+			/* lws says nothing of why; its lookup is blocking
+			 * too, so asking again costs no more */
+			snprintf(cl->last_error, sizeof(cl->last_error),
+				 "cannot resolve the host '%s'", address);
+			*err = RV_EADDR;
+		}
 		goto fail;
 	}
 	c->connecting = false;

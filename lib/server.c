@@ -128,15 +128,25 @@ static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const ch
 	/* RFC 6750 3: a 401 names the scheme the resource takes */
 	const char *challenge = status == 401 ? "www-authenticate: Bearer realm=\"revenge\"\r\n" : "";
 	char retry[40] = "";
-	unsigned char buf[LWS_PRE + 512];
+	unsigned char buf[LWS_PRE + 1024];
 	int n;
+
+	char reason[200];
+	size_t i;
 
 	if (retry_s)
 		snprintf(retry, sizeof(retry), "retry-after: %u\r\n", retry_s);
+	/* the reason again as a header, which a WebSocket client can read
+	 * where it cannot read a refused upgrade's body; printable ASCII only,
+	 * so that nothing in it can end the header */
+	for (i = 0; why[i] && i < sizeof(reason) - 1; i++)
+		reason[i] = why[i] >= 0x20 && why[i] < 0x7f ? why[i] : '?';
+	reason[i] = 0;
 	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
 		     "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n%s%s"
+		     "x-revenge-reason: %s\r\n"
 		     "content-length: %zu\r\nconnection: close\r\n\r\n%s\n",
-		     status, text, challenge, retry, strlen(why) + 1, why);
+		     status, text, challenge, retry, reason, strlen(why) + 1, why);
 	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
 	return 1;

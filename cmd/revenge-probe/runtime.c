@@ -157,8 +157,14 @@ static bool opened_or_ended(void *arg)
 
 static const char *describe_end(const struct pclient *c, char *buf, size_t len)
 {
-	if (c->http_status)
+	if (c->http_status && c->end_reason[0] && strcmp(c->end_reason, "HTTP"))
+		snprintf(buf, len, "the handshake was refused with HTTP %d: %s", c->http_status,
+			 c->end_reason);
+	else if (c->http_status)
 		snprintf(buf, len, "the handshake was refused with HTTP %d", c->http_status);
+	else if (strstr(c->end_reason, "certificate is not trusted"))
+		snprintf(buf, len, "cannot connect (%s; give --ca FILE, or --insecure)",
+			 c->end_reason);
 	else if (c->close_code)
 		snprintf(buf, len, "the server closed the connection (%d%s%s)", c->close_code,
 			 c->end_reason[0] ? " " : "", c->end_reason);
@@ -185,7 +191,9 @@ int pc_open(struct pclient *c, const char *origin)
 		c->end_reason[0] = 0;
 		c->conn = rv_client_connect(p->cl, url, &opts, &callbacks, c, &err);
 		if (!c->conn)
-			snprintf(c->end_reason, sizeof(c->end_reason), "%s", rv_strerror(err));
+			snprintf(c->end_reason, sizeof(c->end_reason), "%s",
+				 err == RV_EIO || err == RV_EADDR ? rv_client_last_error(p->cl)
+								  : rv_strerror(err));
 		else if (probe_run_until(p, opened_or_ended, c, probe_now_ms() + p->timeout_ms) &&
 			 c->open)
 			return 0;

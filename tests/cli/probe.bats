@@ -157,13 +157,17 @@ EOF2
 	assert_output --partial "GET http://127.0.0.1:1/healthz"
 	run "$PROBE" --url ws://127.0.0.1:1 --timeout 2s sync
 	assert_failure 3
-	assert_output --partial "cannot connect"
+	assert_output --partial "cannot connect (connection refused or host unreachable)"
+	run "$PROBE" --url ws://no-such-host.invalid:1 --timeout 2s sync
+	assert_failure 3
+	assert_output --partial "cannot connect (cannot resolve the host 'no-such-host.invalid')"
 }
 
 @test "exit 3: a handshake refused by origin" {
 	probe --origin https://evil.example sync
 	assert_failure 3
-	assert_output --partial "refused with HTTP 403"
+	# the server's reason, not just its status
+	assert_output --partial "the handshake was refused with HTTP 403: origin not allowed"
 }
 
 @test "exit 3: the server killed mid-check" {

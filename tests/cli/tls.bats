@@ -63,6 +63,20 @@ served_cn() {
 	refute_output --partial welcome
 }
 
+@test "an untrusted certificate is named as the cause, without lws's log on stderr" {
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "$URL" --timeout 3s chat
+	[ "$status" -eq 3 ]
+	assert_output --partial "cannot connect (the server's certificate is not trusted: self-signed certificate; give --ca FILE, or --insecure)"
+	# that one line only: libwebsockets' own "E: SSL error" log line stays
+	# out of the way (a curses screen would show it over itself)
+	[ "${#lines[@]}" -eq 1 ] || fail "more than the one line: $output"
+	# trusted (--ca) but for other names: OpenSSL's own words for it
+	run "$REVENGE_BUILD/bin/revenge-probe" --url "wss://127.0.0.1:$PORT" \
+		--ca "$BATS_FILE_TMPDIR/b/cert.pem" --timeout 3s chat
+	assert_failure 3
+	assert_output --partial "cannot connect (the server's certificate is not trusted: "
+}
+
 @test "an independent client runs a party over wss" {
 	REVENGE_CA="$CERT" run py "$PYHELP/party_check.py" "$URL" sync
 	assert_success

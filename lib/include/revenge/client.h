@@ -114,6 +114,16 @@ struct rv_conn *rv_client_connect(struct rv_client *cl, const char *url,
 				  const struct rv_conn_options *opts,
 				  const struct rv_conn_callbacks *cb, void *user, int *err);
 
+/* Why the last rv_client_connect that returned NULL failed, as one line
+ * ("cannot resolve the host 'x'", "Connection refused"); "connection
+ * failed" when nothing more is known. Valid until the next connect. Close
+ * reasons (on_close) say the same of connections that fail later: the
+ * server's reason for a refused handshake, an untrusted certificate ("the
+ * server's certificate is not trusted: self-signed certificate"), the
+ * socket's error. The library never writes libwebsockets' log to stderr
+ * (RV_LWS_DEBUG=1 does, for debugging). */
+const char *rv_client_last_error(const struct rv_client *cl);
+
 /* Queue len bytes of text (copied) for sending. Returns 0, RV_ESTATE when
  * the connection is not open, RV_ENOMEM. */
 int rv_conn_send(struct rv_conn *c, const char *text, size_t len);
