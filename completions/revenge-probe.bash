@@ -41,7 +41,7 @@ _revenge_probe_check_switches()
 _revenge_probe()
 {
 	local globals='--url --timeout --wait --json --quiet --insecure --ca --origin
-		--token --token-file --help --version -h -V'
+		--token --token-file --junit --help --version -h -V'
 	local checks='health sync chat progress quality run tail'
 	local profiles='2160p 1080p 720p 480p 360p'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' val eq='' m
@@ -72,9 +72,12 @@ _revenge_probe()
 	# check, then its options, their values and its operands.
 	for ((j = 0; j < n - 1; j++)); do
 		w=${words[j]}
-		if [[ -z $check ]]; then
+		if [[ $w == + ]]; then
+			# another check follows
+			check= cflags= operands=0
+		elif [[ -z $check ]]; then
 			case $w in
-			--url | --timeout | --wait | --ca | --origin | --token | --token-file)
+			--url | --timeout | --wait | --ca | --origin | --token | --token-file | --junit)
 				((j == n - 2)) && flag=$w
 				((j++)) ;;
 			-h | --help | -V | --version)
@@ -104,7 +107,7 @@ _revenge_probe()
 
 	if [[ -n $flag ]]; then
 		case $check:$flag in
-		:--ca | :--token-file)
+		:--ca | :--token-file | :--junit)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		quality:--expect)

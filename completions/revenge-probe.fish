@@ -4,25 +4,28 @@
 # their descriptions mirror usage_text in cmd/revenge-probe/main.c;
 # tests/cli/completion.bats fails when they drift.
 
-# Print the check on the command line, if one has been typed yet: the first
-# word that is neither a global option nor the value of one.
+# Print the check being typed, if one has been: the first word after the
+# global options (or after the last +, which starts another check) that is
+# neither an option nor the value of one.
 function __revenge_probe_check
     set skip 0
+    set check
     for tok in (commandline -opc)[2..-1]
         if test $skip = 1
             set skip 0
             continue
         end
         switch $tok
-            case --url --timeout --wait --ca --origin --token --token-file
+            case +
+                set check
+            case --url --timeout --wait --ca --origin --token --token-file --junit
                 set skip 1
             case '-*'
             case '*'
-                echo $tok
-                return 0
+                test -z "$check"; and set check $tok
         end
     end
-    return 1
+    test -n "$check"; and echo $check
 end
 
 # True when the check typed is one of the arguments.
@@ -44,7 +47,7 @@ function __revenge_probe_needs_operand
         end
         if test $seen = 0
             switch $tok
-                case --url --timeout --wait --ca --origin --token --token-file
+                case --url --timeout --wait --ca --origin --token --token-file --junit
                     set skip 1
                 case '-*'
                 case '*'
@@ -91,6 +94,7 @@ complete -c revenge-probe -n $__revenge_probe_global -l ca -r -F -d 'Trust this 
 complete -c revenge-probe -n $__revenge_probe_global -l origin -x -d 'Send this Origin header (as a browser would)'
 complete -c revenge-probe -n $__revenge_probe_global -l token -x -d 'Send "Authorization: Bearer TOKEN" in every handshake (default $REVENGE_TOKEN)'
 complete -c revenge-probe -n $__revenge_probe_global -l token-file -r -F -d 'Read the token from FILE (keeps it out of ps)'
+complete -c revenge-probe -n $__revenge_probe_global -l junit -r -F -d 'Also write a JUnit XML report of the checks to FILE'
 complete -c revenge-probe -n $__revenge_probe_global -s h -l help -d 'Show this help and exit'
 complete -c revenge-probe -n $__revenge_probe_global -s V -l version -d 'Show the version and exit'
 

@@ -21,10 +21,12 @@
 #define PROG "revenge-probe"
 
 static const char usage_text[] =
-"Usage: " PROG " [OPTIONS] CHECK [CHECK OPTIONS]\n"
+"Usage: " PROG " [OPTIONS] CHECK [CHECK OPTIONS] [+ CHECK [CHECK OPTIONS]]...\n"
 "\n"
 "Check a live revenge-server, for CI: each check prints one line (or one\n"
 "JSON object with --json) and exits with a status saying what happened.\n"
+"Several checks joined by + run one after the other; a summary line\n"
+"follows and the status is the first failed check's.\n"
 "The options below may also come after the check.\n"
 "\n"
 "Options:\n"
@@ -41,6 +43,7 @@ static const char usage_text[] =
 "  --token TOKEN       send \"Authorization: Bearer TOKEN\" in every handshake\n"
 "                      (default $REVENGE_TOKEN); A-Z a-z 0-9 - _ . only\n"
 "  --token-file FILE   read the token from FILE (keeps it out of ps)\n"
+"  --junit FILE        also write a JUnit XML report of the checks to FILE\n"
 "  -h, --help          show this help and exit\n"
 "  -V, --version       show the version and exit\n"
 "\n"
@@ -180,6 +183,7 @@ struct globals {
 	struct probe *p;
 	struct rv_client_config *cc;
 	const char *token, *token_file;
+	const char *junit;            /* --junit FILE, NULL: none */
 };
 
 static void global_opt(struct globals *g, int opt, const char *arg)
@@ -203,6 +207,11 @@ static void global_opt(struct globals *g, int opt, const char *arg)
 	case 'o': g->p->origin = arg; break;
 	case 'T': g->token = arg; break;
 	case 'F': g->token_file = arg; break;
+	case 'J':
+		if (!*arg)
+			usage_error("--junit: empty path");
+		g->junit = arg;
+		break;
 	}
 }
 
@@ -256,6 +265,215 @@ static int hoist_globals(struct globals *g, const struct option *opts, int argc,
 	return out;
 }
 
+/* One check of the run: its words, its result. */
+struct check_run {
+	int (*fn)(struct probe *, int, char **);
+	int argc;
+	char **argv;                  /* the check's own (argv[0] its name), NULL-ended */
+	bool ran;
+	int status;
+	double ms;
+	char why[600];
+};
+
+static int (*check_fn(const char *name))(struct probe *, int, char **)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct probe *, int, char **);
+	} checks[] = {
+		{ "health", check_health }, { "sync", check_sync }, { "chat", check_chat },
+		{ "progress", check_progress }, { "quality", check_quality },
+		{ "run", check_run }, { "tail", check_tail },
+	};
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (!strcmp(name, checks[i].name))
+			return checks[i].fn;
+	return NULL;
+}
+
+/* The words after the global options: CHECK [OPTS] [+ CHECK [OPTS]]...
+ * Each check's words are copied into a NULL-ended array of their own, the
+ * global options among them applied and taken out. Usage errors exit. */
+static size_t split_checks(struct globals *g, const struct option *opts, int argc, char **argv,
+			   struct check_run **out)
+{
+	size_t n = 1, k = 0;
+	struct check_run *runs;
+	int start = 0;
+
+	if (argc < 1)
+		usage_error("missing CHECK (health, sync, chat, progress, quality, run, tail)");
+	for (int i = 0; i < argc; i++)
+		n += !strcmp(argv[i], "+");
+	if (!(runs = calloc(n, sizeof(*runs))))
+		usage_error("out of memory");
+	for (int i = 0; i <= argc; i++) {
+		struct check_run *r;
+
+		if (i < argc && strcmp(argv[i], "+"))
+			continue;
+		r = &runs[k++];
+		r->argc = i - start;
+		if (!r->argc)
+			usage_error("%s", k == 1 ? "a '+' with no check before it" :
+				    i == argc ? "a '+' with no check after it" :
+				    "two '+' with no check between them");
+		if (!(r->argv = calloc((size_t)r->argc + 1, sizeof(char *))))
+			usage_error("out of memory");
+		memcpy(r->argv, argv + start, (size_t)r->argc * sizeof(char *));
+		r->argc = hoist_globals(g, opts, r->argc, r->argv, 1);
+		if (!(r->fn = check_fn(r->argv[0])))
+			usage_error("unknown check '%s' (health, sync, chat, progress, quality, run, "
+				    "tail)", r->argv[0]);
+		if (n > 1 && r->fn == check_tail)
+			usage_error("tail runs until interrupted: it cannot be one of several checks");
+		start = i + 1;
+	}
+	*out = runs;
+	return n;
+}
+
+/* After several checks: one line, or one JSON object, for all of them. */
+static void summary(const struct probe *p, const struct check_run *runs, size_t n, int status)
+{
+	size_t passed = 0, ran = 0;
+	json_t *failed = json_array();
+	char names[400] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		if (!runs[i].ran)
+			continue;
+		ran++;
+		if (!runs[i].status) {
+			passed++;
+			continue;
+		}
+		json_array_append_new(failed, json_string(runs[i].argv[0]));
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 names[0] ? ", " : "", runs[i].argv[0]);
+	}
+	if (p->json) {
+		json_t *o = json_pack("{s:I,s:I,s:I,s:O,s:i}", "checks", (json_int_t)n, "ran",
+				      (json_int_t)ran, "passed", (json_int_t)passed, "failed",
+				      failed, "exit", status);
+		char *text = json_dumps(o, JSON_COMPACT);
+
+		puts(text);
+		free(text);
+		json_decref(o);
+	} else if (!(p->quiet && !status)) {
+		printf("%zu checks: %zu passed, %zu failed%s%s%s", n, passed, ran - passed,
+		       names[0] ? " (" : "", names, names[0] ? ")" : "");
+		if (ran < n)
+			printf(", %zu not run (interrupted)", n - ran);
+		putchar('\n');
+	}
+	fflush(stdout);
+	json_decref(failed);
+}
+
+/* Whether path can be created or replaced, asked before any check runs
+ * so that a typo fails at once rather than after the run. */
+static bool junit_writable(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+
+	if (!access(path, F_OK))
+		return !access(path, W_OK);
+	if (!slash)
+		return !access(".", W_OK | X_OK);
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return !access(dir, W_OK | X_OK);
+}
+
+/* s escaped for XML text and attributes; characters XML 1.0 cannot hold
+ * (most controls) become '?'. */
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default:
+			fputc(ch < 0x20 && ch != '\t' && ch != '\n' ? '?' : ch, f);
+		}
+	}
+}
+
+/* JUnit XML, as CI systems read it: one testcase per check; a failed
+ * expectation (1) is a <failure>, anything else (3, 4, 5) an <error>, a
+ * check an interrupt kept from running <skipped>. Written to a temporary
+ * file renamed over path: never half a report. */
+static int write_junit(const char *path, const struct probe *p, const struct check_run *runs,
+		       size_t n)
+{
+	char tmp[4200];
+	size_t failures = 0, errors = 0, skipped = 0;
+	double total = 0;
+	FILE *f;
+	int ok;
+
+	for (size_t i = 0; i < n; i++) {
+		total += runs[i].ms;
+		skipped += !runs[i].ran;
+		failures += runs[i].ran && runs[i].status == PX_FAILED;
+		errors += runs[i].ran && runs[i].status && runs[i].status != PX_FAILED;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if (!(f = fopen(tmp, "w")))
+		return -1;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites>\n<testsuite name=\"revenge-probe\" tests=\"%zu\" failures=\"%zu\" "
+		"errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n", n, failures, errors, skipped,
+		total / 1000);
+	fprintf(f, "<properties><property name=\"url\" value=\"");
+	xml_text(f, p->url);
+	fprintf(f, "\"/></properties>\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct check_run *r = &runs[i];
+
+		fprintf(f, "<testcase classname=\"revenge-probe\" name=\"");
+		for (int a = 0; a < r->argc; a++) {
+			if (a)
+				fputc(' ', f);
+			xml_text(f, r->argv[a]);
+		}
+		fprintf(f, "\" time=\"%.3f\">", r->ms / 1000);
+		if (!r->ran) {
+			fprintf(f, "<skipped message=\"interrupted\"/>");
+		} else if (r->status) {
+			const char *tag = r->status == PX_FAILED ? "failure" : "error";
+
+			fprintf(f, "<%s type=\"exit %d\" message=\"", tag, r->status);
+			xml_text(f, r->why);
+			fprintf(f, "\">");
+			xml_text(f, r->why);
+			fprintf(f, "</%s>", tag);
+		} else {
+			fprintf(f, "<system-out>");
+			xml_text(f, r->why);
+			fprintf(f, "</system-out>");
+		}
+		fprintf(f, "</testcase>\n");
+	}
+	fprintf(f, "</testsuite>\n</testsuites>\n");
+	ok = !ferror(f);
+	ok = !fclose(f) && ok;
+	if (!ok || rename(tmp, path)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static char token_buf[CLI_TOKEN_BUF];   /* --token-file's, for the whole run */
@@ -270,26 +488,18 @@ int main(int argc, char **argv)
 		{ "origin", required_argument, NULL, 'o' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "token-file", required_argument, NULL, 'F' },
+		{ "junit", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
-	};
-	static const struct {
-		const char *name;
-		int (*fn)(struct probe *, int, char **);
-	} checks[] = {
-		{ "health", check_health }, { "sync", check_sync }, { "chat", check_chat },
-		{ "progress", check_progress }, { "quality", check_quality },
-		{ "run", check_run }, { "tail", check_tail },
 	};
 	struct probe p = { 0 };
 	struct rv_client_config cc = { 0 };
 	ev_signal sigint, sigterm;
 	struct globals g = { .p = &p, .cc = &cc };
-	const char *check;
-	int opt, err, (*fn)(struct probe *, int, char **) = NULL;
-	double t0;
-	size_t ulen;
+	struct check_run *runs;
+	int opt, err, status = 0;
+	size_t ulen, n_runs;
 
 	p.url = getenv("REVENGE_URL") && *getenv("REVENGE_URL") ? getenv("REVENGE_URL") :
 		"ws://127.0.0.1:8080";
@@ -303,8 +513,7 @@ int main(int argc, char **argv)
 		else
 			global_opt(&g, opt, optarg);
 	}
-	if (optind < argc)
-		argc = hoist_globals(&g, opts, argc, argv, optind + 1);
+	n_runs = split_checks(&g, opts, argc - optind, argv + optind, &runs);
 	p.token = cli_token(PROG, g.token, g.token_file, token_buf);
 	if (strncmp(p.url, "ws://", 5) && strncmp(p.url, "wss://", 6))
 		usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", p.url);
@@ -316,15 +525,8 @@ int main(int argc, char **argv)
 		u[ulen - 1] = 0;
 		p.url = u;
 	}
-	if (optind >= argc)
-		usage_error("missing CHECK (health, sync, chat, progress, quality, run, tail)");
-	check = argv[optind];
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-		if (!strcmp(check, checks[i].name))
-			fn = checks[i].fn;
-	if (!fn)
-		usage_error("unknown check '%s' (health, sync, chat, progress, quality, run, tail)",
-			    check);
+	if (g.junit && !junit_writable(g.junit))
+		usage_error("--junit: cannot write '%s': %s", g.junit, strerror(errno));
 	/* Colour and marks only for a person at a terminal who wants them. */
 	p.color = isatty(fileno(stdout)) && isatty(fileno(stderr)) && !getenv("NO_COLOR");
 
@@ -341,17 +543,36 @@ int main(int argc, char **argv)
 	sigint.data = sigterm.data = &p;
 	ev_signal_start(p.loop, &sigint);
 	ev_signal_start(p.loop, &sigterm);
-	p.details = json_object();
+	for (size_t i = 0; i < n_runs && !p.interrupted; i++) {
+		struct check_run *r = &runs[i];
+		double t0 = probe_now_ms();
 
-	t0 = probe_now_ms();
-	fn(&p, argc - optind, argv + optind);
-	report(&p, check, probe_now_ms() - t0);
+		p.status = 0;
+		p.why[0] = 0;
+		p.details = json_object();
+		r->fn(&p, r->argc, r->argv);
+		r->ms = probe_now_ms() - t0;
+		r->status = p.status;
+		r->ran = true;
+		snprintf(r->why, sizeof(r->why), "%s", p.why);
+		report(&p, r->argv[0], r->ms);
+		json_decref(p.details);
+		probe_close_all(&p);
+		if (r->status && !status)
+			status = r->status;
+	}
+	if (n_runs > 1)
+		summary(&p, runs, n_runs, status);
+	if (g.junit && write_junit(g.junit, &p, runs, n_runs))
+		fprintf(stderr, PROG ": --junit: cannot write '%s': %s\n", g.junit, strerror(errno));
 
 	probe_close_all(&p);
 	rv_client_free(p.cl);
 	probe_free_clients(&p);
 	ev_signal_stop(p.loop, &sigint);
 	ev_signal_stop(p.loop, &sigterm);
-	json_decref(p.details);
-	return p.status;
+	for (size_t i = 0; i < n_runs; i++)
+		free(runs[i].argv);
+	free(runs);
+	return status;
 }

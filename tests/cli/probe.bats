@@ -278,3 +278,70 @@ print("ok")' "$BATS_TEST_TMPDIR/out.json"
 	assert_output ok
 }
 
+
+@test "several checks joined by +: each line, one summary, the first failure's status" {
+	probe health + sync --members 2 + quality --request 4320p + chat
+	assert_failure 1
+	assert_line --partial "ok health: "
+	assert_line --partial "ok sync: "
+	assert_line --partial "FAIL quality: quality_request 4320p: error unknown_profile"
+	assert_line --partial "ok chat: "
+	assert_line "4 checks: 3 passed, 1 failed (quality)"
+	probe health + chat --json
+	assert_success
+	echo "$output" | "$PY" -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+assert [r.get("check") for r in rows[:2]] == ["health", "chat"], rows
+assert rows[2] == {"checks": 2, "ran": 2, "passed": 2, "failed": [], "exit": 0}, rows[2]
+'
+	# a refused handshake after a pass (health's GET sends no Origin): 3
+	probe --origin https://evil.example health + chat
+	assert_failure 3
+	assert_line "2 checks: 1 passed, 1 failed (chat)"
+}
+
+@test "--junit FILE: a JUnit report CI systems read, failures and errors apart" {
+	local j="$BATS_TEST_TMPDIR/report.xml"
+	probe --junit "$j" health + quality --request 4320p + sync --members 2
+	assert_failure 1
+	"$PY" - "$j" "$URL" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suite = root.find("testsuite")
+assert suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("errors") == "0", suite.attrib
+cases = suite.findall("testcase")
+assert [c.get("name") for c in cases] == ["health", "quality --request 4320p", "sync --members 2"], cases
+f = cases[1].find("failure")
+assert f is not None and f.get("type") == "exit 1" and "unknown_profile" in f.get("message"), f
+assert cases[0].find("failure") is None and cases[2].find("failure") is None
+assert suite.find("properties/property").get("value") == sys.argv[2]
+PYEOF
+	# a dead server: an <error> (exit 3), and the report is still written
+	run "$PROBE" --url ws://127.0.0.1:1 --timeout 2s --junit "$j" health
+	assert_failure 3
+	"$PY" -c '
+import sys, xml.etree.ElementTree as ET
+s = ET.parse(sys.argv[1]).getroot().find("testsuite")
+assert s.get("errors") == "1" and s.find("testcase/error").get("type") == "exit 3", s.attrib
+' "$j"
+}
+
+@test "bad + and --junit usage: exit 2 before any check runs" {
+	run -2 "$PROBE" --url "$URL" health +
+	assert_output --partial "a '+' with no check after it"
+	run -2 "$PROBE" --url "$URL" + health
+	assert_output --partial "a '+' with no check before it"
+	run -2 "$PROBE" --url "$URL" health + + chat
+	assert_output --partial "two '+' with no check between them"
+	run -2 "$PROBE" --url "$URL" health + tail /ws/party/x
+	assert_output --partial "tail runs until interrupted: it cannot be one of several checks"
+	run -2 "$PROBE" --url "$URL" health + nosuch
+	assert_output --partial "unknown check 'nosuch'"
+	run -2 "$PROBE" --url "$URL" --junit "$BATS_TEST_TMPDIR/no/such/dir/r.xml" health
+	assert_output --partial "--junit: cannot write"
+	run -2 "$PROBE" --url "$URL" --junit '' health
+	assert_output --partial -- "--junit: empty path"
+	# nothing ran: no report left behind
+	[ ! -e "$BATS_TEST_TMPDIR/no" ]
+}
