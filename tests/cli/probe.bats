@@ -250,7 +250,9 @@ EOF2
 @test "--wait retries until a starting server answers" {
 	local port
 	port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$PROBE" --url "ws://127.0.0.1:$port" --wait 10s --timeout 5s chat >"$BATS_TEST_TMPDIR/w" 2>&1 3>&- &
+	# health's plain HTTP GETs wait too (as docs/probe.md says)
+	"$PROBE" --url "ws://127.0.0.1:$port" --wait 10s --timeout 5s health + chat \
+		>"$BATS_TEST_TMPDIR/w" 2>&1 3>&- &
 	local w=$!
 	sleep 1
 	"$SERVER" --listen "127.0.0.1:$port" --db "$BATS_TEST_TMPDIR/w.db" >/dev/null 2>&1 3>&- &
@@ -260,6 +262,7 @@ EOF2
 	kill -TERM "$s2"
 	wait "$s2" || true
 	assert_equal "$rc" 0
+	grep -q "^ok health: " "$BATS_TEST_TMPDIR/w"
 }
 
 @test "--json keeps the error of a scenario whose file name is not UTF-8, and counts no step passed" {
