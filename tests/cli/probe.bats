@@ -348,3 +348,17 @@ assert s.get("errors") == "1" and s.find("testcase/error").get("type") == "exit 
 	# nothing ran: no report left behind
 	[ ! -e "$BATS_TEST_TMPDIR/no" ]
 }
+
+@test "docs drift: the sample count the docs show for health is a fresh server's" {
+	run "$PROBE" --url "$URL" --json health
+	assert_success
+	local n
+	n=$(echo "$output" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["details"]["metrics_samples"])')
+	local root="$BATS_TEST_DIRNAME/../.."
+	run grep -rhoE "metrics has [0-9]+ samples" "$root/README.md" "$root/docs/probe.md" \
+		"$root/docs/man/revenge-probe.1"
+	assert_success
+	echo "$output" | while read -r line; do
+		[ "$line" = "metrics has $n samples" ] || fail "docs say '$line', a fresh server has $n"
+	done
+}
