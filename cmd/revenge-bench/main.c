@@ -41,6 +41,7 @@
 #define PROG "revenge-bench"
 /* --url given more than once: the nodes of one cluster, a handful */
 #define MAX_URLS 16
+_Static_assert(MAX_URLS <= SYNC_NODES_MAX, "sync keeps figures per --url");
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -195,7 +196,8 @@ static const char usage_text[] =
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
 
 /* sync's options: values past any letter */
-enum { OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED };
+enum { OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED,
+       OPT_REJOIN };
 #define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
 /* --duration: more than zero, at most an hour; in seconds. */
@@ -249,6 +251,7 @@ int main(int argc, char **argv)
 		{ "jitter-dist", required_argument, NULL, OPT_DIST },
 		{ "skew-ppm", required_argument, NULL, OPT_SKEW },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "rejoin", no_argument, NULL, OPT_REJOIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -281,6 +284,9 @@ int main(int argc, char **argv)
 			if (strncmp(optarg, "ws://", 5) && strncmp(optarg, "wss://", 6))
 				usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'",
 					    optarg);
+			/* "ws://", "ws://:8080" or "ws:///x": nothing to connect to */
+			if (strchr(":/", optarg[optarg[2] == 's' ? 6 : 5]))
+				usage_error("--url: no host in '%s' (expected ws://HOST:PORT)", optarg);
 			if (nurls == MAX_URLS)
 				usage_error("--url: at most %d servers", MAX_URLS);
 			for (unsigned i = 0; i < nurls; i++)
@@ -380,6 +386,10 @@ int main(int argc, char **argv)
 			so.seed = cli_uint(PROG, "--seed", optarg, 0, (unsigned long)-1);
 			sync_given = true;
 			break;
+		case OPT_REJOIN:
+			so.rejoin = true;
+			sync_given = true;
+			break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
@@ -399,9 +409,9 @@ int main(int argc, char **argv)
 	c.urls = urls;
 	c.nurls = nurls;
 	if (nurls > 1 && strcmp(scenario, "fanout") && strcmp(scenario, "fill") &&
-	    strcmp(scenario, "chat") && strcmp(scenario, "churn"))
-		usage_error("--url given %u times: only fanout, fill, chat and churn spread a party "
-			    "over several servers", nurls);
+	    strcmp(scenario, "chat") && strcmp(scenario, "churn") && strcmp(scenario, "sync"))
+		usage_error("--url given %u times: only fanout, fill, chat, churn and sync spread a "
+			    "party over several servers", nurls);
 	for (unsigned i = 0; i < nurls; i++)
 		if (src.n && strstr(urls[i], "://["))
 			usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)",
@@ -416,7 +426,7 @@ int main(int argc, char **argv)
 			    "and --passive members");
 	if (sync_given && strcmp(scenario, "sync"))
 		usage_error("--delay, --delay-up, --delay-down, --jitter, --jitter-dist, --skew-ppm, "
-			    "--seed: only the sync scenario has them");
+			    "--seed, --rejoin: only the sync scenario has them");
 	if (raw && strncmp(c.url, "ws://", 5))
 		usage_error("--raw: plain ws:// only, got '%s'", c.url);
 

@@ -349,9 +349,19 @@ assert r["connected"] == 10 and r["failed"] == 0 and r["loss_pct"] == 0, r
 	run -2 "$BENCH" $(for i in $(seq 1 17); do echo --url ws://h$i:1; done) fanout
 	assert_output --partial -- "--url: at most 16 servers"
 	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 connect
-	assert_output --partial -- "--url given 2 times: only fanout, fill, chat and churn"
-	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 sync
+	assert_output --partial -- "--url given 2 times: only fanout, fill, chat, churn and sync"
+	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 progress
 	assert_output --partial -- "--url given 2 times"
+	for bad in ws:// ws://:8080 wss:///x; do
+		run -2 "$BENCH" --url ws://a:1 --url "$bad" sync
+		assert_output --partial -- "--url: no host in '$bad'"
+	done
+	run -2 "$BENCH" --url ws://a:1 --url ws://a:1 sync
+	assert_output --partial -- "--url: 'ws://a:1' given twice"
+	run -2 "$BENCH" --url ws://a:1 --url '' sync
+	assert_output --partial -- "--url: expected ws://HOST:PORT"
+	run -2 "$BENCH" fanout --rejoin
+	assert_output --partial -- "only the sync scenario"
 	run -2 "$BENCH" --src 127.0.0.1 --url ws://a:1 --url 'ws://[::1]:1' chat
 	assert_output --partial -- "--src: IPv4 source addresses cannot reach an IPv6 server (ws://[::1]:1)"
 	run -2 "$BENCH" progress extra
