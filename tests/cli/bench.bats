@@ -53,6 +53,12 @@ assert r["sync_sent"] == 3 and r["sync_received"] == r["sync_expected"] == 297, 
 assert 0 < r["announcements"] < 3 * 100 * 99 / 2, r
 l = r["latency_ms"]
 assert 0 < l["p50"] <= l["p99"] <= l["max"], l
+# the storm sync, sent as the last member got in, reached everyone too
+s = r["storm_sync"]
+assert s["expected"] == s["received"] == 297 and s["latency_ms"]["p50"] > 0, s
+# every roster became whole (welcome count, then presence counts)
+assert r["rosters_whole"] == 300 and r["roster_s"] >= r["fill_s"], r
+assert len(r["nodes"]) == 1 and r["nodes"][0]["welcomed"] == 300, r["nodes"]
 '
 	run -2 "$BENCH" fill --rate 1
 	assert_output --partial -- "--rate: fill sends one sync per party"
