@@ -876,9 +876,12 @@ static void nodes_text(struct sbench *sb, FILE *out)
 		fprintf(out, "%-14s%s: %u members%s\n", label, sb->o->c.urls[n], nd->members,
 			n ? "" : " (the host's)");
 		pct_text(out, "  spread", &nd->spread, " (among its members)");
+		if (n && isfinite(mean))
+			fprintf(out, "  vs node 1   members %+.3f ms on average", mean);
+		else if (n)
+			fprintf(out, "  vs node 1   members - (no steady instant)");
 		if (n)
-			fprintf(out, "  vs node 1   members %+.3f ms on average, server clock %+.3f ms\n",
-				mean, clock);
+			fprintf(out, isfinite(clock) ? ", server clock %+.3f ms\n" : "\n", clock);
 		if (isfinite(tr) || nd->late)
 			fprintf(out, "  transients  switched within %.3f ms (max); %llu states late "
 				"(max %.3f ms)\n", isfinite(tr) ? tr : 0, (unsigned long long)nd->late,
