@@ -378,14 +378,20 @@ teardown() {
 	assert_output --partial 'cannot resolve the Redis host'
 }
 
-@test "revenge-bench fanout spread over two nodes: members on B get every sync of the hosts on A" {
-	local open=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --max-conns-per-ip 0
-		--handshake-rate-per-ip 0 --party-join-rate 0)
+# open_nodes: redis and nodes A and B with the per-client limits off (the
+# bench's members all come from one address at once), Redis up on both.
+OPEN_LIMITS=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --max-conns-per-ip 0
+	--handshake-rate-per-ip 0 --party-join-rate 0)
+open_nodes() {
 	start_redis
-	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
-	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${OPEN_LIMITS[@]}"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${OPEN_LIMITS[@]}"
 	until_healthz A '"redis":"up"' 10
 	until_healthz B '"redis":"up"' 10
+}
+
+@test "revenge-bench fanout spread over two nodes: members on B get every sync of the hosts on A" {
+	open_nodes
 	# members 1, 3, 5, ... of each party on B, the hosts and the rest on A
 	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
 		fanout --parties 2 --members 20 --rate 5 --duration 3s --json
@@ -406,18 +412,6 @@ assert r["received"] == r["expected"] and r["loss_pct"] == 0 and r["errors"] == 
 	assert_output --partial "server        $A_URL, $B_URL (hosts on the first, members round-robin)"
 	stop_node A
 	stop_node B
-}
-
-# open_nodes: redis and nodes A and B with the per-client limits off (the
-# bench's members all come from one address at once), Redis up on both.
-open_nodes() {
-	local open=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --max-conns-per-ip 0
-		--handshake-rate-per-ip 0 --party-join-rate 0)
-	start_redis
-	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
-	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
-	until_healthz A '"redis":"up"' 10
-	until_healthz B '"redis":"up"' 10
 }
 
 @test "revenge-bench sync over two nodes: members on both, spread per node and across within bounds" {
@@ -468,9 +462,9 @@ assert r["rejoin"] is None, r
 	kill -KILL "$B_PID"
 	wait "$B_PID" 2>/dev/null || true
 	sleep 0.5
+	# on its port again (the last --listen counts)
 	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" --listen "127.0.0.1:$B_PORT" \
-		--rate-limit 0 --frame-rate 0 --max-conns-per-ip 0 --handshake-rate-per-ip 0 \
-		--party-join-rate 0
+		"${OPEN_LIMITS[@]}"
 	local rc=0
 	wait "$bench" || rc=$?
 	cat "$out"
