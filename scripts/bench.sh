@@ -302,6 +302,9 @@ for name, title in (("nodelay", "no delay"), ("jitter", "50 +- 20 ms")):
         late = med(rs, lambda r: (r.get("late_states") or {}).get("count"))
         tr = med(rs, lambda r: max((t.get("max_ms") or 0) for t in r["transients"].values()))
         print(line + f"; switched within {fmt(tr)} ms; late {fmt(late)}")
+def p99(x):   # a sync's p99, None when nothing arrived
+    got = x.get("received", x.get("sync_received"))
+    return x["latency_ms"]["p99"] if got else None
 print(f"\ncluster: fill {shape} (median; the storm sync as the last member joins, the quiet one 1 s after)")
 for nodes in (1, 2):
     rs = load(work, "cluster", f"fill-{nodes}")
@@ -311,13 +314,16 @@ for nodes in (1, 2):
         return med(rs, lambda r: f(r["nodes"][i]) if i < len(r.get("nodes", [])) else None)
     parts = [f"fill {fmt(med(rs, lambda r: r.get('fill_s')))} s",
              f"rosters {fmt(med(rs, lambda r: r.get('roster_s')))} s",
-             f"storm sync p99 {fmt(med(rs, lambda r: r['storm_sync']['latency_ms']['p99']))} ms",
-             f"quiet p99 {fmt(med(rs, lambda r: r['latency_ms']['p99']))} ms",
-             f"loss {fmt(med(rs, lambda r: r.get('loss_pct')))}%"]
+             f"storm sync p99 {fmt(med(rs, lambda r: p99(r['storm_sync'])))} ms"
+             f" (loss {fmt(med(rs, lambda r: r['storm_sync']['loss_pct']))}%)",
+             f"quiet p99 {fmt(med(rs, lambda r: p99(r)))} ms",
+             f"loss {fmt(med(rs, lambda r: r.get('loss_pct')))}%",
+             "runs with errors / host_changed seen by hosts: "
+             + ", ".join(f"{r.get('errors', 0)}/{r.get('host_changes', 0)}" for r in rs)]
     if nodes > 1:
         for i, n in enumerate("AB"):
-            parts.append(f"{n}: storm p99 {fmt(node(i, lambda x: x['storm_sync']['latency_ms']['p99']))}"
-                         f" quiet p99 {fmt(node(i, lambda x: x['sync']['latency_ms']['p99']))} ms"
+            parts.append(f"{n}: storm p99 {fmt(node(i, lambda x: p99(x['storm_sync'])))}"
+                         f" quiet p99 {fmt(node(i, lambda x: p99(x['sync'])))} ms"
                          f" rosters {fmt(node(i, lambda x: x['roster_s']))} s")
     print(f"  {nodes} node{'s' if nodes > 1 else ' '}  " + "; ".join(parts))
 print("\ncluster: node B killed (-9) and restarted a second later, sync --rejoin, 8 members")

@@ -60,6 +60,9 @@ struct fill {
 	double t_last_roster;
 	double t_sync[SYNCS];         /* when each went out, 0: not yet */
 	uint64_t sent[SYNCS], other_msgs, other_bytes;
+	uint64_t errors;              /* error replies (to a host's sync: not the host) */
+	uint64_t host_changes;        /* host_changed seen by the hosts */
+	char first_error[120];
 	struct fsync s[SYNCS];
 	unsigned nnodes;
 	struct fnode nodes[FILL_NODES_MAX];
@@ -153,6 +156,13 @@ static void message(struct mesh *ms, struct mesh_member *m, const char *text, si
 		nd->s[k].received++;
 		histo_add(&nd->s[k].lat, us);
 		return;
+	}
+	if (mesh_type_is(text, len, "error")) {
+		f->errors++;
+		if (!f->first_error[0])
+			bench_scan_str(text, len, "code", f->first_error, sizeof(f->first_error));
+	} else if (!m->idx && mesh_type_is(text, len, "host_changed")) {
+		f->host_changes++;
 	}
 	roster(f, m, i, text, len);
 	f->other_msgs++;
@@ -251,6 +261,9 @@ static void report(const struct mesh *ms)
 		       (unsigned long long)q->expected, (unsigned long long)q->received,
 		       mesh_loss_pct(q->expected, q->received));
 		fsync_json(sync_names[SYNC_STORM], &f->s[SYNC_STORM], stdout);
+		printf(",\"errors\":%llu,\"first_error\":", (unsigned long long)f->errors);
+		printf(f->first_error[0] ? "\"%s\"" : "null", f->first_error);
+		printf(",\"host_changes\":%llu", (unsigned long long)f->host_changes);
 		printf(",\"nodes\":[");
 		for (unsigned n = 0; n < f->nnodes; n++) {
 			const struct fnode *nd = &f->nodes[n];
@@ -289,6 +302,10 @@ static void report(const struct mesh *ms)
 	       mesh_loss_pct(q->expected, q->received));
 	printf("latency       ");
 	histo_text(&q->lat, stdout);
+	if (f->errors || f->host_changes)
+		printf("errors        %llu (first: %s); the hosts saw %llu host_changed\n",
+		       (unsigned long long)f->errors, f->first_error[0] ? f->first_error : "-",
+		       (unsigned long long)f->host_changes);
 	for (unsigned n = 0; f->nnodes > 1 && n < f->nnodes; n++) {
 		const struct fnode *nd = &f->nodes[n];
 

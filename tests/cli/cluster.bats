@@ -504,6 +504,8 @@ for x in n:
         assert s["expected"] == s["received"] == (78 if x is n[0] else 80), (k, x)
         assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["max"], (k, x)
 assert r["storm_sync"]["received"] == 158 and r["sync_received"] == 158, r
+# the hosts stayed hosts through the storm
+assert r["errors"] == 0 and r["host_changes"] == 0, r
 ' "$A_URL" "$B_URL"
 	stop_node A
 	stop_node B
