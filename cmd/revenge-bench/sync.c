@@ -145,7 +145,7 @@ struct sbench {
 	double late_max_ms;           /* by how much, at most */
 	double shift_sum;
 	uint64_t shift_n;
-	uint64_t exchanges, errors;
+	uint64_t exchanges, errors, host_changes;
 	char first_error[120];
 };
 
@@ -429,6 +429,9 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 		if (!sb->first_error[0])
 			snprintf(sb->first_error, sizeof(sb->first_error), "%.*s",
 				 (int)(len < 110 ? len : 110), text);
+	} else if (!strcmp(type, "host_changed") && i == 0) {
+		/* the host's commands are refused (forbidden) from then on */
+		sb->host_changes++;
 	}
 	json_decref(msg);
 	if (keep && !delay_queue_push(&sb->mb[i].down, t, tag, text, len))
@@ -757,6 +760,16 @@ static void status(struct mesh *ms, char *buf, size_t len)
 		 (unsigned long long)sb->samples, sb->n_cmds, p99_now(sb));
 }
 
+/* The "code" of an error message's text as a JSON string and a comma;
+ * null when there is none. */
+static void json_code(FILE *out, const char *text)
+{
+	char code[64];
+
+	bench_scan_str(text, strlen(text), "code", code, sizeof(code));
+	fprintf(out, code[0] ? "\"%s\"," : "null,", code);
+}
+
 static void json_num(FILE *out, const char *key, double v, const char *sep)
 {
 	if (isfinite(v))
@@ -959,11 +972,14 @@ static void report(const struct mesh *cms)
 		       "\"skew_ppm\":%g,"
 		       "\"seed\":%llu,\"samples\":%llu,\"partial_samples\":%llu,"
 		       "\"steady_samples\":%zu,\"commands\":%u,\"time_exchanges\":%llu,"
-		       "\"errors\":%llu,", o->up_ms, o->down_ms, o->jitter_ms,
+		       "\"errors\":%llu,\"host_changes\":%llu,", o->up_ms, o->down_ms, o->jitter_ms,
 		       o->dist == DELAY_NORMAL ? "normal" : "uniform", o->skew_ppm,
 		       (unsigned long long)o->seed, (unsigned long long)sb->samples,
 		       (unsigned long long)sb->partial, sb->spread.n, sb->n_cmds,
-		       (unsigned long long)sb->exchanges, (unsigned long long)sb->errors);
+		       (unsigned long long)sb->exchanges, (unsigned long long)sb->errors,
+		       (unsigned long long)sb->host_changes);
+		printf("\"error_code\":");
+		json_code(stdout, sb->first_error);
 		pct_json(stdout, "spread_ms", &sb->spread);
 		pct_json(stdout, "host_error_ms", &sb->host_err);
 		pct_json(stdout, "truth_error_ms", &sb->truth_err);
@@ -1042,6 +1058,9 @@ static void report(const struct mesh *cms)
 			printf("late          %llu states reached a member after their stamp (by its "
 			       "clock), by up to %.3f ms\n", (unsigned long long)sb->late,
 			       sb->late_max_ms);
+		if (sb->host_changes)
+			printf("host          changed %llu times under the bench's host: its "
+			       "commands were refused\n", (unsigned long long)sb->host_changes);
 		if (sb->errors)
 			printf("errors        %llu, first %s\n", (unsigned long long)sb->errors,
 			       sb->first_error);

@@ -434,6 +434,9 @@ for x in n:
 # the two nodes stamp with clocks of one machine
 assert abs(n[1]["server_clock_vs_first_ms"]) < 5 and n[0]["server_clock_vs_first_ms"] == 0, n
 assert r["rejoin"] is None, r
+# the host on A stayed the host: every command relayed
+assert r["errors"] == 0 and r["host_changes"] == 0 and r["error_code"] is None, r
+assert r["lead_ms"]["count"] == r["commands"], r
 ' "$A_URL" "$B_URL"
 	# the host is on A: its commands reached B through Redis
 	[ "$(metric B revenge_redis_received_total)" -ge 1 ]
