@@ -56,6 +56,7 @@ struct fill {
 	bool *welcomed;               /* per member */
 	int *roster;                  /* per member: the members it knows of */
 	unsigned welcomes, rosters;   /* rosters: members whose roster is whole */
+	unsigned counted;             /* welcomes with a member_count (not the anchors') */
 	double t_last_welcome;        /* monotonic seconds */
 	double t_last_roster;
 	double t_sync[SYNCS];         /* when each went out, 0: not yet */
@@ -80,8 +81,10 @@ static void roster(struct fill *f, struct mesh_member *m, size_t i, const char *
 	const char *p;
 	int before = f->roster[i];
 
-	if ((p = memmem(text, len, "\"member_count\":", 15)))
+	if ((p = memmem(text, len, "\"member_count\":", 15))) {
 		f->roster[i] = atoi(p + 15);
+		f->counted++;
+	}
 	else if (mesh_type_is(text, len, "presence") && (p = memmem(text, len, "\"count\":", 8)))
 		f->roster[i] = atoi(p + 8);
 	else if (mesh_type_is(text, len, "member_joined"))
@@ -293,7 +296,11 @@ static void report(const struct mesh *ms)
 	       ms->failed, ms->closed);
 	printf("fill          %.2f s (%u welcomed, %.0f joins/s)\n", fill_s, f->welcomes,
 	       fill_s > 0 ? f->welcomes / fill_s : 0);
-	printf("rosters       %u of %u whole, the last at %.2f s\n", f->rosters, ms->n, roster_s);
+	if (f->counted || !f->welcomes)
+		printf("rosters       %u of %u whole, the last at %.2f s\n", f->rosters, ms->n,
+		       roster_s);
+	else
+		printf("rosters       not followed: the welcomes have no member_count\n");
 	printf("announcements %llu messages, %.1f MiB\n", (unsigned long long)f->other_msgs,
 	       f->other_bytes / 1048576.0);
 	fsync_text("storm sync", &f->s[SYNC_STORM], stdout);
