@@ -35,6 +35,7 @@ _revenge_bench_scenario_switches()
 {
 	case $1 in
 	connect) echo '--raw' ;;
+	sync) echo '--rejoin' ;;
 	esac
 }
 

@@ -88,3 +88,4 @@ complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l jitter -x -d 
 complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l jitter-dist -x -a 'uniform normal' -d 'How a delay varies (default uniform; normal: --jitter is the sd)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l skew-ppm -x -d 'Member clocks fast or slow by up to P ppm (default 50; at most 1000)'
 complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l seed -x -d 'Seed of the delays, skews and offsets (default 1)'
+complete -c revenge-bench -n '__revenge_bench_scenario_is sync' -l rejoin -d 'A member that loses its connection joins again: time back in sync'

@@ -9,24 +9,24 @@
 # command counts (INFO commandstats). Prints one table; keeps the JSON
 # under bench/results/.
 #
-#   BENCH_CLUSTER_SHAPE=10x100     parties x members
-#   BENCH_CLUSTER_RATES="10 50 100 200"   syncs/s per host, one row each
-#   BENCH_CLUSTER_NODES="1 2"      node counts to compare (up to 3)
-#   BENCH_CLUSTER_DURATION=10s     measured window per run
-#   BENCH_CLUSTER_ROUNDS=1         rounds (rows repeat)
+#   BENCH_XFAN_SHAPE=10x100     parties x members
+#   BENCH_XFAN_RATES="10 50 100 200"   syncs/s per host, one row each
+#   BENCH_XFAN_NODES="1 2 3"    node counts to compare (up to 3)
+#   BENCH_XFAN_DURATION=10s     measured window per run
+#   BENCH_XFAN_ROUNDS=1         rounds (rows repeat)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SERVER=$BUILD/bin/revenge-server
 BENCH=$BUILD/bin/revenge-bench
-SHAPE=${BENCH_CLUSTER_SHAPE:-10x100}
-RATES=${BENCH_CLUSTER_RATES:-10 50 100 200}
-NODES=${BENCH_CLUSTER_NODES:-1 2}
-DURATION=${BENCH_CLUSTER_DURATION:-10s}
-ROUNDS=${BENCH_CLUSTER_ROUNDS:-1}
+SHAPE=${BENCH_XFAN_SHAPE:-10x100}
+RATES=${BENCH_XFAN_RATES:-10 50 100 200}
+NODES=${BENCH_XFAN_NODES:-1 2 3}
+DURATION=${BENCH_XFAN_DURATION:-10s}
+ROUNDS=${BENCH_XFAN_ROUNDS:-1}
 parties=${SHAPE%x*}
 members=${SHAPE#*x}
-out=bench/results
+out=${BENCH_OUT:-bench/results}
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d)
@@ -125,7 +125,7 @@ redis_alone() {
 		sp+=("$!")
 	done
 	sleep 0.3
-	local n=${BENCH_CLUSTER_PUBLISHES:-400000} t0 t1
+	local n=${BENCH_XFAN_PUBLISHES:-400000} t0 t1
 	t0=$(cpu_ticks "$rpid")
 	redis-benchmark -p "$rport" -c 4 -P 32 -n "$n" -q --csv \
 		publish revenge:party:bench "$payload" 2>/dev/null | tail -1 |

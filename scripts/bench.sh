@@ -18,8 +18,19 @@
 #   BENCH_OUT=DIR       where the JSON results go (default bench/results)
 #   BENCH_SYNC_DURATION=30s   each `revenge-bench sync` run (3 of them)
 #   BENCH_ONLY=sync     only the sync runs (no yardsticks, about two minutes)
-#   BENCH_ONLY=cluster  only scripts/bench-cluster.sh (one node against two
-#                       through Redis; its own BENCH_CLUSTER_* settings)
+#   BENCH_ONLY=cluster  only the cluster runs (below; about eight minutes),
+#                       ending with scripts/bench-cluster.sh (fanout, one
+#                       node against two and three; its BENCH_XFAN_* settings)
+#   BENCH_CLUSTER_DURATION=20s  each cluster sync run
+#   BENCH_CLUSTER_FILL="5x400"  the cluster fill shape
+#
+# The cluster runs (issue 14) start a redis-server and two revenge-server
+# nodes (--redis) on free loopback ports, unpinned (Redis, both nodes and
+# the bench share the cores), and measure, alternating one node (every
+# member on A, a cluster node all the same) and two (members round-robin on
+# A and B, hosts on A): sync's spread at no delay and at 50 +- 20 ms, and
+# fill; then sync --rejoin while node B is killed (-9) and started again
+# on its port: how long B's members take to be back in sync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -182,9 +193,173 @@ for name, title in (("nodelay", "no delay"), ("noskew", "(no skew)"), ("jitter",
 PYEOF
 }
 
+# The cluster (issue 14): redis-server and nodes A and B of our own.
+CLUSTER_DURATION=${BENCH_CLUSTER_DURATION:-20s}
+CLUSTER_FILL=${BENCH_CLUSTER_FILL:-5x400}
+OPEN_LIMITS=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --queue-max 65536
+	--max-conns-per-ip 0 --handshake-rate-per-ip 0 --party-join-rate 0 --log-level warn)
+cluster_node() { # NAME PORT: start node NAME on PORT, its pid in node_pid
+	"$SERVER" --listen "127.0.0.1:$2" --db "$work/$1.db" --redis "redis://127.0.0.1:$redis_port" \
+		"${OPEN_LIMITS[@]}" >"$work/$1.out" 2>>"$work/$1.log" &
+	node_pid=$!
+	pids+=("$node_pid")
+	wait_port "$2"
+	for _ in $(seq 1 100); do   # Redis up: it relays
+		[[ "$(curl -sf "http://127.0.0.1:$2/healthz")" == *'"redis":"up"'* ]] && return 0
+		sleep 0.05
+	done
+	echo "bench: node $1 never reached Redis" >&2
+	return 1
+}
+cluster_run() { # NAME URLS... -- ARGS...: one measurement on the cluster, JSON kept
+	local name=$1 urls=()
+	shift
+	while [ "$1" != -- ]; do urls+=(--url "$1"); shift; done
+	shift
+	echo "bench: cluster $name" >&2
+	"$BENCH" "${urls[@]}" --json "$@" >"$work/cluster-$name.json" || true
+	cat "$work/cluster-$name.json" >>"$work/cluster-$name.all"
+	cp "$work/cluster-$name.json" "$out/$stamp-cluster-$name-$(wc -l <"$work/cluster-$name.all").json"
+}
+cluster_runs() {
+	local redis_port a_port b_port a b node_pid a_pid b_pid name args p m bench_pid
+	command -v redis-server >/dev/null || { echo "bench: no redis-server (scripts/deps.sh)" >&2; return 0; }
+	redis_port=$(free_port); a_port=$(free_port); b_port=$(free_port)
+	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$work" >"$work/redis.log" 2>&1 &
+	pids+=("$!")
+	wait_port "$redis_port"
+	cluster_node A "$a_port"; a_pid=$node_pid
+	cluster_node B "$b_port"; b_pid=$node_pid
+	a=ws://127.0.0.1:$a_port b=ws://127.0.0.1:$b_port
+	p=${CLUSTER_FILL%%x*} m=${CLUSTER_FILL#*x}
+	for round in $(seq 1 "$ROUNDS"); do
+		for name in nodelay jitter; do
+			case $name in
+			nodelay) args=() ;;
+			jitter) args=(--delay 50 --jitter 20) ;;
+			esac
+			cluster_run "sync-$name-1" "$a" -- --duration "$CLUSTER_DURATION" \
+				sync --members 8 "${args[@]}"
+			cluster_run "sync-$name-2" "$a" "$b" -- --duration "$CLUSTER_DURATION" \
+				sync --members 8 "${args[@]}"
+		done
+	done
+	# The restart: B killed (-9) 3 s into the window, started again on its
+	# port a second later; its members (1, 3, 5, 7) join again.
+	for name in nodelay jitter; do
+		case $name in
+		nodelay) args=() ;;
+		jitter) args=(--delay 50 --jitter 20) ;;
+		esac
+		echo "bench: cluster rejoin-$name (node B killed and restarted)" >&2
+		"$BENCH" --url "$a" --url "$b" --json --duration 15s sync --members 8 --rejoin \
+			"${args[@]}" >"$work/cluster-rejoin-$name.json" &
+		bench_pid=$!
+		for _ in $(seq 1 200); do   # B's four members in
+			[[ "$(curl -sf "http://127.0.0.1:$b_port/metrics")" == \
+				*'revenge_connections{endpoint="party"} 4'$'\n'* ]] && break
+			sleep 0.05
+		done
+		sleep 5   # 2 s warming up, then 3 s into the window
+		kill -KILL "$b_pid" 2>/dev/null || true
+		wait "$b_pid" 2>/dev/null || true
+		sleep 1
+		cluster_node B "$b_port"; b_pid=$node_pid
+		wait "$bench_pid" || true
+		cat "$work/cluster-rejoin-$name.json" >>"$work/cluster-rejoin-$name.all"
+		cp "$work/cluster-rejoin-$name.json" "$out/$stamp-cluster-rejoin-$name.json"
+	done
+	# The join storms last: a storm leaves Redis and the nodes busy for
+	# seconds after it (the members' writes, the membership notices), and a
+	# party made meanwhile can find Redis too slow to answer (recall_failed).
+	for round in $(seq 1 "$ROUNDS"); do
+		cluster_run "fill-1" "$a" -- --duration 10s fill --parties "$p" --members "$m" \
+			--connect-rate 100000
+		cluster_run "fill-2" "$a" "$b" -- --duration 10s fill --parties "$p" --members "$m" \
+			--connect-rate 100000
+	done
+	kill "$a_pid" "$b_pid" 2>/dev/null || true
+	/usr/bin/python3 - "$work" "$CLUSTER_FILL" <<'PYEOF'
+import os, sys
+sys.path.insert(0, "scripts")
+from benchres import fmt, load, med
+work, shape = sys.argv[1], sys.argv[2]
+
+def pct(r, key):
+    v = r.get(key) or {}
+    return f"{fmt(v.get('p50'))} / {fmt(v.get('p99'))} / {fmt(v.get('max'))}"
+
+print("\ncluster: sync, 8 members, hosts on A (median of the rounds; p50 / p99 / max ms)")
+for name, title in (("nodelay", "no delay"), ("jitter", "50 +- 20 ms")):
+    for nodes in (1, 2):
+        rs = load(work, "cluster", f"sync-{name}-{nodes}")
+        if not rs:
+            continue
+        row = {k: med(rs, lambda r, k=k: (r.get("spread_ms") or {}).get(k)) for k in ("p50", "p99", "max")}
+        line = f"  {title:<12} {nodes} node{'s' if nodes > 1 else ' '}  spread {pct({'s': row}, 's')}"
+        if nodes > 1:
+            cross = {k: med(rs, lambda r, k=k: (r.get("cross_node_spread_ms") or {}).get(k))
+                     for k in ("p50", "p99", "max")}
+            per = []
+            for i in range(2):
+                per.append(pct({"s": {k: med(rs, lambda r, k=k: r["nodes"][i]["spread_ms"][k])
+                                      for k in ("p50", "p99", "max")}}, "s"))
+            off = med(rs, lambda r: r["nodes"][1].get("mean_vs_first_ms"))
+            line += (f"; across nodes {pct({'s': cross}, 's')}; within A {per[0]}, B {per[1]};"
+                     f" B - A {fmt(off)} ms")
+        late = med(rs, lambda r: (r.get("late_states") or {}).get("count"))
+        tr = med(rs, lambda r: max((t.get("max_ms") or 0) for t in r["transients"].values()))
+        print(line + f"; switched within {fmt(tr)} ms; late {fmt(late)}")
+def p99(x):   # a sync's p99, None when nothing arrived
+    got = x.get("received", x.get("sync_received"))
+    return x["latency_ms"]["p99"] if got else None
+print(f"\ncluster: fill {shape} (median; the storm sync as the last member joins, the quiet one 1 s after)")
+for nodes in (1, 2):
+    rs = load(work, "cluster", f"fill-{nodes}")
+    if not rs:
+        continue
+    def node(i, f):
+        return med(rs, lambda r: f(r["nodes"][i]) if i < len(r.get("nodes", [])) else None)
+    parts = [f"fill {fmt(med(rs, lambda r: r.get('fill_s')))} s",
+             f"rosters {fmt(med(rs, lambda r: r.get('roster_s')))} s",
+             f"storm sync p99 {fmt(med(rs, lambda r: p99(r['storm_sync'])))} ms"
+             f" (loss {fmt(med(rs, lambda r: r['storm_sync']['loss_pct']))}%)",
+             f"quiet p99 {fmt(med(rs, lambda r: p99(r)))} ms",
+             f"loss {fmt(med(rs, lambda r: r.get('loss_pct')))}%",
+             "runs with errors / host_changed seen by hosts: "
+             + ", ".join(f"{r.get('errors', 0)}/{r.get('host_changes', 0)}" for r in rs)]
+    if nodes > 1:
+        for i, n in enumerate("AB"):
+            parts.append(f"{n}: storm p99 {fmt(node(i, lambda x: p99(x['storm_sync'])))}"
+                         f" quiet p99 {fmt(node(i, lambda x: p99(x['sync'])))} ms"
+                         f" rosters {fmt(node(i, lambda x: x['roster_s']))} s")
+    print(f"  {nodes} node{'s' if nodes > 1 else ' '}  " + "; ".join(parts))
+print("\ncluster: node B killed (-9) and restarted a second later, sync --rejoin, 8 members")
+for name, title in (("nodelay", "no delay"), ("jitter", "50 +- 20 ms")):
+    rs = load(work, "cluster", f"rejoin-{name}")
+    if not rs or not rs[-1].get("rejoin"):
+        print(f"  {title:<12} did not run")
+        continue
+    r = rs[-1]
+    j = r["rejoin"]
+    print(f"  {title:<12} {j['drops']} lost, {j['back']} back ({j['not_back']} not); "
+          f"welcomed again {pct(j, 'welcome_ms')} ms, back in sync {pct(j, 'back_ms')} ms "
+          f"after the loss; spread in the {j['after_s']:g} s after {pct(j, 'spread_after_ms')} ms; "
+          f"steady spread over the run {pct(r, 'spread_ms')} ms"
+          + (f"; the host's commands refused: {r.get('errors')} ({r.get('error_code')}), "
+             f"{r.get('host_changes')} host_changed" if r.get("errors") else ""))
+PYEOF
+}
+
 if [ "$ONLY" = cluster ]; then
-	exec scripts/bench-cluster.sh
+	cluster_runs
+	echo
+	BENCH_OUT=$out scripts/bench-cluster.sh
+	echo "results: $out/$stamp-*.json" >&2
+	exit 0
 fi
+
 if [ "$ONLY" = sync ]; then
 	sync_runs
 	echo "results: $out/$stamp-*.json" >&2
@@ -400,6 +575,7 @@ for name in ("chat-100x10", "churn-100x20"):
 PYEOF
 fill_table
 sync_runs
+cluster_runs
 echo
-scripts/bench-cluster.sh
+BENCH_OUT=$out scripts/bench-cluster.sh
 echo "results: $out/$stamp-*.json" >&2

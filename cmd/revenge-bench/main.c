@@ -40,6 +40,7 @@
 
 #define PROG "revenge-bench"
 #define MAX_URLS BENCH_MAX_URLS
+_Static_assert(MAX_URLS <= SYNC_NODES_MAX, "sync keeps figures per --url");
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -52,9 +53,10 @@ static const char usage_text[] =
 "Options:\n"
 "  --url URL            server (default $REVENGE_URL or ws://127.0.0.1:8080);\n"
 "                       given up to " STR(MAX_URLS) " times (the nodes of a\n"
-"                       cluster): fanout, fill, chat and churn keep each\n"
-"                       party's host on the first and spread its members\n"
-"                       round-robin over all\n"
+"                       cluster): fanout, fill, chat, churn and sync keep\n"
+"                       each party's host on the first and spread its\n"
+"                       members round-robin over all, with figures per node\n"
+"                       for fill and sync\n"
 "  --duration TIME      how long to measure once connected: 500ms, 10s, 1m\n"
 "                       (default 10s; at most 1h)\n"
 "  --connect-rate N     new connections per second (default 2000)\n"
@@ -102,12 +104,14 @@ static const char usage_text[] =
 "                       per party message\n"
 "  fill                 P parties of M members join as fast as the server\n"
 "                       admits them (--connect-rate, 64 handshakes in\n"
-"                       flight); a second after the last join each host\n"
-"                       sends one sync, timed at every member: the fill\n"
-"                       time (first connect to last welcome), the join\n"
-"                       announcements received, the sync's delivery\n"
-"                       latency; the run ends once every member has it\n"
-"                       (at the latest --duration after it is measured)\n"
+"                       flight); each host sends a sync as the last member\n"
+"                       is welcomed (the storm sync) and one a second after\n"
+"                       the last join, each timed at every member: the fill\n"
+"                       time (first connect to last welcome), when every\n"
+"                       roster was whole, the join announcements received,\n"
+"                       each sync's delivery latency; the run ends once\n"
+"                       every member has the second (at the latest\n"
+"                       --duration after it is measured)\n"
 "      --parties P      parties (default 10; 1 to 10000)\n"
 "      --members M      members per party, the host included (default\n"
 "                       1000; 2 to 10000)\n"
@@ -169,7 +173,8 @@ static const char usage_text[] =
 "                       apart their positions got meanwhile; the server's\n"
 "                       lead (a command's stamp - its relay time). The\n"
 "                       server's pings cross each member's path too (a\n"
-"                       relay in the bench answers them): plain ws:// only\n"
+"                       relay in the bench answers them): plain ws:// only.\n"
+"                       With several --url: per node, and across nodes\n"
 "      --members M      members, the host included (default 8; 2 to 1000)\n"
 "      --delay MS       base delay each way (default 0; at most 2000)\n"
 "      --delay-up MS    member to server only (overrides --delay)\n"
@@ -182,6 +187,10 @@ static const char usage_text[] =
 "                       are off by up to 10 s (default 50; at most 1000)\n"
 "      --seed N         the delays, skews and offsets drawn (default 1): the\n"
 "                       same seed draws the same\n"
+"      --rejoin         a member that loses its connection (a node killed\n"
+"                       or restarted) joins again, afresh, every 200 ms:\n"
+"                       how long until it is welcomed and back in sync\n"
+"                       (within 10 ms of the host), the spread after\n"
 "\n"
 "Output: throughput, latency percentiles (p50, p90, p99, p99.9, max) from a\n"
 "log-bucketed histogram; for fanout, chat and churn the loss, and for\n"
@@ -205,7 +214,7 @@ static const char usage_text[] =
 /* sync's options: values past any letter */
 enum {
 	OPT_DELAY = 256, OPT_DELAY_UP, OPT_DELAY_DOWN, OPT_JITTER, OPT_DIST, OPT_SKEW, OPT_SEED,
-	OPT_REDIS_PID,
+	OPT_REJOIN, OPT_REDIS_PID,
 };
 #define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
 
@@ -261,6 +270,7 @@ int main(int argc, char **argv)
 		{ "jitter-dist", required_argument, NULL, OPT_DIST },
 		{ "skew-ppm", required_argument, NULL, OPT_SKEW },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "rejoin", no_argument, NULL, OPT_REJOIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -293,6 +303,9 @@ int main(int argc, char **argv)
 			if (strncmp(optarg, "ws://", 5) && strncmp(optarg, "wss://", 6))
 				usage_error("--url: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'",
 					    optarg);
+			/* "ws://", "ws://:8080" or "ws:///x": nothing to connect to */
+			if (strchr(":/", optarg[optarg[2] == 's' ? 6 : 5]))
+				usage_error("--url: no host in '%s' (expected ws://HOST:PORT)", optarg);
 			if (nurls == MAX_URLS)
 				usage_error("--url: at most %d servers", MAX_URLS);
 			for (unsigned i = 0; i < nurls; i++)
@@ -399,6 +412,10 @@ int main(int argc, char **argv)
 			so.seed = cli_uint(PROG, "--seed", optarg, 0, (unsigned long)-1);
 			sync_given = true;
 			break;
+		case OPT_REJOIN:
+			so.rejoin = true;
+			sync_given = true;
+			break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
@@ -425,9 +442,9 @@ int main(int argc, char **argv)
 	    strcmp(scenario, "churn"))
 		usage_error("--redis-pid: only fanout, chat and churn read it");
 	if (nurls > 1 && strcmp(scenario, "fanout") && strcmp(scenario, "fill") &&
-	    strcmp(scenario, "chat") && strcmp(scenario, "churn"))
-		usage_error("--url given %u times: only fanout, fill, chat and churn spread a party "
-			    "over several servers", nurls);
+	    strcmp(scenario, "chat") && strcmp(scenario, "churn") && strcmp(scenario, "sync"))
+		usage_error("--url given %u times: only fanout, fill, chat, churn and sync spread a "
+			    "party over several servers", nurls);
 	for (unsigned i = 0; i < nurls; i++)
 		if (src.n && strstr(urls[i], "://["))
 			usage_error("--src: IPv4 source addresses cannot reach an IPv6 server (%s)",
@@ -442,7 +459,7 @@ int main(int argc, char **argv)
 			    "and --passive members");
 	if (sync_given && strcmp(scenario, "sync"))
 		usage_error("--delay, --delay-up, --delay-down, --jitter, --jitter-dist, --skew-ppm, "
-			    "--seed: only the sync scenario has them");
+			    "--seed, --rejoin: only the sync scenario has them");
 	if (raw && strncmp(c.url, "ws://", 5))
 		usage_error("--raw: plain ws:// only, got '%s'", c.url);
 

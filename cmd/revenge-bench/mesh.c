@@ -182,7 +182,11 @@ static void on_open(struct rv_conn *c, void *user)
 	struct mesh_member *m = user;
 
 	m->open = true;
-	m->ms->connected++;
+	if (m->was_open)
+		m->ms->rejoined++;
+	else
+		m->ms->connected++;
+	m->was_open = true;
 }
 
 static void on_message(struct rv_conn *c, const char *text, size_t len, void *user)
@@ -203,6 +207,10 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 	m->open = false;
 	if (ms->stopping)
 		return;   /* our own closing at the end of the run */
+	if (ms->hooks->dropped && ms->hooks->dropped(ms, m)) {
+		ms->dropped++;
+		return;
+	}
 	if (status || !code)
 		ms->failed++;
 	else
@@ -266,19 +274,39 @@ static double read_cpus(struct mesh *ms, double *cpu, double *redis)
 	return sum;
 }
 
+/* Member m's connection to its party, started; NULL with *err set. */
+static struct rv_conn *member_connect(struct mesh *ms, struct mesh_member *m, int *err)
+{
+	char url[2400];
+	const char *base = ms->hooks->member_url ? ms->hooks->member_url(ms, m->party, m->idx) :
+			   NULL;
+
+	snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=%s%u",
+		 base ? base : mesh_url(ms, m->idx), ms->run, m->party, m->idx ? "m" : "h", m->idx);
+	return mesh_connect(ms, url, &callbacks, m, err);
+}
+
+int mesh_rejoin(struct mesh *ms, struct mesh_member *m)
+{
+	int err;
+
+	if (m->conn || ms->stopping)
+		return -1;
+	m->conn = member_connect(ms, m, &err);
+	return m->conn ? 0 : -1;
+}
+
 /* Hosts first, so that each is the first joiner of its party. */
 static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct mesh *ms = t->data;
 	/* the timer runs every 10 ms */
 	unsigned batch = ms->o->connect_rate / 100 ? ms->o->connect_rate / 100 : 1;
-	char url[2400];
 	int err;
 
 	for (unsigned k = 0; k < batch && ms->opened < ms->n; k++) {
 		unsigned i = ms->opened, p, idx;
 		struct mesh_member *m;
-		const char *base;
 
 		if (ms->opened - ms->connected - ms->failed - ms->closed >= MAX_CONNECTING)
 			return;
@@ -295,10 +323,7 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 		m->party = p;
 		m->idx = idx;
 		ms->opened++;
-		base = ms->hooks->member_url ? ms->hooks->member_url(ms, p, idx) : NULL;
-		snprintf(url, sizeof(url), "%s/ws/party/bench-%s-%u?name=%s%u",
-			 base ? base : mesh_url(ms, idx), ms->run, p, idx ? "m" : "h", idx);
-		m->conn = mesh_connect(ms, url, &callbacks, m, &err);
+		m->conn = member_connect(ms, m, &err);
 		if (!m->conn) {
 			ms->failed++;
 			if (!ms->reason[0])

@@ -35,6 +35,7 @@ struct mesh_member {
 	struct rv_conn *conn;         /* NULL once closed */
 	unsigned party, idx;          /* idx 0 is the party's host */
 	bool open;
+	bool was_open;                /* it has been open once: a new open is a rejoin */
 };
 
 struct mesh_hooks {
@@ -59,6 +60,11 @@ struct mesh_hooks {
 	/* The base URL a member connects to (the path is appended), owned
 	 * by the scenario. NULL, or a NULL result: --url. */
 	const char *(*member_url)(struct mesh *ms, unsigned party, unsigned idx);
+	/* Member m's connection ended (or failed to open) during the run:
+	 * true when the scenario takes it over (it will call mesh_rejoin),
+	 * so that it is counted as dropped, not as a failure. NULL, or
+	 * false: failed or closed by the server. */
+	bool (*dropped)(struct mesh *ms, struct mesh_member *m);
 };
 
 struct mesh {
@@ -72,6 +78,7 @@ struct mesh {
 	struct rv_client *cl;
 	struct mesh_member *m;        /* parties x members; index p * members + idx */
 	unsigned n, opened, connected, failed, closed;
+	unsigned dropped, rejoined;   /* ends taken over by hooks->dropped; opens after one */
 	unsigned long conns;          /* connections started, for --src round-robin */
 	bool hosts_ready, measuring, stopping;
 	bool starting;                /* reading the server's CPU to start */
@@ -104,8 +111,11 @@ double mesh_now(void);
 int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, unsigned members,
 	      const struct mesh_hooks *hooks, void *user);
 
-/* Start a connection on the mesh's context, bound to the next --src
- * address; as rv_client_connect. */
+/* Connect member m (closed) again, to the URL it joined with
+ * (hooks->member_url asked anew); 0, or -1 when it could not start
+ * (nothing counted: the scenario tries again). */
+int mesh_rejoin(struct mesh *ms, struct mesh_member *m);
+
 /* The --url of the party member numbered idx (0: the host, always the
  * first --url; then round-robin over every --url, so that a party spans
  * the nodes of a cluster). */
@@ -117,6 +127,8 @@ void mesh_count_rx(struct mesh *ms, const struct mesh_member *m);
 /* The "server" line of the text reports: every --url. */
 void mesh_server_text(const struct mesh *ms, FILE *out);
 
+/* Start a connection on the mesh's context, bound to the next --src
+ * address; as rv_client_connect. */
 struct rv_conn *mesh_connect(struct mesh *ms, const char *url, const struct rv_conn_callbacks *cb,
 			     void *user, int *err);
 

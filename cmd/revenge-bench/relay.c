@@ -57,7 +57,15 @@ struct rlink {
 	struct obuf held;             /* pongs due while a frame of the member's is half sent */
 	struct follower fc, fs;       /* the member's frames, the server's */
 	uint32_t mask;                /* the next pong's masking key */
+	unsigned node;                /* its server: urls[i % nurls] */
 	char url[48 + PREFIX_MAX];
+};
+
+/* One server's address, resolved once, and its URL's path prefix. */
+struct rdst {
+	struct sockaddr_storage a;
+	socklen_t len;
+	const char *prefix;           /* in the caller's URL */
 };
 
 struct relay {
@@ -65,10 +73,9 @@ struct relay {
 	relay_ping_fn on_ping;
 	void *user;
 	const struct srcaddr *src;    /* the server sees these (--src) */
-	unsigned n;
+	unsigned n, ndst;
 	struct rlink *l;
-	struct sockaddr_storage dst;
-	socklen_t dstlen;
+	struct rdst *dst;             /* ndst servers */
 	unsigned char rbuf[READ_MAX];
 };
 
@@ -93,6 +100,7 @@ static int obuf_add(struct obuf *b, const void *d, size_t n)
 /* Close both sockets: the member sees the end as a lost connection. */
 static void link_close(struct rlink *l)
 {
+
 	struct ev_loop *loop = l->r->loop;
 
 	ev_io_stop(loop, &l->lsn);
@@ -291,7 +299,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	close(w->fd);
 	w->fd = -1;
 	l->cfd = fd;
-	l->sfd = socket(l->r->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	const struct rdst *dst = &l->r->dst[l->node];
+
+	l->sfd = socket(dst->a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->sfd < 0) {
 		link_close(l);
 		return;
@@ -300,7 +310,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	 * without the relay */
 	setsockopt(l->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(l->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (l->r->src && l->r->src->n && l->r->dst.ss_family == AF_INET) {
+	if (l->r->src && l->r->src->n && dst->a.ss_family == AF_INET) {
 		struct sockaddr_in a = { .sin_family = AF_INET };
 
 		/* the port is chosen at connect(), per destination, not here */
@@ -311,7 +321,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 	}
-	if (connect(l->sfd, (const struct sockaddr *)&l->r->dst, l->r->dstlen)) {
+	if (connect(l->sfd, (const struct sockaddr *)&dst->a, dst->len)) {
 		if (errno != EINPROGRESS) {
 			link_close(l);
 			return;
@@ -330,8 +340,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* The server's address and the URL's path prefix from url. */
-static int parse_url(struct relay *r, const char *url, const char **prefix, char *err,
-		     size_t errlen)
+static int parse_url(struct rdst *d, const char *url, char *err, size_t errlen)
 {
 	char host[300], port[8] = "80";
 	const char *h, *end, *colon;
@@ -346,7 +355,7 @@ static int parse_url(struct relay *r, const char *url, const char **prefix, char
 	}
 	h = url + 5;
 	end = h + strcspn(h, "/");
-	*prefix = end;
+	d->prefix = end;
 	if (strlen(end) >= PREFIX_MAX)
 		goto bad;
 	if (*h == '[') {
@@ -378,8 +387,8 @@ static int parse_url(struct relay *r, const char *url, const char **prefix, char
 		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(&r->dst, ai->ai_addr, ai->ai_addrlen);
-	r->dstlen = ai->ai_addrlen;
+	memcpy(&d->a, ai->ai_addr, ai->ai_addrlen);
+	d->len = ai->ai_addrlen;
 	freeaddrinfo(ai);
 	return 0;
 bad:
@@ -388,7 +397,7 @@ bad:
 }
 
 /* Member l's listener on 127.0.0.1, an ephemeral port, and its URL. */
-static int listen_one(struct relay *r, struct rlink *l, const char *prefix)
+static int listen_one(struct relay *r, struct rlink *l)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
@@ -401,21 +410,23 @@ static int listen_one(struct relay *r, struct rlink *l, const char *prefix)
 		close(fd);
 		return -1;
 	}
-	snprintf(l->url, sizeof(l->url), "ws://127.0.0.1:%u%s", ntohs(a.sin_port), prefix);
+	snprintf(l->url, sizeof(l->url), "ws://127.0.0.1:%u%s", ntohs(a.sin_port),
+		 r->dst[l->node].prefix);
 	ev_io_init(&l->lsn, on_accept, fd, EV_READ);
 	l->lsn.data = l;
 	ev_io_start(r->loop, &l->lsn);
 	return 0;
 }
 
-struct relay *relay_new(struct ev_loop *loop, const char *url, const struct srcaddr *src,
-			unsigned n, relay_ping_fn on_ping, void *user, char *err, size_t errlen)
+struct relay *relay_new(struct ev_loop *loop, const char *const *urls, unsigned nurls,
+			const struct srcaddr *src, unsigned n, relay_ping_fn on_ping, void *user,
+			char *err, size_t errlen)
 {
 	struct relay *r = calloc(1, sizeof(*r));
-	const char *prefix;
 
-	if (!r || !(r->l = calloc(n ? n : 1, sizeof(*r->l)))) {
-		free(r);
+	if (!r || !(r->l = calloc(n ? n : 1, sizeof(*r->l))) ||
+	    !(r->dst = calloc(nurls ? nurls : 1, sizeof(*r->dst)))) {
+		relay_free(r);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -423,25 +434,39 @@ struct relay *relay_new(struct ev_loop *loop, const char *url, const struct srca
 	r->on_ping = on_ping;
 	r->src = src;
 	r->user = user;
-	if (parse_url(r, url, &prefix, err, errlen)) {
-		relay_free(r);
-		return NULL;
-	}
+	for (unsigned k = 0; k < nurls; k++)
+		if (parse_url(&r->dst[k], urls[k], err, errlen)) {
+			relay_free(r);
+			return NULL;
+		}
+	r->ndst = nurls;
 	for (unsigned i = 0; i < n; i++) {
 		struct rlink *l = &r->l[i];
 
 		l->r = r;
 		l->i = i;
+		l->node = nurls ? i % nurls : 0;
 		l->mask = 0x9e3779b9u * (i + 1);
 		l->lsn.fd = l->cfd = l->sfd = -1;
 		r->n = i + 1;
-		if (listen_one(r, l, prefix)) {
+		if (listen_one(r, l)) {
 			snprintf(err, errlen, "cannot listen on 127.0.0.1: %s", strerror(errno));
 			relay_free(r);
 			return NULL;
 		}
 	}
 	return r;
+}
+
+int relay_reopen(struct relay *r, unsigned i)
+{
+	struct rlink *l = &r->l[i];
+
+	link_close(l);
+	/* a new connection: both heads to come, no frame half read */
+	l->fc = l->fs = (struct follower){ 0 };
+	l->connecting = false;
+	return listen_one(r, l);
 }
 
 const char *relay_url(const struct relay *r, unsigned i)
@@ -479,5 +504,6 @@ void relay_free(struct relay *r)
 	for (unsigned i = 0; i < r->n; i++)
 		link_close(&r->l[i]);
 	free(r->l);
+	free(r->dst);
 	free(r);
 }

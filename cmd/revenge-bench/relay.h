@@ -36,12 +36,19 @@ typedef void (*relay_ping_fn)(void *user, unsigned i, const unsigned char *paylo
 
 struct relay;
 
-/* n relays to url's server (ws://HOST[:PORT][/PREFIX]; HOST resolved here,
- * once, blocking) on loop, which must outlive them, relay i connecting
- * from src's address i round-robin (NULL or empty: the kernel picks; src
- * must outlive them too). Returns them, or NULL with a message in err. */
-struct relay *relay_new(struct ev_loop *loop, const char *url, const struct srcaddr *src,
-			unsigned n, relay_ping_fn on_ping, void *user, char *err, size_t errlen);
+/* n relays on loop, which must outlive them, relay i connecting to
+ * urls[i % nurls] (each ws://HOST[:PORT][/PREFIX]; HOST resolved here,
+ * once, blocking; the urls must outlive the relays) from src's address i
+ * round-robin (NULL or empty: the kernel picks; src must outlive them
+ * too). Returns them, or NULL with a message in err. */
+struct relay *relay_new(struct ev_loop *loop, const char *const *urls, unsigned nurls,
+			const struct srcaddr *src, unsigned n, relay_ping_fn on_ping, void *user,
+			char *err, size_t errlen);
+
+/* Close member i's relay, if open, and listen anew for the member's next
+ * connection (to the same server), on a new port: relay_url changes.
+ * 0, or -1 when it cannot listen. */
+int relay_reopen(struct relay *r, unsigned i);
 
 /* The URL member i connects to instead of the server's:
  * "ws://127.0.0.1:PORT" and the prefix; owned by r. */

@@ -57,6 +57,8 @@
 #define TIME_RETRY_MS 10000.0     /* a time request unanswered this long is lost */
 #define CLOCK_OFFSET_MS 10000.0   /* member clocks are off by up to this */
 #define TAG_PONG (-1)             /* a held message that is a ping's payload, not text */
+#define STAMP_MATCH_MS 1.0
+#define REJOIN_EVERY_MS 200.0     /* --rejoin: a member tries to join again this often */        /* two copies of one command's stamp differ by less */
 
 enum { CMD_RESUME, CMD_SEEK, CMD_SPEED, CMD_PAUSE, CMD_KINDS };
 static const char *const cmd_names[CMD_KINDS] = { "resume", "seek", "speed", "pause" };
@@ -67,7 +69,12 @@ struct smember {
 	struct rv_offset_est est;     /* its estimate of server time */
 	struct rv_schedule sched;     /* its view of the party state */
 	bool has_state;
-	unsigned syncs;               /* states received: the k-th is command k's */
+	unsigned node;                /* the --url it is on: member i on i % nurls */
+	int last_k;                   /* the last command it switched to, -1: none */
+	double since_ms;              /* true ms it got its state (this connection's welcome) */
+	double drop_ms;               /* --rejoin: true ms it lost its connection, NAN: not
+				       * in an outage */
+	double retry_ms;              /* --rejoin: when to try to join again */
 	double next_time_ms;          /* true ms of its next time request */
 	unsigned seq;                 /* time requests sent */
 	double real_t0[RING];         /* when each really left, by seq % RING */
@@ -77,9 +84,13 @@ struct smember {
 struct cmd_rec {
 	int kind;
 	double t_ms;                  /* true ms it was issued */
+	double stamp;                 /* its server_time as relayed, NAN: not seen yet */
+	unsigned first;               /* the member that got it first */
 	double max_spread_ms;         /* position, over its transient; NAN: no instant */
 	double sw_min, sw_max;        /* true ms the first and last member switched */
 	unsigned switched;            /* members that did */
+	double nsw_min[SYNC_NODES_MAX], nsw_max[SYNC_NODES_MAX];   /* the same per node */
+	unsigned nswitched[SYNC_NODES_MAX];
 };
 
 struct darr {
@@ -87,13 +98,34 @@ struct darr {
 	size_t n, cap;
 };
 
+/* What is kept per node (--url) when there are several. */
+struct snode {
+	struct darr spread;           /* steady, among its members */
+	struct rv_offset_est oracle;  /* true ms -> its server time */
+	double offset_sum;            /* its members' mean - node 0's, steady, ms */
+	uint64_t offset_n;
+	uint64_t late;
+	double late_max_ms;
+	unsigned members;
+};
+
 struct sbench {
 	const struct sync_opts *o;
 	struct mesh ms;
 	struct smember *mb;
 	double *pos;                  /* scratch: each member's position at an instant */
+	unsigned *pidx;               /* scratch: which member each of them is */
 	double t0_ms;                 /* true ms at the start: the clocks' origin */
-	struct rv_offset_est oracle;  /* true ms -> server time */
+	unsigned nnodes;
+	struct snode nodes[SYNC_NODES_MAX];
+	struct darr cross;            /* steady: the farthest two members on different nodes */
+	/* --rejoin */
+	struct darr reconnect_ms;     /* lost -> welcomed again */
+	struct darr back_ms;          /* lost -> within SYNC_BACK_MS of the host */
+	struct darr after;            /* spread, SYNC_AFTER_S after a rejoined member's welcome */
+	double last_rejoin_ms;        /* true ms of the last welcome after a loss */
+	unsigned drops;               /* losses seen */
+	unsigned cur_member;          /* message(): whose message is being read */
 	struct rv_schedule truth;     /* the server's state as stamped */
 	bool has_truth;
 	/* the host's commands */
@@ -113,7 +145,7 @@ struct sbench {
 	double late_max_ms;           /* by how much, at most */
 	double shift_sum;
 	uint64_t shift_n;
-	uint64_t exchanges, errors;
+	uint64_t exchanges, errors, host_changes;
 	char first_error[120];
 };
 
@@ -230,25 +262,40 @@ static void deliver(struct sbench *sb, unsigned i, struct delay_msg *d, double t
 		if (state_of(json_object_get(pl, "state"), &st)) {
 			rv_schedule_init(&m->sched, &st);
 			m->has_state = true;
+			m->since_ms = t;
+			/* the commands issued before are in its state already */
+			m->last_k = (int)sb->n_cmds - 1;
 			m->next_time_ms = t;
+			if (isfinite(m->drop_ms)) {
+				darr_add(&sb->reconnect_ms, t - m->drop_ms);
+				sb->last_rejoin_ms = t;
+			}
 		}
 	} else if (!strcmp(type, "sync") && m->has_state && state_of(pl, &st)) {
 		double server = rv_offset_server_now(&m->est, local);
-		unsigned k = m->syncs++;   /* only the host syncs, one state a command */
+		int k = d->tag - 1;   /* the command, from its stamp (message()) */
 
 		rv_schedule_push(&m->sched, &st, server);
-		if (k < sb->n_cmds) {
+		if (k > m->last_k) {
 			/* in force now, or when its estimate reaches the stamp */
 			double sw = t + fmax(0, st.server_time - server);
 			struct cmd_rec *c = &sb->cmds[k];
+			struct snode *nd = &sb->nodes[m->node];
+			unsigned n = m->node;
 
+			m->last_k = k;
 			c->sw_min = c->switched ? fmin(c->sw_min, sw) : sw;
 			c->sw_max = c->switched ? fmax(c->sw_max, sw) : sw;
 			c->switched++;
+			c->nsw_min[n] = c->nswitched[n] ? fmin(c->nsw_min[n], sw) : sw;
+			c->nsw_max[n] = c->nswitched[n] ? fmax(c->nsw_max[n], sw) : sw;
+			c->nswitched[n]++;
 			/* past its stamp already: the lead was too short for this path */
 			if (st.server_time < server) {
 				sb->late++;
 				sb->late_max_ms = fmax(sb->late_max_ms, server - st.server_time);
+				nd->late++;
+				nd->late_max_ms = fmax(nd->late_max_ms, server - st.server_time);
 			}
 		}
 	}
@@ -296,14 +343,33 @@ static bool truth_at(struct sbench *sb, double t, double *pos, bool *playing, do
 	double server;
 	const struct rv_playback *st;
 
-	if (!sb->has_truth || !rv_offset_get_ex(&sb->oracle, t, NULL, NULL, NULL))
+	if (!sb->has_truth || !rv_offset_get_ex(&sb->nodes[0].oracle, t, NULL, NULL, NULL))
 		return false;
-	server = rv_offset_server_now(&sb->oracle, t);
+	server = rv_offset_server_now(&sb->nodes[0].oracle, t);
 	*pos = rv_schedule_position(&sb->truth, server);
 	st = rv_schedule_at(&sb->truth, server);
 	*playing = st->playing;
 	*speed = st->speed;
 	return true;
+}
+
+/* The command a relayed state is (its index), by its stamp: every copy of
+ * it carries the origin's stamp, whichever node relayed it; the first
+ * copy names the oldest command not seen yet (the host issues one at a
+ * time, each after the last has settled). -1: none of ours. Called as
+ * the state really arrives at member i (sb->cur_member). */
+static int command_of(struct sbench *sb, double stamp)
+{
+	for (unsigned k = sb->n_cmds; k-- > 0;)
+		if (fabs(sb->cmds[k].stamp - stamp) < STAMP_MATCH_MS)
+			return (int)k;
+	for (unsigned k = 0; k < sb->n_cmds; k++)
+		if (isnan(sb->cmds[k].stamp)) {
+			sb->cmds[k].stamp = stamp;
+			sb->cmds[k].first = sb->cur_member;
+			return (int)k;
+		}
+	return -1;
 }
 
 /* Every message as it really arrives: the oracle and the truth see it at
@@ -314,6 +380,7 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 	unsigned i = mm->idx;
 	double t = now_ms();
 	bool keep = false;
+	int tag = 0;
 	json_t *msg = json_loadb(text, len, 0, NULL), *pl;
 	const char *type = json_string_value(json_object_get(msg, "type"));
 	struct rv_playback st;
@@ -323,12 +390,14 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 		json_decref(msg);
 		return;
 	}
+	sb->cur_member = i;
 	if (!strcmp(type, "time")) {
 		const char *id = json_string_value(json_object_get(msg, "id"));
 		unsigned long seq = id && id[0] == 't' ? strtoul(id + 1, NULL, 10) : 0;
 
 		if (seq && seq <= sb->mb[i].seq && sb->mb[i].seq - seq < RING) {
-			rv_offset_add(&sb->oracle, sb->mb[i].real_t0[(seq - 1) % RING],
+			rv_offset_add(&sb->nodes[sb->mb[i].node].oracle,
+				      sb->mb[i].real_t0[(seq - 1) % RING],
 				      jnum(pl, "server_receive_time"), jnum(pl, "server_time"), t);
 			sb->exchanges++;
 		}
@@ -340,10 +409,16 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 		}
 		keep = true;
 	} else if (!strcmp(type, "sync")) {
-		if (sb->has_truth && state_of(pl, &st))
+		const struct rv_offset_est *o0 = &sb->nodes[0].oracle;
+
+		if (state_of(pl, &st))
+			tag = command_of(sb, st.server_time) + 1;
+		/* one copy a command into the truth (others may come from
+		 * another node, later) */
+		if (sb->has_truth && tag > 0 && sb->cmds[tag - 1].first == i)
 			rv_schedule_push(&sb->truth, &st,
-					 rv_offset_get_ex(&sb->oracle, t, NULL, NULL, NULL) ?
-					 rv_offset_server_now(&sb->oracle, t) : st.server_time);
+					 rv_offset_get_ex(o0, t, NULL, NULL, NULL) ?
+					 rv_offset_server_now(o0, t) : st.server_time);
 		/* one copy a command: how far ahead of relaying it the server
 		 * stamped it */
 		if (i == 0 && state_of(pl, &st) && isfinite(jnum(msg, "ts")))
@@ -354,9 +429,12 @@ static void message(struct mesh *ms, struct mesh_member *mm, const char *text, s
 		if (!sb->first_error[0])
 			snprintf(sb->first_error, sizeof(sb->first_error), "%.*s",
 				 (int)(len < 110 ? len : 110), text);
+	} else if (!strcmp(type, "host_changed") && i == 0) {
+		/* the host's commands are refused (forbidden) from then on */
+		sb->host_changes++;
 	}
 	json_decref(msg);
-	if (keep && !delay_queue_push(&sb->mb[i].down, t, 0, text, len))
+	if (keep && !delay_queue_push(&sb->mb[i].down, t, tag, text, len))
 		pump(sb, i, t);
 }
 
@@ -369,6 +447,32 @@ static void ping_taken(void *user, unsigned i, const unsigned char *payload, siz
 
 	if (!delay_queue_push(&sb->mb[i].down, t, TAG_PONG, (const char *)payload, len))
 		pump(sb, i, t);
+}
+
+/* --rejoin: member mm lost its connection (its node went away, say): it
+ * starts afresh, as a player reloading would (no state, no clock
+ * estimate, nothing in flight), and joins again every REJOIN_EVERY_MS
+ * until it is in (tick). */
+static bool dropped(struct mesh *ms, struct mesh_member *mm)
+{
+	struct sbench *sb = ms->user;
+	struct smember *m = &sb->mb[mm->idx];
+	double t = now_ms();
+
+	if (!sb->o->rejoin || !mm->was_open)
+		return false;
+	if (!isfinite(m->drop_ms)) {
+		m->drop_ms = t;
+		sb->drops++;
+	}
+	m->has_state = false;
+	rv_offset_reset(&m->est);
+	delay_queue_clear(&m->up);
+	delay_queue_clear(&m->down);
+	m->next_time_ms = INFINITY;
+	m->retry_ms = t + REJOIN_EVERY_MS;
+	relay_reopen(sb->relay, mm->idx);   /* failing, the next try fails and comes here */
+	return true;
 }
 
 static const char *member_url(struct mesh *ms, unsigned party, unsigned idx)
@@ -404,11 +508,12 @@ static void command(struct sbench *sb, double t)
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":%.6f,"
 		     "\"playing\":%s,\"speed\":%g%s},\"id\":\"c%u\"}", pos,
 		     sb->playing ? "true" : "false", sb->speed, at, sb->n_cmds + 1);
-	sb->cmds[sb->n_cmds++] = (struct cmd_rec){ .kind = kind, .t_ms = t, .max_spread_ms = NAN };
+	sb->cmds[sb->n_cmds++] = (struct cmd_rec){ .kind = kind, .t_ms = t, .max_spread_ms = NAN,
+						    .stamp = NAN };
 	queue_up(sb, 0, 0, buf, n, t);
 }
 
-/* Members that can switch to a command's state: those still open. */
+/* Members open now. */
 static unsigned open_members(const struct sbench *sb)
 {
 	unsigned n = 0;
@@ -418,13 +523,82 @@ static unsigned open_members(const struct sbench *sb)
 	return n;
 }
 
+/* True when every member that must switch to command c has: those open,
+ * with the state they got before c was issued (a member that joined
+ * since got c's state in its welcome). */
+static bool all_switched(const struct sbench *sb, const struct cmd_rec *c)
+{
+	int k = (int)(c - sb->cmds);
+
+	for (unsigned i = 0; i < sb->ms.n; i++) {
+		const struct smember *m = &sb->mb[i];
+
+		if (sb->ms.m[i].open && m->has_state && m->since_ms <= c->t_ms && m->last_k < k)
+			return false;
+	}
+	return true;
+}
+
 /* True ms until which command c is still transient: INFINITY while some
  * member has not switched yet. */
 static double settled_at(const struct sbench *sb, const struct cmd_rec *c)
 {
-	if (c->switched < open_members(sb))
+	if (!all_switched(sb, c))
 		return INFINITY;
-	return c->sw_max + SYNC_SETTLE_S * 1000;
+	return (c->switched ? c->sw_max : c->t_ms) + SYNC_SETTLE_S * 1000;
+}
+
+/* --rejoin: members back from a loss, at an instant whose positions are
+ * pos (k of them, members idx), the host's host (NAN: not showing): one
+ * within SYNC_BACK_MS of the host is back. */
+static void rejoin_check(struct sbench *sb, double t, const double *pos, const unsigned *idx,
+			 unsigned k, double host)
+{
+	for (unsigned j = 0; j < k; j++) {
+		struct smember *m = &sb->mb[idx[j]];
+
+		if (isfinite(m->drop_ms) && isfinite(host) &&
+		    fabs(pos[j] - host) * 1000 <= SYNC_BACK_MS) {
+			darr_add(&sb->back_ms, t - m->drop_ms);
+			m->drop_ms = NAN;
+		}
+	}
+}
+
+/* The steady figures per node: the spread among each node's members, the
+ * farthest two members on different nodes, each node's mean against node
+ * 0's. */
+static void sample_nodes(struct sbench *sb, const double *pos, const unsigned *idx, unsigned k)
+{
+	double lo[SYNC_NODES_MAX], hi[SYNC_NODES_MAX], sum[SYNC_NODES_MAX];
+	unsigned cnt[SYNC_NODES_MAX] = { 0 }, nn = sb->nnodes;
+	double cross = -INFINITY;
+
+	if (nn < 2)
+		return;
+	for (unsigned j = 0; j < k; j++) {
+		unsigned n = sb->mb[idx[j]].node;
+
+		lo[n] = cnt[n] ? fmin(lo[n], pos[j]) : pos[j];
+		hi[n] = cnt[n] ? fmax(hi[n], pos[j]) : pos[j];
+		sum[n] = (cnt[n] ? sum[n] : 0) + pos[j];
+		cnt[n]++;
+	}
+	for (unsigned a = 0; a < nn; a++) {
+		if (!cnt[a])
+			continue;
+		if (cnt[a] >= 2)
+			darr_add(&sb->nodes[a].spread, (hi[a] - lo[a]) * 1000);
+		if (a && cnt[0]) {
+			sb->nodes[a].offset_sum += (sum[a] / cnt[a] - sum[0] / cnt[0]) * 1000;
+			sb->nodes[a].offset_n++;
+		}
+		for (unsigned b = 0; b < nn; b++)
+			if (b != a && cnt[b])
+				cross = fmax(cross, (hi[a] - lo[b]) * 1000);
+	}
+	if (isfinite(cross))
+		darr_add(&sb->cross, cross);
 }
 
 /* Every member's displayed position at true time t. */
@@ -436,6 +610,7 @@ static void sample(struct sbench *sb, double t)
 	bool playing = false, has_truth = truth_at(sb, t, &truth, &playing, &speed);
 	struct cmd_rec *last = sb->n_cmds ? &sb->cmds[sb->n_cmds - 1] : NULL;
 	double *pos = sb->pos;
+	unsigned *idx = sb->pidx;
 	unsigned k = 0;
 
 	sb->samples++;
@@ -448,6 +623,7 @@ static void sample(struct sbench *sb, double t)
 		    !rv_offset_get_ex(&m->est, local, NULL, NULL, NULL))
 			continue;
 		pos[k] = rv_schedule_position(&m->sched, rv_offset_server_now(&m->est, local));
+		idx[k] = i;
 		if (i == 0)
 			host = pos[k];
 		lo = fmin(lo, pos[k]);
@@ -456,10 +632,13 @@ static void sample(struct sbench *sb, double t)
 	}
 	if (k < n)
 		sb->partial++;
+	rejoin_check(sb, t, pos, idx, k, host);
 	if (k < 2)
 		return;
 	double spread = (hi - lo) * 1000;
 
+	if (sb->last_rejoin_ms && t - sb->last_rejoin_ms <= SYNC_AFTER_S * 1000)
+		darr_add(&sb->after, spread);
 	if (last && t < settled_at(sb, last)) {
 		last->max_spread_ms = fmax(last->max_spread_ms, spread);
 		return;
@@ -472,6 +651,7 @@ static void sample(struct sbench *sb, double t)
 			worst_truth = fmax(worst_truth, fabs(pos[i] - truth) * 1000);
 	}
 	darr_add(&sb->spread, spread);
+	sample_nodes(sb, pos, idx, k);
 	if (isfinite(host))
 		darr_add(&sb->host_err, worst_host);
 	if (has_truth) {
@@ -493,6 +673,10 @@ static void tick(struct sbench *sb, bool measuring)
 		pump(sb, i, t);
 		if (ms->m[i].open && sb->mb[i].has_state && t >= sb->mb[i].next_time_ms)
 			time_request(sb, i, t);
+		if (!ms->m[i].conn && t >= sb->mb[i].retry_ms) {
+			sb->mb[i].retry_ms = t + REJOIN_EVERY_MS;
+			mesh_rejoin(ms, &ms->m[i]);
+		}
 	}
 	if (!measuring)
 		return;
@@ -576,6 +760,16 @@ static void status(struct mesh *ms, char *buf, size_t len)
 		 (unsigned long long)sb->samples, sb->n_cmds, p99_now(sb));
 }
 
+/* The "code" of an error message's text as a JSON string and a comma;
+ * null when there is none. */
+static void json_code(FILE *out, const char *text)
+{
+	char code[64];
+
+	bench_scan_str(text, strlen(text), "code", code, sizeof(code));
+	fprintf(out, code[0] ? "\"%s\"," : "null,", code);
+}
+
 static void json_num(FILE *out, const char *key, double v, const char *sep)
 {
 	if (isfinite(v))
@@ -611,9 +805,9 @@ static void clock_errors(struct sbench *sb, double *err, double *bound)
 	double t = now_ms(), truth;
 
 	*err = *bound = NAN;
-	if (!rv_offset_get_ex(&sb->oracle, t, NULL, NULL, NULL))
+	if (!rv_offset_get_ex(&sb->nodes[0].oracle, t, NULL, NULL, NULL))
 		return;
-	truth = rv_offset_server_now(&sb->oracle, t);
+	truth = rv_offset_server_now(&sb->nodes[0].oracle, t);
 	*err = *bound = 0;
 	for (unsigned i = 0; i < sb->ms.n; i++) {
 		struct smember *m = &sb->mb[i];
@@ -624,6 +818,131 @@ static void clock_errors(struct sbench *sb, double *err, double *bound)
 		*err = fmax(*err, fabs(rv_offset_server_now(&m->est, local) - truth));
 		*bound = fmax(*bound, b);
 	}
+}
+
+/* Node n's figures across the commands every member switched to: the
+ * largest time apart its members switched. */
+static double node_transient_max(const struct sbench *sb, unsigned n)
+{
+	double worst = NAN;
+
+	for (unsigned k = 0; k < sb->n_cmds; k++) {
+		const struct cmd_rec *c = &sb->cmds[k];
+
+		if (c->nswitched[n] && all_switched(sb, c))
+			worst = isnan(worst) ? c->nsw_max[n] - c->nsw_min[n] :
+				fmax(worst, c->nsw_max[n] - c->nsw_min[n]);
+	}
+	return worst;
+}
+
+/* Node n's server clock less node 0's, as the oracle reads them (through
+ * the same loopback): NAN when either has no estimate. */
+static double node_clock_offset(const struct sbench *sb, unsigned n)
+{
+	double t = now_ms();
+	const struct rv_offset_est *a = &sb->nodes[0].oracle, *b = &sb->nodes[n].oracle;
+
+	if (!rv_offset_get_ex(a, t, NULL, NULL, NULL) || !rv_offset_get_ex(b, t, NULL, NULL, NULL))
+		return NAN;
+	return rv_offset_server_now(b, t) - rv_offset_server_now(a, t);
+}
+
+/* "nodes" (one object per --url, in order) and "cross_node_spread_ms"
+ * (null with one node), each followed by a comma. */
+static void nodes_json(struct sbench *sb, FILE *out)
+{
+	fprintf(out, "\"nodes\":[");
+	for (unsigned n = 0; n < sb->nnodes; n++) {
+		struct snode *nd = &sb->nodes[n];
+
+		fprintf(out, "%s{\"url\":\"%s\",\"members\":%u,", n ? "," : "", sb->o->c.urls[n],
+			nd->members);
+		pct_json(out, "spread_ms", &nd->spread);
+		json_num(out, "mean_vs_first_ms",
+			 n && nd->offset_n ? nd->offset_sum / (double)nd->offset_n : n ? NAN : 0, ",");
+		json_num(out, "server_clock_vs_first_ms", n ? node_clock_offset(sb, n) : 0, ",");
+		json_num(out, "transient_max_ms", node_transient_max(sb, n), ",");
+		fprintf(out, "\"late_states\":{\"count\":%llu,\"max_ms\":%.4f}}",
+			(unsigned long long)nd->late, nd->late_max_ms);
+	}
+	fprintf(out, "],");
+	if (sb->nnodes > 1)
+		pct_json(out, "cross_node_spread_ms", &sb->cross);
+	else
+		fprintf(out, "\"cross_node_spread_ms\":null,");
+}
+
+static void nodes_text(struct sbench *sb, FILE *out)
+{
+	if (sb->nnodes < 2)
+		return;
+	pct_text(out, "across nodes", &sb->cross, " (farthest two members on different nodes)");
+	for (unsigned n = 0; n < sb->nnodes; n++) {
+		struct snode *nd = &sb->nodes[n];
+		double mean = n && nd->offset_n ? nd->offset_sum / (double)nd->offset_n : NAN;
+		double clock = n ? node_clock_offset(sb, n) : NAN;
+		double tr = node_transient_max(sb, n);
+		char label[32];
+
+		snprintf(label, sizeof(label), "node %u", n + 1);
+		fprintf(out, "%-14s%s: %u members%s\n", label, sb->o->c.urls[n], nd->members,
+			n ? "" : " (the host's)");
+		pct_text(out, "  spread", &nd->spread, " (among its members)");
+		if (n && isfinite(mean))
+			fprintf(out, "  vs node 1   members %+.3f ms on average", mean);
+		else if (n)
+			fprintf(out, "  vs node 1   members - (no steady instant)");
+		if (n)
+			fprintf(out, isfinite(clock) ? ", server clock %+.3f ms\n" : "\n", clock);
+		if (isfinite(tr) || nd->late)
+			fprintf(out, "  transients  switched within %.3f ms (max); %llu states late "
+				"(max %.3f ms)\n", isfinite(tr) ? tr : 0, (unsigned long long)nd->late,
+				nd->late_max_ms);
+	}
+}
+
+/* Members back in sync after losing their connection: how many, never. */
+static unsigned not_back(const struct sbench *sb)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < sb->ms.n; i++)
+		n += isfinite(sb->mb[i].drop_ms);
+	return n;
+}
+
+/* "rejoin" (null without --rejoin), followed by a comma. */
+static void rejoin_json(struct sbench *sb, FILE *out)
+{
+	if (!sb->o->rejoin) {
+		fprintf(out, "\"rejoin\":null,");
+		return;
+	}
+	fprintf(out, "\"rejoin\":{\"drops\":%u,\"rejoined\":%zu,\"back\":%zu,"
+		"\"not_back\":%u,\"back_within_ms\":%g,", sb->drops, sb->reconnect_ms.n,
+		sb->back_ms.n, not_back(sb), SYNC_BACK_MS);
+	pct_json(out, "welcome_ms", &sb->reconnect_ms);
+	pct_json(out, "back_ms", &sb->back_ms);
+	pct_json(out, "spread_after_ms", &sb->after);
+	fprintf(out, "\"after_s\":%g},", SYNC_AFTER_S);
+}
+
+static void rejoin_text(struct sbench *sb, FILE *out)
+{
+	if (!sb->o->rejoin)
+		return;
+	fprintf(out, "rejoin        %u members lost their connection, %zu welcomed again, %zu back "
+		"within %g ms of the host, %u not back\n", sb->drops, sb->reconnect_ms.n,
+		sb->back_ms.n, SYNC_BACK_MS, not_back(sb));
+	if (sb->reconnect_ms.n)
+		pct_text(out, "  welcome", &sb->reconnect_ms, " (lost -> welcomed again)");
+	if (sb->back_ms.n)
+		pct_text(out, "  back", &sb->back_ms, " (lost -> in sync again)");
+	if (sb->after.n)
+		fprintf(out, "  spread      p50 %.3f ms  max %.3f ms in the %g s after a welcome back\n",
+			quantile(sb->after.v, sb->after.n, 0.5), quantile(sb->after.v, sb->after.n, 1),
+			SYNC_AFTER_S);
 }
 
 static void report(const struct mesh *cms)
@@ -640,7 +959,7 @@ static void report(const struct mesh *cms)
 		const struct cmd_rec *c = &sb->cmds[k];
 
 		/* a command the window ended on may not have reached everyone */
-		if (c->switched < members || members < 2)
+		if (!c->switched || !all_switched(sb, c) || members < 2)
 			continue;
 		darr_add(&kinds[c->kind], c->sw_max - c->sw_min);
 		if (isfinite(c->max_spread_ms))
@@ -653,11 +972,14 @@ static void report(const struct mesh *cms)
 		       "\"skew_ppm\":%g,"
 		       "\"seed\":%llu,\"samples\":%llu,\"partial_samples\":%llu,"
 		       "\"steady_samples\":%zu,\"commands\":%u,\"time_exchanges\":%llu,"
-		       "\"errors\":%llu,", o->up_ms, o->down_ms, o->jitter_ms,
+		       "\"errors\":%llu,\"host_changes\":%llu,", o->up_ms, o->down_ms, o->jitter_ms,
 		       o->dist == DELAY_NORMAL ? "normal" : "uniform", o->skew_ppm,
 		       (unsigned long long)o->seed, (unsigned long long)sb->samples,
 		       (unsigned long long)sb->partial, sb->spread.n, sb->n_cmds,
-		       (unsigned long long)sb->exchanges, (unsigned long long)sb->errors);
+		       (unsigned long long)sb->exchanges, (unsigned long long)sb->errors,
+		       (unsigned long long)sb->host_changes);
+		printf("\"error_code\":");
+		json_code(stdout, sb->first_error);
 		pct_json(stdout, "spread_ms", &sb->spread);
 		pct_json(stdout, "host_error_ms", &sb->host_err);
 		pct_json(stdout, "truth_error_ms", &sb->truth_err);
@@ -679,6 +1001,8 @@ static void report(const struct mesh *cms)
 		}
 		printf("},");
 		mesh_load_json(ms, stdout);
+		nodes_json(sb, stdout);
+		rejoin_json(sb, stdout);
 		printf("\"first_failure\":");
 		if (ms->reason[0]) {
 			/* the peer's words: nothing in them may end the string */
@@ -697,7 +1021,7 @@ static void report(const struct mesh *cms)
 		       "clocks +-%g ppm; seed %llu)\n", o->members, o->up_ms, o->down_ms,
 		       o->dist == DELAY_NORMAL ? "sd " : "+-", o->jitter_ms, o->skew_ppm,
 		       (unsigned long long)o->seed);
-		printf("server        %s\n", o->c.url);
+		mesh_server_text(ms, stdout);
 		printf("connected     %u of %u (failed %u, closed by server %u)\n", ms->connected,
 		       ms->n, ms->failed, ms->closed);
 		printf("measured      %.1f s: %llu instants, %zu steady (playing, %g s or more "
@@ -734,9 +1058,14 @@ static void report(const struct mesh *cms)
 			printf("late          %llu states reached a member after their stamp (by its "
 			       "clock), by up to %.3f ms\n", (unsigned long long)sb->late,
 			       sb->late_max_ms);
+		if (sb->host_changes)
+			printf("host          changed %llu times under the bench's host: its "
+			       "commands were refused\n", (unsigned long long)sb->host_changes);
 		if (sb->errors)
 			printf("errors        %llu, first %s\n", (unsigned long long)sb->errors,
 			       sb->first_error);
+		nodes_text(sb, stdout);
+		rejoin_text(sb, stdout);
 		mesh_load_text(ms, stdout);
 		limits_text(o->c.lim, stdout);
 		if (ms->reason[0])
@@ -751,6 +1080,7 @@ static void report(const struct mesh *cms)
 static const struct mesh_hooks hooks = {
 	.message = message, .pace = pace, .warm = warm, .complete = complete,
 	.status = status, .report = report, .begin = begin, .member_url = member_url,
+	.dropped = dropped,
 };
 
 int sync_run(const struct sync_opts *o)
@@ -769,11 +1099,13 @@ int sync_run(const struct sync_opts *o)
 	sb->cmds = calloc(sb->cap_cmds, sizeof(*sb->cmds));
 	sb->mb = calloc(o->members, sizeof(*sb->mb));
 	sb->pos = calloc(o->members, sizeof(*sb->pos));
-	if (!sb->cmds || !sb->mb || !sb->pos)
+	sb->pidx = calloc(o->members, sizeof(*sb->pidx));
+	if (!sb->cmds || !sb->mb || !sb->pos || !sb->pidx)
 		goto oom;
+	sb->nnodes = o->c.nurls;
 	/* the default loop: the one the mesh runs */
-	sb->relay = relay_new(ev_default_loop(EVFLAG_AUTO), o->c.url, o->c.src, o->members,
-			      ping_taken, sb, err, sizeof(err));
+	sb->relay = relay_new(ev_default_loop(EVFLAG_AUTO), o->c.urls, o->c.nurls, o->c.src,
+			      o->members, ping_taken, sb, err, sizeof(err));
 	if (!sb->relay) {
 		fprintf(stderr, "revenge-bench: %s\n", err);
 		goto fail;
@@ -789,14 +1121,27 @@ int sync_run(const struct sync_opts *o)
 				 rng ^ 0xaaaaaaaaaaaaaaaaULL);
 		m->rng = rng ^ 0x3333333333333333ULL;
 		m->next_time_ms = INFINITY;
+		m->node = i % o->c.nurls;   /* as mesh_url and the relays spread them */
+		m->last_k = -1;
+		m->drop_ms = m->retry_ms = NAN;
+		sb->nodes[m->node].members++;
 	}
 	rc = mesh_main(&sb->ms, &o->c, 1, o->members, &hooks, sb);
+	if (!rc && not_back(sb))
+		rc = 1;   /* --rejoin: a member that never came back is a failed run */
 	ev_timer_stop(ev_default_loop(EVFLAG_AUTO), &sb->joining);   /* never warmed */
 	relay_free(sb->relay);
 	for (unsigned i = 0; i < o->members; i++) {
 		delay_queue_clear(&sb->mb[i].up);
 		delay_queue_clear(&sb->mb[i].down);
 	}
+	for (unsigned k = 0; k < sb->nnodes; k++)
+		free(sb->nodes[k].spread.v);
+	free(sb->cross.v);
+	free(sb->reconnect_ms.v);
+	free(sb->back_ms.v);
+	free(sb->after.v);
+	free(sb->pidx);
 	free(sb->spread.v);
 	free(sb->host_err.v);
 	free(sb->truth_err.v);
@@ -813,6 +1158,7 @@ fail:
 		free(sb->cmds);
 		free(sb->mb);
 		free(sb->pos);
+		free(sb->pidx);
 	}
 	free(sb);
 	return 1;

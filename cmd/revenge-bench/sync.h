@@ -5,6 +5,7 @@
 #ifndef REVENGE_BENCH_SYNC_H
 #define REVENGE_BENCH_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -17,6 +18,11 @@
 #define SYNC_QUIET_S 1.0          /* and no new command before this long after */
 #define SYNC_SAMPLE_MS 10.0       /* every member is read this often */
 #define SYNC_SEEK_S 10.0          /* a seek jumps this far ahead */
+#define SYNC_NODES_MAX 16         /* --url given this often at most */
+#define SYNC_BACK_MS 10.0         /* --rejoin: a member is back in sync within this
+				   * of the host's position */
+#define SYNC_AFTER_S 2.0          /* --rejoin: the spread this long after a welcome
+				   * back is reported apart */
 
 struct sync_opts {
 	struct common_opts c;
@@ -26,6 +32,7 @@ struct sync_opts {
 	enum delay_dist dist;
 	double skew_ppm;              /* member clocks run off by up to +- this */
 	uint64_t seed;
+	bool rejoin;                  /* a member that loses its connection joins again */
 };
 
 /* Run it; prints the result (table or JSON). Returns the exit status: 0,

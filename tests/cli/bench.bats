@@ -69,6 +69,12 @@ assert r["sync_sent"] == 3 and r["sync_received"] == r["sync_expected"] == 297, 
 assert 0 < r["announcements"] < 3 * 100 * 99 / 2, r
 l = r["latency_ms"]
 assert 0 < l["p50"] <= l["p99"] <= l["max"], l
+# the storm sync, sent as the last member got in, reached everyone too
+s = r["storm_sync"]
+assert s["expected"] == s["received"] == 297 and s["latency_ms"]["p50"] > 0, s
+# every roster became whole (welcome count, then presence counts)
+assert r["rosters_whole"] == 300 and r["roster_s"] >= r["fill_s"], r
+assert len(r["nodes"]) == 1 and r["nodes"][0]["welcomed"] == 300, r["nodes"]
 '
 	run -2 "$BENCH" fill --rate 1
 	assert_output --partial -- "--rate: fill sends one sync per party"
@@ -372,8 +378,8 @@ assert r["connected"] == 10 and r["failed"] == 0 and r["loss_pct"] == 0, r
 	run -2 "$BENCH" $(for i in $(seq 1 17); do echo --url ws://h$i:1; done) fanout
 	assert_output --partial -- "--url: at most 16 servers"
 	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 connect
-	assert_output --partial -- "--url given 2 times: only fanout, fill, chat and churn"
-	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 sync
+	assert_output --partial -- "--url given 2 times: only fanout, fill, chat, churn and sync"
+	run -2 "$BENCH" --url ws://a:1 --url ws://b:1 progress
 	assert_output --partial -- "--url given 2 times"
 	run -2 "$BENCH" --url ws://a:1 --server-pid 1 --server-pid 2 fanout
 	assert_output --partial -- "--server-pid given 2 times for 1 --url: one for each --url, in order"
@@ -383,6 +389,16 @@ assert r["connected"] == 10 and r["failed"] == 0 and r["loss_pct"] == 0, r
 	assert_output --partial -- "--redis-pid"
 	run -2 "$BENCH" --redis-pid 1 progress
 	assert_output --partial -- "--redis-pid: only fanout, chat and churn read it"
+	for bad in ws:// ws://:8080 wss:///x; do
+		run -2 "$BENCH" --url ws://a:1 --url "$bad" sync
+		assert_output --partial -- "--url: no host in '$bad'"
+	done
+	run -2 "$BENCH" --url ws://a:1 --url ws://a:1 sync
+	assert_output --partial -- "--url: 'ws://a:1' given twice"
+	run -2 "$BENCH" --url ws://a:1 --url '' sync
+	assert_output --partial -- "--url: expected ws://HOST:PORT"
+	run -2 "$BENCH" fanout --rejoin
+	assert_output --partial -- "only the sync scenario"
 	run -2 "$BENCH" --src 127.0.0.1 --url ws://a:1 --url 'ws://[::1]:1' chat
 	assert_output --partial -- "--src: IPv4 source addresses cannot reach an IPv6 server (ws://[::1]:1)"
 	run -2 "$BENCH" progress extra

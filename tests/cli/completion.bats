@@ -881,7 +881,7 @@ bench_scenario_flags() {
 	assert_output "$(sorted --parties --members --server-pid)"
 	run bench_scenario_flags sync
 	assert_output "$(sorted --members --delay --delay-up --delay-down --jitter --jitter-dist --skew-ppm \
-		--seed)"
+		--seed --rejoin)"
 }
 
 @test "bench bash: the first word, and after global flags, offers the scenario names" {
