@@ -4,7 +4,7 @@
  *   local (broker.c): today's single process; nothing leaves it, every
  *     call is a no-op, the server runs as it always has.
  *   Redis (broker_redis.c, --redis URL): one publisher and one subscriber
- *     connection to Redis (hiredis async on the server's own libev loop),
+ *     connection to Redis (redis_conn.h, on the server's own libev loop),
  *     a channel "revenge:party:{id}" per party with local members.
  *
  * The party endpoint (ep_party.c) subscribes a party while it has local
@@ -112,11 +112,14 @@ struct rv__broker {
 int rv__broker_local_new(struct rv__broker **out);
 
 /* The Redis broker for url (checked beforehand with rv__redis_url_parse),
- * connecting at once and reconnecting on its own: 0 with *out set, or
- * RV_EINVAL with why filled (a bad URL), RV_ENOMEM. It updates hub's
- * metrics (redis_state and the counters). */
-int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker **out,
-			 char *why, size_t why_len);
+ * connecting at once and reconnecting on its own; a rediss:// URL's
+ * certificate is checked against ca_file (PEM), or the system's CAs when
+ * NULL. 0 with *out set, or RV_EINVAL with why filled (a bad URL, a host
+ * that does not resolve), RV_ETLS with why filled (ca_file unreadable or
+ * not PEM), RV_ENOMEM. It updates hub's metrics (redis_state and the
+ * counters). */
+int rv__broker_redis_new(struct rv__hub *hub, const char *url, const char *ca_file,
+			 struct rv__broker **out, char *why, size_t why_len);
 
 /* NULL-safe wrappers. */
 static inline int rv__broker_publish(struct rv__broker *b, const char *party,

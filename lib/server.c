@@ -954,10 +954,12 @@ int rv_server_run(const struct rv_server_config *cfg)
 	if (cfg->redis_url) {
 		char why[300];
 
-		if ((err = rv__broker_redis_new(&s->hub, cfg->redis_url, &s->hub.broker, why,
-						sizeof(why)))) {
+		if ((err = rv__broker_redis_new(&s->hub, cfg->redis_url, cfg->redis_ca,
+						&s->hub.broker, why, sizeof(why)))) {
 			if (err == RV_EINVAL)
 				rv_log(s->log, RV_LOG_ERROR, "start_failed", "--redis: %s", why);
+			else if (err == RV_ETLS)
+				rv_log(s->log, RV_LOG_ERROR, "start_failed", "--redis-ca: %s", why);
 			goto out;
 		}
 	} else if ((err = rv__broker_local_new(&s->hub.broker))) {
