@@ -31,6 +31,38 @@ stop_redis() {
 	REDIS_PID=
 }
 
+# make_certs: in $BATS_TEST_TMPDIR/tls, a CA (ca.crt) and two certificates
+# it signs: srv.crt for 127.0.0.1, other.crt for redis.invalid only; and
+# stranger.crt, a CA that signed neither. P-256 keys: quick to make.
+make_certs() {
+	local d="$BATS_TEST_TMPDIR/tls" n san
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+	mkdir -p "$d"
+	openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+		-subj /CN=revenge-test-ca 2>/dev/null
+	openssl req -x509 "${ec[@]}" -keyout "$d/stranger.key" -out "$d/stranger.crt" \
+		-days 2 -subj /CN=revenge-test-stranger 2>/dev/null
+	for n in srv:IP:127.0.0.1 other:DNS:redis.invalid; do
+		san=${n#*:}
+		n=${n%%:*}
+		printf 'subjectAltName=%s\n' "$san" >"$d/$n.ext"
+		openssl req "${ec[@]}" -keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=redis 2>/dev/null
+		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+			-CAcreateserial -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" 2>/dev/null
+	done
+	[ -s "$d/srv.crt" ] && [ -s "$d/other.crt" ] && [ -s "$d/stranger.crt" ]
+}
+
+# start_tls_redis NAME [FLAGS...]: start_redis speaking TLS only on
+# REDIS_PORT, with certificate NAME (make_certs); no client certificates.
+start_tls_redis() {
+	local d="$BATS_TEST_TMPDIR/tls" n=$1
+	shift
+	: "${REDIS_PORT:=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+	start_redis --port 0 --tls-port "$REDIS_PORT" --tls-cert-file "$d/$n.crt" \
+		--tls-key-file "$d/$n.key" --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients no "$@"
+}
+
 # start_node NAME FLAGS...: a revenge-server whose URL, HTTP port and pid
 # land in NAME_URL, NAME_PORT and NAME_PID.
 start_node() {
@@ -329,6 +361,108 @@ teardown() {
 	stop_node B
 }
 
+@test "rediss:// with --redis-ca and a password: a member on B follows the host on A over TLS" {
+	make_certs
+	start_tls_redis srv --requirepass s3cret
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
+	start_node A --redis "rediss://:s3cret@127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	start_node B --redis "rediss://default:s3cret@127.0.0.1:$REDIS_PORT/2" --redis-ca "$ca"
+	until_healthz A '"status":"ok".*"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster follow "$A_URL" "$B_URL" t1
+	assert_success
+	assert_output --partial "ok follow"
+	[ "$(metric B revenge_redis_received_total)" -ge 2 ]
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	[ -n "$(metric A revenge_redis_clock_offset_ms)" ]
+	# Redis saw two TLS clients per node (it has no plain port at all)
+	run redis-cli --tls --cacert "$ca" -p "$REDIS_PORT" -a s3cret --no-auth-warning \
+		CLIENT LIST
+	assert_success
+	[ "$(grep -c 'cmd=' <<<"$output")" -ge 5 ]
+	run cat "$A_LOG" "$B_LOG"
+	refute_output --partial s3cret
+	refute_output --partial redis_connect_failed
+	stop_node A
+	stop_node B
+}
+
+@test "rediss:// Redis killed and back: the nodes reconnect over TLS and relay again" {
+	make_certs
+	start_tls_redis srv
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	stop_redis
+	until_healthz A '"status":"degraded".*"redis":"down"' 10
+	run cluster local "$A_URL" x t2
+	assert_success
+	start_tls_redis srv
+	until_healthz A '"status":"ok".*"redis":"up"' 20
+	until_healthz B '"redis":"up"' 20
+	[ "$(metric A revenge_redis_reconnects_total)" -ge 1 ]
+	run cluster relay "$A_URL" "$B_URL" t3
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "rediss:// refused: an untrusted certificate (the system's CAs, a wrong --redis-ca) or one for another host; degraded, parties go on locally" {
+	make_certs
+	# a certificate the test CA signed, but for redis.invalid, not 127.0.0.1
+	start_tls_redis other
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
+	wait_for "$A_LOG" 'redis_connect_failed.*certificate of Redis is refused: IP address mismatch' 10
+	run healthz A
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	[ "$(metric A revenge_redis_up)" = 0 ]
+	run cluster local "$A_URL" x t4
+	assert_success
+	# the system's CAs (no --redis-ca) do not know the test CA (which
+	# Redis sends along with its certificate)
+	local untrusted='redis_connect_failed.*certificate of Redis is refused: \(unable to get local issuer certificate\|self-signed certificate in certificate chain\)'
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT"
+	wait_for "$B_LOG" "$untrusted" 10
+	stop_node B
+	# nor does another CA
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$BATS_TEST_TMPDIR/tls/stranger.crt"
+	wait_for "$B_LOG" "$untrusted" 10
+	run healthz B
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	# retried with backoff, said once at warn per reason
+	sleep 1
+	[ "$(grep -c 'redis_connect_failed.*(publisher)' "$A_LOG")" = 1 ]
+	# plain redis:// to the TLS port is no Redis either
+	stop_node B
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	wait_for "$B_LOG" 'redis_connect_failed' 10
+	# never ready, so never "lost": retried quietly (a reset or a close)
+	sleep 1
+	[ "$(grep -c 'redis_connect_failed.*(subscriber)' "$B_LOG")" -le 2 ]
+	! grep -q redis_lost "$B_LOG"
+	run healthz B
+	assert_output --regexp '"redis":"down"'
+	kill -0 "$A_PID"
+	stop_node A
+	stop_node B
+}
+
+@test "--redis-ca: bad uses exit 2, a file with no certificate exits 1" {
+	make_certs
+	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
+	assert_output --partial "--redis-ca: only a rediss:// --redis URL"
+	run -2 "$SERVER" --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
+	assert_output --partial "--redis-ca: only a rediss:// --redis URL"
+	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/nope.pem"
+	assert_output --partial "--redis-ca: cannot read"
+	echo 'not a certificate' >"$BATS_TEST_TMPDIR/junk.pem"
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" \
+		--redis 'rediss://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/junk.pem"
+	assert_output --partial "cannot load the CA certificates in $BATS_TEST_TMPDIR/junk.pem"
+}
+
 @test "a node started without --redis is unaffected" {
 	start_node A
 	run healthz A
@@ -359,8 +493,8 @@ teardown() {
 		assert_output --partial "revenge-server: --redis: "
 		assert_output --partial "$why"
 	done <<-EOF
-		rediss://127.0.0.1:6379|rediss:// (TLS) is not supported: this build's hiredis
-		http://127.0.0.1|must start with redis:// or unix://
+		rediss://127.0.0.1:6379/x|database
+		http://127.0.0.1|must start with redis://, rediss:// or unix://
 		redis://127.0.0.1:0|port must be a number in 1-65535
 		redis://127.0.0.1:6379/x|database
 		redis://user@127.0.0.1|credentials
