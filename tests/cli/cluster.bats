@@ -409,6 +409,61 @@ teardown() {
 	stop_node B
 }
 
+@test "rediss://: a burst of full-size chats crosses whole and in order; a large history is recalled over TLS" {
+	make_certs
+	start_tls_redis srv
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt" open=(--rate-limit 0 --party-chat-rate 0 --frame-rate 0)
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster bulk "$A_URL" "$B_URL" t5
+	assert_success
+	assert_output --partial "ok bulk"
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	stop_node A
+	stop_node B
+}
+
+@test "rediss:// Redis paused under a burst: megabytes wait in the node's buffer, then cross whole and in order" {
+	make_certs
+	start_tls_redis srv
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt" open=(--rate-limit 0 --party-chat-rate 0 --frame-rate 0)
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local mark="$BATS_TEST_TMPDIR/pause" i
+	# 4000 chats of 2 KB: more than loopback buffers hold, so A's TLS
+	# writes stop short (WANT_WRITE) and resume
+	MARK="$mark" BULK_N=4000 py "$PYHELP/cluster_check.py" bulk "$A_URL" "$B_URL" t6 \
+		>"$BATS_TEST_TMPDIR/bulk.out" 2>&1 3>&- &
+	local check=$!
+	for i in $(seq 1 300); do
+		[ -e "$mark" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -STOP "$REDIS_PID"
+	touch "$mark.go"
+	for i in $(seq 1 300); do
+		[ -e "$mark.sent" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.05
+	done
+	sleep 0.5
+	kill -CONT "$REDIS_PID"
+	local rc=0
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/bulk.out"
+	[ "$rc" = 0 ]
+	grep -q "ok bulk" "$BATS_TEST_TMPDIR/bulk.out"
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	[ "$(metric B revenge_redis_received_total)" -ge 4000 ]
+	stop_node A
+	stop_node B
+}
+
 @test "rediss:// refused: an untrusted certificate (the system's CAs, a wrong --redis-ca) or one for another host; degraded, parties go on locally" {
 	make_certs
 	# a certificate the test CA signed, but for redis.invalid, not 127.0.0.1
