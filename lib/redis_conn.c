@@ -397,8 +397,11 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 		/* a TLS session may want either direction for either call */
 		if (c->ssl ? (revents & EV_READ) || c->read_wants_write : (revents & EV_READ))
 			c->ssl ? read_tls(c) : read_plain(c);
-		if (!c->dead && c->out_off < c->out_len &&
-		    ((revents & EV_WRITE) || c->write_wants_read))
+		/* not only when writable was reported: what the replies'
+		 * callbacks just queued (a member's join after the recall
+		 * that welcomed it) goes now, not a loop turn later, while
+		 * the welcome it must precede waits for libwebsockets */
+		if (!c->dead && c->out_off < c->out_len)
 			flush(c);
 	}
 	arm(c);
