@@ -504,6 +504,40 @@ teardown() {
 	stop_node B
 }
 
+@test "a Redis that breaks RESP (junk, extra or truncated replies, nesting too deep, silence): the node says why, stays degraded and serves locally" {
+	local mode want down out pid port i
+	while IFS='|' read -r mode down want; do
+		out="$BATS_TEST_TMPDIR/bad-$mode.out"
+		"$PY" "$PYHELP/bad_redis.py" "$mode" >"$out" 2>&1 3>&- &
+		pid=$!
+		for i in $(seq 1 100); do
+			grep -q listening "$out" && break
+			sleep 0.05
+		done
+		port=$(sed -n 's/^listening //p' "$out")
+		[ -n "$port" ]
+		start_node A --redis "redis://127.0.0.1:$port"
+		[ -z "$want" ] || wait_for "$A_LOG" "$want" 10
+		# junk comes a moment after each ready: up and down in turn
+		if [ "$down" = down ]; then
+			sleep 0.5
+			run healthz A
+			assert_output --regexp '"status":"degraded".*"redis":"down"'
+		fi
+		run cluster local "$A_URL" x "bad-$mode"
+		assert_success
+		stop_node A
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done <<-EOF
+		junk|flaps|redis_lost.*protocol error from Redis: Protocol error, got "!"
+		extra|down|redis_lost.*protocol error from Redis: a reply to no command
+		truncated|down|redis_connect_failed.*closed by Redis
+		deep|down|redis_connect_failed.*protocol error from Redis: No support for nested
+		silent|down|
+	EOF
+}
+
 @test "--redis-ca: bad uses exit 2, a file with no certificate exits 1" {
 	make_certs
 	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
