@@ -326,9 +326,11 @@ static void refused(struct rconn *rc)
 {
 	struct rv__redis_conn *c = rc->c;
 
-	/* first, so that the pending callbacks' NULL answers find no
-	 * connection to act on */
+	/* first, so that what the pending callbacks' NULL answers set off
+	 * (a recall failed releases joins, which write members) finds no
+	 * connection to use */
 	rc->c = NULL;
+	rc->ready = false;
 	rv__redis_conn_close(c);
 	conn_gone(rc);
 }
@@ -769,8 +771,9 @@ static void stop_conn(struct rconn *rc)
 	struct rv__redis_conn *c = rc->c;
 
 	ev_timer_stop(rc->rb->hub->loop, &rc->retry);
+	/* as in refused: nothing the NULL answers set off may use it */
 	rc->c = NULL;
-	/* answers the pending callbacks with NULL */
+	rc->ready = false;
 	rv__redis_conn_close(c);
 	conn_gone(rc);          /* stopped: no retry */
 }

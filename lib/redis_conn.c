@@ -525,7 +525,7 @@ int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void
 	va_list ap;
 	int len;
 
-	if (c->dead || c->out_len - c->out_off > OUT_MAX)
+	if (!c || c->dead || c->out_len - c->out_off > OUT_MAX)
 		return RV_EIO;
 	if (c->q_n == c->q_cap && queue_grow(c))
 		return RV_ENOMEM;

@@ -58,7 +58,7 @@ int rv__redis_conn_open(struct ev_loop *loop, const struct rv__redis_target *t,
 
 /* Queue a command (hiredis's format: %s, %b with a size_t length, %u ...;
  * not printf's, so unchecked by the compiler), whose reply goes to cb
- * (NULL: ignored). 0, or RV_EIO (closing, or more than
+ * (NULL: ignored). 0, or RV_EIO (c NULL or closing, or more than
  * 64 MiB already unwritten: Redis is too slow) / RV_ENOMEM, and then cb
  * is never called. */
 int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,

@@ -504,6 +504,27 @@ teardown() {
 	stop_node B
 }
 
+@test "drained while a first join waits for a Redis that does not answer: the node exits 0 at once" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	kill -STOP "$REDIS_PID"
+	RECALL_WAIT=5 py "$PYHELP/cluster_check.py" join_fast "$A_URL" x d1 \
+		>"$BATS_TEST_TMPDIR/join.out" 2>&1 3>&- &
+	local join=$!
+	# the recall is pending (it waits up to 1 s): drain now; the Redis
+	# connections, with commands unanswered, must not hold the loop
+	sleep 0.4
+	local rc=0 t0=$SECONDS
+	stop_node A || rc=$?
+	A_PID=
+	kill -CONT "$REDIS_PID"
+	wait "$join" || true
+	[ "$rc" = 0 ]
+	[ $((SECONDS - t0)) -le 3 ]
+	grep -q 'drained' "$A_LOG"
+}
+
 @test "a Redis that breaks RESP (junk, extra or truncated replies, nesting too deep, silence): the node says why, stays degraded and serves locally" {
 	local mode want down out pid port i
 	while IFS='|' read -r mode down want; do
