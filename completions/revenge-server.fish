@@ -41,6 +41,8 @@ complete -c revenge-server -l presence-batch-above -x -d 'Above N members, batch
 complete -c revenge-server -l presence-interval -x -d 'A large party'"'"'s presence diff at most every MS milliseconds (default 250; 0 to 60000)'
 complete -c revenge-server -l redis -x -d 'Cluster mode: share parties through this Redis (redis://HOST[:PORT][/DB], rediss://... over TLS, or unix:///PATH)'
 complete -c revenge-server -l redis-ca -r -F -d 'PEM CA certificates for a rediss:// Redis (default: the system store)'
+complete -c revenge-server -l redis-cert -r -F -d 'PEM client certificate for a rediss:// Redis that asks for one (needs --redis-key)'
+complete -c revenge-server -l redis-key -r -F -d 'PEM private key for --redis-cert'
 complete -c revenge-server -l drift-interval -x -d 'Ms between drift reports to a party host, sent when changed (default 1000; 0 = none)'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-secret-file -r -F -d 'Require tokens signed HS256 with this secret'
 complete -c revenge-server -n 'not __fish_seen_subcommand_from token' -l auth-public-key -r -F -d 'Require tokens signed RS256/ES256 by this PEM public key\'s holder'

@@ -112,14 +112,16 @@ struct rv__broker {
 int rv__broker_local_new(struct rv__broker **out);
 
 /* The Redis broker for url (checked beforehand with rv__redis_url_parse),
- * connecting at once and reconnecting on its own; a rediss:// URL's
- * certificate is checked against ca_file (PEM), or the system's CAs when
- * NULL. 0 with *out set, or RV_EINVAL with why filled (a bad URL, a host
- * that does not resolve), RV_ETLS with why filled (ca_file unreadable or
- * not PEM), RV_ENOMEM. It updates hub's metrics (redis_state and the
- * counters). */
-int rv__broker_redis_new(struct rv__hub *hub, const char *url, const char *ca_file,
-			 struct rv__broker **out, char *why, size_t why_len);
+ * connecting at once and reconnecting on its own; with a rediss:// URL,
+ * TLS with tls's files (redis_conn.h; NULL: none, the system's CAs). 0
+ * with *out set, or RV_EINVAL with why filled (a bad URL, a host that does
+ * not resolve), RV_ETLS with why filled (a file that is not PEM, a key
+ * that is not the certificate's), RV_ENOMEM. It updates hub's metrics
+ * (redis_state and the counters). */
+struct rv__redis_tls_files;
+int rv__broker_redis_new(struct rv__hub *hub, const char *url,
+			 const struct rv__redis_tls_files *tls, struct rv__broker **out,
+			 char *why, size_t why_len);
 
 /* NULL-safe wrappers. */
 static inline int rv__broker_publish(struct rv__broker *b, const char *party,

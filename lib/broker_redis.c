@@ -144,7 +144,10 @@ struct rconn {
 	bool ready;                     /* AUTH and SELECT answered */
 	bool ever;                      /* was ready once: the next is a reconnect */
 	unsigned attempt;               /* failed attempts since the last ready */
-	char last_why[256];             /* the last failure logged above debug */
+	/* the last two reasons of failure (a refused client certificate
+	 * shows as the alert or as a reset, by turns): either again is
+	 * logged at debug */
+	char last_why[256], prev_why[256];
 	ev_timer retry;
 };
 
@@ -351,7 +354,7 @@ static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	}
 	rc->ready = true;
 	rc->attempt = 0;
-	rc->last_why[0] = 0;
+	rc->last_why[0] = rc->prev_why[0] = 0;
 	if (rc->ever)
 		rb->hub->metrics.redis_reconnects++;
 	rc->ever = true;
@@ -377,15 +380,18 @@ static void on_auth(struct rv__redis_conn *c, redisReply *reply, void *priv)
 }
 
 /* A failure to connect is logged at warn when it is news (the first, or
- * another reason than the last: a certificate refused after a refused
+ * another reason than the last two: a certificate refused after a refused
  * connection), at debug while it repeats through the backoff. */
 static void connect_failed(struct rconn *rc, const char *why)
 {
-	bool news = strcmp(why, rc->last_why) != 0;
+	bool news = strcmp(why, rc->last_why) && strcmp(why, rc->prev_why);
 
 	rv_log(rc->rb->hub->log, news ? RV_LOG_WARN : RV_LOG_DEBUG, "redis_connect_failed",
 	       "%s (%s): %s", rc->rb->shown, rc->name, why);
-	snprintf(rc->last_why, sizeof(rc->last_why), "%s", why);
+	if (strcmp(why, rc->last_why)) {
+		memcpy(rc->prev_why, rc->last_why, sizeof(rc->prev_why));
+		snprintf(rc->last_why, sizeof(rc->last_why), "%s", why);
+	}
 }
 
 /* Lost once ready is news each time; before (a socket that took the
@@ -840,8 +846,9 @@ static int resolve(const char *host, struct sockaddr_storage *out, socklen_t *ou
 	return 0;
 }
 
-int rv__broker_redis_new(struct rv__hub *hub, const char *url, const char *ca_file,
-			 struct rv__broker **out, char *why, size_t why_len)
+int rv__broker_redis_new(struct rv__hub *hub, const char *url,
+			 const struct rv__redis_tls_files *tls, struct rv__broker **out,
+			 char *why, size_t why_len)
 {
 	struct redis_broker *rb = calloc(1, sizeof(*rb));
 	uint64_t seed[2] = { 0, 0 };
@@ -858,7 +865,7 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url, const char *ca_fi
 		((struct sockaddr_in6 *)&rb->addr)->sin6_port = htons((uint16_t)rb->url.port);
 	else
 		((struct sockaddr_in *)&rb->addr)->sin_port = htons((uint16_t)rb->url.port);
-	if (rb->url.tls && !(rb->tls = rv__redis_tls_new(ca_file, why, why_len))) {
+	if (rb->url.tls && !(rb->tls = rv__redis_tls_new(tls, why, why_len))) {
 		free(rb);
 		return RV_ETLS;
 	}

@@ -568,28 +568,48 @@ void rv__redis_conn_close(struct rv__redis_conn *c)
 		destroy(c);
 }
 
-struct ssl_ctx_st *rv__redis_tls_new(const char *ca_file, char *why, size_t why_len)
+struct ssl_ctx_st *rv__redis_tls_new(const struct rv__redis_tls_files *f, char *why,
+				     size_t why_len)
 {
+	const char *ca = f ? f->ca : NULL, *cert = f ? f->cert : NULL, *key = f ? f->key : NULL;
 	SSL_CTX *ctx;
 	char buf[200];
 
 	ERR_clear_error();
-	if (!(ctx = SSL_CTX_new(TLS_client_method())))
+	if (!(ctx = SSL_CTX_new(TLS_client_method()))) {
+		snprintf(why, why_len, "cannot make a TLS context");
 		goto fail;
+	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
-		    : SSL_CTX_set_default_verify_paths(ctx) != 1)
+	if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1
+	       : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		if (ca)
+			snprintf(why, why_len, "cannot load the CA certificates in %s", ca);
+		else
+			snprintf(why, why_len, "cannot load the system's CA certificates");
 		goto fail;
+	}
+	if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(why, why_len, "cannot load the client certificate in %s", cert);
+		goto fail;
+	}
+	if (key && (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1)) {
+		snprintf(why, why_len, "cannot use the client key in %s (not PEM, encrypted, or "
+			 "not the certificate's)", key);
+		goto fail;
+	}
 	return ctx;
 fail:
-	ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+	if (ERR_peek_last_error()) {
+		size_t n = strlen(why);
+
+		ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+		snprintf(why + n, why_len > n ? why_len - n : 0, ": %s", buf);
+	}
 	ERR_clear_error();
-	if (ca_file)
-		snprintf(why, why_len, "cannot load the CA certificates in %s: %s", ca_file, buf);
-	else
-		snprintf(why, why_len, "cannot load the system's CA certificates: %s", buf);
 	SSL_CTX_free(ctx);
 	return NULL;
 }

@@ -69,11 +69,20 @@ int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void
  * returns). NULL-safe. */
 void rv__redis_conn_close(struct rv__redis_conn *c);
 
-/* The TLS client context every rediss:// connection shares: peers are
- * verified against ca_file (PEM, one or more certificates), or the
- * system's store when NULL; TLS 1.2 at least. NULL with why filled on
- * failure. Free with rv__redis_tls_free (NULL-safe). */
-struct ssl_ctx_st *rv__redis_tls_new(const char *ca_file, char *why, size_t why_len);
+/* What a rediss:// client trusts and shows, all PEM file paths: ca (the
+ * CA certificates Redis's must chain to; NULL: the system's store), cert
+ * and key (a client certificate for a Redis that asks for one, with
+ * tls-auth-clients; both or neither). */
+struct rv__redis_tls_files {
+	const char *ca, *cert, *key;
+};
+
+/* The TLS client context every rediss:// connection shares, from f (NULL:
+ * no file): TLS 1.2 at least, peers verified. NULL with why filled on
+ * failure (a file that is not PEM, a key that does not match). Free with
+ * rv__redis_tls_free (NULL-safe). */
+struct ssl_ctx_st *rv__redis_tls_new(const struct rv__redis_tls_files *f, char *why,
+				     size_t why_len);
 void rv__redis_tls_free(struct ssl_ctx_st *ctx);
 
 #endif

@@ -31,9 +31,10 @@ stop_redis() {
 	REDIS_PID=
 }
 
-# make_certs: in $BATS_TEST_TMPDIR/tls, a CA (ca.crt) and two certificates
-# it signs: srv.crt for 127.0.0.1, other.crt for redis.invalid only; and
-# stranger.crt, a CA that signed neither. P-256 keys: quick to make.
+# make_certs: in $BATS_TEST_TMPDIR/tls, a CA (ca.crt) and three certificates
+# it signs: srv.crt for 127.0.0.1, other.crt for redis.invalid only,
+# client.crt for a node; and stranger.crt, a CA that signed none. P-256
+# keys: quick to make.
 make_certs() {
 	local d="$BATS_TEST_TMPDIR/tls" n san
 	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
@@ -42,7 +43,7 @@ make_certs() {
 		-subj /CN=revenge-test-ca 2>/dev/null
 	openssl req -x509 "${ec[@]}" -keyout "$d/stranger.key" -out "$d/stranger.crt" \
 		-days 2 -subj /CN=revenge-test-stranger 2>/dev/null
-	for n in srv:IP:127.0.0.1 other:DNS:redis.invalid; do
+	for n in srv:IP:127.0.0.1 other:DNS:redis.invalid client:DNS:revenge-node; do
 		san=${n#*:}
 		n=${n%%:*}
 		printf 'subjectAltName=%s\n' "$san" >"$d/$n.ext"
@@ -50,7 +51,8 @@ make_certs() {
 		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
 			-CAcreateserial -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" 2>/dev/null
 	done
-	[ -s "$d/srv.crt" ] && [ -s "$d/other.crt" ] && [ -s "$d/stranger.crt" ]
+	[ -s "$d/srv.crt" ] && [ -s "$d/other.crt" ] && [ -s "$d/client.crt" ] &&
+		[ -s "$d/stranger.crt" ]
 }
 
 # start_tls_redis NAME [FLAGS...]: start_redis speaking TLS only on
@@ -557,6 +559,44 @@ teardown() {
 		deep|down|redis_connect_failed.*protocol error from Redis: No support for nested
 		silent|down|
 	EOF
+}
+
+@test "rediss:// to a Redis that asks for a client certificate: --redis-cert and --redis-key get in, a node without is refused" {
+	make_certs
+	local d="$BATS_TEST_TMPDIR/tls"
+	start_tls_redis srv --tls-auth-clients yes
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt" \
+		--redis-cert "$d/client.crt" --redis-key "$d/client.key"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt"
+	until_healthz A '"status":"ok".*"redis":"up"' 10
+	wait_for "$B_LOG" 'redis_connect_failed.*TLS.*certificate required' 10
+	run healthz B
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	stop_node B
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt" \
+		--redis-cert "$d/client.crt" --redis-key "$d/client.key"
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" t7
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "--redis-ca, --redis-cert, --redis-key: bad uses exit 2, files that are not PEM or do not match exit 1" {
+	local d="$BATS_TEST_TMPDIR/tls"
+	make_certs
+	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-cert "$d/client.crt"
+	assert_output --partial "--redis-cert: a client certificate needs both --redis-cert and --redis-key"
+	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-key "$d/client.key"
+	assert_output --partial "--redis-key: a client certificate needs both"
+	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-cert "$d/client.crt" --redis-key "$d/client.key"
+	assert_output --partial "--redis-cert: only a rediss:// --redis URL speaks TLS"
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'rediss://127.0.0.1' \
+		--redis-cert "$d/client.crt" --redis-key "$d/srv.key"
+	assert_output --partial "cannot use the client key in $d/srv.key"
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'rediss://127.0.0.1' \
+		--redis-cert "$d/client.key" --redis-key "$d/client.key"
+	assert_output --partial "cannot load the client certificate in $d/client.key"
 }
 
 @test "--redis-ca: bad uses exit 2, a file with no certificate exits 1" {

@@ -123,6 +123,11 @@ struct rv_server_config {
 	/* rediss://: the CA certificates (a PEM file) Redis's certificate must
 	 * chain to; NULL: the system's. Borrowed. */
 	const char *redis_ca;
+	/* rediss://: a client certificate (PEM, with its chain) and its key
+	 * for a Redis that asks for one (tls-auth-clients); both or neither.
+	 * Borrowed. */
+	const char *redis_cert;
+	const char *redis_key;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
