@@ -171,8 +171,9 @@ static void arm(struct rv__redis_conn *c)
 		want = EV_WRITE;
 	else if (c->state == HANDSHAKE)
 		want = c->hs_want;
-	else
-		want = EV_READ | (c->out_off < c->out_len || c->read_wants_write ? EV_WRITE : 0);
+	else    /* a write that waits for readability must not spin on EV_WRITE */
+		want = EV_READ | ((c->out_off < c->out_len && !c->write_wants_read) ||
+				  c->read_wants_write ? EV_WRITE : 0);
 	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == want)
 		return;
 	ev_io_stop(c->loop, &c->io);
