@@ -27,7 +27,7 @@ _revenge_server()
 		--ready-timeout --rebuffer-timeout
 		--presence-batch-above --presence-interval
 		--drift-interval
-		--redis
+		--redis --redis-ca --redis-cert --redis-key
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
 		--log-format --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
@@ -68,7 +68,7 @@ _revenge_server()
 		--ready-timeout | --rebuffer-timeout | \
 		--presence-batch-above | --presence-interval | \
 		--drift-interval | \
-		--redis | \
+		--redis | --redis-ca | --redis-cert | --redis-key | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl)
@@ -91,7 +91,7 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
 		--ttl)
 			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
-		--port-file | --db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key)
+		--port-file | --db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		*)

@@ -4,7 +4,7 @@
  *   local (broker.c): today's single process; nothing leaves it, every
  *     call is a no-op, the server runs as it always has.
  *   Redis (broker_redis.c, --redis URL): one publisher and one subscriber
- *     connection to Redis (hiredis async on the server's own libev loop),
+ *     connection to Redis (redis_conn.h, on the server's own libev loop),
  *     a channel "revenge:party:{id}" per party with local members.
  *
  * The party endpoint (ep_party.c) subscribes a party while it has local
@@ -112,10 +112,15 @@ struct rv__broker {
 int rv__broker_local_new(struct rv__broker **out);
 
 /* The Redis broker for url (checked beforehand with rv__redis_url_parse),
- * connecting at once and reconnecting on its own: 0 with *out set, or
- * RV_EINVAL with why filled (a bad URL), RV_ENOMEM. It updates hub's
- * metrics (redis_state and the counters). */
-int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker **out,
+ * connecting at once and reconnecting on its own; with a rediss:// URL,
+ * TLS with tls's files (redis_conn.h; NULL: none, the system's CAs). 0
+ * with *out set, or RV_EINVAL with why filled (a bad URL, a host that does
+ * not resolve), RV_ETLS with why filled (a file that is not PEM, a key
+ * that is not the certificate's), RV_ENOMEM. It updates hub's metrics
+ * (redis_state and the counters). */
+struct rv__redis_tls_files;
+int rv__broker_redis_new(struct rv__hub *hub, const char *url,
+			 const struct rv__redis_tls_files *tls, struct rv__broker **out,
 			 char *why, size_t why_len);
 
 /* NULL-safe wrappers. */

@@ -1,12 +1,12 @@
 /* lib/broker_redis.c - the Redis broker (see broker.h): cluster mode.
  *
- * Two connections to Redis, both hiredis async contexts on the server's
- * own libev loop (hiredis's libev adapter), so no thread and no blocking
- * call: a publisher (PUBLISH, one per party message) and a subscriber
- * (SUBSCRIBE revenge:party:{id} for each party with local members, and
- * revenge:node:{node id}, which keeps the subscriber in subscribed mode
- * whatever the parties do: hiredis 0.14 asserts on a subscribe reply that
- * comes after its last channel was unsubscribed).
+ * Two connections to Redis (redis_conn.h: our transport on the server's
+ * own libev loop, plain or TLS, hiredis's RESP reader and formatter), so
+ * no thread and no blocking call: a publisher (PUBLISH, one per party
+ * message) and a subscriber (SUBSCRIBE revenge:party:{id} for each party
+ * with local members). For rediss:// both share one TLS context, which
+ * verifies Redis's certificate (the system's CAs or --redis-ca) and that
+ * it names the URL's host.
  *
  * Each connection runs AUTH (when the URL has a password) and SELECT, and
  * is ready on SELECT's answer; lost or refused, it is made again after a
@@ -21,12 +21,14 @@
  *
  * A channel is subscribed while wanted; a party that empties and refills
  * before its UNSUBSCRIBE is answered is subscribed again on the answer
- * (hiredis drops a channel's callback on its unsubscribe reply).
+ * (a SUBSCRIBE sent while the UNSUBSCRIBE is under way would be undone by
+ * it on a connection that lost track; this keeps one in flight a channel).
  */
 #include "broker.h"
 
 #include <math.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +36,7 @@
 #include <sys/socket.h>
 
 #include <ev.h>
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/adapters/libev.h>
 
 #include "revenge/backoff.h"
 #include "revenge/error.h"
@@ -45,6 +45,7 @@
 
 #include "conn.h"
 #include "idmap.h"
+#include "redis_conn.h"
 #include "redis_url.h"
 
 #define CHANNEL_PREFIX "revenge:party:"
@@ -139,10 +140,14 @@ struct rconn {
 	struct redis_broker *rb;
 	const char *name;               /* "publisher", "subscriber" */
 	bool sub;
-	redisAsyncContext *ac;          /* NULL: not connected (retry pending) */
+	struct rv__redis_conn *c;       /* NULL: not connected (retry pending) */
 	bool ready;                     /* AUTH and SELECT answered */
 	bool ever;                      /* was ready once: the next is a reconnect */
 	unsigned attempt;               /* failed attempts since the last ready */
+	/* the last two reasons of failure (a refused client certificate
+	 * shows as the alert or as a reset, by turns): either again is
+	 * logged at debug */
+	char last_why[256], prev_why[256];
 	ev_timer retry;
 };
 
@@ -157,7 +162,9 @@ struct redis_broker {
 	struct rv__broker base;         /* first: the interface's view */
 	struct rv__hub *hub;
 	struct rv__redis_url url;
-	char addr[NI_MAXHOST];          /* the host, resolved once at start */
+	struct sockaddr_storage addr;   /* the host, resolved once at start */
+	socklen_t addr_len;
+	struct ssl_ctx_st *tls;         /* rediss://: shared by both connections */
 	char shown[RV__REDIS_URL_MAX + 8]; /* the URL for logs, no password */
 	struct rconn pub, sub;
 	struct rv__idmap chans;         /* party id -> struct chan */
@@ -217,14 +224,13 @@ static void channel_of(const char *prefix, const char *id, char *buf, size_t len
 	snprintf(buf, len, "%s%s", prefix, id);
 }
 
-static void on_sub(redisAsyncContext *ac, void *r, void *priv);
-
 static void send_subscribe(struct redis_broker *rb, struct chan *ch)
 {
 	char name[CHANNEL_MAX];
 
 	channel_of(CHANNEL_PREFIX, ch->id, name, sizeof(name));
-	if (redisAsyncCommand(rb->sub.ac, on_sub, rb, "SUBSCRIBE %s", name) == REDIS_OK)
+	/* the confirmation needs nothing: messages come through on_push */
+	if (!rv__redis_conn_command(rb->sub.c, NULL, NULL, "SUBSCRIBE %s", name))
 		ch->active = true;
 }
 
@@ -247,13 +253,21 @@ static bool drop_unwanted(void *value, void *arg)
 	return true;
 }
 
-/* The answer to an UNSUBSCRIBE of the party channel name. */
-static void unsubscribed(struct redis_broker *rb, const char *name, size_t len)
+/* The answer to an UNSUBSCRIBE of a party's channel: ["unsubscribe",
+ * channel, count]. NULL: the connection is gone (its sweep did it). */
+static void on_unsub(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
+	struct redis_broker *rb = priv;
 	char id[RV_ID_MAX + 1];
 	struct chan *ch;
-	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
+	size_t plen = sizeof(CHANNEL_PREFIX) - 1, len;
+	const char *name;
 
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	    reply->element[1]->type != REDIS_REPLY_STRING)
+		return;
+	name = reply->element[1]->str;
+	len = reply->element[1]->len;
 	if (len <= plen || len - plen > RV_ID_MAX || memcmp(name, CHANNEL_PREFIX, plen))
 		return;
 	memcpy(id, name + plen, len - plen);
@@ -269,55 +283,78 @@ static void unsubscribed(struct redis_broker *rb, const char *name, size_t len)
 	}
 }
 
-/* Every reply on the subscriber: ["message", channel, payload], and the
- * (un)subscribe confirmations. NULL: the context is going. */
-static void on_sub(redisAsyncContext *ac, void *r, void *priv)
+/* A message on the subscriber: ["message", channel, payload]. */
+static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 {
-	struct redis_broker *rb = priv;
-	redisReply *reply = r;
+	struct rconn *rc = user;
+	struct redis_broker *rb = rc->rb;
 	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
 	char id[RV_ID_MAX + 1];
 	redisReply *kind, *chan, *data;
 
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-		return;
+	if (reply->elements != 3)
+		return;         /* a pmessage: never subscribed */
 	kind = reply->element[0];
 	chan = reply->element[1];
 	data = reply->element[2];
-	if (kind->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
-		return;
-	if (!strcmp(kind->str, "unsubscribe")) {
-		unsubscribed(rb, chan->str, chan->len);
-		return;
-	}
-	if (strcmp(kind->str, "message") || data->type != REDIS_REPLY_STRING)
+	if (strcmp(kind->str, "message") || chan->type != REDIS_REPLY_STRING ||
+	    data->type != REDIS_REPLY_STRING)
 		return;
 	if (chan->len <= plen || chan->len - plen > RV_ID_MAX ||
 	    memcmp(chan->str, CHANNEL_PREFIX, plen))
-		return;         /* the node channel: nothing is sent there yet */
+		return;
 	memcpy(id, chan->str + plen, chan->len - plen);
 	id[chan->len - plen] = 0;
 	if (rb->base.on_message)
 		rb->base.on_message(rb->base.user, id, data->str, data->len);
 }
 
-/* SELECT's answer: the connection is ready. */
-static void on_select(redisAsyncContext *ac, void *r, void *priv)
+/* rc's connection is gone (closed by us or lost): forget it, and make
+ * another after a backoff. */
+static void conn_gone(struct rconn *rc)
 {
-	struct rconn *rc = priv;
-	redisReply *reply = r;
 	struct redis_broker *rb = rc->rb;
 
-	if (!reply || (ac->c.flags & REDIS_DISCONNECTING))
+	rc->c = NULL;
+	rc->ready = false;
+	if (rc->sub)
+		rv__idmap_sweep(&rb->chans, drop_unwanted, NULL);
+	update_state(rb);
+	retry_later(rc);
+}
+
+/* AUTH or SELECT refused: said by the caller; close, and try again later
+ * (a password may be set on Redis meanwhile). */
+static void refused(struct rconn *rc)
+{
+	struct rv__redis_conn *c = rc->c;
+
+	/* first, so that what the pending callbacks' NULL answers set off
+	 * (a recall failed releases joins, which write members) finds no
+	 * connection to use */
+	rc->c = NULL;
+	rc->ready = false;
+	rv__redis_conn_close(c);
+	conn_gone(rc);
+}
+
+/* SELECT's answer: the connection is ready. */
+static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+	struct rconn *rc = priv;
+	struct redis_broker *rb = rc->rb;
+
+	if (!reply || rc->c != c)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
 		rv_log(rb->hub->log, RV_LOG_ERROR, "redis_refused", "%s: SELECT %u: %s",
 		       rb->shown, rb->url.db, reply->str);
-		redisAsyncDisconnect(ac);
+		refused(rc);
 		return;
 	}
 	rc->ready = true;
 	rc->attempt = 0;
+	rc->last_why[0] = rc->prev_why[0] = 0;
 	if (rc->ever)
 		rb->hub->metrics.redis_reconnects++;
 	rc->ever = true;
@@ -325,104 +362,97 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
 		/* the lease first: a join sent after it finds this node alive */
 		lease_tick(rb->hub->loop, &rb->lease_w, 0);
 		time_tick(rb->hub->loop, &rb->time_w, 0);
-	}
-	if (rc->sub) {
-		char name[sizeof(NODE_PREFIX) + 17];
-
-		snprintf(name, sizeof(name), NODE_PREFIX "%016llx",
-			 (unsigned long long)rb->base.node);
-		redisAsyncCommand(ac, on_sub, rb, "SUBSCRIBE %s", name);
+	} else {
 		rv__idmap_each(&rb->chans, subscribe_wanted, rb);
 	}
 	update_state(rb);
 }
 
-static void on_auth(redisAsyncContext *ac, void *r, void *priv)
+static void on_auth(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct rconn *rc = priv;
-	redisReply *reply = r;
 
-	if (!reply || (ac->c.flags & REDIS_DISCONNECTING))
+	if (!reply || rc->c != c || reply->type != REDIS_REPLY_ERROR)
 		return;
-	if (reply->type == REDIS_REPLY_ERROR) {
-		rv_log(rc->rb->hub->log, RV_LOG_ERROR, "redis_refused", "%s: AUTH: %s",
-		       rc->rb->shown, reply->str);
-		redisAsyncDisconnect(ac);
+	rv_log(rc->rb->hub->log, RV_LOG_ERROR, "redis_refused", "%s: AUTH: %s", rc->rb->shown,
+	       reply->str);
+	refused(rc);
+}
+
+/* A failure to connect is logged at warn when it is news (the first, or
+ * another reason than the last two: a certificate refused after a refused
+ * connection), at debug while it repeats through the backoff. */
+static void connect_failed(struct rconn *rc, const char *why)
+{
+	bool news = strcmp(why, rc->last_why) && strcmp(why, rc->prev_why);
+
+	rv_log(rc->rb->hub->log, news ? RV_LOG_WARN : RV_LOG_DEBUG, "redis_connect_failed",
+	       "%s (%s): %s", rc->rb->shown, rc->name, why);
+	if (strcmp(why, rc->last_why)) {
+		memcpy(rc->prev_why, rc->last_why, sizeof(rc->prev_why));
+		snprintf(rc->last_why, sizeof(rc->last_why), "%s", why);
 	}
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+/* Lost once ready is news each time; before (a socket that took the
+ * connection and dropped it: a TLS port given redis://), a failure to
+ * connect like another. */
+static void on_close(struct rv__redis_conn *c, const char *why, void *user)
 {
-	struct rconn *rc = ac->data;
-
-	if (status == REDIS_OK)
-		return;
-	/* hiredis frees ac once this returns */
-	rv_log(rc->rb->hub->log, rc->ever || rc->attempt ? RV_LOG_DEBUG : RV_LOG_WARN,
-	       "redis_connect_failed", "%s (%s): %s", rc->rb->shown, rc->name, ac->errstr);
-	rc->ac = NULL;
-	retry_later(rc);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct rconn *rc = ac->data;
+	struct rconn *rc = user;
 	struct redis_broker *rb = rc->rb;
 
-	rc->ac = NULL;
-	rc->ready = false;
-	if (rc->sub)
-		rv__idmap_sweep(&rb->chans, drop_unwanted, NULL);
-	update_state(rb);
-	if (!rb->stopped) {
+	if (rc->ready)
 		rv_log(rb->hub->log, RV_LOG_WARN, "redis_lost", "%s (%s): %s", rb->shown, rc->name,
-		       status == REDIS_OK ? "closed" : ac->errstr);
-		retry_later(rc);
-	}
+		       why);
+	else
+		connect_failed(rc, why);
+	conn_gone(rc);
 }
 
 static void conn_start(struct rconn *rc)
 {
+	static const struct rv__redis_conn_events pub_ev = { .on_close = on_close };
+	static const struct rv__redis_conn_events sub_ev = { .on_push = on_push,
+							     .on_close = on_close };
 	struct redis_broker *rb = rc->rb;
-	redisAsyncContext *ac;
+	struct rv__redis_target t = {
+		.path = rb->url.unix_socket ? rb->url.path : NULL,
+		.addr = (const struct sockaddr *)&rb->addr,
+		.addr_len = rb->addr_len,
+		.tls = rb->tls,
+		.tls_name = rb->url.host,
+	};
+	char why[256];
+	int err;
 
 	if (rb->stopped)
 		return;
-	ac = rb->url.unix_socket ? redisAsyncConnectUnix(rb->url.path)
-				 : redisAsyncConnect(rb->addr, rb->url.port);
-	if (!ac || ac->err) {
-		rv_log(rb->hub->log, rc->attempt ? RV_LOG_DEBUG : RV_LOG_WARN,
-		       "redis_connect_failed", "%s (%s): %s", rb->shown, rc->name,
-		       ac ? ac->errstr : "out of memory");
-		if (ac)
-			redisAsyncFree(ac);
+	err = rv__redis_conn_open(rb->hub->loop, &t, rc->sub ? &sub_ev : &pub_ev, rc, &rc->c,
+				  why, sizeof(why));
+	if (err) {
+		rc->c = NULL;
+		connect_failed(rc, err == RV_ENOMEM ? "out of memory" : why);
 		retry_later(rc);
 		return;
 	}
-	ac->data = rc;
-	if (redisLibevAttach(rb->hub->loop, ac) != REDIS_OK) {
-		redisAsyncFree(ac);
-		retry_later(rc);
-		return;
-	}
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	rc->ac = ac;
-	/* queued now, written once the socket connects; answered in order */
+	/* queued now, written once connected (and through TLS); answered in
+	 * order. A refusal closes the connection, so SELECT's answer to a
+	 * refused AUTH never arrives. */
 	if (rb->url.has_password) {
 		if (rb->url.user[0])
-			redisAsyncCommand(ac, on_auth, rc, "AUTH %s %s", rb->url.user,
-					  rb->url.password);
+			rv__redis_conn_command(rc->c, on_auth, rc, "AUTH %s %s", rb->url.user,
+					       rb->url.password);
 		else
-			redisAsyncCommand(ac, on_auth, rc, "AUTH %s", rb->url.password);
+			rv__redis_conn_command(rc->c, on_auth, rc, "AUTH %s", rb->url.password);
 	}
-	redisAsyncCommand(ac, on_select, rc, "SELECT %u", rb->url.db);
+	rv__redis_conn_command(rc->c, on_select, rc, "SELECT %u", rb->url.db);
 }
 
 /* ---- Redis's clock ----------------------------------------------------- */
 
 /* TIME's answer: [seconds, microseconds] as strings. */
-static void on_time(redisAsyncContext *ac, void *r, void *priv)
+static void on_time(struct rv__redis_conn *c, redisReply *r, void *priv)
 {
 	struct redis_broker *rb = priv;
 	redisReply *reply = r;
@@ -461,7 +491,7 @@ static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (!rb->pub.ready || rb->time_sent)
 		return;
-	if (redisAsyncCommand(rb->pub.ac, on_time, rb, "TIME") == REDIS_OK)
+	if (rv__redis_conn_command(rb->pub.c, on_time, rb, "TIME") == 0)
 		rb->time_sent = rv__hub_now(rb->hub);
 }
 
@@ -472,7 +502,7 @@ static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	struct redis_broker *rb = t->data;
 
 	if (rb->pub.ready)
-		redisAsyncCommand(rb->pub.ac, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
+		rv__redis_conn_command(rb->pub.c, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
 				  (unsigned long long)rb->base.node, LEASE_MS);
 }
 
@@ -482,7 +512,7 @@ struct members_req {
 };
 
 /* MEMBERS_LUA's answer: [host or nil, [id, entry, ...]]. */
-static void on_members(redisAsyncContext *ac, void *r, void *priv)
+static void on_members(struct rv__redis_conn *c, redisReply *r, void *priv)
 {
 	struct members_req *rq = priv;
 	struct redis_broker *rb = rq->rb;
@@ -554,11 +584,11 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_state, sizeof(k_state), "%s:state", name);
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
-	if (redisAsyncCommand(rb->pub.ac, on_members, rq,
+	if (rv__redis_conn_command(rb->pub.c, on_members, rq,
 			      "EVAL %s 6 %s %s %s %s %s %s %s %s %s %s %s %u", MEMBERS_LUA,
 			      k_mem, k_host, k_seq, name, k_state, k_chat, ops[op], node,
 			      member ? member : "", entry ? entry : "", NODE_PREFIX,
-			      KEEP_MS) != REDIS_OK) {
+			      KEEP_MS)) {
 		free(rq);
 		return RV_EIO;
 	}
@@ -567,7 +597,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 
 /* ---- the interface ----------------------------------------------------- */
 
-static void on_published(redisAsyncContext *ac, void *r, void *priv)
+static void on_published(struct rv__redis_conn *c, redisReply *r, void *priv)
 {
 	struct redis_broker *rb = priv;
 
@@ -584,8 +614,8 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 		return RV_EIO;
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-	if (redisAsyncCommand(rb->pub.ac, on_published, rb, "PUBLISH %s %b", name,
-			      data, len) != REDIS_OK) {
+	if (rv__redis_conn_command(rb->pub.c, on_published, rb, "PUBLISH %s %b", name,
+			      data, len)) {
 		rb->hub->metrics.redis_dropped++;
 		return RV_EIO;
 	}
@@ -609,11 +639,11 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
-	rc = chat ? redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u %u",
+	rc = chat ? rv__redis_conn_command(rb->pub.c, on_published, rb, "EVAL %s 2 %s %s %b %u %u",
 				      KEEP_CHAT_LUA, key, name, data, len, KEEP_MS, keep)
-		  : redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u",
+		  : rv__redis_conn_command(rb->pub.c, on_published, rb, "EVAL %s 2 %s %s %b %u",
 				      KEEP_STATE_LUA, key, name, data, len, KEEP_MS);
-	if (rc != REDIS_OK) {
+	if (rc) {
 		rb->hub->metrics.redis_dropped++;
 		return RV_EIO;
 	}
@@ -628,7 +658,7 @@ struct recall {
 };
 
 /* RECALL_LUA's answer: [state envelope or nil, [chat envelopes]]. */
-static void on_recall(redisAsyncContext *ac, void *r, void *priv)
+static void on_recall(struct rv__redis_conn *c, redisReply *r, void *priv)
 {
 	struct recall rq = *(struct recall *)priv;
 	redisReply *reply = r, *st, *list;
@@ -691,8 +721,8 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(skey, sizeof(skey), "%s:state", name);
 	snprintf(ckey, sizeof(ckey), "%s:chat", name);
-	if (redisAsyncCommand(rb->pub.ac, on_recall, rq, "EVAL %s 2 %s %s", RECALL_LUA,
-			      skey, ckey) != REDIS_OK) {
+	if (rv__redis_conn_command(rb->pub.c, on_recall, rq, "EVAL %s 2 %s %s", RECALL_LUA,
+			      skey, ckey)) {
 		free(rq);
 		return RV_EIO;
 	}
@@ -733,7 +763,7 @@ static void redis_unsubscribe(struct rv__broker *b, const char *party)
 		return;
 	if (ch->active && rb->sub.ready) {
 		channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-		if (redisAsyncCommand(rb->sub.ac, NULL, NULL, "UNSUBSCRIBE %s", name) == REDIS_OK) {
+		if (!rv__redis_conn_command(rb->sub.c, on_unsub, rb, "UNSUBSCRIBE %s", name)) {
 			ch->leaving = true;
 			return;
 		}
@@ -744,15 +774,14 @@ static void redis_unsubscribe(struct rv__broker *b, const char *party)
 
 static void stop_conn(struct rconn *rc)
 {
-	ev_timer_stop(rc->rb->hub->loop, &rc->retry);
-	if (rc->ac) {
-		redisAsyncContext *ac = rc->ac;
+	struct rv__redis_conn *c = rc->c;
 
-		rc->ac = NULL;
-		/* answers the pending callbacks with NULL, then on_disconnect */
-		redisAsyncFree(ac);
-	}
+	ev_timer_stop(rc->rb->hub->loop, &rc->retry);
+	/* as in refused: nothing the NULL answers set off may use it */
+	rc->c = NULL;
 	rc->ready = false;
+	rv__redis_conn_close(c);
+	conn_gone(rc);          /* stopped: no retry */
 }
 
 static void redis_stop(struct rv__broker *b)
@@ -779,6 +808,7 @@ static void redis_free(struct rv__broker *b)
 
 	redis_stop(b);
 	rv__idmap_free(&rb->chans, free_chan);
+	rv__redis_tls_free(rb->tls);
 	free(rb);
 }
 
@@ -794,30 +824,30 @@ static const struct rv__broker_ops redis_ops = {
 	.free = redis_free,
 };
 
-/* host into a numeric address, once, before the loop runs: hiredis
- * resolves names with a blocking getaddrinfo on every connect. */
-static int resolve(const char *host, char *out, size_t len, char *why, size_t why_len)
+/* host into an address, once, before the loop runs: a name is not
+ * looked up again on every reconnect (getaddrinfo blocks). The first
+ * answer is taken, as the system orders them. */
+static int resolve(const char *host, struct sockaddr_storage *out, socklen_t *out_len,
+		   char *why, size_t why_len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	int rc = getaddrinfo(host, NULL, &hints, &res);
 
-	if (rc || !res) {
+	if (rc || !res || res->ai_addrlen > sizeof(*out)) {
 		snprintf(why, why_len, "cannot resolve the Redis host %s: %s", host,
 			 rc ? gai_strerror(rc) : "no address");
+		if (res)
+			freeaddrinfo(res);
 		return RV_EINVAL;
 	}
-	rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)len, NULL, 0,
-			 NI_NUMERICHOST);
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	*out_len = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (rc) {
-		snprintf(why, why_len, "cannot resolve the Redis host %s: %s", host,
-			 gai_strerror(rc));
-		return RV_EINVAL;
-	}
 	return 0;
 }
 
-int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker **out,
+int rv__broker_redis_new(struct rv__hub *hub, const char *url,
+			 const struct rv__redis_tls_files *tls, struct rv__broker **out,
 			 char *why, size_t why_len)
 {
 	struct redis_broker *rb = calloc(1, sizeof(*rb));
@@ -827,11 +857,20 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker
 		return RV_ENOMEM;
 	if (rv__redis_url_parse(url, &rb->url, why, why_len) ||
 	    (!rb->url.unix_socket &&
-	     resolve(rb->url.host, rb->addr, sizeof(rb->addr), why, why_len))) {
+	     resolve(rb->url.host, &rb->addr, &rb->addr_len, why, why_len))) {
 		free(rb);
 		return RV_EINVAL;
 	}
+	if (rb->addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&rb->addr)->sin6_port = htons((uint16_t)rb->url.port);
+	else
+		((struct sockaddr_in *)&rb->addr)->sin_port = htons((uint16_t)rb->url.port);
+	if (rb->url.tls && !(rb->tls = rv__redis_tls_new(tls, why, why_len))) {
+		free(rb);
+		return RV_ETLS;
+	}
 	if (rv__idmap_init(&rb->chans)) {
+		rv__redis_tls_free(rb->tls);
 		free(rb);
 		return RV_ENOMEM;
 	}

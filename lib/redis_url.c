@@ -208,11 +208,11 @@ int rv__redis_url_parse(const char *url, struct rv__redis_url *out, char *why, s
 		return parse_tcp(url + 8, url + len, out, why, why_len);
 	if (!strncmp(url, "unix://", 7))
 		return parse_unix(url + 7, url + len, out, why, why_len);
-	if (!strncmp(url, "rediss://", 9))
-		return fail(why, why_len, "rediss:// (TLS) is not supported: this build's hiredis "
-			    "(0.14) has no TLS; reach Redis over a private network or a TLS tunnel "
-			    "(stunnel, spiped) and give redis:// or unix://");
-	return fail(why, why_len, "the Redis URL must start with redis:// or unix://");
+	if (!strncmp(url, "rediss://", 9)) {
+		out->tls = true;
+		return parse_tcp(url + 9, url + len, out, why, why_len);
+	}
+	return fail(why, why_len, "the Redis URL must start with redis://, rediss:// or unix://");
 }
 
 void rv__redis_url_redact(const char *url, char *buf, size_t len)

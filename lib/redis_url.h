@@ -2,10 +2,11 @@
  *
  * Accepted forms:
  *   redis://[[user]:password@]host[:port][/db]      TCP; port 6379, db 0
+ *   rediss://[[user]:password@]host[:port][/db]     TCP with TLS; the same
  *   unix://[[user]:password@]/path/to.sock[?db=N]   a unix socket
  * The host may be a name, an IPv4 address or a bracketed IPv6 address;
- * user and password may carry %XX escapes. rediss:// (TLS) is refused:
- * the hiredis this is built on (0.14) has no TLS.
+ * with rediss:// it is also what Redis's certificate must name. User and
+ * password may carry %XX escapes.
  */
 #ifndef REVENGE_REDIS_URL_H
 #define REVENGE_REDIS_URL_H
@@ -21,6 +22,7 @@
 
 struct rv__redis_url {
 	bool unix_socket;               /* path, else host and port */
+	bool tls;                       /* rediss:// */
 	char host[RV__REDIS_HOST_MAX + 1];      /* no brackets */
 	int port;
 	char path[RV__REDIS_PATH_MAX + 1];

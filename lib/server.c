@@ -39,6 +39,7 @@
 #include "list.h"
 #include "listener.h"
 #include "request.h"
+#include "redis_conn.h"
 #include "store_watch.h"
 #include "store_writer.h"
 #include "rx.h"
@@ -967,11 +968,14 @@ int rv_server_run(const struct rv_server_config *cfg)
 	}
 	if (cfg->redis_url) {
 		char why[300];
+		struct rv__redis_tls_files files = { cfg->redis_ca, cfg->redis_cert, cfg->redis_key };
 
-		if ((err = rv__broker_redis_new(&s->hub, cfg->redis_url, &s->hub.broker, why,
+		if ((err = rv__broker_redis_new(&s->hub, cfg->redis_url, &files, &s->hub.broker, why,
 						sizeof(why)))) {
 			if (err == RV_EINVAL)
 				rv_log(s->log, RV_LOG_ERROR, "start_failed", "--redis: %s", why);
+			else if (err == RV_ETLS)
+				rv_log(s->log, RV_LOG_ERROR, "start_failed", "Redis TLS: %s", why);
 			goto out;
 		}
 	} else if ((err = rv__broker_local_new(&s->hub.broker))) {

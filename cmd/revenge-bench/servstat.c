@@ -109,9 +109,12 @@ static double us_per(double cpu_s, uint64_t delivered)
 
 void servstat_cpu_json(FILE *out, double cpu_s, uint64_t delivered)
 {
-	if (isfinite(cpu_s))
+	/* nothing delivered: no cost per delivery, and JSON has no NaN */
+	if (isfinite(cpu_s) && delivered)
 		fprintf(out, "\"server_cpu_s\":%.3f,\"server_us_per_delivery\":%.3f,", cpu_s,
 			us_per(cpu_s, delivered));
+	else if (isfinite(cpu_s))
+		fprintf(out, "\"server_cpu_s\":%.3f,\"server_us_per_delivery\":null,", cpu_s);
 	else
 		fprintf(out, "\"server_cpu_s\":null,\"server_us_per_delivery\":null,");
 }

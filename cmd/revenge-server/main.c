@@ -51,10 +51,16 @@ static const char usage_text[] =
 "                         most 10000000)\n"
 "  --redis URL            cluster mode: share parties with the other nodes\n"
 "                         on this Redis (redis://[[USER]:PASSWORD@]HOST[:PORT]\n"
-"                         [/DB] or unix://[[USER]:PASSWORD@]/PATH[?db=N]; no\n"
-"                         rediss://: this hiredis has no TLS). While Redis is\n"
-"                         away parties go on with this node's members and\n"
+"                         [/DB], rediss://... the same over TLS, or\n"
+"                         unix://[[USER]:PASSWORD@]/PATH[?db=N]). While Redis\n"
+"                         is away parties go on with this node's members and\n"
 "                         /healthz says \"degraded\"\n"
+"  --redis-ca FILE        PEM CA certificates that a rediss:// Redis's\n"
+"                         certificate must chain to (default: the system's);\n"
+"                         its name must match the URL's host either way\n"
+"  --redis-cert FILE      PEM client certificate for a rediss:// Redis that\n"
+"                         asks for one (tls-auth-clients; needs --redis-key)\n"
+"  --redis-key FILE       PEM private key for --redis-cert\n"
 "  --ladder SPEC          quality profiles as NAME:KBPS,... (default\n"
 "                         2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800)\n"
 "  --origin PATTERN       allow browser Origins matching PATTERN, e.g.\n"
@@ -183,7 +189,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
 "files, a missing, unwritable or corrupt store, a --redis host that does not\n"
-"resolve), 2 on a usage error.\n";
+"resolve, a --redis-ca, --redis-cert or --redis-key that is not PEM or a key\n"
+"that is not the certificate's), 2 on a usage error.\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
@@ -200,7 +207,7 @@ enum {
 	OPT_PRESENCE_BATCH_ABOVE, OPT_PRESENCE_INTERVAL,
 	/* H3 drift */
 	OPT_DRIFT_INTERVAL,
-	OPT_REDIS,                                    /* i14 cluster */
+	OPT_REDIS, OPT_REDIS_CA, OPT_REDIS_CERT, OPT_REDIS_KEY, /* i14 cluster */
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +245,9 @@ static const struct option long_opts[] = {
 	{ "presence-interval", required_argument, NULL, OPT_PRESENCE_INTERVAL },
 	{ "drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL },
 	{ "redis", required_argument, NULL, OPT_REDIS },
+	{ "redis-ca", required_argument, NULL, OPT_REDIS_CA },
+	{ "redis-cert", required_argument, NULL, OPT_REDIS_CERT },
+	{ "redis-key", required_argument, NULL, OPT_REDIS_KEY },
 	{ "auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET },
 	{ "auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC },
 	{ "auth-leeway", required_argument, NULL, OPT_AUTH_LEEWAY },
@@ -499,6 +509,18 @@ int main(int argc, char **argv)
 				usage_error("--redis: %s", why);
 			cfg.redis_url = optarg;
 			break;
+		case OPT_REDIS_CA:
+			check_readable("--redis-ca", optarg);
+			cfg.redis_ca = optarg;
+			break;
+		case OPT_REDIS_CERT:
+			check_readable("--redis-cert", optarg);
+			cfg.redis_cert = optarg;
+			break;
+		case OPT_REDIS_KEY:
+			check_readable("--redis-key", optarg);
+			cfg.redis_key = optarg;
+			break;
 		case OPT_DRIFT_INTERVAL:
 			cfg.drift_interval_ms =
 				(unsigned)parse_uint("--drift-interval", optarg, 0, 3600000);
@@ -546,6 +568,13 @@ int main(int argc, char **argv)
 	if (cfg.lead_max_ms > 0 && cfg.lead_min_ms > cfg.lead_max_ms)
 		usage_error("--lead-min: %g is above --lead-max %g", cfg.lead_min_ms,
 			    cfg.lead_max_ms);
+	if ((cfg.redis_ca || cfg.redis_cert || cfg.redis_key) &&
+	    (!cfg.redis_url || strncmp(cfg.redis_url, "rediss://", 9)))
+		usage_error("%s: only a rediss:// --redis URL speaks TLS",
+			    cfg.redis_ca ? "--redis-ca" : cfg.redis_cert ? "--redis-cert" : "--redis-key");
+	if (!cfg.redis_cert != !cfg.redis_key)
+		usage_error("%s: a client certificate needs both --redis-cert and --redis-key",
+			    cfg.redis_cert ? "--redis-cert" : "--redis-key");
 	if (!cfg.tls_cert != !cfg.tls_key)
 		usage_error("%s: TLS needs both --tls-cert and --tls-key",
 			    cfg.tls_cert ? "--tls-cert" : "--tls-key");

@@ -31,6 +31,40 @@ stop_redis() {
 	REDIS_PID=
 }
 
+# make_certs: in $BATS_TEST_TMPDIR/tls, a CA (ca.crt) and three certificates
+# it signs: srv.crt for 127.0.0.1, other.crt for redis.invalid only,
+# client.crt for a node; and stranger.crt, a CA that signed none. P-256
+# keys: quick to make.
+make_certs() {
+	local d="$BATS_TEST_TMPDIR/tls" n san
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+	mkdir -p "$d"
+	openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+		-subj /CN=revenge-test-ca 2>/dev/null
+	openssl req -x509 "${ec[@]}" -keyout "$d/stranger.key" -out "$d/stranger.crt" \
+		-days 2 -subj /CN=revenge-test-stranger 2>/dev/null
+	for n in srv:IP:127.0.0.1 other:DNS:redis.invalid client:DNS:revenge-node; do
+		san=${n#*:}
+		n=${n%%:*}
+		printf 'subjectAltName=%s\n' "$san" >"$d/$n.ext"
+		openssl req "${ec[@]}" -keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=redis 2>/dev/null
+		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+			-CAcreateserial -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" 2>/dev/null
+	done
+	[ -s "$d/srv.crt" ] && [ -s "$d/other.crt" ] && [ -s "$d/client.crt" ] &&
+		[ -s "$d/stranger.crt" ]
+}
+
+# start_tls_redis NAME [FLAGS...]: start_redis speaking TLS only on
+# REDIS_PORT, with certificate NAME (make_certs); no client certificates.
+start_tls_redis() {
+	local d="$BATS_TEST_TMPDIR/tls" n=$1
+	shift
+	: "${REDIS_PORT:=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+	start_redis --port 0 --tls-port "$REDIS_PORT" --tls-cert-file "$d/$n.crt" \
+		--tls-key-file "$d/$n.key" --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients no "$@"
+}
+
 # start_node NAME FLAGS...: a revenge-server whose URL, HTTP port and pid
 # land in NAME_URL, NAME_PORT and NAME_PID.
 start_node() {
@@ -329,6 +363,256 @@ teardown() {
 	stop_node B
 }
 
+@test "rediss:// with --redis-ca and a password: a member on B follows the host on A over TLS" {
+	make_certs
+	start_tls_redis srv --requirepass s3cret
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
+	start_node A --redis "rediss://:s3cret@127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	start_node B --redis "rediss://default:s3cret@127.0.0.1:$REDIS_PORT/2" --redis-ca "$ca"
+	until_healthz A '"status":"ok".*"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster follow "$A_URL" "$B_URL" t1
+	assert_success
+	assert_output --partial "ok follow"
+	[ "$(metric B revenge_redis_received_total)" -ge 2 ]
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	[ -n "$(metric A revenge_redis_clock_offset_ms)" ]
+	# Redis saw two TLS clients per node (it has no plain port at all)
+	run redis-cli --tls --cacert "$ca" -p "$REDIS_PORT" -a s3cret --no-auth-warning \
+		CLIENT LIST
+	assert_success
+	[ "$(grep -c 'cmd=' <<<"$output")" -ge 5 ]
+	run cat "$A_LOG" "$B_LOG"
+	refute_output --partial s3cret
+	refute_output --partial redis_connect_failed
+	stop_node A
+	stop_node B
+}
+
+@test "rediss:// Redis killed and back: the nodes reconnect over TLS and relay again" {
+	make_certs
+	start_tls_redis srv
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	stop_redis
+	until_healthz A '"status":"degraded".*"redis":"down"' 10
+	run cluster local "$A_URL" x t2
+	assert_success
+	start_tls_redis srv
+	until_healthz A '"status":"ok".*"redis":"up"' 20
+	until_healthz B '"redis":"up"' 20
+	[ "$(metric A revenge_redis_reconnects_total)" -ge 1 ]
+	run cluster relay "$A_URL" "$B_URL" t3
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "rediss://: a burst of full-size chats crosses whole and in order; a large history is recalled over TLS" {
+	make_certs
+	start_tls_redis srv
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt" open=(--rate-limit 0 --party-chat-rate 0 --frame-rate 0)
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster bulk "$A_URL" "$B_URL" t5
+	assert_success
+	assert_output --partial "ok bulk"
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	stop_node A
+	stop_node B
+}
+
+@test "rediss:// Redis paused under a burst: megabytes wait in the node's buffer, then cross whole and in order" {
+	make_certs
+	start_tls_redis srv
+	local ca="$BATS_TEST_TMPDIR/tls/ca.crt" open=(--rate-limit 0 --party-chat-rate 0 --frame-rate 0)
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local mark="$BATS_TEST_TMPDIR/pause" i
+	# 4000 chats of 2 KB: more than loopback buffers hold, so A's TLS
+	# writes stop short (WANT_WRITE) and resume
+	MARK="$mark" BULK_N=4000 py "$PYHELP/cluster_check.py" bulk "$A_URL" "$B_URL" t6 \
+		>"$BATS_TEST_TMPDIR/bulk.out" 2>&1 3>&- &
+	local check=$!
+	for i in $(seq 1 300); do
+		[ -e "$mark" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -STOP "$REDIS_PID"
+	touch "$mark.go"
+	for i in $(seq 1 300); do
+		[ -e "$mark.sent" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.05
+	done
+	sleep 0.5
+	kill -CONT "$REDIS_PID"
+	local rc=0
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/bulk.out"
+	[ "$rc" = 0 ]
+	grep -q "ok bulk" "$BATS_TEST_TMPDIR/bulk.out"
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	[ "$(metric B revenge_redis_received_total)" -ge 4000 ]
+	stop_node A
+	stop_node B
+}
+
+@test "rediss:// refused: an untrusted certificate (the system's CAs, a wrong --redis-ca) or one for another host; degraded, parties go on locally" {
+	make_certs
+	# a certificate the test CA signed, but for redis.invalid, not 127.0.0.1
+	start_tls_redis other
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
+	wait_for "$A_LOG" 'redis_connect_failed.*certificate of Redis is refused: IP address mismatch' 10
+	run healthz A
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	[ "$(metric A revenge_redis_up)" = 0 ]
+	run cluster local "$A_URL" x t4
+	assert_success
+	# the system's CAs (no --redis-ca) do not know the test CA (which
+	# Redis sends along with its certificate)
+	local untrusted='redis_connect_failed.*certificate of Redis is refused: \(unable to get local issuer certificate\|self-signed certificate in certificate chain\)'
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT"
+	wait_for "$B_LOG" "$untrusted" 10
+	stop_node B
+	# nor does another CA
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$BATS_TEST_TMPDIR/tls/stranger.crt"
+	wait_for "$B_LOG" "$untrusted" 10
+	run healthz B
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	# retried with backoff, said once at warn per reason
+	sleep 1
+	[ "$(grep -c 'redis_connect_failed.*(publisher)' "$A_LOG")" = 1 ]
+	# plain redis:// to the TLS port is no Redis either
+	stop_node B
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	wait_for "$B_LOG" 'redis_connect_failed' 10
+	# never ready, so never "lost": retried quietly (a reset or a close)
+	sleep 1
+	[ "$(grep -c 'redis_connect_failed.*(subscriber)' "$B_LOG")" -le 2 ]
+	! grep -q redis_lost "$B_LOG"
+	run healthz B
+	assert_output --regexp '"redis":"down"'
+	kill -0 "$A_PID"
+	stop_node A
+	stop_node B
+}
+
+@test "drained while a first join waits for a Redis that does not answer: the node exits 0 at once" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	kill -STOP "$REDIS_PID"
+	RECALL_WAIT=5 py "$PYHELP/cluster_check.py" join_fast "$A_URL" x d1 \
+		>"$BATS_TEST_TMPDIR/join.out" 2>&1 3>&- &
+	local join=$!
+	# the recall is pending (it waits up to 1 s): drain now; the Redis
+	# connections, with commands unanswered, must not hold the loop
+	sleep 0.4
+	local rc=0 t0=$SECONDS
+	stop_node A || rc=$?
+	A_PID=
+	kill -CONT "$REDIS_PID"
+	wait "$join" || true
+	[ "$rc" = 0 ]
+	[ $((SECONDS - t0)) -le 3 ]
+	grep -q 'drained' "$A_LOG"
+}
+
+@test "a Redis that breaks RESP (junk, extra or truncated replies, nesting too deep, silence): the node says why, stays degraded and serves locally" {
+	local mode want down out pid port i
+	while IFS='|' read -r mode down want; do
+		out="$BATS_TEST_TMPDIR/bad-$mode.out"
+		"$PY" "$PYHELP/bad_redis.py" "$mode" >"$out" 2>&1 3>&- &
+		pid=$!
+		for i in $(seq 1 100); do
+			grep -q listening "$out" && break
+			sleep 0.05
+		done
+		port=$(sed -n 's/^listening //p' "$out")
+		[ -n "$port" ]
+		start_node A --redis "redis://127.0.0.1:$port"
+		[ -z "$want" ] || wait_for "$A_LOG" "$want" 10
+		# junk comes a moment after each ready: up and down in turn
+		if [ "$down" = down ]; then
+			sleep 0.5
+			run healthz A
+			assert_output --regexp '"status":"degraded".*"redis":"down"'
+		fi
+		run cluster local "$A_URL" x "bad-$mode"
+		assert_success
+		stop_node A
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done <<-EOF
+		junk|flaps|redis_lost.*protocol error from Redis: Protocol error, got "!"
+		extra|down|redis_lost.*protocol error from Redis: a reply to no command
+		truncated|down|redis_connect_failed.*closed by Redis
+		deep|down|redis_connect_failed.*protocol error from Redis: No support for nested
+		silent|down|
+	EOF
+}
+
+@test "rediss:// to a Redis that asks for a client certificate: --redis-cert and --redis-key get in, a node without is refused" {
+	make_certs
+	local d="$BATS_TEST_TMPDIR/tls"
+	start_tls_redis srv --tls-auth-clients yes
+	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt" \
+		--redis-cert "$d/client.crt" --redis-key "$d/client.key"
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt"
+	until_healthz A '"status":"ok".*"redis":"up"' 10
+	wait_for "$B_LOG" 'redis_connect_failed.*TLS.*certificate required' 10
+	run healthz B
+	assert_output --regexp '"status":"degraded".*"redis":"down"'
+	stop_node B
+	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt" \
+		--redis-cert "$d/client.crt" --redis-key "$d/client.key"
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" t7
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "--redis-ca, --redis-cert, --redis-key: bad uses exit 2, files that are not PEM or do not match exit 1" {
+	local d="$BATS_TEST_TMPDIR/tls"
+	make_certs
+	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-cert "$d/client.crt"
+	assert_output --partial "--redis-cert: a client certificate needs both --redis-cert and --redis-key"
+	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-key "$d/client.key"
+	assert_output --partial "--redis-key: a client certificate needs both"
+	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-cert "$d/client.crt" --redis-key "$d/client.key"
+	assert_output --partial "--redis-cert: only a rediss:// --redis URL speaks TLS"
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'rediss://127.0.0.1' \
+		--redis-cert "$d/client.crt" --redis-key "$d/srv.key"
+	assert_output --partial "cannot use the client key in $d/srv.key"
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'rediss://127.0.0.1' \
+		--redis-cert "$d/client.key" --redis-key "$d/client.key"
+	assert_output --partial "cannot load the client certificate in $d/client.key"
+}
+
+@test "--redis-ca: bad uses exit 2, a file with no certificate exits 1" {
+	make_certs
+	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
+	assert_output --partial "--redis-ca: only a rediss:// --redis URL"
+	run -2 "$SERVER" --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
+	assert_output --partial "--redis-ca: only a rediss:// --redis URL"
+	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/nope.pem"
+	assert_output --partial "--redis-ca: cannot read"
+	echo 'not a certificate' >"$BATS_TEST_TMPDIR/junk.pem"
+	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" \
+		--redis 'rediss://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/junk.pem"
+	assert_output --partial "cannot load the CA certificates in $BATS_TEST_TMPDIR/junk.pem"
+}
+
 @test "a node started without --redis is unaffected" {
 	start_node A
 	run healthz A
@@ -359,8 +643,8 @@ teardown() {
 		assert_output --partial "revenge-server: --redis: "
 		assert_output --partial "$why"
 	done <<-EOF
-		rediss://127.0.0.1:6379|rediss:// (TLS) is not supported: this build's hiredis
-		http://127.0.0.1|must start with redis:// or unix://
+		rediss://127.0.0.1:6379/x|database
+		http://127.0.0.1|must start with redis://, rediss:// or unix://
 		redis://127.0.0.1:0|port must be a number in 1-65535
 		redis://127.0.0.1:6379/x|database
 		redis://user@127.0.0.1|credentials

@@ -65,6 +65,9 @@ static void url(const char *s)
 		abort();
 	if (u.unix_socket ? u.path[0] != '/' : (u.port < 1 || u.port > 65535 || !u.host[0]))
 		abort();
+	/* TLS only over TCP, and only when asked for */
+	if (u.tls && (u.unix_socket || strncmp(s, "rediss://", 9)))
+		abort();
 	rv__redis_url_redact(s, shown, sizeof(shown));
 	if (u.has_password && !strstr(shown, ":***@"))
 		abort();

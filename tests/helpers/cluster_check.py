@@ -358,7 +358,45 @@ async def s_handover():
     print("ok handover")
 
 
-SCENARIOS = {"handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_bulk():
+    """Full-size chats in a burst cross nodes whole and in order (many TLS
+    records); a later first member on B is welcomed with the last HISTORY
+    of them (a large reply). The server needs --party-chat-rate 0 and
+    --rate-limit 0. With MARK (env): BULK_N chats, sent once MARK.go exists
+    (the test has paused Redis, so that they pile up unwritten past what
+    the socket takes), then MARK.sent; no recall then (a long pause may
+    outlast the nodes' leases)."""
+    mark = os.environ.get("MARK")
+    n, cap = int(os.environ.get("BULK_N", "300")), int(os.environ.get("HISTORY", "50"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    bob, _ = await join(URL_B, PARTY, "bob")
+    await relayed_sync(ann, wa["participant_id"], bob, 5.0, 30)
+    texts = [f"{i:04d} " + chr(ord("a") + i % 26) * 1995 for i in range(n)]
+    if mark:
+        open(mark, "w").close()
+        deadline = time.monotonic() + 20
+        while not os.path.exists(mark + ".go"):
+            check(time.monotonic() < deadline, "Redis was not paused")
+            await asyncio.sleep(0.05)
+    for t in texts:
+        await send(ann, "chat", {"text": t})
+    if mark:
+        open(mark + ".sent", "w").close()
+    for i, t in enumerate(texts):
+        m = await until(bob, lambda m: m["type"] == "chat", 10)
+        check(m is not None, f"bob (B) got {i} of {n} chats")
+        check(m["payload"]["text"] == t,
+              f"chat {i} on B: {m['payload']['text'][:12]!r}..., not {t[:12]!r}...")
+    await bob.close()
+    if not mark:
+        await asyncio.sleep(0.3)
+        dave, _ = await welcome_with(URL_B, "dave", texts[-cap:], 10)
+        await dave.close()
+    await ann.close()
+    print("ok bulk")
+
+
+SCENARIOS = {"bulk": s_bulk, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:

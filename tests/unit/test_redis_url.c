@@ -50,6 +50,37 @@ static void tcp_forms(void **state)
 	assert_int_equal(u.db, 65535);
 }
 
+static void tls_forms(void **state)
+{
+	assert_int_equal(parse("rediss://127.0.0.1"), 0);
+	assert_true(u.tls);
+	assert_false(u.unix_socket);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(u.port, 6379);
+	assert_int_equal(u.db, 0);
+	assert_false(u.has_password);
+
+	/* the host is what the certificate must name: kept as given */
+	assert_int_equal(parse("rediss://ann:s%3Acret@Redis-1.example.com:6380/2"), 0);
+	assert_true(u.tls);
+	assert_string_equal(u.host, "Redis-1.example.com");
+	assert_int_equal(u.port, 6380);
+	assert_int_equal(u.db, 2);
+	assert_string_equal(u.user, "ann");
+	assert_string_equal(u.password, "s:cret");
+
+	assert_int_equal(parse("rediss://:pw@[::1]:7000/"), 0);
+	assert_true(u.tls);
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 7000);
+
+	/* and the others are not TLS */
+	assert_int_equal(parse("redis://h"), 0);
+	assert_false(u.tls);
+	assert_int_equal(parse("unix:///tmp/r.sock"), 0);
+	assert_false(u.tls);
+}
+
 static void unix_forms(void **state)
 {
 	assert_int_equal(parse("unix:///run/redis/redis.sock"), 0);
@@ -74,7 +105,24 @@ static void refused_with_a_reason(void **state)
 		const char *url, *why;
 	} bad[] = {
 		{ "", "empty" },
-		{ "rediss://h", "TLS" },
+		{ "rediss://", "no host" },
+		{ "rediss://:6379", "no host" },
+		{ "rediss:///tmp/r.sock", "no host" },
+		{ "rediss://h:0", "port" },
+		{ "rediss://h:", "port" },
+		{ "rediss://h/x", "database" },
+		{ "rediss://h?ca=/etc/ca.pem", "bad character" },
+		{ "rediss://h/0?verify=no", "database" },
+		{ "rediss://ann@h", "credentials" },
+		{ "rediss://:@h", "empty password" },
+		{ "rediss://[::1", "IPv6" },
+		{ "rediss://h\r\n", "control" },
+		{ "rediss:/h", "must start with" },
+		{ "rediss:h", "must start with" },
+		{ "REDISS://h", "must start with" },
+		{ "redisss://h", "must start with" },
+		{ "rediss", "must start with" },
+		{ "unixs:///s", "must start with" },
 		{ "http://h", "must start with" },
 		{ "redis:/h", "must start with" },
 		{ "REDIS://h", "must start with" },
@@ -166,17 +214,40 @@ static void lengths_are_bounded(void **state)
 
 static void every_byte_after_the_scheme(void **state)
 {
-	/* no byte makes the parser read past its input or accept a control */
-	for (int c = 1; c < 256; c++) {
-		char url[32];
-		int rc;
+	/* no byte makes the parser read past its input or accept a control,
+	 * with TLS or without */
+	for (int tls = 0; tls < 2; tls++)
+		for (int c = 1; c < 256; c++) {
+			char url[32];
+			int rc;
 
-		snprintf(url, sizeof(url), "redis://h%c:1/2", c);
-		rc = parse(url);
-		if (rc == 0)
-			assert_true(c == '-' || c == '.' || c == '_' ||
-				    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-				    (c >= 'A' && c <= 'Z'));
+			snprintf(url, sizeof(url), "%s://h%c:1/2", tls ? "rediss" : "redis", c);
+			rc = parse(url);
+			if (rc == 0) {
+				assert_true(c == '-' || c == '.' || c == '_' ||
+					    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+					    (c >= 'A' && c <= 'Z'));
+				assert_int_equal(u.tls, tls);
+			}
+		}
+}
+
+static void truncated_tls_urls(void **state)
+{
+	/* every prefix of a full rediss:// URL parses or is refused with a
+	 * reason; none reads past its end (ASan watches) */
+	static const char full[] = "rediss://ann:pw@[::1]:6380/15";
+	char *cut;
+
+	for (size_t n = 0; n <= sizeof(full) - 1; n++) {
+		cut = malloc(n + 1);
+		memcpy(cut, full, n);
+		cut[n] = 0;
+		if (parse(cut))
+			assert_true(why[0] != 0);
+		else
+			assert_true(u.tls && u.host[0]);
+		free(cut);
 	}
 }
 
@@ -192,6 +263,8 @@ static void redacted_for_logs(void **state)
 	assert_string_equal(buf, "redis://:***@h");
 	rv__redis_url_redact("unix:///tmp/a:b@c", buf, sizeof(buf));
 	assert_string_equal(buf, "unix:///tmp/a:b@c");
+	rv__redis_url_redact("rediss://:pw@h:1/2", buf, sizeof(buf));
+	assert_string_equal(buf, "rediss://:***@h:1/2");
 	rv__redis_url_redact("redis://h:1", buf, sizeof(buf));
 	assert_string_equal(buf, "redis://h:1");
 }
@@ -200,10 +273,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tcp_forms),
+		cmocka_unit_test(tls_forms),
 		cmocka_unit_test(unix_forms),
 		cmocka_unit_test(refused_with_a_reason),
 		cmocka_unit_test(lengths_are_bounded),
 		cmocka_unit_test(every_byte_after_the_scheme),
+		cmocka_unit_test(truncated_tls_urls),
 		cmocka_unit_test(redacted_for_logs),
 	};
 

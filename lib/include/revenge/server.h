@@ -116,10 +116,18 @@ struct rv_server_config {
 	/* H3 drift: ms between a party host's `drift` reports (sent only when
 	 * something changed); 0 = none. */
 	unsigned drift_interval_ms;
-	/* Cluster mode: the Redis URL (redis://[[user]:password@]host[:port][/db]
-	 * or unix://[[user]:password@]/path[?db=N]) through which nodes share
-	 * parties; NULL: this process alone. Borrowed. */
+	/* Cluster mode: the Redis URL (redis://[[user]:password@]host[:port][/db],
+	 * rediss://... the same over TLS, or unix://[[user]:password@]/path[?db=N])
+	 * through which nodes share parties; NULL: this process alone. Borrowed. */
 	const char *redis_url;
+	/* rediss://: the CA certificates (a PEM file) Redis's certificate must
+	 * chain to; NULL: the system's. Borrowed. */
+	const char *redis_ca;
+	/* rediss://: a client certificate (PEM, with its chain) and its key
+	 * for a Redis that asks for one (tls-auth-clients); both or neither.
+	 * Borrowed. */
+	const char *redis_cert;
+	const char *redis_key;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
