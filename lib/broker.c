@@ -29,6 +29,11 @@ static int local_members(struct rv__broker *b, const char *party, enum rv__membe
 	return RV_EIO;
 }
 
+static int local_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
+{
+	return RV_EIO;
+}
+
 static int local_subscribe(struct rv__broker *b, const char *party)
 {
 	return 0;
@@ -53,6 +58,7 @@ static const struct rv__broker_ops local_ops = {
 	.publish_kept = local_publish_kept,
 	.recall = local_recall,
 	.members = local_members,
+	.leases = local_leases,
 	.subscribe = local_subscribe,
 	.unsubscribe = local_unsubscribe,
 	.stop = local_stop,

@@ -82,8 +82,13 @@ struct rv__broker_ops {
 	 * 0, or RV_EIO (not connected), RV_ENOMEM. */
 	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
 		       const char *member, const char *entry);
-	/* Start or stop receiving party's channel; kept across reconnects.
-	 * 0 or RV_ENOMEM. */
+	/* Which of nodes (other nodes' ids) still hold their lease: one
+	 * MGET of their lease keys, whatever the number of parties; the
+	 * answer comes through on_leases. 0, or RV_EIO (not connected),
+	 * RV_ENOMEM. */
+	int (*leases)(struct rv__broker *b, const uint64_t *nodes, size_t n);
+	/* Start or stop receiving party's channel; kept across reconnects
+	 * (each time Redis confirms it, on_subscribed). 0 or RV_ENOMEM. */
 	int (*subscribe)(struct rv__broker *b, const char *party);
 	void (*unsubscribe)(struct rv__broker *b, const char *party);
 	/* Close the connections and stop every watcher (the drain: the loop
@@ -100,8 +105,16 @@ struct rv__broker {
 	 * node's own publications are the receiver's to drop: relay.h's
 	 * origin). Set by the party endpoint; data is borrowed for the call. */
 	void (*on_message)(void *user, const char *party, const char *data, size_t len);
-	/* Redis is up (again): the members step's writes may be lost. */
+	/* Redis is up (again), or this node's lease had run out: the members
+	 * step's writes may be lost. */
 	void (*on_up)(void *user);
+	/* Redis confirmed the subscription of party's channel: from now on
+	 * every message and notice published there reaches this node, so a
+	 * read made after this sees every change (NULL: not set). */
+	void (*on_subscribed)(void *user, const char *party);
+	/* leases' answer: alive[i] tells whether nodes[i] holds its lease
+	 * (NULL: not set); not called when it failed. */
+	void (*on_leases)(void *user, const uint64_t *nodes, const bool *alive, size_t n);
 	/* A members step's answer (NULL: not set); not called when it failed. */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
 	void *user;
@@ -144,6 +157,11 @@ static inline int rv__broker_members(struct rv__broker *b, const char *party,
 				     const char *entry)
 {
 	return b && b->cluster ? b->ops->members(b, party, op, member, entry) : RV_EIO;
+}
+
+static inline int rv__broker_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
+{
+	return b && b->cluster ? b->ops->leases(b, nodes, n) : RV_EIO;
 }
 
 static inline int rv__broker_subscribe(struct rv__broker *b, const char *party)

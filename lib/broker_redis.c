@@ -19,6 +19,11 @@
  * the last TIME_WINDOW, is a gauge (revenge_redis_clock_offset_ms); the
  * spread of the nodes' offsets is how far apart their stamps are.
  *
+ * Each node holds a lease (revenge:node:{node}, LEASE_MS, renewed every
+ * LEASE_EVERY_S with XX so that a lapse shows); the party endpoint asks
+ * which of the other nodes still hold theirs (one MGET, leases) instead
+ * of reading every party's members on a timer.
+ *
  * A channel is subscribed while wanted; a party that empties and refills
  * before its UNSUBSCRIBE is answered is subscribed again on the answer
  * (hiredis drops a channel's callback on its unsubscribe reply).
@@ -175,6 +180,7 @@ struct redis_broker {
 static void conn_start(struct rconn *rc);
 static void time_tick(struct ev_loop *loop, ev_timer *t, int revents);
 static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void lease_set(struct redis_broker *rb);
 
 static void update_state(struct redis_broker *rb)
 {
@@ -290,13 +296,18 @@ static void on_sub(redisAsyncContext *ac, void *r, void *priv)
 		unsubscribed(rb, chan->str, chan->len);
 		return;
 	}
-	if (strcmp(kind->str, "message") || data->type != REDIS_REPLY_STRING)
-		return;
 	if (chan->len <= plen || chan->len - plen > RV_ID_MAX ||
 	    memcmp(chan->str, CHANNEL_PREFIX, plen))
 		return;         /* the node channel: nothing is sent there yet */
 	memcpy(id, chan->str + plen, chan->len - plen);
 	id[chan->len - plen] = 0;
+	if (!strcmp(kind->str, "subscribe")) {
+		if (rb->base.on_subscribed)
+			rb->base.on_subscribed(rb->base.user, id);
+		return;
+	}
+	if (strcmp(kind->str, "message") || data->type != REDIS_REPLY_STRING)
+		return;
 	if (rb->base.on_message)
 		rb->base.on_message(rb->base.user, id, data->str, data->len);
 }
@@ -323,7 +334,7 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
 	rc->ever = true;
 	if (!rc->sub) {
 		/* the lease first: a join sent after it finds this node alive */
-		lease_tick(rb->hub->loop, &rb->lease_w, 0);
+		lease_set(rb);
 		time_tick(rb->hub->loop, &rb->time_w, 0);
 	}
 	if (rc->sub) {
@@ -467,13 +478,104 @@ static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- the lease and the members ---------------------------------------- */
 
+static void lease_set(struct redis_broker *rb)
+{
+	if (rb->pub.ready)
+		redisAsyncCommand(rb->pub.ac, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
+				  (unsigned long long)rb->base.node, LEASE_MS);
+}
+
+/* The renewal's answer: nil when the lease was gone (this node stalled
+ * past LEASE_MS, or Redis lost it): the others have dropped this node's
+ * members by now, so the lease is set again and they are written again
+ * (on_up), after it on the same connection. */
+static void on_lease(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_broker *rb = priv;
+	redisReply *reply = r;
+
+	if (!reply || rb->stopped || reply->type != REDIS_REPLY_NIL)
+		return;
+	rv_log(rb->hub->log, RV_LOG_WARN, "lease_lost",
+	       "node %016llx: its lease ran out; its members are written again",
+	       (unsigned long long)rb->base.node);
+	lease_set(rb);
+	if (rb->was_up && rb->base.on_up)
+		rb->base.on_up(rb->base.user);
+}
+
+/* Renew the lease only while it exists (XX), so that its loss shows. */
 static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct redis_broker *rb = t->data;
 
 	if (rb->pub.ready)
-		redisAsyncCommand(rb->pub.ac, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
+		redisAsyncCommand(rb->pub.ac, on_lease, rb,
+				  "SET " NODE_PREFIX "%016llx 1 PX %u XX",
 				  (unsigned long long)rb->base.node, LEASE_MS);
+}
+
+struct leases_req {
+	struct redis_broker *rb;
+	size_t n;
+	uint64_t nodes[];
+};
+
+/* MGET's answer: a value per lease key, nil where it is gone. */
+static void on_leases(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct leases_req *rq = priv;
+	struct redis_broker *rb = rq->rb;
+	redisReply *reply = r;
+	bool *alive = NULL;
+
+	if (!reply || rb->stopped || !rb->base.on_leases || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != rq->n || !(alive = calloc(rq->n, sizeof(*alive))))
+		goto done;
+	for (size_t i = 0; i < rq->n; i++)
+		alive[i] = reply->element[i]->type != REDIS_REPLY_NIL;
+	rb->base.on_leases(rb->base.user, rq->nodes, alive, rq->n);
+done:
+	free(alive);
+	free(rq);
+}
+
+static int redis_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	struct leases_req *rq;
+	char (*keys)[sizeof(NODE_PREFIX) + 17] = NULL;
+	const char **argv = NULL;
+	int rc = RV_ENOMEM;
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	if (!n)
+		return 0;
+	if (!(rq = malloc(sizeof(*rq) + n * sizeof(*nodes))) ||
+	    !(keys = malloc(n * sizeof(*keys))) || !(argv = malloc((n + 1) * sizeof(*argv))))
+		goto out;
+	rq->rb = rb;
+	rq->n = n;
+	memcpy(rq->nodes, nodes, n * sizeof(*nodes));
+	argv[0] = "MGET";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(keys[i], sizeof(keys[i]), NODE_PREFIX "%016llx",
+			 (unsigned long long)nodes[i]);
+		argv[i + 1] = keys[i];
+	}
+	/* NULL lengths: hiredis takes strlen of each */
+	if (redisAsyncCommandArgv(rb->pub.ac, on_leases, rq, (int)n + 1, argv, NULL) != REDIS_OK) {
+		rc = RV_EIO;
+		goto out;
+	}
+	rq = NULL;
+	rc = 0;
+out:
+	free(rq);
+	free(keys);
+	free(argv);
+	return rc;
 }
 
 struct members_req {
@@ -788,6 +890,7 @@ static const struct rv__broker_ops redis_ops = {
 	.publish_kept = redis_publish_kept,
 	.recall = redis_recall,
 	.members = redis_members,
+	.leases = redis_leases,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.stop = redis_stop,

@@ -15,11 +15,15 @@
  * that their welcome carries the party as the other nodes know it.
  *
  * Members are in Redis too (broker.h's members): each local join and leave
- * is written there, and every MEMBERS_EVERY_S (and on another node's
- * notice) each party with members here reads them back: other nodes'
- * members are the party's remote members (never delivered to), the host is
- * the one Redis elected, and a dead node's members leave once its lease is
- * gone.
+ * is written there, and a party with members here reads them back only
+ * when they may have changed: once its channel is subscribed, on another
+ * node's notice, when Redis comes back, and when a node holding some of
+ * its members lost its lease. Other nodes' members are the party's remote
+ * members (never delivered to), the host is the one Redis elected. Dead
+ * nodes are found by one check per node, not per party: every
+ * LEASES_EVERY_S one MGET of the leases of the nodes seen in this node's
+ * parties; a party that had members on a node whose lease is gone reads
+ * (which drops them and elects a successor, and notifies the others).
  */
 #include <ev.h>
 #include <math.h>
@@ -37,18 +41,21 @@
 #include "endpoint.h"
 #include "idmap.h"
 #include "party_relay.h"
+#include "relay.h"
 
 struct parties {
 	struct rv__hub *hub;
 	struct rv__idmap by_id;
 	uint64_t next_member;
-	ev_timer members_w;             /* cluster: the parties' members read back */
+	ev_timer leases_w;              /* cluster: the other nodes' leases checked */
 };
 
-/* How often a node reads back the members of its parties (and so drops
- * those of dead nodes): with a lease of 3 s, a killed node's members are
- * gone from every node within about 4 s. */
-#define MEMBERS_EVERY_S 1.0
+/* How often a node checks the leases of the nodes its parties have
+ * members on: with a lease of 3 s, a killed node's members are gone from
+ * every node within about 4 s. */
+#define LEASES_EVERY_S 1.0
+/* Nodes checked at most per check (beyond, the rest wait a turn). */
+#define LEASES_MAX 1024
 
 /* What the handshake's query says. */
 struct party_args {
@@ -80,7 +87,10 @@ struct live_party {
 	ev_timer recall_w;              /* its deadline */
 	struct party_conn *waiting, **waiting_tail; /* joins held meanwhile, in order */
 	bool releasing;                 /* they are going in: lp stays */
+	bool recall_sent;               /* the recall went (once subscribed) */
 	unsigned local;                 /* members here (the party's size counts others') */
+	uint64_t *nodes;                /* other nodes with members here, last read */
+	size_t n_nodes;
 };
 
 /* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
@@ -110,7 +120,9 @@ struct party_conn {
 
 static void party_remote(void *user, const char *id, const char *data, size_t len);
 static void party_members(void *user, const char *id, const struct rv__broker_members *r);
-static void members_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n);
+static void party_subscribed(void *user, const char *id);
 static void members_again(void *user);
 static void rearm(struct live_party *lp);
 
@@ -127,12 +139,14 @@ static int parties_start(struct rv__hub *hub, void **state)
 		hub->broker->on_message = party_remote;
 		hub->broker->on_members = party_members;
 		hub->broker->on_up = members_again;
+		hub->broker->on_subscribed = party_subscribed;
+		hub->broker->on_leases = leases_known;
 		hub->broker->user = ps;
 	}
-	ev_timer_init(&ps->members_w, members_tick, MEMBERS_EVERY_S, MEMBERS_EVERY_S);
-	ps->members_w.data = ps;
+	ev_timer_init(&ps->leases_w, leases_tick, LEASES_EVERY_S, LEASES_EVERY_S);
+	ps->leases_w.data = ps;
 	if (hub->broker && hub->broker->cluster) {
-		ev_timer_start(hub->loop, &ps->members_w);
+		ev_timer_start(hub->loop, &ps->leases_w);
 		/* it must not keep the loop alive: the drain ends when the loop
 		 * runs out of work (and the broker, stopped, reads nothing) */
 		ev_unref(hub->loop);
@@ -141,13 +155,24 @@ static int parties_start(struct rv__hub *hub, void **state)
 	return 0;
 }
 
+/* lp no longer waits for its recall: an answer still to come finds no
+ * party; one never asked for is freed here. */
+static void drop_recall(struct live_party *lp)
+{
+	if (lp->recall && lp->recall_sent)
+		lp->recall->lp = NULL;
+	else
+		free(lp->recall);
+	lp->recall = NULL;
+}
+
 static void free_live(struct live_party *lp)
 {
 	ev_timer_stop(lp->ps->hub->loop, &lp->due);
 	ev_timer_stop(lp->ps->hub->loop, &lp->recall_w);
-	if (lp->recall)
-		lp->recall->lp = NULL;
+	drop_recall(lp);
 	rv_party_free(lp->party);
+	free(lp->nodes);
 	free(lp);
 }
 
@@ -162,14 +187,16 @@ static void parties_stop(void *state)
 
 	if (!ps)
 		return;
-	if (ev_is_active(&ps->members_w)) {
+	if (ev_is_active(&ps->leases_w)) {
 		ev_ref(ps->hub->loop);
-		ev_timer_stop(ps->hub->loop, &ps->members_w);
+		ev_timer_stop(ps->hub->loop, &ps->leases_w);
 	}
 	if (ps->hub->broker) {
 		ps->hub->broker->on_message = NULL;
 		ps->hub->broker->on_members = NULL;
 		ps->hub->broker->on_up = NULL;
+		ps->hub->broker->on_subscribed = NULL;
+		ps->hub->broker->on_leases = NULL;
 	}
 	rv__idmap_free(&ps->by_id, free_party);
 	free(ps);
@@ -311,6 +338,42 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 	rv_frame_unref(f);
 }
 
+static bool has_node(const uint64_t *nodes, size_t n, uint64_t node)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i] == node)
+			return true;
+	return false;
+}
+
+/* The other nodes r's members are on, kept for the lease check. Out of
+ * memory, the old set stays (a read later corrects it). */
+static void note_nodes(struct live_party *lp, const struct rv__broker_members *r)
+{
+	uint64_t self = lp->ps->hub->broker->node, *nodes = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct rv__relay_member e;
+
+		if (rv__relay_member_decode(r->entry[i], r->entry_len[i], &e) || e.node == self ||
+		    has_node(nodes, n, e.node))
+			continue;
+		/* grown one at a time: a party spans a handful of nodes */
+		uint64_t *more = realloc(nodes, (n + 1) * sizeof(*nodes));
+
+		if (!more) {
+			free(nodes);
+			return;
+		}
+		nodes = more;
+		nodes[n++] = e.node;
+	}
+	free(lp->nodes);
+	lp->nodes = nodes;
+	lp->n_nodes = n;
+}
+
 /* The party's members as Redis holds them (broker.h): made the party's. */
 static void party_members(void *user, const char *id, const struct rv__broker_members *r)
 {
@@ -324,16 +387,13 @@ static void party_members(void *user, const char *id, const struct rv__broker_me
 	rv__party_relay_members(ps->hub, lp->party, r, &ob);
 	deliver(ps, lp->party, &ob);
 	rearm(lp);
+	note_nodes(lp, r);
 }
 
-static void read_members(void *value, void *arg)
+static void read_members(struct live_party *lp)
 {
-	struct live_party *lp = value;
-
-	(void)arg;
-	if (lp->local)
-		rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ,
-				   NULL, NULL);
+	rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ, NULL,
+			   NULL);
 }
 
 /* m, a member here, into Redis (a no-op when it is there already). */
@@ -363,13 +423,70 @@ static void members_again(void *user)
 	rv__idmap_each(&ps->by_id, write_members, NULL);
 }
 
-static void members_tick(struct ev_loop *loop, ev_timer *t, int revents)
+struct node_set {
+	uint64_t nodes[LEASES_MAX];
+	size_t n;
+};
+
+static void gather_nodes(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	struct node_set *set = arg;
+
+	for (size_t i = 0; i < lp->n_nodes && set->n < LEASES_MAX; i++)
+		if (!has_node(set->nodes, set->n, lp->nodes[i]))
+			set->nodes[set->n++] = lp->nodes[i];
+}
+
+/* One MGET for every node this node's parties have members on. */
+static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct parties *ps = t->data;
+	struct node_set *set = malloc(sizeof(*set));
 
 	(void)loop;
 	(void)revents;
-	rv__idmap_each(&ps->by_id, read_members, NULL);
+	if (!set)
+		return;
+	set->n = 0;
+	rv__idmap_each(&ps->by_id, gather_nodes, set);
+	if (set->n)
+		rv__broker_leases(ps->hub->broker, set->nodes, set->n);
+	free(set);
+}
+
+static void read_if_dead(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	const struct node_set *dead = arg;
+
+	for (size_t i = 0; i < lp->n_nodes; i++)
+		if (has_node(dead->nodes, dead->n, lp->nodes[i])) {
+			read_members(lp);
+			return;
+		}
+}
+
+/* The leases' answer: the parties with members on a dead node read them
+ * (the read drops them, elects a successor and tells the other nodes). */
+static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n)
+{
+	struct parties *ps = user;
+	struct node_set *dead = malloc(sizeof(*dead));
+
+	if (!dead)
+		return;
+	dead->n = 0;
+	for (size_t i = 0; i < n && dead->n < LEASES_MAX; i++)
+		if (!alive[i])
+			dead->nodes[dead->n++] = nodes[i];
+	if (dead->n) {
+		rv_log(ps->hub->log, RV_LOG_INFO, "node_lost", "%zu node(s) without a lease, "
+		       "the first %016llx: their members leave", dead->n,
+		       (unsigned long long)dead->nodes[0]);
+		rv__idmap_each(&ps->by_id, read_if_dead, dead);
+	}
+	free(dead);
 }
 
 /* Arm lp's timer for the party's next deadline; a deadline that has not
@@ -608,30 +725,47 @@ static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
 	       "party=%s: Redis did not answer within %.0f ms: starts from this node's state",
 	       rv_party_id(lp->party), RECALL_WAIT_MS);
-	if (lp->recall)
-		lp->recall->lp = NULL;
+	drop_recall(lp);
 	release_waiting(lp->ps, lp);
 }
 
-/* Ask Redis for what it kept of lp: true when the joins must wait. */
+/* Hold lp's joins for a recall of what Redis kept of it, sent once its
+ * channel is subscribed (party_subscribed): true when the joins must
+ * wait. Not while Redis is down: there is nothing to wait for. */
 static bool start_recall(struct parties *ps, struct live_party *lp)
 {
-	struct recall_req *rq = malloc(sizeof(*rq));
+	struct recall_req *rq;
 
-	if (!rq)
+	if (ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || !(rq = malloc(sizeof(*rq))))
 		return false;
 	rq->lp = lp;
-	/* answered first (one connection, in order): the members are in
-	 * before the joins the recall releases */
-	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ, NULL, NULL);
-	if (rv__broker_recall(ps->hub->broker, rv_party_id(lp->party), recalled, rq)) {
-		free(rq);
-		return false;
-	}
 	lp->recall = rq;
+	lp->recall_sent = false;
 	ev_timer_set(&lp->recall_w, RECALL_WAIT_MS / 1000, 0);
 	ev_timer_start(ps->hub->loop, &lp->recall_w);
 	return true;
+}
+
+/* party's channel is subscribed: what changes from now on reaches this
+ * node as a notice or a message, so a read (and a recall) made now
+ * misses nothing. Also after every reconnect of the subscriber. */
+static void party_subscribed(void *user, const char *id)
+{
+	struct parties *ps = user;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+
+	if (!lp)
+		return;
+	/* answered first (one connection, in order): the members are in
+	 * before the joins the recall releases */
+	read_members(lp);
+	if (!lp->recall || lp->recall_sent)
+		return;
+	lp->recall_sent = true;
+	if (rv__broker_recall(ps->hub->broker, id, recalled, lp->recall)) {
+		free(lp->recall);
+		release_waiting(ps, lp);
+	}
 }
 
 static int party_open(void *state, struct rv__conn *c, const struct rv__request *r)

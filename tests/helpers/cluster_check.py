@@ -358,7 +358,46 @@ async def s_handover():
     print("ok handover")
 
 
-SCENARIOS = {"handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_stall():
+    """ann (host) on A, bob on B. The test stops A (SIGSTOP) past its lease
+    once MARK exists and continues it, creating MARK.up: meanwhile B drops
+    ann (member_left) and bob becomes host; back, A finds its lease gone
+    and writes ann again: bob sees her join again and ann learns bob is
+    host, within 15 s."""
+    mark = os.environ["MARK"]
+    ann, wa = await join(URL_A, PARTY, "ann")
+    ann_id = wa["participant_id"]
+    await asyncio.sleep(0.3)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    bob_id = wb["participant_id"]
+    check(wb["host_id"] == ann_id, f"bob's welcome host: {wb['host_id']}")
+    open(mark, "w").close()
+    left = hosted = False
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (left and hosted):
+        m = await until(bob, lambda m: m["type"] in ("member_left", "host_changed"), 1)
+        if m and m["type"] == "member_left" and m["payload"]["id"] == ann_id:
+            left = True
+        if m and m["type"] == "host_changed" and m["payload"]["host_id"] == bob_id:
+            hosted = True
+    check(left, "B never dropped ann while A was stopped")
+    check(hosted, "bob never became host while A was stopped")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(mark + ".up"):
+        check(time.monotonic() < deadline, "A was not continued")
+        await asyncio.sleep(0.1)
+    m = await until(bob, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == ann_id, 15)
+    check(m is not None, "ann was not written again once A was back")
+    m = await until(ann, lambda m: m["type"] == "host_changed" and
+                    m["payload"]["host_id"] == bob_id, 15)
+    check(m is not None, "A never learnt that bob is host")
+    await ann.close()
+    await bob.close()
+    print("ok stall")
+
+
+SCENARIOS = {"stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
