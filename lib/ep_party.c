@@ -10,7 +10,8 @@
  * its syncs, chat and reactions go out to the other nodes once each, and
  * theirs come in (party_relay.h) to this node's members. A party new to
  * this node first recalls what Redis kept of it (its state and chat
- * history): the joins that made it wait for the answer, bounded by
+ * history), once its channel is subscribed, so that nothing published
+ * later slips between the two: the joins that made it wait for the answer, bounded by
  * RECALL_WAIT_MS (then the party starts from what this node knows), so
  * that their welcome carries the party as the other nodes know it.
  *
