@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 
 #include <ev.h>
+#include <openssl/sha.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/adapters/libev.h>
@@ -140,6 +141,18 @@
 
 struct redis_broker;
 
+/* A Lua script, sent as EVALSHA of its SHA1 (hex) after the first time. */
+struct script {
+	const char *text;
+	char sha[2 * SHA_DIGEST_LENGTH + 1];
+};
+
+enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_COUNT };
+
+static const char *const script_text[SCRIPT_COUNT] = {
+	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA,
+};
+
 struct rconn {
 	struct redis_broker *rb;
 	const char *name;               /* "publisher", "subscriber" */
@@ -166,6 +179,11 @@ struct redis_broker {
 	char shown[RV__REDIS_URL_MAX + 8]; /* the URL for logs, no password */
 	struct rconn pub, sub;
 	struct rv__idmap chans;         /* party id -> struct chan */
+	struct script scripts[SCRIPT_COUNT];
+	uint64_t script_seq;            /* script calls made */
+	size_t script_inflight;         /* sent, not yet answered */
+	bool reloading;                 /* a NOSCRIPT came: calls are held */
+	struct script_call *held;       /* meanwhile, in the order made */
 	struct rv_backoff bo;
 	size_t inflight;
 	ev_timer time_w;                /* the next TIME */
@@ -476,6 +494,177 @@ static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		rb->time_sent = rv__hub_now(rb->hub);
 }
 
+/* ---- scripts: EVALSHA, EVAL when Redis does not have them ------------- */
+
+/* A script call: what it needs to be sent again as EVAL (its arguments
+ * copied into args) and whose answer it is. */
+struct script_call {
+	struct redis_broker *rb;
+	const struct script *sc;
+	redisCallbackFn *fn;            /* the answer's handler, with priv */
+	void *priv;
+	uint64_t seq;                   /* the order calls were made in */
+	struct script_call *next;       /* held, in seq order */
+	int argc;
+	const char **argv;              /* EVALSHA sha numkeys args... */
+	size_t *argvlen;
+	char args[];
+};
+
+static void on_script(redisAsyncContext *ac, void *r, void *priv);
+
+static int script_send(struct script_call *sc)
+{
+	struct redis_broker *rb = sc->rb;
+
+	if (!rb->pub.ready || redisAsyncCommandArgv(rb->pub.ac, on_script, sc, sc->argc, sc->argv,
+						    sc->argvlen) != REDIS_OK)
+		return RV_EIO;
+	rb->script_inflight++;
+	return 0;
+}
+
+static void script_fail(struct script_call *sc)
+{
+	sc->fn(sc->rb->pub.ac, NULL, sc->priv);
+	free(sc);
+}
+
+/* Held until the calls in flight are answered, in the order made. */
+static void script_hold(struct script_call *sc)
+{
+	struct script_call **pp = &sc->rb->held;
+
+	while (*pp && (*pp)->seq < sc->seq)
+		pp = &(*pp)->next;
+	sc->next = *pp;
+	*pp = sc;
+}
+
+/* The reload is over once no call sent before it can still fail: the
+ * held calls go, as EVAL (never NOSCRIPT), in the order they were made. */
+static void script_release(struct redis_broker *rb)
+{
+	struct script_call *sc, *next;
+
+	if (!rb->reloading || rb->script_inflight)
+		return;
+	sc = rb->held;
+	rb->held = NULL;
+	rb->reloading = false;
+	for (; sc; sc = next) {
+		next = sc->next;
+		sc->argv[0] = "EVAL";
+		sc->argvlen[0] = 4;
+		sc->argv[1] = sc->sc->text;
+		sc->argvlen[1] = strlen(sc->sc->text);
+		if (script_send(sc))
+			script_fail(sc);
+	}
+}
+
+/* A script's answer. Redis without the script (restarted, SCRIPT FLUSH)
+ * answers NOSCRIPT: the call is sent again with the script's text. Not at
+ * once: the calls sent after it fail too, and calls made meanwhile would
+ * overtake them (a chat history out of order); so every call is held
+ * until the last one in flight is answered, then all go in their order. */
+static void on_script(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct script_call *sc = priv;
+	struct redis_broker *rb = sc->rb;
+	redisReply *reply = r;
+
+	rb->script_inflight--;
+	if (reply && reply->type == REDIS_REPLY_ERROR && !rb->stopped &&
+	    !strncmp(reply->str, "NOSCRIPT", 8) && rb->pub.ac == ac) {
+		if (!rb->reloading)
+			rv_log(rb->hub->log, RV_LOG_INFO, "redis_scripts",
+			       "Redis lost the scripts (restarted or SCRIPT FLUSH): sent again");
+		rb->reloading = true;
+		rb->hub->metrics.redis_script_reloads++;
+		script_hold(sc);
+	} else {
+		sc->fn(ac, reply, sc->priv);
+		free(sc);
+	}
+	script_release(rb);
+}
+
+/* Fail every held call (the broker stops). */
+static void script_drop_held(struct redis_broker *rb)
+{
+	struct script_call *sc = rb->held, *next;
+
+	rb->held = NULL;
+	rb->reloading = false;
+	for (; sc; sc = next) {
+		next = sc->next;
+		script_fail(sc);
+	}
+}
+
+/* Run script which with nkeys keys then the other arguments (n in all,
+ * each args[i] of lens[i] bytes, copied): EVALSHA, and EVAL if Redis says
+ * NOSCRIPT; fn(priv) gets the answer (NULL: failed). 0, RV_EIO, RV_ENOMEM
+ * (then fn is not called). */
+static int script_run(struct redis_broker *rb, int which, unsigned nkeys, size_t n,
+		      const char *const *args, const size_t *lens, redisCallbackFn *fn, void *priv)
+{
+	char num[12];
+	size_t bytes = 0, at;
+	int argc = (int)n + 3;
+	struct script_call *sc;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += lens[i];
+	snprintf(num, sizeof(num), "%u", nkeys);
+	bytes += strlen(num);
+	if (!(sc = malloc(sizeof(*sc) + argc * (sizeof(char *) + sizeof(size_t)) + bytes)))
+		return RV_ENOMEM;
+	*sc = (struct script_call){ .rb = rb, .sc = &rb->scripts[which], .fn = fn,
+				    .priv = priv, .seq = ++rb->script_seq, .argc = argc };
+	/* the arrays first (aligned), the bytes after them */
+	sc->argv = (const char **)(void *)sc->args;
+	sc->argvlen = (size_t *)(void *)(sc->argv + argc);
+	at = (size_t)argc * (sizeof(char *) + sizeof(size_t));
+	sc->argv[0] = "EVALSHA";
+	sc->argvlen[0] = 7;
+	sc->argv[1] = sc->sc->sha;
+	sc->argvlen[1] = 2 * SHA_DIGEST_LENGTH;
+	memcpy(sc->args + at, num, strlen(num));
+	sc->argv[2] = sc->args + at;
+	sc->argvlen[2] = strlen(num);
+	at += strlen(num);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(sc->args + at, args[i], lens[i]);
+		sc->argv[3 + i] = sc->args + at;
+		sc->argvlen[3 + i] = lens[i];
+		at += lens[i];
+	}
+	if (rb->reloading) {
+		script_hold(sc);
+		return 0;
+	}
+	if (script_send(sc)) {
+		free(sc);
+		return RV_EIO;
+	}
+	return 0;
+}
+
+/* Run script which with n NUL-terminated arguments (keys first). */
+static int script_run_str(struct redis_broker *rb, int which, unsigned nkeys, size_t n,
+			  const char *const *args, redisCallbackFn *fn, void *priv)
+{
+	size_t lens[16];
+
+	if (n > sizeof(lens) / sizeof(lens[0]))
+		return RV_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(args[i]);
+	return script_run(rb, which, nkeys, n, args, lens, fn, priv);
+}
+
 /* ---- the lease and the members ---------------------------------------- */
 
 static void lease_set(struct redis_broker *rb)
@@ -640,7 +829,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	static const char *const ops[] = { "read", "join", "leave", "host" };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
-	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8];
+	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8], ttl[12];
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -656,15 +845,17 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_state, sizeof(k_state), "%s:state", name);
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
-	if (redisAsyncCommand(rb->pub.ac, on_members, rq,
-			      "EVAL %s 6 %s %s %s %s %s %s %s %s %s %s %s %u", MEMBERS_LUA,
-			      k_mem, k_host, k_seq, name, k_state, k_chat, ops[op], node,
-			      member ? member : "", entry ? entry : "", NODE_PREFIX,
-			      KEEP_MS) != REDIS_OK) {
-		free(rq);
-		return RV_EIO;
+	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	{
+		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, ops[op], node,
+				       member ? member : "", entry ? entry : "", NODE_PREFIX, ttl };
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 6, sizeof(args) / sizeof(args[0]),
+					args, on_members, rq);
+
+		if (rc)
+			free(rq);
+		return rc;
 	}
-	return 0;
 }
 
 /* ---- the interface ----------------------------------------------------- */
@@ -700,7 +891,9 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 			      const void *data, size_t len, unsigned keep)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8];
+	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8], ttl[12], kept[12];
+	const char *args[5] = { key, name, data, ttl, kept };
+	size_t lens[5];
 	int rc;
 
 	if (chat && !keep)
@@ -711,11 +904,16 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
-	rc = chat ? redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u %u",
-				      KEEP_CHAT_LUA, key, name, data, len, KEEP_MS, keep)
-		  : redisAsyncCommand(rb->pub.ac, on_published, rb, "EVAL %s 2 %s %s %b %u",
-				      KEEP_STATE_LUA, key, name, data, len, KEEP_MS);
-	if (rc != REDIS_OK) {
+	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	snprintf(kept, sizeof(kept), "%u", keep);
+	lens[0] = strlen(key);
+	lens[1] = strlen(name);
+	lens[2] = len;
+	lens[3] = strlen(ttl);
+	lens[4] = strlen(kept);
+	rc = script_run(rb, chat ? SCRIPT_KEEP_CHAT : SCRIPT_KEEP_STATE, 2, chat ? 5 : 4, args,
+			lens, on_published, rb);
+	if (rc) {
 		rb->hub->metrics.redis_dropped++;
 		return RV_EIO;
 	}
@@ -793,12 +991,14 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(skey, sizeof(skey), "%s:state", name);
 	snprintf(ckey, sizeof(ckey), "%s:chat", name);
-	if (redisAsyncCommand(rb->pub.ac, on_recall, rq, "EVAL %s 2 %s %s", RECALL_LUA,
-			      skey, ckey) != REDIS_OK) {
-		free(rq);
-		return RV_EIO;
+	{
+		const char *args[] = { skey, ckey };
+		int rc = script_run_str(rb, SCRIPT_RECALL, 2, 2, args, on_recall, rq);
+
+		if (rc)
+			free(rq);
+		return rc;
 	}
-	return 0;
 }
 
 static int redis_subscribe(struct rv__broker *b, const char *party)
@@ -868,6 +1068,7 @@ static void redis_stop(struct rv__broker *b)
 	ev_timer_stop(rb->hub->loop, &rb->lease_w);
 	stop_conn(&rb->pub);
 	stop_conn(&rb->sub);
+	script_drop_held(rb);
 }
 
 static void free_chan(void *ch)
@@ -939,6 +1140,14 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url, struct rv__broker
 		return RV_ENOMEM;
 	}
 	rv__redis_url_redact(url, rb->shown, sizeof(rb->shown));
+	for (int i = 0; i < SCRIPT_COUNT; i++) {
+		unsigned char md[SHA_DIGEST_LENGTH];
+
+		rb->scripts[i].text = script_text[i];
+		SHA1((const unsigned char *)script_text[i], strlen(script_text[i]), md);
+		for (int j = 0; j < SHA_DIGEST_LENGTH; j++)
+			snprintf(rb->scripts[i].sha + 2 * j, 3, "%02x", md[j]);
+	}
 	/* node ids only have to differ between the nodes of one cluster */
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
 		seed[0] = (uint64_t)getpid() << 32 ^ (uint64_t)rv_time_mono_ns();

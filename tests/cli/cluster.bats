@@ -205,6 +205,45 @@ teardown() {
 	stop_node B
 }
 
+@test "scripts go as EVALSHA; SCRIPT FLUSH while nodes work: sent again as EVAL once, parties keep working" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" f1
+	assert_success
+	redis-cli -p "$REDIS_PORT" SCRIPT FLUSH
+	# kept chat and state, the recall and the members step, all after it
+	run cluster recall "$A_URL" "$B_URL" f2
+	assert_success
+	local a b i
+	a=$(metric A revenge_redis_script_reloads_total)
+	b=$(metric B revenge_redis_script_reloads_total)
+	[ $((a + b)) -ge 1 ]
+	# flushed again and again while a hand-over runs
+	for i in $(seq 1 15); do
+		redis-cli -p "$REDIS_PORT" SCRIPT FLUSH >/dev/null
+		sleep 0.2
+	done &
+	local flusher=$!
+	run cluster handover "$A_URL" "$B_URL" f3
+	wait "$flusher"
+	assert_success
+	# the scripts loaded again (by the first call after the last flush),
+	# their text is not sent each call: EVALSHA only
+	run cluster recall "$A_URL" "$B_URL" f4
+	assert_success
+	redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT
+	run cluster recall "$A_URL" "$B_URL" f5
+	assert_success
+	run redis-cli -p "$REDIS_PORT" INFO commandstats
+	refute_output --partial 'cmdstat_eval:'
+	assert_output --regexp 'cmdstat_evalsha:calls=[1-9]'
+	stop_node A
+	stop_node B
+}
+
 @test "transfer_host across nodes: the new host holds on every node" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
