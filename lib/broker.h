@@ -28,6 +28,7 @@ struct rv__broker;
  * later (recall): the last sync's envelope and the chat history's, oldest
  * first, all borrowed for the callback. */
 struct rv__broker_recalled {
+	uint64_t seq;                   /* the party's kept sequence then (0: none) */
 	const char *state;              /* NULL: no sync kept */
 	size_t state_len;
 	size_t n;                       /* chat envelopes */
@@ -62,7 +63,10 @@ struct rv__broker_ops {
 	int (*publish)(struct rv__broker *b, const char *party, const void *data, size_t len);
 	/* publish, and keep data in Redis with it, atomically: as the party's
 	 * state (a sync's envelope, replacing the last), or appended to its
-	 * chat history (the last keep kept; keep 0: publish only). */
+	 * chat history (the last keep kept; keep 0: publish only). Each kept
+	 * message takes the party's next kept sequence number, which its
+	 * receivers get with it (on_message) and a recall reports: a message
+	 * of a sequence the recall covers is in it (or superseded by it). */
 	int (*publish_kept)(struct rv__broker *b, const char *party, bool chat,
 			    const void *data, size_t len, unsigned keep);
 	/* Read what publish_kept kept for party: 0 and cb called once later,
@@ -103,8 +107,10 @@ struct rv__broker {
 	bool cluster;           /* false: local, publishing is pointless */
 	/* What another node published on a subscribed party's channel (this
 	 * node's own publications are the receiver's to drop: relay.h's
-	 * origin). Set by the party endpoint; data is borrowed for the call. */
-	void (*on_message)(void *user, const char *party, const char *data, size_t len);
+	 * origin), with its kept sequence (0: not kept, a notice or a
+	 * reaction). Set by the party endpoint; data is borrowed for the call. */
+	void (*on_message)(void *user, const char *party, const char *data, size_t len,
+			   uint64_t seq);
 	/* Redis is up (again), or this node's lease had run out: the members
 	 * step's writes may be lost. */
 	void (*on_up)(void *user);

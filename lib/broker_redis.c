@@ -69,22 +69,31 @@
  * when written; this bounds what a stranger's list could cost). */
 #define RECALL_MAX 10000
 /* Lua, so that the write and the PUBLISH are one step: a node's recall
- * sees every message published before it, and no half. KEYS[1] the kept
- * key, KEYS[2] the channel; ARGV[1] the envelope, [2] the TTL, [3] keep. */
-#define KEEP_STATE_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
-	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
-#define KEEP_CHAT_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
+ * sees every message published before it, and no half. Each kept message
+ * takes the party's next kept sequence number (KEYS[3]), published before
+ * it ("RVK <seq> <envelope>"): a receiver tells by it what a recall
+ * already holds, whatever order the answer and the message reach it in.
+ * KEYS[1] the kept key, [2] the channel, [3] the sequence; ARGV[1] the
+ * envelope, [2] the TTL, [3] keep. */
+#define KEPT_PREFIX "RVK "
+#define KEEP_SEQ_LUA "local n = redis.call('INCR',KEYS[3]) " \
+	"redis.call('PEXPIRE',KEYS[3],ARGV[2]) "
+#define KEEP_PUBLISH_LUA "return redis.call('PUBLISH',KEYS[2],'" KEPT_PREFIX "' .. n .. ' ' .. ARGV[1])"
+#define KEEP_STATE_LUA KEEP_SEQ_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
+	KEEP_PUBLISH_LUA
+#define KEEP_CHAT_LUA KEEP_SEQ_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
 	"redis.call('LTRIM',KEYS[1],-tonumber(ARGV[3]),-1) " \
-	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " \
-	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
+	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " KEEP_PUBLISH_LUA
 /* GET of a missing key is false in Lua, a nil in the array: no hole. */
-#define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)}"
+#define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)," \
+	"redis.call('GET',KEYS[3])}"
 /* A node's lease: revenge:node:{node} lives LEASE_MS and is renewed every
  * LEASE_EVERY_S; a node killed -9 is dead for the others LEASE_MS later at
  * most, and its members are dropped by the next members step. */
 #define LEASE_MS 3000u
 #define LEASE_EVERY_S 1.0
-/* KEYS: members hash, host, join counter, channel, kept state, kept chat;
+/* KEYS: members hash, host, join counter, channel, kept state, kept chat,
+ * kept sequence;
  * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL.
  * Returns {host or nil, {id, entry, ...}} of the members still alive. */
 #define MEMBERS_LUA \
@@ -127,9 +136,9 @@
 	"  changed = true " \
 	"end " \
 	"if #live == 0 then " \
-	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6]) " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7]) " \
 	"else " \
-	"  for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
+	"  for _, k in ipairs({1, 2, 3, 7}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
 	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
 	"return {host, live}"
@@ -326,8 +335,23 @@ static void on_sub(redisAsyncContext *ac, void *r, void *priv)
 	}
 	if (strcmp(kind->str, "message") || data->type != REDIS_REPLY_STRING)
 		return;
-	if (rb->base.on_message)
-		rb->base.on_message(rb->base.user, id, data->str, data->len);
+	if (rb->base.on_message) {
+		const char *p = data->str;
+		size_t len = data->len, plen2 = sizeof(KEPT_PREFIX) - 1;
+		uint64_t seq = 0;
+
+		if (len > plen2 && !memcmp(p, KEPT_PREFIX, plen2)) {
+			size_t i = plen2;
+
+			while (i < len && i < plen2 + 20 && p[i] >= '0' && p[i] <= '9')
+				seq = seq * 10 + (uint64_t)(p[i++] - '0');
+			if (i == plen2 || i >= len || p[i] != ' ' || !seq)
+				return;         /* malformed: not ours */
+			p += i + 1;
+			len -= i + 1;
+		}
+		rb->base.on_message(rb->base.user, id, p, len, seq);
+	}
 }
 
 /* SELECT's answer: the connection is ready. */
@@ -829,7 +853,8 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	static const char *const ops[] = { "read", "join", "leave", "host" };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
-	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8], ttl[12];
+	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
+	     k_kept[CHANNEL_MAX + 8], ttl[12];
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -844,12 +869,14 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_seq, sizeof(k_seq), "%s:seq", name);
 	snprintf(k_state, sizeof(k_state), "%s:state", name);
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
+	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	{
-		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, ops[op], node,
-				       member ? member : "", entry ? entry : "", NODE_PREFIX, ttl };
-		int rc = script_run_str(rb, SCRIPT_MEMBERS, 6, sizeof(args) / sizeof(args[0]),
+		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept, ops[op],
+				       node, member ? member : "", entry ? entry : "", NODE_PREFIX,
+				       ttl };
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 7, sizeof(args) / sizeof(args[0]),
 					args, on_members, rq);
 
 		if (rc)
@@ -891,9 +918,9 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 			      const void *data, size_t len, unsigned keep)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8], ttl[12], kept[12];
-	const char *args[5] = { key, name, data, ttl, kept };
-	size_t lens[5];
+	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8], kseq[CHANNEL_MAX + 8], ttl[12], kept[12];
+	const char *args[6] = { key, name, kseq, data, ttl, kept };
+	size_t lens[6];
 	int rc;
 
 	if (chat && !keep)
@@ -904,14 +931,16 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
+	snprintf(kseq, sizeof(kseq), "%s:kept", name);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	snprintf(kept, sizeof(kept), "%u", keep);
 	lens[0] = strlen(key);
 	lens[1] = strlen(name);
-	lens[2] = len;
-	lens[3] = strlen(ttl);
-	lens[4] = strlen(kept);
-	rc = script_run(rb, chat ? SCRIPT_KEEP_CHAT : SCRIPT_KEEP_STATE, 2, chat ? 5 : 4, args,
+	lens[2] = strlen(kseq);
+	lens[3] = len;
+	lens[4] = strlen(ttl);
+	lens[5] = strlen(kept);
+	rc = script_run(rb, chat ? SCRIPT_KEEP_CHAT : SCRIPT_KEEP_STATE, 3, chat ? 6 : 5, args,
 			lens, on_published, rb);
 	if (rc) {
 		rb->hub->metrics.redis_dropped++;
@@ -927,7 +956,7 @@ struct recall {
 	void *arg;
 };
 
-/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes]]. */
+/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq or nil]. */
 static void on_recall(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct recall rq = *(struct recall *)priv;
@@ -937,12 +966,14 @@ static void on_recall(redisAsyncContext *ac, void *r, void *priv)
 	size_t *chat_len = NULL;
 
 	free(priv);
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
 		rq.cb(rq.arg, NULL);
 		return;
 	}
 	st = reply->element[0];
 	list = reply->element[1];
+	if (reply->element[2]->type == REDIS_REPLY_STRING)
+		out.seq = strtoull(reply->element[2]->str, NULL, 10);
 	if (st->type == REDIS_REPLY_STRING) {
 		out.state = st->str;
 		out.state_len = st->len;
@@ -980,7 +1011,7 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 			void *arg)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8];
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8];
 	struct recall *rq;
 
 	if (!rb->pub.ready)
@@ -991,9 +1022,10 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(skey, sizeof(skey), "%s:state", name);
 	snprintf(ckey, sizeof(ckey), "%s:chat", name);
+	snprintf(kkey, sizeof(kkey), "%s:kept", name);
 	{
-		const char *args[] = { skey, ckey };
-		int rc = script_run_str(rb, SCRIPT_RECALL, 2, 2, args, on_recall, rq);
+		const char *args[] = { skey, ckey, kkey };
+		int rc = script_run_str(rb, SCRIPT_RECALL, 3, 3, args, on_recall, rq);
 
 		if (rc)
 			free(rq);

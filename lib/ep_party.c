@@ -72,6 +72,17 @@ _Static_assert(sizeof(struct party_args) <= RV__REQUEST_ARGS_MAX, "party_args fi
 struct party_conn;
 struct live_party;
 
+/* Messages other nodes relay while a party recalls, held to be applied
+ * after the recall (beyond, the next sync realigns). */
+#define RELAYED_MAX 1000
+
+struct relayed {
+	struct relayed *next;
+	uint64_t seq;                   /* its kept sequence, 0: none */
+	size_t len;
+	char data[];
+};
+
 /* A recall in flight: the broker's until answered; lp NULL once the
  * party no longer waits for it (gone, or the wait timed out). */
 struct recall_req {
@@ -89,6 +100,11 @@ struct live_party {
 	struct party_conn *waiting, **waiting_tail; /* joins held meanwhile, in order */
 	bool releasing;                 /* they are going in: lp stays */
 	bool recall_sent;               /* the recall went (once subscribed) */
+	struct relayed *relayed, **relayed_tail; /* held meanwhile, in order */
+	size_t n_relayed;
+	/* the last kept sequence this party holds (recalled or applied): a
+	 * kept message at or below it is here already (broker.h) */
+	uint64_t kept_seq;
 	unsigned local;                 /* members here (the party's size counts others') */
 	uint64_t *nodes;                /* other nodes with members here, last read */
 	size_t n_nodes;
@@ -119,7 +135,8 @@ struct party_conn {
 	char name[RV_NAME_MAX_BYTES + 1];
 };
 
-static void party_remote(void *user, const char *id, const char *data, size_t len);
+static void party_remote(void *user, const char *id, const char *data, size_t len,
+			 uint64_t seq);
 static void party_members(void *user, const char *id, const struct rv__broker_members *r);
 static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents);
 static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n);
@@ -167,11 +184,25 @@ static void drop_recall(struct live_party *lp)
 	lp->recall = NULL;
 }
 
+static void free_relayed(struct live_party *lp)
+{
+	struct relayed *m, *next;
+
+	for (m = lp->relayed; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	lp->relayed = NULL;
+	lp->relayed_tail = &lp->relayed;
+	lp->n_relayed = 0;
+}
+
 static void free_live(struct live_party *lp)
 {
 	ev_timer_stop(lp->ps->hub->loop, &lp->due);
 	ev_timer_stop(lp->ps->hub->loop, &lp->recall_w);
 	drop_recall(lp);
+	free_relayed(lp);
 	rv_party_free(lp->party);
 	free(lp->nodes);
 	free(lp);
@@ -249,6 +280,7 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 	ev_timer_init(&lp->recall_w, recall_timeout, RECALL_WAIT_MS / 1000, 0);
 	lp->recall_w.data = lp;
 	lp->waiting_tail = &lp->waiting;
+	lp->relayed_tail = &lp->relayed;
 	if (rv__idmap_put(&ps->by_id, id, lp)) {
 		free_live(lp);
 		return RV_ENOMEM;
@@ -311,9 +343,23 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 	rv_outbox_clear(ob);
 }
 
+/* A relayed message made lp's, as a frame for its members: NULL when the
+ * party holds it already (a kept sequence at or below its own) or it is
+ * not to be delivered. */
+static struct rv_frame *take_relayed(struct live_party *lp, const char *data, size_t len,
+				     uint64_t seq)
+{
+	if (seq && seq <= lp->kept_seq)
+		return NULL;
+	if (seq)
+		lp->kept_seq = seq;
+	return rv__party_relay_in(lp->ps->hub, lp->party, data, len);
+}
+
 /* What another node published for party id (broker.h): to every member
  * here, one frame for all. */
-static void party_remote(void *user, const char *id, const char *data, size_t len)
+static void party_remote(void *user, const char *id, const char *data, size_t len,
+			 uint64_t seq)
 {
 	struct parties *ps = user;
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
@@ -328,10 +374,27 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 			rv__broker_members(ps->hub->broker, id, RV__MEMBERS_READ, NULL, NULL);
 		return;
 	}
-	/* while recalling there is no one here to tell: the recall brings
-	 * what was kept (a message published between the recall and its
-	 * answer reaching this node is missed: the next sync realigns) */
-	if (!lp || lp->recall || !(f = rv__party_relay_in(ps->hub, lp->party, data, len)))
+	if (!lp)
+		return;
+	/* while recalling there is no one here to tell, and the recall's
+	 * answer is still to come: held, applied after it (recall_done) */
+	if (lp->recall) {
+		struct relayed *m;
+
+		if (lp->n_relayed >= RELAYED_MAX || !(m = malloc(sizeof(*m) + len))) {
+			ps->hub->metrics.redis_dropped++;
+			return;
+		}
+		m->next = NULL;
+		m->seq = seq;
+		m->len = len;
+		memcpy(m->data, data, len);
+		*lp->relayed_tail = m;
+		lp->relayed_tail = &m->next;
+		lp->n_relayed++;
+		return;
+	}
+	if (!(f = take_relayed(lp, data, len, seq)))
 		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
 		if (!m->remote)
@@ -407,6 +470,11 @@ static void write_member(struct live_party *lp, const struct rv_member *m)
 			   entry);
 }
 
+static void forget_kept(void *value, void *arg)
+{
+	((struct live_party *)value)->kept_seq = 0;
+}
+
 static void write_members(void *value, void *arg)
 {
 	struct live_party *lp = value;
@@ -421,6 +489,8 @@ static void members_again(void *user)
 {
 	struct parties *ps = user;
 
+	/* a Redis that restarted counts kept sequences from 1 again */
+	rv__idmap_each(&ps->by_id, forget_kept, NULL);
 	rv__idmap_each(&ps->by_id, write_members, NULL);
 }
 
@@ -675,13 +745,37 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	return 0;
 }
 
-/* The recall is over (answered, failed or timed out): the held joins go
- * in, in their order; one the party refuses now is closed as party_open
- * would have. */
-static void release_waiting(struct parties *ps, struct live_party *lp)
+/* What Redis kept (r, NULL when the recall failed) and then what was
+ * relayed meanwhile, made lp's. A relayed kept message whose sequence the
+ * recall covers is in it (or superseded by its state); that holds for
+ * those arriving after the answer too (take_relayed): Redis may write the
+ * answer and a message published before it to this node in either order. */
+static void recall_done(struct parties *ps, struct live_party *lp,
+			const struct rv__broker_recalled *r)
+{
+	struct rv_frame *f;
+
+	if (r) {
+		rv__party_relay_recalled(ps->hub, lp->party, r);
+		if (r->seq > lp->kept_seq)
+			lp->kept_seq = r->seq;
+	}
+	for (struct relayed *m = lp->relayed; m; m = m->next)
+		if ((f = take_relayed(lp, m->data, m->len, m->seq)))
+			rv_frame_unref(f);
+	free_relayed(lp);
+}
+
+/* The recall is over (answered with r, failed or timed out: NULL): the
+ * party takes what it brought and what was relayed meanwhile, then the
+ * held joins go in, in their order; one the party refuses now is closed
+ * as party_open would have. */
+static void release_waiting(struct parties *ps, struct live_party *lp,
+			    const struct rv__broker_recalled *r)
 {
 	struct party_conn *pc, *next;
 
+	recall_done(ps, lp, r);
 	lp->recall = NULL;
 	ev_timer_stop(ps->hub->loop, &lp->recall_w);
 	pc = lp->waiting;
@@ -709,12 +803,10 @@ static void recalled(void *arg, const struct rv__broker_recalled *r)
 	free(rq);
 	if (!lp)
 		return;
-	if (r)
-		rv__party_relay_recalled(lp->ps->hub, lp->party, r);
-	else
+	if (!r)
 		rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
 		       "party=%s: starts from this node's state", rv_party_id(lp->party));
-	release_waiting(lp->ps, lp);
+	release_waiting(lp->ps, lp, r);
 }
 
 static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
@@ -727,7 +819,7 @@ static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	       "party=%s: Redis did not answer within %.0f ms: starts from this node's state",
 	       rv_party_id(lp->party), RECALL_WAIT_MS);
 	drop_recall(lp);
-	release_waiting(lp->ps, lp);
+	release_waiting(lp->ps, lp, NULL);
 }
 
 /* Hold lp's joins for a recall of what Redis kept of it, sent once its
@@ -765,7 +857,7 @@ static void party_subscribed(void *user, const char *id)
 	lp->recall_sent = true;
 	if (rv__broker_recall(ps->hub->broker, id, recalled, lp->recall)) {
 		free(lp->recall);
-		release_waiting(ps, lp);
+		release_waiting(ps, lp, NULL);
 	}
 }
 

@@ -25,9 +25,10 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 				    const char *data, size_t len);
 
 /* What Redis kept for p (broker.h's recall), made p's own before its first
- * local member is welcomed: the kept state, unless a newer one was relayed
- * meanwhile, and the chat history, oldest first (capped by the party's
- * own history). Malformed entries are logged and skipped. */
+ * local member is welcomed: the kept state and the chat history, oldest
+ * first (capped by the party's own history); what was relayed while the
+ * recall was in flight is the caller's to apply after (ep_party.c).
+ * Malformed entries are logged and skipped. */
 void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
 			      const struct rv__broker_recalled *r);
 

@@ -151,6 +151,20 @@ teardown() {
 	stop_node B
 }
 
+@test "chats relayed while a node's first joiner recalls the party are neither lost nor doubled" {
+	local open=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --party-join-rate 0)
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster recall_gap "$A_URL" "$B_URL" g1
+	assert_success
+	assert_output --partial "ok recall_gap"
+	stop_node A
+	stop_node B
+}
+
 @test "one host across nodes; the host's node killed (-9): its members leave everywhere and the longest present elsewhere succeeds within seconds" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"

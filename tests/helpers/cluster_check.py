@@ -397,7 +397,54 @@ async def s_stall():
     print("ok stall")
 
 
-SCENARIOS = {"stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_recall_gap():
+    """ann on A chats without pause (c0, c1, ...); bob joins B again and
+    again as the party's only member there, so each join recalls. What bob
+    gets, his welcome's history then the chats live, must be ann's chats
+    in order with nothing missing or twice, however the recall and the
+    relayed chats interleave (ROUNDS env, default 15)."""
+    rounds = int(os.environ.get("ROUNDS", "15"))
+    ann, _ = await join(URL_A, PARTY, "ann")
+    stop = asyncio.Event()
+
+    async def talk():
+        i = 0
+        while not stop.is_set():
+            await send(ann, "chat", {"text": f"c{i}"})
+            i += 1
+            await asyncio.sleep(0.002)
+
+    async def drain():
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(ann.recv(), 0.2)
+            except asyncio.TimeoutError:
+                pass
+
+    tasks = [asyncio.create_task(talk()), asyncio.create_task(drain())]
+    await asyncio.sleep(0.3)
+    try:
+        for r in range(rounds):
+            bob, wb = await join(URL_B, PARTY, "bob")
+            got = [int(h["payload"]["text"][1:]) for h in wb["history"]]
+            while len(got) < len(wb["history"]) + 30:
+                m = await until(bob, lambda m: m["type"] == "chat", 5)
+                check(m is not None, f"round {r}: the chats stopped reaching bob")
+                got.append(int(m["payload"]["text"][1:]))
+            gaps = [(a, b) for a, b in zip(got, got[1:]) if b != a + 1]
+            check(not gaps, f"round {r}: bob's chats jump (history {len(wb['history'])}): "
+                  f"{gaps[:5]} in {got}")
+            await bob.close()
+            await asyncio.sleep(0.15)
+    finally:
+        stop.set()
+        for t in tasks:
+            await t
+    await ann.close()
+    print(f"ok recall_gap {rounds} rounds")
+
+
+SCENARIOS = {"recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
