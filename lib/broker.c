@@ -24,7 +24,7 @@ static int local_recall(struct rv__broker *b, const char *party, rv__broker_reca
 }
 
 static int local_members(struct rv__broker *b, const char *party, enum rv__members_op op,
-			 const char *member, const char *entry)
+			 const char *member, const char *entry, uint64_t join, uint64_t seq)
 {
 	return RV_EIO;
 }

@@ -40,6 +40,7 @@ struct rv__broker_recalled {
  * cluster's host (NULL: none) and every member's id and entry (relay.h's
  * rv__relay_member_decode), all borrowed for the callback. */
 struct rv__broker_members {
+	uint64_t seq;                   /* the step's, as members was given it */
 	const char *host;
 	size_t host_len;
 	size_t n;
@@ -75,7 +76,8 @@ struct rv__broker_ops {
 		      void *arg);
 	/* One atomic step (a Lua script) on party's members in Redis: op
 	 * (join: member with entry "<may host 0|1> <name>", its join order
-	 * the party's counter, unless it is there already; leave: member;
+	 * join when not 0 (its place before Redis lost it: the counter is
+	 * raised to it), else the party's counter, unless it is there already; leave: member;
 	 * host: member, present and may host, is made host (transfer_host);
 	 * read), then the members of
 	 * nodes whose lease is gone are dropped and the host elected when
@@ -83,9 +85,10 @@ struct rv__broker_ops {
 	 * may host. The party's members and host come back through
 	 * on_members; when anything changed, the other nodes get a notice
 	 * on the party's channel ("RVM <node>", which on_message hands on).
-	 * 0, or RV_EIO (not connected), RV_ENOMEM. */
+	 * seq comes back with the answer (answers come in the order the steps
+	 * were made). 0, or RV_EIO (not connected), RV_ENOMEM. */
 	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
-		       const char *member, const char *entry);
+		       const char *member, const char *entry, uint64_t join, uint64_t seq);
 	/* Which of nodes (other nodes' ids) still hold their lease: one
 	 * MGET of their lease keys, whatever the number of parties; the
 	 * answer comes through on_leases. 0, or RV_EIO (not connected),
@@ -160,9 +163,10 @@ static inline int rv__broker_recall(struct rv__broker *b, const char *party,
 
 static inline int rv__broker_members(struct rv__broker *b, const char *party,
 				     enum rv__members_op op, const char *member,
-				     const char *entry)
+				     const char *entry, uint64_t join, uint64_t seq)
 {
-	return b && b->cluster ? b->ops->members(b, party, op, member, entry) : RV_EIO;
+	return b && b->cluster ? b->ops->members(b, party, op, member, entry, join, seq)
+			       : RV_EIO;
 }
 
 static inline int rv__broker_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)

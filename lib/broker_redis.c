@@ -94,12 +94,19 @@
 #define LEASE_EVERY_S 1.0
 /* KEYS: members hash, host, join counter, channel, kept state, kept chat,
  * kept sequence;
- * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL.
+ * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
+ * member's join number when it had one before ('' when new).
  * Returns {host or nil, {id, entry, ...}} of the members still alive. */
 #define MEMBERS_LUA \
 	"local changed = false " \
 	"if ARGV[1] == 'join' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then " \
-	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. redis.call('INCR', KEYS[3]) .. ' ' .. ARGV[4]) " \
+	"  local s = tonumber(ARGV[7]) " \
+	"  if s then " \
+	"    if (tonumber(redis.call('GET', KEYS[3])) or 0) < s then redis.call('SET', KEYS[3], s) end " \
+	"  else " \
+	"    s = redis.call('INCR', KEYS[3]) " \
+	"  end " \
+	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. s .. ' ' .. ARGV[4]) " \
 	"  changed = true " \
 	"elseif ARGV[1] == 'leave' then " \
 	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
@@ -793,6 +800,7 @@ out:
 
 struct members_req {
 	struct redis_broker *rb;
+	uint64_t seq;
 	char party[RV_ID_MAX + 1];
 };
 
@@ -840,6 +848,7 @@ static void on_members(redisAsyncContext *ac, void *r, void *priv)
 	out.id_len = lens;
 	out.entry = strs + n;
 	out.entry_len = lens + n;
+	out.seq = rq->seq;
 	rb->base.on_members(rb->base.user, rq->party, &out);
 done:
 	free(strs);
@@ -848,13 +857,13 @@ done:
 }
 
 static int redis_members(struct rv__broker *b, const char *party, enum rv__members_op op,
-			 const char *member, const char *entry)
+			 const char *member, const char *entry, uint64_t join, uint64_t seq)
 {
 	static const char *const ops[] = { "read", "join", "leave", "host" };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
 	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
-	     k_kept[CHANNEL_MAX + 8], ttl[12];
+	     k_kept[CHANNEL_MAX + 8], ttl[12], place[24] = "";
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -862,6 +871,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	if (!(rq = malloc(sizeof(*rq))))
 		return RV_ENOMEM;
 	rq->rb = rb;
+	rq->seq = seq;
 	snprintf(rq->party, sizeof(rq->party), "%s", party);
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(k_mem, sizeof(k_mem), "%s:members", name);
@@ -872,10 +882,12 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	if (join)
+		snprintf(place, sizeof(place), "%llu", (unsigned long long)join);
 	{
 		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept, ops[op],
 				       node, member ? member : "", entry ? entry : "", NODE_PREFIX,
-				       ttl };
+				       ttl, place };
 		int rc = script_run_str(rb, SCRIPT_MEMBERS, 7, sizeof(args) / sizeof(args[0]),
 					args, on_members, rq);
 

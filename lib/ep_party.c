@@ -48,6 +48,7 @@ struct parties {
 	struct rv__hub *hub;
 	struct rv__idmap by_id;
 	uint64_t next_member;
+	uint64_t members_seq;           /* members steps made */
 	ev_timer leases_w;              /* cluster: the other nodes' leases checked */
 };
 
@@ -57,6 +58,10 @@ struct parties {
 #define LEASES_EVERY_S 1.0
 /* Nodes checked at most per check (beyond, the rest wait a turn). */
 #define LEASES_MAX 1024
+/* A party's keys in Redis expire 6 h after its last members step
+ * (broker_redis.c KEEP_MS), for parties no node serves any more; a party
+ * served here with no step for this long reads, which renews them. */
+#define REFRESH_MS 3600000.0
 
 /* What the handshake's query says. */
 struct party_args {
@@ -108,6 +113,8 @@ struct live_party {
 	unsigned local;                 /* members here (the party's size counts others') */
 	uint64_t *nodes;                /* other nodes with members here, last read */
 	size_t n_nodes;
+	uint64_t members_sent;          /* the last members step's seq */
+	double step_at;                 /* server ms it was made */
 };
 
 /* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
@@ -133,6 +140,7 @@ struct party_conn {
 	struct party_conn *wait_next;
 	bool may_host, has_name;
 	char name[RV_NAME_MAX_BYTES + 1];
+	uint64_t join_seq;              /* its join number in Redis, 0: not known yet */
 };
 
 static void party_remote(void *user, const char *id, const char *data, size_t len,
@@ -143,6 +151,7 @@ static void leases_known(void *user, const uint64_t *nodes, const bool *alive, s
 static void party_subscribed(void *user, const char *id);
 static void members_again(void *user);
 static void rearm(struct live_party *lp);
+static void read_members(struct live_party *lp);
 
 static int parties_start(struct rv__hub *hub, void **state)
 {
@@ -371,7 +380,7 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 
 		snprintf(node, sizeof(node), "%016llx", (unsigned long long)ps->hub->broker->node);
 		if (len != 4 + 16 || memcmp(data + 4, node, 16))
-			rv__broker_members(ps->hub->broker, id, RV__MEMBERS_READ, NULL, NULL);
+			read_members(lp);
 		return;
 	}
 	if (!lp)
@@ -410,8 +419,25 @@ static bool has_node(const uint64_t *nodes, size_t n, uint64_t node)
 	return false;
 }
 
-/* The other nodes r's members are on, kept for the lease check. Out of
- * memory, the old set stays (a read later corrects it). */
+/* This node's own members' join numbers in r, kept so that a member
+ * written again (Redis lost it) keeps its place. */
+static void note_own(struct live_party *lp, const char *id, size_t id_len,
+		     const struct rv__relay_member *e)
+{
+	char mid[RV_MEMBER_ID_MAX + 1];
+	struct rv_member *m;
+
+	if (!rv__relay_member_id_ok(id, id_len))
+		return;
+	memcpy(mid, id, id_len);
+	mid[id_len] = 0;
+	if ((m = rv_party_find(lp->party, mid)) && !m->remote && m->user)
+		((struct party_conn *)rv__conn_ep(m->user))->join_seq = e->seq;
+}
+
+/* The other nodes r's members are on, kept for the lease check (out of
+ * memory, the old set stays: a read later corrects it); and this node's
+ * own members' join numbers. */
 static void note_nodes(struct live_party *lp, const struct rv__broker_members *r)
 {
 	uint64_t self = lp->ps->hub->broker->node, *nodes = NULL;
@@ -420,8 +446,11 @@ static void note_nodes(struct live_party *lp, const struct rv__broker_members *r
 	for (size_t i = 0; i < r->n; i++) {
 		struct rv__relay_member e;
 
-		if (rv__relay_member_decode(r->entry[i], r->entry_len[i], &e) || e.node == self ||
-		    has_node(nodes, n, e.node))
+		if (rv__relay_member_decode(r->entry[i], r->entry_len[i], &e))
+			continue;
+		if (e.node == self)
+			note_own(lp, r->id[i], r->id_len[i], &e);
+		if (e.node == self || has_node(nodes, n, e.node))
 			continue;
 		/* grown one at a time: a party spans a handful of nodes */
 		uint64_t *more = realloc(nodes, (n + 1) * sizeof(*nodes));
@@ -438,7 +467,26 @@ static void note_nodes(struct live_party *lp, const struct rv__broker_members *r
 	lp->n_nodes = n;
 }
 
-/* The party's members as Redis holds them (broker.h): made the party's. */
+/* One members step for lp (broker.h), numbered: answers come back in
+ * order, so an answer older than the last step made is not the last word. */
+static void members_step(struct live_party *lp, enum rv__members_op op, const char *member,
+			 const char *entry, uint64_t join)
+{
+	struct parties *ps = lp->ps;
+	uint64_t seq = ps->members_seq + 1;
+
+	if (rv__broker_members(ps->hub->broker, rv_party_id(lp->party), op, member, entry, join,
+			       seq))
+		return;
+	ps->members_seq = seq;
+	lp->members_sent = seq;
+	lp->step_at = rv__hub_now(ps->hub);
+}
+
+/* The party's members as Redis holds them (broker.h): made the party's.
+ * The host only from the answer to the last step made: an older one may
+ * name the host this node has just handed over from (a transfer_host is
+ * applied here at once, and confirmed by its own step after). */
 static void party_members(void *user, const char *id, const struct rv__broker_members *r)
 {
 	struct parties *ps = user;
@@ -448,7 +496,7 @@ static void party_members(void *user, const char *id, const struct rv__broker_me
 	if (!lp)
 		return;
 	rv_outbox_init(&ob);
-	rv__party_relay_members(ps->hub, lp->party, r, &ob);
+	rv__party_relay_members(ps->hub, lp->party, r, r->seq >= lp->members_sent, &ob);
 	deliver(ps, lp->party, &ob);
 	rearm(lp);
 	note_nodes(lp, r);
@@ -456,18 +504,18 @@ static void party_members(void *user, const char *id, const struct rv__broker_me
 
 static void read_members(struct live_party *lp)
 {
-	rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ, NULL,
-			   NULL);
+	members_step(lp, RV__MEMBERS_READ, NULL, NULL, 0);
 }
 
-/* m, a member here, into Redis (a no-op when it is there already). */
+/* m, a member here, into Redis (a no-op when it is there already), in
+ * its place in the join order when Redis gave it one before. */
 static void write_member(struct live_party *lp, const struct rv_member *m)
 {
 	char entry[RV_NAME_MAX_BYTES + 3];
+	const struct party_conn *pc = rv__conn_ep(m->user);
 
 	snprintf(entry, sizeof(entry), "%d %s", m->may_host, m->name);
-	rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_JOIN, m->id,
-			   entry);
+	members_step(lp, RV__MEMBERS_JOIN, m->id, entry, pc->join_seq);
 }
 
 static void forget_kept(void *value, void *arg)
@@ -497,13 +545,17 @@ static void members_again(void *user)
 struct node_set {
 	uint64_t nodes[LEASES_MAX];
 	size_t n;
+	double now;
 };
 
+/* lp's nodes into set; and a read when its keys were not renewed lately. */
 static void gather_nodes(void *value, void *arg)
 {
 	struct live_party *lp = value;
 	struct node_set *set = arg;
 
+	if (lp->local && set->now - lp->step_at > REFRESH_MS)
+		read_members(lp);
 	for (size_t i = 0; i < lp->n_nodes && set->n < LEASES_MAX; i++)
 		if (!has_node(set->nodes, set->n, lp->nodes[i]))
 			set->nodes[set->n++] = lp->nodes[i];
@@ -520,6 +572,7 @@ static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	if (!set)
 		return;
 	set->n = 0;
+	set->now = rv__hub_now(ps->hub);
 	rv__idmap_each(&ps->by_id, gather_nodes, set);
 	if (set->n)
 		rv__broker_leases(ps->hub->broker, set->nodes, set->n);
@@ -921,8 +974,8 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		rv_metrics_drift(&ps->hub->metrics, fabs(ob.drift_ms));
 	/* a hand-over is the cluster's: Redis's host is what every node reads */
 	if (m->type == RV_MSG_TRANSFER_HOST && !ob.error && rv_party_host(pc->live->party))
-		rv__broker_members(ps->hub->broker, rv_party_id(pc->live->party), RV__MEMBERS_HOST,
-				   rv_party_host(pc->live->party)->id, NULL);
+		members_step(pc->live, RV__MEMBERS_HOST, rv_party_host(pc->live->party)->id, NULL,
+			     0);
 	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }
@@ -953,8 +1006,7 @@ static void party_close(void *state, struct rv__conn *c)
 		return;
 	ev_timer_stop(ps->hub->loop, &pc->rtt_w);
 	rv_outbox_init(&ob);
-	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_LEAVE,
-			   pc->member->id, NULL);
+	members_step(lp, RV__MEMBERS_LEAVE, pc->member->id, NULL, 0);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	lp->local--;
 	pc->member = NULL;

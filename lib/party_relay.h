@@ -35,10 +35,13 @@ void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
 /* The party's members as Redis holds them (broker.h's members), made p's
  * own: members of other nodes it does not have join (remote), remote ones
  * Redis no longer has leave (a node's leave or its lease's end), in
- * between the cluster's host is set; what the members here must hear goes
- * to ob. This node's own entries are its own members: skipped. Malformed
+ * between the cluster's host is set, unless host is false (the answer is
+ * older than a step still in flight: its host may be one this node has
+ * just handed over from); what the members here must hear goes to ob.
+ * This node's own entries are its own members: skipped. Malformed
  * entries are skipped. */
 void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
-			     const struct rv__broker_members *r, struct rv_outbox *ob);
+			     const struct rv__broker_members *r, bool host,
+			     struct rv_outbox *ob);
 
 #endif

@@ -271,6 +271,20 @@ teardown() {
 	stop_node B
 }
 
+@test "a hand-over while a members step is in flight: the host moves once, never back and forth" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	REDIS_PID=$REDIS_PID run cluster handover_race "$A_URL" "$B_URL" h4
+	kill -CONT "$REDIS_PID"
+	assert_success
+	assert_output --partial "ok handover_race"
+	stop_node A
+	stop_node B
+}
+
 @test "Redis restarted empty: each node writes its members again" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -285,6 +299,46 @@ teardown() {
 	until_healthz B '"redis":"up"' 20
 	touch "$MARK.up"
 	marked_end rewrite
+	stop_node A
+	stop_node B
+}
+
+@test "Redis restarted empty: members written again keep their join order, whichever node comes back first" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	marked_start hold o1
+	[ -e "$MARK" ]
+	# bob (B) joined first; B is held while Redis restarts, so A writes
+	# ann again first
+	kill -STOP "$B_PID"
+	stop_redis
+	start_redis
+	until_healthz A '"redis":"up"' 20
+	local i entries=
+	for i in $(seq 1 50); do
+		entries=$(redis-cli -p "$REDIS_PORT" HGETALL "revenge:party:o1:members")
+		[ -n "$entries" ] && break
+		sleep 0.1
+	done
+	kill -CONT "$B_PID"
+	until_healthz B '"redis":"up"' 20
+	for i in $(seq 1 50); do
+		entries=$(redis-cli -p "$REDIS_PORT" HGETALL "revenge:party:o1:members")
+		[ "$(echo "$entries" | grep -c ' [01] ')" = 2 ] && break
+		sleep 0.1
+	done
+	touch "$MARK.done"
+	marked_end hold
+	echo "$entries"
+	# entry: <node> <join number> <may host> <name>
+	local ann bob
+	ann=$(echo "$entries" | awk '$4 == "ann" { print $2 }')
+	bob=$(echo "$entries" | awk '$4 == "bob" { print $2 }')
+	[ -n "$ann" ] && [ -n "$bob" ]
+	[ "$bob" -lt "$ann" ]
 	stop_node A
 	stop_node B
 }

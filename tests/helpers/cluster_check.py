@@ -444,7 +444,72 @@ async def s_recall_gap():
     print(f"ok recall_gap {rounds} rounds")
 
 
-SCENARIOS = {"recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_handover_race():
+    """ann (host) on A, bob on B. Redis is stopped (REDIS_PID env, SIGSTOP)
+    while dan joins A (a members step in flight: its answer names ann as
+    host) and ann hands the host over to bob; Redis continues. ann must see
+    the host go to bob once, never back to ann and again to bob (ROUNDS
+    env: rounds, the host handed back and forth)."""
+    import signal
+    pid = int(os.environ["REDIS_PID"])
+    rounds = int(os.environ.get("ROUNDS", "3"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    await asyncio.sleep(0.3)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    ids = {"ann": wa["participant_id"], "bob": wb["participant_id"]}
+    m = await until(ann, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == ids["bob"], 5)
+    check(m is not None, "ann (A) got no member_joined for bob (B)")
+    host, other = (ann, "ann"), (bob, "bob")
+    for r in range(rounds):
+        ws, who = host
+        to = other[1]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            dan, _ = await join(URL_A if who == "ann" else URL_B, PARTY, f"dan{r}")
+            await send(ws, "transfer_host", {"to": ids[to]})
+            await asyncio.sleep(0.3)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        seen = []
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            m = await until(ws, lambda m: m["type"] == "host_changed", 0.3)
+            if m:
+                seen.append(m["payload"]["host_id"])
+        check(seen == [ids[to]], f"round {r}: {who}'s host_changed: {seen}, "
+              f"not once {to} ({ids[to]})")
+        # the new host hears of it too (and its stream is read up to there)
+        m = await until(other[0], lambda m: m["type"] == "host_changed" and
+                        m["payload"]["host_id"] == ids[to], 5)
+        check(m is not None, f"round {r}: {to} never heard it is host")
+        await dan.close()
+        host, other = other, host
+    await ann.close()
+    await bob.close()
+    print(f"ok handover_race {rounds} rounds")
+
+
+async def s_hold():
+    """bob joins B, then ann joins A (half a second later); then MARK is
+    created and they stay until MARK.done exists (the test restarts Redis
+    meanwhile and looks at what the nodes wrote again)."""
+    mark = os.environ["MARK"]
+    bob, _ = await join(URL_B, PARTY, "bob")
+    await asyncio.sleep(0.5)
+    ann, _ = await join(URL_A, PARTY, "ann")
+    await asyncio.sleep(0.5)
+    open(mark, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(mark + ".done"):
+        check(time.monotonic() < deadline, "the test never said done")
+        await asyncio.sleep(0.1)
+    await ann.close()
+    await bob.close()
+    print("ok hold")
+
+
+SCENARIOS = {"hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
