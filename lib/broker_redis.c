@@ -154,6 +154,14 @@
 #define MEMBERS_MAX 100000
 #define TIME_EVERY_S 5.0
 #define TIME_WINDOW 6
+/* A node whose server time is off Redis's TIME by more than this steps
+ * its server time onto Redis's (once the first TIME_ALIGN_SAMPLES, taken
+ * back to back, agree on it): every node's stamps are then Redis time to
+ * within this, so two nodes differ by at most twice it. Only while no
+ * WebSocket is open: the protocol promises clients a server time that
+ * never jumps; a node that drifts off later says so (clock_off) instead. */
+#define TIME_ALIGN_MS 5.0
+#define TIME_ALIGN_SAMPLES 3
 
 struct redis_broker;
 
@@ -207,6 +215,7 @@ struct redis_broker {
 	double time_sent;               /* server ms TIME went, 0: none pending */
 	double rtt[TIME_WINDOW], offset[TIME_WINDOW]; /* the last samples, ms */
 	unsigned n_time;                /* samples taken */
+	bool clock_warned;              /* clock_off logged */
 	bool stopped;
 	bool was_up;
 };
@@ -481,6 +490,14 @@ static void conn_start(struct rconn *rc)
 
 /* ---- Redis's clock ----------------------------------------------------- */
 
+static bool open_sockets(const struct rv__hub *hub)
+{
+	for (unsigned i = 0; i < RV_METRIC_ENDPOINTS_MAX; i++)
+		if (hub->metrics.connections_open[i])
+			return true;
+	return false;
+}
+
 /* TIME's answer: [seconds, microseconds] as strings. */
 static void on_time(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -513,6 +530,28 @@ static void on_time(redisAsyncContext *ac, void *r, void *priv)
 			rb->hub->metrics.redis_clock_rtt_ms = rb->rtt[i];
 		}
 	rb->hub->metrics.redis_clock_known = true;
+	if (n < TIME_ALIGN_SAMPLES) {
+		/* the first samples back to back: aligned within a few ms */
+		time_tick(rb->hub->loop, &rb->time_w, 0);
+		return;
+	}
+	best = rb->hub->metrics.redis_clock_offset_ms;
+	if (fabs(best) > TIME_ALIGN_MS && open_sockets(rb->hub)) {
+		if (!rb->clock_warned)
+			rv_log(rb->hub->log, RV_LOG_WARN, "clock_off",
+			       "server time is %.1f ms off Redis's TIME, and clients are "
+			       "connected: not stepped (check NTP)", -best);
+		rb->clock_warned = true;
+	} else if (fabs(best) > TIME_ALIGN_MS) {
+		rb->hub->clock.wall_anchor_ms += best;
+		rv_log(rb->hub->log, RV_LOG_WARN, "clock_aligned",
+		       "server time was %.1f ms off Redis's TIME: stepped onto it", -best);
+		/* the samples measured the old clock: start over */
+		rb->n_time = 0;
+		rb->hub->metrics.redis_clock_known = false;
+		rb->hub->metrics.redis_clock_aligned++;
+		time_tick(rb->hub->loop, &rb->time_w, 0);
+	}
 }
 
 static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)

@@ -343,6 +343,29 @@ teardown() {
 	stop_node B
 }
 
+@test "a node whose clock is 400 ms off steps its server time onto Redis's TIME before clients come" {
+	start_redis
+	RV_TEST_CLOCK_SKEW_MS=400 start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local i
+	for i in $(seq 1 50); do
+		[ "$(metric A revenge_redis_clock_aligned_total)" = 1 ] &&
+			[ -n "$(metric A revenge_redis_clock_offset_ms)" ] && break
+		sleep 0.1
+	done
+	[ "$(metric A revenge_redis_clock_aligned_total)" = 1 ]
+	[ "$(metric B revenge_redis_clock_aligned_total)" = 0 ]
+	grep -q clock_aligned "$A_LOG"
+	"$PY" -c "import sys; sys.exit(not abs(float(sys.argv[1])) < 5)" \
+		"$(metric A revenge_redis_clock_offset_ms)"
+	run cluster clock "$A_URL" "$B_URL" t1
+	assert_success
+	stop_node A
+	stop_node B
+}
+
 @test "a Redis that does not answer: a party's first join waits at most about a second" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"

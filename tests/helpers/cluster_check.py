@@ -509,7 +509,22 @@ async def s_hold():
     print("ok hold")
 
 
-SCENARIOS = {"hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_clock():
+    """The server time of a node on A and of one on B (each welcome's ts)
+    agree with this machine's clock to within 50 ms: a node whose clock
+    was off stepped onto Redis's TIME before anyone joined."""
+    for url, who in ((URL_A, "A"), (URL_B, "B")):
+        ws = await websockets.connect(f"{url}/ws/party/{PARTY}?name=x{who}",
+                                      subprotocols=["revenge.v1"])
+        raw = await asyncio.wait_for(ws.recv(), 5)
+        now = time.time() * 1000
+        ts = json.loads(raw)["ts"]
+        check(abs(ts - now) < 50, f"node {who}'s server time is {ts - now:.1f} ms off")
+        await ws.close()
+    print("ok clock")
+
+
+SCENARIOS = {"clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:

@@ -150,6 +150,7 @@ struct rv_metrics {
 	bool redis_clock_known;              /* a TIME answered */
 	double redis_clock_offset_ms;        /* Redis TIME - server time (gauge) */
 	double redis_clock_rtt_ms;           /* the round trip of that sample */
+	uint64_t redis_clock_aligned;        /* server time stepped onto Redis's */
 };
 
 /* Record one store commit that took seconds. */
