@@ -359,7 +359,8 @@ static void on_sub(redisAsyncContext *ac, void *r, void *priv)
 		if (len > plen2 && !memcmp(p, KEPT_PREFIX, plen2)) {
 			size_t i = plen2;
 
-			while (i < len && i < plen2 + 20 && p[i] >= '0' && p[i] <= '9')
+			/* 19 digits at most: no overflow */
+			while (i < len && i < plen2 + 19 && p[i] >= '0' && p[i] <= '9')
 				seq = seq * 10 + (uint64_t)(p[i++] - '0');
 			if (i == plen2 || i >= len || p[i] != ' ' || !seq)
 				return;         /* malformed: not ours */

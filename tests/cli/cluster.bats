@@ -366,6 +366,42 @@ teardown() {
 	stop_node B
 }
 
+@test "hostile publications on a party's channel: dropped, the nodes and the relay go on" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	marked_start hold x1
+	[ -e "$MARK" ]
+	local m
+	while IFS= read -r m; do
+		redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:x1 "$m" >/dev/null
+	done <<-'EOF'
+		garbage
+		RVK
+		RVK 
+		RVK 0 RV1 0000000000000001 chat
+		RVK 12a RV1 0000000000000001 chat
+		RVK 99999999999999999999999 RV1 0000000000000001 chat
+		RVK 7
+		RVK 5 RV1 zz sync 1 2 3
+		RVM
+		RVM 0000000000000001 and more
+		RV1 0000000000000001 sync nan true 1 1
+	EOF
+	redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:x1 "$(head -c 70000 /dev/zero | tr '\0' 'x')" >/dev/null
+	touch "$MARK.done"
+	marked_end hold
+	kill -0 "$A_PID"
+	kill -0 "$B_PID"
+	grep -q relay_refused "$A_LOG"
+	run cluster follow "$A_URL" "$B_URL" x2
+	assert_success
+	stop_node A
+	stop_node B
+}
+
 @test "a Redis that does not answer: a party's first join waits at most about a second" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
