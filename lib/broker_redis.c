@@ -78,7 +78,8 @@
 #define KEPT_PREFIX "RVK "
 #define KEEP_SEQ_LUA "local n = redis.call('INCR',KEYS[3]) " \
 	"redis.call('PEXPIRE',KEYS[3],ARGV[2]) "
-#define KEEP_PUBLISH_LUA "return redis.call('PUBLISH',KEYS[2],'" KEPT_PREFIX "' .. n .. ' ' .. ARGV[1])"
+#define KEEP_PUBLISH_LUA \
+	"return redis.call('PUBLISH',KEYS[2],'" KEPT_PREFIX "' .. n .. ' ' .. ARGV[1])"
 #define KEEP_STATE_LUA KEEP_SEQ_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
 	KEEP_PUBLISH_LUA
 #define KEEP_CHAT_LUA KEEP_SEQ_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \

@@ -11,9 +11,11 @@
  * theirs come in (party_relay.h) to this node's members. A party new to
  * this node first recalls what Redis kept of it (its state and chat
  * history), once its channel is subscribed, so that nothing published
- * later slips between the two: the joins that made it wait for the answer, bounded by
- * RECALL_WAIT_MS (then the party starts from what this node knows), so
- * that their welcome carries the party as the other nodes know it.
+ * later slips between the two: the joins that made it wait for the
+ * answer, bounded by RECALL_WAIT_MS (then the party starts from what this
+ * node knows), so that their welcome carries the party as the other nodes
+ * know it. Messages relayed meanwhile are held and applied after the
+ * answer, those it already holds (by their kept sequence) left out.
  *
  * Members are in Redis too (broker.h's members): each local join and leave
  * is written there, and a party with members here reads them back only
