@@ -24,7 +24,12 @@ static int local_recall(struct rv__broker *b, const char *party, rv__broker_reca
 }
 
 static int local_members(struct rv__broker *b, const char *party, enum rv__members_op op,
-			 const char *member, const char *entry)
+			 const char *member, const char *entry, uint64_t join, uint64_t seq)
+{
+	return RV_EIO;
+}
+
+static int local_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
 {
 	return RV_EIO;
 }
@@ -53,6 +58,7 @@ static const struct rv__broker_ops local_ops = {
 	.publish_kept = local_publish_kept,
 	.recall = local_recall,
 	.members = local_members,
+	.leases = local_leases,
 	.subscribe = local_subscribe,
 	.unsubscribe = local_unsubscribe,
 	.stop = local_stop,

@@ -28,6 +28,7 @@ struct rv__broker;
  * later (recall): the last sync's envelope and the chat history's, oldest
  * first, all borrowed for the callback. */
 struct rv__broker_recalled {
+	uint64_t seq;                   /* the party's kept sequence then (0: none) */
 	const char *state;              /* NULL: no sync kept */
 	size_t state_len;
 	size_t n;                       /* chat envelopes */
@@ -39,6 +40,7 @@ struct rv__broker_recalled {
  * cluster's host (NULL: none) and every member's id and entry (relay.h's
  * rv__relay_member_decode), all borrowed for the callback. */
 struct rv__broker_members {
+	uint64_t seq;                   /* the step's, as members was given it */
 	const char *host;
 	size_t host_len;
 	size_t n;
@@ -62,7 +64,10 @@ struct rv__broker_ops {
 	int (*publish)(struct rv__broker *b, const char *party, const void *data, size_t len);
 	/* publish, and keep data in Redis with it, atomically: as the party's
 	 * state (a sync's envelope, replacing the last), or appended to its
-	 * chat history (the last keep kept; keep 0: publish only). */
+	 * chat history (the last keep kept; keep 0: publish only). Each kept
+	 * message takes the party's next kept sequence number, which its
+	 * receivers get with it (on_message) and a recall reports: a message
+	 * of a sequence the recall covers is in it (or superseded by it). */
 	int (*publish_kept)(struct rv__broker *b, const char *party, bool chat,
 			    const void *data, size_t len, unsigned keep);
 	/* Read what publish_kept kept for party: 0 and cb called once later,
@@ -71,7 +76,8 @@ struct rv__broker_ops {
 		      void *arg);
 	/* One atomic step (a Lua script) on party's members in Redis: op
 	 * (join: member with entry "<may host 0|1> <name>", its join order
-	 * the party's counter, unless it is there already; leave: member;
+	 * join when not 0 (its place before Redis lost it: the counter is
+	 * raised to it), else the party's counter, unless it is there already; leave: member;
 	 * host: member, present and may host, is made host (transfer_host);
 	 * read), then the members of
 	 * nodes whose lease is gone are dropped and the host elected when
@@ -79,11 +85,17 @@ struct rv__broker_ops {
 	 * may host. The party's members and host come back through
 	 * on_members; when anything changed, the other nodes get a notice
 	 * on the party's channel ("RVM <node>", which on_message hands on).
-	 * 0, or RV_EIO (not connected), RV_ENOMEM. */
+	 * seq comes back with the answer (answers come in the order the steps
+	 * were made). 0, or RV_EIO (not connected), RV_ENOMEM. */
 	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
-		       const char *member, const char *entry);
-	/* Start or stop receiving party's channel; kept across reconnects.
-	 * 0 or RV_ENOMEM. */
+		       const char *member, const char *entry, uint64_t join, uint64_t seq);
+	/* Which of nodes (other nodes' ids) still hold their lease: one
+	 * MGET of their lease keys, whatever the number of parties; the
+	 * answer comes through on_leases. 0, or RV_EIO (not connected),
+	 * RV_ENOMEM. */
+	int (*leases)(struct rv__broker *b, const uint64_t *nodes, size_t n);
+	/* Start or stop receiving party's channel; kept across reconnects
+	 * (each time Redis confirms it, on_subscribed). 0 or RV_ENOMEM. */
 	int (*subscribe)(struct rv__broker *b, const char *party);
 	void (*unsubscribe)(struct rv__broker *b, const char *party);
 	/* Close the connections and stop every watcher (the drain: the loop
@@ -98,10 +110,20 @@ struct rv__broker {
 	bool cluster;           /* false: local, publishing is pointless */
 	/* What another node published on a subscribed party's channel (this
 	 * node's own publications are the receiver's to drop: relay.h's
-	 * origin). Set by the party endpoint; data is borrowed for the call. */
-	void (*on_message)(void *user, const char *party, const char *data, size_t len);
-	/* Redis is up (again): the members step's writes may be lost. */
+	 * origin), with its kept sequence (0: not kept, a notice or a
+	 * reaction). Set by the party endpoint; data is borrowed for the call. */
+	void (*on_message)(void *user, const char *party, const char *data, size_t len,
+			   uint64_t seq);
+	/* Redis is up (again), or this node's lease had run out: the members
+	 * step's writes may be lost. */
 	void (*on_up)(void *user);
+	/* Redis confirmed the subscription of party's channel: from now on
+	 * every message and notice published there reaches this node, so a
+	 * read made after this sees every change (NULL: not set). */
+	void (*on_subscribed)(void *user, const char *party);
+	/* leases' answer: alive[i] tells whether nodes[i] holds its lease
+	 * (NULL: not set); not called when it failed. */
+	void (*on_leases)(void *user, const uint64_t *nodes, const bool *alive, size_t n);
 	/* A members step's answer (NULL: not set); not called when it failed. */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
 	void *user;
@@ -146,9 +168,15 @@ static inline int rv__broker_recall(struct rv__broker *b, const char *party,
 
 static inline int rv__broker_members(struct rv__broker *b, const char *party,
 				     enum rv__members_op op, const char *member,
-				     const char *entry)
+				     const char *entry, uint64_t join, uint64_t seq)
 {
-	return b && b->cluster ? b->ops->members(b, party, op, member, entry) : RV_EIO;
+	return b && b->cluster ? b->ops->members(b, party, op, member, entry, join, seq)
+			       : RV_EIO;
+}
+
+static inline int rv__broker_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
+{
+	return b && b->cluster ? b->ops->leases(b, nodes, n) : RV_EIO;
 }
 
 static inline int rv__broker_subscribe(struct rv__broker *b, const char *party)

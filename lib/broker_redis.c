@@ -19,6 +19,11 @@
  * the last TIME_WINDOW, is a gauge (revenge_redis_clock_offset_ms); the
  * spread of the nodes' offsets is how far apart their stamps are.
  *
+ * Each node holds a lease (revenge:node:{node}, LEASE_MS, renewed every
+ * LEASE_EVERY_S with XX so that a lapse shows); the party endpoint asks
+ * which of the other nodes still hold theirs (one MGET, leases) instead
+ * of reading every party's members on a timer.
+ *
  * A channel is subscribed while wanted; a party that empties and refills
  * before its UNSUBSCRIBE is answered is subscribed again on the answer
  * (a SUBSCRIBE sent while the UNSUBSCRIBE is under way would be undone by
@@ -36,6 +41,7 @@
 #include <sys/socket.h>
 
 #include <ev.h>
+#include <openssl/sha.h>
 #include <hiredis/hiredis.h>
 
 #include "revenge/backoff.h"
@@ -64,28 +70,45 @@
  * when written; this bounds what a stranger's list could cost). */
 #define RECALL_MAX 10000
 /* Lua, so that the write and the PUBLISH are one step: a node's recall
- * sees every message published before it, and no half. KEYS[1] the kept
- * key, KEYS[2] the channel; ARGV[1] the envelope, [2] the TTL, [3] keep. */
-#define KEEP_STATE_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
-	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
-#define KEEP_CHAT_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
+ * sees every message published before it, and no half. Each kept message
+ * takes the party's next kept sequence number (KEYS[3]), published before
+ * it ("RVK <seq> <envelope>"): a receiver tells by it what a recall
+ * already holds, whatever order the answer and the message reach it in.
+ * KEYS[1] the kept key, [2] the channel, [3] the sequence; ARGV[1] the
+ * envelope, [2] the TTL, [3] keep. */
+#define KEPT_PREFIX "RVK "
+#define KEEP_SEQ_LUA "local n = redis.call('INCR',KEYS[3]) " \
+	"redis.call('PEXPIRE',KEYS[3],ARGV[2]) "
+#define KEEP_PUBLISH_LUA \
+	"return redis.call('PUBLISH',KEYS[2],'" KEPT_PREFIX "' .. n .. ' ' .. ARGV[1])"
+#define KEEP_STATE_LUA KEEP_SEQ_LUA "redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) " \
+	KEEP_PUBLISH_LUA
+#define KEEP_CHAT_LUA KEEP_SEQ_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
 	"redis.call('LTRIM',KEYS[1],-tonumber(ARGV[3]),-1) " \
-	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " \
-	"return redis.call('PUBLISH',KEYS[2],ARGV[1])"
+	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " KEEP_PUBLISH_LUA
 /* GET of a missing key is false in Lua, a nil in the array: no hole. */
-#define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)}"
+#define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)," \
+	"redis.call('GET',KEYS[3])}"
 /* A node's lease: revenge:node:{node} lives LEASE_MS and is renewed every
  * LEASE_EVERY_S; a node killed -9 is dead for the others LEASE_MS later at
  * most, and its members are dropped by the next members step. */
 #define LEASE_MS 3000u
 #define LEASE_EVERY_S 1.0
-/* KEYS: members hash, host, join counter, channel, kept state, kept chat;
- * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL.
+/* KEYS: members hash, host, join counter, channel, kept state, kept chat,
+ * kept sequence;
+ * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
+ * member's join number when it had one before ('' when new).
  * Returns {host or nil, {id, entry, ...}} of the members still alive. */
 #define MEMBERS_LUA \
 	"local changed = false " \
 	"if ARGV[1] == 'join' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then " \
-	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. redis.call('INCR', KEYS[3]) .. ' ' .. ARGV[4]) " \
+	"  local s = tonumber(ARGV[7]) " \
+	"  if s then " \
+	"    if (tonumber(redis.call('GET', KEYS[3])) or 0) < s then redis.call('SET', KEYS[3], s) end " \
+	"  else " \
+	"    s = redis.call('INCR', KEYS[3]) " \
+	"  end " \
+	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. s .. ' ' .. ARGV[4]) " \
 	"  changed = true " \
 	"elseif ARGV[1] == 'leave' then " \
 	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
@@ -122,9 +145,9 @@
 	"  changed = true " \
 	"end " \
 	"if #live == 0 then " \
-	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6]) " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7]) " \
 	"else " \
-	"  for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
+	"  for _, k in ipairs({1, 2, 3, 7}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
 	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
 	"return {host, live}"
@@ -133,8 +156,28 @@
 #define MEMBERS_MAX 100000
 #define TIME_EVERY_S 5.0
 #define TIME_WINDOW 6
+/* A node whose server time is off Redis's TIME by more than this steps
+ * its server time onto Redis's (once the first TIME_ALIGN_SAMPLES, taken
+ * back to back, agree on it): every node's stamps are then Redis time to
+ * within this, so two nodes differ by at most twice it. Only while no
+ * WebSocket is open: the protocol promises clients a server time that
+ * never jumps; a node that drifts off later says so (clock_off) instead. */
+#define TIME_ALIGN_MS 5.0
+#define TIME_ALIGN_SAMPLES 3
 
 struct redis_broker;
+
+/* A Lua script, sent as EVALSHA of its SHA1 (hex) after the first time. */
+struct script {
+	const char *text;
+	char sha[2 * SHA_DIGEST_LENGTH + 1];
+};
+
+enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_COUNT };
+
+static const char *const script_text[SCRIPT_COUNT] = {
+	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA,
+};
 
 struct rconn {
 	struct redis_broker *rb;
@@ -168,6 +211,11 @@ struct redis_broker {
 	char shown[RV__REDIS_URL_MAX + 8]; /* the URL for logs, no password */
 	struct rconn pub, sub;
 	struct rv__idmap chans;         /* party id -> struct chan */
+	struct script scripts[SCRIPT_COUNT];
+	uint64_t script_seq;            /* script calls made */
+	size_t script_inflight;         /* sent, not yet answered */
+	bool reloading;                 /* a NOSCRIPT came: calls are held */
+	struct script_call *held;       /* meanwhile, in the order made */
 	struct rv_backoff bo;
 	size_t inflight;
 	ev_timer time_w;                /* the next TIME */
@@ -175,6 +223,7 @@ struct redis_broker {
 	double time_sent;               /* server ms TIME went, 0: none pending */
 	double rtt[TIME_WINDOW], offset[TIME_WINDOW]; /* the last samples, ms */
 	unsigned n_time;                /* samples taken */
+	bool clock_warned;              /* clock_off logged */
 	bool stopped;
 	bool was_up;
 };
@@ -182,6 +231,7 @@ struct redis_broker {
 static void conn_start(struct rconn *rc);
 static void time_tick(struct ev_loop *loop, ev_timer *t, int revents);
 static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void lease_set(struct redis_broker *rb);
 
 static void update_state(struct redis_broker *rb)
 {
@@ -224,13 +274,38 @@ static void channel_of(const char *prefix, const char *id, char *buf, size_t len
 	snprintf(buf, len, "%s%s", prefix, id);
 }
 
+/* The answer to a SUBSCRIBE: ["subscribe", channel, count]. From then on
+ * every message published on the channel comes (on_push): a party's
+ * recall waits for it so that nothing falls in between. NULL: the
+ * connection is gone. */
+static void on_sub(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+	struct redis_broker *rb = priv;
+	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
+	char id[RV_ID_MAX + 1];
+	redisReply *chan;
+
+	if (!reply || rb->stopped || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->element[0]->str, "subscribe") ||
+	    reply->element[1]->type != REDIS_REPLY_STRING)
+		return;
+	chan = reply->element[1];
+	if (chan->len <= plen || chan->len - plen > RV_ID_MAX ||
+	    memcmp(chan->str, CHANNEL_PREFIX, plen))
+		return;
+	memcpy(id, chan->str + plen, chan->len - plen);
+	id[chan->len - plen] = 0;
+	if (rb->base.on_subscribed)
+		rb->base.on_subscribed(rb->base.user, id);
+}
+
 static void send_subscribe(struct redis_broker *rb, struct chan *ch)
 {
 	char name[CHANNEL_MAX];
 
 	channel_of(CHANNEL_PREFIX, ch->id, name, sizeof(name));
-	/* the confirmation needs nothing: messages come through on_push */
-	if (!rv__redis_conn_command(rb->sub.c, NULL, NULL, "SUBSCRIBE %s", name))
+	if (!rv__redis_conn_command(rb->sub.c, on_sub, rb, "SUBSCRIBE %s", name))
 		ch->active = true;
 }
 
@@ -305,8 +380,24 @@ static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 		return;
 	memcpy(id, chan->str + plen, chan->len - plen);
 	id[chan->len - plen] = 0;
-	if (rb->base.on_message)
-		rb->base.on_message(rb->base.user, id, data->str, data->len);
+	if (rb->base.on_message) {
+		const char *p = data->str;
+		size_t len = data->len, plen2 = sizeof(KEPT_PREFIX) - 1;
+		uint64_t seq = 0;
+
+		if (len > plen2 && !memcmp(p, KEPT_PREFIX, plen2)) {
+			size_t i = plen2;
+
+			/* 19 digits at most: no overflow */
+			while (i < len && i < plen2 + 19 && p[i] >= '0' && p[i] <= '9')
+				seq = seq * 10 + (uint64_t)(p[i++] - '0');
+			if (i == plen2 || i >= len || p[i] != ' ' || !seq)
+				return;         /* malformed: not ours */
+			p += i + 1;
+			len -= i + 1;
+		}
+		rb->base.on_message(rb->base.user, id, p, len, seq);
+	}
 }
 
 /* rc's connection is gone (closed by us or lost): forget it, and make
@@ -360,7 +451,7 @@ static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	rc->ever = true;
 	if (!rc->sub) {
 		/* the lease first: a join sent after it finds this node alive */
-		lease_tick(rb->hub->loop, &rb->lease_w, 0);
+		lease_set(rb);
 		time_tick(rb->hub->loop, &rb->time_w, 0);
 	} else {
 		rv__idmap_each(&rb->chans, subscribe_wanted, rb);
@@ -451,6 +542,14 @@ static void conn_start(struct rconn *rc)
 
 /* ---- Redis's clock ----------------------------------------------------- */
 
+static bool open_sockets(const struct rv__hub *hub)
+{
+	for (unsigned i = 0; i < RV_METRIC_ENDPOINTS_MAX; i++)
+		if (hub->metrics.connections_open[i])
+			return true;
+	return false;
+}
+
 /* TIME's answer: [seconds, microseconds] as strings. */
 static void on_time(struct rv__redis_conn *c, redisReply *r, void *priv)
 {
@@ -483,6 +582,28 @@ static void on_time(struct rv__redis_conn *c, redisReply *r, void *priv)
 			rb->hub->metrics.redis_clock_rtt_ms = rb->rtt[i];
 		}
 	rb->hub->metrics.redis_clock_known = true;
+	if (n < TIME_ALIGN_SAMPLES) {
+		/* the first samples back to back: aligned within a few ms */
+		time_tick(rb->hub->loop, &rb->time_w, 0);
+		return;
+	}
+	best = rb->hub->metrics.redis_clock_offset_ms;
+	if (fabs(best) > TIME_ALIGN_MS && open_sockets(rb->hub)) {
+		if (!rb->clock_warned)
+			rv_log(rb->hub->log, RV_LOG_WARN, "clock_off",
+			       "server time is %.1f ms off Redis's TIME, and clients are "
+			       "connected: not stepped (check NTP)", -best);
+		rb->clock_warned = true;
+	} else if (fabs(best) > TIME_ALIGN_MS) {
+		rb->hub->clock.wall_anchor_ms += best;
+		rv_log(rb->hub->log, RV_LOG_WARN, "clock_aligned",
+		       "server time was %.1f ms off Redis's TIME: stepped onto it", -best);
+		/* the samples measured the old clock: start over */
+		rb->n_time = 0;
+		rb->hub->metrics.redis_clock_known = false;
+		rb->hub->metrics.redis_clock_aligned++;
+		time_tick(rb->hub->loop, &rb->time_w, 0);
+	}
 }
 
 static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
@@ -495,19 +616,279 @@ static void time_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		rb->time_sent = rv__hub_now(rb->hub);
 }
 
+/* ---- scripts: EVALSHA, EVAL when Redis does not have them ------------- */
+
+/* A script call: what it needs to be sent again as EVAL (its arguments
+ * copied into args) and whose answer it is. */
+struct script_call {
+	struct redis_broker *rb;
+	const struct script *sc;
+	rv__redis_reply_cb fn;          /* the answer's handler, with priv */
+	void *priv;
+	uint64_t seq;                   /* the order calls were made in */
+	struct script_call *next;       /* held, in seq order */
+	int argc;
+	const char **argv;              /* EVALSHA sha numkeys args... */
+	size_t *argvlen;
+	char args[];
+};
+
+static void on_script(struct rv__redis_conn *c, redisReply *reply, void *priv);
+
+static int script_send(struct script_call *sc)
+{
+	struct redis_broker *rb = sc->rb;
+
+	if (!rb->pub.ready || rv__redis_conn_command_argv(rb->pub.c, on_script, sc, sc->argc,
+							  sc->argv, sc->argvlen))
+		return RV_EIO;
+	rb->script_inflight++;
+	return 0;
+}
+
+static void script_fail(struct script_call *sc)
+{
+	sc->fn(sc->rb->pub.c, NULL, sc->priv);
+	free(sc);
+}
+
+/* Held until the calls in flight are answered, in the order made. */
+static void script_hold(struct script_call *sc)
+{
+	struct script_call **pp = &sc->rb->held;
+
+	while (*pp && (*pp)->seq < sc->seq)
+		pp = &(*pp)->next;
+	sc->next = *pp;
+	*pp = sc;
+}
+
+/* The reload is over once no call sent before it can still fail: the
+ * held calls go, as EVAL (never NOSCRIPT), in the order they were made. */
+static void script_release(struct redis_broker *rb)
+{
+	struct script_call *sc, *next;
+
+	if (!rb->reloading || rb->script_inflight)
+		return;
+	sc = rb->held;
+	rb->held = NULL;
+	rb->reloading = false;
+	for (; sc; sc = next) {
+		next = sc->next;
+		sc->argv[0] = "EVAL";
+		sc->argvlen[0] = 4;
+		sc->argv[1] = sc->sc->text;
+		sc->argvlen[1] = strlen(sc->sc->text);
+		if (script_send(sc))
+			script_fail(sc);
+	}
+}
+
+/* A script's answer. Redis without the script (restarted, SCRIPT FLUSH)
+ * answers NOSCRIPT: the call is sent again with the script's text. Not at
+ * once: the calls sent after it fail too, and calls made meanwhile would
+ * overtake them (a chat history out of order); so every call is held
+ * until the last one in flight is answered, then all go in their order. */
+static void on_script(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+	struct script_call *sc = priv;
+	struct redis_broker *rb = sc->rb;
+
+	rb->script_inflight--;
+	if (reply && reply->type == REDIS_REPLY_ERROR && !rb->stopped &&
+	    !strncmp(reply->str, "NOSCRIPT", 8) && rb->pub.c == c) {
+		if (!rb->reloading)
+			rv_log(rb->hub->log, RV_LOG_INFO, "redis_scripts",
+			       "Redis lost the scripts (restarted or SCRIPT FLUSH): sent again");
+		rb->reloading = true;
+		rb->hub->metrics.redis_script_reloads++;
+		script_hold(sc);
+	} else {
+		sc->fn(c, reply, sc->priv);
+		free(sc);
+	}
+	script_release(rb);
+}
+
+/* Fail every held call (the broker stops). */
+static void script_drop_held(struct redis_broker *rb)
+{
+	struct script_call *sc = rb->held, *next;
+
+	rb->held = NULL;
+	rb->reloading = false;
+	for (; sc; sc = next) {
+		next = sc->next;
+		script_fail(sc);
+	}
+}
+
+/* Run script which with nkeys keys then the other arguments (n in all,
+ * each args[i] of lens[i] bytes, copied): EVALSHA, and EVAL if Redis says
+ * NOSCRIPT; fn(priv) gets the answer (NULL: failed). 0, RV_EIO, RV_ENOMEM
+ * (then fn is not called). */
+static int script_run(struct redis_broker *rb, int which, unsigned nkeys, size_t n,
+		      const char *const *args, const size_t *lens, rv__redis_reply_cb fn, void *priv)
+{
+	char num[12];
+	size_t bytes = 0, at;
+	int argc = (int)n + 3;
+	struct script_call *sc;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += lens[i];
+	snprintf(num, sizeof(num), "%u", nkeys);
+	bytes += strlen(num);
+	if (!(sc = malloc(sizeof(*sc) + argc * (sizeof(char *) + sizeof(size_t)) + bytes)))
+		return RV_ENOMEM;
+	*sc = (struct script_call){ .rb = rb, .sc = &rb->scripts[which], .fn = fn,
+				    .priv = priv, .seq = ++rb->script_seq, .argc = argc };
+	/* the arrays first (aligned), the bytes after them */
+	sc->argv = (const char **)(void *)sc->args;
+	sc->argvlen = (size_t *)(void *)(sc->argv + argc);
+	at = (size_t)argc * (sizeof(char *) + sizeof(size_t));
+	sc->argv[0] = "EVALSHA";
+	sc->argvlen[0] = 7;
+	sc->argv[1] = sc->sc->sha;
+	sc->argvlen[1] = 2 * SHA_DIGEST_LENGTH;
+	memcpy(sc->args + at, num, strlen(num));
+	sc->argv[2] = sc->args + at;
+	sc->argvlen[2] = strlen(num);
+	at += strlen(num);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(sc->args + at, args[i], lens[i]);
+		sc->argv[3 + i] = sc->args + at;
+		sc->argvlen[3 + i] = lens[i];
+		at += lens[i];
+	}
+	if (rb->reloading) {
+		script_hold(sc);
+		return 0;
+	}
+	if (script_send(sc)) {
+		free(sc);
+		return RV_EIO;
+	}
+	return 0;
+}
+
+/* Run script which with n NUL-terminated arguments (keys first). */
+static int script_run_str(struct redis_broker *rb, int which, unsigned nkeys, size_t n,
+			  const char *const *args, rv__redis_reply_cb fn, void *priv)
+{
+	size_t lens[16];
+
+	if (n > sizeof(lens) / sizeof(lens[0]))
+		return RV_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(args[i]);
+	return script_run(rb, which, nkeys, n, args, lens, fn, priv);
+}
+
 /* ---- the lease and the members ---------------------------------------- */
 
+static void lease_set(struct redis_broker *rb)
+{
+	if (rb->pub.ready)
+		rv__redis_conn_command(rb->pub.c, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
+				       (unsigned long long)rb->base.node, LEASE_MS);
+}
+
+/* The renewal's answer: nil when the lease was gone (this node stalled
+ * past LEASE_MS, or Redis lost it): the others have dropped this node's
+ * members by now, so the lease is set again and they are written again
+ * (on_up), after it on the same connection. */
+static void on_lease(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+	struct redis_broker *rb = priv;
+
+	if (!reply || rb->stopped || reply->type != REDIS_REPLY_NIL)
+		return;
+	rv_log(rb->hub->log, RV_LOG_WARN, "lease_lost",
+	       "node %016llx: its lease ran out; its members are written again",
+	       (unsigned long long)rb->base.node);
+	lease_set(rb);
+	if (rb->was_up && rb->base.on_up)
+		rb->base.on_up(rb->base.user);
+}
+
+/* Renew the lease only while it exists (XX), so that its loss shows. */
 static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct redis_broker *rb = t->data;
 
 	if (rb->pub.ready)
-		rv__redis_conn_command(rb->pub.c, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
-				  (unsigned long long)rb->base.node, LEASE_MS);
+		rv__redis_conn_command(rb->pub.c, on_lease, rb,
+				       "SET " NODE_PREFIX "%016llx 1 PX %u XX",
+				       (unsigned long long)rb->base.node, LEASE_MS);
+}
+
+struct leases_req {
+	struct redis_broker *rb;
+	size_t n;
+	uint64_t nodes[];
+};
+
+/* MGET's answer: a value per lease key, nil where it is gone. */
+static void on_leases(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+	struct leases_req *rq = priv;
+	struct redis_broker *rb = rq->rb;
+	bool *alive = NULL;
+
+	if (!reply || rb->stopped || !rb->base.on_leases || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != rq->n || !(alive = calloc(rq->n, sizeof(*alive))))
+		goto done;
+	for (size_t i = 0; i < rq->n; i++)
+		alive[i] = reply->element[i]->type != REDIS_REPLY_NIL;
+	rb->base.on_leases(rb->base.user, rq->nodes, alive, rq->n);
+done:
+	free(alive);
+	free(rq);
+}
+
+static int redis_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	struct leases_req *rq;
+	char (*keys)[sizeof(NODE_PREFIX) + 17] = NULL;
+	const char **argv = NULL;
+	int rc = RV_ENOMEM;
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	if (!n)
+		return 0;
+	if (!(rq = malloc(sizeof(*rq) + n * sizeof(*nodes))) ||
+	    !(keys = malloc(n * sizeof(*keys))) || !(argv = malloc((n + 1) * sizeof(*argv))))
+		goto out;
+	rq->rb = rb;
+	rq->n = n;
+	memcpy(rq->nodes, nodes, n * sizeof(*nodes));
+	argv[0] = "MGET";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(keys[i], sizeof(keys[i]), NODE_PREFIX "%016llx",
+			 (unsigned long long)nodes[i]);
+		argv[i + 1] = keys[i];
+	}
+	/* NULL lengths: hiredis takes strlen of each */
+	if (rv__redis_conn_command_argv(rb->pub.c, on_leases, rq, (int)n + 1, argv, NULL)) {
+		rc = RV_EIO;
+		goto out;
+	}
+	rq = NULL;
+	rc = 0;
+out:
+	free(rq);
+	free(keys);
+	free(argv);
+	return rc;
 }
 
 struct members_req {
 	struct redis_broker *rb;
+	uint64_t seq;
 	char party[RV_ID_MAX + 1];
 };
 
@@ -555,6 +936,7 @@ static void on_members(struct rv__redis_conn *c, redisReply *r, void *priv)
 	out.id_len = lens;
 	out.entry = strs + n;
 	out.entry_len = lens + n;
+	out.seq = rq->seq;
 	rb->base.on_members(rb->base.user, rq->party, &out);
 done:
 	free(strs);
@@ -563,12 +945,13 @@ done:
 }
 
 static int redis_members(struct rv__broker *b, const char *party, enum rv__members_op op,
-			 const char *member, const char *entry)
+			 const char *member, const char *entry, uint64_t join, uint64_t seq)
 {
 	static const char *const ops[] = { "read", "join", "leave", "host" };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
-	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8];
+	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
+	     k_kept[CHANNEL_MAX + 8], ttl[12], place[24] = "";
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -576,6 +959,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	if (!(rq = malloc(sizeof(*rq))))
 		return RV_ENOMEM;
 	rq->rb = rb;
+	rq->seq = seq;
 	snprintf(rq->party, sizeof(rq->party), "%s", party);
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(k_mem, sizeof(k_mem), "%s:members", name);
@@ -583,16 +967,22 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_seq, sizeof(k_seq), "%s:seq", name);
 	snprintf(k_state, sizeof(k_state), "%s:state", name);
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
+	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
-	if (rv__redis_conn_command(rb->pub.c, on_members, rq,
-			      "EVAL %s 6 %s %s %s %s %s %s %s %s %s %s %s %u", MEMBERS_LUA,
-			      k_mem, k_host, k_seq, name, k_state, k_chat, ops[op], node,
-			      member ? member : "", entry ? entry : "", NODE_PREFIX,
-			      KEEP_MS)) {
-		free(rq);
-		return RV_EIO;
+	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	if (join)
+		snprintf(place, sizeof(place), "%llu", (unsigned long long)join);
+	{
+		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept, ops[op],
+				       node, member ? member : "", entry ? entry : "", NODE_PREFIX,
+				       ttl, place };
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 7, sizeof(args) / sizeof(args[0]),
+					args, on_members, rq);
+
+		if (rc)
+			free(rq);
+		return rc;
 	}
-	return 0;
 }
 
 /* ---- the interface ----------------------------------------------------- */
@@ -628,7 +1018,9 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 			      const void *data, size_t len, unsigned keep)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8];
+	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8], kseq[CHANNEL_MAX + 8], ttl[12], kept[12];
+	const char *args[6] = { key, name, kseq, data, ttl, kept };
+	size_t lens[6];
 	int rc;
 
 	if (chat && !keep)
@@ -639,10 +1031,17 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
-	rc = chat ? rv__redis_conn_command(rb->pub.c, on_published, rb, "EVAL %s 2 %s %s %b %u %u",
-				      KEEP_CHAT_LUA, key, name, data, len, KEEP_MS, keep)
-		  : rv__redis_conn_command(rb->pub.c, on_published, rb, "EVAL %s 2 %s %s %b %u",
-				      KEEP_STATE_LUA, key, name, data, len, KEEP_MS);
+	snprintf(kseq, sizeof(kseq), "%s:kept", name);
+	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	snprintf(kept, sizeof(kept), "%u", keep);
+	lens[0] = strlen(key);
+	lens[1] = strlen(name);
+	lens[2] = strlen(kseq);
+	lens[3] = len;
+	lens[4] = strlen(ttl);
+	lens[5] = strlen(kept);
+	rc = script_run(rb, chat ? SCRIPT_KEEP_CHAT : SCRIPT_KEEP_STATE, 3, chat ? 6 : 5, args,
+			lens, on_published, rb);
 	if (rc) {
 		rb->hub->metrics.redis_dropped++;
 		return RV_EIO;
@@ -657,22 +1056,24 @@ struct recall {
 	void *arg;
 };
 
-/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes]]. */
-static void on_recall(struct rv__redis_conn *c, redisReply *r, void *priv)
+/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq or nil]. */
+static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct recall rq = *(struct recall *)priv;
-	redisReply *reply = r, *st, *list;
+	redisReply *st, *list;
 	struct rv__broker_recalled out = { 0 };
 	const char **chat = NULL;
 	size_t *chat_len = NULL;
 
 	free(priv);
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
 		rq.cb(rq.arg, NULL);
 		return;
 	}
 	st = reply->element[0];
 	list = reply->element[1];
+	if (reply->element[2]->type == REDIS_REPLY_STRING)
+		out.seq = strtoull(reply->element[2]->str, NULL, 10);
 	if (st->type == REDIS_REPLY_STRING) {
 		out.state = st->str;
 		out.state_len = st->len;
@@ -710,7 +1111,7 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 			void *arg)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8];
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8];
 	struct recall *rq;
 
 	if (!rb->pub.ready)
@@ -721,12 +1122,15 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(skey, sizeof(skey), "%s:state", name);
 	snprintf(ckey, sizeof(ckey), "%s:chat", name);
-	if (rv__redis_conn_command(rb->pub.c, on_recall, rq, "EVAL %s 2 %s %s", RECALL_LUA,
-			      skey, ckey)) {
-		free(rq);
-		return RV_EIO;
+	snprintf(kkey, sizeof(kkey), "%s:kept", name);
+	{
+		const char *args[] = { skey, ckey, kkey };
+		int rc = script_run_str(rb, SCRIPT_RECALL, 3, 3, args, on_recall, rq);
+
+		if (rc)
+			free(rq);
+		return rc;
 	}
-	return 0;
 }
 
 static int redis_subscribe(struct rv__broker *b, const char *party)
@@ -795,6 +1199,7 @@ static void redis_stop(struct rv__broker *b)
 	ev_timer_stop(rb->hub->loop, &rb->lease_w);
 	stop_conn(&rb->pub);
 	stop_conn(&rb->sub);
+	script_drop_held(rb);
 }
 
 static void free_chan(void *ch)
@@ -818,6 +1223,7 @@ static const struct rv__broker_ops redis_ops = {
 	.publish_kept = redis_publish_kept,
 	.recall = redis_recall,
 	.members = redis_members,
+	.leases = redis_leases,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.stop = redis_stop,
@@ -875,6 +1281,14 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url,
 		return RV_ENOMEM;
 	}
 	rv__redis_url_redact(url, rb->shown, sizeof(rb->shown));
+	for (int i = 0; i < SCRIPT_COUNT; i++) {
+		unsigned char md[SHA_DIGEST_LENGTH];
+
+		rb->scripts[i].text = script_text[i];
+		SHA1((const unsigned char *)script_text[i], strlen(script_text[i]), md);
+		for (int j = 0; j < SHA_DIGEST_LENGTH; j++)
+			snprintf(rb->scripts[i].sha + 2 * j, 3, "%02x", md[j]);
+	}
 	/* node ids only have to differ between the nodes of one cluster */
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
 		seed[0] = (uint64_t)getpid() << 32 ^ (uint64_t)rv_time_mono_ns();

@@ -10,16 +10,23 @@
  * its syncs, chat and reactions go out to the other nodes once each, and
  * theirs come in (party_relay.h) to this node's members. A party new to
  * this node first recalls what Redis kept of it (its state and chat
- * history): the joins that made it wait for the answer, bounded by
- * RECALL_WAIT_MS (then the party starts from what this node knows), so
- * that their welcome carries the party as the other nodes know it.
+ * history), once its channel is subscribed, so that nothing published
+ * later slips between the two: the joins that made it wait for the
+ * answer, bounded by RECALL_WAIT_MS (then the party starts from what this
+ * node knows), so that their welcome carries the party as the other nodes
+ * know it. Messages relayed meanwhile are held and applied after the
+ * answer, those it already holds (by their kept sequence) left out.
  *
  * Members are in Redis too (broker.h's members): each local join and leave
- * is written there, and every MEMBERS_EVERY_S (and on another node's
- * notice) each party with members here reads them back: other nodes'
- * members are the party's remote members (never delivered to), the host is
- * the one Redis elected, and a dead node's members leave once its lease is
- * gone.
+ * is written there, and a party with members here reads them back only
+ * when they may have changed: once its channel is subscribed, on another
+ * node's notice, when Redis comes back, and when a node holding some of
+ * its members lost its lease. Other nodes' members are the party's remote
+ * members (never delivered to), the host is the one Redis elected. Dead
+ * nodes are found by one check per node, not per party: every
+ * LEASES_EVERY_S one MGET of the leases of the nodes seen in this node's
+ * parties; a party that had members on a node whose lease is gone reads
+ * (which drops them and elects a successor, and notifies the others).
  */
 #include <ev.h>
 #include <math.h>
@@ -37,18 +44,26 @@
 #include "endpoint.h"
 #include "idmap.h"
 #include "party_relay.h"
+#include "relay.h"
 
 struct parties {
 	struct rv__hub *hub;
 	struct rv__idmap by_id;
 	uint64_t next_member;
-	ev_timer members_w;             /* cluster: the parties' members read back */
+	uint64_t members_seq;           /* members steps made */
+	ev_timer leases_w;              /* cluster: the other nodes' leases checked */
 };
 
-/* How often a node reads back the members of its parties (and so drops
- * those of dead nodes): with a lease of 3 s, a killed node's members are
- * gone from every node within about 4 s. */
-#define MEMBERS_EVERY_S 1.0
+/* How often a node checks the leases of the nodes its parties have
+ * members on: with a lease of 3 s, a killed node's members are gone from
+ * every node within about 4 s. */
+#define LEASES_EVERY_S 1.0
+/* Nodes checked at most per check (beyond, the rest wait a turn). */
+#define LEASES_MAX 1024
+/* A party's keys in Redis expire 6 h after its last members step
+ * (broker_redis.c KEEP_MS), for parties no node serves any more; a party
+ * served here with no step for this long reads, which renews them. */
+#define REFRESH_MS 3600000.0
 
 /* What the handshake's query says. */
 struct party_args {
@@ -63,6 +78,17 @@ _Static_assert(sizeof(struct party_args) <= RV__REQUEST_ARGS_MAX, "party_args fi
 
 struct party_conn;
 struct live_party;
+
+/* Messages other nodes relay while a party recalls, held to be applied
+ * after the recall (beyond, the next sync realigns). */
+#define RELAYED_MAX 1000
+
+struct relayed {
+	struct relayed *next;
+	uint64_t seq;                   /* its kept sequence, 0: none */
+	size_t len;
+	char data[];
+};
 
 /* A recall in flight: the broker's until answered; lp NULL once the
  * party no longer waits for it (gone, or the wait timed out). */
@@ -80,7 +106,17 @@ struct live_party {
 	ev_timer recall_w;              /* its deadline */
 	struct party_conn *waiting, **waiting_tail; /* joins held meanwhile, in order */
 	bool releasing;                 /* they are going in: lp stays */
+	bool recall_sent;               /* the recall went (once subscribed) */
+	struct relayed *relayed, **relayed_tail; /* held meanwhile, in order */
+	size_t n_relayed;
+	/* the last kept sequence this party holds (recalled or applied): a
+	 * kept message at or below it is here already (broker.h) */
+	uint64_t kept_seq;
 	unsigned local;                 /* members here (the party's size counts others') */
+	uint64_t *nodes;                /* other nodes with members here, last read */
+	size_t n_nodes;
+	uint64_t members_sent;          /* the last members step's seq */
+	double step_at;                 /* server ms it was made */
 };
 
 /* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
@@ -106,13 +142,18 @@ struct party_conn {
 	struct party_conn *wait_next;
 	bool may_host, has_name;
 	char name[RV_NAME_MAX_BYTES + 1];
+	uint64_t join_seq;              /* its join number in Redis, 0: not known yet */
 };
 
-static void party_remote(void *user, const char *id, const char *data, size_t len);
+static void party_remote(void *user, const char *id, const char *data, size_t len,
+			 uint64_t seq);
 static void party_members(void *user, const char *id, const struct rv__broker_members *r);
-static void members_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n);
+static void party_subscribed(void *user, const char *id);
 static void members_again(void *user);
 static void rearm(struct live_party *lp);
+static void read_members(struct live_party *lp);
 
 static int parties_start(struct rv__hub *hub, void **state)
 {
@@ -127,12 +168,14 @@ static int parties_start(struct rv__hub *hub, void **state)
 		hub->broker->on_message = party_remote;
 		hub->broker->on_members = party_members;
 		hub->broker->on_up = members_again;
+		hub->broker->on_subscribed = party_subscribed;
+		hub->broker->on_leases = leases_known;
 		hub->broker->user = ps;
 	}
-	ev_timer_init(&ps->members_w, members_tick, MEMBERS_EVERY_S, MEMBERS_EVERY_S);
-	ps->members_w.data = ps;
+	ev_timer_init(&ps->leases_w, leases_tick, LEASES_EVERY_S, LEASES_EVERY_S);
+	ps->leases_w.data = ps;
 	if (hub->broker && hub->broker->cluster) {
-		ev_timer_start(hub->loop, &ps->members_w);
+		ev_timer_start(hub->loop, &ps->leases_w);
 		/* it must not keep the loop alive: the drain ends when the loop
 		 * runs out of work (and the broker, stopped, reads nothing) */
 		ev_unref(hub->loop);
@@ -141,13 +184,38 @@ static int parties_start(struct rv__hub *hub, void **state)
 	return 0;
 }
 
+/* lp no longer waits for its recall: an answer still to come finds no
+ * party; one never asked for is freed here. */
+static void drop_recall(struct live_party *lp)
+{
+	if (lp->recall && lp->recall_sent)
+		lp->recall->lp = NULL;
+	else
+		free(lp->recall);
+	lp->recall = NULL;
+}
+
+static void free_relayed(struct live_party *lp)
+{
+	struct relayed *m, *next;
+
+	for (m = lp->relayed; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	lp->relayed = NULL;
+	lp->relayed_tail = &lp->relayed;
+	lp->n_relayed = 0;
+}
+
 static void free_live(struct live_party *lp)
 {
 	ev_timer_stop(lp->ps->hub->loop, &lp->due);
 	ev_timer_stop(lp->ps->hub->loop, &lp->recall_w);
-	if (lp->recall)
-		lp->recall->lp = NULL;
+	drop_recall(lp);
+	free_relayed(lp);
 	rv_party_free(lp->party);
+	free(lp->nodes);
 	free(lp);
 }
 
@@ -162,14 +230,16 @@ static void parties_stop(void *state)
 
 	if (!ps)
 		return;
-	if (ev_is_active(&ps->members_w)) {
+	if (ev_is_active(&ps->leases_w)) {
 		ev_ref(ps->hub->loop);
-		ev_timer_stop(ps->hub->loop, &ps->members_w);
+		ev_timer_stop(ps->hub->loop, &ps->leases_w);
 	}
 	if (ps->hub->broker) {
 		ps->hub->broker->on_message = NULL;
 		ps->hub->broker->on_members = NULL;
 		ps->hub->broker->on_up = NULL;
+		ps->hub->broker->on_subscribed = NULL;
+		ps->hub->broker->on_leases = NULL;
 	}
 	rv__idmap_free(&ps->by_id, free_party);
 	free(ps);
@@ -221,6 +291,7 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 	ev_timer_init(&lp->recall_w, recall_timeout, RECALL_WAIT_MS / 1000, 0);
 	lp->recall_w.data = lp;
 	lp->waiting_tail = &lp->waiting;
+	lp->relayed_tail = &lp->relayed;
 	if (rv__idmap_put(&ps->by_id, id, lp)) {
 		free_live(lp);
 		return RV_ENOMEM;
@@ -283,9 +354,23 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 	rv_outbox_clear(ob);
 }
 
+/* A relayed message made lp's, as a frame for its members: NULL when the
+ * party holds it already (a kept sequence at or below its own) or it is
+ * not to be delivered. */
+static struct rv_frame *take_relayed(struct live_party *lp, const char *data, size_t len,
+				     uint64_t seq)
+{
+	if (seq && seq <= lp->kept_seq)
+		return NULL;
+	if (seq)
+		lp->kept_seq = seq;
+	return rv__party_relay_in(lp->ps->hub, lp->party, data, len);
+}
+
 /* What another node published for party id (broker.h): to every member
  * here, one frame for all. */
-static void party_remote(void *user, const char *id, const char *data, size_t len)
+static void party_remote(void *user, const char *id, const char *data, size_t len,
+			 uint64_t seq)
 {
 	struct parties *ps = user;
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
@@ -297,13 +382,30 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 
 		snprintf(node, sizeof(node), "%016llx", (unsigned long long)ps->hub->broker->node);
 		if (len != 4 + 16 || memcmp(data + 4, node, 16))
-			rv__broker_members(ps->hub->broker, id, RV__MEMBERS_READ, NULL, NULL);
+			read_members(lp);
 		return;
 	}
-	/* while recalling there is no one here to tell: the recall brings
-	 * what was kept (a message published between the recall and its
-	 * answer reaching this node is missed: the next sync realigns) */
-	if (!lp || lp->recall || !(f = rv__party_relay_in(ps->hub, lp->party, data, len)))
+	if (!lp)
+		return;
+	/* while recalling there is no one here to tell, and the recall's
+	 * answer is still to come: held, applied after it (recall_done) */
+	if (lp->recall) {
+		struct relayed *m;
+
+		if (lp->n_relayed >= RELAYED_MAX || !(m = malloc(sizeof(*m) + len))) {
+			ps->hub->metrics.redis_dropped++;
+			return;
+		}
+		m->next = NULL;
+		m->seq = seq;
+		m->len = len;
+		memcpy(m->data, data, len);
+		*lp->relayed_tail = m;
+		lp->relayed_tail = &m->next;
+		lp->n_relayed++;
+		return;
+	}
+	if (!(f = take_relayed(lp, data, len, seq)))
 		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
 		if (!m->remote)
@@ -311,7 +413,82 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 	rv_frame_unref(f);
 }
 
-/* The party's members as Redis holds them (broker.h): made the party's. */
+static bool has_node(const uint64_t *nodes, size_t n, uint64_t node)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i] == node)
+			return true;
+	return false;
+}
+
+/* This node's own members' join numbers in r, kept so that a member
+ * written again (Redis lost it) keeps its place. */
+static void note_own(struct live_party *lp, const char *id, size_t id_len,
+		     const struct rv__relay_member *e)
+{
+	char mid[RV_MEMBER_ID_MAX + 1];
+	struct rv_member *m;
+
+	if (!rv__relay_member_id_ok(id, id_len))
+		return;
+	memcpy(mid, id, id_len);
+	mid[id_len] = 0;
+	if ((m = rv_party_find(lp->party, mid)) && !m->remote && m->user)
+		((struct party_conn *)rv__conn_ep(m->user))->join_seq = e->seq;
+}
+
+/* The other nodes r's members are on, kept for the lease check (out of
+ * memory, the old set stays: a read later corrects it); and this node's
+ * own members' join numbers. */
+static void note_nodes(struct live_party *lp, const struct rv__broker_members *r)
+{
+	uint64_t self = lp->ps->hub->broker->node, *nodes = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct rv__relay_member e;
+
+		if (rv__relay_member_decode(r->entry[i], r->entry_len[i], &e))
+			continue;
+		if (e.node == self)
+			note_own(lp, r->id[i], r->id_len[i], &e);
+		if (e.node == self || has_node(nodes, n, e.node))
+			continue;
+		/* grown one at a time: a party spans a handful of nodes */
+		uint64_t *more = realloc(nodes, (n + 1) * sizeof(*nodes));
+
+		if (!more) {
+			free(nodes);
+			return;
+		}
+		nodes = more;
+		nodes[n++] = e.node;
+	}
+	free(lp->nodes);
+	lp->nodes = nodes;
+	lp->n_nodes = n;
+}
+
+/* One members step for lp (broker.h), numbered: answers come back in
+ * order, so an answer older than the last step made is not the last word. */
+static void members_step(struct live_party *lp, enum rv__members_op op, const char *member,
+			 const char *entry, uint64_t join)
+{
+	struct parties *ps = lp->ps;
+	uint64_t seq = ps->members_seq + 1;
+
+	if (rv__broker_members(ps->hub->broker, rv_party_id(lp->party), op, member, entry, join,
+			       seq))
+		return;
+	ps->members_seq = seq;
+	lp->members_sent = seq;
+	lp->step_at = rv__hub_now(ps->hub);
+}
+
+/* The party's members as Redis holds them (broker.h): made the party's.
+ * The host only from the answer to the last step made: an older one may
+ * name the host this node has just handed over from (a transfer_host is
+ * applied here at once, and confirmed by its own step after). */
 static void party_members(void *user, const char *id, const struct rv__broker_members *r)
 {
 	struct parties *ps = user;
@@ -321,29 +498,31 @@ static void party_members(void *user, const char *id, const struct rv__broker_me
 	if (!lp)
 		return;
 	rv_outbox_init(&ob);
-	rv__party_relay_members(ps->hub, lp->party, r, &ob);
+	rv__party_relay_members(ps->hub, lp->party, r, r->seq >= lp->members_sent, &ob);
 	deliver(ps, lp->party, &ob);
 	rearm(lp);
+	note_nodes(lp, r);
 }
 
-static void read_members(void *value, void *arg)
+static void read_members(struct live_party *lp)
 {
-	struct live_party *lp = value;
-
-	(void)arg;
-	if (lp->local)
-		rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ,
-				   NULL, NULL);
+	members_step(lp, RV__MEMBERS_READ, NULL, NULL, 0);
 }
 
-/* m, a member here, into Redis (a no-op when it is there already). */
+/* m, a member here, into Redis (a no-op when it is there already), in
+ * its place in the join order when Redis gave it one before. */
 static void write_member(struct live_party *lp, const struct rv_member *m)
 {
 	char entry[RV_NAME_MAX_BYTES + 3];
+	const struct party_conn *pc = rv__conn_ep(m->user);
 
 	snprintf(entry, sizeof(entry), "%d %s", m->may_host, m->name);
-	rv__broker_members(lp->ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_JOIN, m->id,
-			   entry);
+	members_step(lp, RV__MEMBERS_JOIN, m->id, entry, pc->join_seq);
+}
+
+static void forget_kept(void *value, void *arg)
+{
+	((struct live_party *)value)->kept_seq = 0;
 }
 
 static void write_members(void *value, void *arg)
@@ -360,16 +539,80 @@ static void members_again(void *user)
 {
 	struct parties *ps = user;
 
+	/* a Redis that restarted counts kept sequences from 1 again */
+	rv__idmap_each(&ps->by_id, forget_kept, NULL);
 	rv__idmap_each(&ps->by_id, write_members, NULL);
 }
 
-static void members_tick(struct ev_loop *loop, ev_timer *t, int revents)
+struct node_set {
+	uint64_t nodes[LEASES_MAX];
+	size_t n;
+	double now;
+};
+
+/* lp's nodes into set; and a read when its keys were not renewed lately. */
+static void gather_nodes(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	struct node_set *set = arg;
+
+	if (lp->local && set->now - lp->step_at > REFRESH_MS)
+		read_members(lp);
+	for (size_t i = 0; i < lp->n_nodes && set->n < LEASES_MAX; i++)
+		if (!has_node(set->nodes, set->n, lp->nodes[i]))
+			set->nodes[set->n++] = lp->nodes[i];
+}
+
+/* One MGET for every node this node's parties have members on. */
+static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct parties *ps = t->data;
+	struct node_set *set = malloc(sizeof(*set));
 
 	(void)loop;
 	(void)revents;
-	rv__idmap_each(&ps->by_id, read_members, NULL);
+	if (!set)
+		return;
+	set->n = 0;
+	set->now = rv__hub_now(ps->hub);
+	rv__idmap_each(&ps->by_id, gather_nodes, set);
+	if (set->n)
+		rv__broker_leases(ps->hub->broker, set->nodes, set->n);
+	free(set);
+}
+
+static void read_if_dead(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	const struct node_set *dead = arg;
+
+	for (size_t i = 0; i < lp->n_nodes; i++)
+		if (has_node(dead->nodes, dead->n, lp->nodes[i])) {
+			read_members(lp);
+			return;
+		}
+}
+
+/* The leases' answer: the parties with members on a dead node read them
+ * (the read drops them, elects a successor and tells the other nodes). */
+static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n)
+{
+	struct parties *ps = user;
+	struct node_set *dead = malloc(sizeof(*dead));
+
+	if (!dead)
+		return;
+	dead->n = 0;
+	for (size_t i = 0; i < n && dead->n < LEASES_MAX; i++)
+		if (!alive[i])
+			dead->nodes[dead->n++] = nodes[i];
+	if (dead->n) {
+		rv_log(ps->hub->log, RV_LOG_INFO, "node_lost", "%zu node(s) without a lease, "
+		       "the first %016llx: their members leave", dead->n,
+		       (unsigned long long)dead->nodes[0]);
+		rv__idmap_each(&ps->by_id, read_if_dead, dead);
+	}
+	free(dead);
 }
 
 /* Arm lp's timer for the party's next deadline; a deadline that has not
@@ -557,13 +800,37 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	return 0;
 }
 
-/* The recall is over (answered, failed or timed out): the held joins go
- * in, in their order; one the party refuses now is closed as party_open
- * would have. */
-static void release_waiting(struct parties *ps, struct live_party *lp)
+/* What Redis kept (r, NULL when the recall failed) and then what was
+ * relayed meanwhile, made lp's. A relayed kept message whose sequence the
+ * recall covers is in it (or superseded by its state); that holds for
+ * those arriving after the answer too (take_relayed): Redis may write the
+ * answer and a message published before it to this node in either order. */
+static void recall_done(struct parties *ps, struct live_party *lp,
+			const struct rv__broker_recalled *r)
+{
+	struct rv_frame *f;
+
+	if (r) {
+		rv__party_relay_recalled(ps->hub, lp->party, r);
+		if (r->seq > lp->kept_seq)
+			lp->kept_seq = r->seq;
+	}
+	for (struct relayed *m = lp->relayed; m; m = m->next)
+		if ((f = take_relayed(lp, m->data, m->len, m->seq)))
+			rv_frame_unref(f);
+	free_relayed(lp);
+}
+
+/* The recall is over (answered with r, failed or timed out: NULL): the
+ * party takes what it brought and what was relayed meanwhile, then the
+ * held joins go in, in their order; one the party refuses now is closed
+ * as party_open would have. */
+static void release_waiting(struct parties *ps, struct live_party *lp,
+			    const struct rv__broker_recalled *r)
 {
 	struct party_conn *pc, *next;
 
+	recall_done(ps, lp, r);
 	lp->recall = NULL;
 	ev_timer_stop(ps->hub->loop, &lp->recall_w);
 	pc = lp->waiting;
@@ -591,12 +858,10 @@ static void recalled(void *arg, const struct rv__broker_recalled *r)
 	free(rq);
 	if (!lp)
 		return;
-	if (r)
-		rv__party_relay_recalled(lp->ps->hub, lp->party, r);
-	else
+	if (!r)
 		rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
 		       "party=%s: starts from this node's state", rv_party_id(lp->party));
-	release_waiting(lp->ps, lp);
+	release_waiting(lp->ps, lp, r);
 }
 
 static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
@@ -608,30 +873,47 @@ static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
 	       "party=%s: Redis did not answer within %.0f ms: starts from this node's state",
 	       rv_party_id(lp->party), RECALL_WAIT_MS);
-	if (lp->recall)
-		lp->recall->lp = NULL;
-	release_waiting(lp->ps, lp);
+	drop_recall(lp);
+	release_waiting(lp->ps, lp, NULL);
 }
 
-/* Ask Redis for what it kept of lp: true when the joins must wait. */
+/* Hold lp's joins for a recall of what Redis kept of it, sent once its
+ * channel is subscribed (party_subscribed): true when the joins must
+ * wait. Not while Redis is down: there is nothing to wait for. */
 static bool start_recall(struct parties *ps, struct live_party *lp)
 {
-	struct recall_req *rq = malloc(sizeof(*rq));
+	struct recall_req *rq;
 
-	if (!rq)
+	if (ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || !(rq = malloc(sizeof(*rq))))
 		return false;
 	rq->lp = lp;
-	/* answered first (one connection, in order): the members are in
-	 * before the joins the recall releases */
-	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_READ, NULL, NULL);
-	if (rv__broker_recall(ps->hub->broker, rv_party_id(lp->party), recalled, rq)) {
-		free(rq);
-		return false;
-	}
 	lp->recall = rq;
+	lp->recall_sent = false;
 	ev_timer_set(&lp->recall_w, RECALL_WAIT_MS / 1000, 0);
 	ev_timer_start(ps->hub->loop, &lp->recall_w);
 	return true;
+}
+
+/* party's channel is subscribed: what changes from now on reaches this
+ * node as a notice or a message, so a read (and a recall) made now
+ * misses nothing. Also after every reconnect of the subscriber. */
+static void party_subscribed(void *user, const char *id)
+{
+	struct parties *ps = user;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+
+	if (!lp)
+		return;
+	/* answered first (one connection, in order): the members are in
+	 * before the joins the recall releases */
+	read_members(lp);
+	if (!lp->recall || lp->recall_sent)
+		return;
+	lp->recall_sent = true;
+	if (rv__broker_recall(ps->hub->broker, id, recalled, lp->recall)) {
+		free(lp->recall);
+		release_waiting(ps, lp, NULL);
+	}
 }
 
 static int party_open(void *state, struct rv__conn *c, const struct rv__request *r)
@@ -694,8 +976,8 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		rv_metrics_drift(&ps->hub->metrics, fabs(ob.drift_ms));
 	/* a hand-over is the cluster's: Redis's host is what every node reads */
 	if (m->type == RV_MSG_TRANSFER_HOST && !ob.error && rv_party_host(pc->live->party))
-		rv__broker_members(ps->hub->broker, rv_party_id(pc->live->party), RV__MEMBERS_HOST,
-				   rv_party_host(pc->live->party)->id, NULL);
+		members_step(pc->live, RV__MEMBERS_HOST, rv_party_host(pc->live->party)->id, NULL,
+			     0);
 	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }
@@ -726,8 +1008,7 @@ static void party_close(void *state, struct rv__conn *c)
 		return;
 	ev_timer_stop(ps->hub->loop, &pc->rtt_w);
 	rv_outbox_init(&ob);
-	rv__broker_members(ps->hub->broker, rv_party_id(lp->party), RV__MEMBERS_LEAVE,
-			   pc->member->id, NULL);
+	members_step(lp, RV__MEMBERS_LEAVE, pc->member->id, NULL, 0);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	lp->local--;
 	pc->member = NULL;

@@ -299,6 +299,12 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		counter(&b, "revenge_redis_dropped_total",
 			"Party messages not published (Redis down or too slow): this node's "
 			"members got them, other nodes' did not.", m->redis_dropped);
+		counter(&b, "revenge_redis_clock_aligned_total",
+			"Times this node's server time was stepped onto Redis's TIME (it was off "
+			"by over 5 ms).", m->redis_clock_aligned);
+		counter(&b, "revenge_redis_script_reloads_total",
+			"Script calls Redis answered NOSCRIPT (restarted, SCRIPT FLUSH), sent again "
+			"with the script's text.", m->redis_script_reloads);
 		if (m->redis_clock_known) {
 			header(&b, "revenge_redis_clock_offset_ms", "gauge",
 			       "Redis TIME minus this node's server time, ms, from the TIME of least "

@@ -127,7 +127,8 @@ static int by_seq(const void *a, const void *b)
 }
 
 void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
-			     const struct rv__broker_members *r, struct rv_outbox *ob)
+			     const struct rv__broker_members *r, bool take_host,
+			     struct rv_outbox *ob)
 {
 	double now = rv__hub_now(hub);
 	struct entry *e = r->n ? calloc(r->n, sizeof(*e)) : NULL;
@@ -159,7 +160,7 @@ void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 		memcpy(host, r->host, r->host_len);
 		host[r->host_len] = 0;
 	}
-	if ((m = host[0] ? rv_party_find(p, host) : NULL) && m->may_host)
+	if (take_host && (m = host[0] ? rv_party_find(p, host) : NULL) && m->may_host)
 		rv_party_set_host(p, m, now, ob);
 	for (m = rv_party_first(p); m; m = next) {
 		next = m->next;

@@ -25,19 +25,23 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 				    const char *data, size_t len);
 
 /* What Redis kept for p (broker.h's recall), made p's own before its first
- * local member is welcomed: the kept state, unless a newer one was relayed
- * meanwhile, and the chat history, oldest first (capped by the party's
- * own history). Malformed entries are logged and skipped. */
+ * local member is welcomed: the kept state and the chat history, oldest
+ * first (capped by the party's own history); what was relayed while the
+ * recall was in flight is the caller's to apply after (ep_party.c).
+ * Malformed entries are logged and skipped. */
 void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
 			      const struct rv__broker_recalled *r);
 
 /* The party's members as Redis holds them (broker.h's members), made p's
  * own: members of other nodes it does not have join (remote), remote ones
  * Redis no longer has leave (a node's leave or its lease's end), in
- * between the cluster's host is set; what the members here must hear goes
- * to ob. This node's own entries are its own members: skipped. Malformed
+ * between the cluster's host is set, unless host is false (the answer is
+ * older than a step still in flight: its host may be one this node has
+ * just handed over from); what the members here must hear goes to ob.
+ * This node's own entries are its own members: skipped. Malformed
  * entries are skipped. */
 void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
-			     const struct rv__broker_members *r, struct rv_outbox *ob);
+			     const struct rv__broker_members *r, bool host,
+			     struct rv_outbox *ob);
 
 #endif

@@ -519,12 +519,38 @@ static int queue_grow(struct rv__redis_conn *c)
 	return 0;
 }
 
+/* Queue one formatted command (len bytes of cmd, copied) and its
+ * callback; the caller frees cmd. */
+static int queue_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
+			 const char *cmd, size_t len)
+{
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *b;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		if (!(b = realloc(c->out, cap)))
+			return RV_ENOMEM;
+		c->out = b;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, cmd, len);
+	c->out_len += len;
+	c->q[(c->q_head + c->q_n++) % c->q_cap] = (struct pending){ cb, priv };
+	/* written on the next writability, with whatever else this loop
+	 * turn queues: one write for a burst of publishes */
+	if (c->state == OPEN)
+		arm(c);
+	return 0;
+}
+
 int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
 			   const char *fmt, ...)
 {
 	char *cmd = NULL;
 	va_list ap;
-	int len;
+	int len, rc;
 
 	if (!c || c->dead || c->out_len - c->out_off > OUT_MAX)
 		return RV_EIO;
@@ -535,28 +561,27 @@ int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void
 	va_end(ap);
 	if (len < 0)
 		return RV_ENOMEM;
-	if (c->out_len + (size_t)len > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		char *b;
-
-		while (cap < c->out_len + (size_t)len)
-			cap *= 2;
-		if (!(b = realloc(c->out, cap))) {
-			redisFreeCommand(cmd);
-			return RV_ENOMEM;
-		}
-		c->out = b;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, cmd, (size_t)len);
-	c->out_len += (size_t)len;
+	rc = queue_command(c, cb, priv, cmd, (size_t)len);
 	redisFreeCommand(cmd);
-	c->q[(c->q_head + c->q_n++) % c->q_cap] = (struct pending){ cb, priv };
-	/* written on the next writability, with whatever else this loop
-	 * turn queues: one write for a burst of publishes */
-	if (c->state == OPEN)
-		arm(c);
-	return 0;
+	return rc;
+}
+
+int rv__redis_conn_command_argv(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
+				int argc, const char **argv, const size_t *argvlen)
+{
+	char *cmd = NULL;
+	int len, rc;
+
+	if (!c || c->dead || c->out_len - c->out_off > OUT_MAX)
+		return RV_EIO;
+	if (c->q_n == c->q_cap && queue_grow(c))
+		return RV_ENOMEM;
+	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+	if (len < 0)
+		return RV_ENOMEM;
+	rc = queue_command(c, cb, priv, cmd, (size_t)len);
+	redisFreeCommand(cmd);
+	return rc;
 }
 
 void rv__redis_conn_close(struct rv__redis_conn *c)

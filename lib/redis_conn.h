@@ -64,6 +64,12 @@ int rv__redis_conn_open(struct ev_loop *loop, const struct rv__redis_target *t,
 int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
 			   const char *fmt, ...);
 
+/* The same with the command's words given one by one (binary-safe:
+ * argvlen[i] bytes of argv[i]; argvlen NULL: each strlen'd), as hiredis's
+ * redisFormatCommandArgv takes them. */
+int rv__redis_conn_command_argv(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
+				int argc, const char **argv, const size_t *argvlen);
+
 /* Close c: pending callbacks are called with NULL, on_close is not; c is
  * freed (at once, or, from within one of its own callbacks, when that
  * returns). NULL-safe. */

@@ -109,6 +109,31 @@ cluster() {
 	py "$PYHELP/cluster_check.py" "$@"
 }
 
+# marked_start SCENARIO PARTY: cluster_check.py SCENARIO on A and B in the
+# background, with MARK set; returns once it created MARK (or ended).
+marked_start() {
+	local i
+	MARK="$BATS_TEST_TMPDIR/mark-$1"
+	MARK="$MARK" py "$PYHELP/cluster_check.py" "$1" "$A_URL" "$B_URL" "$2" \
+		>"$BATS_TEST_TMPDIR/$1.out" 2>&1 3>&- &
+	CHECK_PID=$!
+	for i in $(seq 1 300); do
+		[ -e "$MARK" ] && return 0
+		kill -0 "$CHECK_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
+# marked_end SCENARIO: waits for it and shows its output; it must have
+# succeeded and said "ok SCENARIO".
+marked_end() {
+	local rc=0
+	wait "$CHECK_PID" || rc=$?
+	cat "$BATS_TEST_TMPDIR/$1.out"
+	[ "$rc" = 0 ]
+	grep "ok $1" "$BATS_TEST_TMPDIR/$1.out" | sed "s/^/# /" >&3
+}
+
 setup() {
 	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed (scripts/deps.sh installs it)"
 	REDIS_PORT=
@@ -160,31 +185,110 @@ teardown() {
 	stop_node B
 }
 
+@test "chats relayed while a node's first joiner recalls the party are neither lost nor doubled" {
+	local open=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --party-join-rate 0)
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster recall_gap "$A_URL" "$B_URL" g1
+	assert_success
+	assert_output --partial "ok recall_gap"
+	stop_node A
+	stop_node B
+}
+
 @test "one host across nodes; the host's node killed (-9): its members leave everywhere and the longest present elsewhere succeeds within seconds" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
 	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
 	until_healthz A '"redis":"up"' 10
 	until_healthz B '"redis":"up"' 10
-	local mark="$BATS_TEST_TMPDIR/kill-now" i
-	MARK="$mark" py "$PYHELP/cluster_check.py" succession "$A_URL" "$B_URL" h1 \
-		>"$BATS_TEST_TMPDIR/succ.out" 2>&1 3>&- &
-	local check=$!
-	for i in $(seq 1 300); do
-		[ -e "$mark" ] && break
-		kill -0 "$check" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -e "$mark" ]; then
+	marked_start succession h1
+	if [ -e "$MARK" ]; then
 		kill -KILL "$A_PID"
 		wait "$A_PID" 2>/dev/null || true
 		A_PID=
 	fi
-	local rc=0
-	wait "$check" || rc=$?
-	cat "$BATS_TEST_TMPDIR/succ.out"
-	[ "$rc" = 0 ]
-	grep "ok succession" "$BATS_TEST_TMPDIR/succ.out" | sed "s/^/# /" >&3
+	marked_end succession
+	stop_node B
+}
+
+@test "a node stopped past its lease: the others drop its members and elect; back, it writes them again" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	marked_start stall s1
+	kill -STOP "$A_PID"
+	sleep 4.5
+	kill -CONT "$A_PID"
+	touch "$MARK.up"
+	marked_end stall
+	grep -q lease_lost "$A_LOG"
+	stop_node A
+	stop_node B
+}
+
+@test "idle parties cost Redis nothing per party: one lease check and one renewal a second per node" {
+	local open=(--max-conns-per-ip 0 --handshake-rate-per-ip 0 --party-join-rate 0)
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${open[@]}"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	# 40 parties, a member of each on A and on B, 3 s idle: about 4.4
+	# commands a second in all (a per-party read a second was 360)
+	run timeout 60 "$PY" "$BATS_TEST_DIRNAME/../../scripts/measure-cluster-idle.py" \
+		"$A_URL" "$B_URL" "$REDIS_PORT" 40 3
+	assert_success
+	echo "$output" | sed "s/^/# /" >&3
+	local all
+	all=$(echo "$output" | awk '$1 == "all" { sub("/s", "", $2); print $2 }')
+	"$PY" -c "import sys; sys.exit(not float(sys.argv[1]) < 12)" "$all"
+	refute_output --partial eval
+	stop_node A
+	stop_node B
+}
+
+@test "scripts go as EVALSHA; SCRIPT FLUSH while nodes work: sent again as EVAL once, parties keep working" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run cluster relay "$A_URL" "$B_URL" f1
+	assert_success
+	redis-cli -p "$REDIS_PORT" SCRIPT FLUSH
+	# kept chat and state, the recall and the members step, all after it
+	run cluster recall "$A_URL" "$B_URL" f2
+	assert_success
+	local a b i
+	a=$(metric A revenge_redis_script_reloads_total)
+	b=$(metric B revenge_redis_script_reloads_total)
+	[ $((a + b)) -ge 1 ]
+	# flushed again and again while a hand-over runs
+	for i in $(seq 1 15); do
+		redis-cli -p "$REDIS_PORT" SCRIPT FLUSH >/dev/null
+		sleep 0.2
+	done &
+	local flusher=$!
+	run cluster handover "$A_URL" "$B_URL" f3
+	wait "$flusher"
+	assert_success
+	# the scripts loaded again (by the first call after the last flush),
+	# their text is not sent each call: EVALSHA only
+	run cluster recall "$A_URL" "$B_URL" f4
+	assert_success
+	redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT
+	run cluster recall "$A_URL" "$B_URL" f5
+	assert_success
+	run redis-cli -p "$REDIS_PORT" INFO commandstats
+	refute_output --partial 'cmdstat_eval:'
+	assert_output --regexp 'cmdstat_evalsha:calls=[1-9]'
+	stop_node A
 	stop_node B
 }
 
@@ -201,32 +305,133 @@ teardown() {
 	stop_node B
 }
 
+@test "a hand-over while a members step is in flight: the host moves once, never back and forth" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	REDIS_PID=$REDIS_PID run cluster handover_race "$A_URL" "$B_URL" h4
+	kill -CONT "$REDIS_PID"
+	assert_success
+	assert_output --partial "ok handover_race"
+	stop_node A
+	stop_node B
+}
+
 @test "Redis restarted empty: each node writes its members again" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
 	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
 	until_healthz A '"redis":"up"' 10
 	until_healthz B '"redis":"up"' 10
-	local mark="$BATS_TEST_TMPDIR/restart-now" i
-	MARK="$mark" py "$PYHELP/cluster_check.py" rewrite "$A_URL" "$B_URL" h2 \
-		>"$BATS_TEST_TMPDIR/rewrite.out" 2>&1 3>&- &
-	local check=$!
-	for i in $(seq 1 300); do
-		[ -e "$mark" ] && break
-		kill -0 "$check" 2>/dev/null || break
-		sleep 0.1
-	done
+	marked_start rewrite h2
 	stop_redis
 	until_healthz A '"redis":"down"' 10
 	start_redis
 	until_healthz A '"redis":"up"' 20
 	until_healthz B '"redis":"up"' 20
-	touch "$mark.up"
-	local rc=0
-	wait "$check" || rc=$?
-	cat "$BATS_TEST_TMPDIR/rewrite.out"
-	[ "$rc" = 0 ]
-	grep -q "ok rewrite" "$BATS_TEST_TMPDIR/rewrite.out"
+	touch "$MARK.up"
+	marked_end rewrite
+	stop_node A
+	stop_node B
+}
+
+@test "Redis restarted empty: members written again keep their join order, whichever node comes back first" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	marked_start hold o1
+	[ -e "$MARK" ]
+	# bob (B) joined first; B is held while Redis restarts, so A writes
+	# ann again first
+	kill -STOP "$B_PID"
+	stop_redis
+	start_redis
+	until_healthz A '"redis":"up"' 20
+	local i entries=
+	for i in $(seq 1 50); do
+		entries=$(redis-cli -p "$REDIS_PORT" HGETALL "revenge:party:o1:members")
+		[ -n "$entries" ] && break
+		sleep 0.1
+	done
+	kill -CONT "$B_PID"
+	until_healthz B '"redis":"up"' 20
+	for i in $(seq 1 50); do
+		entries=$(redis-cli -p "$REDIS_PORT" HGETALL "revenge:party:o1:members")
+		[ "$(echo "$entries" | grep -c ' [01] ')" = 2 ] && break
+		sleep 0.1
+	done
+	touch "$MARK.done"
+	marked_end hold
+	echo "$entries"
+	# entry: <node> <join number> <may host> <name>
+	local ann bob
+	ann=$(echo "$entries" | awk '$4 == "ann" { print $2 }')
+	bob=$(echo "$entries" | awk '$4 == "bob" { print $2 }')
+	[ -n "$ann" ] && [ -n "$bob" ]
+	[ "$bob" -lt "$ann" ]
+	stop_node A
+	stop_node B
+}
+
+@test "a node whose clock is 400 ms off steps its server time onto Redis's TIME before clients come" {
+	start_redis
+	RV_TEST_CLOCK_SKEW_MS=400 start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local i
+	for i in $(seq 1 50); do
+		[ "$(metric A revenge_redis_clock_aligned_total)" = 1 ] &&
+			[ -n "$(metric A revenge_redis_clock_offset_ms)" ] && break
+		sleep 0.1
+	done
+	[ "$(metric A revenge_redis_clock_aligned_total)" = 1 ]
+	[ "$(metric B revenge_redis_clock_aligned_total)" = 0 ]
+	grep -q clock_aligned "$A_LOG"
+	"$PY" -c "import sys; sys.exit(not abs(float(sys.argv[1])) < 5)" \
+		"$(metric A revenge_redis_clock_offset_ms)"
+	run cluster clock "$A_URL" "$B_URL" t1
+	assert_success
+	stop_node A
+	stop_node B
+}
+
+@test "hostile publications on a party's channel: dropped, the nodes and the relay go on" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	marked_start hold x1
+	[ -e "$MARK" ]
+	local m
+	while IFS= read -r m; do
+		redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:x1 "$m" >/dev/null
+	done <<-'EOF'
+		garbage
+		RVK
+		RVK 
+		RVK 0 RV1 0000000000000001 chat
+		RVK 12a RV1 0000000000000001 chat
+		RVK 99999999999999999999999 RV1 0000000000000001 chat
+		RVK 7
+		RVK 5 RV1 zz sync 1 2 3
+		RVM
+		RVM 0000000000000001 and more
+		RV1 0000000000000001 sync nan true 1 1
+	EOF
+	redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:x1 "$(head -c 70000 /dev/zero | tr '\0' 'x')" >/dev/null
+	touch "$MARK.done"
+	marked_end hold
+	kill -0 "$A_PID"
+	kill -0 "$B_PID"
+	grep -q relay_refused "$A_LOG"
+	run cluster follow "$A_URL" "$B_URL" x2
+	assert_success
 	stop_node A
 	stop_node B
 }

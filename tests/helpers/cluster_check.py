@@ -396,7 +396,173 @@ async def s_bulk():
     print("ok bulk")
 
 
-SCENARIOS = {"bulk": s_bulk, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+async def s_stall():
+    """ann (host) on A, bob on B. The test stops A (SIGSTOP) past its lease
+    once MARK exists and continues it, creating MARK.up: meanwhile B drops
+    ann (member_left) and bob becomes host; back, A finds its lease gone
+    and writes ann again: bob sees her join again and ann learns bob is
+    host, within 15 s."""
+    mark = os.environ["MARK"]
+    ann, wa = await join(URL_A, PARTY, "ann")
+    ann_id = wa["participant_id"]
+    await asyncio.sleep(0.3)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    bob_id = wb["participant_id"]
+    check(wb["host_id"] == ann_id, f"bob's welcome host: {wb['host_id']}")
+    open(mark, "w").close()
+    left = hosted = False
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (left and hosted):
+        m = await until(bob, lambda m: m["type"] in ("member_left", "host_changed"), 1)
+        if m and m["type"] == "member_left" and m["payload"]["id"] == ann_id:
+            left = True
+        if m and m["type"] == "host_changed" and m["payload"]["host_id"] == bob_id:
+            hosted = True
+    check(left, "B never dropped ann while A was stopped")
+    check(hosted, "bob never became host while A was stopped")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(mark + ".up"):
+        check(time.monotonic() < deadline, "A was not continued")
+        await asyncio.sleep(0.1)
+    m = await until(bob, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == ann_id, 15)
+    check(m is not None, "ann was not written again once A was back")
+    m = await until(ann, lambda m: m["type"] == "host_changed" and
+                    m["payload"]["host_id"] == bob_id, 15)
+    check(m is not None, "A never learnt that bob is host")
+    await ann.close()
+    await bob.close()
+    print("ok stall")
+
+
+async def s_recall_gap():
+    """ann on A chats without pause (c0, c1, ...); bob joins B again and
+    again as the party's only member there, so each join recalls. What bob
+    gets, his welcome's history then the chats live, must be ann's chats
+    in order with nothing missing or twice, however the recall and the
+    relayed chats interleave (ROUNDS env, default 15)."""
+    rounds = int(os.environ.get("ROUNDS", "15"))
+    ann, _ = await join(URL_A, PARTY, "ann")
+    stop = asyncio.Event()
+
+    async def talk():
+        i = 0
+        while not stop.is_set():
+            await send(ann, "chat", {"text": f"c{i}"})
+            i += 1
+            await asyncio.sleep(0.002)
+
+    async def drain():
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(ann.recv(), 0.2)
+            except asyncio.TimeoutError:
+                pass
+
+    tasks = [asyncio.create_task(talk()), asyncio.create_task(drain())]
+    await asyncio.sleep(0.3)
+    try:
+        for r in range(rounds):
+            bob, wb = await join(URL_B, PARTY, "bob")
+            got = [int(h["payload"]["text"][1:]) for h in wb["history"]]
+            while len(got) < len(wb["history"]) + 30:
+                m = await until(bob, lambda m: m["type"] == "chat", 5)
+                check(m is not None, f"round {r}: the chats stopped reaching bob")
+                got.append(int(m["payload"]["text"][1:]))
+            gaps = [(a, b) for a, b in zip(got, got[1:]) if b != a + 1]
+            check(not gaps, f"round {r}: bob's chats jump (history {len(wb['history'])}): "
+                  f"{gaps[:5]} in {got}")
+            await bob.close()
+            await asyncio.sleep(0.15)
+    finally:
+        stop.set()
+        for t in tasks:
+            await t
+    await ann.close()
+    print(f"ok recall_gap {rounds} rounds")
+
+
+async def s_handover_race():
+    """ann (host) on A, bob on B. Redis is stopped (REDIS_PID env, SIGSTOP)
+    while dan joins A (a members step in flight: its answer names ann as
+    host) and ann hands the host over to bob; Redis continues. ann must see
+    the host go to bob once, never back to ann and again to bob (ROUNDS
+    env: rounds, the host handed back and forth)."""
+    import signal
+    pid = int(os.environ["REDIS_PID"])
+    rounds = int(os.environ.get("ROUNDS", "3"))
+    ann, wa = await join(URL_A, PARTY, "ann")
+    await asyncio.sleep(0.3)
+    bob, wb = await join(URL_B, PARTY, "bob")
+    ids = {"ann": wa["participant_id"], "bob": wb["participant_id"]}
+    m = await until(ann, lambda m: m["type"] == "member_joined" and
+                    m["payload"]["id"] == ids["bob"], 5)
+    check(m is not None, "ann (A) got no member_joined for bob (B)")
+    host, other = (ann, "ann"), (bob, "bob")
+    for r in range(rounds):
+        ws, who = host
+        to = other[1]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            dan, _ = await join(URL_A if who == "ann" else URL_B, PARTY, f"dan{r}")
+            await send(ws, "transfer_host", {"to": ids[to]})
+            await asyncio.sleep(0.3)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        seen = []
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            m = await until(ws, lambda m: m["type"] == "host_changed", 0.3)
+            if m:
+                seen.append(m["payload"]["host_id"])
+        check(seen == [ids[to]], f"round {r}: {who}'s host_changed: {seen}, "
+              f"not once {to} ({ids[to]})")
+        # the new host hears of it too (and its stream is read up to there)
+        m = await until(other[0], lambda m: m["type"] == "host_changed" and
+                        m["payload"]["host_id"] == ids[to], 5)
+        check(m is not None, f"round {r}: {to} never heard it is host")
+        await dan.close()
+        host, other = other, host
+    await ann.close()
+    await bob.close()
+    print(f"ok handover_race {rounds} rounds")
+
+
+async def s_hold():
+    """bob joins B, then ann joins A (half a second later); then MARK is
+    created and they stay until MARK.done exists (the test restarts Redis
+    meanwhile and looks at what the nodes wrote again)."""
+    mark = os.environ["MARK"]
+    bob, _ = await join(URL_B, PARTY, "bob")
+    await asyncio.sleep(0.5)
+    ann, _ = await join(URL_A, PARTY, "ann")
+    await asyncio.sleep(0.5)
+    open(mark, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(mark + ".done"):
+        check(time.monotonic() < deadline, "the test never said done")
+        await asyncio.sleep(0.1)
+    await ann.close()
+    await bob.close()
+    print("ok hold")
+
+
+async def s_clock():
+    """The server time of a node on A and of one on B (each welcome's ts)
+    agree with this machine's clock to within 50 ms: a node whose clock
+    was off stepped onto Redis's TIME before anyone joined."""
+    for url, who in ((URL_A, "A"), (URL_B, "B")):
+        ws = await websockets.connect(f"{url}/ws/party/{PARTY}?name=x{who}",
+                                      subprotocols=["revenge.v1"])
+        raw = await asyncio.wait_for(ws.recv(), 5)
+        now = time.time() * 1000
+        ts = json.loads(raw)["ts"]
+        check(abs(ts - now) < 50, f"node {who}'s server time is {ts - now:.1f} ms off")
+        await ws.close()
+    print("ok clock")
+
+
+SCENARIOS = {"bulk": s_bulk, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:

@@ -146,9 +146,11 @@ struct rv_metrics {
 	uint64_t redis_published;            /* envelopes handed to Redis */
 	uint64_t redis_received;             /* envelopes of other nodes delivered here */
 	uint64_t redis_dropped;              /* not published: Redis down or too slow */
+	uint64_t redis_script_reloads;       /* NOSCRIPT answered: sent again as EVAL */
 	bool redis_clock_known;              /* a TIME answered */
 	double redis_clock_offset_ms;        /* Redis TIME - server time (gauge) */
 	double redis_clock_rtt_ms;           /* the round trip of that sample */
+	uint64_t redis_clock_aligned;        /* server time stepped onto Redis's */
 };
 
 /* Record one store commit that took seconds. */
