@@ -572,7 +572,9 @@ teardown() {
 	make_certs
 	start_tls_redis srv --requirepass s3cret
 	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
-	start_node A --redis "rediss://:s3cret@127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
+	# the same database on both (a cluster's keys live in one; only its
+	# channels would cross databases), named with and without the user
+	start_node A --redis "rediss://:s3cret@127.0.0.1:$REDIS_PORT/2" --redis-ca "$ca"
 	start_node B --redis "rediss://default:s3cret@127.0.0.1:$REDIS_PORT/2" --redis-ca "$ca"
 	until_healthz A '"status":"ok".*"redis":"up"' 10
 	until_healthz B '"redis":"up"' 10
