@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 
+#include "command.h"        /* tm_format_clock */
+
 /* ---- strings ---------------------------------------------------------- */
 
 /* Copy src[0..len) into dst of size bytes, cut at a character boundary
@@ -298,9 +300,13 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	copy_text(l->from, sizeof(l->from), from ? from : "", from ? strlen(from) : 0);
 	tm__vformat(l->text, sizeof(l->text), fmt, ap);
 	scrub(l->text);
-	/* Someone reading back keeps their place while lines arrive. */
+	l->count = 1;
+	/* Someone reading back keeps their place while lines arrive, and is
+	 * told that there is more below. */
 	if (m->scroll > 0 && m->scroll + 1 < m->n_lines)
 		m->scroll++;
+	if (m->scroll > 0)
+		m->unseen++;
 	m->dirty |= TM_DIRTY_CHAT;
 }
 
@@ -322,6 +328,44 @@ void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 	va_start(ap, fmt);
 	vline_add(m, TM_NOTICE, local_now_ms, NULL, NULL, fmt, ap);
 	va_end(ap);
+}
+
+void tm_error(struct tm_model *m, double local_now_ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline_add(m, TM_ERROR, local_now_ms, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* A join or leave line (kind TM_JOIN or TM_LEAVE) about n people, the one
+ * named when n is 1. It folds into the last line when that is of the same
+ * kind and began within TM_FOLD_MS: a crowd arriving reads as one line
+ * ("12 people joined"), not a screenful. */
+static void presence_line(struct tm_model *m, enum tm_line_kind kind, double at_ms,
+			  const char *id, const char *name, size_t n)
+{
+	const char *verb = kind == TM_JOIN ? "joined" : "left";
+	struct tm_line *l = m->n_lines ?
+			    &m->lines[(m->first_line + m->n_lines - 1) % TM_LINES_MAX] : NULL;
+
+	if (!n)
+		return;
+	if (l && l->kind == kind && fabs(at_ms - l->at_ms) <= TM_FOLD_MS && l->count < 1u << 30) {
+		l->count += (unsigned)(n < 1u << 30 ? n : 1u << 30);
+		l->name[0] = l->from[0] = '\0';
+		l->color = 0;
+		snprintf(l->text, sizeof(l->text), "%u people %s", l->count, verb);
+		m->dirty |= TM_DIRTY_CHAT;
+		return;
+	}
+	if (n == 1 && name)
+		line_add(m, kind, at_ms, id, name, "%s", verb);
+	else
+		line_add(m, kind, at_ms, NULL, NULL, "%zu people %s", n, verb);
+	l = &m->lines[(m->first_line + m->n_lines - 1) % TM_LINES_MAX];
+	l->count = n < 1u << 30 ? (unsigned)n : 1u << 30;
 }
 
 /* Line i of the scrollback, oldest first; NULL past the end. */
@@ -435,7 +479,7 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 	if (member_by_id(m, m->self_id))
 		copy_text(m->self_name, sizeof(m->self_name),
 			  name_of(m, m->self_id), strlen(name_of(m, m->self_id)));
-	m->state = st;
+	m->state = m->told = st;
 	rv_schedule_init(&m->sched, &st);
 	/* who is waited for comes with the next party_state */
 	m->waiting = json_is_true(json_object_get(p, "waiting"));
@@ -492,8 +536,7 @@ static int apply_member(struct tm_model *m, const json_t *msg, const json_t *p,
 			m->member_count--;
 		member_drop(m, id);
 	}
-	line_add(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), id, shown,
-		 "%s", joined ? "joined" : "left");
+	presence_line(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), id, shown, 1);
 	m->dirty |= TM_DIRTY_MEMBERS;
 	return 0;
 }
@@ -534,9 +577,9 @@ static int apply_presence(struct tm_model *m, const json_t *msg, const json_t *p
 		json_array_foreach(left, i, v)
 			member_drop(m, jid(v, "id"));
 	if (nj > 1)
-		line_add(m, TM_JOIN, msg_ts(msg, local_now_ms), NULL, NULL, "%zu people joined", nj);
+		presence_line(m, TM_JOIN, msg_ts(msg, local_now_ms), NULL, NULL, nj);
 	if (nl > 1)
-		line_add(m, TM_LEAVE, msg_ts(msg, local_now_ms), NULL, NULL, "%zu people left", nl);
+		presence_line(m, TM_LEAVE, msg_ts(msg, local_now_ms), NULL, NULL, nl);
 	m->member_count = (size_t)count;
 	m->dirty |= TM_DIRTY_MEMBERS;
 	return 0;
@@ -603,11 +646,11 @@ static int apply_error(struct tm_model *m, const json_t *p, double local_now_ms)
 	const char *text = jstr(p, "message", NULL);
 
 	if (code && text)
-		tm_notice(m, local_now_ms, "%s: %s", code, text);
+		tm_error(m, local_now_ms, "%s: %s", code, text);
 	else if (code || text)
-		tm_notice(m, local_now_ms, "%s", code ? code : text);
+		tm_error(m, local_now_ms, "%s", code ? code : text);
 	else
-		tm_notice(m, local_now_ms, "the server reported an error");
+		tm_error(m, local_now_ms, "the server reported an error");
 	return 0;
 }
 
@@ -719,6 +762,75 @@ static int apply_drift(struct tm_model *m, const json_t *p)
 	return 0;
 }
 
+const char *tm_member_sync_word(const struct tm_member *mb)
+{
+	if (!mb->has_drift)
+		return NULL;
+	if (mb->drift_buffering || isnan(mb->drift_ms))
+		return "buffering";
+	return fabs(mb->drift_ms) <= TM_IN_SYNC_MS ? "in sync" : "drifting";
+}
+
+bool tm_connect_cause(int close_code, int http_status, const char *reason, const char *lib_log,
+		      bool token, bool tls, char *buf, size_t size)
+{
+	const char *why = reason ? reason : "";
+	const char *lib = lib_log ? lib_log : "";
+
+	if (http_status) {
+		const char *what =
+			http_status == 401 && token ? "the token was refused" :
+			http_status == 401 ? "it wants a token: give --token, --token-file or "
+					     "REVENGE_TOKEN" :
+			http_status == 403 ? "this client or its origin is not allowed" :
+			http_status == 404 ? "no watch parties at this URL" :
+			http_status == 400 ? "the party id or the name was refused: names are 1-32 "
+					     "characters, not only blank ones, without control or "
+					     "bidi control characters; party ids 1-64 of A-Z a-z "
+					     "0-9 _ -" :
+			http_status == 429 ? "too many connections; retrying" :
+			http_status == 503 ? "the server is busy or starting; retrying" :
+			http_status >= 500 ? "the server failed; retrying" : "";
+
+		snprintf(buf, size, "the server refused: HTTP %d%s%s", http_status,
+			 what[0] ? ", " : "", what);
+		return http_status >= 400 && http_status < 500 && http_status != 429;
+	}
+	/* lws says "SSL" or "tls" in its reason for a handshake that failed
+	 * on the certificate, and why in its log line */
+	if (tls && (strstr(why, "SSL") || strstr(why, "ssl") || strstr(why, "tls") ||
+		    strstr(why, "TLS") || strstr(lib, "SSL error"))) {
+		const char *detail = strstr(lib, "SSL error: ");
+		size_t dl = 0;
+
+		if (detail) {
+			detail += strlen("SSL error: ");
+			dl = strcspn(detail, "(\n");
+			while (dl && detail[dl - 1] == ' ')
+				dl--;
+		}
+		snprintf(buf, size, "certificate not trusted%s%.*s%s: try --ca FILE or --insecure",
+			 dl ? " (" : "", (int)dl, dl ? detail : "", dl ? ")" : "");
+		scrub(buf);
+		return true;
+	}
+	if (strstr(why, "no such host"))
+		snprintf(buf, size, "no such host");
+	else if (close_code == 1001)
+		snprintf(buf, size, "the server is restarting");
+	else if (close_code == 1013)
+		snprintf(buf, size, "the server dropped us as too slow or busy");
+	else if (close_code)
+		snprintf(buf, size, "connection lost (%d%s%s)", close_code, why[0] ? " " : "", why);
+	else if (strstr(why, "Unable to connect") || strstr(why, "connection failed") ||
+		 strstr(why, "connect failed"))
+		snprintf(buf, size, "connection refused: nothing answers there");
+	else
+		snprintf(buf, size, "cannot connect%s%s%s", why[0] ? " (" : "", why, why[0] ? ")" : "");
+	scrub(buf);
+	return false;
+}
+
 void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size)
 {
 	if (!mb->has_drift)
@@ -727,6 +839,54 @@ void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size)
 		snprintf(buf, size, "buffering");
 	else
 		snprintf(buf, size, "%+.0f ms", mb->drift_ms);
+}
+
+/* A relayed sync as what its sender changed from the state told before:
+ * "ann paused at 12:30", "ann jumped from 0:05 to 12:30 and set speed
+ * 1.25×". A jump is a position more than a second from where the state
+ * before would be by then (a pause lands a lead's worth later, never a
+ * second). No line when nothing changed, or before the welcome. */
+static void tell_sync(struct tm_model *m, const json_t *msg, const struct rv_playback *st,
+		      double local_now_ms)
+{
+	const struct rv_playback *old = &m->told;
+	double was = rv_playback_position_at(old, st->server_time);
+	const char *from = jid(msg, "from");
+	char clauses[3][96], at[32], before[32], text[320];
+	size_t n = 0, len = 0;
+
+	if (!m->joined) {
+		m->told = *st;
+		return;
+	}
+	tm_format_clock(st->position, at, sizeof(at));
+	tm_format_clock(was, before, sizeof(before));
+	if (fabs(st->position - was) > 1.0)
+		snprintf(clauses[n++], sizeof(clauses[0]), "jumped from %s to %s", before, at);
+	if (st->playing != old->playing) {
+		const char *verb = st->playing ? "resumed" : "paused";
+
+		if (n)
+			snprintf(clauses[n], sizeof(clauses[0]), "%s", verb);
+		else
+			snprintf(clauses[n], sizeof(clauses[0]), "%s at %s", verb, at);
+		n++;
+	}
+	if (st->speed != old->speed)
+		/* U+00D7 MULTIPLICATION SIGN, as players write a rate */
+		snprintf(clauses[n++], sizeof(clauses[0]), "set speed %g\xc3\x97", st->speed);
+	m->told = *st;
+	text[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s",
+					!i ? "" : i + 1 == n ? " and " : ", ", clauses[i]);
+	if (!n)
+		return;
+	if (from)
+		line_add(m, TM_ACTION, msg_ts(msg, local_now_ms), from, name_of(m, from), "%s",
+			 text);
+	else
+		line_add(m, TM_ACTION, msg_ts(msg, local_now_ms), NULL, NULL, "playback %s", text);
 }
 
 static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
@@ -750,8 +910,10 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		if (read_state(p, &st) < 0)
 			return -1;
 		m->state = st;
-		if (!own)
+		if (!own) {
 			rv_schedule_push(&m->sched, &st, tm_server_now(m, local_now_ms));
+			tell_sync(m, msg, &st, local_now_ms);
+		}
 		m->dirty |= TM_DIRTY_PLAYER;
 		return 0;
 	}
