@@ -1227,7 +1227,7 @@ static void test_wrap_marks_continuation_rows(void **state)
 	/* every row's text fits the room left, wide characters whole */
 	snprintf(body, sizeof(body), "ann: %s", "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
 		 "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab");
-	n = rows_as_drawn(body, 16, rows, 16);    /* room 10: "ann: " + 2 cats, then 5 a row */
+	n = rows_as_drawn(body, 16, rows, 16);    /* room 10: "ann: ", then 5 cats a row */
 	assert_int_equal(n, 3);
 	assert_string_equal(rows[1], TM_WRAP_MARK "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
 			    "\xe7\x8c\xab\xe7\x8c\xab");
@@ -1235,6 +1235,17 @@ static void test_wrap_marks_continuation_rows(void **state)
 		assert_true(tm_fit(rows[r], 1000, &b) <= 16);
 		assert_true(rv_utf8_valid(rows[r], strlen(rows[r])));
 	}
+	/* rows end at word boundaries: no word is cut that fits a row */
+	n = rows_as_drawn("ann: the quick brown fox jumps", 20, rows, 16);   /* room 14 */
+	assert_int_equal(n, 3);
+	assert_memory_equal(rows[0] + TM_WRAP_INDENT, "ann: the ", 9);
+	assert_string_equal(rows[1], TM_WRAP_MARK "quick brown ");
+	assert_string_equal(rows[2], TM_WRAP_MARK "fox jumps");
+	/* a word longer than the room starts a row and is cut where it ends */
+	n = rows_as_drawn("ann: abcdefghijklmnopqrstuvwxyz", 20, rows, 16);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[1], TM_WRAP_MARK "abcdefghijklmn");
+	assert_string_equal(rows[2], TM_WRAP_MARK "opqrstuvwxyz");
 	/* a pane too narrow for any text still moves on, a character a row */
 	assert_int_equal(tm_wrap("\xe7\x8c\xab\xe7\x8c\xab", 6, NULL, 0), 2);
 	assert_int_equal(tm_wrap("abc", 3, NULL, 0), 3);

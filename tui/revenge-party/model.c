@@ -125,6 +125,17 @@ size_t tm_wrap(const char *body, int width, size_t *starts, size_t max)
 		if (starts && rows < max)
 			starts[rows] = off;
 		tm_fit(body + off, room, &b);
+		/* at a word's end when one fits: a row ends after the last
+		 * space that a word follows, so no word is cut and no row
+		 * but the first starts with a space */
+		if (b && off + b < n) {
+			size_t k = b;
+
+			while (k > 0 && !(body[off + k - 1] == ' ' && body[off + k] != ' '))
+				k--;
+			if (k > 0)
+				b = k;
+		}
 		if (!b) {
 			/* a character wider than the room takes a row of its own */
 			mbstate_t st;

@@ -238,7 +238,8 @@ int tm_fit(const char *s, int width, size_t *bytes);
 
 /* Wrap body (a line's "name: text") for a chat pane width columns wide:
  * every row, the first included, has width - TM_WRAP_INDENT columns (at
- * least 1) for body. Stores where each row starts (byte offsets into body)
+ * least 1) for body, and ends after a space when a word would be cut
+ * (a word longer than a row is cut where the row ends). Stores where each row starts (byte offsets into body)
  * in starts, when not NULL, up to max of them; returns the number of rows,
  * at least 1 (an empty body is one empty row). */
 size_t tm_wrap(const char *body, int width, size_t *starts, size_t max);
