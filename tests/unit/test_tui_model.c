@@ -1289,7 +1289,7 @@ static void test_player_follows_party(void **state)
 	assert_near(pl.drift_ms, -40, 1e-6);
 	assert_true(pl.rate > 1 && pl.rate <= 1.05);
 	tm_player_sync_text(&pl, local + 250, text, sizeof(text));
-	assert_string_equal(text, "correcting -40 ms");
+	assert_string_equal(text, "drifting -40 ms");
 	/* a few seconds of 250 ms steps: back within the settle band */
 	for (int i = 2; i <= 60; i++)
 		step(&pl, &st, S0 + 1000 + 250 * i + skew, local + 250 * i);
