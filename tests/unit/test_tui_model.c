@@ -1580,11 +1580,11 @@ static void test_sync_words(void **state)
 				      sizeof(cause)));
 	assert_string_equal(cause, "no such host");
 	assert_true(tm_connect_cause(0, 403, "", NULL, false, false, cause, sizeof(cause)));
-	assert_string_equal(cause, "the server refused: HTTP 403, this client or its origin "
-			    "is not allowed");
+	assert_string_equal(cause, "the server refused this client or its origin (HTTP 403)");
 	assert_true(tm_connect_cause(0, 418, "", NULL, false, false, cause, sizeof(cause)));
-	assert_string_equal(cause, "the server refused: HTTP 418");
+	assert_string_equal(cause, "the server refused (HTTP 418)");
 	assert_true(tm_connect_cause(0, 401, "", NULL, true, false, cause, sizeof(cause)));
+	assert_string_equal(cause, "the server refused the token (HTTP 401)");
 	assert_false(tm_connect_cause(0, 429, "", NULL, false, false, cause, sizeof(cause)));
 	assert_false(tm_connect_cause(0, 503, "", NULL, false, false, cause, sizeof(cause)));
 	assert_false(tm_connect_cause(0, 500, "", NULL, false, false, cause, sizeof(cause)));

@@ -443,11 +443,11 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 	msg = tm_command_message(&a->m, cmd, local_now(), err, sizeof(err));
 	if (!msg) {
 		if (err[0])
-			tm_notice(&a->m, local_now(), "%s", err);
+			tm_error(&a->m, local_now(), "%s", err);
 		return;
 	}
 	if (!a->conn || !rv_conn_is_open(a->conn)) {
-		tm_notice(&a->m, local_now(), "not connected: not sent");
+		tm_error(&a->m, local_now(), "not connected: not sent");
 	} else {
 		rv_conn_send(a->conn, msg, strlen(msg));
 		apply_own_sync(a, msg);
@@ -498,7 +498,7 @@ static void on_line(char *line)
 		if (!last || strcmp(last->line, line))
 			add_history(line);
 		if (tm_parse_command(line, &cmd, err, sizeof(err)))
-			tm_notice(&a->m, local_now(), "%s", err);
+			tm_error(&a->m, local_now(), "%s", err);
 		else
 			run_command(a, &cmd);
 	}

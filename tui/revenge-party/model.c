@@ -789,22 +789,23 @@ bool tm_connect_cause(int close_code, int http_status, const char *reason, const
 	const char *lib = lib_log ? lib_log : "";
 
 	if (http_status) {
-		const char *what =
-			http_status == 401 && token ? "the token was refused" :
-			http_status == 401 ? "it wants a token: give --token, --token-file or "
-					     "REVENGE_TOKEN" :
-			http_status == 403 ? "this client or its origin is not allowed" :
-			http_status == 404 ? "no watch parties at this URL" :
-			http_status == 400 ? "the party id or the name was refused: names are 1-32 "
-					     "characters, not only blank ones, without control or "
-					     "bidi control characters; party ids 1-64 of A-Z a-z "
-					     "0-9 _ -" :
-			http_status == 429 ? "too many connections; retrying" :
-			http_status == 503 ? "the server is busy or starting; retrying" :
-			http_status >= 500 ? "the server failed; retrying" : "";
-
-		snprintf(buf, size, "the server refused: HTTP %d%s%s", http_status,
-			 what[0] ? ", " : "", what);
+		if (http_status == 401 && token)
+			snprintf(buf, size, "the server refused the token (HTTP 401)");
+		else if (http_status == 401)
+			snprintf(buf, size, "the server wants a token (HTTP 401): give --token, "
+				 "--token-file or REVENGE_TOKEN");
+		else if (http_status == 403)
+			snprintf(buf, size, "the server refused this client or its origin (HTTP 403)");
+		else if (http_status == 404)
+			snprintf(buf, size, "the server has no watch parties at this URL (HTTP 404)");
+		else if (http_status == 400)
+			snprintf(buf, size, "the server refused the party id or the name (HTTP 400): "
+				 "names are 1-32 characters, not only blank ones, without control "
+				 "or bidi control characters; party ids 1-64 of A-Z a-z 0-9 _ -");
+		else if (http_status == 429 || http_status == 503)
+			snprintf(buf, size, "the server is busy (HTTP %d)", http_status);
+		else
+			snprintf(buf, size, "the server refused (HTTP %d)", http_status);
 		return http_status >= 400 && http_status < 500 && http_status != 429;
 	}
 	/* lws says "SSL" or "tls" in its reason for a handshake that failed

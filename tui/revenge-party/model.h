@@ -187,8 +187,8 @@ void tm_error(struct tm_model *m, double local_now_ms, const char *fmt, ...)
  * log line (lib_log, "" or NULL for none), whether a token was sent and
  * whether url is wss://: "connection refused", "no such host",
  * "certificate not trusted (self-signed certificate): try --ca FILE or
- * --insecure", "the server refused: HTTP 404 ..."). Returns true when
- * retrying cannot help (a certificate problem, a refusal with a 4xx status
+ * --insecure", "the server has no watch parties at this URL (HTTP 404)").
+ * Returns true when retrying cannot help (a certificate problem, a refusal with a 4xx status
  * other than 429), false when a retry may (5xx, 429, a refused or lost
  * connection, a host not found: the network may come back). */
 bool tm_connect_cause(int close_code, int http_status, const char *reason, const char *lib_log,
