@@ -456,6 +456,27 @@ static void test_chat_and_reactions(void **state)
 		assert_int_equal(last(other)->color, dave);
 		free(other);
 	}
+	/* ann, bob and carol hash to one colour; present together they
+	 * get three, and each line is in its sender's */
+	{
+		struct tm_model *o = calloc(1, sizeof(*o));
+
+		assert_non_null(o);
+		tm_init(o, "p", "ann", 0);
+		assert_int_equal(apply(o, "{\"type\":\"welcome\",\"payload\":{"
+				       "\"participant_id\":\"a\",\"host_id\":\"a\",\"members\":["
+				       "{\"id\":\"a\",\"name\":\"ann\"},{\"id\":\"b\",\"name\":\"bob\"},"
+				       "{\"id\":\"c\",\"name\":\"carol\"}],\"state\":{\"position\":0,"
+				       "\"playing\":false,\"speed\":1,\"server_time\":1}}}", LOCAL), 0);
+		assert_int_equal(o->n_members, 3);
+		assert_int_not_equal(o->members[0].color, o->members[1].color);
+		assert_int_not_equal(o->members[1].color, o->members[2].color);
+		assert_int_not_equal(o->members[0].color, o->members[2].color);
+		assert_int_equal(apply(o, "{\"type\":\"chat\",\"payload\":{\"text\":\"x\","
+				       "\"name\":\"bob\"},\"from\":\"b\",\"ts\":3}", LOCAL), 0);
+		assert_int_equal(last(o)->color, o->members[1].color);
+		free(o);
+	}
 	/* The six colours are all used over a handful of names. */
 	{
 		unsigned seen = 0;

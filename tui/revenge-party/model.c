@@ -248,6 +248,27 @@ static const struct tm_member *member_by_id(const struct tm_model *m, const char
 	return NULL;
 }
 
+/* A colour for mb: its name's (name_color), unless another present member
+ * has that one and some colour is free, then the next free one. Six
+ * colours over names collide often (ann, bob and carol hash alike): two
+ * people on screen should not look like one. Members join in the same
+ * order on every screen, so screens mostly agree. */
+static unsigned member_color(const struct tm_model *m, const struct tm_member *mb)
+{
+	unsigned want = name_color(mb->name), used = 0;
+
+	for (size_t i = 0; i < m->n_members; i++)
+		if (&m->members[i] != mb)
+			used |= 1u << m->members[i].color;
+	for (unsigned k = 0; k < 6; k++) {
+		unsigned c = (want - 1 + k) % 6 + 1;
+
+		if (!(used & 1u << c))
+			return c;
+	}
+	return want;
+}
+
 /* Add a member, or rename one already present; silently full at
  * TM_MEMBERS_MAX (the list shows the longest present). */
 static void member_put(struct tm_model *m, const char *id, const char *name, size_t len)
@@ -263,7 +284,7 @@ static void member_put(struct tm_model *m, const char *id, const char *name, siz
 	}
 	copy_text(mb->name, sizeof(mb->name), name, len);
 	scrub(mb->name);
-	mb->color = name_color(mb->name);
+	mb->color = member_color(m, mb);
 }
 
 static void member_drop(struct tm_model *m, const char *id)
@@ -307,7 +328,9 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	l->at_ms = at_ms;
 	copy_text(l->name, RV_NAME_MAX_BYTES + 1, name ? name : "", name ? strlen(name) : 0);
 	scrub(l->name);
-	l->color = l->name[0] ? name_color(l->name) : 0;
+	/* a present member's own colour, as in the member list */
+	l->color = !l->name[0] ? 0 : from && member_by_id(m, from) ?
+		   member_by_id(m, from)->color : name_color(l->name);
 	copy_text(l->from, sizeof(l->from), from ? from : "", from ? strlen(from) : 0);
 	tm__vformat(l->text, sizeof(l->text), fmt, ap);
 	scrub(l->text);

@@ -35,7 +35,8 @@ enum tm_conn { TM_CONNECTING, TM_CONNECTED, TM_RECONNECTING, TM_GONE };
 struct tm_member {
 	char id[RV_MEMBER_ID_MAX + 1];
 	char name[RV_NAME_MAX_BYTES + 1];
-	unsigned color;                 /* 1..6, stable for a name */
+	unsigned color;                 /* 1..6: the name's, or a free one when
+					 * a present member has that */
 	/* From the host's drift report (only the host gets one): listed
 	 * members have has_drift, drift_ms (NAN when buffering) and
 	 * buffering; the report's unlisted members have none. */
