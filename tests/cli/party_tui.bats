@@ -484,4 +484,6 @@ screen_count() {
 	grep -q "SSL error" "$d/lws.log"
 	tm send-keys -t c Enter
 	wait_screen c "EXITED:1"
+	# and the shell is told why once the screen is gone
+	wait_screen c "^revenge-party: wss://localhost:$PORT: certificate not trusted"
 }

@@ -94,6 +94,7 @@ struct app {
 	int key;                   /* the key readline reads next */
 	bool key_ready;
 	int exit_code;             /* 1 once refused for good */
+	char fatal[2600];          /* why, for stderr once the screen is gone */
 	/* stderr while curses owns the screen: a pipe read by the loop, so
 	 * libwebsockets' log lines never write over it; each line goes to
 	 * log_fd (--log) when given, and the last is kept to say why a
@@ -250,6 +251,7 @@ static void connection_failed(struct app *a, int code, int status, const char *r
 		a->m.conn = TM_GONE;
 		a->exit_code = 1;
 		tm_error(&a->m, local_now(), "%s: %s", a->url, why);
+		snprintf(a->fatal, sizeof(a->fatal), "%s: %s", a->url, why);
 		set_status(a, "cannot join; press Enter or Ctrl-C to leave");
 		a->quitting = true;
 		redraw(a);
@@ -846,5 +848,8 @@ int main(int argc, char **argv)
 	}
 	if (a.log_fd >= 0)
 		close(a.log_fd);
+	/* the screen is gone: a script or the shell still learns why */
+	if (a.fatal[0])
+		fprintf(stderr, PROG ": %s\n", a.fatal);
 	return a.exit_code;
 }
