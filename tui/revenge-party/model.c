@@ -335,6 +335,7 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	tm__vformat(l->text, sizeof(l->text), fmt, ap);
 	scrub(l->text);
 	l->count = 1;
+	l->fold_ms = at_ms;
 	/* Someone reading back keeps their place while lines arrive, and is
 	 * told that there is more below. */
 	if (m->scroll > 0 && m->scroll + 1 < m->n_lines)
@@ -375,8 +376,9 @@ void tm_error(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 
 /* A join or leave line (kind TM_JOIN or TM_LEAVE) about n people, the one
  * named when n is 1. It folds into the last line when that is of the same
- * kind and began within TM_FOLD_MS: a crowd arriving reads as one line
- * ("12 people joined"), not a screenful. */
+ * kind and its last event came within TM_FOLD_MS: a crowd arriving reads as
+ * one line ("12 people joined"), not a screenful, however slowly a loaded
+ * machine lets it trickle in. */
 static void presence_line(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 			  const char *id, const char *name, size_t n)
 {
@@ -386,8 +388,9 @@ static void presence_line(struct tm_model *m, enum tm_line_kind kind, double at_
 
 	if (!n)
 		return;
-	if (l && l->kind == kind && fabs(at_ms - l->at_ms) <= TM_FOLD_MS && l->count < 1u << 30) {
+	if (l && l->kind == kind && fabs(at_ms - l->fold_ms) <= TM_FOLD_MS && l->count < 1u << 30) {
 		l->count += (unsigned)(n < 1u << 30 ? n : 1u << 30);
+		l->fold_ms = at_ms;
 		l->name[0] = l->from[0] = '\0';
 		l->color = 0;
 		snprintf(l->text, sizeof(l->text), "%u people %s", l->count, verb);

@@ -52,8 +52,8 @@ enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE,
 		    TM_ERROR };
 #define TM_ERROR_MARK "! "
 
-/* Joins (or leaves) in a row, each within TM_FOLD_MS of the first, fold
- * into one line: "12 people joined". */
+/* Joins (or leaves) in a row, each within TM_FOLD_MS of the one before,
+ * fold into one line: "12 people joined". */
 #define TM_FOLD_MS 10000.0
 /* A member whose player is within this of the party is "in sync". */
 #define TM_IN_SYNC_MS 100.0
@@ -78,6 +78,7 @@ struct tm_line {
 	unsigned color;                 /* of name, 1..6; 0 without a name */
 	char text[TM_TEXT_MAX + 1];
 	unsigned count;                 /* people a join or leave line is about */
+	double fold_ms;                 /* when the last of them came (at_ms is the first) */
 };
 
 struct tm_model {
