@@ -341,7 +341,7 @@ screen_count() {
 	two_clients
 	local i pids=()
 	for i in $(seq 1 12); do
-		rvcat --linger 60000 "$URL/ws/party/tui?name=guest$i" </dev/null \
+		"$RVCAT" --timeout 90000 --linger 60000 "$URL/ws/party/tui?name=guest$i" </dev/null \
 			>/dev/null 2>&1 3>&- &
 		pids+=($!)
 	done
@@ -425,10 +425,11 @@ screen_count() {
 	wait_screen bob "[0-9][0-9]:[0-9][0-9] ! unknown command"
 	run screen ann
 	assert_output --regexp "[0-9][0-9]:[0-9][0-9] bob joined"
-	rvcat --linger 4000 "$URL/ws/party/tui?name=averyveryverylongname" </dev/null \
+	"$RVCAT" --timeout 30000 --linger 20000 "$URL/ws/party/tui?name=averyveryverylongname" </dev/null \
 		>/dev/null 2>&1 3>&- &
 	local cat=$!
-	wait_screen bob "  averyveryverylong…"
+	wait_screen bob "  averyveryverylong…" 15
+	kill "$cat" 2>/dev/null || true
 	wait "$cat" || true
 }
 
