@@ -6,6 +6,8 @@
  * driven through its callback interface: keys are read by curses from the
  * loop and fed to readline one at a time, and readline's line is painted
  * into the input window by our redisplay function (the rlncurses way).
+ * While curses owns the screen, stderr is a pipe the loop reads, so the
+ * library's own log lines never land on it (--log keeps them in a file).
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <curses.h>

@@ -1,8 +1,10 @@
 /* tui/revenge-party/view.c - paints the model with ncursesw.
  *
  * Layout, top to bottom: the player bar (2 rows), the chat pane with the
- * member list on its right (when there is room), a status row and the
- * input line. Every pane is its own window; a pass redraws the dirty ones
+ * member list on its right (when there is room), a status row, the input
+ * line and, from HINT_ROWS rows on, a key-hint row. Offline (model.h's
+ * conn), the bar and the list are dimmed and marked so: what they show is
+ * the last known. Every pane is its own window; a pass redraws the dirty ones
  * with wnoutrefresh and ends in a single doupdate. Text is UTF-8 and is
  * cut by display width, never in the middle of a character.
  */
