@@ -490,3 +490,17 @@ screen_count() {
 	# and the shell is told why once the screen is gone
 	wait_screen c "^revenge-party: wss://localhost:$PORT: certificate not trusted"
 }
+
+@test "ann and bob, whose names hash to one colour, are coloured apart" {
+	two_clients
+	tm send-keys -t ann "hi" Enter
+	wait_screen bob "ann: hi"
+	local ca cb
+	# the member list's names with their SGR colour (init_pair i: 30+i)
+	ca=$(tm capture-pane -e -p -t bob | grep -oE $'\e\\[3[1-6]m(\e\\[[0-9;]*m)*ann' | head -1 |
+		grep -oE '3[1-6]m' | head -1)
+	cb=$(tm capture-pane -e -p -t bob | grep -oE $'\e\\[3[1-6]m(\e\\[[0-9;]*m)*bob' | head -1 |
+		grep -oE '3[1-6]m' | head -1)
+	[ -n "$ca" ] && [ -n "$cb" ] || { tm capture-pane -e -p -t bob | cat -v >&2; false; }
+	[ "$ca" != "$cb" ]
+}
