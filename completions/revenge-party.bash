@@ -1,9 +1,10 @@
 # completions/revenge-party.bash - bash completion for revenge-party.
 #
-# revenge-party [OPTIONS] URL PARTY: this completes the flags, the values
+# revenge-party [OPTIONS] [URL] PARTY: this completes the flags, the values
 # that have something worth offering (a CA bundle is a file; a video's
 # length is offered as 1:30:00 and 2:00:00), and the first operand, the
-# server's URL, as the default address. Stands alone: it needs no
+# server's URL, as the default address (it may be left out for
+# $REVENGE_URL). Stands alone: it needs no
 # bash-completion helpers. The flags mirror usage_text in
 # tui/revenge-party/main.c; tests/cli/completion.bats fails when they drift
 # apart.
@@ -17,8 +18,8 @@ _revenge_party_break()
 
 _revenge_party()
 {
-	local flags='--name --duration --insecure --ca --token --token-file --help --version
-		-h -V'
+	local flags='--name --duration --insecure --ca --token --token-file --log --help
+		--version -h -V'
 	local cword=$COMP_CWORD i j n w typed bword prefix flag='' val eq='' m
 	local operands=0 ended=''
 	local -a words=() matches=()
@@ -51,7 +52,7 @@ _revenge_party()
 			continue
 		fi
 		case $w in
-		--name | --duration | --ca | --token | --token-file)
+		--name | --duration | --ca | --token | --token-file | --log)
 			((j == n - 2)) && flag=$w
 			((j++)) ;;
 		-h | --help | -V | --version)
@@ -74,7 +75,7 @@ _revenge_party()
 
 	if [[ -n $flag ]]; then
 		case $flag in
-		--ca | --token-file)
+		--ca | --token-file | --log)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		--duration)

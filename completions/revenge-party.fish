@@ -1,6 +1,6 @@
 # completions/revenge-party.fish - fish completion for revenge-party.
 #
-# revenge-party [OPTIONS] URL PARTY. The flags and their descriptions mirror
+# revenge-party [OPTIONS] [URL] PARTY. The flags and their descriptions mirror
 # usage_text in tui/revenge-party/main.c; tests/cli/completion.bats fails
 # when they drift.
 
@@ -15,7 +15,7 @@ function __revenge_party_operands
             continue
         end
         switch $tok
-            case --name --duration --ca --token --token-file
+            case --name --duration --ca --token --token-file --log
                 set skip 1
             case '-*'
             case '*'
@@ -35,6 +35,7 @@ complete -c revenge-party -l insecure -d 'wss:// without certificate checks'
 complete -c revenge-party -l ca -r -F -d 'Trust this PEM CA bundle for wss://'
 complete -c revenge-party -l token -x -d 'Send "Authorization: Bearer TOKEN" when joining (default $REVENGE_TOKEN)'
 complete -c revenge-party -l token-file -r -F -d 'Read the token from FILE (keeps it out of ps)'
+complete -c revenge-party -l log -r -F -d "Append libwebsockets' own log lines to FILE (default \$REVENGE_PARTY_LOG)"
 complete -c revenge-party -s h -l help -d 'Show this help and exit'
 complete -c revenge-party -s V -l version -d 'Show the version and exit'
 

@@ -293,3 +293,214 @@ two_clients() {
 	run screen bob
 	refute_output --regexp "here: .*[0-9] ms"
 }
+
+# ---- issue 16: what a person sees ------------------------------------------
+
+# count of lines of SESSION's screen matching a grep -E pattern
+screen_count() {
+	screen "$1" | grep -cE -- "$2" || true
+}
+
+@test "host actions are told as Syncplay does: resumed, jumped, paused, set speed, new host" {
+	two_clients
+	tm send-keys -t ann " "
+	wait_screen bob "ann resumed at 0:0[0-9]"
+	tm send-keys -t ann "/seek 12:30" Enter
+	wait_screen bob "ann jumped from 0:[0-9][0-9] to 12:30"
+	tm send-keys -t ann "/pause" Enter
+	wait_screen bob "ann paused at 12:3[0-9]"
+	tm send-keys -t ann "/speed 1.25" Enter
+	wait_screen bob "ann set speed 1.25×"
+	# the host sees its own actions once, as the others do
+	wait_screen ann "ann set speed 1.25×"
+	[ "$(screen_count ann 'ann paused at')" -eq 1 ]
+	tm send-keys -t ann "/host bob" Enter
+	wait_screen ann "bob is now the host"
+	tm send-keys -t bob " "
+	wait_screen ann "bob resumed at 12:3[0-9]"
+}
+
+@test "sync in words: 'you: in sync' on both, and the host's member list says each member's state" {
+	two_clients
+	tm send-keys -t ann " "
+	wait_screen bob "you: in sync" 10
+	wait_screen ann "you: in sync" 10
+	# the clock numbers are details after the words (a loaded machine may
+	# show a drift being corrected by now)
+	run screen bob
+	assert_output --regexp "you: (in sync|drifting [+-][0-9]+ ms)  \\(clock [+-][0-9.]+ ms"
+	# the host's drift report, in the member list's right column
+	# (in sync when the machine keeps up; the word is what is checked)
+	wait_screen ann "^.{80}  bob +(in sync|drifting|buffering) *$" 15
+	# a member gets no report: no states in its list
+	run screen bob
+	refute_output --regexp "^.{80}.*(in sync|drifting|buffering) *$"
+}
+
+@test "a crowd folds: '12 people joined' and '12 people left'; the list shows '+N more' and a count" {
+	two_clients
+	local i pids=()
+	for i in $(seq 1 12); do
+		"$RVCAT" --timeout 90000 --linger 60000 "$URL/ws/party/tui?name=guest$i" </dev/null \
+			>/dev/null 2>&1 3>&- &
+		pids+=($!)
+	done
+	wait_screen ann "[0-9]+ people joined" 15
+	wait_screen ann "14 members" 15
+	# all twelve in one line, with bob's just before when within the fold
+	# window (each within 10 s of the one before, however a loaded machine
+	# spreads them)
+	wait_screen ann "1[23] people joined" 15
+	[ "$(screen_count ann 'guest[0-9]+ joined')" -eq 0 ]
+	# a short terminal: the list ends with how many more there are
+	tm resize-window -t ann -x 100 -y 12
+	wait_screen ann "\\+[0-9]+ more"
+	run screen ann
+	assert_output --regexp "\\+9 more"
+	tm resize-window -t ann -x 100 -y 30
+	for i in "${pids[@]}"; do kill "$i" 2>/dev/null || true; wait "$i" || true; done
+	wait_screen ann "12 people left" 15
+}
+
+@test "offline: the bar says OFFLINE and the member list '(offline)'; live again after a reconnect" {
+	two_clients
+	run screen bob
+	refute_output --partial "OFFLINE"
+	local port=$PORT
+	stop_server
+	wait_screen bob "OFFLINE"
+	wait_screen bob "members \\(offline\\)"
+	wait_screen bob "you: offline"
+	"$SERVER" --listen "127.0.0.1:$port" --db "$BATS_TEST_TMPDIR/revenge.db" \
+		>"$BATS_TEST_TMPDIR/s2.out" 2>&1 3>&- &
+	SERVER_PID=$!
+	wait_screen bob "connected to" 15
+	local i
+	for i in $(seq 1 50); do
+		screen bob | grep -q "OFFLINE" || break
+		sleep 0.1
+	done
+	run screen bob
+	refute_output --partial "OFFLINE"
+	refute_output --partial "(offline)"
+}
+
+@test "small terminals: host kept at 40 columns, the minimum size said, key hints, F1 help" {
+	two_clients
+	run screen ann
+	assert_output --regexp "F1 help +Space play/pause"
+	run screen bob
+	assert_output --regexp "F1 help +PgUp/PgDn scroll +Tab complete +/quit"
+	tm send-keys -t bob F1
+	wait_screen bob "chat by typing"
+	# a long party name: at 40 columns the host still shows
+	tm new-session -d -s eve -x 40 -y 12 "bash --norc --noprofile"
+	tm send-keys -t eve "$TUI --name eve $URL friday-movie-night-club" Enter
+	wait_screen eve "^ ⏸ 0:00 +host: eve \\(you\\)"
+	tm resize-window -t bob -x 20 -y 4
+	wait_screen bob "terminal too small:"
+	wait_screen bob "need at least 24x6,"
+	wait_screen bob "have 20x4"
+	tm resize-window -t bob -x 100 -y 30
+	wait_screen bob "host: ann"
+}
+
+@test "/help wraps at word boundaries; errors are marked apart from joins; names cut with an ellipsis" {
+	two_clients
+	tm resize-window -t bob -x 40 -y 20
+	tm send-keys -t bob "/help" Enter
+	wait_screen bob "chat by typing"
+	# every word of the help is whole on some row
+	local w words
+	words=$(screen bob | sed 's/↳//g' | tr -s ' ' '\n')
+	for w in chat by typing\; /play /pause /seek '1:23:45|+30|-10' /speed 1.25 /react \
+		EMOJI /host NAME /start '(play' without 'waiting)' /members /quit\; host keys \
+		on an empty line: space, left/right, '[' ']'\; PgUp/PgDn scroll\; F1 this help; do
+		grep -qxF -- "$w" <<<"$words" || { echo "'$w' is cut" >&2; screen bob >&2; false; }
+	done
+	tm resize-window -t bob -x 100 -y 30
+	tm send-keys -t bob " "
+	wait_screen bob "[0-9][0-9]:[0-9][0-9] ! only the host \\(ann\\) can play"
+	tm send-keys -t bob "/dance" Enter
+	wait_screen bob "[0-9][0-9]:[0-9][0-9] ! unknown command"
+	run screen ann
+	assert_output --regexp "[0-9][0-9]:[0-9][0-9] bob joined"
+	"$RVCAT" --timeout 30000 --linger 20000 "$URL/ws/party/tui?name=averyveryverylongname" </dev/null \
+		>/dev/null 2>&1 3>&- &
+	local cat=$!
+	wait_screen bob "  averyveryverylong…" 15
+	kill "$cat" 2>/dev/null || true
+	wait "$cat" || true
+}
+
+@test "scrolled back, new lines show a 'new messages below' mark" {
+	two_clients
+	for i in $(seq 1 40); do
+		tm send-keys -t ann "line number $i" Enter
+	done
+	wait_screen bob "ann: line number 40"
+	tm send-keys -t bob PPage
+	wait_screen bob "scrolled back"
+	tm send-keys -t ann "fresh news" Enter
+	wait_screen bob "1 new message below \\(PgDn\\)"
+	tm send-keys -t ann "more news" Enter
+	wait_screen bob "2 new messages below"
+	tm send-keys -t bob NPage NPage
+	wait_screen bob "ann: more news"
+	run screen bob
+	refute_output --partial "new message"
+}
+
+@test "connection failures say why with the URL; an untrusted certificate stops, exit 1; REVENGE_URL" {
+	tm new-session -d -s c -x 100 -y 30 "bash --norc --noprofile"
+	# refused: retried, and said
+	tm send-keys -t c "$TUI --name ann ws://127.0.0.1:1 tui; echo EXITED:\$?" Enter
+	wait_screen c "! ws://127.0.0.1:1: connection refused"
+	wait_screen c "reconnecting in"
+	tm send-keys -t c C-c
+	wait_screen c "EXITED:0"
+	# no such host (.invalid never resolves, RFC 6761), from REVENGE_URL
+	tm send-keys -t c "clear; REVENGE_URL=ws://nohost.invalid:80 $TUI --name ann tui; echo EXITED:\$?" Enter
+	wait_screen c "! ws://nohost.invalid:80: no such host" 15
+	tm send-keys -t c C-c
+	wait_screen c "EXITED:0"
+	# REVENGE_URL reaches a live server
+	tm send-keys -t c "clear; REVENGE_URL=$URL $TUI --name ann tui; echo EXITED:\$?" Enter
+	wait_screen c "host: ann"
+	wait_screen c "connected to $URL"
+	tm send-keys -t c "/quit" Enter
+	wait_screen c "EXITED:0"
+	# an untrusted certificate: why, what to do, no library line over the
+	# screen, no retrying; --log keeps the library's lines
+	stop_server
+	local d="$BATS_TEST_TMPDIR"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" \
+		-days 1 -subj "/CN=localhost" 2>/dev/null
+	start_server --tls-cert "$d/cert.pem" --tls-key "$d/key.pem"
+	tm send-keys -t c "clear; $TUI --log $d/lws.log --name ann wss://localhost:$PORT tui; echo EXITED:\$?" Enter
+	wait_screen c "certificate not trusted \\(self-signed"
+	wait_screen c "try --ca FILE or --insecure"
+	wait_screen c "! wss://localhost:$PORT: certificate"
+	run screen c
+	refute_output --partial "SSL error"
+	refute_output --partial "reconnecting"
+	grep -q "SSL error" "$d/lws.log"
+	tm send-keys -t c Enter
+	wait_screen c "EXITED:1"
+	# and the shell is told why once the screen is gone
+	wait_screen c "^revenge-party: wss://localhost:$PORT: certificate not trusted"
+}
+
+@test "ann and bob, whose names hash to one colour, are coloured apart" {
+	two_clients
+	tm send-keys -t ann "hi" Enter
+	wait_screen bob "ann: hi"
+	local ca cb
+	# the member list's names with their SGR colour (init_pair i: 30+i)
+	ca=$(tm capture-pane -e -p -t bob | grep -oE $'\e\\[3[1-6]m(\e\\[[0-9;]*m)*ann' | head -1 |
+		grep -oE '3[1-6]m' | head -1)
+	cb=$(tm capture-pane -e -p -t bob | grep -oE $'\e\\[3[1-6]m(\e\\[[0-9;]*m)*bob' | head -1 |
+		grep -oE '3[1-6]m' | head -1)
+	[ -n "$ca" ] && [ -n "$cb" ] || { tm capture-pane -e -p -t bob | cat -v >&2; false; }
+	[ "$ca" != "$cb" ]
+}

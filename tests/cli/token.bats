@@ -362,7 +362,7 @@ party() {
 	run screen ann
 	refute_output --partial "$TOKEN"
 	tm send-keys -t ann Enter
-	wait_screen ann "EXITED:0"
+	wait_screen ann "EXITED:1"
 
 	# without one, the refusal says how to give one
 	: >"$HEADS"

@@ -14,7 +14,9 @@
  * line or paragraph separators, and every count
  * within its bound. Each line's text is also wrapped (tm_wrap) at a width
  * taken from it: rows start in order inside the text, each moves on, and
- * each fits the room behind the continuation mark. Any broken promise aborts, which libFuzzer reports as a
+ * each fits the room behind the continuation mark. A connection failure's
+ * cause (tm_connect_cause) from the input is as safe to show. Any broken
+ * promise aborts, which libFuzzer reports as a
  * crash.
  *
  *   make fuzz-build && scripts/fuzz.sh 20 fuzz_tui
@@ -71,7 +73,8 @@ static void check_id(const char *s, size_t size, bool may_be_empty)
 
 static void check_line(const struct tm_line *l)
 {
-	if ((unsigned)l->kind > TM_NOTICE || (l->kind == TM_NOTICE && l->name[0]))
+	if ((unsigned)l->kind > TM_ERROR ||
+	    ((l->kind == TM_NOTICE || l->kind == TM_ERROR) && l->name[0]) || l->count < 1)
 		abort();
 	check_shown(l->name, sizeof(l->name));
 	check_shown(l->text, sizeof(l->text));
@@ -254,6 +257,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_step(&m);
 	}
 	check_model(&m);
+	/* Why a connection failed, said from what the library reported:
+	 * the first line as its reason, the second as its log line, safe
+	 * to show and never cut inside a character. */
+	{
+		const char *l2 = line_end(text, end);
+		char *reason = strndup(text, (size_t)(l2 - text));
+		char *log = l2 < end ? strndup(l2 + 1, (size_t)(line_end(l2 + 1, end) - l2 - 1)) :
+				       NULL;
+		char cause[160];
+
+		if (reason) {
+			tm_connect_cause(size % 3 ? 0 : 1006, size % 5 ? 0 : (int)(size % 600),
+					 reason, log, size & 1, size & 2, cause, sizeof(cause));
+			check_shown(cause, sizeof(cause));
+		}
+		free(reason);
+		free(log);
+	}
+	for (size_t i = 0; i < m.n_members; i++) {
+		const char *w = tm_member_sync_word(&m.members[i]);
+
+		if (w && strcmp(w, "in sync") && strcmp(w, "drifting") && strcmp(w, "buffering"))
+			abort();
+	}
 	/* The space key: what toggling would send from the state reached. */
 	msg = tm_command_message(&m, &toggle, now, NULL, 0);
 	if (msg)

@@ -252,9 +252,10 @@ static void test_membership_lines(void **state)
 	assert_near(last(m)->at_ms, LOCAL + 7, 1e-9);   /* no ts: local time */
 	assert_int_equal(m->n_members, 2);
 
-	/* A leave of someone unknown still shows; nobody else goes. */
+	/* A leave of someone unknown still shows; nobody else goes. (A
+	 * minute later: within TM_FOLD_MS it would fold with carol's.) */
 	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":"
-			       "{\"id\":\"zz\",\"name\":\"ghost\"}}", LOCAL), 0);
+			       "{\"id\":\"zz\",\"name\":\"ghost\"}}", LOCAL + 60000), 0);
 	assert_string_equal(last(m)->name, "ghost");
 	assert_int_equal(m->n_members, 2);
 
@@ -316,7 +317,8 @@ static void test_presence(void **state)
 			       "[{\"id\":\"p5\",\"name\":\"eve\",\"role\":\"member\"}],"
 			       "\"left\":[{\"id\":\"p3\",\"name\":\"carol\"},"
 			       "{\"id\":\"p4\",\"name\":\"dave\"}],"
-			       "\"count\":510,\"joined_more\":11,\"left_more\":0}}", LOCAL), 0);
+			       "\"count\":510,\"joined_more\":11,\"left_more\":0},"
+			       "\"ts\":1700000060000}", LOCAL), 0);
 	assert_true(m->dirty & TM_DIRTY_MEMBERS);
 	assert_int_equal(m->n_members, 3);
 	assert_string_equal(member_id(m, 2), "p5");
@@ -453,6 +455,27 @@ static void test_chat_and_reactions(void **state)
 				       "\"name\":\"dave\"},\"ts\":3}", LOCAL), 0);
 		assert_int_equal(last(other)->color, dave);
 		free(other);
+	}
+	/* ann, bob and carol hash to one colour; present together they
+	 * get three, and each line is in its sender's */
+	{
+		struct tm_model *o = calloc(1, sizeof(*o));
+
+		assert_non_null(o);
+		tm_init(o, "p", "ann", 0);
+		assert_int_equal(apply(o, "{\"type\":\"welcome\",\"payload\":{"
+				       "\"participant_id\":\"a\",\"host_id\":\"a\",\"members\":["
+				       "{\"id\":\"a\",\"name\":\"ann\"},{\"id\":\"b\",\"name\":\"bob\"},"
+				       "{\"id\":\"c\",\"name\":\"carol\"}],\"state\":{\"position\":0,"
+				       "\"playing\":false,\"speed\":1,\"server_time\":1}}}", LOCAL), 0);
+		assert_int_equal(o->n_members, 3);
+		assert_int_not_equal(o->members[0].color, o->members[1].color);
+		assert_int_not_equal(o->members[1].color, o->members[2].color);
+		assert_int_not_equal(o->members[0].color, o->members[2].color);
+		assert_int_equal(apply(o, "{\"type\":\"chat\",\"payload\":{\"text\":\"x\","
+				       "\"name\":\"bob\"},\"from\":\"b\",\"ts\":3}", LOCAL), 0);
+		assert_int_equal(last(o)->color, o->members[1].color);
+		free(o);
 	}
 	/* The six colours are all used over a handful of names. */
 	{
@@ -642,8 +665,14 @@ static void test_sync_and_extrapolation(void **state)
 		 "\"playing\":false,\"speed\":1.5,\"server_time\":%.3f},\"from\":\"p1\","
 		 "\"ts\":%.3f}", S0 + 4000, S0 + 4000);
 	assert_int_equal(apply(m, buf, LOCAL + 4000), 0);
-	assert_true(m->dirty == TM_DIRTY_PLAYER);
+	assert_true(m->dirty == (TM_DIRTY_PLAYER | TM_DIRTY_CHAT));
 	assert_false(m->state.playing);
+	/* alice's sync is told: from 10 s at 2x, 4 s later she would be at
+	 * 18 s; she is at 42.5, paused, at 1.5x */
+	assert_int_equal(last(m)->kind, TM_ACTION);
+	assert_string_equal(last(m)->name, "alice");
+	assert_string_equal(last(m)->text,
+			    "jumped from 0:18 to 0:42, paused and set speed 1.5\xc3\x97");
 	assert_near(tm_position(m, LOCAL + 9000), 42.5, 1e-9);
 
 	/* A scheduled start: the state before (paused at 42.5) holds until
@@ -658,7 +687,10 @@ static void test_sync_and_extrapolation(void **state)
 	assert_near(tm_latest_position(m, LOCAL + 9000), 60, 1e-9);
 	assert_true(tm_playback(m, LOCAL + 10000)->playing);
 	assert_near(tm_position(m, LOCAL + 12000), 63, 1e-9);
-	assert_int_equal(m->n_lines, 0);                 /* syncs show no lines */
+	/* a sync without from (not as relayed) is still told */
+	assert_int_equal(m->n_lines, 2);
+	assert_string_equal(last(m)->name, "");
+	assert_string_equal(last(m)->text, "playback jumped from 0:42 to 1:00 and resumed");
 
 	/* Bad states change nothing. */
 	static const char *const bad[] = {
@@ -781,7 +813,8 @@ static void test_error_notice(void **state)
 	assert_int_equal(apply(m, "{\"type\":\"error\",\"payload\":{\"code\":\"forbidden\","
 			       "\"message\":\"only the host can sync\",\"ref\":\"sync\"},"
 			       "\"id\":\"play\",\"ts\":1700000000000}", LOCAL + 1), 0);
-	assert_int_equal(last(m)->kind, TM_NOTICE);
+	/* an error, told apart from a notice (the view marks it) */
+	assert_int_equal(last(m)->kind, TM_ERROR);
 	assert_string_equal(last(m)->text, "forbidden: only the host can sync");
 	assert_string_equal(last(m)->name, "");
 	assert_int_equal(last(m)->color, 0);
@@ -800,6 +833,10 @@ static void test_error_notice(void **state)
 
 	tm_notice(m, LOCAL, "%d members", 3);
 	assert_string_equal(last(m)->text, "3 members");
+	assert_int_equal(last(m)->kind, TM_NOTICE);
+	tm_error(m, LOCAL, "cannot connect: %s", "no such host");
+	assert_int_equal(last(m)->kind, TM_ERROR);
+	assert_string_equal(last(m)->text, "cannot connect: no such host");
 }
 
 static void test_malformed_inputs(void **state)
@@ -1211,7 +1248,7 @@ static void test_wrap_marks_continuation_rows(void **state)
 	/* every row's text fits the room left, wide characters whole */
 	snprintf(body, sizeof(body), "ann: %s", "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
 		 "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab");
-	n = rows_as_drawn(body, 16, rows, 16);    /* room 10: "ann: " + 2 cats, then 5 a row */
+	n = rows_as_drawn(body, 16, rows, 16);    /* room 10: "ann: ", then 5 cats a row */
 	assert_int_equal(n, 3);
 	assert_string_equal(rows[1], TM_WRAP_MARK "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
 			    "\xe7\x8c\xab\xe7\x8c\xab");
@@ -1219,6 +1256,17 @@ static void test_wrap_marks_continuation_rows(void **state)
 		assert_true(tm_fit(rows[r], 1000, &b) <= 16);
 		assert_true(rv_utf8_valid(rows[r], strlen(rows[r])));
 	}
+	/* rows end at word boundaries: no word is cut that fits a row */
+	n = rows_as_drawn("ann: the quick brown fox jumps", 20, rows, 16);   /* room 14 */
+	assert_int_equal(n, 3);
+	assert_memory_equal(rows[0] + TM_WRAP_INDENT, "ann: the ", 9);
+	assert_string_equal(rows[1], TM_WRAP_MARK "quick brown ");
+	assert_string_equal(rows[2], TM_WRAP_MARK "fox jumps");
+	/* a word longer than the room starts a row and is cut where it ends */
+	n = rows_as_drawn("ann: abcdefghijklmnopqrstuvwxyz", 20, rows, 16);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[1], TM_WRAP_MARK "abcdefghijklmn");
+	assert_string_equal(rows[2], TM_WRAP_MARK "opqrstuvwxyz");
 	/* a pane too narrow for any text still moves on, a character a row */
 	assert_int_equal(tm_wrap("\xe7\x8c\xab\xe7\x8c\xab", 6, NULL, 0), 2);
 	assert_int_equal(tm_wrap("abc", 3, NULL, 0), 3);
@@ -1262,7 +1310,7 @@ static void test_player_follows_party(void **state)
 	assert_near(pl.drift_ms, -40, 1e-6);
 	assert_true(pl.rate > 1 && pl.rate <= 1.05);
 	tm_player_sync_text(&pl, local + 250, text, sizeof(text));
-	assert_string_equal(text, "correcting -40 ms");
+	assert_string_equal(text, "drifting -40 ms");
 	/* a few seconds of 250 ms steps: back within the settle band */
 	for (int i = 2; i <= 60; i++)
 		step(&pl, &st, S0 + 1000 + 250 * i + skew, local + 250 * i);
@@ -1408,6 +1456,196 @@ static void test_drift_report(void **state)
 	assert_false(m->members[2].has_drift);
 }
 
+/* A relayed sync, as the server sends it, from id at server time t. */
+static int sync_from(struct tm_model *m, const char *from, double pos, bool playing,
+		     double speed, double t)
+{
+	char buf[320];
+
+	snprintf(buf, sizeof(buf), "{\"type\":\"sync\",\"payload\":{\"position\":%.3f,"
+		 "\"playing\":%s,\"speed\":%g,\"server_time\":%.3f},\"from\":\"%s\","
+		 "\"ts\":%.3f}", pos, playing ? "true" : "false", speed, t, from, t);
+	return apply(m, buf, LOCAL);
+}
+
+/* Issue 16: who did what to playback, as Syncplay prints it. */
+static void test_host_actions_told(void **state)
+{
+	struct tm_model *m = *state;
+	size_t n;
+
+	/* welcome: 10 s, playing at 2x at S0; alice (p1) hosts */
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	assert_int_equal(m->n_lines, 0);
+	/* a pause where playback is by then: 10 + 2 * 370 = 750 s */
+	assert_int_equal(sync_from(m, "p1", 750, false, 2, S0 + 370000), 0);
+	assert_int_equal(last(m)->kind, TM_ACTION);
+	assert_string_equal(last(m)->name, "alice");
+	assert_string_equal(last(m)->from, "p1");
+	assert_string_equal(last(m)->text, "paused at 12:30");
+	assert_near(last(m)->at_ms, S0 + 370000, 1e-6);
+	assert_int_equal(sync_from(m, "p1", 750, true, 2, S0 + 380000), 0);
+	assert_string_equal(last(m)->text, "resumed at 12:30");
+	/* a jump while playing: from where it would be (750 + 2 * 5) */
+	assert_int_equal(sync_from(m, "p1", 5, true, 2, S0 + 385000), 0);
+	assert_string_equal(last(m)->text, "jumped from 12:40 to 0:05");
+	assert_int_equal(sync_from(m, "p1", 5, true, 1.25, S0 + 385000), 0);
+	assert_string_equal(last(m)->text, "set speed 1.25\xc3\x97");
+	/* the same state again (a resync) tells nothing */
+	n = m->n_lines;
+	assert_int_equal(sync_from(m, "p1", 5, true, 1.25, S0 + 385000), 0);
+	assert_int_equal(m->n_lines, n);
+	/* half a second off is playback, not a jump */
+	assert_int_equal(sync_from(m, "p1", 5.5 + 1.25 * 1, true, 1.25, S0 + 386000), 0);
+	assert_int_equal(m->n_lines, n);
+	/* a sender who is not the host (the waiting room's stalled member) */
+	assert_int_equal(sync_from(m, "p3", 12, false, 1.25, S0 + 390000), 0);
+	assert_string_equal(last(m)->name, "carol");
+	assert_string_equal(last(m)->text, "paused at 0:12");
+
+	/* the host's own command changes the state at once but is told when
+	 * the server's copy comes back, once */
+	tm_init(m, "movie-night", "alice", 0);
+	assert_int_equal(welcome(m, "p1", "", LOCAL), 0);
+	assert_true(tm_is_host(m));
+	{
+		char own[256];
+
+		snprintf(own, sizeof(own), "{\"type\":\"sync\",\"payload\":{\"position\":10,"
+			 "\"playing\":false,\"speed\":2,\"server_time\":%.3f}}", S0);
+		assert_int_equal(tm_apply_own(m, own, strlen(own), LOCAL), 0);
+	}
+	assert_int_equal(m->n_lines, 0);
+	assert_int_equal(sync_from(m, "p1", 10, false, 2, S0), 0);
+	assert_int_equal(m->n_lines, 1);
+	assert_string_equal(last(m)->name, "alice");
+	assert_string_equal(last(m)->text, "paused at 0:10");
+}
+
+/* Issue 16: a crowd joining folds into one line; a pause in the crowd or a
+ * chat line starts a new one. */
+static void test_crowd_folds(void **state)
+{
+	struct tm_model *m = *state;
+	char buf[256];
+
+	assert_int_equal(welcome(m, "p2", "", LOCAL), 0);
+	for (int i = 0; i < 12; i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"member_joined\",\"payload\":{\"id\":"
+			 "\"c%d\",\"name\":\"guest%d\"},\"ts\":%.3f}", i, i, S0 + 500.0 * i);
+		assert_int_equal(apply(m, buf, LOCAL), 0);
+		if (!i) {
+			assert_string_equal(last(m)->name, "guest0");
+			assert_string_equal(last(m)->text, "joined");
+		}
+	}
+	assert_int_equal(m->n_lines, 1);
+	assert_int_equal(last(m)->kind, TM_JOIN);
+	assert_string_equal(last(m)->name, "");
+	assert_string_equal(last(m)->from, "");
+	assert_int_equal(last(m)->count, 12);
+	assert_string_equal(last(m)->text, "12 people joined");
+	assert_int_equal(m->n_members, 15);
+	/* the twelve came 500 ms apart over 5.5 s; one past the window from
+	 * the last of them: a line of its own */
+	assert_int_equal(apply(m, "{\"type\":\"member_joined\",\"payload\":{\"id\":\"z1\","
+			       "\"name\":\"zed\"},\"ts\":1700000015501}", LOCAL), 0);
+	assert_int_equal(m->n_lines, 2);
+	assert_string_equal(last(m)->text, "joined");
+	/* leaves fold too, and a chat line in between keeps them apart */
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"c1\"},"
+			       "\"ts\":1700000015502}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"c2\"},"
+			       "\"ts\":1700000015503}", LOCAL), 0);
+	assert_string_equal(last(m)->text, "2 people left");
+	assert_int_equal(apply(m, "{\"type\":\"chat\",\"payload\":{\"text\":\"bye\","
+			       "\"name\":\"zed\"},\"from\":\"z1\",\"ts\":1700000015504}", LOCAL), 0);
+	assert_int_equal(apply(m, "{\"type\":\"member_left\",\"payload\":{\"id\":\"c3\"},"
+			       "\"ts\":1700000015505}", LOCAL), 0);
+	assert_string_equal(last(m)->name, "guest3");
+	assert_string_equal(last(m)->text, "left");
+	/* a presence batch folds into the crowd it follows */
+	assert_int_equal(apply(m, "{\"type\":\"presence\",\"payload\":{\"joined\":[],"
+			       "\"left\":[{\"id\":\"c4\"},{\"id\":\"c5\"}],\"count\":9,"
+			       "\"joined_more\":0,\"left_more\":0},\"ts\":1700000015506}", LOCAL), 0);
+	assert_string_equal(last(m)->text, "3 people left");
+	/* the window slides: joins 8 s apart keep folding, 24 s after the
+	 * first of them */
+	for (int i = 0; i < 4; i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"member_joined\",\"payload\":{\"id\":"
+			 "\"s%d\",\"name\":\"slow%d\"},\"ts\":%.3f}", i, i, S0 + 60000 + 8000.0 * i);
+		assert_int_equal(apply(m, buf, LOCAL), 0);
+	}
+	assert_string_equal(last(m)->text, "4 people joined");
+	assert_near(last(m)->at_ms, S0 + 60000, 1e-6);      /* shown at the first */
+}
+
+/* Issue 16: sync in words. */
+static void test_sync_words(void **state)
+{
+	struct tm_model *m = *state;
+	char cause[300];
+
+	assert_int_equal(welcome(m, "p1", "", LOCAL), 0);
+	assert_null(tm_member_sync_word(&m->members[1]));
+	assert_int_equal(apply(m, "{\"type\":\"drift\",\"payload\":{\"members\":["
+			       "{\"id\":\"p2\",\"drift_ms\":null,\"buffering\":true},"
+			       "{\"id\":\"p3\",\"drift_ms\":-350,\"buffering\":false},"
+			       "{\"id\":\"p1\",\"drift_ms\":40,\"buffering\":false}],"
+			       "\"count\":3}}", LOCAL), 0);
+	assert_string_equal(tm_member_sync_word(&m->members[0]), "in sync");
+	assert_string_equal(tm_member_sync_word(&m->members[1]), "buffering");
+	assert_string_equal(tm_member_sync_word(&m->members[2]), "drifting");
+
+	/* why a connection failed, and whether a retry can help */
+	assert_true(tm_connect_cause(0, 0, "connect SSL err 1: error:00000001:lib(0)::reason(1)",
+				     "[2026/12/06 08:54:39:4281] E: SSL error: self-signed "
+				     "certificate (preverify_ok=0;err=18;depth=0)", false, true,
+				     cause, sizeof(cause)));
+	assert_string_equal(cause, "certificate not trusted (self-signed certificate): "
+			    "try --ca FILE or --insecure");
+	assert_false(tm_connect_cause(0, 0, "Unable to connect", "", false, false, cause,
+				      sizeof(cause)));
+	assert_string_equal(cause, "connection refused: nothing answers there");
+	assert_false(tm_connect_cause(0, 0, "no such host", NULL, false, false, cause,
+				      sizeof(cause)));
+	assert_string_equal(cause, "no such host");
+	assert_true(tm_connect_cause(0, 403, "", NULL, false, false, cause, sizeof(cause)));
+	assert_string_equal(cause, "the server refused this client or its origin (HTTP 403)");
+	assert_true(tm_connect_cause(0, 418, "", NULL, false, false, cause, sizeof(cause)));
+	assert_string_equal(cause, "the server refused (HTTP 418)");
+	assert_true(tm_connect_cause(0, 401, "", NULL, true, false, cause, sizeof(cause)));
+	assert_string_equal(cause, "the server refused the token (HTTP 401)");
+	assert_false(tm_connect_cause(0, 429, "", NULL, false, false, cause, sizeof(cause)));
+	assert_false(tm_connect_cause(0, 503, "", NULL, false, false, cause, sizeof(cause)));
+	assert_false(tm_connect_cause(0, 500, "", NULL, false, false, cause, sizeof(cause)));
+	assert_false(tm_connect_cause(1001, 0, "", NULL, false, false, cause, sizeof(cause)));
+	assert_string_equal(cause, "the server is restarting");
+	/* over ws:// an SSL word is not a certificate problem; control
+	 * characters in what the library said never reach the screen */
+	assert_false(tm_connect_cause(0, 0, "bad\x1b[2Jssl", NULL, false, false, cause,
+				      sizeof(cause)));
+	assert_null(strchr(cause, '\x1b'));
+	tm_connect_cause(0, 0, "x", "E: SSL error: \x1b[31mevil (", false, true, cause,
+			 sizeof(cause));
+	assert_null(strchr(cause, '\x1b'));
+}
+
+/* Issue 16: lines arriving while scrolled back are counted for the "new
+ * messages below" mark. */
+static void test_unseen_while_scrolled(void **state)
+{
+	struct tm_model *m = *state;
+
+	assert_int_equal(welcome(m, "p2", TWO_LINES, LOCAL), 0);
+	tm_notice(m, LOCAL, "one");
+	assert_int_equal(m->unseen, 0);
+	m->scroll = 1;
+	tm_notice(m, LOCAL, "two");
+	tm_notice(m, LOCAL, "three");
+	assert_int_equal(m->unseen, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1441,6 +1679,10 @@ int main(void)
 		T(test_player_scheduled_state),
 		T(test_player_status),
 		T(test_drift_report),
+		T(test_host_actions_told),
+		T(test_crowd_folds),
+		T(test_sync_words),
+		T(test_unseen_while_scrolled),
 	};
 
 	return cmocka_run_group_tests_name("tui_model", tests, NULL, NULL);

@@ -6,11 +6,15 @@
  * driven through its callback interface: keys are read by curses from the
  * loop and fed to readline one at a time, and readline's line is painted
  * into the input window by our redisplay function (the rlncurses way).
+ * While curses owns the screen, stderr is a pipe the loop reads, so the
+ * library's own log lines never land on it (--log keeps them in a file).
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -38,11 +42,12 @@
 #define PROMPT "> "
 
 static const char usage_text[] =
-"Usage: " PROG " [OPTIONS] URL PARTY\n"
+"Usage: " PROG " [OPTIONS] [URL] PARTY\n"
 "\n"
 "Join the watch party PARTY on the revenge-server at URL (ws://HOST:PORT or\n"
-"wss://HOST:PORT) and watch together: the shared playback, the members, the\n"
-"chat. The first to join is the host and controls playback.\n"
+"wss://HOST:PORT; default $REVENGE_URL or ws://127.0.0.1:8080) and watch\n"
+"together: the shared playback, the members, the chat. The first to join is\n"
+"the host and controls playback.\n"
 "\n"
 "Options:\n"
 "  --name NAME        your display name, 1-32 characters (default guest-N)\n"
@@ -52,6 +57,9 @@ static const char usage_text[] =
 "  --token TOKEN      send \"Authorization: Bearer TOKEN\" when joining and\n"
 "                     rejoining (default $REVENGE_TOKEN); A-Z a-z 0-9 - _ . only\n"
 "  --token-file FILE  read the token from FILE (keeps it out of ps)\n"
+"  --log FILE         append libwebsockets' own log lines to FILE (default\n"
+"                     $REVENGE_PARTY_LOG; without: never shown, only used to\n"
+"                     say why a connection failed)\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
@@ -60,7 +68,11 @@ static const char usage_text[] =
 "now without waiting for members still loading; the status line says whom\n"
 "the party waits for. Host keys on an empty line:\n"
 "space play/pause, left/right seek -/+10 s, [ and ] speed down/up.\n"
-"PgUp/PgDn scroll the chat. Ctrl-C, Ctrl-D or /quit leave.\n"
+"PgUp/PgDn scroll the chat, F1 shows help. Ctrl-C, Ctrl-D or /quit leave.\n"
+"\n"
+"Exit status: 0 after leaving, 1 when the server refused (an HTTP 4xx other\n"
+"than 429), the certificate was not trusted or the URL cannot be used,\n"
+"2 for a usage error.\n"
 "\n"
 "Input history is kept in $XDG_STATE_HOME/revenge/history.\n";
 
@@ -83,6 +95,17 @@ struct app {
 	char history_path[1024];
 	int key;                   /* the key readline reads next */
 	bool key_ready;
+	int exit_code;             /* 1 once refused for good */
+	char fatal[2600];          /* why, for stderr once the screen is gone */
+	/* stderr while curses owns the screen: a pipe read by the loop, so
+	 * libwebsockets' log lines never write over it; each line goes to
+	 * log_fd (--log) when given, and the last is kept to say why a
+	 * connection failed */
+	int saved_stderr, log_fd;
+	ev_io log_watch;
+	char lib_log[512];
+	char lib_part[512];        /* a line still being read */
+	size_t lib_part_len;
 };
 
 /* readline's callbacks carry no user pointer: the one app is reached
@@ -162,10 +185,91 @@ static void schedule_reconnect(struct app *a, const char *why)
 	ev_timer_start(a->loop, &a->reconnect_timer);
 }
 
+/* Read what went to stderr (libwebsockets' log lines): to --log's file,
+ * and the last whole line kept for tm_connect_cause. */
+static void drain_log(struct app *a, int fd)
+{
+	char buf[1024];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (a->log_fd >= 0 && write(a->log_fd, buf, (size_t)n) < 0)
+			a->log_fd = -1;         /* a full disk costs the log only */
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				a->lib_part[a->lib_part_len] = 0;
+				snprintf(a->lib_log, sizeof(a->lib_log), "%s", a->lib_part);
+				a->lib_part_len = 0;
+			} else if (a->lib_part_len < sizeof(a->lib_part) - 1) {
+				a->lib_part[a->lib_part_len++] = buf[i];
+			}
+		}
+	}
+}
+
+static void on_log(struct ev_loop *loop, ev_io *w, int revents)
+{
+	drain_log(w->data, w->fd);
+}
+
+/* Whether the URL's host has no address (DNS says so): the library only
+ * says it could not connect. */
+static bool no_such_host(const char *url)
+{
+	char host[256];
+	const char *p = strstr(url, "://"), *end;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int rc;
+
+	if (!p)
+		return false;
+	p += 3;
+	if (*p == '[')                  /* an IPv6 literal resolves */
+		return false;
+	end = p + strcspn(p, ":/?");
+	if ((size_t)(end - p) >= sizeof(host) || end == p)
+		return false;
+	memcpy(host, p, (size_t)(end - p));
+	host[end - p] = 0;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (res)
+		freeaddrinfo(res);
+	return rc == EAI_NONAME || rc == EAI_FAIL || rc == EAI_NODATA;
+}
+
+/* A failed connection, said with its cause and the URL: retried when that
+ * may help, else the end (exit status 1). */
+static void connection_failed(struct app *a, int code, int status, const char *reason)
+{
+	char why[400];
+	bool fatal;
+
+	if (a->log_watch.fd >= 0)
+		drain_log(a, a->log_watch.fd);
+	fatal = tm_connect_cause(code, status, reason, a->lib_log, a->token != NULL,
+				 !strncmp(a->url, "wss://", 6), why, sizeof(why));
+	a->lib_log[0] = 0;
+	if (fatal) {
+		a->m.conn = TM_GONE;
+		a->exit_code = 1;
+		tm_error(&a->m, local_now(), "%s: %s", a->url, why);
+		snprintf(a->fatal, sizeof(a->fatal), "%s: %s", a->url, why);
+		set_status(a, "cannot join; press Enter or Ctrl-C to leave");
+		a->quitting = true;
+		redraw(a);
+		return;
+	}
+	/* the first failure of a run of them is told in the scrollback; the
+	 * status line keeps the latest */
+	if (a->m.conn == TM_CONNECTED || a->attempt == 0)
+		tm_error(&a->m, local_now(), "%s: %s", a->url, why);
+	schedule_reconnect(a, why);
+	redraw(a);
+}
+
 static void on_close(struct rv_conn *c, int code, int status, const char *reason, void *user)
 {
 	struct app *a = user;
-	char why[200];
 
 	a->conn = NULL;
 	ev_timer_stop(a->loop, &a->time_timer);
@@ -176,37 +280,7 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 	}
 	/* Refusals say what is wrong and end the program: retrying would not
 	 * change them. A server that went away is retried. */
-	if (status == 403 || status == 400 || status == 404 || status == 401) {
-		a->m.conn = TM_GONE;
-		tm_notice(&a->m, local_now(), "%s",
-			  status == 401 && a->token ? "the server refused the token (HTTP 401)" :
-			  status == 401 ? "the server wants a token (HTTP 401): give --token, "
-			  "--token-file or REVENGE_TOKEN" :
-			  status == 403 ? "the server refused this client's origin (HTTP 403)" :
-			  status == 404 ? "the server has no watch parties at this URL (HTTP 404)" :
-			  "the server refused the party id or the name (HTTP 400): names are 1-32 "
-			  "characters, not only blank ones, without control or bidi control "
-			  "characters; party ids 1-64 of A-Z a-z 0-9 _ -");
-		set_status(a, "refused by the server; press Enter or Ctrl-C to leave");
-		a->quitting = true;
-		redraw(a);
-		return;
-	}
-	if (status)
-		snprintf(why, sizeof(why), "the server answered HTTP %d", status);
-	else if (code == 1001)
-		snprintf(why, sizeof(why), "the server is restarting");
-	else if (code == 1013)
-		snprintf(why, sizeof(why), "the server dropped us as too slow or busy");
-	else if (code)
-		snprintf(why, sizeof(why), "connection lost (%d%s%s)", code, reason[0] ? " " : "",
-			 reason);
-	else
-		snprintf(why, sizeof(why), "cannot reach the server");
-	if (a->m.conn == TM_CONNECTED)
-		tm_notice(&a->m, local_now(), "%s", why);
-	schedule_reconnect(a, why);
-	redraw(a);
+	connection_failed(a, code, status, reason ? reason : "");
 }
 
 static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_close };
@@ -241,7 +315,7 @@ static void connect_now(struct app *a)
 		set_status(a, "cannot connect; press Enter or Ctrl-C to leave");
 		a->quitting = true;
 	} else if (!a->conn) {
-		schedule_reconnect(a, "cannot connect");
+		connection_failed(a, 0, 0, no_such_host(a->url) ? "no such host" : "cannot connect");
 	}
 	redraw(a);
 }
@@ -324,6 +398,14 @@ static void apply_own_sync(struct app *a, const char *msg)
 	json_decref(m);
 }
 
+static void help(struct app *a)
+{
+	tm_notice(&a->m, local_now(), "chat by typing; /play /pause /seek 1:23:45|+30|-10 "
+		  "/speed 1.25 /react EMOJI /host NAME /start (play without waiting) /members "
+		  "/quit; host keys on an empty "
+		  "line: space, left/right, [ ]; PgUp/PgDn scroll; F1 this help");
+}
+
 static void run_command(struct app *a, const struct tm_cmd *cmd)
 {
 	char err[300];
@@ -334,10 +416,7 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 		quit(a);
 		return;
 	case TM_CMD_HELP:
-		tm_notice(&a->m, local_now(), "chat by typing; /play /pause /seek 1:23:45|+30|-10 "
-			  "/speed 1.25 /react EMOJI /host NAME /start (play without waiting) /members "
-			  "/quit; host keys on an empty "
-			  "line: space, left/right, [ ]; PgUp/PgDn scroll");
+		help(a);
 		return;
 	case TM_CMD_MEMBERS: {
 		char list[1500];
@@ -368,11 +447,11 @@ static void run_command(struct app *a, const struct tm_cmd *cmd)
 	msg = tm_command_message(&a->m, cmd, local_now(), err, sizeof(err));
 	if (!msg) {
 		if (err[0])
-			tm_notice(&a->m, local_now(), "%s", err);
+			tm_error(&a->m, local_now(), "%s", err);
 		return;
 	}
 	if (!a->conn || !rv_conn_is_open(a->conn)) {
-		tm_notice(&a->m, local_now(), "not connected: not sent");
+		tm_error(&a->m, local_now(), "not connected: not sent");
 	} else {
 		rv_conn_send(a->conn, msg, strlen(msg));
 		apply_own_sync(a, msg);
@@ -423,7 +502,7 @@ static void on_line(char *line)
 		if (!last || strcmp(last->line, line))
 			add_history(line);
 		if (tm_parse_command(line, &cmd, err, sizeof(err)))
-			tm_notice(&a->m, local_now(), "%s", err);
+			tm_error(&a->m, local_now(), "%s", err);
 		else
 			run_command(a, &cmd);
 	}
@@ -491,6 +570,9 @@ static bool special_key(struct app *a, int ch)
 		a->m.scroll = a->m.scroll > (size_t)view_page(a->view) ?
 			      a->m.scroll - (size_t)view_page(a->view) : 0;
 		a->m.dirty |= TM_DIRTY_CHAT | TM_DIRTY_STATUS;
+		return true;
+	case KEY_F(1):
+		help(a);
 		return true;
 	case KEY_RESIZE:
 		view_resize(a->view);
@@ -622,6 +704,7 @@ int main(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'c' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "token-file", required_argument, NULL, 'F' },
+		{ "log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -629,6 +712,8 @@ int main(int argc, char **argv)
 	struct app a;
 	struct rv_client_config cc = { 0 };
 	const char *name = "", *url, *party, *token = NULL, *token_file = NULL;
+	const char *log_file = getenv("REVENGE_PARTY_LOG");
+	int log_pipe[2];
 	double duration = 0;
 	int opt, err;
 
@@ -659,15 +744,19 @@ int main(int argc, char **argv)
 			break;
 		case 'T': token = optarg; break;
 		case 'F': token_file = optarg; break;
+		case 'L': log_file = optarg; break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
 	}
 	a.token = cli_token(PROG, token, token_file, token_buf);
-	if (argc - optind != 2)
-		cli_usage_error(PROG, "expected URL and PARTY, e.g. ws://127.0.0.1:8080 movie-night");
-	url = argv[optind];
-	party = argv[optind + 1];
+	if (argc - optind != 2 && argc - optind != 1)
+		cli_usage_error(PROG, "expected [URL] PARTY, e.g. ws://127.0.0.1:8080 movie-night");
+	/* like revenge-probe and revenge-bench: the URL from the environment */
+	url = argc - optind == 2 ? argv[optind] :
+	      getenv("REVENGE_URL") && *getenv("REVENGE_URL") ? getenv("REVENGE_URL") :
+	      "ws://127.0.0.1:8080";
+	party = argv[argc - 1];
 	if (strncmp(url, "ws://", 5) && strncmp(url, "wss://", 6))
 		cli_usage_error(PROG, "URL: expected ws://HOST:PORT or wss://HOST:PORT, got '%s'", url);
 	if (!rv_proto_valid_id(party, strlen(party)))
@@ -676,6 +765,12 @@ int main(int argc, char **argv)
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, PROG ": needs a terminal\n");
 		return 2;
+	}
+	a.log_fd = -1;
+	if (log_file && *log_file) {
+		a.log_fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (a.log_fd < 0)
+			cli_usage_error(PROG, "--log: cannot open '%s': %s", log_file, strerror(errno));
 	}
 	snprintf(a.url, sizeof(a.url), "%s", url);
 	if (a.url[strlen(a.url) - 1] == '/')
@@ -697,6 +792,16 @@ int main(int argc, char **argv)
 	if (!a.view) {
 		fprintf(stderr, PROG ": cannot use this terminal\n");
 		return 1;
+	}
+	/* From here to view_close, stderr is the log pipe (see struct app). */
+	ev_io_init(&a.log_watch, on_log, -1, EV_READ);
+	a.saved_stderr = dup(STDERR_FILENO);
+	if (a.saved_stderr >= 0 && !pipe2(log_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		dup2(log_pipe[1], STDERR_FILENO);
+		close(log_pipe[1]);
+		ev_io_set(&a.log_watch, log_pipe[0], EV_READ);
+		a.log_watch.data = &a;
+		ev_io_start(a.loop, &a.log_watch);
 	}
 
 	/* readline: fed key by key from the loop, painting through us */
@@ -738,5 +843,15 @@ int main(int argc, char **argv)
 		write_history(a.history_path);
 	view_close(a.view);
 	rv_client_free(a.cl);
-	return 0;
+	if (a.log_watch.fd >= 0) {
+		drain_log(&a, a.log_watch.fd);
+		dup2(a.saved_stderr, STDERR_FILENO);
+		close(a.log_watch.fd);
+	}
+	if (a.log_fd >= 0)
+		close(a.log_fd);
+	/* the screen is gone: a script or the shell still learns why */
+	if (a.fatal[0])
+		fprintf(stderr, PROG ": %s\n", a.fatal);
+	return a.exit_code;
 }

@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 
+#include "command.h"        /* tm_format_clock */
+
 /* ---- strings ---------------------------------------------------------- */
 
 /* Copy src[0..len) into dst of size bytes, cut at a character boundary
@@ -123,6 +125,17 @@ size_t tm_wrap(const char *body, int width, size_t *starts, size_t max)
 		if (starts && rows < max)
 			starts[rows] = off;
 		tm_fit(body + off, room, &b);
+		/* at a word's end when one fits: a row ends after the last
+		 * space that a word follows, so no word is cut and no row
+		 * but the first starts with a space */
+		if (b && off + b < n) {
+			size_t k = b;
+
+			while (k > 0 && !(body[off + k - 1] == ' ' && body[off + k] != ' '))
+				k--;
+			if (k > 0)
+				b = k;
+		}
 		if (!b) {
 			/* a character wider than the room takes a row of its own */
 			mbstate_t st;
@@ -235,6 +248,27 @@ static const struct tm_member *member_by_id(const struct tm_model *m, const char
 	return NULL;
 }
 
+/* A colour for mb: its name's (name_color), unless another present member
+ * has that one and some colour is free, then the next free one. Six
+ * colours over names collide often (ann, bob and carol hash alike): two
+ * people on screen should not look like one. Members join in the same
+ * order on every screen, so screens mostly agree. */
+static unsigned member_color(const struct tm_model *m, const struct tm_member *mb)
+{
+	unsigned want = name_color(mb->name), used = 0;
+
+	for (size_t i = 0; i < m->n_members; i++)
+		if (&m->members[i] != mb)
+			used |= 1u << m->members[i].color;
+	for (unsigned k = 0; k < 6; k++) {
+		unsigned c = (want - 1 + k) % 6 + 1;
+
+		if (!(used & 1u << c))
+			return c;
+	}
+	return want;
+}
+
 /* Add a member, or rename one already present; silently full at
  * TM_MEMBERS_MAX (the list shows the longest present). */
 static void member_put(struct tm_model *m, const char *id, const char *name, size_t len)
@@ -250,7 +284,7 @@ static void member_put(struct tm_model *m, const char *id, const char *name, siz
 	}
 	copy_text(mb->name, sizeof(mb->name), name, len);
 	scrub(mb->name);
-	mb->color = name_color(mb->name);
+	mb->color = member_color(m, mb);
 }
 
 static void member_drop(struct tm_model *m, const char *id)
@@ -294,13 +328,20 @@ vline_add(struct tm_model *m, enum tm_line_kind kind, double at_ms,
 	l->at_ms = at_ms;
 	copy_text(l->name, RV_NAME_MAX_BYTES + 1, name ? name : "", name ? strlen(name) : 0);
 	scrub(l->name);
-	l->color = l->name[0] ? name_color(l->name) : 0;
+	/* a present member's own colour, as in the member list */
+	l->color = !l->name[0] ? 0 : from && member_by_id(m, from) ?
+		   member_by_id(m, from)->color : name_color(l->name);
 	copy_text(l->from, sizeof(l->from), from ? from : "", from ? strlen(from) : 0);
 	tm__vformat(l->text, sizeof(l->text), fmt, ap);
 	scrub(l->text);
-	/* Someone reading back keeps their place while lines arrive. */
+	l->count = 1;
+	l->fold_ms = at_ms;
+	/* Someone reading back keeps their place while lines arrive, and is
+	 * told that there is more below. */
 	if (m->scroll > 0 && m->scroll + 1 < m->n_lines)
 		m->scroll++;
+	if (m->scroll > 0)
+		m->unseen++;
 	m->dirty |= TM_DIRTY_CHAT;
 }
 
@@ -322,6 +363,46 @@ void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 	va_start(ap, fmt);
 	vline_add(m, TM_NOTICE, local_now_ms, NULL, NULL, fmt, ap);
 	va_end(ap);
+}
+
+void tm_error(struct tm_model *m, double local_now_ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline_add(m, TM_ERROR, local_now_ms, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* A join or leave line (kind TM_JOIN or TM_LEAVE) about n people, the one
+ * named when n is 1. It folds into the last line when that is of the same
+ * kind and its last event came within TM_FOLD_MS: a crowd arriving reads as
+ * one line ("12 people joined"), not a screenful, however slowly a loaded
+ * machine lets it trickle in. */
+static void presence_line(struct tm_model *m, enum tm_line_kind kind, double at_ms,
+			  const char *id, const char *name, size_t n)
+{
+	const char *verb = kind == TM_JOIN ? "joined" : "left";
+	struct tm_line *l = m->n_lines ?
+			    &m->lines[(m->first_line + m->n_lines - 1) % TM_LINES_MAX] : NULL;
+
+	if (!n)
+		return;
+	if (l && l->kind == kind && fabs(at_ms - l->fold_ms) <= TM_FOLD_MS && l->count < 1u << 30) {
+		l->count += (unsigned)(n < 1u << 30 ? n : 1u << 30);
+		l->fold_ms = at_ms;
+		l->name[0] = l->from[0] = '\0';
+		l->color = 0;
+		snprintf(l->text, sizeof(l->text), "%u people %s", l->count, verb);
+		m->dirty |= TM_DIRTY_CHAT;
+		return;
+	}
+	if (n == 1 && name)
+		line_add(m, kind, at_ms, id, name, "%s", verb);
+	else
+		line_add(m, kind, at_ms, NULL, NULL, "%zu people %s", n, verb);
+	l = &m->lines[(m->first_line + m->n_lines - 1) % TM_LINES_MAX];
+	l->count = n < 1u << 30 ? (unsigned)n : 1u << 30;
 }
 
 /* Line i of the scrollback, oldest first; NULL past the end. */
@@ -435,7 +516,7 @@ static int apply_welcome(struct tm_model *m, const json_t *p, double local_now_m
 	if (member_by_id(m, m->self_id))
 		copy_text(m->self_name, sizeof(m->self_name),
 			  name_of(m, m->self_id), strlen(name_of(m, m->self_id)));
-	m->state = st;
+	m->state = m->told = st;
 	rv_schedule_init(&m->sched, &st);
 	/* who is waited for comes with the next party_state */
 	m->waiting = json_is_true(json_object_get(p, "waiting"));
@@ -492,8 +573,7 @@ static int apply_member(struct tm_model *m, const json_t *msg, const json_t *p,
 			m->member_count--;
 		member_drop(m, id);
 	}
-	line_add(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), id, shown,
-		 "%s", joined ? "joined" : "left");
+	presence_line(m, joined ? TM_JOIN : TM_LEAVE, msg_ts(msg, local_now_ms), id, shown, 1);
 	m->dirty |= TM_DIRTY_MEMBERS;
 	return 0;
 }
@@ -534,9 +614,9 @@ static int apply_presence(struct tm_model *m, const json_t *msg, const json_t *p
 		json_array_foreach(left, i, v)
 			member_drop(m, jid(v, "id"));
 	if (nj > 1)
-		line_add(m, TM_JOIN, msg_ts(msg, local_now_ms), NULL, NULL, "%zu people joined", nj);
+		presence_line(m, TM_JOIN, msg_ts(msg, local_now_ms), NULL, NULL, nj);
 	if (nl > 1)
-		line_add(m, TM_LEAVE, msg_ts(msg, local_now_ms), NULL, NULL, "%zu people left", nl);
+		presence_line(m, TM_LEAVE, msg_ts(msg, local_now_ms), NULL, NULL, nl);
 	m->member_count = (size_t)count;
 	m->dirty |= TM_DIRTY_MEMBERS;
 	return 0;
@@ -603,11 +683,11 @@ static int apply_error(struct tm_model *m, const json_t *p, double local_now_ms)
 	const char *text = jstr(p, "message", NULL);
 
 	if (code && text)
-		tm_notice(m, local_now_ms, "%s: %s", code, text);
+		tm_error(m, local_now_ms, "%s: %s", code, text);
 	else if (code || text)
-		tm_notice(m, local_now_ms, "%s", code ? code : text);
+		tm_error(m, local_now_ms, "%s", code ? code : text);
 	else
-		tm_notice(m, local_now_ms, "the server reported an error");
+		tm_error(m, local_now_ms, "the server reported an error");
 	return 0;
 }
 
@@ -719,6 +799,76 @@ static int apply_drift(struct tm_model *m, const json_t *p)
 	return 0;
 }
 
+const char *tm_member_sync_word(const struct tm_member *mb)
+{
+	if (!mb->has_drift)
+		return NULL;
+	if (mb->drift_buffering || isnan(mb->drift_ms))
+		return "buffering";
+	return fabs(mb->drift_ms) <= TM_IN_SYNC_MS ? "in sync" : "drifting";
+}
+
+bool tm_connect_cause(int close_code, int http_status, const char *reason, const char *lib_log,
+		      bool token, bool tls, char *buf, size_t size)
+{
+	const char *why = reason ? reason : "";
+	const char *lib = lib_log ? lib_log : "";
+
+	if (http_status) {
+		if (http_status == 401 && token)
+			snprintf(buf, size, "the server refused the token (HTTP 401)");
+		else if (http_status == 401)
+			snprintf(buf, size, "the server wants a token (HTTP 401): give --token, "
+				 "--token-file or REVENGE_TOKEN");
+		else if (http_status == 403)
+			snprintf(buf, size, "the server refused this client or its origin (HTTP 403)");
+		else if (http_status == 404)
+			snprintf(buf, size, "the server has no watch parties at this URL (HTTP 404)");
+		else if (http_status == 400)
+			snprintf(buf, size, "the server refused the party id or the name (HTTP 400): "
+				 "names are 1-32 characters, not only blank ones, without control "
+				 "or bidi control characters; party ids 1-64 of A-Z a-z 0-9 _ -");
+		else if (http_status == 429 || http_status == 503)
+			snprintf(buf, size, "the server is busy (HTTP %d)", http_status);
+		else
+			snprintf(buf, size, "the server refused (HTTP %d)", http_status);
+		return http_status >= 400 && http_status < 500 && http_status != 429;
+	}
+	/* lws says "SSL" or "tls" in its reason for a handshake that failed
+	 * on the certificate, and why in its log line */
+	if (tls && (strstr(why, "SSL") || strstr(why, "ssl") || strstr(why, "tls") ||
+		    strstr(why, "TLS") || strstr(lib, "SSL error"))) {
+		const char *detail = strstr(lib, "SSL error: ");
+		size_t dl = 0;
+
+		if (detail) {
+			detail += strlen("SSL error: ");
+			dl = strcspn(detail, "(\n");
+			while (dl && detail[dl - 1] == ' ')
+				dl--;
+		}
+		snprintf(buf, size, "certificate not trusted%s%.*s%s: try --ca FILE or --insecure",
+			 dl ? " (" : "", (int)dl, dl ? detail : "", dl ? ")" : "");
+		scrub(buf);
+		return true;
+	}
+	if (strstr(why, "no such host"))
+		snprintf(buf, size, "no such host");
+	else if (close_code == 1001)
+		snprintf(buf, size, "the server is restarting");
+	else if (close_code == 1013)
+		snprintf(buf, size, "the server dropped us as too slow or busy");
+	else if (close_code)
+		snprintf(buf, size, "connection lost (%d%s%s)", close_code, why[0] ? " " : "", why);
+	else if (strstr(why, "Unable to connect") || strstr(why, "connection failed") ||
+		 strstr(why, "connect failed"))
+		snprintf(buf, size, "connection refused: nothing answers there");
+	else
+		snprintf(buf, size, "cannot connect%s%s%s", why[0] ? " (" : "", why, why[0] ? ")" : "");
+	scrub(buf);
+	return false;
+}
+
 void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size)
 {
 	if (!mb->has_drift)
@@ -727,6 +877,54 @@ void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size)
 		snprintf(buf, size, "buffering");
 	else
 		snprintf(buf, size, "%+.0f ms", mb->drift_ms);
+}
+
+/* A relayed sync as what its sender changed from the state told before:
+ * "ann paused at 12:30", "ann jumped from 0:05 to 12:30 and set speed
+ * 1.25×". A jump is a position more than a second from where the state
+ * before would be by then (a pause lands a lead's worth later, never a
+ * second). No line when nothing changed, or before the welcome. */
+static void tell_sync(struct tm_model *m, const json_t *msg, const struct rv_playback *st,
+		      double local_now_ms)
+{
+	const struct rv_playback *old = &m->told;
+	double was = rv_playback_position_at(old, st->server_time);
+	const char *from = jid(msg, "from");
+	char clauses[3][96], at[32], before[32], text[320];
+	size_t n = 0, len = 0;
+
+	if (!m->joined) {
+		m->told = *st;
+		return;
+	}
+	tm_format_clock(st->position, at, sizeof(at));
+	tm_format_clock(was, before, sizeof(before));
+	if (fabs(st->position - was) > 1.0)
+		snprintf(clauses[n++], sizeof(clauses[0]), "jumped from %s to %s", before, at);
+	if (st->playing != old->playing) {
+		const char *verb = st->playing ? "resumed" : "paused";
+
+		if (n)
+			snprintf(clauses[n], sizeof(clauses[0]), "%s", verb);
+		else
+			snprintf(clauses[n], sizeof(clauses[0]), "%s at %s", verb, at);
+		n++;
+	}
+	if (st->speed != old->speed)
+		/* U+00D7 MULTIPLICATION SIGN, as players write a rate */
+		snprintf(clauses[n++], sizeof(clauses[0]), "set speed %g\xc3\x97", st->speed);
+	m->told = *st;
+	text[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s",
+					!i ? "" : i + 1 == n ? " and " : ", ", clauses[i]);
+	if (!n)
+		return;
+	if (from)
+		line_add(m, TM_ACTION, msg_ts(msg, local_now_ms), from, name_of(m, from), "%s",
+			 text);
+	else
+		line_add(m, TM_ACTION, msg_ts(msg, local_now_ms), NULL, NULL, "playback %s", text);
 }
 
 static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
@@ -750,8 +948,10 @@ static int dispatch(struct tm_model *m, const json_t *msg, const char *type,
 		if (read_state(p, &st) < 0)
 			return -1;
 		m->state = st;
-		if (!own)
+		if (!own) {
 			rv_schedule_push(&m->sched, &st, tm_server_now(m, local_now_ms));
+			tell_sync(m, msg, &st, local_now_ms);
+		}
 		m->dirty |= TM_DIRTY_PLAYER;
 		return 0;
 	}

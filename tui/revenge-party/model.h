@@ -35,7 +35,8 @@ enum tm_conn { TM_CONNECTING, TM_CONNECTED, TM_RECONNECTING, TM_GONE };
 struct tm_member {
 	char id[RV_MEMBER_ID_MAX + 1];
 	char name[RV_NAME_MAX_BYTES + 1];
-	unsigned color;                 /* 1..6, stable for a name */
+	unsigned color;                 /* 1..6: the name's, or a free one when
+					 * a present member has that */
 	/* From the host's drift report (only the host gets one): listed
 	 * members have has_drift, drift_ms (NAN when buffering) and
 	 * buffering; the report's unlisted members have none. */
@@ -43,7 +44,19 @@ struct tm_member {
 	double drift_ms;
 };
 
-enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE };
+/* TM_ACTION: what someone did to playback ("ann paused at 12:30");
+ * TM_ERROR: a notice about something that went wrong (the server's error
+ * replies, connection failures), shown with TM_ERROR_MARK so it never
+ * reads as a join or a chat line. */
+enum tm_line_kind { TM_CHAT, TM_REACTION, TM_JOIN, TM_LEAVE, TM_HOST, TM_NOTICE, TM_ACTION,
+		    TM_ERROR };
+#define TM_ERROR_MARK "! "
+
+/* Joins (or leaves) in a row, each within TM_FOLD_MS of the one before,
+ * fold into one line: "12 people joined". */
+#define TM_FOLD_MS 10000.0
+/* A member whose player is within this of the party is "in sync". */
+#define TM_IN_SYNC_MS 100.0
 
 /* One scrollback line. For TM_CHAT, text is the message and name its
  * sender; for join, leave, host and reaction lines, text is what follows
@@ -64,6 +77,8 @@ struct tm_line {
 	char name[TM_SHOWN_MAX];        /* the sender's name; after a rejoin, as shown then */
 	unsigned color;                 /* of name, 1..6; 0 without a name */
 	char text[TM_TEXT_MAX + 1];
+	unsigned count;                 /* people a join or leave line is about */
+	double fold_ms;                 /* when the last of them came (at_ms is the first) */
 };
 
 struct tm_model {
@@ -82,12 +97,19 @@ struct tm_model {
 	 * a page of the rest (`members`), whose answer adds them. */
 	bool members_partial;
 	struct rv_playback state;       /* server's playback state */
+	/* The last state the server relayed (or welcomed with): a relayed
+	 * sync is told as what changed from it ("ann paused at 12:30"). A
+	 * host's own command (tm_apply_own) does not move it, so its echo
+	 * is told too. */
+	struct rv_playback told;
 	bool joined;                    /* a welcome has arrived */
 	double duration_s;              /* from --duration, 0 unknown */
 	struct tm_line lines[TM_LINES_MAX];          /* ring, oldest first */
 	size_t n_lines, first_line;
 	size_t scroll;                  /* lines scrolled back from the bottom;
 					 * while > 0 new lines keep the view put */
+	size_t unseen;                  /* lines added while scrolled back; the
+					 * view zeroes it back at the bottom */
 	struct rv_offset_est clock;
 	enum tm_conn conn;
 	char status[200];               /* connection status text */
@@ -126,7 +148,11 @@ void tm_init(struct tm_model *m, const char *party, const char *self_name,
  * joins and leaves into one line each ("12 people joined"). Chat and reactions append lines;
  * membership changes append join/leave/host lines; time replies feed the
  * clock estimator (t3 is the local receive time); errors become notices
- * ("forbidden: only the host can sync"). party_state sets the waiting
+ * ("forbidden: only the host can sync", kind TM_ERROR). A relayed sync
+ * adds a TM_ACTION line saying what its sender changed ("ann paused at
+ * 12:30", "ann resumed at 12:30", "ann jumped from 0:05 to 12:30", "ann set
+ * speed 1.25×", joined with "and"), none when nothing did. Joins and leaves
+ * in a row within TM_FOLD_MS fold into one line ("3 people joined"). party_state sets the waiting
  * room's fields; dropped becomes a notice. A drift report (the host's)
  * sets the members' drift fields. Acks and unknown types are ignored (0). */
 int tm_apply(struct tm_model *m, const char *text, size_t len, double local_now_ms);
@@ -146,9 +172,29 @@ void tm_waiting_text(const struct tm_model *m, double local_now_ms, char *buf, s
  * "buffering", "" when the last drift report did not list them. */
 void tm_member_drift_text(const struct tm_member *mb, char *buf, size_t size);
 
+/* A member's sync in a word, from the host's drift report: "in sync"
+ * (within TM_IN_SYNC_MS), "drifting", "buffering"; NULL when the last
+ * report did not list them (members other than the host get none). */
+const char *tm_member_sync_word(const struct tm_member *mb);
+
 /* Append a notice (a line from revenge-party itself). */
 void tm_notice(struct tm_model *m, double local_now_ms, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Append an error notice (TM_ERROR): something went wrong. */
+void tm_error(struct tm_model *m, double local_now_ms, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Why a connection failed, in words, into buf of size bytes, from what
+ * on_close reports (close_code, http_status, reason), the library's last
+ * log line (lib_log, "" or NULL for none), whether a token was sent and
+ * whether url is wss://: "connection refused", "no such host",
+ * "certificate not trusted (self-signed certificate): try --ca FILE or
+ * --insecure", "the server has no watch parties at this URL (HTTP 404)").
+ * Returns true when retrying cannot help (a certificate problem, a refusal with a 4xx status
+ * other than 429), false when a retry may (5xx, 429, a refused or lost
+ * connection, a host not found: the network may come back). */
+bool tm_connect_cause(int close_code, int http_status, const char *reason, const char *lib_log,
+		      bool token, bool tls, char *buf, size_t size);
 
 bool tm_is_host(const struct tm_model *m);
 /* The host's name, "" when unknown or when the party has no host. */
@@ -194,7 +240,8 @@ int tm_fit(const char *s, int width, size_t *bytes);
 
 /* Wrap body (a line's "name: text") for a chat pane width columns wide:
  * every row, the first included, has width - TM_WRAP_INDENT columns (at
- * least 1) for body. Stores where each row starts (byte offsets into body)
+ * least 1) for body, and ends after a space when a word would be cut
+ * (a word longer than a row is cut where the row ends). Stores where each row starts (byte offsets into body)
  * in starts, when not NULL, up to max of them; returns the number of rows,
  * at least 1 (an empty body is one empty row). */
 size_t tm_wrap(const char *body, int width, size_t *starts, size_t max);

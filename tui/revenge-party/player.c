@@ -128,10 +128,10 @@ void tm_player_sync_text(const struct tm_player *pl, double local_ms, char *buf,
 		snprintf(buf, size, "in sync");
 		break;
 	case TM_SYNC_CORRECTING:
-		snprintf(buf, size, "correcting %+.0f ms", pl->drift_ms);
+		snprintf(buf, size, "drifting %+.0f ms", pl->drift_ms);
 		break;
 	case TM_SYNC_SEEKING:
-		snprintf(buf, size, "seeking");
+		snprintf(buf, size, "buffering (seeking)");
 		break;
 	}
 }

@@ -57,7 +57,8 @@ void tm_player_step(struct tm_player *pl, const struct rv_playback *st, double s
 double tm_player_position(const struct tm_player *pl, double local_ms);
 /* In sync, correcting (by drift_ms) or seeking, at local_ms. */
 enum tm_sync tm_player_sync(const struct tm_player *pl, double local_ms);
-/* "in sync", "correcting +35 ms", "seeking", "" before the first step. */
+/* In words: "in sync", "drifting +35 ms" (being corrected), "buffering
+ * (seeking)", "" before the first step. */
 void tm_player_sync_text(const struct tm_player *pl, double local_ms, char *buf, size_t size);
 /* The status to send when one is due at local_ms (then the next is due
  * TM_STATUS_EVERY_MS later): 1 with the JSON text in buf; 0 when none is
