@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -58,8 +57,8 @@ static const char usage_text[] =
 "                     rejoining (default $REVENGE_TOKEN); A-Z a-z 0-9 - _ . only\n"
 "  --token-file FILE  read the token from FILE (keeps it out of ps)\n"
 "  --log FILE         append libwebsockets' own log lines to FILE (default\n"
-"                     $REVENGE_PARTY_LOG; without: never shown, only used to\n"
-"                     say why a connection failed)\n"
+"                     $REVENGE_PARTY_LOG; they come with RV_LWS_DEBUG=1;\n"
+"                     never shown on the screen)\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
 "\n"
@@ -212,31 +211,6 @@ static void on_log(struct ev_loop *loop, ev_io *w, int revents)
 	drain_log(w->data, w->fd);
 }
 
-/* Whether the URL's host has no address (DNS says so): the library only
- * says it could not connect. */
-static bool no_such_host(const char *url)
-{
-	char host[256];
-	const char *p = strstr(url, "://"), *end;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	int rc;
-
-	if (!p)
-		return false;
-	p += 3;
-	if (*p == '[')                  /* an IPv6 literal resolves */
-		return false;
-	end = p + strcspn(p, ":/?");
-	if ((size_t)(end - p) >= sizeof(host) || end == p)
-		return false;
-	memcpy(host, p, (size_t)(end - p));
-	host[end - p] = 0;
-	rc = getaddrinfo(host, NULL, &hints, &res);
-	if (res)
-		freeaddrinfo(res);
-	return rc == EAI_NONAME || rc == EAI_FAIL || rc == EAI_NODATA;
-}
-
 /* A failed connection, said with its cause and the URL: retried when that
  * may help, else the end (exit status 1). */
 static void connection_failed(struct app *a, int code, int status, const char *reason)
@@ -315,7 +289,8 @@ static void connect_now(struct app *a)
 		set_status(a, "cannot connect; press Enter or Ctrl-C to leave");
 		a->quitting = true;
 	} else if (!a->conn) {
-		connection_failed(a, 0, 0, no_such_host(a->url) ? "no such host" : "cannot connect");
+		/* the library says why: "cannot resolve the host 'x'", ... */
+		connection_failed(a, 0, 0, rv_client_last_error(a->cl));
 	}
 	redraw(a);
 }

@@ -832,16 +832,28 @@ bool tm_connect_cause(int close_code, int http_status, const char *reason, const
 			snprintf(buf, size, "the server is busy (HTTP %d)", http_status);
 		else
 			snprintf(buf, size, "the server refused (HTTP %d)", http_status);
+		/* the server's own words (its x-revenge-reason), when it gave them */
+		if (why[0] && strncmp(why, "HTTP ", 5)) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, size > n ? size - n : 0, ": %s", why);
+		}
+		scrub(buf);
 		return http_status >= 400 && http_status < 500 && http_status != 429;
 	}
-	/* lws says "SSL" or "tls" in its reason for a handshake that failed
-	 * on the certificate, and why in its log line */
-	if (tls && (strstr(why, "SSL") || strstr(why, "ssl") || strstr(why, "tls") ||
-		    strstr(why, "TLS") || strstr(lib, "SSL error"))) {
-		const char *detail = strstr(lib, "SSL error: ");
+	/* the library names an untrusted certificate and OpenSSL's verdict
+	 * ("the server's certificate is not trusted: self-signed certificate");
+	 * with RV_LWS_DEBUG, lws says "SSL" or "tls" and why in its log line */
+	if (tls && (strstr(why, "certificate is not trusted: ") || strstr(why, "SSL") ||
+		    strstr(why, "ssl") || strstr(why, "tls") || strstr(why, "TLS") ||
+		    strstr(lib, "SSL error"))) {
+		const char *detail = strstr(why, "certificate is not trusted: ");
 		size_t dl = 0;
 
 		if (detail) {
+			detail += strlen("certificate is not trusted: ");
+			dl = strcspn(detail, "(\n");
+		} else if ((detail = strstr(lib, "SSL error: "))) {
 			detail += strlen("SSL error: ");
 			dl = strcspn(detail, "(\n");
 			while (dl && detail[dl - 1] == ' ')
@@ -852,7 +864,7 @@ bool tm_connect_cause(int close_code, int http_status, const char *reason, const
 		scrub(buf);
 		return true;
 	}
-	if (strstr(why, "no such host"))
+	if (strstr(why, "no such host") || strstr(why, "cannot resolve the host"))
 		snprintf(buf, size, "no such host");
 	else if (close_code == 1001)
 		snprintf(buf, size, "the server is restarting");
@@ -861,7 +873,8 @@ bool tm_connect_cause(int close_code, int http_status, const char *reason, const
 	else if (close_code)
 		snprintf(buf, size, "connection lost (%d%s%s)", close_code, why[0] ? " " : "", why);
 	else if (strstr(why, "Unable to connect") || strstr(why, "connection failed") ||
-		 strstr(why, "connect failed"))
+		 strstr(why, "connect failed") || strstr(why, "connection refused or host unreachable") ||
+		 strstr(why, "Connection refused"))
 		snprintf(buf, size, "connection refused: nothing answers there");
 	else
 		snprintf(buf, size, "cannot connect%s%s%s", why[0] ? " (" : "", why, why[0] ? ")" : "");
