@@ -543,6 +543,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct pg_be *p = t->data;
 
+	/* a one-shot timer stops itself when it fires: give back the
+	 * reference timer_start took away (libev's ev_unref rule) */
+	ev_ref(loop);
 	if (p->state == PG_CONNECTING) {
 		/* PQconnectPoll has no timeout of its own */
 		PQfinish(p->conn);

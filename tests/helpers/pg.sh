@@ -34,6 +34,19 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+alive() { # PID: running (a zombie is dead enough: nobody may reap it here)
+	case "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" in
+	""|Z) return 1 ;;
+	esac
+	return 0
+}
+
+pm_alive() { # DIR: its postmaster runs
+	local pid
+	pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && alive "$pid"
+}
+
 pg_start() { # DIR
 	local dir=$1 port
 	mkdir -p "$dir"
@@ -54,6 +67,10 @@ pg_start() { # DIR
 			--locale=C >"$dir/initdb.log" 2>&1 ||
 			{ cat "$dir/initdb.log" >&2; return 1; }
 	fi
+	if pm_alive "$dir"; then
+		echo "postgresql://revenge@127.0.0.1:$(cat "$dir/port")"
+		return 0
+	fi
 	port=$(cat "$dir/port" 2>/dev/null || free_port)
 	echo "$port" >"$dir/port"
 	[ "$(id -u)" = 0 ] && chown nobody:nogroup "$dir/port"
@@ -68,20 +85,25 @@ pg_start() { # DIR
 
 pg_stop() { # DIR
 	local dir=$1
-	[ -f "$dir/data/postmaster.pid" ] || return 0
+	pm_alive "$dir" || return 0
 	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || pg_kill "$dir"
 }
 
 pg_kill() { # DIR
-	local dir=$1 pid i
+	local dir=$1 pid kids i
 	pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null) || return 0
-	kill -KILL "$pid" 2>/dev/null || true
-	# the postmaster's children go when they see it gone; bounded wait
+	# its children too, named before they lose their parent: a backend
+	# left alive holds the shared memory and the next start would refuse
+	kids=$(pgrep -P "$pid" 2>/dev/null || true)
+	kill -KILL "$pid" $kids 2>/dev/null || true
 	for i in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || break
+		local any=0 p
+		for p in $pid $kids; do
+			alive "$p" && any=1
+		done
+		[ "$any" = 0 ] && break
 		sleep 0.05
 	done
-	pkill -KILL -P "$pid" 2>/dev/null || true
 }
 
 pg_createdb() { # DIR DB
