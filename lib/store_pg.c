@@ -113,9 +113,13 @@ static const char *const stmt_name[S__COUNT] = {
 };
 
 static const char *const stmt_sql[S__COUNT] = {
+	/* A batch's reports in one statement, from arrays (one element per
+	 * session: its last report in the batch): one upsert per batch, not
+	 * one per report. */
 	[S_PUT_PROGRESS] =
 		"INSERT INTO revenge_progress(owner, session_id, media_id, position, duration,"
-		" playing, server_time) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+		" playing, server_time) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+		" $4::float8[], $5::float8[], $6::bool[], $7::float8[])"
 		" ON CONFLICT (owner, session_id) DO UPDATE SET media_id = excluded.media_id,"
 		" position = excluded.position, duration = excluded.duration,"
 		" playing = excluded.playing, server_time = excluded.server_time",
@@ -639,28 +643,133 @@ static bool seen_owner(const struct rv__store_batch *b, size_t upto, const char 
 	return false;
 }
 
+/* A PostgreSQL array literal, grown as elements are added. */
+struct arr {
+	char *s;
+	size_t n, cap;
+	bool oom;
+};
+
+static void arr_put(struct arr *a, const char *text, size_t len)
+{
+	if (a->n + len + 2 > a->cap) {
+		size_t cap = (a->cap ? a->cap * 2 : 256) + len;
+		char *ns = realloc(a->s, cap);
+
+		if (!ns) {
+			a->oom = true;
+			return;
+		}
+		a->s = ns;
+		a->cap = cap;
+	}
+	memcpy(a->s + a->n, text, len);
+	a->n += len;
+	a->s[a->n] = 0;
+}
+
+/* Add one element: quoted (strings), or as it is (numbers, t/f, NULL). */
+static void arr_add(struct arr *a, const char *v, bool quote)
+{
+	arr_put(a, a->n ? "," : "{", 1);
+	if (!quote) {
+		arr_put(a, v, strlen(v));
+		return;
+	}
+	arr_put(a, "\"", 1);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			arr_put(a, "\\", 1);
+		arr_put(a, v, 1);
+	}
+	arr_put(a, "\"", 1);
+}
+
+static void arr_num(struct arr *a, double v)
+{
+	char t[32];
+
+	snprintf(t, sizeof(t), "%.17g", v);
+	arr_add(a, t, false);
+}
+
+static bool other_session(const struct rv__store_item *a, const struct rv__store_item *b)
+{
+	return strcmp(a->rec.owner, b->rec.owner) || strcmp(a->rec.session_id, b->rec.session_id);
+}
+
+static int by_session(const void *x, const void *y)
+{
+	const struct rv__store_item *a = *(const struct rv__store_item *const *)x;
+	const struct rv__store_item *b = *(const struct rv__store_item *const *)y;
+	int c = strcmp(a->rec.owner, b->rec.owner);
+
+	if (!c)
+		c = strcmp(a->rec.session_id, b->rec.session_id);
+	/* the same session: the later report last */
+	return c ? c : a < b ? -1 : a > b;
+}
+
+/* The batch's reports as one upsert: each session's last report. */
+static int send_progress(struct pg_be *p, struct rv__store_batch *b, size_t *sent)
+{
+	const struct rv__store_item **v = malloc((b->n ? b->n : 1) * sizeof(*v));
+	struct arr a[7] = { { 0 } };
+	const char *vals[7];
+	size_t n = 0;
+	int err = 0;
+
+	*sent = 0;
+	if (!v)
+		return RV_ENOMEM;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].kind == RV__STORE_ITEM_PROGRESS)
+			v[n++] = &b->items[i];
+	qsort(v, n, sizeof(*v), by_session);
+	for (size_t i = 0; i < n; i++) {
+		const struct rv_progress_rec *r = &v[i]->rec;
+
+		if (i + 1 < n && !other_session(v[i], v[i + 1]))
+			continue;             /* a later report of it follows */
+		arr_add(&a[0], r->owner, true);
+		arr_add(&a[1], r->session_id, true);
+		arr_add(&a[2], r->media_id, true);
+		arr_num(&a[3], r->position);
+		if (r->has_duration)
+			arr_num(&a[4], r->duration);
+		else
+			arr_add(&a[4], "NULL", false);
+		arr_add(&a[5], r->playing ? "t" : "f", false);
+		arr_num(&a[6], r->server_time);
+	}
+	for (int k = 0; k < 7; k++) {
+		arr_put(&a[k], "}", 1);
+		if (a[k].oom)
+			err = RV_ENOMEM;
+		vals[k] = a[k].s;
+	}
+	if (!err && n) {
+		err = send_params(p, S_PUT_PROGRESS, 7, vals);
+		*sent = 1;
+	}
+	for (int k = 0; k < 7; k++)
+		free(a[k].s);
+	free(v);
+	return err;
+}
+
 static int send_batch(struct pg_be *p, struct op *o, struct rv__store_batch *b, unsigned max)
 {
-	char pos[32], dur[32], st[32], cap[16], before[32];
-	int err = 0;
+	char cap[16], before[32];
+	int err = send_progress(p, b, &o->n_puts);
 
 	for (size_t i = 0; !err && i < b->n; i++) {
 		const struct rv__store_item *it = &b->items[i];
+		const char *v[3] = { it->rec.owner, it->rec.session_id, it->profile };
 
-		if (it->kind == RV__STORE_ITEM_PROGRESS) {
-			const char *v[7] = { it->rec.owner, it->rec.session_id, it->rec.media_id,
-					     pos, it->rec.has_duration ? dur : NULL,
-					     it->rec.playing ? "t" : "f", st };
-
-			snprintf(pos, sizeof(pos), "%.17g", it->rec.position);
-			snprintf(dur, sizeof(dur), "%.17g", it->rec.duration);
-			snprintf(st, sizeof(st), "%.17g", it->rec.server_time);
-			err = send_params(p, S_PUT_PROGRESS, 7, v);
-		} else {
-			const char *v[3] = { it->rec.owner, it->rec.session_id, it->profile };
-
-			err = send_params(p, S_PUT_QUALITY, 3, v);
-		}
+		if (it->kind != RV__STORE_ITEM_QUALITY)
+			continue;
+		err = send_params(p, S_PUT_QUALITY, 3, v);
 		o->n_puts++;
 	}
 	snprintf(cap, sizeof(cap), "%u", max);

@@ -104,6 +104,10 @@ pg_kill() { # DIR
 		[ "$any" = 0 ] && break
 		sleep 0.05
 	done
+	# A zombie postmaster nobody reaps still passes PostgreSQL's own
+	# kill(pid, 0) test of its lock file, and the next start would refuse
+	# ("lock file already exists"): it is dead, the lock is stale.
+	alive "$pid" || rm -f "$dir/data/postmaster.pid" "$dir"/.s.PGSQL.*
 }
 
 pg_createdb() { # DIR DB

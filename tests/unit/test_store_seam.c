@@ -159,11 +159,21 @@ static void seam_contract(const char *db)
 	rv__store_writer_read(f.w, RV__STORE_ITEM_QUALITY, "alice", "nope", on_read, &f);
 	run_until(&f, &f.reads, 5);
 	assert_int_equal(f.read_err, RV_ENOENT);
+	/* an owner (a token's sub) with what array and SQL literals quote */
+	it = report("s-q", 5);
+	snprintf(it.rec.owner, sizeof(it.rec.owner), "a\"b\\c,{d} 'e' NULL");
+	assert_int_equal(rv__store_writer_add(f.w, &it), 0);
+	run_until(&f, &f.done[0], 4);
+	rv__store_writer_read(f.w, RV__STORE_ITEM_PROGRESS, "a\"b\\c,{d} 'e' NULL", "s-q",
+			      on_read, &f);
+	run_until(&f, &f.reads, 6);
+	assert_int_equal(f.read_err, 0);
+	assert_true(f.got.rec.position == 5);
 	/* a write handed in just before the free is stored by it */
 	it = report("s-2", 99);
 	assert_int_equal(rv__store_writer_add(f.w, &it), 0);
 	close_fixture(&f);
-	assert_int_equal(f.done[0], 4);
+	assert_int_equal(f.done[0], 5);
 	assert_int_equal(open_fixture(&f, db, why, sizeof(why)), 0);
 	rv__store_writer_read(f.w, RV__STORE_ITEM_PROGRESS, "alice", "s-2", on_read, &f);
 	run_until(&f, &f.reads, 1);
