@@ -344,7 +344,7 @@ static void op_answer(struct pg_be *p, struct op *o)
 		if (o->err)
 			o->b->expired = o->b->trimmed = 0;
 		o->b->took_s = (double)(rv_time_mono_ns() - o->t0) / 1e9;
-		rv__store_writer_written(p->be.w);
+		p->be.written(p->be.w);
 		break;
 	case OP_READ:
 		if (o->err)

@@ -168,7 +168,7 @@ static void collect(struct sqlite_be *s, bool wait)
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (done)
-		rv__store_writer_written(s->be.w);
+		s->be.written(s->be.w);
 }
 
 static void done_cb(struct ev_loop *loop, ev_async *a, int revents)

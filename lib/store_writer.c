@@ -118,7 +118,7 @@ static void finish(struct rv__store_writer *w)
 	w->in_flight = false;
 }
 
-void rv__store_writer_written(struct rv__store_writer *w)
+static void written(struct rv__store_writer *w)
 {
 	if (!w->in_flight)
 		return;
@@ -169,6 +169,7 @@ int rv__store_writer_start(struct rv__hub *hub, const char *db,
 		return err;
 	}
 	w->be->w = w;
+	w->be->written = written;
 	ev_prepare_init(&w->submit_w, submit_cb);
 	w->submit_w.data = w;
 	/* A sweep every quarter of the TTL, between 1 s and 1 min: an expired

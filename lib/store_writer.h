@@ -75,7 +75,7 @@ struct rv__store_backend_ops {
 	const char *name;             /* "sqlite", "postgres" */
 	/* Write b in one transaction: its items, then the per-owner cap for
 	 * the owners that got a session, then the expiry. 0: in flight, and
-	 * b's answer is set and rv__store_writer_written called later on the
+	 * b's answer is set and be->written called later on the
 	 * loop; or nonzero: refused at once (the database is away), b's
 	 * answer is set and the caller answers it. At most one batch is in
 	 * flight. */
@@ -86,7 +86,7 @@ struct rv__store_backend_ops {
 	void (*read)(struct rv__store_backend *be, enum rv__store_item_kind kind,
 		     const char *owner, const char *session_id, rv__store_read_cb *cb, void *arg);
 	/* Block until the batch in flight is answered (shutdown: the loop has
-	 * nothing else left to do); its rv__store_writer_written comes from
+	 * nothing else left to do); its be->written comes from
 	 * here. */
 	void (*drain)(struct rv__store_backend *be);
 	/* Close; pending reads are dropped unanswered. */
@@ -95,7 +95,10 @@ struct rv__store_backend_ops {
 
 struct rv__store_backend {
 	const struct rv__store_backend_ops *ops;
-	struct rv__store_writer *w;   /* told when a batch is done */
+	struct rv__store_writer *w;   /* told when a batch is done: */
+	/* the batch handed to write is answered (on the loop); set by the
+	 * writer, a pointer so that the backends need none of its symbols */
+	void (*written)(struct rv__store_writer *w);
 };
 
 /* Called on the loop for each item once its batch is done: err 0 when it
@@ -140,8 +143,6 @@ void rv__store_writer_read(struct rv__store_writer *w, enum rv__store_item_kind 
 			   const char *owner, const char *session_id, rv__store_read_cb *cb,
 			   void *arg);
 
-/* For backends: the batch handed to write is answered (on the loop). */
-void rv__store_writer_written(struct rv__store_writer *w);
 
 /* The backends' constructors (into *out, reason in why). */
 int rv__store_sqlite_backend_new(struct rv__hub *hub, const char *path,
