@@ -25,7 +25,7 @@ CC        ?= cc
 # packages are not there yet, so every target that installs them (run,
 # test, bench) builds in a second make, started after scripts/deps.sh, which
 # reads the flags anew; a build without them stops at pkgcheck.
-PKGS      := libwebsockets jansson sqlite3 zlib libjwt libssl libcrypto hiredis
+PKGS      := libwebsockets jansson sqlite3 zlib libjwt libssl libcrypto hiredis libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 PKG_OK     := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)

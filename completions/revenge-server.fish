@@ -9,7 +9,7 @@ complete -c revenge-server -f
 complete -c revenge-server -l listen -x -d 'Address to listen on (default 127.0.0.1:8080; port 0 picks a free port)' \
     -a "127.0.0.1:8080\t'loopback, default' 0.0.0.0:8080\t'every IPv4 interface' [::1]:8080\t'IPv6 loopback' 127.0.0.1:0\t'a free port'"
 complete -c revenge-server -l port-file -r -F -d 'Once listening, write the URL (the port picked for port 0) to this file'
-complete -c revenge-server -l db -r -F -d 'The store, SQLite: progress and quality profiles (default ./var/revenge.db)'
+complete -c revenge-server -l db -r -F -d 'The store: a SQLite file or a postgres:// URL (default ./var/revenge.db)'
 complete -c revenge-server -l fsync -d 'Sync every commit to disk: acked reports survive power loss'
 complete -c revenge-server -l ladder -x -d 'Quality profiles as NAME:KBPS,...' \
     -a "2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800\t'the default ladder'"

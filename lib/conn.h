@@ -50,10 +50,8 @@ struct rv__hub {
 	struct rv__broker *broker;              /* local, or Redis with --redis (broker.h) */
 	struct rv_clock clock;
 	struct rv_metrics metrics;
-	struct rv_store *store;                 /* NULL when running without --db; the
-						 * loop's connection, for reads only */
-	struct rv__store_writer *writer;        /* every write, on its thread; NULL
-						 * without --db */
+	struct rv__store_writer *writer;        /* the store (store_writer.h): every
+						 * read and write; NULL without --db */
 	struct rv__store_health store_health;   /* when to log its failures (store_watch.c) */
 	size_t n_sessions;                      /* live progress and stream sessions */
 	struct rv__tally session_owners;        /* live sessions per owner key (sessions.h) */

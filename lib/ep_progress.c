@@ -2,10 +2,12 @@
  * progress reported by players, stored durably, pushed back periodically.
  *
  * A session's latest report lives in memory while anyone is connected to it
- * and in the store always. Reports go to the store writer (store_writer.h),
- * which commits them on its own thread in batches (group commit) and hands
- * each outcome back here on the loop: an ack once the batch is committed,
- * store_unavailable when it failed. The loop never waits for the store.
+ * and in the store always. Reports go to the store (store_writer.h), which
+ * commits them in batches (group commit) and hands each outcome back here
+ * on the loop: an ack once the batch is committed, store_unavailable when
+ * it failed. A new session's stored report is read asynchronously too: its
+ * connections get their first progress when the read is answered (at once
+ * with SQLite). The loop never waits for the store.
  * Each connection gets its own tick at its ?interval_ms=, extrapolating the
  * position while playing.
  */
@@ -33,12 +35,16 @@
 
 struct progress_conn;
 
+struct progress;
+
 struct psession {
+	struct progress *pg;
 	char key[RV__SESSION_KEY_MAX];    /* in the table: owner and id */
 	char owner_key[RV__OWNER_KEY_MAX]; /* counted under it (sessions.h) */
 	char owner[RV_STORE_OWNER_MAX + 1];
 	char id[RV_ID_MAX + 1];
 	bool has_report;
+	bool reading;                 /* the store's read is not answered yet */
 	struct rv_progress_rec rec;   /* latest report; rec.server_time: when it held */
 	RV__LIST(struct progress_conn) subs; /* its connections */
 };
@@ -174,18 +180,17 @@ static int progress_admit(void *state, const struct rv__request *r, char *why, s
 	return rv__sessions_admit(pg->hub, r, why, why_len);
 }
 
-/* r's session, made if need be, into *out: 0, RV_EFULL at a session cap,
- * RV_ENOMEM. */
-static int session_get(struct progress *pg, const struct rv__request *r, struct psession **out)
+/* r's session, made if need be, into *out (*made: it is new): 0, RV_EFULL
+ * at a session cap, RV_ENOMEM. */
+static int session_get(struct progress *pg, const struct rv__request *r, struct psession **out,
+		       bool *made)
 {
-	struct rv_store *store = pg->hub->store;
-	const char *id = r->id;
 	char key[RV__SESSION_KEY_MAX];
-	const struct rv__store_item *pit;
 	struct psession *ps;
 	int err;
 
 	rv__request_session_key(r, key);
+	*made = false;
 	if ((*out = rv__idmap_get(&pg->sessions, key)))
 		return 0;
 	ps = calloc(1, sizeof(*ps));
@@ -195,25 +200,10 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 		free(ps);
 		return err;
 	}
+	ps->pg = pg;
 	snprintf(ps->key, sizeof(ps->key), "%s", key);
 	snprintf(ps->owner, sizeof(ps->owner), "%s", rv__request_owner(r));
-	snprintf(ps->id, sizeof(ps->id), "%s", id);
-	/* A report not yet committed is newer than the store's. The read is
-	 * the loop's own: in WAL mode a reader never waits for a writer's lock
-	 * (store_writer.h keeps the writes off the loop). */
-	if (pg->hub->writer && (pit = rv__store_writer_latest(pg->hub->writer,
-							      RV__STORE_ITEM_PROGRESS,
-							      ps->owner, id))) {
-		ps->rec = pit->rec;
-		ps->has_report = true;
-	} else if (store) {
-		err = rv_store_get_progress(store, ps->owner, id, &ps->rec);
-		if (err == 0)
-			ps->has_report = true;
-		else if (err != RV_ENOENT)
-			rv__store_watch_failed(pg->hub, RV_STORE_OP_READ, id,
-					       rv_store_last_error(store));
-	}
+	snprintf(ps->id, sizeof(ps->id), "%s", r->id);
 	if (rv__idmap_put(&pg->sessions, ps->key, ps)) {
 		rv__sessions_give(pg->hub, ps->owner_key);
 		free(ps);
@@ -221,7 +211,40 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 	}
 	pg->hub->metrics.progress_sessions++;
 	*out = ps;
+	*made = true;
 	return 0;
+}
+
+static void session_free(struct progress *pg, struct psession *ps)
+{
+	rv__idmap_del(&pg->sessions, ps->key);
+	rv__sessions_give(pg->hub, ps->owner_key);
+	pg->hub->metrics.progress_sessions--;
+	free(ps);
+}
+
+/* The store's answer for a new session: its connections get their first
+ * progress. A report that came in meanwhile is newer and wins. A session
+ * whose connections all left while it was read goes now. */
+static void session_read(void *arg, int err, const struct rv__store_item *it)
+{
+	struct psession *ps = arg;
+	struct progress *pg = ps->pg;
+	struct progress_conn *pc;
+
+	ps->reading = false;
+	if (RV__LIST_EMPTY(&ps->subs)) {
+		session_free(pg, ps);
+		return;
+	}
+	if (err || ps->has_report)
+		return;
+	ps->rec = it->rec;
+	ps->has_report = true;
+	RV__LIST_FOREACH(pc, &ps->subs, ) {
+		send_progress(rv__conn_of_ep(pc), ps);
+		start_ticks(pg, pc);
+	}
 }
 
 static int progress_open(void *state, struct rv__conn *c, const struct rv__request *r)
@@ -230,14 +253,20 @@ static int progress_open(void *state, struct rv__conn *c, const struct rv__reque
 	const struct progress_args *a = (const void *)r->args.bytes;
 	struct progress_conn *pc = rv__conn_ep(c);
 	struct psession *ps;
-	int err = session_get(pg, r, &ps);
+	bool made;
+	int err = session_get(pg, r, &ps, &made);
 
 	if (err)
 		return err;
 	pc->ps = ps;
 	pc->interval_ms = a->has_interval ? a->interval_ms : INTERVAL_DEFAULT_MS;
 	RV__LIST_PREPEND(&ps->subs, pc, );
-	if (ps->has_report) {
+	if (made && pg->hub->writer) {
+		/* the answer may come before this returns (SQLite) */
+		ps->reading = true;
+		rv__store_writer_read(pg->hub->writer, RV__STORE_ITEM_PROGRESS, ps->owner,
+				      ps->id, session_read, ps);
+	} else if (ps->has_report) {
 		send_progress(c, ps);
 		start_ticks(pg, pc);
 	}
@@ -258,13 +287,10 @@ static void progress_close(void *state, struct rv__conn *c)
 	RV__LIST_REMOVE(&ps->subs, pc, );
 	pc->ps = NULL;
 	/* Pending writes carry their own copy of the report, so the session
-	 * can go as soon as nobody listens; the store keeps the rest. */
-	if (RV__LIST_EMPTY(&ps->subs)) {
-		rv__idmap_del(&pg->sessions, ps->key);
-		rv__sessions_give(pg->hub, ps->owner_key);
-		pg->hub->metrics.progress_sessions--;
-		free(ps);
-	}
+	 * can go as soon as nobody listens; the store keeps the rest. A read
+	 * in flight still points at it: its answer frees it. */
+	if (RV__LIST_EMPTY(&ps->subs) && !ps->reading)
+		session_free(pg, ps);
 }
 
 /* Answer a report the store could not take: not stored, so never acked;

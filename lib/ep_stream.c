@@ -2,7 +2,8 @@
  * switching for one playback session.
  *
  * Each session has a current profile (restored from the store on first
- * connect, else the ladder's initial one) and a suggester (quality.c) fed by
+ * connect, else the ladder's initial one; the read is asynchronous, and
+ * quality_state goes out when it is answered, at once with SQLite) and a suggester (quality.c) fed by
  * bandwidth reports. A suggestion only advises; the profile changes when a
  * client sends quality_request, and that change is stored so a reconnect
  * resumes it.
@@ -24,7 +25,12 @@
 
 struct stream_conn;
 
+struct streams;
+
 struct ssession {
+	struct streams *st;
+	bool reading;                 /* the store's read is not answered yet */
+	bool chosen;                  /* a quality_request set the profile */
 	char key[RV__SESSION_KEY_MAX];    /* in the table: owner and id */
 	char owner_key[RV__OWNER_KEY_MAX]; /* counted under it (sessions.h) */
 	char owner[RV_STORE_OWNER_MAX + 1];
@@ -82,20 +88,17 @@ static int stream_admit(void *state, const struct rv__request *r, char *why, siz
 	return rv__sessions_admit(st->hub, r, why, why_len);
 }
 
-/* r's session, made if need be, into *out: 0, RV_EFULL at a session cap,
- * RV_ENOMEM. */
-static int session_get(struct streams *st, const struct rv__request *r, struct ssession **out)
+/* r's session, made if need be, into *out (*made: it is new): 0, RV_EFULL
+ * at a session cap, RV_ENOMEM. */
+static int session_get(struct streams *st, const struct rv__request *r, struct ssession **out,
+		       bool *made)
 {
-	const struct rv_ladder *l = &st->hub->cfg->ladder;
-	struct rv_store *store = st->hub->store;
-	const char *id = r->id;
 	char key[RV__SESSION_KEY_MAX];
 	struct ssession *ss;
-	char name[RV_PROFILE_NAME_MAX + 1];
-	const struct rv__store_item *qit;
 	int err;
 
 	rv__request_session_key(r, key);
+	*made = false;
 	if ((*out = rv__idmap_get(&st->sessions, key)))
 		return 0;
 	ss = calloc(1, sizeof(*ss));
@@ -105,26 +108,12 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 		free(ss);
 		return err;
 	}
+	ss->st = st;
 	snprintf(ss->key, sizeof(ss->key), "%s", key);
 	snprintf(ss->owner, sizeof(ss->owner), "%s", rv__request_owner(r));
-	snprintf(ss->id, sizeof(ss->id), "%s", id);
+	snprintf(ss->id, sizeof(ss->id), "%s", r->id);
 	rv_quality_init(&ss->q);
-	ss->profile = rv_ladder_initial(l);
-	/* A stored profile that the current ladder no longer has falls back
-	 * to the initial one. */
-	if (st->hub->writer && (qit = rv__store_writer_latest(st->hub->writer,
-							      RV__STORE_ITEM_QUALITY,
-							      ss->owner, id))) {
-		if (rv_ladder_find(l, qit->profile) >= 0)
-			ss->profile = rv_ladder_find(l, qit->profile);
-	} else if (store) {
-		err = rv_store_get_quality(store, ss->owner, id, name, sizeof(name));
-		if (err == 0 && rv_ladder_find(l, name) >= 0)
-			ss->profile = rv_ladder_find(l, name);
-		else if (err == RV_EIO)
-			rv__store_watch_failed(st->hub, RV_STORE_OP_READ, id,
-					       rv_store_last_error(store));
-	}
+	ss->profile = rv_ladder_initial(&st->hub->cfg->ladder);
 	if (rv__idmap_put(&st->sessions, ss->key, ss)) {
 		rv__sessions_give(st->hub, ss->owner_key);
 		free(ss);
@@ -132,7 +121,43 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 	}
 	st->hub->metrics.stream_sessions++;
 	*out = ss;
+	*made = true;
 	return 0;
+}
+
+static void session_free(struct streams *st, struct ssession *ss)
+{
+	rv__idmap_del(&st->sessions, ss->key);
+	rv__sessions_give(st->hub, ss->owner_key);
+	st->hub->metrics.stream_sessions--;
+	free(ss);
+}
+
+static void send_state(struct streams *st, struct rv__conn *c, const struct ssession *ss)
+{
+	rv__conn_send_own(c, rv_proto_quality_state_frame(&st->hub->cfg->ladder, ss->profile,
+							  rv__hub_now(st->hub)));
+}
+
+/* The store's answer for a new session: its connections, which joined
+ * while it was read, get quality_state. A stored profile that the current
+ * ladder no longer has falls back to the initial one; one chosen meanwhile
+ * (quality_request) wins. */
+static void session_read(void *arg, int err, const struct rv__store_item *it)
+{
+	struct ssession *ss = arg;
+	struct streams *st = ss->st;
+	struct stream_conn *sc;
+
+	ss->reading = false;
+	if (RV__LIST_EMPTY(&ss->conns)) {
+		session_free(st, ss);
+		return;
+	}
+	if (!err && !ss->chosen && rv_ladder_find(&st->hub->cfg->ladder, it->profile) >= 0)
+		ss->profile = rv_ladder_find(&st->hub->cfg->ladder, it->profile);
+	RV__LIST_FOREACH(sc, &ss->conns, )
+		send_state(st, rv__conn_of_ep(sc), ss);
 }
 
 static int stream_open(void *state, struct rv__conn *c, const struct rv__request *r)
@@ -140,14 +165,21 @@ static int stream_open(void *state, struct rv__conn *c, const struct rv__request
 	struct streams *st = state;
 	struct stream_conn *sc = rv__conn_ep(c);
 	struct ssession *ss;
-	int err = session_get(st, r, &ss);
+	bool made;
+	int err = session_get(st, r, &ss, &made);
 
 	if (err)
 		return err;
 	sc->ss = ss;
 	RV__LIST_PREPEND(&ss->conns, sc, );
-	rv__conn_send_own(c, rv_proto_quality_state_frame(&st->hub->cfg->ladder, ss->profile,
-							  rv__hub_now(st->hub)));
+	if (made && st->hub->writer) {
+		/* the answer may come before this returns (SQLite) */
+		ss->reading = true;
+		rv__store_writer_read(st->hub->writer, RV__STORE_ITEM_QUALITY, ss->owner, ss->id,
+				      session_read, ss);
+	} else if (!ss->reading) {
+		send_state(st, c, ss);
+	}
 	return 0;
 }
 
@@ -161,12 +193,9 @@ static void stream_close(void *state, struct rv__conn *c)
 		return;
 	RV__LIST_REMOVE(&ss->conns, sc, );
 	sc->ss = NULL;
-	if (RV__LIST_EMPTY(&ss->conns)) {
-		rv__idmap_del(&st->sessions, ss->key);
-		rv__sessions_give(st->hub, ss->owner_key);
-		st->hub->metrics.stream_sessions--;
-		free(ss);
-	}
+	/* A read in flight still points at the session: its answer frees it. */
+	if (RV__LIST_EMPTY(&ss->conns) && !ss->reading)
+		session_free(st, ss);
 }
 
 static void quality_request(struct streams *st, struct rv__conn *c, const struct rv_msg *m,
@@ -187,6 +216,7 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 		return;
 	}
 	ss->profile = idx;
+	ss->chosen = true;
 	rv_quality_changed(&ss->q);
 	/* A profile the store cannot take still applies (see docs/protocol.md):
 	 * the failure is counted and logged (store_writer.c), and lost at the

@@ -953,16 +953,6 @@ int rv_server_run(const struct rv_server_config *cfg)
 		 * disk, not kill the process with SIGXFSZ and every party with
 		 * it. */
 		signal(SIGXFSZ, SIG_IGN);
-		err = rv_store_open(cfg->db_path, &so, &s->hub.store, why, sizeof(why));
-		if (err) {
-			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
-			goto out;
-		}
-		rv__store_watch_start(&s->hub);
-		/* The loop's connection only reads (a session's stored state
-		 * when it opens); in WAL mode a reader does not wait for a
-		 * writer, so a lock held elsewhere cannot stall it for long. */
-		rv_store_set_busy_timeout(s->hub.store, 100);
 		err = rv__store_writer_start(&s->hub, cfg->db_path, &so, cfg->session_ttl_s,
 					     cfg->max_stored_per_owner, &s->hub.writer, why,
 					     sizeof(why));
@@ -970,6 +960,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 			rv_log(s->log, RV_LOG_ERROR, "start_failed", "%s", why);
 			goto out;
 		}
+		rv__store_watch_start(&s->hub);
 	}
 	if (cfg->redis_url) {
 		char why[300];
@@ -1116,7 +1107,6 @@ out:
 	endpoints_stop(s);
 	rv__broker_free(s->hub.broker);
 	rv__listener_close(&s->listener);
-	rv_store_close(s->hub.store);
 	rv__conn_hub_fini(&s->hub);
 	rv__rx_hub_fini(&s->hub);
 	rv__tally_free(&s->hub.session_owners);

@@ -7,7 +7,9 @@
 #
 # Suites: unit (cmocka programs), cli (bats against real servers), asan (unit
 # and cli again, built with ASan+UBSan), valgrind (unit programs under
-# valgrind, zero leaks), fuzz (each libFuzzer target for a few seconds over
+# valgrind, zero leaks), postgres (the store's bats files again, on a
+# PostgreSQL store: tests/helpers/pg.sh starts a private one, and
+# REVENGE_TEST_STORE=postgres points start_server at it), fuzz (each libFuzzer target for a few seconds over
 # its seeds: make fuzz-smoke), soak (30 s of hostile input against the ASan
 # server beside well-behaved clients: scripts/soak.sh). The last line reads
 # "tests: N passed, M failed (S s in all)"; each suite says its own seconds.
@@ -20,7 +22,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-only="unit,asan,valgrind,fuzz,soak"
+only="unit,asan,valgrind,postgres,fuzz,soak"
 build="build"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,7 +41,7 @@ bats_jobs=()
 timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats cluster.bats"
 # The longest side-by-side files start first, so that none of them is left
 # running alone at the end of the batch (the rest follow in name order).
-long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats"
+long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats"
 if command -v parallel >/dev/null 2>&1; then
 	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
 fi
@@ -109,6 +111,18 @@ start_fuzz_build() {
 	fuzz_build_pid=$!
 }
 
+count_bats() { # $1 label, $2 TAP log, $3 bats's exit status; sets ok, notok
+	ok=$(grep -c '^ok ' "$2")
+	notok=$(grep -c '^not ok ' "$2")
+	passed=$((passed + ok))
+	failed=$((failed + notok))
+	if [ "$notok" -gt 0 ] || [ "$3" -ne 0 ]; then
+		cat "$2"
+		failures+=("$1 bats ($notok failed, exit $3)")
+		[ "$notok" -eq 0 ] && failed=$((failed + 1))
+	fi
+}
+
 run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz build beside the batch]
 	local log rc ok notok t0=$SECONDS
 	log=$(mktemp)
@@ -143,15 +157,7 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 	fuzz_build_pid=
 	local t1=$SECONDS
 	REVENGE_BUILD="$PWD/$1" bats --tap "${alone[@]}" >>"$log" 2>&1 || rc=$?
-	ok=$(grep -c '^ok ' "$log")
-	notok=$(grep -c '^not ok ' "$log")
-	passed=$((passed + ok))
-	failed=$((failed + notok))
-	if [ "$notok" -gt 0 ] || [ $rc -ne 0 ]; then
-		cat "$log"
-		failures+=("$2 bats ($notok failed, exit $rc)")
-		[ "$notok" -eq 0 ] && failed=$((failed + 1))
-	fi
+	count_bats "$2" "$log" $rc
 	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((t1 - t0)) side by side, $((SECONDS - t1)) alone)"
 	rm -f "$log"
 }
@@ -172,6 +178,23 @@ fi
 if want valgrind; then
 	run_unit "$build" unit-valgrind valgrind -q --leak-check=full --show-leak-kinds=all \
 		--errors-for-leak-kinds=all --error-exitcode=99
+fi
+
+# The store's files again, with PostgreSQL behind --db, one at a time (the
+# progress file times ticks); against the ASan build when there is one.
+pg_files="progress.bats stream.bats store_prune.bats"
+if want postgres; then
+	t0=$SECONDS
+	pgb="$build"
+	if want asan; then pgb=build/asan; fi
+	[ -x "$pgb/bin/revenge-server" ] || build_tree "$pgb"
+	log=$(mktemp)
+	rc=0
+	tests/helpers/pg.sh run -- env REVENGE_TEST_STORE=postgres REVENGE_BUILD="$PWD/$pgb" \
+		bats --tap $(for f in $pg_files; do echo "tests/cli/$f"; done) >"$log" 2>&1 || rc=$?
+	count_bats postgres "$log" $rc
+	echo "postgres: $ok passed, $notok failed ($((SECONDS - t0)) s)"
+	rm -f "$log"
 fi
 
 if want fuzz; then

@@ -11,6 +11,31 @@ RVCAT="$REVENGE_BUILD/tests/rvcat"
 PY=/usr/bin/python3
 PYHELP="$BATS_TEST_DIRNAME/../helpers"
 
+# REVENGE_TEST_STORE=postgres runs the servers of start_server on a
+# PostgreSQL store instead of SQLite: a database of the server started by
+# `tests/helpers/pg.sh run` (REVENGE_TEST_PG_DIR), one per test and server
+# name, so a restarted server finds its data and no test sees another's.
+PGSH="$BATS_TEST_DIRNAME/../helpers/pg.sh"
+
+# pg_test_db KEY: create the database for KEY if need be; print its URL.
+pg_test_db() {
+	[ -n "${REVENGE_TEST_PG_DIR:-}" ] || {
+		echo "REVENGE_TEST_STORE=postgres needs REVENGE_TEST_PG_DIR: run under tests/helpers/pg.sh run --" >&2
+		return 1
+	}
+	local name
+	name=t_$(printf '%s' "$1" | md5sum | cut -c1-20)
+	"$PGSH" createdb "$REVENGE_TEST_PG_DIR" "$name" >/dev/null || return 1
+	"$PGSH" url "$REVENGE_TEST_PG_DIR" "$name"
+}
+
+# sqlite_only: skip a test about the SQLite file itself in a PostgreSQL run.
+sqlite_only() {
+	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
+		skip "about the SQLite store"
+	fi
+}
+
 # start_server [FLAGS...]: runs revenge-server on 127.0.0.1:0 with a store
 # in the test's temp dir (the file's, from setup_file); sets SERVER_PID,
 # PORT, URL, HTTP, SERVER_LOG. SERVER_NAME (default "server") names its
@@ -20,7 +45,11 @@ start_server() {
 	local dir="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}" name="${SERVER_NAME:-server}"
 	local out="$dir/$name.out" i
 	SERVER_LOG="$dir/$name.log"
-	"$SERVER" --listen 127.0.0.1:0 --db "$dir/${SERVER_NAME:+$SERVER_NAME.}revenge.db" "$@" \
+	local db="$dir/${SERVER_NAME:+$SERVER_NAME.}revenge.db"
+	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
+		db=$(pg_test_db "$db") || return 1
+	fi
+	"$SERVER" --listen 127.0.0.1:0 --db "$db" "$@" \
 		>"$out" 2>"$SERVER_LOG" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 1 100); do

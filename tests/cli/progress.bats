@@ -79,6 +79,7 @@ pc() {
 }
 
 @test "a missing database directory is a clear error at start-up" {
+	sqlite_only
 	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/nope/x.db"
 	assert_output --partial "nope"
 	assert_output --partial "directory does not exist"
@@ -86,6 +87,7 @@ pc() {
 }
 
 @test "a file that is not a database is a clear error at start-up" {
+	sqlite_only
 	head -c 8192 /dev/urandom >"$BATS_TEST_TMPDIR/junk.db"
 	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/junk.db"
 	assert_output --partial "junk.db"
@@ -93,6 +95,7 @@ pc() {
 }
 
 @test "a corrupt database is a clear error at start-up" {
+	sqlite_only
 	start_server --db "$BATS_TEST_TMPDIR/c.db"
 	pc store_report corrupt-1 1
 	stop_server
@@ -109,6 +112,7 @@ PYEOF
 }
 
 @test "--fsync is accepted and the store still works" {
+	sqlite_only
 	start_server --fsync
 	pc store_report f-1 3
 	assert_output acked

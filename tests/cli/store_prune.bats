@@ -2,7 +2,8 @@
 # The store forgets sessions not seen for --session-ttl and keeps at most
 # --max-stored-per-owner sessions per token subject (issue 12, item 5): a
 # client inventing session ids cannot grow the file without bound. A real
-# server, a real SQLite file, read back with python3's sqlite3.
+# server, a real SQLite file, read back with python3's sqlite3 (or, with
+# REVENGE_TEST_STORE=postgres, a real PostgreSQL database read with psql).
 load helpers
 
 teardown() {
@@ -10,6 +11,14 @@ teardown() {
 }
 
 rows() {
+	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
+		psql "$(pg_test_db "$BATS_TEST_TMPDIR/revenge.db")" -qAt -F ' ' -c \
+			"SELECT 'progress', CASE owner WHEN '' THEN '-' ELSE owner END, session_id
+			 FROM revenge_progress UNION ALL
+			 SELECT 'quality', CASE owner WHEN '' THEN '-' ELSE owner END, session_id
+			 FROM revenge_quality" | LC_ALL=C sort
+		return
+	fi
 	py "$PYHELP/prune_check.py" rows "$BATS_TEST_TMPDIR/revenge.db"
 }
 

@@ -9,6 +9,11 @@ independent clients (python3-websockets).
         same connection and expects its ack; a new connection reads it back.
     python3 store_check.py URL party PARTY
         a host and a member: sync is relayed, chat reaches both.
+    python3 store_check.py URL until_refused NSESS SECONDS
+        NSESS sessions report at once, each its positions 1, 2, 3, ... with
+        ids, the next when the last is answered, until the first
+        store_unavailable (or SECONDS pass: a failure); prints "ready" after
+        the first acks, then one "SESSION LAST_ACKED" line per session.
 
 Exits 0, or prints what was expected and what was seen and exits 1.
 """
@@ -98,7 +103,43 @@ async def s_party(party):
     await host.close()
 
 
-SCENARIOS = {"refuse_then_ack": s_refuse_then_ack, "party": s_party}
+async def s_until_refused(nsess, seconds):
+    nsess, deadline = int(nsess), time.monotonic() + float(seconds)
+    last = {}
+    acks = 0
+
+    async def one(session):
+        nonlocal acks
+        ws = await connect(f"/ws/progress/{session}?interval_ms=60000")
+        pos = 0
+        while True:
+            pos += 1
+            await ws.send(progress(float(pos), f"p{pos}"))
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    fail(f"{session}: no refusal within {seconds} s")
+                m = await recv(ws, left)
+                if m["type"] in ("ack", "error"):
+                    break
+            if m["type"] == "error":
+                check(m["payload"]["code"] == "store_unavailable" and m.get("id") == f"p{pos}",
+                      f"{session}: expected store_unavailable for p{pos}, got {m}")
+                break
+            check(m.get("id") == f"p{pos}", f"{session}: ack out of order {m}")
+            last[session] = pos
+            acks += 1
+            if acks == 10 * nsess:
+                print("ready", flush=True)
+        await ws.close()
+
+    await asyncio.gather(*(one(f"load-{i}") for i in range(nsess)))
+    for i in range(nsess):
+        print(f"load-{i} {last.get(f'load-{i}', 0)}", flush=True)
+
+
+SCENARIOS = {"refuse_then_ack": s_refuse_then_ack, "party": s_party,
+             "until_refused": s_until_refused}
 
 if __name__ == "__main__":
     asyncio.run(SCENARIOS[sys.argv[2]](*sys.argv[3:]))
