@@ -35,13 +35,14 @@ assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99.9"] <= l["max"], l
 	run -1 "$BENCH" --url "$URL" progress --sessions 5 --duration 1s
 	assert_line --regexp '^errors +[1-9][0-9]*$'
 	assert_line "first error   rate_limited: more than 50 messages per second"
-	assert_line "ack latency   not measured (no report was acked in the window)"
 	run -1 "$BENCH" --url "$URL" progress --sessions 5 --duration 1s --json
+	# a session stalls at its first refusal: on a quiet machine before the
+	# window opens (nothing acked, no latency), on a loaded one within it
 	echo "$output" | "$PY" -c '
 import json, sys
 r = json.load(sys.stdin)
 assert r["errors"] > 0 and r["first_error"].startswith("rate_limited: "), r
-assert r["acked"] == 0 and r["ack_latency_ms"] is None, r
+assert (r["acked"] == 0) == (r["ack_latency_ms"] is None), r
 '
 }
 
