@@ -537,6 +537,9 @@ int probe_http_get(struct probe *p, const char *path, char **body, size_t *len)
 		status = http_get_once(p, url, body, len, why, sizeof(why), &timed_out);
 		if (status || timed_out)
 			break;
+		/* a failed attempt's (empty) body is not the caller's */
+		free(*body);
+		*body = NULL;
 		/* --wait covers a server still starting, as for WebSockets */
 		double delay = rv_backoff_delay(&bo, attempt);
 
@@ -547,6 +550,10 @@ int probe_http_get(struct probe *p, const char *path, char **body, size_t *len)
 	if (!status) {
 		/* the request went over HTTP: say so, not the WebSocket scheme */
 		bool tls = !strncmp(p->url, "wss://", 6);
+
+		free(*body);
+		*body = NULL;
+		*len = 0;
 
 		probe_fail(p, timed_out ? PX_TIMEOUT : PX_CONNECT, "GET %s%s: %s",
 			   tls ? "https://" : "http://", url + (tls ? 6 : 5), why);
