@@ -99,24 +99,6 @@ double tm_parse_clock(const char *s)
 	}
 }
 
-void tm_format_clock(double s, char *buf, size_t len)
-{
-	unsigned long t, h;
-
-	if (!buf || !len)
-		return;
-	if (!(s > 0))
-		s = 0;
-	if (s > 359999999.0)            /* 99999:59:59 */
-		s = 359999999.0;
-	t = (unsigned long)s;           /* whole seconds, as players show */
-	h = t / 3600;
-	if (h)
-		snprintf(buf, len, "%lu:%02lu:%02lu", h, t / 60 % 60, t % 60);
-	else
-		snprintf(buf, len, "%lu:%02lu", t / 60, t % 60);
-}
-
 /* ---- typed commands --------------------------------------------------- */
 
 static bool blank(char c)

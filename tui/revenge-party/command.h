@@ -51,8 +51,5 @@ extern const char *const tm_command_names[];
  * seconds, "12.5"); minutes and seconds after a ':' are two digits below
  * 60. -1 when malformed. */
 double tm_parse_clock(const char *s);
-/* Seconds -> "1:23:45" / "23:45" / "0:05" into buf (whole seconds; hours
- * only from one hour on; negative or NaN shows 0:00). */
-void tm_format_clock(double s, char *buf, size_t len);
 
 #endif

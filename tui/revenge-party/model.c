@@ -18,7 +18,6 @@
 
 #include <jansson.h>
 
-#include "command.h"        /* tm_format_clock */
 
 /* ---- strings ---------------------------------------------------------- */
 
@@ -1123,4 +1122,22 @@ double tm_position(const struct tm_model *m, double local_now_ms)
 double tm_latest_position(const struct tm_model *m, double local_now_ms)
 {
 	return rv_playback_position_at(&m->state, tm_server_now(m, local_now_ms));
+}
+
+void tm_format_clock(double s, char *buf, size_t len)
+{
+	unsigned long t, h;
+
+	if (!buf || !len)
+		return;
+	if (!(s > 0))
+		s = 0;
+	if (s > 359999999.0)            /* 99999:59:59 */
+		s = 359999999.0;
+	t = (unsigned long)s;           /* whole seconds, as players show */
+	h = t / 3600;
+	if (h)
+		snprintf(buf, len, "%lu:%02lu:%02lu", h, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, len, "%lu:%02lu", t / 60, t % 60);
 }

@@ -252,4 +252,8 @@ size_t tm_wrap(const char *body, int width, size_t *starts, size_t max);
 void tm__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* Seconds -> "1:23:45" / "23:45" / "0:05" into buf (whole seconds; hours
+ * only from one hour on; negative or NaN shows 0:00). */
+void tm_format_clock(double s, char *buf, size_t len);
+
 #endif
