@@ -450,6 +450,12 @@ static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
 		rb->hub->metrics.redis_reconnects++;
 	rc->ever = true;
 	if (!rc->sub) {
+		/* the scripts loaded before any call, so that EVALSHA finds them:
+		 * NOSCRIPT (and its holding of calls) is then for a Redis that
+		 * lost them since (restarted, SCRIPT FLUSH), not every start */
+		for (int i = 0; i < SCRIPT_COUNT; i++)
+			rv__redis_conn_command(rb->pub.c, NULL, NULL, "SCRIPT LOAD %s",
+					       script_text[i]);
 		/* the lease first: a join sent after it finds this node alive */
 		lease_set(rb);
 		time_tick(rb->hub->loop, &rb->time_w, 0);
