@@ -15,6 +15,7 @@ teardown() {
 	stop_server
 }
 
+# bats test_tags=timed
 @test "progress, closed loop: every report acked, --json parses" {
 	run "$BENCH" --url "$URL" progress --sessions 50 --duration 1s --json
 	assert_success
@@ -46,6 +47,7 @@ assert (r["acked"] == 0) == (r["ack_latency_ms"] is None), r
 '
 }
 
+# bats test_tags=timed
 @test "progress, open loop at a fixed rate: the offered load is acked" {
 	run "$BENCH" --url "$URL" progress --sessions 20 --rate 400 --inflight 4 --duration 2s --json
 	assert_success
@@ -57,6 +59,7 @@ assert 700 <= r["acked"] <= 900, r      # 400/s for 2 s
 '
 }
 
+# bats test_tags=timed
 @test "fill: every member joins and gets the sync, announcements counted, --json parses" {
 	# 3 parties of 100 > the default --presence-batch-above 64: batched presence
 	run "$BENCH" --url "$URL" fill --parties 3 --members 100 --duration 1s --json
@@ -81,6 +84,7 @@ assert len(r["nodes"]) == 1 and r["nodes"][0]["welcomed"] == 300, r["nodes"]
 	assert_output --partial -- "--rate: fill sends one sync per party"
 }
 
+# bats test_tags=timed
 @test "fanout: every delivery arrives, latency and server CPU reported, --json parses" {
 	run "$BENCH" --url "$URL" fanout --parties 5 --members 10 --rate 5 --duration 1s --json
 	assert_success
@@ -101,6 +105,7 @@ assert 0 < l["p50"] <= l["p99"] <= l["max"], l
 	assert_output --partial -- "--rate"
 }
 
+# bats test_tags=timed
 @test "connect: every connection held, handshake latency and memory per connection" {
 	run "$BENCH" --url "$URL" connect --conns 200 --duration 500ms --json
 	assert_success
@@ -124,6 +129,7 @@ assert 0 < h["p50"] <= h["p99"] <= h["max"], h
 	refute_line --regexp "^  --deflate"
 }
 
+# bats test_tags=timed
 @test "connect --raw: every connection held, across the server's keep-alive pings" {
 	stop_server
 	# pinged after 1 s, dropped after 2 s unless the pongs come back
@@ -202,6 +208,7 @@ start_raw_server() {
 	assert_line "first failure refused: HTTP 503"
 }
 
+# bats test_tags=timed
 @test "chat: every chat reaches every member, the sender too, --json parses" {
 	run "$BENCH" --url "$URL" chat --parties 4 --members 10 --rate 5 --duration 1s --json
 	assert_success
@@ -235,6 +242,7 @@ assert r["received"] < r["expected"] and r["loss_pct"] > 0, r
 '
 }
 
+# bats test_tags=timed
 @test "churn: members join and leave, the stable members lose nothing" {
 	run "$BENCH" --url "$URL" churn --parties 3 --members 8 --rate 5 --churn 40 --duration 2s \
 		--json
@@ -265,6 +273,7 @@ for k in ("latency_ms", "join_ms"):
 	refute_output --partial $'\r'
 }
 
+# bats test_tags=timed
 @test "--src spreads the connections over the source addresses" {
 	"$BENCH" --url "$URL" --src 127.0.0.1-127.0.0.4 connect --conns 40 --duration 3s \
 		--json >"$BATS_TEST_TMPDIR/src.json" 3>&- &
@@ -442,6 +451,7 @@ assert r["connected"] == 10 and r["failed"] == 0 and r["loss_pct"] == 0, r
 	assert_output --partial -- "--members"
 }
 
+# bats test_tags=timed
 @test "amplify: bystanders timed quiet and under attack, the party budget's refusals counted, --json parses" {
 	stop_server
 	start_server --party-chat-rate 5
@@ -508,6 +518,7 @@ assert r["bystander_failure"] is None and r["first_failure"] is None, r
 	assert_output --partial "only the amplify scenario"
 }
 
+# bats test_tags=timed
 @test "make bench's script without the yardsticks: revenge's own figures, and it says the comparison was skipped" {
 	cd "$BATS_TEST_DIRNAME/../.."
 	BUILD=$REVENGE_BUILD BENCH_ANCHORS="$BATS_TEST_TMPDIR/none" BENCH_ONLY=fill BENCH_FILL=2x10 \
@@ -521,6 +532,7 @@ assert r["bystander_failure"] is None and r["first_failure"] is None, r
 	refute_output --partial seed
 }
 
+# bats test_tags=timed
 @test "Ctrl-C (SIGINT) during a run: the results so far, marked interrupted, exit 130" {
 	"$BENCH" --url "$URL" progress --sessions 10 --duration 60s --json \
 		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &

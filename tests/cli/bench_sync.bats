@@ -14,6 +14,7 @@ teardown() {
 	stop_server
 }
 
+# bats test_tags=timed
 @test "sync, no delay: members agree within a few ms, --json has every figure" {
 	run "$BENCH" --url "$URL" sync --members 4 --duration 3s --json
 	assert_success
@@ -39,6 +40,7 @@ assert r["clock_error_ms"] is not None and r["clock_error_ms"] < 5, r
 '
 }
 
+# bats test_tags=timed
 @test "sync, 30 ms each way, normal jitter sd 10 ms: completes, reports transients per command" {
 	run "$BENCH" --url "$URL" sync --members 4 --duration 5s --delay 30 --jitter 10 --seed 7 \
 		--jitter-dist normal
@@ -50,6 +52,7 @@ assert r["clock_error_ms"] is not None and r["clock_error_ms"] < 5, r
 	refute_output --partial "first failure"
 }
 
+# bats test_tags=timed
 @test "sync, 60 ms each way: the server's pings cross the paths, so its lead is 2 x the 120 ms round trip" {
 	run "$BENCH" --url "$URL" sync --members 3 --duration 6s --delay 60 --json
 	assert_success
@@ -69,12 +72,14 @@ assert r["late_states"] == {"count": 0, "max_ms": 0}, r
 '
 }
 
+# bats test_tags=timed
 @test "sync, no delay: the lead stays at its floor, the text says so" {
 	run "$BENCH" --url "$URL" sync --members 2 --duration 3s
 	assert_success
 	assert_output --regexp "lead          min 100\.0 ms  p50 100\.0 ms  max [0-9.]+ ms over [0-9]+ commands"
 }
 
+# bats test_tags=timed
 @test "sync, asymmetric 40/10: members shift together by about half the asymmetry" {
 	run "$BENCH" --url "$URL" sync --members 3 --duration 3s --delay-up 40 --delay-down 10 \
 		--skew-ppm 0 --json
@@ -88,6 +93,7 @@ assert r["spread_ms"]["p99"] < 10, r      # but together
 '
 }
 
+# bats test_tags=timed
 @test "sync against a server that stamps states 300 ms ahead (a lead): every member switches at once" {
 	PYTHONPATH="$PYHELP" "$PY" "$PYHELP/lead_server.py" 300 >"$BATS_TEST_TMPDIR/lead.out" 2>&1 3>&- &
 	local lead=$!
@@ -129,6 +135,7 @@ assert r["spread_ms"]["p99"] is None and "cannot connect" in r["first_failure"],
 	assert_output --partial "plain ws:// only"
 }
 
+# bats test_tags=timed
 @test "sync with --src: the relays connect from those sources, pings still cross the paths" {
 	run "$BENCH" --url "$URL" --src 127.0.0.2-3 sync --members 2 --duration 3s --delay 30 --json
 	assert_success

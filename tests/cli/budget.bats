@@ -2,7 +2,7 @@
 # A party's chat budget (--party-chat-rate) and the per-connection rate
 # limit's strikes, each against its own server with independent clients.
 # Counts depend on how fast the clients send (a budget refills with time):
-# listed in timed_files (scripts/run-tests.sh).
+# tagged "timed" (scripts/run-tests.sh runs them after the batch).
 load helpers
 
 teardown() {
@@ -30,20 +30,24 @@ budget_case() {
 	assert_success
 }
 
+# bats test_tags=timed
 @test "--party-chat-rate N: about 2N chats pass at once, the rest rate_limited to the sender, nobody closed, other parties unaffected" {
 	budget_case 10 4 20 chat reaction
 }
 
+# bats test_tags=timed
 @test "--party-chat-rate: reactions draw on the same budget, counted apart" {
 	budget_case 5 3 12 reaction chat
 }
 
+# bats test_tags=timed
 @test "the default budget is 50 per second, bursts of 100" {
 	start_server
 	run py "$PYHELP/budget_check.py" "$URL" budget 50 5 40 chat
 	assert_success
 }
 
+# bats test_tags=timed
 @test "party refusals are not strikes: more than 50 of them do not close the sender" {
 	start_server --party-chat-rate 1
 	run py "$PYHELP/budget_check.py" "$URL" not_a_strike 90
@@ -58,6 +62,7 @@ budget_case() {
 	assert_success
 }
 
+# bats test_tags=timed
 @test "--party-chat-rate 0 disables the budget" {
 	start_server --party-chat-rate 0 --rate-limit 0 --frame-rate 0
 	run py "$PYHELP/budget_check.py" "$URL" unlimited 4 150
@@ -69,6 +74,7 @@ budget_case() {
 	assert_success
 }
 
+# bats test_tags=timed
 @test "--rate-limit: 50 rate-limited messages in a row close with 1008" {
 	start_server --rate-limit 1
 	run py "$PYHELP/budget_check.py" "$URL" strikes_close
@@ -79,6 +85,7 @@ budget_case() {
 	assert_success
 }
 
+# bats test_tags=timed
 @test "--rate-limit: strikes start anew after a quiet second" {
 	start_server --rate-limit 1
 	run py "$PYHELP/budget_check.py" "$URL" strikes_decay

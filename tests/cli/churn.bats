@@ -22,6 +22,7 @@ metric() {
 	http_get /metrics | awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'
 }
 
+# bats test_tags=timed
 @test "a join/leave storm on the defaults: at most the party's burst plus 20/s get in; the rest 429 with Retry-After; the member sees only those" {
 	start_server
 	run -0 timeout 30 "$PY" "$PYHELP/churn_storm.py" storm "$PORT" 2.5 30000
@@ -48,6 +49,7 @@ metric() {
 	[ "$output" = 0 ]
 }
 
+# bats test_tags=timed
 @test "a party of 200 joining at once on the defaults all get in; so does another party's 200 right after, from the same address" {
 	start_server
 	run -0 timeout 30 "$PY" "$PYHELP/churn_storm.py" burst "$PORT" 200 big
@@ -58,6 +60,7 @@ metric() {
 	[ "$(val admitted)" = 200 ]
 }
 
+# bats test_tags=timed
 @test "--party-join-rate 1: bursts of 10 after the first, then 429 with Retry-After 1; another party is not affected" {
 	start_server --party-join-rate 1
 	run -0 timeout 30 "$PY" "$PYHELP/churn_storm.py" refusal "$PORT" 14 p
@@ -76,6 +79,7 @@ metric() {
 	(( $(metric 'revenge_conn_refusals_total{reason="handshake_rate"}') == 0 ))
 }
 
+# bats test_tags=timed
 @test "--handshake-rate-per-ip 1: ten handshakes from one address, then 429 on every endpoint; /healthz and /metrics are not counted" {
 	start_server --handshake-rate-per-ip 1
 	for i in 1 2 3; do run -0 http_get /healthz; done
@@ -100,6 +104,7 @@ for path in ("/ws/progress/s1", "/ws/stream/s1"):
 	(( $(metric 'revenge_conn_refusals_total{reason="handshake_rate"}') == refused + 2 ))
 }
 
+# bats test_tags=timed
 @test "0 disables both: a storm gets every join in" {
 	start_server --handshake-rate-per-ip 0 --party-join-rate 0
 	run -0 timeout 30 "$PY" "$PYHELP/churn_storm.py" storm "$PORT" 1 600

@@ -1,149 +1,12 @@
 #!/usr/bin/env bats
 # Cluster mode (--redis): nodes share parties through a redis-server of the
-# test's own (loopback, a free port, no persistence), started per test.
+# test's own (loopback, a free port, no persistence), started per test
+# (tests/cli/cluster_helpers.bash). Over TLS: cluster_tls.bats; revenge-bench
+# over two nodes: cluster_bench.bats. Tests tagged "timed" (a succession
+# within seconds, a lease, idle Redis commands a second, a join or a drain
+# within a bound) run after the side-by-side batch (scripts/run-tests.sh).
 load helpers
-
-REDIS_SERVER=$(command -v redis-server || true)
-
-# start_redis [FLAGS...]: redis-server on a free loopback port (and a unix
-# socket in the test's directory); sets REDIS_PID, REDIS_PORT, REDIS_SOCK.
-start_redis() {
-	local i
-	REDIS_SOCK="$BATS_TEST_TMPDIR/redis.sock"
-	: "${REDIS_PORT:=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
-	"$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" \
-		--save '' --appendonly no --dir "$BATS_TEST_TMPDIR" "$@" \
-		>>"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
-	REDIS_PID=$!
-	for i in $(seq 1 100); do
-		[ -S "$REDIS_SOCK" ] && return 0
-		kill -0 "$REDIS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$BATS_TEST_TMPDIR/redis.log" >&2
-	return 1
-}
-
-stop_redis() {
-	[ -n "${REDIS_PID:-}" ] || return 0
-	kill -KILL "$REDIS_PID" 2>/dev/null || true
-	wait "$REDIS_PID" 2>/dev/null || true
-	REDIS_PID=
-}
-
-# make_certs: in $BATS_TEST_TMPDIR/tls, a CA (ca.crt) and three certificates
-# it signs: srv.crt for 127.0.0.1, other.crt for redis.invalid only,
-# client.crt for a node; and stranger.crt, a CA that signed none. P-256
-# keys: quick to make.
-make_certs() {
-	local d="$BATS_TEST_TMPDIR/tls" n san
-	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-	mkdir -p "$d"
-	openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
-		-subj /CN=revenge-test-ca 2>/dev/null
-	openssl req -x509 "${ec[@]}" -keyout "$d/stranger.key" -out "$d/stranger.crt" \
-		-days 2 -subj /CN=revenge-test-stranger 2>/dev/null
-	for n in srv:IP:127.0.0.1 other:DNS:redis.invalid client:DNS:revenge-node; do
-		san=${n#*:}
-		n=${n%%:*}
-		printf 'subjectAltName=%s\n' "$san" >"$d/$n.ext"
-		openssl req "${ec[@]}" -keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=redis 2>/dev/null
-		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-			-CAcreateserial -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" 2>/dev/null
-	done
-	[ -s "$d/srv.crt" ] && [ -s "$d/other.crt" ] && [ -s "$d/client.crt" ] &&
-		[ -s "$d/stranger.crt" ]
-}
-
-# start_tls_redis NAME [FLAGS...]: start_redis speaking TLS only on
-# REDIS_PORT, with certificate NAME (make_certs); no client certificates.
-start_tls_redis() {
-	local d="$BATS_TEST_TMPDIR/tls" n=$1
-	shift
-	: "${REDIS_PORT:=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
-	start_redis --port 0 --tls-port "$REDIS_PORT" --tls-cert-file "$d/$n.crt" \
-		--tls-key-file "$d/$n.key" --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients no "$@"
-}
-
-# start_node NAME FLAGS...: a revenge-server whose URL, HTTP port and pid
-# land in NAME_URL, NAME_PORT and NAME_PID.
-start_node() {
-	local name=$1
-	shift
-	SERVER_NAME=$name start_server "$@"
-	printf -v "${name}_URL" %s "$URL"
-	printf -v "${name}_PORT" %s "$PORT"
-	printf -v "${name}_PID" %s "$SERVER_PID"
-	printf -v "${name}_LOG" %s "$SERVER_LOG"
-}
-
-stop_node() {
-	local pid="${1}_PID"
-	SERVER_PID=${!pid} stop_server
-}
-
-# healthz NAME: /healthz of node NAME, body only.
-healthz() {
-	local port="${1}_PORT"
-	PORT=${!port} http_get /healthz | sed -n 2p
-}
-
-# metric NAME SERIES: the value of SERIES on node NAME's /metrics.
-metric() {
-	local port="${1}_PORT"
-	PORT=${!port} http_get /metrics | sed -n "s/^$2 //p"
-}
-
-# until_healthz NAME PATTERN SECONDS: until /healthz of NAME matches.
-until_healthz() {
-	local i
-	for i in $(seq 1 $(( $3 * 10 ))); do
-		healthz "$1" | grep -q -- "$2" && return 0
-		sleep 0.1
-	done
-	echo "node $1: /healthz never matched $2: $(healthz "$1")" >&2
-	return 1
-}
-
-cluster() {
-	py "$PYHELP/cluster_check.py" "$@"
-}
-
-# marked_start SCENARIO PARTY: cluster_check.py SCENARIO on A and B in the
-# background, with MARK set; returns once it created MARK (or ended).
-marked_start() {
-	local i
-	MARK="$BATS_TEST_TMPDIR/mark-$1"
-	MARK="$MARK" py "$PYHELP/cluster_check.py" "$1" "$A_URL" "$B_URL" "$2" \
-		>"$BATS_TEST_TMPDIR/$1.out" 2>&1 3>&- &
-	CHECK_PID=$!
-	for i in $(seq 1 300); do
-		[ -e "$MARK" ] && return 0
-		kill -0 "$CHECK_PID" 2>/dev/null || return 0
-		sleep 0.1
-	done
-}
-
-# marked_end SCENARIO: waits for it and shows its output; it must have
-# succeeded and said "ok SCENARIO".
-marked_end() {
-	local rc=0
-	wait "$CHECK_PID" || rc=$?
-	cat "$BATS_TEST_TMPDIR/$1.out"
-	[ "$rc" = 0 ]
-	grep "ok $1" "$BATS_TEST_TMPDIR/$1.out" | sed "s/^/# /" >&3
-}
-
-setup() {
-	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed (scripts/deps.sh installs it)"
-	REDIS_PORT=
-}
-
-teardown() {
-	stop_node A 2>/dev/null || true
-	stop_node B 2>/dev/null || true
-	stop_redis
-}
+load cluster_helpers
 
 @test "a member on node B follows the host on node A; chat and reactions both ways; history from any node" {
 	start_redis
@@ -199,6 +62,7 @@ teardown() {
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "one host across nodes; the host's node killed (-9): its members leave everywhere and the longest present elsewhere succeeds within seconds" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -215,6 +79,7 @@ teardown() {
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "a node stopped past its lease: the others drop its members and elect; back, it writes them again" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -232,6 +97,7 @@ teardown() {
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "idle parties cost Redis nothing per party: one lease check and one renewal a second per node" {
 	local open=(--max-conns-per-ip 0 --handshake-rate-per-ip 0 --party-join-rate 0)
 	start_redis
@@ -305,6 +171,7 @@ teardown() {
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "a hand-over while a members step is in flight: the host moves once, never back and forth" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -377,6 +244,7 @@ teardown() {
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "a node whose clock is 400 ms off steps its server time onto Redis's TIME before clients come" {
 	start_redis
 	RV_TEST_CLOCK_SKEW_MS=400 start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -436,6 +304,7 @@ teardown() {
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "a Redis that does not answer: a party's first join waits at most about a second" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -568,157 +437,7 @@ teardown() {
 	stop_node B
 }
 
-@test "rediss:// with --redis-ca and a password: a member on B follows the host on A over TLS" {
-	make_certs
-	start_tls_redis srv --requirepass s3cret
-	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
-	# the same database on both (a cluster's keys live in one; only its
-	# channels would cross databases), named with and without the user
-	start_node A --redis "rediss://:s3cret@127.0.0.1:$REDIS_PORT/2" --redis-ca "$ca"
-	start_node B --redis "rediss://default:s3cret@127.0.0.1:$REDIS_PORT/2" --redis-ca "$ca"
-	until_healthz A '"status":"ok".*"redis":"up"' 10
-	until_healthz B '"redis":"up"' 10
-	run cluster follow "$A_URL" "$B_URL" t1
-	assert_success
-	assert_output --partial "ok follow"
-	[ "$(metric B revenge_redis_received_total)" -ge 2 ]
-	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
-	[ -n "$(metric A revenge_redis_clock_offset_ms)" ]
-	# Redis saw two TLS clients per node (it has no plain port at all)
-	run redis-cli --tls --cacert "$ca" -p "$REDIS_PORT" -a s3cret --no-auth-warning \
-		CLIENT LIST
-	assert_success
-	[ "$(grep -c 'cmd=' <<<"$output")" -ge 5 ]
-	run cat "$A_LOG" "$B_LOG"
-	refute_output --partial s3cret
-	refute_output --partial redis_connect_failed
-	stop_node A
-	stop_node B
-}
-
-@test "rediss:// Redis killed and back: the nodes reconnect over TLS and relay again" {
-	make_certs
-	start_tls_redis srv
-	local ca="$BATS_TEST_TMPDIR/tls/ca.crt"
-	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca"
-	until_healthz A '"redis":"up"' 10
-	until_healthz B '"redis":"up"' 10
-	stop_redis
-	until_healthz A '"status":"degraded".*"redis":"down"' 10
-	run cluster local "$A_URL" x t2
-	assert_success
-	start_tls_redis srv
-	until_healthz A '"status":"ok".*"redis":"up"' 20
-	until_healthz B '"redis":"up"' 20
-	[ "$(metric A revenge_redis_reconnects_total)" -ge 1 ]
-	run cluster relay "$A_URL" "$B_URL" t3
-	assert_success
-	stop_node A
-	stop_node B
-}
-
-@test "rediss://: a burst of full-size chats crosses whole and in order; a large history is recalled over TLS" {
-	make_certs
-	# the pubsub output limit raised, so that the test is about our
-	# buffering, not Redis's (deployment.md: a larger burst over TLS can
-	# still make Redis close the subscribers)
-	start_tls_redis srv --client-output-buffer-limit "pubsub 256mb 128mb 60"
-	local ca="$BATS_TEST_TMPDIR/tls/ca.crt" open=(--rate-limit 0 --party-chat-rate 0 --frame-rate 0)
-	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
-	until_healthz A '"redis":"up"' 10
-	until_healthz B '"redis":"up"' 10
-	run cluster bulk "$A_URL" "$B_URL" t5
-	assert_success
-	assert_output --partial "ok bulk"
-	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
-	stop_node A
-	stop_node B
-}
-
-@test "rediss:// Redis paused under a burst: megabytes wait in the node's buffer, then cross whole and in order" {
-	make_certs
-	# the pubsub output limit raised, so that the test is about our
-	# buffering, not Redis's (deployment.md: a larger burst over TLS can
-	# still make Redis close the subscribers)
-	start_tls_redis srv --client-output-buffer-limit "pubsub 256mb 128mb 60"
-	local ca="$BATS_TEST_TMPDIR/tls/ca.crt" open=(--rate-limit 0 --party-chat-rate 0 --frame-rate 0)
-	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$ca" "${open[@]}"
-	until_healthz A '"redis":"up"' 10
-	until_healthz B '"redis":"up"' 10
-	local mark="$BATS_TEST_TMPDIR/pause" i
-	# 2000 chats of 2 KB: more than loopback buffers hold, so A's TLS
-	# writes stop short (WANT_WRITE) and resume
-	MARK="$mark" BULK_N=2000 py "$PYHELP/cluster_check.py" bulk "$A_URL" "$B_URL" t6 \
-		>"$BATS_TEST_TMPDIR/bulk.out" 2>&1 3>&- &
-	local check=$!
-	for i in $(seq 1 300); do
-		[ -e "$mark" ] && break
-		kill -0 "$check" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -STOP "$REDIS_PID"
-	touch "$mark.go"
-	for i in $(seq 1 300); do
-		[ -e "$mark.sent" ] && break
-		kill -0 "$check" 2>/dev/null || break
-		sleep 0.05
-	done
-	sleep 0.5
-	kill -CONT "$REDIS_PID"
-	local rc=0
-	wait "$check" || rc=$?
-	cat "$BATS_TEST_TMPDIR/bulk.out"
-	[ "$rc" = 0 ]
-	grep -q "ok bulk" "$BATS_TEST_TMPDIR/bulk.out"
-	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
-	[ "$(metric B revenge_redis_received_total)" -ge 2000 ]
-	stop_node A
-	stop_node B
-}
-
-@test "rediss:// refused: an untrusted certificate (the system's CAs, a wrong --redis-ca) or one for another host; degraded, parties go on locally" {
-	make_certs
-	# a certificate the test CA signed, but for redis.invalid, not 127.0.0.1
-	start_tls_redis other
-	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
-	wait_for "$A_LOG" 'redis_connect_failed.*certificate of Redis is refused: IP address mismatch' 10
-	run healthz A
-	assert_output --regexp '"status":"degraded".*"redis":"down"'
-	[ "$(metric A revenge_redis_up)" = 0 ]
-	run cluster local "$A_URL" x t4
-	assert_success
-	# the system's CAs (no --redis-ca) do not know the test CA (which
-	# Redis sends along with its certificate)
-	local untrusted='redis_connect_failed.*certificate of Redis is refused: \(unable to get local issuer certificate\|self-signed certificate in certificate chain\)'
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT"
-	wait_for "$B_LOG" "$untrusted" 10
-	stop_node B
-	# nor does another CA
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$BATS_TEST_TMPDIR/tls/stranger.crt"
-	wait_for "$B_LOG" "$untrusted" 10
-	run healthz B
-	assert_output --regexp '"status":"degraded".*"redis":"down"'
-	# retried with backoff, said once at warn per reason
-	sleep 1
-	[ "$(grep -c 'redis_connect_failed.*(publisher)' "$A_LOG")" = 1 ]
-	# plain redis:// to the TLS port is no Redis either
-	stop_node B
-	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
-	wait_for "$B_LOG" 'redis_connect_failed' 10
-	# never ready, so never "lost": retried quietly (a reset or a close)
-	sleep 1
-	[ "$(grep -c 'redis_connect_failed.*(subscriber)' "$B_LOG")" -le 2 ]
-	! grep -q redis_lost "$B_LOG"
-	run healthz B
-	assert_output --regexp '"redis":"down"'
-	kill -0 "$A_PID"
-	stop_node A
-	stop_node B
-}
-
+# bats test_tags=timed
 @test "drained while a first join waits for a Redis that does not answer: the node exits 0 at once" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
@@ -774,58 +493,6 @@ teardown() {
 	EOF
 }
 
-@test "rediss:// to a Redis that asks for a client certificate: --redis-cert and --redis-key get in, a node without is refused" {
-	make_certs
-	local d="$BATS_TEST_TMPDIR/tls"
-	start_tls_redis srv --tls-auth-clients yes
-	start_node A --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt" \
-		--redis-cert "$d/client.crt" --redis-key "$d/client.key"
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt"
-	until_healthz A '"status":"ok".*"redis":"up"' 10
-	wait_for "$B_LOG" 'redis_connect_failed.*TLS.*certificate required' 10
-	run healthz B
-	assert_output --regexp '"status":"degraded".*"redis":"down"'
-	stop_node B
-	start_node B --redis "rediss://127.0.0.1:$REDIS_PORT" --redis-ca "$d/ca.crt" \
-		--redis-cert "$d/client.crt" --redis-key "$d/client.key"
-	until_healthz B '"redis":"up"' 10
-	run cluster relay "$A_URL" "$B_URL" t7
-	assert_success
-	stop_node A
-	stop_node B
-}
-
-@test "--redis-ca, --redis-cert, --redis-key: bad uses exit 2, files that are not PEM or do not match exit 1" {
-	local d="$BATS_TEST_TMPDIR/tls"
-	make_certs
-	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-cert "$d/client.crt"
-	assert_output --partial "--redis-cert: a client certificate needs both --redis-cert and --redis-key"
-	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-key "$d/client.key"
-	assert_output --partial "--redis-key: a client certificate needs both"
-	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-cert "$d/client.crt" --redis-key "$d/client.key"
-	assert_output --partial "--redis-cert: only a rediss:// --redis URL speaks TLS"
-	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'rediss://127.0.0.1' \
-		--redis-cert "$d/client.crt" --redis-key "$d/srv.key"
-	assert_output --partial "cannot use the client key in $d/srv.key"
-	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'rediss://127.0.0.1' \
-		--redis-cert "$d/client.key" --redis-key "$d/client.key"
-	assert_output --partial "cannot load the client certificate in $d/client.key"
-}
-
-@test "--redis-ca: bad uses exit 2, a file with no certificate exits 1" {
-	make_certs
-	run -2 "$SERVER" --redis 'redis://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
-	assert_output --partial "--redis-ca: only a rediss:// --redis URL"
-	run -2 "$SERVER" --redis-ca "$BATS_TEST_TMPDIR/tls/ca.crt"
-	assert_output --partial "--redis-ca: only a rediss:// --redis URL"
-	run -2 "$SERVER" --redis 'rediss://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/nope.pem"
-	assert_output --partial "--redis-ca: cannot read"
-	echo 'not a certificate' >"$BATS_TEST_TMPDIR/junk.pem"
-	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" \
-		--redis 'rediss://127.0.0.1' --redis-ca "$BATS_TEST_TMPDIR/junk.pem"
-	assert_output --partial "cannot load the CA certificates in $BATS_TEST_TMPDIR/junk.pem"
-}
-
 @test "a node started without --redis is unaffected" {
 	start_node A
 	run healthz A
@@ -873,154 +540,4 @@ teardown() {
 @test "a Redis host that does not resolve: cannot start, exit 1" {
 	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'redis://no-such-host.invalid'
 	assert_output --partial 'cannot resolve the Redis host'
-}
-
-# open_nodes: redis and nodes A and B with the per-client limits off (the
-# bench's members all come from one address at once), Redis up on both.
-OPEN_LIMITS=(--rate-limit 0 --frame-rate 0 --party-chat-rate 0 --max-conns-per-ip 0
-	--handshake-rate-per-ip 0 --party-join-rate 0)
-open_nodes() {
-	start_redis
-	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "${OPEN_LIMITS[@]}"
-	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "${OPEN_LIMITS[@]}"
-	until_healthz A '"redis":"up"' 10
-	until_healthz B '"redis":"up"' 10
-}
-
-@test "revenge-bench fanout spread over two nodes: members on B get every sync of the hosts on A" {
-	open_nodes
-	# members 1, 3, 5, ... of each party on B, the hosts and the rest on A
-	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
-		--server-pid "$A_PID" --redis-pid "$REDIS_PID" \
-		fanout --parties 2 --members 20 --rate 5 --duration 3s --json
-	assert_success
-	echo "$output" | "$PY" -c '
-import json, sys
-r = json.load(sys.stdin)
-assert r["urls"] == sys.argv[1:], r
-assert r["connected"] == 40 and r["failed"] == 0 and r["closed_by_server"] == 0, r
-assert r["sent"] >= 10 and r["expected"] == r["sent"] * 19, r
-assert r["received"] == r["expected"] and r["loss_pct"] == 0 and r["errors"] == 0, r
-# each node: its CPU (A from /proc, B from its /metrics) and its deliveries,
-# 10 members on A (the hosts do not count theirs) and 10 on B
-n = r["nodes"]
-assert [x["url"] for x in n] == sys.argv[1:], n
-assert n[0]["received"] + n[1]["received"] == r["received"], n
-assert n[0]["received"] == r["sent"] * 9 and n[1]["received"] == r["sent"] * 10, n
-assert all(x["cpu_s"] is not None and x["cpu_s"] >= 0 for x in n), n
-assert abs(r["server_cpu_s"] - n[0]["cpu_s"] - n[1]["cpu_s"]) < 0.002, r
-# one PUBLISH per party message, whatever the members; Redis CPU measured
-assert r["redis_publish_per_message"] == 1, r
-assert r["redis_cpu_s"] is not None and r["redis_us_per_message"] is not None, r
-' "$A_URL" "$B_URL"
-	# the syncs crossed through Redis: B holds 20 members and received them
-	[ "$(metric B revenge_redis_received_total)" -ge 10 ]
-	run "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" fanout \
-		--parties 1 --members 4 --rate 5 --duration 500ms
-	assert_success
-	assert_output --partial "server        $A_URL, $B_URL (hosts on the first, members round-robin)"
-	assert_output --regexp "  node 1 +[0-9.]+ s, [0-9]+ delivered here"
-	assert_output --regexp "  node 2 +[0-9.]+ s, [0-9]+ delivered here"
-	stop_node A
-	stop_node B
-}
-
-@test "revenge-bench sync over two nodes: members on both, spread per node and across within bounds" {
-	open_nodes
-	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
-		sync --members 6 --duration 3s --json
-	assert_success
-	echo "$output" | "$PY" -c '
-import json, sys
-r = json.load(sys.stdin)
-assert r["urls"] == sys.argv[1:] and r["connected"] == 6 and r["failed"] == 0, r
-n = r["nodes"]
-assert [x["url"] for x in n] == sys.argv[1:] and [x["members"] for x in n] == [3, 3], n
-assert r["commands"] >= 1 and r["steady_samples"] > 50, r
-# loopback, no simulated delay: a few ms is already a lot
-assert r["spread_ms"]["p99"] < 20 and r["cross_node_spread_ms"]["p99"] < 20, r
-assert r["cross_node_spread_ms"]["max"] <= r["spread_ms"]["max"] + 1e-9, r
-for x in n:
-    assert x["spread_ms"]["p99"] is not None and x["spread_ms"]["p99"] < 20, x
-# the two nodes stamp with clocks of one machine
-assert abs(n[1]["server_clock_vs_first_ms"]) < 5 and n[0]["server_clock_vs_first_ms"] == 0, n
-assert r["rejoin"] is None, r
-# the host on A stayed the host: every command relayed
-assert r["errors"] == 0 and r["host_changes"] == 0 and r["error_code"] is None, r
-assert r["lead_ms"]["count"] == r["commands"], r
-' "$A_URL" "$B_URL"
-	# the host is on A: its commands reached B through Redis
-	[ "$(metric B revenge_redis_received_total)" -ge 1 ]
-	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
-		sync --members 4 --duration 2500ms --delay 20 --jitter 5
-	assert_success
-	assert_line --partial "server        $A_URL, $B_URL (hosts on the first, members round-robin)"
-	assert_line --regexp '^across nodes +p50 '
-	assert_line --partial "node 2        $B_URL: 2 members"
-	stop_node A
-	stop_node B
-}
-
-@test "revenge-bench sync --rejoin: node B killed and started again, its members come back in sync" {
-	open_nodes
-	local out="$BATS_TEST_TMPDIR/rejoin.json" i
-	timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
-		sync --members 6 --duration 7s --rejoin --json >"$out" 3>&- &
-	local bench=$!
-	# B's three members in, then into the window (2 s of warming up)
-	for i in $(seq 1 100); do
-		[ "$(metric B 'revenge_connections{endpoint="party"}')" = 3 ] && break
-		sleep 0.1
-	done
-	sleep 2.5
-	kill -KILL "$B_PID"
-	wait "$B_PID" 2>/dev/null || true
-	sleep 0.5
-	# on its port again (the last --listen counts)
-	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" --listen "127.0.0.1:$B_PORT" \
-		"${OPEN_LIMITS[@]}"
-	local rc=0
-	wait "$bench" || rc=$?
-	cat "$out"
-	[ "$rc" = 0 ]
-	"$PY" -c '
-import json, sys
-r = json.load(open(sys.argv[1]))
-j = r["rejoin"]
-assert r["connected"] == 6 and r["failed"] == 0 and r["closed_by_server"] == 0, r
-assert j["drops"] == 3 and j["rejoined"] == 3 and j["back"] == 3 and j["not_back"] == 0, j
-# B was away for half a second at least, and came back within seconds
-assert 400 <= j["welcome_ms"]["p50"] <= j["back_ms"]["p50"], j
-assert j["back_ms"]["max"] < 5000, j
-assert j["spread_after_ms"]["max"] is not None and j["spread_after_ms"]["max"] < 100, j
-' "$out"
-	sed -n 's/.*"rejoin":\({[^}]*}[^}]*}[^}]*}[^}]*}\).*/# rejoin \1/p' "$out" >&3
-	stop_node A
-	stop_node B
-}
-
-@test "revenge-bench fill over two nodes: every member of both welcomed, the storm sync and the quiet one reach both" {
-	open_nodes
-	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
-		fill --parties 2 --members 80 --connect-rate 100000 --duration 1s --json
-	assert_success
-	echo "$output" | "$PY" -c '
-import json, sys
-r = json.load(sys.stdin)
-assert r["welcomed"] == 160 and r["rosters_whole"] == 160, r
-n = r["nodes"]
-assert [x["members"] for x in n] == [80, 80] and [x["welcomed"] for x in n] == [80, 80], n
-for x in n:
-    assert x["rosters_whole"] == 80 and x["roster_s"] >= x["fill_s"] > 0, x
-    for k in ("storm_sync", "sync"):
-        s = x[k]
-        # A holds the hosts: 39 others each; B 40 each
-        assert s["expected"] == s["received"] == (78 if x is n[0] else 80), (k, x)
-        assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["max"], (k, x)
-assert r["storm_sync"]["received"] == 158 and r["sync_received"] == 158, r
-# the hosts stayed hosts through the storm
-assert r["errors"] == 0 and r["host_changes"] == 0, r
-' "$A_URL" "$B_URL"
-	stop_node A
-	stop_node B
 }

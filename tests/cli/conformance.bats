@@ -36,11 +36,15 @@ conf() {
 @test "continuation errors fail with 1002" { conf bad_continuation; }
 @test "a binary frame closes with 1003" { conf binary; }
 @test "a message over the limit closes with 1009" { conf oversize_announced; }
+# bats test_tags=timed
 @test "a peer that announces a huge frame and goes silent is reaped" { conf silent_peer_reaped; }
+# bats test_tags=timed
 @test "an idle peer that answers pings is pinged each interval and kept" { conf idle_peer_pinged_and_kept; }
 
 @test "an unmasked client frame closes with 1002" { conf unmasked_frame; }
+# bats test_tags=timed
 @test "after a protocol error the server sends its FIN at once" { conf error_closes_promptly; }
+# bats test_tags=timed
 @test "a header announcing 100 MB is refused with 1009 before any payload" { conf huge_header_refused_at_once; }
 @test "several pings sent at once are each answered" { conf pings_while_pong_pending; }
 @test "permessage-deflate: the 8-byte frame that crashed lws closes with 1007" { conf deflate_crash_frame; }
@@ -54,6 +58,7 @@ conf() {
 @test "RSV1 on a continuation frame closes with 1002, not 1007" { conf deflate_rsv1_continuation; }
 @test "a 126-byte ping gets a 1002 close frame; a 125-byte one its pong" { conf long_ping_close_frame; }
 
+# bats test_tags=timed
 @test "a stalled handshake is dropped within the handshake timeout" {
 	# its own server with a 1 s timeout: fdlimit.bats checks the 5 s default
 	start_server --handshake-timeout 1

@@ -47,6 +47,7 @@ flood() {
 	RESULT="$output"
 }
 
+# bats test_tags=timed
 @test "400 clients at --nofile 256: CPU stays low, the log stays small, /healthz and /metrics answer, the rest get 503, then a client joins a party" {
 	limited 256
 	start_server
@@ -88,6 +89,7 @@ PYEOF
 	http_get /healthz | head -1 | grep -qx 200
 }
 
+# bats test_tags=timed
 @test "EMFILE below the ceiling (limit lowered under a running server): shed with the spare descriptor, no spin" {
 	start_server
 	hard=$(prlimit --pid "$SERVER_PID" --nofile --output HARD --noheadings)
@@ -130,6 +132,7 @@ PYEOF
 	[ "$(field "$RESULT" per_ip)" -eq 44 ]
 }
 
+# bats test_tags=timed
 @test "1000 slow half-handshakes from 49 addresses: a new client is served at once, all are dropped after --handshake-timeout" {
 	start_server --handshake-timeout 2
 	run py "$PYHELP/fdflood.py" slow --port "$PORT" --clients 1000 --sources 2-50 --seconds 8
@@ -142,6 +145,7 @@ PYEOF
 	"$PY" -c "import sys; sys.exit(0 if 1.5 < $(field "$output" dropped_after) < 5 else 1)"
 }
 
+# bats test_tags=timed
 @test "a half-sent upgrade is dropped after the default handshake timeout (5 s)" {
 	start_server
 	run py "$PYHELP/fdflood.py" slow --port "$PORT" --clients 1 --sources 1-1 --seconds 9
@@ -150,6 +154,7 @@ PYEOF
 	"$PY" -c "import sys; sys.exit(0 if 4 < $(field "$output" dropped_after) < 8 else 1)"
 }
 
+# bats test_tags=timed
 @test "TLS: adopted sockets still do the TLS handshake; a client that never starts one is dropped" {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 		-subj /CN=localhost -keyout "$BATS_TEST_TMPDIR/key.pem" \

@@ -29,14 +29,17 @@ drain_with() {
 	assert_output 1
 }
 
+# bats test_tags=timed
 @test "SIGTERM closes every client with 1001 and exits 0 promptly" {
 	drain_with TERM
 }
 
+# bats test_tags=timed
 @test "SIGINT drains the same way" {
 	drain_with INT
 }
 
+# bats test_tags=timed
 @test "while draining, /healthz is 503, new joins are refused, and exit is within 5 s" {
 	# a client that stops reading keeps the drain waiting for its deadline
 	start_server --rate-limit 0 --frame-rate 0 --party-chat-rate 0 --queue-max 100000
@@ -60,6 +63,7 @@ drain_with() {
 	[ "$ms" -lt 5000 ] || fail "drain took $ms ms, limit is 5000"
 }
 
+# bats test_tags=timed
 @test "an idle server with open connections uses ~0% CPU" {
 	start_server
 	for i in $(seq 1 20); do

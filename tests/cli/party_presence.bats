@@ -35,6 +35,7 @@ bad_presence_flag() { # expected-substring args...
 	assert_output --partial "--presence-interval MS"
 }
 
+# bats test_tags=timed
 @test "a 500-member party gets batched presence, a partial welcome and members pages" {
 	[ "$(ulimit -n)" -ge 1100 ] || skip "needs 1100 open files (ulimit -n is $(ulimit -n))"
 	start_server --presence-batch-above 20 --presence-interval 20 --party-join-rate 0 \
@@ -44,6 +45,7 @@ bad_presence_flag() { # expected-substring args...
 	assert_output --partial "ok 500 members, 18 member_joined then"
 }
 
+# bats test_tags=timed
 @test "--presence-batch-above 0 keeps per-event messages in any party" {
 	start_server --presence-batch-above 0 --party-join-rate 0 --rate-limit 0
 	run timeout 60 env PYTHONPATH="$PYHELP" "$PY" - "$URL" <<'PYEOF'

@@ -274,6 +274,7 @@ two_clients() {
 	refute_output --partial $'\u2066'
 }
 
+# bats test_tags=timed
 @test "the simulated player: 'in sync' on both; the host's /members shows each member's drift, a member's does not" {
 	two_clients
 	tm send-keys -t ann " "
@@ -320,6 +321,7 @@ screen_count() {
 	wait_screen ann "bob resumed at 12:3[0-9]"
 }
 
+# bats test_tags=timed
 @test "sync in words: 'you: in sync' on both, and the host's member list says each member's state" {
 	two_clients
 	tm send-keys -t ann " "

@@ -11,16 +11,19 @@ pc() {
 	assert_success
 }
 
+# bats test_tags=timed
 @test "ticks at 200 ms extrapolate while playing and hold while paused" {
 	start_server
 	pc ticks
 }
 
+# bats test_tags=timed
 @test "extrapolation stops at a known duration" {
 	start_server
 	pc capped
 }
 
+# bats test_tags=timed
 @test "every connection to a session gets ticks at its own interval; a stored report comes at once" {
 	start_server
 	pc fanout

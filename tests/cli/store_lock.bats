@@ -2,7 +2,7 @@
 # Another process holding the store's write lock (BEGIN EXCLUSIVE), or an
 # fsync per commit, must not stall the event loop: parties keep their round
 # trips while progress reports wait for the store (issue 12, item 4). Timed:
-# listed in timed_files (scripts/run-tests.sh).
+# tagged "timed" (scripts/run-tests.sh runs them after the batch).
 load helpers
 
 teardown() {
@@ -37,6 +37,7 @@ all_answered() {
 	! echo "$line" | grep -q 'rate_limited' || fail "the probe hit the rate limit: $line"
 }
 
+# bats test_tags=timed
 @test "a write lock held by another process for 2.5 s does not stall parties (round trip < 1 s)" {
 	start_server
 	probe 2.5
@@ -52,6 +53,7 @@ all_answered() {
 	[ -n "$reopen" ] && [ "$reopen" -lt 1000 ] || fail "stored report on connect: ${reopen:-none} ms"
 }
 
+# bats test_tags=timed
 @test "--fsync with the write lock held: parties still answer in < 1 s, acks only after commits" {
 	start_server --fsync
 	probe 2.5
@@ -63,6 +65,7 @@ all_answered() {
 	all_answered
 }
 
+# bats test_tags=timed
 @test "a stuck store does not make the server hoard reports: past 16384 waiting, refused at once" {
 	start_server --rate-limit 0 --frame-rate 0 --queue-max 65536
 	run timeout 40 "$PY" "$PYHELP/backlog_check.py" "$URL" "$BATS_TEST_TMPDIR/revenge.db" 20000
