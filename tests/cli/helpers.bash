@@ -52,8 +52,12 @@ start_server() {
 	"$SERVER" --listen 127.0.0.1:0 --db "$db" "$@" \
 		>"$out" 2>"$SERVER_LOG" 3>&- &
 	SERVER_PID=$!
-	for i in $(seq 1 100); do
+	# up to 15 s: an ASan server beside three other files on two busy
+	# cores has taken over 5 s to say it listens
+	local deadline=$((SECONDS + 15))
+	for i in $(seq 1 1000); do
 		if grep -q 'listening on' "$out" 2>/dev/null; then break; fi
+		[ "$SECONDS" -lt "$deadline" ] || break
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			cat "$SERVER_LOG" >&2
 			return 1

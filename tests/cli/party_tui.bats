@@ -33,9 +33,10 @@ screen() {
 	tm capture-pane -p -t "$1"
 }
 
-# until SESSION shows TEXT (a grep -E pattern) within SECONDS (default 5)
+# until SESSION shows TEXT (a grep -E pattern) within SECONDS (default 10:
+# the file runs beside others, and only a failure waits that long)
 wait_screen() {
-	local i n=$(( ${3:-5} * 10 ))
+	local i n=$(( ${3:-10} * 10 ))
 	for i in $(seq 1 "$n"); do
 		screen "$1" | grep -qE -- "$2" && return 0
 		sleep 0.1
