@@ -48,7 +48,7 @@ bats_jobs=()
 # batch. The longest side-by-side files start first, so that none of them
 # is left running alone at the end of the batch (the rest follow in name
 # order); a name here that no longer exists is skipped.
-long_side_files="cluster.bats party_tui.bats cluster_tls.bats probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats"
+long_side_files="cluster.bats party_tui.bats bench.bats cluster_tls.bats probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats"
 # bats >= 1.8 filters by tag; an older one runs a file with any timed test
 # whole in the timed lane.
 bats_tags=
@@ -122,6 +122,27 @@ start_fuzz_build() {
 	fuzz_build_pid=$!
 }
 
+# pg_bats BUILD [BATS FLAGS...]: the store's files on a private PostgreSQL
+# (tests/helpers/pg.sh), one at a time.
+pg_files="progress.bats stream.bats store_prune.bats"
+pg_bats() {
+	local b=$1 f
+	local -a paths=()
+	shift
+	for f in $pg_files; do paths+=("tests/cli/$f"); done
+	tests/helpers/pg.sh run -- env REVENGE_TEST_STORE=postgres REVENGE_BUILD="$PWD/$b" \
+		bats --tap "$@" "${paths[@]}"
+}
+# Their untimed tests go beside the ASan batch too (one more file at a
+# time, mostly waiting on the store); the timed ones wait for the end.
+pg_side_pid=
+pg_side_log=
+start_pg_side() { # $1 build dir
+	pg_side_log=$(mktemp)
+	( pg_bats "$1" --filter-tags '!timed' >"$pg_side_log" 2>&1; echo $? >"$pg_side_log.rc" ) &
+	pg_side_pid=$!
+}
+
 count_bats() { # $1 label, $2 TAP log, $3 bats's exit status; sets ok, notok
 	ok=$(grep -c '^ok ' "$2")
 	notok=$(grep -c '^not ok ' "$2")
@@ -172,9 +193,11 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 	if [ "${3:-}" = beside ]; then
 		if want soak; then start_soak; fi
 		if want fuzz; then start_fuzz_build; fi
+		if want postgres && [ -n "$bats_tags" ]; then start_pg_side "$1"; fi
 	fi
 	REVENGE_BUILD="$PWD/$1" bats --tap "${bats_jobs[@]}" "${side_filter[@]}" "${side[@]}" >"$log" 2>&1 || rc=$?
 	[ -z "$soak_pid" ] || wait "$soak_pid"
+	[ -z "$pg_side_pid" ] || wait "$pg_side_pid" || true
 	[ -z "$fuzz_build_pid" ] || wait "$fuzz_build_pid" || true
 	fuzz_build_pid=
 	local t1=$SECONDS
@@ -204,9 +227,10 @@ if want valgrind; then
 		--errors-for-leak-kinds=all --error-exitcode=99
 fi
 
-# The store's files again, with PostgreSQL behind --db, one at a time (the
-# progress file times ticks); against the ASan build when there is one.
-pg_files="progress.bats stream.bats store_prune.bats"
+# The store's files again, with PostgreSQL behind --db, against the ASan
+# build when there is one. Their untimed tests ran beside the ASan batch
+# (start_pg_side); here they are waited for, then the timed ones (progress
+# ticks) run alone.
 if want postgres; then
 	t0=$SECONDS
 	pgb="$build"
@@ -214,10 +238,17 @@ if want postgres; then
 	[ -x "$pgb/bin/revenge-server" ] || build_tree "$pgb"
 	log=$(mktemp)
 	rc=0
-	tests/helpers/pg.sh run -- env REVENGE_TEST_STORE=postgres REVENGE_BUILD="$PWD/$pgb" \
-		bats --tap $(for f in $pg_files; do echo "tests/cli/$f"; done) >"$log" 2>&1 || rc=$?
+	if [ -n "$pg_side_pid" ]; then
+		wait "$pg_side_pid" || true
+		cat "$pg_side_log" >"$log"
+		rc=$(cat "$pg_side_log.rc" 2>/dev/null || echo 1)
+		rm -f "$pg_side_log" "$pg_side_log.rc"
+		pg_bats "$pgb" --filter-tags timed >>"$log" 2>&1 || rc=$?
+	else
+		pg_bats "$pgb" >"$log" 2>&1 || rc=$?
+	fi
 	count_bats postgres "$log" $rc
-	echo "postgres: $ok passed, $notok failed ($((SECONDS - t0)) s)"
+	echo "postgres: $ok passed, $notok failed ($((SECONDS - t0)) s${pg_side_pid:+, and its untimed tests beside the batch})"
 	rm -f "$log"
 fi
 
