@@ -65,7 +65,13 @@ start_server() {
 		sleep 0.05
 	done
 	URL=$(sed -n 's/^revenge-server: listening on //p' "$out")
-	[ -n "$URL" ] || { echo "server did not start" >&2; cat "$SERVER_LOG" >&2; return 1; }
+	[ -n "$URL" ] || {
+		# not left running: a caller such as start_node never gets its pid
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+		echo "server did not start" >&2
+		cat "$SERVER_LOG" >&2
+		return 1
+	}
 	PORT=${URL##*:}
 	HTTP="http://127.0.0.1:$PORT"
 	export URL PORT HTTP SERVER_PID
