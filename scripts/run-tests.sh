@@ -107,8 +107,9 @@ run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
 # The side-by-side batch mostly waits (about one core busy of two), so
 # work that only needs to finish, not to be timed, goes beside it: the soak
 # (30 s, itself mostly waiting; tests/cli/soak.bats runs a short one beside
-# the others the same way) and the build of the fuzz targets. Both are over
-# before the timed files start: they would make those lie.
+# the others the same way), the build of the fuzz targets and the untimed
+# PostgreSQL tests (start_pg_side). All are over before the timed tests
+# start: they would make those lie.
 soak_pid=
 soak_log=
 start_soak() {
