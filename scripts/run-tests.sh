@@ -38,7 +38,7 @@ failed=0
 failures=()
 jobs=$(nproc 2>/dev/null || echo 2)
 bats_jobs=()
-timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats cluster.bats"
+timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats cluster.bats cluster_progress.bats"
 # The longest side-by-side files start first, so that none of them is left
 # running alone at the end of the batch (the rest follow in name order).
 long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats"
