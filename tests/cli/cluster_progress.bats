@@ -112,6 +112,28 @@ pc() {
 	stop_node B
 }
 
+@test "malformed lines on a progress channel are dropped; the session's real reports still cross" {
+	start_nodes
+	local out="$BATS_TEST_TMPDIR/watch.out" bad
+	py "$PYHELP/progress_cluster.py" watch "$B_URL" s-bad 66 20 >"$out" 2>&1 3>&- &
+	CLIENT_PID=$!
+	wait_for "$out" watching 10
+	until_subscribed revenge:progress:s-bad 1
+	for bad in "" RP1 "RP1 00000000deadbeef 1 0 nan - m" "RP1 00000000deadbeef 1 0 -5 - m" \
+		"RP1 00000000deadbeef 1 0 1 - m x" "RP2 00000000deadbeef 1 0 1 - m" \
+		"RP1 00000000deadbeef 1 0 1 - $(printf 'm%.0s' $(seq 1 300))"; do
+		redis-cli -p "$REDIS_PORT" publish revenge:progress:s-bad "$bad" >/dev/null
+	done
+	run pc local "$A_URL" s-bad 66
+	assert_success
+	wait_for "$out" "seen 66" 10
+	wait "$CLIENT_PID"
+	CLIENT_PID=
+	[ "$(metric B revenge_redis_progress_received_total)" = 1 ]
+	stop_node A
+	stop_node B
+}
+
 @test "node A killed (-9) while a client streams 2,000 reports to it: every acked report is read back through node B" {
 	start_nodes
 	local out="$BATS_TEST_TMPDIR/load.out"
