@@ -43,6 +43,21 @@ static void local_unsubscribe(struct rv__broker *b, const char *party)
 {
 }
 
+static int local_progress_publish(struct rv__broker *b, const struct rv_progress_rec *rec)
+{
+	return 0;
+}
+
+static int local_progress_subscribe(struct rv__broker *b, const char *owner, const char *session)
+{
+	return 0;
+}
+
+static void local_progress_unsubscribe(struct rv__broker *b, const char *owner,
+				       const char *session)
+{
+}
+
 static void local_stop(struct rv__broker *b)
 {
 }
@@ -61,6 +76,9 @@ static const struct rv__broker_ops local_ops = {
 	.leases = local_leases,
 	.subscribe = local_subscribe,
 	.unsubscribe = local_unsubscribe,
+	.progress_publish = local_progress_publish,
+	.progress_subscribe = local_progress_subscribe,
+	.progress_unsubscribe = local_progress_unsubscribe,
 	.stop = local_stop,
 	.free = local_free,
 };

@@ -10,7 +10,11 @@
  * The party endpoint (ep_party.c) subscribes a party while it has local
  * members, publishes each party message other nodes' members must see
  * once (an envelope, relay.h), and is handed what other nodes publish
- * through on_message. Everything runs on the loop thread.
+ * through on_message. The progress endpoint (ep_progress.c) subscribes a
+ * progress session ("revenge:progress:{id}[:{owner}]") while it has local
+ * connections, publishes each report once the store committed it, and is
+ * handed other nodes' through on_progress. Everything runs on the loop
+ * thread.
  */
 #ifndef REVENGE_BROKER_H
 #define REVENGE_BROKER_H
@@ -23,6 +27,7 @@
 
 struct rv__hub;
 struct rv__broker;
+struct rv_progress_rec;
 
 /* What Redis keeps of a party for a node that gets its first member of it
  * later (recall): the last sync's envelope and the chat history's, oldest
@@ -98,6 +103,19 @@ struct rv__broker_ops {
 	 * (each time Redis confirms it, on_subscribed). 0 or RV_ENOMEM. */
 	int (*subscribe)(struct rv__broker *b, const char *party);
 	void (*unsubscribe)(struct rv__broker *b, const char *party);
+	/* Queue rec (a report the store committed) for the other nodes
+	 * holding connections of its session: the reports queued in one loop
+	 * turn go to Redis together (one command per up to a few hundred),
+	 * before the loop waits again. 0, or RV_EIO when not connected or
+	 * over the bound of what waits (the report then reaches other nodes
+	 * only through the store, when they next read it). */
+	int (*progress_publish)(struct rv__broker *b, const struct rv_progress_rec *rec);
+	/* Start or stop receiving (owner, session)'s reports; kept across
+	 * reconnects (each time Redis confirms it, on_progress_subscribed).
+	 * 0 or RV_ENOMEM. */
+	int (*progress_subscribe)(struct rv__broker *b, const char *owner, const char *session);
+	void (*progress_unsubscribe)(struct rv__broker *b, const char *owner,
+				     const char *session);
 	/* Close the connections and stop every watcher (the drain: the loop
 	 * must run out of work); later calls are no-ops. */
 	void (*stop)(struct rv__broker *b);
@@ -127,6 +145,14 @@ struct rv__broker {
 	/* A members step's answer (NULL: not set); not called when it failed. */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
 	void *user;
+	/* A report another node committed for a subscribed progress session
+	 * (this node's own are not handed back), borrowed for the call; and
+	 * Redis confirmed a progress session's subscription: from now on
+	 * every report reaches this node, so a read of the store made after
+	 * it misses none (NULL: not set). Set by the progress endpoint. */
+	void (*on_progress)(void *user, const struct rv_progress_rec *rec);
+	void (*on_progress_subscribed)(void *user, const char *owner, const char *session);
+	void *progress_user;
 };
 
 /* The local broker: 0 with *out set, or RV_ENOMEM. Free with
@@ -188,6 +214,25 @@ static inline void rv__broker_unsubscribe(struct rv__broker *b, const char *part
 {
 	if (b && b->cluster)
 		b->ops->unsubscribe(b, party);
+}
+
+static inline int rv__broker_progress_publish(struct rv__broker *b,
+					      const struct rv_progress_rec *rec)
+{
+	return b && b->cluster ? b->ops->progress_publish(b, rec) : 0;
+}
+
+static inline int rv__broker_progress_subscribe(struct rv__broker *b, const char *owner,
+						const char *session)
+{
+	return b && b->cluster ? b->ops->progress_subscribe(b, owner, session) : 0;
+}
+
+static inline void rv__broker_progress_unsubscribe(struct rv__broker *b, const char *owner,
+						   const char *session)
+{
+	if (b && b->cluster)
+		b->ops->progress_unsubscribe(b, owner, session);
 }
 
 static inline void rv__broker_stop(struct rv__broker *b)

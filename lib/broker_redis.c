@@ -24,7 +24,13 @@
  * which of the other nodes still hold theirs (one MGET, leases) instead
  * of reading every party's members on a timer.
  *
- * A channel is subscribed while wanted; a party that empties and refills
+ * Progress sessions have channels too (revenge:progress:{id}, and
+ * ":{owner}" after it for a token's owner), subscribed while this node
+ * holds connections of the session: the reports the store committed in a
+ * loop turn are published together, as one script call (PUBLISH each)
+ * per PROGRESS_CHUNK of them, when the turn ends (ev_prepare).
+ *
+ * A channel is subscribed while wanted; a party (or session) that empties and refills
  * before its UNSUBSCRIBE is answered is subscribed again on the answer
  * (a SUBSCRIBE sent while the UNSUBSCRIBE is under way would be undone by
  * it on a connection that lost track; this keeps one in flight a channel).
@@ -53,10 +59,20 @@
 #include "idmap.h"
 #include "redis_conn.h"
 #include "redis_url.h"
+#include "relay.h"
 
 #define CHANNEL_PREFIX "revenge:party:"
 #define NODE_PREFIX "revenge:node:"
 #define CHANNEL_MAX (sizeof(CHANNEL_PREFIX) + RV_ID_MAX + 1)
+#define PROGRESS_PREFIX "revenge:progress:"
+/* any channel's name: the longest is a progress session's with an owner */
+#define CHAN_NAME_MAX (sizeof(PROGRESS_PREFIX) + RV_ID_MAX + 1 + RV_STORE_OWNER_MAX + 1)
+/* Reports published by one script call, and reports waiting for the end
+ * of the loop turn past which more are dropped (Redis too slow). */
+#define PROGRESS_CHUNK 256
+#define PROGRESS_PENDING_MAX 16384
+#define PROGRESS_LUA "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end " \
+	"return 0"
 /* PUBLISHes sent and not yet answered; beyond, a message is dropped
  * rather than buffered without bound while Redis is slow. */
 #define PUBLISH_INFLIGHT_MAX 10000
@@ -167,16 +183,24 @@
 
 struct redis_broker;
 
+/* A report waiting for the end of the loop turn: its channel and line. */
+struct ppub {
+	char chan[CHAN_NAME_MAX];
+	char line[RV__RELAY_PROGRESS_MAX];
+	size_t chan_len, line_len;
+};
+
 /* A Lua script, sent as EVALSHA of its SHA1 (hex) after the first time. */
 struct script {
 	const char *text;
 	char sha[2 * SHA_DIGEST_LENGTH + 1];
 };
 
-enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_COUNT };
+enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_PROGRESS,
+       SCRIPT_COUNT };
 
 static const char *const script_text[SCRIPT_COUNT] = {
-	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA,
+	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA,
 };
 
 struct rconn {
@@ -195,7 +219,7 @@ struct rconn {
 };
 
 struct chan {
-	char id[RV_ID_MAX + 1];
+	char name[CHAN_NAME_MAX];       /* the channel, its key in chans */
 	bool want;                      /* a party here has members */
 	bool active;                    /* SUBSCRIBE sent on this connection */
 	bool leaving;                   /* UNSUBSCRIBE sent, not yet answered */
@@ -210,7 +234,10 @@ struct redis_broker {
 	struct ssl_ctx_st *tls;         /* rediss://: shared by both connections */
 	char shown[RV__REDIS_URL_MAX + 8]; /* the URL for logs, no password */
 	struct rconn pub, sub;
-	struct rv__idmap chans;         /* party id -> struct chan */
+	struct rv__idmap chans;         /* channel name -> struct chan */
+	struct ppub *pending;           /* reports to publish when the turn ends */
+	size_t n_pending, cap_pending;
+	ev_prepare flush_w;
 	struct script scripts[SCRIPT_COUNT];
 	uint64_t script_seq;            /* script calls made */
 	size_t script_inflight;         /* sent, not yet answered */
@@ -274,15 +301,62 @@ static void channel_of(const char *prefix, const char *id, char *buf, size_t len
 	snprintf(buf, len, "%s%s", prefix, id);
 }
 
+/* A party's channel name[0..len) into id: true, or false when it is not one. */
+static bool party_of(const char *name, size_t len, char id[RV_ID_MAX + 1])
+{
+	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
+
+	if (len <= plen || len - plen > RV_ID_MAX || memcmp(name, CHANNEL_PREFIX, plen))
+		return false;
+	memcpy(id, name + plen, len - plen);
+	id[len - plen] = 0;
+	return true;
+}
+
+/* A progress session's channel: PROGRESS_PREFIX, the session id, and
+ * ":owner" unless the owner is "". */
+static void progress_channel(const char *owner, const char *session, char *buf, size_t len)
+{
+	snprintf(buf, len, PROGRESS_PREFIX "%s%s%s", session, *owner ? ":" : "", owner);
+}
+
+/* A progress session's channel name[0..len) into session and owner: true,
+ * or false when it is not one. */
+static bool progress_of(const char *name, size_t len, char session[RV_ID_MAX + 1],
+			char owner[RV_STORE_OWNER_MAX + 1])
+{
+	size_t plen = sizeof(PROGRESS_PREFIX) - 1, n = 0;
+
+	if (len <= plen || memcmp(name, PROGRESS_PREFIX, plen))
+		return false;
+	name += plen;
+	len -= plen;
+	while (n < len && name[n] != ':')
+		n++;
+	if (!n || n > RV_ID_MAX || !rv_proto_valid_id(name, n))
+		return false;
+	memcpy(session, name, n);
+	session[n] = 0;
+	owner[0] = 0;
+	if (n == len)
+		return true;
+	name += n + 1;
+	len -= n + 1;
+	if (!len || len > RV_STORE_OWNER_MAX || memchr(name, 0, len))
+		return false;
+	memcpy(owner, name, len);
+	owner[len] = 0;
+	return true;
+}
+
 /* The answer to a SUBSCRIBE: ["subscribe", channel, count]. From then on
  * every message published on the channel comes (on_push): a party's
- * recall waits for it so that nothing falls in between. NULL: the
- * connection is gone. */
+ * recall (a progress session's read) waits for it so that nothing falls
+ * in between. NULL: the connection is gone. */
 static void on_sub(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct redis_broker *rb = priv;
-	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
-	char id[RV_ID_MAX + 1];
+	char id[RV_ID_MAX + 1], owner[RV_STORE_OWNER_MAX + 1];
 	redisReply *chan;
 
 	if (!reply || rb->stopped || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
@@ -291,21 +365,18 @@ static void on_sub(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	    reply->element[1]->type != REDIS_REPLY_STRING)
 		return;
 	chan = reply->element[1];
-	if (chan->len <= plen || chan->len - plen > RV_ID_MAX ||
-	    memcmp(chan->str, CHANNEL_PREFIX, plen))
-		return;
-	memcpy(id, chan->str + plen, chan->len - plen);
-	id[chan->len - plen] = 0;
-	if (rb->base.on_subscribed)
-		rb->base.on_subscribed(rb->base.user, id);
+	if (party_of(chan->str, chan->len, id)) {
+		if (rb->base.on_subscribed)
+			rb->base.on_subscribed(rb->base.user, id);
+	} else if (progress_of(chan->str, chan->len, id, owner)) {
+		if (rb->base.on_progress_subscribed)
+			rb->base.on_progress_subscribed(rb->base.progress_user, owner, id);
+	}
 }
 
 static void send_subscribe(struct redis_broker *rb, struct chan *ch)
 {
-	char name[CHANNEL_MAX];
-
-	channel_of(CHANNEL_PREFIX, ch->id, name, sizeof(name));
-	if (!rv__redis_conn_command(rb->sub.c, on_sub, rb, "SUBSCRIBE %s", name))
+	if (!rv__redis_conn_command(rb->sub.c, on_sub, rb, "SUBSCRIBE %s", ch->name))
 		ch->active = true;
 }
 
@@ -333,29 +404,46 @@ static bool drop_unwanted(void *value, void *arg)
 static void on_unsub(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct redis_broker *rb = priv;
-	char id[RV_ID_MAX + 1];
+	char name[CHAN_NAME_MAX];
 	struct chan *ch;
-	size_t plen = sizeof(CHANNEL_PREFIX) - 1, len;
-	const char *name;
+	size_t len;
 
 	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
 	    reply->element[1]->type != REDIS_REPLY_STRING)
 		return;
-	name = reply->element[1]->str;
 	len = reply->element[1]->len;
-	if (len <= plen || len - plen > RV_ID_MAX || memcmp(name, CHANNEL_PREFIX, plen))
+	if (len >= sizeof(name) || memchr(reply->element[1]->str, 0, len))
 		return;
-	memcpy(id, name + plen, len - plen);
-	id[len - plen] = 0;
-	if (!(ch = rv__idmap_get(&rb->chans, id)))
+	memcpy(name, reply->element[1]->str, len);
+	name[len] = 0;
+	if (!(ch = rv__idmap_get(&rb->chans, name)))
 		return;
 	ch->active = ch->leaving = false;
 	if (ch->want) {
 		send_subscribe(rb, ch);
 	} else {
-		rv__idmap_del(&rb->chans, id);
+		rv__idmap_del(&rb->chans, name);
 		free(ch);
 	}
+}
+
+/* A report on a progress session's channel: handed on unless it is
+ * this node's own or malformed (whoever can publish to Redis is trusted,
+ * but a line is still checked before it becomes a client's progress). */
+static void progress_push(struct redis_broker *rb, const redisReply *chan,
+			  const redisReply *data)
+{
+	struct rv_progress_rec rec;
+	uint64_t node;
+
+	memset(&rec, 0, sizeof(rec));
+	if (!rb->base.on_progress ||
+	    !progress_of(chan->str, chan->len, rec.session_id, rec.owner) ||
+	    rv__relay_progress_decode(data->str, data->len, &node, &rec) ||
+	    node == rb->base.node)
+		return;
+	rb->hub->metrics.progress_relay_received++;
+	rb->base.on_progress(rb->base.progress_user, &rec);
 }
 
 /* A message on the subscriber: ["message", channel, payload]. */
@@ -363,7 +451,6 @@ static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 {
 	struct rconn *rc = user;
 	struct redis_broker *rb = rc->rb;
-	size_t plen = sizeof(CHANNEL_PREFIX) - 1;
 	char id[RV_ID_MAX + 1];
 	redisReply *kind, *chan, *data;
 
@@ -375,11 +462,10 @@ static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 	if (strcmp(kind->str, "message") || chan->type != REDIS_REPLY_STRING ||
 	    data->type != REDIS_REPLY_STRING)
 		return;
-	if (chan->len <= plen || chan->len - plen > RV_ID_MAX ||
-	    memcmp(chan->str, CHANNEL_PREFIX, plen))
+	if (!party_of(chan->str, chan->len, id)) {
+		progress_push(rb, chan, data);
 		return;
-	memcpy(id, chan->str + plen, chan->len - plen);
-	id[chan->len - plen] = 0;
+	}
 	if (rb->base.on_message) {
 		const char *p = data->str;
 		size_t len = data->len, plen2 = sizeof(KEPT_PREFIX) - 1;
@@ -1139,16 +1225,16 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	}
 }
 
-static int redis_subscribe(struct rv__broker *b, const char *party)
+/* Subscribe channel name while wanted (broker.h's subscribe). */
+static int chan_want(struct redis_broker *rb, const char *name)
 {
-	struct redis_broker *rb = (struct redis_broker *)b;
-	struct chan *ch = rv__idmap_get(&rb->chans, party);
+	struct chan *ch = rv__idmap_get(&rb->chans, name);
 
 	if (!ch) {
 		if (!(ch = calloc(1, sizeof(*ch))))
 			return RV_ENOMEM;
-		snprintf(ch->id, sizeof(ch->id), "%s", party);
-		if (rv__idmap_put(&rb->chans, party, ch)) {
+		snprintf(ch->name, sizeof(ch->name), "%s", name);
+		if (rv__idmap_put(&rb->chans, ch->name, ch)) {
 			free(ch);
 			return RV_ENOMEM;
 		}
@@ -1160,26 +1246,118 @@ static int redis_subscribe(struct rv__broker *b, const char *party)
 	return 0;
 }
 
-static void redis_unsubscribe(struct rv__broker *b, const char *party)
+/* Channel name is no longer wanted (broker.h's unsubscribe). */
+static void chan_unwant(struct redis_broker *rb, const char *name)
 {
-	struct redis_broker *rb = (struct redis_broker *)b;
-	struct chan *ch = rv__idmap_get(&rb->chans, party);
-	char name[CHANNEL_MAX];
+	struct chan *ch = rv__idmap_get(&rb->chans, name);
 
 	if (!ch)
 		return;
 	ch->want = false;
 	if (ch->leaving)
 		return;
-	if (ch->active && rb->sub.ready) {
-		channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-		if (!rv__redis_conn_command(rb->sub.c, on_unsub, rb, "UNSUBSCRIBE %s", name)) {
-			ch->leaving = true;
-			return;
-		}
+	if (ch->active && rb->sub.ready &&
+	    !rv__redis_conn_command(rb->sub.c, on_unsub, rb, "UNSUBSCRIBE %s", ch->name)) {
+		ch->leaving = true;
+		return;
 	}
-	rv__idmap_del(&rb->chans, party);
+	rv__idmap_del(&rb->chans, name);
 	free(ch);
+}
+
+static int redis_subscribe(struct rv__broker *b, const char *party)
+{
+	char name[CHANNEL_MAX];
+
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	return chan_want((struct redis_broker *)b, name);
+}
+
+static void redis_unsubscribe(struct rv__broker *b, const char *party)
+{
+	char name[CHANNEL_MAX];
+
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	chan_unwant((struct redis_broker *)b, name);
+}
+
+static int redis_progress_subscribe(struct rv__broker *b, const char *owner, const char *session)
+{
+	char name[CHAN_NAME_MAX];
+
+	progress_channel(owner, session, name, sizeof(name));
+	return chan_want((struct redis_broker *)b, name);
+}
+
+static void redis_progress_unsubscribe(struct rv__broker *b, const char *owner,
+				       const char *session)
+{
+	char name[CHAN_NAME_MAX];
+
+	progress_channel(owner, session, name, sizeof(name));
+	chan_unwant((struct redis_broker *)b, name);
+}
+
+/* The end of the loop turn: the turn's reports go, PROGRESS_CHUNK to a
+ * script call (pipelined on the publisher like every command). */
+static void progress_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct redis_broker *rb = w->data;
+	const char *args[2 * PROGRESS_CHUNK];
+	size_t lens[2 * PROGRESS_CHUNK];
+
+	ev_prepare_stop(loop, w);
+	for (size_t at = 0; at < rb->n_pending; at += PROGRESS_CHUNK) {
+		size_t k = rb->n_pending - at < PROGRESS_CHUNK ? rb->n_pending - at : PROGRESS_CHUNK;
+
+		for (size_t i = 0; i < k; i++) {
+			const struct ppub *p = &rb->pending[at + i];
+
+			args[2 * i] = p->chan;
+			lens[2 * i] = p->chan_len;
+			args[2 * i + 1] = p->line;
+			lens[2 * i + 1] = p->line_len;
+		}
+		if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX ||
+		    script_run(rb, SCRIPT_PROGRESS, 0, 2 * k, args, lens, on_published, rb)) {
+			rb->hub->metrics.progress_relay_dropped += k;
+			continue;
+		}
+		rb->inflight++;
+		rb->hub->metrics.progress_relayed += k;
+	}
+	rb->n_pending = 0;
+}
+
+static int redis_progress_publish(struct rv__broker *b, const struct rv_progress_rec *rec)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	struct ppub *p;
+	int n;
+
+	if (rb->stopped || !rb->pub.ready || rb->n_pending >= PROGRESS_PENDING_MAX) {
+		rb->hub->metrics.progress_relay_dropped++;
+		return RV_EIO;
+	}
+	if (rb->n_pending == rb->cap_pending) {
+		size_t cap = rb->cap_pending ? 2 * rb->cap_pending : 64;
+		struct ppub *np = realloc(rb->pending, cap * sizeof(*np));
+
+		if (!np)
+			return RV_ENOMEM;
+		rb->pending = np;
+		rb->cap_pending = cap;
+	}
+	p = &rb->pending[rb->n_pending];
+	if ((n = rv__relay_progress_encode(rb->base.node, rec, p->line)) < 0)
+		return n;
+	p->line_len = (size_t)n;
+	progress_channel(rec->owner, rec->session_id, p->chan, sizeof(p->chan));
+	p->chan_len = strlen(p->chan);
+	rb->n_pending++;
+	if (!ev_is_active(&rb->flush_w))
+		ev_prepare_start(rb->hub->loop, &rb->flush_w);
+	return 0;
 }
 
 static void stop_conn(struct rconn *rc)
@@ -1203,6 +1381,8 @@ static void redis_stop(struct rv__broker *b)
 	rb->stopped = true;
 	ev_timer_stop(rb->hub->loop, &rb->time_w);
 	ev_timer_stop(rb->hub->loop, &rb->lease_w);
+	ev_prepare_stop(rb->hub->loop, &rb->flush_w);
+	rb->n_pending = 0;
 	stop_conn(&rb->pub);
 	stop_conn(&rb->sub);
 	script_drop_held(rb);
@@ -1219,6 +1399,7 @@ static void redis_free(struct rv__broker *b)
 
 	redis_stop(b);
 	rv__idmap_free(&rb->chans, free_chan);
+	free(rb->pending);
 	rv__redis_tls_free(rb->tls);
 	free(rb);
 }
@@ -1232,6 +1413,9 @@ static const struct rv__broker_ops redis_ops = {
 	.leases = redis_leases,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
+	.progress_publish = redis_progress_publish,
+	.progress_subscribe = redis_progress_subscribe,
+	.progress_unsubscribe = redis_progress_unsubscribe,
 	.stop = redis_stop,
 	.free = redis_free,
 };
@@ -1315,6 +1499,8 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url,
 	ev_timer_init(&rb->time_w, time_tick, TIME_EVERY_S, TIME_EVERY_S);
 	rb->time_w.data = rb;
 	ev_timer_start(hub->loop, &rb->time_w);
+	ev_prepare_init(&rb->flush_w, progress_flush);
+	rb->flush_w.data = rb;
 	ev_timer_init(&rb->lease_w, lease_tick, LEASE_EVERY_S, LEASE_EVERY_S);
 	rb->lease_w.data = rb;
 	ev_timer_start(hub->loop, &rb->lease_w);

@@ -10,6 +10,15 @@
  * with SQLite). The loop never waits for the store.
  * Each connection gets its own tick at its ?interval_ms=, extrapolating the
  * position while playing.
+ *
+ * In cluster mode (broker.h) a session with connections here is subscribed
+ * to its progress channel: each report the store committed is published
+ * there (after the commit, whichever connection made it, still open or
+ * not), and another node's report becomes the session's latest here when
+ * it is newer (server_time) than the one held, so the next tick of every
+ * connection reflects it. Once Redis confirms the subscription (at open,
+ * and again after Redis was away) the store is read again: a report
+ * committed elsewhere before the subscription took is not missed.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +30,7 @@
 #include "revenge/log.h"
 #include "revenge/systime.h"
 
+#include "broker.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "idmap.h"
@@ -44,7 +54,7 @@ struct psession {
 	char owner[RV_STORE_OWNER_MAX + 1];
 	char id[RV_ID_MAX + 1];
 	bool has_report;
-	bool reading;                 /* the store's read is not answered yet */
+	unsigned reads;               /* the store's reads not answered yet */
 	struct rv_progress_rec rec;   /* latest report; rec.server_time: when it held */
 	RV__LIST(struct progress_conn) subs; /* its connections */
 };
@@ -70,6 +80,8 @@ struct progress {
 };
 
 static void report_done(void *arg, const struct rv__store_item *it, int err);
+static void remote_report(void *user, const struct rv_progress_rec *rec);
+static void remote_subscribed(void *user, const char *owner, const char *session);
 
 static int progress_start(struct rv__hub *hub, void **state)
 {
@@ -82,6 +94,11 @@ static int progress_start(struct rv__hub *hub, void **state)
 	pg->hub = hub;
 	if (hub->writer)
 		rv__store_writer_on_done(hub->writer, RV__STORE_ITEM_PROGRESS, report_done, pg);
+	if (hub->broker) {
+		hub->broker->on_progress = remote_report;
+		hub->broker->on_progress_subscribed = remote_subscribed;
+		hub->broker->progress_user = pg;
+	}
 	*state = pg;
 	return 0;
 }
@@ -92,6 +109,10 @@ static void progress_stop(void *state)
 
 	if (!pg)
 		return;
+	if (pg->hub->broker) {
+		pg->hub->broker->on_progress = NULL;
+		pg->hub->broker->on_progress_subscribed = NULL;
+	}
 	/* The writer, freed before the endpoints (server.c), has stored what
 	 * it was handed. */
 	rv__idmap_free(&pg->sessions, free);
@@ -130,6 +151,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void start_ticks(struct progress *pg, struct progress_conn *pc)
 {
 	double every = pc->interval_ms / 1000.0;
+
+	if (ev_is_active(&pc->tick))
+		return;
 
 	ev_timer_init(&pc->tick, tick_cb, every, every);
 	pc->tick.data = pc;
@@ -209,6 +233,13 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 		free(ps);
 		return RV_ENOMEM;
 	}
+	/* other nodes' reports, while it lives here (a no-op alone) */
+	if (rv__broker_progress_subscribe(pg->hub->broker, ps->owner, ps->id)) {
+		rv__idmap_del(&pg->sessions, ps->key);
+		rv__sessions_give(pg->hub, ps->owner_key);
+		free(ps);
+		return RV_ENOMEM;
+	}
 	pg->hub->metrics.progress_sessions++;
 	*out = ps;
 	*made = true;
@@ -217,34 +248,88 @@ static int session_get(struct progress *pg, const struct rv__request *r, struct 
 
 static void session_free(struct progress *pg, struct psession *ps)
 {
+	rv__broker_progress_unsubscribe(pg->hub->broker, ps->owner, ps->id);
 	rv__idmap_del(&pg->sessions, ps->key);
 	rv__sessions_give(pg->hub, ps->owner_key);
 	pg->hub->metrics.progress_sessions--;
 	free(ps);
 }
 
-/* The store's answer for a new session: its connections get their first
- * progress. A report that came in meanwhile is newer and wins. A session
- * whose connections all left while it was read goes now. */
+/* rec (read from the store, or another node's) becomes ps's latest
+ * unless ps holds a newer one (server_time: the nodes' clocks agree to
+ * a few ms, docs/architecture.md). A session's first report is sent to
+ * its connections at once and starts their ticks; a later one shows in
+ * their next tick. */
+static void adopt(struct psession *ps, const struct rv_progress_rec *rec)
+{
+	struct progress_conn *pc;
+	bool first = !ps->has_report;
+
+	if (!first && rec->server_time < ps->rec.server_time)
+		return;
+	ps->rec = *rec;
+	ps->has_report = true;
+	if (first)
+		RV__LIST_FOREACH(pc, &ps->subs, ) {
+			send_progress(rv__conn_of_ep(pc), ps);
+			start_ticks(ps->pg, pc);
+		}
+}
+
+/* The store's answer for a session: at its start, its connections get
+ * their first progress; read again (cluster mode), what another node
+ * committed meanwhile. A report that came in meanwhile and is newer wins.
+ * A session whose connections all left while it was read goes now. */
 static void session_read(void *arg, int err, const struct rv__store_item *it)
 {
 	struct psession *ps = arg;
-	struct progress *pg = ps->pg;
-	struct progress_conn *pc;
 
-	ps->reading = false;
+	ps->reads--;
 	if (RV__LIST_EMPTY(&ps->subs)) {
-		session_free(pg, ps);
+		if (!ps->reads)
+			session_free(ps->pg, ps);
 		return;
 	}
-	if (err || ps->has_report)
+	if (!err)
+		adopt(ps, &it->rec);
+}
+
+/* The psession of (owner, session), NULL when none lives here. */
+static struct psession *session_find(struct progress *pg, const char *owner,
+				     const char *session)
+{
+	char key[RV__SESSION_KEY_MAX];
+
+	/* as rv__request_session_key makes it */
+	if (*owner)
+		snprintf(key, sizeof(key), "%s\n%s", owner, session);
+	else
+		snprintf(key, sizeof(key), "%s", session);
+	return rv__idmap_get(&pg->sessions, key);
+}
+
+/* Another node committed rec (broker.h's on_progress). */
+static void remote_report(void *user, const struct rv_progress_rec *rec)
+{
+	struct psession *ps = session_find(user, rec->owner, rec->session_id);
+
+	if (ps)
+		adopt(ps, rec);
+}
+
+/* Redis confirmed the session's channel: every report committed from now
+ * on reaches us; one committed before (since the session's first read,
+ * or while Redis was away) is in the store. */
+static void remote_subscribed(void *user, const char *owner, const char *session)
+{
+	struct progress *pg = user;
+	struct psession *ps = session_find(pg, owner, session);
+
+	if (!ps || !pg->hub->writer)
 		return;
-	ps->rec = it->rec;
-	ps->has_report = true;
-	RV__LIST_FOREACH(pc, &ps->subs, ) {
-		send_progress(rv__conn_of_ep(pc), ps);
-		start_ticks(pg, pc);
-	}
+	ps->reads++;
+	rv__store_writer_read(pg->hub->writer, RV__STORE_ITEM_PROGRESS, ps->owner, ps->id,
+			      session_read, ps);
 }
 
 static int progress_open(void *state, struct rv__conn *c, const struct rv__request *r)
@@ -263,7 +348,7 @@ static int progress_open(void *state, struct rv__conn *c, const struct rv__reque
 	RV__LIST_PREPEND(&ps->subs, pc, );
 	if (made && pg->hub->writer) {
 		/* the answer may come before this returns (SQLite) */
-		ps->reading = true;
+		ps->reads++;
 		rv__store_writer_read(pg->hub->writer, RV__STORE_ITEM_PROGRESS, ps->owner,
 				      ps->id, session_read, ps);
 	} else if (ps->has_report) {
@@ -289,7 +374,7 @@ static void progress_close(void *state, struct rv__conn *c)
 	/* Pending writes carry their own copy of the report, so the session
 	 * can go as soon as nobody listens; the store keeps the rest. A read
 	 * in flight still points at it: its answer frees it. */
-	if (RV__LIST_EMPTY(&ps->subs) && !ps->reading)
+	if (RV__LIST_EMPTY(&ps->subs) && !ps->reads)
 		session_free(pg, ps);
 }
 
@@ -309,6 +394,11 @@ static void refuse(struct rv__conn *c, bool has_id, const char *id)
  * batch is committed; refused when the batch was rolled back. */
 static void report_done(void *arg, const struct rv__store_item *it, int err)
 {
+	struct progress *pg = arg;
+
+	/* committed: the other nodes' connections of the session follow */
+	if (!err)
+		rv__broker_progress_publish(pg->hub->broker, &it->rec);
 	if (!it->c)
 		return;
 	if (err)
@@ -327,6 +417,7 @@ static int store_report(struct progress *pg, struct rv__conn *c, const char *id,
 	int err;
 
 	if (!pg->hub->writer) {
+		rv__broker_progress_publish(pg->hub->broker, rec);
 		if (id)
 			rv__conn_ack(c, id);
 		return 0;

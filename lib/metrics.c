@@ -305,6 +305,16 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		counter(&b, "revenge_redis_script_reloads_total",
 			"Script calls Redis answered NOSCRIPT (restarted, SCRIPT FLUSH), sent again "
 			"with the script's text.", m->redis_script_reloads);
+		counter(&b, "revenge_redis_progress_published_total",
+			"Committed progress reports published to the nodes holding a connection "
+			"of their session.", m->progress_relayed);
+		counter(&b, "revenge_redis_progress_received_total",
+			"Progress reports committed on other nodes, taken by this node's "
+			"sessions.", m->progress_relay_received);
+		counter(&b, "revenge_redis_progress_dropped_total",
+			"Committed progress reports not published (Redis down or too slow): "
+			"other nodes' sessions catch up from the store when Redis is back.",
+			m->progress_relay_dropped);
 		if (m->redis_clock_known) {
 			header(&b, "revenge_redis_clock_offset_ms", "gauge",
 			       "Redis TIME minus this node's server time, ms, from the TIME of least "

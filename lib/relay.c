@@ -114,6 +114,58 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 	return 0;
 }
 
+int rv__relay_progress_encode(uint64_t node, const struct rv_progress_rec *r, char *buf)
+{
+	char dur[32] = "-";
+	int n;
+
+	if (!rv_proto_valid_id(r->media_id, strlen(r->media_id)) || !isfinite(r->position) ||
+	    !isfinite(r->server_time) || (r->has_duration && !isfinite(r->duration)))
+		return RV_EINVAL;
+	if (r->has_duration)
+		snprintf(dur, sizeof(dur), "%.17g", r->duration);
+	n = snprintf(buf, RV__RELAY_PROGRESS_MAX, "RP1 %016llx %.17g %d %.17g %s %s",
+		     (unsigned long long)node, r->server_time, r->playing ? 1 : 0, r->position,
+		     dur, r->media_id);
+	if (n < 0 || n >= RV__RELAY_PROGRESS_MAX)
+		return RV_EINVAL;
+	return n;
+}
+
+int rv__relay_progress_decode(const char *buf, size_t len, uint64_t *node,
+			      struct rv_progress_rec *r)
+{
+	char line[RV__RELAY_PROGRESS_MAX], *s = line, *w;
+	double playing, st, pos, dur = 0;
+	bool has_dur;
+
+	if (len == 0 || len >= sizeof(line) || memchr(buf, 0, len) || buf[len - 1] == ' ')
+		return RV_EINVAL;
+	memcpy(line, buf, len);
+	line[len] = 0;
+	if (!(w = word(&s)) || strcmp(w, "RP1"))
+		return RV_EINVAL;
+	if (!(w = word(&s)) || strlen(w) != 16 || strspn(w, "0123456789abcdef") != 16)
+		return RV_EINVAL;
+	*node = strtoull(w, NULL, 16);
+	if (real(word(&s), &st) || real(word(&s), &playing) || real(word(&s), &pos) ||
+	    !(w = word(&s)))
+		return RV_EINVAL;
+	has_dur = strcmp(w, "-") != 0;
+	if (has_dur && real(w, &dur))
+		return RV_EINVAL;
+	if (!(w = word(&s)) || *s || !rv_proto_valid_id(w, strlen(w)) || st <= 0 || pos < 0 ||
+	    dur < 0 || (playing != 0 && playing != 1))
+		return RV_EINVAL;
+	snprintf(r->media_id, sizeof(r->media_id), "%s", w);
+	r->server_time = st;
+	r->playing = playing == 1;
+	r->position = pos;
+	r->has_duration = has_dur;
+	r->duration = has_dur ? dur : 0;
+	return 0;
+}
+
 int rv__relay_member_decode(const char *v, size_t len, struct rv__relay_member *out)
 {
 	const char *p = v, *end = v + len;

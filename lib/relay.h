@@ -20,6 +20,7 @@
 #include "revenge/clock.h"
 #include "revenge/party.h"
 #include "revenge/proto.h"
+#include "revenge/store.h"
 
 /* The longest frame an envelope carries: a chat frame is a few KiB. */
 #define RV__RELAY_FRAME_MAX (256u * 1024)
@@ -47,6 +48,24 @@ int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len);
  * object. Whoever can publish to Redis can still inject well-formed
  * messages: Redis is trusted (docs/deployment.md). */
 int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m);
+
+/* A committed progress report, as it travels between the nodes that hold
+ * connections of its session (broker.h's progress channels): one line,
+ *   "RP1 <origin node, 16 hex> <server_time> <playing 0|1> <position> <duration or -> <media_id>"
+ * The owner and session are the channel's, not the line's. */
+#define RV__RELAY_PROGRESS_MAX 192
+
+/* Encode r's report into buf (RV__RELAY_PROGRESS_MAX bytes, not
+ * NUL-terminated): its length, or RV_EINVAL for a report no client could
+ * have made (a media id that is not an id, numbers not finite). */
+int rv__relay_progress_encode(uint64_t node, const struct rv_progress_rec *r, char *buf);
+
+/* Decode buf[0..len) into *node and r's media_id, position, duration,
+ * playing and server_time (owner and session_id untouched): 0, or
+ * RV_EINVAL for anything malformed (another version, extra words, a
+ * position or duration < 0 or not finite, a media id that is not one). */
+int rv__relay_progress_decode(const char *buf, size_t len, uint64_t *node,
+			      struct rv_progress_rec *r);
 
 /* Cluster membership in Redis (broker.h's members): per party a hash of
  * member id -> "<node, 16 hex> <join seq> <may host 0|1> <name>", the seq

@@ -1,5 +1,5 @@
 # tests/cli/cluster_helpers.bash - what the cluster files (cluster.bats,
-# cluster_tls.bats, cluster_bench.bats) share: a redis-server of the
+# cluster_tls.bats, cluster_bench.bats, cluster_progress.bats) share: a redis-server of the
 # test's own (loopback, a free port, no persistence), started per test,
 # nodes A and B, their /healthz and /metrics, the cluster_check.py
 # scenarios, setup and teardown. Load after helpers.

@@ -29,6 +29,32 @@ pg_test_db() {
 	"$PGSH" url "$REVENGE_TEST_PG_DIR" "$name"
 }
 
+# private_pg_start (in setup_file): a PostgreSQL of the file's own
+# (tests/helpers/pg.sh, as nobody under root), in PGDIR; skips the file
+# when PostgreSQL is not installed. private_pg_stop (teardown_file) stops
+# and removes it; private_pg_db (setup) makes the test's database, its URL
+# in DBURL.
+private_pg_start() {
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+		skip "PostgreSQL is not installed (scripts/deps.sh installs it)"
+	PGDIR=$(mktemp -d /tmp/revenge-pgtest.XXXXXX)
+	chmod 755 "$PGDIR"
+	"$PGSH" start "$PGDIR" >/dev/null
+	export PGDIR
+}
+
+private_pg_stop() {
+	[ -n "${PGDIR:-}" ] || return 0
+	"$PGSH" stop "$PGDIR"
+	rm -rf "$PGDIR"
+}
+
+private_pg_db() {
+	DB=t_$(basename "$BATS_TEST_TMPDIR" | tr -c 'a-zA-Z0-9\n' _)
+	"$PGSH" createdb "$PGDIR" "$DB"
+	DBURL=$("$PGSH" url "$PGDIR" "$DB")
+}
+
 # sqlite_only: skip a test about the SQLite file itself in a PostgreSQL run.
 sqlite_only() {
 	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then

@@ -7,26 +7,17 @@
 load helpers
 
 setup_file() {
-	[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-		skip "PostgreSQL is not installed (scripts/deps.sh installs it)"
-	PGDIR=$(mktemp -d /tmp/revenge-pgtest.XXXXXX)
-	chmod 755 "$PGDIR"
-	"$PGSH" start "$PGDIR" >/dev/null
-	export PGDIR
+	private_pg_start
 }
 
 teardown_file() {
-	[ -n "${PGDIR:-}" ] || return 0
-	"$PGSH" stop "$PGDIR"
-	rm -rf "$PGDIR"
+	private_pg_stop
 }
 
 setup() {
 	# a database per test; the cluster may have been killed by the last one
 	"$PGSH" restart "$PGDIR"
-	DB=t_$(basename "$BATS_TEST_TMPDIR" | tr -c 'a-zA-Z0-9\n' _)
-	"$PGSH" createdb "$PGDIR" "$DB"
-	DBURL=$("$PGSH" url "$PGDIR" "$DB")
+	private_pg_db
 }
 
 teardown() {

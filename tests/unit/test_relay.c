@@ -268,6 +268,88 @@ static void member_entries_hostile(void **state)
 	assert_int_equal(rv__relay_member_decode("00000000deadbeef 7 1 a\0b", 24, &m), RV_EINVAL);
 }
 
+/* decode of a heap copy of exactly s's bytes (ASan sees any over-read) */
+static int progress_line(const char *s, size_t len, uint64_t *node, struct rv_progress_rec *r)
+{
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(copy, s, len);
+	rc = rv__relay_progress_decode(copy, len, node, r);
+	free(copy);
+	return rc;
+}
+
+static void progress_round_trip(void **state)
+{
+	struct rv_progress_rec in = { .owner = "u1", .session_id = "s", .media_id = "film-1",
+				      .position = 754.123456789, .has_duration = true,
+				      .duration = 5400.5, .playing = true,
+				      .server_time = 1764158400101.25 }, out;
+	char buf[RV__RELAY_PROGRESS_MAX];
+	uint64_t node = 0;
+	int n;
+
+	(void)state;
+	n = rv__relay_progress_encode(0x0123456789abcdefULL, &in, buf);
+	assert_true(n > 0 && n < RV__RELAY_PROGRESS_MAX);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(progress_line(buf, (size_t)n, &node, &out), 0);
+	assert_true(node == 0x0123456789abcdefULL);
+	assert_string_equal(out.media_id, "film-1");
+	assert_true(out.position == in.position && out.duration == in.duration);
+	assert_true(out.server_time == in.server_time && out.playing && out.has_duration);
+	assert_string_equal(out.owner, "");     /* the channel's, not the line's */
+	/* no duration, paused */
+	in.has_duration = false;
+	in.playing = false;
+	n = rv__relay_progress_encode(1, &in, buf);
+	assert_true(n > 0);
+	assert_int_equal(progress_line(buf, (size_t)n, &node, &out), 0);
+	assert_false(out.has_duration);
+	assert_false(out.playing);
+	/* what no client could have sent is not encoded */
+	in.position = NAN;
+	assert_int_equal(rv__relay_progress_encode(1, &in, buf), RV_EINVAL);
+	in.position = 1;
+	snprintf(in.media_id, sizeof(in.media_id), "a b");
+	assert_int_equal(rv__relay_progress_encode(1, &in, buf), RV_EINVAL);
+}
+
+static void progress_lines_hostile(void **state)
+{
+	struct rv_progress_rec r;
+	uint64_t node;
+	static const char *const bad[] = {
+		"", "RP1", "RP2 00000000deadbeef 1 0 1 - m", "RP1 00000000DEADBEEF 1 0 1 - m",
+		"RP1 00000000deadbeef 1 0 1 - m ", "RP1 00000000deadbeef 1 0 1 -",
+		"RP1 00000000deadbeef 1 0 1 - m x", "RP1 00000000deadbeef  1 0 1 - m",
+		"RP1 00000000deadbeef 1 2 1 - m", "RP1 00000000deadbeef 1 0 -1 - m",
+		"RP1 00000000deadbeef 1 0 1 -5 m", "RP1 00000000deadbeef 0 0 1 - m",
+		"RP1 00000000deadbeef nan 0 1 - m", "RP1 00000000deadbeef 1 0 inf - m",
+		"RP1 00000000deadbeef 1 0 1 - m\"x", "RP1 00000000deadbeef 1 0 1 - m/x",
+		"RP1 00000000deadbeef 1 0 1x - m",
+		"RP1 00000000deadbeef 1 0 1 - aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(progress_line(bad[i], strlen(bad[i]), &node, &r), RV_EINVAL);
+	assert_int_equal(progress_line("RP1 00000000deadbeef 1 0 1 - m\0", 31, &node, &r),
+			 RV_EINVAL);
+	/* a line too long for the buffer */
+	{
+		char big[400];
+
+		memset(big, '1', sizeof(big));
+		memcpy(big, "RP1 ", 4);
+		assert_int_equal(progress_line(big, sizeof(big), &node, &r), RV_EINVAL);
+	}
+	assert_int_equal(progress_line("RP1 00000000deadbeef 1.5 1 2 3 m-1_X", 36, &node, &r), 0);
+	assert_true(node == 0xdeadbeef && r.server_time == 1.5 && r.position == 2 &&
+		    r.duration == 3 && r.playing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +361,8 @@ int main(void)
 		cmocka_unit_test(hostile_envelopes_are_refused),
 		cmocka_unit_test(a_nul_in_the_head_or_a_long_head),
 		cmocka_unit_test(mutations),
+		cmocka_unit_test(progress_round_trip),
+		cmocka_unit_test(progress_lines_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

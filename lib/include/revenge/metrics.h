@@ -147,6 +147,9 @@ struct rv_metrics {
 	uint64_t redis_received;             /* envelopes of other nodes delivered here */
 	uint64_t redis_dropped;              /* not published: Redis down or too slow */
 	uint64_t redis_script_reloads;       /* NOSCRIPT answered: sent again as EVAL */
+	uint64_t progress_relayed;           /* committed reports published to other nodes */
+	uint64_t progress_relay_received;    /* other nodes' reports taken here */
+	uint64_t progress_relay_dropped;     /* committed, not published: Redis down or slow */
 	bool redis_clock_known;              /* a TIME answered */
 	double redis_clock_offset_ms;        /* Redis TIME - server time (gauge) */
 	double redis_clock_rtt_ms;           /* the round trip of that sample */
