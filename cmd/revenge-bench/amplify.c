@@ -463,6 +463,7 @@ static void report_text(const struct mesh *ms, const struct amp *a, double ratio
 	       "bystanders %u of %u (failed %u, closed %u)\n", ms->connected, ms->n, ms->failed,
 	       ms->closed, by->connected, o->bystanders, by->failed, by->closed);
 	printf("phases        %.1f s quiet, then %.1f s attack\n", secs, secs);
+	mesh_interrupted_text(ms, stdout);
 	printf("attack        %llu chats sent (%.0f/s), %llu refused rate_limited, %llu "
 	       "deliveries (%.0f/s)\n", (unsigned long long)a->sent,
 	       secs > 0 ? (double)a->sent / secs : 0, (unsigned long long)a->refused,
@@ -576,7 +577,7 @@ int amplify_run(const struct amplify_opts *o)
 	snprintf(run, sizeof(run), "%llx", (unsigned long long)(rv_time_mono_ns() & 0xffffffffff));
 	if (!start_bystanders(a, run)) {
 		rc = mesh_main(&a->ms, &a->c, 1, o->attackers + o->passive, &hooks, a);
-		if (!a->by_ok || a->by.failed || a->by.closed)
+		if (rc != BENCH_EXIT_INTERRUPTED && (!a->by_ok || a->by.failed || a->by.closed))
 			rc = 1;
 	}
 	stop_bystanders(a);
