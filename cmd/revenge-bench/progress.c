@@ -303,6 +303,12 @@ static void report(struct progress *b)
 	double rate = secs > 0 ? (double)b->acked / secs : 0;
 	const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
 	const char *names[] = { "p50", "p90", "p99", "p99.9" };
+	/* what failed the run, as the party scenarios name it: an error
+	 * reply, else a connection's failure, else no ack at all */
+	const char *first = b->first_error[0] ? b->first_error :
+			    b->close_reason[0] ? b->close_reason :
+			    b->measuring && !b->acked && !b->intr.hit ?
+			    "no report was acked in the window" : NULL;
 
 	if (o->c.tty && !o->c.json)
 		fprintf(stderr, "\r\033[K");
@@ -326,8 +332,8 @@ static void report(struct progress *b)
 			       b->lat.sum / (double)b->lat.count / 1000);
 		}
 		printf(",\"interrupted\":%s,\"first_error\":", b->intr.hit ? "true" : "false");
-		if (b->first_error[0])
-			printf("\"%s\"", b->first_error);
+		if (first)
+			printf("\"%s\"", first);
 		else
 			printf("null");
 		limits_json(o->c.lim, stdout);
@@ -345,8 +351,8 @@ static void report(struct progress *b)
 	printf("measured      %.1f s%s\n", secs, b->intr.hit ? " (interrupted: the results so far)" : "");
 	printf("acked         %llu reports, %.0f/s\n", (unsigned long long)b->acked, rate);
 	printf("errors        %llu\n", (unsigned long long)b->errors);
-	if (b->first_error[0])
-		printf("first error   %s\n", b->first_error);
+	if (first && strcmp(first, b->close_reason))
+		printf("first error   %s\n", first);
 	printf("ack latency   ");
 	if (!b->lat.count) {
 		printf("not measured (no report was acked in the window)\n");

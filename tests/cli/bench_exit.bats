@@ -187,3 +187,14 @@ assert r["sent"] > 0 and r["received"] > 0, r'
 	[ -z "$stderr" ]
 	refute_output --partial "elapsed"
 }
+
+@test "progress names what failed it in first_error too: a connection, or no ack" {
+	run -1 --separate-stderr "$BENCH" --url ws://127.0.0.1:1 --json progress --sessions 2 \
+		--duration 200ms
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	json_is "$BATS_TEST_TMPDIR/r.json" '
+assert r["first_error"].startswith("cannot connect: "), r'
+	run -1 "$BENCH" --url ws://127.0.0.1:1 progress --sessions 2 --duration 200ms
+	assert_line --partial "first failure cannot connect: "
+	refute_line --partial "first error"
+}
