@@ -80,12 +80,17 @@ publishes() { # Redis's PUBLISH calls and their usec so far: "calls usec"
 # run RATE NODES: one fanout run, its JSON in $work/r-RATE-NODES.json with
 # Redis's PUBLISH count and time appended as "redis_publish": [calls, usec]
 run() {
-	local rate=$1 n=$2 args=() before after f
+	local rate=$1 n=$2 args=() before after f rc first
 	for ((i = 0; i < n; i++)); do args+=(--url "${urls[$i]}" --server-pid "${npids[$i]}"); done
 	before=$(publishes)
 	f=$work/r-$rate-$n.json
 	"$BENCH" "${args[@]}" --redis-pid "$rpid" --duration "$DURATION" --json \
-		fanout --parties "$parties" --members "$members" --rate "$rate" >"$f" || true
+		fanout --parties "$parties" --members "$members" --rate "$rate" >"$f" || {
+		# exit 1: deliveries lost or errors; the figures are kept all the same
+		rc=$?
+		first=$(sed -n 's/.*"first_error":"\([^"]*\)".*/: \1/p' "$f" 2>/dev/null | head -1) || true
+		echo "bench-cluster: rate $rate, $n node(s): revenge-bench exited $rc$first" >&2
+	}
 	after=$(publishes)
 	/usr/bin/python3 - "$f" "$before" "$after" <<'EOF'
 import json, sys

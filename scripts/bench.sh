@@ -114,12 +114,21 @@ stop() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# failed NAME RC JSON: revenge-bench exits 1 when a run lost deliveries or
+# got errors; the figures are still kept and compared (a server that
+# loses messages is part of the comparison), the reason said on stderr.
+failed() {
+	local first
+	first=$(sed -n 's/.*"first_error":"\([^"]*\)".*/\1/p' "$3" 2>/dev/null | head -1) || true
+	echo "bench: $1: revenge-bench exited $2${first:+: $first}" >&2
+}
+
 run() { # SERVER NAME ARGS...: one measurement, JSON kept
 	local server=$1 name=$2
 	shift 2
 	start "$server"
 	(pin 1 "$BENCH" --url "$url" --duration "$DURATION" --json --server-pid "$pid" "$@") \
-		>"$work/$server-$name.json" || true
+		>"$work/$server-$name.json" || failed "$server $name" $? "$work/$server-$name.json"
 	stop
 	cat "$work/$server-$name.json" >>"$work/$server-$name.all"
 	cp "$work/$server-$name.json" "$out/$stamp-$server-$name-$(wc -l <"$work/$server-$name.all").json"
@@ -217,7 +226,8 @@ cluster_run() { # NAME URLS... -- ARGS...: one measurement on the cluster, JSON 
 	while [ "$1" != -- ]; do urls+=(--url "$1"); shift; done
 	shift
 	echo "bench: cluster $name" >&2
-	"$BENCH" "${urls[@]}" --json "$@" >"$work/cluster-$name.json" || true
+	"$BENCH" "${urls[@]}" --json "$@" >"$work/cluster-$name.json" ||
+		failed "cluster $name" $? "$work/cluster-$name.json"
 	cat "$work/cluster-$name.json" >>"$work/cluster-$name.all"
 	cp "$work/cluster-$name.json" "$out/$stamp-cluster-$name-$(wc -l <"$work/cluster-$name.all").json"
 }
@@ -266,7 +276,7 @@ cluster_runs() {
 		wait "$b_pid" 2>/dev/null || true
 		sleep 1
 		cluster_node B "$b_port"; b_pid=$node_pid
-		wait "$bench_pid" || true
+		wait "$bench_pid" || failed "cluster rejoin-$name" $? "$work/cluster-rejoin-$name.json"
 		cat "$work/cluster-rejoin-$name.json" >>"$work/cluster-rejoin-$name.all"
 		cp "$work/cluster-rejoin-$name.json" "$out/$stamp-cluster-rejoin-$name.json"
 	done

@@ -195,7 +195,9 @@ static void by_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-/* "go QUIET ATTACK END\n" from the parent; end of file: it is gone. */
+/* "go QUIET ATTACK END\n" from the parent, then "stop\n" when Ctrl-C
+ * stopped it (hand back what was measured so far); end of file: it is
+ * gone. */
 static void by_go(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct byst *b = w->data;
@@ -212,9 +214,13 @@ static void by_go(struct ev_loop *loop, ev_io *w, int revents)
 			_exit(1);
 		return;
 	}
+	if (!strncmp(b->line, "stop\n", 5)) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
 	if (sscanf(b->line, "go %lf %lf %lf", &b->t_quiet, &b->t_attack, &b->t_end) != 3)
 		_exit(1);
-	ev_io_stop(loop, w);
+	b->line_len = 0;   /* and wait for a "stop" */
 }
 
 /* The child's whole life; never returns. */
@@ -237,6 +243,9 @@ static void __attribute__((noreturn)) bystanders_main(const struct amplify_opts 
 			goto out;
 		}
 	}
+	/* Ctrl-C on the terminal reaches this process too: the parent says
+	 * when to stop */
+	signal(SIGINT, SIG_IGN);
 	b.c = calloc(o->bystanders, sizeof(*b.c));
 	b.loop = ev_default_loop(EVFLAG_AUTO);
 	cc.ev_loop = b.loop;
@@ -463,6 +472,7 @@ static void report_text(const struct mesh *ms, const struct amp *a, double ratio
 	       "bystanders %u of %u (failed %u, closed %u)\n", ms->connected, ms->n, ms->failed,
 	       ms->closed, by->connected, o->bystanders, by->failed, by->closed);
 	printf("phases        %.1f s quiet, then %.1f s attack\n", secs, secs);
+	mesh_interrupted_text(ms, stdout);
 	printf("attack        %llu chats sent (%.0f/s), %llu refused rate_limited, %llu "
 	       "deliveries (%.0f/s)\n", (unsigned long long)a->sent,
 	       secs > 0 ? (double)a->sent / secs : 0, (unsigned long long)a->refused,
@@ -494,7 +504,9 @@ static void amp_report(const struct mesh *ms)
 	double ratio, delta;
 
 	/* the child ends a grace period after the attack; it has had the
-	 * mesh's own grace already */
+	 * mesh's own grace already. After Ctrl-C: now, with what it has. */
+	if (ms->intr.hit)
+		pipe_all(a->to_child, "stop\n", 5, true, PIPE_TIMEOUT_S);
 	a->by_ok = !pipe_all(a->from_child, &a->by, sizeof(a->by), false, BYSTANDER_GRACE_S + 10) &&
 		   !a->by.reason[0];
 	p99s(a, &ratio, &delta);
@@ -576,7 +588,7 @@ int amplify_run(const struct amplify_opts *o)
 	snprintf(run, sizeof(run), "%llx", (unsigned long long)(rv_time_mono_ns() & 0xffffffffff));
 	if (!start_bystanders(a, run)) {
 		rc = mesh_main(&a->ms, &a->c, 1, o->attackers + o->passive, &hooks, a);
-		if (!a->by_ok || a->by.failed || a->by.closed)
+		if (rc != BENCH_EXIT_INTERRUPTED && (!a->by_ok || a->by.failed || a->by.closed))
 			rc = 1;
 	}
 	stop_bystanders(a);

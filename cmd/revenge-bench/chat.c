@@ -12,7 +12,8 @@
  * Reported: sent, expected and received deliveries (loss), latency
  * percentiles, delivered messages per second, errors (with the first
  * error's text: rate_limited means the server's --rate-limit is in the
- * way) and the server's CPU per delivered message (servstat.c).
+ * way) and the server's CPU per delivered message (servstat.c). An error
+ * reply or a lost delivery fails the run.
  */
 #include "chat.h"
 
@@ -32,20 +33,7 @@ struct chat {
 	uint64_t due, sent, received, errors;
 	unsigned long rr;
 	struct histo lat;
-	char first_error[200];
 };
-
-/* Count an error and keep the first one's code and message. */
-static void note_error(struct chat *ch, const char *text, size_t len)
-{
-	char code[32], msg[120];
-
-	if (!ch->errors++) {
-		bench_scan_str(text, len, "code", code, sizeof(code));
-		bench_scan_str(text, len, "message", msg, sizeof(msg));
-		snprintf(ch->first_error, sizeof(ch->first_error), "%s: %s", code, msg);
-	}
-}
 
 static void message(struct mesh *ms, struct mesh_member *m, const char *text, size_t len)
 {
@@ -56,8 +44,10 @@ static void message(struct mesh *ms, struct mesh_member *m, const char *text, si
 	/* Scanned, not parsed: the generator must stay cheaper than the
 	 * server it measures. */
 	if (!mesh_type_is(text, len, "chat")) {
-		if (mesh_type_is(text, len, "error"))
-			note_error(ch, text, len);
+		if (mesh_type_is(text, len, "error")) {
+			ch->errors++;
+			mesh_error_reply(ms, text, len);
+		}
 		return;
 	}
 	p = memmem(text, len, ch->marker, ch->marker_len);
@@ -94,6 +84,14 @@ static void pace(struct mesh *ms, double now)
 		if (!rv_conn_send(m->conn, buf, (size_t)n))
 			ch->sent++;
 	}
+}
+
+/* A delivery that did not arrive fails the run. */
+static void check(struct mesh *ms)
+{
+	struct chat *ch = ms->user;
+
+	mesh_loss(ms, "chat deliveries", ch->sent * ms->members, ch->received);
 }
 
 static bool complete(struct mesh *ms)
@@ -136,10 +134,7 @@ static void report(const struct mesh *ms)
 		mesh_json_head(ms, stdout);
 		printf("\"rate_per_member\":%g,", o->rate);
 		mesh_deliveries_json(ms, &d, stdout);
-		if (ch->first_error[0])
-			printf("\"first_error\":\"%s\",", ch->first_error);
-		else
-			printf("\"first_error\":null,");
+		mesh_errors_json(ms, stdout);
 		mesh_deliveries_json_end(ms, &d, stdout);
 		return;
 	}
@@ -153,16 +148,14 @@ static void report(const struct mesh *ms)
 	printf("sent          %llu chats, %.0f/s\n", (unsigned long long)ch->sent,
 	       secs > 0 ? (double)ch->sent / secs : 0);
 	mesh_deliveries_text(ms, &d, stdout);
-	printf("errors        %llu%s%s\n", (unsigned long long)ch->errors,
-	       ch->first_error[0] ? ", the first: " : "", ch->first_error);
+	printf("errors        %llu\n", (unsigned long long)ch->errors);
 	limits_text(o->c.lim, stdout);
-	if (ms->reason[0])
-		printf("first failure %s\n", ms->reason);
+	mesh_errors_text(ms, stdout);
 }
 
 static const struct mesh_hooks hooks = {
 	.message = message, .pace = pace, .complete = complete, .status = status,
-	.begin = begin, .report = report,
+	.begin = begin, .check = check, .report = report,
 };
 
 int chat_run(const struct chat_opts *o)

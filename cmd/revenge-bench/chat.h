@@ -12,8 +12,10 @@ struct chat_opts {
 	double rate;                  /* chat messages per second per member */
 };
 
-/* Run it; prints the result (table or JSON). Returns the exit status:
- * 0, or 1 when connections failed or were closed by the server. */
+/* Run it; prints the result (table or JSON). Returns the exit status
+ * (mesh_main's): 0; 1 when connections failed or were closed by the
+ * server, a chat got an error reply or a delivery was lost; 130 after
+ * Ctrl-C. */
 int chat_run(const struct chat_opts *o);
 
 #endif

@@ -16,12 +16,13 @@
  * Reported: joins and leaves per second achieved, the join latency (from
  * the connect call to the welcome), and for the stable members, as for
  * fanout, the syncs expected and received (loss, 0 on a healthy server) and
- * their latency. What churning members receive is not counted.
+ * their latency. What churning members receive is not counted. A failed
+ * or closed member, a join missed, failed or never answered, a lost
+ * delivery or an error reply fails the run.
  */
 #include "churn.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,6 @@ struct churn {
 	uint64_t join_due, join_no;
 	uint64_t joins_started, joins, leaves, missed, join_failed, churn_closed;
 	struct histo join_lat;
-	char reason[200];             /* the first churning member's failure */
 };
 
 /* splitmix64: a well-spread hash of the join number. */
@@ -91,18 +91,6 @@ static void release(struct churner *c)
 	ch->free_slot[ch->nfree++] = c->slot;
 }
 
-/* Keep the first churning member's failure. */
-static void churn_fail(struct churn *ch, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ch->reason[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(ch->reason, sizeof(ch->reason), fmt, ap);
-	va_end(ap);
-}
-
 static void c_message(struct rv_conn *conn, const char *text, size_t len, void *user)
 {
 	struct churner *c = user;
@@ -110,8 +98,10 @@ static void c_message(struct rv_conn *conn, const char *text, size_t len, void *
 	double now;
 
 	if (c->welcomed || !mesh_type_is(text, len, "welcome")) {
-		if (mesh_type_is(text, len, "error"))
+		if (mesh_type_is(text, len, "error")) {
 			ch->errors++;
+			mesh_error_reply(&ch->ms, text, len);
+		}
 		return;   /* the party's traffic: not counted */
 	}
 	now = mesh_now();
@@ -141,16 +131,16 @@ static void c_close(struct rv_conn *conn, int code, int status, const char *reas
 			ch->leaves++;
 	} else if (welcomed) {
 		ch->churn_closed++;
-		churn_fail(ch, "churning member closed by server: %d %s", code, reason);
+		mesh_error(&ch->ms, "churning member closed by server: %d %s", code, reason);
 	} else {
 		ch->join_failed++;
 		if (status)
-			churn_fail(ch, "churning member refused: HTTP %d %s", status, reason);
+			mesh_error(&ch->ms, "churning member refused: HTTP %d %s", status, reason);
 		else if (code)
-			churn_fail(ch, "churning member closed before its welcome: %d %s", code,
+			mesh_error(&ch->ms, "churning member closed before its welcome: %d %s", code,
 				   reason);
 		else
-			churn_fail(ch, "churning member cannot connect: %s", reason);
+			mesh_error(&ch->ms, "churning member cannot connect: %s", reason);
 	}
 }
 
@@ -196,7 +186,7 @@ static void join_one(struct churn *ch, double now)
 		ch->joining++;
 	} else {
 		ch->join_failed++;
-		churn_fail(ch, "churning member cannot connect: %s", mesh_connect_error(err));
+		mesh_error(&ch->ms, "churning member cannot connect: %s", mesh_connect_error(err));
 		ch->free_slot[ch->nfree++] = c->slot;
 	}
 }
@@ -233,6 +223,21 @@ static void message(struct mesh *ms, struct mesh_member *m, const char *text, si
 	struct churn *ch = ms->user;
 
 	syncload_message(&ch->sl, ms, m, text, len);
+}
+
+/* What the run lost fails it: a stable member's sync, a join due while
+ * every slot was busy, a join never answered. */
+static void check(struct mesh *ms)
+{
+	struct churn *ch = ms->user;
+
+	mesh_loss(ms, "stable sync deliveries", syncload_expected(&ch->sl, ms), ch->sl.received);
+	if (ch->missed)
+		mesh_error(ms, "%llu joins missed: due while all %lu churning slots were busy",
+			   (unsigned long long)ch->missed, ch->npool);
+	if (ch->joining)
+		mesh_error(ms, "%lu joins never answered (no welcome within the grace period)",
+			   ch->joining);
 }
 
 static bool complete(struct mesh *ms)
@@ -283,10 +288,12 @@ static void report(const struct mesh *ms)
 		       (unsigned long long)ch->leaves, leaves_s, (unsigned long long)ch->missed,
 		       (unsigned long long)ch->join_failed, (unsigned long long)ch->churn_closed);
 		histo_json(&ch->join_lat, stdout);
+		printf(",");
+		mesh_errors_json(ms, stdout);
 		if (isfinite(cpu))
-			printf(",\"server_cpu_s\":%.3f", cpu);
+			printf("\"server_cpu_s\":%.3f", cpu);
 		else
-			printf(",\"server_cpu_s\":null");
+			printf("\"server_cpu_s\":null");
 		limits_json(o->c.lim, stdout);
 		printf("}\n");
 		return;
@@ -316,15 +323,12 @@ static void report(const struct mesh *ms)
 	printf("errors        %llu\n", (unsigned long long)errors);
 	mesh_load_text(ms, stdout);
 	limits_text(o->c.lim, stdout);
-	if (ms->reason[0])
-		printf("first failure %s\n", ms->reason);
-	else if (ch->reason[0])
-		printf("first failure %s\n", ch->reason);
+	mesh_errors_text(ms, stdout);
 }
 
 static const struct mesh_hooks hooks = {
 	.message = message, .pace = pace, .warm = warm, .complete = complete, .status = status,
-	.report = report,
+	.check = check, .report = report,
 };
 
 int churn_run(const struct churn_opts *o)
@@ -356,7 +360,6 @@ int churn_run(const struct churn_opts *o)
 	rc = mesh_main(&ch->ms, &o->c, o->parties, o->members, &hooks, ch);
 	for (unsigned long i = 0; i < ch->npool; i++)
 		ev_timer_stop(ch->ms.loop, &ch->pool[i].stay);
-	rc = rc || ch->join_failed || ch->churn_closed ? 1 : 0;
 	goto out;
 oom:
 	fprintf(stderr, "revenge-bench: out of memory\n");

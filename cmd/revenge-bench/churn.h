@@ -21,9 +21,11 @@ struct churn_opts {
  * from (each stays at most CHURN_STAY_MAX_S, plus the join and the leave). */
 unsigned long churn_pool_size(double churn);
 
-/* Run it; prints the result (table or JSON). Returns the exit status:
- * 0, or 1 when stable members failed or were closed by the server, or
- * churning members could not join or were closed by the server. */
+/* Run it; prints the result (table or JSON). Returns the exit status
+ * (mesh_main's): 0; 1 when stable members failed or were closed by the
+ * server, churning members could not join, were closed by the server, or
+ * a join was missed or never answered, a stable member lost a sync, or an
+ * error reply came; 130 after Ctrl-C. */
 int churn_run(const struct churn_opts *o);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <ev.h>
+
 /* --url given more than once: the nodes of one cluster, a handful */
 #define BENCH_MAX_URLS 16
 
@@ -33,6 +35,34 @@ struct common_opts {
 	const char *token;            /* sent by every connection, NULL: none; a
 				       * secret: never printed */
 };
+
+/* The exit status of a run stopped by Ctrl-C (the shell's code for
+ * SIGINT): not a full run, but its results so far were printed. */
+#define BENCH_EXIT_INTERRUPTED 130
+
+/* Ctrl-C during a run: rather than lose it, the scenario stops and
+ * reports what it measured so far, as k6 does. */
+struct bench_interrupt {
+	ev_signal w;
+	bool hit;                     /* SIGINT came */
+	double t;                     /* when (monotonic seconds) */
+	void (*stop)(void *arg);
+	void *arg;
+};
+
+/* Watch for SIGINT on loop: the first one sets bi->hit and bi->t, stops
+ * watching (a second Ctrl-C then ends the process as usual) and calls
+ * stop(arg), which ends the run. bi lives as long as the watch. */
+void bench_interrupt_start(struct bench_interrupt *bi, struct ev_loop *loop,
+			   void (*stop)(void *arg), void *arg);
+
+/* Stop watching (SIGINT's default comes back); a no-op when not started
+ * or already hit. */
+void bench_interrupt_stop(struct bench_interrupt *bi, struct ev_loop *loop);
+
+/* The live line's clock of a window of duration seconds, elapsed seconds
+ * into it: "  3.5s elapsed,   6.5s left". */
+void bench_clock_text(char *buf, size_t size, double elapsed, double duration);
 
 /* Why a client connection ended, for "first failure": a refused
  * handshake (HTTP status), a close by the server (its code), or no

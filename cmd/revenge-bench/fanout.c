@@ -38,15 +38,16 @@ void syncload_message(struct syncload *s, struct mesh *ms, struct mesh_member *m
 	const char *p;
 	double sent, t;
 
-	if (m->idx == 0)
-		return;   /* the host */
 	/* Scanned, not parsed: the generator must stay cheaper than the
-	 * servers it measures. */
-	if (len < 16 || memcmp(text, "{\"type\":\"sync\"", 14)) {
-		if (len > 16 && !memcmp(text, "{\"type\":\"error\"", 15))
-			s->errors++;
+	 * servers it measures. An error reply to the host is one to its
+	 * syncs (rate_limited, forbidden). */
+	if (len > 16 && !memcmp(text, "{\"type\":\"error\"", 15)) {
+		s->errors++;
+		mesh_error_reply(ms, text, len);
 		return;
 	}
+	if (m->idx == 0 || len < 16 || memcmp(text, "{\"type\":\"sync\"", 14))
+		return;   /* the host's own syncs come back to it */
 	p = memmem(text, len, "\"position\":", 11);
 	if (!p)
 		return;
@@ -111,6 +112,14 @@ static void status(struct mesh *ms, char *buf, size_t len)
 		 histo_quantile(&f->sl.lat, 0.99) / 1000);
 }
 
+/* A delivery that did not arrive fails the run. */
+static void check(struct mesh *ms)
+{
+	struct fan *f = ms->user;
+
+	mesh_loss(ms, "sync deliveries", syncload_expected(&f->sl, ms), f->sl.received);
+}
+
 /* Every sync sent in the window has reached every member: no need to wait
  * out the grace period. */
 static bool complete(struct mesh *ms)
@@ -135,6 +144,7 @@ static void report(const struct mesh *ms)
 		mesh_json_head(ms, stdout);
 		printf("\"rate_per_host\":%g,", o->rate);
 		mesh_deliveries_json(ms, &d, stdout);
+		mesh_errors_json(ms, stdout);
 		mesh_deliveries_json_end(ms, &d, stdout);
 		return;
 	}
@@ -146,14 +156,15 @@ static void report(const struct mesh *ms)
 	printf("measured      %.1f s (+%.0f s for deliveries in flight)\n", mesh_window(ms),
 	       MESH_GRACE_S);
 	mesh_deliveries_text(ms, &d, stdout);
+	if (sl->errors)
+		printf("errors        %llu\n", (unsigned long long)sl->errors);
 	limits_text(o->c.lim, stdout);
-	if (ms->reason[0])
-		printf("first failure %s\n", ms->reason);
+	mesh_errors_text(ms, stdout);
 }
 
 static const struct mesh_hooks hooks = {
 	.message = message, .pace = pace, .complete = complete, .status = status,
-	.report = report,
+	.check = check, .report = report,
 };
 
 int fanout_run(const struct fanout_opts *o)

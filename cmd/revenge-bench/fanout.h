@@ -17,8 +17,10 @@ struct fanout_opts {
 	double rate;                  /* syncs per second per host */
 };
 
-/* Run it; prints the result (table or JSON). Returns the exit status:
- * 0, or 1 when connections failed or were closed by the server. */
+/* Run it; prints the result (table or JSON). Returns the exit status
+ * (mesh_main's): 0; 1 when connections failed or were closed by the
+ * server, a sync got an error reply or a delivery was lost; 130 after
+ * Ctrl-C. */
 int fanout_run(const struct fanout_opts *o);
 
 /* The fan-out itself, for the scenarios that add to it (churn): the hosts
@@ -34,8 +36,8 @@ struct syncload {
 
 /* pace hook: the syncs due by now, round-robin over the hosts. */
 void syncload_pace(struct syncload *s, struct mesh *ms, double now);
-/* message hook: time a delivery to a member (the hosts' messages are
- * ignored). */
+/* message hook: time a delivery to a member (the hosts' syncs are
+ * ignored); count an error reply, to anyone, and record it (mesh_error). */
 void syncload_message(struct syncload *s, struct mesh *ms, struct mesh_member *m,
 		      const char *text, size_t len);
 /* Deliveries expected for the syncs sent: every member but the host. */

@@ -14,9 +14,10 @@ struct fill_opts {
 	unsigned parties, members;    /* members per party, the host included */
 };
 
-/* Run it; prints the result (table or JSON). Returns the exit status:
- * 0, or 1 when connections failed, were closed by the server, or the sync
- * did not reach every member. */
+/* Run it; prints the result (table or JSON). Returns the exit status
+ * (mesh_main's): 0; 1 when connections failed, were closed by the server,
+ * an error reply came, or the quiet sync did not reach every member; 130
+ * after Ctrl-C. */
 int fill_run(const struct fill_opts *o);
 
 #endif

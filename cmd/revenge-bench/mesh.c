@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,8 +216,10 @@ static void on_close(struct rv_conn *c, int code, int status, const char *reason
 		ms->failed++;
 	else
 		ms->closed++;
-	if (!ms->reason[0])
+	if (!ms->reason[0]) {
 		bench_close_reason(ms->reason, sizeof(ms->reason), code, status, reason);
+		mesh_error(ms, "%s", ms->reason);
+	}
 }
 
 static const struct rv_conn_callbacks callbacks = { on_open, on_message, on_close };
@@ -326,9 +329,11 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 		m->conn = member_connect(ms, m, &err);
 		if (!m->conn) {
 			ms->failed++;
-			if (!ms->reason[0])
+			if (!ms->reason[0]) {
 				snprintf(ms->reason, sizeof(ms->reason), "cannot connect: %s",
 					 mesh_connect_error(err));
+				mesh_error(ms, "%s", ms->reason);
+			}
 		}
 	}
 	if (ms->opened == ms->n)
@@ -338,6 +343,14 @@ static void open_some(struct ev_loop *loop, ev_timer *t, int revents)
 static void stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct mesh *ms = t->data;
+
+	ms->stopping = true;
+}
+
+/* Ctrl-C: the run ends here, the grace period skipped. */
+static void interrupted(void *arg)
+{
+	struct mesh *ms = arg;
 
 	ms->stopping = true;
 }
@@ -381,10 +394,29 @@ static void start_measuring(struct mesh *ms)
 		ev_timer_start(ms->loop, &ms->pace);
 }
 
+/* The live line's phase and clock: connecting and settling count up;
+ * the window counts down, then the grace period. */
+static void clock_text(const struct mesh *ms, char *buf, size_t len)
+{
+	double now = mesh_now();
+	char clock[64];
+
+	if (ms->measuring && now <= ms->t_end) {
+		bench_clock_text(clock, sizeof(clock), now - ms->t_measure, ms->o->duration_s);
+		snprintf(buf, len, "measuring %s", clock);
+	} else if (ms->measuring) {
+		snprintf(buf, len, "finishing %5.1fs elapsed, up to %.1fs left for deliveries "
+			 "in flight", now - ms->t_measure, fmax(0, ms->t_end + MESH_GRACE_S - now));
+	} else {
+		snprintf(buf, len, "%s %5.1fs", ms->t_settle ? "settling" : "connecting",
+			 now - ms->t0);
+	}
+}
+
 static void status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct mesh *ms = t->data;
-	char part[200] = "";
+	char part[200] = "", phase[160];
 
 	if (ms->starting)
 		return;
@@ -413,9 +445,9 @@ static void status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (ms->o->tty && !ms->o->json) {
 		if (ms->hooks->status)
 			ms->hooks->status(ms, part, sizeof(part));
-		fprintf(stderr, "\r\033[K%s  %u/%u connected  %s",
-			ms->measuring ? "measuring" : ms->t_settle ? "settling" : "connecting",
-			ms->connected, ms->n, part);
+		clock_text(ms, phase, sizeof(phase));
+		fprintf(stderr, "\r\033[K%s  %u/%u connected  %s", phase, ms->connected, ms->n,
+			part);
 	}
 }
 
@@ -427,9 +459,11 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (ms->measuring)
 		return;
-	if (!ms->reason[0])
+	if (!ms->reason[0]) {
 		snprintf(ms->reason, sizeof(ms->reason), "only %u of %u connected in time",
 			 ms->connected, ms->n);
+		mesh_error(ms, "%s", ms->reason);
+	}
 	stop_cb(loop, t, 0);
 }
 
@@ -480,6 +514,7 @@ static void mesh_run(struct mesh *ms)
 	ev_timer_start(ms->loop, &ms->connect_timer);
 	ev_timer_start(ms->loop, &ms->status);
 	ev_timer_start(ms->loop, &ms->deadline);
+	bench_interrupt_start(&ms->intr, ms->loop, interrupted, ms);
 	/* Not ev_run(loop, 0) and ev_break: the loop also runs nested, in
 	 * servstat_cpu, and a nested ev_run forgets an ev_break. */
 	while (!ms->stopping)
@@ -489,6 +524,7 @@ static void mesh_run(struct mesh *ms)
 	ev_timer_stop(ms->loop, &ms->status);
 	ev_timer_stop(ms->loop, &ms->deadline);
 	ev_timer_stop(ms->loop, &ms->stop);
+	bench_interrupt_stop(&ms->intr, ms->loop);
 	ms->stopping = true;
 	if (ms->measuring) {
 		ms->self_cpu_end = servstat_self_cpu();
@@ -530,7 +566,81 @@ double mesh_loss_pct(uint64_t expected, uint64_t received)
 
 double mesh_window(const struct mesh *ms)
 {
-	return ms->measuring ? ms->o->duration_s : 0;
+	if (!ms->measuring)
+		return 0;
+	if (ms->intr.hit && ms->intr.t < ms->t_end)
+		return fmax(0, ms->intr.t - ms->t_measure);
+	return ms->o->duration_s;
+}
+
+void mesh_error(struct mesh *ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ms->first_error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ms->first_error, sizeof(ms->first_error), fmt, ap);
+	va_end(ap);
+}
+
+void mesh_error_reply(struct mesh *ms, const char *text, size_t len)
+{
+	char code[32], msg[150];
+
+	if (ms->first_error[0])
+		return;
+	bench_scan_str(text, len, "code", code, sizeof(code));
+	bench_scan_str(text, len, "message", msg, sizeof(msg));
+	mesh_error(ms, "%s: %s", code[0] ? code : "error", msg);
+}
+
+void mesh_loss(struct mesh *ms, const char *what, uint64_t expected, uint64_t received)
+{
+	if (received < expected)
+		mesh_error(ms, "lost %llu of %llu %s (%.3f%%)",
+			   (unsigned long long)(expected - received), (unsigned long long)expected,
+			   what, mesh_loss_pct(expected, received));
+}
+
+/* s as a JSON string: the peer's words, nothing in them may end it. */
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++)
+		if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+			fputc(*s, out);
+	fputc('"', out);
+}
+
+void mesh_errors_json(const struct mesh *ms, FILE *out)
+{
+	fprintf(out, "\"first_error\":");
+	if (ms->first_error[0])
+		json_str(out, ms->first_error);
+	else
+		fprintf(out, "null");
+	fputc(',', out);
+}
+
+void mesh_interrupted_text(const struct mesh *ms, FILE *out)
+{
+	if (!ms->intr.hit)
+		return;
+	if (ms->measuring)
+		fprintf(out, "interrupted   by Ctrl-C %.1f s into the window: the results so far\n",
+			mesh_window(ms));
+	else
+		fprintf(out, "interrupted   by Ctrl-C before the window: nothing measured\n");
+}
+
+void mesh_errors_text(const struct mesh *ms, FILE *out)
+{
+	mesh_interrupted_text(ms, out);
+	if (ms->first_error[0] && strcmp(ms->first_error, ms->reason))
+		fprintf(out, "first error   %s\n", ms->first_error);
+	if (ms->reason[0])
+		fprintf(out, "first failure %s\n", ms->reason);
 }
 
 void mesh_server_text(const struct mesh *ms, FILE *out)
@@ -550,8 +660,9 @@ void mesh_json_head(const struct mesh *ms, FILE *out)
 		fprintf(out, "],");
 	}
 	fprintf(out, "\"url\":\"%s\",\"parties\":%u,\"members\":%u,\"connected\":%u,\"failed\":%u,"
-		"\"closed_by_server\":%u,\"duration_s\":%.3f,", ms->o->url, ms->parties, ms->members,
-		ms->connected, ms->failed, ms->closed, mesh_window(ms));
+		"\"closed_by_server\":%u,\"duration_s\":%.3f,\"interrupted\":%s,", ms->o->url,
+		ms->parties, ms->members, ms->connected, ms->failed, ms->closed, mesh_window(ms),
+		ms->intr.hit ? "true" : "false");
 }
 
 int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, unsigned members,
@@ -567,7 +678,12 @@ int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, un
 	if (hooks->begin)
 		hooks->begin(ms);
 	mesh_run(ms);
+	if (hooks->check && !ms->intr.hit)
+		hooks->check(ms);
 	hooks->report(ms);
 	mesh_free(ms);
-	return !ms->measuring || !ms->connected || ms->failed || ms->closed ? 1 : 0;
+	if (ms->intr.hit)
+		return BENCH_EXIT_INTERRUPTED;
+	return !ms->measuring || !ms->connected || ms->failed || ms->closed || ms->first_error[0] ?
+	       1 : 0;
 }

@@ -6,8 +6,9 @@
  * scenario may warm up meanwhile); measures
  * for --duration while the scenario's pace hook sends what is due; then
  * waits up to a grace period for deliveries in flight. It reads the
- * server's CPU at both ends of the window; has the scenario print its
- * result; and closes everything. The scenario owns what is sent, how
+ * server's CPU at both ends of the window; has the scenario judge and
+ * print its result; and closes everything. Ctrl-C stops the run where it
+ * is and has the results so far printed. The scenario owns what is sent, how
  * arrivals are read and what is reported, through hooks, and keeps its
  * state in mesh.user; mesh_main runs the whole life of it.
  */
@@ -54,6 +55,10 @@ struct mesh_hooks {
 	/* Once the mesh is set up (ms->run named), before the first
 	 * connection. NULL: nothing. */
 	void (*begin)(struct mesh *ms);
+	/* After the grace period (not after Ctrl-C), before report: record
+	 * what the run lost (mesh_loss, mesh_error), so that it fails the
+	 * run and is printed as its first error. NULL: nothing. */
+	void (*check)(struct mesh *ms);
 	/* After the grace period, the connections still open: print the
 	 * result, table or JSON, on stdout. */
 	void (*report)(const struct mesh *ms);
@@ -95,7 +100,11 @@ struct mesh {
 					       * of each --url (mesh_count_rx) */
 	double self_cpu_start, self_cpu_end;    /* this process's CPU seconds */
 	char run[16];                 /* this run's id, in party ids and texts */
-	char reason[200];             /* the first failure */
+	char reason[200];             /* the first failure of a connection */
+	char first_error[200];        /* the first thing that went wrong:
+				       * reason, an error reply or a loss
+				       * (mesh_error) */
+	struct bench_interrupt intr;  /* Ctrl-C: the results so far */
 	ev_timer connect_timer, pace, status, stop, deadline;
 };
 
@@ -104,10 +113,13 @@ double mesh_now(void);
 
 /* A party scenario's whole run on ms (zeroed, inside the scenario's state
  * user): set up parties x members on o, join, settle, measure, wait out
- * the grace period, report through hooks->report, close every connection
- * and free what the mesh made (ms's counters stay readable). Returns the
- * exit status: 1 when it could not start (said on stderr), nothing was
- * measured, or members failed or were closed by the server; else 0. */
+ * the grace period, judge (hooks->check), report through hooks->report,
+ * close every connection and free what the mesh made (ms's counters stay
+ * readable). Returns the exit status: BENCH_EXIT_INTERRUPTED after
+ * Ctrl-C (reported as far as it got); 1 when it could not start (said on
+ * stderr), nothing was measured, members failed or were closed by the
+ * server, or an error was recorded (mesh_error: an error reply, a loss);
+ * else 0. */
 int mesh_main(struct mesh *ms, const struct common_opts *o, unsigned parties, unsigned members,
 	      const struct mesh_hooks *hooks, void *user);
 
@@ -138,16 +150,37 @@ const char *mesh_connect_error(int err);
 /* True when the message's "type" (scanned, not parsed) is type. */
 bool mesh_type_is(const char *text, size_t len, const char *type);
 
+/* Record what went wrong, printf-style, as the run's first error unless
+ * one came before: it fails the run (mesh_main). */
+void mesh_error(struct mesh *ms, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same for an error reply (len bytes, scanned): "code: message". */
+void mesh_error_reply(struct mesh *ms, const char *text, size_t len);
+
+/* For hooks->check: fewer received than expected is a loss,
+ * "lost N of M WHAT (P%)". */
+void mesh_loss(struct mesh *ms, const char *what, uint64_t expected, uint64_t received);
+
+/* "first_error" (null when none), followed by a comma. */
+void mesh_errors_json(const struct mesh *ms, FILE *out);
+
+/* The table's line "interrupted" after Ctrl-C (none otherwise). */
+void mesh_interrupted_text(const struct mesh *ms, FILE *out);
+
+/* The table's lines of what went wrong: mesh_interrupted_text's, "first
+ * error" (when it is not the first failure's) and "first failure". */
+void mesh_errors_text(const struct mesh *ms, FILE *out);
+
 /* Percent of expected deliveries that did not arrive (0 when none were
  * expected). */
 double mesh_loss_pct(uint64_t expected, uint64_t received);
 
-/* The measured window in seconds (shorter when the run stopped early). */
+/* The measured window in seconds (shorter when Ctrl-C stopped it). */
 double mesh_window(const struct mesh *ms);
 
 /* The JSON members every party scenario reports, each followed by a comma:
  * "url", "parties", "members", "connected", "failed", "closed_by_server",
- * "duration_s". */
+ * "duration_s", "interrupted" (true after Ctrl-C). */
 void mesh_json_head(const struct mesh *ms, FILE *out);
 
 /* "server_cpu_pct" and "bench_cpu_pct" over the window (percent of one

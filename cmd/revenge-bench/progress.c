@@ -12,7 +12,6 @@
 #include "progress.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +54,7 @@ struct progress {
 	uint64_t acked, acked_at_tick, errors;
 	struct histo lat, lat_window;
 	ev_timer connect_timer, stop_timer, status_timer, deadline;
-	ev_signal sigint;
-	bool interrupted;             /* Ctrl-C: what was measured so far */
+	struct bench_interrupt intr;  /* Ctrl-C: what was measured so far */
 	char close_reason[160];
 	char first_error[200];        /* "code: message" of the first error reply */
 };
@@ -238,15 +236,12 @@ static void stop_run(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Ctrl-C: stop now and report what the window measured so far, as k6
- * does, rather than lose the run. */
-static void on_sigint(struct ev_loop *loop, ev_signal *w, int revents)
+/* Ctrl-C: stop now and report what the window measured so far. */
+static void interrupted(void *arg)
 {
-	struct progress *b = w->data;
+	struct progress *b = arg;
 
-	b->interrupted = true;
-	ev_signal_stop(loop, w);
-	stop_run(loop, &b->stop_timer, 0);
+	stop_run(b->loop, &b->stop_timer, 0);
 }
 
 /* The connect phase has a limit too: a server that never answers must
@@ -268,6 +263,7 @@ static void status_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	struct progress *b = t->data;
 	const struct progress_opts *o = b->o;
 	double now = now_s();
+	char clock[64];
 
 	if (!b->measuring && !b->connected && b->failed + b->closed >= o->sessions) {
 		stop_run(loop, t, 0);   /* nobody got in: nothing to measure */
@@ -284,11 +280,12 @@ static void status_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		b->stop_timer.data = b;
 		ev_timer_start(loop, &b->stop_timer);
 	}
+	bench_clock_text(clock, sizeof(clock), b->measuring ? now - b->t_measure : 0.0,
+			 o->c.duration_s);
 	if (o->c.tty && !o->c.json)
-		fprintf(stderr, "\r\033[K%s %5.1fs of %.0fs  %u/%u connected  %8.0f acks/s  "
-			"p99 %6.2f ms", b->measuring ? "measuring" : "connecting",
-			b->measuring ? now - b->t_measure : 0.0, o->c.duration_s, b->connected,
-			o->sessions,
+		fprintf(stderr, "\r\033[K%s %s  %u/%u connected  %8.0f acks/s  "
+			"p99 %6.2f ms", b->measuring ? "measuring" : "connecting", clock,
+			b->connected, o->sessions,
 			(double)(b->acked - b->acked_at_tick) / 0.5,
 			histo_quantile(&b->lat_window, 0.99) / 1000);
 	b->acked_at_tick = b->acked;
@@ -301,11 +298,17 @@ static void report(struct progress *b)
 	double secs = b->measuring ? o->c.duration_s : 0;
 
 	/* a run stopped early measured less */
-	if (b->measuring && b->t_end > now_s())
-		secs = now_s() - b->t_measure;
+	if (b->measuring && b->intr.hit && b->t_end > b->intr.t)
+		secs = b->intr.t - b->t_measure;
 	double rate = secs > 0 ? (double)b->acked / secs : 0;
 	const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
 	const char *names[] = { "p50", "p90", "p99", "p99.9" };
+	/* what failed the run, as the party scenarios name it: an error
+	 * reply, else a connection's failure, else no ack at all */
+	const char *first = b->first_error[0] ? b->first_error :
+			    b->close_reason[0] ? b->close_reason :
+			    b->measuring && !b->acked && !b->intr.hit ?
+			    "no report was acked in the window" : NULL;
 
 	if (o->c.tty && !o->c.json)
 		fprintf(stderr, "\r\033[K");
@@ -328,9 +331,9 @@ static void report(struct progress *b)
 			printf("\"max\":%.3f,\"mean\":%.3f}", b->lat.max / 1000,
 			       b->lat.sum / (double)b->lat.count / 1000);
 		}
-		printf(",\"interrupted\":%s,\"first_error\":", b->interrupted ? "true" : "false");
-		if (b->first_error[0])
-			printf("\"%s\"", b->first_error);
+		printf(",\"interrupted\":%s,\"first_error\":", b->intr.hit ? "true" : "false");
+		if (first)
+			printf("\"%s\"", first);
 		else
 			printf("null");
 		limits_json(o->c.lim, stdout);
@@ -345,11 +348,11 @@ static void report(struct progress *b)
 	printf("server        %s\n", o->c.url);
 	printf("connected     %u (failed %u, closed by server %u)\n", b->connected, b->failed,
 	       b->closed);
-	printf("measured      %.1f s%s\n", secs, b->interrupted ? " (interrupted: the results so far)" : "");
+	printf("measured      %.1f s%s\n", secs, b->intr.hit ? " (interrupted: the results so far)" : "");
 	printf("acked         %llu reports, %.0f/s\n", (unsigned long long)b->acked, rate);
 	printf("errors        %llu\n", (unsigned long long)b->errors);
-	if (b->first_error[0])
-		printf("first error   %s\n", b->first_error);
+	if (first && strcmp(first, b->close_reason))
+		printf("first error   %s\n", first);
 	printf("ack latency   ");
 	if (!b->lat.count) {
 		printf("not measured (no report was acked in the window)\n");
@@ -397,17 +400,15 @@ int progress_run(const struct progress_opts *o)
 	}
 	ev_timer_start(b.loop, &b.connect_timer);
 	ev_timer_start(b.loop, &b.status_timer);
-	ev_signal_init(&b.sigint, on_sigint, SIGINT);
-	b.sigint.data = &b;
-	ev_signal_start(b.loop, &b.sigint);
+	bench_interrupt_start(&b.intr, b.loop, interrupted, &b);
 	ev_run(b.loop, 0);
-	ev_signal_stop(b.loop, &b.sigint);
+	bench_interrupt_stop(&b.intr, b.loop);
 
 	report(&b);
 	rv_client_free(b.cl);
 	free(b.ss);
-	if (b.interrupted)
-		return 130;   /* the shell's code for SIGINT: not a full run */
+	if (b.intr.hit)
+		return BENCH_EXIT_INTERRUPTED;
 	if (!b.measuring || !b.connected)
 		return 1;
 	/* refused reports (the server's rate limit, a full store) or none

@@ -1028,6 +1028,7 @@ static void report(const struct mesh *cms)
 		       "after the last member switched to a command), %u commands\n",
 		       mesh_window(ms), (unsigned long long)sb->samples, sb->spread.n,
 		       SYNC_SETTLE_S, sb->n_cmds);
+		mesh_interrupted_text(ms, stdout);
 		pct_text(stdout, "spread", &sb->spread, " (max - min over members)");
 		pct_text(stdout, "vs host", &sb->host_err, " (farthest member)");
 		pct_text(stdout, "vs server", &sb->truth_err, " (farthest member)");

@@ -70,6 +70,7 @@ r = json.load(sys.stdin)
 assert r["scenario"] == "fill" and r["connected"] == 300 and r["welcomed"] == 300, r
 assert r["fill_s"] > 0 and r["joins_per_s"] > 0, r
 assert r["sync_sent"] == 3 and r["sync_received"] == r["sync_expected"] == 297, r
+assert r["errors"] == 0 and r["first_error"] is None and r["interrupted"] is False, r
 assert 0 < r["announcements"] < 3 * 100 * 99 / 2, r
 l = r["latency_ms"]
 assert 0 < l["p50"] <= l["p99"] <= l["max"], l
@@ -95,6 +96,7 @@ assert r["scenario"] == "fanout" and r["connected"] == 50 and r["failed"] == 0, 
 assert r["sent"] >= 20 and r["expected"] == r["sent"] * 9, r
 assert r["received"] == r["expected"] and r["loss_pct"] == 0, r
 assert r["server_cpu_s"] is not None and r["errors"] == 0, r
+assert r["first_error"] is None and r["interrupted"] is False, r
 assert 0 <= r["server_cpu_pct"] <= 200 and 0 < r["bench_cpu_pct"] <= 200, r
 l = r["latency_ms"]
 assert 0 < l["p50"] <= l["p99"] <= l["max"], l
@@ -229,11 +231,10 @@ assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99.9"] <= l["max"], l
 '
 }
 
-@test "chat: the server's rate limit shows as errors, with the first one's code" {
+@test "chat: the server's rate limit shows as errors, with the first one's code, and fails the run" {
 	stop_server
 	start_server --rate-limit 1
-	run "$BENCH" --url "$URL" chat --parties 2 --members 3 --rate 10 --duration 1s --json
-	assert_success
+	run -1 "$BENCH" --url "$URL" chat --parties 2 --members 3 --rate 10 --duration 1s --json
 	echo "$output" | "$PY" -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -260,7 +261,7 @@ assert r["delivered_per_s"] > 0 and r["errors"] == 0, r
 # 2 s window holds 81 ticks of a 25 ms schedule when it meets one at each end
 assert 70 <= r["joins_started"] <= 81 and r["joins"] == r["joins_started"], r
 assert r["joins_missed"] == 0 and r["joins_failed"] == 0, r
-assert r["churn_closed_by_server"] == 0, r
+assert r["churn_closed_by_server"] == 0 and r["first_error"] is None, r
 assert 30 <= r["joins_per_s"] <= 41 and 20 <= r["leaves_per_s"] <= 60, r
 for k in ("latency_ms", "join_ms"):
     l = r[k]
