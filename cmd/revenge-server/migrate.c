@@ -20,11 +20,10 @@
 static const char usage_text[] =
 "Usage: revenge-server migrate --from PATH --to URL [--merge] [--json]\n"
 "\n"
-"Copy a SQLite store (a server's --db PATH) into a PostgreSQL database (the\n"
-"--db postgres://... that a cluster's servers share): every session's\n"
-"progress report and quality profile, each owner's apart. Stop the server\n"
-"that writes PATH first: reports it acks after the copy starts are not\n"
-"copied.\n"
+"Copy a server's SQLite store into a PostgreSQL database, the store that a\n"
+"cluster's servers share: every session's progress report and quality\n"
+"profile, each owner's apart. Stop the server that writes PATH first:\n"
+"reports it acks after the copy starts are not copied.\n"
 "\n"
 "Options:\n"
 "  --from PATH     the SQLite store, opened read-only (never changed); it\n"
@@ -69,14 +68,16 @@ static void print_text(const struct rv_store_copy_result *r, bool merge)
 	for (int i = 0; i < RV_STORE_COPY_TABLES; i++) {
 		const struct rv_store_copy_table *t = &r->tables[i];
 
+		printf("%s -> %s: ", t->name, t->target);
 		if (merge)
-			printf("%s -> %s: %llu rows read: %llu new, %llu replaced an older row,"
-			       " %llu kept (the database's was as new or newer)\n", t->name, t->target,
-			       (unsigned long long)t->read, (unsigned long long)t->inserted,
-			       (unsigned long long)t->updated, (unsigned long long)t->kept);
+			printf("%llu %s read: %llu new, %llu replaced an older row, %llu kept"
+			       " (the database's was as new or newer)\n",
+			       (unsigned long long)t->read, t->read == 1 ? "row" : "rows",
+			       (unsigned long long)t->inserted, (unsigned long long)t->updated,
+			       (unsigned long long)t->kept);
 		else
-			printf("%s -> %s: %llu rows copied\n", t->name, t->target,
-			       (unsigned long long)t->inserted);
+			printf("%llu %s copied\n", (unsigned long long)t->inserted,
+			       t->inserted == 1 ? "row" : "rows");
 	}
 }
 
