@@ -41,7 +41,7 @@ bats_jobs=()
 timed_files="progress.bats lifecycle.bats party_tui.bats bench.bats fdlimit.bats budget.bats conformance.bats store_lock.bats churn.bats rx_defence.bats party_presence.bats bench_sync.bats cluster.bats"
 # The longest side-by-side files start first, so that none of them is left
 # running alone at the end of the batch (the rest follow in name order).
-long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats"
+long_side_files="probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats store_migrate.bats"
 if command -v parallel >/dev/null 2>&1; then
 	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
 fi
