@@ -3,7 +3,8 @@
 # Completes flag names and the values of flags that have a fixed set (log
 # level and format, a token's role), typical ones (listen addresses, the
 # default --ladder, token lifetimes) or files (--db, TLS, token keys); the
-# first word may be the `token` subcommand, with flags of its own.
+# first word may be the `token` or `migrate` subcommand, with flags of its
+# own.
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
 # when they drift apart.
@@ -34,6 +35,10 @@ _revenge_server()
 	# "revenge-server token ...": mint a token, flags of its own
 	if [[ ${COMP_WORDS[1]-} == token ]] && ((COMP_CWORD > 1)); then
 		flags='--auth-secret-file --sub --name --role --party --session --ttl --help -h'
+	fi
+	# "revenge-server migrate ...": copy a SQLite store into PostgreSQL
+	if [[ ${COMP_WORDS[1]-} == migrate ]] && ((COMP_CWORD > 1)); then
+		flags='--from --to --merge --json --help --version -h -V'
 	fi
 	local -a matches=()
 
@@ -71,7 +76,7 @@ _revenge_server()
 		--redis | --redis-ca | --redis-cert | --redis-key | \
 		--tls-key | --log-level | --log-format | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
-		--party | --session | --ttl)
+		--party | --session | --ttl | --from | --to)
 			flag=${COMP_WORDS[i - 1]}
 			val=$typed ;;
 		esac
@@ -91,7 +96,7 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
 		--ttl)
 			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
-		--port-file | --db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key)
+		--port-file | --db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key | --from)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		*)
@@ -100,7 +105,7 @@ _revenge_server()
 	elif [[ $typed == -* ]]; then
 		mapfile -t matches < <(compgen -W "$flags" -- "$typed")
 	elif ((cword == 1)); then
-		mapfile -t matches < <(compgen -W 'token' -- "$typed")
+		mapfile -t matches < <(compgen -W 'token migrate' -- "$typed")
 	else
 		return 0  # no other operands
 	fi

@@ -67,3 +67,10 @@ complete -c revenge-server -n '__fish_seen_subcommand_from token' -l role -x -d 
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l party -x -d 'A party it may join: an id or a prefix ending in *'
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l session -x -d 'A progress/stream session it may use, same form'
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l ttl -x -d 'How long it is valid (default 1h; at most 366d)' -a "15m 1h 12h 7d"
+
+# revenge-server migrate: copy a SQLite store into PostgreSQL
+complete -c revenge-server -n '__fish_use_subcommand' -a migrate -d 'Copy a SQLite store into PostgreSQL'
+complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l from -r -F -d 'The SQLite store to copy (opened read-only)'
+complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l to -x -d 'The PostgreSQL database to copy into (postgres:// URL)'
+complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l merge -d 'Copy into a database holding rows: the newer row of a session wins'
+complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l json -d 'Print the summary as one JSON object'

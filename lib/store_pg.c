@@ -173,9 +173,14 @@ static void one_line(char *dst, size_t len, const char *prefix, const char *msg)
 	*q = 0;
 }
 
+void rv__store_pg_one_line(char *dst, size_t len, const char *prefix, const char *msg)
+{
+	one_line(dst, len, prefix, msg);
+}
+
 /* ---- start: blocking, before the loop serves anyone ---- */
 
-static PGconn *connect_blocking(const char *uri)
+PGconn *rv__store_pg_connect(const char *uri)
 {
 	const char *keys[] = { "connect_timeout", "dbname", NULL };
 	const char *vals[] = { "5", uri, NULL };
@@ -190,7 +195,7 @@ static int exec_ok(PGconn *conn, const char *sql, PGresult **keep, char *why, si
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		one_line(why, why_len, "--db: ", PQresultErrorMessage(res));
+		one_line(why, why_len, "", PQresultErrorMessage(res));
 		PQclear(res);
 		return RV_EIO;
 	}
@@ -222,7 +227,7 @@ int rv__store_pg_migrate(PGconn *conn, int *version, char *why, size_t why_len)
 		v = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (v > N_MIGRATIONS) {
-		snprintf(why, why_len, "--db: the database's revenge schema is version %d, newer"
+		snprintf(why, why_len, "the database's revenge schema is version %d, newer"
 			 " than this build's %d: upgrade revenge-server", v, N_MIGRATIONS);
 		err = RV_EIO;
 		goto fail;
@@ -913,6 +918,7 @@ int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
 			     struct rv__store_backend **out, char *why, size_t why_len)
 {
 	struct pg_be *p = calloc(1, sizeof(*p));
+	char mwhy[256];
 	int err;
 
 	if (!p || !(p->uri = strdup(uri))) {
@@ -928,7 +934,7 @@ int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
 	p->io.data = p;
 	ev_init(&p->timer, timer_cb);
 	p->timer.data = p;
-	p->conn = connect_blocking(uri);
+	p->conn = rv__store_pg_connect(uri);
 	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
 		one_line(why, why_len, "--db: cannot reach PostgreSQL: ",
 			 p->conn ? PQerrorMessage(p->conn) : "out of memory");
@@ -936,7 +942,8 @@ int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
 		return RV_EIO;
 	}
 	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
-	if ((err = rv__store_pg_migrate(p->conn, NULL, why, why_len))) {
+	if ((err = rv__store_pg_migrate(p->conn, NULL, mwhy, sizeof(mwhy)))) {
+		snprintf(why, why_len, "--db: %s", mwhy);
 		pg_free(&p->be);
 		return err;
 	}

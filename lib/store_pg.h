@@ -11,8 +11,19 @@
 
 /* Bring the database conn (blocking, not in pipeline mode) to this
  * build's schema, in one transaction under an advisory lock. 0 with
- * *version (may be NULL) set, or RV_EIO with a one-line reason in why: the
- * database refused, or its schema is newer than this build's. */
+ * *version (may be NULL) set, or RV_EIO with a one-line reason in why (no
+ * prefix: the caller says what it was doing): the database refused, or its
+ * schema is newer than this build's. */
 int rv__store_pg_migrate(PGconn *conn, int *version, char *why, size_t why_len);
+
+/* A blocking connection to uri (a libpq URI or conninfo), with a connect
+ * timeout of 5 s unless the URI sets its own; check PQstatus. NULL only
+ * when out of memory. Close with PQfinish. */
+PGconn *rv__store_pg_connect(const char *uri);
+
+/* prefix and msg (libpq's, which may span lines and ends in a newline) as
+ * one line in dst: each run of blanks one space; "unknown error" for an
+ * empty msg. */
+void rv__store_pg_one_line(char *dst, size_t len, const char *prefix, const char *msg);
 
 #endif

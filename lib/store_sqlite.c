@@ -36,6 +36,8 @@
 #include "revenge/proto.h"
 #include "revenge/store.h"
 
+#include "store_sqlite.h"
+
 #define BUSY_TIMEOUT_MS 2000
 
 /* migrations[v] takes a database from user_version v to v + 1. Append only:
@@ -581,6 +583,94 @@ fail:
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+/* The contract of store_sqlite.h. Every reason names the file: the caller
+ * adds only what it was doing. */
+int rv__store_sqlite_open_source(const char *path, sqlite3 **db, int *version, char *why,
+				 size_t why_len)
+{
+	struct stat sb;
+	char val[256], *fixed = NULL;
+	const char *name = path;
+	sqlite3 *d = NULL;
+	int rc, v, ret = RV_EIO;
+
+	if (!path || !*path || !db || !version) {
+		snprintf(why, why_len, "no store path given");
+		return RV_EINVAL;
+	}
+	*db = NULL;
+	if (stat(path, &sb) != 0) {
+		snprintf(why, why_len, "'%s': %s", path,
+			 errno == ENOENT ? "no such file" : strerror(errno));
+		return RV_EIO;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, why_len, "'%s': %s", path,
+			 S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+		return RV_EIO;
+	}
+	/* as in rv_store_open: a relative "file:..." is a file, not a URI */
+	if (strncmp(path, "file:", 5) == 0) {
+		if (asprintf(&fixed, "./%s", path) < 0) {
+			snprintf(why, why_len, "out of memory");
+			return RV_ENOMEM;
+		}
+		name = fixed;
+	}
+	rc = sqlite3_open_v2(name, &d, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	free(fixed);
+	if (rc != SQLITE_OK) {
+		snprintf(why, why_len, "'%s': %s", path, d ? sqlite3_errmsg(d) : sqlite3_errstr(rc));
+		ret = rv_code(rc);
+		goto out;
+	}
+	sqlite3_busy_timeout(d, BUSY_TIMEOUT_MS);
+	sqlite3_db_config(d, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	/* the first read: a file that is not SQLite fails here */
+	rc = query1(d, "PRAGMA user_version", val, sizeof(val));
+	if (rc != SQLITE_OK) {
+		snprintf(why, why_len, "'%s' is not a revenge store: %s", path, val);
+		ret = rv_code(rc);
+		goto out;
+	}
+	v = atoi(val);
+	if (v > RV_STORE_SCHEMA_VERSION) {
+		snprintf(why, why_len, "'%s': schema version %d is newer than this build supports"
+			 " (%d); upgrade revenge", path, v, RV_STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (v <= 0) {
+		snprintf(why, why_len, "'%s' is not a revenge store: its schema version (SQLite"
+			 " user_version) is %d, a revenge store's is 1 to %d", path, v,
+			 RV_STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	rc = query1(d, "PRAGMA quick_check", val, sizeof(val));
+	if (rc != SQLITE_OK) {
+		snprintf(why, why_len, "'%s': %s", path, val);
+		ret = rv_code(rc);
+		goto out;
+	}
+	if (strcmp(val, "ok") != 0) {
+		snprintf(why, why_len, "'%s': database disk image is malformed (quick_check: %s)",
+			 path, first_problem(val));
+		goto out;
+	}
+	if (check_tables(d, v, false, val, sizeof(val))) {
+		snprintf(why, why_len, "'%s' is not a revenge store: %s", path, val);
+		goto out;
+	}
+	*db = d;
+	*version = v;
+	d = NULL;
+	ret = 0;
+out:
+	sqlite3_close(d);
+	if (ret)
+		one_line(why);
+	return ret;
 }
 
 /* The contract of store.h, plus: opts may be NULL (no fsync, no create);

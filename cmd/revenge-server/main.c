@@ -18,6 +18,7 @@
 #include <revenge/revenge.h>
 
 #include "cli.h"
+#include "migrate_cmd.h"
 #include "token_cmd.h"
 
 #define PROG "revenge-server"
@@ -26,6 +27,7 @@
 static const char usage_text[] =
 "Usage: " PROG " [OPTIONS]\n"
 "       " PROG " token [OPTIONS]    (mint a connection token)\n"
+"       " PROG " migrate [OPTIONS]  (copy a SQLite store into PostgreSQL)\n"
 "\n"
 "Serve watch parties, playback progress and quality switching over WebSocket\n"
 "(protocol revenge.v1): /ws/party/{id}, /ws/progress/{id}, /ws/stream/{id},\n"
@@ -378,6 +380,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return token_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "migrate"))
+		return migrate_main(argc - 1, argv + 1);
 	rv_server_config_defaults(&cfg);
 	cfg.db_path = DEFAULT_DB;
 	opterr = 0;
