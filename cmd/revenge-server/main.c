@@ -194,7 +194,8 @@ static const char usage_text[] =
 "file that fails to load keeps the old pair and logs tls_reload_failed).\n"
 "\n"
 "Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
-"files, a missing, unwritable or corrupt store, a --redis host that does not\n"
+"files, a missing, unwritable or corrupt store, another application's SQLite\n"
+"database as --db (refused, never written), a --redis host that does not\n"
 "resolve, a --redis-ca, --redis-cert or --redis-key that is not PEM or a key\n"
 "that is not the certificate's), 2 on a usage error.\n";
 
