@@ -565,7 +565,7 @@ static int others(sqlite3 *db, char *names, size_t len)
  * version and tables. */
 static int check_identity(sqlite3 *db, int version, long app_id, char *why, size_t whylen)
 {
-	char names[160], val[32];
+	char names[128], val[32];
 	int n;
 
 	if (app_id != 0 && app_id != RV_STORE_APPLICATION_ID) {
@@ -685,7 +685,7 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 {
 	static const struct rv_store_options defaults;
 	struct rv_store *st = NULL;
-	char val[256], why[256], *fixed = NULL;
+	char val[256], why[512], *fixed = NULL;
 	const char *name = path;
 	int rc, flags, version, ret = RV_EIO;
 	long app_id;
