@@ -28,7 +28,9 @@ CC        ?= cc
 PKGS      := libwebsockets jansson sqlite3 zlib libjwt libssl libcrypto hiredis libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-PKG_OK     := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+# revenge-server alone also reads its configuration file with libinih.
+SERVER_PKGS := inih
+PKG_OK     := $(shell pkg-config --exists $(PKGS) $(SERVER_PKGS) 2>/dev/null && echo yes)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 DEPS_SCRIPT ?= scripts/deps.sh
 RUN_FLAGS ?= --listen 127.0.0.1:8080 --db var/revenge.db
@@ -75,7 +77,7 @@ deps:
 
 pkgcheck:
 ifneq ($(PKG_OK),yes)
-	@echo "make: pkg-config cannot find $(PKGS): run 'make deps' (or 'make run')" >&2
+	@echo "make: pkg-config cannot find $(PKGS) $(SERVER_PKGS): run 'make deps' (or 'make run')" >&2
 	@exit 1
 endif
 
@@ -95,6 +97,9 @@ CLI_SRCS  := $(wildcard cmd/common/*.c)
 $(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(CLI_SRCS) cmd/common/cli.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icmd/common $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
+
+$(BUILD)/bin/revenge-server: private ALL_CFLAGS += $(shell pkg-config --cflags $(SERVER_PKGS) 2>/dev/null)
+$(BUILD)/bin/revenge-server: private LDLIBS += $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null)
 
 # revenge-bench --raw checks Sec-WebSocket-Accept with libcrypto's SHA1
 # (libssl-dev, a dependency of libwebsockets already).

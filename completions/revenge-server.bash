@@ -2,9 +2,9 @@
 #
 # Completes flag names and the values of flags that have a fixed set (log
 # level and format, a token's role), typical ones (listen addresses, the
-# default --ladder, token lifetimes) or files (--db, TLS, token keys); the
-# first word may be the `token` or `migrate` subcommand, with flags of its
-# own.
+# default --ladder, token lifetimes) or files (--db, --config, TLS, token
+# keys); the first word may be the `token` or `migrate` subcommand, with
+# flags of its own.
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
 # when they drift apart.
@@ -30,7 +30,7 @@ _revenge_server()
 		--drift-interval
 		--redis --redis-ca --redis-cert --redis-key
 		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
-		--log-format --help --version -h -V'
+		--log-format --config --check-config --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	# "revenge-server token ...": mint a token, flags of its own
 	if [[ ${COMP_WORDS[1]-} == token ]] && ((COMP_CWORD > 1)); then
@@ -74,7 +74,7 @@ _revenge_server()
 		--presence-batch-above | --presence-interval | \
 		--drift-interval | \
 		--redis | --redis-ca | --redis-cert | --redis-key | \
-		--tls-key | --log-level | --log-format | --auth-secret-file | \
+		--tls-key | --log-level | --log-format | --config | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
 		--party | --session | --ttl | --from | --to)
 			flag=${COMP_WORDS[i - 1]}
@@ -96,7 +96,7 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
 		--ttl)
 			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
-		--port-file | --db | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key | --from)
+		--port-file | --db | --config | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key | --from)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		*)

@@ -55,6 +55,8 @@ complete -c revenge-server -l log-level -x -d 'Log level (default info)' \
     -a "error\t'errors only' warn\t'warnings and errors' info\t'default' debug\t'everything'"
 complete -c revenge-server -l log-format -x -d 'Log format (default text)' \
     -a "text\t'one line per event, default' json\t'JSON Lines'"
+complete -c revenge-server -l config -r -F -d 'Read settings from this INI file (default /etc/revenge/revenge-server.conf if it exists)'
+complete -c revenge-server -l check-config -d 'Check the configuration, print the settings in effect and exit'
 complete -c revenge-server -s h -l help -d 'Show this help and exit'
 complete -c revenge-server -s V -l version -d 'Show the version and exit'
 

@@ -946,7 +946,7 @@ int rv_server_run(const struct rv_server_config *cfg)
 	}
 	if (cfg->db_path) {
 		struct rv_store_options so = { .fsync = cfg->fsync, .create = true };
-		char why[300];
+		char why[600];          /* a long path and why the file is refused */
 
 		/* A file-size limit (ulimit -f) reached by the store must fail
 		 * the write with EFBIG, which the store reports like a full

@@ -13,9 +13,10 @@
  * synchronous=NORMAL keeps every commit across a crash of the process and
  * risks only the last commits on power loss; opts->fsync (synchronous=FULL)
  * syncs the log at each commit to close that gap too. The file is checked at
- * open (SQLite header, quick_check, schema version, table shapes) because a
- * store that is silently wrong is worse than a server that refuses to start
- * and says why.
+ * open (SQLite header, quick_check, that it is ours and not another
+ * application's database, schema version, table shapes) because a store
+ * that is silently wrong is worse than a server that refuses to start and
+ * says why; revenge never adds its tables to someone else's file.
  *
  * No global state: everything lives in struct rv_store, one per thread.
  */
@@ -40,11 +41,16 @@
 
 #define BUSY_TIMEOUT_MS 2000
 
+/* RV_STORE_APPLICATION_ID as SQL text (a PRAGMA takes no parameters). */
+#define APP_ID_SQL "1381387847"
+_Static_assert(RV_STORE_APPLICATION_ID == 1381387847, "APP_ID_SQL is the application_id");
+
 /* migrations[v] takes a database from user_version v to v + 1. Append only:
  * a step that has shipped never changes, because files in the field ran it.
- * IF NOT EXISTS lets a foreign database that already holds a table of exactly
- * the version 1 shape (checked before migrating) adopt it instead of failing;
- * the later steps then carry it forward like any other. */
+ * IF NOT EXISTS lets a version 0 file that holds nothing but tables of
+ * exactly the version 1 shape (a version 1 store that lost its user_version;
+ * both checked before migrating) adopt them instead of failing; the later
+ * steps then carry them forward like any other. */
 static const char *const migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE IF NOT EXISTS progress("
@@ -517,6 +523,91 @@ static int check_tables(sqlite3 *db, int v, bool absent_ok, char *why, size_t wh
 	return 0;
 }
 
+/* Tables and views that are not ours (nor SQLite's own): 0 when there are
+ * none, else how many, with up to three names listed in names as "'a',
+ * 'b', ..."; -1 with SQLite's message in names when the schema cannot be
+ * read. Names compare case-insensitively, as SQL does. */
+static int others(sqlite3 *db, char *names, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	size_t used = 0;
+	int rc, n = 0;
+
+	names[0] = '\0';
+	rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+				" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+				" AND lower(name) NOT IN ('progress', 'quality') ORDER BY name",
+				-1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+
+		if (n < 3)
+			snprintf(names + used, len - used, "%s'%s'", n ? ", " : "", t ? t : "");
+		else if (n == 3)
+			snprintf(names + used, len - used, ", ...");
+		used = strlen(names);
+		n++;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(names, len, "reading the schema: %s", sqlite3_errmsg(db));
+		n = -1;
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* Whether the file is a revenge store at all, before anything else is
+ * checked or written: 0, or -1 with why. Refused as another application's:
+ * an application_id that is not ours; tables of its own at user_version 0
+ * (an empty file, or one holding only our version 1 tables, is ours to
+ * initialise or adopt); a user_version above 0 with none of our tables
+ * (unless the id says the file is ours: then the shape checks say what is
+ * wrong). A store made before the id existed has id 0 and passes on its
+ * version and tables. */
+static int check_identity(sqlite3 *db, int version, long app_id, char *why, size_t whylen)
+{
+	char names[128], val[32];
+	int n;
+
+	if (app_id != 0 && app_id != RV_STORE_APPLICATION_ID) {
+		snprintf(why, whylen, "not a revenge store: its application_id is 0x%08lx, another"
+			 " application's (revenge's is 0x%08x); refusing to write to it",
+			 (unsigned long)app_id & 0xffffffffUL, RV_STORE_APPLICATION_ID);
+		return -1;
+	}
+	if (version == 0) {
+		n = others(db, names, sizeof(names));
+		if (n < 0) {
+			snprintf(why, whylen, "%s", names);
+			return -1;
+		}
+		if (n > 0) {
+			snprintf(why, whylen, "not a revenge store: it holds another application's"
+				 " %s (%s) and no revenge schema version (user_version 0);"
+				 " refusing to add revenge tables to it", n == 1 ? "table" : "tables",
+				 names);
+			return -1;
+		}
+		return 0;
+	}
+	if (app_id == RV_STORE_APPLICATION_ID)
+		return 0;
+	if (query1(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		   " AND lower(name) IN ('progress', 'quality')", val, sizeof(val))) {
+		snprintf(why, whylen, "reading the schema: %s", val);
+		return -1;
+	}
+	if (atoi(val) == 0) {
+		snprintf(why, whylen, "not a revenge store: user_version %d%s but none of revenge's"
+			 " tables (another application's database); refusing to write to it",
+			 version, version > RV_STORE_SCHEMA_VERSION ? " (not a revenge schema version)"
+			 : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* Before a migration writes: a file at version v must hold the tables of
  * version v, since that is what the steps from v expect; at version 0 the
  * tables may be missing (step 0 creates them) or have the version 1 shape
@@ -550,7 +641,7 @@ static int check_before_migrating(sqlite3 *db, int version, char *why, size_t wh
 static int migrate(sqlite3 *db, int *version, char *why, size_t whylen)
 {
 	while (*version < RV_STORE_SCHEMA_VERSION) {
-		char val[32], sql[64];
+		char val[32], sql[96];
 		int v;
 
 		/* IMMEDIATE, then read the version again: two processes opening
@@ -571,7 +662,8 @@ static int migrate(sqlite3 *db, int *version, char *why, size_t whylen)
 				return 0;       /* the caller refuses it */
 			continue;
 		}
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;"
+			 " PRAGMA application_id = " APP_ID_SQL, v + 1);
 		if (exec(db, migrations[v], why, whylen) || exec(db, sql, why, whylen) ||
 		    exec(db, "COMMIT", why, whylen))
 			goto fail;
@@ -683,9 +775,10 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 {
 	static const struct rv_store_options defaults;
 	struct rv_store *st = NULL;
-	char val[256], why[256], *fixed = NULL;
+	char val[256], why[512], *fixed = NULL;
 	const char *name = path;
 	int rc, flags, version, ret = RV_EIO;
+	long app_id;
 
 	if (out)
 		*out = NULL;
@@ -748,15 +841,17 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 		goto out;
 	}
 	version = atoi(val);
-	if (version > RV_STORE_SCHEMA_VERSION) {
-		open_fail(err, errlen, path, "schema version %d is newer than this build supports"
-			  " (%d); upgrade revenge", version, RV_STORE_SCHEMA_VERSION);
-		goto out;
-	}
 	if (version < 0) {
 		open_fail(err, errlen, path, "schema version %d was not written by revenge", version);
 		goto out;
 	}
+	rc = query1(st->db, "PRAGMA application_id", val, sizeof(val));
+	if (rc != SQLITE_OK) {
+		open_fail(err, errlen, path, "%s", val);
+		ret = rv_code(rc);
+		goto out;
+	}
+	app_id = strtol(val, NULL, 10);
 	/* quick_check reads every page (not the index/table cross-checks of
 	 * integrity_check), so it costs a scan of the file: at open only. Its
 	 * first row is "ok" when, and only when, nothing is wrong. */
@@ -771,12 +866,23 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 			  first_problem(val));
 		goto out;
 	}
-	/* A database we never touched may hold tables of its own; ours are
-	 * created beside them, but a same-named table of another shape means
-	 * this is not our file: refuse before changing anything. An older
-	 * store is checked against its own version's shape for the same
-	 * reason: a migration step copies the columns it knows and drops the
-	 * rest. */
+	/* Another application's database is left as it is: revenge never adds
+	 * its tables to a file that holds someone else's. Then a version newer
+	 * than ours (now known to be revenge's) is refused, so an old binary
+	 * never writes into a newer layout. */
+	if (check_identity(st->db, version, app_id, why, sizeof(why))) {
+		open_fail(err, errlen, path, "%s", why);
+		goto out;
+	}
+	if (version > RV_STORE_SCHEMA_VERSION) {
+		open_fail(err, errlen, path, "schema version %d is newer than this build supports"
+			  " (%d); upgrade revenge", version, RV_STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	/* At version 0 a same-named table of another shape means this is not
+	 * our file: refuse before changing anything. An older store is checked
+	 * against its own version's shape for the same reason: a migration
+	 * step copies the columns it knows and drops the rest. */
 	if (version < RV_STORE_SCHEMA_VERSION &&
 	    check_before_migrating(st->db, version, why, sizeof(why))) {
 		open_fail(err, errlen, path, "%s", why);
@@ -817,6 +923,14 @@ int rv_store_open(const char *path, const struct rv_store_options *opts,
 	}
 	if (check_tables(st->db, RV_STORE_SCHEMA_VERSION, false, why, sizeof(why))) {
 		open_fail(err, errlen, path, "%s", why);
+		goto out;
+	}
+	/* Ours beyond doubt now: a new store gets the id in its first
+	 * migration step; one made before the id existed gets it here, so the
+	 * next open (and file(1)) knows it by its header alone. */
+	if (app_id != RV_STORE_APPLICATION_ID &&
+	    exec(st->db, "PRAGMA application_id = " APP_ID_SQL, why, sizeof(why))) {
+		open_fail(err, errlen, path, "cannot set the application_id: %s", why);
 		goto out;
 	}
 	st->version = version;

@@ -12,7 +12,7 @@ set -eu
 # --static), but libjwt-dev does not depend on it.
 PKGS="build-essential pkg-config
 libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
-libsqlite3-dev libpq-dev postgresql libncurses-dev libreadline-dev libcap-dev libhiredis-dev redis-server
+libsqlite3-dev libpq-dev postgresql libinih-dev libncurses-dev libreadline-dev libcap-dev libhiredis-dev redis-server
 libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
 python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps"
 

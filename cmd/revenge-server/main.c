@@ -11,13 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <revenge/revenge.h>
 
 #include "cli.h"
+#include "config.h"
 #include "migrate_cmd.h"
 #include "token_cmd.h"
 
@@ -176,6 +179,13 @@ static const char usage_text[] =
 "  --tls-key FILE         PEM private key for --tls-cert\n"
 "  --log-level LEVEL      error, warn, info or debug (default info)\n"
 "  --log-format FORMAT    text or json (default text)\n"
+"  --config FILE          read settings from FILE (INI: every flag above is a\n"
+"                         key, e.g. 'history = 100'; flags given here override\n"
+"                         it). Without it, " SRV_CONFIG_DEFAULT "\n"
+"                         is read if it exists\n"
+"  --check-config         check the configuration file and flags, print the\n"
+"                         settings in effect (passwords masked) and exit: 0\n"
+"                         valid, 1 not\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
@@ -196,11 +206,19 @@ static const char usage_text[] =
 "file that fails to load keeps the old pair and logs tls_reload_failed).\n"
 "\n"
 "Exit status: 0 after a drain, 1 when it cannot start (address in use, TLS\n"
-"files, a missing, unwritable or corrupt store, a --redis host that does not\n"
+"files, a missing, unwritable or corrupt store, another application's SQLite\n"
+"database as --db (refused, never written), a --redis host that does not\n"
 "resolve, a --redis-ca, --redis-cert or --redis-key that is not PEM or a key\n"
-"that is not the certificate's), 2 on a usage error.\n";
+"that is not the certificate's), 2 on a usage error (a flag, or a key of the\n"
+"configuration file, which the message names as FILE:LINE).\n";
 
-enum {
+/* Every option of the server, by id. The flag --NAME and the configuration
+ * file's key NAME are the same entry of long_opts below: the command line
+ * and the file are read through that one table and one function (apply),
+ * so no flag can lack a key or mean something else in the file. show()
+ * switches over this enum without a default, so the compiler (-Wswitch,
+ * -Werror) refuses an option that --check-config cannot print. */
+enum opt_id {
 	OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
@@ -216,6 +234,8 @@ enum {
 	/* H3 drift */
 	OPT_DRIFT_INTERVAL,
 	OPT_REDIS, OPT_REDIS_CA, OPT_REDIS_CERT, OPT_REDIS_KEY, /* i14 cluster */
+	/* about the configuration itself: flags only, never keys */
+	OPT_CONFIG, OPT_CHECK_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -264,16 +284,67 @@ static const struct option long_opts[] = {
 	{ "tls-key", required_argument, NULL, OPT_KEY },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
+#define N_OPTS (sizeof(long_opts) / sizeof(long_opts[0]) - 1)
+
+/* A configuration key: an option of the server, not one about the
+ * configuration (--config, --check-config) or the program (--help). */
+static bool is_key(const struct option *o)
+{
+	return o->val >= OPT_LISTEN && o->val < OPT_CONFIG;
+}
+
+/* Options that may be given more than once, each adding a value. */
+static bool repeatable(int id)
+{
+	return id == OPT_ORIGIN || id == OPT_ALLOWED_HOST;
+}
+
+/* The index in long_opts of the option with id; N_OPTS when none. */
+static size_t opt_index(int id)
+{
+	size_t i = 0;
+
+	while (i < N_OPTS && long_opts[i].val != id)
+		i++;
+	return i;
+}
+
+/* Where the value of one option comes from, for its error messages: a flag
+ * (name "--db", prog PROG) or a key of the file (name "db", prog
+ * "revenge-server: FILE:LINE"); either way the message is one line,
+ * "PROG: NAME: what is wrong (see --help)", and exit 2. */
+struct src {
+	const char *prog;
+	const char *name;
+};
+
+/* Everything the options set, the server's configuration and the rest. */
+struct settings {
+	struct rv_server_config cfg;
+	struct rv_log log;
+	char host[256];
+	const char *port_file;        /* NULL: none */
+	const char *secret_file, *public_file;
+	bool db_given;
+	/* where each option (by index in long_opts) was last set: 0 not at
+	 * all (its default), -1 on the command line, else the file's line;
+	 * the same for each value of the repeatable ones */
+	int from[N_OPTS];
+	int origin_from[RV_SERVER_MAX_ORIGINS], allowed_host_from[RV_SERVER_MAX_ORIGINS];
+};
+
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
-#define parse_uint(flag, s, lo, hi) cli_uint(PROG, flag, s, lo, hi)
+#define fail(w, ...) cli_usage_error((w)->prog, __VA_ARGS__)
 
 /* HOST:PORT, [V6]:PORT; the host part may not be empty. */
-static void parse_listen(const char *arg, struct rv_server_config *cfg, char *host, size_t hostlen)
+static void parse_listen(const struct src *w, const char *arg, struct settings *s)
 {
 	const char *colon, *h = arg;
 	size_t hl;
@@ -282,22 +353,548 @@ static void parse_listen(const char *arg, struct rv_server_config *cfg, char *ho
 		const char *close = strchr(arg, ']');
 
 		if (!close || close[1] != ':')
-			usage_error("--listen: expected [IPV6]:PORT, got '%s'", arg);
+			fail(w, "%s: expected [IPV6]:PORT, got '%s'", w->name, arg);
 		h = arg + 1;
 		hl = (size_t)(close - h);
 		colon = close + 1;
 	} else {
 		colon = strrchr(arg, ':');
 		if (!colon || strchr(arg, ':') != colon)
-			usage_error("--listen: expected HOST:PORT, got '%s'", arg);
+			fail(w, "%s: expected HOST:PORT, got '%s'", w->name, arg);
 		hl = (size_t)(colon - arg);
 	}
-	if (hl == 0 || hl >= hostlen)
-		usage_error("--listen: missing or overlong host in '%s'", arg);
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	cfg->host = host;
-	cfg->port = (int)parse_uint("--listen", colon + 1, 0, 65535);
+	if (hl == 0 || hl >= sizeof(s->host))
+		fail(w, "%s: missing or overlong host in '%s'", w->name, arg);
+	memcpy(s->host, h, hl);
+	s->host[hl] = 0;
+	s->cfg.host = s->host;
+	s->cfg.port = (int)cli_uint(w->prog, w->name, colon + 1, 0, 65535);
+}
+
+static void check_readable(const struct src *w, const char *path)
+{
+	if (access(path, R_OK))
+		fail(w, "%s: cannot read '%s': %s", w->name, path, strerror(errno));
+}
+
+/* Apply option id with its value arg (NULL for one without a value) to s;
+ * a bad value is a usage error that names w. arg must outlive s. */
+static void apply(struct settings *s, const struct src *w, int id, const char *arg)
+{
+	struct rv_server_config *cfg = &s->cfg;
+	const char *prog = w->prog, *flag = w->name;
+	char why[300];
+
+	switch (id) {
+	case OPT_LISTEN:
+		parse_listen(w, arg, s);
+		break;
+	case OPT_PORT_FILE:
+		if (!*arg)
+			fail(w, "%s: empty path", flag);
+		s->port_file = arg;
+		break;
+	case OPT_DB:
+		if (!*arg)
+			fail(w, "%s: empty path", flag);
+		cfg->db_path = arg;
+		s->db_given = true;
+		break;
+	case OPT_FSYNC:
+		cfg->fsync = true;
+		break;
+	case OPT_SESSION_TTL:
+		cfg->session_ttl_s = (unsigned)cli_uint(prog, flag, arg, 0, 315360000);
+		break;
+	case OPT_MAX_STORED:
+		cfg->max_stored_per_owner = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_LADDER:
+		if (rv_ladder_parse(arg, &cfg->ladder, why, sizeof(why)))
+			fail(w, "%s: %s", flag, why);
+		break;
+	case OPT_ORIGIN:
+		if (!*arg || strlen(arg) > 255)
+			fail(w, "%s: expected a pattern of 1-255 characters", flag);
+		if (cfg->n_origins == RV_SERVER_MAX_ORIGINS)
+			fail(w, "%s: at most %d patterns", flag, RV_SERVER_MAX_ORIGINS);
+		cfg->origins[cfg->n_origins++] = arg;
+		break;
+	case OPT_ALLOWED_HOST:
+		/* a host name or a wildcard over one: no port, no brackets */
+		if (!*arg || strlen(arg) > 255 ||
+		    arg[strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			       "0123456789-.*?")])
+			fail(w, "%s: expected 1-255 characters of letters, digits, '-', '.', '*'"
+			     " and '?'", flag);
+		if (cfg->n_allowed_hosts == RV_SERVER_MAX_ORIGINS)
+			fail(w, "%s: at most %d patterns", flag, RV_SERVER_MAX_ORIGINS);
+		cfg->allowed_hosts[cfg->n_allowed_hosts++] = arg;
+		break;
+	case OPT_MAX_MESSAGE:
+		cfg->max_message = cli_uint(prog, flag, arg, 256, 16777216);
+		break;
+	case OPT_HISTORY:
+		cfg->history = (unsigned)cli_uint(prog, flag, arg, 0, 10000);
+		break;
+	case OPT_PING:
+		cfg->ping_interval = (unsigned)cli_uint(prog, flag, arg, 0, 3600);
+		break;
+	case OPT_RATE:
+		cfg->rate_limit = (unsigned)cli_uint(prog, flag, arg, 0, 1000000);
+		break;
+	case OPT_PARTY_CHAT_RATE:
+		cfg->party_chat_rate = (unsigned)cli_uint(prog, flag, arg, 0, 1000000);
+		break;
+	case OPT_QUEUE:
+		cfg->queue_max = cli_uint(prog, flag, arg, 8, 1048576);
+		break;
+	case OPT_MAX_PARTIES:
+		cfg->max_parties = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_MAX_MEMBERS:
+		cfg->max_members = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_MAX_SESSIONS:
+		cfg->max_sessions = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_MAX_PER_OWNER:
+		cfg->max_sessions_per_owner = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_MAX_PER_IP:
+		cfg->max_conns_per_ip = (unsigned)cli_uint(prog, flag, arg, 0, 1000000);
+		break;
+	case OPT_HANDSHAKE_RATE:
+		cfg->handshake_rate_per_ip = (unsigned)cli_uint(prog, flag, arg, 0, 1000000);
+		break;
+	case OPT_PARTY_JOIN_RATE:
+		cfg->party_join_rate = (unsigned)cli_uint(prog, flag, arg, 0, 1000000);
+		break;
+	case OPT_READY_TIMEOUT:
+		cfg->ready_timeout_ms = (double)cli_uint(prog, flag, arg, 100, 600000);
+		break;
+	case OPT_REBUFFER_TIMEOUT:
+		cfg->rebuffer_timeout_ms = (double)cli_uint(prog, flag, arg, 100, 600000);
+		break;
+	case OPT_HANDSHAKE_TIMEOUT:
+		cfg->handshake_timeout = (unsigned)cli_uint(prog, flag, arg, 1, 300);
+		break;
+	case OPT_MESSAGE_TIMEOUT:
+		cfg->message_timeout = (unsigned)cli_uint(prog, flag, arg, 0, 3600);
+		break;
+	case OPT_PARTIAL_BUDGET:
+		cfg->partial_budget = cli_uint(prog, flag, arg, 0, 17179869184UL);
+		break;
+	case OPT_FRAME_RATE:
+		cfg->frame_rate = (unsigned)cli_uint(prog, flag, arg, 0, 1000000);
+		break;
+	case OPT_LEAD_MIN:
+		cfg->lead_min_ms = (double)cli_uint(prog, flag, arg, 0, 60000);
+		break;
+	case OPT_LEAD_MAX:
+		cfg->lead_max_ms = (double)cli_uint(prog, flag, arg, 0, 60000);
+		break;
+	case OPT_PRESENCE_BATCH_ABOVE:
+		cfg->presence_batch_above = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_PRESENCE_INTERVAL:
+		cfg->presence_interval_ms = (double)cli_uint(prog, flag, arg, 0, 60000);
+		break;
+	case OPT_REDIS:
+		if (rv_server_check_redis_url(arg, why, sizeof(why)))
+			fail(w, "%s: %s", flag, why);
+		cfg->redis_url = arg;
+		break;
+	case OPT_REDIS_CA:
+		check_readable(w, arg);
+		cfg->redis_ca = arg;
+		break;
+	case OPT_REDIS_CERT:
+		check_readable(w, arg);
+		cfg->redis_cert = arg;
+		break;
+	case OPT_REDIS_KEY:
+		check_readable(w, arg);
+		cfg->redis_key = arg;
+		break;
+	case OPT_DRIFT_INTERVAL:
+		cfg->drift_interval_ms = (unsigned)cli_uint(prog, flag, arg, 0, 3600000);
+		/* a host flooded with reports is what the interval prevents */
+		if (cfg->drift_interval_ms && cfg->drift_interval_ms < 100)
+			fail(w, "%s: expected 0 (no reports) or 100 to 3600000 ms, got '%s'", flag,
+			     arg);
+		break;
+	case OPT_AUTH_SECRET:
+		s->secret_file = arg;
+		break;
+	case OPT_AUTH_PUBLIC:
+		s->public_file = arg;
+		break;
+	case OPT_AUTH_LEEWAY:
+		cfg->auth_leeway_s = (double)cli_uint(prog, flag, arg, 0, 300);
+		break;
+	case OPT_INSECURE_OPEN:
+		cfg->insecure_open = true;
+		break;
+	case OPT_CERT:
+		check_readable(w, arg);
+		cfg->tls_cert = arg;
+		break;
+	case OPT_KEY:
+		check_readable(w, arg);
+		cfg->tls_key = arg;
+		break;
+	case OPT_LOG_LEVEL:
+		if (rv_log_level_parse(arg, &s->log.level))
+			fail(w, "%s: expected error, warn, info or debug, got '%s'", flag, arg);
+		break;
+	case OPT_LOG_FORMAT:
+		if (!strcmp(arg, "json"))
+			s->log.json = true;
+		else if (!strcmp(arg, "text"))
+			s->log.json = false;
+		else
+			fail(w, "%s: expected text or json, got '%s'", flag, arg);
+		break;
+	}
+}
+
+/* A repeatable option set in the file and now given as a flag: the flags'
+ * list replaces the file's rather than adding to it. */
+static void forget(struct settings *s, int id)
+{
+	if (id == OPT_ORIGIN)
+		s->cfg.n_origins = 0;
+	else if (id == OPT_ALLOWED_HOST)
+		s->cfg.n_allowed_hosts = 0;
+}
+
+/* Apply option id (at index i of long_opts) from "from" (as s->from). */
+static void set(struct settings *s, const struct src *w, size_t i, const char *arg, int from)
+{
+	int id = long_opts[i].val;
+
+	s->from[i] = from;
+	apply(s, w, id, arg);
+	if (id == OPT_ORIGIN)
+		s->origin_from[s->cfg.n_origins - 1] = from;
+	else if (id == OPT_ALLOWED_HOST)
+		s->allowed_host_from[s->cfg.n_allowed_hosts - 1] = from;
+}
+
+/* ---- the configuration file ---- */
+
+struct file_check {
+	struct settings *s;
+	int first[N_OPTS];            /* the line each key was first given at */
+};
+
+/* "true", "yes", "on", "1": 1; "false", "no", "off", "0": 0; else -1. */
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = {
+		"false", "no", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i]))
+			return 1;
+		if (!strcasecmp(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+/* The file's own rules, checked as each key is read: a known key, given
+ * once unless it is repeatable, a flag's key true or false. The value
+ * itself is checked by apply(), with the same words as for the flag. */
+static int check_key(void *user, int line, const char *key, const char *value, char *why,
+		     size_t whylen)
+{
+	struct file_check *fc = user;
+	size_t i = 0;
+
+	while (i < N_OPTS && (strcmp(long_opts[i].name, key) || !is_key(&long_opts[i])))
+		i++;
+	if (i == N_OPTS) {
+		if (!strncmp(key, "--", 2))
+			snprintf(why, whylen, "unknown key '%s' (a key is the flag without its"
+				 " '--')", key);
+		else if (!strcmp(key, "config") || !strcmp(key, "check-config"))
+			snprintf(why, whylen, "'%s' is a flag only, not a key of the file", key);
+		else
+			snprintf(why, whylen, "unknown key '%s'", key);
+		return -1;
+	}
+	if (fc->first[i] && !repeatable(long_opts[i].val)) {
+		snprintf(why, whylen, "%s: given twice (first at line %d)", key, fc->first[i]);
+		return -1;
+	}
+	if (!fc->first[i])
+		fc->first[i] = line;
+	if (long_opts[i].has_arg == no_argument && parse_bool(value) < 0) {
+		snprintf(why, whylen, "%s: expected true or false (or yes/no, on/off, 1/0), got"
+			 " '%s'", key, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the configuration file into s: path, or the default one when path
+ * is NULL (which may be absent: then nothing is read). Any problem is a
+ * usage error naming FILE:LINE. The values stay in file, which must
+ * outlive s. Returns whether a file was read. */
+static bool read_config(struct settings *s, const char *path, struct srv_config *file)
+{
+	struct file_check fc = { .s = s };
+	char err[600], prog[700];
+
+	if (!path) {
+		if (access(SRV_CONFIG_DEFAULT, F_OK) && errno == ENOENT)
+			return false;
+		path = SRV_CONFIG_DEFAULT;
+	}
+	if (srv_config_read(path, file, check_key, &fc, err, sizeof(err)))
+		cli_usage_error(PROG, "--config: %s", err);
+	for (size_t k = 0; k < file->n; k++) {
+		const struct srv_config_entry *e = &file->e[k];
+		size_t i = 0;
+		struct src w;
+
+		while (strcmp(long_opts[i].name, e->key))
+			i++;
+		snprintf(prog, sizeof(prog), PROG ": %s:%d", path, e->line);
+		w.prog = prog;
+		w.name = e->key;
+		if (long_opts[i].has_arg == required_argument) {
+			set(s, &w, i, e->value, e->line);
+		} else if (parse_bool(e->value)) {
+			set(s, &w, i, NULL, e->line);
+		} else {
+			s->from[i] = e->line;
+			if (long_opts[i].val == OPT_FSYNC)
+				s->cfg.fsync = false;
+			else if (long_opts[i].val == OPT_INSECURE_OPEN)
+				s->cfg.insecure_open = false;
+		}
+	}
+	return true;
+}
+
+/* ---- --check-config ---- */
+
+/* Print one setting: "key = value" and where it came from (as s->from);
+ * "#key =" for one without a value. */
+static void put_line(const char *file, int id, const char *value, int from)
+{
+	size_t i = opt_index(id);
+	char kv[600];
+
+	snprintf(kv, sizeof(kv), "%s%s = %s", value ? "" : "#", long_opts[i].name,
+		 value ? value : "");
+	if (from > 0)
+		printf("%-40s ; %s:%d\n", kv, file, from);
+	else
+		printf("%-40s ; %s\n", kv, from ? "command line" : value ? "default" : "not set");
+}
+
+static void line_out(const struct settings *s, const char *file, int id, const char *value)
+{
+	put_line(file, id, value, s->from[opt_index(id)]);
+}
+
+/* Print the effective value of option id, secrets masked: a URL's password
+ * (--db, --redis); of the key files only their names, never their contents. */
+static void show(const struct settings *s, const char *file, enum opt_id id)
+{
+	const struct rv_server_config *c = &s->cfg;
+	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	char v[600];
+	size_t n = 0;
+
+	switch (id) {
+	case OPT_LISTEN:
+		snprintf(v, sizeof(v), strchr(c->host, ':') ? "[%s]:%d" : "%s:%d", c->host, c->port);
+		break;
+	case OPT_PORT_FILE:
+		line_out(s, file, id, s->port_file);
+		return;
+	case OPT_DB:
+		srv_mask_url(c->db_path, v, sizeof(v));
+		break;
+	case OPT_FSYNC:
+		snprintf(v, sizeof(v), "%s", c->fsync ? "true" : "false");
+		break;
+	case OPT_SESSION_TTL:
+		snprintf(v, sizeof(v), "%u", c->session_ttl_s);
+		break;
+	case OPT_MAX_STORED:
+		snprintf(v, sizeof(v), "%u", c->max_stored_per_owner);
+		break;
+	case OPT_LADDER:
+		v[0] = '\0';
+		for (unsigned k = 0; k < c->ladder.n && n < sizeof(v); k++)
+			n += (size_t)snprintf(v + n, sizeof(v) - n, "%s%s:%u", k ? "," : "",
+					      c->ladder.p[k].name, c->ladder.p[k].kbps);
+		break;
+	case OPT_ORIGIN:
+	case OPT_ALLOWED_HOST: {
+		const char *const *list = id == OPT_ORIGIN ? c->origins : c->allowed_hosts;
+		const int *from = id == OPT_ORIGIN ? s->origin_from : s->allowed_host_from;
+		unsigned count = id == OPT_ORIGIN ? c->n_origins : c->n_allowed_hosts;
+
+		for (unsigned k = 0; k < count; k++)
+			put_line(file, id, list[k], from[k]);
+		if (!count)
+			line_out(s, file, id, NULL);
+		return;
+	}
+	case OPT_MAX_MESSAGE:
+		snprintf(v, sizeof(v), "%zu", c->max_message);
+		break;
+	case OPT_HISTORY:
+		snprintf(v, sizeof(v), "%u", c->history);
+		break;
+	case OPT_PING:
+		snprintf(v, sizeof(v), "%u", c->ping_interval);
+		break;
+	case OPT_RATE:
+		snprintf(v, sizeof(v), "%u", c->rate_limit);
+		break;
+	case OPT_PARTY_CHAT_RATE:
+		snprintf(v, sizeof(v), "%u", c->party_chat_rate);
+		break;
+	case OPT_QUEUE:
+		snprintf(v, sizeof(v), "%zu", c->queue_max);
+		break;
+	case OPT_MAX_PARTIES:
+		snprintf(v, sizeof(v), "%u", c->max_parties);
+		break;
+	case OPT_MAX_MEMBERS:
+		snprintf(v, sizeof(v), "%u", c->max_members);
+		break;
+	case OPT_MAX_SESSIONS:
+		snprintf(v, sizeof(v), "%u", c->max_sessions);
+		break;
+	case OPT_MAX_PER_OWNER:
+		snprintf(v, sizeof(v), "%u", c->max_sessions_per_owner);
+		break;
+	case OPT_MAX_PER_IP:
+		snprintf(v, sizeof(v), "%u", c->max_conns_per_ip);
+		break;
+	case OPT_HANDSHAKE_RATE:
+		snprintf(v, sizeof(v), "%u", c->handshake_rate_per_ip);
+		break;
+	case OPT_PARTY_JOIN_RATE:
+		snprintf(v, sizeof(v), "%u", c->party_join_rate);
+		break;
+	case OPT_HANDSHAKE_TIMEOUT:
+		snprintf(v, sizeof(v), "%u", c->handshake_timeout);
+		break;
+	case OPT_MESSAGE_TIMEOUT:
+		snprintf(v, sizeof(v), "%u", c->message_timeout);
+		break;
+	case OPT_PARTIAL_BUDGET:
+		snprintf(v, sizeof(v), "%zu", c->partial_budget);
+		break;
+	case OPT_FRAME_RATE:
+		snprintf(v, sizeof(v), "%u", c->frame_rate);
+		break;
+	case OPT_LEAD_MIN:
+		snprintf(v, sizeof(v), "%.0f", c->lead_min_ms);
+		break;
+	case OPT_LEAD_MAX:
+		snprintf(v, sizeof(v), "%.0f", c->lead_max_ms);
+		break;
+	case OPT_READY_TIMEOUT:
+		snprintf(v, sizeof(v), "%.0f", c->ready_timeout_ms);
+		break;
+	case OPT_REBUFFER_TIMEOUT:
+		snprintf(v, sizeof(v), "%.0f", c->rebuffer_timeout_ms);
+		break;
+	case OPT_PRESENCE_BATCH_ABOVE:
+		snprintf(v, sizeof(v), "%u", c->presence_batch_above);
+		break;
+	case OPT_PRESENCE_INTERVAL:
+		snprintf(v, sizeof(v), "%.0f", c->presence_interval_ms);
+		break;
+	case OPT_DRIFT_INTERVAL:
+		snprintf(v, sizeof(v), "%u", c->drift_interval_ms);
+		break;
+	case OPT_REDIS:
+		if (!c->redis_url) {
+			line_out(s, file, id, NULL);
+			return;
+		}
+		srv_mask_url(c->redis_url, v, sizeof(v));
+		break;
+	case OPT_REDIS_CA:
+		line_out(s, file, id, c->redis_ca);
+		return;
+	case OPT_REDIS_CERT:
+		line_out(s, file, id, c->redis_cert);
+		return;
+	case OPT_REDIS_KEY:
+		line_out(s, file, id, c->redis_key);
+		return;
+	case OPT_AUTH_SECRET:
+		line_out(s, file, id, s->secret_file);
+		return;
+	case OPT_AUTH_PUBLIC:
+		line_out(s, file, id, s->public_file);
+		return;
+	case OPT_AUTH_LEEWAY:
+		snprintf(v, sizeof(v), "%.0f", c->auth_leeway_s);
+		break;
+	case OPT_INSECURE_OPEN:
+		snprintf(v, sizeof(v), "%s", c->insecure_open ? "true" : "false");
+		break;
+	case OPT_CERT:
+		line_out(s, file, id, c->tls_cert);
+		return;
+	case OPT_KEY:
+		line_out(s, file, id, c->tls_key);
+		return;
+	case OPT_LOG_LEVEL:
+		snprintf(v, sizeof(v), "%s", levels[s->log.level]);
+		break;
+	case OPT_LOG_FORMAT:
+		snprintf(v, sizeof(v), "%s", s->log.json ? "json" : "text");
+		break;
+	case OPT_CONFIG:
+	case OPT_CHECK_CONFIG:
+		return;
+	}
+	line_out(s, file, id, v);
+}
+
+/* --check-config, once everything parsed: the effective settings as a
+ * configuration file would give them, each with where it came from. */
+static void print_settings(const struct settings *s, const char *file)
+{
+	printf("; revenge-server %s: the configuration is valid\n", rv_version());
+	if (file)
+		printf("; configuration file: %s\n", file);
+	else
+		printf("; configuration file: none (%s does not exist)\n", SRV_CONFIG_DEFAULT);
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (is_key(&long_opts[i]))
+			show(s, file, (enum opt_id)long_opts[i].val);
+}
+
+/* --check-config runs the whole parse of a start in a child, where every
+ * problem is the usage error (exit 2) it would be at a start; the check
+ * itself answers 0 (valid) or 1 (not). Returns the exit status. */
+static int check_in_child(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	fprintf(stderr, PROG ": --check-config: the configuration is not valid\n");
+	return 1;
 }
 
 /* The URL, written whole or not at all (a temporary file renamed over
@@ -342,12 +939,6 @@ static void print_listening(const char *url, void *user)
 		pf->written = true;
 }
 
-static void check_readable(const char *flag, const char *path)
-{
-	if (access(path, R_OK))
-		usage_error("%s: cannot read '%s': %s", flag, path, strerror(errno));
-}
-
 /* Every connection is a file descriptor: take the hard limit. libwebsockets
  * sizes its table from the limit when the server starts, so this comes
  * first; the limit in force is logged with the listening line. */
@@ -367,14 +958,14 @@ static rlim_t raise_open_files(void)
 
 int main(int argc, char **argv)
 {
-	static char host[256];
-	struct rv_server_config cfg;
+	struct settings s = { .log = { .level = RV_LOG_INFO, .prog = PROG } };
+	struct rv_server_config *cfg = &s.cfg;
+	struct srv_config file = { 0 };
 	struct port_file port_file = { 0 };
-	struct rv_log log = { .level = RV_LOG_INFO, .prog = PROG };
-	bool db_given = false;
-	const char *secret_file = NULL, *public_file = NULL;
+	const char *config_path = NULL;
+	bool check = false, bad = false, file_read;
 	struct rv_token_key *key = NULL;
-	char why[300];
+	char why[300], flag[64];
 	rlim_t open_files;
 	int opt, err;
 
@@ -382,244 +973,114 @@ int main(int argc, char **argv)
 		return token_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "migrate"))
 		return migrate_main(argc - 1, argv + 1);
-	rv_server_config_defaults(&cfg);
-	cfg.db_path = DEFAULT_DB;
+	rv_server_config_defaults(cfg);
+	cfg->db_path = DEFAULT_DB;
 	opterr = 0;
+	/* First pass: only where the configuration comes from, since the
+	 * file is read before the flags that override it. The second pass
+	 * reports whatever this one skips. */
 	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_LISTEN:
-			parse_listen(optarg, &cfg, host, sizeof(host));
-			break;
-		case OPT_PORT_FILE:
+		if (opt == OPT_CONFIG) {
 			if (!*optarg)
-				usage_error("--port-file: empty path");
-			port_file.path = optarg;
-			break;
-		case OPT_DB:
-			if (!*optarg)
-				usage_error("--db: empty path");
-			cfg.db_path = optarg;
-			db_given = true;
-			break;
-		case OPT_FSYNC:
-			cfg.fsync = true;
-			break;
-		case OPT_SESSION_TTL:
-			cfg.session_ttl_s = (unsigned)parse_uint("--session-ttl", optarg, 0, 315360000);
-			break;
-		case OPT_MAX_STORED:
-			cfg.max_stored_per_owner =
-				(unsigned)parse_uint("--max-stored-per-owner", optarg, 0, 10000000);
-			break;
-		case OPT_LADDER:
-			if (rv_ladder_parse(optarg, &cfg.ladder, why, sizeof(why)))
-				usage_error("--ladder: %s", why);
-			break;
-		case OPT_ORIGIN:
-			if (!*optarg || strlen(optarg) > 255)
-				usage_error("--origin: expected a pattern of 1-255 characters");
-			if (cfg.n_origins == RV_SERVER_MAX_ORIGINS)
-				usage_error("--origin: at most %d patterns", RV_SERVER_MAX_ORIGINS);
-			cfg.origins[cfg.n_origins++] = optarg;
-			break;
-		case OPT_ALLOWED_HOST:
-			/* a host name or a wildcard over one: no port, no brackets */
-			if (!*optarg || strlen(optarg) > 255 ||
-			    optarg[strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					  "0123456789-.*?")])
-				usage_error("--allowed-host: expected 1-255 characters of letters, "
-					    "digits, '-', '.', '*' and '?'");
-			if (cfg.n_allowed_hosts == RV_SERVER_MAX_ORIGINS)
-				usage_error("--allowed-host: at most %d patterns", RV_SERVER_MAX_ORIGINS);
-			cfg.allowed_hosts[cfg.n_allowed_hosts++] = optarg;
-			break;
-		case OPT_MAX_MESSAGE:
-			cfg.max_message = parse_uint("--max-message", optarg, 256, 16777216);
-			break;
-		case OPT_HISTORY:
-			cfg.history = (unsigned)parse_uint("--history", optarg, 0, 10000);
-			break;
-		case OPT_PING:
-			cfg.ping_interval = (unsigned)parse_uint("--ping-interval", optarg, 0, 3600);
-			break;
-		case OPT_RATE:
-			cfg.rate_limit = (unsigned)parse_uint("--rate-limit", optarg, 0, 1000000);
-			break;
-		case OPT_PARTY_CHAT_RATE:
-			cfg.party_chat_rate =
-				(unsigned)parse_uint("--party-chat-rate", optarg, 0, 1000000);
-			break;
-		case OPT_QUEUE:
-			cfg.queue_max = parse_uint("--queue-max", optarg, 8, 1048576);
-			break;
-		case OPT_MAX_PARTIES:
-			cfg.max_parties = (unsigned)parse_uint("--max-parties", optarg, 0, 10000000);
-			break;
-		case OPT_MAX_MEMBERS:
-			cfg.max_members = (unsigned)parse_uint("--max-members", optarg, 0, 10000000);
-			break;
-		case OPT_MAX_SESSIONS:
-			cfg.max_sessions = (unsigned)parse_uint("--max-sessions", optarg, 0, 10000000);
-			break;
-		case OPT_MAX_PER_OWNER:
-			cfg.max_sessions_per_owner =
-				(unsigned)parse_uint("--max-sessions-per-owner", optarg, 0, 10000000);
-			break;
-		case OPT_MAX_PER_IP:
-			cfg.max_conns_per_ip =
-				(unsigned)parse_uint("--max-conns-per-ip", optarg, 0, 1000000);
-			break;
-		case OPT_HANDSHAKE_RATE:
-			cfg.handshake_rate_per_ip =
-				(unsigned)parse_uint("--handshake-rate-per-ip", optarg, 0, 1000000);
-			break;
-		case OPT_PARTY_JOIN_RATE:
-			cfg.party_join_rate =
-				(unsigned)parse_uint("--party-join-rate", optarg, 0, 1000000);
-			break;
-		case OPT_READY_TIMEOUT:
-			cfg.ready_timeout_ms = (double)parse_uint("--ready-timeout", optarg,
-								  100, 600000);
-			break;
-		case OPT_REBUFFER_TIMEOUT:
-			cfg.rebuffer_timeout_ms = (double)parse_uint("--rebuffer-timeout", optarg,
-								     100, 600000);
-			break;
-		case OPT_HANDSHAKE_TIMEOUT:
-			cfg.handshake_timeout =
-				(unsigned)parse_uint("--handshake-timeout", optarg, 1, 300);
-			break;
-		case OPT_MESSAGE_TIMEOUT:
-			cfg.message_timeout =
-				(unsigned)parse_uint("--message-timeout", optarg, 0, 3600);
-			break;
-		case OPT_PARTIAL_BUDGET:
-			cfg.partial_budget =
-				parse_uint("--partial-budget", optarg, 0, 17179869184UL);
-			break;
-		case OPT_FRAME_RATE:
-			cfg.frame_rate = (unsigned)parse_uint("--frame-rate", optarg, 0, 1000000);
-			break;
-		case OPT_LEAD_MIN:
-			cfg.lead_min_ms = (double)parse_uint("--lead-min", optarg, 0, 60000);
-			break;
-		case OPT_LEAD_MAX:
-			cfg.lead_max_ms = (double)parse_uint("--lead-max", optarg, 0, 60000);
-			break;
-		case OPT_PRESENCE_BATCH_ABOVE:
-			cfg.presence_batch_above =
-				(unsigned)parse_uint("--presence-batch-above", optarg, 0, 10000000);
-			break;
-		case OPT_PRESENCE_INTERVAL:
-			cfg.presence_interval_ms =
-				(double)parse_uint("--presence-interval", optarg, 0, 60000);
-			break;
-		case OPT_REDIS:
-			if (rv_server_check_redis_url(optarg, why, sizeof(why)))
-				usage_error("--redis: %s", why);
-			cfg.redis_url = optarg;
-			break;
-		case OPT_REDIS_CA:
-			check_readable("--redis-ca", optarg);
-			cfg.redis_ca = optarg;
-			break;
-		case OPT_REDIS_CERT:
-			check_readable("--redis-cert", optarg);
-			cfg.redis_cert = optarg;
-			break;
-		case OPT_REDIS_KEY:
-			check_readable("--redis-key", optarg);
-			cfg.redis_key = optarg;
-			break;
-		case OPT_DRIFT_INTERVAL:
-			cfg.drift_interval_ms =
-				(unsigned)parse_uint("--drift-interval", optarg, 0, 3600000);
-			/* a host flooded with reports is what the interval prevents */
-			if (cfg.drift_interval_ms && cfg.drift_interval_ms < 100)
-				usage_error("--drift-interval: expected 0 (no reports) or 100 to "
-					    "3600000 ms, got '%s'", optarg);
-			break;
-		case OPT_AUTH_SECRET:
-			secret_file = optarg;
-			break;
-		case OPT_AUTH_PUBLIC:
-			public_file = optarg;
-			break;
-		case OPT_AUTH_LEEWAY:
-			cfg.auth_leeway_s = (double)parse_uint("--auth-leeway", optarg, 0, 300);
-			break;
-		case OPT_INSECURE_OPEN:
-			cfg.insecure_open = true;
-			break;
-		case OPT_CERT:
-			check_readable("--tls-cert", optarg);
-			cfg.tls_cert = optarg;
-			break;
-		case OPT_KEY:
-			check_readable("--tls-key", optarg);
-			cfg.tls_key = optarg;
-			break;
-		case OPT_LOG_LEVEL:
-			if (rv_log_level_parse(optarg, &log.level))
-				usage_error("--log-level: expected error, warn, info or debug, got '%s'", optarg);
-			break;
-		case OPT_LOG_FORMAT:
-			if (!strcmp(optarg, "json"))
-				log.json = true;
-			else if (strcmp(optarg, "text"))
-				usage_error("--log-format: expected text or json, got '%s'", optarg);
-			break;
-		default:
+				usage_error("--config: empty path");
+			config_path = optarg;
+		} else if (opt == OPT_CHECK_CONFIG) {
+			check = true;
+		} else if ((opt == 'h' || opt == 'V') && !bad) {
+			cli_common_opt(PROG, usage_text, opt, argv);    /* whatever the file says */
+		} else if (opt == ':' || opt == '?') {
+			bad = true;           /* reported by the second pass, in order */
+		}
+	}
+	if (check) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, PROG ": --check-config: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid > 0)
+			return check_in_child(pid);
+	}
+	file_read = read_config(&s, config_path, &file);
+	if (file_read && !config_path)
+		config_path = SRV_CONFIG_DEFAULT;
+
+	optind = 0;                   /* glibc: start over, permuting again */
+	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+		size_t i = opt_index(opt);
+		struct src w = { PROG, flag };
+
+		if (i == N_OPTS || !is_key(&long_opts[i])) {
+			if (opt == OPT_CONFIG || opt == OPT_CHECK_CONFIG)
+				continue;
 			cli_common_opt(PROG, usage_text, opt, argv);
 		}
+		snprintf(flag, sizeof(flag), "--%s", long_opts[i].name);
+		if (s.from[i] > 0 && repeatable(opt))
+			forget(&s, opt);
+		set(&s, &w, i, optarg, -1);
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (cfg.lead_max_ms > 0 && cfg.lead_min_ms > cfg.lead_max_ms)
-		usage_error("--lead-min: %g is above --lead-max %g", cfg.lead_min_ms,
-			    cfg.lead_max_ms);
-	if ((cfg.redis_ca || cfg.redis_cert || cfg.redis_key) &&
-	    (!cfg.redis_url || strncmp(cfg.redis_url, "rediss://", 9)))
+	if (cfg->lead_max_ms > 0 && cfg->lead_min_ms > cfg->lead_max_ms)
+		usage_error("--lead-min: %g is above --lead-max %g", cfg->lead_min_ms,
+			    cfg->lead_max_ms);
+	if ((cfg->redis_ca || cfg->redis_cert || cfg->redis_key) &&
+	    (!cfg->redis_url || strncmp(cfg->redis_url, "rediss://", 9)))
 		usage_error("%s: only a rediss:// --redis URL speaks TLS",
-			    cfg.redis_ca ? "--redis-ca" : cfg.redis_cert ? "--redis-cert" : "--redis-key");
-	if (!cfg.redis_cert != !cfg.redis_key)
+			    cfg->redis_ca ? "--redis-ca" : cfg->redis_cert ? "--redis-cert" : "--redis-key");
+	if (!cfg->redis_cert != !cfg->redis_key)
 		usage_error("%s: a client certificate needs both --redis-cert and --redis-key",
-			    cfg.redis_cert ? "--redis-cert" : "--redis-key");
-	if (!cfg.tls_cert != !cfg.tls_key)
+			    cfg->redis_cert ? "--redis-cert" : "--redis-key");
+	if (!cfg->tls_cert != !cfg->tls_key)
 		usage_error("%s: TLS needs both --tls-cert and --tls-key",
-			    cfg.tls_cert ? "--tls-cert" : "--tls-key");
+			    cfg->tls_cert ? "--tls-cert" : "--tls-key");
 
-	if (secret_file && public_file)
+	if (s.secret_file && s.public_file)
 		usage_error("--auth-secret-file and --auth-public-key: give one key, not both");
-	if (secret_file && rv_token_key_load_secret_file(secret_file, &key, why, sizeof(why)))
+	if (s.secret_file && rv_token_key_load_secret_file(s.secret_file, &key, why, sizeof(why)))
 		usage_error("--auth-secret-file: %s", why);
-	if (public_file && rv_token_key_load_public_file(public_file, &key, why, sizeof(why)))
+	if (s.public_file && rv_token_key_load_public_file(s.public_file, &key, why, sizeof(why)))
 		usage_error("--auth-public-key: %s", why);
-	cfg.auth_key = key;
+	cfg->auth_key = key;
 
+	if (check) {
+		print_settings(&s, file_read ? config_path : NULL);
+		rv_token_key_free(key);
+		srv_config_free(&file);
+		return 0;
+	}
 	/* The default store lives in ./var, made on first use; a --db path
 	 * is taken as given, so a typo in its directory is an error. */
-	if (!db_given && mkdir("var", 0755) && errno != EEXIST) {
+	if (!s.db_given && mkdir("var", 0755) && errno != EEXIST) {
 		fprintf(stderr, PROG ": cannot create ./var for the store: %s\n", strerror(errno));
 		rv_token_key_free(key);
+		srv_config_free(&file);
 		return 1;
 	}
-	cfg.log = &log;
-	cfg.on_listening = print_listening;
-	cfg.user = &port_file;
+	port_file.path = s.port_file;
+	cfg->log = &s.log;
+	cfg->on_listening = print_listening;
+	cfg->user = &port_file;
 	open_files = raise_open_files();
 	if (open_files != RLIM_INFINITY && open_files < 4096)
-		rv_log(&log, RV_LOG_WARN, "open_files_limit",
+		rv_log(&s.log, RV_LOG_WARN, "open_files_limit",
 		       "open files are limited to %llu (ulimit -n): connections past "
 		       "the ceiling it sets are refused with 503",
 		       (unsigned long long)open_files);
 	else
-		rv_log(&log, RV_LOG_DEBUG, "open_files_limit", "%llu",
+		rv_log(&s.log, RV_LOG_DEBUG, "open_files_limit", "%llu",
 		       (unsigned long long)open_files);
-	err = rv_server_run(&cfg);
+	if (file_read)
+		rv_log(&s.log, RV_LOG_INFO, "config", "read %s", config_path);
+	err = rv_server_run(cfg);
 	rv_token_key_free(key);
 	if (port_file.written)
 		unlink(port_file.path);
+	srv_config_free(&file);
 	/* why it could not start is logged already (start_failed), once */
 	return err ? 1 : 0;
 }

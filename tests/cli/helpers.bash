@@ -103,6 +103,26 @@ start_server() {
 	export URL PORT HTTP SERVER_PID
 }
 
+# start_raw COMMAND...: start a revenge-server command line as given (no
+# flags added: the caller passes --listen and the rest) and wait until it
+# listens; sets SERVER_PID, PORT, URL, HTTP, SERVER_LOG as start_server does.
+start_raw() {
+	local out="$BATS_TEST_TMPDIR/server.out" i
+	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
+	"$@" >"$out" 2>"$SERVER_LOG" 3>&- &
+	SERVER_PID=$!
+	for i in $(seq 1 100); do
+		grep -q 'listening on' "$out" 2>/dev/null && break
+		kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SERVER_LOG" >&2; return 1; }
+		sleep 0.05
+	done
+	URL=$(sed -n 's/^revenge-server: listening on //p' "$out")
+	[ -n "$URL" ] || { cat "$SERVER_LOG" >&2; return 1; }
+	PORT=${URL##*:}
+	HTTP="http://127.0.0.1:$PORT"
+	export URL PORT HTTP SERVER_PID
+}
+
 # stop_server: SIGTERM and wait; fails when the exit status is not 0.
 stop_server() {
 	[ -n "${SERVER_PID:-}" ] || return 0

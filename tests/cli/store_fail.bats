@@ -19,22 +19,10 @@ teardown() {
 # start_wrapped WRAPPER... -- SERVER_FLAGS...: start_server, but the server
 # runs under WRAPPER (which must exec it, keeping the pid).
 start_wrapped() {
-	local dir="$BATS_TEST_TMPDIR" out="$BATS_TEST_TMPDIR/server.out" i wrap=()
+	local wrap=()
 	while [ "$1" != -- ]; do wrap+=("$1"); shift; done
 	shift
-	SERVER_LOG="$dir/server.log"
-	"${wrap[@]}" "$SERVER" --listen 127.0.0.1:0 "$@" >"$out" 2>"$SERVER_LOG" 3>&- &
-	SERVER_PID=$!
-	for i in $(seq 1 100); do
-		grep -q 'listening on' "$out" 2>/dev/null && break
-		kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SERVER_LOG" >&2; return 1; }
-		sleep 0.05
-	done
-	URL=$(sed -n 's/^revenge-server: listening on //p' "$out")
-	[ -n "$URL" ] || { cat "$SERVER_LOG" >&2; return 1; }
-	PORT=${URL##*:}
-	HTTP="http://127.0.0.1:$PORT"
-	export URL PORT HTTP SERVER_PID
+	start_raw "${wrap[@]}" "$SERVER" --listen 127.0.0.1:0 "$@"
 }
 
 # Can this machine give the server a small private tmpfs?

@@ -345,6 +345,7 @@ static void open_creates_and_migrates(void **state)
 	/* seen from another connection while the store is open */
 	db = raw_open(f->path);
 	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_long(db, "PRAGMA application_id"), RV_STORE_APPLICATION_ID);
 	raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
@@ -1085,6 +1086,8 @@ static void v1_file_migrates_under_the_open_owner(void **state)
 
 	db = raw_open(f->path);
 	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
+	/* a v1 build set no application_id; the migration sets ours */
+	assert_int_equal(raw_long(db, "PRAGMA application_id"), RV_STORE_APPLICATION_ID);
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
 		 " FROM pragma_table_info('progress')", buf, sizeof(buf));
 	assert_string_equal(buf, "owner TEXT 1 1,session_id TEXT 1 2,media_id TEXT 1 0,"
@@ -1781,27 +1784,155 @@ static void newer_schema_is_refused(void **state)
 	assert_open_err(err, f->path, "schema version -3 was not written by revenge");
 }
 
-static void foreign_tables_are_kept(void **state)
+/* The names of path's tables and views, a comma-separated list. */
+static void expect_tables(const char *path, const char *want)
+{
+	sqlite3 *db = raw_open(path);
+	char buf[256];
+
+	raw_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+		 " WHERE type IN ('table', 'view') ORDER BY name)", buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	sqlite3_close(db);
+}
+
+static void foreign_tables_at_version_0_are_refused(void **state)
 {
 	struct fx *f = *state;
 	sqlite3 *db = raw_open(f->path);
-	struct rv_store *st;
-	struct rv_progress_rec a = rec("a", "m", 1.0, false, 0.0, false, 1.0);
-	char buf[64];
+	char err[512], buf[64];
 
+	/* another application's database: tables of its own, user_version 0 */
 	raw_exec(db, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
 		 "INSERT INTO notes(body) VALUES ('keep me');");
 	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, true, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "not a revenge store: it holds another application's table"
+			" ('notes') and no revenge schema version (user_version 0); refusing to"
+			" add revenge tables to it");
+	/* left exactly as it was: no tables of ours, no WAL, no id */
+	expect_tables(f->path, "notes");
+	assert_file_state(f->path, 0, "delete");
+	db = raw_open(f->path);
+	assert_int_equal(raw_long(db, "PRAGMA application_id"), 0);
+	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
+	assert_string_equal(buf, "keep me");
+
+	/* several, a view among them, and one of our names beside them */
+	raw_exec(db, "CREATE TABLE users(id); CREATE TABLE posts(id); CREATE VIEW recent AS"
+		 " SELECT * FROM posts; CREATE INDEX users_id ON users(id);" V1_SCHEMA_SQL "ANALYZE;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "not a revenge store: it holds another application's tables"
+			" ('notes', 'posts', 'recent', ...) and no revenge schema version"
+			" (user_version 0); refusing to add revenge tables to it");
+	assert_file_state(f->path, 0, "delete");
+}
+
+static void empty_file_becomes_a_store(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st;
+	struct rv_progress_rec a = rec("a", "m", 1.0, false, 0.0, false, 1.0);
+
+	/* a zero-byte file (touch), as an operator may prepare one */
+	write_file(f->path, "", 0);
 	st = open_ok(f->path, false, false);
 	assert_int_equal(rv_store_schema_version(st), 2);
 	put_ok(st, &a);
+	rv_store_close(st);
+	expect_tables(f->path, "progress,quality");
+	assert_file_state(f->path, 2, "wal");
+}
+
+static void another_application_id_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	sqlite3 *db;
+	char err[512], other[160];
+
+	rv_store_close(st);
+	/* even with our tables and version: the header says whose it is */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA application_id = 1196437808;");      /* GeoPackage, "GP10" */
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "not a revenge store: its application_id is 0x47503130,"
+			" another application's (revenge's is 0x52564e47); refusing to write to it");
+
+	/* an empty database carrying another id is not ours to initialise */
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	db = raw_open(other);
+	raw_exec(db, "PRAGMA application_id = -1;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(other, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, other, "not a revenge store: its application_id is 0xffffffff,"
+			" another application's (revenge's is 0x52564e47); refusing to write to it");
+	expect_tables(other, "");
+	assert_file_state(other, 0, "delete");
+}
+
+static void foreign_user_version_without_our_tables_is_refused(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = raw_open(f->path);
+	char err[512];
+
+	/* an application that versions its schema too, at one of our numbers */
+	raw_exec(db, "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);"
+		 "PRAGMA user_version = 2;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "not a revenge store: user_version 2 but none of revenge's"
+			" tables (another application's database); refusing to write to it");
+	assert_file_state(f->path, 2, "delete");
+
+	/* and at a number we never used: not "upgrade revenge" */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA user_version = 14;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "not a revenge store: user_version 14 (not a revenge schema"
+			" version) but none of revenge's tables (another application's database);"
+			" refusing to write to it");
+	expect_tables(f->path, "users");
+	assert_file_state(f->path, 14, "delete");
+}
+
+static void store_without_application_id_opens_and_gets_it(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct rv_progress_rec a = owned("alice", rec("s", "m", 1.0, false, 0.0, true, 2.0));
+	sqlite3 *db;
+
+	put_ok(st, &a);
+	rv_store_close(st);
+	/* as a build before the id left it */
+	db = raw_open(f->path);
+	raw_exec(db, "PRAGMA application_id = 0;");
+	sqlite3_close(db);
+	st = open_ok(f->path, false, false);
 	expect_get(st, &a);
 	rv_store_close(st);
 	db = raw_open(f->path);
-	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
-	assert_string_equal(buf, "keep me");
+	assert_int_equal(raw_long(db, "PRAGMA application_id"), RV_STORE_APPLICATION_ID);
 	sqlite3_close(db);
-	assert_file_state(f->path, 2, "wal");
+
+	/* a newer store of ours (the id says so) keeps the newer-version message
+	 * even when it has no table of ours we know */
+	db = raw_open(f->path);
+	raw_exec(db, "DROP TABLE progress; DROP TABLE quality; CREATE TABLE progress3(x);"
+		 "PRAGMA user_version = 3;");
+	sqlite3_close(db);
+	{
+		char err[512];
+
+		assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+		assert_open_err(err, f->path, "schema version 3 is newer than this build supports"
+				" (2); upgrade revenge");
+	}
 }
 
 static void foreign_progress_table_is_refused(void **state)
@@ -1916,7 +2047,11 @@ int main(void)
 		T(corrupt_database),
 		T(truncated_database),
 		T(newer_schema_is_refused),
-		T(foreign_tables_are_kept),
+		T(foreign_tables_at_version_0_are_refused),
+		T(empty_file_becomes_a_store),
+		T(another_application_id_is_refused),
+		T(foreign_user_version_without_our_tables_is_refused),
+		T(store_without_application_id_opens_and_gets_it),
 		T(foreign_progress_table_is_refused),
 		T(tampered_store_is_refused),
 		T(uri_looking_path_is_a_plain_file),

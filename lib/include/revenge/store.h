@@ -27,6 +27,12 @@ extern "C" {
 
 #define RV_STORE_SCHEMA_VERSION 2
 
+/* PRAGMA application_id of a revenge SQLite store: "RVNG" in the file's
+ * header. Set on every store this build creates or opens; a file with
+ * another application's id is refused, one without it (made before the id
+ * existed) opens when its schema is ours. */
+#define RV_STORE_APPLICATION_ID 0x52564e47
+
 /* Longest owner, in bytes (of valid UTF-8); "" is an owner too. */
 #define RV_STORE_OWNER_MAX 128
 
@@ -51,8 +57,9 @@ struct rv_progress_rec {
 /* Open (and migrate) the store at path; opts may be NULL (defaults).
  * Returns 0 and sets *out, or a negative RV_E* with a one-line reason in
  * err: RV_EINVAL for a NULL or empty path, RV_EIO for a missing directory,
- * an unwritable file or directory, a file that is not a revenge database or
- * is corrupt (checked with quick_check, which reads the whole file), a
+ * an unwritable file or directory, a file that is not a revenge database
+ * (another application's: its application_id, or tables of its own at
+ * user_version 0, or a user_version without our tables) or is corrupt (checked with quick_check, which reads the whole file), a
  * schema newer than this build. Close with rv_store_close. */
 int rv_store_open(const char *path, const struct rv_store_options *opts,
 		  struct rv_store **out, char *err, size_t errlen);
