@@ -999,6 +999,34 @@ assert j["spread_after_ms"]["max"] is not None and j["spread_after_ms"]["max"] <
 	stop_node B
 }
 
+@test "the first joiner on a node with a slow Redis link stays host: a member joining another node after her welcome does not take the role" {
+	local out="$BATS_TEST_TMPDIR/proxy.out" pid port i
+	start_redis
+	# node A reaches Redis through a link 250 ms slow each way: its join
+	# step lands in Redis long after a join on B made later
+	"$PY" "$PYHELP/delay_proxy.py" 250 "$REDIS_PORT" >"$out" 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 1 100); do
+		grep -q listening "$out" && break
+		sleep 0.05
+	done
+	port=$(sed -n 's/^listening //p' "$out")
+	[ -n "$port" ]
+	start_node A --redis "redis://127.0.0.1:$port"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	for i in 1 2 3; do
+		run cluster host_first "$A_URL" "$B_URL" "slow$i"
+		assert_success
+		assert_output --partial "ok host_first"
+	done
+	stop_node A
+	stop_node B
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
 @test "revenge-bench fill over two nodes: every member of both welcomed, the storm sync and the quiet one reach both" {
 	open_nodes
 	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
