@@ -46,8 +46,15 @@ struct rv__broker_recalled {
  * rv__relay_member_decode), all borrowed for the callback. */
 struct rv__broker_members {
 	uint64_t seq;                   /* the step's, as members was given it */
+	bool failed;                    /* no answer (Redis lost, an error): nothing else set */
 	const char *host;
 	size_t host_len;
+	/* a read answers the party's members (n of them, maybe none); a join,
+	 * leave or host step only the host, and a join its member's join
+	 * number (join, 0: none) */
+	bool has_list;
+	const char *member;             /* the step's member, "" for a read */
+	uint64_t join;
 	size_t n;
 	const char *const *id;
 	const size_t *id_len;
@@ -84,11 +91,12 @@ struct rv__broker_ops {
 	 * join when not 0 (its place before Redis lost it: the counter is
 	 * raised to it), else the party's counter, unless it is there already; leave: member;
 	 * host: member, present and may host, is made host (transfer_host);
-	 * read), then the members of
-	 * nodes whose lease is gone are dropped and the host elected when
-	 * the party has none (or lost it): the longest-present member who
-	 * may host. The party's members and host come back through
-	 * on_members; when anything changed, the other nodes get a notice
+	 * read), then the host elected when the party has none (or lost it):
+	 * the longest-present member who may host. A read also drops the
+	 * members of nodes whose lease is gone, and answers the party's
+	 * members and host through on_members; the other steps answer the
+	 * host (and a join the member's join number) and cost O(1) while the
+	 * party keeps its host. When anything changed, the other nodes get a notice
 	 * on the party's channel ("RVM <node>", which on_message hands on).
 	 * seq comes back with the answer (answers come in the order the steps
 	 * were made). 0, or RV_EIO (not connected), RV_ENOMEM. */
@@ -142,7 +150,8 @@ struct rv__broker {
 	/* leases' answer: alive[i] tells whether nodes[i] holds its lease
 	 * (NULL: not set); not called when it failed. */
 	void (*on_leases)(void *user, const uint64_t *nodes, const bool *alive, size_t n);
-	/* A members step's answer (NULL: not set); not called when it failed. */
+	/* A members step's answer (NULL: not set); r->failed when there was
+	 * none (every step made is answered once, in order). */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
 	void *user;
 	/* A report another node committed for a subscribed progress session

@@ -53,6 +53,7 @@
 #include "revenge/backoff.h"
 #include "revenge/error.h"
 #include "revenge/log.h"
+#include "revenge/party.h"
 #include "revenge/proto.h"
 
 #include "conn.h"
@@ -114,59 +115,76 @@
  * kept sequence;
  * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
  * member's join number when it had one before ('' when new).
- * Returns {host or nil, {id, entry, ...}} of the members still alive. */
+ * A join, leave or host step costs O(1) while the party keeps its host
+ * (the members are scanned only to elect one) and answers {host or nil,
+ * false, the member's join number or nil}: under a join storm every step
+ * returning the whole list made the storm quadratic in Redis. A read
+ * answers {host or nil, {id, entry, ...}} of the members still alive,
+ * dropping those of nodes whose lease is gone. */
 #define MEMBERS_LUA \
-	"local changed = false " \
-	"if ARGV[1] == 'join' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then " \
-	"  local s = tonumber(ARGV[7]) " \
-	"  if s then " \
-	"    if (tonumber(redis.call('GET', KEYS[3])) or 0) < s then redis.call('SET', KEYS[3], s) end " \
+	"local op, changed, place = ARGV[1], false, false " \
+	"if op == 'join' then " \
+	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
+	"  if e then " \
+	"    place = tonumber(string.match(e, '^%x+ (%d+) ')) " \
 	"  else " \
-	"    s = redis.call('INCR', KEYS[3]) " \
+	"    local s = tonumber(ARGV[7]) " \
+	"    if s then " \
+	"      if (tonumber(redis.call('GET', KEYS[3])) or 0) < s then redis.call('SET', KEYS[3], s) end " \
+	"    else " \
+	"      s = redis.call('INCR', KEYS[3]) " \
+	"    end " \
+	"    redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. s .. ' ' .. ARGV[4]) " \
+	"    place, changed = s, true " \
 	"  end " \
-	"  redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. s .. ' ' .. ARGV[4]) " \
-	"  changed = true " \
-	"elseif ARGV[1] == 'leave' then " \
+	"elseif op == 'leave' then " \
 	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
-	"elseif ARGV[1] == 'host' then " \
+	"elseif op == 'host' then " \
 	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
 	"  if e and string.match(e, '^%x+ %d+ 1 ') and redis.call('GET', KEYS[2]) ~= ARGV[3] then " \
 	"    redis.call('SET', KEYS[2], ARGV[3]) " \
 	"    changed = true " \
 	"  end " \
 	"end " \
-	"local all = redis.call('HGETALL', KEYS[1]) " \
-	"local alive, live, best, bestseq = {}, {}, false, nil " \
-	"for i = 1, #all, 2 do " \
-	"  local node, seq, mh = string.match(all[i + 1], '^(%x+) (%d+) ([01]) ') " \
-	"  if node and alive[node] == nil then " \
-	"    alive[node] = redis.call('EXISTS', ARGV[5] .. node) == 1 " \
-	"  end " \
-	"  if node and alive[node] then " \
-	"    live[#live + 1] = all[i] " \
-	"    live[#live + 1] = all[i + 1] " \
-	"    seq = tonumber(seq) " \
-	"    if mh == '1' and (not bestseq or seq < bestseq) then best, bestseq = all[i], seq end " \
-	"  else " \
-	"    redis.call('HDEL', KEYS[1], all[i]) " \
-	"    changed = true " \
-	"  end " \
-	"end " \
 	"local cur = redis.call('GET', KEYS[2]) " \
 	"local host = cur " \
 	"if host and redis.call('HEXISTS', KEYS[1], host) == 0 then host = false end " \
-	"if not host then host = best end " \
+	"local live, n = false, 1 " \
+	"if op == 'read' or not host then " \
+	"  local all = redis.call('HGETALL', KEYS[1]) " \
+	"  local alive, best, bestseq = {}, false, nil " \
+	"  live, n = {}, 0 " \
+	"  for i = 1, #all, 2 do " \
+	"    local node, seq, mh = string.match(all[i + 1], '^(%x+) (%d+) ([01]) ') " \
+	"    if node and op == 'read' and alive[node] == nil then " \
+	"      alive[node] = redis.call('EXISTS', ARGV[5] .. node) == 1 " \
+	"    end " \
+	"    if node and (op ~= 'read' or alive[node]) then " \
+	"      live[#live + 1] = all[i] " \
+	"      live[#live + 1] = all[i + 1] " \
+	"      seq = tonumber(seq) " \
+	"      if mh == '1' and (not bestseq or seq < bestseq) then best, bestseq = all[i], seq end " \
+	"    else " \
+	"      redis.call('HDEL', KEYS[1], all[i]) " \
+	"      changed = true " \
+	"      if host == all[i] then host = false end " \
+	"    end " \
+	"  end " \
+	"  n = #live " \
+	"  if not host then host = best end " \
+	"end " \
 	"if host ~= cur then " \
 	"  if host then redis.call('SET', KEYS[2], host) else redis.call('DEL', KEYS[2]) end " \
 	"  changed = true " \
 	"end " \
-	"if #live == 0 then " \
+	"if n == 0 then " \
 	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7]) " \
 	"else " \
 	"  for _, k in ipairs({1, 2, 3, 7}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
 	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
-	"return {host, live}"
+	"if op == 'read' then return {host, live} end " \
+	"return {host, false, place}"
 /* Members beyond this in an answer are ignored (a party's are capped by
  * --max-members far below). */
 #define MEMBERS_MAX 100000
@@ -982,9 +1000,11 @@ struct members_req {
 	struct redis_broker *rb;
 	uint64_t seq;
 	char party[RV_ID_MAX + 1];
+	char member[RV_MEMBER_ID_MAX + 1];
 };
 
-/* MEMBERS_LUA's answer: [host or nil, [id, entry, ...]]. */
+/* MEMBERS_LUA's answer: a read's [host or nil, [id, entry, ...]], another
+ * step's [host or nil, nil, join number or nil]. */
 static void on_members(struct rv__redis_conn *c, redisReply *r, void *priv)
 {
 	struct members_req *rq = priv;
@@ -994,26 +1014,40 @@ static void on_members(struct rv__redis_conn *c, redisReply *r, void *priv)
 	const char **strs = NULL;
 	size_t *lens = NULL, n = 0;
 
-	if (!reply || rb->stopped || !rb->base.on_members)
+	out.seq = rq->seq;
+	out.member = rq->member;
+	out.failed = true;
+	if (rb->stopped || !rb->base.on_members)
 		goto done;
+	if (!reply)
+		goto answer;
 	if (reply->type == REDIS_REPLY_ERROR) {
 		rv_log(rb->hub->log, RV_LOG_WARN, "redis_refused", "members of party=%s: %s",
 		       rq->party, reply->str);
-		goto done;
+		goto answer;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[1]->type != REDIS_REPLY_ARRAY)
-		goto done;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
+		goto answer;
 	host = reply->element[0];
 	list = reply->element[1];
 	if (host->type == REDIS_REPLY_STRING) {
 		out.host = host->str;
 		out.host_len = host->len;
 	}
+	if (list->type != REDIS_REPLY_ARRAY) {
+		out.failed = false;
+		if (reply->elements == 3 && reply->element[2]->type == REDIS_REPLY_INTEGER &&
+		    reply->element[2]->integer > 0)
+			out.join = (uint64_t)reply->element[2]->integer;
+		goto answer;
+	}
+	out.has_list = true;
 	n = list->elements / 2 < MEMBERS_MAX ? list->elements / 2 : MEMBERS_MAX;
 	if (n && (!(strs = calloc(2 * n, sizeof(*strs))) ||
-		  !(lens = calloc(2 * n, sizeof(*lens)))))
-		goto done;
+		  !(lens = calloc(2 * n, sizeof(*lens))))) {
+		out.has_list = false;
+		goto answer;
+	}
 	for (size_t i = 0; i < n; i++) {
 		redisReply *id = list->element[2 * i], *e = list->element[2 * i + 1];
 
@@ -1028,7 +1062,8 @@ static void on_members(struct rv__redis_conn *c, redisReply *r, void *priv)
 	out.id_len = lens;
 	out.entry = strs + n;
 	out.entry_len = lens + n;
-	out.seq = rq->seq;
+	out.failed = false;
+answer:
 	rb->base.on_members(rb->base.user, rq->party, &out);
 done:
 	free(strs);
@@ -1053,6 +1088,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	rq->rb = rb;
 	rq->seq = seq;
 	snprintf(rq->party, sizeof(rq->party), "%s", party);
+	snprintf(rq->member, sizeof(rq->member), "%s", member ? member : "");
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	snprintf(k_mem, sizeof(k_mem), "%s:members", name);
 	snprintf(k_host, sizeof(k_host), "%s:host", name);

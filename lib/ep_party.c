@@ -116,6 +116,16 @@ struct live_party {
 	uint64_t *nodes;                /* other nodes with members here, last read */
 	size_t n_nodes;
 	uint64_t members_sent;          /* the last members step's seq */
+	/* reads coalesce: one in flight (its seq, 0: none), and a notice
+	 * meanwhile asks for one more after its answer, not one per notice
+	 * (a join storm sends a notice per join to every node) */
+	uint64_t read_sent;
+	bool read_again;
+	/* the first joiner of a party without a host waits for Redis's
+	 * answer to its join step (its seq here, 0: none), the joins after
+	 * it behind it: a host welcomed before Redis had its join could lose
+	 * the role to a member who joined another node after that welcome */
+	uint64_t deciding;
 	double step_at;                 /* server ms it was made */
 };
 
@@ -143,6 +153,10 @@ struct party_conn {
 	bool may_host, has_name;
 	char name[RV_NAME_MAX_BYTES + 1];
 	uint64_t join_seq;              /* its join number in Redis, 0: not known yet */
+	/* its id, made when first needed (mid[0] 0: not yet); written: its
+	 * join step went to Redis before it joined here (deciding) */
+	char mid[RV_MEMBER_ID_MAX + 1];
+	bool written, decided;
 };
 
 static void party_remote(void *user, const char *id, const char *data, size_t len,
@@ -153,6 +167,8 @@ static void leases_known(void *user, const uint64_t *nodes, const bool *alive, s
 static void party_subscribed(void *user, const char *id);
 static void members_again(void *user);
 static void rearm(struct live_party *lp);
+static void decide(struct parties *ps, struct live_party *lp, const struct rv__broker_members *r);
+static void admit_waiting(struct parties *ps, struct live_party *lp);
 static void read_members(struct live_party *lp);
 
 static int parties_start(struct rv__hub *hub, void **state)
@@ -471,42 +487,98 @@ static void note_nodes(struct live_party *lp, const struct rv__broker_members *r
 
 /* One members step for lp (broker.h), numbered: answers come back in
  * order, so an answer older than the last step made is not the last word. */
-static void members_step(struct live_party *lp, enum rv__members_op op, const char *member,
-			 const char *entry, uint64_t join)
+static uint64_t members_step(struct live_party *lp, enum rv__members_op op,
+			     const char *member, const char *entry, uint64_t join)
 {
 	struct parties *ps = lp->ps;
 	uint64_t seq = ps->members_seq + 1;
 
 	if (rv__broker_members(ps->hub->broker, rv_party_id(lp->party), op, member, entry, join,
 			       seq))
-		return;
+		return 0;
 	ps->members_seq = seq;
 	lp->members_sent = seq;
 	lp->step_at = rv__hub_now(ps->hub);
+	return seq;
 }
 
-/* The party's members as Redis holds them (broker.h): made the party's.
- * The host only from the answer to the last step made: an older one may
- * name the host this node has just handed over from (a transfer_host is
+/* A read now, whatever is in flight: what it answers is newer than any
+ * notice received before it was sent. */
+static void read_members_now(struct live_party *lp)
+{
+	uint64_t seq = members_step(lp, RV__MEMBERS_READ, NULL, NULL, 0);
+
+	if (seq) {
+		lp->read_sent = seq;
+		lp->read_again = false;
+	}
+}
+
+/* A read, or one more after the one in flight. */
+static void read_members(struct live_party *lp)
+{
+	if (lp->read_sent)
+		lp->read_again = true;
+	else
+		read_members_now(lp);
+}
+
+/* A step's answer without the list: the host it names (when it is the
+ * last step's: see party_members), and a join's number for the member. A
+ * host this node does not know yet is another node's newcomer: read. */
+static void take_step(struct live_party *lp, const struct rv__broker_members *r,
+		      struct rv_outbox *ob)
+{
+	char host[RV_MEMBER_ID_MAX + 1];
+	struct rv_member *m;
+
+	if (r->join && r->member[0] && (m = rv_party_find(lp->party, r->member)) && !m->remote &&
+	    m->user)
+		((struct party_conn *)rv__conn_ep(m->user))->join_seq = r->join;
+	if (r->seq < lp->members_sent || !r->host || !rv__relay_member_id_ok(r->host, r->host_len))
+		return;
+	memcpy(host, r->host, r->host_len);
+	host[r->host_len] = 0;
+	if (!(m = rv_party_find(lp->party, host)))
+		read_members(lp);
+	else if (m->may_host && m != rv_party_host(lp->party))
+		rv_party_set_host(lp->party, m, rv__hub_now(lp->ps->hub), ob);
+}
+
+/* A members step's answer (broker.h): a read's list made the party's; the
+ * host only from the answer to the last step made: an older one may name
+ * the host this node has just handed over from (a transfer_host is
  * applied here at once, and confirmed by its own step after). */
 static void party_members(void *user, const char *id, const struct rv__broker_members *r)
 {
 	struct parties *ps = user;
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 	struct rv_outbox ob;
+	bool reread = false;
 
 	if (!lp)
 		return;
-	rv_outbox_init(&ob);
-	rv__party_relay_members(ps->hub, lp->party, r, r->seq >= lp->members_sent, &ob);
-	deliver(ps, lp->party, &ob);
-	rearm(lp);
-	note_nodes(lp, r);
-}
-
-static void read_members(struct live_party *lp)
-{
-	members_step(lp, RV__MEMBERS_READ, NULL, NULL, 0);
+	if (r->seq == lp->read_sent) {
+		lp->read_sent = 0;
+		reread = lp->read_again;
+		lp->read_again = false;
+	}
+	if (!r->failed) {
+		rv_outbox_init(&ob);
+		if (r->has_list)
+			rv__party_relay_members(ps->hub, lp->party, r, r->seq >= lp->members_sent,
+						&ob);
+		else
+			take_step(lp, r, &ob);
+		deliver(ps, lp->party, &ob);
+		rearm(lp);
+		if (r->has_list)
+			note_nodes(lp, r);
+	}
+	if (reread)
+		read_members(lp);
+	if (lp->deciding && r->seq >= lp->deciding)
+		decide(ps, lp, r);
 }
 
 /* m, a member here, into Redis (a no-op when it is there already), in
@@ -764,22 +836,58 @@ static int party_admit(void *state, const struct rv__request *r, char *why, size
 
 /* pc joins lp now, with what its handshake said: 0, or RV_EFULL (the party
  * is full), -1 (out of memory); then the party is removed if empty. */
+/* pc's member id, made once: in cluster mode ids must differ between
+ * nodes too (a node's tag). */
+static void make_mid(struct parties *ps, struct party_conn *pc)
+{
+	if (pc->mid[0])
+		return;
+	if (ps->hub->broker && ps->hub->broker->cluster)
+		snprintf(pc->mid, sizeof(pc->mid), "m%llx-%08x",
+			 (unsigned long long)++ps->next_member,
+			 (unsigned)(ps->hub->broker->node >> 32));
+	else
+		snprintf(pc->mid, sizeof(pc->mid), "m%llx", (unsigned long long)++ps->next_member);
+}
+
+/* Must pc's join wait for Redis to say who hosts (deciding)? When it
+ * would make itself host here: a cluster party with no host known, Redis
+ * up. Then its join step is sent now: true when it went. */
+static bool start_deciding(struct parties *ps, struct live_party *lp, struct party_conn *pc)
+{
+	char entry[RV_NAME_MAX_BYTES + 3];
+	uint64_t seq;
+
+	if (pc->decided || !pc->may_host || !ps->hub->broker || !ps->hub->broker->cluster ||
+	    ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || rv_party_host(lp->party))
+		return false;
+	make_mid(ps, pc);
+	/* the name the party will give it (Redis's copy is what the other
+	 * nodes show): nothing joins before it, it is the next guest */
+	if (!pc->has_name) {
+		rv_party_next_guest_name(lp->party, pc->name, sizeof(pc->name));
+		pc->has_name = true;
+	}
+	snprintf(entry, sizeof(entry), "1 %s", pc->name);
+	if (!(seq = members_step(lp, RV__MEMBERS_JOIN, pc->mid, entry, 0)))
+		return false;
+	pc->written = true;
+	lp->deciding = seq;
+	ev_timer_set(&lp->recall_w, RECALL_WAIT_MS / 1000, 0);
+	ev_timer_start(ps->hub->loop, &lp->recall_w);
+	return true;
+}
+
 static int join_now(struct parties *ps, struct live_party *lp, struct party_conn *pc)
 {
 	struct rv__conn *c = rv__conn_of_ep(pc);
 	struct rv_outbox ob;
-	char mid[RV_MEMBER_ID_MAX + 1];
 	int err;
 
-	/* in cluster mode ids must differ between nodes too: a node's tag */
-	if (ps->hub->broker && ps->hub->broker->cluster)
-		snprintf(mid, sizeof(mid), "m%llx-%08x", (unsigned long long)++ps->next_member,
-			 (unsigned)(ps->hub->broker->node >> 32));
-	else
-		snprintf(mid, sizeof(mid), "m%llx", (unsigned long long)++ps->next_member);
+	make_mid(ps, pc);
 	rv_outbox_init(&ob);
-	err = rv_party_join_as(lp->party, mid, pc->has_name ? pc->name : NULL, pc->may_host, c,
-			       rv__hub_now(ps->hub), &pc->member, &ob);
+	err = rv_party_join_as(lp->party, pc->mid, pc->has_name ? pc->name : NULL, pc->may_host,
+			       c, rv__hub_now(ps->hub), &pc->member, &ob);
 	if (err) {
 		if (err == RV_EFULL)
 			ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
@@ -790,7 +898,7 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	}
 	pc->live = lp;
 	lp->local++;
-	if (ps->hub->broker && ps->hub->broker->cluster)
+	if (ps->hub->broker && ps->hub->broker->cluster && !pc->written)
 		write_member(lp, pc->member);
 	rtt_start(ps, pc);
 	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
@@ -798,6 +906,56 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	deliver(lp->ps, lp->party, &ob);
 	rearm(lp);
 	return 0;
+}
+
+/* The held joins go in, in their order, until one must wait for Redis
+ * to say who hosts (start_deciding): it and those after it stay held. One
+ * the party refuses now is closed as party_open would have. lp may be
+ * gone after. */
+static void admit_waiting(struct parties *ps, struct live_party *lp)
+{
+	struct party_conn *pc;
+
+	lp->releasing = true;           /* a refused join must not free lp */
+	while ((pc = lp->waiting) && !lp->recall && !lp->deciding) {
+		int err;
+
+		if (start_deciding(ps, lp, pc))
+			break;
+		if (!(lp->waiting = pc->wait_next))
+			lp->waiting_tail = &lp->waiting;
+		pc->wait_next = NULL;
+		if ((err = join_now(ps, lp, pc))) {
+			if (pc->written)
+				members_step(lp, RV__MEMBERS_LEAVE, pc->mid, NULL, 0);
+			rv__conn_request_close(rv__conn_of_ep(pc), err == RV_EFULL ? 1013 : 1011,
+					       err == RV_EFULL ? "try again later" : "cannot join");
+		}
+	}
+	lp->releasing = false;
+	remove_if_empty(ps, lp);
+}
+
+/* An answer to a members step made after the deciding join's (r): the
+ * first held join goes in once Redis named it host, or named a host this
+ * node knows (it then joins as a member), or did not answer; a host not
+ * known here yet is being read (take_step), and a later answer decides.
+ * lp may be gone after. */
+static void decide(struct parties *ps, struct live_party *lp, const struct rv__broker_members *r)
+{
+	struct party_conn *pc = lp->waiting;
+	bool named = pc && r->host && r->host_len == strlen(pc->mid) &&
+		     !memcmp(r->host, pc->mid, r->host_len);
+
+	if (!r->failed && r->host && !named && !rv_party_host(lp->party))
+		return;
+	if (pc && r->seq == lp->deciding && r->join)
+		pc->join_seq = r->join;
+	lp->deciding = 0;
+	ev_timer_stop(ps->hub->loop, &lp->recall_w);
+	if (pc)
+		pc->decided = true;
+	admit_waiting(ps, lp);
 }
 
 /* What Redis kept (r, NULL when the recall failed) and then what was
@@ -828,26 +986,14 @@ static void recall_done(struct parties *ps, struct live_party *lp,
 static void release_waiting(struct parties *ps, struct live_party *lp,
 			    const struct rv__broker_recalled *r)
 {
-	struct party_conn *pc, *next;
-
 	recall_done(ps, lp, r);
 	lp->recall = NULL;
 	ev_timer_stop(ps->hub->loop, &lp->recall_w);
-	pc = lp->waiting;
-	lp->waiting = NULL;
-	lp->waiting_tail = &lp->waiting;
-	lp->releasing = true;           /* a refused join must not free lp */
-	for (; pc; pc = next) {
-		int err;
-
-		next = pc->wait_next;
-		pc->wait_next = NULL;
-		if ((err = join_now(ps, lp, pc)))
-			rv__conn_request_close(rv__conn_of_ep(pc), err == RV_EFULL ? 1013 : 1011,
-					       err == RV_EFULL ? "try again later" : "cannot join");
-	}
-	lp->releasing = false;
-	remove_if_empty(ps, lp);
+	/* Redis did not answer the recall: it would not answer a join either */
+	if (!r)
+		for (struct party_conn *pc = lp->waiting; pc; pc = pc->wait_next)
+			pc->decided = true;
+	admit_waiting(ps, lp);
 }
 
 static void recalled(void *arg, const struct rv__broker_recalled *r)
@@ -870,6 +1016,17 @@ static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (!lp->recall) {
+		/* a join deciding who hosts: it goes in as this node decides */
+		rv_log(lp->ps->hub->log, RV_LOG_WARN, "host_undecided",
+		       "party=%s: Redis did not answer within %.0f ms: the joiner hosts here",
+		       rv_party_id(lp->party), RECALL_WAIT_MS);
+		lp->deciding = 0;
+		if (lp->waiting)
+			lp->waiting->decided = true;
+		admit_waiting(lp->ps, lp);
+		return;
+	}
 	rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
 	       "party=%s: Redis did not answer within %.0f ms: starts from this node's state",
 	       rv_party_id(lp->party), RECALL_WAIT_MS);
@@ -906,7 +1063,7 @@ static void party_subscribed(void *user, const char *id)
 		return;
 	/* answered first (one connection, in order): the members are in
 	 * before the joins the recall releases */
-	read_members(lp);
+	read_members_now(lp);
 	if (!lp->recall || lp->recall_sent)
 		return;
 	lp->recall_sent = true;
@@ -942,7 +1099,8 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 		pc->name[n] = 0;
 	}
 	pc->may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
-	if (lp->recall || (made && start_recall(ps, lp))) {
+	if (lp->recall || lp->waiting || (made && start_recall(ps, lp)) ||
+	    start_deciding(ps, lp, pc)) {
 		pc->live = lp;
 		*lp->waiting_tail = pc;
 		lp->waiting_tail = &pc->wait_next;
@@ -990,8 +1148,9 @@ static void party_close(void *state, struct rv__conn *c)
 	struct rv_outbox ob;
 
 	if (lp && !pc->member) {
-		/* held while the party recalls: out of the queue */
+		/* held while the party recalls or decides: out of the queue */
 		struct party_conn **pp = &lp->waiting;
+		bool was_deciding = lp->deciding && pc == lp->waiting;
 
 		while (*pp && *pp != pc)
 			pp = &(*pp)->wait_next;
@@ -1001,6 +1160,15 @@ static void party_close(void *state, struct rv__conn *c)
 				lp->waiting_tail = pp;
 		}
 		pc->live = NULL;
+		/* its join went to Redis: out again, and the next decides */
+		if (pc->written)
+			members_step(lp, RV__MEMBERS_LEAVE, pc->mid, NULL, 0);
+		if (was_deciding) {
+			lp->deciding = 0;
+			ev_timer_stop(ps->hub->loop, &lp->recall_w);
+			admit_waiting(ps, lp);
+			return;
+		}
 		remove_if_empty(ps, lp);
 		return;
 	}

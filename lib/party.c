@@ -173,6 +173,11 @@ size_t rv_party_size(const struct rv_party *p)
 	return p->size;
 }
 
+void rv_party_next_guest_name(const struct rv_party *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "guest-%lu", p->joins + 1);
+}
+
 struct rv_member *rv_party_first(const struct rv_party *p)
 {
 	return p->members.first;
@@ -373,7 +378,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	if (name && *name)
 		memcpy(m->name, name, strlen(name) + 1);
 	else
-		snprintf(m->name, sizeof(m->name), "guest-%lu", p->joins + 1);
+		rv_party_next_guest_name(p, m->name, sizeof(m->name));
 	m->joined_at = now_ms;
 	m->rtt_ms = NAN;
 	m->may_host = may_host;

@@ -460,18 +460,10 @@ load cluster_helpers
 }
 
 @test "a Redis that breaks RESP (junk, extra or truncated replies, nesting too deep, silence): the node says why, stays degraded and serves locally" {
-	local mode want down out pid port i
+	local mode want down
 	while IFS='|' read -r mode down want; do
-		out="$BATS_TEST_TMPDIR/bad-$mode.out"
-		"$PY" "$PYHELP/bad_redis.py" "$mode" >"$out" 2>&1 3>&- &
-		pid=$!
-		for i in $(seq 1 100); do
-			grep -q listening "$out" && break
-			sleep 0.05
-		done
-		port=$(sed -n 's/^listening //p' "$out")
-		[ -n "$port" ]
-		start_node A --redis "redis://127.0.0.1:$port"
+		start_listener bad_redis.py "$mode"
+		start_node A --redis "redis://127.0.0.1:$LISTENER_PORT"
 		[ -z "$want" ] || wait_for "$A_LOG" "$want" 10
 		# junk comes a moment after each ready: up and down in turn
 		if [ "$down" = down ]; then
@@ -482,8 +474,7 @@ load cluster_helpers
 		run cluster local "$A_URL" x "bad-$mode"
 		assert_success
 		stop_node A
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		stop_listener
 	done <<-EOF
 		junk|flaps|redis_lost.*protocol error from Redis: Protocol error, got "!"
 		extra|down|redis_lost.*protocol error from Redis: a reply to no command
@@ -540,4 +531,25 @@ load cluster_helpers
 @test "a Redis host that does not resolve: cannot start, exit 1" {
 	run -1 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/x.db" --redis 'redis://no-such-host.invalid'
 	assert_output --partial 'cannot resolve the Redis host'
+}
+
+# bats test_tags=timed
+@test "the first joiner on a node with a slow Redis link stays host: a member joining another node after her welcome does not take the role" {
+	local i
+	start_redis
+	# node A reaches Redis through a link 250 ms slow each way: its join
+	# step lands in Redis long after a join on B made later
+	start_listener delay_proxy.py 250 "$REDIS_PORT"
+	start_node A --redis "redis://127.0.0.1:$LISTENER_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	for i in 1 2 3; do
+		run cluster host_first "$A_URL" "$B_URL" "slow$i"
+		assert_success
+		assert_output --partial "ok host_first"
+	done
+	stop_node A
+	stop_node B
+	stop_listener
 }

@@ -157,3 +157,23 @@ open_nodes() {
 	until_healthz A '"redis":"up"' 10
 	until_healthz B '"redis":"up"' 10
 }
+
+# start_listener SCRIPT ARGS...: a helper of tests/helpers that prints
+# "listening PORT" once it accepts (bad_redis.py, delay_proxy.py), in the
+# background: its pid and port in LISTENER_PID and LISTENER_PORT.
+start_listener() {
+	local out="$BATS_TEST_TMPDIR/listener.out" i
+	"$PY" "$PYHELP/$1" "${@:2}" >"$out" 2>&1 3>&- &
+	LISTENER_PID=$!
+	for i in $(seq 1 100); do
+		grep -q listening "$out" && break
+		sleep 0.05
+	done
+	LISTENER_PORT=$(sed -n 's/^listening //p' "$out")
+	[ -n "$LISTENER_PORT" ]
+}
+
+stop_listener() {
+	kill "$LISTENER_PID" 2>/dev/null || true
+	wait "$LISTENER_PID" 2>/dev/null || true
+}

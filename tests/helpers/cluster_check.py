@@ -241,6 +241,26 @@ async def s_join_fast():
     print(f"ok join_fast {took:.2f}")
 
 
+async def s_host_first():
+    """ann, the first joiner on A, is welcomed as host; bob, who joins B
+    right after that welcome, is welcomed with her as host, and she keeps
+    the role: her syncs reach him, she sees no host_changed and no error."""
+    ann, wa = await join(URL_A, PARTY, "ann")
+    ann_id = wa["participant_id"]
+    check(wa["host_id"] == ann_id and wa["role"] == "host",
+          f"ann's welcome names host {wa['host_id']}, role {wa['role']}")
+    bob, wb = await join(URL_B, PARTY, "bob")
+    check(wb["host_id"] == ann_id, f"bob's welcome names host {wb['host_id']}, not ann {ann_id}")
+    await relayed_sync(ann, ann_id, bob, 10.0, 10)
+    bad = await until(ann, lambda m: m["type"] in ("host_changed", "error"), 2)
+    check(bad is None, f"ann lost the host role: {bad}")
+    bad = await until(bob, lambda m: m["type"] == "host_changed", 0.5)
+    check(bad is None, f"bob saw the host change: {bad}")
+    await ann.close()
+    await bob.close()
+    print("ok host_first")
+
+
 async def s_succession():
     """ann (host) and cid on A, bob then dan on B: everyone sees all four
     members and ann as host; bob cannot sync while ann is host. Then the
@@ -562,7 +582,7 @@ async def s_clock():
     print("ok clock")
 
 
-SCENARIOS = {"bulk": s_bulk, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:

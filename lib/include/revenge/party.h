@@ -142,6 +142,9 @@ void rv_party_free(struct rv_party *p);
  * until it leaves, the id and state as long as p. */
 const char *rv_party_id(const struct rv_party *p);
 size_t rv_party_size(const struct rv_party *p);
+/* The name the next join that names nobody gets ("guest-N"), into buf of
+ * len bytes (RV_NAME_MAX_BYTES + 1 fits it). */
+void rv_party_next_guest_name(const struct rv_party *p, char *buf, size_t len);
 struct rv_member *rv_party_first(const struct rv_party *p);   /* longest present */
 /* Cluster mode: what another node's party decided, made this party's own
  * (the caller delivers the frame to the members itself): state, when not
