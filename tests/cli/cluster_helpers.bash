@@ -143,6 +143,7 @@ setup() {
 teardown() {
 	stop_node A 2>/dev/null || true
 	stop_node B 2>/dev/null || true
+	[ -z "${LISTENER_PID:-}" ] || stop_listener
 	stop_redis
 }
 
@@ -176,4 +177,5 @@ start_listener() {
 stop_listener() {
 	kill "$LISTENER_PID" 2>/dev/null || true
 	wait "$LISTENER_PID" 2>/dev/null || true
+	LISTENER_PID=
 }
