@@ -40,8 +40,8 @@ EOF2
 	run make -C "$TREE" --no-print-directory all
 	assert_failure
 	# the message names every package the Makefile asks pkg-config for
-	pkgs=$(sed -n 's/^PKGS *:= *//p' "$TREE/Makefile")
-	[ -n "$pkgs" ]
+	pkgs="$(sed -n 's/^PKGS *:= *//p' "$TREE/Makefile") $(sed -n 's/^SERVER_PKGS *:= *//p' "$TREE/Makefile")"
+	[ -n "${pkgs// /}" ]
 	assert_output --partial "pkg-config cannot find $pkgs: run 'make deps'"
 	refute_output --partial 'undefined reference'
 }
