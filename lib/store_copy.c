@@ -383,35 +383,6 @@ static int check_empty(struct copy *c)
 	return err;
 }
 
-/* Replace each needle[0..nlen) in s with "with", which is no longer. */
-static void replace_all(char *s, const char *needle, size_t nlen, const char *with)
-{
-	size_t wlen = strlen(with);
-	char *p = s;
-
-	while (nlen >= wlen && (p = memmem(p, strlen(p), needle, nlen))) {
-		memcpy(p, with, wlen);
-		memmove(p + wlen, p + nlen, strlen(p + nlen) + 1);
-		p += wlen;
-	}
-}
-
-/* libpq quotes the URI, or a part of it, in its parse errors: the
- * password never goes further than the caller's command line. */
-static void hide_uri(char *s, const char *uri)
-{
-	const char *user = strstr(uri, "://"), *at, *colon;
-
-	replace_all(s, uri, strlen(uri), "<URI>");
-	if (!user)
-		return;
-	user += 3;
-	at = strchr(user, '@');
-	colon = strchr(user, ':');
-	if (at && colon && colon < at && at - colon > 3)
-		replace_all(s, colon + 1, (size_t)(at - colon - 1), "***");
-}
-
 static bool is_pg_uri(const char *uri)
 {
 	return !strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13);
@@ -448,7 +419,7 @@ int rv_store_copy(const char *sqlite_path, const char *pg_uri,
 				      msg ? msg : "out of memory");
 		err = msg ? RV_EINVAL : RV_ENOMEM;
 		PQfreemem(msg);
-		hide_uri(why, pg_uri);
+		rv__store_pg_hide_uri(why, pg_uri);
 		return err;
 	}
 	PQconninfoFree(ci);

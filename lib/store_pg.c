@@ -115,14 +115,17 @@ static const char *const stmt_name[S__COUNT] = {
 static const char *const stmt_sql[S__COUNT] = {
 	/* A batch's reports in one statement, from arrays (one element per
 	 * session: its last report in the batch): one upsert per batch, not
-	 * one per report. */
+	 * one per report. The newest by server time wins: two nodes that
+	 * commit reports of one session at once leave the newer, whichever
+	 * commits last (stamps agree across nodes: docs/architecture.md). */
 	[S_PUT_PROGRESS] =
 		"INSERT INTO revenge_progress(owner, session_id, media_id, position, duration,"
 		" playing, server_time) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
 		" $4::float8[], $5::float8[], $6::bool[], $7::float8[])"
 		" ON CONFLICT (owner, session_id) DO UPDATE SET media_id = excluded.media_id,"
 		" position = excluded.position, duration = excluded.duration,"
-		" playing = excluded.playing, server_time = excluded.server_time",
+		" playing = excluded.playing, server_time = excluded.server_time"
+		" WHERE revenge_progress.server_time <= excluded.server_time",
 	/* updated_at: unix ms at the write, as the SQLite store stamps it */
 	[S_PUT_QUALITY] =
 		"INSERT INTO revenge_quality(owner, session_id, profile, updated_at)"
@@ -171,6 +174,40 @@ static void one_line(char *dst, size_t len, const char *prefix, const char *msg)
 	while (q > dst && q[-1] == ' ')
 		q--;
 	*q = 0;
+}
+
+/* Replace each needle[0..nlen) in s with "with", which is no longer. */
+static void replace_all(char *s, const char *needle, size_t nlen, const char *with)
+{
+	size_t wlen = strlen(with);
+	char *p = s;
+
+	while (nlen >= wlen && (p = memmem(p, strlen(p), needle, nlen))) {
+		memcpy(p, with, wlen);
+		memmove(p + wlen, p + nlen, strlen(p + nlen) + 1);
+		p += wlen;
+	}
+}
+
+/* libpq quotes the URI, or a part of it, in its parse errors: the
+ * password never goes further than the caller's command line. */
+void rv__store_pg_hide_uri(char *s, const char *uri)
+{
+	const char *user = strstr(uri, "://"), *at, *colon;
+
+	replace_all(s, uri, strlen(uri), "<URI>");
+	if (!user)
+		return;
+	user += 3;
+	at = strchr(user, '@');
+	colon = strchr(user, ':');
+	if (at && colon && colon < at && at - colon > 1) {
+		/* a password shorter than the mask is masked to its length */
+		static const char stars[] = "***";
+		size_t pw = (size_t)(at - colon - 1);
+
+		replace_all(s, colon + 1, pw, stars + (pw < 3 ? 3 - pw : 0));
+	}
 }
 
 void rv__store_pg_one_line(char *dst, size_t len, const char *prefix, const char *msg)
@@ -598,6 +635,7 @@ static void start_connect(struct pg_be *p)
 		if (!p->conn || PQstatus(p->conn) == CONNECTION_BAD) {
 			one_line(p->lost, sizeof(p->lost), "",
 				 p->conn ? PQerrorMessage(p->conn) : "out of memory");
+			rv__store_pg_hide_uri(p->lost, p->uri);
 			PQfinish(p->conn);
 			p->conn = NULL;
 			retry_later(p);
@@ -621,6 +659,7 @@ static void start_connect(struct pg_be *p)
 		/* fall through */
 	default:
 		one_line(p->lost, sizeof(p->lost), "", PQerrorMessage(p->conn));
+		rv__store_pg_hide_uri(p->lost, p->uri);
 		io_stop(p);
 		timer_stop(p);
 		PQfinish(p->conn);
@@ -827,6 +866,7 @@ static int pg_write(struct rv__store_backend *be, struct rv__store_batch *b, uns
 	op_push(p, o);
 	if (send_batch(p, o, b, max) || flush(p)) {
 		one_line(p->lost, sizeof(p->lost), "", PQerrorMessage(p->conn));
+		rv__store_pg_hide_uri(p->lost, p->uri);
 		/* lose answers o through written: not from inside write */
 		ev_feed_event(p->hub->loop, &p->io, EV_CUSTOM);
 	}
@@ -853,6 +893,7 @@ static void pg_read(struct rv__store_backend *be, enum rv__store_item_kind kind,
 			return;
 		/* answered with the rest when the connection goes */
 		one_line(p->lost, sizeof(p->lost), "", PQerrorMessage(p->conn));
+		rv__store_pg_hide_uri(p->lost, p->uri);
 		ev_feed_event(p->hub->loop, &p->io, EV_CUSTOM);
 		return;
 	}
@@ -938,6 +979,7 @@ int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
 	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
 		one_line(why, why_len, "--db: cannot reach PostgreSQL: ",
 			 p->conn ? PQerrorMessage(p->conn) : "out of memory");
+		rv__store_pg_hide_uri(why, uri);
 		pg_free(&p->be);
 		return RV_EIO;
 	}
@@ -949,6 +991,7 @@ int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
 	}
 	if (go_up(p)) {
 		one_line(why, why_len, "--db: PostgreSQL: ", PQerrorMessage(p->conn));
+		rv__store_pg_hide_uri(why, uri);
 		pg_free(&p->be);
 		return RV_EIO;
 	}

@@ -26,4 +26,9 @@ PGconn *rv__store_pg_connect(const char *uri);
  * empty msg. */
 void rv__store_pg_one_line(char *dst, size_t len, const char *prefix, const char *msg);
 
+/* libpq quotes the URI, or a part of it, in its errors: uri in s becomes
+ * "<URI>" and its password "***", so that it never goes further than the
+ * command line (logs, /healthz, a client's error). */
+void rv__store_pg_hide_uri(char *s, const char *uri);
+
 #endif

@@ -206,7 +206,8 @@ static const char *const stmt_sql[S__COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 		" ON CONFLICT(owner, session_id) DO UPDATE SET media_id = excluded.media_id,"
 		" position = excluded.position, duration = excluded.duration,"
-		" playing = excluded.playing, server_time = excluded.server_time",
+		" playing = excluded.playing, server_time = excluded.server_time"
+		" WHERE progress.server_time <= excluded.server_time",
 	[S_GET_PROGRESS] =
 		"SELECT media_id, position, duration, playing, server_time"
 		" FROM progress WHERE owner = ?1 AND session_id = ?2",

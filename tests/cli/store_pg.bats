@@ -48,6 +48,13 @@ expect_health() {
 	# a URI libpq cannot parse
 	run -1 timeout 20 "$SERVER" --listen 127.0.0.1:0 --db "postgresql://[::1"
 	assert_output --partial "--db: cannot reach PostgreSQL"
+	# libpq quotes the URI in its message: the password never gets out
+	run -1 timeout 20 "$SERVER" --listen 127.0.0.1:0 --db "postgresql://u:s3cr3t@[::1"
+	assert_output --partial "--db: cannot reach PostgreSQL"
+	refute_output --partial "s3cr3t"
+	run -1 timeout 20 "$SERVER" --listen 127.0.0.1:0 --db "postgresql://u:ab@[::1"
+	assert_output --partial "--db: cannot reach PostgreSQL"
+	refute_output --regexp ':ab@|u:ab'
 }
 
 @test "migrations: the schema is versioned, and a newer one than this build is refused" {

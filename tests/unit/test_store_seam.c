@@ -179,6 +179,17 @@ static void seam_contract(const char *db)
 	run_until(&f, &f.reads, 1);
 	assert_int_equal(f.read_err, 0);
 	assert_true(f.got.rec.position == 99);
+	/* an older report (another node's, committed late) is acked and
+	 * leaves the newer one in place */
+	it = report("s-2", 7);
+	it.rec.server_time = 1.4e12;
+	assert_int_equal(rv__store_writer_add(f.w, &it), 0);
+	run_until(&f, &f.done[0], 1);
+	rv__store_writer_read(f.w, RV__STORE_ITEM_PROGRESS, "alice", "s-2", on_read, &f);
+	run_until(&f, &f.reads, 2);
+	assert_int_equal(f.read_err, 0);
+	assert_true(f.got.rec.position == 99);
+	assert_true(f.got.rec.server_time == 1.5e12);
 	close_fixture(&f);
 }
 
