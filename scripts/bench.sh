@@ -21,6 +21,9 @@
 #   BENCH_ONLY=cluster  only the cluster runs (below; about eight minutes),
 #                       ending with scripts/bench-cluster.sh (fanout, one
 #                       node against two and three; its BENCH_XFAN_* settings)
+#   BENCH_ONLY=store    only durable progress on SQLite against PostgreSQL
+#                       (scripts/bench-store.sh, also the end of a full run;
+#                       its BENCH_STORE_* settings; about a minute)
 #   BENCH_CLUSTER_DURATION=20s  each cluster sync run
 #   BENCH_CLUSTER_FILL="5x400"  the cluster fill shape
 #
@@ -362,6 +365,11 @@ for name, title in (("nodelay", "no delay"), ("jitter", "50 +- 20 ms")):
 PYEOF
 }
 
+if [ "$ONLY" = store ]; then
+	BENCH_OUT=$out scripts/bench-store.sh
+	exit 0
+fi
+
 if [ "$ONLY" = cluster ]; then
 	cluster_runs
 	echo
@@ -588,4 +596,6 @@ sync_runs
 cluster_runs
 echo
 BENCH_OUT=$out scripts/bench-cluster.sh
+echo
+BENCH_OUT=$out scripts/bench-store.sh
 echo "results: $out/$stamp-*.json" >&2
