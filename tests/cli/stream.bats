@@ -4,6 +4,12 @@ load helpers
 
 teardown() {
 	stop_server
+	# a failed restart test shows what both servers said of the store
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		for f in "$BATS_TEST_TMPDIR"/*.log; do
+			[ -f "$f" ] && { echo "--- $f"; cat "$f"; }
+		done
+	fi
 }
 
 pc() {
@@ -28,8 +34,10 @@ pc() {
 
 @test "a session's profile survives a restart" {
 	start_server
+	start_server
 	pc quality_request keep-1 480p
 	stop_server
+	cp "$SERVER_LOG" "$BATS_TEST_TMPDIR/first-run.log"
 	start_server
 	pc quality_resumes keep-1 480p
 }
