@@ -19,6 +19,11 @@ DATADIR   ?= $(PREFIX)/share
 ZSH_COMPDIR  ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
 FISH_COMPDIR ?= $(or $(shell pkg-config --variable=completionsdir fish 2>/dev/null),/usr/share/fish/vendor_completions.d)
 BASH_COMPDIR ?= $(DATADIR)/bash-completion/completions
+# The service: systemd reads units under /usr/local/lib/systemd/system and
+# /usr/lib/systemd/system alike; the configuration file is read from
+# /etc/revenge whatever the prefix (cmd/revenge-server/config.h).
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR   ?= /etc
 
 CC        ?= cc
 # The flags are read when make parses this file. On a fresh machine the
@@ -66,7 +71,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-store tests-build clean install uninstall
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-store tests-build clean install uninstall dist
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -250,6 +255,13 @@ install: all
 		install -m 644 completions/_$$c $(DESTDIR)$(ZSH_COMPDIR)/_$$c; \
 		install -m 644 completions/$$c.fish $(DESTDIR)$(FISH_COMPDIR)/$$c.fish; \
 	done
+	install -d $(DESTDIR)$(SYSTEMD_UNITDIR) $(DESTDIR)$(SYSCONFDIR)/revenge
+	sed -e 's|@BINDIR@|$(BINDIR)|g' dist/systemd/revenge-server.service.in \
+		> $(DESTDIR)$(SYSTEMD_UNITDIR)/revenge-server.service
+	chmod 644 $(DESTDIR)$(SYSTEMD_UNITDIR)/revenge-server.service
+	@# an operator's own configuration is never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/revenge/revenge-server.conf ] || \
+		install -m 644 docs/examples/revenge-server.conf $(DESTDIR)$(SYSCONFDIR)/revenge/
 
 uninstall:
 	for c in $(CMDS); do rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man1/$$c.1 \
@@ -257,3 +269,12 @@ uninstall:
 		$(DESTDIR)$(FISH_COMPDIR)/$$c.fish; done
 	rm -rf $(DESTDIR)$(INCDIR)/revenge
 	rm -f $(DESTDIR)$(LIBDIR)/librevenge.* $(DESTDIR)$(LIBDIR)/pkgconfig/revenge.pc
+	rm -f $(DESTDIR)$(SYSTEMD_UNITDIR)/revenge-server.service
+	@# the configuration only while it is still the example
+	if cmp -s docs/examples/revenge-server.conf $(DESTDIR)$(SYSCONFDIR)/revenge/revenge-server.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/revenge/revenge-server.conf; fi
+
+# make dist: revenge-VERSION.tar.gz of the files git tracks at HEAD.
+dist:
+	git archive --format=tar.gz --prefix=revenge-$(VERSION)/ -o revenge-$(VERSION).tar.gz HEAD
+	@echo "revenge-$(VERSION).tar.gz"

@@ -43,6 +43,8 @@
 #include "store_watch.h"
 #include "store_writer.h"
 #include "rx.h"
+#include "notify.h"
+#include "reload.h"
 
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
@@ -51,7 +53,8 @@
 
 struct rv__server {
 	struct rv__hub hub;                     /* what connections and endpoints share */
-	const struct rv_server_config *cfg;
+	const struct rv_server_config *cfg;     /* &live */
+	struct rv_server_config live;           /* the caller's, as SIGHUPs changed it */
 	const struct rv_log *log;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
@@ -626,25 +629,41 @@ out:
 	return err;
 }
 
-/* SIGHUP: reload the certificate and key; a failure keeps the old pair. */
+/* SIGHUP: read the configuration again through on_reload (when the
+ * embedder gave one) and take what can change live (reload.c), then reload
+ * the certificate and key; a failure keeps the old pair. systemd hears
+ * RELOADING=1 first and READY=1 when done. */
 static void on_sighup(struct ev_loop *loop, ev_signal *h, int revents)
 {
 	struct rv__server *s = h->data;
 	char why[600], subject[256];
 	X509 *x;
 
+	if (s->draining)
+		return;
+	rv__notify_reloading();
+	if (s->live.on_reload) {
+		const struct rv_server_config *next = s->live.on_reload(s->live.user);
+
+		if (next) {
+			unsigned n = rv__reload_apply(&s->live, next, s->log);
+
+			s->listener.max_per_ip = s->live.max_conns_per_ip;
+			rv_log(s->log, RV_LOG_INFO, "config_reloaded", "%u setting(s) changed", n);
+		}
+	}
 	if (!s->ssl_ctx) {
 		rv_log(s->log, RV_LOG_INFO, "tls_reload", "SIGHUP: not serving TLS, nothing to reload");
-		return;
-	}
-	if (tls_reload(s, why, sizeof(why))) {
+	} else if (tls_reload(s, why, sizeof(why))) {
 		rv_log(s->log, RV_LOG_ERROR, "tls_reload_failed",
 		       "%s; still serving the previous certificate", why);
-		return;
+	} else {
+		x = SSL_CTX_get0_certificate(s->ssl_ctx);
+		X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+		rv_log(s->log, RV_LOG_INFO, "tls_reloaded", "%s: subject %s", s->cfg->tls_cert,
+		       subject);
 	}
-	x = SSL_CTX_get0_certificate(s->ssl_ctx);
-	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
-	rv_log(s->log, RV_LOG_INFO, "tls_reloaded", "%s: subject %s", s->cfg->tls_cert, subject);
+	rv__notify("READY=1");
 }
 
 /* ---- the lws callback ------------------------------------------------- */
@@ -757,6 +776,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *h, int revents)
 	if (s->draining)
 		return;
 	s->draining = true;
+	rv__notify("STOPPING=1");
 	s->drain_deadline_ns = rv_time_mono_ns() +
 			       (uint64_t)(s->cfg->drain_timeout_ms > 500 ?
 					  s->cfg->drain_timeout_ms - 500 : 100) * 1000000u;
@@ -916,7 +936,8 @@ int rv_server_run(const struct rv_server_config *cfg)
 		rv_log(cfg->log, RV_LOG_ERROR, "start_failed", "out of memory");
 		return RV_ENOMEM;
 	}
-	s->cfg = s->hub.cfg = cfg;
+	s->live = *cfg;
+	s->cfg = s->hub.cfg = &s->live;
 	s->hub.message = handle_message;
 	s->log = s->hub.log = cfg->log;
 	/* RV_TEST_CLOCK_SKEW_MS: a test's stand-in for a machine whose clock
@@ -1094,6 +1115,14 @@ int rv_server_run(const struct rv_server_config *cfg)
 	rv_log(s->log, RV_LOG_INFO, "listening", "%s", url);
 	if (cfg->on_listening)
 		cfg->on_listening(url, cfg->user);
+	{
+		char ready[400];
+
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=listening on %s", url);
+		if (rv__notify(ready))
+			rv_log(s->log, RV_LOG_WARN, "notify_failed",
+			       "cannot tell the service manager we are ready ($NOTIFY_SOCKET)");
+	}
 
 	ev_run(s->hub.loop, 0);
 out:

@@ -208,3 +208,14 @@ void srv_mask_url(const char *url, char *out, size_t outlen)
 		}
 	}
 }
+
+void srv_default_db(char *out, size_t outlen)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+	size_t n = dir ? strcspn(dir, ":") : 0;
+
+	if (n && n + sizeof("/revenge.db") <= outlen)
+		snprintf(out, outlen, "%.*s/revenge.db", (int)n, dir);
+	else
+		snprintf(out, outlen, "%s", SRV_DEFAULT_DB);
+}

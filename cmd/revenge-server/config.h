@@ -12,6 +12,12 @@
 /* The file read when --config is not given, if it exists. */
 #define SRV_CONFIG_DEFAULT "/etc/revenge/revenge-server.conf"
 
+/* The store when --db is not given: $STATE_DIRECTORY/revenge.db under
+ * systemd's StateDirectory= (the first directory when it names several),
+ * else SRV_DEFAULT_DB, relative to the working directory. */
+#define SRV_DEFAULT_DB "var/revenge.db"
+void srv_default_db(char *out, size_t outlen);
+
 /* inih's line buffer: a line (without its end) may be at most this long. */
 #define SRV_CONFIG_LINE_MAX 197
 

@@ -21,11 +21,11 @@
 
 #include "cli.h"
 #include "config.h"
+#include "backup_cmd.h"
 #include "migrate_cmd.h"
 #include "token_cmd.h"
 
 #define PROG "revenge-server"
-#define DEFAULT_DB "var/revenge.db"
 
 static const char usage_text[] =
 "Usage: " PROG " [OPTIONS]\n"
@@ -330,6 +330,7 @@ struct settings {
 	struct rv_server_config cfg;
 	struct rv_log log;
 	char host[256];
+	char default_db[4200];        /* the store's default (srv_default_db) */
 	const char *port_file;        /* NULL: none */
 	const char *secret_file, *public_file;
 	bool db_given;
@@ -923,9 +924,20 @@ struct port_file {
 	bool written;                 /* ours to remove at exit */
 };
 
+/* The server's user pointer, for both hooks: on_listening's port file and
+ * on_reload's readings (reload()). */
+struct reloader {
+	struct port_file port_file;
+	int argc;
+	char **argv;
+	const char *config_path;      /* --config, NULL: the default file */
+	struct settings *first;       /* the start's; its log is the live one */
+	struct reading *last;         /* the newest reading; NULL: none yet */
+};
+
 static void print_listening(const char *url, void *user)
 {
-	struct port_file *pf = user;
+	struct port_file *pf = &((struct reloader *)user)->port_file;
 
 	printf(PROG ": listening on %s\n", url);
 	fflush(stdout);
@@ -956,16 +968,173 @@ static rlim_t raise_open_files(void)
 	return rl.rlim_cur;
 }
 
+/* Everything a start reads, into s (zeroed): the defaults, then the
+ * configuration file (config_path, or the default file when NULL), then
+ * the flags of argv over it, then the checks between options. Any problem
+ * is a usage error (exit 2). Returns whether a file was read; its values
+ * stay in file, which must outlive s. */
+static bool parse_settings(struct settings *s, int argc, char **argv, const char *config_path,
+			   struct srv_config *file)
+{
+	struct rv_server_config *cfg = &s->cfg;
+	char flag[64];
+	bool file_read;
+	int opt;
+
+	s->log.level = RV_LOG_INFO;
+	s->log.prog = PROG;
+	rv_server_config_defaults(cfg);
+	srv_default_db(s->default_db, sizeof(s->default_db));
+	cfg->db_path = s->default_db;
+	file_read = read_config(s, config_path, file);
+
+	opterr = 0;
+	optind = 0;                   /* glibc: start over, permuting again */
+	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+		size_t i = opt_index(opt);
+		struct src w = { PROG, flag };
+
+		if (i == N_OPTS || !is_key(&long_opts[i])) {
+			if (opt == OPT_CONFIG || opt == OPT_CHECK_CONFIG)
+				continue;
+			cli_common_opt(PROG, usage_text, opt, argv);
+		}
+		snprintf(flag, sizeof(flag), "--%s", long_opts[i].name);
+		if (s->from[i] > 0 && repeatable(opt))
+			forget(s, opt);
+		set(s, &w, i, optarg, -1);
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->lead_max_ms > 0 && cfg->lead_min_ms > cfg->lead_max_ms)
+		usage_error("--lead-min: %g is above --lead-max %g", cfg->lead_min_ms,
+			    cfg->lead_max_ms);
+	if ((cfg->redis_ca || cfg->redis_cert || cfg->redis_key) &&
+	    (!cfg->redis_url || strncmp(cfg->redis_url, "rediss://", 9)))
+		usage_error("%s: only a rediss:// --redis URL speaks TLS",
+			    cfg->redis_ca ? "--redis-ca" : cfg->redis_cert ? "--redis-cert" : "--redis-key");
+	if (!cfg->redis_cert != !cfg->redis_key)
+		usage_error("%s: a client certificate needs both --redis-cert and --redis-key",
+			    cfg->redis_cert ? "--redis-cert" : "--redis-key");
+	if (!cfg->tls_cert != !cfg->tls_key)
+		usage_error("%s: TLS needs both --tls-cert and --tls-key",
+			    cfg->tls_cert ? "--tls-cert" : "--tls-key");
+	if (s->secret_file && s->public_file)
+		usage_error("--auth-secret-file and --auth-public-key: give one key, not both");
+	return file_read;
+}
+
+/* ---- SIGHUP ---- */
+
+/* One reading of the configuration, kept until exit: the server borrows
+ * its strings. */
+struct reading {
+	struct settings s;
+	struct srv_config file;
+	struct reading *older;
+};
+
+
+static bool path_differs(const char *a, const char *b)
+{
+	return !a != !b || (a && strcmp(a, b));
+}
+
+/* on_reload (revenge/server.h): read the file and flags again. A bad file
+ * must not stop a running server, so the reading is tried in a child
+ * first, where a problem is the usage error it would be at a start (on
+ * stderr, the journal); only a valid one is read here. */
+static const struct rv_server_config *reload(void *user)
+{
+	struct reloader *r = user;
+	struct settings *now = r->last ? &r->last->s : r->first;
+	struct rv_log *log = &r->first->log;
+	struct reading *rd;
+	struct srv_config scratch = { 0 };
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		rv_log(log, RV_LOG_ERROR, "config_reload_failed", "fork: %s", strerror(errno));
+		return NULL;
+	}
+	if (pid == 0) {
+		/* the child's alone, gone at _exit */
+		struct settings *probe = calloc(1, sizeof(*probe));
+		struct rv_token_key *key = NULL;
+		char why[300];
+
+		if (!probe)
+			_exit(1);
+		parse_settings(probe, r->argc, r->argv, r->config_path, &scratch);
+		if (probe->secret_file &&
+		    rv_token_key_load_secret_file(probe->secret_file, &key, why, sizeof(why)))
+			usage_error("--auth-secret-file: %s", why);
+		if (probe->public_file &&
+		    rv_token_key_load_public_file(probe->public_file, &key, why, sizeof(why)))
+			usage_error("--auth-public-key: %s", why);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			st = -1;
+			break;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		rv_log(log, RV_LOG_ERROR, "config_reload_failed",
+		       "the configuration is not valid (the line above says why); still running"
+		       " with the previous one");
+		return NULL;
+	}
+	if (!(rd = calloc(1, sizeof(*rd)))) {
+		rv_log(log, RV_LOG_ERROR, "config_reload_failed", "out of memory");
+		return NULL;
+	}
+	parse_settings(&rd->s, r->argc, r->argv, r->config_path, &rd->file);
+	rd->older = r->last;
+	r->last = rd;
+	/* what the server does not compare: the process's own */
+	rd->s.cfg.log = log;
+	rd->s.cfg.on_listening = r->first->cfg.on_listening;
+	rd->s.cfg.user = r->first->cfg.user;
+	rd->s.cfg.on_reload = r->first->cfg.on_reload;
+	rd->s.cfg.auth_key = r->first->cfg.auth_key;
+	if (rd->s.log.level != log->level) {
+		static const char *const levels[] = { "error", "warn", "info", "debug" };
+
+		rv_log(log, RV_LOG_INFO, "config_changed", "log-level: %s -> %s (now)",
+		       levels[log->level], levels[rd->s.log.level]);
+		log->level = rd->s.log.level;
+	}
+	if (rd->s.log.json != log->json) {
+		rv_log(log, RV_LOG_INFO, "config_changed", "log-format: %s -> %s (now)",
+		       log->json ? "json" : "text", rd->s.log.json ? "json" : "text");
+		log->json = rd->s.log.json;
+	}
+	if (path_differs(now->secret_file, rd->s.secret_file) ||
+	    path_differs(now->public_file, rd->s.public_file))
+		rv_log(log, RV_LOG_WARN, "config_restart_needed",
+		       "auth-secret-file, auth-public-key: changed in the configuration; the"
+		       " token key is read at start only");
+	if (path_differs(now->port_file, rd->s.port_file))
+		rv_log(log, RV_LOG_WARN, "config_restart_needed",
+		       "port-file: changed in the configuration; it takes effect at the next"
+		       " restart");
+	return &rd->s.cfg;
+}
+
 int main(int argc, char **argv)
 {
-	struct settings s = { .log = { .level = RV_LOG_INFO, .prog = PROG } };
+	struct settings s = { 0 };
 	struct rv_server_config *cfg = &s.cfg;
 	struct srv_config file = { 0 };
-	struct port_file port_file = { 0 };
+	struct reloader reloader = { .argc = argc, .argv = argv, .first = &s };
 	const char *config_path = NULL;
 	bool check = false, bad = false, file_read;
 	struct rv_token_key *key = NULL;
-	char why[300], flag[64];
+	char why[300];
 	rlim_t open_files;
 	int opt, err;
 
@@ -973,8 +1142,8 @@ int main(int argc, char **argv)
 		return token_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "migrate"))
 		return migrate_main(argc - 1, argv + 1);
-	rv_server_config_defaults(cfg);
-	cfg->db_path = DEFAULT_DB;
+	if (argc > 1 && !strcmp(argv[1], "backup"))
+		return backup_main(argc - 1, argv + 1);
 	opterr = 0;
 	/* First pass: only where the configuration comes from, since the
 	 * file is read before the flags that override it. The second pass
@@ -1004,43 +1173,11 @@ int main(int argc, char **argv)
 		if (pid > 0)
 			return check_in_child(pid);
 	}
-	file_read = read_config(&s, config_path, &file);
+	reloader.config_path = config_path;
+	file_read = parse_settings(&s, argc, argv, config_path, &file);
 	if (file_read && !config_path)
 		config_path = SRV_CONFIG_DEFAULT;
 
-	optind = 0;                   /* glibc: start over, permuting again */
-	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
-		size_t i = opt_index(opt);
-		struct src w = { PROG, flag };
-
-		if (i == N_OPTS || !is_key(&long_opts[i])) {
-			if (opt == OPT_CONFIG || opt == OPT_CHECK_CONFIG)
-				continue;
-			cli_common_opt(PROG, usage_text, opt, argv);
-		}
-		snprintf(flag, sizeof(flag), "--%s", long_opts[i].name);
-		if (s.from[i] > 0 && repeatable(opt))
-			forget(&s, opt);
-		set(&s, &w, i, optarg, -1);
-	}
-	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
-	if (cfg->lead_max_ms > 0 && cfg->lead_min_ms > cfg->lead_max_ms)
-		usage_error("--lead-min: %g is above --lead-max %g", cfg->lead_min_ms,
-			    cfg->lead_max_ms);
-	if ((cfg->redis_ca || cfg->redis_cert || cfg->redis_key) &&
-	    (!cfg->redis_url || strncmp(cfg->redis_url, "rediss://", 9)))
-		usage_error("%s: only a rediss:// --redis URL speaks TLS",
-			    cfg->redis_ca ? "--redis-ca" : cfg->redis_cert ? "--redis-cert" : "--redis-key");
-	if (!cfg->redis_cert != !cfg->redis_key)
-		usage_error("%s: a client certificate needs both --redis-cert and --redis-key",
-			    cfg->redis_cert ? "--redis-cert" : "--redis-key");
-	if (!cfg->tls_cert != !cfg->tls_key)
-		usage_error("%s: TLS needs both --tls-cert and --tls-key",
-			    cfg->tls_cert ? "--tls-cert" : "--tls-key");
-
-	if (s.secret_file && s.public_file)
-		usage_error("--auth-secret-file and --auth-public-key: give one key, not both");
 	if (s.secret_file && rv_token_key_load_secret_file(s.secret_file, &key, why, sizeof(why)))
 		usage_error("--auth-secret-file: %s", why);
 	if (s.public_file && rv_token_key_load_public_file(s.public_file, &key, why, sizeof(why)))
@@ -1054,17 +1191,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* The default store lives in ./var, made on first use; a --db path
-	 * is taken as given, so a typo in its directory is an error. */
-	if (!s.db_given && mkdir("var", 0755) && errno != EEXIST) {
+	 * is taken as given, so a typo in its directory is an error (and so
+	 * is a missing state directory: systemd makes it). */
+	if (!s.db_given && !strcmp(cfg->db_path, SRV_DEFAULT_DB) && mkdir("var", 0755) &&
+	    errno != EEXIST) {
 		fprintf(stderr, PROG ": cannot create ./var for the store: %s\n", strerror(errno));
 		rv_token_key_free(key);
 		srv_config_free(&file);
 		return 1;
 	}
-	port_file.path = s.port_file;
+	reloader.port_file.path = s.port_file;
 	cfg->log = &s.log;
 	cfg->on_listening = print_listening;
-	cfg->user = &port_file;
+	cfg->on_reload = reload;
+	cfg->user = &reloader;
 	open_files = raise_open_files();
 	if (open_files != RLIM_INFINITY && open_files < 4096)
 		rv_log(&s.log, RV_LOG_WARN, "open_files_limit",
@@ -1078,9 +1218,16 @@ int main(int argc, char **argv)
 		rv_log(&s.log, RV_LOG_INFO, "config", "read %s", config_path);
 	err = rv_server_run(cfg);
 	rv_token_key_free(key);
-	if (port_file.written)
-		unlink(port_file.path);
+	if (reloader.port_file.written)
+		unlink(reloader.port_file.path);
 	srv_config_free(&file);
+	while (reloader.last) {
+		struct reading *rd = reloader.last;
+
+		reloader.last = rd->older;
+		srv_config_free(&rd->file);
+		free(rd);
+	}
 	/* why it could not start is logged already (start_failed), once */
 	return err ? 1 : 0;
 }

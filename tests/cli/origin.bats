@@ -12,28 +12,6 @@ teardown() {
 	stop_server
 }
 
-# upgrade ORIGIN [PATH]: a WebSocket upgrade with that Origin header over a
-# raw socket (a browser's bytes, whatever the client library would allow);
-# prints the status code.
-upgrade() {
-	timeout 10 "$PY" - "$PORT" "$1" "${2:-/ws/party/o1}" <<'PYEOF'
-import base64, os, socket, sys
-port, origin, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-           f"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-           f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-           f"Origin: {origin}\r\n\r\n").encode())
-head = b""
-while b"\r\n" not in head:
-    d = s.recv(1024)
-    if not d:
-        break
-    head += d
-print(head.split(b" ")[1].decode() if head else "dropped")
-PYEOF
-}
-
 @test "the IPv6 loopback matches the default [::1]:* (was 403)" {
 	run upgrade 'http://[::1]:8080'
 	assert_output 101

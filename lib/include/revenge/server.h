@@ -96,6 +96,18 @@ struct rv_server_config {
 	 * ("ws://127.0.0.1:8080"); the port is the real one. */
 	void (*on_listening)(const char *url, void *user);
 	void *user;
+	/* SIGHUP: read the configuration again. Returns the new settings or
+	 * NULL to keep the current ones (having said why). The server takes
+	 * what can change while it serves (limits and caps, settings of
+	 * parties made from then on, origins, allowed hosts, the TLS files'
+	 * paths) and logs each change (config_changed) and each other
+	 * difference (config_restart_needed); the certificate is reloaded
+	 * after. The returned settings, and the strings they point to, must
+	 * stay valid until rv_server_run returns. NULL hook: SIGHUP reloads
+	 * only the certificate. Under systemd ($NOTIFY_SOCKET), the server
+	 * sends READY=1 once listening, RELOADING=1 and READY=1 around a
+	 * reload and STOPPING=1 when it drains. */
+	const struct rv_server_config *(*on_reload)(void *user);
 	/* H1 lead: a host's sync takes effect for everyone lead ms after the
 	 * server stamps it, lead = clamp(2 x the highest member RTT of the
 	 * last 30-40 s, lead_min_ms, lead_max_ms). lead_max_ms 0: at once,
