@@ -21,6 +21,7 @@
 #include "quality.h"
 #include "server.h"
 #include "store.h"
+#include "store_backup.h"
 #include "store_copy.h"
 #include "systime.h"
 #include "token.h"
