@@ -52,8 +52,11 @@ endif
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT       ?= -O2 -g
 CFLAGS    ?=
+# CPPFLAGS and LDFLAGS: a packager's (dpkg-buildflags: fortify, relro).
+CPPFLAGS  ?=
+LDFLAGS   ?=
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -DRV_VERSION=\"$(VERSION)\" \
-	-Ilib/include -Ilib $(PKG_CFLAGS) $(CFLAGS)
+	-Ilib/include -Ilib $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS    := $(PKG_LIBS) -lev -lm -pthread
 
 
@@ -95,13 +98,13 @@ $(LIB_A): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,librevenge.so.0 $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,librevenge.so.0 $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 CLI_SRCS  := $(wildcard cmd/common/*.c)
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $$(wildcard cmd/%/*.c cmd/%/*.h) $(CLI_SRCS) cmd/common/cli.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Icmd/common $(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Icmd/common $(SAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS)
 
 $(BUILD)/bin/revenge-server: private ALL_CFLAGS += $(shell pkg-config --cflags $(SERVER_PKGS) 2>/dev/null)
 $(BUILD)/bin/revenge-server: private LDLIBS += $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null)
@@ -116,7 +119,7 @@ $(BUILD)/bin/revenge-party: $(wildcard tui/revenge-party/*.c tui/revenge-party/*
 		$(CLI_SRCS) cmd/common/cli.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icmd/common -Itui/revenge-party $(shell pkg-config --cflags $(TUI_PKGS)) \
-		$(SAN) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS) $(shell pkg-config --libs $(TUI_PKGS))
+		$(SAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS) $(shell pkg-config --libs $(TUI_PKGS))
 
 $(BUILD)/tests/%: tests/helpers/%.c $(LIB_A)
 	@mkdir -p $(@D)

@@ -3,8 +3,8 @@
 # Completes flag names and the values of flags that have a fixed set (log
 # level and format, a token's role), typical ones (listen addresses, the
 # default --ladder, token lifetimes) or files (--db, --config, TLS, token
-# keys); the first word may be the `token` or `migrate` subcommand, with
-# flags of its own.
+# keys); the first word may be the `token`, `migrate` or `backup`
+# subcommand, with flags of its own.
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
 # when they drift apart.
@@ -39,6 +39,10 @@ _revenge_server()
 	# "revenge-server migrate ...": copy a SQLite store into PostgreSQL
 	if [[ ${COMP_WORDS[1]-} == migrate ]] && ((COMP_CWORD > 1)); then
 		flags='--from --to --merge --json --help --version -h -V'
+	fi
+	# "revenge-server backup ... FILE": copy the SQLite store, online
+	if [[ ${COMP_WORDS[1]-} == backup ]] && ((COMP_CWORD > 1)); then
+		flags='--db --config --json --help --version -h -V'
 	fi
 	local -a matches=()
 
@@ -105,7 +109,10 @@ _revenge_server()
 	elif [[ $typed == -* ]]; then
 		mapfile -t matches < <(compgen -W "$flags" -- "$typed")
 	elif ((cword == 1)); then
-		mapfile -t matches < <(compgen -W 'token migrate' -- "$typed")
+		mapfile -t matches < <(compgen -W 'token migrate backup' -- "$typed")
+	elif [[ ${COMP_WORDS[1]-} == backup ]]; then
+		compopt -o filenames 2>/dev/null   # the backup's new file
+		mapfile -t matches < <(compgen -f -- "$typed")
 	else
 		return 0  # no other operands
 	fi

@@ -76,3 +76,7 @@ complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l from -r -
 complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l to -x -d 'The PostgreSQL database to copy into (postgres:// URL)'
 complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l merge -d 'Copy into a database holding rows: the newer row of a session wins'
 complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l json -d 'Print the summary as one JSON object'
+
+# revenge-server backup FILE: copy the SQLite store, online
+complete -c revenge-server -n '__fish_use_subcommand' -a backup -d 'Copy the SQLite store into a new file, online'
+complete -c revenge-server -n '__fish_seen_subcommand_from backup' -l json -d 'Print the summary as one JSON object'

@@ -54,7 +54,8 @@ complete_bash() {
 }
 
 # Flags in --help, one a line, sorted: long ones, and -X from "-X, --long".
-# $1: "token" or "migrate" for a subcommand's help; none for the server's.
+# $1: "token", "migrate" or "backup" for a subcommand's help; none for the
+# server's.
 main_help_flags() {
 	[ -x "$SERVER" ] || { echo "no binary at $SERVER (build it first)" >&2; return 1; }
 	"$SERVER" ${1:+"$1"} --help >"$BATS_TEST_TMPDIR/help" || return 1
@@ -66,7 +67,8 @@ main_help_flags() {
 
 # Every flag of both helps: what the man page and completions must know.
 help_flags() {
-	{ main_help_flags && main_help_flags token && main_help_flags migrate; } | sort -u
+	{ main_help_flags && main_help_flags token && main_help_flags migrate &&
+		main_help_flags backup; } | sort -u
 }
 
 help_long_flags() {
@@ -223,7 +225,8 @@ missing() {
 @test "drift: every --help flag is offered by the bash completion, and no other" {
 	want=$(help_flags)
 	[ -n "$want" ]
-	offered=$({ complete_bash -; complete_bash token -; complete_bash migrate -; } | sort -u)
+	offered=$({ complete_bash -; complete_bash token -; complete_bash migrate -;
+		complete_bash backup -; } | sort -u)
 	run missing "$want" "$offered"
 	assert_output ''
 	run missing "$offered" "$want"
@@ -1083,4 +1086,21 @@ bench_scenario_flags() {
 	# a URL: nothing to offer
 	run complete_bash migrate --from "$dir/revenge.db" --to ''
 	assert_output ''
+}
+
+@test "bash: the first word offers the backup subcommand, which offers its own flags and completes FILE and --db as files" {
+	run complete_bash b
+	assert_output backup
+	run complete_bash backup --
+	assert_success
+	got=$(printf '%s\n' "$output" | sort -u)
+	want=$(main_help_flags backup | grep -- '^--')
+	assert_equal "$got" "$want"
+	dir="$BATS_TEST_TMPDIR/bk"
+	mkdir -p "$dir"
+	touch "$dir/revenge.db"
+	run complete_bash backup --db "$dir/r"
+	assert_output "$dir/revenge.db"
+	run complete_bash backup --db "$dir/revenge.db" "$dir/r"
+	assert_output "$dir/revenge.db"
 }
