@@ -109,17 +109,13 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
-int srv_config_read(const char *path, struct srv_config *cfg, srv_config_check check,
-		    void *user, char *err, size_t errlen)
+/* Parse the open stream f of the file named path; closes f. */
+static int read_stream(FILE *f, const char *path, struct srv_config *cfg, srv_config_check check,
+		       void *user, char *err, size_t errlen)
 {
-	struct reader r = { .cfg = cfg, .check = check, .user = user };
+	struct reader r = { .f = f, .cfg = cfg, .check = check, .user = user };
 	int rc, ret = -1;
 
-	r.f = fopen(path, "r");
-	if (!r.f) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		return -1;
-	}
 	rc = ini_parse_stream(next_line, &r, on_pair, &r);
 	if (ferror(r.f)) {
 		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
@@ -139,6 +135,62 @@ out:
 	free(r.buf);
 	fclose(r.f);
 	return ret;
+}
+
+int srv_config_read(const char *path, struct srv_config *cfg, srv_config_check check,
+		    void *user, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return read_stream(f, path, cfg, check, user, err, errlen);
+}
+
+int srv_config_read_text(const char *path, const char *text, size_t len, struct srv_config *cfg,
+			 srv_config_check check, void *user, char *err, size_t errlen)
+{
+	FILE *f;
+
+	if (!len)
+		return 0;             /* an empty file: no keys */
+	f = fmemopen((void *)text, len, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	return read_stream(f, path, cfg, check, user, err, errlen);
+}
+
+int srv_config_slurp(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n = 0;
+
+	*text = NULL;
+	*len = 0;
+	if (!f || !(buf = malloc(SRV_CONFIG_TEXT_MAX + 1))) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, f ? "out of memory" :
+			 strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	n = fread(buf, 1, SRV_CONFIG_TEXT_MAX + 1, f);
+	if (ferror(f) || n > SRV_CONFIG_TEXT_MAX) {
+		snprintf(err, errlen, "cannot read '%s': %s", path,
+			 ferror(f) ? strerror(errno) : "over 1 MiB");
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	*text = buf;
+	*len = n;
+	return 0;
 }
 
 void srv_config_free(struct srv_config *cfg)

@@ -50,6 +50,18 @@ typedef int (*srv_config_check)(void *user, int line, const char *key, const cha
 int srv_config_read(const char *path, struct srv_config *cfg, srv_config_check check,
 		    void *user, char *err, size_t errlen);
 
+/* The whole text of the file at path, at most SRV_CONFIG_TEXT_MAX bytes,
+ * into *text (malloc'd; the caller frees it) and *len: what a reload
+ * parses twice (srv_config_read_text), so both parses see one version of
+ * the file. 0, or -1 with "cannot read 'PATH': reason" in err. */
+#define SRV_CONFIG_TEXT_MAX (1 << 20)
+int srv_config_slurp(const char *path, char **text, size_t *len, char *err, size_t errlen);
+
+/* srv_config_read from text (len bytes) already read from path, which
+ * only names the file in messages. */
+int srv_config_read_text(const char *path, const char *text, size_t len, struct srv_config *cfg,
+			 srv_config_check check, void *user, char *err, size_t errlen);
+
 /* Free what cfg holds; NULL-safe; cfg is left empty. */
 void srv_config_free(struct srv_config *cfg);
 

@@ -650,21 +650,39 @@ static int check_key(void *user, int line, const char *key, const char *value, c
 	return 0;
 }
 
+/* A configuration file read once (a reload's snapshot): path NULL when
+ * there was none to read. */
+struct config_text {
+	const char *path;
+	char *text;
+	size_t len;
+};
+
 /* Read the configuration file into s: path, or the default one when path
- * is NULL (which may be absent: then nothing is read). Any problem is a
- * usage error naming FILE:LINE. The values stay in file, which must
- * outlive s. Returns whether a file was read. */
-static bool read_config(struct settings *s, const char *path, struct srv_config *file)
+ * is NULL (which may be absent: then nothing is read); or, when snap is
+ * not NULL, the text already read there instead. Any problem is a usage
+ * error naming FILE:LINE. The values stay in file, which must outlive s.
+ * Returns whether a file was read. */
+static bool read_config(struct settings *s, const char *path, const struct config_text *snap,
+			struct srv_config *file)
 {
 	struct file_check fc = { .s = s };
 	char err[600], prog[700];
+	int rc;
 
-	if (!path) {
+	if (snap) {
+		if (!snap->path)
+			return false;
+		path = snap->path;
+	} else if (!path) {
 		if (access(SRV_CONFIG_DEFAULT, F_OK) && errno == ENOENT)
 			return false;
 		path = SRV_CONFIG_DEFAULT;
 	}
-	if (srv_config_read(path, file, check_key, &fc, err, sizeof(err)))
+	rc = snap ? srv_config_read_text(path, snap->text, snap->len, file, check_key, &fc, err,
+					 sizeof(err)) :
+		    srv_config_read(path, file, check_key, &fc, err, sizeof(err));
+	if (rc)
 		cli_usage_error(PROG, "--config: %s", err);
 	for (size_t k = 0; k < file->n; k++) {
 		const struct srv_config_entry *e = &file->e[k];
@@ -979,12 +997,13 @@ static rlim_t raise_open_files(void)
 }
 
 /* Everything a start reads, into s (zeroed): the defaults, then the
- * configuration file (config_path, or the default file when NULL), then
+ * configuration file (config_path, or the default file when NULL; snap's
+ * text instead when not NULL, see read_config), then
  * the flags of argv over it, then the checks between options. Any problem
  * is a usage error (exit 2). Returns whether a file was read; its values
  * stay in file, which must outlive s. */
 static bool parse_settings(struct settings *s, int argc, char **argv, const char *config_path,
-			   struct srv_config *file)
+			   const struct config_text *snap, struct srv_config *file)
 {
 	struct rv_server_config *cfg = &s->cfg;
 	char flag[64];
@@ -996,7 +1015,7 @@ static bool parse_settings(struct settings *s, int argc, char **argv, const char
 	rv_server_config_defaults(cfg);
 	srv_default_db(s->default_db, sizeof(s->default_db));
 	cfg->db_path = s->default_db;
-	file_read = read_config(s, config_path, file);
+	file_read = read_config(s, config_path, snap, file);
 
 	opterr = 0;
 	optind = 0;                   /* glibc: start over, permuting again */
@@ -1053,7 +1072,9 @@ static bool path_differs(const char *a, const char *b)
 /* on_reload (revenge/server.h): read the file and flags again. A bad file
  * must not stop a running server, so the reading is tried in a child
  * first, where a problem is the usage error it would be at a start (on
- * stderr, the journal); only a valid one is read here. */
+ * stderr, the journal); only a valid one is read here, from the same
+ * snapshot of the file. (A key file named by a flag that vanishes between
+ * the two readings would still stop the server: a window of one parse.) */
 static const struct rv_server_config *reload(void *user)
 {
 	struct reloader *r = user;
@@ -1061,13 +1082,25 @@ static const struct rv_server_config *reload(void *user)
 	struct rv_log *log = &r->first->log;
 	struct reading *rd;
 	struct srv_config scratch = { 0 };
+	struct config_text snap = { .path = r->config_path };
+	char err[600];
 	pid_t pid;
 	int st;
 
+	/* one reading of the file for both parses: an editor saving it in
+	 * between cannot make the second fail */
+	if (!snap.path && access(SRV_CONFIG_DEFAULT, F_OK) == 0)
+		snap.path = SRV_CONFIG_DEFAULT;
+	if (snap.path && srv_config_slurp(snap.path, &snap.text, &snap.len, err, sizeof(err))) {
+		rv_log(log, RV_LOG_ERROR, "config_reload_failed", "--config: %s; still running with"
+		       " the previous configuration", err);
+		return NULL;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		rv_log(log, RV_LOG_ERROR, "config_reload_failed", "fork: %s", strerror(errno));
+		free(snap.text);
 		return NULL;
 	}
 	if (pid == 0) {
@@ -1078,7 +1111,7 @@ static const struct rv_server_config *reload(void *user)
 
 		if (!probe)
 			_exit(1);
-		parse_settings(probe, r->argc, r->argv, r->config_path, &scratch);
+		parse_settings(probe, r->argc, r->argv, r->config_path, &snap, &scratch);
 		if (probe->secret_file &&
 		    rv_token_key_load_secret_file(probe->secret_file, &key, why, sizeof(why)))
 			usage_error("--auth-secret-file: %s", why);
@@ -1096,13 +1129,16 @@ static const struct rv_server_config *reload(void *user)
 		rv_log(log, RV_LOG_ERROR, "config_reload_failed",
 		       "the configuration is not valid (the line above says why); still running"
 		       " with the previous one");
+		free(snap.text);
 		return NULL;
 	}
 	if (!(rd = calloc(1, sizeof(*rd)))) {
 		rv_log(log, RV_LOG_ERROR, "config_reload_failed", "out of memory");
+		free(snap.text);
 		return NULL;
 	}
-	parse_settings(&rd->s, r->argc, r->argv, r->config_path, &rd->file);
+	parse_settings(&rd->s, r->argc, r->argv, r->config_path, &snap, &rd->file);
+	free(snap.text);
 	rd->older = r->last;
 	r->last = rd;
 	/* what the server does not compare: the process's own */
@@ -1184,7 +1220,7 @@ int main(int argc, char **argv)
 			return check_in_child(pid);
 	}
 	reloader.config_path = config_path;
-	file_read = parse_settings(&s, argc, argv, config_path, &file);
+	file_read = parse_settings(&s, argc, argv, config_path, NULL, &file);
 	if (file_read && !config_path)
 		config_path = SRV_CONFIG_DEFAULT;
 

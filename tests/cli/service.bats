@@ -58,7 +58,7 @@ teardown() {
 	assert_output 1
 }
 
-@test "a SIGHUP with a broken file keeps the running settings, names FILE:LINE, and the server goes on" {
+@test "a SIGHUP with a broken or missing file keeps the running settings, names FILE:LINE, and the server goes on" {
 	local conf="$BATS_TEST_TMPDIR/rv.conf"
 	printf 'origin = a.example\n' >"$conf"
 	NOTIFY_SOCKET="$NOTIFY_SOCK" start_server --config "$conf"
@@ -73,6 +73,12 @@ teardown() {
 	assert_output 101
 	run upgrade http://b.example
 	assert_output 403
+	# a --config file gone: the same
+	rm "$conf"
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" "config_reload_failed --config: cannot read '$conf': No such file or directory; still running with the previous configuration"
+	run upgrade http://a.example
+	assert_output 101
 	stop_server
 }
 
