@@ -425,3 +425,41 @@ bench_server_flags() {
 	bench_lines 'ws://10\.0\.0\.2:8080'
 	[ "$(cat bench-lines)" -ge 3 ]
 }
+
+@test "--help as read: the server's /healthz is HTTPS with --tls-cert, as its first lines say" {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=localhost -keyout key.pem -out cert.pem 2>/dev/null
+	run -0 "$BIN/revenge-server" --help
+	assert_line "with /healthz and /metrics beside them over HTTP (HTTPS with --tls-cert)."
+	start_server --tls-cert cert.pem --tls-key key.pem
+	[[ $URL == wss://* ]]
+	run -0 curl -sk "https://127.0.0.1:$PORT/healthz"
+	assert_output --partial '"status":"ok"'
+	run curl -s "http://127.0.0.1:$PORT/healthz"
+	assert_failure
+}
+
+@test "Watch in the terminal: library log lines only with RV_LWS_DEBUG=1, and then in --log FILE, never on the screen" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	grep -qF 'it logs nothing unless `RV_LWS_DEBUG=1`, and then' "$README"
+	start_server
+	TMUX_SOCK="rv-readme-$$"
+	export TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+	local s i
+	for s in quiet debug; do
+		local env=
+		[ "$s" = quiet ] || env="RV_LWS_DEBUG=1"
+		tmux -L "$TMUX_SOCK" new-session -d -s "$s" -x 100 -y 24 \
+			"$env $BIN/revenge-party --log $BATS_TEST_TMPDIR/$s.log --name $s $URL logs; sleep 30"
+		for i in $(seq 1 100); do
+			tmux -L "$TMUX_SOCK" capture-pane -p -t "$s" | grep -q "connected to" && break
+			sleep 0.1
+		done
+		run tmux -L "$TMUX_SOCK" capture-pane -p -t "$s"
+		assert_output --partial "connected to $URL"
+		# lws's lines look like "[2026/12/06 21:50:00:1234] N: ..."
+		refute_output --regexp '\[[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9:]+\] [A-Z]: '
+	done
+	[ ! -s quiet.log ]
+	grep -qE '\] [A-Z]: ' debug.log
+}
