@@ -433,6 +433,17 @@ bench_server_flags() {
 	block bench --commands | grep -q "^revenge-bench --url ws://127.0.0.1:$PORT fanout"
 }
 
+@test "Measure it: why the README's server runs with the limits off: a default one refuses the load, exit 1, said once" {
+	grep -q "refuse a load generator, so a server to measure runs with them off" \
+		<(tr '\n' ' ' <"$README" | tr -s ' ')
+	start_server
+	# 300 connections from one address: past --max-conns-per-ip (256)
+	run -1 "$BIN/revenge-bench" --url "$URL" chat --parties 30 --members 10 --rate 1 \
+		--duration 300ms
+	assert_line --regexp '^first failure refused: HTTP (503|429)( [a-z].*)?$'
+	refute_line --regexp 'HTTP [0-9]+ HTTP'
+}
+
 @test "--help as read: the server's /healthz is HTTPS with --tls-cert, as its first lines say" {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 		-subj /CN=localhost -keyout key.pem -out cert.pem 2>/dev/null
