@@ -5,12 +5,14 @@
 // after a line `// once "welcome" has arrived:`, once the welcome came).
 // console.log prints one JSON object a line, so the test can read it.
 //
-//   node readme_js.js FILE MS     the snippet in FILE, stopped after MS ms
+//   node readme_js.js FILE MS [N]  the snippet in FILE, stopped after MS
+//                                  ms, or once it printed N lines
 "use strict";
 const fs = require("fs");
 const WebSocket = require("ws");
 
-const [file, ms] = process.argv.slice(2);
+const [file, ms, most] = process.argv.slice(2);
+let printed = 0;
 const src = fs.readFileSync(file, "utf8");
 const lines = src.split("\n");
 const welcomeAt = lines.findIndex((l) => /^\/\/ once "welcome" has arrived:/.test(l));
@@ -25,8 +27,11 @@ const trigger = welcomeAt >= 0 ?
    });` :
   `ws.addEventListener("open", () => __later());`;
 const out = {
-  log: (...a) => process.stdout.write(a.map((x) =>
-    typeof x === "string" ? x : JSON.stringify(x)).join(" ") + "\n"),
+  log: (...a) => {
+    process.stdout.write(a.map((x) =>
+      typeof x === "string" ? x : JSON.stringify(x)).join(" ") + "\n");
+    if (most && ++printed >= Number(most)) process.exit(0);
+  },
 };
 // the snippet's own scope: WebSocket and console as a browser has them
 new Function("WebSocket", "console",
