@@ -487,3 +487,20 @@ bench_server_flags() {
 	[ ! -s quiet.log ]
 	grep -qE '\] [A-Z]: ' debug.log
 }
+
+@test "--help as read: revenge-bench names the server limits to turn off, each a real flag, the README's server line the same" {
+	run -0 "$BIN/revenge-bench" --help
+	local para flags f
+	para=$(echo "$output" | sed -n '/^All the load comes from one address/,/^$/p' | tr '\n' ' ')
+	[ -n "$para" ] || fail "revenge-bench --help says nothing about the server's limits"
+	flags=$(grep -oE -- '--[a-z-]+ 0' <<<"$para" | sort)
+	[ "$(wc -l <<<"$flags")" -ge 7 ]
+	run -0 "$BIN/revenge-server" --help
+	while read -r f _; do
+		assert_output --partial -- "  $f N"
+	done <<<"$flags"
+	# the README starts its bench server with exactly these
+	assert_equal "$(bench_server_flags | grep -oE -- '--[a-z-]+ 0' | sort)" "$flags"
+	# and so does the man page
+	grep -q 'All the load comes from one client address' "$ROOT/docs/man/revenge-bench.1"
+}
