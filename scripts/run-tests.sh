@@ -48,7 +48,7 @@ bats_jobs=()
 # batch. The longest side-by-side files start first, so that none of them
 # is left running alone at the end of the batch (the rest follow in name
 # order); a name here that no longer exists is skipped.
-long_side_files="cluster.bats party_tui.bats bench.bats cluster_tls.bats probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats store_migrate.bats"
+long_side_files="cluster.bats party_tui.bats readme.bats bench.bats cluster_tls.bats probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats store_migrate.bats"
 # bats >= 1.8 filters by tag; an older one runs a file with any timed test
 # whole in the timed lane.
 bats_tags=

@@ -426,10 +426,9 @@ static void report_json(const struct mesh *ms, const struct amp *a, double ratio
 	printf("\"sent\":%llu,\"delivered\":%llu,\"refused\":%llu,\"errors\":%llu,",
 	       (unsigned long long)a->sent, (unsigned long long)a->delivered,
 	       (unsigned long long)a->refused, (unsigned long long)a->errors);
-	if (a->first_error[0])
-		printf("\"first_error\":\"%s\",", a->first_error);
-	else
-		printf("\"first_error\":null,");
+	printf("\"first_error\":");
+	bench_json_str(stdout, a->first_error[0] ? a->first_error : NULL);
+	putchar(',');
 	mesh_load_json(ms, stdout);
 	printf("\"bystander\":{\"connected\":%u,\"failed\":%u,\"closed_by_server\":%u,"
 	       "\"sent\":%llu,\"answered\":%llu,\"errors\":%llu,\"quiet_samples\":%llu,"
@@ -444,16 +443,11 @@ static void report_json(const struct mesh *ms, const struct amp *a, double ratio
 	putchar(',');
 	json_num(stdout, "p99_ratio", ratio, "%.2f");
 	json_num(stdout, "p99_delta_ms", delta, "%.3f");
-	if (!a->by_ok)
-		printf("\"bystander_failure\":\"%s\",", by->reason[0] ? by->reason :
+	printf("\"bystander_failure\":");
+	bench_json_str(stdout, a->by_ok ? NULL : by->reason[0] ? by->reason :
 		       "no result from the bystanders' process");
-	else
-		printf("\"bystander_failure\":null,");
-	printf("\"first_failure\":");
-	if (ms->reason[0])
-		printf("\"%s\"", ms->reason);
-	else
-		printf("null");
+	printf(",\"first_failure\":");
+	bench_json_str(stdout, ms->reason[0] ? ms->reason : NULL);
 	limits_json(o->c.lim, stdout);
 	printf("}\n");
 }

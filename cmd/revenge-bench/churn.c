@@ -319,7 +319,7 @@ static void report(const struct mesh *ms)
 	if (isfinite(cpu))
 		printf("server CPU    %.2f s\n", cpu);
 	else
-		printf("server CPU    not measured (no /metrics; use --server-pid)\n");
+		printf("server CPU    not measured (/metrics did not answer; use --server-pid)\n");
 	printf("errors        %llu\n", (unsigned long long)errors);
 	mesh_load_text(ms, stdout);
 	limits_text(o->c.lim, stdout);

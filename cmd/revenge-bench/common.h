@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <ev.h>
 
@@ -66,13 +67,20 @@ void bench_clock_text(char *buf, size_t size, double elapsed, double duration);
 
 /* Why a client connection ended, for "first failure": a refused
  * handshake (HTTP status), a close by the server (its code), or no
- * connection at all (code and status 0). */
+ * connection at all (code and status 0); the reason (the peer's words, or
+ * NULL) with its control characters as spaces. */
 void bench_close_reason(char *buf, size_t size, int code, int status, const char *reason);
 
 /* The string value of "key" in text (len bytes, scanned, not parsed: the
  * generator must stay cheaper than the server it measures), copied to out
- * (at most outlen - 1 bytes, escapes and control characters dropped, so
- * the result is safe inside JSON quotes); "" when absent. */
+ * (at most outlen - 1 bytes): escapes decoded (\" \\ \/ \uXXXX), line
+ * breaks and other control characters as spaces, so that it prints on one
+ * line of the table; "" when absent. Quotes and backslashes stay: write it
+ * into JSON with bench_json_str. */
 void bench_scan_str(const char *text, size_t len, const char *key, char *out, size_t outlen);
+
+/* s as a JSON string on out (quotes, backslashes and control characters
+ * escaped, bytes that are not UTF-8 as U+FFFD); null when s is NULL. */
+void bench_json_str(FILE *out, const char *s);
 
 #endif

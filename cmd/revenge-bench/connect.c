@@ -348,7 +348,7 @@ static void print_text(const struct conn_bench *b, double rate, double rss1, dou
 		printf("server memory %.1f MiB resident, %.2f KiB per connection\n",
 		       rss1 / 1048576, per / 1024);
 	else
-		printf("server memory not measured (no /metrics; use --server-pid)\n");
+		printf("server memory not measured (/metrics did not answer; use --server-pid)\n");
 	if (isfinite(held_pct))
 		printf("server CPU    %.2f%% of a core while the connections were held\n", held_pct);
 	limits_text(c->lim, stdout);

@@ -34,13 +34,15 @@ double mesh_now(void)
 /* How busy the server and this generator were over the window, in percent
  * of one core: a generator near 100% is what limits the run. The CPU is
  * read before the window and after the grace period, which carries only
- * the last deliveries, so it is put over the window alone. */
+ * the last deliveries, so it is put over the window alone (a run that
+ * ended early, over the time it lasted). */
 static void load_pct(const struct mesh *ms, double *server, double *self)
 {
 	double span = mesh_window(ms);
 
 	*server = *self = NAN;
-	if (!ms->measuring || span <= 0)
+	/* a window too short for /proc's clock ticks measures nothing */
+	if (!ms->measuring || span < 0.1)
 		return;
 	*server = 100 * (ms->cpu_end - ms->cpu_start) / span;
 	*self = 100 * (ms->self_cpu_end - ms->self_cpu_start) / span;
@@ -519,6 +521,7 @@ static void mesh_run(struct mesh *ms)
 	 * servstat_cpu, and a nested ev_run forgets an ev_break. */
 	while (!ms->stopping)
 		ev_run(ms->loop, EVRUN_ONCE);
+	ms->t_stopped = mesh_now();
 	ev_timer_stop(ms->loop, &ms->connect_timer);
 	ev_timer_stop(ms->loop, &ms->pace);
 	ev_timer_stop(ms->loop, &ms->status);
@@ -566,11 +569,16 @@ double mesh_loss_pct(uint64_t expected, uint64_t received)
 
 double mesh_window(const struct mesh *ms)
 {
+	double end;
+
 	if (!ms->measuring)
 		return 0;
-	if (ms->intr.hit && ms->intr.t < ms->t_end)
-		return fmax(0, ms->intr.t - ms->t_measure);
-	return ms->o->duration_s;
+	end = ms->t_end;
+	if (ms->intr.hit && ms->intr.t < end)
+		end = ms->intr.t;
+	if (ms->t_stopped && ms->t_stopped < end)
+		end = ms->t_stopped;
+	return fmax(0, end - ms->t_measure);
 }
 
 void mesh_error(struct mesh *ms, const char *fmt, ...)
@@ -603,23 +611,10 @@ void mesh_loss(struct mesh *ms, const char *what, uint64_t expected, uint64_t re
 			   what, mesh_loss_pct(expected, received));
 }
 
-/* s as a JSON string: the peer's words, nothing in them may end it. */
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++)
-		if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
-			fputc(*s, out);
-	fputc('"', out);
-}
-
 void mesh_errors_json(const struct mesh *ms, FILE *out)
 {
 	fprintf(out, "\"first_error\":");
-	if (ms->first_error[0])
-		json_str(out, ms->first_error);
-	else
-		fprintf(out, "null");
+	bench_json_str(out, ms->first_error[0] ? ms->first_error : NULL);
 	fputc(',', out);
 }
 

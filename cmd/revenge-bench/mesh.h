@@ -89,6 +89,8 @@ struct mesh {
 	bool starting;                /* reading the server's CPU to start */
 	double t0;                    /* monotonic seconds at the start */
 	double t_settle, t_measure, t_end;
+	double t_stopped;             /* when the run ended (a scenario may end
+				       * it before t_end: fill), 0: running */
 	double t_last_rx;             /* the last message before the window */
 	double cpu_start, cpu_end;    /* server CPU seconds, every --url's
 				       * together; NAN when one is unknown */
@@ -175,7 +177,9 @@ void mesh_errors_text(const struct mesh *ms, FILE *out);
  * expected). */
 double mesh_loss_pct(uint64_t expected, uint64_t received);
 
-/* The measured window in seconds (shorter when Ctrl-C stopped it). */
+/* The measured window in seconds, as long as it lasted: shorter than
+ * --duration when Ctrl-C stopped it or the scenario ended it early (fill,
+ * once every member has its sync). */
 double mesh_window(const struct mesh *ms);
 
 /* The JSON members every party scenario reports, each followed by a comma:

@@ -138,7 +138,8 @@ static void progress_message(struct rv_conn *c, const char *text, size_t len, vo
 
 			bench_scan_str(text, len, "code", code, sizeof(code));
 			bench_scan_str(text, len, "message", msg, sizeof(msg));
-			snprintf(b->first_error, sizeof(b->first_error), "%s: %s", code, msg);
+			snprintf(b->first_error, sizeof(b->first_error), "%s: %s",
+				 code[0] ? code : "error", msg);
 		}
 		return;
 	}
@@ -174,16 +175,8 @@ static void progress_close(struct rv_conn *c, int code, int status, const char *
 		b->failed++;
 	else
 		b->closed++;
-	if (!b->close_reason[0]) {
-		if (status)
-			snprintf(b->close_reason, sizeof(b->close_reason), "refused: HTTP %d", status);
-		else if (code)
-			snprintf(b->close_reason, sizeof(b->close_reason), "closed by server: %d %s",
-				 code, reason);
-		else
-			snprintf(b->close_reason, sizeof(b->close_reason), "cannot connect: %s",
-				 reason);
-	}
+	if (!b->close_reason[0])
+		bench_close_reason(b->close_reason, sizeof(b->close_reason), code, status, reason);
 }
 
 static const struct rv_conn_callbacks progress_cb = {
@@ -332,10 +325,7 @@ static void report(struct progress *b)
 			       b->lat.sum / (double)b->lat.count / 1000);
 		}
 		printf(",\"interrupted\":%s,\"first_error\":", b->intr.hit ? "true" : "false");
-		if (first)
-			printf("\"%s\"", first);
-		else
-			printf("null");
+		bench_json_str(stdout, first);
 		limits_json(o->c.lim, stdout);
 		printf("}\n");
 		return;

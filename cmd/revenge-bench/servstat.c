@@ -125,7 +125,7 @@ void servstat_cpu_text(FILE *out, double cpu_s, uint64_t delivered)
 		fprintf(out, "server CPU    %.2f s, %.2f us per delivered message\n", cpu_s,
 			us_per(cpu_s, delivered));
 	else
-		fprintf(out, "server CPU    not measured (no /metrics; use --server-pid)\n");
+		fprintf(out, "server CPU    not measured (/metrics did not answer; use --server-pid)\n");
 }
 
 double servstat_self_cpu(void)

@@ -767,7 +767,8 @@ static void json_code(FILE *out, const char *text)
 	char code[64];
 
 	bench_scan_str(text, strlen(text), "code", code, sizeof(code));
-	fprintf(out, code[0] ? "\"%s\"," : "null,", code);
+	bench_json_str(out, code[0] ? code : NULL);
+	fputc(',', out);
 }
 
 static void json_num(FILE *out, const char *key, double v, const char *sep)

@@ -35,7 +35,7 @@ static const char usage_text[] =
 "\n"
 "Serve watch parties, playback progress and quality switching over WebSocket\n"
 "(protocol revenge.v1): /ws/party/{id}, /ws/progress/{id}, /ws/stream/{id},\n"
-"with /healthz and /metrics over plain HTTP.\n"
+"with /healthz and /metrics beside them over HTTP (HTTPS with --tls-cert).\n"
 "\n"
 "Options:\n"
 "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080;\n"

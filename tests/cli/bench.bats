@@ -174,7 +174,7 @@ assert r["handshake_ms"] is None, r
 	run -1 "$BENCH" --url ws://127.0.0.1:1 connect --raw --conns 5 --duration 200ms
 	assert_line "first failure cannot connect: Connection refused"
 	assert_line "handshakes    0/s  not measured (none arrived)"
-	assert_line "server memory not measured (no /metrics; use --server-pid)"
+	assert_line "server memory not measured (/metrics did not answer; use --server-pid)"
 }
 
 # A bare-socket server (tests/helpers/raw_handshake_server.py MODE); sets

@@ -198,3 +198,49 @@ assert r["first_error"].startswith("cannot connect: "), r'
 	assert_line --partial "first failure cannot connect: "
 	refute_line --partial "first error"
 }
+
+# bad_server MODE: tests/helpers/bad_server.py MODE in the background;
+# sets BENCH_PID (teardown stops it) and BAD_URL.
+bad_server() {
+	"$PY" "$PYHELP/bad_server.py" "$1" >"$BATS_TEST_TMPDIR/bad-$1.out" 2>&1 3>&- &
+	BENCH_PID=$!
+	wait_for "$BATS_TEST_TMPDIR/bad-$1.out" '^listening '
+	BAD_URL="ws://127.0.0.1:$(awk '{ print $2; exit }' "$BATS_TEST_TMPDIR/bad-$1.out")"
+}
+
+@test "progress: a peer's error text with quotes, backslashes and control characters stays valid JSON in first_error" {
+	bad_server errtext
+	run -1 --separate-stderr "$BENCH" --url "$BAD_URL" --json progress --sessions 2 \
+		--duration 300ms
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	# escapes decoded, line breaks and control characters as spaces
+	json_is "$BATS_TEST_TMPDIR/r.json" '
+assert r["first_error"] == "bad\"code: say \"hi\" \\ back line tab bell \u00e9", r
+assert r["errors"] > 0 and r["acked"] == 0, r'
+	# the table: the same, on one line
+	run -1 "$BENCH" --url "$BAD_URL" progress --sessions 2 --duration 300ms
+	assert_line 'first error   bad"code: say "hi" \ back line tab bell é'
+}
+
+@test "progress: a close reason with quotes, a backslash and a tab stays valid JSON in first_error" {
+	bad_server closetext
+	run -1 --separate-stderr "$BENCH" --url "$BAD_URL" --json progress --sessions 2 \
+		--duration 300ms
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	json_is "$BATS_TEST_TMPDIR/r.json" '
+assert r["first_error"] == "closed by server: 4000 no \"way\" \\ out now", r'
+}
+
+@test "fill ends once every member has its sync: duration_s is the time it measured, not --duration" {
+	start_server "${OPEN[@]}"
+	local t0=$SECONDS
+	run -0 --separate-stderr "$BENCH" --url "$URL" --json fill --parties 1 --members 3 \
+		--duration 20s
+	local wall=$((SECONDS - t0))
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	json_is "$BATS_TEST_TMPDIR/r.json" "
+assert r['first_error'] is None and r['sync_received'] == r['sync_expected'] == 2, r
+assert 0 <= r['duration_s'] <= $wall + 1 and r['duration_s'] < 15, r"
+	# it did end early: well before the 20 s asked for
+	[ "$wall" -lt 15 ]
+}

@@ -75,6 +75,11 @@ start_server() {
 	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
 		db=$(pg_test_db "$db") || return 1
 	fi
+	# new files, not the old ones truncated: an earlier server of this
+	# name may still be running and would write on into them, and the
+	# child truncates only after this shell may have read its old
+	# "listening on"
+	rm -f "$out" "$SERVER_LOG"
 	"$SERVER" --listen 127.0.0.1:0 --db "$db" "$@" \
 		>"$out" 2>"$SERVER_LOG" 3>&- &
 	SERVER_PID=$!
@@ -109,6 +114,7 @@ start_server() {
 start_raw() {
 	local out="$BATS_TEST_TMPDIR/server.out" i
 	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
+	rm -f "$out" "$SERVER_LOG"   # as start_server: new files
 	"$@" >"$out" 2>"$SERVER_LOG" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 1 100); do

@@ -136,3 +136,24 @@ bad_flag() { # expected-substring args...
 	run grep -c ' info: ' "$SERVER_LOG"
 	assert_output 0
 }
+
+# The test helpers themselves (helpers.bash): a server started again under
+# the same name gets files of its own. Truncating the old ones is not
+# enough: a server still running writes on at its old offset into them,
+# and the truncation happens in the child, after the parent may already
+# have read the old "listening on" line.
+@test "start_server again under the same name: the earlier server's lines never reach the new files" {
+	SERVER_NAME=same start_server
+	local old_pid=$SERVER_PID old_url=$URL
+	SERVER_NAME=same start_server
+	[ "$URL" != "$old_url" ]
+	run grep -c 'listening on' "$BATS_TEST_TMPDIR/same.out"
+	assert_output 1
+	# the earlier one drains now: its log lines stay out of the new log
+	kill -TERM "$old_pid"
+	wait "$old_pid"
+	run grep -a -c 'draining' "$SERVER_LOG"
+	assert_output 0
+	run curl -s "$HTTP/healthz"
+	assert_output --partial '"status":"ok"'
+}

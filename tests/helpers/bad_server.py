@@ -3,6 +3,11 @@ revenge.v1 protocol on purpose, for the probe's exit status 5. Prints
 "listening PORT" once it accepts connections. Modes:
   garbage     answer every connection with a text frame that is not JSON
   notype      answer with a JSON object that has no "type"
+  errtext     answer every message with an error reply whose code and
+              message hold quotes, backslashes, escaped control characters
+              and a unicode escape (revenge-bench must carry them into its JSON)
+  closetext   close every connection with code 4000 and a reason holding
+              quotes, a backslash and a tab
 """
 import asyncio
 import sys
@@ -12,7 +17,18 @@ import websockets
 MODE = sys.argv[1]
 
 
+ERRTEXT = ('{"type":"error","payload":{"code":"bad\\"code",'
+           '"message":"say \\"hi\\" \\\\ back\\nline\\ttab\\u0007bell \\u00e9"}}')
+
+
 async def handler(ws, path=None):
+    if MODE == "errtext":
+        async for _ in ws:
+            await ws.send(ERRTEXT)
+        return
+    if MODE == "closetext":
+        await ws.close(4000, 'no "way" \\ out\tnow')
+        return
     if MODE == "garbage":
         await ws.send("this is not json")
     else:
