@@ -165,7 +165,7 @@ static void party_members(void *user, const char *id, const struct rv__broker_me
 static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents);
 static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n);
 static void party_subscribed(void *user, const char *id);
-static void members_again(void *user);
+static void members_again(void *user, unsigned shard);
 static void rearm(struct live_party *lp);
 static void decide(struct parties *ps, struct live_party *lp, const struct rv__broker_members *r);
 static void admit_waiting(struct parties *ps, struct live_party *lp);
@@ -592,28 +592,41 @@ static void write_member(struct live_party *lp, const struct rv_member *m)
 	members_step(lp, RV__MEMBERS_JOIN, m->id, entry, pc->join_seq);
 }
 
+/* The parties on one Redis shard that came back (again). */
+struct shard_up {
+	struct rv__broker *broker;
+	unsigned shard;
+};
+
 static void forget_kept(void *value, void *arg)
 {
-	((struct live_party *)value)->kept_seq = 0;
+	struct live_party *lp = value;
+	const struct shard_up *up = arg;
+
+	if (rv__broker_shard_of(up->broker, rv_party_id(lp->party)) == up->shard)
+		lp->kept_seq = 0;
 }
 
 static void write_members(void *value, void *arg)
 {
 	struct live_party *lp = value;
+	const struct shard_up *up = arg;
 
-	(void)arg;
+	if (rv__broker_shard_of(up->broker, rv_party_id(lp->party)) != up->shard)
+		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
 		if (!m->remote)
 			write_member(lp, m);
 }
 
-static void members_again(void *user)
+static void members_again(void *user, unsigned shard)
 {
 	struct parties *ps = user;
+	struct shard_up up = { ps->hub->broker, shard };
 
 	/* a Redis that restarted counts kept sequences from 1 again */
-	rv__idmap_each(&ps->by_id, forget_kept, NULL);
-	rv__idmap_each(&ps->by_id, write_members, NULL);
+	rv__idmap_each(&ps->by_id, forget_kept, &up);
+	rv__idmap_each(&ps->by_id, write_members, &up);
 }
 
 struct node_set {
