@@ -567,6 +567,36 @@ async def s_hold():
     print("ok hold")
 
 
+async def s_spread():
+    """PARTIES (env, default 12) parties PARTY-0, PARTY-1, ...: ann (host)
+    on A and bob on B in each; ann's sync reaches bob and her chat is kept
+    in every one (whichever Redis shard it lives on). Then MARK is created
+    and they stay until MARK.done exists (the test reads each shard's keys
+    meanwhile)."""
+    mark = os.environ["MARK"]
+    n = int(os.environ.get("PARTIES", "12"))
+    held = []
+    for i in range(n):
+        party = f"{PARTY}-{i}"
+        ann, wa = await join(URL_A, party, "ann")
+        check(wa["role"] == "host", f"{party}: ann is not host: {wa}")
+        bob, _ = await join(URL_B, party, "bob")
+        await relayed_sync(ann, wa["participant_id"], bob, 10.0 + i, 20)
+        await send(ann, "chat", {"text": f"hello {party}"})
+        m = await until(bob, lambda m: m["type"] == "chat", 5)
+        check(m is not None and m["payload"]["text"] == f"hello {party}",
+              f"{party}: chat across nodes: {m}")
+        held += [ann, bob]
+    open(mark, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(mark + ".done"):
+        check(time.monotonic() < deadline, "the test never said done")
+        await asyncio.sleep(0.1)
+    for ws in held:
+        await ws.close()
+    print(f"ok spread {n} parties")
+
+
 async def s_clock():
     """The server time of a node on A and of one on B (each welcome's ts)
     agree with this machine's clock to within 50 ms: a node whose clock
@@ -582,7 +612,7 @@ async def s_clock():
     print("ok clock")
 
 
-SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn, "spread": s_spread,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
