@@ -548,6 +548,16 @@ async def s_handover_race():
     print(f"ok handover_race {rounds} rounds")
 
 
+async def marked_wait(mark):
+    """Create mark, then wait (60 s at most) until the test creates
+    mark.done."""
+    open(mark, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(mark + ".done"):
+        check(time.monotonic() < deadline, "the test never said done")
+        await asyncio.sleep(0.1)
+
+
 async def s_hold():
     """bob joins B, then ann joins A (half a second later); then MARK is
     created and they stay until MARK.done exists (the test restarts Redis
@@ -557,11 +567,7 @@ async def s_hold():
     await asyncio.sleep(0.5)
     ann, _ = await join(URL_A, PARTY, "ann")
     await asyncio.sleep(0.5)
-    open(mark, "w").close()
-    deadline = time.monotonic() + 60
-    while not os.path.exists(mark + ".done"):
-        check(time.monotonic() < deadline, "the test never said done")
-        await asyncio.sleep(0.1)
+    await marked_wait(mark)
     await ann.close()
     await bob.close()
     print("ok hold")
@@ -587,11 +593,7 @@ async def s_spread():
         check(m is not None and m["payload"]["text"] == f"hello {party}",
               f"{party}: chat across nodes: {m}")
         held += [ann, bob]
-    open(mark, "w").close()
-    deadline = time.monotonic() + 60
-    while not os.path.exists(mark + ".done"):
-        check(time.monotonic() < deadline, "the test never said done")
-        await asyncio.sleep(0.1)
+    await marked_wait(mark)
     for ws in held:
         await ws.close()
     print(f"ok spread {n} parties")
