@@ -221,3 +221,39 @@ rcli() {
 	refute_output --partial "two@"
 	assert_line --regexp '^redis = redis://:\*\*\*\*@127\.0\.0\.1:1/2,unix://:\*\*\*\*@/tmp/r\.sock\?db=3 +; '
 }
+
+@test "progress sessions go by their id's shard: a report on A shows in a tick on B for sessions on each shard" {
+	start_shards
+	start_node A --redis "$SHARDS"
+	start_node B --redis "$SHARDS"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	local k sess port oport out i
+	for k in 0 1; do
+		sess=$(party_on "$k" prog)
+		port=$([ "$k" = 0 ] && echo "$R0_PORT" || echo "$R1_PORT")
+		oport=$([ "$k" = 0 ] && echo "$R1_PORT" || echo "$R0_PORT")
+		out="$BATS_TEST_TMPDIR/watch-$k.out"
+		py "$PYHELP/progress_cluster.py" watch "$B_URL" "$sess" 42 20 >"$out" 2>&1 3>&- &
+		local wpid=$!
+		for i in $(seq 1 100); do
+			grep -q watching "$out" && break
+			sleep 0.1
+		done
+		# B subscribed the session's channel on its shard only
+		for i in $(seq 1 50); do
+			[ "$(rcli "$port" PUBSUB NUMSUB "revenge:progress:$sess" | sed -n 2p)" = 1 ] && break
+			sleep 0.1
+		done
+		[ "$(rcli "$port" PUBSUB NUMSUB "revenge:progress:$sess" | sed -n 2p)" = 1 ]
+		[ "$(rcli "$oport" PUBSUB NUMSUB "revenge:progress:$sess" | sed -n 2p)" = 0 ]
+		run py "$PYHELP/progress_cluster.py" local "$A_URL" "$sess" 42
+		assert_success
+		wait "$wpid" || { cat "$out"; false; }
+		grep -q "seen 42" "$out"
+	done
+	[ "$(metric A 'revenge_redis_shard_published_total{shard="0"}')" -ge 1 ]
+	[ "$(metric A 'revenge_redis_shard_published_total{shard="1"}')" -ge 1 ]
+	stop_node A
+	stop_node B
+}
