@@ -107,8 +107,8 @@ struct rv__broker_ops {
 	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
 		       const char *member, const char *entry, uint64_t join, uint64_t seq);
 	/* Which of nodes (other nodes' ids) still hold their lease: one
-	 * MGET of their lease keys, whatever the number of parties; the
-	 * answer comes through on_leases. 0, or RV_EIO (not connected),
+	 * MGET of their lease keys, whatever the number of parties, on every
+	 * shard; each shard's answer comes through on_leases. 0, or RV_EIO (not connected),
 	 * RV_ENOMEM. */
 	int (*leases)(struct rv__broker *b, const uint64_t *nodes, size_t n);
 	/* Start or stop receiving party's channel; kept across reconnects
@@ -153,9 +153,11 @@ struct rv__broker {
 	 * every message and notice published there reaches this node, so a
 	 * read made after this sees every change (NULL: not set). */
 	void (*on_subscribed)(void *user, const char *party);
-	/* leases' answer: alive[i] tells whether nodes[i] holds its lease
-	 * (NULL: not set); not called when it failed. */
-	void (*on_leases)(void *user, const uint64_t *nodes, const bool *alive, size_t n);
+	/* leases' answer from one shard: alive[i] tells whether nodes[i]
+	 * holds its lease there, which is what the members of that shard's
+	 * parties are swept by (NULL: not set); not called when it failed. */
+	void (*on_leases)(void *user, unsigned shard, const uint64_t *nodes, const bool *alive,
+			  size_t n);
 	/* A members step's answer (NULL: not set); r->failed when there was
 	 * none (every step made is answered once, in order). */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);

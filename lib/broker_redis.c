@@ -964,7 +964,7 @@ static void on_leases(struct rv__redis_conn *c, redisReply *reply, void *priv)
 		goto done;
 	for (size_t i = 0; i < rq->n; i++)
 		alive[i] = reply->element[i]->type != REDIS_REPLY_NIL;
-	rb->base.on_leases(rb->base.user, rq->nodes, alive, rq->n);
+	rb->base.on_leases(rb->base.user, rb->shard, rq->nodes, alive, rq->n);
 done:
 	free(alive);
 	free(rq);

@@ -67,12 +67,13 @@ static void fwd_subscribed(void *user, const char *party)
 		b->on_subscribed(b->user, party);
 }
 
-static void fwd_leases(void *user, const uint64_t *nodes, const bool *alive, size_t n)
+static void fwd_leases(void *user, unsigned shard, const uint64_t *nodes, const bool *alive,
+		       size_t n)
 {
 	struct rv__broker *b = user;
 
 	if (b->on_leases)
-		b->on_leases(b->user, nodes, alive, n);
+		b->on_leases(b->user, shard, nodes, alive, n);
 }
 
 static void fwd_members(void *user, const char *party, const struct rv__broker_members *r)
@@ -134,8 +135,8 @@ static int shard_members(struct rv__broker *b, const char *party, enum rv__membe
 
 /* Every shard that is up is asked: a node's lease is per shard, and a
  * party's members are swept by its own shard's (each answer is handed on
- * as it comes; a node dead on one shard costs a read of the parties with
- * members on it, which sweeps only where the lease is gone). */
+ * as it comes, with its shard: a node dead on one shard costs a read of
+ * that shard's parties with members on it, and no other). */
 static int shard_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
 {
 	struct shard_broker *sb = (struct shard_broker *)b;

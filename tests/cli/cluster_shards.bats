@@ -35,6 +35,7 @@ restart_r1() {
 teardown() {
 	stop_node A 2>/dev/null || true
 	stop_node B 2>/dev/null || true
+	[ -z "${LISTENER_PID:-}" ] || stop_listener
 	local p
 	for p in "${R0_PID:-}" "${R1_PID:-}"; do
 		[ -n "$p" ] || continue
@@ -254,6 +255,26 @@ rcli() {
 	done
 	[ "$(metric A 'revenge_redis_shard_published_total{shard="0"}')" -ge 1 ]
 	[ "$(metric A 'revenge_redis_shard_published_total{shard="1"}')" -ge 1 ]
+	stop_node A
+	stop_node B
+}
+
+# bats test_tags=timed
+@test "a node that loses one shard loses its members of that shard's parties on the other nodes (its lease there ran out), and only those" {
+	start_shards
+	# A reaches shard 1 through a proxy the test then stops
+	start_listener delay_proxy.py 0 "$R1_PORT"
+	start_node A --redis "redis://127.0.0.1:$R0_PORT,redis://127.0.0.1:$LISTENER_PORT"
+	start_node B --redis "$SHARDS"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	P_KEEP=$(party_on 0 lk) P_LOST=$(party_on 1 ll) marked_start shard_lease x
+	[ -e "$MARK" ] || { marked_end shard_lease; false; }
+	stop_listener
+	until_healthz A '"redis_down":\[1\]' 10
+	marked_end shard_lease
+	grep -q 'node_lost.*shard 1' "$B_LOG"
+	! grep -q 'node_lost.*shard 0' "$B_LOG"
 	stop_node A
 	stop_node B
 }

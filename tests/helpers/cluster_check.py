@@ -599,6 +599,31 @@ async def s_spread():
     print(f"ok spread {n} parties")
 
 
+async def s_shard_lease():
+    """ann (host) on A and bob on B in two parties: P_KEEP (env) on a shard
+    A keeps and P_LOST on the one A loses (the test cuts A's link to it
+    once MARK exists). Within 12 s bob sees ann leave P_LOST (her lease
+    there ran out) and becomes its host; in P_KEEP she stays, host."""
+    mark = os.environ["MARK"]
+    keep, lost = os.environ["P_KEEP"], os.environ["P_LOST"]
+    a_keep, wa = await join(URL_A, keep, "ann")
+    b_keep, _ = await join(URL_B, keep, "bob")
+    a_lost, wl = await join(URL_A, lost, "ann")
+    b_lost, wb = await join(URL_B, lost, "bob")
+    await relayed_sync(a_keep, wa["participant_id"], b_keep, 1.0, 20)
+    await relayed_sync(a_lost, wl["participant_id"], b_lost, 2.0, 20)
+    open(mark, "w").close()
+    m = await until(b_lost, lambda m: m["type"] == "member_left" and
+                    m["payload"]["id"] == wl["participant_id"], 12)
+    check(m is not None, f"ann never left {lost} (on the shard A lost) for bob")
+    m = await until(b_keep, lambda m: m["type"] in ("member_left", "host_changed"), 2)
+    check(m is None, f"{keep} (on the shard A keeps) changed: {m}")
+    await relayed_sync(a_keep, wa["participant_id"], b_keep, 3.0, 10)
+    for ws in (a_keep, b_keep, a_lost, b_lost):
+        await ws.close()
+    print("ok shard_lease")
+
+
 async def s_clock():
     """The server time of a node on A and of one on B (each welcome's ts)
     agree with this machine's clock to within 50 ms: a node whose clock
@@ -614,7 +639,7 @@ async def s_clock():
     print("ok clock")
 
 
-SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn, "spread": s_spread,
+SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn, "spread": s_spread, "shard_lease": s_shard_lease,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:
