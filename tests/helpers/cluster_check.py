@@ -581,8 +581,8 @@ async def s_spread():
     meanwhile)."""
     mark = os.environ["MARK"]
     n = int(os.environ.get("PARTIES", "12"))
-    held = []
-    for i in range(n):
+
+    async def one(i):
         party = f"{PARTY}-{i}"
         ann, wa = await join(URL_A, party, "ann")
         check(wa["role"] == "host", f"{party}: ann is not host: {wa}")
@@ -592,7 +592,9 @@ async def s_spread():
         m = await until(bob, lambda m: m["type"] == "chat", 5)
         check(m is not None and m["payload"]["text"] == f"hello {party}",
               f"{party}: chat across nodes: {m}")
-        held += [ann, bob]
+        return [ann, bob]
+
+    held = [ws for pair in await asyncio.gather(*(one(i) for i in range(n))) for ws in pair]
     await marked_wait(mark)
     for ws in held:
         await ws.close()
