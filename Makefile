@@ -74,7 +74,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-store tests-build clean install uninstall dist
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-shards bench-store tests-build clean install uninstall dist
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -185,6 +185,11 @@ bench: deps
 bench-cluster: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-cluster.sh
+
+# make bench-shards: one Redis against two Redis shards (bench-shards.sh).
+bench-shards: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-shards.sh
 
 # make bench-store: durable progress on SQLite against PostgreSQL.
 bench-store: deps

@@ -40,7 +40,7 @@ complete -c revenge-server -l ready-timeout -x -d 'Longest a party holds a resum
 complete -c revenge-server -l rebuffer-timeout -x -d 'Longest a party pauses for a member stalled mid-play, ms (default 3000; 100 to 600000)'
 complete -c revenge-server -l presence-batch-above -x -d 'Above N members, batched presence diffs and a bounded welcome roster (default 64; 0 = never)'
 complete -c revenge-server -l presence-interval -x -d 'A large party'"'"'s presence diff at most every MS milliseconds (default 250; 0 to 60000)'
-complete -c revenge-server -l redis -x -d 'Cluster mode: share parties through this Redis (redis://HOST[:PORT][/DB], rediss://... over TLS, or unix:///PATH)'
+complete -c revenge-server -l redis -x -d 'Cluster mode: share parties through this Redis (redis://HOST[:PORT][/DB], rediss://... over TLS, or unix:///PATH), or shard them over URL,URL,...'
 complete -c revenge-server -l redis-ca -r -F -d 'PEM CA certificates for a rediss:// Redis (default: the system store)'
 complete -c revenge-server -l redis-cert -r -F -d 'PEM client certificate for a rediss:// Redis that asks for one (needs --redis-key)'
 complete -c revenge-server -l redis-key -r -F -d 'PEM private key for --redis-cert'

@@ -6,6 +6,8 @@
 
 #include "revenge/error.h"
 
+#include "shard.h"
+
 static int local_publish(struct rv__broker *b, const char *party, const void *data, size_t len)
 {
 	return 0;
@@ -90,6 +92,12 @@ int rv__broker_local_new(struct rv__broker **out)
 	if (!b)
 		return RV_ENOMEM;
 	b->ops = &local_ops;
+	b->n_shards = 1;
 	*out = b;
 	return 0;
+}
+
+unsigned rv__broker_shard_of(const struct rv__broker *b, const char *id)
+{
+	return b && b->n_shards > 1 ? rv__shard_of(id, b->n_shards) : 0;
 }

@@ -6,6 +6,10 @@
  *   Redis (broker_redis.c, --redis URL): one publisher and one subscriber
  *     connection to Redis (redis_conn.h, on the server's own libev loop),
  *     a channel "revenge:party:{id}" per party with local members.
+ *   shards (broker_shard.c, --redis URL,URL,...): one Redis broker per
+ *     Redis server of the list; each party's (and progress session's)
+ *     calls go to the shard its id hashes to (shard.h), each node's lease
+ *     is on every shard.
  *
  * The party endpoint (ep_party.c) subscribes a party while it has local
  * members, publishes each party message other nodes' members must see
@@ -103,8 +107,8 @@ struct rv__broker_ops {
 	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
 		       const char *member, const char *entry, uint64_t join, uint64_t seq);
 	/* Which of nodes (other nodes' ids) still hold their lease: one
-	 * MGET of their lease keys, whatever the number of parties; the
-	 * answer comes through on_leases. 0, or RV_EIO (not connected),
+	 * MGET of their lease keys, whatever the number of parties, on every
+	 * shard; each shard's answer comes through on_leases. 0, or RV_EIO (not connected),
 	 * RV_ENOMEM. */
 	int (*leases)(struct rv__broker *b, const uint64_t *nodes, size_t n);
 	/* Start or stop receiving party's channel; kept across reconnects
@@ -134,22 +138,26 @@ struct rv__broker {
 	const struct rv__broker_ops *ops;
 	uint64_t node;          /* this node's id, in every envelope it sends */
 	bool cluster;           /* false: local, publishing is pointless */
+	unsigned n_shards;      /* Redis shards (rv__broker_shard_of), 1 for one Redis */
 	/* What another node published on a subscribed party's channel (this
 	 * node's own publications are the receiver's to drop: relay.h's
 	 * origin), with its kept sequence (0: not kept, a notice or a
 	 * reaction). Set by the party endpoint; data is borrowed for the call. */
 	void (*on_message)(void *user, const char *party, const char *data, size_t len,
 			   uint64_t seq);
-	/* Redis is up (again), or this node's lease had run out: the members
-	 * step's writes may be lost. */
-	void (*on_up)(void *user);
+	/* Redis shard is up (again), or this node's lease there had run
+	 * out: the members steps' writes of the parties on that shard
+	 * (rv__broker_shard_of) may be lost. */
+	void (*on_up)(void *user, unsigned shard);
 	/* Redis confirmed the subscription of party's channel: from now on
 	 * every message and notice published there reaches this node, so a
 	 * read made after this sees every change (NULL: not set). */
 	void (*on_subscribed)(void *user, const char *party);
-	/* leases' answer: alive[i] tells whether nodes[i] holds its lease
-	 * (NULL: not set); not called when it failed. */
-	void (*on_leases)(void *user, const uint64_t *nodes, const bool *alive, size_t n);
+	/* leases' answer from one shard: alive[i] tells whether nodes[i]
+	 * holds its lease there, which is what the members of that shard's
+	 * parties are swept by (NULL: not set); not called when it failed. */
+	void (*on_leases)(void *user, unsigned shard, const uint64_t *nodes, const bool *alive,
+			  size_t n);
 	/* A members step's answer (NULL: not set); r->failed when there was
 	 * none (every step made is answered once, in order). */
 	void (*on_members)(void *user, const char *party, const struct rv__broker_members *r);
@@ -176,9 +184,29 @@ int rv__broker_local_new(struct rv__broker **out);
  * that is not the certificate's), RV_ENOMEM. It updates hub's metrics
  * (redis_state and the counters). */
 struct rv__redis_tls_files;
+struct rv__broker_redis_opts {
+	unsigned shard;         /* its place in the list: metrics' redis_shard[shard] */
+	uint64_t node;          /* this node's id; 0: a new random one */
+	bool clock;             /* this one aligns the server time on Redis's TIME */
+};
 int rv__broker_redis_new(struct rv__hub *hub, const char *url,
-			 const struct rv__redis_tls_files *tls, struct rv__broker **out,
+			 const struct rv__redis_tls_files *tls,
+			 const struct rv__broker_redis_opts *o, struct rv__broker **out,
 			 char *why, size_t why_len);
+
+/* The broker for list, one URL or several separated by commas (checked
+ * beforehand with rv__redis_urls_check): the Redis broker of the one URL
+ * (shard 0, which aligns the clock), or for several the shard broker over
+ * a Redis broker per URL, all with one node id; the first shard aligns
+ * the clock. 0 with *out set, else as rv__broker_redis_new (why names the
+ * shard). Free with rv__broker_free. */
+int rv__broker_shards_new(struct rv__hub *hub, const char *list,
+			  const struct rv__redis_tls_files *tls, struct rv__broker **out,
+			  char *why, size_t why_len);
+
+/* The shard, in [0, b->n_shards), that holds party id's (or progress
+ * session id's) channel and keys; 0 for a local broker. */
+unsigned rv__broker_shard_of(const struct rv__broker *b, const char *id);
 
 /* NULL-safe wrappers. */
 static inline int rv__broker_publish(struct rv__broker *b, const char *party,

@@ -271,6 +271,9 @@ struct redis_broker {
 	bool clock_warned;              /* clock_off logged */
 	bool stopped;
 	bool was_up;
+	unsigned shard;                 /* its place in the --redis list */
+	bool clock;                     /* TIME and the clock's alignment are this one's */
+	struct rv_metric_redis_shard *m; /* the shard's metrics */
 };
 
 static void conn_start(struct rconn *rc);
@@ -280,21 +283,26 @@ static void lease_set(struct redis_broker *rb);
 
 static void update_state(struct redis_broker *rb)
 {
-	bool up = rb->pub.ready && rb->sub.ready;
+	struct rv_metrics *m = &rb->hub->metrics;
+	bool up = rb->pub.ready && rb->sub.ready, all = true;
 
-	rb->hub->metrics.redis_state = up ? RV_REDIS_STATE_UP : RV_REDIS_STATE_DOWN;
+	rb->m->state = up ? RV_REDIS_STATE_UP : RV_REDIS_STATE_DOWN;
+	for (unsigned i = 0; i < m->redis_shards; i++)
+		all = all && m->redis_shard[i].state == RV_REDIS_STATE_UP;
+	m->redis_state = all ? RV_REDIS_STATE_UP : RV_REDIS_STATE_DOWN;
 	if (up == rb->was_up)
 		return;
 	rb->was_up = up;
 	if (up)
-		rv_log(rb->hub->log, RV_LOG_INFO, "redis_up", "%s", rb->shown);
+		rv_log(rb->hub->log, RV_LOG_INFO, "redis_up", "shard %u %s", rb->shard, rb->shown);
 	/* Redis may have lost this node's members (restarted), or swept
 	 * them (the lease ran out meanwhile): they are written again */
 	if (up && rb->base.on_up)
-		rb->base.on_up(rb->base.user);
+		rb->base.on_up(rb->base.user, rb->shard);
 	else if (!rb->stopped)
 		rv_log(rb->hub->log, RV_LOG_WARN, "redis_down",
-		       "%s: parties go on with this node's members only", rb->shown);
+		       "shard %u %s: its parties go on with this node's members only",
+		       rb->shard, rb->shown);
 }
 
 static void retry_later(struct rconn *rc)
@@ -480,6 +488,7 @@ static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 	if (strcmp(kind->str, "message") || chan->type != REDIS_REPLY_STRING ||
 	    data->type != REDIS_REPLY_STRING)
 		return;
+	rb->m->received++;
 	if (!party_of(chan->str, chan->len, id)) {
 		progress_push(rb, chan, data);
 		return;
@@ -550,8 +559,10 @@ static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	rc->ready = true;
 	rc->attempt = 0;
 	rc->last_why[0] = rc->prev_why[0] = 0;
-	if (rc->ever)
+	if (rc->ever) {
 		rb->hub->metrics.redis_reconnects++;
+		rb->m->reconnects++;
+	}
 	rc->ever = true;
 	if (!rc->sub) {
 		/* the scripts loaded before any call, so that EVALSHA finds them:
@@ -562,7 +573,8 @@ static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
 					       script_text[i]);
 		/* the lease first: a join sent after it finds this node alive */
 		lease_set(rb);
-		time_tick(rb->hub->loop, &rb->time_w, 0);
+		if (rb->clock)
+			time_tick(rb->hub->loop, &rb->time_w, 0);
 	} else {
 		rv__idmap_each(&rb->chans, subscribe_wanted, rb);
 	}
@@ -920,7 +932,7 @@ static void on_lease(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	       (unsigned long long)rb->base.node);
 	lease_set(rb);
 	if (rb->was_up && rb->base.on_up)
-		rb->base.on_up(rb->base.user);
+		rb->base.on_up(rb->base.user, rb->shard);
 }
 
 /* Renew the lease only while it exists (XX), so that its loss shows. */
@@ -952,7 +964,7 @@ static void on_leases(struct rv__redis_conn *c, redisReply *reply, void *priv)
 		goto done;
 	for (size_t i = 0; i < rq->n; i++)
 		alive[i] = reply->element[i]->type != REDIS_REPLY_NIL;
-	rb->base.on_leases(rb->base.user, rq->nodes, alive, rq->n);
+	rb->base.on_leases(rb->base.user, rb->shard, rq->nodes, alive, rq->n);
 done:
 	free(alive);
 	free(rq);
@@ -1129,16 +1141,19 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 
 	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
 		rb->hub->metrics.redis_dropped++;
+		rb->m->dropped++;
 		return RV_EIO;
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
 	if (rv__redis_conn_command(rb->pub.c, on_published, rb, "PUBLISH %s %b", name,
 			      data, len)) {
 		rb->hub->metrics.redis_dropped++;
+		rb->m->dropped++;
 		return RV_EIO;
 	}
 	rb->inflight++;
 	rb->hub->metrics.redis_published++;
+	rb->m->published++;
 	return 0;
 }
 
@@ -1155,6 +1170,7 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 		return redis_publish(b, party, data, len);
 	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
 		rb->hub->metrics.redis_dropped++;
+		rb->m->dropped++;
 		return RV_EIO;
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
@@ -1172,10 +1188,12 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 			lens, on_published, rb);
 	if (rc) {
 		rb->hub->metrics.redis_dropped++;
+		rb->m->dropped++;
 		return RV_EIO;
 	}
 	rb->inflight++;
 	rb->hub->metrics.redis_published++;
+	rb->m->published++;
 	return 0;
 }
 
@@ -1357,10 +1375,12 @@ static void progress_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 		if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX ||
 		    script_run(rb, SCRIPT_PROGRESS, 0, 2 * k, args, lens, on_published, rb)) {
 			rb->hub->metrics.progress_relay_dropped += k;
+			rb->m->dropped += k;
 			continue;
 		}
 		rb->inflight++;
 		rb->hub->metrics.progress_relayed += k;
+		rb->m->published++;
 	}
 	rb->n_pending = 0;
 }
@@ -1479,7 +1499,8 @@ static int resolve(const char *host, struct sockaddr_storage *out, socklen_t *ou
 }
 
 int rv__broker_redis_new(struct rv__hub *hub, const char *url,
-			 const struct rv__redis_tls_files *tls, struct rv__broker **out,
+			 const struct rv__redis_tls_files *tls,
+			 const struct rv__broker_redis_opts *o, struct rv__broker **out,
 			 char *why, size_t why_len)
 {
 	struct redis_broker *rb = calloc(1, sizeof(*rb));
@@ -1522,8 +1543,15 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url,
 	}
 	rb->base.ops = &redis_ops;
 	rb->base.cluster = true;
-	rb->base.node = seed[0] ? seed[0] : 1;
+	rb->base.node = o->node ? o->node : seed[0] ? seed[0] : 1;
+	rb->base.n_shards = 1;
 	rb->hub = hub;
+	rb->shard = o->shard;
+	rb->clock = o->clock;
+	rb->m = &hub->metrics.redis_shard[o->shard];
+	if (hub->metrics.redis_shards <= o->shard)
+		hub->metrics.redis_shards = o->shard + 1;
+	rb->m->state = RV_REDIS_STATE_DOWN;
 	rb->bo = (struct rv_backoff){ .base_ms = RETRY_BASE_MS, .max_ms = RETRY_MAX_MS,
 				      .jitter = 0.5, .rng = seed[1] | 1 };
 	rb->pub = (struct rconn){ .rb = rb, .name = "publisher" };
@@ -1534,15 +1562,16 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url,
 	rb->sub.retry.data = &rb->sub;
 	ev_timer_init(&rb->time_w, time_tick, TIME_EVERY_S, TIME_EVERY_S);
 	rb->time_w.data = rb;
-	ev_timer_start(hub->loop, &rb->time_w);
+	if (rb->clock)
+		ev_timer_start(hub->loop, &rb->time_w);
 	ev_prepare_init(&rb->flush_w, progress_flush);
 	rb->flush_w.data = rb;
 	ev_timer_init(&rb->lease_w, lease_tick, LEASE_EVERY_S, LEASE_EVERY_S);
 	rb->lease_w.data = rb;
 	ev_timer_start(hub->loop, &rb->lease_w);
 	hub->metrics.redis_state = RV_REDIS_STATE_DOWN;
-	rv_log(hub->log, RV_LOG_INFO, "cluster", "Redis %s, node %016llx", rb->shown,
-	       (unsigned long long)rb->base.node);
+	rv_log(hub->log, RV_LOG_INFO, "cluster", "Redis shard %u %s, node %016llx", rb->shard,
+	       rb->shown, (unsigned long long)rb->base.node);
 	conn_start(&rb->pub);
 	conn_start(&rb->sub);
 	*out = &rb->base;

@@ -163,9 +163,10 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 			 uint64_t seq);
 static void party_members(void *user, const char *id, const struct rv__broker_members *r);
 static void leases_tick(struct ev_loop *loop, ev_timer *t, int revents);
-static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n);
+static void leases_known(void *user, unsigned shard, const uint64_t *nodes, const bool *alive,
+			 size_t n);
 static void party_subscribed(void *user, const char *id);
-static void members_again(void *user);
+static void members_again(void *user, unsigned shard);
 static void rearm(struct live_party *lp);
 static void decide(struct parties *ps, struct live_party *lp, const struct rv__broker_members *r);
 static void admit_waiting(struct parties *ps, struct live_party *lp);
@@ -592,34 +593,49 @@ static void write_member(struct live_party *lp, const struct rv_member *m)
 	members_step(lp, RV__MEMBERS_JOIN, m->id, entry, pc->join_seq);
 }
 
+/* The parties on one Redis shard that came back (again). */
+struct shard_up {
+	struct rv__broker *broker;
+	unsigned shard;
+};
+
 static void forget_kept(void *value, void *arg)
 {
-	((struct live_party *)value)->kept_seq = 0;
+	struct live_party *lp = value;
+	const struct shard_up *up = arg;
+
+	if (rv__broker_shard_of(up->broker, rv_party_id(lp->party)) == up->shard)
+		lp->kept_seq = 0;
 }
 
 static void write_members(void *value, void *arg)
 {
 	struct live_party *lp = value;
+	const struct shard_up *up = arg;
 
-	(void)arg;
+	if (rv__broker_shard_of(up->broker, rv_party_id(lp->party)) != up->shard)
+		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
 		if (!m->remote)
 			write_member(lp, m);
 }
 
-static void members_again(void *user)
+static void members_again(void *user, unsigned shard)
 {
 	struct parties *ps = user;
+	struct shard_up up = { ps->hub->broker, shard };
 
 	/* a Redis that restarted counts kept sequences from 1 again */
-	rv__idmap_each(&ps->by_id, forget_kept, NULL);
-	rv__idmap_each(&ps->by_id, write_members, NULL);
+	rv__idmap_each(&ps->by_id, forget_kept, &up);
+	rv__idmap_each(&ps->by_id, write_members, &up);
 }
 
 struct node_set {
 	uint64_t nodes[LEASES_MAX];
 	size_t n;
 	double now;
+	struct rv__broker *broker;      /* read_if_dead: only the parties on shard */
+	unsigned shard;
 };
 
 /* lp's nodes into set; and a read when its keys were not renewed lately. */
@@ -658,6 +674,8 @@ static void read_if_dead(void *value, void *arg)
 	struct live_party *lp = value;
 	const struct node_set *dead = arg;
 
+	if (rv__broker_shard_of(dead->broker, rv_party_id(lp->party)) != dead->shard)
+		return;
 	for (size_t i = 0; i < lp->n_nodes; i++)
 		if (has_node(dead->nodes, dead->n, lp->nodes[i])) {
 			read_members(lp);
@@ -665,9 +683,11 @@ static void read_if_dead(void *value, void *arg)
 		}
 }
 
-/* The leases' answer: the parties with members on a dead node read them
- * (the read drops them, elects a successor and tells the other nodes). */
-static void leases_known(void *user, const uint64_t *nodes, const bool *alive, size_t n)
+/* A shard's leases' answer: that shard's parties with members on a node
+ * dead there read them (the read drops them, elects a successor and tells
+ * the other nodes). */
+static void leases_known(void *user, unsigned shard, const uint64_t *nodes, const bool *alive,
+			 size_t n)
 {
 	struct parties *ps = user;
 	struct node_set *dead = malloc(sizeof(*dead));
@@ -675,13 +695,15 @@ static void leases_known(void *user, const uint64_t *nodes, const bool *alive, s
 	if (!dead)
 		return;
 	dead->n = 0;
+	dead->broker = ps->hub->broker;
+	dead->shard = shard;
 	for (size_t i = 0; i < n && dead->n < LEASES_MAX; i++)
 		if (!alive[i])
 			dead->nodes[dead->n++] = nodes[i];
 	if (dead->n) {
-		rv_log(ps->hub->log, RV_LOG_INFO, "node_lost", "%zu node(s) without a lease, "
-		       "the first %016llx: their members leave", dead->n,
-		       (unsigned long long)dead->nodes[0]);
+		rv_log(ps->hub->log, RV_LOG_INFO, "node_lost", "%zu node(s) without a lease on "
+		       "shard %u, the first %016llx: their members of its parties leave", dead->n,
+		       shard, (unsigned long long)dead->nodes[0]);
 		rv__idmap_each(&ps->by_id, read_if_dead, dead);
 	}
 	free(dead);

@@ -3,6 +3,7 @@
 #include "revenge/metrics.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,20 @@ static void counter(struct sbuf *b, const char *name, const char *help, uint64_t
 {
 	header(b, name, "counter", help);
 	sb_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A counter with one sample per Redis shard of m: the uint64_t at offset
+ * off of each struct rv_metric_redis_shard. */
+static void shard_counter(struct sbuf *b, const struct rv_metrics *m, const char *name,
+			  const char *help, size_t off)
+{
+	header(b, name, "counter", help);
+	for (unsigned i = 0; i < m->redis_shards && i < RV_METRIC_REDIS_SHARDS_MAX; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&m->redis_shard[i] + off, sizeof(v));
+		sb_printf(b, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+	}
 }
 
 /* A counter with one sample per name of a label (names[i] -> values[i]). */
@@ -299,6 +314,25 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		counter(&b, "revenge_redis_dropped_total",
 			"Party messages not published (Redis down or too slow): this node's "
 			"members got them, other nodes' did not.", m->redis_dropped);
+		/* each shard of the --redis list, labelled by its place in it */
+		header(&b, "revenge_redis_shard_up", "gauge",
+		       "1 while both connections to this Redis shard are ready; 0 while its "
+		       "parties run on this node alone.");
+		for (unsigned k = 0; k < m->redis_shards && k < RV_METRIC_REDIS_SHARDS_MAX; k++)
+			sb_printf(&b, "revenge_redis_shard_up{shard=\"%u\"} %d\n", k,
+				  m->redis_shard[k].state == RV_REDIS_STATE_UP);
+		shard_counter(&b, m, "revenge_redis_shard_published_total",
+			      "Messages and script calls sent to this shard to be published.",
+			      offsetof(struct rv_metric_redis_shard, published));
+		shard_counter(&b, m, "revenge_redis_shard_received_total",
+			      "Messages (and member notices) arrived from this shard's channels.",
+			      offsetof(struct rv_metric_redis_shard, received));
+		shard_counter(&b, m, "revenge_redis_shard_dropped_total",
+			      "Messages not published on this shard (down or too slow).",
+			      offsetof(struct rv_metric_redis_shard, dropped));
+		shard_counter(&b, m, "revenge_redis_shard_reconnects_total",
+			      "Connections to this shard made again after being lost or refused.",
+			      offsetof(struct rv_metric_redis_shard, reconnects));
 		counter(&b, "revenge_redis_clock_aligned_total",
 			"Times this node's server time was stepped onto Redis's TIME (it was off "
 			"by over 5 ms).", m->redis_clock_aligned);

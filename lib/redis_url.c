@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int fail(char *why, size_t why_len, const char *msg)
 {
@@ -231,9 +232,88 @@ void rv__redis_url_redact(const char *url, char *buf, size_t len)
 	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
 }
 
+int rv__redis_urls_at(const char *list, size_t i, char *url, size_t len)
+{
+	const char *p = list;
+	size_t n;
+
+	if (!list)
+		return -1;
+	for (; i; i--) {
+		if (!(p = strchr(p, ',')))
+			return -1;
+		p++;
+	}
+	n = strcspn(p, ",");
+	if (n >= len)
+		return -1;
+	memcpy(url, p, n);
+	url[n] = 0;
+	return 0;
+}
+
+/* Whether a and b are one Redis server (the db number aside). */
+static bool same_server(const struct rv__redis_url *a, const struct rv__redis_url *b)
+{
+	if (a->unix_socket || b->unix_socket)
+		return a->unix_socket && b->unix_socket && !strcmp(a->path, b->path);
+	return a->port == b->port && !strcasecmp(a->host, b->host);
+}
+
+int rv__redis_urls_check(const char *list, size_t *n, char *why, size_t why_len)
+{
+	struct rv__redis_url *u = NULL;
+	char url[RV__REDIS_URL_MAX + 2], one[200];
+	size_t count = 1, len;
+	int rc = -1;
+
+	if (!list || !*list)
+		return fail(why, why_len, "empty Redis URL");
+	len = strnlen(list, (RV__REDIS_URL_MAX + 1) * RV__REDIS_SHARDS_MAX + 1);
+	for (size_t i = 0; i < len; i++)
+		count += list[i] == ',';
+	if (count > RV__REDIS_SHARDS_MAX) {
+		snprintf(why, why_len, "%zu Redis URLs: at most %d shards", count,
+			 RV__REDIS_SHARDS_MAX);
+		return -1;
+	}
+	if (!(u = calloc(count, sizeof(*u))))
+		return fail(why, why_len, "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		if (rv__redis_urls_at(list, i, url, sizeof(url)) ||
+		    strlen(url) > RV__REDIS_URL_MAX) {
+			snprintf(why, why_len, "Redis URL %zu of %zu is over 1024 bytes", i + 1,
+				 count);
+			goto out;
+		}
+		if (count > 1 && !*url) {
+			snprintf(why, why_len, "Redis URL %zu of %zu is empty (a stray comma?)",
+				 i + 1, count);
+			goto out;
+		}
+		if (rv__redis_url_parse(url, &u[i], one, sizeof(one))) {
+			if (count > 1)
+				snprintf(why, why_len, "Redis URL %zu of %zu: %s", i + 1, count, one);
+			else
+				snprintf(why, why_len, "%s", one);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (same_server(&u[i], &u[j])) {
+				snprintf(why, why_len, "Redis URLs %zu and %zu name the same server "
+					 "(shards must be distinct Redis servers)", j + 1, i + 1);
+				goto out;
+			}
+	}
+	if (n)
+		*n = count;
+	rc = 0;
+out:
+	free(u);
+	return rc;
+}
+
 int rv_server_check_redis_url(const char *url, char *why, size_t why_len)
 {
-	struct rv__redis_url u;
-
-	return rv__redis_url_parse(url, &u, why, why_len);
+	return rv__redis_urls_check(url, NULL, why, why_len);
 }

@@ -476,6 +476,26 @@ static int host_refused(struct rv__server *s, struct lws *wsi, char *body, size_
 	return status;
 }
 
+/* /healthz's shards, with several: ',"redis_shards":N,"redis_down":[i,...]'
+ * into buf ("" with one Redis or none). */
+static void healthz_shards(const struct rv_metrics *m, char *buf, size_t len)
+{
+	size_t at;
+	bool first = true;
+
+	buf[0] = 0;
+	if (m->redis_shards < 2)
+		return;
+	at = (size_t)snprintf(buf, len, ",\"redis_shards\":%u,\"redis_down\":[", m->redis_shards);
+	for (unsigned i = 0; i < m->redis_shards && at < len; i++)
+		if (m->redis_shard[i].state != RV_REDIS_STATE_UP) {
+			at += (size_t)snprintf(buf + at, len - at, "%s%u", first ? "" : ",", i);
+			first = false;
+		}
+	if (at < len)
+		snprintf(buf + at, len - at, "]");
+}
+
 static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
 {
 	static const char *const store_states[] = {
@@ -487,7 +507,7 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		[RV_REDIS_STATE_DOWN] = "down",
 	};
 	enum rv_metric_redis_state rs = s->hub.metrics.redis_state;
-	char body[320];
+	char body[320], shards[160] = "";
 	int n;
 
 	s->hub.metrics.http_requests++;
@@ -499,14 +519,18 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		 * parties and streams still work, only progress is refused.
 		 * Redis down (cluster mode) is "degraded", still 200: every
 		 * party goes on with this node's members, so a balancer must
-		 * not take the node out. */
+		 * not take the node out. With shards, the ones down are named
+		 * by their place in the --redis list (only their parties run
+		 * locally). */
+		healthz_shards(&s->hub.metrics, shards, sizeof(shards));
 		n = snprintf(body, sizeof(body),
 			     "{\"status\":\"%s\",\"version\":\"%s\",\"connections\":%zu,"
-			     "\"parties\":%zu,\"store\":\"%s\"%s%s%s}\n",
+			     "\"parties\":%zu,\"store\":\"%s\"%s%s%s%s}\n",
 			     s->draining ? "draining" : rs == RV_REDIS_STATE_DOWN ? "degraded" : "ok",
 			     RV_VERSION, s->n_conns, (size_t)s->hub.metrics.parties,
 			     store_states[s->hub.metrics.store_state],
-			     rs ? ",\"redis\":\"" : "", rs ? redis_states[rs] : "", rs ? "\"" : "");
+			     rs ? ",\"redis\":\"" : "", rs ? redis_states[rs] : "", rs ? "\"" : "",
+			     shards);
 		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
 				  body, (size_t)n);
 	}
@@ -987,8 +1011,8 @@ int rv_server_run(const struct rv_server_config *cfg)
 		char why[300];
 		struct rv__redis_tls_files files = { cfg->redis_ca, cfg->redis_cert, cfg->redis_key };
 
-		if ((err = rv__broker_redis_new(&s->hub, cfg->redis_url, &files, &s->hub.broker, why,
-						sizeof(why)))) {
+		if ((err = rv__broker_shards_new(&s->hub, cfg->redis_url, &files, &s->hub.broker,
+						 why, sizeof(why)))) {
 			if (err == RV_EINVAL)
 				rv_log(s->log, RV_LOG_ERROR, "start_failed", "--redis: %s", why);
 			else if (err == RV_ETLS)

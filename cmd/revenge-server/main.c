@@ -63,12 +63,16 @@ static const char usage_text[] =
 "                         an open server: in all); beyond, those seen longest\n"
 "                         ago are forgotten (default 10000; 0 = unlimited; at\n"
 "                         most 10000000)\n"
-"  --redis URL            cluster mode: share parties with the other nodes\n"
+"  --redis URL[,URL...]  cluster mode: share parties with the other nodes\n"
 "                         on this Redis (redis://[[USER]:PASSWORD@]HOST[:PORT]\n"
 "                         [/DB], rediss://... the same over TLS, or\n"
 "                         unix://[[USER]:PASSWORD@]/PATH[?db=N]). While Redis\n"
 "                         is away parties go on with this node's members and\n"
-"                         /healthz says \"degraded\"\n"
+"                         /healthz says \"degraded\". A comma-separated list\n"
+"                         (at most 16 distinct servers, the same list in the\n"
+"                         same order on every node; a comma in a password is\n"
+"                         %2C) shards parties by a hash of their id: each\n"
+"                         party lives on one Redis. Not Redis Cluster\n"
 "  --redis-ca FILE        PEM CA certificates that a rediss:// Redis's\n"
 "                         certificate must chain to (default: the system's);\n"
 "                         its name must match the URL's host either way\n"
@@ -737,7 +741,7 @@ static void show(const struct settings *s, const char *file, enum opt_id id)
 {
 	const struct rv_server_config *c = &s->cfg;
 	static const char *const levels[] = { "error", "warn", "info", "debug" };
-	char v[600];
+	char v[2048];
 	size_t n = 0;
 
 	switch (id) {
@@ -854,7 +858,21 @@ static void show(const struct settings *s, const char *file, enum opt_id id)
 			line_out(s, file, id, NULL);
 			return;
 		}
-		srv_mask_url(c->redis_url, v, sizeof(v));
+		/* each URL of a list masked alone */
+		v[0] = '\0';
+		for (const char *u = c->redis_url; *u && n + 1 < sizeof(v);) {
+			size_t len = strcspn(u, ","), k;
+			char one[1100], masked[1100];
+
+			k = len < sizeof(one) - 1 ? len : sizeof(one) - 1;
+			memcpy(one, u, k);
+			one[k] = '\0';
+			srv_mask_url(one, masked, sizeof(masked));
+			n += (size_t)snprintf(v + n, sizeof(v) - n, "%s%s", n ? "," : "", masked);
+			u += len;
+			if (*u)
+				u++;
+		}
 		break;
 	case OPT_REDIS_CA:
 		line_out(s, file, id, c->redis_ca);
@@ -1039,7 +1057,7 @@ static bool parse_settings(struct settings *s, int argc, char **argv, const char
 		usage_error("--lead-min: %g is above --lead-max %g", cfg->lead_min_ms,
 			    cfg->lead_max_ms);
 	if ((cfg->redis_ca || cfg->redis_cert || cfg->redis_key) &&
-	    (!cfg->redis_url || strncmp(cfg->redis_url, "rediss://", 9)))
+	    (!cfg->redis_url || !strstr(cfg->redis_url, "rediss://")))
 		usage_error("%s: only a rediss:// --redis URL speaks TLS",
 			    cfg->redis_ca ? "--redis-ca" : cfg->redis_cert ? "--redis-cert" : "--redis-key");
 	if (!cfg->redis_cert != !cfg->redis_key)

@@ -8,20 +8,21 @@ REDIS_SERVER=$(command -v redis-server || true)
 
 # start_redis [FLAGS...]: redis-server on a free loopback port (and a unix
 # socket in the test's directory); sets REDIS_PID, REDIS_PORT, REDIS_SOCK.
+# REDIS_NAME (default redis) names its socket and log, for a second one.
 start_redis() {
-	local i
-	REDIS_SOCK="$BATS_TEST_TMPDIR/redis.sock"
+	local i name=${REDIS_NAME:-redis}
+	REDIS_SOCK="$BATS_TEST_TMPDIR/$name.sock"
 	: "${REDIS_PORT:=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
 	"$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" \
 		--save '' --appendonly no --dir "$BATS_TEST_TMPDIR" "$@" \
-		>>"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
+		>>"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
 	REDIS_PID=$!
 	for i in $(seq 1 100); do
 		[ -S "$REDIS_SOCK" ] && return 0
 		kill -0 "$REDIS_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	cat "$BATS_TEST_TMPDIR/redis.log" >&2
+	cat "$BATS_TEST_TMPDIR/$name.log" >&2
 	return 1
 }
 

@@ -548,6 +548,16 @@ async def s_handover_race():
     print(f"ok handover_race {rounds} rounds")
 
 
+async def marked_wait(mark):
+    """Create mark, then wait (60 s at most) until the test creates
+    mark.done."""
+    open(mark, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(mark + ".done"):
+        check(time.monotonic() < deadline, "the test never said done")
+        await asyncio.sleep(0.1)
+
+
 async def s_hold():
     """bob joins B, then ann joins A (half a second later); then MARK is
     created and they stay until MARK.done exists (the test restarts Redis
@@ -557,14 +567,63 @@ async def s_hold():
     await asyncio.sleep(0.5)
     ann, _ = await join(URL_A, PARTY, "ann")
     await asyncio.sleep(0.5)
-    open(mark, "w").close()
-    deadline = time.monotonic() + 60
-    while not os.path.exists(mark + ".done"):
-        check(time.monotonic() < deadline, "the test never said done")
-        await asyncio.sleep(0.1)
+    await marked_wait(mark)
     await ann.close()
     await bob.close()
     print("ok hold")
+
+
+async def s_spread():
+    """PARTIES (env, default 12) parties PARTY-0, PARTY-1, ...: ann (host)
+    on A and bob on B in each; ann's sync reaches bob and her chat is kept
+    in every one (whichever Redis shard it lives on). Then MARK is created
+    and they stay until MARK.done exists (the test reads each shard's keys
+    meanwhile)."""
+    mark = os.environ["MARK"]
+    n = int(os.environ.get("PARTIES", "12"))
+
+    async def one(i):
+        party = f"{PARTY}-{i}"
+        ann, wa = await join(URL_A, party, "ann")
+        check(wa["role"] == "host", f"{party}: ann is not host: {wa}")
+        bob, _ = await join(URL_B, party, "bob")
+        await relayed_sync(ann, wa["participant_id"], bob, 10.0 + i, 20)
+        await send(ann, "chat", {"text": f"hello {party}"})
+        m = await until(bob, lambda m: m["type"] == "chat", 5)
+        check(m is not None and m["payload"]["text"] == f"hello {party}",
+              f"{party}: chat across nodes: {m}")
+        return [ann, bob]
+
+    held = [ws for pair in await asyncio.gather(*(one(i) for i in range(n))) for ws in pair]
+    await marked_wait(mark)
+    for ws in held:
+        await ws.close()
+    print(f"ok spread {n} parties")
+
+
+async def s_shard_lease():
+    """ann (host) on A and bob on B in two parties: P_KEEP (env) on a shard
+    A keeps and P_LOST on the one A loses (the test cuts A's link to it
+    once MARK exists). Within 12 s bob sees ann leave P_LOST (her lease
+    there ran out) and becomes its host; in P_KEEP she stays, host."""
+    mark = os.environ["MARK"]
+    keep, lost = os.environ["P_KEEP"], os.environ["P_LOST"]
+    a_keep, wa = await join(URL_A, keep, "ann")
+    b_keep, _ = await join(URL_B, keep, "bob")
+    a_lost, wl = await join(URL_A, lost, "ann")
+    b_lost, wb = await join(URL_B, lost, "bob")
+    await relayed_sync(a_keep, wa["participant_id"], b_keep, 1.0, 20)
+    await relayed_sync(a_lost, wl["participant_id"], b_lost, 2.0, 20)
+    open(mark, "w").close()
+    m = await until(b_lost, lambda m: m["type"] == "member_left" and
+                    m["payload"]["id"] == wl["participant_id"], 12)
+    check(m is not None, f"ann never left {lost} (on the shard A lost) for bob")
+    m = await until(b_keep, lambda m: m["type"] in ("member_left", "host_changed"), 2)
+    check(m is None, f"{keep} (on the shard A keeps) changed: {m}")
+    await relayed_sync(a_keep, wa["participant_id"], b_keep, 3.0, 10)
+    for ws in (a_keep, b_keep, a_lost, b_lost):
+        await ws.close()
+    print("ok shard_lease")
 
 
 async def s_clock():
@@ -582,7 +641,7 @@ async def s_clock():
     print("ok clock")
 
 
-SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn,
+SCENARIOS = {"bulk": s_bulk, "host_first": s_host_first, "clock": s_clock, "hold": s_hold, "handover_race": s_handover_race, "recall_gap": s_recall_gap, "stall": s_stall, "handover": s_handover, "rewrite": s_rewrite, "succession": s_succession, "recall": s_recall, "join_fast": s_join_fast, "follow": s_follow, "relay": s_relay, "local": s_local, "churn": s_churn, "spread": s_spread, "shard_lease": s_shard_lease,
              "load": s_load}
 
 if SCENARIO not in SCENARIOS:

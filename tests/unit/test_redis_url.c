@@ -269,6 +269,66 @@ static void redacted_for_logs(void **state)
 	assert_string_equal(buf, "redis://h:1");
 }
 
+static void lists_of_shards(void **state)
+{
+	static const struct {
+		const char *list, *why;
+	} bad[] = {
+		{ "redis://a:1,", "URL 2 of 2 is empty" },
+		{ ",redis://a:1", "URL 1 of 2 is empty" },
+		{ "redis://a:1,,redis://b:1", "URL 2 of 3 is empty" },
+		{ "redis://a:1,redis://b:x", "URL 2 of 2: the port" },
+		{ "redis://a:1,redis://A:1/2", "URLs 1 and 2 name the same server" },
+		{ "unix:///s,redis://b,unix:///s?db=2", "URLs 1 and 3" },
+		{ "redis://a,redis://b,redis://c,redis://d,redis://e,redis://f,redis://g,"
+		  "redis://h,redis://i,redis://j,redis://k,redis://l,redis://m,redis://n,"
+		  "redis://o,redis://p,redis://q", "17 Redis URLs: at most 16" },
+		{ "redis://a,ftp://b", "URL 2 of 2: the Redis URL must start" },
+	};
+	char url[RV__REDIS_URL_MAX + 1], *big;
+	size_t n = 0;
+
+	assert_int_equal(rv__redis_urls_check("redis://a:1", &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rv__redis_urls_check("redis://a:1,rediss://:p%2Cw@b:1/3,unix:///s",
+					      &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(rv__redis_urls_at("redis://a:1,rediss://:p%2Cw@b:1/3,unix:///s", 1, url,
+					   sizeof(url)), 0);
+	assert_string_equal(url, "rediss://:p%2Cw@b:1/3");
+	assert_int_equal(parse(url), 0);
+	assert_string_equal(u.password, "p,w");
+	assert_int_equal(rv__redis_urls_at("redis://a:1,unix:///s", 1, url, sizeof(url)), 0);
+	assert_string_equal(url, "unix:///s");
+	assert_int_equal(rv__redis_urls_at("redis://a:1,unix:///s", 2, url, sizeof(url)), -1);
+	assert_int_equal(rv__redis_urls_at("redis://a:1", 0, url, 5), -1);
+	/* one server, two ports: two shards */
+	assert_int_equal(rv__redis_urls_check("redis://a:1,redis://a:2", NULL, why, sizeof(why)),
+			 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = 0;
+		if (rv__redis_urls_check(bad[i].list, &n, why, sizeof(why)) != -1 ||
+		    !strstr(why, bad[i].why))
+			fail_msg("'%s': got \"%s\", expected a refusal naming \"%s\"",
+				 bad[i].list, why, bad[i].why);
+		assert_int_equal(rv_server_check_redis_url(bad[i].list, why, sizeof(why)), -1);
+	}
+	/* a password in a refused list is never echoed */
+	assert_int_equal(rv__redis_urls_check("redis://:s3cret@a:1,redis://:s3cret@a:1", &n, why,
+					      sizeof(why)), -1);
+	assert_null(strstr(why, "s3cret"));
+	/* oversized: 64 KiB of one URL, and of commas */
+	big = malloc(65537);
+	assert_non_null(big);
+	memset(big, 'a', 65536);
+	memcpy(big, "redis://", 8);
+	big[65536] = 0;
+	assert_int_equal(rv__redis_urls_check(big, &n, why, sizeof(why)), -1);
+	memset(big, ',', 65536);
+	assert_int_equal(rv__redis_urls_check(big, &n, why, sizeof(why)), -1);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +340,7 @@ int main(void)
 		cmocka_unit_test(every_byte_after_the_scheme),
 		cmocka_unit_test(truncated_tls_urls),
 		cmocka_unit_test(redacted_for_logs),
+		cmocka_unit_test(lists_of_shards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

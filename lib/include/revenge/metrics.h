@@ -62,6 +62,15 @@ enum rv_metric_redis_state {
 	RV_REDIS_STATE_DOWN,         /* either not (yet) connected: parties run locally */
 };
 
+/* Redis shards (--redis with several URLs) at most; one is shard 0. */
+#define RV_METRIC_REDIS_SHARDS_MAX 16
+
+/* One Redis shard as /healthz and revenge_redis_shard_* show it. */
+struct rv_metric_redis_shard {
+	enum rv_metric_redis_state state;
+	uint64_t reconnects, published, received, dropped;
+};
+
 /* Why the listener or the handshake refused a connection, in the order
  * rendered (enum rv_metric_refusal): the descriptor ceiling, the spare
  * descriptor shed on EMFILE/ENFILE, the per-address cap, the WebSocket
@@ -141,7 +150,9 @@ struct rv_metrics {
 	uint64_t drift_count;
 	double drift_sum_ms;
 	/* cluster mode (--redis, broker_redis.c) */
-	enum rv_metric_redis_state redis_state;
+	enum rv_metric_redis_state redis_state;     /* UP while every shard is */
+	unsigned redis_shards;               /* --redis URLs, 0 without */
+	struct rv_metric_redis_shard redis_shard[RV_METRIC_REDIS_SHARDS_MAX];
 	uint64_t redis_reconnects;           /* connections (re)made after the first */
 	uint64_t redis_published;            /* envelopes handed to Redis */
 	uint64_t redis_received;             /* envelopes of other nodes delivered here */

@@ -130,7 +130,10 @@ struct rv_server_config {
 	unsigned drift_interval_ms;
 	/* Cluster mode: the Redis URL (redis://[[user]:password@]host[:port][/db],
 	 * rediss://... the same over TLS, or unix://[[user]:password@]/path[?db=N])
-	 * through which nodes share parties; NULL: this process alone. Borrowed. */
+	 * through which nodes share parties; or a comma-separated list of up
+	 * to 16 such URLs naming distinct Redis servers, the shards, over which
+	 * parties are split by a hash of their id (every node must be given
+	 * the same list in the same order); NULL: this process alone. Borrowed. */
 	const char *redis_url;
 	/* rediss://: the CA certificates (a PEM file) Redis's certificate must
 	 * chain to; NULL: the system's. Borrowed. */
@@ -156,8 +159,9 @@ struct rv_server_config {
  * at most. */
 void rv_server_config_defaults(struct rv_server_config *cfg);
 
-/* Check a redis_url (rv_server_config) without connecting: 0, or -1 with
- * one line in why saying what is wrong (never echoing a password). */
+/* Check a redis_url (rv_server_config, one URL or a list) without
+ * connecting: 0, or -1 with one line in why saying what is wrong (which
+ * URL of a list; never echoing a password). */
 int rv_server_check_redis_url(const char *url, char *why, size_t why_len);
 
 /* Run until SIGTERM or SIGINT, then drain: refuse new connections, answer
