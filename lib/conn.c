@@ -482,6 +482,12 @@ void rv__conn_send_own(struct rv__conn *c, struct rv_frame *f)
 void rv__conn_send_error(struct rv__conn *c, const struct rv_proto_error *err)
 {
 	c->hub->metrics.errors[err->code]++;
+	rv_log_kv(c->hub->log, RV_LOG_DEBUG, "error_sent",
+		  RV_LOG_FIELDS(RV_LOG_STR("code", rv_err_code_name(err->code)),
+				RV_LOG_STR("ref", err->ref[0] ? err->ref : NULL),
+				RV_LOG_STR("endpoint", c->endpoint ? c->endpoint->name : NULL),
+				RV_LOG_STR("remote", c->remote), RV_LOG_STR("reason", err->message)),
+		  NULL);
 	rv__conn_send_own(c, rv_proto_error_frame(err, rv__hub_now(c->hub)));
 }
 

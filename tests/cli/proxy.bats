@@ -1,0 +1,277 @@
+#!/usr/bin/env bats
+# tests/cli/proxy.bats - revenge-server behind a real nginx (Debian's
+# package), configured with docs/deployment.md's recipe, copied from the
+# document with only its ports (and certificate paths) changed: the probe's
+# checks through it, plain and with TLS terminated at nginx; the client's
+# address through X-Forwarded-For with --trusted-proxy, and the proxy's
+# without it, in the logs and the per-address limits; spoofed and hostile
+# headers; the JSON log lines' fields for join, leave, close, error
+# replies and refused handshakes.
+load helpers
+
+NGINX=/usr/sbin/nginx
+DOC="$BATS_TEST_DIRNAME/../../docs/deployment.md"
+PROBE="$REVENGE_BUILD/bin/revenge-probe"
+
+setup() {
+	[ -x "$NGINX" ] || skip "nginx is not installed (scripts/deps.sh installs it)"
+	NGINX_PID=
+}
+
+teardown() {
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill -TERM "$NGINX_PID" 2>/dev/null || true
+		wait "$NGINX_PID" 2>/dev/null || true
+	fi
+	stop_server || true
+}
+
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# recipe NAME: the nginx block after "<!-- proxy.bats: NAME -->" in the doc.
+recipe() {
+	awk -v m="<!-- proxy.bats: $1 -->" '
+		$0 == m { f = 1; next }
+		f == 1 && /^```nginx/ { f = 2; next }
+		f == 2 && /^```/ { exit }
+		f == 2 { print }' "$DOC"
+}
+
+# start_nginx [tls]: nginx in the test's directory (its own config, pid,
+# temp and log files; one process, in the foreground) in front of the
+# server on $PORT, with the recipe on NPORT, and with "tls" the TLS recipe
+# on TPORT too (a self-signed certificate for 127.0.0.1 in CERT). A port
+# taken between free_port and nginx's bind is tried again, a few times.
+start_nginx() {
+	local dir="$BATS_TEST_TMPDIR/nginx" try i
+	mkdir -p "$dir/tmp"
+	if [ "${1:-}" = tls ]; then
+		CERT="$dir/cert.pem"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+			-keyout "$dir/key.pem" -out "$CERT" 2>/dev/null
+	fi
+	for try in 1 2 3; do
+		NPORT=$(free_port)
+		TPORT=$(free_port)
+		{
+			recipe nginx | sed -e "s/server 127\.0\.0\.1:8080;/server 127.0.0.1:$PORT;/" \
+				-e "s/listen 80;/listen 127.0.0.1:$NPORT;/"
+			[ "${1:-}" != tls ] || recipe nginx-tls |
+				sed -e "s/listen 443 ssl;/listen 127.0.0.1:$TPORT ssl;/" \
+				-e "s#/etc/ssl/certs/watch.example.com.pem#$CERT#" \
+				-e "s#/etc/ssl/private/watch.example.com.key#$dir/key.pem#"
+		} >"$dir/site.conf"
+		grep -q "127.0.0.1:$PORT" "$dir/site.conf"
+		cat >"$dir/nginx.conf" <<-EOF
+		daemon off;
+		master_process off;
+		pid $dir/nginx.pid;
+		error_log $dir/error.log info;
+		events { worker_connections 512; }
+		http {
+			access_log $dir/access.log;
+			client_body_temp_path $dir/tmp/body;
+			proxy_temp_path $dir/tmp/proxy;
+			fastcgi_temp_path $dir/tmp/fastcgi;
+			uwsgi_temp_path $dir/tmp/uwsgi;
+			scgi_temp_path $dir/tmp/scgi;
+			include $dir/site.conf;
+		}
+		EOF
+		"$NGINX" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 3>&- &
+		NGINX_PID=$!
+		for i in $(seq 1 200); do
+			kill -0 "$NGINX_PID" 2>/dev/null || break
+			if (: >"/dev/tcp/127.0.0.1/$NPORT") 2>/dev/null; then
+				[ "${1:-}" != tls ] && return 0
+				(: >"/dev/tcp/127.0.0.1/$TPORT") 2>/dev/null && return 0
+			fi
+			sleep 0.05
+		done
+		kill -TERM "$NGINX_PID" 2>/dev/null || true
+		wait "$NGINX_PID" 2>/dev/null || true
+		NGINX_PID=
+	done
+	cat "$dir/error.log" >&2
+	return 1
+}
+
+client() {
+	py "$PYHELP/proxy_client.py" "$@"
+}
+
+# events FILE EVENT: each JSON log line of EVENT, as compact JSON.
+events() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.startswith("{"):
+        o = json.loads(line)
+        if o["event"] == sys.argv[2]:
+            o.pop("time")
+            print(json.dumps(o, sort_keys=True, separators=(",", ":")))
+PYEOF
+}
+
+@test "the recipe in docs/deployment.md is valid for Debian's nginx (nginx -t)" {
+	PORT=9
+	start_nginx tls
+	run "$NGINX" -t -e "$BATS_TEST_TMPDIR/nginx/error.log" -p "$BATS_TEST_TMPDIR/nginx" \
+		-c "$BATS_TEST_TMPDIR/nginx/nginx.conf"
+	assert_success
+	assert_output --partial "syntax is ok"
+}
+
+@test "the probe's health, sync and chat checks pass through nginx" {
+	start_server --trusted-proxy 127.0.0.1/32
+	start_nginx
+	run "$PROBE" --url "ws://127.0.0.1:$NPORT" health + sync + chat
+	assert_success
+	assert_output --partial "health"
+	assert_output --partial "sync"
+	assert_output --partial "chat"
+	# nginx was really in the path
+	grep -q 'GET /ws/party/' "$BATS_TEST_TMPDIR/nginx/access.log"
+	grep -q 'GET /healthz' "$BATS_TEST_TMPDIR/nginx/access.log"
+}
+
+@test "TLS terminated at nginx: the probe's checks over wss:// to a plain server" {
+	start_server --trusted-proxy 127.0.0.1/32
+	start_nginx tls
+	run "$PROBE" --url "wss://127.0.0.1:$TPORT" --ca "$CERT" health + sync + chat
+	assert_success
+	# and a client that does not trust the certificate is stopped by it
+	run "$PROBE" --url "wss://127.0.0.1:$TPORT" --timeout 3s health
+	assert_failure
+}
+
+@test "--trusted-proxy: the logs name the client through X-Forwarded-For, not the proxy, and not what the client wrote itself" {
+	start_server --trusted-proxy 127.0.0.1/32 --log-format json --log-level debug
+	start_nginx
+	# the client is 127.0.0.2; nginx reaches the server from 127.0.0.1; the
+	# client's own X-Forwarded-For (a spoof) is left of what nginx appends
+	run client "$NPORT" 127.0.0.2 visit "/ws/party/px?name=Ann" \
+		"X-Forwarded-For=203.0.113.9" "X-Real-IP=203.0.113.10"
+	assert_success
+	assert_output $'welcome\nbad_json\nclosed 1000'
+	run client "$NPORT" 127.0.0.2 status /ws/party/px Origin=https://evil.example
+	assert_output 403
+	wait_for "$SERVER_LOG" '"event":"closed"'
+	run events "$SERVER_LOG" joined
+	assert_output '{"event":"joined","level":"debug","member":"m1","msg":"","name":"Ann","party":"px","remote":"127.0.0.2"}'
+	run events "$SERVER_LOG" error_sent
+	assert_output --regexp '^\{"code":"bad_json","endpoint":"party","event":"error_sent","level":"debug","msg":"","reason":"[^"]+","remote":"127.0.0.2"\}$'
+	run events "$SERVER_LOG" left
+	assert_output '{"code":1000,"event":"left","level":"debug","member":"m1","msg":"","name":"Ann","party":"px","reason":"closed by the client","remote":"127.0.0.2"}'
+	run events "$SERVER_LOG" closed
+	assert_output '{"by":"client","code":1000,"endpoint":"party","event":"closed","level":"debug","msg":"","remote":"127.0.0.2"}'
+	run events "$SERVER_LOG" handshake_refused
+	assert_output '{"event":"handshake_refused","level":"info","msg":"403 origin not allowed","origin":"https://evil.example","path":"/ws/party/px","reason":"origin not allowed","remote":"127.0.0.2","status":403}'
+	run grep -c '203\.0\.113' "$SERVER_LOG"
+	assert_output 0
+	# and every line is one JSON object
+	"$PY" -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$SERVER_LOG"
+}
+
+@test "without --trusted-proxy the proxy's address is the client's (text logs: fields as key=value)" {
+	start_server --log-level debug
+	start_nginx
+	run client "$NPORT" 127.0.0.2 visit "/ws/party/pt?name=Bo%20B" X-Forwarded-For=198.51.100.1
+	assert_success
+	wait_for "$SERVER_LOG" 'closed'
+	run grep -E ' debug: joined party=pt member=m1 name="Bo B" remote=127\.0\.0\.1$' "$SERVER_LOG"
+	assert_success
+	run grep -E ' debug: left party=pt member=m1 name="Bo B" remote=127\.0\.0\.1 code=1000 reason="closed by the client"$' "$SERVER_LOG"
+	assert_success
+	run grep -E ' debug: closed endpoint=party remote=127\.0\.0\.1 code=1000 by=client$' "$SERVER_LOG"
+	assert_success
+	run grep -c '198\.51\.100\.1' "$SERVER_LOG"
+	assert_output 0
+}
+
+@test "--max-conns-per-ip counts each client behind a trusted proxy, and the proxy as one without trust" {
+	start_server --trusted-proxy 127.0.0.1/32 --max-conns-per-ip 2
+	start_nginx
+	run client "$NPORT" 127.0.0.2,127.0.0.2,127.0.0.3,127.0.0.3,127.0.0.2 hold /ws/party/cap
+	assert_success
+	assert_output $'101\n101\n101\n101\n503'
+	stop_server
+	kill -TERM "$NGINX_PID"
+	wait "$NGINX_PID" || true
+	NGINX_PID=
+	start_server --max-conns-per-ip 2
+	start_nginx
+	run client "$NPORT" 127.0.0.2,127.0.0.2,127.0.0.3 hold /ws/party/cap
+	assert_success
+	assert_output $'101\n101\n503'
+}
+
+@test "headers from a peer that is not trusted are ignored; hostile, oversized and truncated ones from a trusted peer are ignored safely" {
+	start_server --trusted-proxy 127.0.0.1/32 --trusted-proxy ::1 --log-level debug --log-format json
+	# straight to the server from 127.0.0.2, which is no proxy: a spoof
+	run client "$PORT" 127.0.0.2 visit /ws/party/sp X-Forwarded-For=203.0.113.9 X-Real-IP=203.0.113.9
+	assert_success
+	# from the trusted 127.0.0.1: nothing usable in them, so its own address
+	local big
+	big=$(printf 'x%.0s' $(seq 1 3000))
+	for xff in "evil" " , ,, " "203.0.113." "203.0.113.9:80" "[::1" "$big" "1.2.3.4$(printf '\001')" \
+		"::ffff:999.1.1.1" "203.0.113.7/24"; do
+		run client "$PORT" 127.0.0.1 status /ws/party/sp "X-Forwarded-For=$xff" "X-Real-IP=$xff"
+		assert_output 101
+	done
+	# the last good address stands when the walk meets a bad one
+	run client "$PORT" 127.0.0.1 visit /ws/party/sp "X-Forwarded-For=198.51.100.4, junk"
+	assert_success
+	run client "$PORT" 127.0.0.1 visit /ws/party/sp "X-Forwarded-For=junk, 198.51.100.5"
+	assert_success
+	wait_for "$SERVER_LOG" '"remote":"198.51.100.5"'
+	# the spoof, the nine hostile headers and "198.51.100.4, junk", then
+	# "junk, 198.51.100.5"
+	run events "$SERVER_LOG" joined
+	assert_equal "$(echo "$output" | sed -n 's/.*"remote":"\([^"]*\)".*/\1/p' | uniq -c |
+		awk '{ printf "%s*%s ", $2, $1 }')" "127.0.0.2*1 127.0.0.1*10 198.51.100.5*1 "
+	run grep -c '203\.0\.113\|198\.51\.100\.4' "$SERVER_LOG"
+	assert_output 0
+	kill -0 "$SERVER_PID"
+}
+
+@test "a refused token is logged with the reason and the client's address" {
+	printf 'a test secret of at least 32 bytes, for HS256\n' >"$BATS_TEST_TMPDIR/secret"
+	start_server --auth-secret-file "$BATS_TEST_TMPDIR/secret" --trusted-proxy 127.0.0.1/32 \
+		--log-format json
+	start_nginx
+	run client "$NPORT" 127.0.0.2 status /ws/party/tk "Authorization=Bearer not.a.token"
+	assert_output 401
+	run client "$NPORT" 127.0.0.2 status /ws/party/tk
+	assert_output 401
+	wait_for "$SERVER_LOG" '"status":401.*"status":401' 1 || true
+	run events "$SERVER_LOG" handshake_refused
+	assert_line --index 0 --regexp '"reason":"[^"]+".*"remote":"127\.0\.0\.2".*"status":401'
+	assert_line --index 1 --regexp '"reason":"[^"]+".*"remote":"127\.0\.0\.2".*"status":401'
+}
+
+@test "--trusted-proxy: bad ranges are usage errors (exit 2), also as a key of the file" {
+	for bad in "" "10.0.0.1/8" "10.0.0.0/33" "::1/129" "example.com" "10.0.0.0/" "[::1]" \
+		"10.0.0.0/8x" "$(printf 'x%.0s' $(seq 1 300))"; do
+		run -2 "$SERVER" --config /dev/null --trusted-proxy "$bad"
+		assert_output --partial "revenge-server: --trusted-proxy: "
+		assert_output --partial "(see --help)"
+	done
+	run -2 "$SERVER" --config /dev/null --trusted-proxy 10.0.0.1/8
+	assert_output --partial "'10.0.0.1/8' has bits set past its /8 prefix"
+	printf '[server]\ntrusted-proxy = 10.0.0.0/8\ntrusted-proxy = fd00::/8x\n' >"$BATS_TEST_TMPDIR/c.conf"
+	run -2 "$SERVER" --config "$BATS_TEST_TMPDIR/c.conf"
+	assert_output --partial "c.conf:3"
+	assert_output --partial "trusted-proxy"
+	printf '[server]\ntrusted-proxy = 10.0.0.0/8\ntrusted-proxy = ::1\n' >"$BATS_TEST_TMPDIR/c.conf"
+	run -0 "$SERVER" --config "$BATS_TEST_TMPDIR/c.conf" --check-config
+	assert_line --regexp '^trusted-proxy = 10\.0\.0\.0/8 +; .*c\.conf:2$'
+	assert_line --regexp '^trusted-proxy = ::1 +; .*c\.conf:3$'
+	# flags replace the file's list
+	run -0 "$SERVER" --config "$BATS_TEST_TMPDIR/c.conf" --trusted-proxy 127.0.0.1 --check-config
+	assert_line --regexp '^trusted-proxy = 127\.0\.0\.1 +; command line$'
+	refute_output --partial "10.0.0.0/8"
+}
