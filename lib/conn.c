@@ -225,8 +225,10 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 	r = rv__outq_push_mode(&c->q, f, s->cfg->queue_max, choked);
 	if (r < 0) {
 		s->metrics.slow_dropped++;
-		rv_log(s->log, RV_LOG_WARN, "client_dropped",
-		       "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
+		rv_log_kv(s->log, RV_LOG_WARN, "client_dropped",
+			  RV_LOG_FIELDS(RV_LOG_STR("remote", c->remote), RV_LOG_INT("code", 1013),
+					RV_LOG_STR("reason", "too far behind")),
+			  "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
 		rv__outq_clear(&c->q);
 		rv__conn_request_close(c, 1013, "too far behind");
 		return;

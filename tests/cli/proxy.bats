@@ -13,9 +13,53 @@ NGINX=/usr/sbin/nginx
 DOC="$BATS_TEST_DIRNAME/../../docs/deployment.md"
 PROBE="$REVENGE_BUILD/bin/revenge-probe"
 
+# One server and one nginx (plain and TLS) for the tests that need no
+# flags of their own: the server trusts the proxy and logs JSON at debug.
+# A test on them (use_shared) looks only at the log lines written after
+# it began (MARK).
+setup_file() {
+	[ -x "$NGINX" ] || return 0
+	start_server --trusted-proxy 127.0.0.1/32 --trusted-proxy ::1 --log-format json \
+		--log-level debug
+	start_nginx tls
+	export S_PID=$SERVER_PID S_PORT=$PORT S_NPORT=$NPORT S_TPORT=$TPORT S_NGINX=$NGINX_PID
+	export S_LOG=$SERVER_LOG S_CERT=$CERT S_NGINX_DIR="$BATS_FILE_TMPDIR/nginx"
+}
+
+teardown_file() {
+	local pid i
+	for pid in "${S_NGINX:-}" "${S_PID:-}"; do
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null || true
+		for i in $(seq 1 200); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 setup() {
 	[ -x "$NGINX" ] || skip "nginx is not installed (scripts/deps.sh installs it)"
 	NGINX_PID=
+	SERVER_PID=
+	MARK=0
+}
+
+use_shared() {
+	PORT=$S_PORT NPORT=$S_NPORT TPORT=$S_TPORT SERVER_LOG=$S_LOG CERT=$S_CERT
+	MARK=$(wc -l <"$SERVER_LOG")
+}
+
+# wait_new PATTERN [N]: until N (default 1) lines written since MARK match.
+wait_new() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(tail -n +"$((MARK + 1))" "$SERVER_LOG" | grep -c -- "$1")" -lt "${2:-1}" ] || return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$1' in $SERVER_LOG" >&2
+	return 1
 }
 
 teardown() {
@@ -26,8 +70,18 @@ teardown() {
 	stop_server || true
 }
 
+# free_port: a loopback port nothing listens on now (start_nginx retries
+# if it is taken before nginx binds it).
 free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	local p i
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (: >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # recipe NAME: the nginx block after "<!-- proxy.bats: NAME -->" in the doc.
@@ -39,13 +93,14 @@ recipe() {
 		f == 2 { print }' "$DOC"
 }
 
+# READ_TIMEOUT: when set, the recipe's proxy_read_timeout becomes it.
 # start_nginx [tls]: nginx in the test's directory (its own config, pid,
 # temp and log files; one process, in the foreground) in front of the
 # server on $PORT, with the recipe on NPORT, and with "tls" the TLS recipe
 # on TPORT too (a self-signed certificate for 127.0.0.1 in CERT). A port
 # taken between free_port and nginx's bind is tried again, a few times.
 start_nginx() {
-	local dir="$BATS_TEST_TMPDIR/nginx" try i
+	local dir="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/${NGINX_NAME:-nginx}" try i
 	mkdir -p "$dir/tmp"
 	if [ "${1:-}" = tls ]; then
 		CERT="$dir/cert.pem"
@@ -58,7 +113,8 @@ start_nginx() {
 		TPORT=$(free_port)
 		{
 			recipe nginx | sed -e "s/server 127\.0\.0\.1:8080;/server 127.0.0.1:$PORT;/" \
-				-e "s/listen 80;/listen 127.0.0.1:$NPORT;/"
+				-e "s/listen 80;/listen 127.0.0.1:$NPORT;/" \
+				-e "s/proxy_read_timeout 75s;/proxy_read_timeout ${READ_TIMEOUT:-75s};/"
 			[ "${1:-}" != tls ] || recipe nginx-tls |
 				sed -e "s/listen 443 ssl;/listen 127.0.0.1:$TPORT ssl;/" \
 				-e "s#/etc/ssl/certs/watch.example.com.pem#$CERT#" \
@@ -103,12 +159,13 @@ client() {
 	py "$PYHELP/proxy_client.py" "$@"
 }
 
-# events FILE EVENT: each JSON log line of EVENT, as compact JSON.
+# events FILE EVENT: each JSON log line of EVENT written since MARK, as
+# compact JSON without its time.
 events() {
-	"$PY" - "$1" "$2" <<'PYEOF'
+	"$PY" - "$1" "$2" "$MARK" <<'PYEOF'
 import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    if line.startswith("{"):
+for n, line in enumerate(open(sys.argv[1], encoding="utf-8")):
+    if n >= int(sys.argv[3]) and line.startswith("{"):
         o = json.loads(line)
         if o["event"] == sys.argv[2]:
             o.pop("time")
@@ -116,31 +173,24 @@ for line in open(sys.argv[1], encoding="utf-8"):
 PYEOF
 }
 
-@test "the recipe in docs/deployment.md is valid for Debian's nginx (nginx -t)" {
-	PORT=9
-	start_nginx tls
-	run "$NGINX" -t -e "$BATS_TEST_TMPDIR/nginx/error.log" -p "$BATS_TEST_TMPDIR/nginx" \
-		-c "$BATS_TEST_TMPDIR/nginx/nginx.conf"
-	assert_success
-	assert_output --partial "syntax is ok"
-}
-
 @test "the probe's health, sync and chat checks pass through nginx" {
-	start_server --trusted-proxy 127.0.0.1/32
-	start_nginx
+	use_shared
 	run "$PROBE" --url "ws://127.0.0.1:$NPORT" health + sync + chat
 	assert_success
 	assert_output --partial "health"
 	assert_output --partial "sync"
 	assert_output --partial "chat"
 	# nginx was really in the path
-	grep -q 'GET /ws/party/' "$BATS_TEST_TMPDIR/nginx/access.log"
-	grep -q 'GET /healthz' "$BATS_TEST_TMPDIR/nginx/access.log"
+	grep -q 'GET /ws/party/' "$S_NGINX_DIR/access.log"
+	grep -q 'GET /healthz' "$S_NGINX_DIR/access.log"
 }
 
 @test "TLS terminated at nginx: the probe's checks over wss:// to a plain server" {
-	start_server --trusted-proxy 127.0.0.1/32
-	start_nginx tls
+	use_shared
+	# the recipe as Debian's nginx reads it
+	run "$NGINX" -t -e "$S_NGINX_DIR/error.log" -p "$S_NGINX_DIR" -c "$S_NGINX_DIR/nginx.conf"
+	assert_success
+	assert_output --partial "syntax is ok"
 	run "$PROBE" --url "wss://127.0.0.1:$TPORT" --ca "$CERT" health + sync + chat
 	assert_success
 	# and a client that does not trust the certificate is stopped by it
@@ -148,9 +198,31 @@ PYEOF
 	assert_failure
 }
 
-@test "--trusted-proxy: the logs name the client through X-Forwarded-For, not the proxy, and not what the client wrote itself" {
-	start_server --trusted-proxy 127.0.0.1/32 --log-format json --log-level debug
+@test "timeouts: pings more often than nginx's proxy_read_timeout keep an idle viewer; without pings nginx cuts it" {
+	# the recipe's 75 s over 30 s pings, shrunk to 3 s over 1 s: a client
+	# that answers is pinged every other interval, so the tunnel is quiet
+	# for up to 2 s at a time (2 s would cut it: it did). Both halves at
+	# once: one server and nginx with pings, one without.
+	local pid0 nginx0 port0
+	READ_TIMEOUT=3s
+	SERVER_NAME=quiet start_server --ping-interval 0
+	NGINX_NAME=quiet start_nginx
+	pid0=$SERVER_PID nginx0=$NGINX_PID port0=$NPORT
+	start_server --ping-interval 1
 	start_nginx
+	client "$port0" 127.0.0.2 idle 7 /ws/party/idle >"$BATS_TEST_TMPDIR/quiet.out" 3>&- &
+	local bg=$!
+	run client "$NPORT" 127.0.0.2 idle 5 /ws/party/idle
+	wait "$bg" || true
+	kill -TERM "$nginx0" "$pid0" 2>/dev/null || true
+	wait "$nginx0" "$pid0" 2>/dev/null || true
+	assert_output open
+	run cat "$BATS_TEST_TMPDIR/quiet.out"
+	assert_output --regexp '^cut after [345] s$'
+}
+
+@test "--trusted-proxy: the logs name the client through X-Forwarded-For, not the proxy, and not what the client wrote itself" {
+	use_shared
 	# the client is 127.0.0.2; nginx reaches the server from 127.0.0.1; the
 	# client's own X-Forwarded-For (a spoof) is left of what nginx appends
 	run client "$NPORT" 127.0.0.2 visit "/ws/party/px?name=Ann" \
@@ -159,13 +231,13 @@ PYEOF
 	assert_output $'welcome\nbad_json\nclosed 1000'
 	run client "$NPORT" 127.0.0.2 status /ws/party/px Origin=https://evil.example
 	assert_output 403
-	wait_for "$SERVER_LOG" '"event":"closed"'
+	wait_new '"event":"closed"'
 	run events "$SERVER_LOG" joined
-	assert_output '{"event":"joined","level":"debug","member":"m1","msg":"","name":"Ann","party":"px","remote":"127.0.0.2"}'
+	assert_output --regexp '^\{"event":"joined","level":"debug","member":"m[0-9a-f]+","msg":"","name":"Ann","party":"px","remote":"127\.0\.0\.2"\}$'
 	run events "$SERVER_LOG" error_sent
 	assert_output --regexp '^\{"code":"bad_json","endpoint":"party","event":"error_sent","level":"debug","msg":"","reason":"[^"]+","remote":"127.0.0.2"\}$'
 	run events "$SERVER_LOG" left
-	assert_output '{"code":1000,"event":"left","level":"debug","member":"m1","msg":"","name":"Ann","party":"px","reason":"closed by the client","remote":"127.0.0.2"}'
+	assert_output --regexp '^\{"code":1000,"event":"left","level":"debug","member":"m[0-9a-f]+","msg":"","name":"Ann","party":"px","reason":"closed by the client","remote":"127\.0\.0\.2"\}$'
 	run events "$SERVER_LOG" closed
 	assert_output '{"by":"client","code":1000,"endpoint":"party","event":"closed","level":"debug","msg":"","remote":"127.0.0.2"}'
 	run events "$SERVER_LOG" handshake_refused
@@ -210,32 +282,43 @@ PYEOF
 }
 
 @test "headers from a peer that is not trusted are ignored; hostile, oversized and truncated ones from a trusted peer are ignored safely" {
-	start_server --trusted-proxy 127.0.0.1/32 --trusted-proxy ::1 --log-level debug --log-format json
+	use_shared
 	# straight to the server from 127.0.0.2, which is no proxy: a spoof
 	run client "$PORT" 127.0.0.2 visit /ws/party/sp X-Forwarded-For=203.0.113.9 X-Real-IP=203.0.113.9
 	assert_success
 	# from the trusted 127.0.0.1: nothing usable in them, so its own address
-	local big
-	big=$(printf 'x%.0s' $(seq 1 3000))
-	for xff in "evil" " , ,, " "203.0.113." "203.0.113.9:80" "[::1" "$big" "1.2.3.4$(printf '\001')" \
-		"::ffff:999.1.1.1" "203.0.113.7/24"; do
-		run client "$PORT" 127.0.0.1 status /ws/party/sp "X-Forwarded-For=$xff" "X-Real-IP=$xff"
-		assert_output 101
-	done
+	run client "$PORT" 127.0.0.1 each /ws/party/sp <<-'EOF'
+	"evil"
+	" , ,, "
+	"203.0.113."
+	"203.0.113.9:80"
+	"[::1"
+	"1.2.3.4\u0001"
+	"::ffff:999.1.1.1"
+	"203.0.113.7/24"
+	"\u00e9\u00e9, 203.0.113.1x"
+	EOF
+	assert_output $'101\n101\n101\n101\n101\n101\n101\n101\n101'
+	# oversized: an entry far longer than any address, and thousands of them
+	run client "$PORT" 127.0.0.1 each /ws/party/sp < <("$PY" -c '
+import json
+print(json.dumps("x" * 3000))
+print(json.dumps("203.0.113.2," * 500 + "junk"))')
+	assert_output $'101\n101'
 	# the last good address stands when the walk meets a bad one
 	run client "$PORT" 127.0.0.1 visit /ws/party/sp "X-Forwarded-For=198.51.100.4, junk"
 	assert_success
 	run client "$PORT" 127.0.0.1 visit /ws/party/sp "X-Forwarded-For=junk, 198.51.100.5"
 	assert_success
-	wait_for "$SERVER_LOG" '"remote":"198.51.100.5"'
-	# the spoof, the nine hostile headers and "198.51.100.4, junk", then
+	wait_new '"remote":"198.51.100.5"'
+	# the spoof, the eleven hostile headers and "198.51.100.4, junk", then
 	# "junk, 198.51.100.5"
 	run events "$SERVER_LOG" joined
 	assert_equal "$(echo "$output" | sed -n 's/.*"remote":"\([^"]*\)".*/\1/p' | uniq -c |
-		awk '{ printf "%s*%s ", $2, $1 }')" "127.0.0.2*1 127.0.0.1*10 198.51.100.5*1 "
+		awk '{ printf "%s*%s ", $2, $1 }')" "127.0.0.2*1 127.0.0.1*12 198.51.100.5*1 "
 	run grep -c '203\.0\.113\|198\.51\.100\.4' "$SERVER_LOG"
 	assert_output 0
-	kill -0 "$SERVER_PID"
+	kill -0 "$S_PID"
 }
 
 @test "a refused token is logged with the reason and the client's address" {
@@ -247,7 +330,7 @@ PYEOF
 	assert_output 401
 	run client "$NPORT" 127.0.0.2 status /ws/party/tk
 	assert_output 401
-	wait_for "$SERVER_LOG" '"status":401.*"status":401' 1 || true
+	wait_new '"status":401' 2
 	run events "$SERVER_LOG" handshake_refused
 	assert_line --index 0 --regexp '"reason":"[^"]+".*"remote":"127\.0\.0\.2".*"status":401'
 	assert_line --index 1 --regexp '"reason":"[^"]+".*"remote":"127\.0\.0\.2".*"status":401'

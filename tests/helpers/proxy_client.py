@@ -8,14 +8,22 @@ connects from a source address of its choice (127.0.0.2: not the proxy's
       "welcome", the error's code and "closed CODE"
   proxy_client.py PORT SOURCE status PATH [HEADER=VALUE...]
       only the handshake: prints the HTTP status
+  proxy_client.py PORT SOURCE idle SECS PATH [HEADER=VALUE...]
+      join, then send nothing for SECS seconds but pongs to the server's
+      pings; prints "open" if the connection lasted, else "cut after N s"
+  proxy_client.py PORT SOURCE each PATH < VALUES
+      for each line of stdin (a JSON string), a handshake with that value
+      as both X-Forwarded-For and X-Real-IP; prints each HTTP status
   proxy_client.py PORT SOURCE,SOURCE,... hold PATH [HEADER=VALUE...]
       open one connection from each source in turn, holding them all,
       print each one's HTTP status, then close them
 """
 import json
+import socket
 import sys
+import time
 
-from wsraw import RawWS
+from wsraw import Closed, RawWS
 
 
 def headers(args):
@@ -24,6 +32,28 @@ def headers(args):
         k, v = a.split("=", 1)
         out[k] = v
     return out
+
+
+def idle(port, source, secs, path, hdrs):
+    ws = RawWS(port, path=path, source=source, headers=hdrs, answer_rtt_pings=False)
+    assert ws.status == 101, ws.headers
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < secs:
+            ws.sock.settimeout(max(0.05, secs - (time.monotonic() - start)))
+            try:
+                op, payload, _ = ws.recv_frame()
+            except socket.timeout:
+                break
+            if op == 9:                 # a browser answers every ping
+                ws.send_frame(10, payload)
+            elif op == 8:
+                raise Closed("close frame")
+    except (Closed, OSError):
+        print("cut after %.0f s" % (time.monotonic() - start))
+        return
+    print("open")
+    ws.close()
 
 
 def main():
@@ -37,6 +67,17 @@ def main():
             held.append(ws)
         for ws in held:
             ws.close()
+        return
+    if action == "each":
+        for line in sys.stdin:
+            v = json.loads(line)
+            ws = RawWS(port, path=sys.argv[4], source=source,
+                       headers={"X-Forwarded-For": v, "X-Real-IP": v})
+            print(ws.status, flush=True)
+            ws.close()
+        return
+    if action == "idle":
+        idle(port, source, float(sys.argv[4]), sys.argv[5], headers(sys.argv[6:]))
         return
     path, hdrs = sys.argv[4], headers(sys.argv[5:])
     ws = RawWS(port, path=path, source=source, headers=hdrs)
