@@ -26,17 +26,19 @@ setup_file() {
 	export S_LOG=$SERVER_LOG S_CERT=$CERT S_NGINX_DIR="$BATS_FILE_TMPDIR/nginx"
 }
 
+# The shared server must exit 0 on SIGTERM (under ASan: no leak, no error).
 teardown_file() {
-	local pid i
-	for pid in "${S_NGINX:-}" "${S_PID:-}"; do
-		[ -n "$pid" ] || continue
-		kill -TERM "$pid" 2>/dev/null || true
-		for i in $(seq 1 200); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	local rc=0
+	if [ -n "${S_NGINX:-}" ]; then
+		kill -TERM "$S_NGINX" 2>/dev/null || true
+		wait "$S_NGINX" 2>/dev/null || true
+	fi
+	if [ -n "${S_PID:-}" ]; then
+		kill -TERM "$S_PID" 2>/dev/null || true
+		wait "$S_PID" || rc=$?
+		[ "$rc" = 0 ] || { echo "the shared server exited $rc" >&2; tail -20 "$S_LOG" >&2; }
+	fi
+	return "$rc"
 }
 
 setup() {
@@ -67,7 +69,7 @@ teardown() {
 		kill -TERM "$NGINX_PID" 2>/dev/null || true
 		wait "$NGINX_PID" 2>/dev/null || true
 	fi
-	stop_server || true
+	stop_server
 }
 
 # free_port: a loopback port nothing listens on now (start_nginx retries
@@ -337,8 +339,8 @@ print(json.dumps("203.0.113.2," * 500 + "junk"))')
 }
 
 @test "--trusted-proxy: bad ranges are usage errors (exit 2), also as a key of the file" {
-	for bad in "" "10.0.0.1/8" "10.0.0.0/33" "::1/129" "example.com" "10.0.0.0/" "[::1]" \
-		"10.0.0.0/8x" "$(printf 'x%.0s' $(seq 1 300))"; do
+	# (the parser's cases are tests/unit/test_forwarded.c's)
+	for bad in "" "10.0.0.0/33" "::1/129" "[::1]" "$(printf 'x%.0s' $(seq 1 300))"; do
 		run -2 "$SERVER" --config /dev/null --trusted-proxy "$bad"
 		assert_output --partial "revenge-server: --trusted-proxy: "
 		assert_output --partial "(see --help)"
