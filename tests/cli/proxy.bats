@@ -312,12 +312,16 @@ print(json.dumps("203.0.113.2," * 500 + "junk"))')
 	assert_success
 	run client "$PORT" 127.0.0.1 visit /ws/party/sp "X-Forwarded-For=junk, 198.51.100.5"
 	assert_success
-	wait_new '"remote":"198.51.100.5"'
+	# two header lines are one list (lws joins them with ','): the right one
+	run client "$PORT" 127.0.0.1 visit /ws/party/sp \
+		$'X-Forwarded-For=203.0.113.50\r\nX-Forwarded-For: 198.51.100.60'
+	assert_success
+	wait_new '"remote":"198.51.100.60"'
 	# the spoof, the eleven hostile headers and "198.51.100.4, junk", then
-	# "junk, 198.51.100.5"
+	# "junk, 198.51.100.5", then the two lines
 	run events "$SERVER_LOG" joined
 	assert_equal "$(echo "$output" | sed -n 's/.*"remote":"\([^"]*\)".*/\1/p' | uniq -c |
-		awk '{ printf "%s*%s ", $2, $1 }')" "127.0.0.2*1 127.0.0.1*12 198.51.100.5*1 "
+		awk '{ printf "%s*%s ", $2, $1 }')" "127.0.0.2*1 127.0.0.1*12 198.51.100.5*1 198.51.100.60*1 "
 	run grep -c '203\.0\.113\|198\.51\.100\.4' "$SERVER_LOG"
 	assert_output 0
 	kill -0 "$S_PID"
