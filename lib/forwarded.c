@@ -54,45 +54,51 @@ static void unmap(int *family, unsigned char *a)
 	}
 }
 
+/* At most 80 bytes of s for a message, control bytes as '?': the reason
+ * stays one line whatever was given. */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < 80 && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = 0;
+	return buf;
+}
+
 int rv_forwarded_cidr_parse(const char *s, struct rv_cidr *out, char *why, size_t why_len)
 {
 	const char *slash = strchr(s, '/');
 	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned max;
-	char *end;
+	unsigned max, bits;
+	char *end, show[84];
+	unsigned long b;
 
 	if (strlen(s) > RV_FORWARDED_CIDR_MAX || parse_addr(s, alen, &out->family, out->addr) ||
 	    s[0] == '[') {
 		if (why)
-			snprintf(why, why_len, "expected ADDRESS[/BITS] (IPv4 or IPv6), got '%.80s'",
-				 s);
+			snprintf(why, why_len, "expected ADDRESS[/BITS] (IPv4 or IPv6), got '%s'",
+				 shown(s, show, sizeof(show)));
 		return RV_EINVAL;
 	}
 	max = out->family == AF_INET ? 32 : 128;
-	out->bits = max;
+	bits = max;
 	if (slash) {
-		unsigned long b;
-
-		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3) {
-			if (why)
-				snprintf(why, why_len, "expected a prefix length of 0-%u after '/',"
-					 " got '%.80s'", max, s);
-			return RV_EINVAL;
-		}
 		b = strtoul(slash + 1, &end, 10);
-		if (*end || b > max) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3 || *end || b > max) {
 			if (why)
 				snprintf(why, why_len, "expected a prefix length of 0-%u after '/',"
-					 " got '%.80s'", max, s);
+					 " got '%s'", max, shown(s, show, sizeof(show)));
 			return RV_EINVAL;
 		}
-		out->bits = (unsigned)b;
+		bits = (unsigned)b;
 	}
-	for (unsigned i = out->bits; i < max; i++)
+	out->bits = bits;
+	for (unsigned i = bits; i < max; i++)
 		if (out->addr[i / 8] & (0x80u >> (i % 8))) {
 			if (why)
-				snprintf(why, why_len, "'%.80s' has bits set past its /%u prefix",
-					 s, out->bits);
+				snprintf(why, why_len, "'%s' has bits set past its /%u prefix",
+					 shown(s, show, sizeof(show)), bits);
 			return RV_EINVAL;
 		}
 	return 0;
