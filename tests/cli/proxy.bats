@@ -283,6 +283,21 @@ PYEOF
 	assert_output $'101\n101\n503'
 }
 
+@test "--handshake-rate-per-ip counts each client behind a trusted proxy" {
+	# 1/s in bursts of 10: ten from one client go in, then some of the next
+	# twenty wait (as many as refill meanwhile go in: no timing assumed);
+	# another client goes in at once
+	start_server --trusted-proxy 127.0.0.1/32 --handshake-rate-per-ip 1 --max-conns-per-ip 0
+	start_nginx
+	run client "$NPORT" "$(printf '127.0.0.4,%.0s' $(seq 1 30))127.0.0.5" hold /ws/party/rate
+	assert_success
+	assert_equal "$(head -10 <<<"$output" | sort -u)" 101
+	sed -n 11,30p <<<"$output" | grep -q '^429$'
+	assert_equal "$(tail -1 <<<"$output")" 101
+	run grep -vc '^101$\|^429$' <<<"$output"
+	assert_output 0
+}
+
 @test "headers from a peer that is not trusted are ignored; hostile, oversized and truncated ones from a trusted peer are ignored safely" {
 	use_shared
 	# straight to the server from 127.0.0.2, which is no proxy: a spoof
@@ -344,10 +359,12 @@ print(json.dumps("203.0.113.2," * 500 + "junk"))')
 
 @test "--trusted-proxy: bad ranges are usage errors (exit 2), also as a key of the file" {
 	# (the parser's cases are tests/unit/test_forwarded.c's)
-	for bad in "" "10.0.0.0/33" "::1/129" "[::1]" "$(printf 'x%.0s' $(seq 1 300))"; do
+	for bad in "" "10.0.0.0/33" "::1/129" "[::1]" "$(printf 'x%.0s' $(seq 1 300))" \
+		$'10.0.0.0/8\nx'; do
 		run -2 "$SERVER" --config /dev/null --trusted-proxy "$bad"
 		assert_output --partial "revenge-server: --trusted-proxy: "
 		assert_output --partial "(see --help)"
+		assert_equal "${#lines[@]}" 1
 	done
 	run -2 "$SERVER" --config /dev/null --trusted-proxy 10.0.0.1/8
 	assert_output --partial "'10.0.0.1/8' has bits set past its /8 prefix"
