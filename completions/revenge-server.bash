@@ -19,7 +19,7 @@ _revenge_server_break()
 _revenge_server()
 {
 	local flags='--listen --port-file --db --fsync --session-ttl --max-stored-per-owner
-		--ladder --origin --allowed-host --max-message --history
+		--ladder --origin --allowed-host --trusted-proxy --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
 		--handshake-rate-per-ip --party-join-rate
@@ -68,7 +68,7 @@ _revenge_server()
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
 		--listen | --port-file | --db | --session-ttl | --max-stored-per-owner | \
-		--ladder | --origin | --allowed-host | --max-message | --history | \
+		--ladder | --origin | --allowed-host | --trusted-proxy | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
 		--max-conns-per-ip | --handshake-rate-per-ip | --party-join-rate | \

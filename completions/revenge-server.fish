@@ -15,6 +15,7 @@ complete -c revenge-server -l ladder -x -d 'Quality profiles as NAME:KBPS,...' \
     -a "2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800\t'the default ladder'"
 complete -c revenge-server -l origin -x -d 'Allow browser Origins matching PATTERN (repeatable)'
 complete -c revenge-server -l allowed-host -x -d 'Answer /healthz and /metrics for Host names matching PATTERN (repeatable)'
+complete -c revenge-server -l trusted-proxy -x -d 'A reverse proxy (CIDR) whose X-Forwarded-For or X-Real-IP names the client (repeatable)'
 complete -c revenge-server -l max-message -x -d 'Largest message accepted, after decompression (default 65536; 256 to 16777216)'
 complete -c revenge-server -l history -x -d 'Chat messages kept per party, replayed to joiners (default 50; 0 to 10000)'
 complete -c revenge-server -l ping-interval -x -d 'Ping idle peers every SECS seconds (default 30; 0 disables)'

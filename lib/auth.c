@@ -106,7 +106,10 @@ static void expired(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct rv__auth *a = t->data;
 
-	rv_log(a->c->hub->log, RV_LOG_INFO, "token_expired", "sub=%s id=%s", a->sub, a->id);
+	rv_log_kv(a->c->hub->log, RV_LOG_INFO, "token_expired",
+		  RV_LOG_FIELDS(RV_LOG_STR("sub", a->sub), RV_LOG_STR("id", a->id),
+				RV_LOG_STR("remote", a->c->remote)),
+		  NULL);
 	rv__conn_request_close(a->c, RV__CLOSE_TOKEN_EXPIRED, "token expired");
 }
 

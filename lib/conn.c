@@ -225,8 +225,10 @@ void rv__conn_send(struct rv__conn *c, struct rv_frame *f)
 	r = rv__outq_push_mode(&c->q, f, s->cfg->queue_max, choked);
 	if (r < 0) {
 		s->metrics.slow_dropped++;
-		rv_log(s->log, RV_LOG_WARN, "client_dropped",
-		       "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
+		rv_log_kv(s->log, RV_LOG_WARN, "client_dropped",
+			  RV_LOG_FIELDS(RV_LOG_STR("remote", c->remote), RV_LOG_INT("code", 1013),
+					RV_LOG_STR("reason", "too far behind")),
+			  "send queue full (%u frames); closing with 1013", rv__outq_len(&c->q));
 		rv__outq_clear(&c->q);
 		rv__conn_request_close(c, 1013, "too far behind");
 		return;
@@ -482,6 +484,12 @@ void rv__conn_send_own(struct rv__conn *c, struct rv_frame *f)
 void rv__conn_send_error(struct rv__conn *c, const struct rv_proto_error *err)
 {
 	c->hub->metrics.errors[err->code]++;
+	rv_log_kv(c->hub->log, RV_LOG_DEBUG, "error_sent",
+		  RV_LOG_FIELDS(RV_LOG_STR("code", rv_err_code_name(err->code)),
+				RV_LOG_STR("ref", err->ref[0] ? err->ref : NULL),
+				RV_LOG_STR("endpoint", c->endpoint ? c->endpoint->name : NULL),
+				RV_LOG_STR("remote", c->remote), RV_LOG_STR("reason", err->message)),
+		  NULL);
 	rv__conn_send_own(c, rv_proto_error_frame(err, rv__hub_now(c->hub)));
 }
 

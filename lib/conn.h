@@ -97,6 +97,9 @@ struct rv__conn {
 	bool dirty;                             /* on hub->dirty */
 	struct rv__conn *dirty_prev, *dirty_next;
 	bool is_ws;
+	const char *remote;                     /* the client's address for the logs,
+						 * borrowed from the listener (lives
+						 * until WSI_DESTROY); "" unknown */
 	struct rv__outq q;                      /* outbound frames, bounded, latest-wins */
 	int close_code;                         /* nonzero: close once the queue is written */
 	bool close_sent;                        /* the close reason went to lws */

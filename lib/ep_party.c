@@ -923,8 +923,11 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	if (ps->hub->broker && ps->hub->broker->cluster && !pc->written)
 		write_member(lp, pc->member);
 	rtt_start(ps, pc);
-	rv_log(ps->hub->log, RV_LOG_DEBUG, "joined", "party=%s member=%s name=%s",
-	       rv_party_id(lp->party), pc->member->id, pc->member->name);
+	rv_log_kv(ps->hub->log, RV_LOG_DEBUG, "joined",
+		  RV_LOG_FIELDS(RV_LOG_STR("party", rv_party_id(lp->party)),
+				RV_LOG_STR("member", pc->member->id),
+				RV_LOG_STR("name", pc->member->name), RV_LOG_STR("remote", c->remote)),
+		  NULL);
 	deliver(lp->ps, lp->party, &ob);
 	rearm(lp);
 	return 0;
@@ -1197,6 +1200,14 @@ static void party_close(void *state, struct rv__conn *c)
 	if (!lp || !pc->member)
 		return;
 	ev_timer_stop(ps->hub->loop, &pc->rtt_w);
+	rv_log_kv(ps->hub->log, RV_LOG_DEBUG, "left",
+		  RV_LOG_FIELDS(RV_LOG_STR("party", rv_party_id(lp->party)),
+				RV_LOG_STR("member", pc->member->id),
+				RV_LOG_STR("name", pc->member->name), RV_LOG_STR("remote", c->remote),
+				RV_LOG_INT("code", c->close_code ? c->close_code : 1006),
+				RV_LOG_STR("reason", c->close_echo ? "closed by the client" :
+					   c->close_reason)),
+		  NULL);
 	rv_outbox_init(&ob);
 	members_step(lp, RV__MEMBERS_LEAVE, pc->member->id, NULL, 0);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);

@@ -41,6 +41,27 @@ struct rv__listener_peer {
 	char addr[INET6_ADDRSTRLEN];
 };
 
+const char *rv__listener_addr(const void *peer)
+{
+	return peer ? ((const struct rv__listener_peer *)peer)->addr : "";
+}
+
+int rv__listener_forwarded(struct rv__listener *l, void *peer, const char *addr)
+{
+	struct rv__listener_peer *p = peer;
+
+	if (!p || !strcmp(p->addr, addr) || strlen(addr) >= sizeof(p->addr))
+		return 0;
+	if (l->max_per_ip && rv__tally_get(&l->peers, addr) >= l->max_per_ip)
+		return RV_EFULL;
+	if (rv__tally_add(&l->peers, addr))
+		return 0;               /* out of memory: stays the proxy's */
+	rv__tally_sub(&l->peers, p->addr);
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	l->metrics->conn_peers = (int64_t)rv__tally_keys(&l->peers);
+	return 0;
+}
+
 void rv__listener_budget(uint64_t limit, uint64_t in_use, unsigned reserve,
 			 size_t *tcp_max, size_t *ws_max)
 {
@@ -395,7 +416,7 @@ static bool plain_request(int fd)
  * looked at (MSG_PEEK): a client that trickles a longer head is still
  * dropped by lws. What was sent is read first (bounded) so that the close
  * is a FIN after the answer, not a reset that could discard it. */
-static bool head_refused(struct rv__listener *l, int fd)
+static bool head_refused(struct rv__listener *l, int fd, const char *addr)
 {
 	char buf[RV__HTTP_HEAD_MAX + 1], why[128], text[320];
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
@@ -415,7 +436,9 @@ static bool head_refused(struct rv__listener *l, int fd)
 	shutdown(fd, SHUT_WR);
 	close(fd);
 	rv_metrics_refused(l->metrics, status);
-	rv_log(l->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
+	rv_log_kv(l->log, RV_LOG_INFO, "handshake_refused",
+		  RV_LOG_FIELDS(RV_LOG_INT("status", status), RV_LOG_STR("reason", why),
+				RV_LOG_STR("remote", addr)), "%d %s", status, why);
 	return true;
 }
 
@@ -473,11 +496,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		}
 		peer_addr(&sa, addr, sizeof(addr));
-		if (l->max_per_ip && rv__tally_get(&l->peers, addr) >= l->max_per_ip) {
+		/* a trusted proxy's connections are its clients': each is
+		 * capped under the client's address at its upgrade */
+		if (l->max_per_ip && rv__tally_get(&l->peers, addr) >= l->max_per_ip &&
+		    !rv_forwarded_trusted(l->trusted, l->n_trusted, addr)) {
 			refuse(l, fd, RV_REFUSAL_PER_IP);
 			continue;
 		}
-		if (!l->tls && head_refused(l, fd))
+		if (!l->tls && head_refused(l, fd, addr))
 			continue;
 		adopt(l, fd, addr);
 	}

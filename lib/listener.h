@@ -23,6 +23,7 @@
 #include <ev.h>
 #include <libwebsockets.h>
 
+#include "revenge/forwarded.h"
 #include "revenge/log.h"
 #include "revenge/metrics.h"
 #include "revenge/proto.h"
@@ -62,6 +63,8 @@ struct rv__listener {
 	int port;                               /* the bound port (port 0 resolved) */
 	bool tls;                               /* no plain-text 503 on a TLS port */
 	unsigned max_per_ip;                    /* open sockets per address; 0: no cap */
+	const struct rv_cidr *trusted;          /* borrowed: trusted proxies */
+	size_t n_trusted;                       /* (set after init; 0: none) */
 	size_t tcp;                             /* adopted sockets open */
 	size_t tcp_max, ws_max;                 /* the ceiling and the WebSocket cap */
 	struct rv__tally peers;                 /* open sockets per client address */
@@ -118,6 +121,18 @@ void rv__listener_released(struct rv__listener *l, void *peer);
  * answers 429 and counts it (rv__listener_refused). */
 bool rv__listener_handshake(struct rv__listener *l, void *peer, double now_ms,
 			    unsigned *retry_s);
+
+/* The client address of the connection whose lws opaque user data is peer
+ * ("" for NULL): the TCP peer's, or since rv__listener_forwarded the one
+ * its trusted proxy named. Borrowed from peer. */
+const char *rv__listener_addr(const void *peer);
+
+/* A connection from a trusted proxy (l->trusted) is, from its upgrade on,
+ * the client's at addr: counted under addr for the per-address cap and
+ * handshake rate instead of the proxy's address (which the cap at accept
+ * leaves alone). 0, or RV_EFULL when addr already has max_per_ip
+ * connections (the caller refuses with 503, RV_REFUSAL_PER_IP). */
+int rv__listener_forwarded(struct rv__listener *l, void *peer, const char *addr);
 
 /* Count a connection refused for reason: the metric now, the
  * connections_refused line at most once a second. */

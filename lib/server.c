@@ -68,6 +68,7 @@ struct rv__server {
 	bool draining;
 	uint64_t drain_deadline_ns;
 	void *ep_state[RV_METRIC_ENDPOINTS_MAX]; /* each endpoint's, from its start */
+	struct rv_cidr trusted[RV_SERVER_MAX_ORIGINS]; /* cfg->trusted_proxies, parsed */
 };
 
 /* ---- handshake -------------------------------------------------------- */
@@ -109,9 +110,52 @@ static int parse_request(struct rv__server *s, struct lws *wsi, struct rv__reque
 			return 403;
 		}
 	}
-	/* the owner of a session on an open server (sessions.h) */
-	lws_get_peer_simple(wsi, r->peer, sizeof(r->peer));
+	/* the owner of a session on an open server (sessions.h): the
+	 * client's address, as a trusted proxy named it (client_address) */
+	if (lws_get_opaque_user_data(wsi))
+		snprintf(r->peer, sizeof(r->peer), "%s",
+			 rv__listener_addr(lws_get_opaque_user_data(wsi)));
+	else
+		lws_get_peer_simple(wsi, r->peer, sizeof(r->peer));
 	return rv__auth_check(&s->hub, wsi, r, claims, why, why_len);
+}
+
+/* The client's address of wsi for the logs (rv__listener_addr), "" when
+ * the listener did not accept it. Borrowed. */
+static const char *remote_of(struct lws *wsi)
+{
+	return rv__listener_addr(lws_get_opaque_user_data(wsi));
+}
+
+/* A connection from a trusted proxy (--trusted-proxy) is its client's from
+ * now on: the address its X-Forwarded-For or X-Real-IP names
+ * (forwarded.h) takes the proxy's place under the per-address limits and
+ * in the logs. Headers from anyone else are never read. 0, or RV_EFULL
+ * when that client has its --max-conns-per-ip already. */
+static int client_address(struct rv__server *s, struct lws *wsi)
+{
+	void *peer = lws_get_opaque_user_data(wsi);
+	const char *addr = rv__listener_addr(peer);
+	char client[RV_FORWARDED_ADDR_MAX], real_ip[RV_FORWARDED_ADDR_MAX + 16] = "";
+	char *xff = NULL;
+	int n;
+
+	if (!peer || !s->cfg->n_trusted_proxies ||
+	    !rv_forwarded_trusted(s->trusted, s->cfg->n_trusted_proxies, addr))
+		return 0;
+	/* the listener bounds the whole head (RV__HTTP_HEAD_MAX), so the
+	 * header, all its lines joined with ',', is read whole */
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+	if (n > 0 && n <= RV__LWS_HEADER_SPACE && (xff = malloc((size_t)n + 1)) &&
+	    lws_hdr_copy(wsi, xff, n + 1, WSI_TOKEN_X_FORWARDED_FOR) < 0)
+		xff[0] = 0;
+	/* a longer X-Real-IP is not an address: left out */
+	if (lws_hdr_copy(wsi, real_ip, sizeof(real_ip), WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+		real_ip[0] = 0;
+	rv_forwarded_client(s->trusted, s->cfg->n_trusted_proxies, addr, xff, real_ip, client,
+			    sizeof(client));
+	free(xff);
+	return rv__listener_forwarded(&s->listener, peer, client);
 }
 
 /* Answer status with why and close; retry_s, when not 0, is sent as
@@ -122,8 +166,22 @@ static int refuse_as(struct rv__server *s, struct lws *wsi, int status, const ch
 		     bool log, unsigned retry_s)
 {
 	rv_metrics_refused(&s->hub.metrics, status);
-	if (log)
-		rv_log(s->log, RV_LOG_INFO, "handshake_refused", "%d %s", status, why);
+	if (log && s->log && s->log->level >= RV_LOG_INFO) {
+		char origin[URI_MAX] = "", path[URI_MAX] = "";
+
+		/* what was asked, as far as it fits: the Origin refused, the
+		 * path whose token was not good */
+		if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
+			snprintf(origin, sizeof(origin), "(too long)");
+		if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0)
+			path[0] = 0;
+		rv_log_kv(s->log, RV_LOG_INFO, "handshake_refused",
+			  RV_LOG_FIELDS(RV_LOG_INT("status", status), RV_LOG_STR("reason", why),
+					RV_LOG_STR("remote", remote_of(wsi)),
+					RV_LOG_STR("path", path[0] ? path : NULL),
+					RV_LOG_STR("origin", origin[0] ? origin : NULL)),
+			  "%d %s", status, why);
+	}
 	/* Written by hand: lws_return_http_status answers an upgrade request
 	 * with an HTTP/1.0 status line, which strict clients reject. */
 	const char *text = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
@@ -189,6 +247,10 @@ static int confirm_upgrade(struct rv__server *s, struct lws *wsi)
 	if (s->n_conns >= s->listener.ws_max) {
 		rv__listener_refused(&s->listener, RV_REFUSAL_WEBSOCKETS);
 		return refuse_as(s, wsi, 503, "server at its connection limit", false, 0);
+	}
+	if (client_address(s, wsi)) {
+		rv__listener_refused(&s->listener, RV_REFUSAL_PER_IP);
+		return refuse_as(s, wsi, 503, "too many connections from one address", false, 0);
 	}
 	/* before anything costlier: a churning client is refused for the
 	 * price of reading its request */
@@ -324,6 +386,7 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 
 	rv__conn_init(c, &s->hub, wsi);
 	c->is_ws = true;
+	c->remote = remote_of(wsi);
 	/* a new connection starts with the full burst, twice the rate */
 	rv__bucket_init(&c->rate, s->cfg->rate_limit, s->cfg->rate_limit * 2.0,
 			rv__hub_now(&s->hub));
@@ -353,6 +416,22 @@ static int ws_established(struct rv__server *s, struct rv__conn *c, struct lws *
 		return -1;
 	}
 	return 0;
+}
+
+/* The "closed" line of a WebSocket connection: who closed it with which
+ * code (1006: it was lost, no close frame either way). */
+static void log_closed(struct rv__server *s, struct rv__conn *c)
+{
+	if (!c || !c->is_ws)
+		return;
+	rv_log_kv(s->log, RV_LOG_DEBUG, "closed",
+		  RV_LOG_FIELDS(RV_LOG_STR("endpoint", c->endpoint ? c->endpoint->name : NULL),
+				RV_LOG_STR("remote", c->remote),
+				RV_LOG_INT("code", c->close_code ? c->close_code : 1006),
+				RV_LOG_STR("by", !c->close_code ? "lost" :
+					   c->close_echo ? "client" : "server"),
+				RV_LOG_STR("reason", c->close_echo ? NULL : c->close_reason)),
+		  NULL);
 }
 
 static void ws_closed(struct rv__server *s, struct rv__conn *c)
@@ -709,6 +788,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(s, c);
 	case LWS_CALLBACK_CLOSED:
+		log_closed(s, c);
 		ws_closed(s, c);
 		return 0;
 	case LWS_CALLBACK_HTTP:
@@ -942,6 +1022,25 @@ static int check_access(const struct rv_server_config *cfg)
 	return 0;
 }
 
+/* cfg->trusted_proxies into out; RV_EINVAL (logged) for a bad one. */
+static int parse_trusted(const struct rv_server_config *cfg, struct rv_cidr *out)
+{
+	char why[200];
+
+	if (cfg->n_trusted_proxies > RV_SERVER_MAX_ORIGINS)
+		return RV_EINVAL;
+	for (unsigned i = 0; i < cfg->n_trusted_proxies; i++)
+		if (rv_forwarded_cidr_parse(cfg->trusted_proxies[i], &out[i], why, sizeof(why))) {
+			rv_log(cfg->log, RV_LOG_ERROR, "start_failed", "trusted proxy: %s", why);
+			return RV_EINVAL;
+		}
+	if (cfg->n_trusted_proxies)
+		rv_log(cfg->log, RV_LOG_INFO, "trusted_proxies",
+		       "%u range(s): their X-Forwarded-For and X-Real-IP name the client",
+		       cfg->n_trusted_proxies);
+	return 0;
+}
+
 int rv_server_run(const struct rv_server_config *cfg)
 {
 	struct lws_protocols protocols[3];
@@ -952,8 +1051,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 	char url[300];
 	int err = 0;
 	bool tls = cfg->tls_cert && cfg->tls_key;
+	struct rv_cidr trusted[RV_SERVER_MAX_ORIGINS];
 
-	if ((err = check_access(cfg)))
+	if ((err = check_access(cfg)) || (err = parse_trusted(cfg, trusted)))
 		return err;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -980,6 +1080,9 @@ int rv_server_run(const struct rv_server_config *cfg)
 		rv_log(cfg->log, RV_LOG_ERROR, "start_failed", "out of memory");
 		return RV_ENOMEM;
 	}
+	memcpy(s->trusted, trusted, sizeof(trusted));
+	s->listener.trusted = s->trusted;
+	s->listener.n_trusted = cfg->n_trusted_proxies;
 	/* Signal watchers need libev's default loop. */
 	s->hub.loop = ev_default_loop(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!s->hub.loop) {

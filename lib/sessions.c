@@ -55,7 +55,10 @@ int rv__sessions_take(struct rv__hub *hub, const struct rv__request *r, char *ow
 	rv__sessions_owner_key(r, owner_key);
 	if ((limit = over_cap(hub, owner_key, why, sizeof(why))) >= 0) {
 		hub->metrics.limit_refusals[limit]++;
-		rv_log(hub->log, RV_LOG_INFO, "limit_reached", "%s", why);
+		rv_log_kv(hub->log, RV_LOG_INFO, "limit_reached",
+			  RV_LOG_FIELDS(RV_LOG_STR("remote", r->peer[0] ? r->peer : NULL),
+					RV_LOG_STR("sub", r->claims ? r->claims->sub : NULL),
+					RV_LOG_STR("reason", why)), "%s", why);
 		return RV_EFULL;
 	}
 	if (rv__tally_add(&hub->session_owners, owner_key))

@@ -90,6 +90,12 @@ static const char usage_text[] =
 "                         repeatable; IP addresses, localhost, *.localhost\n"
 "                         and the --listen host always pass, other names\n"
 "                         get 421 (DNS rebinding); '*' allows any\n"
+"  --trusted-proxy CIDR   a reverse proxy's address or range (127.0.0.1/32,\n"
+"                         10.0.0.0/8, ::1): a connection from it is the\n"
+"                         client its X-Forwarded-For (the rightmost address\n"
+"                         not itself trusted) or X-Real-IP names, for the\n"
+"                         per-address limits and the logs; repeatable\n"
+"                         (default none: those headers are ignored)\n"
 "  --max-message BYTES    largest message accepted, after decompression\n"
 "                         (default 65536; 256 to 16777216)\n"
 "  --history N            chat messages kept per party and replayed to\n"
@@ -239,7 +245,7 @@ enum opt_id {
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
 	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
-	OPT_ALLOWED_HOST,
+	OPT_ALLOWED_HOST, OPT_TRUSTED_PROXY,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
 	OPT_LEAD_MIN, OPT_LEAD_MAX,
 	OPT_READY_TIMEOUT, OPT_REBUFFER_TIMEOUT,      /* H2 barrier */
@@ -262,6 +268,7 @@ static const struct option long_opts[] = {
 	{ "ladder", required_argument, NULL, OPT_LADDER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "allowed-host", required_argument, NULL, OPT_ALLOWED_HOST },
+	{ "trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "ping-interval", required_argument, NULL, OPT_PING },
@@ -317,7 +324,7 @@ static bool is_key(const struct option *o)
 /* Options that may be given more than once, each adding a value. */
 static bool repeatable(int id)
 {
-	return id == OPT_ORIGIN || id == OPT_ALLOWED_HOST;
+	return id == OPT_ORIGIN || id == OPT_ALLOWED_HOST || id == OPT_TRUSTED_PROXY;
 }
 
 /* The index in long_opts of the option with id; N_OPTS when none. */
@@ -353,6 +360,7 @@ struct settings {
 	 * the same for each value of the repeatable ones */
 	int from[N_OPTS];
 	int origin_from[RV_SERVER_MAX_ORIGINS], allowed_host_from[RV_SERVER_MAX_ORIGINS];
+	int trusted_from[RV_SERVER_MAX_ORIGINS];
 };
 
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
@@ -446,6 +454,16 @@ static void apply(struct settings *s, const struct src *w, int id, const char *a
 			fail(w, "%s: at most %d patterns", flag, RV_SERVER_MAX_ORIGINS);
 		cfg->allowed_hosts[cfg->n_allowed_hosts++] = arg;
 		break;
+	case OPT_TRUSTED_PROXY: {
+		struct rv_cidr cidr;
+
+		if (rv_forwarded_cidr_parse(arg, &cidr, why, sizeof(why)))
+			fail(w, "%s: %s", flag, why);
+		if (cfg->n_trusted_proxies == RV_SERVER_MAX_ORIGINS)
+			fail(w, "%s: at most %d ranges", flag, RV_SERVER_MAX_ORIGINS);
+		cfg->trusted_proxies[cfg->n_trusted_proxies++] = arg;
+		break;
+	}
 	case OPT_MAX_MESSAGE:
 		cfg->max_message = cli_uint(prog, flag, arg, 256, 16777216);
 		break;
@@ -582,6 +600,8 @@ static void forget(struct settings *s, int id)
 		s->cfg.n_origins = 0;
 	else if (id == OPT_ALLOWED_HOST)
 		s->cfg.n_allowed_hosts = 0;
+	else if (id == OPT_TRUSTED_PROXY)
+		s->cfg.n_trusted_proxies = 0;
 }
 
 /* Apply option id (at index i of long_opts) from "from" (as s->from). */
@@ -595,6 +615,8 @@ static void set(struct settings *s, const struct src *w, size_t i, const char *a
 		s->origin_from[s->cfg.n_origins - 1] = from;
 	else if (id == OPT_ALLOWED_HOST)
 		s->allowed_host_from[s->cfg.n_allowed_hosts - 1] = from;
+	else if (id == OPT_TRUSTED_PROXY)
+		s->trusted_from[s->cfg.n_trusted_proxies - 1] = from;
 }
 
 /* ---- the configuration file ---- */
@@ -770,10 +792,15 @@ static void show(const struct settings *s, const char *file, enum opt_id id)
 					      c->ladder.p[k].name, c->ladder.p[k].kbps);
 		break;
 	case OPT_ORIGIN:
-	case OPT_ALLOWED_HOST: {
-		const char *const *list = id == OPT_ORIGIN ? c->origins : c->allowed_hosts;
-		const int *from = id == OPT_ORIGIN ? s->origin_from : s->allowed_host_from;
-		unsigned count = id == OPT_ORIGIN ? c->n_origins : c->n_allowed_hosts;
+	case OPT_ALLOWED_HOST:
+	case OPT_TRUSTED_PROXY: {
+		const char *const *list = id == OPT_ORIGIN ? c->origins :
+					  id == OPT_ALLOWED_HOST ? c->allowed_hosts :
+					  c->trusted_proxies;
+		const int *from = id == OPT_ORIGIN ? s->origin_from :
+				  id == OPT_ALLOWED_HOST ? s->allowed_host_from : s->trusted_from;
+		unsigned count = id == OPT_ORIGIN ? c->n_origins :
+				 id == OPT_ALLOWED_HOST ? c->n_allowed_hosts : c->n_trusted_proxies;
 
 		for (unsigned k = 0; k < count; k++)
 			put_line(file, id, list[k], from[k]);

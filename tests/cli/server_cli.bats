@@ -10,7 +10,7 @@ teardown() {
 @test "--help lists every flag and exits 0" {
 	run "$SERVER" --help
 	assert_success
-	for f in --listen --db --origin --allowed-host --max-message --history --ping-interval \
+	for f in --listen --db --origin --allowed-host --trusted-proxy --max-message --history --ping-interval \
 		--rate-limit --queue-max --tls-cert --tls-key --log-level --log-format \
 		--help --version; do
 		assert_output --partial -- "$f"

@@ -15,7 +15,7 @@ class Closed(Exception):
 
 class RawWS:
     def __init__(self, port, path="/ws/party/raw", host="127.0.0.1", headers=None,
-                 timeout=5.0, rcvbuf=None, answer_rtt_pings=True):
+                 timeout=5.0, rcvbuf=None, answer_rtt_pings=True, source=None):
         # The server pings party members with an 8-byte payload to time
         # their round trip (the lead); like a browser, this client answers
         # those by itself unless told not to, so the frame-level cases see
@@ -25,6 +25,8 @@ class RawWS:
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
+        if source:                      # another loopback address: 127.0.0.2
+            self.sock.bind((source, 0))
         self.sock.connect((host, port))
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}",

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "correct.h"
 #include "error.h"
+#include "forwarded.h"
 #include "frame.h"
 #include "log.h"
 #include "metrics.h"

@@ -31,6 +31,12 @@ struct rv_server_config {
 	 * (DNS rebinding). */
 	const char *allowed_hosts[RV_SERVER_MAX_ORIGINS];
 	unsigned n_allowed_hosts;
+	/* Reverse proxies, as CIDR ranges ("10.0.0.0/8", "::1"): a connection
+	 * from inside one is the client that its X-Forwarded-For or X-Real-IP
+	 * names (forwarded.h) for the per-address limits, the sessions of an
+	 * open server and the logs; none: the TCP peer is the client. */
+	const char *trusted_proxies[RV_SERVER_MAX_ORIGINS];
+	unsigned n_trusted_proxies;
 	size_t max_message;           /* bytes, after decompression */
 	unsigned history;             /* chat messages kept per party */
 	unsigned ping_interval;       /* seconds between pings; 0 = none */
