@@ -579,12 +579,15 @@ static const char *http_method(struct lws *wsi)
 
 /* Answer on the metrics address, written at once rather than from a
  * writable callback: lws 4.1 gives a POST's connection none. A refused
- * body closes the connection once answered. */
+ * body closes the connection once answered. oc is lws's per-transaction
+ * data, freed when the answer completes the transaction: not read after. */
 static int ops_reply(struct ops_conn *oc, struct lws *wsi, unsigned status, const char *ctype,
 		     const char *body, size_t len, const char *allow)
 {
+	bool close_after = oc->close_after;
+
 	if (http_reply_allow(&oc->c, wsi, status, ctype, body, len, allow) ||
-	    http_writeable(&oc->c, wsi) || oc->close_after)
+	    http_writeable(&oc->c, wsi) || close_after)
 		return -1;
 	return 0;
 }
