@@ -79,7 +79,7 @@ int rv__admin_route(const char *method, const char *path, struct rv__admin_route
 		*allow = "POST";
 		goto method;
 	}
-	if (n <= 0 || strcmp(word, "members"))
+	if (n <= 0 || strcmp(word, "members") || !*p)
 		goto not_found;
 	n = segment(&p, r->member, sizeof(r->member));
 	if (n < 0 || (!rv_proto_valid_id(r->member, (size_t)n) &&
