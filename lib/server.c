@@ -74,10 +74,10 @@ struct rv__server {
 	struct lws_protocols ops_protocols[2];
 };
 
-/* A connection of the metrics address: an admin POST whose small body lws
- * still reads is answered once it is read (ops_http). */
+/* What a connection of the metrics address keeps beside its rv__conn, in
+ * the conn's endpoint tail (rv__conn_ep): an admin POST whose small body
+ * lws still reads is answered once it is read (ops_http). */
 struct ops_conn {
-	struct rv__conn c;                      /* first: the callback's user */
 	char uri[URI_MAX];                      /* the POST waiting for its body */
 	bool pending;
 	bool close_after;                       /* a refused body: close once answered */
@@ -581,18 +581,18 @@ static const char *http_method(struct lws *wsi)
  * writable callback: lws 4.1 gives a POST's connection none. A refused
  * body closes the connection once answered. oc is lws's per-transaction
  * data, freed when the answer completes the transaction: not read after. */
-static int ops_reply(struct ops_conn *oc, struct lws *wsi, unsigned status, const char *ctype,
+static int ops_reply(struct rv__conn *c, struct lws *wsi, unsigned status, const char *ctype,
 		     const char *body, size_t len, const char *allow)
 {
-	bool close_after = oc->close_after;
+	bool close_after = ((struct ops_conn *)rv__conn_ep(c))->close_after;
 
-	if (http_reply_allow(&oc->c, wsi, status, ctype, body, len, allow) ||
-	    http_writeable(&oc->c, wsi) || close_after)
+	if (http_reply_allow(c, wsi, status, ctype, body, len, allow) ||
+	    http_writeable(c, wsi) || close_after)
 		return -1;
 	return 0;
 }
 
-static int ops_admin(struct rv__server *s, struct ops_conn *oc, struct lws *wsi,
+static int ops_admin(struct rv__server *s, struct rv__conn *c, struct lws *wsi,
 		     const char *method, const char *uri)
 {
 	char *body = NULL;
@@ -602,9 +602,9 @@ static int ops_admin(struct rv__server *s, struct ops_conn *oc, struct lws *wsi,
 
 	status = rv__admin_handle(&s->hub, s->ep_state[0], wsi, method, uri, &body, &len, &allow);
 	if (!body)
-		return ops_reply(oc, wsi, 500, "application/json", "{\"error\":\"internal\"}", 20,
+		return ops_reply(c, wsi, 500, "application/json", "{\"error\":\"internal\"}", 20,
 				 NULL);
-	r = ops_reply(oc, wsi, (unsigned)status, "application/json", body, len, allow);
+	r = ops_reply(c, wsi, (unsigned)status, "application/json", body, len, allow);
 	free(body);
 	return r;
 }
@@ -612,18 +612,19 @@ static int ops_admin(struct rv__server *s, struct ops_conn *oc, struct lws *wsi,
 /* A request on the metrics address: /admin/... to admin.c (a POST's body,
  * if it announces a small one, read first and ignored; a larger or
  * chunked one refused with 413), the rest as on the main address. */
-static int ops_http(struct rv__server *s, struct ops_conn *oc, struct lws *wsi, const char *uri)
+static int ops_http(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
 {
+	struct ops_conn *oc = rv__conn_ep(c);
 	const char *method = http_method(wsi);
 	char cl[32] = "";
 	char body[160];
 	int n;
 
 	if (strncmp(uri, "/admin/", 7) && strcmp(uri, "/admin"))
-		return http_request(s, &oc->c, wsi, uri);
+		return http_request(s, c, wsi, uri);
 	s->hub.metrics.http_requests++;
 	if ((n = host_refused(s, wsi, body, sizeof(body))))
-		return ops_reply(oc, wsi, (unsigned)n, "text/plain; charset=utf-8", body,
+		return ops_reply(c, wsi, (unsigned)n, "text/plain; charset=utf-8", body,
 				 strlen(body), NULL);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 		lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
@@ -633,14 +634,14 @@ static int ops_http(struct rv__server *s, struct ops_conn *oc, struct lws *wsi, 
 		n = snprintf(body, sizeof(body), "{\"error\":\"too_large\",\"message\":"
 			     "\"the admin API reads no request body over %d bytes\"}",
 			     RV__ADMIN_BODY_MAX);
-		return ops_reply(oc, wsi, 413, "application/json", body, (size_t)n, NULL);
+		return ops_reply(c, wsi, 413, "application/json", body, (size_t)n, NULL);
 	}
 	if (!strcmp(method, "POST") && strtoul(cl, NULL, 10) > 0) {
 		snprintf(oc->uri, sizeof(oc->uri), "%s", uri);
 		oc->pending = true;
 		return 0;
 	}
-	return ops_admin(s, oc, wsi, method, uri);
+	return ops_admin(s, c, wsi, method, uri);
 }
 
 /* Open the --metrics-listen address: its listener and a vhost of its own
@@ -667,7 +668,8 @@ static int ops_start(struct rv__server *s, const struct lws_context_creation_inf
 	memset(s->ops_protocols, 0, sizeof(s->ops_protocols));
 	s->ops_protocols[0].name = "revenge-ops";
 	s->ops_protocols[0].callback = main_info->protocols[0].callback;
-	s->ops_protocols[0].per_session_data_size = sizeof(struct ops_conn);
+	s->ops_protocols[0].per_session_data_size = sizeof(struct rv__conn) +
+						     sizeof(struct ops_conn);
 	info.protocols = s->ops_protocols;
 	info.extensions = NULL;
 	info.vhost_name = "ops";
@@ -832,14 +834,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_HTTP:
 		if (ops)
-			return ops_http(s, user, wsi, in);
+			return ops_http(s, c, wsi, in);
 		return http_request(s, c, wsi, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return 0;               /* an admin POST's small body: ignored */
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (ops && c && ((struct ops_conn *)user)->pending) {
-			((struct ops_conn *)user)->pending = false;
-			return ops_admin(s, user, wsi, "POST", ((struct ops_conn *)user)->uri);
+		if (ops && c && ((struct ops_conn *)rv__conn_ep(c))->pending) {
+			struct ops_conn *oc = rv__conn_ep(c);
+
+			oc->pending = false;
+			return ops_admin(s, c, wsi, "POST", oc->uri);
 		}
 		break;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
