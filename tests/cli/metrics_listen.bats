@@ -118,3 +118,22 @@ EOF
 	run -1 timeout 10 "$SERVER" --listen 127.0.0.1:0 --db "$BATS_TEST_TMPDIR/b.db" --metrics-listen "no-such-host.invalid:9000"
 	assert_output --partial 'cannot listen on no-such-host.invalid:9000 (--metrics-listen)'
 }
+
+@test "a TLS server's metrics address stays plain HTTP; SIGHUP still reloads the main certificate" {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=localhost -keyout "$BATS_TEST_TMPDIR/key.pem" -out "$BATS_TEST_TMPDIR/cert.pem" \
+		2>/dev/null
+	start_server --metrics-listen 127.0.0.1:0 --tls-cert "$BATS_TEST_TMPDIR/cert.pem" \
+		--tls-key "$BATS_TEST_TMPDIR/key.pem"
+	M=$(metrics_url)
+	run curl -s "$M/healthz"
+	assert_output --regexp '^\{"status":"ok"'
+	run curl -sk "https://127.0.0.1:$PORT/healthz"
+	assert_output --regexp '^\{"status":"ok"'
+	run curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/metrics"
+	assert_output 404
+	kill -HUP "$SERVER_PID"
+	wait_for "$SERVER_LOG" 'tls_reloaded'
+	run curl -sk "https://127.0.0.1:$PORT/healthz"
+	assert_output --regexp '^\{"status":"ok"'
+}

@@ -34,8 +34,8 @@ def mint(sub, name, role="member"):
                        "iat": now, "exp": now + 600}, data, algorithm="HS256")
 
 
-def api(method, path, token=ADMIN_TOKEN):
-    u = urllib.parse.urlparse(ADMIN)
+def api(method, path, token=ADMIN_TOKEN, admin=None):
+    u = urllib.parse.urlparse(admin or ADMIN)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
     headers = {"Authorization": "Bearer " + token} if token else {}
     c.request(method, path, headers=headers)
@@ -45,8 +45,8 @@ def api(method, path, token=ADMIN_TOKEN):
     return r.status, json.loads(body) if body.startswith("{") else body
 
 
-async def join(party, sub, name, role="member"):
-    ws = await websockets.connect(f"{WS}/ws/party/{party}", subprotocols=["revenge.v1"],
+async def join(party, sub, name, role="member", ws_url=None):
+    ws = await websockets.connect(f"{ws_url or WS}/ws/party/{party}", subprotocols=["revenge.v1"],
                                   extra_headers={"Authorization": "Bearer " + mint(sub, name, role)})
     await recv_type(ws, "welcome")
     return ws
@@ -216,5 +216,28 @@ async def cli():
     await closed_with(ann, 4410, "party closed by the operator")
 
 
+async def cluster():
+    """Two nodes (WS, ADMIN) and (argv[5], argv[6]) sharing a party: each
+    node's API shows every member, acts on its own connections only."""
+    ws_b, admin_b = sys.argv[5], sys.argv[6]
+    ann = await join("c", "ann", "Ann", "host")
+    bob = await join("c", "bob", "Bob", ws_url=ws_b)
+    await until("both members on A", lambda: [p["members"] for p in
+                                              api("GET", "/admin/parties")[1]["parties"]] == [2])
+    st, body = api("GET", "/admin/parties/c")
+    check(st == 200 and body["local_members"] == 1, f"show on A: {st} {body}")
+    members = {m["name"]: m for m in body["member_list"]}
+    check(members["Bob"]["remote"] is True and members["Bob"]["address"] is None
+          and members["Ann"]["remote"] is False, f"remote members: {body}")
+    st, body = api("POST", "/admin/parties/c/members/Bob/remove")
+    check(st == 409 and body["error"] == "remote_member", f"remote remove on A: {st} {body}")
+    st, body = api("POST", "/admin/parties/c/members/Bob/remove", admin=admin_b)
+    check(st == 200, f"remove on B: {st} {body}")
+    await closed_with(bob, 4403, "removed by the operator")
+    st, body = api("POST", "/admin/parties/c/close")
+    check(st == 200 and body["closed"] == 1, f"close on A: {st} {body}")
+    await closed_with(ann, 4410, "party closed by the operator")
+
+
 asyncio.run({"inspect": inspect, "remove": remove, "close": close, "fds": fds,
-             "cli": cli}[SCENARIO]())
+             "cli": cli, "cluster": cluster}[SCENARIO]())
