@@ -67,9 +67,13 @@ struct rv__server {
 	bool draining;
 	uint64_t drain_deadline_ns;
 	void *ep_state[RV_METRIC_ENDPOINTS_MAX]; /* each endpoint's, from its start */
-	/* --metrics-listen: its vhost (NULL: none) and listener */
+	/* --metrics-listen: its vhost (NULL: none) and listener; the
+	 * listener's gauges (open sockets, ceiling, refusals) go to a
+	 * metrics struct of its own, so that /metrics keeps describing the
+	 * clients' address rather than whichever listener changed last */
 	struct lws_vhost *ops_vhost;
 	struct rv__listener ops_listener;
+	struct rv_metrics ops_listener_metrics;
 	bool ops_inited;
 	struct lws_protocols ops_protocols[2];
 };
@@ -653,8 +657,8 @@ static int ops_start(struct rv__server *s, const struct lws_context_creation_inf
 	struct lws_context_creation_info info = *main_info;
 	char why[300], url[300];
 
-	if (rv__listener_init(&s->ops_listener, cfg->log, &s->hub.metrics, cfg->max_conns_per_ip,
-			      0, false)) {
+	if (rv__listener_init(&s->ops_listener, cfg->log, &s->ops_listener_metrics,
+			      cfg->max_conns_per_ip, 0, false)) {
 		rv_log(s->log, RV_LOG_ERROR, "start_failed", "out of memory");
 		return RV_ENOMEM;
 	}
