@@ -93,6 +93,18 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile |
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
+# The commit in revenge_build_info: version.o alone takes it, and is
+# rebuilt when it changes (the stamp is rewritten only then). Outside git
+# (a release tarball) it is empty.
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' >$@
+$(BUILD)/lib/version.o: $(BUILD)/commit.stamp
+$(BUILD)/lib/version.o: private ALL_CFLAGS += -DRV_COMMIT=\"$(COMMIT)\"
+.PHONY: FORCE
+FORCE:
+
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^

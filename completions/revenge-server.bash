@@ -3,7 +3,7 @@
 # Completes flag names and the values of flags that have a fixed set (log
 # level and format, a token's role), typical ones (listen addresses, the
 # default --ladder, token lifetimes) or files (--db, --config, TLS, token
-# keys); the first word may be the `token`, `migrate` or `backup`
+# keys); the first word may be the `token`, `migrate`, `backup` or `admin`
 # subcommand, with flags of its own.
 # Stands alone: it needs no bash-completion helpers. The flags mirror
 # usage_text in cmd/revenge-server/main.c; tests/cli/completion.bats fails
@@ -18,7 +18,7 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --port-file --db --fsync --session-ttl --max-stored-per-owner
+	local flags='--listen --metrics-listen --port-file --db --fsync --session-ttl --max-stored-per-owner
 		--ladder --origin --allowed-host --trusted-proxy --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
@@ -34,7 +34,11 @@ _revenge_server()
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	# "revenge-server token ...": mint a token, flags of its own
 	if [[ ${COMP_WORDS[1]-} == token ]] && ((COMP_CWORD > 1)); then
-		flags='--auth-secret-file --sub --name --role --party --session --ttl --help -h'
+		flags='--auth-secret-file --sub --name --role --party --session --admin --ttl --help -h'
+	fi
+	# "revenge-server admin URL list|show|close|remove ...": the admin API
+	if [[ ${COMP_WORDS[1]-} == admin ]] && ((COMP_CWORD > 1)); then
+		flags='--token --token-file --timeout --help -h'
 	fi
 	# "revenge-server migrate ...": copy a SQLite store into PostgreSQL
 	if [[ ${COMP_WORDS[1]-} == migrate ]] && ((COMP_CWORD > 1)); then
@@ -67,7 +71,7 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --port-file | --db | --session-ttl | --max-stored-per-owner | \
+		--listen | --metrics-listen | --port-file | --db | --session-ttl | --max-stored-per-owner | \
 		--ladder | --origin | --allowed-host | --trusted-proxy | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \
@@ -80,7 +84,7 @@ _revenge_server()
 		--redis | --redis-ca | --redis-cert | --redis-key | \
 		--tls-key | --log-level | --log-format | --config | --auth-secret-file | \
 		--auth-public-key | --auth-leeway | --sub | --name | --role | \
-		--party | --session | --ttl | --from | --to)
+		--party | --session | --ttl | --from | --to | --token | --token-file | --timeout)
 			flag=${COMP_WORDS[i - 1]}
 			val=$typed ;;
 		esac
@@ -94,13 +98,15 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'text json' -- "$val") ;;
 		--listen)
 			mapfile -t matches < <(compgen -W '127.0.0.1:8080 0.0.0.0:8080 [::1]:8080 127.0.0.1:0' -- "$val") ;;
+		--metrics-listen)
+			mapfile -t matches < <(compgen -W '127.0.0.1:9090 [::1]:9090 127.0.0.1:0' -- "$val") ;;
 		--ladder)
 			mapfile -t matches < <(compgen -W '2160p:16000,1080p:8000,720p:4000,480p:1500,360p:800' -- "$val") ;;
 		--role)
 			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
 		--ttl)
 			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
-		--port-file | --db | --config | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key | --from)
+		--port-file | --db | --config | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key | --from | --token-file)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;
 		*)
@@ -109,10 +115,22 @@ _revenge_server()
 	elif [[ $typed == -* ]]; then
 		mapfile -t matches < <(compgen -W "$flags" -- "$typed")
 	elif ((cword == 1)); then
-		mapfile -t matches < <(compgen -W 'token migrate backup' -- "$typed")
+		mapfile -t matches < <(compgen -W 'token migrate backup admin' -- "$typed")
 	elif [[ ${COMP_WORDS[1]-} == backup ]]; then
 		compopt -o filenames 2>/dev/null   # the backup's new file
 		mapfile -t matches < <(compgen -f -- "$typed")
+	elif [[ ${COMP_WORDS[1]-} == admin ]]; then
+		# admin [OPTIONS] URL COMMAND ...: the command after the URL
+		local -a ops=()
+		for ((m = 2; m < cword; m++)); do
+			case ${COMP_WORDS[m]} in
+			--token | --token-file | --timeout) ((m++)) ;;
+			-*) ;;
+			*) ops+=("${COMP_WORDS[m]}") ;;
+			esac
+		done
+		((${#ops[@]} == 1)) || return 0
+		mapfile -t matches < <(compgen -W 'list show close remove' -- "$typed")
 	else
 		return 0  # no other operands
 	fi

@@ -8,6 +8,8 @@ complete -c revenge-server -f
 
 complete -c revenge-server -l listen -x -d 'Address to listen on (default 127.0.0.1:8080; port 0 picks a free port)' \
     -a "127.0.0.1:8080\t'loopback, default' 0.0.0.0:8080\t'every IPv4 interface' [::1]:8080\t'IPv6 loopback' 127.0.0.1:0\t'a free port'"
+complete -c revenge-server -n 'not __fish_seen_subcommand_from token migrate admin' -l metrics-listen -x -d 'Serve /metrics, /healthz and the admin API on this second, private address' \
+    -a "127.0.0.1:9090\t'loopback' [::1]:9090\t'IPv6 loopback' 127.0.0.1:0\t'a free port'"
 complete -c revenge-server -l port-file -r -F -d 'Once listening, write the URL (the port picked for port 0) to this file'
 complete -c revenge-server -l db -r -F -d 'The store: a SQLite file or a postgres:// URL (default ./var/revenge.db)'
 complete -c revenge-server -l fsync -d 'Sync every commit to disk: acked reports survive power loss'
@@ -69,6 +71,7 @@ complete -c revenge-server -n '__fish_seen_subcommand_from token' -l name -x -d 
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l role -x -d 'host or member (default member)' -a "host\t'may host' member\t'never host'"
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l party -x -d 'A party it may join: an id or a prefix ending in *'
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l session -x -d 'A progress/stream session it may use, same form'
+complete -c revenge-server -n '__fish_seen_subcommand_from token' -l admin -d 'Let it use the admin API on the server\'s metrics address'
 complete -c revenge-server -n '__fish_seen_subcommand_from token' -l ttl -x -d 'How long it is valid (default 1h; at most 366d)' -a "15m 1h 12h 7d"
 
 # revenge-server migrate: copy a SQLite store into PostgreSQL
@@ -81,3 +84,10 @@ complete -c revenge-server -n '__fish_seen_subcommand_from migrate' -l json -d '
 # revenge-server backup FILE: copy the SQLite store, online
 complete -c revenge-server -n '__fish_use_subcommand' -a backup -d 'Copy the SQLite store into a new file, online'
 complete -c revenge-server -n '__fish_seen_subcommand_from backup' -l json -d 'Print the summary as one JSON object'
+
+# revenge-server admin URL list|show|close|remove: the admin API
+complete -c revenge-server -n '__fish_use_subcommand' -a admin -d 'Ask the admin API on the metrics address'
+complete -c revenge-server -n '__fish_seen_subcommand_from admin' -l token -x -d 'An admin token (revenge-server token --admin)'
+complete -c revenge-server -n '__fish_seen_subcommand_from admin' -l token-file -r -F -d 'Read the token from this file'
+complete -c revenge-server -n '__fish_seen_subcommand_from admin' -l timeout -x -d 'Give up after this many seconds (default 10)'
+complete -c revenge-server -n '__fish_seen_subcommand_from admin; and not __fish_seen_subcommand_from list show close remove' -a "list\t'the live parties' show\t'one party with its members' close\t'close every member (4410)' remove\t'close one member (4403)'"

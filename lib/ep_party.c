@@ -38,6 +38,7 @@
 #include "revenge/log.h"
 #include "revenge/party.h"
 
+#include "admin.h"
 #include "broker.h"
 #include "bucket.h"
 #include "conn.h"
@@ -141,6 +142,7 @@ struct live_party {
 
 /* Per connection. */
 struct party_conn {
+	struct rv__conn *conn;          /* the connection this is part of */
 	struct live_party *live;
 	struct rv_member *member;
 	ev_timer rtt_w;                 /* the next RTT ping */
@@ -1110,6 +1112,7 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 
 	if (err)
 		return err;
+	pc->conn = c;
 	/* A token's name and role decide; an open server's joiners name
 	 * themselves and may all host. */
 	if (r->claims && r->claims->has_name)
@@ -1219,6 +1222,141 @@ static void party_close(void *state, struct rv__conn *c)
 		rearm(lp);
 	else
 		remove_if_empty(ps, lp);
+}
+
+
+/* ---- the admin API (admin.h) ------------------------------------------ */
+
+static json_t *state_json(const struct rv_party *p)
+{
+	const struct rv_playback *st = rv_party_state(p);
+
+	return json_pack("{s:f, s:b, s:f, s:f}", "position", st->position, "playing", st->playing,
+			 "speed", st->speed, "server_time", st->server_time);
+}
+
+static json_t *party_json(const struct live_party *lp)
+{
+	const struct rv_member *h = rv_party_host(lp->party);
+
+	return json_pack("{s:s, s:I, s:I, s:o, s:o}", "id", rv_party_id(lp->party),
+			 "members", (json_int_t)rv_party_size(lp->party),
+			 "local_members", (json_int_t)lp->local,
+			 "host", h ? json_pack("{s:s, s:s}", "id", h->id, "name", h->name) : json_null(),
+			 "state", state_json(lp->party));
+}
+
+static void list_one(void *value, void *arg)
+{
+	json_t *arr = arg;
+	json_t *o = party_json(value);
+
+	/* out of memory: the list is short of it, and marked so */
+	if (!o || json_array_append_new(arr, o))
+		json_array_append_new(arr, json_null());
+}
+
+json_t *rv__party_admin_list(void *party_state)
+{
+	struct parties *ps = party_state;
+	json_t *arr = json_array();
+
+	if (arr)
+		rv__idmap_each(&ps->by_id, list_one, arr);
+	return arr;
+}
+
+int rv__party_admin_show(void *party_state, const char *id, json_t **out)
+{
+	struct parties *ps = party_state;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+	const struct rv_member *host;
+	json_t *o, *arr;
+
+	*out = NULL;
+	if (!lp)
+		return RV_ENOENT;
+	host = rv_party_host(lp->party);
+	o = party_json(lp);
+	arr = json_array();
+	if (!o || !arr || json_object_set_new(o, "member_list", arr)) {
+		json_decref(o);
+		return RV_ENOMEM;
+	}
+	for (const struct rv_member *m = rv_party_first(lp->party); m; m = m->next) {
+		char addr[48] = "";
+		json_t *e;
+
+		if (!m->remote)
+			lws_get_peer_simple(((struct rv__conn *)m->user)->wsi, addr, sizeof(addr));
+		e = json_pack("{s:s, s:s, s:s, s:b, s:o}", "id", m->id, "name", m->name, "role",
+			      m == host ? "host" : "member", "remote", m->remote,
+			      "address", m->remote ? json_null() : json_string(addr));
+		if (!e || json_array_append_new(arr, e)) {
+			json_decref(o);
+			return RV_ENOMEM;
+		}
+	}
+	*out = o;
+	return 0;
+}
+
+int rv__party_admin_close(void *party_state, const char *id, int code, const char *reason,
+			  unsigned *closed)
+{
+	struct parties *ps = party_state;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+
+	*closed = 0;
+	if (!lp)
+		return RV_ENOENT;
+	/* the members leave as their connections end, the party with the last */
+	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
+		if (!m->remote) {
+			rv__conn_request_close(m->user, code, reason);
+			(*closed)++;
+		}
+	for (struct party_conn *pc = lp->waiting; pc; pc = pc->wait_next) {
+		rv__conn_request_close(pc->conn, code, reason);
+		(*closed)++;
+	}
+	return 0;
+}
+
+int rv__party_admin_remove(void *party_state, const char *id, const char *member, int code,
+			   const char *reason, char *mid, char *why, size_t why_len)
+{
+	struct parties *ps = party_state;
+	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
+	struct rv_member *found = NULL;
+	unsigned named = 0;
+
+	if (!lp) {
+		snprintf(why, why_len, "no party %s on this server", id);
+		return RV_ENOENT;
+	}
+	/* a member id first (unique), else a display name held by one only */
+	found = rv_party_find(lp->party, member);
+	if (!found)
+		for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
+			if (!strcmp(m->name, member) && named++ == 0)
+				found = m;
+	if (!found) {
+		snprintf(why, why_len, "no member %s in party %s", member, id);
+		return RV_ENOENT;
+	}
+	if (named > 1) {
+		snprintf(why, why_len, "%u members of party %s are named %s: give the member id",
+			 named, id, member);
+		return RV_ESTATE;
+	}
+	if (found->remote) {
+		snprintf(why, why_len, "member %s is on another node: ask that node", found->id);
+		return RV_EINVAL;
+	}
+	snprintf(mid, RV_MEMBER_ID_MAX + 1, "%s", found->id);
+	rv__conn_request_close(found->user, code, reason);
+	return 0;
 }
 
 const struct rv__endpoint rv__ep_party = {

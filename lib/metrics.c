@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "revenge/error.h"
+#include "revenge/version.h"
 
 static const int close_codes[RV_METRIC_N_CLOSE_CODES] = { RV_METRIC_CLOSE_CODES };
 static const int refused_status[RV_METRIC_N_REFUSED] = { RV_METRIC_REFUSED_STATUSES };
@@ -171,14 +174,42 @@ static void process_stats(double *cpu_seconds, double *rss_bytes, double *start_
 	*rss_bytes = (double)rss * (double)(page > 0 ? page : 4096);
 }
 
+/* Descriptors open now (the entries of /proc/self/fd, less the one the
+ * count itself holds), and the soft RLIMIT_NOFILE; -1 when unknown. */
+static void fd_stats(double *open_fds, double *max_fds)
+{
+	struct rlimit rl;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	*open_fds = *max_fds = -1;
+	if (!getrlimit(RLIMIT_NOFILE, &rl))
+		*max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	*open_fds = (double)(n > 0 ? n - 1 : 0);
+}
+
 int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 {
 	struct sbuf b = { malloc(8192), 0, 8192, 0 };
-	double cpu, rss, start;
+	double cpu, rss, start, fds, max_fds;
 	int i;
 
 	if (!b.p)
 		return RV_ENOMEM;
+
+	/* the version and commit are the Makefile's: no quote or backslash
+	 * to escape in a label value */
+	header(&b, "revenge_build_info", "gauge",
+	       "Always 1; the labels say which build this is (commit empty outside git).");
+	sb_printf(&b, "revenge_build_info{version=\"%s\",commit=\"%s\"} 1\n",
+		  rv_version(), rv_version_commit());
 
 	header(&b, "revenge_connections", "gauge", "Open WebSocket connections by endpoint.");
 	for (i = 0; i < (int)m->n_endpoints && i < RV_METRIC_ENDPOINTS_MAX; i++)
@@ -426,6 +457,16 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	sb_printf(&b, "process_resident_memory_bytes %.0f\n", rss);
 	header(&b, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
 	sb_printf(&b, "process_start_time_seconds %.3f\n", m->start_wall_ms / 1000.0);
+	fd_stats(&fds, &max_fds);
+	header(&b, "revenge_open_fds", "gauge",
+	       "Open file descriptors: sockets (clients, listeners, Redis), the store, logs.");
+	sb_printf(&b, "revenge_open_fds %.0f\n", fds);
+	header(&b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	sb_printf(&b, "process_open_fds %.0f\n", fds);
+	if (max_fds >= 0) {
+		header(&b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		sb_printf(&b, "process_max_fds %.0f\n", max_fds);
+	}
 
 	if (b.failed) {
 		free(b.p);

@@ -6,7 +6,8 @@
  * (/healthz, /metrics), message dispatch (frames are read by rx.c), rate
  * limits, keep-alive, the
  * "time" answer every endpoint shares, the SIGTERM/SIGINT drain and the
- * SIGHUP certificate reload. A
+ * SIGHUP certificate reload, and the --metrics-listen address (a second
+ * vhost on the same loop: /metrics, /healthz, the admin API of admin.c). A
  * connection's send path is conn.c's; what happens on each WebSocket path
  * is its endpoint's (endpoints.c lists them); the rules themselves live in
  * the pure core.
@@ -32,6 +33,7 @@
 #include "revenge/proto.h"
 #include "revenge/systime.h"
 
+#include "admin.h"
 #include "auth.h"
 #include "broker.h"
 #include "conn.h"
@@ -69,6 +71,24 @@ struct rv__server {
 	uint64_t drain_deadline_ns;
 	void *ep_state[RV_METRIC_ENDPOINTS_MAX]; /* each endpoint's, from its start */
 	struct rv_cidr trusted[RV_SERVER_MAX_ORIGINS]; /* cfg->trusted_proxies, parsed */
+	/* --metrics-listen: its vhost (NULL: none) and listener; the
+	 * listener's gauges (open sockets, ceiling, refusals) go to a
+	 * metrics struct of its own, so that /metrics keeps describing the
+	 * clients' address rather than whichever listener changed last */
+	struct lws_vhost *ops_vhost;
+	struct rv__listener ops_listener;
+	struct rv_metrics ops_listener_metrics;
+	bool ops_inited;
+	struct lws_protocols ops_protocols[2];
+};
+
+/* What a connection of the metrics address keeps beside its rv__conn, in
+ * the conn's endpoint tail (rv__conn_ep): an admin POST whose small body
+ * lws still reads is answered once it is read (ops_http). */
+struct ops_conn {
+	char uri[URI_MAX];                      /* the POST waiting for its body */
+	bool pending;
+	bool close_after;                       /* a refused body: close once answered */
 };
 
 /* ---- handshake -------------------------------------------------------- */
@@ -513,8 +533,10 @@ static int ws_writeable(struct rv__server *s, struct rv__conn *c)
 
 /* ---- plain HTTP: /healthz and /metrics -------------------------------- */
 
-static int http_reply(struct rv__conn *c, struct lws *wsi, unsigned status,
-		      const char *ctype, const char *body, size_t len)
+/* Answer status with body (copied); allow, when not NULL, is sent as the
+ * Allow header of a 405. */
+static int http_reply_allow(struct rv__conn *c, struct lws *wsi, unsigned status,
+			    const char *ctype, const char *body, size_t len, const char *allow)
 {
 	unsigned char hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
 		      *end = hbuf + sizeof(hbuf) - 1;
@@ -527,10 +549,19 @@ static int http_reply(struct rv__conn *c, struct lws *wsi, unsigned status,
 	if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (unsigned char *)"no-store", 8, &p, end) ||
+	    (allow && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW,
+						   (const unsigned char *)allow,
+						   (int)strlen(allow), &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+static int http_reply(struct rv__conn *c, struct lws *wsi, unsigned status,
+		      const char *ctype, const char *body, size_t len)
+{
+	return http_reply_allow(c, wsi, status, ctype, body, len, NULL);
 }
 
 /* The Host check against DNS rebinding (rv__request_host_check): 0, or the
@@ -613,7 +644,8 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		return http_reply(c, wsi, s->draining ? 503 : 200, "application/json",
 				  body, (size_t)n);
 	}
-	if (!strcmp(uri, "/metrics")) {
+	/* with --metrics-listen, /metrics is that address's alone */
+	if (!strcmp(uri, "/metrics") && (!s->ops_vhost || lws_get_vhost(wsi) == s->ops_vhost)) {
 		char *text;
 		size_t len;
 		int r;
@@ -641,6 +673,139 @@ static int http_writeable(struct rv__conn *c, struct lws *wsi)
 	if (n < 0)
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- the metrics address: /metrics, /healthz, /admin ------------------ */
+
+/* "GET", "POST" or "OTHER", from the header lws filled for the method. */
+static const char *http_method(struct lws *wsi)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+		return "GET";
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+		return "POST";
+	return "OTHER";
+}
+
+/* Answer on the metrics address, written at once rather than from a
+ * writable callback: lws 4.1 gives a POST's connection none. A refused
+ * body closes the connection once answered. oc is lws's per-transaction
+ * data, freed when the answer completes the transaction: not read after. */
+static int ops_reply(struct rv__conn *c, struct lws *wsi, unsigned status, const char *ctype,
+		     const char *body, size_t len, const char *allow)
+{
+	bool close_after = ((struct ops_conn *)rv__conn_ep(c))->close_after;
+
+	if (http_reply_allow(c, wsi, status, ctype, body, len, allow) ||
+	    http_writeable(c, wsi) || close_after)
+		return -1;
+	return 0;
+}
+
+static int ops_admin(struct rv__server *s, struct rv__conn *c, struct lws *wsi,
+		     const char *method, const char *uri)
+{
+	char *body = NULL;
+	size_t len = 0;
+	const char *allow = NULL;
+	int status, r;
+
+	status = rv__admin_handle(&s->hub, s->ep_state[0], wsi, method, uri, &body, &len, &allow);
+	if (!body)
+		return ops_reply(c, wsi, 500, "application/json", "{\"error\":\"internal\"}", 20,
+				 NULL);
+	r = ops_reply(c, wsi, (unsigned)status, "application/json", body, len, allow);
+	free(body);
+	return r;
+}
+
+/* A request on the metrics address: /admin/... to admin.c (a POST's body,
+ * if it announces a small one, read first and ignored; a larger or
+ * chunked one refused with 413), the rest as on the main address. */
+static int ops_http(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
+{
+	struct ops_conn *oc = rv__conn_ep(c);
+	const char *method = http_method(wsi);
+	char cl[32] = "";
+	char body[160];
+	int n;
+
+	if (strncmp(uri, "/admin/", 7) && strcmp(uri, "/admin"))
+		return http_request(s, c, wsi, uri);
+	s->hub.metrics.http_requests++;
+	if ((n = host_refused(s, wsi, body, sizeof(body))))
+		return ops_reply(c, wsi, (unsigned)n, "text/plain; charset=utf-8", body,
+				 strlen(body), NULL);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+		lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+	    strlen(cl) > 9 || strtoul(cl, NULL, 10) > RV__ADMIN_BODY_MAX) {
+		oc->close_after = true;
+		n = snprintf(body, sizeof(body), "{\"error\":\"too_large\",\"message\":"
+			     "\"the admin API reads no request body over %d bytes\"}",
+			     RV__ADMIN_BODY_MAX);
+		return ops_reply(c, wsi, 413, "application/json", body, (size_t)n, NULL);
+	}
+	if (!strcmp(method, "POST") && strtoul(cl, NULL, 10) > 0) {
+		snprintf(oc->uri, sizeof(oc->uri), "%s", uri);
+		oc->pending = true;
+		return 0;
+	}
+	return ops_admin(s, c, wsi, method, uri);
+}
+
+/* Open the --metrics-listen address: its listener and a vhost of its own
+ * on the context (plain HTTP, no WebSocket), accepting once started. 0,
+ * or RV_EADDR / RV_ENOMEM / RV_EIO, logged. */
+static int ops_start(struct rv__server *s, const struct lws_context_creation_info *main_info)
+{
+	const struct rv_server_config *cfg = s->cfg;
+	struct lws_context_creation_info info = *main_info;
+	char why[300], url[300];
+
+	if (rv__listener_init(&s->ops_listener, cfg->log, &s->ops_listener_metrics,
+			      cfg->max_conns_per_ip, 0, false)) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "out of memory");
+		return RV_ENOMEM;
+	}
+	s->ops_inited = true;
+	if (rv__listener_open(&s->ops_listener, cfg->metrics_host, cfg->metrics_port, why,
+			      sizeof(why))) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot listen on %s:%d (--metrics-listen): %s",
+		       cfg->metrics_host, cfg->metrics_port, why);
+		return RV_EADDR;
+	}
+	memset(s->ops_protocols, 0, sizeof(s->ops_protocols));
+	s->ops_protocols[0].name = "revenge-ops";
+	s->ops_protocols[0].callback = main_info->protocols[0].callback;
+	s->ops_protocols[0].per_session_data_size = sizeof(struct rv__conn) +
+						     sizeof(struct ops_conn);
+	info.protocols = s->ops_protocols;
+	info.extensions = NULL;
+	info.vhost_name = "ops";
+	/* lws moves an HTTP request to the vhost its Host header names, else
+	 * to the first vhost of the same listen port, so this one must not
+	 * share the main vhost's (CONTEXT_PORT_NO_LISTEN_SERVER): with
+	 * NO_LISTEN it listens on nothing either, and keeps its own. */
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.options &= ~(uint64_t)LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.ssl_cert_filepath = info.ssl_private_key_filepath = NULL;
+	info.ssl_cipher_list = NULL;
+	info.ssl_options_set = 0;
+	s->ops_vhost = lws_create_vhost(s->ctx, &info);
+	if (!s->ops_vhost || rv__listener_start(&s->ops_listener, s->hub.loop, s->ops_vhost)) {
+		rv_log(s->log, RV_LOG_ERROR, "start_failed", "cannot accept on %s:%d (--metrics-listen)",
+		       cfg->metrics_host, cfg->metrics_port);
+		return RV_EIO;
+	}
+	snprintf(url, sizeof(url), "http://%s%s%s:%d", strchr(cfg->metrics_host, ':') ? "[" : "",
+		 cfg->metrics_host, strchr(cfg->metrics_host, ':') ? "]" : "",
+		 s->ops_listener.port);
+	rv_log(s->log, RV_LOG_INFO, "metrics_listening", "%s (/metrics, /healthz, /admin%s)", url,
+	       cfg->auth_key ? "" : " off: no token key");
+	if (cfg->on_metrics_listening)
+		cfg->on_metrics_listening(url, cfg->user);
+	return 0;
 }
 
 /* ---- TLS: versions, ciphers, reload ----------------------------------- */
@@ -776,9 +941,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct rv__server *s = lws_context_user(lws_get_context(wsi));
 	struct rv__conn *c = user;
+	bool ops = s && s->ops_vhost && lws_get_vhost(wsi) == s->ops_vhost;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		if (ops)
+			return refuse(s, wsi, 404, "no WebSocket on the metrics address");
 		return confirm_upgrade(s, wsi);
 	case LWS_CALLBACK_ADD_HEADERS:
 		negotiate_deflate(c, wsi, in);
@@ -792,7 +960,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		ws_closed(s, c);
 		return 0;
 	case LWS_CALLBACK_HTTP:
+		if (ops)
+			return ops_http(s, c, wsi, in);
 		return http_request(s, c, wsi, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return 0;               /* an admin POST's small body: ignored */
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (ops && c && ((struct ops_conn *)rv__conn_ep(c))->pending) {
+			struct ops_conn *oc = rv__conn_ep(c);
+
+			oc->pending = false;
+			return ops_admin(s, c, wsi, "POST", oc->uri);
+		}
+		break;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(c, wsi);
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
@@ -800,7 +980,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* every socket the listener adopted ends here, whatever it was */
 		if (s)
-			rv__listener_released(&s->listener, lws_get_opaque_user_data(wsi));
+			rv__listener_released(ops ? &s->ops_listener : &s->listener,
+					      lws_get_opaque_user_data(wsi));
 		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (c) {
@@ -832,6 +1013,8 @@ static void drain_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_signal_stop(loop, &s->sigint);
 	ev_signal_stop(loop, &s->sighup);
 	rv__listener_stop(&s->listener);
+	if (s->ops_inited)
+		rv__listener_stop(&s->ops_listener);
 	rv__broker_stop(s->hub.broker);
 	/* With a foreign loop, lws stops its watchers and the loop then runs
 	 * out of work, so ev_run returns. */
@@ -1204,6 +1387,11 @@ int rv_server_run(const struct rv_server_config *cfg)
 		s->ctx = NULL;
 		goto out;
 	}
+	if (cfg->metrics_host && (err = ops_start(s, &info))) {
+		lws_context_destroy(s->ctx);
+		s->ctx = NULL;
+		goto out;
+	}
 	if (tls && !s->ssl_ctx) {
 		/* without it a SIGHUP could not reload */
 		rv_log(s->log, RV_LOG_ERROR, "start_failed", "lws did not hand out its SSL_CTX");
@@ -1263,6 +1451,8 @@ out:
 	endpoints_stop(s);
 	rv__broker_free(s->hub.broker);
 	rv__listener_close(&s->listener);
+	if (s->ops_inited)
+		rv__listener_close(&s->ops_listener);
 	rv__conn_hub_fini(&s->hub);
 	rv__rx_hub_fini(&s->hub);
 	rv__tally_free(&s->hub.session_owners);

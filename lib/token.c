@@ -616,6 +616,13 @@ static int claims_from(const json_t *root, double now_s, double leeway_s,
 				   "claim role must be \"host\" or \"member\"");
 	}
 
+	v = json_object_get(root, "admin");
+	if (v) {
+		if (!json_is_boolean(v))
+			return say(why, why_len, RV_TOKEN_BAD, "claim admin must be true or false");
+		out->admin = json_is_true(v);
+	}
+
 	if ((rc = read_scopes(root, RV_TOKEN_SCOPE_PARTY, out->parties, &out->n_parties,
 			      why, why_len)) ||
 	    (rc = read_scopes(root, RV_TOKEN_SCOPE_SESSION, out->sessions, &out->n_sessions,
@@ -1001,6 +1008,7 @@ int rv_token_mint(const struct rv_token_key *k, const struct rv_token_claims *c,
 	    !put(o, "role", json_string(c->role == RV_TOKEN_ROLE_HOST ? "host" : "member")) ||
 	    !put_scopes(o, "parties", c->parties, c->n_parties) ||
 	    !put_scopes(o, "sessions", c->sessions, c->n_sessions) ||
+	    (c->admin && !put(o, "admin", json_true())) ||
 	    !put_time(o, "iat", now_s) || !put_time(o, "exp", now_s + ttl_s) ||
 	    (c->has_nbf && !put_time(o, "nbf", c->nbf)))
 		goto out;

@@ -1,4 +1,5 @@
-/* lib/version.c - the library's version, set by the Makefile (VERSION). */
+/* lib/version.c - the library's version and commit, set by the Makefile
+ * (VERSION, COMMIT). */
 #include "revenge/version.h"
 
 #ifndef RV_VERSION
@@ -8,4 +9,13 @@
 const char *rv_version(void)
 {
 	return RV_VERSION;
+}
+
+#ifndef RV_COMMIT
+#define RV_COMMIT ""
+#endif
+
+const char *rv_version_commit(void)
+{
+	return RV_COMMIT;
 }

@@ -12,11 +12,13 @@ set -eu
 # --static), but libjwt-dev does not depend on it. nginx: tests/cli/proxy.bats
 # puts a real nginx in front of the server (docs/deployment.md's recipe).
 # debhelper: `dpkg-buildpackage -us -uc -b` of debian/ (tests/cli/package.bats).
+# curl: the bats tests ask /healthz, /metrics and the admin API with it
+# (admin.bats, fdlimit.bats).
 PKGS="build-essential pkg-config
 libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libpq-dev postgresql libinih-dev libncurses-dev libreadline-dev libcap-dev libhiredis-dev redis-server
 debhelper libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
-python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps nginx"
+python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps nginx curl"
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

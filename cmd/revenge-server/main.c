@@ -19,6 +19,7 @@
 
 #include <revenge/revenge.h>
 
+#include "admin_cmd.h"
 #include "cli.h"
 #include "config.h"
 #include "backup_cmd.h"
@@ -32,6 +33,7 @@ static const char usage_text[] =
 "       " PROG " token [OPTIONS]    (mint a connection token)\n"
 "       " PROG " migrate [OPTIONS]  (copy a SQLite store into PostgreSQL)\n"
 "       " PROG " backup [OPTIONS] FILE  (copy the SQLite store, online)\n"
+"       " PROG " admin [OPTIONS] URL list|show|close|remove ...  (the admin API)\n"
 "\n"
 "Serve watch parties, playback progress and quality switching over WebSocket\n"
 "(protocol revenge.v1): /ws/party/{id}, /ws/progress/{id}, /ws/stream/{id},\n"
@@ -40,6 +42,12 @@ static const char usage_text[] =
 "Options:\n"
 "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080;\n"
 "                         port 0 picks a free port; [::1]:PORT for IPv6)\n"
+"  --metrics-listen HOST:PORT  serve /metrics, /healthz and the admin API\n"
+"                         (docs/admin.md) on this second, plain-HTTP address,\n"
+"                         meant to stay private (loopback, an internal\n"
+"                         network); the main address then keeps /healthz but\n"
+"                         no longer serves /metrics. Without it there is no\n"
+"                         admin API. Port 0 picks a free port\n"
 "  --port-file FILE       once listening, write the URL clients use (with the\n"
 "                         port picked for port 0) and a newline to FILE,\n"
 "                         atomically; removed again at a clean exit\n"
@@ -239,7 +247,7 @@ static const char usage_text[] =
  * switches over this enum without a default, so the compiler (-Wswitch,
  * -Werror) refuses an option that --check-config cannot print. */
 enum opt_id {
-	OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
+	OPT_LISTEN = 256, OPT_METRICS_LISTEN, OPT_PORT_FILE, OPT_DB, OPT_ORIGIN, OPT_MAX_MESSAGE, OPT_HISTORY,
 	OPT_PING, OPT_RATE, OPT_QUEUE, OPT_CERT, OPT_KEY, OPT_LOG_LEVEL, OPT_LOG_FORMAT,
 	OPT_FSYNC, OPT_LADDER, OPT_AUTH_SECRET, OPT_AUTH_PUBLIC, OPT_AUTH_LEEWAY,
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
@@ -260,6 +268,7 @@ enum opt_id {
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
@@ -352,6 +361,7 @@ struct settings {
 	struct rv_log log;
 	char host[256];
 	char default_db[4200];        /* the store's default (srv_default_db) */
+	char metrics_host[256];
 	const char *port_file;        /* NULL: none */
 	const char *secret_file, *public_file;
 	bool db_given;
@@ -366,8 +376,9 @@ struct settings {
 #define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
 #define fail(w, ...) cli_usage_error((w)->prog, __VA_ARGS__)
 
-/* HOST:PORT, [V6]:PORT; the host part may not be empty. */
-static void parse_listen(const struct src *w, const char *arg, struct settings *s)
+/* HOST:PORT, [V6]:PORT into host (256 bytes) and *port; the host part may
+ * not be empty. */
+static void parse_listen(const struct src *w, const char *arg, char *host, int *port)
 {
 	const char *colon, *h = arg;
 	size_t hl;
@@ -386,12 +397,11 @@ static void parse_listen(const struct src *w, const char *arg, struct settings *
 			fail(w, "%s: expected HOST:PORT, got '%s'", w->name, arg);
 		hl = (size_t)(colon - arg);
 	}
-	if (hl == 0 || hl >= sizeof(s->host))
+	if (hl == 0 || hl >= 256)
 		fail(w, "%s: missing or overlong host in '%s'", w->name, arg);
-	memcpy(s->host, h, hl);
-	s->host[hl] = 0;
-	s->cfg.host = s->host;
-	s->cfg.port = (int)cli_uint(w->prog, w->name, colon + 1, 0, 65535);
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	*port = (int)cli_uint(w->prog, w->name, colon + 1, 0, 65535);
 }
 
 static void check_readable(const struct src *w, const char *path)
@@ -410,7 +420,12 @@ static void apply(struct settings *s, const struct src *w, int id, const char *a
 
 	switch (id) {
 	case OPT_LISTEN:
-		parse_listen(w, arg, s);
+		parse_listen(w, arg, s->host, &cfg->port);
+		cfg->host = s->host;
+		break;
+	case OPT_METRICS_LISTEN:
+		parse_listen(w, arg, s->metrics_host, &cfg->metrics_port);
+		cfg->metrics_host = s->metrics_host;
 		break;
 	case OPT_PORT_FILE:
 		if (!*arg)
@@ -770,6 +785,14 @@ static void show(const struct settings *s, const char *file, enum opt_id id)
 	case OPT_LISTEN:
 		snprintf(v, sizeof(v), strchr(c->host, ':') ? "[%s]:%d" : "%s:%d", c->host, c->port);
 		break;
+	case OPT_METRICS_LISTEN:
+		if (!c->metrics_host) {
+			line_out(s, file, id, NULL);
+			return;
+		}
+		snprintf(v, sizeof(v), strchr(c->metrics_host, ':') ? "[%s]:%d" : "%s:%d",
+			 c->metrics_host, c->metrics_port);
+		break;
 	case OPT_PORT_FILE:
 		line_out(s, file, id, s->port_file);
 		return;
@@ -1008,6 +1031,12 @@ struct reloader {
 	struct reading *last;         /* the newest reading; NULL: none yet */
 };
 
+static void print_metrics_listening(const char *url, void *user)
+{
+	printf(PROG ": metrics on %s\n", url);
+	fflush(stdout);
+}
+
 static void print_listening(const char *url, void *user)
 {
 	struct port_file *pf = &((struct reloader *)user)->port_file;
@@ -1090,6 +1119,11 @@ static bool parse_settings(struct settings *s, int argc, char **argv, const char
 	if (!cfg->redis_cert != !cfg->redis_key)
 		usage_error("%s: a client certificate needs both --redis-cert and --redis-key",
 			    cfg->redis_cert ? "--redis-cert" : "--redis-key");
+	/* one socket cannot be both; port 0 picks two different ones */
+	if (cfg->metrics_host && cfg->metrics_port && cfg->metrics_port == cfg->port &&
+	    !strcasecmp(cfg->metrics_host, cfg->host))
+		usage_error("--metrics-listen: %s:%d is the --listen address; give another port",
+			    cfg->metrics_host, cfg->metrics_port);
 	if (!cfg->tls_cert != !cfg->tls_key)
 		usage_error("%s: TLS needs both --tls-cert and --tls-key",
 			    cfg->tls_cert ? "--tls-cert" : "--tls-key");
@@ -1229,6 +1263,8 @@ int main(int argc, char **argv)
 	rlim_t open_files;
 	int opt, err;
 
+	if (argc > 1 && !strcmp(argv[1], "admin"))
+		return admin_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return token_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "migrate"))
@@ -1296,6 +1332,7 @@ int main(int argc, char **argv)
 	cfg->on_listening = print_listening;
 	cfg->on_reload = reload;
 	cfg->user = &reloader;
+	cfg->on_metrics_listening = print_metrics_listening;
 	open_files = raise_open_files();
 	if (open_files != RLIM_INFINITY && open_files < 4096)
 		rv_log(&s.log, RV_LOG_WARN, "open_files_limit",

@@ -36,6 +36,9 @@ static const char usage_text[] =
 "                           '*' ('team-*', '*' for all); repeatable\n"
 "  --session ID             a progress/stream session it may use, same form;\n"
 "                           repeatable\n"
+"  --admin                  let it use the admin API (GET /admin/parties and\n"
+"                           the rest, on the server's metrics address); opens\n"
+"                           no party or session by itself\n"
 "  --ttl DURATION           how long it is valid: 90s, 30m, 12h, 7d (default\n"
 "                           1h; at most 366d)\n"
 "  -h, --help               show this help and exit\n"
@@ -45,7 +48,7 @@ static const char usage_text[] =
 "Exit status: 0 with the token on stdout, 1 when the secret cannot be read,\n"
 "2 on a usage error.\n";
 
-enum { OPT_SECRET = 256, OPT_SUB, OPT_NAME, OPT_ROLE, OPT_PARTY, OPT_SESSION, OPT_TTL };
+enum { OPT_SECRET = 256, OPT_SUB, OPT_NAME, OPT_ROLE, OPT_PARTY, OPT_SESSION, OPT_TTL, OPT_ADMIN };
 
 static const struct option long_opts[] = {
 	{ "auth-secret-file", required_argument, NULL, OPT_SECRET },
@@ -55,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "party", required_argument, NULL, OPT_PARTY },
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "admin", no_argument, NULL, OPT_ADMIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -149,6 +153,9 @@ int token_main(int argc, char **argv)
 			break;
 		case OPT_TTL:
 			ttl = parse_ttl(optarg);
+			break;
+		case OPT_ADMIN:
+			c.admin = true;
 			break;
 		default:
 			cli_common_opt(PROG, usage_text, opt, argv);

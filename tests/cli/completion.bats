@@ -54,7 +54,7 @@ complete_bash() {
 }
 
 # Flags in --help, one a line, sorted: long ones, and -X from "-X, --long".
-# $1: "token", "migrate" or "backup" for a subcommand's help; none for the
+# $1: "token", "migrate", "backup" or "admin" for a subcommand's help; none for the
 # server's.
 main_help_flags() {
 	[ -x "$SERVER" ] || { echo "no binary at $SERVER (build it first)" >&2; return 1; }
@@ -68,7 +68,7 @@ main_help_flags() {
 # Every flag of both helps: what the man page and completions must know.
 help_flags() {
 	{ main_help_flags && main_help_flags token && main_help_flags migrate &&
-		main_help_flags backup; } | sort -u
+		main_help_flags backup && main_help_flags admin; } | sort -u
 }
 
 help_long_flags() {
@@ -226,7 +226,7 @@ missing() {
 	want=$(help_flags)
 	[ -n "$want" ]
 	offered=$({ complete_bash -; complete_bash token -; complete_bash migrate -;
-		complete_bash backup -; } | sort -u)
+		complete_bash backup -; complete_bash admin -; } | sort -u)
 	run missing "$want" "$offered"
 	assert_output ''
 	run missing "$offered" "$want"
@@ -1073,6 +1073,29 @@ bench_scenario_flags() {
 	assert_output ''
 }
 
+
+@test "bash: the admin subcommand offers its flags, a token file, then the commands after the URL" {
+	run complete_bash a
+	assert_output admin
+	run complete_bash admin --
+	assert_success
+	got=$(printf '%s\n' "$output" | sort -u)
+	want=$(main_help_flags admin | grep -- '^--')
+	assert_equal "$got" "$want"
+	run complete_bash admin --token abc http://127.0.0.1:9090 ''
+	assert_output "$(printf 'list\nshow\nclose\nremove')"
+	run complete_bash admin http://127.0.0.1:9090 s
+	assert_output show
+	run complete_bash admin http://127.0.0.1:9090 show ''
+	assert_output ''
+	run complete_bash --metrics-listen ''
+	assert_output "$(printf '127.0.0.1:9090\n[::1]:9090\n127.0.0.1:0')"
+	dir="$BATS_TEST_TMPDIR/adm"
+	mkdir -p "$dir"
+	touch "$dir/admin.tok"
+	run complete_bash admin --token-file "$dir/a"
+	assert_output "$dir/admin.tok"
+}
 
 @test "bash: the first word offers the migrate subcommand, which offers its own flags and files" {
 	run complete_bash m

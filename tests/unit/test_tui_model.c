@@ -1621,6 +1621,13 @@ static void test_sync_words(void **state)
 	assert_false(tm_connect_cause(0, 500, "", NULL, false, false, cause, sizeof(cause)));
 	assert_false(tm_connect_cause(1001, 0, "", NULL, false, false, cause, sizeof(cause)));
 	assert_string_equal(cause, "the server is restarting");
+	/* the admin API's closes end the client rather than rejoin */
+	assert_true(tm_connect_cause(4403, 0, "removed by the operator", NULL, true, false, cause,
+				     sizeof(cause)));
+	assert_string_equal(cause, "an operator removed you from the party (4403)");
+	assert_true(tm_connect_cause(4410, 0, "party closed by the operator", NULL, true, false,
+				     cause, sizeof(cause)));
+	assert_string_equal(cause, "an operator closed the party (4410)");
 	/* over ws:// an SSL word is not a certificate problem; control
 	 * characters in what the library said never reach the screen */
 	assert_false(tm_connect_cause(0, 0, "bad\x1b[2Jssl", NULL, false, false, cause,

@@ -840,6 +840,13 @@ bool tm_connect_cause(int close_code, int http_status, const char *reason, const
 		scrub(buf);
 		return http_status >= 400 && http_status < 500 && http_status != 429;
 	}
+	/* an operator's doing (docs/admin.md): coming back would undo it */
+	if (close_code == 4403 || close_code == 4410) {
+		snprintf(buf, size, "%s", close_code == 4403 ?
+			 "an operator removed you from the party (4403)" :
+			 "an operator closed the party (4410)");
+		return true;
+	}
 	/* the library names an untrusted certificate and OpenSSL's verdict
 	 * ("the server's certificate is not trusted: self-signed certificate");
 	 * with RV_LWS_DEBUG, lws says "SSL" or "tls" and why in its log line */

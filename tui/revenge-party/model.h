@@ -191,7 +191,7 @@ void tm_error(struct tm_model *m, double local_now_ms, const char *fmt, ...)
  * "certificate not trusted (self-signed certificate): try --ca FILE or
  * --insecure", "the server has no watch parties at this URL (HTTP 404)").
  * Returns true when retrying cannot help (a certificate problem, a refusal with a 4xx status
- * other than 429), false when a retry may (5xx, 429, a refused or lost
+ * other than 429, an operator's close: 4403 removed, 4410 party closed), false when a retry may (5xx, 429, a refused or lost
  * connection, a host not found: the network may come back). */
 bool tm_connect_cause(int close_code, int http_status, const char *reason, const char *lib_log,
 		      bool token, bool tls, char *buf, size_t size);

@@ -24,6 +24,16 @@ extern "C" {
 struct rv_server_config {
 	const char *host;             /* address to bind, e.g. "127.0.0.1", "::1" */
 	int port;                     /* 0 picks a free port */
+	/* --metrics-listen: a second, plain-HTTP address serving /metrics,
+	 * /healthz and the admin API (docs/admin.md), so that they need not
+	 * be reachable through the public proxy; NULL: none (then /metrics
+	 * and /healthz are on the main address, and there is no admin API).
+	 * With it, the main address still answers /healthz, not /metrics. */
+	const char *metrics_host;
+	int metrics_port;             /* 0 picks a free port */
+	/* Called once the metrics address listens (before on_listening),
+	 * with its URL ("http://127.0.0.1:9090"); NULL: not told. */
+	void (*on_metrics_listening)(const char *url, void *user);
 	const char *origins[RV_SERVER_MAX_ORIGINS]; /* allowlist patterns */
 	unsigned n_origins;           /* 0 = the defaults localhost:*, 127.0.0.1:* */
 	/* Host names /healthz and /metrics answer besides IP addresses,

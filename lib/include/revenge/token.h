@@ -16,6 +16,9 @@
  *   role      optional, "host" or "member" (absent = member)
  *   parties   optional array of at most 64 scopes
  *   sessions  optional array of at most 64 scopes
+ *   admin     optional boolean: true lets it use the admin API on the
+ *             --metrics-listen address (absent = false); it opens no party
+ *             or session by itself
  *   exp, nbf  optional NumericDates (seconds, integer or not)
  *   iat       optional NumericDate, informational
  * A scope is an id ([A-Za-z0-9_-]{1,64}) matched exactly, or a prefix of
@@ -83,6 +86,7 @@ struct rv_token_claims {
 	unsigned n_sessions;
 	double exp, nbf, iat;     /* seconds; 0 when absent */
 	bool has_exp, has_nbf;
+	bool admin;               /* the admin claim: may use the admin API */
 };
 
 /* ---- Keys. Every constructor returns 0 and sets *out (free it with
@@ -167,7 +171,8 @@ bool rv_token_allows(const struct rv_token_claims *c, enum rv_token_scope kind,
 
 /* Sign c with the secret k into a new token: header {"alg":"HS256",
  * "typ":"JWT"}, claims sub, name (when has_name), role ("host" or
- * "member"), parties and sessions (when non-empty), iat = now_s,
+ * "member"), parties and sessions (when non-empty), admin (true, only when
+ * set), iat = now_s,
  * exp = now_s + ttl_s, nbf = c->nbf only when has_nbf; the times are
  * written as whole seconds (rounded down). c->exp, c->iat and has_exp are
  * not read. Returns 0 and sets *out (a NUL-terminated string the caller
