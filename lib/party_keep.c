@@ -32,6 +32,19 @@ struct dormant {
 	struct dormant *prev, *next;  /* least recently seen first */
 };
 
+/* Writes of a party handed to the writer and not yet answered: a party
+ * with one waiting is not written again by the tick (it stays dirty), so a
+ * stuck store holds at most one document per party, not one a second. */
+struct pending {
+	char id[RV_ID_MAX + 1];
+	unsigned n;
+};
+
+/* Dormant documents kept in memory at most, in bytes (beyond, the least
+ * recently seen party is forgotten): a party's document can reach a few
+ * hundred KiB (a full history of long messages, a thousand gone members). */
+#define DORMANT_BYTES_MAX (64u << 20)
+
 struct rv__keep {
 	struct rv__hub *hub;
 	double retention_ms;
@@ -40,7 +53,8 @@ struct rv__keep {
 	rv__keep_hash_of *hash_of;
 	struct rv__idmap by_id;       /* party id -> struct dormant */
 	RV__LIST(struct dormant) order;
-	size_t n_dormant;
+	size_t n_dormant, dormant_bytes;
+	struct rv__idmap pending;     /* party id -> struct pending */
 	unsigned long long max_member;
 	size_t bad_docs;              /* at start: documents that were not ones */
 };
@@ -50,8 +64,36 @@ static void dormant_free(struct rv__keep *k, struct dormant *d)
 	rv__idmap_del(&k->by_id, d->id);
 	RV__LIST_REMOVE(&k->order, d, );
 	k->n_dormant--;
+	k->dormant_bytes -= strlen(d->doc);
 	free(d->doc);
 	free(d);
+}
+
+/* Count a write of party id handed over (+1) or answered (-1). Out of
+ * memory the count is not kept: the party is then written every tick. */
+static void pend(struct rv__keep *k, const char *id, int d)
+{
+	struct pending *p = rv__idmap_get(&k->pending, id);
+
+	if (!p && d > 0 && (p = calloc(1, sizeof(*p)))) {
+		snprintf(p->id, sizeof(p->id), "%s", id);
+		if (rv__idmap_put(&k->pending, p->id, p)) {
+			free(p);
+			p = NULL;
+		}
+	}
+	if (!p)
+		return;
+	p->n += d;
+	if (!p->n) {
+		rv__idmap_del(&k->pending, p->id);
+		free(p);
+	}
+}
+
+static bool is_pending(const struct rv__keep *k, const char *id)
+{
+	return rv__idmap_get(&k->pending, id) != NULL;
 }
 
 /* Write doc (taken; NULL deletes) as party id's row. */
@@ -68,9 +110,12 @@ static void store_put(struct rv__keep *k, const char *id, char *doc, double seen
 	snprintf(it.rec.session_id, sizeof(it.rec.session_id), "%s", id);
 	it.rec.server_time = seen;
 	it.doc = doc;
-	if (rv__store_writer_add(k->hub->writer, &it))
+	if (rv__store_writer_add(k->hub->writer, &it)) {
 		rv_log(k->hub->log, RV_LOG_WARN, "party_not_saved",
 		       "party=%s: the store writer's backlog is full", id);
+		return;
+	}
+	pend(k, id, 1);
 }
 
 /* Make id dormant with doc (taken), seen at seen: the oldest goes when
@@ -81,7 +126,8 @@ static void dormant_add(struct rv__keep *k, const char *id, char *doc, double se
 
 	if (d)
 		dormant_free(k, d);
-	if (k->n_dormant >= k->max_dormant && k->order.first) {
+	while ((k->n_dormant >= k->max_dormant ||
+		k->dormant_bytes + strlen(doc) > DORMANT_BYTES_MAX) && k->order.first) {
 		store_put(k, k->order.first->id, NULL, 0);
 		dormant_free(k, k->order.first);
 	}
@@ -99,6 +145,7 @@ static void dormant_add(struct rv__keep *k, const char *id, char *doc, double se
 	}
 	RV__LIST_APPEND(&k->order, d, );
 	k->n_dormant++;
+	k->dormant_bytes += strlen(doc);
 }
 
 /* A party's write is committed (or failed: store_watch logs that). */
@@ -106,6 +153,7 @@ static void saved(void *arg, const struct rv__store_item *it, int err)
 {
 	struct rv__keep *k = arg;
 
+	pend(k, it->rec.session_id, -1);
 	if (!err)
 		rv_log(k->hub->log, RV_LOG_DEBUG, it->doc ? "party_saved" : "party_forgotten",
 		       "party=%s", it->rec.session_id);
@@ -151,6 +199,11 @@ int rv__keep_new(struct rv__hub *hub, double retention_ms, bool persist, size_t 
 		free(k);
 		return RV_ENOMEM;
 	}
+	if (rv__idmap_init(&k->pending)) {
+		rv__idmap_free(&k->by_id, NULL);
+		free(k);
+		return RV_ENOMEM;
+	}
 	k->hub = hub;
 	k->retention_ms = retention_ms;
 	k->persist = persist && hub->writer;
@@ -190,6 +243,7 @@ void rv__keep_free(struct rv__keep *k)
 	if (k->persist && k->hub->writer)
 		rv__store_writer_on_done(k->hub->writer, RV__STORE_ITEM_PARTY, NULL, NULL);
 	rv__idmap_free(&k->by_id, free_dormant_value);
+	rv__idmap_free(&k->pending, free);
 	free(k);
 }
 
@@ -406,6 +460,8 @@ void rv__keep_tick_party(struct rv__keep *k, struct rv_party *p, struct rv__keep
 		return;
 	if (!kp->dirty && now_ms - kp->saved_at < k->retention_ms / 4)
 		return;
+	if (is_pending(k, rv_party_id(p)))
+		return;               /* the next tick after its answer */
 	prune_gone(kp, now_ms);
 	kp->dirty = false;
 	kp->saved_at = now_ms;
