@@ -46,6 +46,7 @@
 #include "party_keep.h"
 #include "party_relay.h"
 #include "relay.h"
+#include "store_writer.h"
 
 struct parties {
 	struct rv__hub *hub;
@@ -211,6 +212,10 @@ static void save_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	rv__keep_sweep(ps->keep, rv__hub_now(ps->hub));
 }
 
+static void ignore_party(void *arg, const char *id, const char *doc, double seen)
+{
+}
+
 static int parties_start(struct rv__hub *hub, void **state)
 {
 	struct parties *ps = calloc(1, sizeof(*ps));
@@ -236,9 +241,13 @@ static int parties_start(struct rv__hub *hub, void **state)
 		ps->save_w.data = ps;
 		ev_timer_start(hub->loop, &ps->save_w);
 		ev_unref(hub->loop);
-	} else if (hub->cfg->party_retention_s) {
-		rv_log(hub->log, RV_LOG_WARN, "party_retention_off",
-		       "--party-retention is off in cluster mode: Redis keeps the parties");
+	} else {
+		if (hub->cfg->party_retention_s)
+			rv_log(hub->log, RV_LOG_WARN, "party_retention_off",
+			       "--party-retention is off in cluster mode: Redis keeps the parties");
+		/* what PostgreSQL read at start is let go of (nothing is restored) */
+		if (hub->writer)
+			rv__store_writer_load_parties(hub->writer, ignore_party, NULL);
 	}
 	if (hub->broker) {
 		hub->broker->on_message = party_remote;
