@@ -69,6 +69,12 @@ expect_health() {
 	stop_server
 	run q "SELECT count(*) || ' ' || max(version) FROM revenge_schema_version"
 	assert_output "1 2"
+	# a schema 1 database (before the parties' table) migrates to 2
+	q "DROP TABLE revenge_party; UPDATE revenge_schema_version SET version = 1"
+	start_server --db "$DBURL"
+	stop_server
+	run q "SELECT max(version) || ' ' || (SELECT count(*) FROM information_schema.tables WHERE table_name = 'revenge_party') FROM revenge_schema_version"
+	assert_output "2 1"
 	q "UPDATE revenge_schema_version SET version = 99"
 	run -1 timeout 20 "$SERVER" --listen 127.0.0.1:0 --db "$DBURL"
 	assert_output --partial "schema is version 99, newer than this build's 2"
