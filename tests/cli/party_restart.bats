@@ -9,6 +9,10 @@ load cluster_helpers
 
 teardown() {
 	stop_server || true
+	local n
+	for n in a_PID b_PID; do
+		if [ -n "${!n:-}" ]; then kill -TERM "${!n}" 2>/dev/null || true; fi
+	done
 	stop_redis
 	if [ -n "${CLIENT:-}" ]; then kill "$CLIENT" 2>/dev/null || true; wait "$CLIENT" 2>/dev/null || true; fi
 }
@@ -120,6 +124,7 @@ asyncio.run(main())
 PYEOF
 	assert_success
 	assert_output off
+	stop_server
 	start_server --party-retention 1h
 	rc old plainer
 	assert_output "old client ok"
@@ -178,6 +183,7 @@ PYEOF
 	assert_output ok
 	stop_node a
 	stop_node b
+	a_PID= b_PID=
 	run store_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db"
 	assert_output ""
 	run store_doc clustered "$BATS_TEST_TMPDIR/b.revenge.db"
