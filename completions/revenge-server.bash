@@ -18,7 +18,7 @@ _revenge_server_break()
 
 _revenge_server()
 {
-	local flags='--listen --metrics-listen --port-file --db --fsync --session-ttl --max-stored-per-owner
+	local flags='--listen --metrics-listen --port-file --db --fsync --session-ttl --max-stored-per-owner --party-retention
 		--ladder --origin --allowed-host --trusted-proxy --max-message --history
 		--ping-interval --rate-limit --party-chat-rate --queue-max --max-parties --max-members
 		--max-sessions --max-sessions-per-owner --max-conns-per-ip
@@ -71,7 +71,7 @@ _revenge_server()
 		val=${typed#*=}
 	elif ((i > 1)); then
 		case ${COMP_WORDS[i - 1]} in
-		--listen | --metrics-listen | --port-file | --db | --session-ttl | --max-stored-per-owner | \
+		--listen | --metrics-listen | --port-file | --db | --session-ttl | --max-stored-per-owner | --party-retention | \
 		--ladder | --origin | --allowed-host | --trusted-proxy | --max-message | --history | \
 		--ping-interval | --rate-limit | --party-chat-rate | --queue-max | --max-parties | \
 		--max-members | --max-sessions | --max-sessions-per-owner | \

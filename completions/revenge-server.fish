@@ -26,6 +26,7 @@ complete -c revenge-server -l party-chat-rate -x -d 'Chat messages and reactions
 complete -c revenge-server -l queue-max -x -d 'Frames queued for a slow client before closing it with 1013 (default 1024)'
 complete -c revenge-server -l max-parties -x -d 'Live parties, then 503 (default 10000; 0 = unlimited)'
 complete -c revenge-server -l max-members -x -d 'Members of one party, then 503 (default 5000; 0 = unlimited)'
+complete -c revenge-server -l party-retention -x -d 'Keep parties across restarts; members resume within this long (90s, 30m, 12h, 7d; default 0 = off)'
 complete -c revenge-server -l session-ttl -x -d 'Forget a stored session not seen for this many seconds (default 2592000; 0 = never)'
 complete -c revenge-server -l max-stored-per-owner -x -d 'Sessions kept in the store per token subject, oldest forgotten (default 10000; 0 = unlimited)'
 complete -c revenge-server -l max-sessions -x -d 'Live progress and stream sessions together, then 503 (default 50000; 0 = unlimited)'

@@ -44,8 +44,10 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "idmap.h"
+#include "party_keep.h"
 #include "party_relay.h"
 #include "relay.h"
+#include "store_writer.h"
 
 struct parties {
 	struct rv__hub *hub;
@@ -53,6 +55,8 @@ struct parties {
 	uint64_t next_member;
 	uint64_t members_seq;           /* members steps made */
 	ev_timer leases_w;              /* cluster: the other nodes' leases checked */
+	struct rv__keep *keep;          /* --party-retention, NULL: off */
+	ev_timer save_w;                /* its saves and sweep */
 };
 
 /* How often a node checks the leases of the nodes its parties have
@@ -70,6 +74,8 @@ struct parties {
 struct party_args {
 	char name[RV_NAME_MAX_BYTES + 1];       /* ?name= */
 	bool has_name;
+	char resume[RV__RESUME_TOKEN_LEN + 1];  /* ?resume= */
+	bool has_resume;
 };
 _Static_assert(sizeof(struct party_args) <= RV__REQUEST_ARGS_MAX, "party_args fits");
 
@@ -128,6 +134,7 @@ struct live_party {
 	 * the role to a member who joined another node after that welcome */
 	uint64_t deciding;
 	double step_at;                 /* server ms it was made */
+	struct rv__keep_party kp;       /* --party-retention (party_keep.h) */
 };
 
 /* RTT pings (H1 lead): each member is pinged every RTT_PING_MS, give or
@@ -159,6 +166,11 @@ struct party_conn {
 	 * join step went to Redis before it joined here (deciding) */
 	char mid[RV_MEMBER_ID_MAX + 1];
 	bool written, decided;
+	/* --party-retention: its resume token (presented: from ?resume=,
+	 * to be matched at the join) and the token's hash */
+	bool has_token, presented, name_from_claims;
+	char token[RV__RESUME_TOKEN_LEN + 1];
+	char token_hash[RV__RESUME_HASH_LEN + 1];
 };
 
 static void party_remote(void *user, const char *id, const char *data, size_t len,
@@ -174,15 +186,72 @@ static void decide(struct parties *ps, struct live_party *lp, const struct rv__b
 static void admit_waiting(struct parties *ps, struct live_party *lp);
 static void read_members(struct live_party *lp);
 
+/* A present member's token hash, for its party's document. */
+static const char *member_hash(const struct rv_member *m)
+{
+	const struct party_conn *pc = m->user ? rv__conn_ep(m->user) : NULL;
+
+	return pc && pc->has_token ? pc->token_hash : NULL;
+}
+
+static void save_party(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	struct parties *ps = arg;
+
+	if (lp->local)
+		rv__keep_tick_party(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub));
+}
+
+/* Every RV__KEEP_SAVE_EVERY_S: the parties changed since are written, the
+ * dormant ones past the retention forgotten. */
+static void save_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct parties *ps = t->data;
+
+	(void)loop;
+	(void)revents;
+	rv__idmap_each(&ps->by_id, save_party, ps);
+	rv__keep_sweep(ps->keep, rv__hub_now(ps->hub));
+}
+
+static void ignore_party(void *arg, const char *id, const char *doc, double seen)
+{
+}
+
 static int parties_start(struct rv__hub *hub, void **state)
 {
 	struct parties *ps = calloc(1, sizeof(*ps));
+	int err;
 
 	if (!ps || rv__idmap_init(&ps->by_id)) {
 		free(ps);
 		return RV_ENOMEM;
 	}
 	ps->hub = hub;
+	/* In cluster mode Redis keeps the parties (their state, history and
+	 * members) for every node: the store does not, and a node never
+	 * restores over what Redis has (docs/architecture.md). */
+	if (hub->cfg->party_retention_s && !(hub->broker && hub->broker->cluster)) {
+		if ((err = rv__keep_new(hub, hub->cfg->party_retention_s * 1000.0, true,
+					hub->cfg->max_parties, member_hash, &ps->keep))) {
+			rv__idmap_free(&ps->by_id, NULL);
+			free(ps);
+			return err;
+		}
+		ps->next_member = rv__keep_max_member(ps->keep);
+		ev_timer_init(&ps->save_w, save_tick, RV__KEEP_SAVE_EVERY_S, RV__KEEP_SAVE_EVERY_S);
+		ps->save_w.data = ps;
+		ev_timer_start(hub->loop, &ps->save_w);
+		ev_unref(hub->loop);
+	} else {
+		if (hub->cfg->party_retention_s)
+			rv_log(hub->log, RV_LOG_WARN, "party_retention_off",
+			       "--party-retention is off in cluster mode: Redis keeps the parties");
+		/* what PostgreSQL read at start is let go of (nothing is restored) */
+		if (hub->writer)
+			rv__store_writer_load_parties(hub->writer, ignore_party, NULL);
+	}
 	if (hub->broker) {
 		hub->broker->on_message = party_remote;
 		hub->broker->on_members = party_members;
@@ -234,6 +303,7 @@ static void free_live(struct live_party *lp)
 	drop_recall(lp);
 	free_relayed(lp);
 	rv_party_free(lp->party);
+	rv__keep_party_clear(&lp->kp);
 	free(lp->nodes);
 	free(lp);
 }
@@ -253,6 +323,10 @@ static void parties_stop(void *state)
 		ev_ref(ps->hub->loop);
 		ev_timer_stop(ps->hub->loop, &ps->leases_w);
 	}
+	if (ev_is_active(&ps->save_w)) {
+		ev_ref(ps->hub->loop);
+		ev_timer_stop(ps->hub->loop, &ps->save_w);
+	}
 	if (ps->hub->broker) {
 		ps->hub->broker->on_message = NULL;
 		ps->hub->broker->on_members = NULL;
@@ -261,6 +335,7 @@ static void parties_stop(void *state)
 		ps->hub->broker->on_leases = NULL;
 	}
 	rv__idmap_free(&ps->by_id, free_party);
+	rv__keep_free(ps->keep);
 	free(ps);
 }
 
@@ -321,6 +396,7 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 		return RV_ENOMEM;
 	}
 	ps->hub->metrics.parties++;
+	rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub));
 	*made = true;
 	*out = lp;
 	return 0;
@@ -330,6 +406,7 @@ static void remove_if_empty(struct parties *ps, struct live_party *lp)
 {
 	if (lp->local || lp->waiting || lp->releasing)
 		return;
+	rv__keep_emptied(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub));
 	rv__broker_unsubscribe(ps->hub->broker, rv_party_id(lp->party));
 	rv__idmap_del(&ps->by_id, rv_party_id(lp->party));
 	free_live(lp);
@@ -745,6 +822,8 @@ static void party_due(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	lp->armed_for = INFINITY;
 	rv_outbox_init(&ob);
+	/* a barrier's timeout may change the state */
+	lp->kp.dirty = true;
 	for (unsigned i = 0; i < TICKS_PER_DUE && rv_party_next_deadline(lp->party) <= now; i++) {
 		rv_party_tick(lp->party, now, &ob);
 		deliver(lp->ps, lp->party, &ob);
@@ -805,26 +884,43 @@ static void party_pong(void *state, struct rv__conn *c, const unsigned char *dat
 	pc->rtt_sent = 0;
 }
 
+/* One string query argument KEY=VALUE into out (its has flag set), when
+ * arg is one: 0 (also when arg is another), or 400 with why when it is
+ * given twice or ok() refuses it (what why says then: bad). */
+static int take_arg(const char *arg, size_t len, const char *key, bool (*ok)(const char *, size_t),
+		    const char *bad, char *out, bool *has, char *why, size_t why_len)
+{
+	size_t k = strlen(key);
+
+	if (len <= k || strncmp(arg, key, k) || arg[k] != '=')
+		return 0;
+	if (*has) {
+		snprintf(why, why_len, "%s given twice", key);
+		return 400;
+	}
+	if (!ok(arg + k + 1, len - k - 1)) {
+		snprintf(why, why_len, "%s", bad);
+		return 400;
+	}
+	memcpy(out, arg + k + 1, len - k - 1);
+	out[len - k - 1] = 0;
+	*has = true;
+	return 0;
+}
+
 static int party_query(const char *arg, size_t len, struct rv__request *r,
 		       char *why, size_t why_len)
 {
 	struct party_args *a = (void *)r->args.bytes;
+	int rc = take_arg(arg, len, "name", rv_proto_valid_name, "name must be 1-32 UTF-8"
+			  " characters, no control, bidi control or line separator, not only blank"
+			  " or invisible ones", a->name, &a->has_name, why, why_len);
 
-	if (len < 5 || strncmp(arg, "name=", 5))
-		return 0;
-	if (a->has_name) {
-		snprintf(why, why_len, "name given twice");
-		return 400;
-	}
-	if (!rv_proto_valid_name(arg + 5, len - 5)) {
-		snprintf(why, why_len, "name must be 1-32 UTF-8 characters, no control, bidi control "
-			 "or line separator, not only blank or invisible ones");
-		return 400;
-	}
-	memcpy(a->name, arg + 5, len - 5);
-	a->name[len - 5] = 0;
-	a->has_name = true;
-	return 0;
+	if (rc)
+		return rc;
+	return take_arg(arg, len, "resume", rv__resume_token_ok, "resume must be a welcome's"
+			" resume_token (32 lowercase hex digits)", a->resume, &a->has_resume, why,
+			why_len);
 }
 
 /* Refuse at the handshake what party_open would: a new party past
@@ -902,16 +998,49 @@ static bool start_deciding(struct parties *ps, struct live_party *lp, struct par
 	return true;
 }
 
+/* --party-retention: a presented token that matches a member who left
+ * (within the retention) gives pc that member's id (when free), name
+ * (unless a connection token names it) and host role back; any other
+ * gets a fresh token. True when it resumed; *reclaim: it takes the host
+ * role back. */
+static bool resume(struct parties *ps, struct live_party *lp, struct party_conn *pc,
+		   bool *reclaim)
+{
+	struct rv__party_save_member rec;
+
+	*reclaim = false;
+	if (!pc->has_token || !pc->presented)
+		return false;
+	pc->presented = false;
+	if (!rv__keep_resume(&lp->kp, pc->token_hash, rv__hub_now(ps->hub), &rec, reclaim)) {
+		pc->has_token = !rv__keep_new_token(pc->token, pc->token_hash);
+		return false;
+	}
+	if (!pc->mid[0] && !rv_party_find(lp->party, rec.id))
+		memcpy(pc->mid, rec.id, sizeof(pc->mid));
+	if (!pc->name_from_claims) {
+		memcpy(pc->name, rec.name, sizeof(pc->name));
+		pc->has_name = true;
+	}
+	return true;
+}
+
 static int join_now(struct parties *ps, struct live_party *lp, struct party_conn *pc)
 {
 	struct rv__conn *c = rv__conn_of_ep(pc);
 	struct rv_outbox ob;
+	bool reclaim, resumed = resume(ps, lp, pc, &reclaim);
+	struct rv_party_join j;
 	int err;
 
 	make_mid(ps, pc);
 	rv_outbox_init(&ob);
-	err = rv_party_join_as(lp->party, pc->mid, pc->has_name ? pc->name : NULL, pc->may_host,
-			       c, rv__hub_now(ps->hub), &pc->member, &ob);
+	j = (struct rv_party_join){ .member_id = pc->mid,
+				    .name = pc->has_name ? pc->name : NULL,
+				    .may_host = pc->may_host, .user = c,
+				    .resume_token = pc->has_token ? pc->token : NULL,
+				    .reclaim_host = reclaim };
+	err = rv_party_join_ex(lp->party, &j, rv__hub_now(ps->hub), &pc->member, &ob);
 	if (err) {
 		if (err == RV_EFULL)
 			ps->hub->metrics.limit_refusals[RV_LIMIT_MEMBERS]++;
@@ -922,6 +1051,11 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	}
 	pc->live = lp;
 	lp->local++;
+	lp->kp.dirty = true;
+	if (resumed)
+		rv_log(ps->hub->log, RV_LOG_INFO, "member_resumed", "party=%s member=%s name=%s%s",
+		       rv_party_id(lp->party), pc->member->id, pc->member->name,
+		       rv_party_host(lp->party) == pc->member ? " host" : "");
 	if (ps->hub->broker && ps->hub->broker->cluster && !pc->written)
 		write_member(lp, pc->member);
 	rtt_start(ps, pc);
@@ -1119,6 +1253,16 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 		name = r->claims->name;
 	else if (a->has_name)
 		name = a->name;
+	pc->name_from_claims = r->claims && r->claims->has_name;
+	if (ps->keep) {
+		if ((pc->presented = a->has_resume)) {
+			memcpy(pc->token, a->resume, sizeof(pc->token));
+			rv__resume_hash(pc->token, pc->token_hash);
+			pc->has_token = true;
+		} else {
+			pc->has_token = !rv__keep_new_token(pc->token, pc->token_hash);
+		}
+	}
 	if ((pc->has_name = name != NULL)) {
 		/* a valid name (checked by the query or the token) fits */
 		size_t n = strnlen(name, sizeof(pc->name) - 1);
@@ -1164,6 +1308,23 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 	if (m->type == RV_MSG_TRANSFER_HOST && !ob.error && rv_party_host(pc->live->party))
 		members_step(pc->live, RV__MEMBERS_HOST, rv_party_host(pc->live->party)->id, NULL,
 			     0);
+	/* what a restart keeps (party_keep.h): written by the next save tick */
+	if (ps->keep && !ob.error) {
+		switch (m->type) {
+		case RV_MSG_TRANSFER_HOST:
+			rv__keep_handed_over(&pc->live->kp);
+			break;
+		case RV_MSG_SYNC:
+		case RV_MSG_CHAT:
+		case RV_MSG_START:
+		case RV_MSG_BUFFERING:
+		case RV_MSG_READY:
+			pc->live->kp.dirty = true;
+			break;
+		default:
+			break;
+		}
+	}
 	deliver(ps, pc->live->party, &ob);
 	rearm(pc->live);
 }
@@ -1212,6 +1373,8 @@ static void party_close(void *state, struct rv__conn *c)
 					   c->close_reason)),
 		  NULL);
 	rv_outbox_init(&ob);
+	rv__keep_left(ps->keep, &lp->kp, pc->member, pc->has_token ? pc->token_hash : NULL,
+		      rv_party_host(lp->party) == pc->member, rv__hub_now(ps->hub));
 	members_step(lp, RV__MEMBERS_LEAVE, pc->member->id, NULL, 0);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	lp->local--;

@@ -41,6 +41,7 @@ struct rv_party {
 	size_t size;
 	unsigned long joins;            /* successful joins, names guests */
 	bool started;                   /* state anchored by a first join */
+	bool restored;                  /* state restored (rv_party_restore): kept */
 	struct rv_playback state;
 	/* cfg.chat_rate: chat and reactions of all members together. A
 	 * party's fan-out costs the server its size per message, so one
@@ -275,7 +276,8 @@ void rv_party_member_rtt(struct rv_party *p, struct rv_member *m, double rtt_ms,
 /* The joiner's first message: everything it needs to catch up, built once
  * with the history frames' bytes spliced in as they were relayed. */
 static struct rv_frame *welcome_frame(const struct rv_party *p,
-				      const struct rv_member *joiner, double now_ms)
+				      const struct rv_member *joiner, const char *resume_token,
+				      double now_ms)
 {
 	struct rv__jw w;
 	size_t max = p->cfg.history_max;
@@ -312,6 +314,8 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 	}
 	rv__jw_close(&w, "]");
 	rv__jw_fbool(&w, "waiting", p->barrier.waiting > 0);
+	if (resume_token)
+		rv__jw_fcstr(&w, "resume_token", resume_token);
 	rv__jw_close(&w, "}");
 	rv__jw_ftime(&w, "ts", now_ms);
 	rv__jw_lit(&w, "}");
@@ -335,7 +339,8 @@ static void start(struct rv_party *p, double now_ms)
 {
 	if (p->started)
 		return;
-	p->state.server_time = now_ms;
+	if (!p->restored)
+		p->state.server_time = now_ms;
 	p->before = p->state;
 	rv__bucket_init(&p->budget, p->cfg.chat_rate, p->cfg.chat_burst, now_ms);
 	rv__bucket_init(&p->join_budget, p->cfg.join_rate, p->cfg.join_burst, now_ms);
@@ -353,12 +358,26 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		     bool may_host, void *user, double now_ms,
 		     struct rv_member **out, struct rv_outbox *ob)
 {
+	struct rv_party_join j = { .member_id = member_id, .name = name, .may_host = may_host,
+				   .user = user };
+
+	return rv_party_join_ex(p, &j, now_ms, out, ob);
+}
+
+int rv_party_join_ex(struct rv_party *p, const struct rv_party_join *j, double now_ms,
+		     struct rv_member **out, struct rv_outbox *ob)
+{
+	const char *member_id = j->member_id, *name = j->name;
+	bool may_host = j->may_host;
+	void *user = j->user;
 	struct rv_member *m;
 	struct rv_frame *welcome, *joined = NULL, *changed = NULL;
 	bool first = p->size == 0, batched;
-	/* Only a party without a host can gain one by a join; one that has a
-	 * host keeps it, however the joiner may. */
-	bool takes_host = may_host && !p->host;
+	/* Only a party without a host can gain one by a join (or a host who
+	 * comes back for the role, reclaim_host); one that has a host keeps
+	 * it, however the joiner may. */
+	struct rv_member *old_host = p->host;
+	bool takes_host = may_host && (!p->host || j->reclaim_host);
 	bool started = p->started;
 	struct rv_playback saved = p->state;
 
@@ -397,7 +416,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 	start(p, now_ms);
 	/* in a large party the join waits for the next presence batch */
 	batched = rv__presence_join(&p->pres, roster(p), &p->cfg, m, now_ms);
-	welcome = welcome_frame(p, m, now_ms);
+	welcome = welcome_frame(p, m, j->resume_token, now_ms);
 	if (welcome && !first && !batched)
 		joined = rv_proto_member_frame(RV_MSG_MEMBER_JOINED, m->id, m->name,
 					       now_ms);
@@ -412,7 +431,7 @@ int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name
 		rv__presence_leave(&p->pres, &p->cfg, m, now_ms);
 		unlink_member(p, m);
 		if (takes_host)
-			p->host = NULL;
+			p->host = old_host;
 		p->started = started;
 		p->state = saved;
 		free(m);
@@ -682,6 +701,26 @@ static int handle_status(struct rv_party *p, struct rv_member *m,
 	if (msg->id)
 		rv__outbox_emit(ob, RV_TO_ONE, m, rv_proto_ack_frame(msg->id, now_ms));
 	return 0;
+}
+
+int rv_party_restore(struct rv_party *p, const struct rv_playback *state,
+		     struct rv_frame *const *hist, size_t n)
+{
+	if (p->started)
+		return RV_EINVAL;
+	p->state = *state;
+	p->before = p->state;
+	p->restored = true;
+	for (size_t i = 0; i < n; i++)
+		history_push(p, hist[i]);
+	return 0;
+}
+
+struct rv_frame *rv_party_history_at(const struct rv_party *p, size_t i)
+{
+	if (i >= p->hist_len)
+		return NULL;
+	return p->hist[(p->hist_start + i) % p->cfg.history_max];
 }
 
 void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,

@@ -58,7 +58,9 @@ struct table {
 	const char *insert;                           /* tmp -> target, counting */
 };
 
-_Static_assert(RV_STORE_SCHEMA_VERSION == 2, "a select per schema version below");
+/* Version 3 added the parties' table, which is not copied: a party's state
+ * is the live server's (--party-retention), not a user's history. */
+_Static_assert(RV_STORE_SCHEMA_VERSION == 3, "a select per schema version below");
 
 /* The INSERT returns (inserted, updated): xmax is 0 on a row this
  * statement inserted, the transaction's id on one it updated; a conflict
@@ -71,6 +73,8 @@ static const struct table tables[RV_STORE_COPY_TABLES] = {
 			[1] = "SELECT '', session_id, media_id, position, duration, playing,"
 			      " server_time FROM progress",
 			[2] = "SELECT owner, session_id, media_id, position, duration, playing,"
+			      " server_time FROM progress",
+			[3] = "SELECT owner, session_id, media_id, position, duration, playing,"
 			      " server_time FROM progress",
 		},
 		{ C_OWNER, C_ID, C_ID, C_NUM, C_NUM_NULL, C_BOOL, C_NUM }, 7,
@@ -91,6 +95,7 @@ static const struct table tables[RV_STORE_COPY_TABLES] = {
 		{
 			[1] = "SELECT '', session_id, profile, updated_at FROM quality",
 			[2] = "SELECT owner, session_id, profile, updated_at FROM quality",
+			[3] = "SELECT owner, session_id, profile, updated_at FROM quality",
 		},
 		{ C_OWNER, C_ID, C_PROFILE, C_NUM_NULL }, 4,
 		"WITH up AS (INSERT INTO revenge_quality AS t (owner, session_id, profile,"

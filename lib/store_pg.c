@@ -76,6 +76,7 @@ struct pg_be {
 	unsigned attempt;
 	struct op *head, *tail;       /* sent, in order */
 	char lost[256];               /* why it is away */
+	PGresult *parties;            /* the parties read at start, until taken */
 };
 
 static const char *const migrations[] = {
@@ -98,6 +99,12 @@ static const char *const migrations[] = {
 	" updated_at double precision,"
 	" PRIMARY KEY (owner, session_id));"
 	"CREATE INDEX revenge_quality_seen ON revenge_quality(updated_at);",
+	/* 1 -> 2: each watch party's state (--party-retention), one JSON
+	 * document per party, and when it last had members (server ms). */
+	"CREATE TABLE revenge_party("
+	" party_id text PRIMARY KEY,"
+	" doc text NOT NULL,"
+	" seen double precision NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -105,11 +112,13 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RV__STORE_PG_SCHEMA
 	       "one migration per schema version");
 
 enum { S_PUT_PROGRESS, S_PUT_QUALITY, S_GET_PROGRESS, S_GET_QUALITY, S_TRIM_PROGRESS,
-       S_TRIM_QUALITY, S_EXPIRE_PROGRESS, S_EXPIRE_QUALITY, S__COUNT };
+       S_TRIM_QUALITY, S_EXPIRE_PROGRESS, S_EXPIRE_QUALITY, S_PUT_PARTY, S_DEL_PARTY,
+       S__COUNT };
 
 static const char *const stmt_name[S__COUNT] = {
 	"rv_put_progress", "rv_put_quality", "rv_get_progress", "rv_get_quality",
 	"rv_trim_progress", "rv_trim_quality", "rv_expire_progress", "rv_expire_quality",
+	"rv_put_party", "rv_del_party",
 };
 
 static const char *const stmt_sql[S__COUNT] = {
@@ -149,6 +158,10 @@ static const char *const stmt_sql[S__COUNT] = {
 		" ORDER BY updated_at DESC NULLS LAST, session_id DESC OFFSET $2)",
 	[S_EXPIRE_PROGRESS] = "DELETE FROM revenge_progress WHERE server_time < $1",
 	[S_EXPIRE_QUALITY] = "DELETE FROM revenge_quality WHERE updated_at < $1",
+	[S_PUT_PARTY] =
+		"INSERT INTO revenge_party(party_id, doc, seen) VALUES ($1, $2, $3)"
+		" ON CONFLICT (party_id) DO UPDATE SET doc = excluded.doc, seen = excluded.seen",
+	[S_DEL_PARTY] = "DELETE FROM revenge_party WHERE party_id = $1",
 };
 
 static void quiet_notices(void *arg, const char *msg)
@@ -816,6 +829,17 @@ static int send_batch(struct pg_be *p, struct op *o, struct rv__store_batch *b, 
 		err = send_params(p, S_PUT_QUALITY, 3, v);
 		o->n_puts++;
 	}
+	for (size_t i = 0; !err && i < b->n; i++) {
+		const struct rv__store_item *it = &b->items[i];
+		char seen[32];
+		const char *v[3] = { it->rec.session_id, it->doc, seen };
+
+		if (it->kind != RV__STORE_ITEM_PARTY)
+			continue;
+		snprintf(seen, sizeof(seen), "%.17g", it->rec.server_time);
+		err = it->doc ? send_params(p, S_PUT_PARTY, 3, v) : send_params(p, S_DEL_PARTY, 1, v);
+		o->n_puts++;
+	}
 	snprintf(cap, sizeof(cap), "%u", max);
 	/* Only a session the store may not have yet can take its owner past
 	 * the cap (store_sqlite_backend.c says the same). */
@@ -930,11 +954,25 @@ static void pg_drain(struct rv__store_backend *be)
 	/* down: lose has answered everything; a write's answer is given */
 }
 
+/* The parties read at start (before the pipeline), handed over once. */
+static int pg_load_parties(struct rv__store_backend *be, rv_store_party_cb *cb, void *arg)
+{
+	struct pg_be *p = (struct pg_be *)be;
+
+	for (int i = 0; p->parties && i < PQntuples(p->parties); i++)
+		cb(arg, PQgetvalue(p->parties, i, 0), PQgetvalue(p->parties, i, 1),
+		   strtod(PQgetvalue(p->parties, i, 2), NULL));
+	PQclear(p->parties);
+	p->parties = NULL;
+	return 0;
+}
+
 static void pg_free(struct rv__store_backend *be)
 {
 	struct pg_be *p = (struct pg_be *)be;
 	struct op *o;
 
+	PQclear(p->parties);
 	io_stop(p);
 	timer_stop(p);
 	ev_clear_pending(p->hub->loop, &p->io);
@@ -953,6 +991,7 @@ static const struct rv__store_backend_ops pg_ops = {
 	.read = pg_read,
 	.drain = pg_drain,
 	.free = pg_free,
+	.load_parties = pg_load_parties,
 };
 
 int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
@@ -984,7 +1023,9 @@ int rv__store_pg_backend_new(struct rv__hub *hub, const char *uri,
 		return RV_EIO;
 	}
 	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
-	if ((err = rv__store_pg_migrate(p->conn, NULL, mwhy, sizeof(mwhy)))) {
+	if ((err = rv__store_pg_migrate(p->conn, NULL, mwhy, sizeof(mwhy))) ||
+	    (err = exec_ok(p->conn, "SELECT party_id, doc, seen FROM revenge_party"
+			   " ORDER BY seen, party_id", &p->parties, mwhy, sizeof(mwhy)))) {
 		snprintf(why, why_len, "--db: %s", mwhy);
 		pg_free(&p->be);
 		return err;

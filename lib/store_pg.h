@@ -7,7 +7,7 @@
 #include <libpq-fe.h>
 
 /* Versions of the revenge_* tables, in revenge_schema_version. */
-#define RV__STORE_PG_SCHEMA_VERSION 1
+#define RV__STORE_PG_SCHEMA_VERSION 2
 
 /* Bring the database conn (blocking, not in pipeline mode) to this
  * build's schema, in one transaction under an advisory lock. 0 with

@@ -103,6 +103,14 @@ static const char *const migrations[] = {
 	"DROP TABLE quality;"
 	"ALTER TABLE quality_v2 RENAME TO quality;"
 	"PRAGMA legacy_alter_table = OFF;",
+	/* 2 -> 3: each watch party's state (--party-retention), one JSON
+	 * document per party (party_save.h says what is in it), and when the
+	 * party was last seen with members (server ms). */
+	"CREATE TABLE party("
+	" party_id TEXT PRIMARY KEY,"
+	" doc TEXT NOT NULL,"
+	" seen REAL NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RV_STORE_SCHEMA_VERSION,
@@ -172,10 +180,23 @@ static const struct table_shape tables_v2[] = {
 	{ "quality", quality_v2, COUNT(quality_v2) },
 };
 
+static const struct col_shape party_v3[] = {
+	{ "party_id", "TEXT", 1, 1 },
+	{ "doc", "TEXT", 1, 0 },
+	{ "seen", "REAL", 1, 0 },
+};
+
+static const struct table_shape tables_v3[] = {
+	{ "progress", progress_v2, COUNT(progress_v2) },
+	{ "quality", quality_v2, COUNT(quality_v2) },
+	{ "party", party_v3, COUNT(party_v3) },
+};
+
 /* shapes[v]: the tables of a file at user_version v (none at 0). */
 static const struct schema_shape shapes[] = {
 	[1] = { tables_v1, COUNT(tables_v1) },
 	[2] = { tables_v2, COUNT(tables_v2) },
+	[3] = { tables_v3, COUNT(tables_v3) },
 };
 
 _Static_assert(sizeof(shapes) / sizeof(shapes[0]) == RV_STORE_SCHEMA_VERSION + 1,
@@ -196,6 +217,9 @@ enum stmt_id {
 	S_COUNT_QUALITY,
 	S_TRIM_PROGRESS,
 	S_TRIM_QUALITY,
+	S_PUT_PARTY,
+	S_DEL_PARTY,
+	S_LOAD_PARTIES,
 	S__COUNT
 };
 
@@ -242,6 +266,11 @@ static const char *const stmt_sql[S__COUNT] = {
 		"DELETE FROM quality WHERE owner = ?1 AND session_id IN"
 		" (SELECT session_id FROM quality WHERE owner = ?1"
 		" ORDER BY updated_at, session_id LIMIT ?2)",
+	[S_PUT_PARTY] =
+		"INSERT INTO party(party_id, doc, seen) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(party_id) DO UPDATE SET doc = excluded.doc, seen = excluded.seen",
+	[S_DEL_PARTY] = "DELETE FROM party WHERE party_id = ?1",
+	[S_LOAD_PARTIES] = "SELECT party_id, doc, seen FROM party ORDER BY seen, party_id",
 };
 
 struct rv_store {
@@ -537,7 +566,7 @@ static int others(sqlite3 *db, char *names, size_t len)
 	names[0] = '\0';
 	rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
 				" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-				" AND lower(name) NOT IN ('progress', 'quality') ORDER BY name",
+				" AND lower(name) NOT IN ('progress', 'quality', 'party') ORDER BY name",
 				-1, &s, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 0);
@@ -595,7 +624,7 @@ static int check_identity(sqlite3 *db, int version, long app_id, char *why, size
 	if (app_id == RV_STORE_APPLICATION_ID)
 		return 0;
 	if (query1(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-		   " AND lower(name) IN ('progress', 'quality')", val, sizeof(val))) {
+		   " AND lower(name) IN ('progress', 'quality', 'party')", val, sizeof(val))) {
 		snprintf(why, whylen, "reading the schema: %s", val);
 		return -1;
 	}
@@ -1353,4 +1382,68 @@ const char *rv_store_last_error(struct rv_store *st)
 	if (!st)
 		return "no store";
 	return st->err[0] ? st->err : "no error";
+}
+
+/* Parties (--party-retention): one JSON document per party id. */
+int rv_store_put_party(struct rv_store *st, const char *party_id, const char *doc,
+		       double seen_ms)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!party_id || !*party_id || strlen(party_id) > RV_ID_MAX || !doc ||
+	    !isfinite(seen_ms))
+		return note_invalid(st, "put party: bad id, document or time");
+	s = st->stmt[S_PUT_PARTY];
+	rc = sqlite3_bind_text(s, 1, party_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 2, doc, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_double(s, 3, seen_ms);
+	if (rc != SQLITE_OK) {
+		note_sqlite(st, "put party");
+		sqlite3_clear_bindings(s);
+		return rv_code(rc);
+	}
+	return run(st, s, "put party");
+}
+
+int rv_store_delete_party(struct rv_store *st, const char *party_id)
+{
+	sqlite3_stmt *s;
+
+	if (!st)
+		return RV_EINVAL;
+	if (!party_id)
+		return note_invalid(st, "delete party: no id");
+	s = st->stmt[S_DEL_PARTY];
+	if (sqlite3_bind_text(s, 1, party_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		note_sqlite(st, "delete party");
+		sqlite3_clear_bindings(s);
+		return RV_EIO;
+	}
+	return run(st, s, "delete party");
+}
+
+int rv_store_load_parties(struct rv_store *st, rv_store_party_cb *cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !cb)
+		return RV_EINVAL;
+	s = st->stmt[S_LOAD_PARTIES];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		const char *doc = (const char *)sqlite3_column_text(s, 1);
+
+		if (id && doc)
+			cb(arg, id, doc, sqlite3_column_double(s, 2));
+	}
+	if (rc != SQLITE_DONE)
+		note_sqlite(st, "load parties");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : rv_code(rc);
 }

@@ -81,6 +81,10 @@ static void write_batch(struct sqlite_be *s, struct rv__store_batch *b)
 
 		if (it->kind == RV__STORE_ITEM_PROGRESS)
 			err = rv_store_put_progress(s->st, &it->rec);
+		else if (it->kind == RV__STORE_ITEM_PARTY)
+			err = it->doc ? rv_store_put_party(s->st, it->rec.session_id, it->doc,
+							   it->rec.server_time)
+				      : rv_store_delete_party(s->st, it->rec.session_id);
 		else
 			err = rv_store_put_quality(s->st, it->rec.owner, it->rec.session_id,
 						   it->profile);
@@ -209,6 +213,14 @@ static void sq_read(struct rv__store_backend *be, enum rv__store_item_kind kind,
 	cb(arg, err, err ? NULL : &it);
 }
 
+/* On the loop's connection, at start (before anything is served). */
+static int sq_load_parties(struct rv__store_backend *be, rv_store_party_cb *cb, void *arg)
+{
+	struct sqlite_be *s = (struct sqlite_be *)be;
+
+	return rv_store_load_parties(s->rd, cb, arg);
+}
+
 static void sq_free(struct rv__store_backend *be)
 {
 	struct sqlite_be *s = (struct sqlite_be *)be;
@@ -238,6 +250,7 @@ static const struct rv__store_backend_ops sqlite_ops = {
 	.read = sq_read,
 	.drain = sq_drain,
 	.free = sq_free,
+	.load_parties = sq_load_parties,
 };
 
 int rv__store_sqlite_backend_new(struct rv__hub *hub, const char *path,

@@ -90,15 +90,19 @@ static void finish(struct rv__store_writer *w)
 	struct rv__store_batch *b = &w->flight;
 	size_t n_progress = 0;
 
-	for (size_t i = 0; i < b->n; i++)
+	size_t n_party = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
 		n_progress += b->items[i].kind == RV__STORE_ITEM_PROGRESS;
+		n_party += b->items[i].kind == RV__STORE_ITEM_PARTY;
+	}
 	if (b->n)
 		rv_metrics_commit(&hub->metrics, b->took_s);
 	if (b->err) {
 		char what[64];
 
-		snprintf(what, sizeof(what), "%zu report(s), %zu profile(s)", n_progress,
-			 b->n - n_progress);
+		snprintf(what, sizeof(what), "%zu report(s), %zu profile(s), %zu party state(s)",
+			 n_progress, b->n - n_progress - n_party, n_party);
 		rv__store_watch_failed(hub, n_progress ? RV_STORE_OP_WRITE_PROGRESS :
 				       RV_STORE_OP_WRITE_QUALITY, what, b->why);
 		hub->metrics.progress_refused += n_progress;
@@ -108,10 +112,12 @@ static void finish(struct rv__store_writer *w)
 		note_pruned(w, b);
 	}
 	for (size_t i = 0; i < b->n; i++) {
-		const struct rv__store_item *it = &b->items[i];
+		struct rv__store_item *it = &b->items[i];
 
 		if (w->done_fn[it->kind])
 			w->done_fn[it->kind](w->done_arg[it->kind], it, b->err);
+		free(it->doc);
+		it->doc = NULL;
 	}
 	b->n = 0;
 	b->expire_before_ms = 0;
@@ -203,6 +209,8 @@ void rv__store_writer_free(struct rv__store_writer *w)
 		ev_timer_stop(w->hub->loop, &w->sweep_w);
 	}
 	w->be->ops->free(w->be);
+	for (size_t i = 0; i < w->open.n; i++)
+		free(w->open.items[i].doc);
 	free(w->open.items);
 	free(w->flight.items);
 	free(w);
@@ -226,14 +234,16 @@ int rv__store_writer_add(struct rv__store_writer *w, const struct rv__store_item
 {
 	struct rv__store_batch *b = &w->open;
 
-	if (b->n >= RV__STORE_BACKLOG_MAX)
+	if (b->n >= RV__STORE_BACKLOG_MAX) {
+		free(it->doc);
 		return RV_EFULL;
+	}
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		struct rv__store_item *ni = realloc(b->items, cap * sizeof(*ni));
 
 		if (!ni)
-			return RV_ENOMEM;
+			goto fail;
 		b->items = ni;
 		b->cap = cap;
 	}
@@ -241,6 +251,15 @@ int rv__store_writer_add(struct rv__store_writer *w, const struct rv__store_item
 	if (!ev_is_active(&w->submit_w))
 		ev_prepare_start(w->hub->loop, &w->submit_w);
 	return 0;
+fail:
+	free(it->doc);
+	return RV_ENOMEM;
+}
+
+int rv__store_writer_load_parties(struct rv__store_writer *w, rv_store_party_cb *cb,
+				  void *arg)
+{
+	return w->be->ops->load_parties(w->be, cb, arg);
 }
 
 /* The thread never reads c, so the loop may clear it in flight too. */

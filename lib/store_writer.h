@@ -36,6 +36,8 @@ struct rv__store_writer;
 enum rv__store_item_kind {
 	RV__STORE_ITEM_PROGRESS,
 	RV__STORE_ITEM_QUALITY,
+	RV__STORE_ITEM_PARTY,         /* rec.session_id the party id, rec.server_time
+				       * when it was seen with members, doc */
 	RV__STORE_N_ITEM_KINDS
 };
 
@@ -47,6 +49,10 @@ struct rv__store_item {
 	char profile[RV_PROFILE_NAME_MAX + 1];  /* quality */
 	bool new_session;             /* progress: the store may not have the
 				       * session yet (checked against the cap) */
+	/* party: its JSON document (party_save.h), NULL to delete the
+	 * party; owned by the writer from rv__store_writer_add on (freed
+	 * once its batch is answered) */
+	char *doc;
 	struct rv__conn *c;           /* NULL once the connection is gone */
 	bool has_id;
 	char id[RV_REQ_ID_MAX + 1];
@@ -91,6 +97,10 @@ struct rv__store_backend_ops {
 	void (*drain)(struct rv__store_backend *be);
 	/* Close; pending reads are dropped unanswered. */
 	void (*free)(struct rv__store_backend *be);
+	/* Every stored party (least recently seen first) to cb, at start
+	 * before anything is served; PostgreSQL's were read when it opened
+	 * and are handed over once. 0, or RV_EIO. */
+	int (*load_parties)(struct rv__store_backend *be, rv_store_party_cb *cb, void *arg);
 };
 
 struct rv__store_backend {
@@ -129,9 +139,14 @@ const char *rv__store_writer_backend(const struct rv__store_writer *w);
 void rv__store_writer_on_done(struct rv__store_writer *w, enum rv__store_item_kind kind,
 			      rv__store_item_done *fn, void *arg);
 
-/* Queue a copy of it for the next batch: 0, RV_EFULL past
+/* Queue a copy of it for the next batch (it->doc is taken, also on an
+ * error): 0, RV_EFULL past
  * RV__STORE_BACKLOG_MAX, RV_ENOMEM. */
 int rv__store_writer_add(struct rv__store_writer *w, const struct rv__store_item *it);
+
+/* The stored parties (rv__store_backend_ops.load_parties): at start. */
+int rv__store_writer_load_parties(struct rv__store_writer *w, rv_store_party_cb *cb,
+				  void *arg);
 
 /* c is closing: its items are still written but nobody is answered. */
 void rv__store_writer_forget(struct rv__store_writer *w, const struct rv__conn *c);

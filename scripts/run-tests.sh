@@ -125,7 +125,7 @@ start_fuzz_build() {
 
 # pg_bats BUILD [BATS FLAGS...]: the store's files on a private PostgreSQL
 # (tests/helpers/pg.sh), one at a time.
-pg_files="progress.bats stream.bats store_prune.bats"
+pg_files="progress.bats stream.bats store_prune.bats party_restart.bats"
 pg_bats() {
 	local b=$1 f
 	local -a paths=()

@@ -94,6 +94,27 @@ bad:
 	cli_usage_error(prog, "%s: expected a duration like 500ms, 10s or 1m, got '%s'", flag, s);
 }
 
+int cli_duration_days(const char *s, double *secs)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0 || *s == ' ' || *s == '-' || *s == '+')
+		return -1;
+	if (!strcmp(end, "m"))
+		v *= 60;
+	else if (!strcmp(end, "h"))
+		v *= 3600;
+	else if (!strcmp(end, "d"))
+		v *= 86400;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	*secs = v;
+	return 0;
+}
+
 /* A usage error unless the token from src can be sent; never quotes it. */
 static void check_token(const char *prog, const char *src, const char *t, size_t len)
 {

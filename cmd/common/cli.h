@@ -34,6 +34,11 @@ double cli_double(const char *prog, const char *flag, const char *s, double lo, 
  * say so). */
 double cli_duration_ms(const char *prog, const char *flag, const char *s);
 
+/* "90s", "30m", "12h", "7d" or bare seconds (a number, at least 0, no
+ * sign) into *secs: 0, or -1 when s is not one (the caller says so and
+ * checks the range). */
+int cli_duration_days(const char *s, double *secs);
+
 /* The connection token from --token's value (flag, NULL when not given),
  * else --token-file's (file: the token is the file's contents, trailing
  * newlines stripped), else $REVENGE_TOKEN; NULL when none is given. The

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,14 @@ static const char usage_text[] =
 "                         an open server: in all); beyond, those seen longest\n"
 "                         ago are forgotten (default 10000; 0 = unlimited; at\n"
 "                         most 10000000)\n"
+"  --party-retention DURATION  keep watch parties across restarts: each party's\n"
+"                         host, playback state and chat history go to the\n"
+"                         store as they change (at most 1 s behind) and come\n"
+"                         back on its first join; a party with no members is\n"
+"                         kept this long (90s, 30m, 12h, 7d; at most 30d),\n"
+"                         and a member who left may resume its name and host\n"
+"                         role with its welcome's resume_token within it\n"
+"                         (default 0 = off; not with --redis)\n"
 "  --redis URL[,URL...]  cluster mode: share parties with the other nodes\n"
 "                         on this Redis (redis://[[USER]:PASSWORD@]HOST[:PORT]\n"
 "                         [/DB], rediss://... the same over TLS, or\n"
@@ -253,7 +262,7 @@ enum opt_id {
 	OPT_INSECURE_OPEN, OPT_MAX_PARTIES, OPT_MAX_MEMBERS, OPT_MAX_SESSIONS,
 	OPT_MAX_PER_OWNER, OPT_MAX_PER_IP, OPT_HANDSHAKE_TIMEOUT, OPT_PARTY_CHAT_RATE,
 	OPT_SESSION_TTL, OPT_MAX_STORED, OPT_HANDSHAKE_RATE, OPT_PARTY_JOIN_RATE,
-	OPT_ALLOWED_HOST, OPT_TRUSTED_PROXY,
+	OPT_ALLOWED_HOST, OPT_TRUSTED_PROXY, OPT_PARTY_RETENTION,
 	OPT_MESSAGE_TIMEOUT, OPT_PARTIAL_BUDGET, OPT_FRAME_RATE,
 	OPT_LEAD_MIN, OPT_LEAD_MAX,
 	OPT_READY_TIMEOUT, OPT_REBUFFER_TIMEOUT,      /* H2 barrier */
@@ -274,6 +283,7 @@ static const struct option long_opts[] = {
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "session-ttl", required_argument, NULL, OPT_SESSION_TTL },
 	{ "max-stored-per-owner", required_argument, NULL, OPT_MAX_STORED },
+	{ "party-retention", required_argument, NULL, OPT_PARTY_RETENTION },
 	{ "ladder", required_argument, NULL, OPT_LADDER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "allowed-host", required_argument, NULL, OPT_ALLOWED_HOST },
@@ -410,6 +420,18 @@ static void check_readable(const struct src *w, const char *path)
 		fail(w, "%s: cannot read '%s': %s", w->name, path, strerror(errno));
 }
 
+/* --party-retention: 0, bare seconds, or a number with s, m, h or d, at
+ * most 30 days, into *secs (whole seconds): 0, or -1 when it is not one. */
+static int parse_retention(const char *s, unsigned *secs)
+{
+	double v;
+
+	if (cli_duration_days(s, &v) || v > 30 * 86400.0 || (v > 0 && v < 1))
+		return -1;
+	*secs = (unsigned)v;
+	return 0;
+}
+
 /* Apply option id with its value arg (NULL for one without a value) to s;
  * a bad value is a usage error that names w. arg must outlive s. */
 static void apply(struct settings *s, const struct src *w, int id, const char *arg)
@@ -446,6 +468,11 @@ static void apply(struct settings *s, const struct src *w, int id, const char *a
 		break;
 	case OPT_MAX_STORED:
 		cfg->max_stored_per_owner = (unsigned)cli_uint(prog, flag, arg, 0, 10000000);
+		break;
+	case OPT_PARTY_RETENTION:
+		if (parse_retention(arg, &cfg->party_retention_s))
+			fail(w, "%s: expected a duration like 0, 90s, 30m, 12h or 7d (at most"
+			     " 30d), got '%s'", flag, arg);
 		break;
 	case OPT_LADDER:
 		if (rv_ladder_parse(arg, &cfg->ladder, why, sizeof(why)))
@@ -807,6 +834,9 @@ static void show(const struct settings *s, const char *file, enum opt_id id)
 		break;
 	case OPT_MAX_STORED:
 		snprintf(v, sizeof(v), "%u", c->max_stored_per_owner);
+		break;
+	case OPT_PARTY_RETENTION:
+		snprintf(v, sizeof(v), "%us", c->party_retention_s);
 		break;
 	case OPT_LADDER:
 		v[0] = '\0';

@@ -69,26 +69,13 @@ static const struct option long_opts[] = {
 /* "90s", "30m", "12h", "7d" or bare seconds: seconds, 1 to TTL_MAX_S. */
 static double parse_ttl(const char *s)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || *s == ' ' || *s == '-')
-		goto bad;
-	if (!strcmp(end, "m"))
-		v *= 60;
-	else if (!strcmp(end, "h"))
-		v *= 3600;
-	else if (!strcmp(end, "d"))
-		v *= 86400;
-	else if (*end && strcmp(end, "s"))
-		goto bad;
+	if (cli_duration_days(s, &v))
+		usage_error("--ttl: expected a duration like 90s, 30m, 12h or 7d, got '%s'", s);
 	if (v < 1 || v > TTL_MAX_S)
 		usage_error("--ttl: from 1s to 366d, got '%s'", s);
 	return v;
-bad:
-	usage_error("--ttl: expected a duration like 90s, 30m, 12h or 7d, got '%s'", s);
 }
 
 /* An id, or a prefix ending in '*'. */

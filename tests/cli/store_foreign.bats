@@ -4,7 +4,7 @@
 # user_version that is not ours, another application_id) is refused at
 # start with one line naming the file and why, exit 1, and the file is left
 # byte for byte as it was. An empty file or a new path becomes a store
-# (application_id "RVNG", user_version 2); a store of an older schema, made
+# (application_id "RVNG", user_version 3); a store of an older schema, made
 # here with the sqlite3 shell as that version wrote it, migrates and serves
 # its rows. Real server, real files made by sqlite3.
 load helpers
@@ -67,7 +67,7 @@ EOF
 	refused "not a revenge store: its application_id is 0x47503130, another application's (revenge's is 0x52564e47); refusing to write to it"
 }
 
-@test "a new path and an empty file become revenge stores (application_id, schema version 2)" {
+@test "a new path and an empty file become revenge stores (application_id, schema version 3)" {
 	local f
 	: >"$DB"
 	for f in "$DB" "$BATS_TEST_TMPDIR/new.db"; do
@@ -75,7 +75,7 @@ EOF
 		stop_server
 		run sqlite3 "$f" "PRAGMA application_id; PRAGMA user_version;
 			SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master ORDER BY name);"
-		assert_output $'1381387847\n2\nprogress,quality'
+		assert_output $'1381387847\n3\nparty,progress,quality'
 	done
 }
 
@@ -94,7 +94,7 @@ EOF
 	stop_server
 	run sqlite3 "$DB" "PRAGMA application_id; PRAGMA user_version;
 		SELECT quote(owner) || ' ' || session_id FROM progress;"
-	assert_output $'1381387847\n2\n\'\' old-1'
+	assert_output $'1381387847\n3\n\'\' old-1'
 }
 
 @test "a store made before the application_id existed opens, and gets it" {

@@ -116,7 +116,7 @@ write_store() {
 	run "$PY" -c '
 import json, sys
 o = json.loads(sys.argv[1])
-assert o["sqlite_schema_version"] == 2 and o["postgres_schema_version"] == 1 and o["merge"] is False, o
+assert o["sqlite_schema_version"] == 2 and o["postgres_schema_version"] == 2 and o["merge"] is False, o
 t = {x["table"]: x for x in o["tables"]}
 assert t["progress"] == {"table": "progress", "target": "revenge_progress", "read": 3, "inserted": 3, "updated": 0, "kept": 0}, t
 assert t["quality"] == {"table": "quality", "target": "revenge_quality", "read": 2, "inserted": 2, "updated": 0, "kept": 0}, t
@@ -225,13 +225,13 @@ print("ok")' "$output"
 	assert_output "revenge-server migrate: '$BATS_TEST_TMPDIR/text.db' is not a revenge store: file is not a database"
 	sqlite "$BATS_TEST_TMPDIR/other.db" "CREATE TABLE notes(x TEXT)"
 	run -1 migrate --from "$BATS_TEST_TMPDIR/other.db" --to "$DBURL"
-	assert_output "revenge-server migrate: '$BATS_TEST_TMPDIR/other.db' is not a revenge store: its schema version (SQLite user_version) is 0, a revenge store's is 1 to 2"
+	assert_output "revenge-server migrate: '$BATS_TEST_TMPDIR/other.db' is not a revenge store: its schema version (SQLite user_version) is 0, a revenge store's is 1 to 3"
 	sqlite "$BATS_TEST_TMPDIR/other.db" "PRAGMA user_version = 2"
 	run -1 migrate --from "$BATS_TEST_TMPDIR/other.db" --to "$DBURL"
 	assert_output "revenge-server migrate: '$BATS_TEST_TMPDIR/other.db' is not a revenge store: table 'progress' is missing"
 	sqlite "$BATS_TEST_TMPDIR/other.db" "PRAGMA user_version = 9"
 	run -1 migrate --from "$BATS_TEST_TMPDIR/other.db" --to "$DBURL"
-	assert_output --partial "schema version 9 is newer than this build supports (2); upgrade revenge"
+	assert_output --partial "schema version 9 is newer than this build supports (3); upgrade revenge"
 	# none of it reached the database: not even the schema
 	run q "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'revenge_%'"
 	assert_output 0
@@ -250,7 +250,7 @@ print("ok")' "$output"
 	run -0 migrate --from "$LITE" --to "$DBURL"
 	q "UPDATE revenge_schema_version SET version = 99"
 	run -1 migrate --from "$LITE" --to "$DBURL" --merge
-	assert_output --partial "the database's revenge schema is version 99, newer than this build's 1"
+	assert_output --partial "the database's revenge schema is version 99, newer than this build's 2"
 	run -2 migrate --from "$LITE" --to "mysql://revenge@127.0.0.1/x"
 	assert_output "revenge-server migrate: --to: expected a postgres:// or postgresql:// URL (see --help)"
 	run -2 migrate --from "$LITE" --to "postgresql://revenge:s3cr3tpw@[::1"

@@ -61,17 +61,23 @@ expect_health() {
 	start_server --db "$DBURL"
 	stop_server
 	run q "SELECT version FROM revenge_schema_version"
-	assert_output 1
-	run q "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('revenge_progress', 'revenge_quality')"
 	assert_output 2
+	run q "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('revenge_progress', 'revenge_quality', 'revenge_party')"
+	assert_output 3
 	# a second start leaves it as it is
 	start_server --db "$DBURL"
 	stop_server
 	run q "SELECT count(*) || ' ' || max(version) FROM revenge_schema_version"
-	assert_output "1 1"
+	assert_output "1 2"
+	# a schema 1 database (before the parties' table) migrates to 2
+	q "DROP TABLE revenge_party; UPDATE revenge_schema_version SET version = 1"
+	start_server --db "$DBURL"
+	stop_server
+	run q "SELECT max(version) || ' ' || (SELECT count(*) FROM information_schema.tables WHERE table_name = 'revenge_party') FROM revenge_schema_version"
+	assert_output "2 1"
 	q "UPDATE revenge_schema_version SET version = 99"
 	run -1 timeout 20 "$SERVER" --listen 127.0.0.1:0 --db "$DBURL"
-	assert_output --partial "schema is version 99, newer than this build's 1"
+	assert_output --partial "schema is version 99, newer than this build's 2"
 }
 
 @test "reports and profiles are stored in PostgreSQL, in the same rows another node reads" {

@@ -16,7 +16,7 @@ import time
 
 import websockets
 
-from wscheck import check, expect_none, fail, recv, recv_type
+from wscheck import check, expect_none, fail, recv, recv_type, send
 
 URL = sys.argv[1]
 TIMEOUT = 3.0
@@ -38,15 +38,6 @@ async def join(party, name=None, subprotocol=True, **kw):
     welcome = await recv(ws)
     check(welcome["type"] == "welcome", f"first message is {welcome['type']}, expected welcome")
     return ws, welcome
-
-
-async def send(ws, mtype, payload=None, id=None):
-    msg = {"type": mtype}
-    if payload is not None:
-        msg["payload"] = payload
-    if id is not None:
-        msg["id"] = id
-    await ws.send(json.dumps(msg))
 
 
 def is_server_time(v):

@@ -15,7 +15,7 @@ import time
 
 import websockets
 
-from wscheck import check, expect_none, recv, recv_type
+from wscheck import check, expect_none, recv, recv_type, send
 
 URL = sys.argv[1]
 T = 5.0
@@ -27,15 +27,6 @@ async def join(party, name):
     welcome = await recv(ws)
     check(welcome["type"] == "welcome", f"first message is {welcome['type']}")
     return ws, welcome
-
-
-async def send(ws, mtype, payload=None, id=None):
-    msg = {"type": mtype}
-    if payload is not None:
-        msg["payload"] = payload
-    if id is not None:
-        msg["id"] = id
-    await ws.send(json.dumps(msg))
 
 
 def play(pos):

@@ -20,6 +20,15 @@ def check(cond, msg):
         fail(msg)
 
 
+async def send(ws, mtype, payload=None, id=None):
+    msg = {"type": mtype}
+    if payload is not None:
+        msg["payload"] = payload
+    if id is not None:
+        msg["id"] = id
+    await ws.send(json.dumps(msg))
+
+
 async def recv(ws, timeout=TIMEOUT):
     try:
         raw = await asyncio.wait_for(ws.recv(), timeout)

@@ -339,18 +339,18 @@ static void open_creates_and_migrates(void **state)
 	assert_false(exists(f->path));
 	st = open_ok(f->path, true, false);
 	assert_int_equal(rv_store_schema_version(st), RV_STORE_SCHEMA_VERSION);
-	assert_int_equal(RV_STORE_SCHEMA_VERSION, 2);
+	assert_int_equal(RV_STORE_SCHEMA_VERSION, 3);
 	assert_string_equal(rv_store_last_error(st), "no error");
 
 	/* seen from another connection while the store is open */
 	db = raw_open(f->path);
-	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_long(db, "PRAGMA application_id"), RV_STORE_APPLICATION_ID);
 	raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
 		 " WHERE type = 'table' ORDER BY name)", buf, sizeof(buf));
-	assert_string_equal(buf, "progress,quality");
+	assert_string_equal(buf, "party,progress,quality");
 	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'progress'", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "WITHOUT ROWID"));
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
@@ -368,11 +368,11 @@ static void open_creates_and_migrates(void **state)
 	rv_store_close(st);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_false(exists(wal));
-	assert_file_state(f->path, 2, "wal");
+	assert_file_state(f->path, 3, "wal");
 
 	/* and opening again migrates nothing */
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 2);
+	assert_int_equal(rv_store_schema_version(st), 3);
 	rv_store_close(st);
 }
 
@@ -393,6 +393,40 @@ static void put_then_get(void **state)
 	memset(&got, 0x5a, sizeof(got));
 	assert_int_equal(rv_store_get_progress(st, "", "sess-a", &got), 0);
 	assert_string_equal(got.session_id, "sess-a");
+	rv_store_close(st);
+}
+
+struct loaded { char ids[256]; int n; };
+
+static void on_party(void *arg, const char *id, const char *doc, double seen)
+{
+	struct loaded *l = arg;
+	size_t used = strlen(l->ids);
+
+	snprintf(l->ids + used, sizeof(l->ids) - used, "%s%s=%s@%.0f", l->n++ ? "," : "", id, doc,
+		 seen);
+}
+
+/* --party-retention's rows: put replaces, delete forgets, load gives
+ * every party least recently seen first. */
+static void parties_put_delete_load(void **state)
+{
+	struct fx *f = *state;
+	struct rv_store *st = open_ok(f->path, true, false);
+	struct loaded l = { "", 0 };
+
+	assert_int_equal(rv_store_put_party(st, "movie", "{\"v\":1}", 2000), 0);
+	assert_int_equal(rv_store_put_party(st, "old", "{}", 1000), 0);
+	assert_int_equal(rv_store_put_party(st, "movie", "{\"v\":2}", 3000), 0);
+	assert_int_equal(rv_store_put_party(st, "gone", "{}", 500), 0);
+	assert_int_equal(rv_store_delete_party(st, "gone"), 0);
+	assert_int_equal(rv_store_delete_party(st, "never-there"), 0);
+	assert_int_equal(rv_store_load_parties(st, on_party, &l), 0);
+	assert_string_equal(l.ids, "old={}@1000,movie={\"v\":2}@3000");
+	/* bad arguments are refused, nothing written */
+	assert_int_equal(rv_store_put_party(st, "", "{}", 1), RV_EINVAL);
+	assert_int_equal(rv_store_put_party(st, "x", NULL, 1), RV_EINVAL);
+	assert_int_equal(rv_store_put_party(st, "x", "{}", NAN), RV_EINVAL);
 	rv_store_close(st);
 }
 
@@ -1076,7 +1110,7 @@ static void v1_file_migrates_under_the_open_owner(void **state)
 
 	make_v1(f->path, NULL);
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 2);
+	assert_int_equal(rv_store_schema_version(st), 3);
 	expect_v1_rows(st);
 	/* the same session id under an owner is a new session beside it */
 	put_ok(st, &mine);
@@ -1085,7 +1119,7 @@ static void v1_file_migrates_under_the_open_owner(void **state)
 	rv_store_close(st);
 
 	db = raw_open(f->path);
-	assert_int_equal(raw_long(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_long(db, "PRAGMA user_version"), 3);
 	/* a v1 build set no application_id; the migration sets ours */
 	assert_int_equal(raw_long(db, "PRAGMA application_id"), RV_STORE_APPLICATION_ID);
 	raw_text(db, "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ',')"
@@ -1100,7 +1134,7 @@ static void v1_file_migrates_under_the_open_owner(void **state)
 	/* nothing left of the rebuild but the two tables, still WITHOUT ROWID */
 	raw_text(db, "SELECT group_concat(type || ' ' || name, ',') FROM"
 		 " (SELECT type, name FROM sqlite_master ORDER BY name)", buf, sizeof(buf));
-	assert_string_equal(buf, "table progress,table quality");
+	assert_string_equal(buf, "table party,table progress,table quality");
 	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'progress'", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "WITHOUT ROWID"));
 	raw_text(db, "SELECT sql FROM sqlite_master WHERE name = 'quality'", buf, sizeof(buf));
@@ -1120,11 +1154,11 @@ static void v1_file_migrates_under_the_open_owner(void **state)
 
 	/* migrated once: a reopen finds version 2 and the same rows */
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 2);
+	assert_int_equal(rv_store_schema_version(st), 3);
 	expect_v1_rows(st);
 	expect_get(st, &mine);
 	rv_store_close(st);
-	assert_file_state(f->path, 2, "wal");
+	assert_file_state(f->path, 3, "wal");
 }
 
 static void v1_views_and_foreign_tables_survive(void **state)
@@ -1152,7 +1186,7 @@ static void v1_views_and_foreign_tables_survive(void **state)
 	raw_text(db, "SELECT body FROM notes", buf, sizeof(buf));
 	assert_string_equal(buf, "keep me");
 	sqlite3_close(db);
-	assert_file_state(f->path, 2, "wal");
+	assert_file_state(f->path, 3, "wal");
 }
 
 static void failed_migration_leaves_the_v1_file(void **state)
@@ -1167,7 +1201,7 @@ static void failed_migration_leaves_the_v1_file(void **state)
 	make_v1(f->path, "CREATE TABLE quality_v2(x);");
 	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
 	assert_open_err(err, f->path,
-			"migrating to schema version 2: table quality_v2 already exists");
+			"migrating to schema version 3: table quality_v2 already exists");
 
 	db = raw_open(f->path);
 	assert_int_equal(raw_long(db, "PRAGMA user_version"), 1);
@@ -1235,12 +1269,12 @@ static void v3_file_is_refused(void **state)
 		 " profile TEXT NOT NULL, updated_at REAL,"
 		 " PRIMARY KEY (owner, session_id)) WITHOUT ROWID;"
 		 "INSERT INTO progress VALUES ('alice', 's', 'm', 1.0, NULL, 1, 2.0, 1.5);"
-		 "PRAGMA user_version = 3;");
+		 "PRAGMA user_version = 4;");
 	sqlite3_close(db);
 	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
 	assert_open_err(err, f->path,
-			"schema version 3 is newer than this build supports (2); upgrade revenge");
-	assert_file_state(f->path, 3, "delete");
+			"schema version 4 is newer than this build supports (3); upgrade revenge");
+	assert_file_state(f->path, 4, "delete");
 	db = raw_open(f->path);
 	raw_text(db, "SELECT owner || ' ' || rate FROM progress", buf, sizeof(buf));
 	assert_string_equal(buf, "alice 1.5");
@@ -1263,12 +1297,20 @@ static void v2_tables_at_version_0_are_refused(void **state)
 	raw_exec(db, "PRAGMA user_version = 0;");
 	sqlite3_close(db);
 	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
+	assert_open_err(err, f->path, "the tables have the shape of schema version 3 but the"
+			" file says version 0 (a copy that lost its user_version?); if it is a"
+			" revenge store, set PRAGMA user_version = 3");
+	assert_file_state(f->path, 0, "wal");
+	/* a version 2 store's copy (no party table) is told its own version */
+	db = raw_open(f->path);
+	raw_exec(db, "DROP TABLE party;");
+	sqlite3_close(db);
+	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
 	assert_open_err(err, f->path, "the tables have the shape of schema version 2 but the"
 			" file says version 0 (a copy that lost its user_version?); if it is a"
 			" revenge store, set PRAGMA user_version = 2");
-	assert_file_state(f->path, 0, "wal");
 
-	/* doing what it says brings the owners back */
+	/* doing what it says brings the owners back (and migrates to 3) */
 	db = raw_open(f->path);
 	raw_exec(db, "PRAGMA user_version = 2;");
 	sqlite3_close(db);
@@ -1773,7 +1815,7 @@ static void newer_schema_is_refused(void **state)
 	sqlite3_close(db);
 	assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
 	assert_open_err(err, f->path,
-			"schema version 7 is newer than this build supports (2); upgrade revenge");
+			"schema version 7 is newer than this build supports (3); upgrade revenge");
 	/* refused before anything was written: not even the journal mode */
 	assert_file_state(f->path, 7, "delete");
 
@@ -1838,11 +1880,11 @@ static void empty_file_becomes_a_store(void **state)
 	/* a zero-byte file (touch), as an operator may prepare one */
 	write_file(f->path, "", 0);
 	st = open_ok(f->path, false, false);
-	assert_int_equal(rv_store_schema_version(st), 2);
+	assert_int_equal(rv_store_schema_version(st), 3);
 	put_ok(st, &a);
 	rv_store_close(st);
-	expect_tables(f->path, "progress,quality");
-	assert_file_state(f->path, 2, "wal");
+	expect_tables(f->path, "party,progress,quality");
+	assert_file_state(f->path, 3, "wal");
 }
 
 static void another_application_id_is_refused(void **state)
@@ -1924,14 +1966,14 @@ static void store_without_application_id_opens_and_gets_it(void **state)
 	 * even when it has no table of ours we know */
 	db = raw_open(f->path);
 	raw_exec(db, "DROP TABLE progress; DROP TABLE quality; CREATE TABLE progress3(x);"
-		 "PRAGMA user_version = 3;");
+		 "PRAGMA user_version = 4;");
 	sqlite3_close(db);
 	{
 		char err[512];
 
 		assert_int_equal(open_fails(f->path, false, err, sizeof(err)), RV_EIO);
-		assert_open_err(err, f->path, "schema version 3 is newer than this build supports"
-				" (2); upgrade revenge");
+		assert_open_err(err, f->path, "schema version 4 is newer than this build supports"
+				" (3); upgrade revenge");
 	}
 }
 
@@ -2000,7 +2042,7 @@ static void uri_looking_path_is_a_plain_file(void **state)
 	close(cwd);
 	snprintf(odd, sizeof(odd), "%s/file:odd.db?mode=memory", f->dir);
 	assert_true(exists(odd));
-	assert_file_state(odd, 2, "wal");
+	assert_file_state(odd, 3, "wal");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2010,6 +2052,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(open_creates_and_migrates),
 		T(put_then_get),
+	T(parties_put_delete_load),
 		T(put_overwrites),
 		T(duration_null_round_trip),
 		T(get_missing_is_enoent),

@@ -186,6 +186,31 @@ size_t rv_party_history_len(const struct rv_party *p);
 int rv_party_join_as(struct rv_party *p, const char *member_id, const char *name,
 		     bool may_host, void *user, double now_ms,
 		     struct rv_member **out, struct rv_outbox *ob);
+/* rv_party_join_as with more to say (--party-retention): */
+struct rv_party_join {
+	const char *member_id, *name;  /* as rv_party_join_as */
+	bool may_host;
+	void *user;
+	/* NULL, or the joiner's resume token (borrowed), sent in its welcome
+	 * as resume_token */
+	const char *resume_token;
+	/* a host coming back for the role within its grace: it becomes host
+	 * even when the party has one (the others get host_changed) */
+	bool reclaim_host;
+};
+int rv_party_join_ex(struct rv_party *p, const struct rv_party_join *j, double now_ms,
+		     struct rv_member **out, struct rv_outbox *ob);
+
+/* A party kept across a restart: before its first join, its playback
+ * state (kept as given, server_time included: the caller extrapolates)
+ * and its chat history, oldest first (a reference is taken of each; past
+ * history_max the oldest are left out). 0, or RV_EINVAL once it started. */
+int rv_party_restore(struct rv_party *p, const struct rv_playback *state,
+		     struct rv_frame *const *hist, size_t n);
+/* The i-th frame of the chat history, oldest first (borrowed), NULL past
+ * the end (rv_party_history_len). */
+struct rv_frame *rv_party_history_at(const struct rv_party *p, size_t i);
+
 /* rv_party_join_as with may_host true, as every member joined before roles:
  * the first member of an empty party is host. */
 int rv_party_join(struct rv_party *p, const char *member_id, const char *name,

@@ -67,6 +67,13 @@ struct rv_server_config {
 	 * (rv_server_config_defaults: 30 days, 10000). */
 	unsigned session_ttl_s;
 	unsigned max_stored_per_owner;
+	/* Watch parties kept across restarts and members who come back
+	 * (--party-retention): a party with no members is kept (in the
+	 * store, and in memory) this long, and a member who left may resume
+	 * its id, name and host role with its welcome's resume_token within
+	 * it. 0 = off (the default): no resume tokens, nothing kept. Not in
+	 * cluster mode (Redis keeps the parties there). */
+	unsigned party_retention_s;
 	struct rv_ladder ladder;      /* quality profiles, highest first */
 	const struct rv_log *log;     /* borrowed; NULL = silent */
 	/* Connection tokens (token.h): with a key every WebSocket handshake

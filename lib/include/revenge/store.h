@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define RV_STORE_SCHEMA_VERSION 2
+#define RV_STORE_SCHEMA_VERSION 3
 
 /* PRAGMA application_id of a revenge SQLite store: "RVNG" in the file's
  * header. Set on every store this build creates or opens; a file with
@@ -112,6 +112,19 @@ int rv_store_expire(struct rv_store *st, double before_ms, uint64_t *removed);
  * rows went. Costs a count of the owner's rows: call it when a session was
  * added. 0, RV_EINVAL, RV_EIO. */
 int rv_store_trim_owner(struct rv_store *st, const char *owner, unsigned max, uint64_t *removed);
+
+/* Watch parties kept across restarts (--party-retention): one JSON document
+ * per party id (at most 64 bytes), with the server time (ms) the party was
+ * last seen with members. Put inserts or replaces; delete of an absent
+ * party is 0. 0, RV_EINVAL, RV_EIO. */
+int rv_store_put_party(struct rv_store *st, const char *party_id, const char *doc,
+		       double seen_ms);
+int rv_store_delete_party(struct rv_store *st, const char *party_id);
+/* Each stored party, least recently seen first: cb gets id and doc
+ * borrowed for the call. 0, RV_EINVAL, RV_EIO (cb may have been called). */
+typedef void rv_store_party_cb(void *arg, const char *party_id, const char *doc,
+			       double seen_ms);
+int rv_store_load_parties(struct rv_store *st, rv_store_party_cb *cb, void *arg);
 
 /* The text of the last failure, for logs; it stays until the next failure
  * and survives a rollback. Never NULL. */

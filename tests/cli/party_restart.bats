@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# Watch parties across a restart (--party-retention): a real server is
+# stopped (SIGTERM, or kill -9) and started again on the same store, and
+# members come back with their welcome's resume_token
+# (tests/helpers/restart_check.py). Runs on SQLite, and on PostgreSQL in
+# the postgres suite (REVENGE_TEST_STORE=postgres, scripts/run-tests.sh).
+load helpers
+load cluster_helpers
+
+teardown() {
+	stop_server || true
+	local n
+	for n in a_PID b_PID; do
+		if [ -n "${!n:-}" ]; then kill -TERM "${!n}" 2>/dev/null || true; fi
+	done
+	stop_redis
+	if [ -n "${CLIENT:-}" ]; then kill "$CLIENT" 2>/dev/null || true; wait "$CLIENT" 2>/dev/null || true; fi
+}
+
+rc() {
+	run py "$PYHELP/restart_check.py" "$URL" "$@"
+	assert_success
+}
+
+# store_doc PARTY [DB]: the party's document as the store has it
+# (committed); DB as start_server names it (default: the test's).
+store_doc() {
+	local db=${2:-$BATS_TEST_TMPDIR/revenge.db}
+	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
+		psql "$(pg_test_db "$db")" -qAt \
+			-c "SELECT doc FROM revenge_party WHERE party_id = '$1'"
+	else
+		"$PY" -c 'import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+for (d,) in c.execute("SELECT doc FROM party WHERE party_id = ?", (sys.argv[2],)):
+    print(d)' "$db" "$1" 2>/dev/null
+	fi
+}
+
+# before PARTY [playing]: alice and bob set the party up, held open
+# (CLIENT) until the server goes; waits for "ready".
+before() {
+	py "$PYHELP/restart_check.py" "$URL" before "$1" "$BATS_TEST_TMPDIR/state" ${2:-} \
+		>"$BATS_TEST_TMPDIR/before.out" 2>&1 3>&- &
+	CLIENT=$!
+	wait_for "$BATS_TEST_TMPDIR/before.out" '^ready$' 10
+}
+
+client_done() {
+	wait "$CLIENT"
+	CLIENT=
+}
+
+# sigterm_restart PARTY [playing]: set up, SIGTERM, start again.
+sigterm_restart() {
+	start_server --party-retention 1h
+	before "$@"
+	stop_server
+	client_done
+	start_server --party-retention 1h
+}
+
+@test "SIGTERM and a restart keep host, paused position, speed and chat history; tokens give id, name and role back; unknown, other-party and malformed tokens are ignored or refused (400)" {
+	sigterm_restart movie
+	rc after movie "$BATS_TEST_TMPDIR/state"
+	assert_output resumed
+	grep -q 'party_restored' "$SERVER_LOG"
+	# they left again: their tokens are good for the retention, others not
+	rc bad movie "$BATS_TEST_TMPDIR/state"
+	assert_output ignored
+}
+
+# bats test_tags=timed
+@test "a playing party's position is extrapolated across the downtime" {
+	sigterm_restart playing-party playing
+	rc after playing-party "$BATS_TEST_TMPDIR/state" playing
+	assert_output resumed
+}
+
+@test "kill -9: what was committed before the kill comes back (at most the last second is lost)" {
+	start_server --party-retention 1h
+	before crash
+	# the save tick writes the party within 1 s (RV__KEEP_SAVE_EVERY_S)
+	# of the chat; bounded wait for the commit, then the kill
+	local i doc=
+	for i in $(seq 1 100); do
+		doc=$(store_doc crash)
+		if [[ "$doc" == *'hello from bob'* && "$doc" == *'"position":42.5'* ]]; then break; fi
+		sleep 0.1
+	done
+	[[ "$doc" == *'hello from bob'* ]] || { echo "never committed: $doc"; false; }
+	kill -KILL "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+	kill "$CLIENT" 2>/dev/null || true
+	wait "$CLIENT" 2>/dev/null || true
+	CLIENT=
+	start_server --party-retention 1h
+	rc after crash "$BATS_TEST_TMPDIR/state"
+	assert_output resumed
+}
+
+# bats test_tags=timed
+@test "past the retention a token is unknown and the party starts afresh" {
+	start_server --party-retention 2s
+	rc expired gone 2
+	assert_output expired
+}
+
+@test "without --party-retention: no resume_token, nothing kept, and a client that ignores it works" {
+	start_server
+	run py - "$URL" <<'PYEOF'
+import asyncio, json, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1] + "/ws/party/plain?name=ann") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert "resume_token" not in w, w
+        await ws.send(json.dumps({"type": "sync", "payload": {"position": 9, "playing": False, "speed": 1}}))
+    async with websockets.connect(sys.argv[1] + "/ws/party/plain") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert w["state"]["position"] == 0, w
+    print("off")
+asyncio.run(main())
+PYEOF
+	assert_success
+	assert_output off
+	stop_server
+	start_server --party-retention 1h
+	rc old plainer
+	assert_output "old client ok"
+}
+
+@test "--party-retention: bad values are usage errors; --check-config shows it" {
+	for bad in -1 31d 0.5s ' 5'; do
+		run -2 "$SERVER" --party-retention "$bad"
+		assert_output --partial "--party-retention: expected a duration"
+	done
+	run -0 "$SERVER" --party-retention 12h --check-config
+	assert_output --partial "party-retention = 43200s"
+	printf 'party-retention = 7d\n' >"$BATS_TEST_TMPDIR/c.conf"
+	run -0 "$SERVER" --config "$BATS_TEST_TMPDIR/c.conf" --check-config
+	assert_output --partial "party-retention = 604800s"
+	printf 'party-retention = forever\n' >"$BATS_TEST_TMPDIR/c.conf"
+	run "$SERVER" --config "$BATS_TEST_TMPDIR/c.conf" --check-config
+	assert_failure
+	assert_output --partial "c.conf:1: party-retention: expected a duration"
+}
+
+@test "cluster mode: the store keeps no party; a node restarted while another holds members gets the party from Redis" {
+	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed"
+	start_redis
+	start_node b --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	start_node a --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	# bob on node B hosts, syncs 33 (paused) and stays
+	py - "$b_URL" <<'PYEOF' >"$BATS_TEST_TMPDIR/hold.out" 2>&1 3>&- &
+import asyncio, json, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=bob") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert "resume_token" not in w, w
+        await ws.send(json.dumps({"type": "sync", "id": "s", "payload": {"position": 33, "playing": False, "speed": 1}}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 3)).get("id") != "s":
+            pass
+        print("ready", flush=True)
+        await asyncio.sleep(60)
+asyncio.run(main())
+PYEOF
+	CLIENT=$!
+	wait_for "$BATS_TEST_TMPDIR/hold.out" '^ready$' 10
+	stop_node a
+	start_node a --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	run py - "$a_URL" <<'PYEOF'
+import asyncio, json, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=ann") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert w["state"]["position"] == 33 and w["role"] == "member", w
+        assert "resume_token" not in w, w
+    print("ok")
+asyncio.run(main())
+PYEOF
+	assert_success
+	assert_output ok
+	stop_node a
+	stop_node b
+	a_PID= b_PID=
+	run store_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db"
+	assert_output ""
+	run store_doc clustered "$BATS_TEST_TMPDIR/b.revenge.db"
+	assert_output ""
+}

@@ -1,0 +1,210 @@
+/* tests/unit/test_party_save.c - a party's stored document and resume
+ * tokens (lib/party_save.c), and what party.c does with them: a restored
+ * state and history, a joiner's resume_token in its welcome, a host who
+ * comes back for the role. No server, no clock: times are arguments.
+ */
+#include "unit.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "revenge/error.h"
+#include "revenge/party.h"
+
+#include "party_save.h"
+
+static const char HASH[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+static void round_trip(void **state)
+{
+	char *h0 = "{\"type\":\"chat\",\"payload\":{\"text\":\"hi \\\"there\\\"\",\"name\":\"bob\"},"
+		   "\"from\":\"m2\",\"ts\":1712345678901.125}";
+	char *hist[] = { h0, "{\"type\":\"chat\"}" };
+	size_t hlen[] = { strlen(h0), strlen(hist[1]) };
+	struct rv__party_save_member mem[2] = {
+		{ "m1", "alice", "", 0 },
+		{ "m2", "b\xc3\xb6" "b", "", 1712345679000.5 },
+	};
+	struct rv__party_save s = { .state = { 42.5, false, 1.5, 1712345678000.25 },
+				    .host = "m1", .claim = "m2", .claim_until = 99.5,
+				    .history = hist, .history_len = hlen, .n_history = 2,
+				    .members = mem, .n_members = 2 };
+	struct rv__party_save d;
+	char *doc;
+
+	memcpy(mem[0].token_hash, HASH, sizeof(HASH));
+	memcpy(mem[1].token_hash, HASH, sizeof(HASH));
+	doc = rv__party_save_encode(&s);
+	assert_non_null(doc);
+	assert_int_equal(rv__party_save_decode(doc, &d), 0);
+	assert_true(d.state.position == 42.5 && !d.state.playing && d.state.speed == 1.5 &&
+		    d.state.server_time == 1712345678000.25);
+	assert_string_equal(d.host, "m1");
+	assert_string_equal(d.claim, "m2");
+	assert_true(d.claim_until == 99.5);
+	assert_int_equal(d.n_history, 2);
+	/* the frames' bytes come back exactly as they were relayed */
+	assert_int_equal(d.history_len[0], strlen(h0));
+	assert_memory_equal(d.history[0], h0, strlen(h0));
+	assert_int_equal(d.n_members, 2);
+	assert_string_equal(d.members[1].name, "b\xc3\xb6" "b");
+	assert_string_equal(d.members[1].token_hash, HASH);
+	assert_true(d.members[0].until == 0 && d.members[1].until == 1712345679000.5);
+	rv__party_save_clear(&d);
+	free(doc);
+}
+
+static void hostile_documents(void **state)
+{
+	static const char *const bad[] = {
+		"", "null", "[]", "{", "{\"v\":2,\"state\":{}}",
+		"{\"v\":1}",
+		"{\"v\":1,\"state\":{\"position\":-1,\"playing\":false,\"speed\":1,\"server_time\":0}}",
+		"{\"v\":1,\"state\":{\"position\":1,\"playing\":false,\"speed\":9,\"server_time\":0}}",
+		"{\"v\":1,\"state\":{\"position\":1,\"playing\":1,\"speed\":1,\"server_time\":0}}",
+		"{\"v\":1,\"state\":{\"position\":1,\"playing\":false,\"speed\":1}}",
+		"{\"v\":1,\"v\":1,\"state\":{\"position\":1,\"playing\":false,\"speed\":1,"
+		"\"server_time\":0}}",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	};
+	struct rv__party_save d;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rv__party_save_decode(bad[i], &d), RV_EINVAL);
+		assert_null(d.history);
+		assert_null(d.members);
+	}
+	assert_int_equal(rv__party_save_decode(NULL, &d), RV_EINVAL);
+	/* the state is good: bad members and entries are left out, the rest kept */
+	assert_int_equal(rv__party_save_decode(
+		"{\"v\":1,\"state\":{\"position\":1,\"playing\":true,\"speed\":1,\"server_time\":5},"
+		"\"host\":\"0123456789012345678901234567890123456789\",\"claim\":{\"id\":\"m1\"},"
+		"\"history\":[\"ok\",\"\",7,null,{}],"
+		"\"members\":[{\"id\":\"m1\",\"name\":\"a\",\"token\":\"short\",\"until\":0},"
+		"{\"id\":\"\",\"name\":\"a\",\"token\":\"" "0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef\",\"until\":0},"
+		"{\"id\":\"m3\",\"name\":\"\\u202e\",\"token\":\"" "0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef\",\"until\":0},"
+		"{\"id\":\"m4\",\"name\":\"dee\",\"token\":\"" "0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef\",\"until\":-5},"
+		"{\"id\":\"m5\",\"name\":\"eve\",\"token\":\"" "0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef\",\"until\":7}],\"media\":{\"later\":1}}", &d), 0);
+	assert_string_equal(d.host, "");
+	assert_string_equal(d.claim, "");
+	assert_int_equal(d.n_history, 1);
+	assert_memory_equal(d.history[0], "ok", 3);
+	assert_int_equal(d.n_members, 1);
+	assert_string_equal(d.members[0].id, "m5");
+	rv__party_save_clear(&d);
+	rv__party_save_clear(NULL);
+}
+
+static void resume_state_extrapolates_only_while_playing(void **state)
+{
+	struct rv_playback paused = { 42.5, false, 1.5, 1000 }, playing = { 10, true, 2, 1000 };
+	struct rv_playback later = { 3, true, 1, 9000 }, r;
+
+	r = rv__party_save_resume_state(&paused, 61000);
+	assert_true(r.position == 42.5 && !r.playing && r.speed == 1.5 && r.server_time == 61000);
+	/* a minute down at x2: two minutes further */
+	r = rv__party_save_resume_state(&playing, 61000);
+	assert_near(r.position, 130, 1e-9);
+	assert_true(r.playing && r.speed == 2 && r.server_time == 61000);
+	/* a start still scheduled is left as it is */
+	r = rv__party_save_resume_state(&later, 5000);
+	assert_true(r.position == 3 && r.server_time == 9000);
+}
+
+static void tokens(void **state)
+{
+	unsigned char b[16];
+	char t[RV__RESUME_TOKEN_LEN + 1], h[RV__RESUME_HASH_LEN + 1];
+
+	for (int i = 0; i < 16; i++)
+		b[i] = (unsigned char)(i * 17);
+	rv__resume_token(b, t);
+	assert_string_equal(t, "00112233445566778899aabbccddeeff");
+	assert_true(rv__resume_token_ok(t, strlen(t)));
+	assert_false(rv__resume_token_ok(t, 31));
+	assert_false(rv__resume_token_ok("00112233445566778899AABBCCDDEEFF", 32));
+	assert_false(rv__resume_token_ok("00112233445566778899aabbccddeefg", 32));
+	rv__resume_hash("abc", h);
+	/* SHA-256("abc") */
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+/* A welcome's payload of the first action of ob (to m). */
+static json_t *welcome_of(struct rv_outbox *ob)
+{
+	struct rv_frame *f = ob->items[0].frame;
+	json_t *j = json_loadb((const char *)rv_frame_data(f), f->len, 0, NULL);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void party_restores_and_resumes(void **state)
+{
+	struct rv_party *p = rv_party_new("movie", NULL);
+	struct rv_playback st = { 130, true, 2, 61000 };
+	struct rv_frame *hist[2] = {
+		rv_frame_from("{\"type\":\"chat\",\"n\":1}", 21, RV_FRAME_EVENT),
+		rv_frame_from("{\"type\":\"chat\",\"n\":2}", 21, RV_FRAME_EVENT),
+	};
+	struct rv_outbox ob;
+	struct rv_member *bob, *alice;
+	struct rv_party_join j = { .member_id = "m2", .name = "bob", .may_host = true,
+				   .resume_token = "00112233445566778899aabbccddeeff" };
+	json_t *w;
+
+	rv_outbox_init(&ob);
+	assert_int_equal(rv_party_restore(p, &st, hist, 2), 0);
+	rv_frame_unref(hist[0]);
+	rv_frame_unref(hist[1]);
+	assert_int_equal(rv_party_history_len(p), 2);
+	assert_int_equal(rv_party_history_at(p, 1)->len, 21);
+	assert_null(rv_party_history_at(p, 2));
+	/* the first join keeps the restored stamp (it was made for now) */
+	assert_int_equal(rv_party_join_ex(p, &j, 62000, &bob, &ob), 0);
+	assert_true(rv_party_state(p)->server_time == 61000 && rv_party_state(p)->position == 130);
+	w = welcome_of(&ob);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(w, "payload"),
+							       "resume_token")), j.resume_token);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(w, "payload"), "history")),
+			 2);
+	json_decref(w);
+	rv_outbox_clear(&ob);
+	assert_ptr_equal(rv_party_host(p), bob);
+	/* once started, no restore */
+	assert_int_equal(rv_party_restore(p, &st, NULL, 0), RV_EINVAL);
+	/* the host who comes back for the role takes it; bob hears so */
+	j = (struct rv_party_join){ .member_id = "m1", .name = "alice", .may_host = true,
+				    .reclaim_host = true };
+	assert_int_equal(rv_party_join_ex(p, &j, 62001, &alice, &ob), 0);
+	assert_ptr_equal(rv_party_host(p), alice);
+	w = welcome_of(&ob);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(w, "payload"),
+							       "role")), "host");
+	/* no token given: none in the welcome (an old server's welcome) */
+	assert_null(json_object_get(json_object_get(w, "payload"), "resume_token"));
+	json_decref(w);
+	assert_int_equal(ob.n, 3);      /* welcome, member_joined, host_changed */
+	assert_int_equal(ob.items[2].frame->msg_type, RV_MSG_HOST_CHANGED);
+	rv_outbox_clear(&ob);
+	rv_party_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(hostile_documents),
+		cmocka_unit_test(resume_state_extrapolates_only_while_playing),
+		cmocka_unit_test(tokens),
+		cmocka_unit_test(party_restores_and_resumes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
