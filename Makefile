@@ -85,6 +85,15 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile |
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
+# The web client (web/: plain HTML, CSS and JavaScript, no build step) is
+# compiled into the library: lib/web.c includes the files as byte arrays.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.css web/*.js web/*.svg))
+$(BUILD)/gen/web_assets.h: $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	scripts/embed-web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/lib/web.o: $(BUILD)/gen/web_assets.h
+$(BUILD)/lib/web.o: private ALL_CFLAGS += -I$(BUILD)/gen
+
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -203,6 +212,13 @@ FUZZ_SRCS_fuzz_tui := $(TUI_CORE_SRCS)
 build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile | pkgcheck
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/lib/web.o: build/gen/web_assets.h
+build/fuzz/lib/web.o: private FUZZ_CFLAGS += -Ibuild/gen
+ifneq ($(BUILD),build)
+build/gen/web_assets.h: $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	scripts/embed-web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+endif
 
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_LIB_OBJS) \
 		$(wildcard cmd/revenge-probe/*.h tui/revenge-party/*.h)

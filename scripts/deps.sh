@@ -10,11 +10,15 @@ set -eu
 
 # libb64-dev: Debian's libjwt.pc names -lb64 for a static link (pkg-config
 # --static), but libjwt-dev does not depend on it.
+# xxd: the build compiles the web client (web/) into revenge-server with
+# xxd -i. chromium and ffmpeg: tests/cli/web.bats plays a video made by
+# ffmpeg in real headless Chromium pages (nothing downloads a browser).
 PKGS="build-essential pkg-config
 libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libpq-dev postgresql libinih-dev libncurses-dev libreadline-dev libcap-dev libhiredis-dev redis-server
 libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
-python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps"
+python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps
+xxd chromium ffmpeg"
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1
