@@ -66,7 +66,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-store tests-build clean install uninstall
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-store bench-web tests-build clean install uninstall
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -186,6 +186,12 @@ bench: deps
 bench-cluster: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-cluster.sh
+
+# make bench-web: real browser players' spread (headless Chromium pages),
+# BENCH_WEB_SECONDS of samples after each host command (default 4).
+bench-web: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-web.sh $(BENCH_WEB_SECONDS)
 
 # make bench-store: durable progress on SQLite against PostgreSQL.
 bench-store: deps

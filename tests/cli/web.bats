@@ -23,6 +23,12 @@ hget() {
 	"$PY" "$PYHELP/web_http.py" "$PORT" "$@"
 }
 
+@test "web/sync.js: offset, schedule and correction under node" {
+	run node "$PYHELP/web_sync_test.js" "$WEB/sync.js"
+	assert_success
+	assert_output "web_sync_test: ok"
+}
+
 @test "GET / and /party/{id} serve the page with its headers" {
 	start_server
 	run hget /
