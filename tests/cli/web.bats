@@ -59,6 +59,24 @@ hget() {
 	assert_line "content-security-policy: default-src 'none'; frame-ancestors 'none'"
 }
 
+@test "over TLS the page is served by https:// and its policy allows wss://" {
+	d="$BATS_TEST_TMPDIR"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" \
+		-days 1 -subj "/CN=localhost" 2>/dev/null
+	start_server --tls-cert "$d/cert.pem" --tls-key "$d/key.pem"
+	run "$PY" - "$PORT" <<'PYEOF'
+import http.client, ssl, sys
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), timeout=5,
+                                context=ssl._create_unverified_context())
+c.request("GET", "/party/p1")
+r = c.getresponse()
+print(r.status, r.getheader("content-type"))
+print(r.getheader("content-security-policy"))
+PYEOF
+	assert_line --index 0 "200 text/html; charset=utf-8"
+	assert_line --index 1 --partial "connect-src 'self' ws://127.0.0.1:$PORT wss://127.0.0.1:$PORT;"
+}
+
 @test "an ETag that matches is answered 304 with no body" {
 	start_server
 	etag=$(hget /web/app.js | sed -n 's/^etag: //p')
