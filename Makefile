@@ -74,7 +74,7 @@ HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-shards bench-store tests-build clean install uninstall dist
+.PHONY: all deps pkgcheck run test unit cli check-asan valgrind fuzz fuzz-build fuzz-smoke soak bench bench-cluster bench-shards bench-store bench-web tests-build clean install uninstall dist
 all: $(CMD_BINS) $(TOOL_BINS) $(LIB_SO) $(HELPER_BINS)
 ifeq ($(BUILD),build)
 	@mkdir -p bin && for c in $(CMDS) $(TOOLS); do ln -sf ../build/bin/$$c bin/$$c; done
@@ -104,6 +104,14 @@ $(BUILD)/lib/version.o: $(BUILD)/commit.stamp
 $(BUILD)/lib/version.o: private ALL_CFLAGS += -DRV_COMMIT=\"$(COMMIT)\"
 .PHONY: FORCE
 FORCE:
+# The web client (web/: plain HTML, CSS and JavaScript, no build step) is
+# compiled into the library: lib/web.c includes the files as byte arrays.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.css web/*.js web/*.svg))
+$(BUILD)/gen/web_assets.h: $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	scripts/embed-web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/lib/web.o: $(BUILD)/gen/web_assets.h
+$(BUILD)/lib/web.o: private ALL_CFLAGS += -I$(BUILD)/gen
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
@@ -202,6 +210,11 @@ bench-cluster: deps
 bench-shards: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-shards.sh
+# make bench-web: real browser players' spread (headless Chromium pages),
+# BENCH_WEB_SECONDS of samples after each host command (default 4).
+bench-web: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-web.sh $(BENCH_WEB_SECONDS)
 
 # make bench-store: durable progress on SQLite against PostgreSQL.
 bench-store: deps
@@ -228,6 +241,13 @@ FUZZ_SRCS_fuzz_tui := $(TUI_CORE_SRCS)
 build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h lib/include/revenge/*.h) Makefile | pkgcheck
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/lib/web.o: build/gen/web_assets.h
+build/fuzz/lib/web.o: private FUZZ_CFLAGS += -Ibuild/gen
+ifneq ($(BUILD),build)
+build/gen/web_assets.h: $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	scripts/embed-web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+endif
 
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_LIB_OBJS) \
 		$(wildcard cmd/revenge-probe/*.h tui/revenge-party/*.h)

@@ -29,7 +29,7 @@ _revenge_server()
 		--presence-batch-above --presence-interval
 		--drift-interval
 		--redis --redis-ca --redis-cert --redis-key
-		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --log-level
+		--auth-secret-file --auth-public-key --auth-leeway --insecure-open --tls-cert --tls-key --web-root --no-web --log-level
 		--log-format --config --check-config --help --version -h -V'
 	local cword=$COMP_CWORD i typed bword prefix flag='' val eq='' m
 	# "revenge-server token ...": mint a token, flags of its own
@@ -106,6 +106,9 @@ _revenge_server()
 			mapfile -t matches < <(compgen -W 'host member' -- "$val") ;;
 		--ttl)
 			mapfile -t matches < <(compgen -W '15m 1h 12h 7d' -- "$val") ;;
+		--web-root)
+			compopt -o filenames 2>/dev/null
+			mapfile -t matches < <(compgen -d -- "$val") ;;
 		--port-file | --db | --config | --tls-cert | --tls-key | --auth-secret-file | --auth-public-key | --redis-ca | --redis-cert | --redis-key | --from | --token-file)
 			compopt -o filenames 2>/dev/null
 			mapfile -t matches < <(compgen -f -- "$val") ;;

@@ -55,6 +55,8 @@ complete -c revenge-server -l auth-leeway -x -d 'Clock slack on a token\'s exp a
 complete -c revenge-server -l insecure-open -d 'With no token key, listen on a non-loopback host anyway'
 complete -c revenge-server -l tls-cert -r -F -d 'PEM certificate: serve wss:// (needs --tls-key)'
 complete -c revenge-server -l tls-key -r -F -d 'PEM private key for --tls-cert'
+complete -c revenge-server -l web-root -r -a '(__fish_complete_directories)' -d 'Serve the web client from this directory'
+complete -c revenge-server -l no-web -d 'Do not serve the web client'
 complete -c revenge-server -l log-level -x -d 'Log level (default info)' \
     -a "error\t'errors only' warn\t'warnings and errors' info\t'default' debug\t'everything'"
 complete -c revenge-server -l log-format -x -d 'Log format (default text)' \

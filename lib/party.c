@@ -68,6 +68,12 @@ struct rv_party {
 	struct rv__idmap by_id;
 	struct rv__presence pres;
 	struct rv__drift drift;         /* H3: members' drift, the host's report */
+	/* What the party watches (the host's `media`): has_media false, or
+	 * a url that passed rv_proto_valid_media_url and a title that
+	 * passed rv_proto_valid_title, NUL-terminated. */
+	bool has_media;
+	char media_url[RV_MEDIA_URL_MAX + 1];
+	char media_title[RV_MEDIA_TITLE_MAX + 1];
 };
 
 struct rv_party *rv_party_new(const char *party_id, const struct rv_party_config *cfg)
@@ -199,6 +205,37 @@ size_t rv_party_history_len(const struct rv_party *p)
 	return p->hist_len;
 }
 
+const char *rv_party_media_url(const struct rv_party *p)
+{
+	return p->has_media ? p->media_url : NULL;
+}
+
+const char *rv_party_media_title(const struct rv_party *p)
+{
+	return p->has_media ? p->media_title : NULL;
+}
+
+int rv_party_set_media(struct rv_party *p, const char *url, const char *title)
+{
+	size_t ul, tl;
+
+	if (!url) {
+		p->has_media = false;
+		p->media_url[0] = p->media_title[0] = '\0';
+		return 0;
+	}
+	if (!title)
+		title = "";
+	ul = strnlen(url, RV_MEDIA_URL_MAX + 1);
+	tl = strnlen(title, RV_MEDIA_TITLE_MAX + 1);
+	if (!rv_proto_valid_media_url(url, ul) || !rv_proto_valid_title(title, tl))
+		return RV_EINVAL;
+	memcpy(p->media_url, url, ul + 1);
+	memcpy(p->media_title, title, tl + 1);
+	p->has_media = true;
+	return 0;
+}
+
 struct rv_member *rv_party_find(const struct rv_party *p, const char *member_id)
 {
 	if (!member_id)
@@ -304,6 +341,15 @@ static struct rv_frame *welcome_frame(const struct rv_party *p,
 	rv__jw_playback(&w, &p->state);
 	rv__jw_close(&w, "}");
 	rv__jw_fnum(&w, "lead_ms", lead_now(p, now_ms));
+	rv__jw_field(&w, "media");
+	if (p->has_media) {
+		rv__jw_open(&w, "{");
+		rv__jw_fcstr(&w, "url", p->media_url);
+		rv__jw_fcstr(&w, "title", p->media_title);
+		rv__jw_close(&w, "}");
+	} else {
+		rv__jw_lit(&w, "null");
+	}
 	rv__jw_field(&w, "history");
 	rv__jw_open(&w, "[");
 	for (size_t i = 0; i < p->hist_len; i++) {
@@ -692,6 +738,36 @@ static int handle_transfer(struct rv_party *p, struct rv_member *m,
 	return 0;
 }
 
+/* media: the host names what the party watches; everyone gets it, the
+ * sender's copy (its direct reply) with the id. The playback state is the
+ * host's to set with the syncs that follow. */
+static int handle_media(struct rv_party *p, struct rv_member *m,
+			const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
+{
+	const char *url = msg->u.media.url, *title = msg->u.media.title;
+
+	if (m != p->host)
+		return rv__outbox_error(ob, m, msg, RV_ERR_FORBIDDEN, now_ms,
+					"only the host can choose the media");
+	/* checked again, as a sync's numbers are: this reaches every
+	 * member's player */
+	if (rv_party_set_media(p, url, title))
+		return rv__outbox_error(ob, m, msg, RV_ERR_BAD_PAYLOAD, now_ms,
+					"media: not a url or title a party may carry");
+	url = rv_party_media_url(p);
+	title = rv_party_media_title(p);
+	if (msg->id) {
+		rv__outbox_emit(ob, RV_TO_ONE, m, rv_proto_media_frame(url, title, m->id,
+								       now_ms, msg->id));
+		rv__outbox_emit(ob, RV_TO_ALL_BUT, m,
+				rv_proto_media_frame(url, title, m->id, now_ms, NULL));
+	} else {
+		rv__outbox_emit(ob, RV_TO_ALL, NULL,
+				rv_proto_media_frame(url, title, m->id, now_ms, NULL));
+	}
+	return 0;
+}
+
 /* status: kept as the member's drift (drift.c); no reply but an ack. */
 static int handle_status(struct rv_party *p, struct rv_member *m,
 			 const struct rv_msg *msg, double now_ms, struct rv_outbox *ob)
@@ -790,6 +866,8 @@ int rv_party_handle(struct rv_party *p, struct rv_member *m,
 	}
 	case RV_MSG_STATUS:
 		return handle_status(p, m, msg, now_ms, ob);
+	case RV_MSG_MEDIA:
+		return handle_media(p, m, msg, now_ms, ob);
 	default:
 		return rv__outbox_error(ob, m, msg, RV_ERR_UNKNOWN_TYPE, now_ms,
 					"%s is not a watch-party message",

@@ -4,9 +4,11 @@
  * member (encode once, frame once, on each node). */
 #include "party_relay.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "revenge/error.h"
 #include "revenge/log.h"
 
 #include "broker.h"
@@ -36,6 +38,9 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	case RV_MSG_REACTION:
 		m.kind = RV__RELAY_REACTION;
 		break;
+	case RV_MSG_MEDIA:
+		m.kind = RV__RELAY_MEDIA;
+		break;
 	default:
 		return;
 	}
@@ -48,12 +53,46 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	}
 	/* a sync's state and a chat are kept in Redis with the publish, for
 	 * nodes that get their first member of the party later */
-	if (m.kind == RV__RELAY_REACTION)
+	/* a media is not kept (yet): a node that gets its first member of
+	 * the party later does not know it (docs/protocol.md, media) */
+	if (m.kind == RV__RELAY_REACTION || m.kind == RV__RELAY_MEDIA)
 		rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
 	else
 		rv__broker_publish_kept(hub->broker, rv_party_id(p), m.kind == RV__RELAY_CHAT,
 					buf, len, hub->cfg->history);
 	free(buf);
+}
+
+/* Another node's host chose the media: the frame's payload becomes this
+ * party's media (checked as a client's would be), and the frame goes to
+ * the members here. NULL, logged, for a payload no host could have sent. */
+static struct rv_frame *media_in(struct rv__hub *hub, struct rv_party *p,
+				 const struct rv__relay_msg *m)
+{
+	json_t *root = json_loadb(m->frame, m->frame_len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *pl = json_object_get(root, "payload");
+	json_t *url = json_object_get(pl, "url"), *title = json_object_get(pl, "title");
+	struct rv_frame *f = NULL;
+	int rc = RV_EINVAL;
+
+	if (json_is_null(url))
+		rc = rv_party_set_media(p, NULL, NULL);
+	else if (json_is_string(url) && (!title || json_is_string(title)) &&
+		 strlen(json_string_value(url)) == json_string_length(url) &&
+		 (!title || strlen(json_string_value(title)) == json_string_length(title)))
+		rc = rv_party_set_media(p, json_string_value(url),
+					title ? json_string_value(title) : NULL);
+	json_decref(root);
+	if (rc) {
+		rv_log(hub->log, RV_LOG_WARN, "relay_refused",
+		       "party=%s: a media no host could have chosen (%zu bytes) from Redis",
+		       rv_party_id(p), m->frame_len);
+		return NULL;
+	}
+	if ((f = rv_frame_from(m->frame, m->frame_len, RV_FRAME_EVENT)))
+		f->msg_type = RV_MSG_MEDIA;
+	hub->metrics.redis_received++;
+	return f;
 }
 
 struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
@@ -69,6 +108,8 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 	}
 	if (m.node == hub->broker->node)
 		return NULL;
+	if (m.kind == RV__RELAY_MEDIA)
+		return media_in(hub, p, &m);
 	f = rv_frame_from(m.frame, m.frame_len,
 			  m.kind == RV__RELAY_SYNC ? RV_FRAME_STATE : RV_FRAME_EVENT);
 	if (!f)

@@ -36,6 +36,7 @@ static const char *const type_names[RV_MSG__COUNT] = {
 	[RV_MSG_START] = "start",
 	[RV_MSG_STATUS] = "status",
 	[RV_MSG_MEMBERS] = "members",
+	[RV_MSG_MEDIA] = "media",
 	[RV_MSG_WELCOME] = "welcome",
 	[RV_MSG_MEMBER_JOINED] = "member_joined",
 	[RV_MSG_MEMBER_LEFT] = "member_left",
@@ -307,6 +308,36 @@ static int dec_members(struct dec *d, struct rv_msg *m)
 	return 0;
 }
 
+/* media {url, title?}: url a string or null (nothing watched). */
+static int dec_media(struct dec *d, struct rv_msg *m)
+{
+	const json_t *v = json_object_get(d->payload, "url");
+
+	m->u.media.title = "";
+	if (v && json_is_null(v))
+		return 0;
+	if (get_str(d, "url", RV_MEDIA_URL_MAX, true, &m->u.media.url, &m->u.media.url_len))
+		return -1;
+	if (!rv_proto_valid_media_url(m->u.media.url, m->u.media.url_len))
+		return fail(d, RV_ERR_BAD_PAYLOAD,
+			    "media: \"url\" must be an http(s) URL or a relative path, "
+			    "without spaces, controls or backslashes");
+	v = json_object_get(d->payload, "title");
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fail(d, RV_ERR_BAD_PAYLOAD, "media: \"title\" must be a string");
+	m->u.media.title = json_string_value(v);
+	m->u.media.title_len = json_string_length(v);
+	if (m->u.media.title_len > RV_MEDIA_TITLE_MAX)
+		return fail(d, RV_ERR_TOO_LARGE, "media: \"title\" must be at most %d bytes",
+			    RV_MEDIA_TITLE_MAX);
+	if (!rv_proto_valid_title(m->u.media.title, m->u.media.title_len))
+		return fail(d, RV_ERR_BAD_PAYLOAD,
+			    "media: \"title\" must not hold controls, bidi controls or line separators");
+	return 0;
+}
+
 static int dec_payload(struct dec *d, struct rv_msg *m)
 {
 	switch (m->type) {
@@ -343,6 +374,8 @@ static int dec_payload(struct dec *d, struct rv_msg *m)
 		return dec_status(d, m);
 	case RV_MSG_MEMBERS:
 		return dec_members(d, m);
+	case RV_MSG_MEDIA:
+		return dec_media(d, m);
 	default:
 		return fail(d, RV_ERR_UNKNOWN_TYPE, "unknown message type");
 	}
@@ -416,7 +449,7 @@ int rv_proto_decode(const char *text, size_t len, struct rv_msg *msg,
 	}
 	msg->type = rv_msg_type_from_name(json_string_value(type),
 					  json_string_length(type));
-	if (msg->type < RV_MSG_SYNC || msg->type > RV_MSG_MEMBERS) {
+	if (msg->type < RV_MSG_SYNC || msg->type > RV_MSG_MEDIA) {
 		fail(&d, RV_ERR_UNKNOWN_TYPE, "unknown message type \"%s\"", ref);
 		goto out;
 	}

@@ -5,6 +5,8 @@
  */
 #include "revenge/proto.h"
 
+#include <string.h>
+
 #include "jw.h"
 
 static void head(struct rv__jw *w, const char *type)
@@ -88,6 +90,23 @@ struct rv_frame *rv_proto_reaction_frame(const char *emoji, size_t len,
 					 double ts, const char *id)
 {
 	return text_frame(RV_MSG_REACTION, "emoji", emoji, len, name, from, ts, id);
+}
+
+struct rv_frame *rv_proto_media_frame(const char *url, const char *title,
+				      const char *from, double ts, const char *id)
+{
+	struct rv__jw w;
+
+	rv__jw_init(&w, (url ? strlen(url) : 0) + (title ? strlen(title) : 0) + 160);
+	head(&w, "media");
+	rv__jw_field(&w, "url");
+	if (url)
+		rv__jw_cstr(&w, url);
+	else
+		rv__jw_lit(&w, "null");
+	rv__jw_fcstr(&w, "title", url && title ? title : "");
+	tail_ts(&w, from, ts, id);
+	return rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_MEDIA);
 }
 
 struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,

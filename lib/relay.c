@@ -11,6 +11,7 @@
 
 static const char *const kinds[] = {
 	[RV__RELAY_SYNC] = "sync", [RV__RELAY_CHAT] = "chat", [RV__RELAY_REACTION] = "reaction",
+	[RV__RELAY_MEDIA] = "media",
 };
 
 int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len)
@@ -19,7 +20,7 @@ int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len)
 	int n;
 
 	if (!m->frame || m->frame_len == 0 || m->frame_len > RV__RELAY_FRAME_MAX ||
-	    (unsigned)m->kind > RV__RELAY_REACTION)
+	    (unsigned)m->kind > RV__RELAY_MEDIA)
 		return RV_EINVAL;
 	if (m->kind == RV__RELAY_SYNC)
 		n = snprintf(head, sizeof(head), "RV1 %016llx sync %.17g %d %.17g %.17g\n",
@@ -101,6 +102,8 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 		m->kind = RV__RELAY_CHAT;
 	} else if (!strcmp(w, "reaction")) {
 		m->kind = RV__RELAY_REACTION;
+	} else if (!strcmp(w, "media")) {
+		m->kind = RV__RELAY_MEDIA;
 	} else {
 		return RV_EINVAL;
 	}

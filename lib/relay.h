@@ -7,6 +7,8 @@
  *   "RV1 <origin node, 16 hex> sync <position> <playing 0|1> <speed> <server_time>\n<frame>"
  *   "RV1 <origin node, 16 hex> chat\n<frame>"
  *   "RV1 <origin node, 16 hex> reaction\n<frame>"
+ *   "RV1 <origin node, 16 hex> media\n<frame>" (the receiving node reads
+ *   the party's media from the frame's payload)
  * A sync carries the playback state too, which the receiving node makes
  * its party's own, so that its joiners are welcomed with it.
  */
@@ -26,7 +28,7 @@
 #define RV__RELAY_FRAME_MAX (256u * 1024)
 #define RV__RELAY_HEAD_MAX 160
 
-enum rv__relay_kind { RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION };
+enum rv__relay_kind { RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA };
 
 struct rv__relay_msg {
 	uint64_t node;                  /* the origin node's id */

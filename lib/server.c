@@ -3,7 +3,7 @@
  * Owns the event loop (libev, with lws as a guest on it), the store's
  * lifetime, the endpoints' start and stop, the handshake (routing, query
  * and origin by request.c; subprotocol and deflate here), plain HTTP
- * (/healthz, /metrics), message dispatch (frames are read by rx.c), rate
+ * (/healthz, /metrics; the web client's files are web.c's), message dispatch (frames are read by rx.c), rate
  * limits, keep-alive, the
  * "time" answer every endpoint shares, the SIGTERM/SIGINT drain and the
  * SIGHUP certificate reload, and the --metrics-listen address (a second
@@ -47,6 +47,7 @@
 #include "rx.h"
 #include "notify.h"
 #include "reload.h"
+#include "web.h"
 
 #define URI_MAX 512
 #define QUERY_MAX (RV_TOKEN_MAX + 512)  /* room for ?token= */
@@ -533,6 +534,28 @@ static int ws_writeable(struct rv__server *s, struct rv__conn *c)
 
 /* ---- plain HTTP: /healthz and /metrics -------------------------------- */
 
+/* What lws's "security best practices" added, and a policy: csp for the
+ * web client's page, NULL for everything else (nothing may load). */
+static int security_headers(struct lws *wsi, const char *csp, unsigned char **p,
+			    unsigned char *end)
+{
+	static const char *const fixed[][2] = {
+		{ "x-content-type-options:", "nosniff" },
+		{ "x-frame-options:", "deny" },
+		{ "referrer-policy:", "no-referrer" },
+	};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)fixed[i][0],
+						(const unsigned char *)fixed[i][1],
+						(int)strlen(fixed[i][1]), p, end))
+			return -1;
+	if (!csp)
+		csp = "default-src 'none'; frame-ancestors 'none'";
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)"content-security-policy:",
+					   (const unsigned char *)csp, (int)strlen(csp), p, end);
+}
+
 /* Answer status with body (copied); allow, when not NULL, is sent as the
  * Allow header of a 405. */
 static int http_reply_allow(struct rv__conn *c, struct lws *wsi, unsigned status,
@@ -552,6 +575,7 @@ static int http_reply_allow(struct rv__conn *c, struct lws *wsi, unsigned status
 	    (allow && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW,
 						   (const unsigned char *)allow,
 						   (int)strlen(allow), &p, end)) ||
+	    security_headers(wsi, NULL, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	lws_callback_on_writable(wsi);
@@ -604,6 +628,59 @@ static void healthz_shards(const struct rv_metrics *m, char *buf, size_t len)
 		}
 	if (at < len)
 		snprintf(buf + at, len - at, "]");
+/* The web client (web.c): 0 or -1 when answered, 1 when uri is not its.
+ * A header that does not fit, like a failed allocation, drops the
+ * connection. */
+static int web_request(struct rv__server *s, struct rv__conn *c, struct lws *wsi,
+		       const char *uri)
+{
+	unsigned char hbuf[LWS_PRE + 2048], *start = hbuf + LWS_PRE, *p = start,
+		      *end = hbuf + sizeof(hbuf) - 1;
+	char inm[128] = "", host[256] = "", range[64] = "", csp[1024];
+	struct rv__web_reply r;
+	int rc = -1;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) < (int)sizeof(inm))
+		lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) < (int)sizeof(host))
+		lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_RANGE) < (int)sizeof(range))
+		lws_hdr_copy(wsi, range, sizeof(range), WSI_TOKEN_HTTP_RANGE);
+	if (!rv__web_route(s->cfg->web_root, uri, inm[0] ? inm : NULL, range[0] ? range : NULL,
+			   &r))
+		return 1;
+	rv__web_csp(host, csp, sizeof(csp));
+	if (r.status != 304) {
+		c->http_body = malloc(LWS_PRE + r.len + 1);
+		if (!c->http_body)
+			goto out;
+		if (r.len)
+			memcpy(c->http_body + LWS_PRE, r.body, r.len);
+		c->http_len = r.len;
+	}
+#define HDR(name, val) lws_add_http_header_by_name(wsi, (const unsigned char *)name, \
+		(const unsigned char *)(val), (int)strlen(val), &p, end)
+	if (lws_add_http_header_status(wsi, r.status, &p, end) ||
+	    HDR("content-type:", r.ctype) ||
+	    (r.status != 304 &&
+	     lws_add_http_header_content_length(wsi, (lws_filepos_t)r.len, &p, end)) ||
+	    HDR("cache-control:", "no-cache") ||
+	    (r.etag[0] && HDR("etag:", r.etag)) ||
+	    HDR("accept-ranges:", "bytes") ||
+	    (r.content_range[0] && HDR("content-range:", r.content_range)) ||
+	    security_headers(wsi, csp, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		goto out;
+#undef HDR
+	if (r.status == 304) {
+		rc = lws_http_transaction_completed(wsi) ? -1 : 0;
+		goto out;
+	}
+	lws_callback_on_writable(wsi);
+	rc = 0;
+out:
+	free(r.owned);
+	return rc;
 }
 
 static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *wsi, const char *uri)
@@ -657,6 +734,8 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		free(text);
 		return r;
 	}
+	if (!s->cfg->no_web && (n = web_request(s, c, wsi, uri)) <= 0)
+		return n;
 	n = snprintf(body, sizeof(body), "{\"error\":\"not found\"}\n");
 	return http_reply(c, wsi, 404, "application/json", body, (size_t)n);
 }
@@ -1349,8 +1428,10 @@ int rv_server_run(const struct rv_server_config *cfg)
 	info.foreign_loops = foreign;
 	/* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws reads no WebSocket frame
 	 * (rx.c does, and checks each text message whole) */
-	info.options = LWS_SERVER_OPTION_LIBEV |
-		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	/* no LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE:
+	 * its fixed Content-Security-Policy would forbid the web client's
+	 * video; every reply writes its own (http_reply, web_request) */
+	info.options = LWS_SERVER_OPTION_LIBEV;
 	/* no lws keep-alive: keepalive_sweep() does it (see there) */
 	info.retry_and_idle_policy = &no_keepalive;
 	/* the TLS handshake, the HTTP request and upgrade, and the close

@@ -147,6 +147,18 @@ bool rv_proto_valid_name(const char *s, size_t len)
 	return visible;
 }
 
+bool rv_proto_valid_title(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (len > RV_MEDIA_TITLE_MAX || (len && !s) || !rv_utf8_valid(s, len))
+		return false;
+	for (size_t i = 0; i < len;)
+		if (name_refused(utf8_next(u, &i)))
+			return false;
+	return true;
+}
+
 size_t rv_json_depth_exceeded(const char *s, size_t len, size_t max_depth)
 {
 	size_t depth = 0;

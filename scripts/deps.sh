@@ -14,11 +14,15 @@ set -eu
 # debhelper: `dpkg-buildpackage -us -uc -b` of debian/ (tests/cli/package.bats).
 # curl: the bats tests ask /healthz, /metrics and the admin API with it
 # (admin.bats, fdlimit.bats).
+# xxd: the build compiles the web client (web/) into revenge-server with
+# xxd -i. chromium and ffmpeg: tests/cli/web.bats plays a video made by
+# ffmpeg in real headless Chromium pages (nothing downloads a browser).
 PKGS="build-essential pkg-config
 libwebsockets-dev libjansson-dev libjwt-dev libb64-dev libuv1-dev libev-dev libssl-dev zlib1g-dev
 libsqlite3-dev libpq-dev postgresql libinih-dev libncurses-dev libreadline-dev libcap-dev libhiredis-dev redis-server
 debhelper libcmocka-dev bats bats-assert bats-support parallel clang libclang-rt-14-dev
-python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps nginx curl"
+python3 python3-websockets python3-jwt python3-cryptography nodejs node-ws openssl tmux valgrind procps nginx curl
+xxd chromium ffmpeg"
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

@@ -207,6 +207,10 @@ static const char usage_text[] =
 "                         reach it could join any party and use any session)\n"
 "  --tls-cert FILE        PEM certificate: serve wss:// (needs --tls-key)\n"
 "  --tls-key FILE         PEM private key for --tls-cert\n"
+"  --web-root DIR         serve the web client (GET /, /party/ID, /web/FILE)\n"
+"                         from DIR (index.html and its files) instead of\n"
+"                         the copy built in; files up to 32 MiB\n"
+"  --no-web               do not serve the web client (those paths: 404)\n"
 "  --log-level LEVEL      error, warn, info or debug (default info)\n"
 "  --log-format FORMAT    text or json (default text)\n"
 "  --config FILE          read settings from FILE (INI: every flag above is a\n"
@@ -271,6 +275,7 @@ enum opt_id {
 	/* H3 drift */
 	OPT_DRIFT_INTERVAL,
 	OPT_REDIS, OPT_REDIS_CA, OPT_REDIS_CERT, OPT_REDIS_KEY, /* i14 cluster */
+	OPT_WEB_ROOT, OPT_NO_WEB,                       /* the web client */
 	/* about the configuration itself: flags only, never keys */
 	OPT_CONFIG, OPT_CHECK_CONFIG,
 };
@@ -322,6 +327,8 @@ static const struct option long_opts[] = {
 	{ "insecure-open", no_argument, NULL, OPT_INSECURE_OPEN },
 	{ "tls-cert", required_argument, NULL, OPT_CERT },
 	{ "tls-key", required_argument, NULL, OPT_KEY },
+	{ "web-root", required_argument, NULL, OPT_WEB_ROOT },
+	{ "no-web", no_argument, NULL, OPT_NO_WEB },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -619,6 +626,17 @@ static void apply(struct settings *s, const struct src *w, int id, const char *a
 		check_readable(w, arg);
 		cfg->tls_key = arg;
 		break;
+	case OPT_WEB_ROOT: {
+		struct stat st;
+
+		if (stat(arg, &st) || !S_ISDIR(st.st_mode) || access(arg, R_OK | X_OK))
+			fail(w, "%s: '%s' is not a readable directory", flag, arg);
+		cfg->web_root = arg;
+		break;
+	}
+	case OPT_NO_WEB:
+		cfg->no_web = true;
+		break;
 	case OPT_LOG_LEVEL:
 		if (rv_log_level_parse(arg, &s->log.level))
 			fail(w, "%s: expected error, warn, info or debug, got '%s'", flag, arg);
@@ -772,6 +790,8 @@ static bool read_config(struct settings *s, const char *path, const struct confi
 				s->cfg.fsync = false;
 			else if (long_opts[i].val == OPT_INSECURE_OPEN)
 				s->cfg.insecure_open = false;
+			else if (long_opts[i].val == OPT_NO_WEB)
+				s->cfg.no_web = false;
 		}
 	}
 	return true;
@@ -981,6 +1001,12 @@ static void show(const struct settings *s, const char *file, enum opt_id id)
 	case OPT_KEY:
 		line_out(s, file, id, c->tls_key);
 		return;
+	case OPT_WEB_ROOT:
+		line_out(s, file, id, c->web_root);
+		return;
+	case OPT_NO_WEB:
+		snprintf(v, sizeof(v), "%s", c->no_web ? "true" : "false");
+		break;
 	case OPT_LOG_LEVEL:
 		snprintf(v, sizeof(v), "%s", levels[s->log.level]);
 		break;

@@ -35,6 +35,19 @@ load cluster_helpers
 	stop_node B
 }
 
+@test "the host's media reaches the members of another node, and that node's later joiners" {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT"
+	until_healthz A '"redis":"up"' 10
+	until_healthz B '"redis":"up"' 10
+	run py "$PYHELP/media_cluster_check.py" "$A_URL" "$B_URL" pm
+	assert_success
+	assert_output --partial "ok media"
+	stop_node A
+	stop_node B
+}
+
 @test "chat history and state from Redis: the first member of a party on a node is welcomed with them, capped" {
 	start_redis
 	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" --history 5

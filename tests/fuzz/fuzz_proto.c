@@ -73,6 +73,12 @@ static void check_msg(const struct rv_msg *m)
 		if (m->u.members.after)
 			check_str(m->u.members.after, strlen(m->u.members.after));
 		break;
+	case RV_MSG_MEDIA:
+		if (m->u.media.url &&
+		    (!rv_proto_valid_media_url(m->u.media.url, m->u.media.url_len) ||
+		     !rv_proto_valid_title(m->u.media.title, m->u.media.title_len)))
+			abort();
+		break;
 	case RV_MSG_TIME:
 	case RV_MSG_BANDWIDTH_REPORT:
 	case RV_MSG_BUFFERING:

@@ -1109,6 +1109,108 @@ static void test_time_not_a_party_message(void **state)
 
 /* ---- transfer_host */
 
+/* ---- media (issue 18) */
+
+static void test_media_relayed_and_welcomed(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b, *d;
+	json_t *got[4], *j, *md;
+
+	trio(x, &a, &b, NULL);
+	assert_null(rv_party_media_url(x->p));
+	assert_null(rv_party_media_title(x->p));
+	/* with an id: the host's copy carries it, the others' does not */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"media\",\"payload\":{\"url\":"
+				  "\"https://cdn.example/film.webm\",\"title\":\"Film\"},"
+				  "\"id\":\"md1\"}", T0 + 300), 0);
+	assert_int_equal(inbox(x, a, got, 4), 1);
+	assert_string_equal(str(got[0], "type"), "media");
+	assert_string_equal(str(got[0], "id"), "md1");
+	assert_string_equal(str(got[0], "from"), "alice");
+	assert_string_equal(str(pl(got[0]), "url"), "https://cdn.example/film.webm");
+	assert_string_equal(str(pl(got[0]), "title"), "Film");
+	assert_int_equal(inbox(x, b, got, 4), 1);
+	assert_false(has(got[0], "id"));
+	assert_string_equal(str(pl(got[0]), "title"), "Film");
+	assert_true(num(got[0], "ts") == T0 + 300);
+	assert_string_equal(rv_party_media_url(x->p), "https://cdn.example/film.webm");
+	/* the state is the host's to set: a media leaves it alone */
+	assert_false(rv_party_state(x->p)->playing);
+	rv_outbox_clear(&x->ob);
+
+	/* a late joiner's welcome carries it */
+	d = join(x, "dave", "Dave", T0 + 400);
+	assert_int_equal(inbox(x, d, got, 4), 1);
+	md = json_object_get(pl(got[0]), "media");
+	assert_true(json_is_object(md));
+	assert_string_equal(str(md, "url"), "https://cdn.example/film.webm");
+	assert_string_equal(str(md, "title"), "Film");
+	rv_outbox_clear(&x->ob);
+
+	/* without an id, one broadcast; no title is "" */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"media\",\"payload\":{\"url\":"
+				  "\"/media/b.webm\"}}", T0 + 500), 0);
+	assert_int_equal(x->ob.n, 1);
+	assert_int_equal(x->ob.items[0].target, RV_TO_ALL);
+	j = item(x, 0);
+	assert_string_equal(str(pl(j), "title"), "");
+	assert_string_equal(rv_party_media_title(x->p), "");
+	rv_outbox_clear(&x->ob);
+
+	/* null clears it; a welcome then says null */
+	assert_int_equal(send_msg(x, a, "{\"type\":\"media\",\"payload\":{\"url\":null}}",
+				  T0 + 600), 0);
+	j = item(x, 0);
+	assert_true(json_is_null(json_object_get(pl(j), "url")));
+	assert_null(rv_party_media_url(x->p));
+	rv_outbox_clear(&x->ob);
+	rv_party_leave(x->p, d, T0 + 700, &x->ob);
+	rv_outbox_clear(&x->ob);
+	d = join(x, "dave2", "Dave", T0 + 800);
+	assert_int_equal(inbox(x, d, got, 4), 1);
+	assert_true(json_is_null(json_object_get(pl(got[0]), "media")));
+}
+
+static void test_media_forbidden_and_hostile(void **state)
+{
+	struct fx *x = *state;
+	struct rv_member *a, *b;
+	struct rv_msg msg = { .type = RV_MSG_MEDIA, .id = "h" };
+	char big[RV_MEDIA_URL_MAX + 2];
+
+	trio(x, &a, &b, NULL);
+	assert_int_equal(send_msg(x, b, "{\"type\":\"media\",\"payload\":{\"url\":\"/a\"},"
+				  "\"id\":\"m9\"}", T0), 1);
+	assert_error(x, b, "forbidden", "media", "m9");
+	assert_null(rv_party_media_url(x->p));
+	rv_outbox_clear(&x->ob);
+	/* what an adapter other than the decoder might hand in is checked
+	 * again: nothing changes, the host gets bad_payload */
+	assert_int_equal(rv_party_set_media(x->p, "/ok.webm", "ok"), 0);
+	msg.u.media.url = "javascript:alert(1)";
+	msg.u.media.title = "";
+	assert_int_equal(rv_party_handle(x->p, a, &msg, T0, &x->ob), 1);
+	assert_error(x, a, "bad_payload", "media", "h");
+	assert_string_equal(rv_party_media_url(x->p), "/ok.webm");
+	rv_outbox_clear(&x->ob);
+	msg.u.media.url = "/fine";
+	msg.u.media.title = "bad\ntitle";
+	assert_int_equal(rv_party_handle(x->p, a, &msg, T0, &x->ob), 1);
+	assert_error(x, a, "bad_payload", "media", "h");
+	rv_outbox_clear(&x->ob);
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(rv_party_set_media(x->p, big, NULL), RV_EINVAL);
+	big[RV_MEDIA_URL_MAX] = 0;
+	assert_int_equal(rv_party_set_media(x->p, big, NULL), 0);
+	assert_int_equal(strlen(rv_party_media_url(x->p)), RV_MEDIA_URL_MAX);
+	assert_string_equal(rv_party_media_title(x->p), "");
+	assert_int_equal(rv_party_set_media(x->p, NULL, "x"), 0);
+	assert_null(rv_party_media_url(x->p));
+}
+
 static void test_transfer_forbidden(void **state)
 {
 	struct fx *x = *state;
@@ -1989,6 +2091,8 @@ int main(void)
 		T(test_join_budget),
 		T(test_budget_zero_is_unlimited),
 		T(test_time_not_a_party_message),
+		T(test_media_relayed_and_welcomed),
+		T(test_media_forbidden_and_hostile),
 		T(test_transfer_forbidden),
 		T(test_transfer_not_found),
 		T(test_transfer_to_self),

@@ -262,7 +262,7 @@ static void test_type_names(void **state)
 	static const char *const wire[] = {
 		"sync", "chat", "reaction", "time", "transfer_host", "progress",
 		"quality_request", "bandwidth_report", "refresh", "buffering", "ready",
-		"start", "status", "members", "welcome", "member_joined",
+		"start", "status", "members", "media", "welcome", "member_joined",
 		"member_left", "host_changed", "error", "ack", "quality_state",
 		"quality_changed", "quality_suggestion", "party_state", "dropped",
 		"drift", "presence",
@@ -639,6 +639,156 @@ static void test_decode_sync_v2(void **state)
 }
 
 /* Whitespace anywhere JSON allows it, and strings that outlive the input. */
+/* media {url, title?}: what the party watches (issue 18). */
+static void test_decode_media(void **state)
+{
+	struct rv_msg m;
+	char *url, *json;
+
+	ok("{\"type\":\"media\",\"payload\":{\"url\":\"https://cdn.example/a.webm\","
+	   "\"title\":\"Night of the \\u00e9t\\u00e9 \\ud83c\\udf89\"},\"id\":\"md\"}", &m);
+	assert_int_equal(m.type, RV_MSG_MEDIA);
+	assert_string_equal(m.u.media.url, "https://cdn.example/a.webm");
+	assert_int_equal(m.u.media.url_len, strlen("https://cdn.example/a.webm"));
+	assert_string_equal(m.u.media.title, "Night of the \xc3\xa9t\xc3\xa9 \xf0\x9f\x8e\x89");
+	assert_string_equal(m.id, "md");
+	rv_msg_clear(&m);
+	/* no title: "" */
+	ok("{\"type\":\"media\",\"payload\":{\"url\":\"/media/film.webm\"}}", &m);
+	assert_string_equal(m.u.media.title, "");
+	assert_int_equal(m.u.media.title_len, 0);
+	rv_msg_clear(&m);
+	ok("{\"type\":\"media\",\"payload\":{\"url\":\"film.webm?t=1#x\",\"title\":null}}", &m);
+	assert_string_equal(m.u.media.url, "film.webm?t=1#x");
+	rv_msg_clear(&m);
+	/* null: the party watches nothing */
+	ok("{\"type\":\"media\",\"payload\":{\"url\":null,\"title\":\"ignored\"}}", &m);
+	assert_null(m.u.media.url);
+	rv_msg_clear(&m);
+
+	err("{\"type\":\"media\"}", RV_ERR_BAD_PAYLOAD, "media", "\"url\" is required");
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"\"}}", RV_ERR_BAD_PAYLOAD, "media",
+	    "empty");
+	err("{\"type\":\"media\",\"payload\":{\"url\":42}}", RV_ERR_BAD_PAYLOAD, "media",
+	    "string");
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":7}}",
+	    RV_ERR_BAD_PAYLOAD, "media", "title");
+	/* hostile schemes and spellings */
+	static const char *const bad[] = {
+		"javascript:alert(1)", "JavaScript:alert(1)", "data:video/webm;base64,AAAA",
+		"blob:https://x/1", "file:///etc/passwd", "ftp://x/a.webm",
+		"//evil.example/a.webm", "/\\\\evil.example/a.webm", "http://", "https:///path",
+		"https://?q", "http:/x", "a b.webm", "/a\\tb", "/a\\nb", "/a\\u0000b",
+		"/a\\u007fb", "/a\\u0085b", "java\\tscript:alert(1)", " /a.webm",
+		"vbscript:x", "c:/x.webm",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json = xfmt("{\"type\":\"media\",\"payload\":{\"url\":\"%s\"}}", bad[i]);
+		err(json, strchr(bad[i], '\\') && strstr(bad[i], "u0000") ? RV_ERR_BAD_JSON
+			: RV_ERR_BAD_PAYLOAD, NULL, NULL);
+		free(json);
+	}
+	/* the url cap: 2048 bytes fit, 2049 are too_large */
+	url = rep("a", RV_MEDIA_URL_MAX - 8);
+	json = xfmt("{\"type\":\"media\",\"payload\":{\"url\":\"https://%s\"}}", url);
+	ok(json, &m);
+	assert_int_equal(m.u.media.url_len, RV_MEDIA_URL_MAX);
+	rv_msg_clear(&m);
+	free(json);
+	json = xfmt("{\"type\":\"media\",\"payload\":{\"url\":\"https://%sa\"}}", url);
+	err(json, RV_ERR_TOO_LARGE, "media", "2048");
+	free(json);
+	free(url);
+	/* the title: 256 bytes fit, 257 are too_large; controls, bidi
+	 * controls and separators are refused */
+	url = rep("\xc3\xa9", RV_MEDIA_TITLE_MAX / 2);
+	json = xfmt("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":\"%s\"}}", url);
+	ok(json, &m);
+	assert_int_equal(m.u.media.title_len, RV_MEDIA_TITLE_MAX);
+	rv_msg_clear(&m);
+	free(json);
+	json = xfmt("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":\"%sx\"}}", url);
+	err(json, RV_ERR_TOO_LARGE, "media", "256");
+	free(json);
+	free(url);
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":\"a\\nb\"}}",
+	    RV_ERR_BAD_PAYLOAD, "media", "title");
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":\"a\\u202eb\"}}",
+	    RV_ERR_BAD_PAYLOAD, "media", "title");
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":\"a\\u2028b\"}}",
+	    RV_ERR_BAD_PAYLOAD, "media", "title");
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"/a\",\"title\":\"\\ud800\"}}",
+	    RV_ERR_BAD_JSON, NULL, NULL);
+	/* invalid UTF-8 in the url never gets past the parser */
+	err("{\"type\":\"media\",\"payload\":{\"url\":\"/\xff\"}}", RV_ERR_BAD_JSON, NULL, NULL);
+}
+
+static void test_valid_media_url(void **state)
+{
+	static const char *const good[] = {
+		"http://a", "HTTPS://cdn.example:8443/v/a.webm?sig=x%20y#t=3",
+		"https://[::1]:8080/a", "/a.webm", "./a.webm", "../m/a.webm", "a.webm",
+		"?x=1", "#t", "dir/file:with-colon.webm", "/caf\xc3\xa9.webm",
+	};
+	static const char *const bad[] = {
+		"", "javascript:x", "data:,x", "http:x", "https:/x", "http://", "//x",
+		"/\\x", "\\\\x", "a b", "a\tb", "\x7f", "/\xc2\x80", "/\xc2\x9f", "/\xff",
+		"mailto:a@b", "HTTP:", "ws://x/a",
+	};
+	char *big;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!rv_proto_valid_media_url(good[i], strlen(good[i])))
+			fail_msg("\"%s\" refused", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (rv_proto_valid_media_url(bad[i], strlen(bad[i])))
+			fail_msg("\"%s\" accepted", bad[i]);
+	assert_false(rv_proto_valid_media_url(NULL, 0));
+	/* len bounds the check, not a NUL */
+	assert_true(rv_proto_valid_media_url("/a b", 2));
+	assert_true(rv_proto_valid_media_url("/\xc2\xa0", 3));
+	assert_false(rv_proto_valid_media_url("/\xc2", 2));
+	big = rep("a", RV_MEDIA_URL_MAX + 1);
+	assert_true(rv_proto_valid_media_url(big, RV_MEDIA_URL_MAX));
+	assert_false(rv_proto_valid_media_url(big, RV_MEDIA_URL_MAX + 1));
+	free(big);
+
+	assert_true(rv_proto_valid_title("", 0));
+	assert_true(rv_proto_valid_title("Ana's film \xf0\x9f\x8e\x89", 15));
+	assert_false(rv_proto_valid_title("a\x01", 2));
+	assert_false(rv_proto_valid_title("\xe2\x80\xae", 3));   /* U+202E */
+	assert_false(rv_proto_valid_title("\xc2\x85", 2));       /* NEL, C1 */
+	assert_false(rv_proto_valid_title("\xed\xa0\x80", 3));   /* a surrogate */
+	big = rep("x", RV_MEDIA_TITLE_MAX + 1);
+	assert_true(rv_proto_valid_title(big, RV_MEDIA_TITLE_MAX));
+	assert_false(rv_proto_valid_title(big, RV_MEDIA_TITLE_MAX + 1));
+	free(big);
+}
+
+static void test_encode_media_frame(void **state)
+{
+	struct rv_frame *f;
+	json_t *j;
+
+	f = rv_proto_media_frame("/a\"b.webm", "T\xc3\xa9", "m1", 1000.5, "x");
+	j = frame_json(f);
+	assert_string_equal(jstr(j, "type"), "media");
+	assert_string_equal(jstr(jpayload(j), "url"), "/a\"b.webm");
+	assert_string_equal(jstr(jpayload(j), "title"), "T\xc3\xa9");
+	assert_string_equal(jstr(j, "from"), "m1");
+	assert_string_equal(jstr(j, "id"), "x");
+	assert_true(f->kind == RV_FRAME_EVENT);
+	json_decref(j);
+	rv_frame_unref(f);
+	f = rv_proto_media_frame(NULL, "ignored", "m1", 1000.5, NULL);
+	j = frame_json(f);
+	assert_true(json_is_null(json_object_get(jpayload(j), "url")));
+	assert_string_equal(jstr(jpayload(j), "title"), "");
+	assert_null(json_object_get(j, "id"));
+	json_decref(j);
+	rv_frame_unref(f);
+}
+
 static void test_decode_whitespace_and_lifetime(void **state)
 {
 	const char *json = " \t\r\n{ \"type\" : \"chat\" ,\n\"payload\" : { \"text\" :"
@@ -1483,7 +1633,7 @@ static void test_mutation_smoke(void **state)
 		memset(&m, 0xa5, sizeof(m));
 		if (rv_proto_decode(guard_put(&g, buf, len), len, &m, &e) == 0) {
 			assert_non_null(m.tree);
-			assert_true(m.type >= RV_MSG_SYNC && m.type <= RV_MSG_MEMBERS);
+			assert_true(m.type >= RV_MSG_SYNC && m.type <= RV_MSG_MEDIA);
 			ok_count++;
 			rv_msg_clear(&m);
 		} else {
@@ -2179,6 +2329,9 @@ int main(void)
 		cmocka_unit_test(test_valid_id),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_valid_name_hostile),
+		cmocka_unit_test(test_decode_media),
+		cmocka_unit_test(test_valid_media_url),
+		cmocka_unit_test(test_encode_media_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

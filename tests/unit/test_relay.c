@@ -57,9 +57,9 @@ static void chat_and_reaction_round_trip(void **state)
 {
 	/* a frame may hold newlines and any UTF-8: only the first line is the head */
 	const char *frame = "{\"type\":\"chat\",\"payload\":{\"text\":\"a\\nb é 🎉\"}}\n";
-	enum rv__relay_kind kinds[] = { RV__RELAY_CHAT, RV__RELAY_REACTION };
+	enum rv__relay_kind kinds[] = { RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		struct rv__relay_msg in = { .node = 1, .kind = kinds[i], .frame = frame,
 					    .frame_len = strlen(frame) }, out;
 		char *buf, *copy;

@@ -172,6 +172,17 @@ int rv_party_set_host(struct rv_party *p, struct rv_member *m, double now_ms,
 struct rv_member *rv_party_host(const struct rv_party *p);
 const struct rv_playback *rv_party_state(const struct rv_party *p);
 size_t rv_party_history_len(const struct rv_party *p);
+/* What the party watches (the host's `media`): the url, NULL when none,
+ * and its title ("" when none given; NULL when no url). Borrowed from p
+ * until the next rv_party_set_media or media message. */
+const char *rv_party_media_url(const struct rv_party *p);
+const char *rv_party_media_title(const struct rv_party *p);
+/* Set the party's media without telling anyone (a party restored, or what
+ * another node's host chose): url NULL clears it, title NULL is "".
+ * 0, or RV_EINVAL (nothing changed) for a url that fails
+ * rv_proto_valid_media_url or a title that fails rv_proto_valid_title.
+ * Copies both. */
+int rv_party_set_media(struct rv_party *p, const char *url, const char *title);
 
 /* Add a member. member_id (unique, 1-32 bytes) is chosen by the caller; name
  * NULL or empty means "guest-<n>". may_host false makes the member
@@ -236,7 +247,8 @@ void rv_party_leave(struct rv_party *p, struct rv_member *m, double now_ms,
  * (over the party's budget: `error rate_limited`, after the payload checks),
  * transfer_host (to a member-only member: `error forbidden`), buffering,
  * ready and start (the waiting room, lib/barrier.c; start from a non-host:
- * `error forbidden`), status (kept as the member's drift, answered only
+ * `error forbidden`), media (host only, `error forbidden` otherwise: the
+ * party's media, relayed to everyone), status (kept as the member's drift, answered only
  * with an ack when it has an id; a counted one sets ob->has_drift and
  * ob->drift_ms), members (a page of the roster, lib/presence.c). Any other
  * type

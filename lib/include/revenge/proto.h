@@ -36,6 +36,8 @@ extern "C" {
 #define RV_AT_WINDOW_MS 5000.0  /* a sync's "at" is used within this of now */
 #define RV_MEMBERS_PAGE_DEFAULT 100 /* a members request without limit */
 #define RV_MEMBERS_PAGE_MAX 1000
+#define RV_MEDIA_URL_MAX 2048   /* media url: 1-2048 bytes */
+#define RV_MEDIA_TITLE_MAX 256  /* media title: 0-256 bytes */
 
 enum rv_msg_type {
 	RV_MSG_INVALID = 0,
@@ -55,6 +57,7 @@ enum rv_msg_type {
 	RV_MSG_START,               /* host: end the wait now */
 	RV_MSG_STATUS,              /* where my player is */
 	RV_MSG_MEMBERS,             /* a page of the roster (also the reply) */
+	RV_MSG_MEDIA,               /* host: what the party watches (also relayed) */
 	/* server -> client only */
 	RV_MSG_WELCOME,
 	RV_MSG_MEMBER_JOINED,
@@ -126,6 +129,11 @@ struct rv_msg {
 		 * start; limit 1..RV_MEMBERS_PAGE_MAX, RV_MEMBERS_PAGE_DEFAULT
 		 * when absent. */
 		struct { const char *after; unsigned limit; } members;
+		/* url NULL: the party watches nothing (a JSON null); else
+		 * it passed rv_proto_valid_media_url. title "" when absent,
+		 * else it passed rv_proto_valid_title. */
+		struct { const char *url; size_t url_len;
+			 const char *title; size_t title_len; } media;
 	} u;
 	void *tree;                 /* owned parse tree (json_t *) */
 };
@@ -179,6 +187,10 @@ struct rv_frame *rv_proto_time_frame(double client_time, double receive_time,
  * The one place a time request is answered, for every endpoint. */
 struct rv_frame *rv_proto_time_reply(const struct rv_msg *m, double receive_time,
 				     double send_time);
+/* "media" {url, title} with from/ts: url NULL writes "url": null (the
+ * party watches nothing) and title is then ignored ("title": ""). */
+struct rv_frame *rv_proto_media_frame(const char *url, const char *title,
+				      const char *from, double ts, const char *id);
 /* member_joined / member_left {id, name} with ts. */
 struct rv_frame *rv_proto_member_frame(enum rv_msg_type t, const char *member_id,
 				       const char *name, double ts);
@@ -237,6 +249,20 @@ size_t rv_json_depth_exceeded(const char *s, size_t len, size_t max_depth);
  *    that also has something visible they are fine ("Ana Lu").
  * Pure: reads only s[0..len), which need not be NUL-terminated. */
 bool rv_proto_valid_name(const char *s, size_t len);
+
+/* True when s[0..len) may be a party's media url: 1-RV_MEDIA_URL_MAX
+ * bytes of valid UTF-8 without white space, controls (C0, DEL, C1) or
+ * backslashes (which browsers read as '/'), and either an absolute
+ * http:// or https:// URL (scheme in any case) with a host, or a relative
+ * reference that is no network-path ("//host") and has no scheme (no ':'
+ * before the first '/', '?' or '#'): never javascript:, data:, blob:,
+ * file: or any other scheme. Pure. */
+bool rv_proto_valid_media_url(const char *s, size_t len);
+
+/* True when s[0..len) may be a media title: 0-RV_MEDIA_TITLE_MAX bytes of
+ * valid UTF-8 with none of the characters a display name refuses anywhere
+ * (controls, bidi controls, line and paragraph separators). Pure. */
+bool rv_proto_valid_title(const char *s, size_t len);
 
 #ifdef __cplusplus
 }

@@ -166,6 +166,11 @@ struct rv_server_config {
 	 * Borrowed. */
 	const char *redis_cert;
 	const char *redis_key;
+	/* The web client on plain HTTP (GET /, /party/{id}, /web/...):
+	 * compiled in; web_root, when set, serves that directory's copy
+	 * instead (borrowed); no_web answers those paths 404. */
+	const char *web_root;
+	bool no_web;
 };
 
 /* Fill cfg with the defaults: 127.0.0.1:8080, no store, 64 KiB messages,
