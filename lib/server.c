@@ -628,6 +628,8 @@ static void healthz_shards(const struct rv_metrics *m, char *buf, size_t len)
 		}
 	if (at < len)
 		snprintf(buf + at, len - at, "]");
+}
+
 /* The web client (web.c): 0 or -1 when answered, 1 when uri is not its.
  * A header that does not fit, like a failed allocation, drops the
  * connection. */
@@ -734,7 +736,10 @@ static int http_request(struct rv__server *s, struct rv__conn *c, struct lws *ws
 		free(text);
 		return r;
 	}
-	if (!s->cfg->no_web && (n = web_request(s, c, wsi, uri)) <= 0)
+	/* the web client is the public address's: the metrics one serves
+	 * only /metrics, /healthz and the admin API */
+	if (!s->cfg->no_web && (!s->ops_vhost || lws_get_vhost(wsi) != s->ops_vhost) &&
+	    (n = web_request(s, c, wsi, uri)) <= 0)
 		return n;
 	n = snprintf(body, sizeof(body), "{\"error\":\"not found\"}\n");
 	return http_reply(c, wsi, 404, "application/json", body, (size_t)n);

@@ -51,6 +51,11 @@ metrics_url() {
 		-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
 		"$M/ws/party/p1"
 	assert_output 404
+	# the web client is the public address's alone
+	run curl -s -o /dev/null -w '%{http_code}' "$M/"
+	assert_output 404
+	run curl -s -o /dev/null -w '%{http_code}' "$HTTP/"
+	assert_output 200
 	# no token key: the admin API is off, and says so
 	run curl -s "$M/admin/parties"
 	assert_output --partial '"message":"the admin API is off: the server has no token key'
