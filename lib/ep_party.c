@@ -1319,6 +1319,7 @@ static void party_message(void *state, struct rv__conn *c, const struct rv_msg *
 		case RV_MSG_START:
 		case RV_MSG_BUFFERING:
 		case RV_MSG_READY:
+		case RV_MSG_MEDIA:
 			pc->live->kp.dirty = true;
 			break;
 		default:

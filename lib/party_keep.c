@@ -309,6 +309,8 @@ bool rv__keep_restore(struct rv__keep *k, struct rv_party *p, struct rv__keep_pa
 						     RV_FRAME_EVENT)))
 				hist[n++]->msg_type = RV_MSG_CHAT;
 	rv_party_restore(p, &st, hist, n);
+	if (s.media_url[0])
+		rv_party_set_media(p, s.media_url, s.media_title);
 	for (size_t i = 0; i < n; i++)
 		rv_frame_unref(hist[i]);
 	free(hist);
@@ -432,6 +434,10 @@ static char *encode(struct rv__keep *k, struct rv_party *p, struct rv__keep_part
 		if (kp->gone[i].until >= now_ms)
 			s.members[n++] = kp->gone[i];
 	s.n_members = n;
+	if (rv_party_media_url(p)) {
+		snprintf(s.media_url, sizeof(s.media_url), "%s", rv_party_media_url(p));
+		snprintf(s.media_title, sizeof(s.media_title), "%s", rv_party_media_title(p));
+	}
 	doc = rv__party_save_encode(&s);
 out:
 	free(s.history);

@@ -48,6 +48,9 @@ char *rv__party_save_encode(const struct rv__party_save *s)
 				  json_pack("{s:s,s:f}", "id", s->claim, "until", s->claim_until) :
 				  json_null()) &&
 	     !json_object_set(doc, "history", hist) && !json_object_set(doc, "members", mem);
+	if (ok && s->media_url[0])
+		ok = !json_object_set_new(doc, "media", json_pack("{s:s,s:s}", "url", s->media_url,
+								  "title", s->media_title));
 	if (ok)
 		out = json_dumps(doc, JSON_COMPACT);
 	json_decref(hist);
@@ -183,6 +186,13 @@ int rv__party_save_decode(const char *doc, struct rv__party_save *out)
 				   member_id_ok(out->claim) &&
 				   get_num(v, "until", &out->claim_until)))
 		out->claim[0] = 0;
+	v = json_object_get(root, "media");
+	if (json_is_object(v) &&
+	    !(get_str(v, "url", out->media_url, sizeof(out->media_url)) &&
+	      rv_proto_valid_media_url(out->media_url, strlen(out->media_url)) &&
+	      get_str(v, "title", out->media_title, sizeof(out->media_title)) &&
+	      rv_proto_valid_title(out->media_title, strlen(out->media_title))))
+		out->media_url[0] = out->media_title[0] = 0;
 	if ((err = decode_history(json_object_get(root, "history"), out)) ||
 	    (err = decode_members(json_object_get(root, "members"), out)))
 		rv__party_save_clear(out);

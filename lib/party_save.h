@@ -59,6 +59,10 @@ struct rv__party_save {
 	size_t n_history;
 	struct rv__party_save_member *members;  /* encode: borrowed; decode: owned */
 	size_t n_members;
+	/* the party's media (rv_party_media_url/title): "" none; a stored
+	 * one that fails the protocol's checks is left out at decode */
+	char media_url[RV_MEDIA_URL_MAX + 1];
+	char media_title[RV_MEDIA_TITLE_MAX + 1];
 };
 
 /* s as a document: a NUL-terminated string the caller frees with free(),

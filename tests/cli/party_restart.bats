@@ -60,7 +60,7 @@ sigterm_restart() {
 	start_server --party-retention 1h
 }
 
-@test "SIGTERM and a restart keep host, paused position, speed and chat history; tokens give id, name and role back; unknown, other-party and malformed tokens are ignored or refused (400)" {
+@test "SIGTERM and a restart keep host, paused position, speed, media and chat history; tokens give id, name and role back; unknown, other-party and malformed tokens are ignored or refused (400)" {
 	sigterm_restart movie
 	rc after movie "$BATS_TEST_TMPDIR/state"
 	assert_output resumed

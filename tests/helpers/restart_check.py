@@ -68,6 +68,8 @@ async def s_before(party, state_path, playing=None):
     a, wa = await join(party, "alice")
     check(wa["role"] == "host", f"alice is not host: {wa}")
     b, wb = await join(party, "bob")
+    await send(a, "media", {"url": "/media/film.webm", "title": "Film \u00e9"}, id="m1")
+    await recv_type(a, "media")
     await send(a, "sync", {"position": 42.5, "playing": playing, "speed": 1.5}, id="s1")
     reply = await recv_type(a, "sync")
     check(reply.get("id") == "s1", f"sync reply without its id: {reply}")
@@ -103,6 +105,8 @@ async def s_after(party, state_path, playing=None):
     check(wb["participant_id"] == bob["id"], f"bob's id is not back: {wb['participant_id']} != {bob['id']}")
     check(wb["resume_token"] == bob["token"], "bob's token changed on resume")
     check(member(wb, bob["id"])["name"] == "bob", f"bob's name is not back: {wb}")
+    check(wb.get("media") == {"url": "/media/film.webm", "title": "Film \u00e9"},
+          f"media not restored: {wb.get('media')}")
     s = wb["state"]
     check(s["speed"] == 1.5 and s["playing"] == playing, f"state not restored: {s}")
     if playing:

@@ -56,6 +56,57 @@ static void round_trip(void **state)
 	free(doc);
 }
 
+/* The media comes back; a stored one the protocol would refuse does not
+ * (the rest of the document still does). */
+static void media(void **state)
+{
+	static const char *const good =
+		"{\"v\":1,\"state\":{\"position\":1,\"playing\":false,\"speed\":1,"
+		"\"server_time\":0},\"media\":{\"url\":\"https://example.org/a.webm\","
+		"\"title\":\"A \\u00e9t\\u00e9\"}}";
+	static const char *const bad[] = {
+		"{\"url\":\"javascript:alert(1)\",\"title\":\"\"}",
+		"{\"url\":\"//evil.example/x\",\"title\":\"\"}",
+		"{\"url\":\"https://a.example/x\",\"title\":\"a\\u202eb\"}",
+		"{\"url\":\"https://a.example/x\"}",
+		"{\"url\":7,\"title\":\"\"}",
+		"\"https://a.example/x\"",
+	};
+	struct rv__party_save s = { .state = { 3, true, 1, 5 } }, d;
+	char *doc, buf[512];
+
+	snprintf(s.media_url, sizeof(s.media_url), "/media/film.webm");
+	snprintf(s.media_title, sizeof(s.media_title), "Film \"1\"");
+	doc = rv__party_save_encode(&s);
+	assert_non_null(doc);
+	assert_int_equal(rv__party_save_decode(doc, &d), 0);
+	assert_string_equal(d.media_url, "/media/film.webm");
+	assert_string_equal(d.media_title, "Film \"1\"");
+	rv__party_save_clear(&d);
+	free(doc);
+	/* none stored, none back */
+	s.media_url[0] = s.media_title[0] = 0;
+	doc = rv__party_save_encode(&s);
+	assert_null(strstr(doc, "media"));
+	assert_int_equal(rv__party_save_decode(doc, &d), 0);
+	assert_string_equal(d.media_url, "");
+	rv__party_save_clear(&d);
+	free(doc);
+	assert_int_equal(rv__party_save_decode(good, &d), 0);
+	assert_string_equal(d.media_url, "https://example.org/a.webm");
+	assert_string_equal(d.media_title, "A \xc3\xa9t\xc3\xa9");
+	rv__party_save_clear(&d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"state\":{\"position\":1,\"playing\":false,"
+			 "\"speed\":1,\"server_time\":0},\"host\":\"m1\",\"media\":%s}", bad[i]);
+		assert_int_equal(rv__party_save_decode(buf, &d), 0);
+		assert_string_equal(d.media_url, "");
+		assert_string_equal(d.media_title, "");
+		assert_string_equal(d.host, "m1");
+		rv__party_save_clear(&d);
+	}
+}
+
 static void hostile_documents(void **state)
 {
 	static const char *const bad[] = {
@@ -200,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(media),
 		cmocka_unit_test(hostile_documents),
 		cmocka_unit_test(resume_state_extrapolates_only_while_playing),
 		cmocka_unit_test(tokens),
