@@ -1184,6 +1184,7 @@ void rv_server_config_defaults(struct rv_server_config *cfg)
 	cfg->max_sessions = 50000;
 	cfg->max_sessions_per_owner = 100;
 	cfg->session_ttl_s = 30 * 24 * 3600;
+	cfg->party_retention_s = 3600;
 	cfg->max_stored_per_owner = 10000;
 	cfg->max_conns_per_ip = 256;
 	cfg->handshake_rate_per_ip = 50;

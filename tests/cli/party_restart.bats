@@ -107,8 +107,8 @@ sigterm_restart() {
 	assert_output expired
 }
 
-@test "without --party-retention: no resume_token, nothing kept, and a client that ignores it works" {
-	start_server
+@test "--party-retention 0: no resume_token, nothing kept; on by default, a client that ignores it works" {
+	start_server --party-retention 0
 	run py - "$URL" <<'PYEOF'
 import asyncio, json, sys, websockets
 async def main():
@@ -125,7 +125,8 @@ PYEOF
 	assert_success
 	assert_output off
 	stop_server
-	start_server --party-retention 1h
+	# the default keeps parties (1 h)
+	start_server
 	rc old plainer
 	assert_output "old client ok"
 }

@@ -200,6 +200,7 @@ async def s_old(party):
     for _ in range(2):
         a, wa = await join(party, "plain")
         check(wa["participant_id"] not in ids, f"{wa}")
+        check(len(wa.get("resume_token", "")) >= 22, f"no resume_token: {wa}")
         ids.add(wa["participant_id"])
         await a.close()
     print("old client ok")

@@ -71,7 +71,7 @@ struct rv_server_config {
 	 * (--party-retention): a party with no members is kept (in the
 	 * store, and in memory) this long, and a member who left may resume
 	 * its id, name and host role with its welcome's resume_token within
-	 * it. 0 = off (the default): no resume tokens, nothing kept. Not in
+	 * it. 0 = off: no resume tokens, nothing kept (default 3600: 1 h). Not in
 	 * cluster mode (Redis keeps the parties there). */
 	unsigned party_retention_s;
 	struct rv_ladder ladder;      /* quality profiles, highest first */
