@@ -1451,8 +1451,16 @@ int rv__party_admin_show(void *party_state, const char *id, json_t **out)
 		char addr[48] = "";
 		json_t *e;
 
-		if (!m->remote)
-			lws_get_peer_simple(((struct rv__conn *)m->user)->wsi, addr, sizeof(addr));
+		/* the client's address: behind a --trusted-proxy the one it
+		 * forwarded, as the logs and per-address limits see it */
+		if (!m->remote) {
+			const struct rv__conn *c = m->user;
+
+			if (c->remote && c->remote[0])
+				snprintf(addr, sizeof(addr), "%s", c->remote);
+			else
+				lws_get_peer_simple(c->wsi, addr, sizeof(addr));
+		}
 		e = json_pack("{s:s, s:s, s:s, s:b, s:o}", "id", m->id, "name", m->name, "role",
 			      m == host ? "host" : "member", "remote", m->remote,
 			      "address", m->remote ? json_null() : json_string(addr));

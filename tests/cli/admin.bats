@@ -158,3 +158,28 @@ req() {
 	run -0 "$SERVER" admin --help
 	assert_output --partial 'Usage: revenge-server admin'
 }
+
+@test "behind a --trusted-proxy a member's address is the one its proxy forwarded" {
+	local pid=$SERVER_PID url=$URL http=$HTTP port=$PORT log=$SERVER_LOG
+	SERVER_NAME=fwd start_server --metrics-listen 127.0.0.1:0 --auth-secret-file "$SECRET" \
+		--trusted-proxy 127.0.0.1/32
+	local admin
+	admin=$(sed -n 's/^revenge-server: metrics on //p' "$BATS_TEST_TMPDIR/fwd.out")
+	run py - "$URL" "$PLAIN_TOKEN" "$admin" "$ADMIN_TOKEN" <<'PYEOF'
+import asyncio, json, sys, urllib.request, websockets
+url, tok, admin, atok = sys.argv[1:5]
+async def main():
+    async with websockets.connect(f"{url}/ws/party/fwd?name=ann&token={tok}",
+                                  extra_headers={"X-Forwarded-For": "203.0.113.7"}) as ws:
+        await ws.recv()
+        req = urllib.request.Request(admin + "/admin/parties/fwd",
+                                     headers={"Authorization": "Bearer " + atok})
+        body = json.loads(await asyncio.to_thread(lambda: urllib.request.urlopen(req, timeout=10).read()))
+        print(body["member_list"][0]["address"])
+asyncio.run(main())
+PYEOF
+	stop_server
+	SERVER_PID=$pid URL=$url HTTP=$http PORT=$port SERVER_LOG=$log
+	assert_success
+	assert_output 203.0.113.7
+}
