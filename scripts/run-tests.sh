@@ -19,6 +19,11 @@
 # and CI has 10 minutes on 2 cores. The two tests that need the plain build
 # (the valgrind run of the server, the fresh-machine Makefile test) take it
 # from REVENGE_PLAIN_BUILD. `--only cli` runs the plain pass alone.
+#
+# Lanes of a full run, one after another: the builds; the unit tests plain
+# and with ASan; the ASan bats batch, side by side, with the soak, the
+# fuzzers, the valgrind run and the untimed PostgreSQL tests beside it; the
+# bats tests tagged "timed", alone; the PostgreSQL store's timed tests.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -40,19 +45,30 @@ jobs=$(nproc 2>/dev/null || echo 2)
 bats_jobs=()
 # Two lanes for the bats tests. A test that times what it sees (tick
 # intervals, idle CPU, a latency or drift bound, a count that depends on
-# how fast clients send, a benchmark) carries the bats tag "timed"
-# (`# bats test_tags=timed` on the line above it, or `# bats
-# file_tags=timed` near the top of a file): the timed tests run one file at
-# a time after the side-by-side batch, on a machine left to them. Every
-# other test, and so every new file unless it says otherwise, runs in the
-# batch. The longest side-by-side files start first, so that none of them
+# how fast clients send, a sync spread in ms, a flood that would disturb
+# the others) carries the bats tag "timed" (`# bats test_tags=timed` on the
+# line above it, or `# bats file_tags=timed` near the top of a file): the
+# timed tests run one file at a time after the side-by-side batch, on a
+# machine left to them, and that lane is what makes `make test` long. A
+# test that only waits for something, with a bound of seconds, or counts
+# what a schedule sent (a benchmark's smoke run that checks deliveries) is
+# not timed. Every other test, and so every new file unless it says
+# otherwise, runs in the batch. The longest side-by-side files start first, so that none of them
 # is left running alone at the end of the batch (the rest follow in name
 # order); a name here that no longer exists is skipped.
-long_side_files="cluster.bats party_tui.bats readme.bats bench.bats cluster_tls.bats probe.bats token.bats auth.bats soak.bats probe_accuracy.bats completion.bats store_pg.bats store_migrate.bats"
+long_side_files="package.bats bench.bats cluster_shards.bats cluster.bats readme.bats party_tui.bats web.bats cluster_tls.bats probe.bats token.bats auth.bats cluster_progress.bats proxy.bats soak.bats probe_accuracy.bats cluster_bench.bats completion.bats store_pg.bats store_migrate.bats"
 # bats >= 1.8 filters by tag; an older one runs a file with any timed test
-# whole in the timed lane.
+# whole in the timed lane. Asked by version: Debian's 1.8.2 takes
+# --filter-tags but its --help does not list it, and asking the help alone
+# sent every file with a timed test whole into the timed lane.
 bats_tags=
-if bats --help 2>&1 | grep -q -- --filter-tags; then bats_tags=1; fi
+bats_version=$(bats --version 2>/dev/null | sed -n 's/^Bats \([0-9][0-9.]*\).*/\1/p')
+if [ -n "$bats_version" ] &&
+	[ "$(printf '1.8.0\n%s\n' "$bats_version" | sort -V | head -n 1)" = 1.8.0 ]; then
+	bats_tags=1
+elif bats --help 2>&1 | grep -q -- --filter-tags; then
+	bats_tags=1
+fi
 if command -v parallel >/dev/null 2>&1; then
 	bats_jobs=(--jobs "${BATS_JOBS:-4}" --no-parallelize-within-files)
 fi
@@ -105,43 +121,89 @@ run_unit() { # $1 build dir, $2 label, [$3 wrapper...]
 }
 
 # The side-by-side batch mostly waits (about one core busy of two), so
-# work that only needs to finish, not to be timed, goes beside it: the soak
+# work that only needs to finish, not to be timed, goes beside it, niced
+# (BESIDE_NICE, default 5) so that the batch's tests come first: the soak
 # (30 s, itself mostly waiting; tests/cli/soak.bats runs a short one beside
-# the others the same way), the build of the fuzz targets and the untimed
-# PostgreSQL tests (start_pg_side). All are over before the timed tests
-# start: they would make those lie.
+# the others the same way), the fuzz targets' build and smoke run (each
+# target runs for its seconds whatever its share of the CPU), the unit
+# programs under valgrind (counted, not timed) and the untimed PostgreSQL
+# tests (start_pg_side). All are over before the timed tests start: they
+# would make those lie.
+beside_nice=(nice -n "${BESIDE_NICE:-5}")
 soak_pid=
 soak_log=
 start_soak() {
 	soak_log=$(mktemp)
-	( scripts/soak.sh "${SOAK_TEST_SECONDS:-30}" build/asan >"$soak_log" 2>&1; echo $? >"$soak_log.rc" ) &
+	( "${beside_nice[@]}" scripts/soak.sh "${SOAK_TEST_SECONDS:-30}" build/asan >"$soak_log" 2>&1
+	  echo $? >"$soak_log.rc" ) &
 	soak_pid=$!
 }
-fuzz_build_pid=
-start_fuzz_build() {
-	make --no-print-directory -s -j"$jobs" fuzz-build >/dev/null 2>&1 &
-	fuzz_build_pid=$!
+# start_fuzz_side: build the fuzz targets, then run make fuzz-smoke; its
+# output in $fuzz_log (read by the fuzz section below)
+fuzz_pid=
+fuzz_log=
+start_fuzz_side() {
+	fuzz_log=$(mktemp)
+	( "${beside_nice[@]}" make --no-print-directory -s -j"$jobs" fuzz-build >/dev/null 2>&1
+	  "${beside_nice[@]}" make --no-print-directory -s -j"$jobs" fuzz-smoke >"$fuzz_log" 2>&1 ) &
+	fuzz_pid=$!
+}
+# start_valgrind_side BUILD: this script's valgrind suite alone, in the
+# background; its output in $valgrind_log (read by the valgrind section)
+valgrind_pid=
+valgrind_log=
+start_valgrind_side() {
+	valgrind_log=$(mktemp)
+	( "${beside_nice[@]}" scripts/run-tests.sh --only valgrind --build "$1" >"$valgrind_log" 2>&1 ) &
+	valgrind_pid=$!
 }
 
 # pg_bats BUILD [BATS FLAGS...]: the store's files on a private PostgreSQL
 # (tests/helpers/pg.sh), one at a time.
 pg_files="progress.bats stream.bats store_prune.bats party_restart.bats"
+pg_paths() {
+	local f
+	for f in $pg_files; do printf 'tests/cli/%s\n' "$f"; done
+}
 pg_bats() {
-	local b=$1 f
-	local -a paths=()
+	local b=$1
 	shift
-	for f in $pg_files; do paths+=("tests/cli/$f"); done
 	tests/helpers/pg.sh run -- env REVENGE_TEST_STORE=postgres REVENGE_BUILD="$PWD/$b" \
-		bats --tap "$@" "${paths[@]}"
+		bats --tap "$@" $(pg_paths)
 }
 # Their untimed tests go beside the ASan batch too (one more file at a
-# time, mostly waiting on the store); the timed ones wait for the end.
+# time, mostly waiting on the store). The same PostgreSQL then waits
+# (bounded) for the word to run the timed ones, once the ASan timed tests
+# are over: $pg_side_dir/go holds "run" (or "skip"); the untimed tests'
+# TAP is in side.log and side.rc, the timed ones' in timed.log and
+# timed.rc, what pg.sh says in pg.log.
 pg_side_pid=
-pg_side_log=
+pg_side_dir=
 start_pg_side() { # $1 build dir
-	pg_side_log=$(mktemp)
-	( pg_bats "$1" --filter-tags '!timed' >"$pg_side_log" 2>&1; echo $? >"$pg_side_log.rc" ) &
+	pg_side_dir=$(mktemp -d)
+	tests/helpers/pg.sh run -- env REVENGE_TEST_STORE=postgres REVENGE_BUILD="$PWD/$1" \
+		SIDE="$pg_side_dir" OWNER=$$ bash -c '
+		bats --tap --filter-tags "!timed" "$@" >"$SIDE/side.log" 2>&1
+		echo $? >"$SIDE/side.rc"
+		for _ in $(seq 1 36000); do   # an hour at most, and never past this script
+			[ -e "$SIDE/go" ] && break
+			kill -0 "$OWNER" 2>/dev/null || exit 1
+			sleep 0.1
+		done
+		[ "$(cat "$SIDE/go" 2>/dev/null)" = run ] || exit 0
+		bats --tap --filter-tags timed "$@" >"$SIDE/timed.log" 2>&1
+		echo $? >"$SIDE/timed.rc"' _ $(pg_paths) >"$pg_side_dir/pg.log" 2>&1 &
 	pg_side_pid=$!
+}
+# pg_side_wait: until the untimed PostgreSQL tests are over (bounded)
+pg_side_wait() {
+	local i
+	[ -n "$pg_side_pid" ] || return 0
+	for i in $(seq 1 6000); do
+		[ -e "$pg_side_dir/side.rc" ] && return 0
+		kill -0 "$pg_side_pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
 }
 
 count_bats() { # $1 label, $2 TAP log, $3 bats's exit status; sets ok, notok
@@ -193,20 +255,22 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 	rc=0
 	if [ "${3:-}" = beside ]; then
 		if want soak; then start_soak; fi
-		if want fuzz; then start_fuzz_build; fi
+		if want fuzz; then start_fuzz_side; fi
+		if want valgrind; then start_valgrind_side "$build"; fi
 		if want postgres && [ -n "$bats_tags" ]; then start_pg_side "$1"; fi
 	fi
 	REVENGE_BUILD="$PWD/$1" bats --tap "${bats_jobs[@]}" "${side_filter[@]}" "${side[@]}" >"$log" 2>&1 || rc=$?
+	local tb=$SECONDS
 	[ -z "$soak_pid" ] || wait "$soak_pid"
-	[ -z "$pg_side_pid" ] || wait "$pg_side_pid" || true
-	[ -z "$fuzz_build_pid" ] || wait "$fuzz_build_pid" || true
-	fuzz_build_pid=
+	[ -z "$fuzz_pid" ] || wait "$fuzz_pid" || true
+	[ -z "$valgrind_pid" ] || wait "$valgrind_pid" || true
+	pg_side_wait
 	local t1=$SECONDS
 	if [ ${#alone[@]} -gt 0 ]; then
 		REVENGE_BUILD="$PWD/$1" bats --tap "${alone_filter[@]}" "${alone[@]}" >>"$log" 2>&1 || rc=$?
 	fi
 	count_bats "$2" "$log" $rc
-	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((t1 - t0)) side by side, $((SECONDS - t1)) timed)"
+	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((tb - t0)) side by side, $((t1 - tb)) waiting for the work beside it, $((SECONDS - t1)) timed)"
 	rm -f "$log"
 }
 
@@ -224,8 +288,23 @@ if want asan; then
 	run_cli build/asan cli-asan beside
 fi
 if want valgrind; then
-	run_unit "$build" unit-valgrind valgrind -q --leak-check=full --show-leak-kinds=all \
-		--errors-for-leak-kinds=all --error-exitcode=99
+	if [ -n "$valgrind_pid" ]; then   # run beside the ASan batch: its sums
+		wait "$valgrind_pid" || true
+		grep -v -e '^tests: ' -e '^FAILED: ' "$valgrind_log"
+		v=$(sed -n 's/^tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$valgrind_log")
+		if [ -z "$v" ]; then
+			failed=$((failed + 1))
+			failures+=("unit-valgrind (no summary)")
+		else
+			passed=$((passed + ${v% *}))
+			failed=$((failed + ${v#* }))
+			while IFS= read -r f; do failures+=("$f"); done < <(sed -n 's/^FAILED: //p' "$valgrind_log")
+		fi
+		rm -f "$valgrind_log"
+	else
+		run_unit "$build" unit-valgrind valgrind -q --leak-check=full --show-leak-kinds=all \
+			--errors-for-leak-kinds=all --error-exitcode=99
+	fi
 fi
 
 # The store's files again, with PostgreSQL behind --db, against the ASan
@@ -240,11 +319,13 @@ if want postgres; then
 	log=$(mktemp)
 	rc=0
 	if [ -n "$pg_side_pid" ]; then
+		# its PostgreSQL is still up: the timed tests now, on a quiet machine
+		echo run >"$pg_side_dir/go"
 		wait "$pg_side_pid" || true
-		cat "$pg_side_log" >"$log"
-		rc=$(cat "$pg_side_log.rc" 2>/dev/null || echo 1)
-		rm -f "$pg_side_log" "$pg_side_log.rc"
-		pg_bats "$pgb" --filter-tags timed >>"$log" 2>&1 || rc=$?
+		cat "$pg_side_dir/pg.log" "$pg_side_dir/side.log" "$pg_side_dir/timed.log" >"$log" 2>/dev/null
+		[ "$(cat "$pg_side_dir/side.rc" 2>/dev/null)" = 0 ] || rc=1
+		[ "$(cat "$pg_side_dir/timed.rc" 2>/dev/null)" = 0 ] || rc=1
+		rm -rf "$pg_side_dir"
 	else
 		pg_bats "$pgb" >"$log" 2>&1 || rc=$?
 	fi
@@ -255,8 +336,12 @@ fi
 
 if want fuzz; then
 	t0=$SECONDS
-	log=$(mktemp)
-	if make --no-print-directory -s -j"$jobs" fuzz-smoke >"$log" 2>&1; then :; fi
+	if [ -n "$fuzz_pid" ]; then   # built and run beside the ASan batch
+		log=$fuzz_log
+	else
+		log=$(mktemp)
+		if make --no-print-directory -s -j"$jobs" fuzz-smoke >"$log" 2>&1; then :; fi
+	fi
 	ok=$(grep -c '^ok fuzz ' "$log")
 	notok=$(grep -c '^not ok fuzz ' "$log")
 	passed=$((passed + ok))

@@ -40,7 +40,6 @@ assert r["clock_error_ms"] is not None and r["clock_error_ms"] < 5, r
 '
 }
 
-# bats test_tags=timed
 @test "sync, 30 ms each way, normal jitter sd 10 ms: completes, reports transients per command" {
 	run "$BENCH" --url "$URL" sync --members 4 --duration 5s --delay 30 --jitter 10 --seed 7 \
 		--jitter-dist normal
@@ -135,7 +134,6 @@ assert r["spread_ms"]["p99"] is None and "cannot connect" in r["first_failure"],
 	assert_output --partial "plain ws:// only"
 }
 
-# bats test_tags=timed
 @test "sync with --src: the relays connect from those sources, pings still cross the paths" {
 	run "$BENCH" --url "$URL" --src 127.0.0.2-3 sync --members 2 --duration 3s --delay 30 --json
 	assert_success

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # revenge-bench against two nodes sharing a Redis (tests/cli/cluster_helpers.bash):
-# fanout, sync (spread bounds), sync --rejoin, fill. Timed, all of it: run
-# after the side-by-side batch (scripts/run-tests.sh).
-# bats file_tags=timed
+# fanout, sync (spread bounds), sync --rejoin, fill. The two sync runs
+# judge spreads in ms: tagged "timed", run after the side-by-side batch
+# (scripts/run-tests.sh); fanout and fill only count deliveries, so they
+# run in the batch.
 load helpers
 load cluster_helpers
 
@@ -44,6 +45,7 @@ assert r["redis_cpu_s"] is not None and r["redis_us_per_message"] is not None, r
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "revenge-bench sync over two nodes: members on both, spread per node and across within bounds" {
 	open_nodes
 	run timeout 60 "$REVENGE_BUILD/bin/revenge-bench" --url "$A_URL" --url "$B_URL" \
@@ -80,6 +82,7 @@ assert r["lead_ms"]["count"] == r["commands"], r
 	stop_node B
 }
 
+# bats test_tags=timed
 @test "revenge-bench sync --rejoin: node B killed and started again, its members come back in sync" {
 	open_nodes
 	local out="$BATS_TEST_TMPDIR/rejoin.json" i

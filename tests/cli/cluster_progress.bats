@@ -4,9 +4,10 @@
 # A report acked on one node shows in the ticks of the session's
 # connections on the other; Redis away, each node goes on alone and catches
 # up from the store when it is back; a node killed (-9) under a stream of
-# reports loses none that it acked. Timed: a tick within its interval, a
-# stream at a fixed rate (scripts/run-tests.sh runs it after the batch).
-# bats file_tags=timed
+# reports loses none that it acked. The first test times a tick within
+# its interval (plus a second): tagged "timed", run after the batch
+# (scripts/run-tests.sh); the others wait with bounds of seconds, and run
+# in the batch.
 load helpers
 load cluster_helpers
 
@@ -57,6 +58,7 @@ pc() {
 	py "$PYHELP/progress_cluster.py" "$@"
 }
 
+# bats test_tags=timed
 @test "a report acked on node A shows in node B's ticks of the session within one interval, and B's on A" {
 	start_nodes
 	run pc follow "$A_URL" "$B_URL" s-follow 300

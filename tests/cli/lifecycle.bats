@@ -69,7 +69,14 @@ drain_with() {
 	for i in $(seq 1 20); do
 		rvcat --timeout 20000 --count 999 "$URL/ws/party/idle$((i % 4))" </dev/null >/dev/null 3>&- &
 	done
-	sleep 1
+	# all 20 in (bounded), then a moment for their joins to settle
+	for i in $(seq 1 200); do
+		http_get /metrics | grep -qx 'revenge_connections{endpoint="party"} 20' && break
+		sleep 0.05
+	done
+	http_get /metrics | grep -qx 'revenge_connections{endpoint="party"} 20' ||
+		fail "the 20 clients never all connected"
+	sleep 0.5
 	local before after
 	before=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
 	sleep 3

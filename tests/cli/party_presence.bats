@@ -45,7 +45,6 @@ bad_presence_flag() { # expected-substring args...
 	assert_output --partial "ok 500 members, 18 member_joined then"
 }
 
-# bats test_tags=timed
 @test "--presence-batch-above 0 keeps per-event messages in any party" {
 	start_server --presence-batch-above 0 --party-join-rate 0 --rate-limit 0
 	run timeout 60 env PYTHONPATH="$PYHELP" "$PY" - "$URL" <<'PYEOF'
