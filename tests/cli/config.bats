@@ -202,7 +202,7 @@ assert any(l.get("event")=="config" and sys.argv[2] in l.get("msg","") for l in 
 	# every key set to the value shown, but those that need a real file,
 	# a reachable Redis or a second store
 	sed -E 's/^#([a-z][a-z-]*) = /\1 = /' "$EXAMPLE" |
-		grep -vE '^(tls-|redis|auth-secret|auth-public|port-file|db = postgres)' \
+		grep -vE '^(tls-|redis|auth-secret|auth-public|port-file|db = postgres|web-root)' \
 		>"$BATS_TEST_TMPDIR/all.conf"
 	check "$BATS_TEST_TMPDIR/all.conf"
 	assert_success
