@@ -34,7 +34,6 @@ pc() {
 
 @test "a session's profile survives a restart" {
 	start_server
-	start_server
 	pc quality_request keep-1 480p
 	stop_server
 	cp "$SERVER_LOG" "$BATS_TEST_TMPDIR/first-run.log"
