@@ -373,6 +373,14 @@ if want soak; then
 	rm -f "$soak_log" "$soak_log.rc"
 fi
 
+# A server a test left running holds ports, memory and, often, bats's
+# descriptors: named here (so the test can be found) and stopped.
+leaked=$(pgrep -f "^$PWD/build(/asan)?/bin/revenge-server " 2>/dev/null || true)
+for pid in $leaked; do
+	echo "warning: a test left revenge-server running: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)" >&2
+	kill -KILL "$pid" 2>/dev/null || true
+done
+
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
 echo "tests: $passed passed, $failed failed ($SECONDS s in all)"
 [ "$failed" -eq 0 ]
