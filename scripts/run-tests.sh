@@ -154,7 +154,8 @@ valgrind_pid=
 valgrind_log=
 start_valgrind_side() {
 	valgrind_log=$(mktemp)
-	( "${beside_nice[@]}" scripts/run-tests.sh --only valgrind --build "$1" >"$valgrind_log" 2>&1 ) &
+	( RV_TESTS_NESTED=1 "${beside_nice[@]}" scripts/run-tests.sh --only valgrind --build "$1" \
+		>"$valgrind_log" 2>&1 ) &
 	valgrind_pid=$!
 }
 
@@ -374,8 +375,13 @@ if want soak; then
 fi
 
 # A server a test left running holds ports, memory and, often, bats's
-# descriptors: named here (so the test can be found) and stopped.
-leaked=$(pgrep -f "^$PWD/build(/asan)?/bin/revenge-server " 2>/dev/null || true)
+# descriptors: named here (so the test can be found) and stopped. Only by
+# the outermost run, once every lane is over: a nested one (the valgrind
+# lane beside the batch) ends while other tests' servers still run.
+leaked=
+if [ -z "${RV_TESTS_NESTED:-}" ]; then
+	leaked=$(pgrep -f "^$PWD/build(/asan)?/bin/revenge-server " 2>/dev/null || true)
+fi
 for pid in $leaked; do
 	echo "warning: a test left revenge-server running: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)" >&2
 	kill -KILL "$pid" 2>/dev/null || true
