@@ -108,8 +108,8 @@ drain_with() {
 	PORT=${URL##*:}
 	run py "$PYHELP/party_check.py" "$URL" chat_history
 	assert_success
-	rvcat --timeout 20000 --count 99 "$URL/ws/party/vg" </dev/null >/dev/null 3>&- &
-	sleep 0.5
+	rvcat --timeout 20000 --count 99 "$URL/ws/party/vg" </dev/null >"$BATS_TEST_TMPDIR/vg-member" 3>&- &
+	wait_for "$BATS_TEST_TMPDIR/vg-member" '"welcome"' 30
 	http_get /metrics >/dev/null
 	local rc=0
 	kill -TERM "$SERVER_PID"

@@ -46,8 +46,8 @@ EOF2
 }
 
 @test "a member's sync is forbidden; errors echo the id" {
-	rvcat --timeout 8000 --count 3 "$URL/ws/party/own2?name=host" </dev/null >/dev/null 3>&- &
-	sleep 0.3
+	rvcat --timeout 8000 --count 3 "$URL/ws/party/own2?name=host" </dev/null >"$BATS_TEST_TMPDIR/host" 3>&- &
+	wait_for "$BATS_TEST_TMPDIR/host" '"welcome"'
 	run rvcat "$URL/ws/party/own2?name=m" <<'EOF2'
 {"type":"sync","payload":{"position":1,"playing":true,"speed":1},"id":"q1"}
 #wait error
@@ -61,9 +61,9 @@ EOF2
 @test "chat reaches both; a late joiner gets it in history; reaction and time" {
 	# a third member keeps the party alive for the late joiner, however
 	# slow the machine (it is stopped at the end)
-	rvcat --timeout 60000 --count 99 "$URL/ws/party/own3?name=keeper" </dev/null >/dev/null 3>&- &
+	rvcat --timeout 60000 --count 99 "$URL/ws/party/own3?name=keeper" </dev/null >"$BATS_TEST_TMPDIR/keeper" 3>&- &
 	local keeper=$!
-	sleep 0.3
+	wait_for "$BATS_TEST_TMPDIR/keeper" '"welcome"'
 	rvcat --timeout 8000 "$URL/ws/party/own3?name=ann" >"$BATS_TEST_TMPDIR/ann" 3>&- <<'EOF2' &
 #wait member_joined
 {"type":"chat","payload":{"text":"hello 🍿"},"id":"c1"}
