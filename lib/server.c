@@ -1455,6 +1455,12 @@ int rv_server_run(const struct rv_server_config *cfg)
 		info.ssl_private_key_filepath = cfg->tls_key;
 		info.ssl_cipher_list = TLS12_CIPHERS;
 		info.ssl_options_set = (long)TLS_OPTIONS;
+		/* HTTP/1.1 only: lws built with HTTP/2 would otherwise offer
+		 * "h2" by ALPN, and a browser takes it; the web client's
+		 * replies and the upgrade assume HTTP/1.1 (over h2 a page had
+		 * no Host for its policy and a large file came back empty),
+		 * and rx.c reads WebSocket frames off the TLS stream itself */
+		info.alpn = "http/1.1";
 	}
 	lws_set_log_level(getenv("RV_LWS_DEBUG") ? 0xff : LLL_ERR, getenv("RV_LWS_DEBUG") ? NULL : lws_log_emit);
 

@@ -106,6 +106,29 @@ async def wait_all(pages, expr, what, timeout=20):
         await p.wait(expr, timeout, "%s on page %d" % (what, i))
 
 
+async def pick_media(host, pages, url, timeout):
+    """The host picks url ("Test pattern") through its form; waits until
+    every page has it loaded."""
+    await host.eval("""(() => { document.getElementById('media-url').value = %s;
+        document.getElementById('media-name').value = 'Test pattern';
+        document.getElementById('media-form').requestSubmit(); return 1; })()"""
+                    % json.dumps(url))
+    await wait_all(pages, "document.getElementById('video').readyState >= 3 && "
+                   "document.getElementById('media-title').textContent === 'Test pattern'",
+                   "media loaded", timeout)
+
+
+def run_main(name, run, a, timeout):
+    """Runs run(a) within timeout s; prints its result as one JSON line, or
+    "NAME: FAILED: why" on stderr and exits 1."""
+    try:
+        res = asyncio.get_event_loop().run_until_complete(asyncio.wait_for(run(a), timeout))
+    except (Fail, CDPError, asyncio.TimeoutError) as e:
+        print("%s: FAILED: %s" % (name, e), file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(res))
+
+
 def pct(xs, q):
     xs = sorted(xs)
     if not xs:
@@ -141,14 +164,7 @@ async def checks(a, b, res, pages, party):
         if not await host.eval("rvApp.me === rvApp.hostId"):
             raise Fail("the first page is not host")
 
-        # the host picks the media through its form
-        await host.eval("""(() => { document.getElementById('media-url').value = %s;
-            document.getElementById('media-name').value = 'Test pattern';
-            document.getElementById('media-form').requestSubmit(); return 1; })()"""
-                        % json.dumps(a.video))
-        await wait_all(pages, "document.getElementById('video').readyState >= 3 && "
-                       "document.getElementById('media-title').textContent === 'Test pattern'",
-                       "media loaded", 30)
+        await pick_media(host, pages, a.video, 30)
 
         steps = [("play", "v.play()", 1.0, True),
                  ("seek", "v.currentTime = 4", 1.0, True),
@@ -221,13 +237,7 @@ def main():
     ap.add_argument("--bound-ms", type=float, default=150.0)
     ap.add_argument("--screenshot")
     ap.add_argument("--bench", type=float, default=0)
-    a = ap.parse_args()
-    try:
-        res = asyncio.get_event_loop().run_until_complete(asyncio.wait_for(run(a), 240))
-    except (Fail, CDPError, asyncio.TimeoutError) as e:
-        print("web_check: FAILED: %s" % (e,), file=sys.stderr)
-        sys.exit(1)
-    print(json.dumps(res))
+    run_main("web_check", run, ap.parse_args(), 240)
 
 
 if __name__ == "__main__":
