@@ -39,7 +39,8 @@ teardown() {
 	d="$BATS_FILE_TMPDIR"
 	start_server --tls-cert "$d/cert.pem" --tls-key "$d/key.pem" --web-root "$d/root"
 	assert_equal "$URL" "wss://127.0.0.1:$PORT"
-	run timeout 150 "$PY" "$PYHELP/web_tls_check.py" "https://127.0.0.1:$PORT" \
+	# -B: web_tls_check.py imports web_check.py; no __pycache__ in the tree
+	run timeout 150 "$PY" -B "$PYHELP/web_tls_check.py" "https://127.0.0.1:$PORT" \
 		/web/test.webm "$BATS_TEST_TMPDIR" --spki "$(cat "$d/spki")" --bound-ms 250
 	echo "$output"
 	assert_success
