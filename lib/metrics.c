@@ -140,6 +140,27 @@ static void by_label(struct sbuf *b, const char *name, const char *help, const c
 			  (unsigned long long)values[i]);
 }
 
+/* A Prometheus histogram from per-bucket counts: le[n] counts what fell
+ * above the last bound; the buckets written are cumulative. */
+static void histogram(struct sbuf *b, const char *name, const char *help,
+		      const double *bounds, const uint64_t *le, size_t n, double sum,
+		      uint64_t count)
+{
+	uint64_t cum = 0;
+	size_t i;
+
+	header(b, name, "histogram", help);
+	for (i = 0; i < n; i++) {
+		cum += le[i];
+		sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+			  (unsigned long long)cum);
+	}
+	cum += le[n];
+	sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+	sb_printf(b, "%s_sum %.6f\n", name, sum);
+	sb_printf(b, "%s_count %llu\n", name, (unsigned long long)count);
+}
+
 static void gauge(struct sbuf *b, const char *name, const char *help, int64_t value)
 {
 	header(b, name, "gauge", help);
@@ -391,23 +412,9 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 			sb_printf(&b, "revenge_redis_clock_rtt_ms %.3f\n", m->redis_clock_rtt_ms);
 		}
 	}
-	header(&b, "revenge_store_commit_seconds", "histogram",
-	       "Time to commit one batch of writes to the store.");
-	{
-		uint64_t cum = 0;
-
-		for (i = 0; i < RV_METRIC_N_COMMIT_BUCKETS; i++) {
-			cum += m->commit_le[i];
-			sb_printf(&b, "revenge_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
-				  commit_bounds[i], (unsigned long long)cum);
-		}
-		cum += m->commit_le[RV_METRIC_N_COMMIT_BUCKETS];
-		sb_printf(&b, "revenge_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
-			  (unsigned long long)cum);
-		sb_printf(&b, "revenge_store_commit_seconds_sum %.6f\n", m->commit_seconds);
-		sb_printf(&b, "revenge_store_commit_seconds_count %llu\n",
-			  (unsigned long long)m->commit_count);
-	}
+	histogram(&b, "revenge_store_commit_seconds",
+		  "Time to commit one batch of writes to the store.", commit_bounds,
+		  m->commit_le, RV_METRIC_N_COMMIT_BUCKETS, m->commit_seconds, m->commit_count);
 	header(&b, "revenge_party_budget_refusals_total", "counter",
 	       "Chat messages and reactions refused over their party's budget (--party-chat-rate).");
 	for (i = 0; i < 2; i++)
@@ -426,23 +433,10 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 	       "(--ready-timeout, --rebuffer-timeout).");
 	sb_printf(&b, "revenge_party_barrier_timeouts_total %llu\n",
 		  (unsigned long long)m->party_barrier_timeouts);
-	header(&b, "revenge_member_drift_ms", "histogram",
-	       "Members' |drift| from the party clock, in ms, per status counted.");
-	{
-		uint64_t cum = 0;
-
-		for (i = 0; i < RV_METRIC_N_DRIFT_BUCKETS; i++) {
-			cum += m->drift_le[i];
-			sb_printf(&b, "revenge_member_drift_ms_bucket{le=\"%g\"} %llu\n",
-				  drift_bounds[i], (unsigned long long)cum);
-		}
-		cum += m->drift_le[RV_METRIC_N_DRIFT_BUCKETS];
-		sb_printf(&b, "revenge_member_drift_ms_bucket{le=\"+Inf\"} %llu\n",
-			  (unsigned long long)cum);
-		sb_printf(&b, "revenge_member_drift_ms_sum %.3f\n", m->drift_sum_ms);
-		sb_printf(&b, "revenge_member_drift_ms_count %llu\n",
-			  (unsigned long long)m->drift_count);
-	}
+	histogram(&b, "revenge_member_drift_ms",
+		  "Members' |drift| from the party clock, in ms, per status counted.",
+		  drift_bounds, m->drift_le, RV_METRIC_N_DRIFT_BUCKETS, m->drift_sum_ms,
+		  m->drift_count);
 	header(&b, "revenge_quality_suggestions_total", "counter",
 	       "Quality suggestions sent, by direction.");
 	sb_printf(&b, "revenge_quality_suggestions_total{direction=\"up\"} %llu\n",

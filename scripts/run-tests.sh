@@ -56,7 +56,7 @@ bats_jobs=()
 # otherwise, runs in the batch. The longest side-by-side files start first, so that none of them
 # is left running alone at the end of the batch (the rest follow in name
 # order); a name here that no longer exists is skipped.
-long_side_files="package.bats bench.bats cluster_shards.bats cluster.bats readme.bats party_tui.bats web.bats cluster_tls.bats probe.bats token.bats auth.bats cluster_progress.bats proxy.bats soak.bats probe_accuracy.bats cluster_bench.bats completion.bats store_pg.bats store_migrate.bats"
+long_side_files="package.bats bench.bats cluster_shards.bats cluster.bats readme.bats party_tui.bats web.bats web_tls.bats cluster_tls.bats probe.bats token.bats auth.bats cluster_progress.bats proxy.bats soak.bats probe_accuracy.bats cluster_bench.bats completion.bats store_pg.bats store_migrate.bats"
 # bats >= 1.8 filters by tag; an older one runs a file with any timed test
 # whole in the timed lane. Asked by version: Debian's 1.8.2 takes
 # --filter-tags but its --help does not list it, and asking the help alone
@@ -219,6 +219,22 @@ count_bats() { # $1 label, $2 TAP log, $3 bats's exit status; sets ok, notok
 	fi
 }
 
+# cpu_ticks: "busy total" jiffies of all CPUs so far (/proc/stat; "0 0"
+# where there is none), to say how busy the machine was over a lane: a
+# batch near 100% is bound by the CPU (fewer or cheaper tests shorten it),
+# one well below waits (more jobs would).
+cpu_ticks() {
+	awk '/^cpu /{ t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' \
+		/proc/stat 2>/dev/null || echo "0 0"
+}
+
+busy_since() { # $1 "busy total" from cpu_ticks: the percentage busy since
+	local b0=${1% *} t0=${1#* } now b1 t1
+	now=$(cpu_ticks)
+	b1=${now% *} t1=${now#* }
+	if [ "$t1" -gt "$t0" ]; then echo "$(( (b1 - b0) * 100 / (t1 - t0) ))%"; else echo "?"; fi
+}
+
 has_timed() { # $1 bats file: does any of its tests carry the tag "timed"?
 	grep -Eq '^[[:space:]]*#[[:space:]]*bats[[:space:]]+(test|file)_tags=.*\btimed\b' "$1"
 }
@@ -260,8 +276,11 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 		if want valgrind; then start_valgrind_side "$build"; fi
 		if want postgres && [ -n "$bats_tags" ]; then start_pg_side "$1"; fi
 	fi
+	local c0
+	c0=$(cpu_ticks)
 	REVENGE_BUILD="$PWD/$1" bats --tap "${bats_jobs[@]}" "${side_filter[@]}" "${side[@]}" >"$log" 2>&1 || rc=$?
-	local tb=$SECONDS
+	local tb=$SECONDS busy
+	busy=$(busy_since "$c0")
 	[ -z "$soak_pid" ] || wait "$soak_pid"
 	[ -z "$fuzz_pid" ] || wait "$fuzz_pid" || true
 	[ -z "$valgrind_pid" ] || wait "$valgrind_pid" || true
@@ -271,7 +290,7 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 		REVENGE_BUILD="$PWD/$1" bats --tap "${alone_filter[@]}" "${alone[@]}" >>"$log" 2>&1 || rc=$?
 	fi
 	count_bats "$2" "$log" $rc
-	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((tb - t0)) side by side, $((t1 - tb)) waiting for the work beside it, $((SECONDS - t1)) timed)"
+	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((tb - t0)) side by side with the CPUs $busy busy, $((t1 - tb)) waiting for the work beside it, $((SECONDS - t1)) timed)"
 	rm -f "$log"
 }
 
