@@ -79,7 +79,7 @@
 #define PUBLISH_INFLIGHT_MAX 10000
 #define RETRY_BASE_MS 100.0
 #define RETRY_MAX_MS 5000.0
-/* A party's kept state and chat outlive their last write by this much:
+/* A party's kept state, media and chat outlive their last write by this much:
  * no node knows yet when a party is empty everywhere (membership is not
  * in Redis yet), so what a party left behind expires instead. */
 #define KEEP_MS 21600000u
@@ -92,7 +92,8 @@
  * it ("RVK <seq> <envelope>"): a receiver tells by it what a recall
  * already holds, whatever order the answer and the message reach it in.
  * KEYS[1] the kept key, [2] the channel, [3] the sequence; ARGV[1] the
- * envelope, [2] the TTL, [3] keep. */
+ * envelope, [2] the TTL, [3] keep (a chat: the history's length; a media:
+ * 1 kept, 0 the kept one deleted, a media that cleared it). */
 #define KEPT_PREFIX "RVK "
 #define KEEP_SEQ_LUA "local n = redis.call('INCR',KEYS[3]) " \
 	"redis.call('PEXPIRE',KEYS[3],ARGV[2]) "
@@ -103,16 +104,22 @@
 #define KEEP_CHAT_LUA KEEP_SEQ_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
 	"redis.call('LTRIM',KEYS[1],-tonumber(ARGV[3]),-1) " \
 	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " KEEP_PUBLISH_LUA
-/* GET of a missing key is false in Lua, a nil in the array: no hole. */
+#define KEEP_MEDIA_LUA KEEP_SEQ_LUA "if ARGV[3] == '1' then " \
+	"redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) else redis.call('DEL',KEYS[1]) end " \
+	KEEP_PUBLISH_LUA
+/* GET of a missing key is false in Lua, a nil in the array: no hole.
+ * KEYS: state, chat, kept sequence, media. A media key of another type
+ * (written by someone else) answers its error in its place, not the
+ * whole recall's: the state and history still come. */
 #define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)," \
-	"redis.call('GET',KEYS[3])}"
+	"redis.call('GET',KEYS[3]),redis.pcall('GET',KEYS[4])}"
 /* A node's lease: revenge:node:{node} lives LEASE_MS and is renewed every
  * LEASE_EVERY_S; a node killed -9 is dead for the others LEASE_MS later at
  * most, and its members are dropped by the next members step. */
 #define LEASE_MS 3000u
 #define LEASE_EVERY_S 1.0
 /* KEYS: members hash, host, join counter, channel, kept state, kept chat,
- * kept sequence;
+ * kept sequence, kept media;
  * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
  * member's join number when it had one before ('' when new).
  * A join, leave or host step costs O(1) while the party keeps its host
@@ -178,7 +185,7 @@
 	"  changed = true " \
 	"end " \
 	"if n == 0 then " \
-	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7]) " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8]) " \
 	"else " \
 	"  for _, k in ipairs({1, 2, 3, 7}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
@@ -215,10 +222,10 @@ struct script {
 };
 
 enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_PROGRESS,
-       SCRIPT_COUNT };
+       SCRIPT_KEEP_MEDIA, SCRIPT_COUNT };
 
 static const char *const script_text[SCRIPT_COUNT] = {
-	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA,
+	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA, KEEP_MEDIA_LUA,
 };
 
 struct rconn {
@@ -1090,7 +1097,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
 	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
-	     k_kept[CHANNEL_MAX + 8], ttl[12], place[24] = "";
+	     k_kept[CHANNEL_MAX + 8], k_media[CHANNEL_MAX + 8], ttl[12], place[24] = "";
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -1108,15 +1115,16 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_state, sizeof(k_state), "%s:state", name);
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
 	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
+	snprintf(k_media, sizeof(k_media), "%s:media", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	if (join)
 		snprintf(place, sizeof(place), "%llu", (unsigned long long)join);
 	{
-		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept, ops[op],
-				       node, member ? member : "", entry ? entry : "", NODE_PREFIX,
-				       ttl, place };
-		int rc = script_run_str(rb, SCRIPT_MEMBERS, 7, sizeof(args) / sizeof(args[0]),
+		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept,
+				       k_media, ops[op], node, member ? member : "",
+				       entry ? entry : "", NODE_PREFIX, ttl, place };
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 8, sizeof(args) / sizeof(args[0]),
 					args, on_members, rq);
 
 		if (rc)
@@ -1157,16 +1165,19 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 	return 0;
 }
 
-static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat,
+static int redis_publish_kept(struct rv__broker *b, const char *party, enum rv__kept what,
 			      const void *data, size_t len, unsigned keep)
 {
+	static const char *const suffix[] = { "state", "chat", "media", "media" };
+	static const int script[] = { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_KEEP_MEDIA,
+				      SCRIPT_KEEP_MEDIA };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8], kseq[CHANNEL_MAX + 8], ttl[12], kept[12];
 	const char *args[6] = { key, name, kseq, data, ttl, kept };
 	size_t lens[6];
 	int rc;
 
-	if (chat && !keep)
+	if (what == RV__KEPT_CHAT && !keep)
 		return redis_publish(b, party, data, len);
 	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
 		rb->hub->metrics.redis_dropped++;
@@ -1174,18 +1185,18 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 		return RV_EIO;
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
+	snprintf(key, sizeof(key), "%s:%s", name, suffix[what]);
 	snprintf(kseq, sizeof(kseq), "%s:kept", name);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
-	snprintf(kept, sizeof(kept), "%u", keep);
+	snprintf(kept, sizeof(kept), "%u", what == RV__KEPT_MEDIA ? 1 : keep);
 	lens[0] = strlen(key);
 	lens[1] = strlen(name);
 	lens[2] = strlen(kseq);
 	lens[3] = len;
 	lens[4] = strlen(ttl);
 	lens[5] = strlen(kept);
-	rc = script_run(rb, chat ? SCRIPT_KEEP_CHAT : SCRIPT_KEEP_STATE, 3, chat ? 6 : 5, args,
-			lens, on_published, rb);
+	rc = script_run(rb, script[what], 3, what == RV__KEPT_STATE ? 5 : 6, args, lens,
+			on_published, rb);
 	if (rc) {
 		rb->hub->metrics.redis_dropped++;
 		rb->m->dropped++;
@@ -1202,7 +1213,8 @@ struct recall {
 	void *arg;
 };
 
-/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq or nil]. */
+/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq
+ * or nil, media envelope or nil]. */
 static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct recall rq = *(struct recall *)priv;
@@ -1212,7 +1224,7 @@ static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	size_t *chat_len = NULL;
 
 	free(priv);
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
 		rq.cb(rq.arg, NULL);
 		return;
 	}
@@ -1223,6 +1235,13 @@ static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	if (st->type == REDIS_REPLY_STRING) {
 		out.state = st->str;
 		out.state_len = st->len;
+	}
+	/* an error in its place (a key of another type) is its text: no
+	 * envelope, which the receiver logs as malformed */
+	if (reply->element[3]->type == REDIS_REPLY_STRING ||
+	    reply->element[3]->type == REDIS_REPLY_ERROR) {
+		out.media = reply->element[3]->str;
+		out.media_len = reply->element[3]->len;
 	}
 	if (list->type == REDIS_REPLY_ARRAY && list->elements) {
 		size_t n = list->elements < RECALL_MAX ? list->elements : RECALL_MAX;
@@ -1257,7 +1276,8 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 			void *arg)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8];
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8],
+	     mkey[CHANNEL_MAX + 8];
 	struct recall *rq;
 
 	if (!rb->pub.ready)
@@ -1269,9 +1289,10 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	snprintf(skey, sizeof(skey), "%s:state", name);
 	snprintf(ckey, sizeof(ckey), "%s:chat", name);
 	snprintf(kkey, sizeof(kkey), "%s:kept", name);
+	snprintf(mkey, sizeof(mkey), "%s:media", name);
 	{
-		const char *args[] = { skey, ckey, kkey };
-		int rc = script_run_str(rb, SCRIPT_RECALL, 3, 3, args, on_recall, rq);
+		const char *args[] = { skey, ckey, kkey, mkey };
+		int rc = script_run_str(rb, SCRIPT_RECALL, 4, 4, args, on_recall, rq);
 
 		if (rc)
 			free(rq);
