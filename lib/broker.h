@@ -109,7 +109,8 @@ struct rv__broker_ops {
 	 * members of nodes whose lease is gone, and answers the party's
 	 * members and host through on_members; the other steps answer the
 	 * host (and a join the member's join number) and cost O(1) while the
-	 * party keeps its host. When anything changed, the other nodes get a notice
+	 * party keeps its host, O(log n) while it has none (an index of those
+	 * who may host). When anything changed, the other nodes get a notice
 	 * on the party's channel ("RVM <node>", which on_message hands on).
 	 * seq comes back with the answer (answers come in the order the steps
 	 * were made). 0, or RV_EIO (not connected), RV_ENOMEM. */

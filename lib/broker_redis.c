@@ -119,17 +119,34 @@
 #define LEASE_MS 3000u
 #define LEASE_EVERY_S 1.0
 /* KEYS: members hash, host, join counter, channel, kept state, kept chat,
- * kept sequence, kept media;
+ * kept sequence, kept media, heirs;
  * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
  * member's join number when it had one before ('' when new).
- * A join, leave or host step costs O(1) while the party keeps its host
- * (the members are scanned only to elect one) and answers {host or nil,
- * false, the member's join number or nil}: under a join storm every step
- * returning the whole list made the storm quadratic in Redis. A read
- * answers {host or nil, {id, entry, ...}} of the members still alive,
- * dropping those of nodes whose lease is gone. */
+ * A join, leave or host step costs O(1) while the party keeps its host,
+ * and O(log n) when it has none: the heirs, a sorted set of the members
+ * who may host by join number, name the longest present at once (with a
+ * marker '' at score 0 saying the set is kept: keys written without it are
+ * indexed from the hash once). Before, a party with no host (its members
+ * all without the host role, waiting for one) scanned every member at
+ * every join, a join storm quadratic in Redis. Such a step answers
+ * {host or nil, false, the member's join number or nil}: under a join
+ * storm every step returning the whole list made the storm quadratic too.
+ * A read answers {host or nil, {id, entry, ...}} of the members still
+ * alive, dropping those of nodes whose lease is gone, and indexes the
+ * heirs again when their count is not the hash's. */
 #define MEMBERS_LUA \
 	"local op, changed, place = ARGV[1], false, false " \
+	"local function index(all) " \
+	"  redis.call('DEL', KEYS[9]) " \
+	"  redis.call('ZADD', KEYS[9], 0, '') " \
+	"  for i = 1, #all, 2 do " \
+	"    local s = string.match(all[i + 1], '^%x+ (%d+) 1 ') " \
+	"    if s then redis.call('ZADD', KEYS[9], tonumber(s), all[i]) end " \
+	"  end " \
+	"end " \
+	"if op ~= 'read' and redis.call('EXISTS', KEYS[9]) == 0 then " \
+	"  index(redis.call('HGETALL', KEYS[1])) " \
+	"end " \
 	"if op == 'join' then " \
 	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
 	"  if e then " \
@@ -142,10 +159,12 @@
 	"      s = redis.call('INCR', KEYS[3]) " \
 	"    end " \
 	"    redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. s .. ' ' .. ARGV[4]) " \
+	"    if string.sub(ARGV[4], 1, 2) == '1 ' then redis.call('ZADD', KEYS[9], s, ARGV[3]) end " \
 	"    place, changed = s, true " \
 	"  end " \
 	"elseif op == 'leave' then " \
 	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
+	"  redis.call('ZREM', KEYS[9], ARGV[3]) " \
 	"elseif op == 'host' then " \
 	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
 	"  if e and string.match(e, '^%x+ %d+ 1 ') and redis.call('GET', KEYS[2]) ~= ARGV[3] then " \
@@ -157,37 +176,45 @@
 	"local host = cur " \
 	"if host and redis.call('HEXISTS', KEYS[1], host) == 0 then host = false end " \
 	"local live, n = false, 1 " \
-	"if op == 'read' or not host then " \
+	"if op == 'read' then " \
 	"  local all = redis.call('HGETALL', KEYS[1]) " \
-	"  local alive, best, bestseq = {}, false, nil " \
+	"  local alive, best, bestseq, heirs = {}, false, nil, 0 " \
 	"  live, n = {}, 0 " \
 	"  for i = 1, #all, 2 do " \
 	"    local node, seq, mh = string.match(all[i + 1], '^(%x+) (%d+) ([01]) ') " \
-	"    if node and op == 'read' and alive[node] == nil then " \
+	"    if node and alive[node] == nil then " \
 	"      alive[node] = redis.call('EXISTS', ARGV[5] .. node) == 1 " \
 	"    end " \
-	"    if node and (op ~= 'read' or alive[node]) then " \
+	"    if node and alive[node] then " \
 	"      live[#live + 1] = all[i] " \
 	"      live[#live + 1] = all[i + 1] " \
 	"      seq = tonumber(seq) " \
-	"      if mh == '1' and (not bestseq or seq < bestseq) then best, bestseq = all[i], seq end " \
+	"      if mh == '1' then " \
+	"        heirs = heirs + 1 " \
+	"        if not bestseq or seq < bestseq then best, bestseq = all[i], seq end " \
+	"      end " \
 	"    else " \
 	"      redis.call('HDEL', KEYS[1], all[i]) " \
+	"      redis.call('ZREM', KEYS[9], all[i]) " \
 	"      changed = true " \
 	"      if host == all[i] then host = false end " \
 	"    end " \
 	"  end " \
 	"  n = #live " \
 	"  if not host then host = best end " \
+	"  if redis.call('ZCARD', KEYS[9]) ~= heirs + 1 then index(live) end " \
+	"elseif not host then " \
+	"  host = redis.call('ZRANGEBYSCORE', KEYS[9], '(0', '+inf', 'LIMIT', 0, 1)[1] or false " \
+	"  n = redis.call('HLEN', KEYS[1]) " \
 	"end " \
 	"if host ~= cur then " \
 	"  if host then redis.call('SET', KEYS[2], host) else redis.call('DEL', KEYS[2]) end " \
 	"  changed = true " \
 	"end " \
 	"if n == 0 then " \
-	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8]) " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]) " \
 	"else " \
-	"  for _, k in ipairs({1, 2, 3, 7}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
+	"  for _, k in ipairs({1, 2, 3, 7, 9}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
 	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
 	"if op == 'read' then return {host, live} end " \
@@ -1097,7 +1124,8 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
 	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
-	     k_kept[CHANNEL_MAX + 8], k_media[CHANNEL_MAX + 8], ttl[12], place[24] = "";
+	     k_kept[CHANNEL_MAX + 8], k_media[CHANNEL_MAX + 8], k_heirs[CHANNEL_MAX + 8],
+	     ttl[12], place[24] = "";
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -1116,15 +1144,16 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
 	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
 	snprintf(k_media, sizeof(k_media), "%s:media", name);
+	snprintf(k_heirs, sizeof(k_heirs), "%s:heirs", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	if (join)
 		snprintf(place, sizeof(place), "%llu", (unsigned long long)join);
 	{
 		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept,
-				       k_media, ops[op], node, member ? member : "",
+				       k_media, k_heirs, ops[op], node, member ? member : "",
 				       entry ? entry : "", NODE_PREFIX, ttl, place };
-		int rc = script_run_str(rb, SCRIPT_MEMBERS, 8, sizeof(args) / sizeof(args[0]),
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 9, sizeof(args) / sizeof(args[0]),
 					args, on_members, rq);
 
 		if (rc)
