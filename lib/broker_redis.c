@@ -133,7 +133,9 @@
  * storm every step returning the whole list made the storm quadratic too.
  * A read answers {host or nil, {id, entry, ...}} of the members still
  * alive, dropping those of nodes whose lease is gone, and indexes the
- * heirs again when their count is not the hash's. */
+ * heirs again when their count is not the hash's. An heir no longer in
+ * the hash (a node of the version before left it there) is dropped when
+ * it comes up, never elected. */
 #define MEMBERS_LUA \
 	"local op, changed, place = ARGV[1], false, false " \
 	"local function index(all) " \
@@ -204,7 +206,11 @@
 	"  if not host then host = best end " \
 	"  if redis.call('ZCARD', KEYS[9]) ~= heirs + 1 then index(live) end " \
 	"elseif not host then " \
-	"  host = redis.call('ZRANGEBYSCORE', KEYS[9], '(0', '+inf', 'LIMIT', 0, 1)[1] or false " \
+	"  while true do " \
+	"    local h = redis.call('ZRANGEBYSCORE', KEYS[9], '(0', '+inf', 'LIMIT', 0, 1)[1] " \
+	"    if not h or redis.call('HEXISTS', KEYS[1], h) == 1 then host = h or false break end " \
+	"    redis.call('ZREM', KEYS[9], h) " \
+	"  end " \
 	"  n = redis.call('HLEN', KEYS[1]) " \
 	"end " \
 	"if host ~= cur then " \

@@ -24,7 +24,7 @@ heir_nodes() {
 	until_healthz B '"redis":"up"' 10
 }
 
-@test "a party with no host across nodes: member tokens never host, the first host token does; its successor is the longest present who may host, also after the heirs index was lost" {
+@test "a party with no host across nodes: member tokens never host, the first host token does; its successor is the longest present who may host, also after the heirs index was lost or named a member gone" {
 	heir_nodes
 	run py "$PYHELP/heir_check.py" elect "$A_URL" "$B_URL" "$REDIS_PORT" "$MTOK" "$HTOK" he
 	assert_success
