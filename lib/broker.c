@@ -13,7 +13,7 @@ static int local_publish(struct rv__broker *b, const char *party, const void *da
 	return 0;
 }
 
-static int local_publish_kept(struct rv__broker *b, const char *party, bool chat,
+static int local_publish_kept(struct rv__broker *b, const char *party, enum rv__kept what,
 			      const void *data, size_t len, unsigned keep)
 {
 	return 0;

@@ -34,12 +34,15 @@ struct rv__broker;
 struct rv_progress_rec;
 
 /* What Redis keeps of a party for a node that gets its first member of it
- * later (recall): the last sync's envelope and the chat history's, oldest
- * first, all borrowed for the callback. */
+ * later (recall): the last sync's envelope, the last media's (unless it
+ * cleared the media) and the chat history's, oldest first, all borrowed
+ * for the callback. */
 struct rv__broker_recalled {
 	uint64_t seq;                   /* the party's kept sequence then (0: none) */
 	const char *state;              /* NULL: no sync kept */
 	size_t state_len;
+	const char *media;              /* NULL: no media kept */
+	size_t media_len;
 	size_t n;                       /* chat envelopes */
 	const char *const *chat;
 	const size_t *chat_len;
@@ -68,6 +71,12 @@ struct rv__broker_members {
 
 enum rv__members_op { RV__MEMBERS_READ, RV__MEMBERS_JOIN, RV__MEMBERS_LEAVE, RV__MEMBERS_HOST };
 
+/* What publish_kept keeps: the party's state (a sync's envelope, replacing
+ * the last), a chat appended to its history, its media (a media's
+ * envelope, replacing the last), or no media (a media that cleared it:
+ * the kept one is deleted, the envelope only published). */
+enum rv__kept { RV__KEPT_STATE, RV__KEPT_CHAT, RV__KEPT_MEDIA, RV__KEPT_MEDIA_NONE };
+
 /* A recall's answer, called once: r NULL when it failed (Redis lost,
  * an error answer, the broker stopped). */
 typedef void (*rv__broker_recall_cb)(void *arg, const struct rv__broker_recalled *r);
@@ -78,13 +87,13 @@ struct rv__broker_ops {
 	 * RV_EIO when not connected or over the bound of unanswered
 	 * publishes (the message then reaches this node's members only). */
 	int (*publish)(struct rv__broker *b, const char *party, const void *data, size_t len);
-	/* publish, and keep data in Redis with it, atomically: as the party's
-	 * state (a sync's envelope, replacing the last), or appended to its
-	 * chat history (the last keep kept; keep 0: publish only). Each kept
+	/* publish, and keep data in Redis with it, atomically, as what says
+	 * (enum rv__kept; a chat's history keeps the last keep, keep 0:
+	 * publish only; keep is unused otherwise). Each kept
 	 * message takes the party's next kept sequence number, which its
 	 * receivers get with it (on_message) and a recall reports: a message
 	 * of a sequence the recall covers is in it (or superseded by it). */
-	int (*publish_kept)(struct rv__broker *b, const char *party, bool chat,
+	int (*publish_kept)(struct rv__broker *b, const char *party, enum rv__kept what,
 			    const void *data, size_t len, unsigned keep);
 	/* Read what publish_kept kept for party: 0 and cb called once later,
 	 * or RV_EIO (not connected) / RV_ENOMEM and cb never called. */
@@ -100,7 +109,8 @@ struct rv__broker_ops {
 	 * members of nodes whose lease is gone, and answers the party's
 	 * members and host through on_members; the other steps answer the
 	 * host (and a join the member's join number) and cost O(1) while the
-	 * party keeps its host. When anything changed, the other nodes get a notice
+	 * party keeps its host, O(log n) while it has none (an index of those
+	 * who may host). When anything changed, the other nodes get a notice
 	 * on the party's channel ("RVM <node>", which on_message hands on).
 	 * seq comes back with the answer (answers come in the order the steps
 	 * were made). 0, or RV_EIO (not connected), RV_ENOMEM. */
@@ -216,10 +226,10 @@ static inline int rv__broker_publish(struct rv__broker *b, const char *party,
 }
 
 static inline int rv__broker_publish_kept(struct rv__broker *b, const char *party,
-					  bool chat, const void *data, size_t len,
+					  enum rv__kept what, const void *data, size_t len,
 					  unsigned keep)
 {
-	return b && b->cluster ? b->ops->publish_kept(b, party, chat, data, len, keep) : 0;
+	return b && b->cluster ? b->ops->publish_kept(b, party, what, data, len, keep) : 0;
 }
 
 /* RV_EIO in local mode: nothing to recall. */

@@ -79,7 +79,7 @@
 #define PUBLISH_INFLIGHT_MAX 10000
 #define RETRY_BASE_MS 100.0
 #define RETRY_MAX_MS 5000.0
-/* A party's kept state and chat outlive their last write by this much:
+/* A party's kept state, media and chat outlive their last write by this much:
  * no node knows yet when a party is empty everywhere (membership is not
  * in Redis yet), so what a party left behind expires instead. */
 #define KEEP_MS 21600000u
@@ -92,7 +92,8 @@
  * it ("RVK <seq> <envelope>"): a receiver tells by it what a recall
  * already holds, whatever order the answer and the message reach it in.
  * KEYS[1] the kept key, [2] the channel, [3] the sequence; ARGV[1] the
- * envelope, [2] the TTL, [3] keep. */
+ * envelope, [2] the TTL, [3] keep (a chat: the history's length; a media:
+ * 1 kept, 0 the kept one deleted, a media that cleared it). */
 #define KEPT_PREFIX "RVK "
 #define KEEP_SEQ_LUA "local n = redis.call('INCR',KEYS[3]) " \
 	"redis.call('PEXPIRE',KEYS[3],ARGV[2]) "
@@ -103,26 +104,51 @@
 #define KEEP_CHAT_LUA KEEP_SEQ_LUA "redis.call('RPUSH',KEYS[1],ARGV[1]) " \
 	"redis.call('LTRIM',KEYS[1],-tonumber(ARGV[3]),-1) " \
 	"redis.call('PEXPIRE',KEYS[1],ARGV[2]) " KEEP_PUBLISH_LUA
-/* GET of a missing key is false in Lua, a nil in the array: no hole. */
+#define KEEP_MEDIA_LUA KEEP_SEQ_LUA "if ARGV[3] == '1' then " \
+	"redis.call('SET',KEYS[1],ARGV[1],'PX',ARGV[2]) else redis.call('DEL',KEYS[1]) end " \
+	KEEP_PUBLISH_LUA
+/* GET of a missing key is false in Lua, a nil in the array: no hole.
+ * KEYS: state, chat, kept sequence, media. A media key of another type
+ * (written by someone else) answers its error in its place, not the
+ * whole recall's: the state and history still come. */
 #define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)," \
-	"redis.call('GET',KEYS[3])}"
+	"redis.call('GET',KEYS[3]),redis.pcall('GET',KEYS[4])}"
 /* A node's lease: revenge:node:{node} lives LEASE_MS and is renewed every
  * LEASE_EVERY_S; a node killed -9 is dead for the others LEASE_MS later at
  * most, and its members are dropped by the next members step. */
 #define LEASE_MS 3000u
 #define LEASE_EVERY_S 1.0
 /* KEYS: members hash, host, join counter, channel, kept state, kept chat,
- * kept sequence;
+ * kept sequence, kept media, heirs;
  * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
  * member's join number when it had one before ('' when new).
- * A join, leave or host step costs O(1) while the party keeps its host
- * (the members are scanned only to elect one) and answers {host or nil,
- * false, the member's join number or nil}: under a join storm every step
- * returning the whole list made the storm quadratic in Redis. A read
- * answers {host or nil, {id, entry, ...}} of the members still alive,
- * dropping those of nodes whose lease is gone. */
+ * A join, leave or host step costs O(1) while the party keeps its host,
+ * and O(log n) when it has none: the heirs, a sorted set of the members
+ * who may host by join number, name the longest present at once (with a
+ * marker '' at score 0 saying the set is kept: keys written without it are
+ * indexed from the hash once). Before, a party with no host (its members
+ * all without the host role, waiting for one) scanned every member at
+ * every join, a join storm quadratic in Redis. Such a step answers
+ * {host or nil, false, the member's join number or nil}: under a join
+ * storm every step returning the whole list made the storm quadratic too.
+ * A read answers {host or nil, {id, entry, ...}} of the members still
+ * alive, dropping those of nodes whose lease is gone, and indexes the
+ * heirs again when their count is not the hash's. An heir no longer in
+ * the hash (a node of the version before left it there) is dropped when
+ * it comes up, never elected. */
 #define MEMBERS_LUA \
 	"local op, changed, place = ARGV[1], false, false " \
+	"local function index(all) " \
+	"  redis.call('DEL', KEYS[9]) " \
+	"  redis.call('ZADD', KEYS[9], 0, '') " \
+	"  for i = 1, #all, 2 do " \
+	"    local s = string.match(all[i + 1], '^%x+ (%d+) 1 ') " \
+	"    if s then redis.call('ZADD', KEYS[9], tonumber(s), all[i]) end " \
+	"  end " \
+	"end " \
+	"if op ~= 'read' and redis.call('EXISTS', KEYS[9]) == 0 then " \
+	"  index(redis.call('HGETALL', KEYS[1])) " \
+	"end " \
 	"if op == 'join' then " \
 	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
 	"  if e then " \
@@ -135,10 +161,12 @@
 	"      s = redis.call('INCR', KEYS[3]) " \
 	"    end " \
 	"    redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. s .. ' ' .. ARGV[4]) " \
+	"    if string.sub(ARGV[4], 1, 2) == '1 ' then redis.call('ZADD', KEYS[9], s, ARGV[3]) end " \
 	"    place, changed = s, true " \
 	"  end " \
 	"elseif op == 'leave' then " \
 	"  changed = redis.call('HDEL', KEYS[1], ARGV[3]) == 1 " \
+	"  redis.call('ZREM', KEYS[9], ARGV[3]) " \
 	"elseif op == 'host' then " \
 	"  local e = redis.call('HGET', KEYS[1], ARGV[3]) " \
 	"  if e and string.match(e, '^%x+ %d+ 1 ') and redis.call('GET', KEYS[2]) ~= ARGV[3] then " \
@@ -150,37 +178,49 @@
 	"local host = cur " \
 	"if host and redis.call('HEXISTS', KEYS[1], host) == 0 then host = false end " \
 	"local live, n = false, 1 " \
-	"if op == 'read' or not host then " \
+	"if op == 'read' then " \
 	"  local all = redis.call('HGETALL', KEYS[1]) " \
-	"  local alive, best, bestseq = {}, false, nil " \
+	"  local alive, best, bestseq, heirs = {}, false, nil, 0 " \
 	"  live, n = {}, 0 " \
 	"  for i = 1, #all, 2 do " \
 	"    local node, seq, mh = string.match(all[i + 1], '^(%x+) (%d+) ([01]) ') " \
-	"    if node and op == 'read' and alive[node] == nil then " \
+	"    if node and alive[node] == nil then " \
 	"      alive[node] = redis.call('EXISTS', ARGV[5] .. node) == 1 " \
 	"    end " \
-	"    if node and (op ~= 'read' or alive[node]) then " \
+	"    if node and alive[node] then " \
 	"      live[#live + 1] = all[i] " \
 	"      live[#live + 1] = all[i + 1] " \
 	"      seq = tonumber(seq) " \
-	"      if mh == '1' and (not bestseq or seq < bestseq) then best, bestseq = all[i], seq end " \
+	"      if mh == '1' then " \
+	"        heirs = heirs + 1 " \
+	"        if not bestseq or seq < bestseq then best, bestseq = all[i], seq end " \
+	"      end " \
 	"    else " \
 	"      redis.call('HDEL', KEYS[1], all[i]) " \
+	"      redis.call('ZREM', KEYS[9], all[i]) " \
 	"      changed = true " \
 	"      if host == all[i] then host = false end " \
 	"    end " \
 	"  end " \
 	"  n = #live " \
 	"  if not host then host = best end " \
+	"  if redis.call('ZCARD', KEYS[9]) ~= heirs + 1 then index(live) end " \
+	"elseif not host then " \
+	"  while true do " \
+	"    local h = redis.call('ZRANGEBYSCORE', KEYS[9], '(0', '+inf', 'LIMIT', 0, 1)[1] " \
+	"    if not h or redis.call('HEXISTS', KEYS[1], h) == 1 then host = h or false break end " \
+	"    redis.call('ZREM', KEYS[9], h) " \
+	"  end " \
+	"  n = redis.call('HLEN', KEYS[1]) " \
 	"end " \
 	"if host ~= cur then " \
 	"  if host then redis.call('SET', KEYS[2], host) else redis.call('DEL', KEYS[2]) end " \
 	"  changed = true " \
 	"end " \
 	"if n == 0 then " \
-	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7]) " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]) " \
 	"else " \
-	"  for _, k in ipairs({1, 2, 3, 7}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
+	"  for _, k in ipairs({1, 2, 3, 7, 9}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
 	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
 	"if op == 'read' then return {host, live} end " \
@@ -215,10 +255,10 @@ struct script {
 };
 
 enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_PROGRESS,
-       SCRIPT_COUNT };
+       SCRIPT_KEEP_MEDIA, SCRIPT_COUNT };
 
 static const char *const script_text[SCRIPT_COUNT] = {
-	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA,
+	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA, KEEP_MEDIA_LUA,
 };
 
 struct rconn {
@@ -1090,7 +1130,8 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
 	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
-	     k_kept[CHANNEL_MAX + 8], ttl[12], place[24] = "";
+	     k_kept[CHANNEL_MAX + 8], k_media[CHANNEL_MAX + 8], k_heirs[CHANNEL_MAX + 8],
+	     ttl[12], place[24] = "";
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -1108,15 +1149,17 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_state, sizeof(k_state), "%s:state", name);
 	snprintf(k_chat, sizeof(k_chat), "%s:chat", name);
 	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
+	snprintf(k_media, sizeof(k_media), "%s:media", name);
+	snprintf(k_heirs, sizeof(k_heirs), "%s:heirs", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	if (join)
 		snprintf(place, sizeof(place), "%llu", (unsigned long long)join);
 	{
-		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept, ops[op],
-				       node, member ? member : "", entry ? entry : "", NODE_PREFIX,
-				       ttl, place };
-		int rc = script_run_str(rb, SCRIPT_MEMBERS, 7, sizeof(args) / sizeof(args[0]),
+		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept,
+				       k_media, k_heirs, ops[op], node, member ? member : "",
+				       entry ? entry : "", NODE_PREFIX, ttl, place };
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 9, sizeof(args) / sizeof(args[0]),
 					args, on_members, rq);
 
 		if (rc)
@@ -1157,16 +1200,19 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 	return 0;
 }
 
-static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat,
+static int redis_publish_kept(struct rv__broker *b, const char *party, enum rv__kept what,
 			      const void *data, size_t len, unsigned keep)
 {
+	static const char *const suffix[] = { "state", "chat", "media", "media" };
+	static const int script[] = { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_KEEP_MEDIA,
+				      SCRIPT_KEEP_MEDIA };
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX], key[CHANNEL_MAX + 8], kseq[CHANNEL_MAX + 8], ttl[12], kept[12];
 	const char *args[6] = { key, name, kseq, data, ttl, kept };
 	size_t lens[6];
 	int rc;
 
-	if (chat && !keep)
+	if (what == RV__KEPT_CHAT && !keep)
 		return redis_publish(b, party, data, len);
 	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
 		rb->hub->metrics.redis_dropped++;
@@ -1174,18 +1220,18 @@ static int redis_publish_kept(struct rv__broker *b, const char *party, bool chat
 		return RV_EIO;
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-	snprintf(key, sizeof(key), "%s:%s", name, chat ? "chat" : "state");
+	snprintf(key, sizeof(key), "%s:%s", name, suffix[what]);
 	snprintf(kseq, sizeof(kseq), "%s:kept", name);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
-	snprintf(kept, sizeof(kept), "%u", keep);
+	snprintf(kept, sizeof(kept), "%u", what == RV__KEPT_MEDIA ? 1 : keep);
 	lens[0] = strlen(key);
 	lens[1] = strlen(name);
 	lens[2] = strlen(kseq);
 	lens[3] = len;
 	lens[4] = strlen(ttl);
 	lens[5] = strlen(kept);
-	rc = script_run(rb, chat ? SCRIPT_KEEP_CHAT : SCRIPT_KEEP_STATE, 3, chat ? 6 : 5, args,
-			lens, on_published, rb);
+	rc = script_run(rb, script[what], 3, what == RV__KEPT_STATE ? 5 : 6, args, lens,
+			on_published, rb);
 	if (rc) {
 		rb->hub->metrics.redis_dropped++;
 		rb->m->dropped++;
@@ -1202,7 +1248,8 @@ struct recall {
 	void *arg;
 };
 
-/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq or nil]. */
+/* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq
+ * or nil, media envelope or nil]. */
 static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct recall rq = *(struct recall *)priv;
@@ -1212,7 +1259,7 @@ static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	size_t *chat_len = NULL;
 
 	free(priv);
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
 		rq.cb(rq.arg, NULL);
 		return;
 	}
@@ -1223,6 +1270,13 @@ static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	if (st->type == REDIS_REPLY_STRING) {
 		out.state = st->str;
 		out.state_len = st->len;
+	}
+	/* an error in its place (a key of another type) is its text: no
+	 * envelope, which the receiver logs as malformed */
+	if (reply->element[3]->type == REDIS_REPLY_STRING ||
+	    reply->element[3]->type == REDIS_REPLY_ERROR) {
+		out.media = reply->element[3]->str;
+		out.media_len = reply->element[3]->len;
 	}
 	if (list->type == REDIS_REPLY_ARRAY && list->elements) {
 		size_t n = list->elements < RECALL_MAX ? list->elements : RECALL_MAX;
@@ -1257,7 +1311,8 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 			void *arg)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8];
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8],
+	     mkey[CHANNEL_MAX + 8];
 	struct recall *rq;
 
 	if (!rb->pub.ready)
@@ -1269,9 +1324,10 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	snprintf(skey, sizeof(skey), "%s:state", name);
 	snprintf(ckey, sizeof(ckey), "%s:chat", name);
 	snprintf(kkey, sizeof(kkey), "%s:kept", name);
+	snprintf(mkey, sizeof(mkey), "%s:media", name);
 	{
-		const char *args[] = { skey, ckey, kkey };
-		int rc = script_run_str(rb, SCRIPT_RECALL, 3, 3, args, on_recall, rq);
+		const char *args[] = { skey, ckey, kkey, mkey };
+		int rc = script_run_str(rb, SCRIPT_RECALL, 4, 4, args, on_recall, rq);
 
 		if (rc)
 			free(rq);

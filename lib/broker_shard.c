@@ -109,12 +109,12 @@ static int shard_publish(struct rv__broker *b, const char *party, const void *da
 	return s->ops->publish(s, party, data, len);
 }
 
-static int shard_publish_kept(struct rv__broker *b, const char *party, bool chat,
+static int shard_publish_kept(struct rv__broker *b, const char *party, enum rv__kept what,
 			      const void *data, size_t len, unsigned keep)
 {
 	struct rv__broker *s = home(b, party);
 
-	return s->ops->publish_kept(s, party, chat, data, len, keep);
+	return s->ops->publish_kept(s, party, what, data, len, keep);
 }
 
 static int shard_recall(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,

@@ -39,6 +39,10 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 		m.kind = RV__RELAY_REACTION;
 		break;
 	case RV_MSG_MEDIA:
+		/* what no node takes back is not sent (party.c's media is
+		 * capped well below: this only bounds what Redis keeps) */
+		if (f->len > RV__RELAY_MEDIA_FRAME_MAX)
+			return;
 		m.kind = RV__RELAY_MEDIA;
 		break;
 	default:
@@ -51,30 +55,34 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 		hub->metrics.redis_dropped++;
 		return;
 	}
-	/* a sync's state and a chat are kept in Redis with the publish, for
-	 * nodes that get their first member of the party later */
-	/* a media is not kept (yet): a node that gets its first member of
-	 * the party later does not know it (docs/protocol.md, media) */
-	if (m.kind == RV__RELAY_REACTION || m.kind == RV__RELAY_MEDIA)
+	/* a sync's state, a media and a chat are kept in Redis with the
+	 * publish, for nodes that get their first member of the party later;
+	 * a media that cleared the party's deletes the kept one */
+	if (m.kind == RV__RELAY_REACTION)
 		rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
 	else
-		rv__broker_publish_kept(hub->broker, rv_party_id(p), m.kind == RV__RELAY_CHAT,
+		rv__broker_publish_kept(hub->broker, rv_party_id(p),
+					m.kind == RV__RELAY_SYNC ? RV__KEPT_STATE :
+					m.kind == RV__RELAY_CHAT ? RV__KEPT_CHAT :
+					rv_party_media_url(p) ? RV__KEPT_MEDIA : RV__KEPT_MEDIA_NONE,
 					buf, len, hub->cfg->history);
 	free(buf);
 }
 
-/* Another node's host chose the media: the frame's payload becomes this
- * party's media (checked as a client's would be), and the frame goes to
- * the members here. NULL, logged, for a payload no host could have sent. */
-static struct rv_frame *media_in(struct rv__hub *hub, struct rv_party *p,
-				 const struct rv__relay_msg *m)
+/* A media frame's payload (another node's host's) made p's media, checked
+ * as a client's would be: 0, or RV_EINVAL (p unchanged) for a frame no
+ * host could have sent (over RV__RELAY_MEDIA_FRAME_MAX included). */
+static int media_take(struct rv_party *p, const char *frame, size_t len)
 {
-	json_t *root = json_loadb(m->frame, m->frame_len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *pl = json_object_get(root, "payload");
-	json_t *url = json_object_get(pl, "url"), *title = json_object_get(pl, "title");
-	struct rv_frame *f = NULL;
+	json_t *root, *pl, *url, *title;
 	int rc = RV_EINVAL;
 
+	if (len > RV__RELAY_MEDIA_FRAME_MAX)
+		return RV_EINVAL;
+	root = json_loadb(frame, len, JSON_REJECT_DUPLICATES, NULL);
+	pl = json_object_get(root, "payload");
+	url = json_object_get(pl, "url");
+	title = json_object_get(pl, "title");
 	if (json_is_null(url))
 		rc = rv_party_set_media(p, NULL, NULL);
 	else if (json_is_string(url) && (!title || json_is_string(title)) &&
@@ -83,7 +91,18 @@ static struct rv_frame *media_in(struct rv__hub *hub, struct rv_party *p,
 		rc = rv_party_set_media(p, json_string_value(url),
 					title ? json_string_value(title) : NULL);
 	json_decref(root);
-	if (rc) {
+	return rc;
+}
+
+/* Another node's host chose the media: it becomes this party's
+ * (media_take), and the frame goes to the members here. NULL, logged, for
+ * a payload no host could have sent. */
+static struct rv_frame *media_in(struct rv__hub *hub, struct rv_party *p,
+				 const struct rv__relay_msg *m)
+{
+	struct rv_frame *f = NULL;
+
+	if (media_take(p, m->frame, m->frame_len)) {
 		rv_log(hub->log, RV_LOG_WARN, "relay_refused",
 		       "party=%s: a media no host could have chosen (%zu bytes) from Redis",
 		       rv_party_id(p), m->frame_len);
@@ -131,7 +150,8 @@ static int kept(struct rv__hub *hub, const struct rv_party *p, const char *data,
 		return 0;
 	rv_log(hub->log, RV_LOG_WARN, "relay_refused",
 	       "party=%s: a malformed kept %s (%zu bytes) in Redis", rv_party_id(p),
-	       want == RV__RELAY_SYNC ? "state" : "chat", len);
+	       want == RV__RELAY_SYNC ? "state" : want == RV__RELAY_MEDIA ? "media" : "chat",
+	       len);
 	return -1;
 }
 
@@ -145,6 +165,11 @@ void rv__party_relay_recalled(struct rv__hub *hub, struct rv_party *p,
 	/* relayed syncs are not taken while the party recalls (ep_party.c) */
 	if (r->state && !kept(hub, p, r->state, r->state_len, RV__RELAY_SYNC, &m))
 		rv_party_apply_remote(p, &m.state, NULL, now);
+	if (r->media && !kept(hub, p, r->media, r->media_len, RV__RELAY_MEDIA, &m) &&
+	    media_take(p, m.frame, m.frame_len))
+		rv_log(hub->log, RV_LOG_WARN, "relay_refused",
+		       "party=%s: a kept media no host could have chosen (%zu bytes) in Redis",
+		       rv_party_id(p), r->media_len);
 	for (size_t i = 0; i < r->n; i++) {
 		if (kept(hub, p, r->chat[i], r->chat_len[i], RV__RELAY_CHAT, &m) ||
 		    !(f = rv_frame_from(m.frame, m.frame_len, RV_FRAME_EVENT)))

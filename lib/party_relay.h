@@ -13,7 +13,8 @@
 struct rv__hub;
 
 /* Publish a's frame when it is the party-wide copy (to all, or all but
- * the sender) of a sync, a chat or a reaction; anything else (replies,
+ * the sender) of a sync, a chat, a reaction or a media (kept in Redis but
+ * for the reaction: broker.h's publish_kept); anything else (replies,
  * membership, the waiting room's own messages) stays on this node. */
 void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 			 const struct rv_action *a);
@@ -25,7 +26,7 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 				    const char *data, size_t len);
 
 /* What Redis kept for p (broker.h's recall), made p's own before its first
- * local member is welcomed: the kept state and the chat history, oldest
+ * local member is welcomed: the kept state, media and chat history, oldest
  * first (capped by the party's own history); what was relayed while the
  * recall was in flight is the caller's to apply after (ep_party.c).
  * Malformed entries are logged and skipped. */

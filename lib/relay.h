@@ -27,6 +27,11 @@
 /* The longest frame an envelope carries: a chat frame is a few KiB. */
 #define RV__RELAY_FRAME_MAX (256u * 1024)
 #define RV__RELAY_HEAD_MAX 160
+/* The longest media frame a node sends, keeps in Redis or takes: a url
+ * of 2,048 bytes and a title of 256, each byte escaped in at most 2 (a
+ * '"'; controls are refused in both), with the member id, type and stamps
+ * come to under 5 KiB (test_relay checks the worst case fits). */
+#define RV__RELAY_MEDIA_FRAME_MAX 8192u
 
 enum rv__relay_kind { RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA };
 

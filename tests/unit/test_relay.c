@@ -350,6 +350,30 @@ static void progress_lines_hostile(void **state)
 		    r.duration == 3 && r.playing);
 }
 
+/* The worst media a host may choose (every byte of its url and title
+ * escaped, the longest member id, a large stamp) fits the cap a node
+ * keeps and takes media by. */
+static void the_largest_media_fits_the_cap(void **state)
+{
+	char url[RV_MEDIA_URL_MAX + 1], title[RV_MEDIA_TITLE_MAX + 1];
+	char from[RV_MEMBER_ID_MAX + 1];
+	struct rv_frame *f;
+
+	memcpy(url, "https://", 8);
+	memset(url + 8, '"', RV_MEDIA_URL_MAX - 8);
+	url[RV_MEDIA_URL_MAX] = 0;
+	memset(title, '"', RV_MEDIA_TITLE_MAX);
+	title[RV_MEDIA_TITLE_MAX] = 0;
+	memset(from, 'm', RV_MEMBER_ID_MAX);
+	from[RV_MEMBER_ID_MAX] = 0;
+	assert_true(rv_proto_valid_media_url(url, strlen(url)));
+	f = rv_proto_media_frame(url, title, from, 9007199254740.991, NULL);
+	assert_non_null(f);
+	assert_true(f->len > 2 * RV_MEDIA_URL_MAX);
+	assert_true(f->len <= RV__RELAY_MEDIA_FRAME_MAX);
+	rv_frame_unref(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +387,7 @@ int main(void)
 		cmocka_unit_test(mutations),
 		cmocka_unit_test(progress_round_trip),
 		cmocka_unit_test(progress_lines_hostile),
+		cmocka_unit_test(the_largest_media_fits_the_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
