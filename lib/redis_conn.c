@@ -19,7 +19,10 @@
  * Reading is apart from parsing: each readiness empties the socket into
  * our input buffer (in), and the replies are parsed and handed out from
  * there a bounded amount per loop turn (a zero timer, "more", brings the
- * next turn's share). Redis must never find the socket full: Redis 7.0's
+ * next turn's share), the socket emptied again every few chunks parsed;
+ * the broker also pulls the subscriber's socket each time it publishes
+ * (rv__redis_conn_pull: reading only, no callback), as a node publishing
+ * a member's burst comes back to the loop late. Redis must never find the socket full: Redis 7.0's
  * TLS writer, retrying an SSL_write that found it full, may pass fewer
  * bytes than before, which OpenSSL refuses ("bad length", logged by Redis
  * at verbose only), and Redis then drops the connection: a subscriber
@@ -98,6 +101,8 @@ struct rv__redis_conn {
 	size_t out_off, out_len, out_cap;
 	char *in;                       /* bytes [in_off, in_len) read, not parsed */
 	size_t in_off, in_len, in_cap;
+	bool eof;                       /* the read side ended: why in eof_why, */
+	char eof_why[256];              /* told after what came before it */
 	struct pending *q;              /* ring: q_n pending from q_head */
 	size_t q_head, q_n, q_cap;
 	int hs_want;                    /* EV_READ or EV_WRITE: the handshake waits */
@@ -294,11 +299,14 @@ static void compact(char *b, size_t *off, size_t *len, size_t cap)
 	}
 }
 
+static void pull(struct rv__redis_conn *c);
+
 /* Parse up to budget bytes of the input buffer (about: whole chunks)
  * and hand out their replies. */
 static void parse(struct rv__redis_conn *c, size_t budget)
 {
 	size_t fed = 0;
+	unsigned chunks = 0;
 
 	for (;;) {
 		size_t n = c->in_len - c->in_off;
@@ -306,6 +314,9 @@ static void parse(struct rv__redis_conn *c, size_t budget)
 		dispatch(c);
 		if (c->dead || !n || fed >= budget)
 			break;
+		/* what came meanwhile: the socket is emptied while we parse */
+		if (++chunks % 4 == 0)
+			pull(c);
 		if (n > FEED_CHUNK)
 			n = FEED_CHUNK;
 		if (redisReaderFeed(c->reader, c->in + c->in_off, n) != REDIS_OK) {
@@ -378,16 +389,16 @@ static enum got read_tls(struct rv__redis_conn *c, char *why, size_t why_len)
 }
 
 /* Empty the socket into the input buffer (READ_MAX_PER_EVENT at most,
- * and not past IN_MAX), then parse this turn's share; what is left is
- * parsed on the next turns (more). A close is handed out after all that
- * was read before it. */
-static void take(struct rv__redis_conn *c)
+ * and not past IN_MAX), parsing nothing, so no callback runs: an end is
+ * kept (eof) to be told after what came before it. Once anything is read
+ * the fd may no longer wake us for it: more parses it on the next turn. */
+static void pull(struct rv__redis_conn *c)
 {
-	char why[256] = "";
 	enum got g = GOT_NONE;
 	size_t got = 0;
 
-	c->read_wants_write = false;
+	if (c->dead || c->eof || c->state != OPEN)
+		return;
 	/* past the bounds, carry on while OpenSSL holds decrypted bytes: the
 	 * socket may not wake us for those */
 	while ((got < READ_MAX_PER_EVENT && c->in_len - c->in_off < IN_MAX) ||
@@ -395,22 +406,39 @@ static void take(struct rv__redis_conn *c)
 		size_t before = c->in_len;
 
 		if (!reserve(&c->in, &c->in_cap, c->in_len + READ_BUF, 4 * READ_BUF)) {
-			fail(c, "out of memory reading from Redis");
-			return;
+			snprintf(c->eof_why, sizeof(c->eof_why), "out of memory reading from Redis");
+			g = GOT_CLOSED;
+			break;
 		}
-		g = c->ssl ? read_tls(c, why, sizeof(why)) : read_plain(c, why, sizeof(why));
+		if (c->ssl)
+			c->read_wants_write = false;
+		g = c->ssl ? read_tls(c, c->eof_why, sizeof(c->eof_why))
+			   : read_plain(c, c->eof_why, sizeof(c->eof_why));
 		if (g != GOT_DATA)
 			break;
 		got += c->in_len - before;
 	}
-	if (g == GOT_CLOSED) {
-		parse(c, SIZE_MAX);
-		fail(c, "%s", why);
+	c->eof = g == GOT_CLOSED;
+	if (got || c->eof)
+		ev_timer_start(c->loop, &c->more);
+}
+
+/* Read what came (pull), parse this turn's share, and leave the rest to
+ * the next turns (more); at the end, everything, then the close. */
+static void take(struct rv__redis_conn *c)
+{
+	pull(c);
+	parse(c, c->eof ? SIZE_MAX : PARSE_PER_TURN);
+	if (c->dead)
+		return;
+	if (c->eof) {
+		fail(c, "%s", c->eof_why);
 		return;
 	}
-	parse(c, PARSE_PER_TURN);
-	if (!c->dead && (c->in_off < c->in_len || (c->ssl && SSL_pending(c->ssl) > 0)))
+	if (c->in_off < c->in_len || (c->ssl && SSL_pending(c->ssl) > 0))
 		ev_timer_start(c->loop, &c->more);
+	else
+		ev_timer_stop(c->loop, &c->more);
 }
 
 /* Write what is buffered, as far as the socket takes it. */
@@ -709,6 +737,12 @@ int rv__redis_conn_command_argv(struct rv__redis_conn *c, rv__redis_reply_cb cb,
 	rc = queue_command(c, cb, priv, cmd, (size_t)len);
 	redisFreeCommand(cmd);
 	return rc;
+}
+
+void rv__redis_conn_pull(struct rv__redis_conn *c)
+{
+	if (c)
+		pull(c);
 }
 
 void rv__redis_conn_close(struct rv__redis_conn *c)

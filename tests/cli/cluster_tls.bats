@@ -107,8 +107,9 @@ load cluster_helpers
 		kill -0 "$check" 2>/dev/null || break
 		sleep 0.05
 	done
-	# A's output buffer fills on: the chats it has read still go out
-	sleep 0.5
+	# let go at once, while A may still be publishing what it reads from
+	# ann: its loop turns are long then, and its subscriber must not wait
+	# for them
 	kill -CONT "$REDIS_PID"
 	local rc=0
 	wait "$check" || rc=$?

@@ -3,13 +3,15 @@
  * RESP into (loopback TCP): a burst far larger than one turn's parsing
  * arrives whole and in order, interleaved with a command's answer; a
  * close right after a burst is told only once everything before it was
- * handed out; a protocol error closes. */
+ * handed out; a pull reads without handing out, and the next turns do;
+ * a protocol error closes. */
 #include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -211,6 +213,55 @@ static void close_after_burst_told_last(void **state)
 	peer_close(&p);
 }
 
+/* rv__redis_conn_pull reads and hands out nothing; the next turns do,
+ * though the socket, emptied, will not wake the loop for it. */
+static void pull_reads_hands_out_later(void **state)
+{
+	struct peer p;
+	ssize_t n;
+
+	peer_open(&p);
+	for (int i = 0; i < 100; i++)
+		ev_run(p.loop, EVRUN_NOWAIT);  /* connected */
+	add_pushes(&p, 0, 20);
+	n = write(p.fd, p.out, p.out_len);
+	assert_int_equal(n, (ssize_t)p.out_len);
+	p.out_off = p.out_len;
+	/* what the node's socket holds (the node's fd: the one named as
+	 * the peer's peer), all of it once it has arrived */
+	{
+		struct sockaddr_in peer, me;
+		socklen_t len = sizeof(peer);
+		int fd = -1, avail = 0;
+
+		assert_int_equal(getpeername(p.fd, (struct sockaddr *)&peer, &len), 0);
+		for (int i = 3; i < 1024 && fd < 0; i++) {
+			len = sizeof(me);
+			if (i != p.fd && getsockname(i, (struct sockaddr *)&me, &len) == 0 &&
+			    me.sin_family == AF_INET && me.sin_port == peer.sin_port)
+				fd = i;
+		}
+		assert_true(fd >= 0);
+		for (int i = 0; i < 1000 && avail < (int)p.out_len; i++) {
+			assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
+			if (avail < (int)p.out_len)
+				usleep(1000);
+		}
+		assert_int_equal(avail, (int)p.out_len);
+		rv__redis_conn_pull(p.c);
+		rv__redis_conn_pull(NULL);
+		assert_int_equal(p.pushes, 0);
+		assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
+		assert_int_equal(avail, 0);
+	}
+	target = 20;
+	p.answered = 1;
+	run(&p, got_all);
+	assert_int_equal(p.pushes, 20);
+	assert_int_equal(p.bad, 0);
+	peer_close(&p);
+}
+
 static void protocol_error_closes(void **state)
 {
 	struct peer p;
@@ -230,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(burst_whole_in_order),
 		cmocka_unit_test(close_after_burst_told_last),
+		cmocka_unit_test(pull_reads_hands_out_later),
 		cmocka_unit_test(protocol_error_closes),
 	};
 
