@@ -429,6 +429,8 @@ static void take(struct rv__redis_conn *c)
 {
 	pull(c);
 	parse(c, c->eof ? SIZE_MAX : PARSE_PER_TURN);
+	if (!c->dead && c->eof)         /* perhaps found while parsing */
+		parse(c, SIZE_MAX);
 	if (c->dead)
 		return;
 	if (c->eof) {

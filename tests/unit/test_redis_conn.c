@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -214,7 +215,8 @@ static void close_after_burst_told_last(void **state)
 }
 
 /* rv__redis_conn_pull reads and hands out nothing; the next turns do,
- * though the socket, emptied, will not wake the loop for it. */
+ * though the socket, emptied, will not wake the loop for it; an end it
+ * found is told after them. */
 static void pull_reads_hands_out_later(void **state)
 {
 	struct peer p;
@@ -248,15 +250,24 @@ static void pull_reads_hands_out_later(void **state)
 				usleep(1000);
 		}
 		assert_int_equal(avail, (int)p.out_len);
+		/* and the end after it, which the pull finds too */
+		shutdown(p.fd, SHUT_WR);
+		for (int i = 0; i < 1000; i++) {
+			struct pollfd pf = { .fd = fd, .events = POLLRDHUP };
+
+			if (poll(&pf, 1, 1) == 1 && (pf.revents & POLLRDHUP))
+				break;
+		}
 		rv__redis_conn_pull(p.c);
 		rv__redis_conn_pull(NULL);
 		assert_int_equal(p.pushes, 0);
+		assert_false(p.closed);
 		assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
 		assert_int_equal(avail, 0);
 	}
-	target = 20;
-	p.answered = 1;
-	run(&p, got_all);
+	run(&p, got_close);
+	assert_true(p.closed);
+	assert_string_equal(p.why, "closed by Redis");
 	assert_int_equal(p.pushes, 20);
 	assert_int_equal(p.bad, 0);
 	peer_close(&p);
