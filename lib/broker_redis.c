@@ -797,10 +797,21 @@ struct script_call {
 
 static void on_script(struct rv__redis_conn *c, redisReply *reply, void *priv);
 
+/* What Redis has sent the subscriber, read now, before this publish
+ * adds to it: a node busy publishing a member's burst comes back to the
+ * loop late, and Redis must not find the subscriber's socket full
+ * meanwhile (redis_conn.c). Handed out on the next loop turn. */
+static void sub_pull(struct redis_broker *rb)
+{
+	if (rb->sub.ready)
+		rv__redis_conn_pull(rb->sub.c);
+}
+
 static int script_send(struct script_call *sc)
 {
 	struct redis_broker *rb = sc->rb;
 
+	sub_pull(rb);
 	if (!rb->pub.ready || rv__redis_conn_command_argv(rb->pub.c, on_script, sc, sc->argc,
 							  sc->argv, sc->argvlen))
 		return RV_EIO;
@@ -1188,6 +1199,7 @@ static int redis_publish(struct rv__broker *b, const char *party, const void *da
 		return RV_EIO;
 	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	sub_pull(rb);
 	if (rv__redis_conn_command(rb->pub.c, on_published, rb, "PUBLISH %s %b", name,
 			      data, len)) {
 		rb->hub->metrics.redis_dropped++;

@@ -16,6 +16,21 @@
  * with "message" or "pmessage" is one; everything else answers the oldest
  * pending command (SUBSCRIBE and UNSUBSCRIBE of one channel answer once).
  *
+ * Reading is apart from parsing: each readiness empties the socket into
+ * our input buffer (in), and the replies are parsed and handed out from
+ * there a bounded amount per loop turn (a zero timer, "more", brings the
+ * next turn's share), the socket emptied again every few chunks parsed;
+ * the broker also pulls the subscriber's socket each time it publishes
+ * (rv__redis_conn_pull: reading only, no callback), as a node publishing
+ * a member's burst comes back to the loop late. Redis must never find the socket full: Redis 7.0's
+ * TLS writer, retrying an SSL_write that found it full, may pass fewer
+ * bytes than before, which OpenSSL refuses ("bad length", logged by Redis
+ * at verbose only), and Redis then drops the connection: a subscriber
+ * that fell behind a burst by a few MiB was lost with what it had not
+ * read. What we cannot parse yet waits in our memory instead (up to
+ * IN_MAX; past it reading stops, and Redis holds the rest up to its
+ * client-output-buffer-limit).
+ *
  * Closing from inside a callback is allowed: c is marked dead and freed
  * when the outermost callback returns (depth).
  */
@@ -45,11 +60,24 @@
 /* Unwritten commands beyond this refuse more (the broker then drops a
  * message rather than buffer without bound while Redis is slow). */
 #define OUT_MAX (64u << 20)
-/* At most this many reads per readiness on a plain socket, and TLS
- * records on a TLS one, so that one busy subscriber cannot hold the loop
- * (the socket stays readable: libev comes back). */
-#define READS_PER_EVENT 16
-#define READ_BUF 16384          /* a whole TLS record's plaintext */
+/* Read into the input buffer at a time: a whole TLS record's plaintext. */
+#define READ_BUF 16384
+/* Read per readiness at most (what the socket holds, and more: the kernel
+ * buffers a few MiB), so that reading alone cannot hold the loop; the
+ * socket stays readable and libev comes back. */
+#define READ_MAX_PER_EVENT (8u << 20)
+/* Read and not yet parsed beyond this, reading stops until parsing has
+ * caught up (a node far slower than the traffic: Redis's limits apply). */
+#define IN_MAX (64u << 20)
+/* Parsed per loop turn, at most (whole chunks): one busy subscriber
+ * cannot hold the loop, and the next turn comes soon to read again. */
+#define PARSE_PER_TURN (512u << 10)
+/* Fed to hiredis's reader at a time: it moves what follows the reply it
+ * hands out to the front of its buffer, so feeding it megabytes at once
+ * would cost time quadratic in them. */
+#define FEED_CHUNK (64u << 10)
+/* An emptied input buffer larger than this is let go (a burst's). */
+#define IN_KEEP (1u << 20)
 
 enum state { CONNECTING, HANDSHAKE, OPEN };
 
@@ -62,6 +90,7 @@ struct rv__redis_conn {
 	struct ev_loop *loop;
 	ev_io io;
 	ev_timer timeout;
+	ev_timer more;                  /* 0 s: parse the next share next turn */
 	int fd;
 	enum state state;
 	SSL *ssl;                       /* NULL: plain */
@@ -70,6 +99,10 @@ struct rv__redis_conn {
 	void *user;
 	char *out;                      /* bytes [out_off, out_len) to write */
 	size_t out_off, out_len, out_cap;
+	char *in;                       /* bytes [in_off, in_len) read, not parsed */
+	size_t in_off, in_len, in_cap;
+	bool eof;                       /* the read side ended: why in eof_why, */
+	char eof_why[256];              /* told after what came before it */
 	struct pending *q;              /* ring: q_n pending from q_head */
 	size_t q_head, q_n, q_cap;
 	int hs_want;                    /* EV_READ or EV_WRITE: the handshake waits */
@@ -84,6 +117,7 @@ static void destroy(struct rv__redis_conn *c)
 	if (c->reader)
 		redisReaderFree(c->reader);
 	free(c->out);
+	free(c->in);
 	free(c->q);
 	free(c);
 }
@@ -95,6 +129,7 @@ static void shut(struct rv__redis_conn *c)
 	c->dead = true;
 	ev_io_stop(c->loop, &c->io);
 	ev_timer_stop(c->loop, &c->timeout);
+	ev_timer_stop(c->loop, &c->more);
 	if (c->ssl) {
 		/* no close_notify: it could block on nothing, and Redis does
 		 * not need one to let go of a client */
@@ -135,30 +170,36 @@ static void fail(struct rv__redis_conn *c, const char *fmt, ...)
 		c->ev.on_close(c, why, c->user);
 }
 
-/* One line on why a TLS call failed: the certificate check's verdict when
- * there is one (hostname mismatch, unknown issuer...), else OpenSSL's. */
-static void tls_fail(struct rv__redis_conn *c, const char *what, int ret, int err)
+/* One line on why a TLS call failed, in why: the certificate check's
+ * verdict when there is one (hostname mismatch, unknown issuer...), else
+ * OpenSSL's. Clears OpenSSL's error queue. */
+static void tls_why(struct rv__redis_conn *c, const char *what, int ret, int err, char *why,
+		    size_t why_len)
 {
 	long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
 	unsigned long e = ERR_peek_last_error();
 	char buf[200];
 
 	if (v != X509_V_OK) {
-		ERR_clear_error();
-		fail(c, "TLS: the certificate of Redis is refused: %s",
-		     X509_verify_cert_error_string(v));
-		return;
-	}
-	if (e) {
+		snprintf(why, why_len, "TLS: the certificate of Redis is refused: %s",
+			 X509_verify_cert_error_string(v));
+	} else if (e) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		ERR_clear_error();
-		fail(c, "TLS %s: %s", what, buf);
-		return;
+		snprintf(why, why_len, "TLS %s: %s", what, buf);
+	} else if (err == SSL_ERROR_SYSCALL && ret < 0 && errno) {
+		snprintf(why, why_len, "TLS %s: %s", what, strerror(errno));
+	} else {
+		snprintf(why, why_len, "TLS %s: the connection was closed", what);
 	}
-	if (err == SSL_ERROR_SYSCALL && ret < 0 && errno)
-		fail(c, "TLS %s: %s", what, strerror(errno));
-	else
-		fail(c, "TLS %s: the connection was closed", what);
+	ERR_clear_error();
+}
+
+static void tls_fail(struct rv__redis_conn *c, const char *what, int ret, int err)
+{
+	char why[256];
+
+	tls_why(c, what, ret, err, why, sizeof(why));
+	fail(c, "%s", why);
 }
 
 static void arm(struct rv__redis_conn *c)
@@ -171,12 +212,16 @@ static void arm(struct rv__redis_conn *c)
 		want = EV_WRITE;
 	else if (c->state == HANDSHAKE)
 		want = c->hs_want;
-	else    /* a write that waits for readability must not spin on EV_WRITE */
-		want = EV_READ | ((c->out_off < c->out_len && !c->write_wants_read) ||
-				  c->read_wants_write ? EV_WRITE : 0);
+	else    /* a write that waits for readability must not spin on EV_WRITE;
+		 * a full input buffer waits for parsing (more), not the socket */
+		want = (c->in_len - c->in_off < IN_MAX || c->write_wants_read ? EV_READ : 0) |
+		       ((c->out_off < c->out_len && !c->write_wants_read) ||
+			c->read_wants_write ? EV_WRITE : 0);
 	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == want)
 		return;
 	ev_io_stop(c->loop, &c->io);
+	if (!want)
+		return;
 	ev_io_set(&c->io, c->fd, want);
 	ev_io_start(c->loop, &c->io);
 }
@@ -223,72 +268,179 @@ static void dispatch(struct rv__redis_conn *c)
 	}
 }
 
-static void take(struct rv__redis_conn *c, const char *buf, size_t n)
+/* Grow *b (*cap bytes, first when none yet, doubling) to hold need:
+ * false when out of memory, and then *b is as it was. */
+static bool reserve(char **b, size_t *cap, size_t need, size_t first)
 {
-	if (redisReaderFeed(c->reader, buf, n) != REDIS_OK) {
-		fail(c, "out of memory reading from Redis");
-		return;
-	}
-	dispatch(c);
+	size_t n = *cap ? *cap : first;
+	char *nb;
+
+	if (need <= *cap)
+		return true;
+	while (n < need)
+		n *= 2;
+	if (!(nb = realloc(*b, n)))
+		return false;
+	*b = nb;
+	*cap = n;
+	return true;
 }
 
-static void read_plain(struct rv__redis_conn *c)
+/* Bytes [*off, *len) of b (cap): emptied, or moved to the front once
+ * more than half of b is spent. */
+static void compact(char *b, size_t *off, size_t *len, size_t cap)
 {
-	char buf[READ_BUF];
+	if (*off == *len) {
+		*off = *len = 0;
+	} else if (*off > cap / 2) {
+		memmove(b, b + *off, *len - *off);
+		*len -= *off;
+		*off = 0;
+	}
+}
 
-	for (int i = 0; i < READS_PER_EVENT && !c->dead; i++) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+static void pull(struct rv__redis_conn *c);
 
-		if (n > 0) {
-			take(c, buf, (size_t)n);
-			if ((size_t)n < sizeof(buf))
-				return;
-		} else if (n == 0) {
-			fail(c, "closed by Redis");
-			return;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			return;
-		} else if (errno != EINTR) {
-			fail(c, "read: %s", strerror(errno));
+/* Parse up to budget bytes of the input buffer (about: whole chunks)
+ * and hand out their replies. */
+static void parse(struct rv__redis_conn *c, size_t budget)
+{
+	size_t fed = 0;
+	unsigned chunks = 0;
+
+	for (;;) {
+		size_t n = c->in_len - c->in_off;
+
+		dispatch(c);
+		if (c->dead || !n || fed >= budget)
+			break;
+		/* what came meanwhile: the socket is emptied while we parse */
+		if (++chunks % 4 == 0)
+			pull(c);
+		if (n > FEED_CHUNK)
+			n = FEED_CHUNK;
+		if (redisReaderFeed(c->reader, c->in + c->in_off, n) != REDIS_OK) {
+			fail(c, "out of memory reading from Redis");
 			return;
 		}
+		c->in_off += n;
+		fed += n;
+	}
+	if (c->dead)
+		return;
+	compact(c->in, &c->in_off, &c->in_len, c->in_cap);
+	if (!c->in_len && c->in_cap > IN_KEEP) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
 	}
 }
 
-static void read_tls(struct rv__redis_conn *c)
+/* What one read said. */
+enum got { GOT_DATA, GOT_NONE, GOT_CLOSED };
+
+static enum got read_plain(struct rv__redis_conn *c, char *why, size_t why_len)
 {
-	char buf[READ_BUF];
+	ssize_t n;
 
-	c->read_wants_write = false;
-	/* past the bound, carry on while OpenSSL holds decrypted bytes: the
-	 * socket may not wake us for those */
-	for (int i = 0; !c->dead && (i < READS_PER_EVENT || SSL_pending(c->ssl) > 0); i++) {
-		int n, err;
+	do
+		n = recv(c->fd, c->in + c->in_len, READ_BUF, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		return GOT_DATA;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return GOT_NONE;
+	if (n)
+		snprintf(why, why_len, "read: %s", strerror(errno));
+	else
+		snprintf(why, why_len, "closed by Redis");
+	return GOT_CLOSED;
+}
 
+/* A failed SSL_read's verdict goes to why (tls_why's words), to be
+ * told once what was read before it has been handed out. */
+static enum got read_tls(struct rv__redis_conn *c, char *why, size_t why_len)
+{
+	int n, err;
+
+	ERR_clear_error();
+	n = SSL_read(c->ssl, c->in + c->in_len, READ_BUF);
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		return GOT_DATA;
+	}
+	err = SSL_get_error(c->ssl, n);
+	if (err == SSL_ERROR_WANT_READ)
+		return GOT_NONE;
+	if (err == SSL_ERROR_WANT_WRITE) {
+		c->read_wants_write = true;
+		return GOT_NONE;
+	}
+	if (err == SSL_ERROR_ZERO_RETURN ||
+	    (err == SSL_ERROR_SYSCALL && n == 0 && !ERR_peek_error())) {
+		snprintf(why, why_len, "closed by Redis");
 		ERR_clear_error();
-		n = SSL_read(c->ssl, buf, sizeof(buf));
-		if (n > 0) {
-			take(c, buf, (size_t)n);
-			continue;
+	} else {
+		tls_why(c, "read", n, err, why, why_len);
+	}
+	return GOT_CLOSED;
+}
+
+/* Empty the socket into the input buffer (READ_MAX_PER_EVENT at most,
+ * and not past IN_MAX), parsing nothing, so no callback runs: an end is
+ * kept (eof) to be told after what came before it. Once anything is read
+ * the fd may no longer wake us for it: more parses it on the next turn. */
+static void pull(struct rv__redis_conn *c)
+{
+	enum got g = GOT_NONE;
+	size_t got = 0;
+
+	if (c->dead || c->eof || c->state != OPEN)
+		return;
+	/* past the bounds, carry on while OpenSSL holds decrypted bytes: the
+	 * socket may not wake us for those */
+	while ((got < READ_MAX_PER_EVENT && c->in_len - c->in_off < IN_MAX) ||
+	       (c->ssl && SSL_pending(c->ssl) > 0)) {
+		size_t before = c->in_len;
+
+		if (!reserve(&c->in, &c->in_cap, c->in_len + READ_BUF, 4 * READ_BUF)) {
+			snprintf(c->eof_why, sizeof(c->eof_why), "out of memory reading from Redis");
+			g = GOT_CLOSED;
+			break;
 		}
-		err = SSL_get_error(c->ssl, n);
-		if (err == SSL_ERROR_WANT_READ)
-			return;
-		if (err == SSL_ERROR_WANT_WRITE) {
-			c->read_wants_write = true;
-			return;
-		}
-		if (err == SSL_ERROR_ZERO_RETURN) {
-			fail(c, "closed by Redis");
-			return;
-		}
-		if (err == SSL_ERROR_SYSCALL && n == 0 && !ERR_peek_error()) {
-			fail(c, "closed by Redis");
-			return;
-		}
-		tls_fail(c, "read", n, err);
+		if (c->ssl)
+			c->read_wants_write = false;
+		g = c->ssl ? read_tls(c, c->eof_why, sizeof(c->eof_why))
+			   : read_plain(c, c->eof_why, sizeof(c->eof_why));
+		if (g != GOT_DATA)
+			break;
+		got += c->in_len - before;
+	}
+	c->eof = g == GOT_CLOSED;
+	if (got || c->eof)
+		ev_timer_start(c->loop, &c->more);
+}
+
+/* Read what came (pull), parse this turn's share, and leave the rest to
+ * the next turns (more); at the end, everything, then the close. */
+static void take(struct rv__redis_conn *c)
+{
+	pull(c);
+	parse(c, c->eof ? SIZE_MAX : PARSE_PER_TURN);
+	if (!c->dead && c->eof)         /* perhaps found while parsing */
+		parse(c, SIZE_MAX);
+	if (c->dead)
+		return;
+	if (c->eof) {
+		fail(c, "%s", c->eof_why);
 		return;
 	}
+	if (c->in_off < c->in_len || (c->ssl && SSL_pending(c->ssl) > 0))
+		ev_timer_start(c->loop, &c->more);
+	else
+		ev_timer_stop(c->loop, &c->more);
 }
 
 /* Write what is buffered, as far as the socket takes it. */
@@ -335,13 +487,7 @@ static void flush(struct rv__redis_conn *c)
 			}
 		}
 	}
-	if (c->out_off == c->out_len) {
-		c->out_off = c->out_len = 0;
-	} else if (c->out_off > c->out_cap / 2) {
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-	}
+	compact(c->out, &c->out_off, &c->out_len, c->out_cap);
 }
 
 static void handshake(struct rv__redis_conn *c)
@@ -385,19 +531,14 @@ static void connected(struct rv__redis_conn *c)
 	}
 }
 
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+/* The end of a watcher's callback, which took depth: read (when asked)
+ * and write what is queued, watch for what is wanted next, and free c if
+ * it died and no callback of ours is left on the stack. */
+static void serve(struct rv__redis_conn *c, bool read)
 {
-	struct rv__redis_conn *c = w->data;
-
-	c->depth++;
-	if (c->state == CONNECTING)
-		connected(c);
-	else if (c->state == HANDSHAKE)
-		handshake(c);
 	if (!c->dead && c->state == OPEN) {
-		/* a TLS session may want either direction for either call */
-		if (c->ssl ? (revents & EV_READ) || c->read_wants_write : (revents & EV_READ))
-			c->ssl ? read_tls(c) : read_plain(c);
+		if (read)
+			take(c);
 		/* not only when writable was reported: what the replies'
 		 * callbacks just queued (a member's join after the recall
 		 * that welcomed it) goes now, not a loop turn later, while
@@ -410,6 +551,19 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 		destroy(c);
 }
 
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct rv__redis_conn *c = w->data;
+
+	c->depth++;
+	if (c->state == CONNECTING)
+		connected(c);
+	else if (c->state == HANDSHAKE)
+		handshake(c);
+	/* a TLS session may want either direction for either call */
+	serve(c, (revents & EV_READ) || (c->ssl && c->read_wants_write));
+}
+
 static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct rv__redis_conn *c = t->data;
@@ -419,6 +573,16 @@ static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 				      : "connect: no answer in %.0f s", CONNECT_TIMEOUT_S);
 	if (!--c->depth && c->dead)
 		destroy(c);
+}
+
+/* The next share of a backlog: read what came meanwhile too, so that
+ * the socket is emptied every turn, parsing or not. */
+static void on_more(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rv__redis_conn *c = t->data;
+
+	c->depth++;
+	serve(c, true);
 }
 
 /* An IP literal is checked against the certificate's IP addresses, a
@@ -492,6 +656,8 @@ int rv__redis_conn_open(struct ev_loop *loop, const struct rv__redis_target *t,
 	ev_timer_init(&c->timeout, on_timeout, CONNECT_TIMEOUT_S, 0);
 	c->timeout.data = c;
 	ev_timer_start(loop, &c->timeout);
+	ev_timer_init(&c->more, on_more, 0, 0);
+	c->more.data = c;
 	*out = c;
 	return 0;
 fail:
@@ -524,17 +690,8 @@ static int queue_grow(struct rv__redis_conn *c)
 static int queue_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
 			 const char *cmd, size_t len)
 {
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		char *b;
-
-		while (cap < c->out_len + len)
-			cap *= 2;
-		if (!(b = realloc(c->out, cap)))
-			return RV_ENOMEM;
-		c->out = b;
-		c->out_cap = cap;
-	}
+	if (!reserve(&c->out, &c->out_cap, c->out_len + len, 4096))
+		return RV_ENOMEM;
 	memcpy(c->out + c->out_len, cmd, len);
 	c->out_len += len;
 	c->q[(c->q_head + c->q_n++) % c->q_cap] = (struct pending){ cb, priv };
@@ -582,6 +739,12 @@ int rv__redis_conn_command_argv(struct rv__redis_conn *c, rv__redis_reply_cb cb,
 	rc = queue_command(c, cb, priv, cmd, (size_t)len);
 	redisFreeCommand(cmd);
 	return rc;
+}
+
+void rv__redis_conn_pull(struct rv__redis_conn *c)
+{
+	if (c)
+		pull(c);
 }
 
 void rv__redis_conn_close(struct rv__redis_conn *c)

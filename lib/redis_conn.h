@@ -70,6 +70,14 @@ int rv__redis_conn_command(struct rv__redis_conn *c, rv__redis_reply_cb cb, void
 int rv__redis_conn_command_argv(struct rv__redis_conn *c, rv__redis_reply_cb cb, void *priv,
 				int argc, const char **argv, const size_t *argvlen);
 
+/* Read what Redis has sent to c into its buffer, handing out nothing:
+ * callable from anywhere (another connection's callback, a member's
+ * message), as no callback runs; the replies are handed out on the next
+ * loop turn. For a subscriber while the loop is busy elsewhere (a burst
+ * of a member's messages being published): Redis must not find its
+ * socket full (redis_conn.c says why). NULL-safe. */
+void rv__redis_conn_pull(struct rv__redis_conn *c);
+
 /* Close c: pending callbacks are called with NULL, on_close is not; c is
  * freed (at once, or, from within one of its own callbacks, when that
  * returns). NULL-safe. */
