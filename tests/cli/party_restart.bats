@@ -147,7 +147,7 @@ PYEOF
 	assert_output --partial "c.conf:1: party-retention: expected a duration"
 }
 
-@test "cluster mode: the store keeps no party; a node restarted while another holds members gets the party from Redis" {
+@test "cluster mode: a node restarted while another holds members gets the party from Redis, not from its store" {
 	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed"
 	start_redis
 	start_node b --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
@@ -158,7 +158,7 @@ import asyncio, json, sys, websockets
 async def main():
     async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=bob") as ws:
         w = json.loads(await ws.recv())["payload"]
-        assert "resume_token" not in w, w
+        assert len(w["resume_token"]) == 32, w
         await ws.send(json.dumps({"type": "sync", "id": "s", "payload": {"position": 33, "playing": False, "speed": 1}}))
         while json.loads(await asyncio.wait_for(ws.recv(), 3)).get("id") != "s":
             pass
@@ -176,17 +176,159 @@ async def main():
     async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=ann") as ws:
         w = json.loads(await ws.recv())["payload"]
         assert w["state"]["position"] == 33 and w["role"] == "member", w
-        assert "resume_token" not in w, w
+        assert len(w["resume_token"]) == 32, w
     print("ok")
 asyncio.run(main())
 PYEOF
 	assert_success
 	assert_output ok
+	# A's store had the party (bob's sync was relayed to it before the
+	# restart); the recall found Redis's and did not restore it
+	! grep -q 'party_restored' "$a_LOG"
 	stop_node a
 	stop_node b
 	a_PID= b_PID=
-	run store_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db"
-	assert_output ""
+	# the last node to hold it wrote it as it left
 	run store_doc clustered "$BATS_TEST_TMPDIR/b.revenge.db"
-	assert_output ""
+	assert_output --partial '"position":33'
+}
+
+# Every node of a cluster stopped at once: parties come back from the
+# store the nodes share (PostgreSQL: the postgres suite,
+# scripts/run-tests.sh) when Redis has forgotten them.
+shared_pg() {
+	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed"
+	[ "${REVENGE_TEST_STORE:-sqlite}" = postgres ] ||
+		skip "needs a PostgreSQL store the nodes share (REVENGE_TEST_STORE=postgres)"
+	SHARED="$BATS_TEST_TMPDIR/shared.db"
+}
+
+start_cnode() {
+	SERVER_DB=$SHARED start_node "$1" --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+}
+
+# cluster_before PARTY: both nodes up; alice and bob set PARTY up on
+# node A, playing, held open (CLIENT) until the node goes.
+cluster_before() {
+	start_redis
+	start_cnode a
+	start_cnode b
+	py "$PYHELP/restart_check.py" "$a_URL" before "$1" "$BATS_TEST_TMPDIR/state" playing \
+		>"$BATS_TEST_TMPDIR/before.out" 2>&1 3>&- &
+	CLIENT=$!
+	wait_for "$BATS_TEST_TMPDIR/before.out" '^ready$' 10
+}
+
+# rcli ARGS: redis-cli on the test's Redis.
+rcli() {
+	redis-cli -p "$REDIS_PORT" "$@"
+}
+
+# redis_forgot PARTY: wait (bounded) until no node's lease is left and
+# Redis keeps no member of PARTY.
+redis_forgot() {
+	local i
+	for i in $(seq 1 150); do
+		if [ -z "$(rcli --scan --pattern 'revenge:node:*')" ] &&
+			[ "$(rcli EXISTS "revenge:party:$1:members")" = 0 ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "Redis still has leases or members: $(rcli --scan --pattern 'revenge:*')"
+	return 1
+}
+
+# cluster_after PARTY: both nodes again; alice and bob resume on node B
+# (they were on A): ids, names, alice's host role, media, the position
+# extrapolated and the chat history are back.
+cluster_after() {
+	start_cnode a
+	start_cnode b
+	run py "$PYHELP/restart_check.py" "$b_URL" after "$1" "$BATS_TEST_TMPDIR/state" playing
+	assert_success
+	assert_output resumed
+	grep -q "party_restored party=$1" "$b_LOG"
+}
+
+# bats test_tags=timed
+@test "cluster, every node stopped (SIGTERM), Redis forgets: the party comes back from the shared store on another node" {
+	shared_pg
+	cluster_before whole
+	stop_node a
+	stop_node b
+	a_PID= b_PID=
+	client_done
+	run store_doc whole "$SHARED"
+	assert_output --partial 'hello from bob'
+	# the drain's leaves emptied the party: Redis deleted it
+	redis_forgot whole
+	[ "$(rcli EXISTS revenge:party:whole:state)" = 0 ]
+	cluster_after whole
+}
+
+# bats test_tags=timed
+@test "cluster, every node killed (-9): once the leases are gone the party comes back from the shared store" {
+	shared_pg
+	cluster_before crashed
+	local i doc=
+	for i in $(seq 1 100); do
+		doc=$(store_doc crashed "$SHARED")
+		if [[ "$doc" == *'hello from bob'* ]]; then break; fi
+		sleep 0.1
+	done
+	[[ "$doc" == *'hello from bob'* ]] || { echo "never committed: $doc"; false; }
+	kill -KILL "$a_PID" "$b_PID"
+	wait "$a_PID" "$b_PID" 2>/dev/null || true
+	a_PID= b_PID=
+	kill "$CLIENT" 2>/dev/null || true
+	wait "$CLIENT" 2>/dev/null || true
+	CLIENT=
+	# Redis still has the party (state, chat and the dead nodes'
+	# members) until the leases expire and a node's read drops them
+	[ "$(rcli EXISTS revenge:party:crashed:state)" = 1 ]
+	local i
+	for i in $(seq 1 150); do
+		[ -z "$(rcli --scan --pattern 'revenge:node:*')" ] && break
+		sleep 0.2
+	done
+	[ -z "$(rcli --scan --pattern 'revenge:node:*')" ]
+	cluster_after crashed
+}
+
+@test "cluster, Redis restarted empty while the nodes were down: the party comes back; two nodes restoring it at once agree" {
+	shared_pg
+	cluster_before emptied
+	stop_node a
+	stop_node b
+	a_PID= b_PID=
+	client_done
+	stop_redis
+	start_redis
+	[ -z "$(rcli --scan --pattern 'revenge:*')" ]
+	start_cnode a
+	start_cnode b
+	# one joiner on each node at once: one node writes the party to Redis,
+	# both welcome with the same state and a single copy of the history
+	run py - "$a_URL" "$b_URL" <<'PYEOF'
+import asyncio, json, sys, websockets
+async def one(url, name):
+    async with websockets.connect(url + "/ws/party/emptied?name=" + name) as ws:
+        return json.loads(await ws.recv())["payload"]
+async def main():
+    wa, wb = await asyncio.gather(one(sys.argv[1], "ann"), one(sys.argv[2], "ben"))
+    for w in (wa, wb):
+        s = w["state"]
+        assert s["playing"] and s["speed"] == 1.5 and s["position"] > 42.5, w
+        assert [h["payload"]["text"] for h in w["history"]] == ["hello from bob"], w
+    # the same trajectory on both nodes (their clocks agree within ms)
+    pa = wa["state"]["position"] - wa["state"]["server_time"] / 1000 * 1.5
+    pb = wb["state"]["position"] - wb["state"]["server_time"] / 1000 * 1.5
+    assert abs(pa - pb) < 0.05, (wa["state"], wb["state"])
+    print("agreed")
+asyncio.run(main())
+PYEOF
+	assert_success
+	assert_output agreed
+	[ "$(cat "$a_LOG" "$b_LOG" | grep -c 'party_restored party=emptied')" -ge 1 ]
 }
