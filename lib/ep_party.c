@@ -1227,9 +1227,10 @@ static bool restore_to_redis(struct live_party *lp, struct recall_req *rq)
 		if (!rv__relay_encode(&m, &chat[n], &chat_len[n]))
 			n++;
 	}
-	rq->restoring = true;
 	sent = !rv__broker_restore(ps->hub->broker, rv_party_id(lp->party), state, state_len,
 				   (const char *const *)chat, chat_len, n, recalled, rq);
+	/* the answer comes later, never from within the call */
+	rq->restoring = sent;
 out:
 	rv_frame_unref(f);
 	free(state);
@@ -1253,9 +1254,12 @@ static void recalled(void *arg, const struct rv__broker_recalled *r)
 	struct parties *ps = lp ? lp->ps : NULL;
 	struct rv__broker_recalled mine;
 
-	if (lp && r && !rq->restoring && !r->state && !r->n && ps->keep &&
-	    restore_to_redis(lp, rq))
-		return;               /* the restore's answer comes here */
+	if (lp && r && !rq->restoring && !r->state && !r->n && ps->keep) {
+		if (restore_to_redis(lp, rq))
+			return;       /* the restore's answer comes here */
+		/* not sent (Redis lost meanwhile): from the store alone */
+		rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub), true);
+	}
 	if (!lp) {
 		free(rq);
 		return;

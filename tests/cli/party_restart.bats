@@ -4,6 +4,9 @@
 # members come back with their welcome's resume_token
 # (tests/helpers/restart_check.py). Runs on SQLite, and on PostgreSQL in
 # the postgres suite (REVENGE_TEST_STORE=postgres, scripts/run-tests.sh).
+# Cluster mode (a real redis-server, nodes A and B): a party Redis forgot
+# (every node stopped or killed, or Redis emptied) comes back from the
+# store; on PostgreSQL the nodes share one database.
 load helpers
 load cluster_helpers
 
@@ -194,13 +197,16 @@ PYEOF
 }
 
 # Every node of a cluster stopped at once: parties come back from the
-# store the nodes share (PostgreSQL: the postgres suite,
-# scripts/run-tests.sh) when Redis has forgotten them.
-shared_pg() {
+# store when Redis has forgotten them. In the postgres suite
+# (scripts/run-tests.sh) the nodes share one database and the members
+# come back on the other node (AFTER b); on SQLite each node has its own
+# file and they come back on the node that held the party (AFTER a).
+cluster_store() {
 	[ -n "$REDIS_SERVER" ] || skip "redis-server is not installed"
-	[ "${REVENGE_TEST_STORE:-sqlite}" = postgres ] ||
-		skip "needs a PostgreSQL store the nodes share (REVENGE_TEST_STORE=postgres)"
-	SHARED="$BATS_TEST_TMPDIR/shared.db"
+	SHARED= AFTER=a
+	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
+		SHARED="$BATS_TEST_TMPDIR/shared.db" AFTER=b
+	fi
 }
 
 start_cnode() {
@@ -224,56 +230,61 @@ rcli() {
 	redis-cli -p "$REDIS_PORT" "$@"
 }
 
-# redis_forgot PARTY: wait (bounded) until no node's lease is left and
-# Redis keeps no member of PARTY.
-redis_forgot() {
+# leases_gone: wait (bounded) until no node's lease is left: the members
+# Redis still has of the stopped nodes (a drain's leaves may not reach
+# Redis before the process ends; a kill -9 sends none) are dead, and the
+# first read of a node started again drops them and with the last one
+# the party's keys, so its recall finds nothing.
+leases_gone() {
 	local i
 	for i in $(seq 1 150); do
-		if [ -z "$(rcli --scan --pattern 'revenge:node:*')" ] &&
-			[ "$(rcli EXISTS "revenge:party:$1:members")" = 0 ]; then
-			return 0
-		fi
+		[ -z "$(rcli --scan --pattern 'revenge:node:*')" ] && return 0
 		sleep 0.2
 	done
-	echo "Redis still has leases or members: $(rcli --scan --pattern 'revenge:*')"
+	echo "Redis still has leases: $(rcli --scan --pattern 'revenge:node:*')"
 	return 1
 }
 
-# cluster_after PARTY: both nodes again; alice and bob resume on node B
-# (they were on A): ids, names, alice's host role, media, the position
-# extrapolated and the chat history are back.
+# cluster_after PARTY: both nodes again; alice and bob resume on node
+# AFTER (they were on A): ids, names, alice's host role, media, the
+# position extrapolated and the chat history are back.
 cluster_after() {
 	start_cnode a
 	start_cnode b
-	run py "$PYHELP/restart_check.py" "$b_URL" after "$1" "$BATS_TEST_TMPDIR/state" playing
+	local url="${AFTER}_URL" log="${AFTER}_LOG"
+	run py "$PYHELP/restart_check.py" "${!url}" after "$1" "$BATS_TEST_TMPDIR/state" playing
 	assert_success
 	assert_output resumed
-	grep -q "party_restored party=$1" "$b_LOG"
+	grep -q "party_restored party=$1" "${!log}"
+	if [ -z "$SHARED" ]; then grep -q party_retention_local "$a_LOG"; fi
+}
+
+# doc_of PARTY: the party's committed document, in the shared store or A's.
+doc_of() {
+	store_doc "$1" "${SHARED:-$BATS_TEST_TMPDIR/a.revenge.db}"
 }
 
 # bats test_tags=timed
-@test "cluster, every node stopped (SIGTERM), Redis forgets: the party comes back from the shared store on another node" {
-	shared_pg
+@test "cluster, every node stopped (SIGTERM), Redis forgets: the party comes back from the store (shared: on another node)" {
+	cluster_store
 	cluster_before whole
 	stop_node a
 	stop_node b
 	a_PID= b_PID=
 	client_done
-	run store_doc whole "$SHARED"
+	run doc_of whole
 	assert_output --partial 'hello from bob'
-	# the drain's leaves emptied the party: Redis deleted it
-	redis_forgot whole
-	[ "$(rcli EXISTS revenge:party:whole:state)" = 0 ]
+	leases_gone
 	cluster_after whole
 }
 
 # bats test_tags=timed
-@test "cluster, every node killed (-9): once the leases are gone the party comes back from the shared store" {
-	shared_pg
+@test "cluster, every node killed (-9): once the leases are gone the party comes back from the store" {
+	cluster_store
 	cluster_before crashed
 	local i doc=
 	for i in $(seq 1 100); do
-		doc=$(store_doc crashed "$SHARED")
+		doc=$(doc_of crashed)
 		if [[ "$doc" == *'hello from bob'* ]]; then break; fi
 		sleep 0.1
 	done
@@ -287,17 +298,13 @@ cluster_after() {
 	# Redis still has the party (state, chat and the dead nodes'
 	# members) until the leases expire and a node's read drops them
 	[ "$(rcli EXISTS revenge:party:crashed:state)" = 1 ]
-	local i
-	for i in $(seq 1 150); do
-		[ -z "$(rcli --scan --pattern 'revenge:node:*')" ] && break
-		sleep 0.2
-	done
-	[ -z "$(rcli --scan --pattern 'revenge:node:*')" ]
+	leases_gone
 	cluster_after crashed
 }
 
 @test "cluster, Redis restarted empty while the nodes were down: the party comes back; two nodes restoring it at once agree" {
-	shared_pg
+	cluster_store
+	[ -n "$SHARED" ] || skip "needs a PostgreSQL store the nodes share (REVENGE_TEST_STORE=postgres)"
 	cluster_before emptied
 	stop_node a
 	stop_node b
