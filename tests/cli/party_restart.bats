@@ -155,24 +155,57 @@ PYEOF
 	start_redis
 	start_node b --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
 	start_node a --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
-	# bob on node B hosts, syncs 33 (paused) and stays
-	py - "$b_URL" <<'PYEOF' >"$BATS_TEST_TMPDIR/hold.out" 2>&1 3>&- &
-import asyncio, json, sys, websockets
+	# bob on node B hosts, syncs 10 (paused) and stays; told to (go),
+	# syncs 33
+	py - "$b_URL" "$BATS_TEST_TMPDIR/go" <<'PYEOF' >"$BATS_TEST_TMPDIR/hold.out" 2>&1 3>&- &
+import asyncio, json, os, sys, websockets
+async def sync(ws, pos, sid):
+    await ws.send(json.dumps({"type": "sync", "id": sid, "payload": {"position": pos, "playing": False, "speed": 1}}))
+    while json.loads(await asyncio.wait_for(ws.recv(), 10)).get("id") != sid:
+        pass
 async def main():
     async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=bob") as ws:
         w = json.loads(await ws.recv())["payload"]
         assert len(w["resume_token"]) == 32, w
-        await ws.send(json.dumps({"type": "sync", "id": "s", "payload": {"position": 33, "playing": False, "speed": 1}}))
-        while json.loads(await asyncio.wait_for(ws.recv(), 3)).get("id") != "s":
-            pass
+        await sync(ws, 10, "s1")
         print("ready", flush=True)
+        for _ in range(600):
+            if os.path.exists(sys.argv[2]):
+                break
+            await asyncio.sleep(0.05)
+        await sync(ws, 33, "s2")
+        print("synced", flush=True)
         await asyncio.sleep(60)
 asyncio.run(main())
 PYEOF
 	CLIENT=$!
 	wait_for "$BATS_TEST_TMPDIR/hold.out" '^ready$' 10
+	# ann visits node A: A writes the party (at 10) to its store as she
+	# leaves, while bob still holds it on B
+	run py - "$a_URL" <<'PYEOF'
+import asyncio, json, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1] + "/ws/party/clustered?name=ann") as ws:
+        w = json.loads(await ws.recv())["payload"]
+        assert w["state"]["position"] == 10, w
+    print("ok")
+asyncio.run(main())
+PYEOF
+	assert_output ok
+	local i doc=
+	for i in $(seq 1 100); do
+		doc=$(store_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db")
+		[[ "$doc" == *'"position":10'* ]] && break
+		sleep 0.1
+	done
+	[[ "$doc" == *'"position":10'* ]] || { echo "A never wrote it: $doc"; false; }
+	touch "$BATS_TEST_TMPDIR/go"
+	wait_for "$BATS_TEST_TMPDIR/hold.out" '^synced$' 10
 	stop_node a
 	start_node a --redis "redis://127.0.0.1:$REDIS_PORT" --party-retention 1h
+	grep -q 'parties_restored' "$a_LOG"
+	# A read the party (at 10) from its store; Redis has it (at 33): the
+	# recall's answer wins, the store's copy is dropped
 	run py - "$a_URL" <<'PYEOF'
 import asyncio, json, sys, websockets
 async def main():
@@ -185,8 +218,6 @@ asyncio.run(main())
 PYEOF
 	assert_success
 	assert_output ok
-	# A's store had the party (bob's sync was relayed to it before the
-	# restart); the recall found Redis's and did not restore it
 	! grep -q 'party_restored' "$a_LOG"
 	stop_node a
 	stop_node b
