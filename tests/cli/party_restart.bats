@@ -40,6 +40,22 @@ for (d,) in c.execute("SELECT doc FROM party WHERE party_id = ?", (sys.argv[2],)
 	fi
 }
 
+# wait_doc PARTY DB WORD...: wait (bounded, 10 s) until the store's
+# committed document of PARTY (store_doc) holds every WORD.
+wait_doc() {
+	local party=$1 db=$2 i w doc= ok
+	shift 2
+	for i in $(seq 1 100); do
+		doc=$(store_doc "$party" "$db")
+		ok=1
+		for w in "$@"; do [[ "$doc" == *"$w"* ]] || ok=; done
+		[ -n "$ok" ] && return 0
+		sleep 0.1
+	done
+	echo "never committed ($*): $doc"
+	return 1
+}
+
 # before PARTY [playing]: alice and bob set the party up, held open
 # (CLIENT) until the server goes; waits for "ready".
 before() {
@@ -85,13 +101,7 @@ sigterm_restart() {
 	before crash
 	# the save tick writes the party within 1 s (RV__KEEP_SAVE_EVERY_S)
 	# of the chat; bounded wait for the commit, then the kill
-	local i doc=
-	for i in $(seq 1 100); do
-		doc=$(store_doc crash)
-		if [[ "$doc" == *'hello from bob'* && "$doc" == *'"position":42.5'* ]]; then break; fi
-		sleep 0.1
-	done
-	[[ "$doc" == *'hello from bob'* ]] || { echo "never committed: $doc"; false; }
+	wait_doc crash "$BATS_TEST_TMPDIR/revenge.db" 'hello from bob' '"position":42.5'
 	kill -KILL "$SERVER_PID"
 	wait "$SERVER_PID" 2>/dev/null || true
 	SERVER_PID=
@@ -192,13 +202,7 @@ async def main():
 asyncio.run(main())
 PYEOF
 	assert_output ok
-	local i doc=
-	for i in $(seq 1 100); do
-		doc=$(store_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db")
-		[[ "$doc" == *'"position":10'* ]] && break
-		sleep 0.1
-	done
-	[[ "$doc" == *'"position":10'* ]] || { echo "A never wrote it: $doc"; false; }
+	wait_doc clustered "$BATS_TEST_TMPDIR/a.revenge.db" '"position":10'
 	touch "$BATS_TEST_TMPDIR/go"
 	wait_for "$BATS_TEST_TMPDIR/hold.out" '^synced$' 10
 	stop_node a
@@ -290,11 +294,6 @@ cluster_after() {
 	if [ -z "$SHARED" ]; then grep -q party_retention_local "$a_LOG"; fi
 }
 
-# doc_of PARTY: the party's committed document, in the shared store or A's.
-doc_of() {
-	store_doc "$1" "${SHARED:-$BATS_TEST_TMPDIR/a.revenge.db}"
-}
-
 # bats test_tags=timed
 @test "cluster, every node stopped (SIGTERM), Redis forgets: the party comes back from the store (shared: on another node)" {
 	cluster_store
@@ -303,7 +302,7 @@ doc_of() {
 	stop_node b
 	a_PID= b_PID=
 	client_done
-	run doc_of whole
+	run store_doc whole "${SHARED:-$BATS_TEST_TMPDIR/a.revenge.db}"
 	assert_output --partial 'hello from bob'
 	leases_gone
 	cluster_after whole
@@ -313,13 +312,7 @@ doc_of() {
 @test "cluster, every node killed (-9): once the leases are gone the party comes back from the store" {
 	cluster_store
 	cluster_before crashed
-	local i doc=
-	for i in $(seq 1 100); do
-		doc=$(doc_of crashed)
-		if [[ "$doc" == *'hello from bob'* ]]; then break; fi
-		sleep 0.1
-	done
-	[[ "$doc" == *'hello from bob'* ]] || { echo "never committed: $doc"; false; }
+	wait_doc crashed "${SHARED:-$BATS_TEST_TMPDIR/a.revenge.db}" 'hello from bob'
 	kill -KILL "$a_PID" "$b_PID"
 	wait "$a_PID" "$b_PID" 2>/dev/null || true
 	a_PID= b_PID=
