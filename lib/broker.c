@@ -25,6 +25,13 @@ static int local_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	return RV_EIO;
 }
 
+static int local_restore(struct rv__broker *b, const char *party, const char *state,
+			 size_t state_len, const char *media, size_t media_len, const char *const *chat, const size_t *chat_len,
+			 size_t n, rv__broker_recall_cb cb, void *arg)
+{
+	return RV_EIO;
+}
+
 static int local_members(struct rv__broker *b, const char *party, enum rv__members_op op,
 			 const char *member, const char *entry, uint64_t join, uint64_t seq)
 {
@@ -74,6 +81,7 @@ static const struct rv__broker_ops local_ops = {
 	.publish = local_publish,
 	.publish_kept = local_publish_kept,
 	.recall = local_recall,
+	.restore = local_restore,
 	.members = local_members,
 	.leases = local_leases,
 	.subscribe = local_subscribe,

@@ -46,6 +46,7 @@ struct rv__broker_recalled {
 	size_t n;                       /* chat envelopes */
 	const char *const *chat;
 	const size_t *chat_len;
+	bool restored;                  /* restore: this call wrote them */
 };
 
 /* A party's members as Redis holds them (broker.h's members): the
@@ -99,6 +100,16 @@ struct rv__broker_ops {
 	 * or RV_EIO (not connected) / RV_ENOMEM and cb never called. */
 	int (*recall)(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
 		      void *arg);
+	/* recall, but when Redis keeps nothing of party (no state, chat or
+	 * sequence or media) first keep state (NULL: none), media (NULL: none)
+	 * and the n chat envelopes (oldest first) as the party's, in one step (a Lua script): of
+	 * nodes restoring a party at once (from the store, --party-retention)
+	 * one writes, and every answer is what Redis then holds, with
+	 * restored true for the one that wrote. As recall otherwise. */
+	int (*restore)(struct rv__broker *b, const char *party, const char *state,
+		       size_t state_len, const char *media, size_t media_len,
+		       const char *const *chat, const size_t *chat_len,
+		       size_t n, rv__broker_recall_cb cb, void *arg);
 	/* One atomic step (a Lua script) on party's members in Redis: op
 	 * (join: member with entry "<may host 0|1> <name>", its join order
 	 * join when not 0 (its place before Redis lost it: the counter is
@@ -237,6 +248,18 @@ static inline int rv__broker_recall(struct rv__broker *b, const char *party,
 				    rv__broker_recall_cb cb, void *arg)
 {
 	return b && b->cluster ? b->ops->recall(b, party, cb, arg) : RV_EIO;
+}
+
+/* RV_EIO in local mode. */
+static inline int rv__broker_restore(struct rv__broker *b, const char *party, const char *state,
+				     size_t state_len, const char *media, size_t media_len,
+				     const char *const *chat,
+				     const size_t *chat_len, size_t n, rv__broker_recall_cb cb,
+				     void *arg)
+{
+	return b && b->cluster ?
+		b->ops->restore(b, party, state, state_len, media, media_len, chat, chat_len, n, cb,
+				arg) : RV_EIO;
 }
 
 static inline int rv__broker_members(struct rv__broker *b, const char *party,

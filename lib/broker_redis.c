@@ -113,6 +113,22 @@
  * whole recall's: the state and history still come. */
 #define RECALL_LUA "return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)," \
 	"redis.call('GET',KEYS[3]),redis.pcall('GET',KEYS[4])}"
+/* A party restored from the store (broker.h's restore): written only when
+ * Redis keeps nothing of it, then answered as a recall, with 1 when this
+ * call wrote. KEYS as RECALL_LUA's; ARGV[1] the TTL, [2] the state
+ * envelope ('' none), [3] the media envelope ('' none), [4..] the chat
+ * envelopes, oldest first. */
+#define RESTORE_LUA "local w = 0 " \
+	"if redis.call('EXISTS',KEYS[1],KEYS[2],KEYS[3],KEYS[4]) == 0 then " \
+	"  redis.call('SET',KEYS[3],1,'PX',ARGV[1]) " \
+	"  if ARGV[2] ~= '' then redis.call('SET',KEYS[1],ARGV[2],'PX',ARGV[1]) end " \
+	"  if ARGV[3] ~= '' then redis.call('SET',KEYS[4],ARGV[3],'PX',ARGV[1]) end " \
+	"  for i = 4, #ARGV do redis.call('RPUSH',KEYS[2],ARGV[i]) end " \
+	"  if #ARGV > 3 then redis.call('PEXPIRE',KEYS[2],ARGV[1]) end " \
+	"  w = 1 " \
+	"end " \
+	"return {redis.call('GET',KEYS[1]),redis.call('LRANGE',KEYS[2],0,-1)," \
+	"redis.call('GET',KEYS[3]),redis.pcall('GET',KEYS[4]),w}"
 /* A node's lease: revenge:node:{node} lives LEASE_MS and is renewed every
  * LEASE_EVERY_S; a node killed -9 is dead for the others LEASE_MS later at
  * most, and its members are dropped by the next members step. */
@@ -255,10 +271,11 @@ struct script {
 };
 
 enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_PROGRESS,
-       SCRIPT_KEEP_MEDIA, SCRIPT_COUNT };
+       SCRIPT_KEEP_MEDIA, SCRIPT_RESTORE, SCRIPT_COUNT };
 
 static const char *const script_text[SCRIPT_COUNT] = {
 	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA, KEEP_MEDIA_LUA,
+	RESTORE_LUA,
 };
 
 struct rconn {
@@ -1261,7 +1278,8 @@ struct recall {
 };
 
 /* RECALL_LUA's answer: [state envelope or nil, [chat envelopes], kept seq
- * or nil, media envelope or nil]. */
+ * or nil, media envelope or nil]; RESTORE_LUA's has one more: 1 when it
+ * wrote. */
 static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct recall rq = *(struct recall *)priv;
@@ -1271,10 +1289,13 @@ static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	size_t *chat_len = NULL;
 
 	free(priv);
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
+	if (!reply || reply->type != REDIS_REPLY_ARRAY ||
+	    (reply->elements != 4 && reply->elements != 5)) {
 		rq.cb(rq.arg, NULL);
 		return;
 	}
+	out.restored = reply->elements == 5 && reply->element[4]->type == REDIS_REPLY_INTEGER &&
+		       reply->element[4]->integer == 1;
 	st = reply->element[0];
 	list = reply->element[1];
 	if (reply->element[2]->type == REDIS_REPLY_STRING)
@@ -1345,6 +1366,58 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 			free(rq);
 		return rc;
 	}
+}
+
+static int redis_restore(struct rv__broker *b, const char *party, const char *state,
+			 size_t state_len, const char *media, size_t media_len,
+			 const char *const *chat, const size_t *chat_len, size_t n,
+			 rv__broker_recall_cb cb, void *arg)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8],
+	     mkey[CHANNEL_MAX + 8];
+	char ttl[12];
+	const char **args;
+	size_t *lens;
+	struct recall *rq;
+	int rc = RV_ENOMEM;
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(skey, sizeof(skey), "%s:state", name);
+	snprintf(ckey, sizeof(ckey), "%s:chat", name);
+	snprintf(kkey, sizeof(kkey), "%s:kept", name);
+	snprintf(mkey, sizeof(mkey), "%s:media", name);
+	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	args = calloc(n + 7, sizeof(*args));
+	lens = calloc(n + 7, sizeof(*lens));
+	rq = malloc(sizeof(*rq));
+	if (!args || !lens || !rq)
+		goto out;
+	*rq = (struct recall){ .cb = cb, .arg = arg };
+	args[0] = skey;
+	args[1] = ckey;
+	args[2] = kkey;
+	args[3] = mkey;
+	args[4] = ttl;
+	for (size_t i = 0; i < 5; i++)
+		lens[i] = strlen(args[i]);
+	args[5] = state ? state : "";
+	lens[5] = state ? state_len : 0;
+	args[6] = media ? media : "";
+	lens[6] = media ? media_len : 0;
+	for (size_t i = 0; i < n; i++) {
+		args[7 + i] = chat[i];
+		lens[7 + i] = chat_len[i];
+	}
+	if (!(rc = script_run(rb, SCRIPT_RESTORE, 4, n + 7, args, lens, on_recall, rq)))
+		rq = NULL;
+out:
+	free(rq);
+	free(args);
+	free(lens);
+	return rc;
 }
 
 /* Subscribe channel name while wanted (broker.h's subscribe). */
@@ -1533,6 +1606,7 @@ static const struct rv__broker_ops redis_ops = {
 	.publish = redis_publish,
 	.publish_kept = redis_publish_kept,
 	.recall = redis_recall,
+	.restore = redis_restore,
 	.members = redis_members,
 	.leases = redis_leases,
 	.subscribe = redis_subscribe,

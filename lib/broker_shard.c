@@ -125,6 +125,16 @@ static int shard_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	return s->ops->recall(s, party, cb, arg);
 }
 
+static int shard_restore(struct rv__broker *b, const char *party, const char *state,
+			 size_t state_len, const char *media, size_t media_len, const char *const *chat, const size_t *chat_len,
+			 size_t n, rv__broker_recall_cb cb, void *arg)
+{
+	struct rv__broker *s = home(b, party);
+
+	return s->ops->restore(s, party, state, state_len, media, media_len, chat, chat_len, n,
+			       cb, arg);
+}
+
 static int shard_members(struct rv__broker *b, const char *party, enum rv__members_op op,
 			 const char *member, const char *entry, uint64_t join, uint64_t seq)
 {
@@ -211,6 +221,7 @@ static const struct rv__broker_ops shard_ops = {
 	.publish = shard_publish,
 	.publish_kept = shard_publish_kept,
 	.recall = shard_recall,
+	.restore = shard_restore,
 	.members = shard_members,
 	.leases = shard_leases,
 	.subscribe = shard_subscribe,

@@ -101,6 +101,7 @@ struct relayed {
  * party no longer waits for it (gone, or the wait timed out). */
 struct recall_req {
 	struct live_party *lp;
+	bool restoring;                 /* the broker's restore, not its recall */
 };
 
 /* A party in the table, with its timer. */
@@ -169,6 +170,9 @@ struct party_conn {
 	/* --party-retention: its resume token (presented: from ?resume=,
 	 * to be matched at the join) and the token's hash */
 	bool has_token, presented, name_from_claims;
+	/* the token matched (resume): its id and name are pc's; reclaim: it
+	 * takes the host role back */
+	bool resumed, reclaim;
 	char token[RV__RESUME_TOKEN_LEN + 1];
 	char token_hash[RV__RESUME_HASH_LEN + 1];
 };
@@ -219,6 +223,8 @@ static void ignore_party(void *arg, const char *id, const char *doc, double seen
 {
 }
 
+static bool cluster(const struct parties *ps);
+
 static int parties_start(struct rv__hub *hub, void **state)
 {
 	struct parties *ps = calloc(1, sizeof(*ps));
@@ -229,10 +235,10 @@ static int parties_start(struct rv__hub *hub, void **state)
 		return RV_ENOMEM;
 	}
 	ps->hub = hub;
-	/* In cluster mode Redis keeps the parties (their state, history and
-	 * members) for every node: the store does not, and a node never
-	 * restores over what Redis has (docs/architecture.md). */
-	if (hub->cfg->party_retention_s && !(hub->broker && hub->broker->cluster)) {
+	/* In cluster mode too the parties are written to the store; one is
+	 * restored from it only when Redis keeps nothing of it (recalled),
+	 * never over what Redis has (docs/architecture.md). */
+	if (hub->cfg->party_retention_s) {
 		if ((err = rv__keep_new(hub, hub->cfg->party_retention_s * 1000.0, true,
 					hub->cfg->max_parties, member_hash, &ps->keep))) {
 			rv__idmap_free(&ps->by_id, NULL);
@@ -240,14 +246,16 @@ static int parties_start(struct rv__hub *hub, void **state)
 			return err;
 		}
 		ps->next_member = rv__keep_max_member(ps->keep);
+		if (cluster(ps) && hub->cfg->db_path && !rv__store_is_postgres(hub->cfg->db_path))
+			rv_log(hub->log, RV_LOG_INFO, "party_retention_local",
+			       "the parties are kept in this node's SQLite file: one that Redis "
+			       "forgets comes back only on a node that held it (share a "
+			       "PostgreSQL store to restore it on any node)");
 		ev_timer_init(&ps->save_w, save_tick, RV__KEEP_SAVE_EVERY_S, RV__KEEP_SAVE_EVERY_S);
 		ps->save_w.data = ps;
 		ev_timer_start(hub->loop, &ps->save_w);
 		ev_unref(hub->loop);
 	} else {
-		if (hub->cfg->party_retention_s)
-			rv_log(hub->log, RV_LOG_WARN, "party_retention_off",
-			       "--party-retention is off in cluster mode: Redis keeps the parties");
 		/* what PostgreSQL read at start is let go of (nothing is restored) */
 		if (hub->writer)
 			rv__store_writer_load_parties(hub->writer, ignore_party, NULL);
@@ -339,6 +347,11 @@ static void parties_stop(void *state)
 	free(ps);
 }
 
+static bool cluster(const struct parties *ps)
+{
+	return ps->hub->broker && ps->hub->broker->cluster;
+}
+
 static void party_due(struct ev_loop *loop, ev_timer *t, int revents);
 static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 
@@ -396,7 +409,10 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 		return RV_ENOMEM;
 	}
 	ps->hub->metrics.parties++;
-	rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub));
+	/* in cluster mode with Redis up, only when the recall finds nothing
+	 * (recalled); Redis down: from the store, as on a single server */
+	if (!cluster(ps) || ps->hub->metrics.redis_state != RV_REDIS_STATE_UP)
+		rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub), true);
 	*made = true;
 	*out = lp;
 	return 0;
@@ -406,7 +422,10 @@ static void remove_if_empty(struct parties *ps, struct live_party *lp)
 {
 	if (lp->local || lp->waiting || lp->releasing)
 		return;
-	rv__keep_emptied(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub));
+	/* other nodes' members still here: the last node to hold the party
+	 * keeps it dormant (a copy here would be older than theirs) */
+	rv__keep_emptied(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub),
+			 !(cluster(ps) && rv_party_size(lp->party)));
 	rv__broker_unsubscribe(ps->hub->broker, rv_party_id(lp->party));
 	rv__idmap_del(&ps->by_id, rv_party_id(lp->party));
 	free_live(lp);
@@ -970,6 +989,9 @@ static void make_mid(struct parties *ps, struct party_conn *pc)
 		snprintf(pc->mid, sizeof(pc->mid), "m%llx", (unsigned long long)++ps->next_member);
 }
 
+static bool resume(struct parties *ps, struct live_party *lp, struct party_conn *pc,
+		   bool *reclaim);
+
 /* Must pc's join wait for Redis to say who hosts (deciding)? When it
  * would make itself host here: a cluster party with no host known, Redis
  * up. Then its join step is sent now: true when it went. */
@@ -981,6 +1003,8 @@ static bool start_deciding(struct parties *ps, struct live_party *lp, struct par
 	if (pc->decided || !pc->may_host || !ps->hub->broker || !ps->hub->broker->cluster ||
 	    ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || rv_party_host(lp->party))
 		return false;
+	/* a member who comes back joins Redis with its old id and name */
+	resume(ps, lp, pc, &pc->reclaim);
 	make_mid(ps, pc);
 	/* the name the party will give it (Redis's copy is what the other
 	 * nodes show): nothing joins before it, it is the next guest */
@@ -1010,7 +1034,7 @@ static bool resume(struct parties *ps, struct live_party *lp, struct party_conn 
 
 	*reclaim = false;
 	if (!pc->has_token || !pc->presented)
-		return false;
+		return pc->resumed;
 	pc->presented = false;
 	if (!rv__keep_resume(&lp->kp, pc->token_hash, rv__hub_now(ps->hub), &rec, reclaim)) {
 		pc->has_token = !rv__keep_new_token(pc->token, pc->token_hash);
@@ -1022,7 +1046,7 @@ static bool resume(struct parties *ps, struct live_party *lp, struct party_conn 
 		memcpy(pc->name, rec.name, sizeof(pc->name));
 		pc->has_name = true;
 	}
-	return true;
+	return pc->resumed = true;
 }
 
 static int join_now(struct parties *ps, struct live_party *lp, struct party_conn *pc)
@@ -1030,6 +1054,9 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 	struct rv__conn *c = rv__conn_of_ep(pc);
 	struct rv_outbox ob;
 	bool reclaim, resumed = resume(ps, lp, pc, &reclaim);
+
+	/* matched already by start_deciding */
+	reclaim = reclaim || pc->reclaim;
 	struct rv_party_join j;
 	int err;
 
@@ -1058,6 +1085,10 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 		       rv_party_host(lp->party) == pc->member ? " host" : "");
 	if (ps->hub->broker && ps->hub->broker->cluster && !pc->written)
 		write_member(lp, pc->member);
+	/* the cluster's host is the one Redis elects: a host who came back
+	 * takes the role there too (as a transfer_host would) */
+	if (reclaim && cluster(ps) && rv_party_host(lp->party) == pc->member)
+		members_step(lp, RV__MEMBERS_HOST, pc->member->id, NULL, 0);
 	rtt_start(ps, pc);
 	rv_log_kv(ps->hub->log, RV_LOG_DEBUG, "joined",
 		  RV_LOG_FIELDS(RV_LOG_STR("party", rv_party_id(lp->party)),
@@ -1147,6 +1178,9 @@ static void recall_done(struct parties *ps, struct live_party *lp,
 static void release_waiting(struct parties *ps, struct live_party *lp,
 			    const struct rv__broker_recalled *r)
 {
+	/* Redis failed: the store's party, as when Redis is down (get_or_create) */
+	if (!r)
+		rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub), true);
 	recall_done(ps, lp, r);
 	lp->recall = NULL;
 	ev_timer_stop(ps->hub->loop, &lp->recall_w);
@@ -1157,18 +1191,109 @@ static void release_waiting(struct parties *ps, struct live_party *lp,
 	admit_waiting(ps, lp);
 }
 
+static void recalled(void *arg, const struct rv__broker_recalled *r);
+
+/* Redis keeps nothing of lp, which is dormant here: its state and chat
+ * history go to Redis (rv__broker_restore) with rq, whose answer
+ * (recalled) is what Redis then holds. False: not dormant, or not sent. */
+static bool restore_to_redis(struct live_party *lp, struct recall_req *rq)
+{
+	struct parties *ps = lp->ps;
+	struct rv__party_save s;
+	struct rv__relay_msg m = { .node = ps->hub->broker->node };
+	struct rv_frame *f = NULL;
+	char *state = NULL, *media = NULL, **chat = NULL;
+	size_t state_len = 0, media_len = 0, *chat_len = NULL, n = 0;
+	double now = rv__hub_now(ps->hub);
+	bool sent = false;
+
+	if (!rv__keep_peek(ps->keep, rv_party_id(lp->party), now, &s))
+		return false;
+	if (s.n_history && (!(chat = calloc(s.n_history, sizeof(*chat))) ||
+			    !(chat_len = calloc(s.n_history, sizeof(*chat_len)))))
+		goto out;
+	m.kind = RV__RELAY_SYNC;
+	m.state = s.state;
+	if (!(f = rv_proto_sync_frame(&s.state, NULL, now, NULL)))
+		goto out;
+	m.frame = (const char *)rv_frame_data(f);
+	m.frame_len = f->len;
+	if (rv__relay_encode(&m, &state, &state_len))
+		goto out;
+	if (s.media_url[0]) {
+		rv_frame_unref(f);
+		if (!(f = rv_proto_media_frame(s.media_url, s.media_title, NULL, now, NULL)))
+			goto out;
+		m.kind = RV__RELAY_MEDIA;
+		m.frame = (const char *)rv_frame_data(f);
+		m.frame_len = f->len;
+		if (rv__relay_encode(&m, &media, &media_len))
+			goto out;
+	}
+	m.kind = RV__RELAY_CHAT;
+	for (size_t i = 0; i < s.n_history; i++) {
+		m.frame = s.history[i];
+		m.frame_len = s.history_len[i];
+		if (!rv__relay_encode(&m, &chat[n], &chat_len[n]))
+			n++;
+	}
+	sent = !rv__broker_restore(ps->hub->broker, rv_party_id(lp->party), state, state_len,
+				   media, media_len, (const char *const *)chat, chat_len, n,
+				   recalled, rq);
+	/* the answer comes later, never from within the call */
+	rq->restoring = sent;
+out:
+	rv_frame_unref(f);
+	free(state);
+	free(media);
+	for (size_t i = 0; i < n; i++)
+		free(chat[i]);
+	free(chat);
+	free(chat_len);
+	rv__party_save_clear(&s);
+	return sent;
+}
+
+/* A recall's (or a restore's) answer. A party Redis keeps nothing of
+ * that is dormant here is restored: to Redis first, so that of nodes
+ * restoring it at once one wins and all take what it wrote (state, media
+ * and history), then its resume records and host claim from the
+ * store's document. One Redis has is no longer dormant here. */
 static void recalled(void *arg, const struct rv__broker_recalled *r)
 {
 	struct recall_req *rq = arg;
 	struct live_party *lp = rq->lp;
+	struct parties *ps = lp ? lp->ps : NULL;
+	struct rv__broker_recalled mine;
 
-	free(rq);
-	if (!lp)
+	if (lp && r && !rq->restoring && !r->state && !r->n && !r->media && ps->keep) {
+		if (restore_to_redis(lp, rq))
+			return;       /* the restore's answer comes here */
+		/* not sent (Redis lost meanwhile): from the store alone */
+		rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub), true);
+	}
+	if (!lp) {
+		free(rq);
 		return;
+	}
 	if (!r)
-		rv_log(lp->ps->hub->log, RV_LOG_WARN, "recall_failed",
+		rv_log(ps->hub->log, RV_LOG_WARN, "recall_failed",
 		       "party=%s: starts from this node's state", rv_party_id(lp->party));
-	release_waiting(lp->ps, lp, r);
+	if (rq->restoring && r) {
+		rv__keep_restore(ps->keep, lp->party, &lp->kp, rv__hub_now(ps->hub), r->restored);
+		if (r->restored) {
+			/* what it holds is what the party has now */
+			mine = (struct rv__broker_recalled){ .seq = r->seq };
+			r = &mine;
+		} else {
+			rv_log(ps->hub->log, RV_LOG_INFO, "party_restored_elsewhere",
+			       "party=%s: another node restored it first", rv_party_id(lp->party));
+		}
+	} else if (r && (r->state || r->n || r->media)) {
+		rv__keep_drop(ps->keep, rv_party_id(lp->party));
+	}
+	free(rq);
+	release_waiting(ps, lp, r);
 }
 
 static void recall_timeout(struct ev_loop *loop, ev_timer *t, int revents)
@@ -1205,6 +1330,7 @@ static bool start_recall(struct parties *ps, struct live_party *lp)
 	if (ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || !(rq = malloc(sizeof(*rq))))
 		return false;
 	rq->lp = lp;
+	rq->restoring = false;
 	lp->recall = rq;
 	lp->recall_sent = false;
 	ev_timer_set(&lp->recall_w, RECALL_WAIT_MS / 1000, 0);

@@ -287,8 +287,26 @@ static int gone_push(struct rv__keep_party *kp, const struct rv__party_save_memb
 	return 0;
 }
 
+bool rv__keep_peek(struct rv__keep *k, const char *id, double now_ms, struct rv__party_save *s)
+{
+	struct dormant *d;
+
+	if (!k || !(d = rv__idmap_get(&k->by_id, id)) || rv__party_save_decode(d->doc, s))
+		return false;
+	s->state = rv__party_save_resume_state(&s->state, now_ms);
+	return true;
+}
+
+void rv__keep_drop(struct rv__keep *k, const char *id)
+{
+	struct dormant *d;
+
+	if (k && (d = rv__idmap_get(&k->by_id, id)))
+		dormant_free(k, d);
+}
+
 bool rv__keep_restore(struct rv__keep *k, struct rv_party *p, struct rv__keep_party *kp,
-		      double now_ms)
+		      double now_ms, bool with_state)
 {
 	struct dormant *d;
 	struct rv__party_save s;
@@ -303,12 +321,15 @@ bool rv__keep_restore(struct rv__keep *k, struct rv_party *p, struct rv__keep_pa
 		return false;
 	}
 	st = rv__party_save_resume_state(&s.state, now_ms);
-	if (s.n_history && (hist = calloc(s.n_history, sizeof(*hist))))
+	if (with_state && s.n_history && (hist = calloc(s.n_history, sizeof(*hist))))
 		for (size_t i = 0; i < s.n_history; i++)
 			if ((hist[n] = rv_frame_from(s.history[i], s.history_len[i],
 						     RV_FRAME_EVENT)))
 				hist[n++]->msg_type = RV_MSG_CHAT;
-	rv_party_restore(p, &st, hist, n);
+	if (with_state)
+		rv_party_restore(p, &st, hist, n);
+	else
+		st = *rv_party_state(p);
 	if (s.media_url[0])
 		rv_party_set_media(p, s.media_url, s.media_title);
 	for (size_t i = 0; i < n; i++)
@@ -333,7 +354,8 @@ bool rv__keep_restore(struct rv__keep *k, struct rv_party *p, struct rv__keep_pa
 	}
 	rv_log(k->hub->log, RV_LOG_INFO, "party_restored",
 	       "party=%s position=%.3f playing=%d speed=%g history=%zu members=%zu",
-	       rv_party_id(p), st.position, st.playing, st.speed, n, kp->n_gone);
+	       rv_party_id(p), st.position, st.playing, st.speed, rv_party_history_len(p),
+	       kp->n_gone);
 	rv__party_save_clear(&s);
 	dormant_free(k, d);
 	kp->dirty = true;
@@ -475,7 +497,7 @@ void rv__keep_tick_party(struct rv__keep *k, struct rv_party *p, struct rv__keep
 }
 
 void rv__keep_emptied(struct rv__keep *k, struct rv_party *p, struct rv__keep_party *kp,
-		      double now_ms)
+		      double now_ms, bool dormant)
 {
 	char *doc, *copy;
 
@@ -484,6 +506,11 @@ void rv__keep_emptied(struct rv__keep *k, struct rv_party *p, struct rv__keep_pa
 	prune_gone(kp, now_ms);
 	if (!(doc = encode(k, p, kp, now_ms)))
 		return;
+	if (!dormant) {
+		rv__keep_drop(k, rv_party_id(p));
+		store_put(k, rv_party_id(p), doc, now_ms);
+		return;
+	}
 	copy = k->persist ? strdup(doc) : NULL;
 	dormant_add(k, rv_party_id(p), doc, now_ms);
 	if (copy)

@@ -59,10 +59,20 @@ unsigned long long rv__keep_max_member(const struct rv__keep *k);
 int rv__keep_new_token(char *token, char *hash);
 
 /* p was just made: when it is dormant, its state (extrapolated to now_ms
- * while playing), history, records and claim come back into p and kp.
- * True when it did. */
+ * while playing) and history (unless with_state is false: in cluster mode
+ * they came from Redis), media, records and claim come back into p and
+ * kp. True when it did. */
 bool rv__keep_restore(struct rv__keep *k, struct rv_party *p, struct rv__keep_party *kp,
-		      double now_ms);
+		      double now_ms, bool with_state);
+
+/* Whether party id is dormant, and then its document decoded into *s
+ * (free with rv__party_save_clear) with its state as a restore at now_ms
+ * would start it (rv__party_save_resume_state). */
+bool rv__keep_peek(struct rv__keep *k, const char *id, double now_ms, struct rv__party_save *s);
+
+/* Party id is no longer dormant here (another node's copy is newer), its
+ * row left as it is. */
+void rv__keep_drop(struct rv__keep *k, const char *id);
 
 /* The record of a member with this token hash who may still come back
  * (copied into *out and taken off kp), and whether it may take the host
@@ -80,9 +90,11 @@ void rv__keep_handed_over(struct rv__keep_party *kp);
  * the retention ago (a quiet party's row stays fresh). */
 void rv__keep_tick_party(struct rv__keep *k, struct rv_party *p, struct rv__keep_party *kp,
 			 double now_ms);
-/* p is emptied and about to be freed: written once more and dormant. */
+/* p is emptied and about to be freed: written once more, and dormant
+ * unless dormant is false (in cluster mode, other nodes still hold
+ * members: the last of them keeps it). */
 void rv__keep_emptied(struct rv__keep *k, struct rv_party *p, struct rv__keep_party *kp,
-		      double now_ms);
+		      double now_ms, bool dormant);
 /* Dormant parties past the retention forgotten (and deleted). */
 void rv__keep_sweep(struct rv__keep *k, double now_ms);
 /* Free kp's records. */

@@ -79,7 +79,8 @@ static const char usage_text[] =
 "                         kept this long (90s, 30m, 12h, 7d; at most 30d),\n"
 "                         and a member who left may resume its name and host\n"
 "                         role with its welcome's resume_token within it\n"
-"                         (default 1h; 0 = off; not with --redis)\n"
+"                         (default 1h; 0 = off; with --redis only\n"
+"                         when given: see docs/deployment.md)\n"
 "  --redis URL[,URL...]  cluster mode: share parties with the other nodes\n"
 "                         on this Redis (redis://[[USER]:PASSWORD@]HOST[:PORT]\n"
 "                         [/DB], rediss://... the same over TLS, or\n"
@@ -1186,7 +1187,8 @@ static bool parse_settings(struct settings *s, int argc, char **argv, const char
 	if (s->secret_file && s->public_file)
 		usage_error("--auth-secret-file and --auth-public-key: give one key, not both");
 	/* in cluster mode Redis keeps the parties: the default retention is
-	 * off there, and only one asked for is worth a warning (ep_party.c) */
+	 * off there; one asked for writes them to the store as well, restored
+	 * when Redis has forgotten them (ep_party.c) */
 	if (cfg->redis_url && !s->from[opt_index(OPT_PARTY_RETENTION)])
 		cfg->party_retention_s = 0;
 	return file_read;

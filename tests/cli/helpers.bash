@@ -65,13 +65,14 @@ sqlite_only() {
 # start_server [FLAGS...]: runs revenge-server on 127.0.0.1:0 with a store
 # in the test's temp dir (the file's, from setup_file); sets SERVER_PID,
 # PORT, URL, HTTP, SERVER_LOG. SERVER_NAME (default "server") names its
-# files, so that one test can run several (cluster.bats).
+# files, so that one test can run several (cluster.bats); SERVER_DB (a
+# path) gives several the same store (one database under postgres).
 start_server() {
 	# in setup_file there is no test's directory yet: the file's then
 	local dir="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}" name="${SERVER_NAME:-server}"
 	local out="$dir/$name.out" i
 	SERVER_LOG="$dir/$name.log"
-	local db="$dir/${SERVER_NAME:+$SERVER_NAME.}revenge.db"
+	local db="${SERVER_DB:-$dir/${SERVER_NAME:+$SERVER_NAME.}revenge.db}"
 	if [ "${REVENGE_TEST_STORE:-sqlite}" = postgres ]; then
 		db=$(pg_test_db "$db") || return 1
 	fi
