@@ -29,6 +29,7 @@
 #include "list.h"
 #include "outbox.h"
 #include "presence.h"
+#include "relay.h"
 #include "revenge/error.h"
 
 struct rv_party {
@@ -151,7 +152,8 @@ static struct rv__barrier_env barrier_env(struct rv_party *p, double now_ms,
 					 .first = p->members.first, .cfg = &p->cfg,
 					 .now_ms = now_ms, .lead_ms = lead_now(p, now_ms),
 					 .before = p->cfg.lead_max_ms > 0 ? &p->before : NULL,
-					 .ob = ob };
+					 .ob = ob,
+					 .follows = p->cfg.cluster && p->host && p->host->remote };
 }
 
 void rv_party_free(struct rv_party *p)
@@ -809,6 +811,30 @@ void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,
 		keep_before(p, &prev, now_ms);
 	}
 	history_push(p, chat);
+}
+
+void rv_party_remote_waits(struct rv_party *p, const struct rv_party_waits *w, double now_ms,
+			   struct rv_outbox *ob)
+{
+	struct rv_playback prev = p->state;
+	const char *s = w->ids, *end = w->len ? w->ids + w->len : w->ids;
+	char id[RV_MEMBER_ID_MAX + 1];
+	struct rv_member *m;
+
+	if (!p->cfg.cluster || !w->node)
+		return;
+	while (w->len && rv__relay_wait_next(&s, end, id))
+		if ((m = rv_party_find(p, id)) && m->remote && m->node == w->node)
+			m->wait_mark = true;
+	rv__barrier_remote(barrier_env(p, now_ms, ob), w->node,
+			   p->host && p->host->remote && p->host->node == w->node, w->deadline,
+			   w->dropped);
+	keep_before(p, &prev, now_ms);
+}
+
+void rv_party_waits_again(struct rv_party *p)
+{
+	rv__barrier_again(&p->barrier);
 }
 
 double rv_party_next_deadline(const struct rv_party *p)

@@ -5,6 +5,7 @@
 #include "party_relay.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,124 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	free(buf);
 }
 
+void rv__party_relay_waits(struct rv__hub *hub, const struct rv_party *p,
+			   const struct rv_outbox *ob)
+{
+	struct rv__relay_msg m = { 0 };
+	char *buf;
+	size_t len;
+
+	if (!ob->has_wait || !hub->broker || !hub->broker->cluster)
+		return;
+	m.node = hub->broker->node;
+	m.kind = RV__RELAY_WAIT;
+	m.deadline = ob->wait_deadline;
+	m.dropped = ob->wait_dropped;
+	if (ob->wait) {
+		m.frame = (const char *)rv_frame_data(ob->wait);
+		m.frame_len = ob->wait->len;
+	}
+	if (rv__relay_encode(&m, &buf, &len)) {
+		hub->metrics.redis_dropped++;
+		return;
+	}
+	rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
+	free(buf);
+}
+
+struct rv__wait_seen {
+	struct rv__wait_seen *next;
+	uint64_t node;
+	size_t len;
+	char data[];            /* the envelope, as received (it decoded) */
+};
+
+void rv__party_relay_seen_free(struct rv__waits_seen *seen)
+{
+	struct rv__wait_seen *w, *next;
+
+	for (w = seen->first; w; w = next) {
+		next = w->next;
+		free(w);
+	}
+	seen->first = NULL;
+	seen->n = 0;
+}
+
+/* Keep data as node's last wait (none when it says nothing to apply
+ * again: no ids, no deadline); past RV__WAITS_SEEN_MAX nodes the oldest
+ * kept is forgotten. Out of memory: the old one is forgotten too. */
+static void seen_put(struct rv__waits_seen *seen, uint64_t node, const char *data, size_t len,
+		     bool keep)
+{
+	struct rv__wait_seen **pw, *w = NULL, *last = NULL;
+
+	for (pw = &seen->first; *pw; pw = &(*pw)->next)
+		if ((*pw)->node == node) {
+			w = *pw;
+			*pw = w->next;
+			free(w);
+			seen->n--;
+			break;
+		}
+	if (!keep || !(w = malloc(sizeof(*w) + len)))
+		return;
+	w->node = node;
+	w->len = len;
+	memcpy(w->data, data, len);
+	w->next = seen->first;
+	seen->first = w;
+	if (++seen->n > RV__WAITS_SEEN_MAX) {
+		for (pw = &seen->first; (*pw)->next; pw = &(*pw)->next)
+			;
+		last = *pw;
+		*pw = NULL;
+		free(last);
+		seen->n--;
+	}
+}
+
+static struct rv_frame *wait_in(struct rv__hub *hub, struct rv_party *p,
+				struct rv__waits_seen *seen, const struct rv__relay_msg *m,
+				const char *data, size_t len, struct rv_outbox *ob)
+{
+	struct rv_party_waits w = { .node = m->node, .ids = m->frame, .len = m->frame_len,
+				    .deadline = m->deadline, .dropped = m->dropped };
+
+	seen_put(seen, m->node, data, len, m->n_ids || isfinite(m->deadline));
+	rv_party_remote_waits(p, &w, rv__hub_now(hub), ob);
+	hub->metrics.redis_received++;
+	return NULL;
+}
+
+/* The waits seen applied again, after members joined or left: a drop is
+ * not decided twice; the waits of a node with no member here any more
+ * are forgotten. */
+static void seen_again(struct rv__hub *hub, struct rv_party *p, struct rv__waits_seen *seen,
+		       struct rv_outbox *ob)
+{
+	struct rv__wait_seen **pw = &seen->first, *w;
+	struct rv__relay_msg m;
+
+	while ((w = *pw)) {
+		const struct rv_member *mb = rv_party_first(p);
+
+		while (mb && !(mb->remote && mb->node == w->node))
+			mb = mb->next;
+		if (!mb || rv__relay_decode(w->data, w->len, &m)) {
+			*pw = w->next;
+			free(w);
+			seen->n--;
+			continue;
+		}
+		struct rv_party_waits again = { .node = m.node, .ids = m.frame, .len = m.frame_len,
+					      .deadline = m.deadline };
+
+		rv_party_remote_waits(p, &again, rv__hub_now(hub), ob);
+		pw = &w->next;
+	}
+}
+
 /* Another node's host chose the media: the frame's payload becomes this
  * party's media (checked as a client's would be), and the frame goes to
  * the members here. NULL, logged, for a payload no host could have sent. */
@@ -96,7 +215,8 @@ static struct rv_frame *media_in(struct rv__hub *hub, struct rv_party *p,
 }
 
 struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
-				    const char *data, size_t len)
+				    struct rv__waits_seen *seen, const char *data, size_t len,
+				    struct rv_outbox *ob)
 {
 	struct rv__relay_msg m;
 	struct rv_frame *f;
@@ -110,6 +230,8 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 		return NULL;
 	if (m.kind == RV__RELAY_MEDIA)
 		return media_in(hub, p, &m);
+	if (m.kind == RV__RELAY_WAIT)
+		return wait_in(hub, p, seen, &m, data, len, ob);
 	f = rv_frame_from(m.frame, m.frame_len,
 			  m.kind == RV__RELAY_SYNC ? RV_FRAME_STATE : RV_FRAME_EVENT);
 	if (!f)
@@ -169,7 +291,7 @@ static int by_seq(const void *a, const void *b)
 
 void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 			     const struct rv__broker_members *r, bool take_host,
-			     struct rv_outbox *ob)
+			     struct rv__waits_seen *seen, struct rv_outbox *ob)
 {
 	double now = rv__hub_now(hub);
 	struct entry *e = r->n ? calloc(r->n, sizeof(*e)) : NULL;
@@ -194,8 +316,9 @@ void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 	if (n)
 		qsort(e, n, sizeof(*e), by_seq);
 	for (size_t i = 0; i < n; i++)
-		if (e[i].m.node != hub->broker->node && !rv_party_find(p, e[i].id))
-			rv_party_join_remote(p, e[i].id, e[i].m.name, e[i].m.may_host, now, NULL, ob);
+		if (e[i].m.node != hub->broker->node && !rv_party_find(p, e[i].id) &&
+		    !rv_party_join_remote(p, e[i].id, e[i].m.name, e[i].m.may_host, now, &m, ob))
+			m->node = e[i].m.node;
 	/* qsort moved the entries: the map's values are stale, its keys not */
 	if (r->host && rv__relay_member_id_ok(r->host, r->host_len)) {
 		memcpy(host, r->host, r->host_len);
@@ -210,4 +333,5 @@ void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 	}
 	rv__idmap_free(&ids, NULL);
 	free(e);
+	seen_again(hub, p, seen, ob);
 }

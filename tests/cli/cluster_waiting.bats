@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# The waiting room across nodes (cluster mode): a member buffering on node
+# B holds the host's resume on node A, party_state names it on both, its
+# node killed ends the wait with its lease, and hostile `wait` envelopes
+# on the party's channel are refused. A redis-server of the test's own and
+# two nodes (tests/cli/cluster_helpers.bash); the clients are
+# tests/helpers/cluster_waiting.py (python3-websockets). Bounded waits.
+load helpers
+load cluster_helpers
+
+two_nodes() {
+	start_redis
+	start_node A --redis "redis://127.0.0.1:$REDIS_PORT" "$@"
+	start_node B --redis "redis://127.0.0.1:$REDIS_PORT" "$@"
+	until_healthz A '"redis":"up"' 20
+	until_healthz B '"redis":"up"' 20
+}
+
+@test "a member buffering on node B holds the host's resume on node A; party_state names the waited on both nodes; ready plays on both" {
+	two_nodes
+	run py "$PYHELP/cluster_waiting.py" "$A_URL" "$B_URL" cw1 hold
+	assert_success
+	assert_output --partial "ok hold"
+	# one wait envelope per change, not per member or per node's message
+	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
+	[ "$(metric B revenge_redis_dropped_total)" = 0 ]
+	! grep relay_refused "$A_LOG" "$B_LOG"
+	stop_node A
+	stop_node B
+}
+
+# (not timed: the lease is 3 s and the resume is waited for up to 40 s;
+# --ready-timeout 60 s, so only the lease can end the wait in time)
+@test "node B killed (-9) while its member buffers: the wait on node A ends with B's lease" {
+	two_nodes --ready-timeout 60000
+	MARK="$BATS_TEST_TMPDIR/held" py "$PYHELP/cluster_waiting.py" "$A_URL" "$B_URL" cw2 killed \
+		>"$BATS_TEST_TMPDIR/killed.out" 2>&1 3>&- &
+	local check=$! i rc=0
+	for i in $(seq 1 600); do
+		[ -e "$BATS_TEST_TMPDIR/held" ] && break
+		kill -0 "$check" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -e "$BATS_TEST_TMPDIR/held" ] || { cat "$BATS_TEST_TMPDIR/killed.out"; false; }
+	kill -KILL "$B_PID"
+	wait "$B_PID" 2>/dev/null || true
+	B_PID=
+	wait "$check" || rc=$?
+	cat "$BATS_TEST_TMPDIR/killed.out"
+	[ "$rc" = 0 ]
+	grep -q "ok killed" "$BATS_TEST_TMPDIR/killed.out"
+	grep "resumed" "$BATS_TEST_TMPDIR/killed.out" | sed 's/^/# /' >&3
+	# the lease ended it, not the ready timeout
+	[ "$(metric A revenge_party_barrier_timeouts_total)" = 0 ]
+	stop_node A
+}
+
+@test "hostile wait envelopes on the party's channel are refused with a log line; the party goes on" {
+	two_nodes
+	# a party with a member on A, so that A is subscribed to its channel
+	rvcat --timeout 60000 --count 999 "$A_URL/ws/party/cw3?name=ann" </dev/null \
+		>"$BATS_TEST_TMPDIR/ann.out" 2>&1 3>&- &
+	local ann=$! i m
+	wait_for "$BATS_TEST_TMPDIR/ann.out" welcome 20
+	for i in $(seq 1 100); do
+		[ "$(redis-cli -p "$REDIS_PORT" PUBSUB NUMSUB revenge:party:cw3 | sed -n 2p)" = 1 ] && break
+		sleep 0.1
+	done
+	local node=0123456789abcdef
+	for m in "RV1 $node wait" "RV1 $node wait -" "RV1 $node wait - -" \
+		"RV1 $node wait 0 -"$'\n'"m1" "RV1 $node wait nan -"$'\n' "RV1 $node wait -1 -"$'\n' \
+		"RV1 $node wait - bored"$'\n' "RV1 $node wait - - x"$'\n' \
+		"RV1 $node wait - -"$'\n'" m1" "RV1 $node wait - -"$'\n'"m1 " \
+		"RV1 $node wait - -"$'\n'"m1  m2" "RV1 $node wait - -"$'\n'"m_1" \
+		"RV1 $node wait - -"$'\n'"$(printf 'a%.0s' $(seq 1 40))" \
+		"RV1 $node wait - -"$'\n'"$(seq -s ' ' 1 600 | sed 's/\([0-9]*\)/m\1/g')" \
+		"RV1 ${node:0:15} wait - -"$'\n'; do
+		redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:cw3 "$m" >/dev/null
+	done
+	# and well-formed ones of a node nobody knows, naming nobody known:
+	# taken, and nothing changes
+	redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:cw3 "RV1 $node wait 5 forced_start"$'\n'"m9-1 m9-2" >/dev/null
+	wait_for "$A_LOG" 'relay_refused' 20
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'relay_refused.*party=cw3' "$A_LOG")" -ge 15 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'relay_refused.*party=cw3' "$A_LOG")" = 15 ]
+	kill "$ann" 2>/dev/null || true
+	wait "$ann" 2>/dev/null || true
+	# and the nodes go on: the waiting room across them still works
+	run py "$PYHELP/cluster_waiting.py" "$A_URL" "$B_URL" cw4 hold
+	assert_success
+	assert_output --partial "ok hold"
+	stop_node A
+	stop_node B
+}
