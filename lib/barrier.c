@@ -217,6 +217,7 @@ static void publish(const struct rv__barrier_env *e)
 	struct rv__barrier *b = e->b;
 	bool waiting = b->local_waiting > 0;
 	double deadline = b->held ? b->deadline : INFINITY;
+	struct rv_frame *ids = NULL;
 	struct rv__jw w;
 	size_t listed = 0;
 
@@ -228,8 +229,6 @@ static void publish(const struct rv__barrier_env *e)
 	if (!b->pub_drop && waiting == b->pub_waiting && deadline == b->pub_deadline &&
 	    (!b->pub_dirty || e->now_ms < b->pub_at + RV__BARRIER_ANNOUNCE_MS))
 		return;
-	rv_frame_unref(e->ob->wait);
-	e->ob->wait = NULL;
 	if (waiting) {
 		rv__jw_init(&w, b->local_waiting * (RV_MEMBER_ID_MAX + 1));
 		for (const struct rv_member *m = e->first;
@@ -239,9 +238,14 @@ static void publish(const struct rv__barrier_env *e)
 					rv__jw_lit(&w, " ");
 				rv__jw_lit(&w, m->id);
 			}
-		/* out of memory: the others hear none of ours until the next */
-		e->ob->wait = rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_PARTY_STATE);
+		/* out of memory: told at the next flush or tick (still due) */
+		if (!(ids = rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_PARTY_STATE))) {
+			b->pub_dirty = true;
+			return;
+		}
 	}
+	rv_frame_unref(e->ob->wait);
+	e->ob->wait = ids;
 	e->ob->has_wait = true;
 	e->ob->wait_deadline = deadline;
 	e->ob->wait_dropped = b->pub_drop;

@@ -832,6 +832,16 @@ void rv_party_remote_waits(struct rv_party *p, const struct rv_party_waits *w, d
 	keep_before(p, &prev, now_ms);
 }
 
+int rv_party_remote_drift(struct rv_party *p, struct rv_member *m, bool buffering,
+			  double drift_ms, double clock_error_ms, double now_ms)
+{
+	if (!m || !m->remote || (!buffering && !isfinite(drift_ms)) ||
+	    !(isnan(clock_error_ms) || (isfinite(clock_error_ms) && clock_error_ms >= 0)))
+		return RV_EINVAL;
+	rv__drift_remote(&p->drift, m, buffering, drift_ms, clock_error_ms, now_ms);
+	return 0;
+}
+
 void rv_party_waits_again(struct rv_party *p)
 {
 	rv__barrier_again(&p->barrier);

@@ -17,6 +17,10 @@
 #include "idmap.h"
 #include "relay.h"
 
+/* A drift report lists at most this many members (drift.h's
+ * RV__DRIFT_REPORT_MAX, with room). */
+#define RV__DRIFT_ENTRIES_MAX 256
+
 void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 			 const struct rv_action *a)
 {
@@ -25,8 +29,16 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	char *buf;
 	size_t len;
 
-	if (!hub->broker || !hub->broker->cluster || !f ||
-	    (a->target != RV_TO_ALL && a->target != RV_TO_ALL_BUT))
+	if (!hub->broker || !hub->broker->cluster || !f)
+		return;
+	/* the drift report of our members for a host on another node: its
+	 * node takes the entries into its own report */
+	if (a->target == RV_TO_ONE && a->member && a->member->remote &&
+	    f->msg_type == RV_MSG_DRIFT) {
+		m.kind = RV__RELAY_DRIFT;
+		goto send;
+	}
+	if (a->target != RV_TO_ALL && a->target != RV_TO_ALL_BUT)
 		return;
 	switch (f->msg_type) {
 	case RV_MSG_SYNC:
@@ -45,6 +57,7 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	default:
 		return;
 	}
+send:
 	m.node = hub->broker->node;
 	m.frame = (const char *)rv_frame_data(f);
 	m.frame_len = f->len;
@@ -56,7 +69,7 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	 * nodes that get their first member of the party later */
 	/* a media is not kept (yet): a node that gets its first member of
 	 * the party later does not know it (docs/protocol.md, media) */
-	if (m.kind == RV__RELAY_REACTION || m.kind == RV__RELAY_MEDIA)
+	if (m.kind == RV__RELAY_REACTION || m.kind == RV__RELAY_MEDIA || m.kind == RV__RELAY_DRIFT)
 		rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
 	else
 		rv__broker_publish_kept(hub->broker, rv_party_id(p), m.kind == RV__RELAY_CHAT,
@@ -182,6 +195,65 @@ static void seen_again(struct rv__hub *hub, struct rv_party *p, struct rv__waits
 	}
 }
 
+/* One entry of another node's drift report, {id, drift_ms, buffering,
+ * clock_error_ms}: 0 with the member (a remote one of node) and its
+ * numbers, 1 for a member not known here (skipped), -1 malformed. */
+static int drift_entry(struct rv_party *p, uint64_t node, json_t *e, struct rv_member **m,
+		       bool *buffering, double *drift, double *err)
+{
+	json_t *id = json_object_get(e, "id"), *d = json_object_get(e, "drift_ms");
+	json_t *b = json_object_get(e, "buffering"), *c = json_object_get(e, "clock_error_ms");
+
+	if (!json_is_string(id) || !rv__relay_member_id_ok(json_string_value(id),
+							    json_string_length(id)) ||
+	    json_string_length(id) != strlen(json_string_value(id)) || !json_is_boolean(b) ||
+	    !(json_is_null(d) || json_is_number(d)) || !(json_is_null(c) || json_is_number(c)))
+		return -1;
+	*buffering = json_is_true(b);
+	*drift = json_is_number(d) ? json_number_value(d) : NAN;
+	*err = json_is_number(c) ? json_number_value(c) : NAN;
+	if ((!*buffering && !isfinite(*drift)) || (!isnan(*err) && !(*err >= 0 && isfinite(*err))))
+		return -1;
+	*m = rv_party_find(p, json_string_value(id));
+	return *m && (*m)->remote && (*m)->node == node ? 0 : 1;
+}
+
+/* Another node's drift report of its members (for our host): each entry
+ * of a remote member of that node taken as its drift. Malformed: logged,
+ * nothing taken. */
+static struct rv_frame *drift_in(struct rv__hub *hub, struct rv_party *p,
+				 const struct rv__relay_msg *m)
+{
+	json_t *root = json_loadb(m->frame, m->frame_len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *list = json_object_get(json_object_get(root, "payload"), "members");
+	double now = rv__hub_now(hub);
+	size_t i, n = json_array_size(list);
+	int bad = !json_is_array(list) || n > RV__DRIFT_ENTRIES_MAX;
+
+	/* all checked first (pass 0), then taken (pass 1) */
+	for (int pass = 0; pass < 2 && !bad; pass++)
+		for (i = 0; !bad && i < n; i++) {
+			struct rv_member *mb;
+			bool buffering;
+			double drift, err;
+			int rc = drift_entry(p, m->node, json_array_get(list, i), &mb, &buffering,
+					     &drift, &err);
+
+			if (rc < 0)
+				bad = 1;
+			else if (pass && !rc)
+				rv_party_remote_drift(p, mb, buffering, drift, err, now);
+		}
+	json_decref(root);
+	if (bad)
+		rv_log(hub->log, RV_LOG_WARN, "relay_refused",
+		       "party=%s: a malformed drift report (%zu bytes) from Redis", rv_party_id(p),
+		       m->frame_len);
+	else
+		hub->metrics.redis_received++;
+	return NULL;
+}
+
 /* Another node's host chose the media: the frame's payload becomes this
  * party's media (checked as a client's would be), and the frame goes to
  * the members here. NULL, logged, for a payload no host could have sent. */
@@ -232,6 +304,8 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 		return media_in(hub, p, &m);
 	if (m.kind == RV__RELAY_WAIT)
 		return wait_in(hub, p, seen, &m, data, len, ob);
+	if (m.kind == RV__RELAY_DRIFT)
+		return drift_in(hub, p, &m);
 	f = rv_frame_from(m.frame, m.frame_len,
 			  m.kind == RV__RELAY_SYNC ? RV_FRAME_STATE : RV_FRAME_EVENT);
 	if (!f)

@@ -13,7 +13,7 @@
 
 static const char *const kinds[] = {
 	[RV__RELAY_SYNC] = "sync", [RV__RELAY_CHAT] = "chat", [RV__RELAY_REACTION] = "reaction",
-	[RV__RELAY_MEDIA] = "media", [RV__RELAY_WAIT] = "wait",
+	[RV__RELAY_MEDIA] = "media", [RV__RELAY_WAIT] = "wait", [RV__RELAY_DRIFT] = "drift",
 };
 
 /* A wait's drop, as `dropped`'s reason says it (barrier.h's enum
@@ -85,7 +85,7 @@ int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len)
 	char head[RV__RELAY_HEAD_MAX];
 	int n;
 
-	if ((unsigned)m->kind > RV__RELAY_WAIT)
+	if ((unsigned)m->kind > RV__RELAY_DRIFT)
 		return RV_EINVAL;
 	if (m->kind == RV__RELAY_WAIT) {
 		if ((m->frame_len && !m->frame) || wait_ids(m->frame, m->frame_len) < 0)
@@ -178,6 +178,8 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 		m->kind = RV__RELAY_REACTION;
 	} else if (!strcmp(w, "media")) {
 		m->kind = RV__RELAY_MEDIA;
+	} else if (!strcmp(w, "drift")) {
+		m->kind = RV__RELAY_DRIFT;
 	} else if (!strcmp(w, "wait")) {
 		m->kind = RV__RELAY_WAIT;
 		m->deadline = INFINITY;

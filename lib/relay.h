@@ -14,6 +14,9 @@
  *   by one space, maybe none; the held resume's deadline in server ms
  *   when the origin holds one; a drop the origin decided, named as
  *   `dropped`'s reason. Not a client frame: never delivered.)
+ *   "RV1 <origin node, 16 hex> drift\n<frame>" (the origin's `drift`
+ *   report of its own members, made for a host on another node, whose
+ *   node takes the entries into its own report; never delivered as is)
  * A sync carries the playback state too, which the receiving node makes
  * its party's own, so that its joiners are welcomed with it.
  */
@@ -35,6 +38,7 @@
 
 enum rv__relay_kind {
 	RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA, RV__RELAY_WAIT,
+	RV__RELAY_DRIFT,
 };
 
 /* The most ids a wait envelope lists (its frame is at most

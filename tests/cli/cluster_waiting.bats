@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The waiting room across nodes (cluster mode): a member buffering on node
 # B holds the host's resume on node A, party_state names it on both, its
-# node killed ends the wait with its lease, and hostile `wait` envelopes
-# on the party's channel are refused. A redis-server of the test's own and
+# node killed ends the wait with its lease, the host's drift report covers
+# B's members, and hostile `wait` and `drift` envelopes on the party's
+# channel are refused. A redis-server of the test's own and
 # two nodes (tests/cli/cluster_helpers.bash); the clients are
 # tests/helpers/cluster_waiting.py (python3-websockets). Bounded waits.
 load helpers
@@ -24,6 +25,16 @@ two_nodes() {
 	# one wait envelope per change, not per member or per node's message
 	[ "$(metric A revenge_redis_dropped_total)" = 0 ]
 	[ "$(metric B revenge_redis_dropped_total)" = 0 ]
+	! grep relay_refused "$A_LOG" "$B_LOG"
+	stop_node A
+	stop_node B
+}
+
+@test "the host's drift report on node A lists the members of node B" {
+	two_nodes
+	run py "$PYHELP/cluster_waiting.py" "$A_URL" "$B_URL" cd1 drift
+	assert_success
+	assert_output --partial "ok drift"
 	! grep relay_refused "$A_LOG" "$B_LOG"
 	stop_node A
 	stop_node B
@@ -55,7 +66,7 @@ two_nodes() {
 	stop_node A
 }
 
-@test "hostile wait envelopes on the party's channel are refused with a log line; the party goes on" {
+@test "hostile wait and drift envelopes on the party's channel are refused with a log line; the party goes on" {
 	two_nodes
 	# a party with a member on A, so that A is subscribed to its channel
 	rvcat --timeout 60000 --count 999 "$A_URL/ws/party/cw3?name=ann" </dev/null \
@@ -74,7 +85,12 @@ two_nodes() {
 		"RV1 $node wait - -"$'\n'"m1  m2" "RV1 $node wait - -"$'\n'"m_1" \
 		"RV1 $node wait - -"$'\n'"$(printf 'a%.0s' $(seq 1 40))" \
 		"RV1 $node wait - -"$'\n'"$(seq -s ' ' 1 600 | sed 's/\([0-9]*\)/m\1/g')" \
-		"RV1 ${node:0:15} wait - -"$'\n'; do
+		"RV1 ${node:0:15} wait - -"$'\n' \
+		"RV1 $node drift"$'\n''{"type":"drift","payload":{"members":[{"id":"m9-1"}],"count":1}}' \
+		"RV1 $node drift"$'\n''{"type":"drift","payload":{"members":[{"id":"m9-1","drift_ms":null,"buffering":false,"clock_error_ms":null}]}}' \
+		"RV1 $node drift"$'\n''{"type":"drift","payload":{"members":{}}}' \
+		"RV1 $node drift"$'\n''{"type":"drift","payload":{"members":[{"id":"m 1","drift_ms":1,"buffering":false,"clock_error_ms":-1}]}}' \
+		"RV1 $node drift x"$'\n''{}'; do
 		redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:cw3 "$m" >/dev/null
 	done
 	# and well-formed ones of a node nobody knows, naming nobody known:
@@ -82,10 +98,10 @@ two_nodes() {
 	redis-cli -p "$REDIS_PORT" PUBLISH revenge:party:cw3 "RV1 $node wait 5 forced_start"$'\n'"m9-1 m9-2" >/dev/null
 	wait_for "$A_LOG" 'relay_refused' 20
 	for i in $(seq 1 100); do
-		[ "$(grep -c 'relay_refused.*party=cw3' "$A_LOG")" -ge 15 ] && break
+		[ "$(grep -c 'relay_refused.*party=cw3' "$A_LOG")" -ge 20 ] && break
 		sleep 0.1
 	done
-	[ "$(grep -c 'relay_refused.*party=cw3' "$A_LOG")" = 15 ]
+	[ "$(grep -c 'relay_refused.*party=cw3' "$A_LOG")" = 20 ]
 	kill "$ann" 2>/dev/null || true
 	wait "$ann" 2>/dev/null || true
 	# and the nodes go on: the waiting room across them still works

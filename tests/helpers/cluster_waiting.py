@@ -8,6 +8,8 @@ Scenarios:
   hold     bob (B) buffers: ann's (A) resume is held, party_state names
            bob on both nodes with one deadline; cat (A) buffers too: both
            named on both nodes; both ready: the held resume plays on both.
+  drift    bob (B) reports his drift (status): ann's (A) drift report
+           lists it, then bob buffering.
   killed   bob (B) buffers and holds ann's resume; prints HELD (and creates
            $MARK) and waits up to 40 s for the resume to play on A: the
            test kills node B meanwhile.
@@ -122,7 +124,34 @@ async def s_killed():
     await a.close()
 
 
-SCENARIOS = {"hold": s_hold, "killed": s_killed}
+async def s_drift():
+    a, b, bid = await host_and_bob()
+    now = time.time() * 1000
+    await send(a, "sync", {"position": 100, "playing": True, "speed": 1, "at": now}, id="s1")
+    st = (await recv_type(a, "sync", T))["payload"]
+    await until(b, "sync", lambda p: p["playing"], "playing on B")
+    # past the settle window after the change (drift.h RV__DRIFT_SETTLE_MS)
+    await asyncio.sleep(0.7)
+    at = time.time() * 1000
+    pos = st["position"] + (at - st["server_time"]) / 1000 + 0.040
+    await send(b, "status", {"position": pos, "playing": True, "buffering": False,
+                             "at": at, "clock_error_ms": 2.5}, id="st")
+    check((await recv_type(b, "ack", T))["id"] == "st", "bob's status acked")
+    d = await until(a, "drift", lambda p: p["count"] == 1, "with bob")
+    e = d["payload"]["members"]
+    check(len(e) == 1 and e[0]["id"] == bid and abs(e[0]["drift_ms"] - 40) <= 5
+          and e[0]["buffering"] is False and e[0]["clock_error_ms"] == 2.5, f"bob's entry: {d}")
+    # a buffering status: listed as buffering on the host's node
+    await send(b, "status", {"position": 0, "playing": True, "buffering": True})
+    d = await until(a, "drift", lambda p: p["members"] and p["members"][0]["buffering"],
+                    "with bob buffering")
+    check(d["payload"]["members"][0] == {"id": bid, "drift_ms": None, "buffering": True,
+                                         "clock_error_ms": None}, f"buffering entry: {d}")
+    await a.close()
+    await b.close()
+
+
+SCENARIOS = {"hold": s_hold, "killed": s_killed, "drift": s_drift}
 
 if __name__ == "__main__":
     asyncio.run(SCENARIOS[sys.argv[4]]())

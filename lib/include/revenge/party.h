@@ -194,6 +194,14 @@ struct rv_party_waits {
 void rv_party_remote_waits(struct rv_party *p, const struct rv_party_waits *w, double now_ms,
 			   struct rv_outbox *ob);
 
+/* Cluster mode: remote member m's drift as its own node measured it (a
+ * `drift` report that node made for this host): buffering, or drift_ms
+ * (finite); clock_error_ms NAN when none, else finite and >= 0. It joins
+ * the host's next report here (rv_party_tick). 0, or RV_EINVAL (nothing
+ * changed) for a member that is not remote or numbers no node sends. */
+int rv_party_remote_drift(struct rv_party *p, struct rv_member *m, bool buffering,
+			  double drift_ms, double clock_error_ms, double now_ms);
+
 /* Cluster mode: a node new to the party appeared; it has not heard this
  * node's waits: they are told again within the next party_state
  * interval (the party's timer, rv_party_next_deadline), when there are
