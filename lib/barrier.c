@@ -476,7 +476,7 @@ void rv__barrier_remote(struct rv__barrier_env e, uint64_t node, bool host_node,
 		bool was = waited(m), mark = m->wait_mark;
 
 		m->wait_mark = false;
-		if (!m->remote || m->node != node)
+		if (!m->remote || (node && m->node != node))
 			continue;
 		set_member(b, m, mark, mark);
 		if (!was && mark && !first_new)

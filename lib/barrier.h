@@ -113,8 +113,8 @@ void rv__barrier_flush(struct rv__barrier_env e);
 
 /* Another node's `wait` envelope (cluster mode), its members' flags
  * already marked by the caller (rv_member.wait_mark on those of node it
- * lists): every remote member of node is waited for when marked, not
- * otherwise (marks cleared). host_node: node is the host's, so its
+ * lists): every remote member of node (of every node for 0) is waited for
+ * when marked, not otherwise (marks cleared). host_node: node is the host's, so its
  * deadline is the one members are told and its drop (dropped, a reason
  * or 0) drops this node's waited members too. */
 void rv__barrier_remote(struct rv__barrier_env e, uint64_t node, bool host_node,

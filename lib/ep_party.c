@@ -186,6 +186,7 @@ static void rearm(struct live_party *lp);
 static void decide(struct parties *ps, struct live_party *lp, const struct rv__broker_members *r);
 static void admit_waiting(struct parties *ps, struct live_party *lp);
 static void read_members(struct live_party *lp);
+static void redis_down(void *user, unsigned shard);
 
 /* A present member's token hash, for its party's document. */
 static const char *member_hash(const struct rv_member *m)
@@ -257,6 +258,7 @@ static int parties_start(struct rv__hub *hub, void **state)
 		hub->broker->on_message = party_remote;
 		hub->broker->on_members = party_members;
 		hub->broker->on_up = members_again;
+		hub->broker->on_down = redis_down;
 		hub->broker->on_subscribed = party_subscribed;
 		hub->broker->on_leases = leases_known;
 		hub->broker->user = ps;
@@ -333,6 +335,7 @@ static void parties_stop(void *state)
 		ps->hub->broker->on_message = NULL;
 		ps->hub->broker->on_members = NULL;
 		ps->hub->broker->on_up = NULL;
+		ps->hub->broker->on_down = NULL;
 		ps->hub->broker->on_subscribed = NULL;
 		ps->hub->broker->on_leases = NULL;
 	}
@@ -694,6 +697,7 @@ static void write_member(struct live_party *lp, const struct rv_member *m)
 struct shard_up {
 	struct rv__broker *broker;
 	unsigned shard;
+	bool up;
 };
 
 static void forget_kept(void *value, void *arg)
@@ -717,10 +721,37 @@ static void write_members(void *value, void *arg)
 			write_member(lp, m);
 }
 
+/* The waiting room across nodes, on a shard that went down or came
+ * back: down, each party waits for its own members only and decides for
+ * them; back, it tells the others its waits again. */
+static void cluster_up(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	const struct shard_up *up = arg;
+	struct rv_outbox ob;
+
+	if (rv__broker_shard_of(up->broker, rv_party_id(lp->party)) != up->shard)
+		return;
+	rv_outbox_init(&ob);
+	rv_party_cluster_up(lp->party, up->up, rv__hub_now(lp->ps->hub), &ob);
+	deliver(lp->ps, lp->party, &ob);
+	rearm(lp);
+}
+
+static void redis_down(void *user, unsigned shard)
+{
+	struct parties *ps = user;
+	struct shard_up up = { ps->hub->broker, shard, false };
+
+	rv__idmap_each(&ps->by_id, cluster_up, &up);
+}
+
 static void members_again(void *user, unsigned shard)
 {
 	struct parties *ps = user;
-	struct shard_up up = { ps->hub->broker, shard };
+	struct shard_up up = { ps->hub->broker, shard, true };
+
+	rv__idmap_each(&ps->by_id, cluster_up, &up);
 
 	/* a Redis that restarted counts kept sequences from 1 again */
 	rv__idmap_each(&ps->by_id, forget_kept, &up);

@@ -69,6 +69,8 @@ struct rv_party {
 	struct rv__idmap by_id;
 	struct rv__presence pres;
 	struct rv__drift drift;         /* H3: members' drift, the host's report */
+	/* cluster mode: Redis away, the other nodes unheard (rv_party_cluster_up) */
+	bool cut_off;
 	/* What the party watches (the host's `media`): has_media false, or
 	 * a url that passed rv_proto_valid_media_url and a title that
 	 * passed rv_proto_valid_title, NUL-terminated. */
@@ -153,7 +155,8 @@ static struct rv__barrier_env barrier_env(struct rv_party *p, double now_ms,
 					 .now_ms = now_ms, .lead_ms = lead_now(p, now_ms),
 					 .before = p->cfg.lead_max_ms > 0 ? &p->before : NULL,
 					 .ob = ob,
-					 .follows = p->cfg.cluster && p->host && p->host->remote };
+					 .follows = p->cfg.cluster && !p->cut_off && p->host &&
+						    p->host->remote };
 }
 
 void rv_party_free(struct rv_party *p)
@@ -840,6 +843,24 @@ int rv_party_remote_drift(struct rv_party *p, struct rv_member *m, bool bufferin
 		return RV_EINVAL;
 	rv__drift_remote(&p->drift, m, buffering, drift_ms, clock_error_ms, now_ms);
 	return 0;
+}
+
+void rv_party_cluster_up(struct rv_party *p, bool up, double now_ms, struct rv_outbox *ob)
+{
+	struct rv_playback prev = p->state;
+
+	if (!p->cfg.cluster || p->cut_off == !up)
+		return;
+	p->cut_off = !up;
+	if (up) {
+		rv__barrier_again(&p->barrier);
+		return;
+	}
+	/* what the host's node held may have gone meanwhile, unheard */
+	p->barrier.remote_deadline = INFINITY;
+	/* no mark set: the remote members of every node (0) are unmarked */
+	rv__barrier_remote(barrier_env(p, now_ms, ob), 0, false, INFINITY, 0);
+	keep_before(p, &prev, now_ms);
 }
 
 void rv_party_waits_again(struct rv_party *p)

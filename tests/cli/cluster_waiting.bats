@@ -42,28 +42,53 @@ two_nodes() {
 
 # (not timed: the lease is 3 s and the resume is waited for up to 40 s;
 # --ready-timeout 60 s, so only the lease can end the wait in time)
-@test "node B killed (-9) while its member buffers: the wait on node A ends with B's lease" {
-	two_nodes --ready-timeout 60000
-	MARK="$BATS_TEST_TMPDIR/held" py "$PYHELP/cluster_waiting.py" "$A_URL" "$B_URL" cw2 killed \
-		>"$BATS_TEST_TMPDIR/killed.out" 2>&1 3>&- &
-	local check=$! i rc=0
+# held SCENARIO PARTY: cluster_waiting.py SCENARIO in the background until
+# bob's wait holds ann's resume (its MARK); sets CHECK_PID.
+held() {
+	local i
+	MARK="$BATS_TEST_TMPDIR/held" py "$PYHELP/cluster_waiting.py" "$A_URL" "$B_URL" "$2" "$1" \
+		>"$BATS_TEST_TMPDIR/$1.out" 2>&1 3>&- &
+	CHECK_PID=$!
 	for i in $(seq 1 600); do
-		[ -e "$BATS_TEST_TMPDIR/held" ] && break
-		kill -0 "$check" 2>/dev/null || break
+		[ -e "$BATS_TEST_TMPDIR/held" ] && return 0
+		kill -0 "$CHECK_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	[ -e "$BATS_TEST_TMPDIR/held" ] || { cat "$BATS_TEST_TMPDIR/killed.out"; false; }
+	cat "$BATS_TEST_TMPDIR/$1.out"
+	return 1
+}
+
+# resumed SCENARIO: it ended well, and said after how long.
+resumed() {
+	local rc=0
+	wait "$CHECK_PID" || rc=$?
+	cat "$BATS_TEST_TMPDIR/$1.out"
+	[ "$rc" = 0 ]
+	grep -q "ok $1" "$BATS_TEST_TMPDIR/$1.out"
+	grep "resumed" "$BATS_TEST_TMPDIR/$1.out" | sed 's/^/# /' >&3
+}
+
+@test "node B killed (-9) while its member buffers: the wait on node A ends with B's lease" {
+	two_nodes --ready-timeout 60000
+	held killed cw2
 	kill -KILL "$B_PID"
 	wait "$B_PID" 2>/dev/null || true
 	B_PID=
-	wait "$check" || rc=$?
-	cat "$BATS_TEST_TMPDIR/killed.out"
-	[ "$rc" = 0 ]
-	grep -q "ok killed" "$BATS_TEST_TMPDIR/killed.out"
-	grep "resumed" "$BATS_TEST_TMPDIR/killed.out" | sed 's/^/# /' >&3
+	resumed killed
 	# the lease ended it, not the ready timeout
 	[ "$(metric A revenge_party_barrier_timeouts_total)" = 0 ]
 	stop_node A
+}
+
+# (--ready-timeout 60 s: only Redis's loss can end the wait in time)
+@test "Redis killed while a member on node B buffers: node A waits for its own members only and plays" {
+	two_nodes --ready-timeout 60000
+	held cutoff cw5
+	stop_redis
+	resumed cutoff
+	[ "$(metric A revenge_party_barrier_timeouts_total)" = 0 ]
+	stop_node A
+	stop_node B
 }
 
 @test "hostile wait and drift envelopes on the party's channel are refused with a log line; the party goes on" {

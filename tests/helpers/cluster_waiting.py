@@ -13,6 +13,8 @@ Scenarios:
   killed   bob (B) buffers and holds ann's resume; prints HELD (and creates
            $MARK) and waits up to 40 s for the resume to play on A: the
            test kills node B meanwhile.
+  cutoff   as killed, but the test kills Redis: A waits for its own
+           members only, and the resume plays.
 Each exits 0 and prints "ok SCENARIO", or prints what it expected and saw
 and exits 1. Every wait is bounded, generously (a loaded 2-core machine).
 """
@@ -104,7 +106,8 @@ async def s_hold():
         await ws.close()
 
 
-async def s_killed():
+async def held_by_bob():
+    """bob (B) buffering holds ann's (A) resume; HELD said (and $MARK made)."""
     a, b, bid = await host_and_bob()
     await send(b, "buffering")
     await until(a, "party_state", waiting_for([bid]), "naming bob on A")
@@ -114,6 +117,11 @@ async def s_killed():
     print("HELD", flush=True)
     if os.environ.get("MARK"):
         open(os.environ["MARK"], "w").close()
+    return a, b, bid
+
+
+async def s_killed():
+    a, b, bid = await held_by_bob()
     t0 = time.monotonic()
     # node B is killed now: bob leaves A with B's lease, and the wait ends
     await until(a, "member_left", lambda p: p["id"] == bid, "for bob", 40)
@@ -151,7 +159,20 @@ async def s_drift():
     await b.close()
 
 
-SCENARIOS = {"hold": s_hold, "killed": s_killed, "drift": s_drift}
+async def s_cutoff():
+    a, b, bid = await held_by_bob()
+    t0 = time.monotonic()
+    # Redis is killed now: node A no longer hears B, so it waits for its
+    # own members only and the held resume plays (bob stays a member)
+    s = await until(a, "sync", lambda p: p["playing"], "playing", 40)
+    check(s["payload"]["position"] == 7, f"resumed where asked: {s}")
+    await until(a, "party_state", not_waiting, "not waiting")
+    print(f"resumed {time.monotonic() - t0:.1f}s after Redis went", flush=True)
+    await a.close()
+    await b.close()
+
+
+SCENARIOS = {"hold": s_hold, "killed": s_killed, "drift": s_drift, "cutoff": s_cutoff}
 
 if __name__ == "__main__":
     asyncio.run(SCENARIOS[sys.argv[4]]())

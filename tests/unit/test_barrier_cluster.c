@@ -411,6 +411,49 @@ static void waits_told_again_to_a_new_node(void **state)
 	assert_true(isinf(rv_party_next_deadline(x->b.p)));
 }
 
+/* Redis away: node A forgets bob's wait (its held resume goes), node B
+ * decides for bob itself (a stall pauses B's own members); back, B tells
+ * its waits again. */
+static void redis_away_degrades_to_one_node(void **state)
+{
+	struct fx *x = *state;
+	size_t len;
+	char *env;
+
+	say(&x->b, x->bob, RV_MSG_BUFFERING, T0 + 10);
+	ship(x, &x->b, T0 + 10);
+	play(&x->a, x->ann, true, T0 + 20);
+	ship(x, &x->a, T0 + 20);
+	assert_false(rv_party_state(x->a.p)->playing);
+	rv_party_cluster_up(x->a.p, false, T0 + 30, &x->a.ob);
+	take(&x->a);
+	assert_true(rv_party_state(x->a.p)->playing);
+	assert_true(waiting_for(&x->a, ""));
+	/* B, cut off, mid-play: bob's stall is B's to decide */
+	rv_party_cluster_up(x->b.p, false, T0 + 30, &x->b.ob);
+	take(&x->b);
+	rv_party_apply_remote(x->b.p, rv_party_state(x->a.p), NULL, T0 + 40);
+	say(&x->b, x->bob, RV_MSG_READY, T0 + 1000);
+	take(&x->b);
+	x->b.syncs_out = 0;
+	say(&x->b, x->bob, RV_MSG_BUFFERING, T0 + 1100);
+	take(&x->b);
+	assert_int_equal(x->b.syncs_out, 1);
+	assert_false(x->b.last_sync_playing);
+	/* back: B follows again and tells its waits at its next tick */
+	rv_party_cluster_up(x->b.p, true, T0 + 1200, &x->b.ob);
+	take(&x->b);
+	assert_true(rv_party_next_deadline(x->b.p) <= T0 + 1200 + RV__BARRIER_ANNOUNCE_MS);
+	rv_party_tick(x->b.p, T0 + 1400, &x->b.ob);
+	env = take_env(&x->b, &len);
+	assert_non_null(env);
+	rv_party_cluster_up(x->a.p, true, T0 + 1400, &x->a.ob);
+	take(&x->a);
+	deliver(&x->a, env, len, T0 + 1400);
+	take(&x->a);
+	assert_true(x->bob_a->buffering && x->bob_a->in_barrier);
+}
+
 static void wait_envelopes(void **state)
 {
 	struct rv__relay_msg m = { .node = 0x0123456789abcdefull, .kind = RV__RELAY_WAIT,
@@ -545,6 +588,7 @@ int main(void)
 		T(waits_taken_only_for_that_nodes_members),
 		T(waits_told_boundedly),
 		T(waits_told_again_to_a_new_node),
+		T(redis_away_degrades_to_one_node),
 		cmocka_unit_test(wait_envelopes),
 		cmocka_unit_test(hostile_wait_envelopes),
 	};

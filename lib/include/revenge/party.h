@@ -202,6 +202,13 @@ void rv_party_remote_waits(struct rv_party *p, const struct rv_party_waits *w, d
 int rv_party_remote_drift(struct rv_party *p, struct rv_member *m, bool buffering,
 			  double drift_ms, double clock_error_ms, double now_ms);
 
+/* Cluster mode: the other nodes can (up) or cannot be heard (Redis away).
+ * Down, the party waits for its own members only (the other nodes'
+ * members' waits are forgotten: a resume held for them alone goes) and
+ * decides for them as a party of one node would, whoever hosts; back up,
+ * the host's node decides again and this node tells its waits again. */
+void rv_party_cluster_up(struct rv_party *p, bool up, double now_ms, struct rv_outbox *ob);
+
 /* Cluster mode: a node new to the party appeared; it has not heard this
  * node's waits: they are told again within the next party_state
  * interval (the party's timer, rv_party_next_deadline), when there are
