@@ -14,6 +14,15 @@
  * resume is first held, so members who start buffering later in the same
  * wait cannot stretch it; whoever still buffers then is dropped.
  *
+ * In cluster mode other nodes' members are waited for too: their node
+ * sends which of its members are waited for (a `wait` envelope, at most
+ * one per event and, while only its count changes, at most every
+ * RV__BARRIER_ANNOUNCE_MS), and rv__barrier_remote sets their flags, so
+ * the count, party_state's waiting_for and the release cover the whole
+ * party. Only the host's node decides (holds, stalls, times out, drops);
+ * a node whose host is remote ("follows") counts and tells, and takes the
+ * host's node's deadline and drops.
+ *
  * Pure like party.c: time comes in as an argument, messages go out as
  * outbox actions, counters go out in the outbox for the adapter.
  */
@@ -33,6 +42,9 @@ void rv__barrier_init(struct rv__barrier *b)
 	b->deadline = INFINITY;
 	b->told_deadline = INFINITY;
 	b->told_at = -INFINITY;
+	b->remote_deadline = INFINITY;
+	b->pub_deadline = INFINITY;
+	b->pub_at = -INFINITY;
 }
 
 /* Queue f (the caller's reference) for target; NULL (an encode out of
@@ -72,7 +84,26 @@ static void set_member(struct rv__barrier *b, struct rv_member *m, bool in, bool
 		else
 			b->waiting++;
 		b->dirty = true;
+		if (!m->remote) {
+			if (was)
+				b->local_waiting--;
+			else
+				b->local_waiting++;
+			b->pub_dirty = true;
+		}
 	}
+}
+
+/* The deadline members are told: this node's held resume's, or when the
+ * host is elsewhere the one its node holds (none once nobody is waited
+ * for: its node's word that it released may come after). */
+static double shown_deadline(const struct rv__barrier_env *e)
+{
+	if (!e->b->waiting)
+		return INFINITY;
+	if (e->b->held)
+		return e->b->deadline;
+	return e->follows ? e->b->remote_deadline : INFINITY;
 }
 
 static struct rv_frame *party_state_frame(const struct rv__barrier_env *e)
@@ -96,8 +127,8 @@ static struct rv_frame *party_state_frame(const struct rv__barrier_env *e)
 	rv__jw_close(&w, "]");
 	rv__jw_fnum(&w, "waiting_count", (double)b->waiting);
 	rv__jw_field(&w, "deadline");
-	if (b->held)
-		rv__jw_time(&w, b->deadline);
+	if (isfinite(shown_deadline(e)))
+		rv__jw_time(&w, shown_deadline(e));
 	else
 		rv__jw_lit(&w, "null");
 	rv__jw_close(&w, "}");
@@ -131,7 +162,7 @@ static void announce(const struct rv__barrier_env *e)
 {
 	struct rv__barrier *b = e->b;
 	bool waiting = b->waiting > 0;
-	double deadline = b->held ? b->deadline : INFINITY;
+	double deadline = shown_deadline(e);
 
 	if (!b->dirty || e->ob->n >= RV_OUTBOX_MAX)
 		return;
@@ -176,10 +207,60 @@ static void send_drops(const struct rv__barrier_env *e)
 		b->drops_pending = 0;
 }
 
+/* Cluster mode: tell the other nodes which of this node's members are
+ * waited for, the deadline held here and a drop decided here: at once
+ * when some of ours begin or stop being waited for, the deadline moved or
+ * a drop is to tell, else at most every RV__BARRIER_ANNOUNCE_MS (the tick
+ * sends what waits). */
+static void publish(const struct rv__barrier_env *e)
+{
+	struct rv__barrier *b = e->b;
+	bool waiting = b->local_waiting > 0;
+	double deadline = b->held ? b->deadline : INFINITY;
+	struct rv_frame *ids = NULL;
+	struct rv__jw w;
+	size_t listed = 0;
+
+	if (!e->cfg->cluster) {
+		b->pub_dirty = false;
+		b->pub_drop = 0;
+		return;
+	}
+	if (!b->pub_drop && waiting == b->pub_waiting && deadline == b->pub_deadline &&
+	    (!b->pub_dirty || e->now_ms < b->pub_at + RV__BARRIER_ANNOUNCE_MS))
+		return;
+	if (waiting) {
+		rv__jw_init(&w, b->local_waiting * (RV_MEMBER_ID_MAX + 1));
+		for (const struct rv_member *m = e->first;
+		     m && listed < b->local_waiting && listed < RV__BARRIER_PUB_MAX; m = m->next)
+			if (!m->remote && waited(m)) {
+				if (listed++)
+					rv__jw_lit(&w, " ");
+				rv__jw_lit(&w, m->id);
+			}
+		/* out of memory: told at the next flush or tick (still due) */
+		if (!(ids = rv__jw_finish(&w, RV_FRAME_EVENT, RV_MSG_PARTY_STATE))) {
+			b->pub_dirty = true;
+			return;
+		}
+	}
+	rv_frame_unref(e->ob->wait);
+	e->ob->wait = ids;
+	e->ob->has_wait = true;
+	e->ob->wait_deadline = deadline;
+	e->ob->wait_dropped = b->pub_drop;
+	b->pub_waiting = waiting;
+	b->pub_deadline = deadline;
+	b->pub_at = e->now_ms;
+	b->pub_dirty = false;
+	b->pub_drop = 0;
+}
+
 void rv__barrier_flush(struct rv__barrier_env e)
 {
 	announce(&e);
 	send_drops(&e);
+	publish(&e);
 }
 
 /* The state every member applies at now + lead: a state that is already
@@ -239,10 +320,17 @@ static unsigned drop_all(const struct rv__barrier_env *e, enum rv__drop_reason w
 	for (struct rv_member *m = e->first; m && b->waiting; m = m->next)
 		if (waited(m)) {
 			set_member(b, m, false, true);
+			n++;
+			/* its own node drops it (the drop told with our wait),
+			 * and says so with its next */
+			if (m->remote) {
+				if (!e->follows)
+					b->pub_drop = (unsigned char)why;
+				continue;
+			}
 			if (m->drop_pending == RV__DROP_NONE)
 				b->drops_pending++;
 			m->drop_pending = why;
-			n++;
 		}
 	if (n)
 		b->drops_at = e->now_ms;
@@ -349,7 +437,8 @@ int rv__barrier_handle(struct rv__barrier_env e, struct rv_member *m, const stru
 		if (b->waiting > before) {
 			if (!before)
 				e.ob->waits_started++;
-			if (e.state->playing)
+			/* the host's node stalls (it hears our wait) */
+			if (e.state->playing && !e.follows)
 				stall(&e, m);
 		}
 		break;
@@ -376,6 +465,49 @@ int rv__barrier_handle(struct rv__barrier_env e, struct rv_member *m, const stru
 	return 0;
 }
 
+void rv__barrier_remote(struct rv__barrier_env e, uint64_t node, bool host_node,
+			double deadline, unsigned dropped)
+{
+	struct rv__barrier *b = e.b;
+	size_t before = b->waiting;
+	struct rv_member *first_new = NULL;
+
+	for (struct rv_member *m = e.first; m; m = m->next) {
+		bool was = waited(m), mark = m->wait_mark;
+
+		m->wait_mark = false;
+		if (!m->remote || (node && m->node != node))
+			continue;
+		set_member(b, m, mark, mark);
+		if (!was && mark && !first_new)
+			first_new = m;
+	}
+	if (host_node) {
+		if (deadline != b->remote_deadline) {
+			b->remote_deadline = deadline;
+			b->dirty = true;
+		}
+		/* the host's node dropped everyone it waited for: ours too */
+		if (dropped > RV__DROP_NONE && dropped <= RV__DROP_FORCED_START && e.follows)
+			drop_all(&e, (enum rv__drop_reason)dropped);
+	}
+	if (b->waiting > before) {
+		if (!before)
+			e.ob->waits_started++;
+		if (e.state->playing && !e.follows && first_new)
+			stall(&e, first_new);
+	}
+	if (!b->waiting)
+		release(&e);
+	rv__barrier_flush(e);
+}
+
+void rv__barrier_again(struct rv__barrier *b)
+{
+	if (b->pub_waiting || isfinite(b->pub_deadline))
+		b->pub_dirty = true;
+}
+
 double rv__barrier_deadline(const struct rv__barrier *b)
 {
 	double next = b->held ? b->deadline : INFINITY;
@@ -387,6 +519,13 @@ double rv__barrier_deadline(const struct rv__barrier *b)
 		next = announce_at;
 	if (b->drops_pending && b->drops_at < next)
 		next = b->drops_at;
+	/* cluster mode: a change of ours the others were not told yet */
+	if (b->pub_dirty) {
+		double pub_at = isfinite(b->pub_at) ? b->pub_at + RV__BARRIER_ANNOUNCE_MS : 0;
+
+		if (pub_at < next)
+			next = pub_at;
+	}
 	return next;
 }
 

@@ -26,6 +26,11 @@
 /* waiting_for lists at most this many ids; waiting_count has them all. */
 #define RV__BARRIER_LIST_MAX 16
 
+/* Cluster mode: a `wait` envelope lists at most this many of a node's
+ * members waited for (relay.h's RV__RELAY_WAIT_MAX); beyond, the others
+ * are waited for on their own node only. */
+#define RV__BARRIER_PUB_MAX 512
+
 /* Why a member was dropped from the wait (rv_member.drop_pending). */
 enum rv__drop_reason {
 	RV__DROP_NONE = 0,
@@ -53,6 +58,16 @@ struct rv__barrier {
 	 * not fit the outbox of the event that dropped them */
 	size_t drops_pending;
 	double drops_at;
+	/* Cluster mode (cfg->cluster): other nodes' members are waited for
+	 * as this node's are (their node's `wait` envelope sets their flags,
+	 * rv__barrier_remote), and this node tells the others its own. */
+	size_t local_waiting;       /* of waiting, members of this node */
+	double remote_deadline;     /* the host's node's held deadline, INFINITY: none */
+	bool pub_dirty;             /* what the others were told changed since */
+	bool pub_waiting;           /* told: some of ours waited for */
+	double pub_deadline;        /* told: our held deadline */
+	double pub_at;              /* server ms told; -INFINITY before */
+	unsigned char pub_drop;     /* a drop of everyone's waited members to tell */
 };
 
 /* What a barrier call works on: the party's parts, lent by party.c for
@@ -69,6 +84,9 @@ struct rv__barrier_env {
 	 * after now_ms); NULL when the party does not schedule */
 	const struct rv_playback *before;
 	struct rv_outbox *ob;
+	/* Cluster mode: the host is on another node, whose barrier holds,
+	 * stalls, times out and drops; this one counts and reports. */
+	bool follows;
 };
 
 void rv__barrier_init(struct rv__barrier *b);
@@ -92,6 +110,19 @@ int rv__barrier_handle(struct rv__barrier_env e, struct rv_member *m, const stru
 
 /* Send what is owed now: party_state when due, dropped messages that fit. */
 void rv__barrier_flush(struct rv__barrier_env e);
+
+/* Another node's `wait` envelope (cluster mode), its members' flags
+ * already marked by the caller (rv_member.wait_mark on those of node it
+ * lists): every remote member of node (of every node for 0) is waited for
+ * when marked, not otherwise (marks cleared). host_node: node is the host's, so its
+ * deadline is the one members are told and its drop (dropped, a reason
+ * or 0) drops this node's waited members too. */
+void rv__barrier_remote(struct rv__barrier_env e, uint64_t node, bool host_node,
+			double deadline, unsigned dropped);
+
+/* A node new to the party: what this one told is told again (at the
+ * tick), when it told anything. */
+void rv__barrier_again(struct rv__barrier *b);
 
 /* When the barrier next has work (INFINITY: none), and that work. */
 double rv__barrier_deadline(const struct rv__barrier *b);

@@ -170,6 +170,9 @@ struct rv__broker {
 	 * out: the members steps' writes of the parties on that shard
 	 * (rv__broker_shard_of) may be lost. */
 	void (*on_up)(void *user, unsigned shard);
+	/* Redis shard went down (it was up): other nodes' messages on its
+	 * parties stop reaching this node until on_up (NULL: not set). */
+	void (*on_down)(void *user, unsigned shard);
 	/* Redis confirmed the subscription of party's channel: from now on
 	 * every message and notice published there reaches this node, so a
 	 * read made after this sees every change (NULL: not set). */

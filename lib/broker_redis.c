@@ -356,10 +356,13 @@ static void update_state(struct redis_broker *rb)
 	 * them (the lease ran out meanwhile): they are written again */
 	if (up && rb->base.on_up)
 		rb->base.on_up(rb->base.user, rb->shard);
-	else if (!rb->stopped)
+	else if (!rb->stopped) {
 		rv_log(rb->hub->log, RV_LOG_WARN, "redis_down",
 		       "shard %u %s: its parties go on with this node's members only",
 		       rb->shard, rb->shown);
+		if (rb->base.on_down)
+			rb->base.on_down(rb->base.user, rb->shard);
+	}
 }
 
 static void retry_later(struct rconn *rc)

@@ -59,6 +59,14 @@ static void fwd_up(void *user, unsigned shard)
 		b->on_up(b->user, shard);
 }
 
+static void fwd_down(void *user, unsigned shard)
+{
+	struct rv__broker *b = user;
+
+	if (b->on_down)
+		b->on_down(b->user, shard);
+}
+
 static void fwd_subscribed(void *user, const char *party)
 {
 	struct rv__broker *b = user;
@@ -267,6 +275,7 @@ int rv__broker_shards_new(struct rv__hub *hub, const char *list,
 		o.node = s->node;
 		s->on_message = fwd_message;
 		s->on_up = fwd_up;
+		s->on_down = fwd_down;
 		s->on_subscribed = fwd_subscribed;
 		s->on_leases = fwd_leases;
 		s->on_members = fwd_members;

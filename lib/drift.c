@@ -48,6 +48,30 @@ static bool moved(double a, double b)
 	return fabs(a - b) >= RV__DRIFT_CHANGE_MS;
 }
 
+/* m's entry is now (buffering, drift, err): a change to report when it
+ * is new or moved. */
+static void take(struct rv__drift *d, struct rv_member *m, bool buffering, double drift,
+		 double err, double now_ms)
+{
+	if (!m->drift_has) {
+		d->reported++;
+		touch(d, now_ms);
+	} else if (m->drift_buffering != buffering || moved(m->drift_ms, drift) ||
+		   moved(m->drift_clock_error_ms, err)) {
+		touch(d, now_ms);
+	}
+	m->drift_has = true;
+	m->drift_buffering = buffering;
+	m->drift_ms = drift;
+	m->drift_clock_error_ms = err;
+}
+
+void rv__drift_remote(struct rv__drift *d, struct rv_member *m, bool buffering, double drift_ms,
+		      double clock_error_ms, double now_ms)
+{
+	take(d, m, buffering, buffering ? NAN : drift_ms, clock_error_ms, now_ms);
+}
+
 bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
 		      const struct rv_member *host, const struct rv_playback *st,
 		      const struct rv_msg *msg, double now_ms, double *drift_ms)
@@ -88,17 +112,7 @@ bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
 	if (!buffering)
 		drift = (msg->u.status.position - rv_playback_position_at(in_force, at)) * 1000;
 
-	if (!m->drift_has) {
-		d->reported++;
-		touch(d, now_ms);
-	} else if (m->drift_buffering != buffering || moved(m->drift_ms, drift) ||
-		   moved(m->drift_clock_error_ms, err)) {
-		touch(d, now_ms);
-	}
-	m->drift_has = true;
-	m->drift_buffering = buffering;
-	m->drift_ms = drift;
-	m->drift_clock_error_ms = err;
+	take(d, m, buffering, drift, err, now_ms);
 	if (!buffering && drift_ms)
 		*drift_ms = drift;
 	return !buffering;

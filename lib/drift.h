@@ -56,6 +56,10 @@ bool rv__drift_status(struct rv__drift *d, struct rv_member *m,
 		      const struct rv_member *host, const struct rv_playback *st,
 		      const struct rv_msg *s, double now_ms, double *drift_ms);
 
+/* Cluster mode: m's entry as its own node measured it (another node's
+ * report): buffering, or drift_ms; clock_error_ms NAN when none. */
+void rv__drift_remote(struct rv__drift *d, struct rv_member *m, bool buffering, double drift_ms,
+		      double clock_error_ms, double now_ms);
 /* m leaves: its entry goes (a change when it had one). */
 void rv__drift_leave(struct rv__drift *d, const struct rv_member *m, double now_ms);
 

@@ -121,6 +121,7 @@ struct live_party {
 	 * kept message at or below it is here already (broker.h) */
 	uint64_t kept_seq;
 	unsigned local;                 /* members here (the party's size counts others') */
+	struct rv__waits_seen waits;    /* other nodes' last waiting rooms (party_relay.h) */
 	uint64_t *nodes;                /* other nodes with members here, last read */
 	size_t n_nodes;
 	uint64_t members_sent;          /* the last members step's seq */
@@ -189,6 +190,7 @@ static void rearm(struct live_party *lp);
 static void decide(struct parties *ps, struct live_party *lp, const struct rv__broker_members *r);
 static void admit_waiting(struct parties *ps, struct live_party *lp);
 static void read_members(struct live_party *lp);
+static void redis_down(void *user, unsigned shard);
 
 /* A present member's token hash, for its party's document. */
 static const char *member_hash(const struct rv_member *m)
@@ -264,6 +266,7 @@ static int parties_start(struct rv__hub *hub, void **state)
 		hub->broker->on_message = party_remote;
 		hub->broker->on_members = party_members;
 		hub->broker->on_up = members_again;
+		hub->broker->on_down = redis_down;
 		hub->broker->on_subscribed = party_subscribed;
 		hub->broker->on_leases = leases_known;
 		hub->broker->user = ps;
@@ -312,6 +315,7 @@ static void free_live(struct live_party *lp)
 	free_relayed(lp);
 	rv_party_free(lp->party);
 	rv__keep_party_clear(&lp->kp);
+	rv__party_relay_seen_free(&lp->waits);
 	free(lp->nodes);
 	free(lp);
 }
@@ -339,6 +343,7 @@ static void parties_stop(void *state)
 		ps->hub->broker->on_message = NULL;
 		ps->hub->broker->on_members = NULL;
 		ps->hub->broker->on_up = NULL;
+		ps->hub->broker->on_down = NULL;
 		ps->hub->broker->on_subscribed = NULL;
 		ps->hub->broker->on_leases = NULL;
 	}
@@ -374,7 +379,8 @@ static int get_or_create(struct parties *ps, const char *id, struct live_party *
 				      /* H4 presence */
 				      .presence_batch_above = cfg->presence_batch_above,
 				      .presence_interval_ms = cfg->presence_interval_ms,
-				      .drift_interval_ms = cfg->drift_interval_ms };
+				      .drift_interval_ms = cfg->drift_interval_ms,
+				      .cluster = ps->hub->broker && ps->hub->broker->cluster };
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 
 	if ((*out = lp))
@@ -466,6 +472,8 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
 			break;
 		}
 	}
+	/* what the waiting room tells the other nodes: one envelope */
+	rv__party_relay_waits(ps->hub, p, ob);
 	rv_outbox_clear(ob);
 }
 
@@ -473,13 +481,13 @@ static void deliver(struct parties *ps, struct rv_party *p, struct rv_outbox *ob
  * party holds it already (a kept sequence at or below its own) or it is
  * not to be delivered. */
 static struct rv_frame *take_relayed(struct live_party *lp, const char *data, size_t len,
-				     uint64_t seq)
+				     uint64_t seq, struct rv_outbox *ob)
 {
 	if (seq && seq <= lp->kept_seq)
 		return NULL;
 	if (seq)
 		lp->kept_seq = seq;
-	return rv__party_relay_in(lp->ps->hub, lp->party, data, len);
+	return rv__party_relay_in(lp->ps->hub, lp->party, &lp->waits, data, len, ob);
 }
 
 /* What another node published for party id (broker.h): to every member
@@ -490,6 +498,7 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 	struct parties *ps = user;
 	struct live_party *lp = rv__idmap_get(&ps->by_id, id);
 	struct rv_frame *f;
+	struct rv_outbox ob;
 
 	/* another node's members changed: read them */
 	if (lp && len >= 4 && !memcmp(data, "RVM ", 4)) {
@@ -520,7 +529,12 @@ static void party_remote(void *user, const char *id, const char *data, size_t le
 		lp->n_relayed++;
 		return;
 	}
-	if (!(f = take_relayed(lp, data, len, seq)))
+	rv_outbox_init(&ob);
+	f = take_relayed(lp, data, len, seq, &ob);
+	/* a wait's party_state, stall or release */
+	deliver(ps, lp->party, &ob);
+	rearm(lp);
+	if (!f)
 		return;
 	for (struct rv_member *m = rv_party_first(lp->party); m; m = m->next)
 		if (!m->remote)
@@ -579,6 +593,13 @@ static void note_nodes(struct live_party *lp, const struct rv__broker_members *r
 		nodes = more;
 		nodes[n++] = e.node;
 	}
+	/* a node new to the party has not heard our waits */
+	for (size_t i = 0; i < n; i++)
+		if (!has_node(lp->nodes, lp->n_nodes, nodes[i])) {
+			rv_party_waits_again(lp->party);
+			rearm(lp);
+			break;
+		}
 	free(lp->nodes);
 	lp->nodes = nodes;
 	lp->n_nodes = n;
@@ -666,7 +687,7 @@ static void party_members(void *user, const char *id, const struct rv__broker_me
 		rv_outbox_init(&ob);
 		if (r->has_list)
 			rv__party_relay_members(ps->hub, lp->party, r, r->seq >= lp->members_sent,
-						&ob);
+						&lp->waits, &ob);
 		else
 			take_step(lp, r, &ob);
 		deliver(ps, lp->party, &ob);
@@ -695,6 +716,7 @@ static void write_member(struct live_party *lp, const struct rv_member *m)
 struct shard_up {
 	struct rv__broker *broker;
 	unsigned shard;
+	bool up;
 };
 
 static void forget_kept(void *value, void *arg)
@@ -718,10 +740,37 @@ static void write_members(void *value, void *arg)
 			write_member(lp, m);
 }
 
+/* The waiting room across nodes, on a shard that went down or came
+ * back: down, each party waits for its own members only and decides for
+ * them; back, it tells the others its waits again. */
+static void cluster_up(void *value, void *arg)
+{
+	struct live_party *lp = value;
+	const struct shard_up *up = arg;
+	struct rv_outbox ob;
+
+	if (rv__broker_shard_of(up->broker, rv_party_id(lp->party)) != up->shard)
+		return;
+	rv_outbox_init(&ob);
+	rv_party_cluster_up(lp->party, up->up, rv__hub_now(lp->ps->hub), &ob);
+	deliver(lp->ps, lp->party, &ob);
+	rearm(lp);
+}
+
+static void redis_down(void *user, unsigned shard)
+{
+	struct parties *ps = user;
+	struct shard_up up = { ps->hub->broker, shard, false };
+
+	rv__idmap_each(&ps->by_id, cluster_up, &up);
+}
+
 static void members_again(void *user, unsigned shard)
 {
 	struct parties *ps = user;
-	struct shard_up up = { ps->hub->broker, shard };
+	struct shard_up up = { ps->hub->broker, shard, true };
+
+	rv__idmap_each(&ps->by_id, cluster_up, &up);
 
 	/* a Redis that restarted counts kept sequences from 1 again */
 	rv__idmap_each(&ps->by_id, forget_kept, &up);
@@ -1159,16 +1208,21 @@ static void recall_done(struct parties *ps, struct live_party *lp,
 			const struct rv__broker_recalled *r)
 {
 	struct rv_frame *f;
+	struct rv_outbox ob;
 
 	if (r) {
 		rv__party_relay_recalled(ps->hub, lp->party, r);
 		if (r->seq > lp->kept_seq)
 			lp->kept_seq = r->seq;
 	}
-	for (struct relayed *m = lp->relayed; m; m = m->next)
-		if ((f = take_relayed(lp, m->data, m->len, m->seq)))
+	for (struct relayed *m = lp->relayed; m; m = m->next) {
+		rv_outbox_init(&ob);
+		if ((f = take_relayed(lp, m->data, m->len, m->seq, &ob)))
 			rv_frame_unref(f);
+		deliver(ps, lp->party, &ob);
+	}
 	free_relayed(lp);
+	rearm(lp);
 }
 
 /* The recall is over (answered with r, failed or timed out: NULL): the

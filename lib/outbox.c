@@ -15,6 +15,7 @@ void rv_outbox_clear(struct rv_outbox *ob)
 {
 	for (unsigned i = 0; i < ob->n && i < RV_OUTBOX_MAX; i++)
 		rv_frame_unref(ob->items[i].frame);
+	rv_frame_unref(ob->wait);
 	memset(ob, 0, sizeof(*ob));
 }
 

@@ -29,6 +29,7 @@
 #include "list.h"
 #include "outbox.h"
 #include "presence.h"
+#include "relay.h"
 #include "revenge/error.h"
 
 struct rv_party {
@@ -68,6 +69,8 @@ struct rv_party {
 	struct rv__idmap by_id;
 	struct rv__presence pres;
 	struct rv__drift drift;         /* H3: members' drift, the host's report */
+	/* cluster mode: Redis away, the other nodes unheard (rv_party_cluster_up) */
+	bool cut_off;
 	/* What the party watches (the host's `media`): has_media false, or
 	 * a url that passed rv_proto_valid_media_url and a title that
 	 * passed rv_proto_valid_title, NUL-terminated. */
@@ -151,7 +154,9 @@ static struct rv__barrier_env barrier_env(struct rv_party *p, double now_ms,
 					 .first = p->members.first, .cfg = &p->cfg,
 					 .now_ms = now_ms, .lead_ms = lead_now(p, now_ms),
 					 .before = p->cfg.lead_max_ms > 0 ? &p->before : NULL,
-					 .ob = ob };
+					 .ob = ob,
+					 .follows = p->cfg.cluster && !p->cut_off && p->host &&
+						    p->host->remote };
 }
 
 void rv_party_free(struct rv_party *p)
@@ -809,6 +814,58 @@ void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,
 		keep_before(p, &prev, now_ms);
 	}
 	history_push(p, chat);
+}
+
+void rv_party_remote_waits(struct rv_party *p, const struct rv_party_waits *w, double now_ms,
+			   struct rv_outbox *ob)
+{
+	struct rv_playback prev = p->state;
+	const char *s = w->ids, *end = w->len ? w->ids + w->len : w->ids;
+	char id[RV_MEMBER_ID_MAX + 1];
+	struct rv_member *m;
+
+	if (!p->cfg.cluster || !w->node)
+		return;
+	while (w->len && rv__relay_wait_next(&s, end, id))
+		if ((m = rv_party_find(p, id)) && m->remote && m->node == w->node)
+			m->wait_mark = true;
+	rv__barrier_remote(barrier_env(p, now_ms, ob), w->node,
+			   p->host && p->host->remote && p->host->node == w->node, w->deadline,
+			   w->dropped);
+	keep_before(p, &prev, now_ms);
+}
+
+int rv_party_remote_drift(struct rv_party *p, struct rv_member *m, bool buffering,
+			  double drift_ms, double clock_error_ms, double now_ms)
+{
+	if (!m || !m->remote || (!buffering && !isfinite(drift_ms)) ||
+	    !(isnan(clock_error_ms) || (isfinite(clock_error_ms) && clock_error_ms >= 0)))
+		return RV_EINVAL;
+	rv__drift_remote(&p->drift, m, buffering, drift_ms, clock_error_ms, now_ms);
+	return 0;
+}
+
+void rv_party_cluster_up(struct rv_party *p, bool up, double now_ms, struct rv_outbox *ob)
+{
+	struct rv_playback prev = p->state;
+
+	if (!p->cfg.cluster || p->cut_off == !up)
+		return;
+	p->cut_off = !up;
+	if (up) {
+		rv__barrier_again(&p->barrier);
+		return;
+	}
+	/* what the host's node held may have gone meanwhile, unheard */
+	p->barrier.remote_deadline = INFINITY;
+	/* no mark set: the remote members of every node (0) are unmarked */
+	rv__barrier_remote(barrier_env(p, now_ms, ob), 0, false, INFINITY, 0);
+	keep_before(p, &prev, now_ms);
+}
+
+void rv_party_waits_again(struct rv_party *p)
+{
+	rv__barrier_again(&p->barrier);
 }
 
 double rv_party_next_deadline(const struct rv_party *p)

@@ -5,6 +5,7 @@
 #include "party_relay.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,10 @@
 #include "idmap.h"
 #include "relay.h"
 
+/* A drift report lists at most this many members (drift.h's
+ * RV__DRIFT_REPORT_MAX, with room). */
+#define RV__DRIFT_ENTRIES_MAX 256
+
 void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 			 const struct rv_action *a)
 {
@@ -24,8 +29,16 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	char *buf;
 	size_t len;
 
-	if (!hub->broker || !hub->broker->cluster || !f ||
-	    (a->target != RV_TO_ALL && a->target != RV_TO_ALL_BUT))
+	if (!hub->broker || !hub->broker->cluster || !f)
+		return;
+	/* the drift report of our members for a host on another node: its
+	 * node takes the entries into its own report */
+	if (a->target == RV_TO_ONE && a->member && a->member->remote &&
+	    f->msg_type == RV_MSG_DRIFT) {
+		m.kind = RV__RELAY_DRIFT;
+		goto send;
+	}
+	if (a->target != RV_TO_ALL && a->target != RV_TO_ALL_BUT)
 		return;
 	switch (f->msg_type) {
 	case RV_MSG_SYNC:
@@ -48,6 +61,7 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	default:
 		return;
 	}
+send:
 	m.node = hub->broker->node;
 	m.frame = (const char *)rv_frame_data(f);
 	m.frame_len = f->len;
@@ -58,7 +72,7 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 	/* a sync's state, a media and a chat are kept in Redis with the
 	 * publish, for nodes that get their first member of the party later;
 	 * a media that cleared the party's deletes the kept one */
-	if (m.kind == RV__RELAY_REACTION)
+	if (m.kind == RV__RELAY_REACTION || m.kind == RV__RELAY_DRIFT)
 		rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
 	else
 		rv__broker_publish_kept(hub->broker, rv_party_id(p),
@@ -67,6 +81,183 @@ void rv__party_relay_out(struct rv__hub *hub, const struct rv_party *p,
 					rv_party_media_url(p) ? RV__KEPT_MEDIA : RV__KEPT_MEDIA_NONE,
 					buf, len, hub->cfg->history);
 	free(buf);
+}
+
+void rv__party_relay_waits(struct rv__hub *hub, const struct rv_party *p,
+			   const struct rv_outbox *ob)
+{
+	struct rv__relay_msg m = { 0 };
+	char *buf;
+	size_t len;
+
+	if (!ob->has_wait || !hub->broker || !hub->broker->cluster)
+		return;
+	m.node = hub->broker->node;
+	m.kind = RV__RELAY_WAIT;
+	m.deadline = ob->wait_deadline;
+	m.dropped = ob->wait_dropped;
+	if (ob->wait) {
+		m.frame = (const char *)rv_frame_data(ob->wait);
+		m.frame_len = ob->wait->len;
+	}
+	if (rv__relay_encode(&m, &buf, &len)) {
+		hub->metrics.redis_dropped++;
+		return;
+	}
+	rv__broker_publish(hub->broker, rv_party_id(p), buf, len);
+	free(buf);
+}
+
+struct rv__wait_seen {
+	struct rv__wait_seen *next;
+	uint64_t node;
+	size_t len;
+	char data[];            /* the envelope, as received (it decoded) */
+};
+
+void rv__party_relay_seen_free(struct rv__waits_seen *seen)
+{
+	struct rv__wait_seen *w, *next;
+
+	for (w = seen->first; w; w = next) {
+		next = w->next;
+		free(w);
+	}
+	seen->first = NULL;
+	seen->n = 0;
+}
+
+/* Keep data as node's last wait (none when it says nothing to apply
+ * again: no ids, no deadline); past RV__WAITS_SEEN_MAX nodes the oldest
+ * kept is forgotten. Out of memory: the old one is forgotten too. */
+static void seen_put(struct rv__waits_seen *seen, uint64_t node, const char *data, size_t len,
+		     bool keep)
+{
+	struct rv__wait_seen **pw, *w = NULL, *last = NULL;
+
+	for (pw = &seen->first; *pw; pw = &(*pw)->next)
+		if ((*pw)->node == node) {
+			w = *pw;
+			*pw = w->next;
+			free(w);
+			seen->n--;
+			break;
+		}
+	if (!keep || !(w = malloc(sizeof(*w) + len)))
+		return;
+	w->node = node;
+	w->len = len;
+	memcpy(w->data, data, len);
+	w->next = seen->first;
+	seen->first = w;
+	if (++seen->n > RV__WAITS_SEEN_MAX) {
+		for (pw = &seen->first; (*pw)->next; pw = &(*pw)->next)
+			;
+		last = *pw;
+		*pw = NULL;
+		free(last);
+		seen->n--;
+	}
+}
+
+static struct rv_frame *wait_in(struct rv__hub *hub, struct rv_party *p,
+				struct rv__waits_seen *seen, const struct rv__relay_msg *m,
+				const char *data, size_t len, struct rv_outbox *ob)
+{
+	struct rv_party_waits w = { .node = m->node, .ids = m->frame, .len = m->frame_len,
+				    .deadline = m->deadline, .dropped = m->dropped };
+
+	seen_put(seen, m->node, data, len, m->n_ids || isfinite(m->deadline));
+	rv_party_remote_waits(p, &w, rv__hub_now(hub), ob);
+	hub->metrics.redis_received++;
+	return NULL;
+}
+
+/* The waits seen applied again, after members joined or left: a drop is
+ * not decided twice; the waits of a node with no member here any more
+ * are forgotten. */
+static void seen_again(struct rv__hub *hub, struct rv_party *p, struct rv__waits_seen *seen,
+		       struct rv_outbox *ob)
+{
+	struct rv__wait_seen **pw = &seen->first, *w;
+	struct rv__relay_msg m;
+
+	while ((w = *pw)) {
+		const struct rv_member *mb = rv_party_first(p);
+
+		while (mb && !(mb->remote && mb->node == w->node))
+			mb = mb->next;
+		if (!mb || rv__relay_decode(w->data, w->len, &m)) {
+			*pw = w->next;
+			free(w);
+			seen->n--;
+			continue;
+		}
+		struct rv_party_waits again = { .node = m.node, .ids = m.frame, .len = m.frame_len,
+					      .deadline = m.deadline };
+
+		rv_party_remote_waits(p, &again, rv__hub_now(hub), ob);
+		pw = &w->next;
+	}
+}
+
+/* One entry of another node's drift report, {id, drift_ms, buffering,
+ * clock_error_ms}: 0 with the member (a remote one of node) and its
+ * numbers, 1 for a member not known here (skipped), -1 malformed. */
+static int drift_entry(struct rv_party *p, uint64_t node, json_t *e, struct rv_member **m,
+		       bool *buffering, double *drift, double *err)
+{
+	json_t *id = json_object_get(e, "id"), *d = json_object_get(e, "drift_ms");
+	json_t *b = json_object_get(e, "buffering"), *c = json_object_get(e, "clock_error_ms");
+
+	if (!json_is_string(id) || !rv__relay_member_id_ok(json_string_value(id),
+							    json_string_length(id)) ||
+	    json_string_length(id) != strlen(json_string_value(id)) || !json_is_boolean(b) ||
+	    !(json_is_null(d) || json_is_number(d)) || !(json_is_null(c) || json_is_number(c)))
+		return -1;
+	*buffering = json_is_true(b);
+	*drift = json_is_number(d) ? json_number_value(d) : NAN;
+	*err = json_is_number(c) ? json_number_value(c) : NAN;
+	if ((!*buffering && !isfinite(*drift)) || (!isnan(*err) && !(*err >= 0 && isfinite(*err))))
+		return -1;
+	*m = rv_party_find(p, json_string_value(id));
+	return *m && (*m)->remote && (*m)->node == node ? 0 : 1;
+}
+
+/* Another node's drift report of its members (for our host): each entry
+ * of a remote member of that node taken as its drift. Malformed: logged,
+ * nothing taken. */
+static struct rv_frame *drift_in(struct rv__hub *hub, struct rv_party *p,
+				 const struct rv__relay_msg *m)
+{
+	json_t *root = json_loadb(m->frame, m->frame_len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *list = json_object_get(json_object_get(root, "payload"), "members");
+	double now = rv__hub_now(hub);
+	size_t i, n = json_array_size(list);
+	int bad = !json_is_array(list) || n > RV__DRIFT_ENTRIES_MAX;
+
+	/* all checked first (pass 0), then taken (pass 1) */
+	for (int pass = 0; pass < 2 && !bad; pass++)
+		for (i = 0; !bad && i < n; i++) {
+			struct rv_member *mb;
+			bool buffering;
+			double drift, err;
+			int rc = drift_entry(p, m->node, json_array_get(list, i), &mb, &buffering,
+					     &drift, &err);
+
+			if (rc < 0)
+				bad = 1;
+			else if (pass && !rc)
+				rv_party_remote_drift(p, mb, buffering, drift, err, now);
+		}
+	json_decref(root);
+	if (bad)
+		rv_log(hub->log, RV_LOG_WARN, "relay_refused",
+		       "party=%s: a malformed drift report (%zu bytes) from Redis", rv_party_id(p),
+		       m->frame_len);
+	else
+		hub->metrics.redis_received++;
+	return NULL;
 }
 
 /* A media frame's payload (another node's host's) made p's media, checked
@@ -115,7 +306,8 @@ static struct rv_frame *media_in(struct rv__hub *hub, struct rv_party *p,
 }
 
 struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
-				    const char *data, size_t len)
+				    struct rv__waits_seen *seen, const char *data, size_t len,
+				    struct rv_outbox *ob)
 {
 	struct rv__relay_msg m;
 	struct rv_frame *f;
@@ -129,6 +321,10 @@ struct rv_frame *rv__party_relay_in(struct rv__hub *hub, struct rv_party *p,
 		return NULL;
 	if (m.kind == RV__RELAY_MEDIA)
 		return media_in(hub, p, &m);
+	if (m.kind == RV__RELAY_WAIT)
+		return wait_in(hub, p, seen, &m, data, len, ob);
+	if (m.kind == RV__RELAY_DRIFT)
+		return drift_in(hub, p, &m);
 	f = rv_frame_from(m.frame, m.frame_len,
 			  m.kind == RV__RELAY_SYNC ? RV_FRAME_STATE : RV_FRAME_EVENT);
 	if (!f)
@@ -194,7 +390,7 @@ static int by_seq(const void *a, const void *b)
 
 void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 			     const struct rv__broker_members *r, bool take_host,
-			     struct rv_outbox *ob)
+			     struct rv__waits_seen *seen, struct rv_outbox *ob)
 {
 	double now = rv__hub_now(hub);
 	struct entry *e = r->n ? calloc(r->n, sizeof(*e)) : NULL;
@@ -219,8 +415,9 @@ void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 	if (n)
 		qsort(e, n, sizeof(*e), by_seq);
 	for (size_t i = 0; i < n; i++)
-		if (e[i].m.node != hub->broker->node && !rv_party_find(p, e[i].id))
-			rv_party_join_remote(p, e[i].id, e[i].m.name, e[i].m.may_host, now, NULL, ob);
+		if (e[i].m.node != hub->broker->node && !rv_party_find(p, e[i].id) &&
+		    !rv_party_join_remote(p, e[i].id, e[i].m.name, e[i].m.may_host, now, &m, ob))
+			m->node = e[i].m.node;
 	/* qsort moved the entries: the map's values are stale, its keys not */
 	if (r->host && rv__relay_member_id_ok(r->host, r->host_len)) {
 		memcpy(host, r->host, r->host_len);
@@ -235,4 +432,5 @@ void rv__party_relay_members(struct rv__hub *hub, struct rv_party *p,
 	}
 	rv__idmap_free(&ids, NULL);
 	free(e);
+	seen_again(hub, p, seen, ob);
 }

@@ -9,20 +9,93 @@
 #include "revenge/error.h"
 #include "revenge/proto.h"
 
+#include "barrier.h"
+
 static const char *const kinds[] = {
 	[RV__RELAY_SYNC] = "sync", [RV__RELAY_CHAT] = "chat", [RV__RELAY_REACTION] = "reaction",
-	[RV__RELAY_MEDIA] = "media",
+	[RV__RELAY_MEDIA] = "media", [RV__RELAY_WAIT] = "wait", [RV__RELAY_DRIFT] = "drift",
 };
+
+/* A wait's drop, as `dropped`'s reason says it (barrier.h's enum
+ * rv__drop_reason: 0 is none). */
+static const char *const drops[] = {
+	[RV__DROP_READY_TIMEOUT] = "ready_timeout",
+	[RV__DROP_REBUFFER_TIMEOUT] = "rebuffer_timeout",
+	[RV__DROP_FORCED_START] = "forced_start",
+};
+#define DROP_LAST RV__DROP_FORCED_START
+
+/* The head of a wait envelope into head (RV__RELAY_HEAD_MAX bytes): its
+ * length, or -1 for a deadline or drop no origin sends. */
+static int wait_head(const struct rv__relay_msg *m, char *head)
+{
+	char dl[32] = "-";
+
+	if (m->dropped > DROP_LAST || (!isinf(m->deadline) && !(m->deadline > 0)) ||
+	    (isinf(m->deadline) && m->deadline < 0))
+		return -1;
+	if (isfinite(m->deadline))
+		snprintf(dl, sizeof(dl), "%.17g", m->deadline);
+	return snprintf(head, RV__RELAY_HEAD_MAX, "RV1 %016llx wait %s %s\n",
+			(unsigned long long)m->node, dl, m->dropped ? drops[m->dropped] : "-");
+}
+
+/* A wait's frame: ids (rv__relay_member_id_ok) separated by one space, at
+ * most RV__RELAY_WAIT_MAX, or nothing. Their count, or -1. */
+static long wait_ids(const char *s, size_t len)
+{
+	long n = 0;
+	size_t i = 0;
+
+	if (len > (size_t)RV__RELAY_WAIT_MAX * (RV_MEMBER_ID_MAX + 1))
+		return -1;
+	while (i < len) {
+		size_t start = i;
+
+		while (i < len && s[i] != ' ')
+			i++;
+		if (!rv__relay_member_id_ok(s + start, i - start) || ++n > RV__RELAY_WAIT_MAX)
+			return -1;
+		/* a space only between two ids */
+		if (i < len && ++i == len)
+			return -1;
+	}
+	return n;
+}
+
+bool rv__relay_wait_next(const char **s, const char *end, char id[RV_MEMBER_ID_MAX + 1])
+{
+	const char *p = *s, *sp;
+	size_t n;
+
+	if (p >= end)
+		return false;
+	sp = memchr(p, ' ', (size_t)(end - p));
+	n = (size_t)((sp ? sp : end) - p);
+	if (n > RV_MEMBER_ID_MAX)
+		n = RV_MEMBER_ID_MAX;
+	memcpy(id, p, n);
+	id[n] = 0;
+	*s = sp ? sp + 1 : end;
+	return true;
+}
 
 int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len)
 {
 	char head[RV__RELAY_HEAD_MAX];
 	int n;
 
-	if (!m->frame || m->frame_len == 0 || m->frame_len > RV__RELAY_FRAME_MAX ||
-	    (unsigned)m->kind > RV__RELAY_MEDIA)
+	if ((unsigned)m->kind > RV__RELAY_DRIFT)
 		return RV_EINVAL;
-	if (m->kind == RV__RELAY_SYNC)
+	if (m->kind == RV__RELAY_WAIT) {
+		if ((m->frame_len && !m->frame) || wait_ids(m->frame, m->frame_len) < 0)
+			return RV_EINVAL;
+	} else if (!m->frame || m->frame_len == 0 || m->frame_len > RV__RELAY_FRAME_MAX) {
+		return RV_EINVAL;
+	}
+	if (m->kind == RV__RELAY_WAIT)
+		n = wait_head(m, head);
+	else if (m->kind == RV__RELAY_SYNC)
 		n = snprintf(head, sizeof(head), "RV1 %016llx sync %.17g %d %.17g %.17g\n",
 			     (unsigned long long)m->node, m->state.position, m->state.playing ? 1 : 0,
 			     m->state.speed, m->state.server_time);
@@ -35,7 +108,8 @@ int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len)
 	if (!*out)
 		return RV_ENOMEM;
 	memcpy(*out, head, (size_t)n);
-	memcpy(*out + n, m->frame, m->frame_len);
+	if (m->frame_len)
+		memcpy(*out + n, m->frame, m->frame_len);
 	*len = (size_t)n + m->frame_len;
 	return 0;
 }
@@ -104,6 +178,22 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 		m->kind = RV__RELAY_REACTION;
 	} else if (!strcmp(w, "media")) {
 		m->kind = RV__RELAY_MEDIA;
+	} else if (!strcmp(w, "drift")) {
+		m->kind = RV__RELAY_DRIFT;
+	} else if (!strcmp(w, "wait")) {
+		m->kind = RV__RELAY_WAIT;
+		m->deadline = INFINITY;
+		if (!(w = word(&s)) || (strcmp(w, "-") && (real(w, &m->deadline) || !(m->deadline > 0))))
+			return RV_EINVAL;
+		if (!(w = word(&s)))
+			return RV_EINVAL;
+		if (strcmp(w, "-")) {
+			for (m->dropped = 1; m->dropped <= DROP_LAST && strcmp(w, drops[m->dropped]);
+			     m->dropped++)
+				;
+			if (m->dropped > DROP_LAST)
+				return RV_EINVAL;
+		}
 	} else {
 		return RV_EINVAL;
 	}
@@ -111,6 +201,14 @@ int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m)
 		return RV_EINVAL;       /* more words than the kind takes */
 	m->frame = nl + 1;
 	m->frame_len = len - (size_t)(nl + 1 - buf);
+	if (m->kind == RV__RELAY_WAIT) {
+		long n = wait_ids(m->frame, m->frame_len);
+
+		if (n < 0)
+			return RV_EINVAL;
+		m->n_ids = (size_t)n;
+		return 0;
+	}
 	if (m->frame_len == 0 || m->frame_len > RV__RELAY_FRAME_MAX || m->frame[0] != '{' ||
 	    !rv_utf8_valid(m->frame, m->frame_len))
 		return RV_EINVAL;

@@ -9,6 +9,14 @@
  *   "RV1 <origin node, 16 hex> reaction\n<frame>"
  *   "RV1 <origin node, 16 hex> media\n<frame>" (the receiving node reads
  *   the party's media from the frame's payload)
+ *   "RV1 <origin node, 16 hex> wait <deadline|-> <dropped|->\n<ids>" (the
+ *   waiting room: the origin's members waited for, member ids separated
+ *   by one space, maybe none; the held resume's deadline in server ms
+ *   when the origin holds one; a drop the origin decided, named as
+ *   `dropped`'s reason. Not a client frame: never delivered.)
+ *   "RV1 <origin node, 16 hex> drift\n<frame>" (the origin's `drift`
+ *   report of its own members, made for a host on another node, whose
+ *   node takes the entries into its own report; never delivered as is)
  * A sync carries the playback state too, which the receiving node makes
  * its party's own, so that its joiners are welcomed with it.
  */
@@ -33,19 +41,33 @@
  * come to under 5 KiB (test_relay checks the worst case fits). */
 #define RV__RELAY_MEDIA_FRAME_MAX 8192u
 
-enum rv__relay_kind { RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA };
+enum rv__relay_kind {
+	RV__RELAY_SYNC, RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA, RV__RELAY_WAIT,
+	RV__RELAY_DRIFT,
+};
+
+/* The most ids a wait envelope lists (its frame is at most
+ * RV__RELAY_WAIT_MAX * (RV_MEMBER_ID_MAX + 1) bytes). */
+#define RV__RELAY_WAIT_MAX 512
 
 struct rv__relay_msg {
 	uint64_t node;                  /* the origin node's id */
 	enum rv__relay_kind kind;
 	struct rv_playback state;       /* sync only */
-	const char *frame;              /* the client frame's bytes: borrowed */
+	/* wait only: the origin's held deadline (INFINITY: none), the drop it
+	 * decided (barrier.h's enum rv__drop_reason, 0: none) and how many
+	 * ids the frame lists (rv__relay_wait_next reads them) */
+	double deadline;
+	unsigned dropped;
+	size_t n_ids;
+	const char *frame;              /* the client frame's bytes (a wait's ids): borrowed */
 	size_t frame_len;
 };
 
 /* Encode m into a new buffer (*out, the caller frees it with free()) of
  * *len bytes: 0, or RV_ENOMEM; RV_EINVAL for a frame that is empty or
- * over RV__RELAY_FRAME_MAX. */
+ * over RV__RELAY_FRAME_MAX (a wait's may be empty; its deadline must be
+ * INFINITY or finite and > 0, its drop a reason or 0). */
 int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len);
 
 /* Decode buf[0..len) into *m (m->frame points into buf): 0, or RV_EINVAL
@@ -55,6 +77,11 @@ int rv__relay_encode(const struct rv__relay_msg *m, char **out, size_t *len);
  * object. Whoever can publish to Redis can still inject well-formed
  * messages: Redis is trusted (docs/deployment.md). */
 int rv__relay_decode(const char *buf, size_t len, struct rv__relay_msg *m);
+
+/* The next id of a decoded wait's list (*s starts at m->frame, end is
+ * m->frame + m->frame_len), copied NUL-terminated into id: true, or false
+ * when none is left. */
+bool rv__relay_wait_next(const char **s, const char *end, char id[RV_MEMBER_ID_MAX + 1]);
 
 /* A committed progress report, as it travels between the nodes that hold
  * connections of its session (broker.h's progress channels): one line,

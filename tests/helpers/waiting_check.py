@@ -15,7 +15,7 @@ import time
 
 import websockets
 
-from wscheck import check, expect_none, recv, recv_type, send
+from wscheck import check, expect_none, not_waiting, recv, recv_type, send, waiting_for
 
 URL = sys.argv[1]
 T = 5.0
@@ -43,16 +43,6 @@ async def state_where(ws, cond, what, timeout=T):
         m = await recv_type(ws, "party_state", left)
         if cond(m["payload"]):
             return m["payload"]
-
-
-def waiting_for(ids):
-    return lambda p: p["waiting"] and sorted(p["waiting_for"]) == sorted(ids) \
-        and p["waiting_count"] == len(ids)
-
-
-def not_waiting(p):
-    return not p["waiting"] and p["waiting_count"] == 0 and p["waiting_for"] == [] \
-        and p["deadline"] is None
 
 
 async def sync_where(ws, playing, timeout=T):

@@ -59,3 +59,15 @@ async def expect_none(ws, seconds=0.3, allow=()):
     if m["type"] in allow:
         return await expect_none(ws, seconds, allow)
     fail(f"unexpected message {raw}")
+
+
+# party_state payloads (the waiting room): waiting for exactly ids, or not
+# waiting at all.
+def waiting_for(ids):
+    return lambda p: p["waiting"] and sorted(p["waiting_for"]) == sorted(ids) \
+        and p["waiting_count"] == len(ids)
+
+
+def not_waiting(p):
+    return not p["waiting"] and p["waiting_count"] == 0 and p["waiting_for"] == [] \
+        and p["deadline"] is None

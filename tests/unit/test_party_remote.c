@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "revenge/error.h"
@@ -220,10 +221,63 @@ static void a_remote_host_leaving(void **state)
 	rv_party_free(p);
 }
 
+/* Cluster mode: a remote member's drift, as its own node measured it,
+ * joins the host's report here; what no node sends is refused. */
+static void a_remote_members_drift_reaches_the_host(void **state)
+{
+	struct rv_party_config cfg = { .history_max = 5, .drift_interval_ms = 1000,
+				       .cluster = true };
+	struct rv_party *p = rv_party_new("night", &cfg);
+	struct rv_outbox ob;
+	struct rv_member *ann, *bob;
+	json_t *root = NULL, *pl, *e;
+
+	rv_outbox_init(&ob);
+	assert_int_equal(rv_party_join(p, "ann", "Ann", NULL, T0, &ann, &ob), 0);
+	assert_int_equal(rv_party_join_remote(p, "bob", "Bob", true, T0, &bob, &ob), 0);
+	rv_outbox_clear(&ob);
+	assert_int_equal(rv_party_remote_drift(p, ann, false, 5, NAN, T0), RV_EINVAL);
+	assert_int_equal(rv_party_remote_drift(p, bob, false, NAN, NAN, T0), RV_EINVAL);
+	assert_int_equal(rv_party_remote_drift(p, bob, false, 5, -1, T0), RV_EINVAL);
+	assert_int_equal(rv_party_remote_drift(p, bob, false, INFINITY, NAN, T0), RV_EINVAL);
+	assert_true(isinf(rv_party_next_deadline(p)));
+	assert_int_equal(rv_party_remote_drift(p, bob, false, 40.5, 2.5, T0 + 10), 0);
+	assert_true(rv_party_next_deadline(p) <= T0 + 10);
+	rv_party_tick(p, T0 + 10, &ob);
+	assert_int_equal(ob.n, 1);
+	assert_ptr_equal(ob.items[0].member, ann);
+	assert_int_equal(ob.items[0].frame->msg_type, RV_MSG_DRIFT);
+	root = json_loadb((const char *)rv_frame_data(ob.items[0].frame), ob.items[0].frame->len,
+			  0, NULL);
+	pl = json_object_get(root, "payload");
+	assert_int_equal(json_integer_value(json_object_get(pl, "count")), 1);
+	e = json_array_get(json_object_get(pl, "members"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "id")), "bob");
+	assert_true(json_number_value(json_object_get(e, "drift_ms")) == 40.5);
+	assert_true(json_number_value(json_object_get(e, "clock_error_ms")) == 2.5);
+	json_decref(root);
+	rv_outbox_clear(&ob);
+	/* buffering: drift_ms null; the leave takes the entry away */
+	assert_int_equal(rv_party_remote_drift(p, bob, true, NAN, NAN, T0 + 20), 0);
+	rv_party_leave(p, bob, T0 + 30, &ob);
+	rv_outbox_clear(&ob);
+	rv_party_tick(p, T0 + 1010, &ob);
+	assert_int_equal(ob.n, 1);
+	root = json_loadb((const char *)rv_frame_data(ob.items[0].frame), ob.items[0].frame->len,
+			  0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "payload"),
+							    "count")), 0);
+	json_decref(root);
+	rv_outbox_clear(&ob);
+	rv_party_free(p);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(remote_members_are_listed_never_served),
+		cmocka_unit_test(a_remote_members_drift_reaches_the_host),
 		cmocka_unit_test(the_clusters_host_rules),
 		cmocka_unit_test(a_remote_host_leaving),
 		cmocka_unit_test(a_relayed_sync_is_what_joiners_get),

@@ -53,13 +53,16 @@ static void sync_round_trip(void **state)
 	free(copy);
 }
 
+/* chat, reaction, media and drift (a report another node made for our
+ * host) carry a client frame as is */
 static void chat_and_reaction_round_trip(void **state)
 {
 	/* a frame may hold newlines and any UTF-8: only the first line is the head */
 	const char *frame = "{\"type\":\"chat\",\"payload\":{\"text\":\"a\\nb é 🎉\"}}\n";
-	enum rv__relay_kind kinds[] = { RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA };
+	enum rv__relay_kind kinds[] = { RV__RELAY_CHAT, RV__RELAY_REACTION, RV__RELAY_MEDIA,
+					RV__RELAY_DRIFT };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		struct rv__relay_msg in = { .node = 1, .kind = kinds[i], .frame = frame,
 					    .frame_len = strlen(frame) }, out;
 		char *buf, *copy;
@@ -115,6 +118,9 @@ static void hostile_envelopes_are_refused(void **state)
 		"RV1 0123456789abcdef\n{}",
 		"RV1 0123456789abcdef talk\n{}",
 		"RV1 0123456789abcdef chat extra\n{}",
+		"RV1 0123456789abcdef drift extra\n{}",
+		"RV1 0123456789abcdef drift\n",
+		"RV1 0123456789abcdef drift\n[]",
 		"RV1 0123456789abcdef chat \n{}",
 		"RV1  0123456789abcdef chat\n{}",
 		"RV1 0123456789abcdef chat\nnot json",

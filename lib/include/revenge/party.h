@@ -60,8 +60,12 @@ struct rv_member {
 	double drift_clock_error_ms;
 	/* Cluster mode: a member on another node (rv_party_join_remote). It
 	 * has no connection here (user NULL): the adapter delivers nothing
-	 * to it; it is in the member list, the roster and host succession. */
+	 * to it; it is in the member list, the roster and host succession.
+	 * node: its node's id (the adapter's, from Redis); wait_mark: the
+	 * barrier's scratch (rv_party_remote_waits). */
 	bool remote;
+	bool wait_mark;
+	uint64_t node;
 };
 
 struct rv_party_config {
@@ -95,6 +99,9 @@ struct rv_party_config {
 	/* H3 drift: the host gets a `drift` report at most this often (ms),
 	 * when something changed; 0 = never (drift is still measured). */
 	double drift_interval_ms;
+	/* Cluster mode: this node tells the others its members' waits
+	 * (rv_outbox.wait) and takes theirs (rv_party_remote_waits). */
+	bool cluster;
 };
 
 enum rv_target {
@@ -124,6 +131,15 @@ struct rv_outbox {
 	 * adapter's histogram. */
 	bool has_drift;
 	double drift_ms;
+	/* Cluster mode: what the other nodes must learn of the waiting room
+	 * (has_wait): this node's members waited for (wait: their ids
+	 * separated by one space, NULL for none; owned until cleared), the
+	 * held resume's deadline (INFINITY: none) and a drop of everyone
+	 * waited for (a `dropped` reason code, 0: none). */
+	bool has_wait;
+	struct rv_frame *wait;
+	double wait_deadline;
+	unsigned wait_dropped;
 };
 
 /* Start empty. An outbox holds the actions of one event: deliver them and
@@ -162,6 +178,43 @@ void rv_party_apply_remote(struct rv_party *p, const struct rv_playback *state,
 int rv_party_join_remote(struct rv_party *p, const char *member_id, const char *name,
 			 bool may_host, double now_ms, struct rv_member **out,
 			 struct rv_outbox *ob);
+/* Cluster mode: another node's waiting room, as its `wait` envelope
+ * says (relay.h, decoded and checked): node, its members waited for (ids,
+ * len bytes of ids separated by one space; ids not of a remote member of
+ * node are ignored), its held deadline (INFINITY: none) and its drop
+ * (`dropped` reason code, 0: none; taken from the host's node only).
+ * Party_state, a stall or the release of a held resume go to ob. */
+struct rv_party_waits {
+	uint64_t node;
+	const char *ids;
+	size_t len;
+	double deadline;
+	unsigned dropped;
+};
+void rv_party_remote_waits(struct rv_party *p, const struct rv_party_waits *w, double now_ms,
+			   struct rv_outbox *ob);
+
+/* Cluster mode: remote member m's drift as its own node measured it (a
+ * `drift` report that node made for this host): buffering, or drift_ms
+ * (finite); clock_error_ms NAN when none, else finite and >= 0. It joins
+ * the host's next report here (rv_party_tick). 0, or RV_EINVAL (nothing
+ * changed) for a member that is not remote or numbers no node sends. */
+int rv_party_remote_drift(struct rv_party *p, struct rv_member *m, bool buffering,
+			  double drift_ms, double clock_error_ms, double now_ms);
+
+/* Cluster mode: the other nodes can (up) or cannot be heard (Redis away).
+ * Down, the party waits for its own members only (the other nodes'
+ * members' waits are forgotten: a resume held for them alone goes) and
+ * decides for them as a party of one node would, whoever hosts; back up,
+ * the host's node decides again and this node tells its waits again. */
+void rv_party_cluster_up(struct rv_party *p, bool up, double now_ms, struct rv_outbox *ob);
+
+/* Cluster mode: a node new to the party appeared; it has not heard this
+ * node's waits: they are told again within the next party_state
+ * interval (the party's timer, rv_party_next_deadline), when there are
+ * any. */
+void rv_party_waits_again(struct rv_party *p);
+
 /* Cluster mode: the host the cluster elected (a present member who may
  * host, or NULL for none): host_changed to everyone when it changes.
  * RV_EINVAL, nothing changed, for a member who may not host. */
