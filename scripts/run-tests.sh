@@ -219,6 +219,13 @@ count_bats() { # $1 label, $2 TAP log, $3 bats's exit status; sets ok, notok
 	fi
 }
 
+slowest() { # $1 TAP log with --timing: its 8 longest tests, to see where the time goes
+	sed -n 's/^ok [0-9]* \(.*\) in \([0-9]*\)ms$/\2 \1/p' "$1" | sort -rn | head -n 8 |
+		while read -r ms name; do
+			printf '  slow: %5d.%d s  %s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$name"
+		done
+}
+
 # cpu_ticks: "busy total" jiffies of all CPUs so far (/proc/stat; "0 0"
 # where there is none), to say how busy the machine was over a lane: a
 # batch near 100% is bound by the CPU (fewer or cheaper tests shorten it),
@@ -278,7 +285,7 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 	fi
 	local c0
 	c0=$(cpu_ticks)
-	REVENGE_BUILD="$PWD/$1" bats --tap "${bats_jobs[@]}" "${side_filter[@]}" "${side[@]}" >"$log" 2>&1 || rc=$?
+	REVENGE_BUILD="$PWD/$1" bats --tap --timing "${bats_jobs[@]}" "${side_filter[@]}" "${side[@]}" >"$log" 2>&1 || rc=$?
 	local tb=$SECONDS busy
 	busy=$(busy_since "$c0")
 	[ -z "$soak_pid" ] || wait "$soak_pid"
@@ -287,9 +294,10 @@ run_cli() { # $1 build dir, $2 label, [$3 "beside": start the soak and fuzz buil
 	pg_side_wait
 	local t1=$SECONDS
 	if [ ${#alone[@]} -gt 0 ]; then
-		REVENGE_BUILD="$PWD/$1" bats --tap "${alone_filter[@]}" "${alone[@]}" >>"$log" 2>&1 || rc=$?
+		REVENGE_BUILD="$PWD/$1" bats --tap --timing "${alone_filter[@]}" "${alone[@]}" >>"$log" 2>&1 || rc=$?
 	fi
 	count_bats "$2" "$log" $rc
+	slowest "$log"
 	echo "$2: $ok passed, $notok failed ($((SECONDS - t0)) s: $((tb - t0)) side by side with the CPUs $busy busy, $((t1 - tb)) waiting for the work beside it, $((SECONDS - t1)) timed)"
 	rm -f "$log"
 }
