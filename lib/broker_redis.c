@@ -1343,12 +1343,29 @@ static void on_recall(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	free(chat_len);
 }
 
+/* The keys Redis keeps a party's state, chat history, kept sequence and
+ * media under (RECALL_LUA's and RESTORE_LUA's KEYS, in that order). */
+struct kept_keys {
+	char state[CHANNEL_MAX + 8], chat[CHANNEL_MAX + 8], kept[CHANNEL_MAX + 8],
+	     media[CHANNEL_MAX + 8];
+};
+
+static void kept_keys_of(const char *party, struct kept_keys *k)
+{
+	char name[CHANNEL_MAX];
+
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(k->state, sizeof(k->state), "%s:state", name);
+	snprintf(k->chat, sizeof(k->chat), "%s:chat", name);
+	snprintf(k->kept, sizeof(k->kept), "%s:kept", name);
+	snprintf(k->media, sizeof(k->media), "%s:media", name);
+}
+
 static int redis_recall(struct rv__broker *b, const char *party, rv__broker_recall_cb cb,
 			void *arg)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8],
-	     mkey[CHANNEL_MAX + 8];
+	struct kept_keys k;
 	struct recall *rq;
 
 	if (!rb->pub.ready)
@@ -1356,13 +1373,9 @@ static int redis_recall(struct rv__broker *b, const char *party, rv__broker_reca
 	if (!(rq = malloc(sizeof(*rq))))
 		return RV_ENOMEM;
 	*rq = (struct recall){ .cb = cb, .arg = arg };
-	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-	snprintf(skey, sizeof(skey), "%s:state", name);
-	snprintf(ckey, sizeof(ckey), "%s:chat", name);
-	snprintf(kkey, sizeof(kkey), "%s:kept", name);
-	snprintf(mkey, sizeof(mkey), "%s:media", name);
+	kept_keys_of(party, &k);
 	{
-		const char *args[] = { skey, ckey, kkey, mkey };
+		const char *args[] = { k.state, k.chat, k.kept, k.media };
 		int rc = script_run_str(rb, SCRIPT_RECALL, 4, 4, args, on_recall, rq);
 
 		if (rc)
@@ -1377,8 +1390,7 @@ static int redis_restore(struct rv__broker *b, const char *party, const char *st
 			 rv__broker_recall_cb cb, void *arg)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
-	char name[CHANNEL_MAX], skey[CHANNEL_MAX + 8], ckey[CHANNEL_MAX + 8], kkey[CHANNEL_MAX + 8],
-	     mkey[CHANNEL_MAX + 8];
+	struct kept_keys k;
 	char ttl[12];
 	const char **args;
 	size_t *lens;
@@ -1387,11 +1399,7 @@ static int redis_restore(struct rv__broker *b, const char *party, const char *st
 
 	if (!rb->pub.ready)
 		return RV_EIO;
-	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-	snprintf(skey, sizeof(skey), "%s:state", name);
-	snprintf(ckey, sizeof(ckey), "%s:chat", name);
-	snprintf(kkey, sizeof(kkey), "%s:kept", name);
-	snprintf(mkey, sizeof(mkey), "%s:media", name);
+	kept_keys_of(party, &k);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	args = calloc(n + 7, sizeof(*args));
 	lens = calloc(n + 7, sizeof(*lens));
@@ -1399,10 +1407,10 @@ static int redis_restore(struct rv__broker *b, const char *party, const char *st
 	if (!args || !lens || !rq)
 		goto out;
 	*rq = (struct recall){ .cb = cb, .arg = arg };
-	args[0] = skey;
-	args[1] = ckey;
-	args[2] = kkey;
-	args[3] = mkey;
+	args[0] = k.state;
+	args[1] = k.chat;
+	args[2] = k.kept;
+	args[3] = k.media;
 	args[4] = ttl;
 	for (size_t i = 0; i < 5; i++)
 		lens[i] = strlen(args[i]);
