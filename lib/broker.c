@@ -67,6 +67,22 @@ static void local_progress_unsubscribe(struct rv__broker *b, const char *owner,
 {
 }
 
+static int local_quality_publish(struct rv__broker *b, const char *owner, const char *session,
+				 const char *profile)
+{
+	return 0;
+}
+
+static int local_quality_subscribe(struct rv__broker *b, const char *owner, const char *session)
+{
+	return 0;
+}
+
+static void local_quality_unsubscribe(struct rv__broker *b, const char *owner,
+				      const char *session)
+{
+}
+
 static void local_stop(struct rv__broker *b)
 {
 }
@@ -89,6 +105,9 @@ static const struct rv__broker_ops local_ops = {
 	.progress_publish = local_progress_publish,
 	.progress_subscribe = local_progress_subscribe,
 	.progress_unsubscribe = local_progress_unsubscribe,
+	.quality_publish = local_quality_publish,
+	.quality_subscribe = local_quality_subscribe,
+	.quality_unsubscribe = local_quality_unsubscribe,
 	.stop = local_stop,
 	.free = local_free,
 };

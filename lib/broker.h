@@ -7,9 +7,9 @@
  *     connection to Redis (redis_conn.h, on the server's own libev loop),
  *     a channel "revenge:party:{id}" per party with local members.
  *   shards (broker_shard.c, --redis URL,URL,...): one Redis broker per
- *     Redis server of the list; each party's (and progress session's)
- *     calls go to the shard its id hashes to (shard.h), each node's lease
- *     is on every shard.
+ *     Redis server of the list; each party's (and progress or quality
+ *     session's) calls go to the shard its id hashes to (shard.h), each
+ *     node's lease is on every shard.
  *
  * The party endpoint (ep_party.c) subscribes a party while it has local
  * members, publishes each party message other nodes' members must see
@@ -17,8 +17,11 @@
  * through on_message. The progress endpoint (ep_progress.c) subscribes a
  * progress session ("revenge:progress:{id}[:{owner}]") while it has local
  * connections, publishes each report once the store committed it, and is
- * handed other nodes' through on_progress. Everything runs on the loop
- * thread.
+ * handed other nodes' through on_progress. The stream endpoint
+ * (ep_stream.c) likewise subscribes a quality session
+ * ("revenge:quality:{id}[:{owner}]"), publishes each profile change as it
+ * is made, and is handed other nodes' through on_quality. Everything runs
+ * on the loop thread.
  */
 #ifndef REVENGE_BROKER_H
 #define REVENGE_BROKER_H
@@ -149,6 +152,17 @@ struct rv__broker_ops {
 	int (*progress_subscribe)(struct rv__broker *b, const char *owner, const char *session);
 	void (*progress_unsubscribe)(struct rv__broker *b, const char *owner,
 				     const char *session);
+	/* Tell the other nodes holding connections of quality session
+	 * (owner, session) that its profile is now profile (a ladder name):
+	 * one PUBLISH on its channel. 0, or RV_EIO when not connected (the
+	 * change then stays on this node), RV_EINVAL (not a ladder name). */
+	int (*quality_publish)(struct rv__broker *b, const char *owner, const char *session,
+			       const char *profile);
+	/* Start or stop receiving (owner, session)'s profile changes; kept
+	 * across reconnects. 0 or RV_ENOMEM. */
+	int (*quality_subscribe)(struct rv__broker *b, const char *owner, const char *session);
+	void (*quality_unsubscribe)(struct rv__broker *b, const char *owner,
+				    const char *session);
 	/* Close the connections and stop every watcher (the drain: the loop
 	 * must run out of work); later calls are no-ops. */
 	void (*stop)(struct rv__broker *b);
@@ -194,6 +208,13 @@ struct rv__broker {
 	void (*on_progress)(void *user, const struct rv_progress_rec *rec);
 	void (*on_progress_subscribed)(void *user, const char *owner, const char *session);
 	void *progress_user;
+	/* Another node's profile change for a subscribed quality session
+	 * (this node's own are not handed back; profile is a well-formed
+	 * ladder name, not necessarily of this node's ladder), borrowed for
+	 * the call (NULL: not set). Set by the stream endpoint. */
+	void (*on_quality)(void *user, const char *owner, const char *session,
+			   const char *profile);
+	void *quality_user;
 };
 
 /* The local broker: 0 with *out set, or RV_ENOMEM. Free with
@@ -306,6 +327,25 @@ static inline void rv__broker_progress_unsubscribe(struct rv__broker *b, const c
 {
 	if (b && b->cluster)
 		b->ops->progress_unsubscribe(b, owner, session);
+}
+
+static inline int rv__broker_quality_publish(struct rv__broker *b, const char *owner,
+					     const char *session, const char *profile)
+{
+	return b && b->cluster ? b->ops->quality_publish(b, owner, session, profile) : 0;
+}
+
+static inline int rv__broker_quality_subscribe(struct rv__broker *b, const char *owner,
+					       const char *session)
+{
+	return b && b->cluster ? b->ops->quality_subscribe(b, owner, session) : 0;
+}
+
+static inline void rv__broker_quality_unsubscribe(struct rv__broker *b, const char *owner,
+						  const char *session)
+{
+	if (b && b->cluster)
+		b->ops->quality_unsubscribe(b, owner, session);
 }
 
 static inline void rv__broker_stop(struct rv__broker *b)

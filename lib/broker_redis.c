@@ -28,7 +28,10 @@
  * ":{owner}" after it for a token's owner), subscribed while this node
  * holds connections of the session: the reports the store committed in a
  * loop turn are published together, as one script call (PUBLISH each)
- * per PROGRESS_CHUNK of them, when the turn ends (ev_prepare).
+ * per PROGRESS_CHUNK of them, when the turn ends (ev_prepare). Quality
+ * sessions likewise (revenge:quality:{id}[:{owner}]): a profile change is
+ * one PUBLISH there, as it happens; a line that is not one (relay.h's
+ * RQ1) is logged and dropped.
  *
  * A channel is subscribed while wanted; a party (or session) that empties and refills
  * before its UNSUBSCRIBE is answered is subscribed again on the answer
@@ -66,6 +69,7 @@
 #define NODE_PREFIX "revenge:node:"
 #define CHANNEL_MAX (sizeof(CHANNEL_PREFIX) + RV_ID_MAX + 1)
 #define PROGRESS_PREFIX "revenge:progress:"
+#define QUALITY_PREFIX "revenge:quality:"
 /* any channel's name: the longest is a progress session's with an owner */
 #define CHAN_NAME_MAX (sizeof(PROGRESS_PREFIX) + RV_ID_MAX + 1 + RV_STORE_OWNER_MAX + 1)
 /* Reports published by one script call, and reports waiting for the end
@@ -399,21 +403,27 @@ static bool party_of(const char *name, size_t len, char id[RV_ID_MAX + 1])
 	return true;
 }
 
-/* A progress session's channel: PROGRESS_PREFIX, the session id, and
- * ":owner" unless the owner is "". */
-static void progress_channel(const char *owner, const char *session, char *buf, size_t len)
+/* A session's channel (prefix PROGRESS_PREFIX or QUALITY_PREFIX): the
+ * prefix, the session id, and ":owner" unless the owner is "". */
+static void session_channel(const char *prefix, const char *owner, const char *session,
+			    char *buf, size_t len)
 {
-	snprintf(buf, len, PROGRESS_PREFIX "%s%s%s", session, *owner ? ":" : "", owner);
+	snprintf(buf, len, "%s%s%s%s", prefix, session, *owner ? ":" : "", owner);
 }
 
-/* A progress session's channel name[0..len) into session and owner: true,
- * or false when it is not one. */
-static bool progress_of(const char *name, size_t len, char session[RV_ID_MAX + 1],
-			char owner[RV_STORE_OWNER_MAX + 1])
+static void progress_channel(const char *owner, const char *session, char *buf, size_t len)
 {
-	size_t plen = sizeof(PROGRESS_PREFIX) - 1, n = 0;
+	session_channel(PROGRESS_PREFIX, owner, session, buf, len);
+}
 
-	if (len <= plen || memcmp(name, PROGRESS_PREFIX, plen))
+/* A session's channel name[0..len) of prefix into session and owner:
+ * true, or false when it is not one. */
+static bool session_of(const char *prefix, const char *name, size_t len,
+		       char session[RV_ID_MAX + 1], char owner[RV_STORE_OWNER_MAX + 1])
+{
+	size_t plen = strlen(prefix), n = 0;
+
+	if (len <= plen || memcmp(name, prefix, plen))
 		return false;
 	name += plen;
 	len -= plen;
@@ -433,6 +443,12 @@ static bool progress_of(const char *name, size_t len, char session[RV_ID_MAX + 1
 	memcpy(owner, name, len);
 	owner[len] = 0;
 	return true;
+}
+
+static bool progress_of(const char *name, size_t len, char session[RV_ID_MAX + 1],
+			char owner[RV_STORE_OWNER_MAX + 1])
+{
+	return session_of(PROGRESS_PREFIX, name, len, session, owner);
 }
 
 /* The answer to a SUBSCRIBE: ["subscribe", channel, count]. From then on
@@ -532,6 +548,26 @@ static void progress_push(struct redis_broker *rb, const redisReply *chan,
 	rb->base.on_progress(rb->base.progress_user, &rec);
 }
 
+/* A profile change on a quality session's channel: handed on unless it
+ * is this node's own; a line that is not one is logged and dropped. */
+static void quality_push(struct redis_broker *rb, const char *session, const char *owner,
+			 const redisReply *data)
+{
+	char profile[RV_PROFILE_NAME_MAX + 1];
+	uint64_t node;
+
+	if (rv__relay_quality_decode(data->str, data->len, &node, profile)) {
+		rv_log_kv(rb->hub->log, RV_LOG_WARN, "relay_refused",
+			  RV_LOG_FIELDS(RV_LOG_STR("session", session), RV_LOG_STR("owner", owner)),
+			  "a malformed quality change (%zu bytes) on Redis: dropped", data->len);
+		return;
+	}
+	if (node == rb->base.node || !rb->base.on_quality)
+		return;
+	rb->hub->metrics.quality_relay_received++;
+	rb->base.on_quality(rb->base.quality_user, owner, session, profile);
+}
+
 /* A message on the subscriber: ["message", channel, payload]. */
 static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 {
@@ -550,7 +586,12 @@ static void on_push(struct rv__redis_conn *c, redisReply *reply, void *user)
 		return;
 	rb->m->received++;
 	if (!party_of(chan->str, chan->len, id)) {
-		progress_push(rb, chan, data);
+		char owner[RV_STORE_OWNER_MAX + 1];
+
+		if (session_of(QUALITY_PREFIX, chan->str, chan->len, id, owner))
+			quality_push(rb, id, owner, data);
+		else
+			progress_push(rb, chan, data);
 		return;
 	}
 	if (rb->base.on_message) {
@@ -1208,28 +1249,37 @@ static void on_published(struct rv__redis_conn *c, redisReply *r, void *priv)
 	rb->inflight--;
 }
 
+/* PUBLISH data on channel name, counted in *published or *dropped (and
+ * the shard's): 0, or RV_EIO (not connected, too many unanswered). */
+static int publish_on(struct redis_broker *rb, const char *name, const void *data, size_t len,
+		      uint64_t *published, uint64_t *dropped)
+{
+	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
+		(*dropped)++;
+		rb->m->dropped++;
+		return RV_EIO;
+	}
+	sub_pull(rb);
+	if (rv__redis_conn_command(rb->pub.c, on_published, rb, "PUBLISH %s %b", name,
+			      data, len)) {
+		(*dropped)++;
+		rb->m->dropped++;
+		return RV_EIO;
+	}
+	rb->inflight++;
+	(*published)++;
+	rb->m->published++;
+	return 0;
+}
+
 static int redis_publish(struct rv__broker *b, const char *party, const void *data, size_t len)
 {
 	struct redis_broker *rb = (struct redis_broker *)b;
 	char name[CHANNEL_MAX];
 
-	if (!rb->pub.ready || rb->inflight >= PUBLISH_INFLIGHT_MAX) {
-		rb->hub->metrics.redis_dropped++;
-		rb->m->dropped++;
-		return RV_EIO;
-	}
 	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
-	sub_pull(rb);
-	if (rv__redis_conn_command(rb->pub.c, on_published, rb, "PUBLISH %s %b", name,
-			      data, len)) {
-		rb->hub->metrics.redis_dropped++;
-		rb->m->dropped++;
-		return RV_EIO;
-	}
-	rb->inflight++;
-	rb->hub->metrics.redis_published++;
-	rb->m->published++;
-	return 0;
+	return publish_on(rb, name, data, len, &rb->hub->metrics.redis_published,
+			  &rb->hub->metrics.redis_dropped);
 }
 
 static int redis_publish_kept(struct rv__broker *b, const char *party, enum rv__kept what,
@@ -1504,6 +1554,38 @@ static void redis_progress_unsubscribe(struct rv__broker *b, const char *owner,
 	chan_unwant((struct redis_broker *)b, name);
 }
 
+static int redis_quality_subscribe(struct rv__broker *b, const char *owner, const char *session)
+{
+	char name[CHAN_NAME_MAX];
+
+	session_channel(QUALITY_PREFIX, owner, session, name, sizeof(name));
+	return chan_want((struct redis_broker *)b, name);
+}
+
+static void redis_quality_unsubscribe(struct rv__broker *b, const char *owner,
+				      const char *session)
+{
+	char name[CHAN_NAME_MAX];
+
+	session_channel(QUALITY_PREFIX, owner, session, name, sizeof(name));
+	chan_unwant((struct redis_broker *)b, name);
+}
+
+/* One PUBLISH of the change, as redis_publish sends a party's message. */
+static int redis_quality_publish(struct rv__broker *b, const char *owner, const char *session,
+				 const char *profile)
+{
+	struct redis_broker *rb = (struct redis_broker *)b;
+	char name[CHAN_NAME_MAX], line[RV__RELAY_QUALITY_MAX];
+	int n = rv__relay_quality_encode(rb->base.node, profile, line);
+
+	if (n < 0)
+		return n;
+	session_channel(QUALITY_PREFIX, owner, session, name, sizeof(name));
+	return publish_on(rb, name, line, (size_t)n, &rb->hub->metrics.quality_relayed,
+			  &rb->hub->metrics.quality_relay_dropped);
+}
+
 /* The end of the loop turn: the turn's reports go, PROGRESS_CHUNK to a
  * script call (pipelined on the publisher like every command). */
 static void progress_flush(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -1625,6 +1707,9 @@ static const struct rv__broker_ops redis_ops = {
 	.progress_publish = redis_progress_publish,
 	.progress_subscribe = redis_progress_subscribe,
 	.progress_unsubscribe = redis_progress_unsubscribe,
+	.quality_publish = redis_quality_publish,
+	.quality_subscribe = redis_quality_subscribe,
+	.quality_unsubscribe = redis_quality_unsubscribe,
 	.stop = redis_stop,
 	.free = redis_free,
 };

@@ -4,8 +4,8 @@
  * It owns one Redis broker (broker_redis.c) per URL, each with its own
  * connections, reconnects and metrics (shard="N"), all with this node's
  * one id. A party's publishes, kept state, recall, members steps and
- * channel go to the shard its id hashes to (shard.h); a progress
- * session's to its session id's. Each Redis broker keeps this node's
+ * channel go to the shard its id hashes to (shard.h); a progress (or
+ * quality) session's to its session id's. Each Redis broker keeps this node's
  * lease on its own shard, so a members read sweeps dead nodes on the
  * party's shard by that shard's leases alone; a lease check asks every
  * shard. What a shard's broker reports comes back through this one's
@@ -108,6 +108,14 @@ static void fwd_progress_subscribed(void *user, const char *owner, const char *s
 		b->on_progress_subscribed(b->progress_user, owner, session);
 }
 
+static void fwd_quality(void *user, const char *owner, const char *session, const char *profile)
+{
+	struct rv__broker *b = user;
+
+	if (b->on_quality)
+		b->on_quality(b->quality_user, owner, session, profile);
+}
+
 /* ---- the interface: each call to its shard ----------------------------- */
 
 static int shard_publish(struct rv__broker *b, const char *party, const void *data, size_t len)
@@ -207,6 +215,29 @@ static void shard_progress_unsubscribe(struct rv__broker *b, const char *owner,
 	s->ops->progress_unsubscribe(s, owner, session);
 }
 
+static int shard_quality_publish(struct rv__broker *b, const char *owner, const char *session,
+				 const char *profile)
+{
+	struct rv__broker *s = home(b, session);
+
+	return s->ops->quality_publish(s, owner, session, profile);
+}
+
+static int shard_quality_subscribe(struct rv__broker *b, const char *owner, const char *session)
+{
+	struct rv__broker *s = home(b, session);
+
+	return s->ops->quality_subscribe(s, owner, session);
+}
+
+static void shard_quality_unsubscribe(struct rv__broker *b, const char *owner,
+				      const char *session)
+{
+	struct rv__broker *s = home(b, session);
+
+	s->ops->quality_unsubscribe(s, owner, session);
+}
+
 static void shard_stop(struct rv__broker *b)
 {
 	struct shard_broker *sb = (struct shard_broker *)b;
@@ -237,6 +268,9 @@ static const struct rv__broker_ops shard_ops = {
 	.progress_publish = shard_progress_publish,
 	.progress_subscribe = shard_progress_subscribe,
 	.progress_unsubscribe = shard_progress_unsubscribe,
+	.quality_publish = shard_quality_publish,
+	.quality_subscribe = shard_quality_subscribe,
+	.quality_unsubscribe = shard_quality_unsubscribe,
 	.stop = shard_stop,
 	.free = shard_free,
 };
@@ -283,6 +317,8 @@ int rv__broker_shards_new(struct rv__hub *hub, const char *list,
 		s->on_progress = fwd_progress;
 		s->on_progress_subscribed = fwd_progress_subscribed;
 		s->progress_user = sb;
+		s->on_quality = fwd_quality;
+		s->quality_user = sb;
 		sb->shard[sb->n++] = s;
 	}
 	sb->base.ops = &shard_ops;

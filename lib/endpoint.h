@@ -57,14 +57,17 @@ static inline const char *rv__request_owner(const struct rv__request *r)
  * least RV__SESSION_KEY_MAX bytes): the id itself for the owner "", else
  * owner "\n" id (an id has no newline), so owners never share a session. */
 #define RV__SESSION_KEY_MAX (RV_TOKEN_SUB_MAX + 1 + RV_ID_MAX + 1)
+static inline void rv__session_key(const char *owner, const char *id, char *buf)
+{
+	if (*owner)
+		snprintf(buf, RV__SESSION_KEY_MAX, "%s\n%s", owner, id);
+	else
+		snprintf(buf, RV__SESSION_KEY_MAX, "%s", id);
+}
+
 static inline void rv__request_session_key(const struct rv__request *r, char *buf)
 {
-	const char *owner = rv__request_owner(r);
-
-	if (*owner)
-		snprintf(buf, RV__SESSION_KEY_MAX, "%s\n%s", owner, r->id);
-	else
-		snprintf(buf, RV__SESSION_KEY_MAX, "%s", r->id);
+	rv__session_key(rv__request_owner(r), r->id, buf);
 }
 
 struct rv__endpoint {

@@ -300,11 +300,7 @@ static struct psession *session_find(struct progress *pg, const char *owner,
 {
 	char key[RV__SESSION_KEY_MAX];
 
-	/* as rv__request_session_key makes it */
-	if (*owner)
-		snprintf(key, sizeof(key), "%s\n%s", owner, session);
-	else
-		snprintf(key, sizeof(key), "%s", session);
+	rv__session_key(owner, session, key);
 	return rv__idmap_get(&pg->sessions, key);
 }
 

@@ -7,6 +7,13 @@
  * bandwidth reports. A suggestion only advises; the profile changes when a
  * client sends quality_request, and that change is stored so a reconnect
  * resumes it.
+ *
+ * In cluster mode (broker.h) a session with connections here is subscribed
+ * to its quality channel: a profile change made here is published there
+ * (one message a change), and another node's change to a profile of this
+ * node's ladder becomes the session's here, its connections told with
+ * quality_changed as the session's other connections on the node where it
+ * was made are.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +22,7 @@
 #include "revenge/error.h"
 #include "revenge/log.h"
 
+#include "broker.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "idmap.h"
@@ -51,6 +59,9 @@ struct streams {
 	struct rv__idmap sessions;
 };
 
+static void remote_quality(void *user, const char *owner, const char *session,
+			   const char *profile);
+
 static int streams_start(struct rv__hub *hub, void **state)
 {
 	struct streams *st = calloc(1, sizeof(*st));
@@ -60,6 +71,10 @@ static int streams_start(struct rv__hub *hub, void **state)
 		return RV_ENOMEM;
 	}
 	st->hub = hub;
+	if (hub->broker) {
+		hub->broker->on_quality = remote_quality;
+		hub->broker->quality_user = st;
+	}
 	*state = st;
 	return 0;
 }
@@ -70,6 +85,8 @@ static void streams_stop(void *state)
 
 	if (!st)
 		return;
+	if (st->hub->broker)
+		st->hub->broker->on_quality = NULL;
 	rv__idmap_free(&st->sessions, free);
 	free(st);
 }
@@ -119,6 +136,13 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 		free(ss);
 		return RV_ENOMEM;
 	}
+	/* other nodes' changes, while it lives here (a no-op alone) */
+	if (rv__broker_quality_subscribe(st->hub->broker, ss->owner, ss->id)) {
+		rv__idmap_del(&st->sessions, ss->key);
+		rv__sessions_give(st->hub, ss->owner_key);
+		free(ss);
+		return RV_ENOMEM;
+	}
 	st->hub->metrics.stream_sessions++;
 	*out = ss;
 	*made = true;
@@ -127,6 +151,7 @@ static int session_get(struct streams *st, const struct rv__request *r, struct s
 
 static void session_free(struct streams *st, struct ssession *ss)
 {
+	rv__broker_quality_unsubscribe(st->hub->broker, ss->owner, ss->id);
 	rv__idmap_del(&st->sessions, ss->key);
 	rv__sessions_give(st->hub, ss->owner_key);
 	st->hub->metrics.stream_sessions--;
@@ -198,15 +223,69 @@ static void stream_close(void *state, struct rv__conn *c)
 		session_free(st, ss);
 }
 
+/* The session's profile becomes idx (a quality_request here, or another
+ * node's): the suggester starts over, and its connections but skip get
+ * quality_changed without an id (while the store's first read is in
+ * flight too: its answer's quality_state then says the same, chosen
+ * wins). */
+static void profile_set(struct streams *st, struct ssession *ss, int idx,
+			const struct stream_conn *skip, double now)
+{
+	const struct rv_ladder *l = &st->hub->cfg->ladder;
+	struct stream_conn *o;
+	struct rv_frame *f;
+
+	ss->profile = idx;
+	ss->chosen = true;
+	rv_quality_changed(&ss->q);
+	f = rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, NULL);
+	if (f)
+		RV__LIST_FOREACH(o, &ss->conns, )
+			if (o != skip)
+				rv__conn_send(rv__conn_of_ep(o), f);
+	rv_frame_unref(f);
+}
+
+/* The ssession of (owner, session), NULL when none lives here. */
+static struct ssession *session_find(struct streams *st, const char *owner,
+				     const char *session)
+{
+	char key[RV__SESSION_KEY_MAX];
+
+	rv__session_key(owner, session, key);
+	return rv__idmap_get(&st->sessions, key);
+}
+
+/* Another node changed (owner, session)'s profile (broker.h's
+ * on_quality): its connections here follow. A profile this node's ladder
+ * does not have (nodes configured apart) is logged and left. */
+static void remote_quality(void *user, const char *owner, const char *session,
+			   const char *profile)
+{
+	struct streams *st = user;
+	struct ssession *ss = session_find(st, owner, session);
+	int idx;
+
+	if (!ss)
+		return;
+	if ((idx = rv_ladder_find(&st->hub->cfg->ladder, profile)) < 0) {
+		rv_log_kv(st->hub->log, RV_LOG_WARN, "relay_refused",
+			  RV_LOG_FIELDS(RV_LOG_STR("session", session), RV_LOG_STR("owner", owner),
+					RV_LOG_STR("profile", profile)),
+			  "another node's quality change names no profile of this ladder");
+		return;
+	}
+	profile_set(st, ss, idx, NULL, rv__hub_now(st->hub));
+}
+
 static void quality_request(struct streams *st, struct rv__conn *c, const struct rv_msg *m,
 			    double now)
 {
 	const struct rv_ladder *l = &st->hub->cfg->ladder;
-	struct stream_conn *sc = rv__conn_ep(c), *o;
+	struct stream_conn *sc = rv__conn_ep(c);
 	struct ssession *ss = sc->ss;
 	int idx = rv_ladder_find(l, m->u.quality_request.profile);
 	struct rv_proto_error err;
-	struct rv_frame *f;
 
 	if (idx < 0) {
 		rv_proto_error_set(&err, RV_ERR_UNKNOWN_PROFILE, "quality_request", m->id,
@@ -215,9 +294,6 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 		rv__conn_send_error(c, &err);
 		return;
 	}
-	ss->profile = idx;
-	ss->chosen = true;
-	rv_quality_changed(&ss->q);
 	/* A profile the store cannot take still applies (see docs/protocol.md):
 	 * the failure is counted and logged (store_writer.c), and lost at the
 	 * next restart. The write goes to the writer's thread, like reports. */
@@ -234,14 +310,11 @@ static void quality_request(struct streams *st, struct rv__conn *c, const struct
 					       "the store writer's backlog is full");
 	}
 	/* The sender's copy is its direct reply and carries its id; the
-	 * session's other connections learn of the change too. */
+	 * session's other connections learn of the change too, here and
+	 * (cluster mode) on the other nodes; Redis away, here only. */
 	rv__conn_send_own(c, rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, m->id));
-	f = rv_proto_quality_frame(RV_MSG_QUALITY_CHANGED, &l->p[idx], now, NULL);
-	if (f)
-		RV__LIST_FOREACH(o, &ss->conns, )
-			if (o != sc)
-				rv__conn_send(rv__conn_of_ep(o), f);
-	rv_frame_unref(f);
+	profile_set(st, ss, idx, sc, now);
+	rv__broker_quality_publish(st->hub->broker, ss->owner, ss->id, l->p[idx].name);
 }
 
 static void bandwidth_report(struct streams *st, struct rv__conn *c, const struct rv_msg *m,

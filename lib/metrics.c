@@ -401,6 +401,16 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 			"Committed progress reports not published (Redis down or too slow): "
 			"other nodes' sessions catch up from the store when Redis is back.",
 			m->progress_relay_dropped);
+		counter(&b, "revenge_redis_quality_published_total",
+			"Quality profile changes published to the nodes holding a connection of "
+			"their session (one per change).", m->quality_relayed);
+		counter(&b, "revenge_redis_quality_received_total",
+			"Quality profile changes made on other nodes, taken by this node's "
+			"sessions.", m->quality_relay_received);
+		counter(&b, "revenge_redis_quality_dropped_total",
+			"Quality profile changes not published (Redis down or too slow): the "
+			"session's connections on other nodes keep the profile they had.",
+			m->quality_relay_dropped);
 		if (m->redis_clock_known) {
 			header(&b, "revenge_redis_clock_offset_ms", "gauge",
 			       "Redis TIME minus this node's server time, ms, from the TIME of least "

@@ -267,6 +267,53 @@ int rv__relay_progress_decode(const char *buf, size_t len, uint64_t *node,
 	return 0;
 }
 
+/* A ladder name: 1 to RV_PROFILE_NAME_MAX bytes of [A-Za-z0-9_.-]
+ * (quality.c's parse_item). */
+static bool profile_ok(const char *s, size_t len)
+{
+	if (!len || len > RV_PROFILE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int rv__relay_quality_encode(uint64_t node, const char *profile, char *buf)
+{
+	int n;
+
+	if (!profile || !profile_ok(profile, strlen(profile)))
+		return RV_EINVAL;
+	n = snprintf(buf, RV__RELAY_QUALITY_MAX, "RQ1 %016llx %s", (unsigned long long)node,
+		     profile);
+	if (n < 0 || n >= RV__RELAY_QUALITY_MAX)
+		return RV_EINVAL;
+	return n;
+}
+
+int rv__relay_quality_decode(const char *buf, size_t len, uint64_t *node,
+			     char profile[RV_PROFILE_NAME_MAX + 1])
+{
+	char hex[17];
+
+	/* "RQ1 " 16 hex " " and the name: exactly one way to write it */
+	if (len < 4 + 16 + 1 + 1 || memcmp(buf, "RQ1 ", 4) || buf[20] != ' ')
+		return RV_EINVAL;
+	memcpy(hex, buf + 4, 16);
+	hex[16] = 0;
+	if (strspn(hex, "0123456789abcdef") != 16 || !profile_ok(buf + 21, len - 21))
+		return RV_EINVAL;
+	*node = strtoull(hex, NULL, 16);
+	memcpy(profile, buf + 21, len - 21);
+	profile[len - 21] = 0;
+	return 0;
+}
+
 int rv__relay_member_decode(const char *v, size_t len, struct rv__relay_member *out)
 {
 	const char *p = v, *end = v + len;

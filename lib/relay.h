@@ -30,6 +30,7 @@
 #include "revenge/clock.h"
 #include "revenge/party.h"
 #include "revenge/proto.h"
+#include "revenge/quality.h"
 #include "revenge/store.h"
 
 /* The longest frame an envelope carries: a chat frame is a few KiB. */
@@ -100,6 +101,24 @@ int rv__relay_progress_encode(uint64_t node, const struct rv_progress_rec *r, ch
  * position or duration < 0 or not finite, a media id that is not one). */
 int rv__relay_progress_decode(const char *buf, size_t len, uint64_t *node,
 			      struct rv_progress_rec *r);
+
+/* A quality session's profile change, as it travels between the nodes
+ * that hold connections of its session (broker.h's quality channels):
+ *   "RQ1 <origin node, 16 hex> <profile>"
+ * the profile a ladder name (1 to RV_PROFILE_NAME_MAX bytes of
+ * [A-Za-z0-9_.-]); the owner and session are the channel's. */
+#define RV__RELAY_QUALITY_MAX (4 + 17 + RV_PROFILE_NAME_MAX + 1)
+
+/* Encode the change to profile into buf (RV__RELAY_QUALITY_MAX bytes, not
+ * NUL-terminated): its length, or RV_EINVAL for a name no ladder has. */
+int rv__relay_quality_encode(uint64_t node, const char *profile, char *buf);
+
+/* Decode buf[0..len) into *node and profile (NUL-terminated): 0, or
+ * RV_EINVAL for anything else (another version, a node that is not 16
+ * lowercase hex digits, a name empty, too long or with another byte,
+ * extra words or spaces, a NUL). */
+int rv__relay_quality_decode(const char *buf, size_t len, uint64_t *node,
+			     char profile[RV_PROFILE_NAME_MAX + 1]);
 
 /* Cluster membership in Redis (broker.h's members): per party a hash of
  * member id -> "<node, 16 hex> <join seq> <may host 0|1> <name>", the seq

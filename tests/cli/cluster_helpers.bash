@@ -1,5 +1,6 @@
 # tests/cli/cluster_helpers.bash - what the cluster files (cluster.bats,
-# cluster_tls.bats, cluster_bench.bats, cluster_progress.bats) share: a redis-server of the
+# cluster_tls.bats, cluster_bench.bats, cluster_progress.bats,
+# cluster_quality.bats) share: a redis-server of the
 # test's own (loopback, a free port, no persistence), started per test,
 # nodes A and B, their /healthz and /metrics, the cluster_check.py
 # scenarios, setup and teardown. Load after helpers.
@@ -107,6 +108,18 @@ until_healthz() {
 	return 1
 }
 
+# until_subscribed CHANNEL N: until N nodes subscribe to CHANNEL (up to
+# 10 s).
+until_subscribed() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(redis-cli -p "$REDIS_PORT" pubsub numsub "$1" | sed -n 2p)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "$1: never $2 subscriber(s)" >&2
+	return 1
+}
+
 cluster() {
 	py "$PYHELP/cluster_check.py" "$@"
 }
@@ -145,6 +158,7 @@ teardown() {
 	stop_node A 2>/dev/null || true
 	stop_node B 2>/dev/null || true
 	[ -z "${LISTENER_PID:-}" ] || stop_listener
+	[ -z "${CLIENT_PID:-}" ] || kill "$CLIENT_PID" 2>/dev/null || true
 	stop_redis
 }
 

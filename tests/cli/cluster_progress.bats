@@ -43,17 +43,6 @@ start_nodes() {
 	until_healthz B '"redis":"up"' 10
 }
 
-# until_subscribed CHANNEL N: until N nodes subscribe to CHANNEL.
-until_subscribed() {
-	local i
-	for i in $(seq 1 100); do
-		[ "$(redis-cli -p "$REDIS_PORT" pubsub numsub "$1" | sed -n 2p)" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "$1: never $2 subscriber(s)" >&2
-	return 1
-}
-
 pc() {
 	py "$PYHELP/progress_cluster.py" "$@"
 }

@@ -356,6 +356,100 @@ static void progress_lines_hostile(void **state)
 		    r.duration == 3 && r.playing);
 }
 
+/* decode of a heap copy of exactly s's bytes (ASan sees any over-read) */
+static int quality_line(const char *s, size_t len, uint64_t *node,
+			char profile[RV_PROFILE_NAME_MAX + 1])
+{
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(copy, s, len);
+	rc = rv__relay_quality_decode(copy, len, node, profile);
+	free(copy);
+	return rc;
+}
+
+static void quality_round_trip(void **state)
+{
+	char buf[RV__RELAY_QUALITY_MAX], p[RV_PROFILE_NAME_MAX + 1], longest[RV_PROFILE_NAME_MAX + 2];
+	uint64_t node = 0;
+	int n;
+
+	(void)state;
+	n = rv__relay_quality_encode(0x0123456789abcdefULL, "720p", buf);
+	assert_int_equal(n, 25);
+	assert_memory_equal(buf, "RQ1 0123456789abcdef 720p", 25);
+	assert_int_equal(quality_line(buf, (size_t)n, &node, p), 0);
+	assert_true(node == 0x0123456789abcdefULL);
+	assert_string_equal(p, "720p");
+	/* the longest name a ladder takes fits */
+	memset(longest, 'x', RV_PROFILE_NAME_MAX);
+	longest[RV_PROFILE_NAME_MAX] = 0;
+	longest[0] = 'A';
+	longest[1] = '.';
+	longest[2] = '_';
+	longest[3] = '-';
+	n = rv__relay_quality_encode(UINT64_MAX, longest, buf);
+	assert_true(n > 0 && n < RV__RELAY_QUALITY_MAX);
+	assert_int_equal(quality_line(buf, (size_t)n, &node, p), 0);
+	assert_true(node == UINT64_MAX);
+	assert_string_equal(p, longest);
+	/* one longer, empty, a space or a byte no ladder name has: not encoded */
+	longest[RV_PROFILE_NAME_MAX] = 'x';
+	longest[RV_PROFILE_NAME_MAX + 1] = 0;
+	assert_int_equal(rv__relay_quality_encode(1, longest, buf), RV_EINVAL);
+	assert_int_equal(rv__relay_quality_encode(1, "", buf), RV_EINVAL);
+	assert_int_equal(rv__relay_quality_encode(1, "7 20p", buf), RV_EINVAL);
+	assert_int_equal(rv__relay_quality_encode(1, "720p\n", buf), RV_EINVAL);
+	assert_int_equal(rv__relay_quality_encode(1, "\xc3\xa9", buf), RV_EINVAL);
+}
+
+static void quality_lines_hostile(void **state)
+{
+	char p[RV_PROFILE_NAME_MAX + 1];
+	uint64_t node;
+	static const char *const bad[] = {
+		"", "R", "RQ1", "RQ1 ", "RQ1 00000000deadbeef", "RQ1 00000000deadbeef ",
+		"RQ2 00000000deadbeef 720p", "RP1 00000000deadbeef 720p",
+		"rq1 00000000deadbeef 720p", "RQ1 00000000DEADBEEF 720p",
+		"RQ1 0000000deadbeef 720p", "RQ1 000000000deadbeef 720p",
+		"RQ1 00000000deadbeeg 720p", "RQ1  00000000deadbeef 720p",
+		"RQ1 00000000deadbeef  720p", "RQ1 00000000deadbeef 720p ",
+		"RQ1 00000000deadbeef 720p 1080p", "RQ1 00000000deadbeef 720p\n",
+		"RQ1 00000000deadbeef 72\"0p", "RQ1 00000000deadbeef 720/p",
+		"RQ1 00000000deadbeef \xc3\xa9", "RQ1\t00000000deadbeef 720p",
+		"RQ1 00000000deadbeef aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"{\"type\":\"quality_changed\"}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(quality_line(bad[i], strlen(bad[i]), &node, p), RV_EINVAL);
+	/* a NUL inside or at the end */
+	assert_int_equal(quality_line("RQ1 00000000deadbeef 72\0p", 25, &node, p), RV_EINVAL);
+	assert_int_equal(quality_line("RQ1 00000000deadbeef 720p\0", 26, &node, p), RV_EINVAL);
+	/* every truncation of a good line is refused, down to nothing */
+	{
+		const char *good = "RQ1 00000000deadbeef 720p";
+
+		for (size_t len = 0; len < 21; len++)
+			assert_int_equal(quality_line(good, len, &node, p), RV_EINVAL);
+		assert_int_equal(quality_line(good, 22, &node, p), 0);
+		assert_string_equal(p, "7");
+	}
+	/* a line far too long */
+	{
+		char big[400];
+
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "RQ1 00000000deadbeef ", 21);
+		assert_int_equal(quality_line(big, sizeof(big), &node, p), RV_EINVAL);
+	}
+	assert_int_equal(quality_line("RQ1 00000000deadbeef 4K-hdr_1.5", 31, &node, p), 0);
+	assert_true(node == 0xdeadbeef);
+	assert_string_equal(p, "4K-hdr_1.5");
+}
+
 /* The worst media a host may choose (every byte of its url and title
  * escaped, the longest member id, a large stamp) fits the cap a node
  * keeps and takes media by. */
@@ -393,6 +487,8 @@ int main(void)
 		cmocka_unit_test(mutations),
 		cmocka_unit_test(progress_round_trip),
 		cmocka_unit_test(progress_lines_hostile),
+		cmocka_unit_test(quality_round_trip),
+		cmocka_unit_test(quality_lines_hostile),
 		cmocka_unit_test(the_largest_media_fits_the_cap),
 	};
 

@@ -161,6 +161,9 @@ struct rv_metrics {
 	uint64_t progress_relayed;           /* committed reports published to other nodes */
 	uint64_t progress_relay_received;    /* other nodes' reports taken here */
 	uint64_t progress_relay_dropped;     /* committed, not published: Redis down or slow */
+	uint64_t quality_relayed;            /* profile changes published to other nodes */
+	uint64_t quality_relay_received;     /* other nodes' changes taken here */
+	uint64_t quality_relay_dropped;      /* not published: Redis down or slow */
 	bool redis_clock_known;              /* a TIME answered */
 	double redis_clock_offset_ms;        /* Redis TIME - server time (gauge) */
 	double redis_clock_rtt_ms;           /* the round trip of that sample */
