@@ -294,6 +294,16 @@ static inline int rv__broker_members(struct rv__broker *b, const char *party,
 			       : RV_EIO;
 }
 
+/* Whether a lease renewed at last_ms (server ms) is overdue at now_ms for
+ * a renewal every every_ms: a quarter of a period late, so that the timer
+ * renews while it runs on time and a publish renews only while a long
+ * loop turn holds the timer back; a clock stepped back (now before last)
+ * is overdue too, so that a renewal puts last right. */
+static inline bool rv__lease_overdue(double last_ms, double now_ms, double every_ms)
+{
+	return now_ms < last_ms || now_ms - last_ms >= every_ms * 1.25;
+}
+
 static inline int rv__broker_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
 {
 	return b && b->cluster ? b->ops->leases(b, nodes, n) : RV_EIO;

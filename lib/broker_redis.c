@@ -1,12 +1,14 @@
 /* lib/broker_redis.c - the Redis broker (see broker.h): cluster mode.
  *
- * Two connections to Redis (redis_conn.h: our transport on the server's
+ * Three connections to Redis (redis_conn.h: our transport on the server's
  * own libev loop, plain or TLS, hiredis's RESP reader and formatter), so
  * no thread and no blocking call: a publisher (PUBLISH, one per party
- * message) and a subscriber (SUBSCRIBE revenge:party:{id} for each party
- * with local members). For rediss:// both share one TLS context, which
- * verifies Redis's certificate (the system's CAs or --redis-ca) and that
- * it names the URL's host.
+ * message), a subscriber (SUBSCRIBE revenge:party:{id} for each party
+ * with local members) and a small control connection for the lease's
+ * renewal and the lease check, which must never wait behind a burst of
+ * publishes. For rediss:// they share one TLS context, which verifies
+ * Redis's certificate (the system's CAs or --redis-ca) and that it names
+ * the URL's host.
  *
  * Each connection runs AUTH (when the URL has a password) and SELECT, and
  * is ready on SELECT's answer; lost or refused, it is made again after a
@@ -22,7 +24,12 @@
  * Each node holds a lease (revenge:node:{node}, LEASE_MS, renewed every
  * LEASE_EVERY_S with XX so that a lapse shows); the party endpoint asks
  * which of the other nodes still hold theirs (one MGET, leases) instead
- * of reading every party's members on a timer.
+ * of reading every party's members on a timer. Both go on the control
+ * connection (the publisher's queue may hold seconds of a member's burst
+ * on a slow link), and the renewal is also sent from the publish path
+ * once due, written at once: a loop turn spent publishing a burst does
+ * not hold it back either. The control connection is not part of "up":
+ * while it is not ready, both go on the publisher as before.
  *
  * Progress sessions have channels too (revenge:progress:{id}, and
  * ":{owner}" after it for a token's owner), subscribed while this node
@@ -284,8 +291,9 @@ static const char *const script_text[SCRIPT_COUNT] = {
 
 struct rconn {
 	struct redis_broker *rb;
-	const char *name;               /* "publisher", "subscriber" */
+	const char *name;               /* "publisher", "subscriber", "control" */
 	bool sub;
+	bool control;                   /* the lease's: no scripts, not in "up" */
 	struct rv__redis_conn *c;       /* NULL: not connected (retry pending) */
 	bool ready;                     /* AUTH and SELECT answered */
 	bool ever;                      /* was ready once: the next is a reconnect */
@@ -310,9 +318,9 @@ struct redis_broker {
 	struct rv__redis_url url;
 	struct sockaddr_storage addr;   /* the host, resolved once at start */
 	socklen_t addr_len;
-	struct ssl_ctx_st *tls;         /* rediss://: shared by both connections */
+	struct ssl_ctx_st *tls;         /* rediss://: shared by the three connections */
 	char shown[RV__REDIS_URL_MAX + 8]; /* the URL for logs, no password */
-	struct rconn pub, sub;
+	struct rconn pub, sub, ctl;
 	struct rv__idmap chans;         /* channel name -> struct chan */
 	struct ppub *pending;           /* reports to publish when the turn ends */
 	size_t n_pending, cap_pending;
@@ -326,6 +334,7 @@ struct redis_broker {
 	size_t inflight;
 	ev_timer time_w;                /* the next TIME */
 	ev_timer lease_w;               /* the next renewal of this node's lease */
+	double lease_at;                /* server ms the last renewal went, 0: none */
 	double time_sent;               /* server ms TIME went, 0: none pending */
 	double rtt[TIME_WINDOW], offset[TIME_WINDOW]; /* the last samples, ms */
 	unsigned n_time;                /* samples taken */
@@ -341,6 +350,7 @@ static void conn_start(struct rconn *rc);
 static void time_tick(struct ev_loop *loop, ev_timer *t, int revents);
 static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents);
 static void lease_set(struct redis_broker *rb);
+static void lease_keep(struct redis_broker *rb);
 
 static void update_state(struct redis_broker *rb)
 {
@@ -665,7 +675,10 @@ static void on_select(struct rv__redis_conn *c, redisReply *reply, void *priv)
 		rb->m->reconnects++;
 	}
 	rc->ever = true;
-	if (!rc->sub) {
+	if (rc->control) {
+		/* the lease is the publisher's to set first (its members are
+		 * written after it there); this one renews it */
+	} else if (!rc->sub) {
 		/* the scripts loaded before any call, so that EVALSHA finds them:
 		 * NOSCRIPT (and its holding of calls) is then for a Redis that
 		 * lost them since (restarted, SCRIPT FLUSH), not every start */
@@ -873,6 +886,7 @@ static int script_send(struct script_call *sc)
 	struct redis_broker *rb = sc->rb;
 
 	sub_pull(rb);
+	lease_keep(rb);
 	if (!rb->pub.ready || rv__redis_conn_command_argv(rb->pub.c, on_script, sc, sc->argc,
 							  sc->argv, sc->argvlen))
 		return RV_EIO;
@@ -1029,10 +1043,21 @@ static void lease_set(struct redis_broker *rb)
 				       (unsigned long long)rb->base.node, LEASE_MS);
 }
 
+/* Where the lease's renewal and check go: the control connection while
+ * it is ready, else the publisher (behind its queue, as before there was
+ * a control connection); NULL: neither is ready. */
+static struct rv__redis_conn *lease_conn(struct redis_broker *rb)
+{
+	if (rb->ctl.ready)
+		return rb->ctl.c;
+	return rb->pub.ready ? rb->pub.c : NULL;
+}
+
 /* The renewal's answer: nil when the lease was gone (this node stalled
  * past LEASE_MS, or Redis lost it): the others have dropped this node's
- * members by now, so the lease is set again and they are written again
- * (on_up), after it on the same connection. */
+ * members by now, so the lease is set again at once on the connection
+ * that answered (the next renewal finds it) and they are written again
+ * (on_up, on the publisher, after it). */
 static void on_lease(struct rv__redis_conn *c, redisReply *reply, void *priv)
 {
 	struct redis_broker *rb = priv;
@@ -1042,20 +1067,43 @@ static void on_lease(struct rv__redis_conn *c, redisReply *reply, void *priv)
 	rv_log(rb->hub->log, RV_LOG_WARN, "lease_lost",
 	       "node %016llx: its lease ran out; its members are written again",
 	       (unsigned long long)rb->base.node);
+	rb->hub->metrics.redis_lease_lost++;
+	if (c != rb->pub.c)
+		rv__redis_conn_command(c, NULL, NULL, "SET " NODE_PREFIX "%016llx 1 PX %u",
+				       (unsigned long long)rb->base.node, LEASE_MS);
 	lease_set(rb);
 	if (rb->was_up && rb->base.on_up)
 		rb->base.on_up(rb->base.user, rb->shard);
 }
 
-/* Renew the lease only while it exists (XX), so that its loss shows. */
+/* Renew the lease only while it exists (XX), so that its loss shows. On
+ * the control connection it is written at once, not when this loop turn
+ * ends: a turn spent publishing a burst may last long. */
+static void lease_renew(struct redis_broker *rb)
+{
+	struct rv__redis_conn *c = lease_conn(rb);
+
+	if (!c || rv__redis_conn_command(c, on_lease, rb, "SET " NODE_PREFIX "%016llx 1 PX %u XX",
+					 (unsigned long long)rb->base.node, LEASE_MS))
+		return;
+	rb->lease_at = rv__hub_now(rb->hub);
+	if (c == rb->ctl.c)
+		rv__redis_conn_flush(c);
+}
+
 static void lease_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct redis_broker *rb = t->data;
+	lease_renew(t->data);
+}
 
-	if (rb->pub.ready)
-		rv__redis_conn_command(rb->pub.c, on_lease, rb,
-				       "SET " NODE_PREFIX "%016llx 1 PX %u XX",
-				       (unsigned long long)rb->base.node, LEASE_MS);
+/* Called on each publish: the timer is late while a burst keeps the
+ * loop turn long, so the renewal goes from here once overdue (by a
+ * quarter of LEASE_EVERY_S: the timer stays in charge while on time). */
+static void lease_keep(struct redis_broker *rb)
+{
+	if (rb->lease_at && rv__lease_overdue(rb->lease_at, rv__hub_now(rb->hub),
+					      LEASE_EVERY_S * 1000))
+		lease_renew(rb);
 }
 
 struct leases_req {
@@ -1090,7 +1138,7 @@ static int redis_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
 	const char **argv = NULL;
 	int rc = RV_ENOMEM;
 
-	if (!rb->pub.ready)
+	if (!lease_conn(rb))
 		return RV_EIO;
 	if (!n)
 		return 0;
@@ -1107,7 +1155,7 @@ static int redis_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
 		argv[i + 1] = keys[i];
 	}
 	/* NULL lengths: hiredis takes strlen of each */
-	if (rv__redis_conn_command_argv(rb->pub.c, on_leases, rq, (int)n + 1, argv, NULL)) {
+	if (rv__redis_conn_command_argv(lease_conn(rb), on_leases, rq, (int)n + 1, argv, NULL)) {
 		rc = RV_EIO;
 		goto out;
 	}
@@ -1260,6 +1308,7 @@ static int publish_on(struct redis_broker *rb, const char *name, const void *dat
 		return RV_EIO;
 	}
 	sub_pull(rb);
+	lease_keep(rb);
 	if (rv__redis_conn_command(rb->pub.c, on_published, rb, "PUBLISH %s %b", name,
 			      data, len)) {
 		(*dropped)++;
@@ -1675,6 +1724,7 @@ static void redis_stop(struct rv__broker *b)
 	rb->n_pending = 0;
 	stop_conn(&rb->pub);
 	stop_conn(&rb->sub);
+	stop_conn(&rb->ctl);
 	script_drop_held(rb);
 }
 
@@ -1798,6 +1848,9 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url,
 	rb->pub.retry.data = &rb->pub;
 	ev_timer_init(&rb->sub.retry, on_retry, 0, 0);
 	rb->sub.retry.data = &rb->sub;
+	rb->ctl = (struct rconn){ .rb = rb, .name = "control", .control = true };
+	ev_timer_init(&rb->ctl.retry, on_retry, 0, 0);
+	rb->ctl.retry.data = &rb->ctl;
 	ev_timer_init(&rb->time_w, time_tick, TIME_EVERY_S, TIME_EVERY_S);
 	rb->time_w.data = rb;
 	if (rb->clock)
@@ -1812,6 +1865,7 @@ int rv__broker_redis_new(struct rv__hub *hub, const char *url,
 	       rb->shown, (unsigned long long)rb->base.node);
 	conn_start(&rb->pub);
 	conn_start(&rb->sub);
+	conn_start(&rb->ctl);
 	*out = &rb->base;
 	return 0;
 }

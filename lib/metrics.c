@@ -391,6 +391,10 @@ int rv_metrics_render(const struct rv_metrics *m, char **out, size_t *len)
 		counter(&b, "revenge_redis_script_reloads_total",
 			"Script calls Redis answered NOSCRIPT (restarted, SCRIPT FLUSH), sent again "
 			"with the script's text.", m->redis_script_reloads);
+		counter(&b, "revenge_redis_lease_lost_total",
+			"Renewals that found this node's lease gone (it ran out: the other nodes "
+			"dropped this node's members, which it then wrote again).",
+			m->redis_lease_lost);
 		counter(&b, "revenge_redis_progress_published_total",
 			"Committed progress reports published to the nodes holding a connection "
 			"of their session.", m->progress_relayed);

@@ -747,6 +747,14 @@ void rv__redis_conn_pull(struct rv__redis_conn *c)
 		pull(c);
 }
 
+void rv__redis_conn_flush(struct rv__redis_conn *c)
+{
+	if (!c || c->dead || c->state != OPEN)
+		return;
+	c->depth++;
+	serve(c, false);
+}
+
 void rv__redis_conn_close(struct rv__redis_conn *c)
 {
 	if (!c || c->dead)

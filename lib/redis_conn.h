@@ -78,6 +78,13 @@ int rv__redis_conn_command_argv(struct rv__redis_conn *c, rv__redis_reply_cb cb,
  * socket full (redis_conn.c says why). NULL-safe. */
 void rv__redis_conn_pull(struct rv__redis_conn *c);
 
+/* Write what is queued on c now, as far as its socket takes it, rather
+ * than when the loop next finds it writable: for a small urgent command
+ * (the lease's renewal) queued while the loop is busy elsewhere. On a
+ * write error c fails as on the loop (on_close) and is freed: the caller
+ * must not use c afterwards. NULL-safe. */
+void rv__redis_conn_flush(struct rv__redis_conn *c);
+
 /* Close c: pending callbacks are called with NULL, on_close is not; c is
  * freed (at once, or, from within one of its own callbacks, when that
  * returns). NULL-safe. */

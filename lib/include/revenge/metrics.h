@@ -158,6 +158,7 @@ struct rv_metrics {
 	uint64_t redis_received;             /* envelopes of other nodes delivered here */
 	uint64_t redis_dropped;              /* not published: Redis down or too slow */
 	uint64_t redis_script_reloads;       /* NOSCRIPT answered: sent again as EVAL */
+	uint64_t redis_lease_lost;           /* this node's lease found gone at a renewal */
 	uint64_t progress_relayed;           /* committed reports published to other nodes */
 	uint64_t progress_relay_received;    /* other nodes' reports taken here */
 	uint64_t progress_relay_dropped;     /* committed, not published: Redis down or slow */
