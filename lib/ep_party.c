@@ -178,6 +178,7 @@ struct party_conn {
 	 * join waits for it; take: the request, whose pc a close clears) */
 	bool looking;
 	struct take_req *take;
+	ev_timer take_w;                /* its deadline: RECALL_WAIT_MS */
 	char token[RV__RESUME_TOKEN_LEN + 1];
 	char token_hash[RV__RESUME_HASH_LEN + 1];
 };
@@ -1048,6 +1049,7 @@ static bool resume(struct parties *ps, struct live_party *lp, struct party_conn 
 /* A resume_take in flight for pc (NULL: it closed meanwhile). */
 struct take_req {
 	struct party_conn *pc;
+	struct parties *ps;
 };
 
 /* Cluster mode, --party-retention: pc's token's record as Redis keeps it
@@ -1086,12 +1088,14 @@ static void resume_taken(void *arg, const char *rec, size_t len)
 	uint64_t join;
 	bool host;
 
+	/* pc closed meanwhile, or gave up waiting (take_timeout) */
+	if (pc) {
+		ev_timer_stop(rq->ps->hub->loop, &pc->take_w);
+		pc->take = NULL;
+		pc->looking = false;
+	}
 	free(rq);
-	if (!pc)
-		return;
-	pc->take = NULL;
-	pc->looking = false;
-	if (!(lp = pc->live))
+	if (!pc || !(lp = pc->live))
 		return;
 	if (rec && rv__resume_rec_decode(rec, len, pc->token_hash, &m, &join, &host) &&
 	    (!m.until || m.until >= rv__hub_now(lp->ps->hub))) {
@@ -1101,6 +1105,24 @@ static void resume_taken(void *arg, const char *rec, size_t len)
 		rv_log(lp->ps->hub->log, RV_LOG_DEBUG, "resume_record_ignored", "party=%s",
 		       rv_party_id(lp->party));
 	}
+	admit_waiting(lp->ps, lp);
+}
+
+/* Redis did not answer pc's take in time: it goes on without (the
+ * answer, when it comes, is dropped). */
+static void take_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct party_conn *pc = t->data;
+	struct live_party *lp = pc->live;
+
+	(void)loop;
+	(void)revents;
+	rv_log(lp->ps->hub->log, RV_LOG_WARN, "resume_take_failed",
+	       "party=%s: Redis did not answer within %.0f ms: this node's records only",
+	       rv_party_id(lp->party), RECALL_WAIT_MS);
+	pc->take->pc = NULL;
+	pc->take = NULL;
+	pc->looking = false;
 	admit_waiting(lp->ps, lp);
 }
 
@@ -1116,12 +1138,16 @@ static bool start_take(struct parties *ps, struct live_party *lp, struct party_c
 	    ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || !(rq = malloc(sizeof(*rq))))
 		return false;
 	rq->pc = pc;
+	rq->ps = ps;
 	if (rv__broker_resume_take(ps->hub->broker, rv_party_id(lp->party), pc->token_hash,
 				   resume_taken, rq)) {
 		free(rq);
 		return false;
 	}
 	pc->take = rq;
+	ev_timer_init(&pc->take_w, take_timeout, RECALL_WAIT_MS / 1000, 0);
+	pc->take_w.data = pc;
+	ev_timer_start(ps->hub->loop, &pc->take_w);
 	return pc->looking = true;
 }
 
@@ -1605,8 +1631,10 @@ static void party_close(void *state, struct rv__conn *c)
 	struct live_party *lp = pc->live;
 	struct rv_outbox ob;
 
-	if (pc->take)
+	if (pc->take) {
 		pc->take->pc = NULL;
+		ev_timer_stop(ps->hub->loop, &pc->take_w);
+	}
 	pc->take = NULL;
 	if (lp && !pc->member) {
 		/* held while the party recalls or decides: out of the queue */

@@ -48,3 +48,14 @@ resume_nodes() {
 	stop_node A
 	stop_node B
 }
+
+@test "Redis paused while a member resumes on B: the join is welcomed all the same (the wait for the record is bounded)" {
+	resume_nodes
+	run py "$PYHELP/resume_cluster_check.py" slow "$A_URL" "$B_URL" "$REDIS_PORT" rslow
+	assert_success
+	assert_output --partial "ok slow"
+	grep -q resume_take_failed "$B_LOG"
+	until_healthz B '"redis":"up"' 20
+	stop_node A
+	stop_node B
+}

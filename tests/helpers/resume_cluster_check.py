@@ -15,6 +15,8 @@ bad     bob on A; on B: an unknown well-formed token, bob's token while bob
         is present, a garbage record planted in Redis under a token's
         hash: fresh members with fresh tokens; malformed or oversized
         tokens: HTTP 400; B still serves
+slow    Redis paused (CLIENT PAUSE) while ann resumes on B: she is welcomed
+        all the same once the bound on the record's answer passed
 
 Both check at the end that no token given out is in Redis in clear (every
 key's every value). Each scenario exits 0, or prints what it expected and
@@ -232,7 +234,28 @@ async def s_bad():
     print("ok bad")
 
 
-SCENARIOS = {"move": s_move, "bad": s_bad}
+async def s_slow():
+    a, wa = await join(A, "ann")
+    tok = wa["resume_token"]
+    b, wb = await join(A, "bob")
+    await a.close()
+    await until_left(tok)
+    # Redis answers nothing for 2.5 s: the join on B does not wait for
+    # the record longer than its bound, and is welcomed
+    rcli("CLIENT", "PAUSE", "2500", "ALL")
+    t = time.monotonic()
+    a, wa = await join(B, resume=tok)
+    took = time.monotonic() - t
+    check(wa["resume_token"] and wa["participant_id"], f"{wa}")
+    print(f"# welcomed after {took:.2f}s with Redis paused")
+    # and once Redis is back, B still serves
+    c, wc = await join(B, "carol")
+    for ws in (a, b, c):
+        await ws.close()
+    print("ok slow")
+
+
+SCENARIOS = {"move": s_move, "bad": s_bad, "slow": s_slow}
 
 if __name__ == "__main__":
     asyncio.run(SCENARIOS[sys.argv[1]]())
