@@ -17,7 +17,7 @@ resume_nodes() {
 	until_healthz B '"redis":"up"' 20
 }
 
-@test "a host whose connection dropped on A resumes on B: same id, name and host role on both nodes, no member churn; back on A after a kill; no token in Redis in clear" {
+@test "a host whose connection dropped on A resumes on B: same id, name, host role on both nodes and join number in Redis, no member churn; back on A after a kill; no token in Redis in clear" {
 	resume_nodes
 	run py "$PYHELP/resume_cluster_check.py" move "$A_URL" "$B_URL" "$REDIS_PORT" rmove
 	assert_success

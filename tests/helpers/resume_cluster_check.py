@@ -6,7 +6,8 @@ Redis (revenge:party:{id}:resume), driven by an independent client
     python3 resume_cluster_check.py SCENARIO A_URL B_URL REDIS_PORT PARTY
 
 move    ann (host) and bob join on A; ann's connection drops; she comes back
-        on B with her token: her id, name and host role back (bob on A
+        on B with her token: her id, name, host role and join number in
+        Redis back (bob on A
         sees exactly member_left, host_changed to him, member_joined of
         ann, host_changed to ann; no other member churn), A refuses bob's
         sync (ann hosts on both nodes) and relays ann's; then ann drops
@@ -74,6 +75,22 @@ def record(token):
     h = hashlib.sha256(token.encode()).hexdigest()
     v = rraw("HGET", KEY, h)
     return v[0] if v and v[0] else None
+
+
+def entry_now(mid):
+    v = rraw("HGET", f"revenge:party:{PARTY}:members", mid)
+    return v[0].split(" ", 3) if v and v[0] else None
+
+
+async def entry(mid, seconds):
+    """mid's entry in the party's members hash: [node, join, may host,
+    name], once it is there."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (e := entry_now(mid)):
+            return e
+        await asyncio.sleep(0.05)
+    fail(f"{mid} never in Redis's members")
 
 
 async def until_left(token, seconds=10):
@@ -149,6 +166,7 @@ async def s_move():
     b, wb = await join(A, "bob")
     bob = wb["participant_id"]
     await recv_type(a, "member_joined", 10)
+    before = await entry(ann, 10)
     await a.close()
     seen = await churn(b, lambda m: m["type"] == "host_changed")
     check(seen == [("member_left", ann), ("host_changed", bob)], f"bob saw {seen} at ann's drop")
@@ -158,6 +176,11 @@ async def s_move():
     check(wa["participant_id"] == ann, f"ann's id is not back on B: {wa}")
     check(wa["resume_token"] == tok, "ann's token changed on resume")
     check(wa["role"] == "host" and wa["host_id"] == ann, f"ann is not host again on B: {wa}")
+    # Redis has her again under her old join number (her place among the
+    # heirs), now of node B
+    after = await entry(ann, 10)
+    check(after[1:] == before[1:] and after[0] != before[0],
+          f"ann's entry in Redis: {before} before, {after} after")
     names = {m["id"]: m["name"] for m in wa["members"]}
     check(names.get(ann) == "ann" and names.get(bob) == "bob", f"members on B: {wa['members']}")
     want = sorted([("member_joined", ann), ("host_changed", ann)])
