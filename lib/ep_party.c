@@ -1159,8 +1159,9 @@ static bool start_deciding(struct parties *ps, struct live_party *lp, struct par
 	char entry[RV_NAME_MAX_BYTES + 3];
 	uint64_t seq;
 
-	if (pc->looking || pc->decided || !pc->may_host || !ps->hub->broker || !ps->hub->broker->cluster ||
-	    ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || rv_party_host(lp->party))
+	if (pc->looking || pc->decided || !pc->may_host || !ps->hub->broker ||
+	    !ps->hub->broker->cluster || ps->hub->metrics.redis_state != RV_REDIS_STATE_UP ||
+	    rv_party_host(lp->party))
 		return false;
 	/* a member who comes back joins Redis with its old id and name */
 	resume(ps, lp, pc, &pc->reclaim);
