@@ -38,6 +38,18 @@ static int local_members(struct rv__broker *b, const char *party, enum rv__membe
 	return RV_EIO;
 }
 
+static int local_resume_keep(struct rv__broker *b, const char *party, const char *hash,
+			     const char *rec, size_t len)
+{
+	return RV_EIO;
+}
+
+static int local_resume_take(struct rv__broker *b, const char *party, const char *hash,
+			     rv__broker_resume_cb cb, void *arg)
+{
+	return RV_EIO;
+}
+
 static int local_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)
 {
 	return RV_EIO;
@@ -99,6 +111,8 @@ static const struct rv__broker_ops local_ops = {
 	.recall = local_recall,
 	.restore = local_restore,
 	.members = local_members,
+	.resume_keep = local_resume_keep,
+	.resume_take = local_resume_take,
 	.leases = local_leases,
 	.subscribe = local_subscribe,
 	.unsubscribe = local_unsubscribe,

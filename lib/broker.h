@@ -85,6 +85,10 @@ enum rv__kept { RV__KEPT_STATE, RV__KEPT_CHAT, RV__KEPT_MEDIA, RV__KEPT_MEDIA_NO
  * an error answer, the broker stopped). */
 typedef void (*rv__broker_recall_cb)(void *arg, const struct rv__broker_recalled *r);
 
+/* A resume_take's answer, called once: the record (len bytes, borrowed
+ * for the call), or NULL when there is none or it failed. */
+typedef void (*rv__broker_resume_cb)(void *arg, const char *rec, size_t len);
+
 struct rv__broker_ops {
 	const char *name;       /* "local", "redis" */
 	/* Publish len bytes on party's channel; the bytes are copied. 0, or
@@ -130,6 +134,18 @@ struct rv__broker_ops {
 	 * were made). 0, or RV_EIO (not connected), RV_ENOMEM. */
 	int (*members)(struct rv__broker *b, const char *party, enum rv__members_op op,
 		       const char *member, const char *entry, uint64_t join, uint64_t seq);
+	/* --party-retention: keep rec (party_save.h's resume record, len
+	 * bytes) under token hash hash in party's resume hash
+	 * ("revenge:party:{id}:resume", the party's TTL, deleted with its
+	 * members by the members step that empties it); or take the record of
+	 * hash off it in one step, unless its member is in the party's members
+	 * (still present somewhere): cb called once later. Only hashes of
+	 * tokens go to Redis. 0, or RV_EIO (not connected) / RV_ENOMEM, and
+	 * then cb is never called. */
+	int (*resume_keep)(struct rv__broker *b, const char *party, const char *hash,
+			   const char *rec, size_t len);
+	int (*resume_take)(struct rv__broker *b, const char *party, const char *hash,
+			   rv__broker_resume_cb cb, void *arg);
 	/* Which of nodes (other nodes' ids) still hold their lease: one
 	 * MGET of their lease keys, whatever the number of parties, on every
 	 * shard; each shard's answer comes through on_leases. 0, or RV_EIO (not connected),
@@ -302,6 +318,19 @@ static inline int rv__broker_members(struct rv__broker *b, const char *party,
 static inline bool rv__lease_overdue(double last_ms, double now_ms, double every_ms)
 {
 	return now_ms < last_ms || now_ms - last_ms >= every_ms * 1.25;
+}
+
+static inline int rv__broker_resume_keep(struct rv__broker *b, const char *party,
+					 const char *hash, const char *rec, size_t len)
+{
+	return b && b->cluster ? b->ops->resume_keep(b, party, hash, rec, len) : RV_EIO;
+}
+
+/* RV_EIO in local mode: nothing to take. */
+static inline int rv__broker_resume_take(struct rv__broker *b, const char *party,
+					 const char *hash, rv__broker_resume_cb cb, void *arg)
+{
+	return b && b->cluster ? b->ops->resume_take(b, party, hash, cb, arg) : RV_EIO;
 }
 
 static inline int rv__broker_leases(struct rv__broker *b, const uint64_t *nodes, size_t n)

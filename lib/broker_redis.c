@@ -146,7 +146,8 @@
 #define LEASE_MS 3000u
 #define LEASE_EVERY_S 1.0
 /* KEYS: members hash, host, join counter, channel, kept state, kept chat,
- * kept sequence, kept media, heirs;
+ * kept sequence, kept media, heirs, resume records (broker.h's resume_keep:
+ * kept and deleted with the rest);
  * ARGV: op, node (16 hex), member, entry, the lease keys' prefix, TTL, the
  * member's join number when it had one before ('' when new).
  * A join, leave or host step costs O(1) while the party keeps its host,
@@ -245,13 +246,31 @@
 	"  changed = true " \
 	"end " \
 	"if n == 0 then " \
-	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]) " \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], " \
+	"             KEYS[10]) " \
 	"else " \
-	"  for _, k in ipairs({1, 2, 3, 7, 9}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
+	"  for _, k in ipairs({1, 2, 3, 7, 9, 10}) do redis.call('PEXPIRE', KEYS[k], ARGV[6]) end " \
 	"end " \
 	"if changed then redis.call('PUBLISH', KEYS[4], 'RVM ' .. ARGV[2]) end " \
 	"if op == 'read' then return {host, live} end " \
 	"return {host, false, place}"
+/* A party's resume records (broker.h's resume_keep and resume_take).
+ * KEYS: resume records, members hash; ARGV: op ('keep' or 'take'), token
+ * hash, record, TTL. A take answers the record (taken off) or nil, and
+ * nil too while its member (the id after the record's three numbers) is
+ * in the members hash. */
+#define RESUME_LUA \
+	"if ARGV[1] == 'keep' then " \
+	"  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) " \
+	"  redis.call('PEXPIRE', KEYS[1], ARGV[4]) " \
+	"  return false " \
+	"end " \
+	"local v = redis.call('HGET', KEYS[1], ARGV[2]) " \
+	"if not v then return false end " \
+	"local id = string.match(v, '^%d+ %d+ %d+ (%S+) ') " \
+	"if id and redis.call('HEXISTS', KEYS[2], id) == 1 then return false end " \
+	"redis.call('HDEL', KEYS[1], ARGV[2]) " \
+	"return v"
 /* Members beyond this in an answer are ignored (a party's are capped by
  * --max-members far below). */
 #define MEMBERS_MAX 100000
@@ -282,11 +301,11 @@ struct script {
 };
 
 enum { SCRIPT_KEEP_STATE, SCRIPT_KEEP_CHAT, SCRIPT_RECALL, SCRIPT_MEMBERS, SCRIPT_PROGRESS,
-       SCRIPT_KEEP_MEDIA, SCRIPT_RESTORE, SCRIPT_COUNT };
+       SCRIPT_KEEP_MEDIA, SCRIPT_RESTORE, SCRIPT_RESUME, SCRIPT_COUNT };
 
 static const char *const script_text[SCRIPT_COUNT] = {
 	KEEP_STATE_LUA, KEEP_CHAT_LUA, RECALL_LUA, MEMBERS_LUA, PROGRESS_LUA, KEEP_MEDIA_LUA,
-	RESTORE_LUA,
+	RESTORE_LUA, RESUME_LUA,
 };
 
 struct rconn {
@@ -1025,7 +1044,7 @@ static int script_run(struct redis_broker *rb, int which, unsigned nkeys, size_t
 static int script_run_str(struct redis_broker *rb, int which, unsigned nkeys, size_t n,
 			  const char *const *args, rv__redis_reply_cb fn, void *priv)
 {
-	size_t lens[16];
+	size_t lens[20];
 
 	if (n > sizeof(lens) / sizeof(lens[0]))
 		return RV_EINVAL;
@@ -1251,7 +1270,7 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	char name[CHANNEL_MAX], node[17], k_mem[CHANNEL_MAX + 8], k_host[CHANNEL_MAX + 8],
 	     k_seq[CHANNEL_MAX + 8], k_state[CHANNEL_MAX + 8], k_chat[CHANNEL_MAX + 8],
 	     k_kept[CHANNEL_MAX + 8], k_media[CHANNEL_MAX + 8], k_heirs[CHANNEL_MAX + 8],
-	     ttl[12], place[24] = "";
+	     k_resume[CHANNEL_MAX + 8], ttl[12], place[24] = "";
 	struct members_req *rq;
 
 	if (!rb->pub.ready)
@@ -1271,21 +1290,87 @@ static int redis_members(struct rv__broker *b, const char *party, enum rv__membe
 	snprintf(k_kept, sizeof(k_kept), "%s:kept", name);
 	snprintf(k_media, sizeof(k_media), "%s:media", name);
 	snprintf(k_heirs, sizeof(k_heirs), "%s:heirs", name);
+	snprintf(k_resume, sizeof(k_resume), "%s:resume", name);
 	snprintf(node, sizeof(node), "%016llx", (unsigned long long)rb->base.node);
 	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
 	if (join)
 		snprintf(place, sizeof(place), "%llu", (unsigned long long)join);
 	{
 		const char *args[] = { k_mem, k_host, k_seq, name, k_state, k_chat, k_kept,
-				       k_media, k_heirs, ops[op], node, member ? member : "",
-				       entry ? entry : "", NODE_PREFIX, ttl, place };
-		int rc = script_run_str(rb, SCRIPT_MEMBERS, 9, sizeof(args) / sizeof(args[0]),
+				       k_media, k_heirs, k_resume, ops[op], node,
+				       member ? member : "", entry ? entry : "", NODE_PREFIX, ttl,
+				       place };
+		int rc = script_run_str(rb, SCRIPT_MEMBERS, 10, sizeof(args) / sizeof(args[0]),
 					args, on_members, rq);
 
 		if (rc)
 			free(rq);
 		return rc;
 	}
+}
+
+/* ---- resume records (cluster mode, --party-retention) ------------------ */
+
+struct resume_req {
+	rv__broker_resume_cb cb;
+	void *arg;
+};
+
+static void on_resume_take(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+	struct resume_req rq = *(struct resume_req *)priv;
+
+	free(priv);
+	if (reply && reply->type == REDIS_REPLY_STRING)
+		rq.cb(rq.arg, reply->str, reply->len);
+	else
+		rq.cb(rq.arg, NULL, 0);
+}
+
+/* RESUME_LUA for party: op, hash, rec (len bytes). */
+static int resume_run(struct redis_broker *rb, const char *party, const char *op,
+		      const char *hash, const char *rec, size_t len, rv__redis_reply_cb fn,
+		      void *priv)
+{
+	char name[CHANNEL_MAX], k_resume[CHANNEL_MAX + 8], k_mem[CHANNEL_MAX + 8], ttl[12];
+	const char *args[6] = { k_resume, k_mem, op, hash, rec, ttl };
+	size_t lens[6];
+
+	if (!rb->pub.ready)
+		return RV_EIO;
+	channel_of(CHANNEL_PREFIX, party, name, sizeof(name));
+	snprintf(k_resume, sizeof(k_resume), "%s:resume", name);
+	snprintf(k_mem, sizeof(k_mem), "%s:members", name);
+	snprintf(ttl, sizeof(ttl), "%u", KEEP_MS);
+	for (size_t i = 0; i < 6; i++)
+		lens[i] = i == 4 ? len : strlen(args[i]);
+	return script_run(rb, SCRIPT_RESUME, 2, 6, args, lens, fn, priv);
+}
+
+static void on_resume_kept(struct rv__redis_conn *c, redisReply *reply, void *priv)
+{
+}
+
+static int redis_resume_keep(struct rv__broker *b, const char *party, const char *hash,
+			     const char *rec, size_t len)
+{
+	return resume_run((struct redis_broker *)b, party, "keep", hash, rec, len, on_resume_kept,
+			  NULL);
+}
+
+static int redis_resume_take(struct rv__broker *b, const char *party, const char *hash,
+			     rv__broker_resume_cb cb, void *arg)
+{
+	struct resume_req *rq = malloc(sizeof(*rq));
+	int rc;
+
+	if (!rq)
+		return RV_ENOMEM;
+	*rq = (struct resume_req){ .cb = cb, .arg = arg };
+	if ((rc = resume_run((struct redis_broker *)b, party, "take", hash, "", 0,
+			     on_resume_take, rq)))
+		free(rq);
+	return rc;
 }
 
 /* ---- the interface ----------------------------------------------------- */
@@ -1751,6 +1836,8 @@ static const struct rv__broker_ops redis_ops = {
 	.recall = redis_recall,
 	.restore = redis_restore,
 	.members = redis_members,
+	.resume_keep = redis_resume_keep,
+	.resume_take = redis_resume_take,
 	.leases = redis_leases,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,

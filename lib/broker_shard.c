@@ -159,6 +159,22 @@ static int shard_members(struct rv__broker *b, const char *party, enum rv__membe
 	return s->ops->members(s, party, op, member, entry, join, seq);
 }
 
+static int shard_resume_keep(struct rv__broker *b, const char *party, const char *hash,
+			     const char *rec, size_t len)
+{
+	struct rv__broker *s = home(b, party);
+
+	return s->ops->resume_keep(s, party, hash, rec, len);
+}
+
+static int shard_resume_take(struct rv__broker *b, const char *party, const char *hash,
+			     rv__broker_resume_cb cb, void *arg)
+{
+	struct rv__broker *s = home(b, party);
+
+	return s->ops->resume_take(s, party, hash, cb, arg);
+}
+
 /* Every shard that is up is asked: a node's lease is per shard, and a
  * party's members are swept by its own shard's (each answer is handed on
  * as it comes, with its shard: a node dead on one shard costs a read of
@@ -262,6 +278,8 @@ static const struct rv__broker_ops shard_ops = {
 	.recall = shard_recall,
 	.restore = shard_restore,
 	.members = shard_members,
+	.resume_keep = shard_resume_keep,
+	.resume_take = shard_resume_take,
 	.leases = shard_leases,
 	.subscribe = shard_subscribe,
 	.unsubscribe = shard_unsubscribe,

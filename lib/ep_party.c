@@ -174,6 +174,11 @@ struct party_conn {
 	/* the token matched (resume): its id and name are pc's; reclaim: it
 	 * takes the host role back */
 	bool resumed, reclaim;
+	/* cluster mode: its token's record is being taken from Redis (the
+	 * join waits for it; take: the request, whose pc a close clears) */
+	bool looking;
+	struct take_req *take;
+	ev_timer take_w;                /* its deadline: RECALL_WAIT_MS */
 	char token[RV__RESUME_TOKEN_LEN + 1];
 	char token_hash[RV__RESUME_HASH_LEN + 1];
 };
@@ -1041,6 +1046,111 @@ static void make_mid(struct parties *ps, struct party_conn *pc)
 static bool resume(struct parties *ps, struct live_party *lp, struct party_conn *pc,
 		   bool *reclaim);
 
+/* A resume_take in flight for pc (NULL: it closed meanwhile). */
+struct take_req {
+	struct party_conn *pc;
+	struct parties *ps;
+};
+
+/* Cluster mode, --party-retention: pc's token's record as Redis keeps it
+ * (broker.h's resume_keep), so that a member who comes back through
+ * another node (or after this one died) is who it was: until 0 while it
+ * is here, host: it leaves as the host. Only the token's hash goes. */
+static void keep_record(struct parties *ps, struct live_party *lp, const struct party_conn *pc,
+			double until, bool host)
+{
+	struct rv__party_save_member m;
+	char rec[RV__RESUME_REC_MAX];
+	size_t len;
+
+	if (!ps->keep || !cluster(ps) || !pc->has_token || !pc->member)
+		return;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, pc->member->id, sizeof(m.id));
+	memcpy(m.name, pc->member->name, sizeof(m.name));
+	m.until = until;
+	if ((len = rv__resume_rec_encode(&m, pc->join_seq, host, rec, sizeof(rec))))
+		rv__broker_resume_keep(ps->hub->broker, rv_party_id(lp->party), pc->token_hash, rec,
+				       len);
+}
+
+static void admit_waiting(struct parties *ps, struct live_party *lp);
+
+/* resume_take's answer: a record of the token (within its time) goes
+ * into the party's records for resume() to find, with its join number;
+ * then the held joins go on. */
+static void resume_taken(void *arg, const char *rec, size_t len)
+{
+	struct take_req *rq = arg;
+	struct party_conn *pc = rq->pc;
+	struct rv__party_save_member m;
+	struct live_party *lp;
+	uint64_t join;
+	bool host;
+
+	/* pc closed meanwhile, or gave up waiting (take_timeout) */
+	if (pc) {
+		ev_timer_stop(rq->ps->hub->loop, &pc->take_w);
+		pc->take = NULL;
+		pc->looking = false;
+	}
+	free(rq);
+	if (!pc || !(lp = pc->live))
+		return;
+	if (rec && rv__resume_rec_decode(rec, len, pc->token_hash, &m, &join, &host) &&
+	    (!m.until || m.until >= rv__hub_now(lp->ps->hub))) {
+		rv__keep_add(lp->ps->keep, &lp->kp, &m, host, rv__hub_now(lp->ps->hub));
+		pc->join_seq = join;
+	} else if (rec) {
+		rv_log(lp->ps->hub->log, RV_LOG_DEBUG, "resume_record_ignored", "party=%s",
+		       rv_party_id(lp->party));
+	}
+	admit_waiting(lp->ps, lp);
+}
+
+/* Redis did not answer pc's take in time: it goes on without (the
+ * answer, when it comes, is dropped). */
+static void take_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct party_conn *pc = t->data;
+	struct live_party *lp = pc->live;
+
+	(void)loop;
+	(void)revents;
+	rv_log(lp->ps->hub->log, RV_LOG_WARN, "resume_take_failed",
+	       "party=%s: Redis did not answer within %.0f ms: this node's records only",
+	       rv_party_id(lp->party), RECALL_WAIT_MS);
+	pc->take->pc = NULL;
+	pc->take = NULL;
+	pc->looking = false;
+	admit_waiting(lp->ps, lp);
+}
+
+/* Cluster mode: pc presented a token; its record is asked of Redis (the
+ * newest word: a record this node kept may be older), and its join waits
+ * for the answer (true); Redis not there: it joins as it would have, with
+ * this node's records only. */
+static bool start_take(struct parties *ps, struct live_party *lp, struct party_conn *pc)
+{
+	struct take_req *rq;
+
+	if (!ps->keep || !cluster(ps) || !pc->presented || !pc->has_token ||
+	    ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || !(rq = malloc(sizeof(*rq))))
+		return false;
+	rq->pc = pc;
+	rq->ps = ps;
+	if (rv__broker_resume_take(ps->hub->broker, rv_party_id(lp->party), pc->token_hash,
+				   resume_taken, rq)) {
+		free(rq);
+		return false;
+	}
+	pc->take = rq;
+	ev_timer_init(&pc->take_w, take_timeout, RECALL_WAIT_MS / 1000, 0);
+	pc->take_w.data = pc;
+	ev_timer_start(ps->hub->loop, &pc->take_w);
+	return pc->looking = true;
+}
+
 /* Must pc's join wait for Redis to say who hosts (deciding)? When it
  * would make itself host here: a cluster party with no host known, Redis
  * up. Then its join step is sent now: true when it went. */
@@ -1049,8 +1159,9 @@ static bool start_deciding(struct parties *ps, struct live_party *lp, struct par
 	char entry[RV_NAME_MAX_BYTES + 3];
 	uint64_t seq;
 
-	if (pc->decided || !pc->may_host || !ps->hub->broker || !ps->hub->broker->cluster ||
-	    ps->hub->metrics.redis_state != RV_REDIS_STATE_UP || rv_party_host(lp->party))
+	if (pc->looking || pc->decided || !pc->may_host || !ps->hub->broker ||
+	    !ps->hub->broker->cluster || ps->hub->metrics.redis_state != RV_REDIS_STATE_UP ||
+	    rv_party_host(lp->party))
 		return false;
 	/* a member who comes back joins Redis with its old id and name */
 	resume(ps, lp, pc, &pc->reclaim);
@@ -1062,7 +1173,7 @@ static bool start_deciding(struct parties *ps, struct live_party *lp, struct par
 		pc->has_name = true;
 	}
 	snprintf(entry, sizeof(entry), "1 %s", pc->name);
-	if (!(seq = members_step(lp, RV__MEMBERS_JOIN, pc->mid, entry, 0)))
+	if (!(seq = members_step(lp, RV__MEMBERS_JOIN, pc->mid, entry, pc->join_seq)))
 		return false;
 	pc->written = true;
 	lp->deciding = seq;
@@ -1134,6 +1245,7 @@ static int join_now(struct parties *ps, struct live_party *lp, struct party_conn
 		       rv_party_host(lp->party) == pc->member ? " host" : "");
 	if (ps->hub->broker && ps->hub->broker->cluster && !pc->written)
 		write_member(lp, pc->member);
+	keep_record(ps, lp, pc, 0, false);
 	/* the cluster's host is the one Redis elects: a host who came back
 	 * takes the role there too (as a transfer_host would) */
 	if (reclaim && cluster(ps) && rv_party_host(lp->party) == pc->member)
@@ -1158,7 +1270,7 @@ static void admit_waiting(struct parties *ps, struct live_party *lp)
 	struct party_conn *pc;
 
 	lp->releasing = true;           /* a refused join must not free lp */
-	while ((pc = lp->waiting) && !lp->recall && !lp->deciding) {
+	while ((pc = lp->waiting) && !lp->recall && !lp->deciding && !pc->looking) {
 		int err;
 
 		if (start_deciding(ps, lp, pc))
@@ -1451,7 +1563,10 @@ static int party_open(void *state, struct rv__conn *c, const struct rv__request 
 		pc->name[n] = 0;
 	}
 	pc->may_host = !r->claims || r->claims->role == RV_TOKEN_ROLE_HOST;
-	if (lp->recall || lp->waiting || (made && start_recall(ps, lp)) ||
+	/* before the recall starts: Redis answers in order, so the record
+	 * is in before the held joins go */
+	start_take(ps, lp, pc);
+	if (lp->recall || lp->waiting || (made && start_recall(ps, lp)) || pc->looking ||
 	    start_deciding(ps, lp, pc)) {
 		pc->live = lp;
 		*lp->waiting_tail = pc;
@@ -1517,6 +1632,11 @@ static void party_close(void *state, struct rv__conn *c)
 	struct live_party *lp = pc->live;
 	struct rv_outbox ob;
 
+	if (pc->take) {
+		pc->take->pc = NULL;
+		ev_timer_stop(ps->hub->loop, &pc->take_w);
+	}
+	pc->take = NULL;
 	if (lp && !pc->member) {
 		/* held while the party recalls or decides: out of the queue */
 		struct party_conn **pp = &lp->waiting;
@@ -1556,6 +1676,9 @@ static void party_close(void *state, struct rv__conn *c)
 	rv_outbox_init(&ob);
 	rv__keep_left(ps->keep, &lp->kp, pc->member, pc->has_token ? pc->token_hash : NULL,
 		      rv_party_host(lp->party) == pc->member, rv__hub_now(ps->hub));
+	/* before its leave: the step that empties the party deletes it */
+	keep_record(ps, lp, pc, rv__hub_now(ps->hub) + rv__keep_retention_ms(ps->keep),
+		    rv_party_host(lp->party) == pc->member);
 	members_step(lp, RV__MEMBERS_LEAVE, pc->member->id, NULL, 0);
 	rv_party_leave(lp->party, pc->member, rv__hub_now(ps->hub), &ob);
 	lp->local--;

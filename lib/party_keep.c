@@ -384,6 +384,23 @@ bool rv__keep_resume(struct rv__keep_party *kp, const char *hash, double now_ms,
 	return false;
 }
 
+void rv__keep_add(struct rv__keep *k, struct rv__keep_party *kp,
+		  const struct rv__party_save_member *m, bool host, double now_ms)
+{
+	struct rv__party_save_member g = *m;
+
+	if (!k)
+		return;
+	if (!g.until)
+		g.until = now_ms + k->retention_ms;
+	if (gone_push(kp, &g))
+		return;
+	if (host && (!kp->claim[0] || kp->claim_until < now_ms)) {
+		memcpy(kp->claim, g.id, sizeof(kp->claim));
+		kp->claim_until = g.until;
+	}
+}
+
 void rv__keep_left(struct rv__keep *k, struct rv__keep_party *kp, const struct rv_member *m,
 		   const char *hash, bool was_host, double now_ms)
 {

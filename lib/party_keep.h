@@ -80,6 +80,12 @@ void rv__keep_drop(struct rv__keep *k, const char *id);
 bool rv__keep_resume(struct rv__keep_party *kp, const char *hash, double now_ms,
 		     struct rv__party_save_member *out, bool *reclaim);
 
+/* Cluster mode: m, a record another node kept in Redis (until 0: it was
+ * present then: the retention from now_ms), into kp for rv__keep_resume;
+ * host: it left as the host (a claim, unless one stands). */
+void rv__keep_add(struct rv__keep *k, struct rv__keep_party *kp,
+		  const struct rv__party_save_member *m, bool host, double now_ms);
+
 /* m (with token hash, NULL: none) leaves p; was_host: it was host. */
 void rv__keep_left(struct rv__keep *k, struct rv__keep_party *kp, const struct rv_member *m,
 		   const char *hash, bool was_host, double now_ms);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <openssl/sha.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,5 +256,67 @@ bool rv__resume_token_ok(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
+	return true;
+}
+
+size_t rv__resume_rec_encode(const struct rv__party_save_member *m, uint64_t join, bool host,
+			     char *out, size_t cap)
+{
+	int n;
+
+	if (!(m->until >= 0 && m->until < 1e18))
+		return 0;
+	n = snprintf(out, cap, "%.0f %llu %d %s %s", floor(m->until), (unsigned long long)join,
+		     host ? 1 : 0, m->id, m->name);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* A whole number of 1 to 18 digits at *p (moved past it and one space). */
+static bool rec_number(const char **p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	while (*p < end && **p >= '0' && **p <= '9' && n < 18) {
+		v = v * 10 + (uint64_t)(**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (!n || *p >= end || **p != ' ')
+		return false;
+	(*p)++;
+	*out = v;
+	return true;
+}
+
+bool rv__resume_rec_decode(const char *s, size_t len, const char *hash,
+			   struct rv__party_save_member *m, uint64_t *join, bool *host)
+{
+	const char *p = s, *end = s + len, *id;
+	uint64_t until, j, h;
+	struct rv__party_save_member r;
+	size_t id_len;
+
+	if (!s || !hash || len >= RV__RESUME_REC_MAX || !rec_number(&p, end, &until) ||
+	    !rec_number(&p, end, &j) || !rec_number(&p, end, &h) || h > 1)
+		return false;
+	for (id = p; p < end && *p != ' '; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z') || *p == '-'))
+			return false;
+	id_len = (size_t)(p - id);
+	if (!id_len || id_len > RV_MEMBER_ID_MAX || p >= end || (size_t)(end - p - 1) >
+	    RV_NAME_MAX_BYTES || !rv_proto_valid_name(p + 1, (size_t)(end - p - 1)))
+		return false;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.id, id, id_len);
+	memcpy(r.name, p + 1, (size_t)(end - p - 1));
+	snprintf(r.token_hash, sizeof(r.token_hash), "%s", hash);
+	if (!hash_ok(r.token_hash))
+		return false;
+	r.until = (double)until;
+	*m = r;
+	*join = j;
+	*host = h == 1;
 	return true;
 }

@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "revenge/clock.h"
 #include "revenge/party.h"
 #include "revenge/proto.h"
@@ -90,5 +92,21 @@ void rv__resume_hash(const char *token, char *out);
 void rv__resume_token(const unsigned char bytes[16], char *out);
 /* Whether s (len bytes) has a token's form: 32 lowercase hex digits. */
 bool rv__resume_token_ok(const char *s, size_t len);
+
+/* A resume record as Redis keeps it in cluster mode, under its token's
+ * hash in the party's resume hash: "<until> <join> <host> <id> <name>",
+ * until in whole server ms (0: present when written), join its join
+ * number in Redis (0: not known), host 1 when it left as the host. */
+#define RV__RESUME_REC_MAX (20 + 1 + 20 + 1 + 1 + 1 + RV_MEMBER_ID_MAX + 1 + RV_NAME_MAX_BYTES + 1)
+/* m's record (its until, id and name; join, host) into out (cap bytes,
+ * RV__RESUME_REC_MAX is enough): its length, or 0 when it does not fit
+ * or m's until is not a time. */
+size_t rv__resume_rec_encode(const struct rv__party_save_member *m, uint64_t join, bool host,
+			     char *out, size_t cap);
+/* s (len bytes, from Redis: anything) as a record of token hash hash into
+ * *m (its token_hash set to hash), *join and *host; false when it is not
+ * one (every field checked, nothing set then). */
+bool rv__resume_rec_decode(const char *s, size_t len, const char *hash,
+			   struct rv__party_save_member *m, uint64_t *join, bool *host);
 
 #endif

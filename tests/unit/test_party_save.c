@@ -247,6 +247,74 @@ static void party_restores_and_resumes(void **state)
 	rv_party_free(p);
 }
 
+/* Redis's resume records (cluster mode): what a node writes reads back;
+ * anything else someone put there (truncated, garbage, out of range) is
+ * not a record, and nothing of it is taken. */
+static void resume_records(void **state)
+{
+	struct rv__party_save_member m = { "m1-0a0b0c0d", "b\xc3\xb6" "b the 2nd", "", 1712345679000.75 },
+				     out;
+	char rec[RV__RESUME_REC_MAX], buf[RV__RESUME_REC_MAX + 64];
+	uint64_t join = 7;
+	bool host = false;
+	size_t len = rv__resume_rec_encode(&m, 12, true, rec, sizeof(rec));
+	static const char *const bad[] = {
+		"", " ", "0", "0 ", "0 1", "0 1 ", "0 1 1", "0 1 1 ", "0 1 1 m1", "0 1 1 m1 ",
+		"x 1 1 m1 n", "0 x 1 m1 n", "0 1 2 m1 n", "0 1 1 m@ n", "0 1 1 m\xc3\xa9 n",
+		"-1 1 1 m1 n", "0 -1 1 m1 n", "1e3 1 1 m1 n", "0  1 1 m1 n", "0 1 1  m1 n",
+		"0 1 1 m1 \x07", "0 1 1 m1 \xff", "0 1 1 m1    ",
+		"1234567890123456789 1 1 m1 n", "0 1 1 m123456789012345678901234567890123456789 n",
+	};
+
+	assert_true(len > 0 && len < sizeof(rec));
+	assert_string_equal(rec, "1712345679000 12 1 m1-0a0b0c0d b\xc3\xb6" "b the 2nd");
+	memset(&out, 0, sizeof(out));
+	assert_true(rv__resume_rec_decode(rec, len, HASH, &out, &join, &host));
+	assert_string_equal(out.id, m.id);
+	assert_string_equal(out.name, m.name);
+	assert_string_equal(out.token_hash, HASH);
+	assert_true(out.until == 1712345679000.0 && join == 12 && host);
+	/* present (until 0), join not known, not host */
+	m.until = 0;
+	len = rv__resume_rec_encode(&m, 0, false, rec, sizeof(rec));
+	assert_true(rv__resume_rec_decode(rec, len, HASH, &out, &join, &host));
+	assert_true(out.until == 0 && join == 0 && !host);
+	/* every prefix of a record is not one */
+	for (size_t i = 0; i < len; i++) {
+		if (i > strlen("0 0 0 m1-0a0b0c0d "))
+			continue;       /* a shorter name is a name */
+		join = 99;
+		assert_false(rv__resume_rec_decode(rec, i, HASH, &out, &join, &host));
+		assert_int_equal(join, 99);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		join = 99;
+		assert_false(rv__resume_rec_decode(bad[i], strlen(bad[i]), HASH, &out, &join,
+						   &host));
+		assert_int_equal(join, 99);
+	}
+	/* a NUL inside, an oversized name, a bad hash, NULLs */
+	assert_false(rv__resume_rec_decode("0 1 1 m1 a\0b", 12, HASH, &out, &join, &host));
+	memset(buf, 'n', sizeof(buf));
+	memcpy(buf, "0 1 1 m1 ", 9);
+	assert_false(rv__resume_rec_decode(buf, sizeof(buf), HASH, &out, &join, &host));
+	assert_false(rv__resume_rec_decode(buf, 9 + RV_NAME_MAX_BYTES + 1, HASH, &out, &join,
+					   &host));
+	assert_false(rv__resume_rec_decode("0 1 1 m1 n", 10, "abc", &out, &join, &host));
+	assert_false(rv__resume_rec_decode(NULL, 0, HASH, &out, &join, &host));
+	assert_false(rv__resume_rec_decode("0 1 1 m1 n", 10, NULL, &out, &join, &host));
+	/* a time that is not one, or a buffer too small: nothing written */
+	m.until = -1;
+	assert_int_equal(rv__resume_rec_encode(&m, 1, false, rec, sizeof(rec)), 0);
+	m.until = NAN;
+	assert_int_equal(rv__resume_rec_encode(&m, 1, false, rec, sizeof(rec)), 0);
+	m.until = 5;
+	assert_int_equal(rv__resume_rec_encode(&m, 1, false, rec, 10), 0);
+	assert_true(rv__resume_rec_encode(&m, UINT64_MAX, true, rec, sizeof(rec)) > 0);
+	/* a join past 18 digits does not read back */
+	assert_false(rv__resume_rec_decode(rec, strlen(rec), HASH, &out, &join, &host));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +324,7 @@ int main(void)
 		cmocka_unit_test(resume_state_extrapolates_only_while_playing),
 		cmocka_unit_test(tokens),
 		cmocka_unit_test(party_restores_and_resumes),
+		cmocka_unit_test(resume_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
