@@ -99,9 +99,11 @@ for l in open(sys.argv[1]):
 	echo "$output" | tail -2 | "$PY" -c 'import json,sys
 a, b = (json.loads(l) for l in sys.stdin)
 assert a["type"] == b["type"] == "progress", (a, b)
-# a second apart, by the server clock (ts), the position moved on while playing
+# about a second apart, by the server clock (ts), the position moved on
+# while playing (the exact interval is progress.bats's, in the timed lane:
+# here a loaded machine may fire a tick late)
 gap = b["ts"] - a["ts"]
-assert 900 <= gap <= 1100, gap
+assert 500 <= gap <= 2500, gap
 assert b["payload"]["position"] > a["payload"]["position"], (a, b)'
 	# connect again: the first message is the stored progress
 	block progress-js | sed -n '1,2p' >again.js

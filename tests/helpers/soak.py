@@ -410,8 +410,13 @@ async def good_host(url, token, good, deadline, members_ready):
             await ws.send(json.dumps({"type": "chat", "payload": {"text": f"seq {seq}"}}))
             good.chats_sent = seq
             if seq % 5 == 0:
+                # paused: each sync is exactly the position sent. A playing
+                # host whose positions lag the clock (a loaded machine
+                # slows this loop) is continuous with the extrapolated
+                # state, which the server keeps (lead.c), and the next
+                # one is then a step back: in order, yet not increasing.
                 pos += 1.0
-                await ws.send(json.dumps({"type": "sync", "payload": {"position": pos, "playing": True, "speed": 1}}))
+                await ws.send(json.dumps({"type": "sync", "payload": {"position": pos, "playing": False, "speed": 1}}))
             t0 = time.time() * 1000
             await ws.send(json.dumps({"type": "time", "id": f"t{seq}", "payload": {"client_time": t0}}))
             while True:   # read up to this time reply: it says the rest was applied
