@@ -100,7 +100,7 @@ for l in open(sys.argv[1]):
 a, b = (json.loads(l) for l in sys.stdin)
 assert a["type"] == b["type"] == "progress", (a, b)
 # about a second apart, by the server clock (ts), the position moved on
-# while playing (the exact interval is progress.bats's, in the timed lane:
+# while playing (progress.bats checks the exact interval, in the timed lane:
 # here a loaded machine may fire a tick late)
 gap = b["ts"] - a["ts"]
 assert 500 <= gap <= 2500, gap
